@@ -1,0 +1,42 @@
+import type { Job, JobError, JobResult, JobStatus, ProviderStatus } from './job.ts';
+
+/**
+ * Persistence of jobs. Implemented on DynamoDB by `DynamoJobStore`; task handlers and use cases
+ * depend on this interface so unit tests can hand them an in-memory fake.
+ *
+ * Every write after creation is conditional: a job in a terminal state (COMPLETED, FAILED) is
+ * never changed again, so a late or repeated step cannot undo an outcome. Writes that lose that
+ * race throw `JobAlreadyTerminalError` (except `recordFailed`, which is a no-op then).
+ */
+export interface JobStore {
+  /**
+   * Writes a new job. With an idempotency key, the job and the key are written atomically: if
+   * the key exists with the same request hash the existing job is returned (`created: false`);
+   * with a different hash it throws `IdempotencyConflictError`.
+   */
+  create(job: Job, idempotencyKey?: string): Promise<{ job: Job; created: boolean }>;
+  get(jobId: string): Promise<Job | undefined>;
+  /** Newest first; `cursor` is opaque (from a previous page's `nextCursor`). */
+  list(query: ListJobsQuery): Promise<{ jobs: Job[]; nextCursor?: string }>;
+  /** Stamps `createAttemptedAt` (status becomes IN_PROGRESS) before the provider create call. */
+  markCreateAttempt(jobId: string, at: string): Promise<Job>;
+  /** Records the provider's job id right after a create (or a reconciliation) succeeded. */
+  recordProviderJob(
+    jobId: string,
+    update: { providerJobId: string; providerStatus: ProviderStatus; progress: number },
+  ): Promise<void>;
+  /** Records what a poll saw. */
+  recordProgress(
+    jobId: string,
+    update: { providerStatus: ProviderStatus; progress: number; pollCount: number },
+  ): Promise<void>;
+  recordCompleted(jobId: string, result: JobResult, completedAt: string): Promise<void>;
+  /** Records FAILED with a reason; does nothing if the job is already terminal. */
+  recordFailed(jobId: string, error: JobError, at: string): Promise<void>;
+}
+
+export interface ListJobsQuery {
+  status?: JobStatus;
+  limit: number;
+  cursor?: string;
+}

@@ -1,0 +1,67 @@
+/**
+ * The job record: one video generation, from request to MP4 in S3. This is the shape stored in
+ * DynamoDB (plus key attributes) and the source of what the HTTP API returns.
+ */
+
+export const JOB_STATUSES = ['QUEUED', 'IN_PROGRESS', 'COMPLETED', 'FAILED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['COMPLETED', 'FAILED'];
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Where a job came from: the HTTP API, the S3 drop folder, or a scheduled batch. */
+export type JobSource = 'api' | 'inbox' | 'batch';
+
+/** The provider's own lifecycle, as last seen by a poll. */
+export type ProviderStatus = 'queued' | 'in_progress' | 'completed' | 'failed';
+
+export interface JobError {
+  /** Machine-readable: a provider error code (`moderation_blocked`) or our error name. */
+  code: string;
+  /** Human-readable reason; never contains a secret or a stack trace. */
+  message: string;
+  /** Whether submitting the same request again could succeed. */
+  retryable: boolean;
+}
+
+export interface JobResult {
+  bucket: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+  contentType: string;
+  thumbnailKey?: string;
+  spritesheetKey?: string;
+}
+
+export interface Job {
+  jobId: string;
+  status: JobStatus;
+  source: JobSource;
+  prompt: string;
+  model: string;
+  size: string;
+  /** Seconds of video, a string as in the /v1/videos protocol ("4", "8", "12"). */
+  seconds: string;
+  /** Deferred jobs wait as QUEUED until a scheduled batch run starts them. */
+  deferred: boolean;
+  idempotencyKey?: string;
+  /** sha256 of the normalized request; tells a replay from a conflicting reuse of a key. */
+  requestHash: string;
+  estimatedCostUsd: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Set just before the provider create call, so a crash after it is reconciled, not repeated. */
+  createAttemptedAt?: string;
+  providerJobId?: string;
+  providerStatus?: ProviderStatus;
+  /** 0..100 as reported by the provider. */
+  progress: number;
+  pollCount: number;
+  completedAt?: string;
+  result?: JobResult;
+  error?: JobError;
+}
