@@ -1,0 +1,266 @@
+import { z } from 'zod';
+
+/**
+ * Provider configuration: where the /v1/videos endpoint lives, how to authenticate, and which
+ * models, sizes and durations it accepts. The catalogue is configuration, not a frozen enum:
+ * /v1/videos-compatible services (LiteLLM, Veo, Runway, ...) use their own model ids and sizes.
+ */
+
+const SIZE_PATTERN = /^[1-9]\d*x[1-9]\d*$/;
+const SECONDS_PATTERN = /^[1-9]\d*$/;
+
+const SORA_SIZES = ['720x1280', '1280x720', '1024x1792', '1792x1024'];
+
+/**
+ * The published OpenAI catalogue (before the 2026-09-24 shutdown).
+ *
+ * Prices: sora-2 was $0.10/s at every size. sora-2-pro was $0.30/s at 720x1280/1280x720 and
+ * $0.50/s at 1024x1792/1792x1024, hence the per-size override. No price was published to us for
+ * the 1080p pro sizes; they fall back to the model's base price, so budgets that include them
+ * should override the catalogue (PROVIDER_MODELS).
+ */
+export function defaultModelCatalogue(): Record<string, ModelSpec> {
+  return {
+    'sora-2': {
+      sizes: [...SORA_SIZES],
+      seconds: ['4', '8', '12'],
+      defaultSize: '720x1280',
+      defaultSeconds: '4',
+      pricePerSecondUsd: 0.1,
+    },
+    'sora-2-pro': {
+      sizes: [...SORA_SIZES, '1920x1080', '1080x1920'],
+      seconds: ['4', '8', '12'],
+      defaultSize: '720x1280',
+      defaultSeconds: '4',
+      pricePerSecondUsd: 0.3,
+      pricePerSecondUsdBySize: { '1024x1792': 0.5, '1792x1024': 0.5 },
+    },
+  };
+}
+
+export const DEFAULT_MODEL = 'sora-2';
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_RETRIES = 2;
+
+const modelSpecSchema = z
+  .object({
+    sizes: z
+      .array(z.string().regex(SIZE_PATTERN, 'must look like WIDTHxHEIGHT, e.g. "1280x720"'))
+      .min(1, 'must list at least one size'),
+    seconds: z
+      .array(z.string().regex(SECONDS_PATTERN, 'must be whole seconds as a string, e.g. "8"'))
+      .min(1, 'must list at least one duration'),
+    defaultSize: z.string(),
+    defaultSeconds: z.string(),
+    pricePerSecondUsd: z.number().nonnegative(),
+    pricePerSecondUsdBySize: z.record(z.string(), z.number().nonnegative()).optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (!spec.sizes.includes(spec.defaultSize)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultSize'],
+        message: `must be one of ${spec.sizes.join(', ')}`,
+      });
+    }
+    if (!spec.seconds.includes(spec.defaultSeconds)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultSeconds'],
+        message: `must be one of ${spec.seconds.join(', ')}`,
+      });
+    }
+    for (const size of Object.keys(spec.pricePerSecondUsdBySize ?? {})) {
+      if (!spec.sizes.includes(size)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pricePerSecondUsdBySize', size],
+          message: `prices a size the model does not list (${spec.sizes.join(', ')})`,
+        });
+      }
+    }
+  });
+
+const providerConfigSchema = z
+  .object({
+    /** Base URL including the version prefix, e.g. https://api.openai.com/v1. */
+    baseUrl: z
+      .string({ error: 'is required' })
+      .min(1, 'is required')
+      .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
+      .transform((url) => url.replace(/\/+$/, '')),
+    apiKey: z.string({ error: 'is required' }).min(1, 'is required'),
+    defaultModel: z.string().min(1).default(DEFAULT_MODEL),
+    models: z.record(z.string().min(1), modelSpecSchema).default(defaultModelCatalogue),
+    timeoutMs: z.number().int().positive().default(DEFAULT_TIMEOUT_MS),
+    /** SDK retries for safe calls; create and remix never retry (a retry can start a paid job). */
+    maxRetries: z.number().int().min(0).max(10).default(DEFAULT_MAX_RETRIES),
+  })
+  .superRefine((config, ctx) => {
+    if (Object.keys(config.models).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['models'], message: 'must list at least one model' });
+    } else if (!Object.hasOwn(config.models, config.defaultModel)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultModel'],
+        message: `"${config.defaultModel}" is not in models (${Object.keys(config.models).join(', ')})`,
+      });
+    }
+  });
+
+/**
+ * What a model accepts and costs. `pricePerSecondUsdBySize` overrides `pricePerSecondUsd` for
+ * the sizes it lists.
+ */
+export type ModelSpec = z.output<typeof modelSpecSchema>;
+
+export type ProviderConfig = z.output<typeof providerConfigSchema>;
+export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
+
+/** Raised when the provider configuration is invalid; `field` is the dotted path of the first bad value. */
+export class ProviderConfigError extends Error {
+  override readonly name = 'ProviderConfigError';
+  readonly field: string;
+
+  constructor(message: string, field: string, options?: ErrorOptions) {
+    super(message, options);
+    this.field = field;
+  }
+}
+
+export type VideoParamField = 'model' | 'size' | 'seconds';
+
+/** Raised when a request's model, size or seconds is not in the catalogue. */
+export class VideoParamsError extends Error {
+  override readonly name = 'VideoParamsError';
+  readonly field: VideoParamField;
+
+  constructor(field: VideoParamField, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.field = field;
+  }
+}
+
+/** Parses and validates a provider configuration, throwing ProviderConfigError naming the bad field. */
+export function parseProviderConfig(input: unknown): ProviderConfig {
+  return parseWithLabels(input, (path) => path);
+}
+
+const ENV_NAMES: Record<string, string> = {
+  baseUrl: 'PROVIDER_BASE_URL',
+  defaultModel: 'PROVIDER_MODEL',
+  models: 'PROVIDER_MODELS',
+  timeoutMs: 'PROVIDER_TIMEOUT_MS',
+  maxRetries: 'PROVIDER_MAX_RETRIES',
+};
+
+/**
+ * Reads the provider configuration from environment variables. The API key is passed in by the
+ * caller (Secrets Manager in AWS) and never read from the environment here.
+ */
+export function providerConfigFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  apiKey: string,
+): ProviderConfig {
+  const input: Record<string, unknown> = { baseUrl: env.PROVIDER_BASE_URL, apiKey };
+  if (env.PROVIDER_MODEL) input.defaultModel = env.PROVIDER_MODEL;
+  if (env.PROVIDER_MODELS) input.models = parseJsonEnv('models', env.PROVIDER_MODELS);
+  if (env.PROVIDER_TIMEOUT_MS) input.timeoutMs = Number(env.PROVIDER_TIMEOUT_MS);
+  if (env.PROVIDER_MAX_RETRIES) input.maxRetries = Number(env.PROVIDER_MAX_RETRIES);
+  return parseWithLabels(input, (path) => {
+    const top = path.split('.')[0] ?? path;
+    const envName = ENV_NAMES[top];
+    return envName ? `${path} (${envName})` : path;
+  });
+}
+
+export interface VideoParamsInput {
+  model?: string | undefined;
+  size?: string | undefined;
+  /** Whole seconds; numbers are accepted and converted to the protocol's string form. */
+  seconds?: string | number | undefined;
+}
+
+export interface VideoParams {
+  model: string;
+  size: string;
+  seconds: string;
+}
+
+/** Applies catalogue defaults and checks model, size and seconds, throwing VideoParamsError. */
+export function resolveVideoParams(config: ProviderConfig, input: VideoParamsInput): VideoParams {
+  const model = input.model ?? config.defaultModel;
+  const spec = modelSpec(config, model);
+  const size = input.size ?? spec.defaultSize;
+  if (!spec.sizes.includes(size)) {
+    throw new VideoParamsError(
+      'size',
+      `size "${size}" is not supported by model "${model}"; allowed: ${spec.sizes.join(', ')}`,
+    );
+  }
+  const seconds = input.seconds === undefined ? spec.defaultSeconds : String(input.seconds);
+  if (!spec.seconds.includes(seconds)) {
+    throw new VideoParamsError(
+      'seconds',
+      `seconds "${seconds}" is not supported by model "${model}"; allowed: ${spec.seconds.join(', ')}`,
+    );
+  }
+  return { model, size, seconds };
+}
+
+/**
+ * Estimated price of one generation in USD (rounded to 1/10000 of a dollar). Uses the per-size
+ * price when a size is given and the model prices it, else the model's base price.
+ */
+export function estimateCostUsd(
+  config: ProviderConfig,
+  params: { model: string; seconds: string | number; size?: string | undefined },
+): number {
+  const spec = modelSpec(config, params.model);
+  const seconds = Number(params.seconds);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new VideoParamsError('seconds', `seconds "${params.seconds}" is not a duration`);
+  }
+  const bySize =
+    params.size === undefined ? undefined : spec.pricePerSecondUsdBySize?.[params.size];
+  const price = bySize ?? spec.pricePerSecondUsd;
+  return Math.round(price * seconds * 10_000) / 10_000;
+}
+
+function modelSpec(config: ProviderConfig, model: string): ModelSpec {
+  const spec = Object.hasOwn(config.models, model) ? config.models[model] : undefined;
+  if (!spec) {
+    throw new VideoParamsError(
+      'model',
+      `model "${model}" is not supported; allowed: ${Object.keys(config.models).join(', ')}`,
+    );
+  }
+  return spec;
+}
+
+function parseJsonEnv(field: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new ProviderConfigError(
+      `Invalid provider configuration: ${field} (${ENV_NAMES[field]}) is not valid JSON`,
+      field,
+      { cause: error },
+    );
+  }
+}
+
+function parseWithLabels(input: unknown, label: (path: string) => string): ProviderConfig {
+  const result = providerConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+  const first = issues[0]?.path ?? '(root)';
+  const details = issues.map((issue) => `${label(issue.path)} ${issue.message}`).join('; ');
+  throw new ProviderConfigError(`Invalid provider configuration: ${details}`, first, {
+    cause: result.error,
+  });
+}
