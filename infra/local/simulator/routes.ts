@@ -1,0 +1,323 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ApiError, invalidValue, rateLimited } from './api-error.ts';
+import { type Media, planContent, sendContent, type Variant, variants } from './content.ts';
+import { parseCreateFields, parseRemixPrompt } from './create-params.ts';
+import type { SimulatorKnobs } from './knobs.ts';
+import { readBody } from './request-body.ts';
+import type { TrafficControl } from './traffic.ts';
+import {
+  type ListQuery,
+  statusAt,
+  toVideoObject,
+  type VideoParams,
+  type VideoStore,
+} from './video-store.ts';
+
+/** Running totals, as `stats` reports them. */
+export interface Counters {
+  requests: number;
+  createRequests: number;
+  creates: number;
+  rateLimited: number;
+  serverErrors: number;
+  responsesByStatus: Record<number, number>;
+}
+
+/** Everything a request handler reads or changes. */
+export interface SimulatorContext {
+  knobs: SimulatorKnobs;
+  now: () => number;
+  store: VideoStore;
+  traffic: TrafficControl;
+  media: Media;
+  counters: Counters;
+  closing: AbortSignal;
+  /** Where unexpected errors (simulator bugs, answered as a bare 500) are reported. */
+  logError: (error: unknown) => void;
+}
+
+/** Serves one request: latency, injected faults, auth, then the /v1/videos routes. */
+export async function handleRequest(
+  ctx: SimulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  ctx.counters.requests += 1;
+  try {
+    if (ctx.knobs.latencyMs > 0)
+      await delay(ctx.knobs.latencyMs, undefined, { signal: ctx.closing });
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    if (!url.pathname.startsWith('/v1/')) throw unknownUrl(req, url);
+    const injected = ctx.traffic.injectedFailure(ctx.knobs);
+    if (injected) throw injected;
+    authorize(req, ctx.knobs.apiKey);
+    if (ctx.knobs.rateLimitScope === 'all') admit(ctx);
+    await route(ctx, req, res, url);
+  } catch (error) {
+    if (ctx.closing.aborted) {
+      res.destroy();
+      return;
+    }
+    sendError(ctx, res, error);
+  }
+}
+
+async function route(
+  ctx: SimulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  const parts = url.pathname.replace(/\/+$/, '').split('/').slice(2).map(decodeURIComponent);
+  const [collection, id, action, ...rest] = parts;
+  if (collection !== 'videos' || rest.length > 0) throw unknownUrl(req, url);
+  if (id === undefined) {
+    if (method === 'POST') return createVideo(ctx, req, res);
+    if (method === 'GET') return sendJson(ctx, res, 200, listVideos(ctx, url));
+    throw methodNotAllowed(req, url);
+  }
+  if (action === undefined) {
+    if (method === 'GET')
+      return sendJson(ctx, res, 200, toVideoObject(ctx.store.get(id), ctx.now()));
+    if (method === 'DELETE') {
+      ctx.store.delete(id, ctx.now());
+      return sendJson(ctx, res, 200, { id, object: 'video.deleted', deleted: true });
+    }
+    throw methodNotAllowed(req, url);
+  }
+  if (action === 'remix' && method === 'POST') return remixVideo(ctx, req, res, id);
+  if (action === 'content' && method === 'GET') return sendVideoContent(ctx, res, id, url);
+  if (action === 'remix' || action === 'content') throw methodNotAllowed(req, url);
+  throw unknownUrl(req, url);
+}
+
+async function createVideo(ctx: SimulatorContext, req: IncomingMessage, res: ServerResponse) {
+  ctx.counters.createRequests += 1;
+  if (ctx.knobs.rateLimitScope === 'create') admit(ctx);
+  const fields = parseCreateFields(await readBody(req), ctx.knobs.models);
+  startJob(ctx, res, { ...fields, remixedFromVideoId: null, idempotencyKey: idempotencyKey(req) });
+}
+
+async function remixVideo(
+  ctx: SimulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  sourceId: string,
+) {
+  ctx.counters.createRequests += 1;
+  if (ctx.knobs.rateLimitScope === 'create') admit(ctx);
+  const source = ctx.store.get(sourceId);
+  const prompt = parseRemixPrompt(await readBody(req));
+  const status = statusAt(source, ctx.now());
+  if (status !== 'completed') {
+    throw new ApiError(400, {
+      message: `Video '${sourceId}' cannot be remixed: its status is '${status}', not 'completed'.`,
+      type: 'invalid_request_error',
+      param: 'video_id',
+      code: 'video_not_ready',
+    });
+  }
+  startJob(ctx, res, {
+    prompt,
+    model: source.model,
+    size: source.size,
+    seconds: source.seconds,
+    inputReference: null,
+    remixedFromVideoId: sourceId,
+    idempotencyKey: idempotencyKey(req),
+  });
+}
+
+/** Moderation and capacity checks, then a new job on the clock. */
+function startJob(ctx: SimulatorContext, res: ServerResponse, params: VideoParams): void {
+  const { knobs, store } = ctx;
+  if (params.prompt.includes(knobs.moderationMarker)) {
+    throw new ApiError(400, {
+      message:
+        'Your request was blocked by our moderation system. The prompt may contain content that is not allowed.',
+      type: 'invalid_request_error',
+      param: 'prompt',
+      code: 'moderation_blocked',
+    });
+  }
+  const nowMs = ctx.now();
+  const limit = knobs.maxConcurrentJobs;
+  if (limit !== null && store.activeJobsAt(nowMs) >= limit) {
+    const nextEnd = store.nextJobEndAfter(nowMs) ?? nowMs + 1000;
+    throw rateLimited(
+      `Too many concurrent video jobs: at most ${limit} may be queued or in progress at once.`,
+      nextEnd - nowMs,
+    );
+  }
+  const record = store.create(params, nowMs, {
+    speed: knobs.speed,
+    contentTtlSeconds: knobs.contentTtlSeconds,
+    renderFactor: knobs.models[params.model]?.renderFactor ?? 1,
+    willFail: params.prompt.includes(knobs.renderFailureMarker),
+  });
+  ctx.counters.creates += 1;
+  sendJson(ctx, res, 200, toVideoObject(record, nowMs));
+}
+
+function listVideos(ctx: SimulatorContext, url: URL) {
+  const query: ListQuery = { after: url.searchParams.get('after'), limit: 20, order: 'desc' };
+  const limit = url.searchParams.get('limit');
+  if (limit !== null) {
+    query.limit = Number(limit);
+    if (!/^\d+$/.test(limit) || query.limit < 1 || query.limit > 100) {
+      throw invalidValue(
+        'limit',
+        `Invalid 'limit': expected an integer from 1 to 100, got '${limit}'.`,
+      );
+    }
+  }
+  const order = url.searchParams.get('order');
+  if (order !== null) {
+    if (order !== 'asc' && order !== 'desc') {
+      throw invalidValue('order', `Invalid 'order': expected 'asc' or 'desc', got '${order}'.`);
+    }
+    query.order = order;
+  }
+  return ctx.store.list(query, ctx.now());
+}
+
+async function sendVideoContent(ctx: SimulatorContext, res: ServerResponse, id: string, url: URL) {
+  const record = ctx.store.get(id);
+  const variant = url.searchParams.get('variant') ?? 'video';
+  if (!isVariant(variant)) {
+    throw invalidValue(
+      'variant',
+      `Invalid 'variant': expected one of ${variants.join(', ')}, got '${variant}'.`,
+    );
+  }
+  const nowMs = ctx.now();
+  const status = statusAt(record, nowMs);
+  if (status !== 'completed') {
+    throw new ApiError(400, {
+      message:
+        status === 'failed'
+          ? `Video '${id}' failed to generate and has no content.`
+          : `Video '${id}' is not ready yet: its status is '${status}'.`,
+      type: 'invalid_request_error',
+      param: 'video_id',
+      code: status === 'failed' ? 'video_failed' : 'video_not_ready',
+    });
+  }
+  if (record.expiresAtMs !== null && nowMs >= record.expiresAtMs) {
+    throw new ApiError(404, {
+      message: `The content of video '${id}' has expired and is no longer available.`,
+      type: 'invalid_request_error',
+      param: 'video_id',
+      code: 'video_expired',
+    });
+  }
+  const { knobs } = ctx;
+  const plan = planContent(ctx.media, variant, knobs.contentSizeBytes);
+  const cuts = [
+    { afterBytes: knobs.truncateContentBytes, mode: 'truncate' as const },
+    { afterBytes: knobs.dropConnectionAfterBytes, mode: 'drop' as const },
+  ].flatMap((cut) => (cut.afterBytes === null ? [] : [{ ...cut, afterBytes: cut.afterBytes }]));
+  const cutoff = cuts.sort((a, b) => a.afterBytes - b.afterBytes)[0] ?? null;
+  countStatus(ctx, 200);
+  await sendContent(res, plan, cutoff);
+}
+
+function admit(ctx: SimulatorContext): void {
+  const limited = ctx.traffic.admit(ctx.knobs, ctx.now());
+  if (limited) throw limited;
+}
+
+function authorize(req: IncomingMessage, apiKey: string | null): void {
+  const match = /^Bearer\s+(\S.*)$/i.exec(req.headers.authorization ?? '');
+  const token = match?.[1]?.trim();
+  if (!token) {
+    throw invalidApiKey(
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+    );
+  }
+  if (apiKey !== null && token !== apiKey) {
+    throw invalidApiKey(`Incorrect API key provided: ${redact(token)}.`);
+  }
+}
+
+const invalidApiKey = (message: string): ApiError =>
+  new ApiError(401, { message, type: 'invalid_request_error', code: 'invalid_api_key' });
+
+const redact = (token: string): string =>
+  token.length <= 8 ? '****' : `${token.slice(0, 3)}****${token.slice(-4)}`;
+
+const unknownUrl = (req: IncomingMessage, url: URL): ApiError =>
+  new ApiError(404, {
+    message: `Invalid URL (${req.method} ${url.pathname})`,
+    type: 'invalid_request_error',
+    code: 'unknown_url',
+  });
+
+const methodNotAllowed = (req: IncomingMessage, url: URL): ApiError =>
+  new ApiError(405, {
+    message: `Method ${req.method} is not allowed on ${url.pathname}.`,
+    type: 'invalid_request_error',
+    code: 'method_not_allowed',
+  });
+
+const idempotencyKey = (req: IncomingMessage): string | null => {
+  const key = req.headers['idempotency-key'];
+  return typeof key === 'string' && key !== '' ? key : null;
+};
+
+const isVariant = (value: string): value is Variant =>
+  (variants as readonly string[]).includes(value);
+
+function countStatus(ctx: SimulatorContext, status: number): void {
+  const { counters } = ctx;
+  counters.responsesByStatus[status] = (counters.responsesByStatus[status] ?? 0) + 1;
+  if (status === 429) counters.rateLimited += 1;
+  if (status >= 500) counters.serverErrors += 1;
+}
+
+function sendJson(
+  ctx: SimulatorContext,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  countStatus(ctx, status);
+  const json = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(json)),
+  });
+  res.end(json);
+}
+
+// The one place errors become responses; anything unexpected is a bare 500 with no internals.
+function sendError(ctx: SimulatorContext, res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (!(error instanceof ApiError)) ctx.logError(error);
+  const apiError =
+    error instanceof ApiError
+      ? error
+      : new ApiError(
+          500,
+          {
+            message: 'The server had an error while processing your request.',
+            type: 'server_error',
+            code: 'server_error',
+          },
+          { cause: error },
+        );
+  const headers: Record<string, string> = {};
+  if (apiError.retryAfterMs !== null) {
+    const ms = Math.max(1, Math.ceil(apiError.retryAfterMs));
+    headers['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));
+    headers['retry-after-ms'] = String(ms);
+  }
+  sendJson(ctx, res, apiError.status, apiError.toEnvelope(), headers);
+}
