@@ -1,0 +1,224 @@
+/**
+ * Compares polling policies on simulated generations: provider status calls per job and the
+ * delay between the moment a video completes and the poll that sees it.
+ *
+ *   node bench/poll-policy.ts [jobsPerScenario]
+ *
+ * Jobs follow the simulator's timeline (1-6 s in the queue, then a render of
+ * (20 + 8.5 * seconds) * modelFactor * sizeFactor * U(0.85, 1.15) seconds with linear progress,
+ * capped at 99 until done), plus two shapes a real provider may show: front-loaded progress and
+ * a stall of 5-40 s at 99 %. Waits are whole seconds, as Step Functions' Wait state needs.
+ */
+import {
+  expectedGenerationSeconds,
+  nextWaitSeconds,
+} from '../functions/shared/polling/wait-policy.ts';
+
+interface Scenario {
+  name: string;
+  model: string;
+  size: string;
+  seconds: string;
+  renderFactor: number;
+  /** Actual render time relative to what the policy expects for this model (unknown to it). */
+  surprise?: number;
+  shape: 'linear' | 'front-loaded' | 'stall-at-99';
+}
+
+interface SimJob {
+  queueSeconds: number;
+  renderSeconds: number;
+  /** Extra time parked at 99 % before completing (stall-at-99 only). */
+  stallSeconds: number;
+  shape: Scenario['shape'];
+}
+
+interface Policy {
+  name: string;
+  wait(observation: Observation): number;
+}
+
+interface Observation {
+  progress: number;
+  elapsedSeconds: number;
+  pollCount: number;
+  expectedSeconds: number;
+  previous?: { progress: number; elapsedSeconds: number } | undefined;
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: 'sora-2 4s 720x1280',
+    model: 'sora-2',
+    size: '720x1280',
+    seconds: '4',
+    renderFactor: 1,
+    shape: 'linear',
+  },
+  {
+    name: 'sora-2 12s 720x1280',
+    model: 'sora-2',
+    size: '720x1280',
+    seconds: '12',
+    renderFactor: 1,
+    shape: 'linear',
+  },
+  {
+    name: 'sora-2-pro 8s 1792x1024',
+    model: 'sora-2-pro',
+    size: '1792x1024',
+    seconds: '8',
+    renderFactor: 2.5,
+    shape: 'linear',
+  },
+  {
+    name: 'sora-2 8s front-loaded',
+    model: 'sora-2',
+    size: '720x1280',
+    seconds: '8',
+    renderFactor: 1,
+    shape: 'front-loaded',
+  },
+  {
+    name: 'sora-2 8s 5-40 s stall at 99%',
+    model: 'sora-2',
+    size: '720x1280',
+    seconds: '8',
+    renderFactor: 1,
+    shape: 'stall-at-99',
+  },
+  {
+    name: 'sora-2 8s, provider 4x faster',
+    model: 'sora-2',
+    size: '720x1280',
+    seconds: '8',
+    renderFactor: 1,
+    surprise: 0.25,
+    shape: 'linear',
+  },
+  {
+    name: 'sora-2 8s, provider 3x slower',
+    model: 'sora-2',
+    size: '720x1280',
+    seconds: '8',
+    renderFactor: 1,
+    surprise: 3,
+    shape: 'linear',
+  },
+];
+
+const policies: Policy[] = [
+  { name: 'fixed 5 s', wait: () => 5 },
+  { name: 'fixed 10 s', wait: () => 10 },
+  { name: 'adaptive', wait: (observation) => nextWaitSeconds(observation) },
+];
+
+function main(): void {
+  const jobsPerScenario = Number(process.argv[2] ?? 500);
+  const rows: string[][] = [];
+  const totals = new Map<
+    string,
+    { calls: number; delay: number; jobs: number; maxDelay: number }
+  >();
+  for (const scenario of scenarios) {
+    const random = mulberry32(42);
+    const jobs = Array.from({ length: jobsPerScenario }, () => drawJob(scenario, random));
+    for (const policy of policies) {
+      const runs = jobs.map((job) => runJob(job, scenario, policy));
+      const calls = mean(runs.map((run) => run.calls));
+      const delays = runs.map((run) => run.delay);
+      rows.push([
+        scenario.name,
+        policy.name,
+        calls.toFixed(1),
+        mean(delays).toFixed(1),
+        Math.max(...delays).toFixed(1),
+      ]);
+      const total = totals.get(policy.name) ?? { calls: 0, delay: 0, jobs: 0, maxDelay: 0 };
+      total.calls += runs.reduce((sum, run) => sum + run.calls, 0);
+      total.delay += delays.reduce((sum, delay) => sum + delay, 0);
+      total.jobs += runs.length;
+      total.maxDelay = Math.max(total.maxDelay, ...delays);
+      totals.set(policy.name, total);
+    }
+  }
+  for (const [name, total] of totals) {
+    rows.push([
+      'all scenarios',
+      name,
+      (total.calls / total.jobs).toFixed(1),
+      (total.delay / total.jobs).toFixed(1),
+      total.maxDelay.toFixed(1),
+    ]);
+  }
+  printTable(['scenario', 'policy', 'polls/job', 'mean delay s', 'max delay s'], rows);
+}
+
+function drawJob(scenario: Scenario, random: () => number): SimJob {
+  const [width = 720, height = 1280] = scenario.size.split('x').map(Number);
+  const sizeFactor = Math.sqrt((width * height) / (720 * 1280));
+  const render = (20 + 8.5 * Number(scenario.seconds)) * scenario.renderFactor * sizeFactor;
+  return {
+    queueSeconds: 1 + 5 * random(),
+    renderSeconds: render * (scenario.surprise ?? 1) * (0.85 + 0.3 * random()),
+    stallSeconds: scenario.shape === 'stall-at-99' ? 5 + 35 * random() : 0,
+    shape: scenario.shape,
+  };
+}
+
+function doneAt(job: SimJob): number {
+  return job.queueSeconds + job.renderSeconds + job.stallSeconds;
+}
+
+function progressAt(job: SimJob, t: number): number {
+  if (t >= doneAt(job)) return 100;
+  if (t < job.queueSeconds) return 0;
+  const share = Math.min(1, (t - job.queueSeconds) / job.renderSeconds);
+  const shaped = job.shape === 'front-loaded' ? Math.sqrt(share) : share;
+  return Math.min(99, Math.floor(shaped * 100));
+}
+
+function runJob(job: SimJob, scenario: Scenario, policy: Policy): { calls: number; delay: number } {
+  const expectedSeconds = expectedGenerationSeconds(scenario);
+  let t = 0;
+  let pollCount = 0;
+  let previous: Observation['previous'];
+  // The create call answers with status queued, progress 0.
+  let observation: Observation = { progress: 0, elapsedSeconds: 0, pollCount, expectedSeconds };
+  for (;;) {
+    t += policy.wait(observation);
+    pollCount += 1;
+    const progress = progressAt(job, t);
+    if (progress >= 100) return { calls: pollCount, delay: t - doneAt(job) };
+    previous = { progress: observation.progress, elapsedSeconds: observation.elapsedSeconds };
+    observation = { progress, elapsedSeconds: t, pollCount, expectedSeconds, previous };
+  }
+}
+
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / Math.max(values.length, 1);
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let x = state;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
+  console.log(line(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+main();
