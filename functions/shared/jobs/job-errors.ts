@@ -24,3 +24,30 @@ export class JobNotFoundError extends Error {
 export class JobAlreadyTerminalError extends Error {
   override name = 'JobAlreadyTerminalError';
 }
+
+/** A job with this id exists already (an id collision; never a replay, which goes by key). */
+export class JobAlreadyExistsError extends Error {
+  override name = 'JobAlreadyExistsError';
+}
+
+/** The job's video is asked for before the job COMPLETED (or after it FAILED). */
+export class JobNotCompletedError extends Error {
+  override name = 'JobNotCompletedError';
+}
+
+/**
+ * The job was recorded but its workflow could not be started. `jobRecordedAsFailed` tells
+ * whether the job was closed as FAILED (no idempotency key: a retry would be a new job) or left
+ * QUEUED so that a retry with the same idempotency key starts it.
+ */
+export class JobStartFailedError extends Error {
+  override name = 'JobStartFailedError';
+  readonly jobId: string;
+  readonly jobRecordedAsFailed: boolean;
+
+  constructor(jobId: string, jobRecordedAsFailed: boolean, options?: ErrorOptions) {
+    super(`The workflow of job ${jobId} could not be started`, options);
+    this.jobId = jobId;
+    this.jobRecordedAsFailed = jobRecordedAsFailed;
+  }
+}

@@ -1,0 +1,332 @@
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Job, JobError, JobResult, JobStatus, ProviderStatus } from './job.ts';
+import {
+  IdempotencyConflictError,
+  JobAlreadyExistsError,
+  JobAlreadyTerminalError,
+  JobNotFoundError,
+  ValidationError,
+} from './job-errors.ts';
+import type { JobStore, ListJobsQuery } from './job-store.ts';
+import {
+  ALL_JOBS_PARTITION,
+  BY_CREATED_AT_INDEX,
+  BY_STATUS_INDEX,
+  createdSortKey,
+  idempotencyKey as idempotencyItemKey,
+  jobKey,
+  KEY_ATTRIBUTES,
+  PARTITION_KEY,
+  SORT_KEY,
+  statusPartition,
+} from './jobs-table.ts';
+import { type CursorKey, decodeCursor, encodeCursor } from './list-cursor.ts';
+
+export interface DynamoJobStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** Clock for `updatedAt` on writes whose caller passes no time. */
+  now?: () => Date;
+}
+
+/** What `create` writes next to the job when an idempotency key is given. */
+interface IdempotencyRecord {
+  jobId: string;
+  requestHash: string;
+}
+
+// Every write after creation is guarded by this condition: a terminal job never changes again.
+const NOT_TERMINAL = `attribute_exists(${PARTITION_KEY}) AND #status IN (:queued, :inProgress)`;
+const NOT_TERMINAL_VALUES = { ':queued': 'QUEUED', ':inProgress': 'IN_PROGRESS' };
+
+const keyAttributes: ReadonlySet<string> = new Set(KEY_ATTRIBUTES);
+
+/**
+ * `JobStore` on one DynamoDB table (design in docs/architecture.md and `jobs-table.ts`). The index
+ * attributes are written with every status change so the byStatus index never lists a job under
+ * a status it left.
+ */
+export class DynamoJobStore implements JobStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+  readonly #now: () => Date;
+
+  constructor(options: DynamoJobStoreOptions) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async create(job: Job, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
+    const putJob = {
+      TableName: this.#tableName,
+      Item: toItem(job),
+      ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
+    };
+    if (idempotencyKey === undefined) {
+      try {
+        await this.#client.send(new PutCommand(putJob));
+        return { job, created: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        return this.#resolveExistingJob(job, error);
+      }
+    }
+
+    const record: IdempotencyRecord = { jobId: job.jobId, requestHash: job.requestHash };
+    try {
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: putJob },
+            {
+              Put: {
+                TableName: this.#tableName,
+                Item: {
+                  ...idempotencyItemKey(idempotencyKey),
+                  ...record,
+                  createdAt: job.createdAt,
+                },
+                ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
+              },
+            },
+          ],
+        }),
+      );
+      return { job, created: true };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [jobReason, keyReason] = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+      // A concurrent request with the same key may surface as a conflict rather than a failed
+      // condition: either way the key's record decides.
+      if (keyReason === 'ConditionalCheckFailed' || keyReason === 'TransactionConflict') {
+        return this.#replay(job, idempotencyKey, error);
+      }
+      if (jobReason === 'ConditionalCheckFailed') {
+        throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async get(jobId: string): Promise<Job | undefined> {
+    const output = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: jobKey(jobId), ConsistentRead: true }),
+    );
+    return output.Item === undefined ? undefined : fromItem(output.Item);
+  }
+
+  async list(query: ListJobsQuery): Promise<{ jobs: Job[]; nextCursor?: string }> {
+    if (!Number.isInteger(query.limit) || query.limit < 1) {
+      throw new ValidationError('limit', 'limit must be a positive integer');
+    }
+    const index = query.status === undefined ? BY_CREATED_AT_INDEX : BY_STATUS_INDEX;
+    const partition =
+      query.status === undefined ? ALL_JOBS_PARTITION : statusPartition(query.status);
+    const startKey =
+      query.cursor === undefined
+        ? undefined
+        : decodeCursor(query.cursor, [PARTITION_KEY, SORT_KEY, index.partitionKey, index.sortKey], {
+            attribute: index.partitionKey,
+            value: partition,
+          });
+    const output = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#tableName,
+        IndexName: index.name,
+        KeyConditionExpression: '#partition = :partition',
+        ExpressionAttributeNames: { '#partition': index.partitionKey },
+        ExpressionAttributeValues: { ':partition': partition },
+        ScanIndexForward: false,
+        Limit: query.limit,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const jobs = (output.Items ?? []).map(fromItem);
+    if (output.LastEvaluatedKey === undefined) return { jobs };
+    return { jobs, nextCursor: encodeCursor(toCursorKey(output.LastEvaluatedKey)) };
+  }
+
+  async markCreateAttempt(jobId: string, at: string): Promise<Job> {
+    const job = await this.#update(
+      jobId,
+      { ...statusAttributes('IN_PROGRESS'), createAttemptedAt: at, updatedAt: at },
+      'throw',
+    );
+    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
+    return job;
+  }
+
+  async recordProviderJob(
+    jobId: string,
+    update: { providerJobId: string; providerStatus: ProviderStatus; progress: number },
+  ): Promise<void> {
+    await this.#update(
+      jobId,
+      { ...statusAttributes('IN_PROGRESS'), ...update, updatedAt: this.#now().toISOString() },
+      'throw',
+    );
+  }
+
+  async recordProgress(
+    jobId: string,
+    update: { providerStatus: ProviderStatus; progress: number; pollCount: number },
+  ): Promise<void> {
+    await this.#update(
+      jobId,
+      { ...statusAttributes('IN_PROGRESS'), ...update, updatedAt: this.#now().toISOString() },
+      'throw',
+    );
+  }
+
+  async recordCompleted(jobId: string, result: JobResult, completedAt: string): Promise<void> {
+    await this.#update(
+      jobId,
+      {
+        ...statusAttributes('COMPLETED'),
+        result,
+        progress: 100,
+        completedAt,
+        updatedAt: completedAt,
+      },
+      'throw',
+    );
+  }
+
+  async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {
+    await this.#update(jobId, { ...statusAttributes('FAILED'), error, updatedAt: at }, 'ignore');
+  }
+
+  /**
+   * SETs `attributes` on a job that is not terminal. When the condition fails the job is read
+   * back to tell a missing job (JobNotFoundError) from a finished one (`whenTerminal`).
+   */
+  async #update(
+    jobId: string,
+    attributes: Record<string, unknown>,
+    whenTerminal: 'throw' | 'ignore',
+  ): Promise<Job | undefined> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ...NOT_TERMINAL_VALUES };
+    const assignments: string[] = [];
+    for (const [name, value] of Object.entries(attributes)) {
+      if (value === undefined) continue;
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      assignments.push(`#${name} = :${name}`);
+    }
+    try {
+      const output = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET ${assignments.join(', ')}`,
+          ConditionExpression: NOT_TERMINAL,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return output.Attributes === undefined ? undefined : fromItem(output.Attributes);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await this.get(jobId);
+      if (existing === undefined) {
+        throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
+      }
+      if (whenTerminal === 'ignore') return undefined;
+      throw new JobAlreadyTerminalError(`Job ${jobId} is already ${existing.status}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** The key exists: the same request gets the job it created, a different one a conflict. */
+  async #replay(
+    job: Job,
+    idempotencyKey: string,
+    cause: Error,
+  ): Promise<{ job: Job; created: boolean }> {
+    const output = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: idempotencyItemKey(idempotencyKey),
+        ConsistentRead: true,
+      }),
+    );
+    const record = output.Item;
+    if (record === undefined) throw cause;
+    if (record.requestHash !== job.requestHash) {
+      throw new IdempotencyConflictError(
+        'The idempotency key was already used with a different request',
+        { cause },
+      );
+    }
+    const existing = typeof record.jobId === 'string' ? await this.get(record.jobId) : undefined;
+    if (existing === undefined) {
+      throw new JobNotFoundError(`Job of idempotency record ${String(record.jobId)} not found`, {
+        cause,
+      });
+    }
+    // The record names this very job when an SDK retry repeated our own successful write.
+    return { job: existing, created: existing.jobId === job.jobId };
+  }
+
+  /** The job id is taken: fine if it is this very job (an SDK retry of our own put), else a collision. */
+  async #resolveExistingJob(job: Job, cause: Error): Promise<{ job: Job; created: boolean }> {
+    const existing = await this.get(job.jobId);
+    if (
+      existing !== undefined &&
+      existing.requestHash === job.requestHash &&
+      existing.createdAt === job.createdAt
+    ) {
+      return { job: existing, created: true };
+    }
+    throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`, { cause });
+  }
+}
+
+/** The index attributes that follow a job's status. */
+function statusAttributes(status: JobStatus): Record<string, string> {
+  return { status, [BY_STATUS_INDEX.partitionKey]: statusPartition(status) };
+}
+
+function toItem(job: Job): Record<string, unknown> {
+  const sortKey = createdSortKey(job.createdAt, job.jobId);
+  return {
+    ...jobKey(job.jobId),
+    [BY_STATUS_INDEX.partitionKey]: statusPartition(job.status),
+    [BY_STATUS_INDEX.sortKey]: sortKey,
+    [BY_CREATED_AT_INDEX.partitionKey]: ALL_JOBS_PARTITION,
+    [BY_CREATED_AT_INDEX.sortKey]: sortKey,
+    ...job,
+  };
+}
+
+function fromItem(item: Record<string, unknown>): Job {
+  const job: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (!keyAttributes.has(name)) job[name] = value;
+  }
+  return job as unknown as Job;
+}
+
+function toCursorKey(key: Record<string, unknown>): CursorKey {
+  const cursorKey: CursorKey = {};
+  for (const [name, value] of Object.entries(key)) {
+    if (typeof value !== 'string') throw new TypeError(`Unexpected key attribute ${name}`);
+    cursorKey[name] = value;
+  }
+  return cursorKey;
+}

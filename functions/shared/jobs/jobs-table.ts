@@ -1,0 +1,78 @@
+/**
+ * The jobs table's key design, in one place: `DynamoJobStore` builds its items from these names,
+ * and the CDK stack and the local stack build the table from `jobsTableDefinition()`, so the
+ * three can never disagree.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { JobStatus } from './job.ts';
+
+export const PARTITION_KEY = 'pk';
+export const SORT_KEY = 'sk';
+
+/** GSI listing jobs of one status, newest first. */
+export const BY_STATUS_INDEX = {
+  name: 'byStatus',
+  partitionKey: 'gsi1pk',
+  sortKey: 'gsi1sk',
+} as const;
+
+/** GSI listing every job, newest first. */
+export const BY_CREATED_AT_INDEX = {
+  name: 'byCreatedAt',
+  partitionKey: 'gsi2pk',
+  sortKey: 'gsi2sk',
+} as const;
+
+/** Attributes that exist only for the table's keys and indexes, never part of a `Job`. */
+export const KEY_ATTRIBUTES = [
+  PARTITION_KEY,
+  SORT_KEY,
+  BY_STATUS_INDEX.partitionKey,
+  BY_STATUS_INDEX.sortKey,
+  BY_CREATED_AT_INDEX.partitionKey,
+  BY_CREATED_AT_INDEX.sortKey,
+] as const;
+
+export const jobKey = (jobId: string) => ({ [PARTITION_KEY]: `JOB#${jobId}`, [SORT_KEY]: 'JOB' });
+
+export const idempotencyKey = (key: string) => ({
+  [PARTITION_KEY]: `IDEMPOTENCY#${key}`,
+  [SORT_KEY]: 'IDEMPOTENCY',
+});
+
+export const statusPartition = (status: JobStatus) => `STATUS#${status}`;
+
+/** The single partition of the byCreatedAt index. */
+export const ALL_JOBS_PARTITION = 'JOBS';
+
+/** Sort key of both indexes: ISO timestamps sort as strings; the job id breaks ties. */
+export const createdSortKey = (createdAt: string, jobId: string) => `${createdAt}#${jobId}`;
+
+/**
+ * CreateTable input for the jobs table (on-demand, indexes projecting every attribute so a list
+ * page needs no extra reads). CDK maps the same names onto `TableV2`; the local stack and the
+ * integration tests send it to DynamoDB Local as is.
+ */
+export function jobsTableDefinition(tableName: string): CreateTableCommandInput {
+  const gsi = (index: typeof BY_STATUS_INDEX | typeof BY_CREATED_AT_INDEX) => ({
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'ALL' as const },
+  });
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: KEY_ATTRIBUTES.map((name) => ({
+      AttributeName: name,
+      AttributeType: 'S',
+    })),
+    KeySchema: [
+      { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
+      { AttributeName: SORT_KEY, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [gsi(BY_STATUS_INDEX), gsi(BY_CREATED_AT_INDEX)],
+  };
+}

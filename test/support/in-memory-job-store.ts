@@ -1,0 +1,164 @@
+import type { Job, JobError, JobResult, ProviderStatus } from '../../functions/shared/jobs/job.ts';
+import { isTerminal } from '../../functions/shared/jobs/job.ts';
+import {
+  IdempotencyConflictError,
+  JobAlreadyExistsError,
+  JobAlreadyTerminalError,
+  JobNotFoundError,
+  ValidationError,
+} from '../../functions/shared/jobs/job-errors.ts';
+import type { JobStore, ListJobsQuery } from '../../functions/shared/jobs/job-store.ts';
+import {
+  ALL_JOBS_PARTITION,
+  BY_CREATED_AT_INDEX,
+  BY_STATUS_INDEX,
+  createdSortKey,
+  jobKey,
+  PARTITION_KEY,
+  SORT_KEY,
+  statusPartition,
+} from '../../functions/shared/jobs/jobs-table.ts';
+import { decodeCursor, encodeCursor } from '../../functions/shared/jobs/list-cursor.ts';
+
+/**
+ * `JobStore` in memory with the semantics of `DynamoJobStore`: idempotent create, conditional
+ * updates (JobAlreadyTerminalError, recordFailed a no-op on a terminal job, JobNotFoundError on a
+ * missing one), newest-first lists with opaque cursors. Jobs are copied in and out, so a test
+ * cannot change stored state by mutating a returned object.
+ */
+export class InMemoryJobStore implements JobStore {
+  readonly #jobs = new Map<string, Job>();
+  readonly #idempotency = new Map<string, { jobId: string; requestHash: string }>();
+  readonly #now: () => Date;
+
+  constructor(options: { now?: () => Date } = {}) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Puts a job as is (any status), bypassing create: for arranging a test's starting state. */
+  seed(...jobs: Job[]): void {
+    for (const job of jobs) this.#jobs.set(job.jobId, structuredClone(job));
+  }
+
+  /** Every stored job, in insertion order. */
+  all(): Job[] {
+    return [...this.#jobs.values()].map((job) => structuredClone(job));
+  }
+
+  /** The job id an idempotency key points at, if the key was used. */
+  jobIdForKey(idempotencyKey: string): string | undefined {
+    return this.#idempotency.get(idempotencyKey)?.jobId;
+  }
+
+  async create(job: Job, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
+    if (idempotencyKey !== undefined) {
+      const record = this.#idempotency.get(idempotencyKey);
+      if (record !== undefined) {
+        if (record.requestHash !== job.requestHash) {
+          throw new IdempotencyConflictError(
+            'The idempotency key was already used with a different request',
+          );
+        }
+        const existing = this.#jobs.get(record.jobId);
+        if (existing === undefined) throw new JobNotFoundError(`Job ${record.jobId} not found`);
+        return { job: structuredClone(existing), created: false };
+      }
+    }
+    if (this.#jobs.has(job.jobId))
+      throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`);
+    this.#jobs.set(job.jobId, structuredClone(job));
+    if (idempotencyKey !== undefined) {
+      this.#idempotency.set(idempotencyKey, { jobId: job.jobId, requestHash: job.requestHash });
+    }
+    return { job: structuredClone(job), created: true };
+  }
+
+  async get(jobId: string): Promise<Job | undefined> {
+    const job = this.#jobs.get(jobId);
+    return job === undefined ? undefined : structuredClone(job);
+  }
+
+  async list(query: ListJobsQuery): Promise<{ jobs: Job[]; nextCursor?: string }> {
+    if (!Number.isInteger(query.limit) || query.limit < 1) {
+      throw new ValidationError('limit', 'limit must be a positive integer');
+    }
+    const index = query.status === undefined ? BY_CREATED_AT_INDEX : BY_STATUS_INDEX;
+    const partition =
+      query.status === undefined ? ALL_JOBS_PARTITION : statusPartition(query.status);
+    const after =
+      query.cursor === undefined
+        ? undefined
+        : decodeCursor(query.cursor, [PARTITION_KEY, SORT_KEY, index.partitionKey, index.sortKey], {
+            attribute: index.partitionKey,
+            value: partition,
+          })[index.sortKey];
+    const matching = [...this.#jobs.values()]
+      .filter((job) => query.status === undefined || job.status === query.status)
+      .map((job) => ({ job, sortKey: createdSortKey(job.createdAt, job.jobId) }))
+      .filter(({ sortKey }) => after === undefined || sortKey < after)
+      .sort((a, b) => (a.sortKey < b.sortKey ? 1 : -1));
+    const page = matching.slice(0, query.limit);
+    const jobs = page.map(({ job }) => structuredClone(job));
+    const last = page.at(-1);
+    if (matching.length <= query.limit || last === undefined) return { jobs };
+    const nextCursor = encodeCursor({
+      ...jobKey(last.job.jobId),
+      [index.partitionKey]: partition,
+      [index.sortKey]: last.sortKey,
+    });
+    return { jobs, nextCursor };
+  }
+
+  async markCreateAttempt(jobId: string, at: string): Promise<Job> {
+    return this.#update(jobId, { status: 'IN_PROGRESS', createAttemptedAt: at, updatedAt: at });
+  }
+
+  async recordProviderJob(
+    jobId: string,
+    update: { providerJobId: string; providerStatus: ProviderStatus; progress: number },
+  ): Promise<void> {
+    await this.#update(jobId, {
+      status: 'IN_PROGRESS',
+      ...update,
+      updatedAt: this.#now().toISOString(),
+    });
+  }
+
+  async recordProgress(
+    jobId: string,
+    update: { providerStatus: ProviderStatus; progress: number; pollCount: number },
+  ): Promise<void> {
+    await this.#update(jobId, {
+      status: 'IN_PROGRESS',
+      ...update,
+      updatedAt: this.#now().toISOString(),
+    });
+  }
+
+  async recordCompleted(jobId: string, result: JobResult, completedAt: string): Promise<void> {
+    await this.#update(jobId, {
+      status: 'COMPLETED',
+      result,
+      progress: 100,
+      completedAt,
+      updatedAt: completedAt,
+    });
+  }
+
+  async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job !== undefined && isTerminal(job.status)) return;
+    await this.#update(jobId, { status: 'FAILED', error, updatedAt: at });
+  }
+
+  #update(jobId: string, changes: Partial<Job>): Job {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
+    if (isTerminal(job.status)) {
+      throw new JobAlreadyTerminalError(`Job ${jobId} is already ${job.status}`);
+    }
+    const updated = { ...job, ...structuredClone(changes) };
+    this.#jobs.set(jobId, updated);
+    return structuredClone(updated);
+  }
+}

@@ -1,0 +1,414 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoJobStore } from '../../../functions/shared/jobs/dynamo-job-store.ts';
+import {
+  IdempotencyConflictError,
+  JobAlreadyExistsError,
+  JobAlreadyTerminalError,
+  JobNotFoundError,
+  ValidationError,
+} from '../../../functions/shared/jobs/job-errors.ts';
+import { encodeCursor } from '../../../functions/shared/jobs/list-cursor.ts';
+import { aJob } from '../../support/job-fixtures.ts';
+
+const TABLE = 'jobs-table';
+const NOT_TERMINAL = 'attribute_exists(pk) AND #status IN (:queued, :inProgress)';
+const NOW = new Date('2026-01-02T03:05:00.000Z');
+
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const dynamo = mockClient(client);
+const store = new DynamoJobStore({ client, tableName: TABLE, now: () => NOW });
+
+const job = aJob();
+const jobItem = {
+  pk: `JOB#${job.jobId}`,
+  sk: 'JOB',
+  gsi1pk: 'STATUS#QUEUED',
+  gsi1sk: `${job.createdAt}#${job.jobId}`,
+  gsi2pk: 'JOBS',
+  gsi2sk: `${job.createdAt}#${job.jobId}`,
+  ...job,
+};
+
+function conditionFailed() {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+  });
+}
+
+function transactionCanceled(jobCode: string, keyCode: string) {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: [{ Code: jobCode }, { Code: keyCode }],
+  });
+}
+
+beforeEach(() => {
+  dynamo.reset();
+});
+
+describe('create', () => {
+  it('puts the job with its index attributes and a condition against overwriting', async () => {
+    dynamo.on(PutCommand).resolves({});
+
+    const result = await store.create(job);
+
+    expect(result).toEqual({ job, created: true });
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
+      TableName: TABLE,
+      Item: jobItem,
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+  });
+
+  it('writes the job and the idempotency record in one transaction, both conditional', async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    const result = await store.create(job, 'api:key-1');
+
+    expect(result).toEqual({ job, created: true });
+    expect(dynamo).toHaveReceivedCommandWith(TransactWriteCommand, {
+      TransactItems: [
+        {
+          Put: { TableName: TABLE, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' },
+        },
+        {
+          Put: {
+            TableName: TABLE,
+            Item: {
+              pk: 'IDEMPOTENCY#api:key-1',
+              sk: 'IDEMPOTENCY',
+              jobId: job.jobId,
+              requestHash: job.requestHash,
+              createdAt: job.createdAt,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+    });
+  });
+
+  it('returns the existing job when the key was used with the same request', async () => {
+    const existing = aJob({ jobId: 'job_EXISTING', status: 'IN_PROGRESS' });
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('None', 'ConditionalCheckFailed'));
+    dynamo
+      .on(GetCommand, { Key: { pk: 'IDEMPOTENCY#api:key-1', sk: 'IDEMPOTENCY' } })
+      .resolves({ Item: { jobId: 'job_EXISTING', requestHash: job.requestHash } });
+    dynamo.on(GetCommand, { Key: { pk: 'JOB#job_EXISTING', sk: 'JOB' } }).resolves({
+      Item: { pk: 'JOB#job_EXISTING', sk: 'JOB', gsi1pk: 'STATUS#IN_PROGRESS', ...existing },
+    });
+
+    const result = await store.create(job, 'api:key-1');
+
+    expect(result).toEqual({ job: existing, created: false });
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
+      Key: { pk: 'IDEMPOTENCY#api:key-1', sk: 'IDEMPOTENCY' },
+      ConsistentRead: true,
+    });
+  });
+
+  it('resolves a transaction conflict on the key through the idempotency record too', async () => {
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('None', 'TransactionConflict'));
+    dynamo
+      .on(GetCommand, { Key: { pk: 'IDEMPOTENCY#k', sk: 'IDEMPOTENCY' } })
+      .resolves({ Item: { jobId: 'job_OTHER', requestHash: job.requestHash } });
+    dynamo
+      .on(GetCommand, { Key: { pk: 'JOB#job_OTHER', sk: 'JOB' } })
+      .resolves({ Item: aJob({ jobId: 'job_OTHER' }) });
+
+    const result = await store.create(job, 'k');
+
+    expect(result.created).toBe(false);
+    expect(result.job.jobId).toBe('job_OTHER');
+  });
+
+  it('throws IdempotencyConflictError when the key was used with a different request', async () => {
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('None', 'ConditionalCheckFailed'));
+    dynamo.on(GetCommand).resolves({ Item: { jobId: 'job_OTHER', requestHash: 'b'.repeat(64) } });
+
+    await expect(store.create(job, 'api:key-1')).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+
+  it('throws JobAlreadyExistsError when only the job id collides', async () => {
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('ConditionalCheckFailed', 'None'));
+
+    await expect(store.create(job, 'api:key-1')).rejects.toBeInstanceOf(JobAlreadyExistsError);
+  });
+
+  it('throws JobAlreadyExistsError for a colliding id without a key', async () => {
+    dynamo.on(PutCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({ Item: aJob({ requestHash: 'c'.repeat(64) }) });
+
+    await expect(store.create(job)).rejects.toBeInstanceOf(JobAlreadyExistsError);
+  });
+
+  it('treats its own earlier write of the same job (an SDK retry) as created', async () => {
+    dynamo.on(PutCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({ Item: jobItem });
+
+    await expect(store.create(job)).resolves.toEqual({ job, created: true });
+  });
+});
+
+describe('get', () => {
+  it('reads consistently and strips the key attributes', async () => {
+    dynamo.on(GetCommand).resolves({ Item: jobItem });
+
+    const found = await store.get(job.jobId);
+
+    expect(found).toEqual(job);
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      ConsistentRead: true,
+    });
+  });
+
+  it('returns undefined for an unknown job', async () => {
+    dynamo.on(GetCommand).resolves({});
+
+    await expect(store.get('job_MISSING')).resolves.toBeUndefined();
+  });
+});
+
+describe('list', () => {
+  it('queries byCreatedAt newest first when no status is given', async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [jobItem] });
+
+    const page = await store.list({ limit: 10 });
+
+    expect(page).toEqual({ jobs: [job] });
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: TABLE,
+      IndexName: 'byCreatedAt',
+      KeyConditionExpression: '#partition = :partition',
+      ExpressionAttributeNames: { '#partition': 'gsi2pk' },
+      ExpressionAttributeValues: { ':partition': 'JOBS' },
+      ScanIndexForward: false,
+      Limit: 10,
+    });
+  });
+
+  it('queries byStatus for a status and turns LastEvaluatedKey into a cursor that continues', async () => {
+    const lastKey = {
+      pk: jobItem.pk,
+      sk: 'JOB',
+      gsi1pk: 'STATUS#QUEUED',
+      gsi1sk: jobItem.gsi1sk,
+    };
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [jobItem], LastEvaluatedKey: lastKey })
+      .resolves({ Items: [] });
+
+    const first = await store.list({ status: 'QUEUED', limit: 1 });
+    await store.list({ status: 'QUEUED', limit: 1, cursor: first.nextCursor });
+
+    expect(first.nextCursor).toMatch(/^[\w-]+$/);
+    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 1, {
+      IndexName: 'byStatus',
+      ExpressionAttributeNames: { '#partition': 'gsi1pk' },
+      ExpressionAttributeValues: { ':partition': 'STATUS#QUEUED' },
+      ScanIndexForward: false,
+    });
+    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 2, { ExclusiveStartKey: lastKey });
+  });
+
+  it.each([
+    ['not base64url', '!!!'],
+    ['not JSON', Buffer.from('nope').toString('base64url')],
+    ['an array', Buffer.from('[]').toString('base64url')],
+    ['missing attributes', encodeCursor({ pk: 'JOB#x', sk: 'JOB' })],
+    [
+      'a cursor of another status',
+      encodeCursor({ pk: 'JOB#x', sk: 'JOB', gsi1pk: 'STATUS#FAILED', gsi1sk: 'a#x' }),
+    ],
+  ])('rejects a cursor that is %s with ValidationError naming cursor', async (_what, cursor) => {
+    const listing = store.list({ status: 'QUEUED', limit: 5, cursor });
+
+    await expect(listing).rejects.toBeInstanceOf(ValidationError);
+    await expect(listing).rejects.toMatchObject({ field: 'cursor' });
+    expect(dynamo).not.toHaveReceivedCommand(QueryCommand);
+  });
+});
+
+describe('updates after create', () => {
+  it('markCreateAttempt moves the job and its byStatus key to IN_PROGRESS, only if not terminal', async () => {
+    const at = '2026-01-02T03:06:00.000Z';
+    const updated = {
+      ...jobItem,
+      status: 'IN_PROGRESS',
+      gsi1pk: 'STATUS#IN_PROGRESS',
+      createAttemptedAt: at,
+      updatedAt: at,
+    };
+    dynamo.on(UpdateCommand).resolves({ Attributes: updated });
+
+    const result = await store.markCreateAttempt(job.jobId, at);
+
+    expect(result).toEqual({ ...job, status: 'IN_PROGRESS', createAttemptedAt: at, updatedAt: at });
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      UpdateExpression:
+        'SET #status = :status, #gsi1pk = :gsi1pk, #createAttemptedAt = :createAttemptedAt, #updatedAt = :updatedAt',
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#gsi1pk': 'gsi1pk',
+        '#createAttemptedAt': 'createAttemptedAt',
+        '#updatedAt': 'updatedAt',
+      },
+      ExpressionAttributeValues: {
+        ':queued': 'QUEUED',
+        ':inProgress': 'IN_PROGRESS',
+        ':status': 'IN_PROGRESS',
+        ':gsi1pk': 'STATUS#IN_PROGRESS',
+        ':createAttemptedAt': at,
+        ':updatedAt': at,
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+  });
+
+  it('recordProviderJob stores the provider id and stamps updatedAt from the clock', async () => {
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+
+    await store.recordProviderJob(job.jobId, {
+      providerJobId: 'video_123',
+      providerStatus: 'queued',
+      progress: 0,
+    });
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeValues: expect.objectContaining({
+        ':providerJobId': 'video_123',
+        ':providerStatus': 'queued',
+        ':progress': 0,
+        ':updatedAt': NOW.toISOString(),
+        ':gsi1pk': 'STATUS#IN_PROGRESS',
+      }),
+    });
+  });
+
+  it('recordProgress stores status, progress and poll count', async () => {
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+
+    await store.recordProgress(job.jobId, {
+      providerStatus: 'in_progress',
+      progress: 42,
+      pollCount: 3,
+    });
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: expect.stringContaining('#pollCount = :pollCount'),
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeValues: expect.objectContaining({ ':progress': 42, ':pollCount': 3 }),
+    });
+  });
+
+  it('recordCompleted moves the byStatus key to COMPLETED with the result', async () => {
+    const result = {
+      bucket: 'b',
+      key: 'videos/x.mp4',
+      bytes: 10,
+      sha256: 'f'.repeat(64),
+      contentType: 'video/mp4',
+    };
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+
+    await store.recordCompleted(job.jobId, result, '2026-01-02T03:09:00.000Z');
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeValues: expect.objectContaining({
+        ':status': 'COMPLETED',
+        ':gsi1pk': 'STATUS#COMPLETED',
+        ':result': result,
+        ':progress': 100,
+        ':completedAt': '2026-01-02T03:09:00.000Z',
+      }),
+    });
+  });
+
+  it('recordFailed moves the byStatus key to FAILED with the reason', async () => {
+    const error = { code: 'moderation_blocked', message: 'Blocked', retryable: false };
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+
+    await store.recordFailed(job.jobId, error, '2026-01-02T03:09:00.000Z');
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeValues: expect.objectContaining({
+        ':status': 'FAILED',
+        ':gsi1pk': 'STATUS#FAILED',
+        ':error': error,
+      }),
+    });
+  });
+
+  it('throws JobAlreadyTerminalError when an update loses against a finished job', async () => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({ Item: { ...jobItem, status: 'COMPLETED' } });
+
+    await expect(
+      store.recordProgress(job.jobId, {
+        providerStatus: 'in_progress',
+        progress: 50,
+        pollCount: 4,
+      }),
+    ).rejects.toBeInstanceOf(JobAlreadyTerminalError);
+  });
+
+  it('throws JobNotFoundError when the job does not exist', async () => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({});
+
+    await expect(store.markCreateAttempt('job_MISSING', NOW.toISOString())).rejects.toBeInstanceOf(
+      JobNotFoundError,
+    );
+  });
+
+  it('recordFailed on an already terminal job does nothing', async () => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({ Item: { ...jobItem, status: 'COMPLETED' } });
+
+    await expect(
+      store.recordFailed(
+        job.jobId,
+        { code: 'X', message: 'late', retryable: false },
+        NOW.toISOString(),
+      ),
+    ).resolves.toBeUndefined();
+  });
+
+  it('passes other DynamoDB errors through unchanged', async () => {
+    const throttled = new Error('Rate exceeded');
+    dynamo.on(UpdateCommand).rejects(throttled);
+
+    await expect(
+      store.recordFailed(
+        job.jobId,
+        { code: 'X', message: 'm', retryable: false },
+        NOW.toISOString(),
+      ),
+    ).rejects.toBe(throttled);
+  });
+});

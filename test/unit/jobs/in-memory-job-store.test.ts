@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import {
+  IdempotencyConflictError,
+  JobAlreadyExistsError,
+  JobAlreadyTerminalError,
+  JobNotFoundError,
+  ValidationError,
+} from '../../../functions/shared/jobs/job-errors.ts';
+import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { aJob } from '../../support/job-fixtures.ts';
+
+// The fake other suites rely on must keep DynamoJobStore's semantics.
+
+const AT = '2026-01-02T03:09:00.000Z';
+
+describe('InMemoryJobStore', () => {
+  it('replays a key with the same request and rejects it with a different one', async () => {
+    const store = new InMemoryJobStore();
+    const first = await store.create(aJob({ jobId: 'job_A' }), 'k');
+
+    const replay = await store.create(aJob({ jobId: 'job_B' }), 'k');
+    const conflict = store.create(aJob({ jobId: 'job_C', requestHash: 'd'.repeat(64) }), 'k');
+
+    expect(first.created).toBe(true);
+    expect(replay).toEqual({ job: first.job, created: false });
+    await expect(conflict).rejects.toBeInstanceOf(IdempotencyConflictError);
+    expect(store.all().map((job) => job.jobId)).toEqual(['job_A']);
+  });
+
+  it('refuses a second job with the same id', async () => {
+    const store = new InMemoryJobStore();
+    await store.create(aJob());
+
+    await expect(store.create(aJob())).rejects.toBeInstanceOf(JobAlreadyExistsError);
+  });
+
+  it('never changes a terminal job, and recordFailed on it is a no-op', async () => {
+    const store = new InMemoryJobStore();
+    store.seed(aJob({ status: 'COMPLETED' }));
+    const { jobId } = aJob();
+
+    const progress = store.recordProgress(jobId, {
+      providerStatus: 'in_progress',
+      progress: 1,
+      pollCount: 1,
+    });
+    await store.recordFailed(jobId, { code: 'X', message: 'late', retryable: false }, AT);
+
+    await expect(progress).rejects.toBeInstanceOf(JobAlreadyTerminalError);
+    expect((await store.get(jobId))?.status).toBe('COMPLETED');
+  });
+
+  it('throws JobNotFoundError when updating a missing job', async () => {
+    const store = new InMemoryJobStore();
+
+    await expect(store.markCreateAttempt('job_MISSING', AT)).rejects.toBeInstanceOf(
+      JobNotFoundError,
+    );
+  });
+
+  it('lists newest first by status and pages with a cursor', async () => {
+    const store = new InMemoryJobStore();
+    store.seed(
+      aJob({ jobId: 'job_1', createdAt: '2026-01-01T00:00:01.000Z' }),
+      aJob({ jobId: 'job_2', createdAt: '2026-01-01T00:00:02.000Z', status: 'FAILED' }),
+      aJob({ jobId: 'job_3', createdAt: '2026-01-01T00:00:03.000Z' }),
+      aJob({ jobId: 'job_4', createdAt: '2026-01-01T00:00:04.000Z' }),
+    );
+
+    const first = await store.list({ status: 'QUEUED', limit: 2 });
+    const second = await store.list({ status: 'QUEUED', limit: 2, cursor: first.nextCursor });
+
+    expect(first.jobs.map((job) => job.jobId)).toEqual(['job_4', 'job_3']);
+    expect(second).toEqual({ jobs: [expect.objectContaining({ jobId: 'job_1' })] });
+  });
+
+  it('rejects a cursor of another list with ValidationError naming cursor', async () => {
+    const store = new InMemoryJobStore();
+    store.seed(aJob({ jobId: 'job_1' }), aJob({ jobId: 'job_2' }));
+    const { nextCursor } = await store.list({ limit: 1 });
+
+    await expect(store.list({ status: 'QUEUED', limit: 1, cursor: nextCursor })).rejects.toEqual(
+      expect.objectContaining({ name: ValidationError.name, field: 'cursor' }),
+    );
+  });
+
+  it('hands out copies, so mutating a returned job changes nothing stored', async () => {
+    const store = new InMemoryJobStore();
+    const { job } = await store.create(aJob());
+
+    job.status = 'FAILED';
+
+    expect((await store.get(job.jobId))?.status).toBe('QUEUED');
+  });
+});
