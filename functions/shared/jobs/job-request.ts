@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { ValidationError } from './job-errors.ts';
+
+/**
+ * The video request every entry point accepts (HTTP body, S3 drop-folder prompt, batch line).
+ * Shape only: whether a model supports a size or duration is the provider catalogue's call
+ * (`resolveVideoParams`), not this schema's.
+ *
+ * The prompt limit is ours, not the protocol's: 4000 characters after trimming keeps an item far
+ * below DynamoDB's 400 KB and is longer than any prompt the providers document accepting.
+ */
+export const MAX_PROMPT_LENGTH = 4000;
+
+const SECONDS_MESSAGE = 'must be a whole number of seconds, e.g. "8" or 8';
+
+export const videoRequestSchema = z
+  .strictObject({
+    prompt: z
+      .string({
+        error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
+      })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`)
+      .describe('What the video shows. Leading and trailing whitespace is removed.'),
+    model: z
+      .string({ error: 'must be a string' })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(100, 'must be at most 100 characters')
+      .optional()
+      .describe("Provider model id; defaults to the deployment's configured model."),
+    size: z
+      .string({ error: 'must be a string' })
+      .regex(/^[1-9]\d{0,4}x[1-9]\d{0,4}$/, 'must be WIDTHxHEIGHT, e.g. "1280x720"')
+      .optional()
+      .describe('Resolution as WIDTHxHEIGHT, e.g. "720x1280"; defaults per model.'),
+    seconds: z
+      .union(
+        [
+          z.string().regex(/^[1-9]\d{0,3}$/, SECONDS_MESSAGE),
+          z.number().int(SECONDS_MESSAGE).positive(SECONDS_MESSAGE).max(9999, SECONDS_MESSAGE),
+        ],
+        { error: SECONDS_MESSAGE },
+      )
+      .transform(String)
+      .optional()
+      .describe(
+        'Duration in whole seconds, as a string ("8") or an integer (8); defaults per model.',
+      ),
+    defer: z
+      .boolean({ error: 'must be true or false' })
+      .optional()
+      .describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+  })
+  .meta({ title: 'VideoRequest', description: 'A request to generate one video.' });
+
+/** The request after validation: prompt trimmed, seconds a string. */
+export type VideoRequest = z.output<typeof videoRequestSchema>;
+
+/** Validates a request, throwing ValidationError naming the first bad field (`body` if not an object). */
+export function parseVideoRequest(input: unknown): VideoRequest {
+  const result = videoRequestSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (issue === undefined) throw new ValidationError('body', 'request is invalid');
+  if (issue.code === 'unrecognized_keys') {
+    const field = issue.keys[0] ?? 'body';
+    throw new ValidationError(field, `${field}: is not a known field`, { cause: result.error });
+  }
+  if (issue.path.length === 0) {
+    throw new ValidationError('body', 'body: must be a JSON object', { cause: result.error });
+  }
+  const field = issue.path.map(String).join('.');
+  throw new ValidationError(field, `${field}: ${issue.message}`, { cause: result.error });
+}

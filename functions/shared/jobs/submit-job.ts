@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import {
+  estimateCostUsd,
+  type ProviderConfig,
+  resolveVideoParams,
+  VideoParamsError,
+} from '../provider/provider-config.ts';
+import type { StartExecution } from '../workflow/start-execution.ts';
+import type { Job, JobSource } from './job.ts';
+import { JobStartFailedError, ValidationError } from './job-errors.ts';
+import { parseVideoRequest } from './job-request.ts';
+import type { JobStore } from './job-store.ts';
+
+export interface SubmitJobContext {
+  source: JobSource;
+  /** The caller's key for safe retries; scoped by source, so entry points cannot collide. */
+  idempotencyKey?: string;
+}
+
+export interface SubmitJobDeps {
+  store: JobStore;
+  startExecution: StartExecution;
+  /** Only the model catalogue is used; the API key in it is never needed here. */
+  providerConfig: ProviderConfig;
+  clock: () => Date;
+  /** A new job id for a job created at `now` (see `job-id.ts`). */
+  newJobId: (now: Date) => string;
+}
+
+/** What makes two submissions "the same request" for an idempotency key. */
+export interface JobRequestFields {
+  prompt: string;
+  model: string;
+  size: string;
+  seconds: string;
+  deferred: boolean;
+}
+
+/**
+ * Submits one video request from any entry point: validates it against the schema and the
+ * provider catalogue, records the job (idempotently when a key is given) and starts its workflow
+ * unless it is deferred.
+ *
+ * A replay of a key whose job is still QUEUED (and not deferred) starts the workflow again: the
+ * start is idempotent by execution name, so a crash between the write and the start is healed by
+ * retrying with the same key. When the start fails, the job is closed as FAILED if there is no
+ * key (a retry would create a new job, and this one must never run behind the caller's back) and
+ * left QUEUED if there is one; either way JobStartFailedError is thrown.
+ */
+export async function submitJob(
+  request: unknown,
+  context: SubmitJobContext,
+  deps: SubmitJobDeps,
+): Promise<{ job: Job; created: boolean }> {
+  const fields = resolveRequest(request, deps.providerConfig);
+  const now = deps.clock();
+  const timestamp = now.toISOString();
+  const job: Job = {
+    jobId: deps.newJobId(now),
+    status: 'QUEUED',
+    source: context.source,
+    ...fields,
+    requestHash: requestHash(fields),
+    estimatedCostUsd: estimateCostUsd(deps.providerConfig, fields),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    progress: 0,
+    pollCount: 0,
+  };
+  if (context.idempotencyKey !== undefined) job.idempotencyKey = context.idempotencyKey;
+
+  const storeKey =
+    context.idempotencyKey === undefined
+      ? undefined
+      : `${context.source}:${context.idempotencyKey}`;
+  const result = await deps.store.create(job, storeKey);
+  if (result.job.deferred || result.job.status !== 'QUEUED') return result;
+
+  try {
+    await deps.startExecution(result.job.jobId);
+  } catch (error) {
+    throw await startFailed(result.job, storeKey !== undefined, error, deps);
+  }
+  return result;
+}
+
+/** sha256 (hex) of the canonical JSON of the fields: keys sorted, nothing else in it. */
+export function requestHash(fields: JobRequestFields): string {
+  const canonical = JSON.stringify(fields, Object.keys(fields).sort());
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function resolveRequest(request: unknown, config: ProviderConfig): JobRequestFields {
+  const parsed = parseVideoRequest(request);
+  try {
+    const params = resolveVideoParams(config, parsed);
+    return { prompt: parsed.prompt, ...params, deferred: parsed.defer ?? false };
+  } catch (error) {
+    if (error instanceof VideoParamsError) {
+      throw new ValidationError(error.field, error.message, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function startFailed(
+  job: Job,
+  hasKey: boolean,
+  cause: unknown,
+  deps: SubmitJobDeps,
+): Promise<JobStartFailedError> {
+  if (hasKey) return new JobStartFailedError(job.jobId, false, { cause });
+  try {
+    await deps.store.recordFailed(
+      job.jobId,
+      {
+        code: 'JobStartFailed',
+        message: 'The workflow could not be started; submit the request again',
+        retryable: true,
+      },
+      deps.clock().toISOString(),
+    );
+  } catch (recordError) {
+    return new JobStartFailedError(job.jobId, false, {
+      cause: new AggregateError([cause, recordError], 'start and recordFailed both failed'),
+    });
+  }
+  return new JobStartFailedError(job.jobId, true, { cause });
+}

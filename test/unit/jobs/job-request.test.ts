@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ValidationError } from '../../../functions/shared/jobs/job-errors.ts';
+import {
+  MAX_PROMPT_LENGTH,
+  parseVideoRequest,
+  videoRequestSchema,
+} from '../../../functions/shared/jobs/job-request.ts';
+
+function validationErrorOf(input: unknown): ValidationError {
+  try {
+    parseVideoRequest(input);
+  } catch (error) {
+    if (error instanceof ValidationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('parseVideoRequest', () => {
+  it('normalizes a valid request: prompt trimmed, integer seconds as a string', () => {
+    const request = parseVideoRequest({
+      prompt: '  A lighthouse in a storm \n',
+      model: 'sora-2-pro',
+      size: '1280x720',
+      seconds: 8,
+      defer: true,
+    });
+
+    expect(request).toEqual({
+      prompt: 'A lighthouse in a storm',
+      model: 'sora-2-pro',
+      size: '1280x720',
+      seconds: '8',
+      defer: true,
+    });
+  });
+
+  it('accepts a prompt alone', () => {
+    expect(parseVideoRequest({ prompt: 'x' })).toEqual({ prompt: 'x' });
+  });
+
+  it.each([
+    ['a missing prompt', {}, 'prompt'],
+    ['a blank prompt', { prompt: '   ' }, 'prompt'],
+    ['a prompt that is not a string', { prompt: 42 }, 'prompt'],
+    ['a prompt over the limit', { prompt: 'x'.repeat(MAX_PROMPT_LENGTH + 1) }, 'prompt'],
+    ['an empty model', { prompt: 'x', model: '' }, 'model'],
+    ['a size without x', { prompt: 'x', size: '1280*720' }, 'size'],
+    ['a zero width', { prompt: 'x', size: '0x720' }, 'size'],
+    ['fractional seconds', { prompt: 'x', seconds: 4.5 }, 'seconds'],
+    ['fractional seconds as a string', { prompt: 'x', seconds: '4.5' }, 'seconds'],
+    ['zero seconds', { prompt: 'x', seconds: 0 }, 'seconds'],
+    ['seconds as a boolean', { prompt: 'x', seconds: true }, 'seconds'],
+    ['defer as a string', { prompt: 'x', defer: 'yes' }, 'defer'],
+    ['an unknown field', { prompt: 'x', input_reference: 'img' }, 'input_reference'],
+    ['an array body', [], 'body'],
+    ['a null body', null, 'body'],
+  ])('rejects %s with ValidationError naming the field', (_what, input, field) => {
+    const error = validationErrorOf(input);
+
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field);
+  });
+
+  it('accepts a prompt at the limit after trimming', () => {
+    const prompt = `  ${'x'.repeat(MAX_PROMPT_LENGTH)}  `;
+
+    expect(parseVideoRequest({ prompt }).prompt).toHaveLength(MAX_PROMPT_LENGTH);
+  });
+});
+
+describe('videoRequestSchema', () => {
+  it('converts to JSON Schema for the OpenAPI document', () => {
+    const schema = z.toJSONSchema(videoRequestSchema, { io: 'input' });
+
+    expect(schema).toMatchObject({
+      type: 'object',
+      required: ['prompt'],
+      additionalProperties: false,
+      properties: {
+        prompt: { type: 'string', maxLength: MAX_PROMPT_LENGTH },
+        seconds: { anyOf: [{ type: 'string' }, { type: 'integer' }] },
+        defer: { type: 'boolean' },
+      },
+    });
+  });
+});

@@ -1,0 +1,225 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  IdempotencyConflictError,
+  JobStartFailedError,
+  ValidationError,
+} from '../../../functions/shared/jobs/job-errors.ts';
+import { requestHash, submitJob } from '../../../functions/shared/jobs/submit-job.ts';
+import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { testProviderConfig } from '../../support/provider-config-fixture.ts';
+
+const NOW = new Date('2026-03-04T05:06:07.000Z');
+
+function setup() {
+  const store = new InMemoryJobStore({ now: () => NOW });
+  const startExecution = vi.fn(async (_jobId: string) => {});
+  let sequence = 0;
+  const deps = {
+    store,
+    startExecution,
+    providerConfig: testProviderConfig(),
+    clock: () => NOW,
+    newJobId: () => {
+      sequence += 1;
+      return `job_${sequence}`;
+    },
+  };
+  return { store, startExecution, deps };
+}
+
+async function validationErrorOf(promise: Promise<unknown>): Promise<ValidationError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  if (error instanceof ValidationError) return error;
+  throw new Error(`expected a ValidationError, got ${String(error)}`);
+}
+
+describe('submitJob', () => {
+  it('records a QUEUED job with catalogue defaults and cost, and starts its workflow', async () => {
+    const { store, startExecution, deps } = setup();
+
+    const result = await submitJob({ prompt: ' A calm sea ' }, { source: 'api' }, deps);
+
+    expect(result.created).toBe(true);
+    expect(result.job).toEqual({
+      jobId: 'job_1',
+      status: 'QUEUED',
+      source: 'api',
+      prompt: 'A calm sea',
+      model: 'sora-2',
+      size: '720x1280',
+      seconds: '4',
+      deferred: false,
+      requestHash: requestHash({
+        prompt: 'A calm sea',
+        model: 'sora-2',
+        size: '720x1280',
+        seconds: '4',
+        deferred: false,
+      }),
+      estimatedCostUsd: 0.4,
+      createdAt: NOW.toISOString(),
+      updatedAt: NOW.toISOString(),
+      progress: 0,
+      pollCount: 0,
+    });
+    expect(await store.get('job_1')).toEqual(result.job);
+    expect(startExecution).toHaveBeenCalledExactlyOnceWith('job_1');
+  });
+
+  it('prices by model, size and seconds from the catalogue', async () => {
+    const { deps } = setup();
+
+    const { job } = await submitJob(
+      { prompt: 'x', model: 'sora-2-pro', size: '1792x1024', seconds: '12' },
+      { source: 'api' },
+      deps,
+    );
+
+    expect(job.estimatedCostUsd).toBe(6);
+  });
+
+  it.each([
+    ['model', { prompt: 'x', model: 'no-such-model' }],
+    ['size', { prompt: 'x', size: '640x480' }],
+    ['seconds', { prompt: 'x', seconds: 5 }],
+    ['prompt', { prompt: '' }],
+  ])(
+    'rejects an unsupported %s with ValidationError naming it, storing and starting nothing',
+    async (field, request) => {
+      const { store, startExecution, deps } = setup();
+
+      const error = await validationErrorOf(submitJob(request, { source: 'api' }, deps));
+
+      expect(error.field).toBe(field);
+      expect(store.all()).toEqual([]);
+      expect(startExecution).not.toHaveBeenCalled();
+    },
+  );
+
+  it('returns the same job for a replay with the same key and body, creating it once', async () => {
+    const { store, deps } = setup();
+    const request = { prompt: 'A calm sea', seconds: 8 };
+
+    const first = await submitJob(request, { source: 'api', idempotencyKey: 'k1' }, deps);
+    const replay = await submitJob(
+      { prompt: '  A calm sea', seconds: '8' },
+      { source: 'api', idempotencyKey: 'k1' },
+      deps,
+    );
+
+    expect(replay).toEqual({ job: first.job, created: false });
+    expect(store.all()).toHaveLength(1);
+    expect(first.job.idempotencyKey).toBe('k1');
+  });
+
+  it('refuses a reused key with a different body', async () => {
+    const { deps } = setup();
+    await submitJob({ prompt: 'A calm sea' }, { source: 'api', idempotencyKey: 'k1' }, deps);
+
+    const reuse = submitJob(
+      { prompt: 'A stormy sea' },
+      { source: 'api', idempotencyKey: 'k1' },
+      deps,
+    );
+
+    await expect(reuse).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+
+  it('scopes keys by source, so the same key from the inbox is a different job', async () => {
+    const { store, deps } = setup();
+
+    await submitJob({ prompt: 'x' }, { source: 'api', idempotencyKey: 'k1' }, deps);
+    const fromInbox = await submitJob(
+      { prompt: 'y' },
+      { source: 'inbox', idempotencyKey: 'k1' },
+      deps,
+    );
+
+    expect(fromInbox.created).toBe(true);
+    expect(store.all()).toHaveLength(2);
+  });
+
+  it('records a deferred job as QUEUED without starting it, also on replay', async () => {
+    const { store, startExecution, deps } = setup();
+
+    const first = await submitJob(
+      { prompt: 'x', defer: true },
+      { source: 'api', idempotencyKey: 'k' },
+      deps,
+    );
+    await submitJob({ prompt: 'x', defer: true }, { source: 'api', idempotencyKey: 'k' }, deps);
+
+    expect(first.job).toMatchObject({ status: 'QUEUED', deferred: true });
+    expect((await store.get(first.job.jobId))?.status).toBe('QUEUED');
+    expect(startExecution).not.toHaveBeenCalled();
+  });
+
+  it('starts again on a replay of a job still QUEUED (healing a crash between write and start)', async () => {
+    const { startExecution, deps } = setup();
+    startExecution.mockRejectedValueOnce(new Error('connection reset'));
+    const context = { source: 'api' as const, idempotencyKey: 'k' };
+
+    const first = submitJob({ prompt: 'x' }, context, deps);
+    await expect(first).rejects.toBeInstanceOf(JobStartFailedError);
+    const retry = await submitJob({ prompt: 'x' }, context, deps);
+
+    expect(retry.job.status).toBe('QUEUED');
+    expect(startExecution).toHaveBeenCalledTimes(2);
+    expect(startExecution).toHaveBeenLastCalledWith(retry.job.jobId);
+  });
+
+  it('does not start a replayed job that already left QUEUED', async () => {
+    const { store, startExecution, deps } = setup();
+    const context = { source: 'api' as const, idempotencyKey: 'k' };
+    const { job } = await submitJob({ prompt: 'x' }, context, deps);
+    await store.markCreateAttempt(job.jobId, NOW.toISOString());
+
+    await submitJob({ prompt: 'x' }, context, deps);
+
+    expect(startExecution).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves a keyed job QUEUED when the start fails, so a retry with the key can start it', async () => {
+    const { store, startExecution, deps } = setup();
+    startExecution.mockRejectedValue(new Error('throttled'));
+
+    const error = await submitJob(
+      { prompt: 'x' },
+      { source: 'api', idempotencyKey: 'k' },
+      deps,
+    ).catch((reason: unknown) => reason);
+
+    expect(error).toBeInstanceOf(JobStartFailedError);
+    expect(error).toMatchObject({ jobId: 'job_1', jobRecordedAsFailed: false });
+    expect((await store.get('job_1'))?.status).toBe('QUEUED');
+  });
+
+  it('closes a job without key as FAILED when the start fails, so it never runs unseen', async () => {
+    const { store, startExecution, deps } = setup();
+    startExecution.mockRejectedValue(new Error('throttled'));
+
+    const error = await submitJob({ prompt: 'x' }, { source: 'api' }, deps).catch(
+      (reason: unknown) => reason,
+    );
+
+    expect(error).toMatchObject({ name: 'JobStartFailedError', jobRecordedAsFailed: true });
+    expect(await store.get('job_1')).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'JobStartFailed', retryable: true },
+    });
+  });
+});
+
+describe('requestHash', () => {
+  it('does not depend on key order and changes with any field', () => {
+    const fields = { prompt: 'p', model: 'm', size: '1x1', seconds: '4', deferred: false };
+    const reordered = { deferred: false, seconds: '4', size: '1x1', model: 'm', prompt: 'p' };
+
+    expect(requestHash(reordered)).toBe(requestHash(fields));
+    expect(requestHash({ ...fields, deferred: true })).not.toBe(requestHash(fields));
+    expect(requestHash(fields)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
