@@ -223,6 +223,20 @@ describe('simulator knobs: server errors', () => {
     expect(errors).toBeLessThan(25);
   });
 
+  it('starts the job but drops the create response for dropNextCreateResponses', async () => {
+    const { client, sim } = await setup({ dropNextCreateResponses: 1 });
+
+    const dropped = client.videos.create({ prompt: 'lost answer' });
+
+    await expect(dropped).rejects.toBeInstanceOf(OpenAI.APIConnectionError);
+    const listed = await client.videos.list();
+    expect(listed.data.map((video) => video.prompt)).toEqual(['lost answer']);
+    expect(sim.stats.droppedCreateResponses).toBe(1);
+    await expect(client.videos.create({ prompt: 'answered' })).resolves.toMatchObject({
+      status: 'queued',
+    });
+  });
+
   it('delays every response by latencyMs', async () => {
     const { client } = await setup({ latencyMs: 150 });
     const before = performance.now();

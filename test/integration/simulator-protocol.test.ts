@@ -92,6 +92,7 @@ describe('simulator: create', () => {
     const response = await postJson(sim.baseURL, '/videos', { prompt: 'Waves on rocks' });
 
     expect(response.status).toBe(200);
+    expect(response.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]+$/);
     expect(await response.json()).toMatchObject({
       object: 'video',
       status: 'queued',

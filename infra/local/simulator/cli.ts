@@ -11,6 +11,7 @@ const numberFlags = {
   'server-error-rate': 'serverErrorRate',
   'fail-next-requests': 'failNextRequests',
   'latency-ms': 'latencyMs',
+  'drop-next-create-responses': 'dropNextCreateResponses',
   'drop-connection-after-bytes': 'dropConnectionAfterBytes',
   'truncate-content-bytes': 'truncateContentBytes',
   'content-size-bytes': 'contentSizeBytes',
@@ -40,6 +41,7 @@ Serves the /v1/videos protocol (create, retrieve, list, delete, remix, content).
   --server-error-rate R            answer this fraction (0..1) of requests with 500/503
   --fail-next-requests N           answer the next N requests with 503
   --latency-ms N                   delay every response
+  --drop-next-create-responses N   start the next N jobs but reset the create connection
   --drop-connection-after-bytes N  reset content downloads after N bytes
   --truncate-content-bytes N       close content downloads after N bytes
   --content-size-bytes N           pad the MP4 to exactly N bytes

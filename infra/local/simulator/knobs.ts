@@ -44,6 +44,11 @@ export interface SimulatorKnobs {
   failNextRequests: number;
   /** Added before every response. */
   latencyMs: number;
+  /**
+   * The next N creates (or remixes) start their job, then reset the connection instead of
+   * answering: the "did my create go through?" case a client must reconcile.
+   */
+  dropNextCreateResponses: number;
   /** Content downloads: the connection is reset after this many body bytes; null: off. */
   dropConnectionAfterBytes: number | null;
   /** Content downloads: full Content-Length announced, body closed after N bytes; null: off. */
@@ -69,6 +74,7 @@ export const defaultKnobs: Omit<SimulatorKnobs, 'seed'> = {
   serverErrorRate: 0,
   failNextRequests: 0,
   latencyMs: 0,
+  dropNextCreateResponses: 0,
   dropConnectionAfterBytes: null,
   truncateContentBytes: null,
   contentSizeBytes: null,
@@ -97,6 +103,7 @@ export const knobsSchema = z
     serverErrorRate: z.number().min(0).max(1),
     failNextRequests: count,
     latencyMs: z.number().nonnegative().finite(),
+    dropNextCreateResponses: count,
     dropConnectionAfterBytes: count.nullable(),
     truncateContentBytes: count.nullable(),
     contentSizeBytes: count.nullable(),

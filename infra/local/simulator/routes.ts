@@ -21,6 +21,7 @@ export interface Counters {
   creates: number;
   rateLimited: number;
   serverErrors: number;
+  droppedCreateResponses: number;
   responsesByStatus: Record<number, number>;
 }
 
@@ -44,6 +45,7 @@ export async function handleRequest(
   res: ServerResponse,
 ): Promise<void> {
   ctx.counters.requests += 1;
+  res.setHeader('x-request-id', `req_${ctx.counters.requests.toString(16).padStart(12, '0')}`);
   try {
     if (ctx.knobs.latencyMs > 0)
       await delay(ctx.knobs.latencyMs, undefined, { signal: ctx.closing });
@@ -158,6 +160,12 @@ function startJob(ctx: SimulatorContext, res: ServerResponse, params: VideoParam
     willFail: params.prompt.includes(knobs.renderFailureMarker),
   });
   ctx.counters.creates += 1;
+  if (knobs.dropNextCreateResponses > 0) {
+    knobs.dropNextCreateResponses -= 1;
+    ctx.counters.droppedCreateResponses += 1;
+    res.socket?.resetAndDestroy();
+    return;
+  }
   sendJson(ctx, res, 200, toVideoObject(record, nowMs));
 }
 

@@ -34,6 +34,8 @@ export interface SimulatorStats {
   rateLimited: number;
   /** 5xx answers, injected or not. */
   serverErrors: number;
+  /** Creates whose job started but whose response was dropped (`dropNextCreateResponses`). */
+  droppedCreateResponses: number;
   responsesByStatus: Record<number, number>;
   /** Jobs queued or in progress now. */
   currentConcurrentJobs: number;
@@ -130,6 +132,7 @@ function emptyCounters(): Counters {
     creates: 0,
     rateLimited: 0,
     serverErrors: 0,
+    droppedCreateResponses: 0,
     responsesByStatus: {},
   };
 }
