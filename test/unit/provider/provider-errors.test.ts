@@ -36,6 +36,17 @@ function connectionError(message: string, code: string): APIConnectionError {
   });
 }
 
+/** Every message and stack down the cause chain, as a logger printing the error would see it. */
+function causeChainText(error: unknown): string {
+  const parts: string[] = [];
+  let link: unknown = error;
+  for (let depth = 0; link instanceof Error && depth < 10; depth++) {
+    parts.push(link.message, link.stack ?? '');
+    link = link.cause;
+  }
+  return parts.join('\n');
+}
+
 describe('classifyProviderError: HTTP answers', () => {
   it.each<[string, number, string | null, ProviderOperation, string, string, boolean]>([
     [
@@ -364,7 +375,7 @@ describe('classifyProviderError: secrets', () => {
     expect(classified.message).not.toContain(apiKey);
     expect(classified.providerMessage).not.toContain(apiKey);
     expect(classified.providerMessage).toContain('[REDACTED]');
-    expect(String(classified.cause)).not.toContain(apiKey);
+    expect(causeChainText(classified)).not.toContain(apiKey);
     expect(JSON.stringify(classified)).not.toContain(apiKey);
     expect(classified.stack).not.toContain(apiKey);
   });
@@ -383,7 +394,7 @@ describe('classifyProviderError: secrets', () => {
     });
     const classified = classifyProviderError(error, { operation: 'retrieve', secrets: [apiKey] });
     expect(classified.message).not.toContain(apiKey);
-    expect(String((classified.cause as Error).message)).not.toContain(apiKey);
+    expect(causeChainText(classified)).not.toContain(apiKey);
   });
 });
 
