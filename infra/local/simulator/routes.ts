@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ApiError, invalidValue, rateLimited } from './api-error.ts';
+import { authorize } from './auth.ts';
 import { type Media, planContent, sendContent, type Variant, variants } from './content.ts';
 import { parseCreateFields, parseRemixPrompt } from './create-params.ts';
 import type { SimulatorKnobs } from './knobs.ts';
 import { readBody } from './request-body.ts';
+import { countStatus, type ResponseContext, sendError, sendJson } from './responses.ts';
 import type { TrafficControl } from './traffic.ts';
 import {
   type ListQuery,
@@ -14,28 +16,14 @@ import {
   type VideoStore,
 } from './video-store.ts';
 
-/** Running totals, as `stats` reports them. */
-export interface Counters {
-  requests: number;
-  createRequests: number;
-  creates: number;
-  rateLimited: number;
-  serverErrors: number;
-  droppedCreateResponses: number;
-  responsesByStatus: Record<number, number>;
-}
-
 /** Everything a request handler reads or changes. */
-export interface SimulatorContext {
+export interface SimulatorContext extends ResponseContext {
   knobs: SimulatorKnobs;
   now: () => number;
   store: VideoStore;
   traffic: TrafficControl;
   media: Media;
-  counters: Counters;
   closing: AbortSignal;
-  /** Where unexpected errors (simulator bugs, answered as a bare 500) are reported. */
-  logError: (error: unknown) => void;
 }
 
 /** Serves one request: latency, injected faults, auth, then the /v1/videos routes. */
@@ -47,8 +35,9 @@ export async function handleRequest(
   ctx.counters.requests += 1;
   res.setHeader('x-request-id', `req_${ctx.counters.requests.toString(16).padStart(12, '0')}`);
   try {
-    if (ctx.knobs.latencyMs > 0)
+    if (ctx.knobs.latencyMs > 0) {
       await delay(ctx.knobs.latencyMs, undefined, { signal: ctx.closing });
+    }
     const url = new URL(req.url ?? '/', 'http://simulator');
     if (!url.pathname.startsWith('/v1/')) throw unknownUrl(req, url);
     const injected = ctx.traffic.injectedFailure(ctx.knobs);
@@ -72,7 +61,7 @@ async function route(
   url: URL,
 ): Promise<void> {
   const method = req.method ?? 'GET';
-  const parts = url.pathname.replace(/\/+$/, '').split('/').slice(2).map(decodeURIComponent);
+  const parts = url.pathname.replace(/\/+$/, '').split('/').slice(2).map(decodeSegment);
   const [collection, id, action, ...rest] = parts;
   if (collection !== 'videos' || rest.length > 0) throw unknownUrl(req, url);
   if (id === undefined) {
@@ -81,8 +70,9 @@ async function route(
     throw methodNotAllowed(req, url);
   }
   if (action === undefined) {
-    if (method === 'GET')
+    if (method === 'GET') {
       return sendJson(ctx, res, 200, toVideoObject(ctx.store.get(id), ctx.now()));
+    }
     if (method === 'DELETE') {
       ctx.store.delete(id, ctx.now());
       return sendJson(ctx, res, 200, { id, object: 'video.deleted', deleted: true });
@@ -237,25 +227,6 @@ function admit(ctx: SimulatorContext): void {
   if (limited) throw limited;
 }
 
-function authorize(req: IncomingMessage, apiKey: string | null): void {
-  const match = /^Bearer\s+(\S.*)$/i.exec(req.headers.authorization ?? '');
-  const token = match?.[1]?.trim();
-  if (!token) {
-    throw invalidApiKey(
-      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-    );
-  }
-  if (apiKey !== null && token !== apiKey) {
-    throw invalidApiKey(`Incorrect API key provided: ${redact(token)}.`);
-  }
-}
-
-const invalidApiKey = (message: string): ApiError =>
-  new ApiError(401, { message, type: 'invalid_request_error', code: 'invalid_api_key' });
-
-const redact = (token: string): string =>
-  token.length <= 8 ? '****' : `${token.slice(0, 3)}****${token.slice(-4)}`;
-
 const unknownUrl = (req: IncomingMessage, url: URL): ApiError =>
   new ApiError(404, {
     message: `Invalid URL (${req.method} ${url.pathname})`,
@@ -270,6 +241,15 @@ const methodNotAllowed = (req: IncomingMessage, url: URL): ApiError =>
     code: 'method_not_allowed',
   });
 
+// A malformed escape is kept as it is: it names no video, so it ends in a plain 404.
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 const idempotencyKey = (req: IncomingMessage): string | null => {
   const key = req.headers['idempotency-key'];
   return typeof key === 'string' && key !== '' ? key : null;
@@ -277,55 +257,3 @@ const idempotencyKey = (req: IncomingMessage): string | null => {
 
 const isVariant = (value: string): value is Variant =>
   (variants as readonly string[]).includes(value);
-
-function countStatus(ctx: SimulatorContext, status: number): void {
-  const { counters } = ctx;
-  counters.responsesByStatus[status] = (counters.responsesByStatus[status] ?? 0) + 1;
-  if (status === 429) counters.rateLimited += 1;
-  if (status >= 500) counters.serverErrors += 1;
-}
-
-function sendJson(
-  ctx: SimulatorContext,
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  countStatus(ctx, status);
-  const json = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(json)),
-  });
-  res.end(json);
-}
-
-// The one place errors become responses; anything unexpected is a bare 500 with no internals.
-function sendError(ctx: SimulatorContext, res: ServerResponse, error: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  if (!(error instanceof ApiError)) ctx.logError(error);
-  const apiError =
-    error instanceof ApiError
-      ? error
-      : new ApiError(
-          500,
-          {
-            message: 'The server had an error while processing your request.',
-            type: 'server_error',
-            code: 'server_error',
-          },
-          { cause: error },
-        );
-  const headers: Record<string, string> = {};
-  if (apiError.retryAfterMs !== null) {
-    const ms = Math.max(1, Math.ceil(apiError.retryAfterMs));
-    headers['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));
-    headers['retry-after-ms'] = String(ms);
-  }
-  sendJson(ctx, res, apiError.status, apiError.toEnvelope(), headers);
-}

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadMedia } from './content.ts';
 import { defaultKnobs, parseKnobs, type SimulatorKnobs } from './knobs.ts';
-import { type Counters, handleRequest, type SimulatorContext } from './routes.ts';
+import type { Counters } from './responses.ts';
+import { handleRequest, type SimulatorContext } from './routes.ts';
 import { TrafficControl } from './traffic.ts';
 import { type VideoSnapshot, VideoStore } from './video-store.ts';
 
