@@ -1,0 +1,148 @@
+/**
+ * State-machine task: stream the finished MP4 (plus thumbnail and spritesheet) from the provider
+ * into S3 and record the job COMPLETED.
+ *
+ * Input `{ jobId }`; output `{ bucket, key, bytes, sha256 }` at `$.download`.
+ * - Content past its `expires_at` throws ProviderContentExpiredError (not retried).
+ * - A truncated or dropped body throws ProviderTransientError (retried; no object is left).
+ * - A payload that is not an MP4 throws InvalidContentError (not retried; no object is left).
+ * - Thumbnail and spritesheet are best effort: a provider without them still completes the job.
+ * - A COMPLETED job answers with its recorded result, without downloading again.
+ */
+import { z } from 'zod';
+import { s3 } from '../shared/aws/clients.ts';
+import type { JobResult } from '../shared/jobs/job.ts';
+import type { JobStore } from '../shared/jobs/job-store.ts';
+import { logger } from '../shared/observability/observability.ts';
+import {
+  ProviderContentExpiredError,
+  ProviderTransientError,
+} from '../shared/provider/provider-errors.ts';
+import type { ProviderVideo } from '../shared/provider/provider-video.ts';
+import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
+import { type ImageVariant, VideoStorage } from '../shared/storage/video-storage.ts';
+import { ProviderJobMissingError } from './task-errors.ts';
+import {
+  type Clock,
+  downloadEnvSchema,
+  lazyHandler,
+  loadJob,
+  parseTaskEnv,
+  parseTaskInput,
+  productionJobStore,
+  systemClock,
+  type TaskHandler,
+  type TaskProvider,
+  type TaskProviderSource,
+  withJobLogging,
+} from './task-runtime.ts';
+
+export interface DownloadVideoDeps {
+  store: JobStore;
+  provider: TaskProviderSource;
+  storage: Pick<VideoStorage, 'putVideo' | 'putImage'>;
+  clock: Clock;
+}
+
+export interface DownloadResult {
+  bucket: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+const inputSchema = z.object({ jobId: z.string().min(1) });
+
+export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler<DownloadResult> {
+  return async (event, context) => {
+    const { jobId } = parseTaskInput(inputSchema, event);
+    return withJobLogging(jobId, context, async () => {
+      const job = await loadJob(deps.store, jobId);
+      if (job.status === 'COMPLETED' && job.result) return summary(job.result);
+      if (!job.providerJobId) {
+        throw new ProviderJobMissingError(`Job ${jobId} has no provider job to download`);
+      }
+      const provider = await deps.provider();
+      const video = await provider.retrieve(job.providerJobId);
+      assertDownloadable(video, deps.clock());
+
+      const stored = await deps.storage.putVideo(
+        jobId,
+        await provider.downloadContent(video.id, 'video'),
+      );
+      const [thumbnailKey, spritesheetKey] = await Promise.all([
+        storeImage(deps, provider, jobId, video.id, 'thumbnail'),
+        storeImage(deps, provider, jobId, video.id, 'spritesheet'),
+      ]);
+      const result: JobResult = {
+        bucket: stored.bucket,
+        key: stored.key,
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+        contentType: stored.contentType,
+        ...(thumbnailKey ? { thumbnailKey } : {}),
+        ...(spritesheetKey ? { spritesheetKey } : {}),
+      };
+      await deps.store.recordCompleted(jobId, result, deps.clock().toISOString());
+      logger.info('Video stored', {
+        key: stored.key,
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+        estimatedCostUsd: job.estimatedCostUsd,
+      });
+      return summary(result);
+    });
+  };
+}
+
+function assertDownloadable(video: ProviderVideo, now: Date): void {
+  if (video.status !== 'completed') {
+    // Poll saw it completed; a provider that now says otherwise is inconsistent for a moment.
+    const message = `download: provider reports ${video.id} as ${video.status}, not completed`;
+    throw new ProviderTransientError(message, {
+      code: 'video_not_ready',
+      providerMessage: message,
+      operation: 'download',
+    });
+  }
+  if (video.expiresAt !== undefined && now.getTime() >= video.expiresAt * 1000) {
+    const expiredAt = new Date(video.expiresAt * 1000).toISOString();
+    const message = `download: content of ${video.id} expired at ${expiredAt}`;
+    throw new ProviderContentExpiredError(message, {
+      code: 'video_expired',
+      providerMessage: message,
+      operation: 'download',
+    });
+  }
+}
+
+/** Stores a preview image; a failure is logged and leaves the key out, never fails the job. */
+async function storeImage(
+  deps: DownloadVideoDeps,
+  provider: TaskProvider,
+  jobId: string,
+  videoId: string,
+  variant: ImageVariant,
+): Promise<string | undefined> {
+  try {
+    const content = await provider.downloadContent(videoId, variant);
+    return (await deps.storage.putImage(jobId, variant, content)).key;
+  } catch (error) {
+    logger.warn('Preview image not stored', { variant, error });
+    return undefined;
+  }
+}
+
+function summary(result: JobResult): DownloadResult {
+  return { bucket: result.bucket, key: result.key, bytes: result.bytes, sha256: result.sha256 };
+}
+
+export const handler = lazyHandler(() => {
+  const env = parseTaskEnv(downloadEnvSchema);
+  return createDownloadVideoHandler({
+    store: productionJobStore(env.JOBS_TABLE_NAME),
+    provider: createProviderSource(),
+    storage: new VideoStorage({ s3, bucket: env.VIDEOS_BUCKET_NAME }),
+    clock: systemClock,
+  });
+});

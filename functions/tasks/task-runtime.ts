@@ -1,0 +1,159 @@
+/**
+ * What the state-machine task handlers share: input parsing, the job lookup every task starts
+ * with, per-job logging, and lazily built production dependencies.
+ */
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { dynamoDb } from '../shared/aws/clients.ts';
+import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
+import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
+import {
+  JobAlreadyTerminalError,
+  JobNotFoundError,
+  ValidationError,
+} from '../shared/jobs/job-errors.ts';
+import type { JobStore } from '../shared/jobs/job-store.ts';
+import { logger } from '../shared/observability/observability.ts';
+import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
+import type { VideoProvider } from '../shared/provider/video-provider.ts';
+import { TaskConfigError } from './task-errors.ts';
+
+export type Clock = () => Date;
+export const systemClock: Clock = () => new Date();
+
+/** The provider calls the tasks make (the real client, or the simulator behind it). */
+export type TaskProvider = Pick<
+  VideoProvider,
+  'create' | 'retrieve' | 'findCreatedJob' | 'downloadContent'
+>;
+export type TaskProviderSource = () => Promise<TaskProvider>;
+
+/** What create and poll return; the state machine stores it at `$.poll`. */
+export interface PollState {
+  status: ProviderStatus;
+  progress: number;
+  /** Seconds for the next Wait state (a whole number). */
+  waitSeconds: number;
+  pollCount: number;
+  /** The provider's reason when status is `failed`, else null (always present for ResultSelector). */
+  error: { code: string; message: string } | null;
+}
+
+export type TaskHandler<TResult> = (event: unknown, context?: Context) => Promise<TResult>;
+
+/** Validates a task's input, throwing ValidationError naming the first bad field. */
+export function parseTaskInput<TSchema extends z.ZodType>(
+  schema: TSchema,
+  event: unknown,
+): z.output<TSchema> {
+  const result = schema.safeParse(event);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.map(String).join('.') || '(input)';
+  throw new ValidationError(
+    field,
+    `Invalid task input: ${field} ${issue?.message ?? 'is invalid'}`,
+  );
+}
+
+/**
+ * The job a task works on. A FAILED job is final: the task throws JobAlreadyTerminalError, which
+ * the machine does not retry; its Catch hands it to RecordFailure, which leaves the record as is.
+ * A COMPLETED job is returned, and each task answers from it without calling the provider, so a
+ * re-driven execution ends in Succeed without a second download.
+ */
+export async function loadJob(store: JobStore, jobId: string): Promise<Job> {
+  const job = await store.get(jobId);
+  if (!job) throw new JobNotFoundError(`Job ${jobId} not found`);
+  if (job.status === 'FAILED') {
+    throw new JobAlreadyTerminalError(
+      `Job ${jobId} already FAILED (${job.error?.code ?? 'no code'})`,
+    );
+  }
+  return job;
+}
+
+/** The next wait for a job that now shows `progress`, using its last recorded observation. */
+export function waitSecondsFor(
+  job: Job,
+  seen: { progress: number; pollCount: number },
+  now: Date,
+): number {
+  const start = Date.parse(job.createAttemptedAt ?? job.createdAt);
+  const seconds = (iso: string | number) =>
+    Math.max(0, ((typeof iso === 'number' ? iso : Date.parse(iso)) - start) / 1000);
+  const previousAt = Date.parse(job.updatedAt);
+  return nextWaitSeconds({
+    progress: seen.progress,
+    elapsedSeconds: seconds(now.getTime()),
+    pollCount: seen.pollCount,
+    expectedSeconds: expectedGenerationSeconds(job),
+    previous:
+      Number.isFinite(previousAt) && job.providerJobId
+        ? { progress: job.progress, elapsedSeconds: seconds(previousAt) }
+        : undefined,
+  });
+}
+
+/** Runs `work` with `jobId` (and the Lambda context) on every log line it writes. */
+export async function withJobLogging<T>(
+  jobId: string,
+  context: Context | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (context) logger.addContext(context);
+  logger.appendKeys({ jobId });
+  try {
+    return await work();
+  } catch (error) {
+    logger.warn('Task failed', { error });
+    throw error;
+  } finally {
+    logger.resetKeys();
+  }
+}
+
+/**
+ * A handler whose dependencies are built on the first invocation (config parsed once, clients
+ * created once per container). A failed build is not cached: the next invocation fails as loudly.
+ */
+export function lazyHandler<TResult>(
+  build: () => TaskHandler<TResult> | Promise<TaskHandler<TResult>>,
+): TaskHandler<TResult> {
+  let built: Promise<TaskHandler<TResult>> | undefined;
+  return async (event, context) => {
+    built ??= Promise.resolve()
+      .then(build)
+      .catch((error: unknown) => {
+        built = undefined;
+        throw error;
+      });
+    return (await built)(event, context);
+  };
+}
+
+const requiredVar = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .trim()
+    .min(1, { error: `${name} is required` });
+
+export const jobsEnvSchema = z.object({ JOBS_TABLE_NAME: requiredVar('JOBS_TABLE_NAME') });
+export const downloadEnvSchema = jobsEnvSchema.extend({
+  VIDEOS_BUCKET_NAME: requiredVar('VIDEOS_BUCKET_NAME'),
+});
+
+/** Parses the environment once, naming every missing variable. */
+export function parseTaskEnv<TSchema extends z.ZodType>(
+  schema: TSchema,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): z.output<TSchema> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new TaskConfigError(result.error.issues.map((issue) => issue.message).join('; '));
+}
+
+/** The production job store on the table named by JOBS_TABLE_NAME. */
+export function productionJobStore(tableName: string): JobStore {
+  return new DynamoJobStore({ client: dynamoDb, tableName });
+}
