@@ -1,0 +1,27 @@
+/** Errors of the HTTP layer itself (domain errors live in `shared/jobs/job-errors.ts`). */
+
+/** No route matches the request path. */
+export class RouteNotFoundError extends Error {
+  override name = 'RouteNotFoundError';
+}
+
+/** The path exists but not with this method; `allowed` feeds the `Allow` header. */
+export class MethodNotAllowedError extends Error {
+  override name = 'MethodNotAllowedError';
+  readonly allowed: readonly string[];
+
+  constructor(allowed: readonly string[], options?: ErrorOptions) {
+    super(`Method not allowed; use ${allowed.join(', ')}`, options);
+    this.allowed = allowed;
+  }
+}
+
+/** The request body is over the size the API accepts. */
+export class PayloadTooLargeError extends Error {
+  override name = 'PayloadTooLargeError';
+}
+
+/** The job completed but has no content of the asked-for variant. */
+export class ContentNotFoundError extends Error {
+  override name = 'ContentNotFoundError';
+}

@@ -1,0 +1,89 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { JobStartFailedError, ValidationError } from '../shared/jobs/job-errors.ts';
+import { MethodNotAllowedError } from './api-errors.ts';
+import { jsonResponse } from './json-response.ts';
+
+/**
+ * The one place where errors become HTTP responses: `{ error: { code, message, field? } }`.
+ * Only errors listed here reach the client, each with a fixed public message (a ValidationError
+ * carries its own, which we wrote); anything else is a 500 with a generic message, never a stack,
+ * an SDK message or a cause.
+ */
+
+interface Mapping {
+  status: number;
+  code: string;
+  message: string;
+}
+
+const MAPPINGS: Readonly<Record<string, Mapping>> = {
+  ValidationError: { status: 400, code: 'invalid_request', message: 'The request is invalid' },
+  JobNotFoundError: { status: 404, code: 'video_not_found', message: 'No video with this id' },
+  ContentNotFoundError: {
+    status: 404,
+    code: 'content_not_found',
+    message: 'This video has no content of the requested variant',
+  },
+  RouteNotFoundError: { status: 404, code: 'route_not_found', message: 'No such route' },
+  MethodNotAllowedError: {
+    status: 405,
+    code: 'method_not_allowed',
+    message: 'This method is not allowed on this route',
+  },
+  IdempotencyConflictError: {
+    status: 409,
+    code: 'idempotency_conflict',
+    message: 'This Idempotency-Key was already used with a different request',
+  },
+  JobNotCompletedError: {
+    status: 409,
+    code: 'video_not_completed',
+    message: 'The video has no content yet: it is not COMPLETED',
+  },
+  PayloadTooLargeError: {
+    status: 413,
+    code: 'payload_too_large',
+    message: 'The request body is too large',
+  },
+  JobStartFailedError: {
+    status: 503,
+    code: 'start_failed',
+    message: 'The video was recorded but could not be started; retry with the same Idempotency-Key',
+  },
+};
+
+const INTERNAL: Mapping = {
+  status: 500,
+  code: 'internal_error',
+  message: 'Internal server error',
+};
+
+// How long a client should wait before retrying after a failed start.
+const RETRY_AFTER_SECONDS = 5;
+
+/** The public mapping of an error: status and code (for logs and metrics too). */
+export function describeError(error: unknown): Mapping {
+  if (!(error instanceof Error)) return INTERNAL;
+  return Object.hasOwn(MAPPINGS, error.name) ? (MAPPINGS[error.name] ?? INTERNAL) : INTERNAL;
+}
+
+export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
+  const mapping = describeError(error);
+  const body: { code: string; message: string; field?: string } = {
+    code: mapping.code,
+    message: mapping.message,
+  };
+  const headers: Record<string, string> = {};
+  if (error instanceof ValidationError) {
+    body.message = error.message;
+    body.field = error.field;
+  } else if (error instanceof MethodNotAllowedError) {
+    headers.Allow = error.allowed.join(', ');
+  } else if (error instanceof JobStartFailedError) {
+    if (error.jobRecordedAsFailed) {
+      body.message = 'The video could not be started and was marked FAILED; submit it again';
+    }
+    headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
+  }
+  return jsonResponse(mapping.status, { error: body }, headers);
+}

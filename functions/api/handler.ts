@@ -1,0 +1,26 @@
+/**
+ * Lambda entry of the HTTP API. Configuration is read and checked when the module loads (a cold
+ * start), so a missing variable fails the function loudly before any request is served.
+ */
+import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
+import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
+import { newJobId } from '../shared/jobs/job-id.ts';
+import { logger } from '../shared/observability/observability.ts';
+import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
+import { readApiConfig } from './api-config.ts';
+import { createApiHandler } from './api-handler.ts';
+import { createContentLink } from './content-link.ts';
+
+export { createApiHandler };
+
+const config = readApiConfig(process.env);
+
+export const handler = createApiHandler({
+  store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
+  startExecution: createExecutionStarter(sfn, config.stateMachineArn),
+  providerConfig: config.providerConfig,
+  clock: () => new Date(),
+  newJobId,
+  contentLink: createContentLink(s3, config.videosBucketName),
+  logger,
+});

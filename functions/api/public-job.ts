@@ -1,0 +1,82 @@
+import type { Job, JobError, JobSource, JobStatus } from '../shared/jobs/job.ts';
+
+export const CONTENT_VARIANTS = ['video', 'thumbnail', 'spritesheet'] as const;
+export type ContentVariant = (typeof CONTENT_VARIANTS)[number];
+
+/**
+ * What the API shows of a job. Built field by field (never by spreading the record) so that a
+ * new internal attribute cannot leak: no table keys, request hash, provider ids or S3 keys.
+ */
+export interface PublicJob {
+  id: string;
+  status: JobStatus;
+  source: JobSource;
+  prompt: string;
+  model: string;
+  size: string;
+  seconds: string;
+  deferred: boolean;
+  /** 0..100 as last reported by the provider. */
+  progress: number;
+  estimatedCostUsd: number;
+  createdAt: string;
+  updatedAt: string;
+  completedAt?: string;
+  /** Set when COMPLETED. */
+  video?: { bytes: number; sha256: string; contentType: string; variants: ContentVariant[] };
+  /** Set when FAILED. */
+  error?: JobError;
+  links: { self: string; content?: string };
+}
+
+export function jobPath(jobId: string): string {
+  return `/videos/${encodeURIComponent(jobId)}`;
+}
+
+export function toPublicJob(job: Job): PublicJob {
+  const view: PublicJob = {
+    id: job.jobId,
+    status: job.status,
+    source: job.source,
+    prompt: job.prompt,
+    model: job.model,
+    size: job.size,
+    seconds: job.seconds,
+    deferred: job.deferred,
+    progress: job.progress,
+    estimatedCostUsd: job.estimatedCostUsd,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    links: { self: jobPath(job.jobId) },
+  };
+  if (job.completedAt !== undefined) view.completedAt = job.completedAt;
+  if (job.status === 'COMPLETED' && job.result !== undefined) {
+    view.video = {
+      bytes: job.result.bytes,
+      sha256: job.result.sha256,
+      contentType: job.result.contentType,
+      variants: availableVariants(job),
+    };
+    view.links.content = `${jobPath(job.jobId)}/content`;
+  }
+  if (job.error !== undefined) {
+    view.error = {
+      code: job.error.code,
+      message: job.error.message,
+      retryable: job.error.retryable,
+    };
+  }
+  return view;
+}
+
+/** The S3 key of a variant of a completed job, if it has one. */
+export function contentKey(job: Job, variant: ContentVariant): string | undefined {
+  if (job.result === undefined) return undefined;
+  if (variant === 'thumbnail') return job.result.thumbnailKey;
+  if (variant === 'spritesheet') return job.result.spritesheetKey;
+  return job.result.key;
+}
+
+function availableVariants(job: Job): ContentVariant[] {
+  return CONTENT_VARIANTS.filter((variant) => contentKey(job, variant) !== undefined);
+}

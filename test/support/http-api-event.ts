@@ -1,0 +1,49 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  stage?: string;
+}
+
+/** An HTTP API payload v2 event as API Gateway sends it (header names lowercased). */
+export function httpApiEvent(request: HttpRequest): APIGatewayProxyEventV2 {
+  const stage = request.stage ?? '$default';
+  const rawPath = stage === '$default' ? request.path : `/${stage}${request.path}`;
+  const headers = Object.fromEntries(
+    Object.entries(request.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+  );
+  const rawQueryString = new URLSearchParams(request.query ?? {}).toString();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString,
+    headers,
+    queryStringParameters: request.query,
+    body: request.body,
+    isBase64Encoded: request.isBase64Encoded ?? false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: {
+        method: request.method,
+        path: rawPath,
+        protocol: 'HTTP/1.1',
+        sourceIp: '192.0.2.1',
+        userAgent: 'vitest',
+      },
+      requestId: 'request-1',
+      routeKey: '$default',
+      stage,
+      time: '04/Mar/2026:05:06:07 +0000',
+      timeEpoch: 1_772_600_767_000,
+    },
+  };
+}
