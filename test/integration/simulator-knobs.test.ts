@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type RunningSimulator,
   type SimulatorOptions,
@@ -244,6 +244,19 @@ describe('simulator knobs: server errors', () => {
     await client.videos.list();
 
     expect(performance.now() - before).toBeGreaterThanOrEqual(145);
+  });
+});
+
+describe('simulator knobs: latency and client timeouts', () => {
+  it('still starts a job whose client gave up during the latency', async () => {
+    const { sim } = await setup({ latencyMs: 300 });
+    const impatient = new OpenAI({ apiKey, baseURL: sim.baseURL, maxRetries: 0, timeout: 50 });
+
+    const create = impatient.videos.create({ prompt: 'sent, then abandoned' });
+
+    await expect(create).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    await vi.waitFor(() => expect(sim.stats.creates).toBe(1), { timeout: 5_000, interval: 20 });
+    expect(sim.stats.videos[0]?.prompt).toBe('sent, then abandoned');
   });
 });
 

@@ -34,6 +34,10 @@ export async function handleRequest(
 ): Promise<void> {
   ctx.counters.requests += 1;
   res.setHeader('x-request-id', `req_${ctx.counters.requests.toString(16).padStart(12, '0')}`);
+  // The body is read as it arrives, before the simulated latency: a client that gives up while
+  // the provider is "working" has still sent its create, and the job must still start.
+  const body = req.method === 'POST' ? readBody(req) : Promise.resolve({});
+  body.catch(() => {}); // awaited by the route, or never if the request is refused first
   try {
     if (ctx.knobs.latencyMs > 0) {
       await delay(ctx.knobs.latencyMs, undefined, { signal: ctx.closing });
@@ -44,7 +48,7 @@ export async function handleRequest(
     if (injected) throw injected;
     authorize(req, ctx.knobs.apiKey);
     if (ctx.knobs.rateLimitScope === 'all') admit(ctx);
-    await route(ctx, req, res, url);
+    await route(ctx, req, res, url, body);
   } catch (error) {
     if (ctx.closing.aborted) {
       res.destroy();
@@ -59,13 +63,14 @@ async function route(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
+  body: Promise<Record<string, unknown>>,
 ): Promise<void> {
   const method = req.method ?? 'GET';
   const parts = url.pathname.replace(/\/+$/, '').split('/').slice(2).map(decodeSegment);
   const [collection, id, action, ...rest] = parts;
   if (collection !== 'videos' || rest.length > 0) throw unknownUrl(req, url);
   if (id === undefined) {
-    if (method === 'POST') return createVideo(ctx, req, res);
+    if (method === 'POST') return createVideo(ctx, req, res, body);
     if (method === 'GET') return sendJson(ctx, res, 200, listVideos(ctx, url));
     throw methodNotAllowed(req, url);
   }
@@ -79,16 +84,21 @@ async function route(
     }
     throw methodNotAllowed(req, url);
   }
-  if (action === 'remix' && method === 'POST') return remixVideo(ctx, req, res, id);
+  if (action === 'remix' && method === 'POST') return remixVideo(ctx, req, res, body, id);
   if (action === 'content' && method === 'GET') return sendVideoContent(ctx, res, id, url);
   if (action === 'remix' || action === 'content') throw methodNotAllowed(req, url);
   throw unknownUrl(req, url);
 }
 
-async function createVideo(ctx: SimulatorContext, req: IncomingMessage, res: ServerResponse) {
+async function createVideo(
+  ctx: SimulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Promise<Record<string, unknown>>,
+) {
   ctx.counters.createRequests += 1;
   if (ctx.knobs.rateLimitScope === 'create') admit(ctx);
-  const fields = parseCreateFields(await readBody(req), ctx.knobs.models);
+  const fields = parseCreateFields(await body, ctx.knobs.models);
   startJob(ctx, res, { ...fields, remixedFromVideoId: null, idempotencyKey: idempotencyKey(req) });
 }
 
@@ -96,12 +106,13 @@ async function remixVideo(
   ctx: SimulatorContext,
   req: IncomingMessage,
   res: ServerResponse,
+  body: Promise<Record<string, unknown>>,
   sourceId: string,
 ) {
   ctx.counters.createRequests += 1;
   if (ctx.knobs.rateLimitScope === 'create') admit(ctx);
   const source = ctx.store.get(sourceId);
-  const prompt = parseRemixPrompt(await readBody(req));
+  const prompt = parseRemixPrompt(await body);
   const status = statusAt(source, ctx.now());
   if (status !== 'completed') {
     throw new ApiError(400, {
