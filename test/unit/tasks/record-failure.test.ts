@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { JobNotFoundError, ValidationError } from '../../../functions/shared/jobs/job-errors.ts';
+import { createRecordFailureHandler } from '../../../functions/tasks/record-failure.ts';
+import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { aJob } from '../../support/job-fixtures.ts';
+
+const at = new Date('2026-03-01T10:00:00.000Z');
+
+function setup() {
+  const store = new InMemoryJobStore({ now: () => at });
+  const handler = createRecordFailureHandler({ store, clock: () => at });
+  return { store, handler };
+}
+
+const rejectedCatch = {
+  Error: 'ProviderRejectedError',
+  Cause: JSON.stringify({
+    errorType: 'ProviderRejectedError',
+    errorMessage: 'create: rejected by the provider (400 moderation_blocked): Blocked.',
+    trace: ['ProviderRejectedError: ...'],
+  }),
+};
+
+describe('record-failure', () => {
+  it('records the job FAILED with the provider code, message and retryability', async () => {
+    const { store, handler } = setup();
+    store.seed(aJob({ status: 'IN_PROGRESS' }));
+
+    const result = await handler({ jobId: aJob().jobId, error: rejectedCatch });
+
+    expect(result).toEqual({ jobId: aJob().jobId, status: 'FAILED', code: 'moderation_blocked' });
+    expect(await store.get(aJob().jobId)).toMatchObject({
+      status: 'FAILED',
+      updatedAt: at.toISOString(),
+      error: {
+        code: 'moderation_blocked',
+        message: 'create: rejected by the provider (400 moderation_blocked): Blocked.',
+        retryable: false,
+      },
+    });
+  });
+
+  it('leaves a COMPLETED job as it is and reports its status', async () => {
+    const { store, handler } = setup();
+    store.seed(aJob({ status: 'COMPLETED' }));
+
+    const result = await handler({ jobId: aJob().jobId, error: rejectedCatch });
+
+    expect(result.status).toBe('COMPLETED');
+    expect((await store.get(aJob().jobId))?.error).toBeUndefined();
+  });
+
+  it('keeps the first failure of a job that already FAILED', async () => {
+    const { store, handler } = setup();
+    const first = { code: 'video_generation_failed', message: 'first', retryable: true };
+    store.seed(aJob({ status: 'FAILED', error: first }));
+
+    await handler({ jobId: aJob().jobId, error: rejectedCatch });
+
+    expect((await store.get(aJob().jobId))?.error).toEqual(first);
+  });
+
+  it('fails with JobNotFoundError for an unknown job', async () => {
+    const { handler } = setup();
+
+    const result = handler({ jobId: 'job_missing', error: rejectedCatch });
+
+    await expect(result).rejects.toThrow(JobNotFoundError);
+  });
+
+  it('rejects input without a job id', async () => {
+    const { handler } = setup();
+
+    const result = handler({ error: rejectedCatch });
+
+    await expect(result).rejects.toThrow(ValidationError);
+  });
+});
