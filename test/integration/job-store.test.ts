@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoJobStore } from '../../functions/shared/jobs/dynamo-job-store.ts';
+import type { Job } from '../../functions/shared/jobs/job.ts';
+import {
+  IdempotencyConflictError,
+  JobAlreadyTerminalError,
+  JobNotFoundError,
+  ValidationError,
+} from '../../functions/shared/jobs/job-errors.ts';
+import { newJobId } from '../../functions/shared/jobs/job-id.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../support/dynamodb-local.ts';
+import { aJob } from '../support/job-fixtures.ts';
+
+// DynamoJobStore against DynamoDB Local, on the table definition CDK deploys.
+
+let dynamo: DynamoDbLocal;
+let store: DynamoJobStore;
+
+beforeAll(async () => {
+  dynamo = await startDynamoDbLocal();
+  const tableName = await dynamo.createJobsTable('jobs-integration');
+  store = new DynamoJobStore({ client: dynamo.documentClient, tableName });
+});
+
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+/** A job with a fresh id, created at `createdAt` (unique per test so tests share the table). */
+function freshJob(overrides: Partial<Job> = {}): Job {
+  const createdAt = new Date(overrides.createdAt ?? Date.now());
+  return aJob({ jobId: newJobId(createdAt), createdAt: createdAt.toISOString(), ...overrides });
+}
+
+const error = { code: 'provider_failed', message: 'The provider failed the job', retryable: false };
+
+describe('DynamoJobStore on DynamoDB Local', () => {
+  it('creates and reads back a job exactly as given', async () => {
+    const job = freshJob({ idempotencyKey: 'k' });
+
+    const result = await store.create(job);
+
+    expect(result).toEqual({ job, created: true });
+    expect(await store.get(job.jobId)).toEqual(job);
+  });
+
+  it('creates a job once per idempotency key, even for concurrent requests', async () => {
+    const key = `api:${newJobId()}`;
+    const attempts = Array.from({ length: 5 }, () => freshJob());
+
+    const results = await Promise.all(attempts.map((job) => store.create(job, key)));
+
+    const created = results.filter((result) => result.created);
+    expect(created).toHaveLength(1);
+    const winner = created[0]?.job.jobId;
+    expect(results.every((result) => result.job.jobId === winner)).toBe(true);
+    const stored = await Promise.all(attempts.map((job) => store.get(job.jobId)));
+    expect(stored.filter((job) => job !== undefined)).toHaveLength(1);
+  });
+
+  it('refuses a reused key with another request hash', async () => {
+    const key = `api:${newJobId()}`;
+    await store.create(freshJob(), key);
+
+    const reuse = store.create(freshJob({ requestHash: 'b'.repeat(64) }), key);
+
+    await expect(reuse).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+
+  it('walks a job to COMPLETED and then refuses to change it', async () => {
+    const job = freshJob();
+    await store.create(job);
+    const result = {
+      bucket: 'b',
+      key: `videos/${job.jobId}.mp4`,
+      bytes: 42,
+      sha256: 'f'.repeat(64),
+      contentType: 'video/mp4',
+    };
+
+    const attempted = await store.markCreateAttempt(job.jobId, '2026-01-01T00:00:01.000Z');
+    await store.recordProviderJob(job.jobId, {
+      providerJobId: 'video_1',
+      providerStatus: 'queued',
+      progress: 0,
+    });
+    await store.recordProgress(job.jobId, {
+      providerStatus: 'in_progress',
+      progress: 50,
+      pollCount: 2,
+    });
+    await store.recordCompleted(job.jobId, result, '2026-01-01T00:01:00.000Z');
+    const late = await store
+      .recordProgress(job.jobId, {
+        providerStatus: 'in_progress',
+        progress: 60,
+        pollCount: 3,
+      })
+      .catch((reason: unknown) => reason);
+    await store.recordFailed(job.jobId, error, '2026-01-01T00:02:00.000Z');
+
+    expect(attempted).toMatchObject({
+      status: 'IN_PROGRESS',
+      createAttemptedAt: '2026-01-01T00:00:01.000Z',
+    });
+    expect(late).toBeInstanceOf(JobAlreadyTerminalError);
+    expect(await store.get(job.jobId)).toMatchObject({
+      status: 'COMPLETED',
+      providerJobId: 'video_1',
+      providerStatus: 'in_progress',
+      progress: 100,
+      pollCount: 2,
+      result,
+      completedAt: '2026-01-01T00:01:00.000Z',
+    });
+  });
+
+  it('records FAILED on a running job', async () => {
+    const job = freshJob();
+    await store.create(job);
+
+    await store.recordFailed(job.jobId, error, '2026-01-01T00:02:00.000Z');
+
+    expect(await store.get(job.jobId)).toMatchObject({ status: 'FAILED', error });
+  });
+
+  it('throws JobNotFoundError for updates of a job that does not exist', async () => {
+    await expect(
+      store.markCreateAttempt(newJobId(), '2026-01-01T00:00:00.000Z'),
+    ).rejects.toBeInstanceOf(JobNotFoundError);
+  });
+
+  it('lists by status with the index following status changes', async () => {
+    const job = freshJob({ createdAt: '2030-01-01T00:00:00.000Z' });
+    await store.create(job);
+    const queuedBefore = await store.list({ status: 'QUEUED', limit: 1 });
+
+    await store.markCreateAttempt(job.jobId, '2030-01-01T00:00:01.000Z');
+
+    const queuedAfter = await store.list({ status: 'QUEUED', limit: 100 });
+    const inProgress = await store.list({ status: 'IN_PROGRESS', limit: 100 });
+    expect(queuedBefore.jobs[0]?.jobId).toBe(job.jobId);
+    expect(queuedAfter.jobs.map((listed) => listed.jobId)).not.toContain(job.jobId);
+    expect(inProgress.jobs.map((listed) => listed.jobId)).toContain(job.jobId);
+  });
+
+  it('pages through all jobs newest first with cursors', async () => {
+    const jobs = [1, 2, 3].map((second) =>
+      freshJob({ createdAt: `2031-01-01T00:00:0${second}.000Z` }),
+    );
+    for (const job of jobs) await store.create(job);
+
+    const first = await store.list({ limit: 2 });
+    const second = await store.list({ limit: 2, cursor: first.nextCursor });
+
+    expect(first.jobs.map((job) => job.jobId)).toEqual([jobs[2]?.jobId, jobs[1]?.jobId]);
+    expect(second.jobs[0]?.jobId).toBe(jobs[0]?.jobId);
+    expect(first.jobs[0]).not.toHaveProperty('gsi2sk');
+  });
+
+  it('rejects a cursor of the list of another status', async () => {
+    await store.create(freshJob());
+    await store.create(freshJob());
+    const { nextCursor } = await store.list({ status: 'QUEUED', limit: 1 });
+
+    await expect(
+      store.list({ status: 'FAILED', limit: 1, cursor: nextCursor }),
+    ).rejects.toBeInstanceOf(ValidationError);
+  });
+});
