@@ -256,6 +256,22 @@ describe('ambiguous creates and reconciliation', () => {
     expect(sim.stats.requests).toBe(1);
   });
 
+  it('finds the job a timed-out create started once the provider has taken it', async () => {
+    // Prepare
+    const { sim, provider } = await setup({ latencyMs: 600 }, { timeoutMs: 200 });
+    const createdAfter = new Date();
+    await failure(provider.create(request));
+    sim.configure({ latencyMs: 0 });
+    await vi.waitFor(() => expect(sim.stats.creates).toBe(1), { timeout: 5_000, interval: 20 });
+
+    // Act
+    const found = await provider.findCreatedJob({ ...request, createdAfter });
+
+    // Assess
+    expect(found?.id).toBe(sim.stats.videos[0]?.id);
+    expect(found).toMatchObject({ prompt: request.prompt, size: request.size });
+  });
+
   it('reports a connection reset after the job started as ambiguous and finds the job', async () => {
     // Prepare: an unrelated job with the same prompt made earlier must not be picked.
     const { sim, provider } = await setup();
