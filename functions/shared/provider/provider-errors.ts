@@ -222,8 +222,9 @@ function classifyStatus(
   }
 
   // 408: the server gave up waiting for our request; 409: a conflicting request (e.g. the same
-  // Idempotency-Key) is still in flight. Both are worth another try.
-  if (status === 408 || status === 409) {
+  // Idempotency-Key) is still in flight; video_not_ready: content (or a remix source) asked for
+  // a moment too early. All are worth another try.
+  if (status === 408 || status === 409 || providerCode === 'video_not_ready') {
     const code = providerCode ?? (status === 408 ? 'request_timeout' : 'conflict');
     return new ProviderTransientError(
       summary('provider asked to retry', code),
