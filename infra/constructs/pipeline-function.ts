@@ -1,0 +1,196 @@
+import path from 'node:path';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  Architecture,
+  type CfnFunction,
+  Code,
+  Function as LambdaFunction,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
+
+/**
+ * Template metadata key naming a function's entry module (project-relative). The local stack
+ * reads it to map each Lambda logical id to the handler it runs in-process.
+ */
+export const HANDLER_MODULE_METADATA_KEY = 'sora-pipeline:handler-module';
+
+/** The environment variable a secret's id is published under (see docs/architecture.md). */
+export type SecretEnvName = 'PROVIDER_SECRET_ID' | 'API_TOKENS_SECRET_ID';
+
+export type BucketAccess = 'read' | 'write';
+
+export interface PipelineFunctionProps {
+  /** Entry module relative to `projectRoot`, e.g. `functions/tasks/poll-provider-job.ts`. */
+  handlerModule: string;
+  description: string;
+  timeout: Duration;
+  memorySize: number;
+  /**
+   * Bundle the entry with the local esbuild. `false` deploys an inline stub instead: the
+   * template keeps the same logical ids, settings and grants, and synthesis takes no bundling
+   * time and does not need the handler files (tests, the local stack).
+   */
+  bundle: boolean;
+  /** Absolute path of the project root (holds package-lock.json and the handler modules). */
+  projectRoot: string;
+  serviceName: string;
+  logLevel: string;
+  logRetention?: RetentionDays;
+  environment?: Record<string, string>;
+}
+
+/**
+ * One Lambda function with the project's defaults fixed in one place: Node.js 24 on arm64, an
+ * ESM bundle with source maps, active tracing, an explicit log group with retention, and a role
+ * that only holds what the `use...()` helpers grant (each grant also sets the env var the
+ * handler reads, so the two can never drift apart).
+ */
+export class PipelineFunction extends Construct {
+  readonly function: LambdaFunction;
+  readonly logGroup: LogGroup;
+  readonly role: Role;
+  readonly handlerModule: string;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    super(scope, id);
+    this.handlerModule = props.handlerModule;
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // A role of our own instead of the default one with AWSLambdaBasicExecutionRole: the
+    // function may write to its own log group and nowhere else.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.handlerModule}`,
+    });
+
+    const common = {
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      role: this.role,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+    };
+
+    this.function = props.bundle
+      ? new NodejsFunction(this, 'Function', {
+          ...common,
+          entry: path.join(props.projectRoot, props.handlerModule),
+          handler: 'handler',
+          projectRoot: props.projectRoot,
+          depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
+          bundling: {
+            format: OutputFormat.ESM,
+            target: 'node24',
+            mainFields: ['module', 'main'],
+            // ESM bundles of CommonJS dependencies still call require().
+            banner:
+              "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+            sourceMap: true,
+            minify: true,
+            // Bundle the AWS SDK too: the versions we test with are the versions that run.
+            bundleAwsSDK: true,
+            externalModules: [],
+          },
+        })
+      : new LambdaFunction(this, 'Function', {
+          ...common,
+          handler: 'index.handler',
+          code: Code.fromInline(
+            `exports.handler = async () => { throw new Error('${props.handlerModule} was synthesized without bundling'); };`,
+          ),
+        });
+
+    this.logGroup.grantWrite(this.role);
+    acknowledgeWildcards(
+      this,
+      ['Resource::*'],
+      'Tracing.ACTIVE grants xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+    );
+    (this.function.node.defaultChild as CfnFunction).addMetadata(
+      HANDLER_MODULE_METADATA_KEY,
+      props.handlerModule,
+    );
+  }
+
+  /**
+   * Read and write job items; with `queryIndexes`, also query the table's GSIs (listing).
+   * Sets JOBS_TABLE_NAME.
+   */
+  useJobsTable(table: ITable, options: { queryIndexes?: boolean } = {}): this {
+    if (options.queryIndexes) {
+      table.grantReadWriteData(this.role);
+      acknowledgeWildcards(
+        this,
+        [wildcardResourceFinding(this, table.tableArn, '/index/*')],
+        'Listing jobs queries the jobs table GSIs (byStatus, byCreatedAt); the grant covers the indexes of this one table.',
+      );
+    } else {
+      // A view of the table without its indexes: item access by key only, no index/* grant.
+      Table.fromTableArn(this, 'JobsTableItems', table.tableArn).grantReadWriteData(this.role);
+    }
+    this.function.addEnvironment('JOBS_TABLE_NAME', table.tableName);
+    return this;
+  }
+
+  /**
+   * `read` lets the function read (and presign reads of) objects; `write` lets it put, abort
+   * multipart uploads and delete (a rejected download leaves nothing behind). Sets
+   * VIDEOS_BUCKET_NAME.
+   */
+  useVideosBucket(bucket: IBucket, access: BucketAccess): this {
+    const objects = wildcardResourceFinding(this, bucket.bucketArn, '/*');
+    if (access === 'read') {
+      bucket.grantRead(this.role);
+      acknowledgeWildcards(
+        this,
+        [objects, 'Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*'],
+        'Read-only access to the objects of the videos bucket (reading and presigning downloads); the action wildcards are those of Bucket.grantRead and cover read actions only.',
+      );
+    } else {
+      bucket.grantWrite(this.role);
+      acknowledgeWildcards(
+        this,
+        [objects, 'Action::s3:Abort*', 'Action::s3:DeleteObject*'],
+        'Writes video objects with multipart uploads (AbortMultipartUpload cleans up a failed stream, DeleteObject removes a rejected video) in the videos bucket only; the action wildcards are those of Bucket.grantWrite.',
+      );
+    }
+    this.function.addEnvironment('VIDEOS_BUCKET_NAME', bucket.bucketName);
+    return this;
+  }
+
+  /** Read one secret; its ARN (never its value) goes into `envName`. */
+  useSecret(secret: ISecret, envName: SecretEnvName): this {
+    secret.grantRead(this.role);
+    this.function.addEnvironment(envName, secret.secretArn);
+    return this;
+  }
+
+  /** Start executions of the state machine; sets STATE_MACHINE_ARN. */
+  useStateMachine(stateMachine: IStateMachine): this {
+    stateMachine.grantStartExecution(this.role);
+    this.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    return this;
+  }
+}

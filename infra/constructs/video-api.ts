@@ -1,0 +1,103 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  HttpLambdaAuthorizer,
+  HttpLambdaResponseType,
+} from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export const DEFAULT_API_THROTTLE: Required<ThrottleSettings> = { rateLimit: 20, burstLimit: 40 };
+
+export interface VideoApiProps {
+  /** The api handler: every route, payload format 2.0. */
+  handler: IFunction;
+  /** The REQUEST authorizer (simple responses) checking `Authorization: Bearer <token>`. */
+  authorizer: IFunction;
+  throttle?: ThrottleSettings;
+  logRetention?: RetentionDays;
+}
+
+// One JSON line per request; nothing from headers or bodies (tokens, prompts) is logged.
+const accessLogFormat = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    sourceIp: '$context.identity.sourceIp',
+    httpMethod: '$context.httpMethod',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+  }),
+);
+
+/**
+ * The HTTP API: `POST /videos`, `GET /videos`, `GET /videos/{id}`, `GET /videos/{id}/content`,
+ * all behind the bearer-token authorizer, on a throttled `$default` stage with access logs.
+ */
+export class VideoApi extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogGroup: LogGroup;
+  /** The stage URL, ending in a slash. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: VideoApiProps) {
+    super(scope, id);
+
+    const authorizer = new HttpLambdaAuthorizer('BearerTokenAuthorizer', props.authorizer, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ['$request.header.Authorization'],
+      // A revoked token keeps working for at most this long.
+      resultsCacheTtl: Duration.minutes(5),
+    });
+
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'sora-pipeline video generation API',
+      defaultAuthorizer: authorizer,
+      // The stage below replaces the default one, to set throttling and access logs.
+      createDefaultStage: false,
+    });
+
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle ?? DEFAULT_API_THROTTLE,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup),
+        format: accessLogFormat,
+      },
+    });
+    this.url = this.stage.url;
+
+    const integration = new HttpLambdaIntegration('ApiIntegration', props.handler);
+    const routes: ReadonlyArray<[string, HttpMethod]> = [
+      ['/videos', HttpMethod.POST],
+      ['/videos', HttpMethod.GET],
+      ['/videos/{id}', HttpMethod.GET],
+      ['/videos/{id}/content', HttpMethod.GET],
+    ];
+    for (const [path, method] of routes) {
+      this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+    }
+  }
+}

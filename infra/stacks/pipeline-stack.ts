@@ -1,0 +1,203 @@
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
+import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
+import { PipelineFunction } from '../constructs/pipeline-function.ts';
+import { VideoApi } from '../constructs/video-api.ts';
+import { PROVIDER_CONTEXT_KEYS, providerSettingsFromContext } from './provider-settings.ts';
+
+/** Entry modules of the Lambda functions, relative to the project root. */
+export const HANDLER_MODULES = {
+  api: 'functions/api/handler.ts',
+  authorizer: 'functions/api/authorizer.ts',
+  createProviderJob: 'functions/tasks/create-provider-job.ts',
+  pollProviderJob: 'functions/tasks/poll-provider-job.ts',
+  downloadVideo: 'functions/tasks/download-video.ts',
+  recordFailure: 'functions/tasks/record-failure.ts',
+} as const;
+
+export type PipelineFunctionName = keyof typeof HANDLER_MODULES;
+
+export interface PipelineStackProps extends StackProps {
+  videosBucket: IBucket;
+  jobsTable: ITable;
+  providerApiKeySecret: ISecret;
+  apiTokensSecret: ISecret;
+  /** Bundle the handlers with esbuild (deployments); false synthesizes inline stubs (fast). */
+  bundle: boolean;
+  /** Absolute path of the project root. */
+  projectRoot: string;
+}
+
+/**
+ * Everything that can be replaced at will: the functions, the generation state machine and the
+ * HTTP API. State lives in the StatefulStack and comes in as props.
+ */
+export class PipelineStack extends Stack {
+  readonly functions: Record<PipelineFunctionName, PipelineFunction>;
+  readonly generation: GenerationStateMachine;
+  readonly api: VideoApi;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const stateful = importStatefulResources(this, props);
+
+    const provider = providerSettingsFromContext(this.node);
+    if (provider.baseUrlIsDefault) {
+      Annotations.of(this).addWarningV2(
+        'sora-pipeline:providerBaseUrl',
+        `${PROVIDER_CONTEXT_KEYS.baseUrl} is not set: using ${provider.environment.PROVIDER_BASE_URL}, which OpenAI shut down on 2026-09-24. Point it at a /v1/videos-compatible provider (-c ${PROVIDER_CONTEXT_KEYS.baseUrl}=https://...).`,
+      );
+    }
+    const logLevel = String(this.node.tryGetContext('logLevel') ?? 'INFO');
+    const fn = (
+      name: PipelineFunctionName,
+      description: string,
+      timeout: Duration,
+      memorySize: number,
+      environment: Record<string, string> = {},
+    ) =>
+      new PipelineFunction(this, `${name[0]?.toUpperCase()}${name.slice(1)}`, {
+        handlerModule: HANDLER_MODULES[name],
+        description,
+        timeout,
+        memorySize,
+        environment,
+        bundle: props.bundle,
+        projectRoot: props.projectRoot,
+        serviceName: 'sora-pipeline',
+        logLevel,
+      });
+
+    // Provider calls time out after PROVIDER_TIMEOUT_MS (60 s by default); the task functions
+    // get room for that plus the SDK's retries of safe calls.
+    const createProviderJob = fn(
+      'createProviderJob',
+      'Reconciles or creates the provider job of a video',
+      Duration.minutes(3),
+      512,
+      provider.environment,
+    )
+      .useJobsTable(stateful.jobsTable)
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+    const pollProviderJob = fn(
+      'pollProviderJob',
+      'Polls the provider job and picks the next wait',
+      Duration.minutes(3),
+      512,
+      provider.environment,
+    )
+      .useJobsTable(stateful.jobsTable)
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+    // Streams the MP4 into S3: memory stays flat (multipart parts), time grows with size.
+    const downloadVideo = fn(
+      'downloadVideo',
+      'Streams the finished video into S3 and records the job COMPLETED',
+      Duration.minutes(15),
+      1024,
+      provider.environment,
+    )
+      .useJobsTable(stateful.jobsTable)
+      .useVideosBucket(stateful.videosBucket, 'write')
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+    const recordFailure = fn(
+      'recordFailure',
+      'Records a job FAILED with its reason',
+      Duration.seconds(30),
+      256,
+    ).useJobsTable(stateful.jobsTable);
+
+    this.generation = new GenerationStateMachine(this, 'Generation', {
+      createProviderJob: createProviderJob.function,
+      pollProviderJob: pollProviderJob.function,
+      downloadVideo: downloadVideo.function,
+      recordFailure: recordFailure.function,
+    });
+
+    // The api validates requests against the provider catalogue, hence the provider settings.
+    const api = fn(
+      'api',
+      'HTTP API: submit, list and read video jobs',
+      Duration.seconds(15),
+      512,
+      provider.environment,
+    )
+      .useJobsTable(stateful.jobsTable, { queryIndexes: true })
+      .useVideosBucket(stateful.videosBucket, 'read')
+      .useStateMachine(this.generation.stateMachine);
+    const authorizer = fn(
+      'authorizer',
+      'HTTP API authorizer: checks the bearer token against the API tokens secret',
+      Duration.seconds(5),
+      256,
+    ).useSecret(stateful.apiTokensSecret, 'API_TOKENS_SECRET_ID');
+
+    this.api = new VideoApi(this, 'VideoApi', {
+      handler: api.function,
+      authorizer: authorizer.function,
+    });
+
+    this.functions = {
+      api,
+      authorizer,
+      createProviderJob,
+      pollProviderJob,
+      downloadVideo,
+      recordFailure,
+    };
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.url,
+      description: 'HTTP API base URL (send Authorization: Bearer <token>)',
+    });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: this.generation.stateMachine.stateMachineArn,
+      description: 'Generation state machine (one execution per job, named by the job id)',
+    });
+  }
+}
+
+interface StatefulResources {
+  videosBucket: IBucket;
+  jobsTable: ITable;
+  providerApiKeySecret: ISecret;
+  apiTokensSecret: ISecret;
+}
+
+/**
+ * Takes the stateful resources across the stack boundary through exports with stable,
+ * readable names (`<StatefulStack>-JobsTableName`, ...) and imports them here. Named exports
+ * keep the consumer's IAM resources predictable, which cdk-nag acknowledgments depend on, and
+ * make it explicit which four values the stateless stack relies on.
+ */
+function importStatefulResources(consumer: Stack, props: StatefulResources): StatefulResources {
+  const share = (resource: IBucket | ITable | ISecret, value: string, name: string): string => {
+    const producer = Stack.of(resource);
+    if (producer === consumer) return value;
+    consumer.addStackDependency(producer);
+    return producer.exportValue(value, { name: `${producer.stackName}-${name}` });
+  };
+  const { videosBucket, jobsTable, providerApiKeySecret, apiTokensSecret } = props;
+  return {
+    videosBucket: Bucket.fromBucketAttributes(consumer, 'VideosBucket', {
+      bucketName: share(videosBucket, videosBucket.bucketName, 'VideosBucketName'),
+    }),
+    jobsTable: Table.fromTableAttributes(consumer, 'JobsTable', {
+      tableName: share(jobsTable, jobsTable.tableName, 'JobsTableName'),
+      globalIndexes: [BY_STATUS_INDEX.name, BY_CREATED_AT_INDEX.name],
+    }),
+    providerApiKeySecret: Secret.fromSecretCompleteArn(
+      consumer,
+      'ProviderApiKeySecret',
+      share(providerApiKeySecret, providerApiKeySecret.secretArn, 'ProviderApiKeySecretArn'),
+    ),
+    apiTokensSecret: Secret.fromSecretCompleteArn(
+      consumer,
+      'ApiTokensSecret',
+      share(apiTokensSecret, apiTokensSecret.secretArn, 'ApiTokensSecretArn'),
+    ),
+  };
+}

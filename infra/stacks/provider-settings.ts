@@ -1,0 +1,66 @@
+import type { Node } from 'constructs';
+import {
+  DEFAULT_MODEL,
+  DEFAULT_TIMEOUT_MS,
+  ProviderConfigError,
+  providerConfigFromEnv,
+} from '../../functions/shared/provider/provider-config.ts';
+
+/**
+ * OpenAI's own endpoint: the default of the protocol, but OpenAI shut the Videos API down on
+ * 2026-09-24. Deployments point `provider:baseUrl` at a /v1/videos-compatible service instead.
+ */
+export const DEFAULT_PROVIDER_BASE_URL = 'https://api.openai.com/v1';
+
+/** CDK context keys (`cdk deploy -c provider:baseUrl=https://...`, or cdk.json "context"). */
+export const PROVIDER_CONTEXT_KEYS = {
+  baseUrl: 'provider:baseUrl',
+  model: 'provider:model',
+  models: 'provider:models',
+  timeoutMs: 'provider:timeoutMs',
+} as const;
+
+export interface ProviderSettings {
+  /** True when `provider:baseUrl` was not set and the (shut down) OpenAI default is used. */
+  baseUrlIsDefault: boolean;
+  /** The PROVIDER_* environment of the functions (no secret: the key stays in Secrets Manager). */
+  environment: Record<string, string>;
+}
+
+/**
+ * Reads the provider configuration from CDK context and validates it with the same schema the
+ * functions use at cold start, so a bad catalogue fails `cdk synth`, not the first job.
+ */
+export function providerSettingsFromContext(node: Node): ProviderSettings {
+  const baseUrl = contextString(node, PROVIDER_CONTEXT_KEYS.baseUrl);
+  const models = node.tryGetContext(PROVIDER_CONTEXT_KEYS.models);
+  const environment: Record<string, string> = {
+    PROVIDER_BASE_URL: baseUrl ?? DEFAULT_PROVIDER_BASE_URL,
+    PROVIDER_MODEL: contextString(node, PROVIDER_CONTEXT_KEYS.model) ?? DEFAULT_MODEL,
+    PROVIDER_TIMEOUT_MS:
+      contextString(node, PROVIDER_CONTEXT_KEYS.timeoutMs) ?? String(DEFAULT_TIMEOUT_MS),
+  };
+  if (models !== undefined) {
+    // cdk.json may hold the catalogue as an object; -c passes it as a JSON string.
+    environment.PROVIDER_MODELS = typeof models === 'string' ? models : JSON.stringify(models);
+  }
+  try {
+    providerConfigFromEnv(environment, 'validation-only');
+  } catch (error) {
+    if (error instanceof ProviderConfigError) {
+      throw new Error(
+        `Invalid provider context (${Object.values(PROVIDER_CONTEXT_KEYS).join(', ')}): ${error.message}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  return { baseUrlIsDefault: baseUrl === undefined, environment };
+}
+
+function contextString(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  throw new Error(`Context ${key} must be a string, got ${JSON.stringify(value)}`);
+}

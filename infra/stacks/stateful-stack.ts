@@ -1,0 +1,163 @@
+import {
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  ObjectOwnership,
+  StorageClass,
+} from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import {
+  BY_CREATED_AT_INDEX,
+  BY_STATUS_INDEX,
+  PARTITION_KEY,
+  SORT_KEY,
+} from '../../functions/shared/jobs/jobs-table.ts';
+
+/**
+ * What must survive any redeploy: the videos bucket, the jobs table and the secrets. Everything
+ * here is retained when the stack is deleted; the stateless pipeline stack takes these as props.
+ */
+export class StatefulStack extends Stack {
+  readonly videosBucket: Bucket;
+  readonly accessLogsBucket: Bucket;
+  readonly jobsTable: Table;
+  /** SecretString: the provider API key (a generated placeholder until you set it). */
+  readonly providerApiKeySecret: Secret;
+  /** SecretString: JSON `{"tokens":["..."]}`, the bearer tokens the HTTP API accepts. */
+  readonly apiTokensSecret: Secret;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    this.accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      // Server access logs can only be delivered to SSE-S3 buckets.
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        {
+          id: 'ExpireAccessLogs',
+          transitions: [
+            { storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) },
+          ],
+          expiration: Duration.days(365),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket is the server access log destination of the videos bucket; logging its own access would only log the log deliveries.',
+    });
+
+    // Videos (and later the inbox prefix). Versioned so an overwrite or delete is recoverable;
+    // old versions expire so a re-downloaded video does not cost twice forever.
+    this.videosBucket = new Bucket(this, 'VideosBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'videos-bucket/',
+      lifecycleRules: [
+        // A download that dies mid-stream leaves parts behind that are billed until aborted.
+        {
+          id: 'AbortIncompleteMultipartUploads',
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: Duration.days(30) },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.jobsTable = new Table(this, 'JobsTable', {
+      partitionKey: { name: PARTITION_KEY, type: AttributeType.STRING },
+      sortKey: { name: SORT_KEY, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Key names shared with the job store and the local stack (functions/shared/jobs/jobs-table.ts).
+    for (const index of [BY_STATUS_INDEX, BY_CREATED_AT_INDEX]) {
+      this.jobsTable.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
+
+    // No key in the template: a random placeholder the provider will reject (a clear
+    // ProviderRejectedError) until the real key is put (see the ProviderApiKeySecretName output).
+    this.providerApiKeySecret = new Secret(this, 'ProviderApiKeySecret', {
+      description: 'API key of the /v1/videos provider (SecretString = the key itself)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Secrets Manager can only generate a string value under one key of a JSON template, so the
+    // secret starts as {"tokens":[],"generatedToken":"<random>"}: no token is accepted until you
+    // put your own list (see the ApiTokensSecretName output). The API fails closed meanwhile.
+    this.apiTokensSecret = new Secret(this, 'ApiTokensSecret', {
+      description: 'Bearer tokens accepted by the HTTP API (SecretString = {"tokens":["..."]})',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ tokens: [] }),
+        generateStringKey: 'generatedToken',
+        passwordLength: 48,
+        excludePunctuation: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    for (const secret of [this.providerApiKeySecret, this.apiTokensSecret]) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Both values are issued outside AWS (the provider key by the provider, API tokens by the operator); no rotation Lambda could create them. Rotate with put-secret-value; the functions re-read secrets every 5 minutes.',
+      });
+    }
+
+    new CfnOutput(this, 'VideosBucketName', {
+      value: this.videosBucket.bucketName,
+      description: 'S3 bucket holding the generated videos',
+    });
+    new CfnOutput(this, 'JobsTableName', {
+      value: this.jobsTable.tableName,
+      description: 'DynamoDB table of jobs',
+    });
+    new CfnOutput(this, 'ProviderApiKeySecretName', {
+      value: this.providerApiKeySecret.secretName,
+      description:
+        'Set the provider API key: aws secretsmanager put-secret-value --secret-id <this name> --secret-string "$PROVIDER_API_KEY"',
+    });
+    new CfnOutput(this, 'ApiTokensSecretName', {
+      value: this.apiTokensSecret.secretName,
+      description:
+        'Set the API bearer tokens: aws secretsmanager put-secret-value --secret-id <this name> --secret-string \'{"tokens":["<token>"]}\'',
+    });
+  }
+}
