@@ -41,9 +41,10 @@ export const PROVIDER_RATE_LIMITED_ERROR = 'ProviderRateLimitedError';
 export const PROVIDER_TRANSIENT_ERROR = 'ProviderTransientError';
 export const PROVIDER_AMBIGUOUS_CREATE_ERROR = 'ProviderAmbiguousCreateError';
 
-// Error names the state machine itself gives to failures that are not exceptions.
-export const PROVIDER_JOB_FAILED_ERROR = 'ProviderJobFailedError';
-export const POLL_LIMIT_REACHED_ERROR = 'PollLimitReachedError';
+// Error names of the failures the state machine itself detects (no exception behind them);
+// functions/tasks/failure-reason.ts maps them to the job's failure reason.
+export const PROVIDER_JOB_FAILED_ERROR = 'ProviderJobFailed';
+export const POLL_LIMIT_REACHED_ERROR = 'PollLimitReached';
 
 export const DEFAULT_MAX_POLLS = 200;
 export const DEFAULT_EXECUTION_TIMEOUT = Duration.hours(2);
@@ -115,7 +116,8 @@ const recordFailureRetry: RetryProps = {
  * as in docs/architecture.md. Runs unchanged in aws-local-stepfunctions, so it uses no JSONata,
  * no variables and no callback tasks.
  *
- * State data: `{ jobId, poll: { status, progress, waitSeconds, pollCount }, download, error }`.
+ * State data: `{ jobId, poll: { status, progress, waitSeconds, pollCount, error }, download,
+ * error }`.
  */
 export class GenerationStateMachine extends Construct {
   readonly stateMachine: StateMachine;
@@ -130,6 +132,8 @@ export class GenerationStateMachine extends Construct {
       progress: JsonPath.numberAt('$.Payload.progress'),
       waitSeconds: JsonPath.numberAt('$.Payload.waitSeconds'),
       pollCount: JsonPath.numberAt('$.Payload.pollCount'),
+      // The provider's { code, message } when status is failed, else null.
+      error: JsonPath.objectAt('$.Payload.error'),
     };
 
     const jobFailed = new Fail(this, 'JobFailed', {
@@ -203,11 +207,12 @@ export class GenerationStateMachine extends Construct {
     downloadVideo.addRetry(transientRetry);
     downloadVideo.addCatch(recordFailure, catchToRecordFailure);
 
+    // Same { Error, Cause } shape as a Catch; Cause is a string, as the Fail state requires.
     const providerJobFailed = new Pass(this, 'ProviderJobFailed', {
-      result: Result.fromObject({
+      parameters: {
         Error: PROVIDER_JOB_FAILED_ERROR,
-        Cause: 'The provider reported the video generation as failed',
-      }),
+        Cause: JsonPath.jsonToString(JsonPath.objectAt('$.poll.error')),
+      },
       resultPath: '$.error',
     });
     providerJobFailed.next(recordFailure);

@@ -108,6 +108,8 @@ export class PipelineFunction extends Construct {
             banner:
               "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
             sourceMap: true,
+            // Maps give stack traces their file:line; the sources themselves need not ship.
+            sourcesContent: false,
             minify: true,
             // Bundle the AWS SDK too: the versions we test with are the versions that run.
             bundleAwsSDK: true,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -67,6 +67,7 @@ export class VideoApi extends Construct {
     });
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
+      apiName: `${Stack.of(this).stackName}-videos`,
       description: 'sora-pipeline video generation API',
       defaultAuthorizer: authorizer,
       // The stage below replaces the default one, to set throttling and access logs.
