@@ -8,14 +8,24 @@ export interface CfnResource {
   Metadata?: Record<string, unknown>;
 }
 
-export interface CfnTemplate {
-  Resources: Record<string, CfnResource>;
+export interface CfnOutput {
+  Value: unknown;
+  Export?: { Name: unknown };
 }
 
-/** What `Ref` and `Fn::GetAtt` of a resource stand for locally. */
+export interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, CfnOutput>;
+}
+
+/** What `Ref` and `Fn::GetAtt` of a resource, and another stack's outputs, stand for locally. */
 export interface IntrinsicResolver {
   ref(logicalId: string): string;
   getAtt(logicalId: string, attribute: string): string;
+  /** `Fn::GetStackOutput` (CDK's weak cross-stack references). */
+  stackOutput(stackName: string, outputName: string): unknown;
+  /** `Fn::ImportValue` (CDK's strong cross-stack references). */
+  importValue(exportName: string): unknown;
 }
 
 const PSEUDO_PARAMETERS: Record<string, string> = {
@@ -29,7 +39,7 @@ const PSEUDO_PARAMETERS: Record<string, string> = {
 
 /**
  * Replaces CloudFormation intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`,
- * `Fn::Select`, `Fn::Split`) by local values. Anything else is refused by name, so a template
+ * `Fn::Select`, `Fn::Split`, `Fn::GetStackOutput`, `Fn::ImportValue`) by local values. Anything else is refused by name, so a template
  * change the local stack cannot follow fails at start instead of running something different.
  */
 export function resolveIntrinsics(value: unknown, resolver: IntrinsicResolver): unknown {
@@ -93,6 +103,12 @@ function resolveFunction(name: string, argument: unknown, resolver: IntrinsicRes
       }
       return list[at];
     }
+    case 'Fn::GetStackOutput': {
+      const { StackName, OutputName } = (argument ?? {}) as Record<string, unknown>;
+      return resolver.stackOutput(asString(StackName), asString(OutputName));
+    }
+    case 'Fn::ImportValue':
+      return resolver.importValue(asString(argument));
     case 'Fn::Split': {
       const [separator, text] = tuple(argument, name);
       return asString(text).split(String(separator));

@@ -40,8 +40,10 @@ export async function startDynamoDbLocal(
   const port = options.port ? options.port : await findFreePort();
   if (options.port) await assertPortFree(port, SERVICE);
 
-  // sharedDb: one database file whatever the credentials and region of the caller.
-  const child = spawn({ path: dataDir, port, sharedDb: true, stdio: 'pipe' });
+  const child = spawnWithJvmOptions(() =>
+    // sharedDb: one database file whatever the credentials and region of the caller.
+    spawn({ path: dataDir, port, sharedDb: true, stdio: 'pipe' }),
+  );
   const unguard = killOnExit(child);
   const output = tailOf(child);
   const endpoint = `http://127.0.0.1:${port}`;
@@ -72,8 +74,14 @@ async function waitUntilReady(
   timeoutMs: number,
 ): Promise<void> {
   let failure: LocalStackError | undefined;
+  // Wakes the probe loop at once when the process fails, instead of at the next probe.
+  let wake = () => {};
+  const fail = (error: LocalStackError) => {
+    failure ??= error;
+    wake();
+  };
   child.once('error', (error: NodeJS.ErrnoException) => {
-    failure =
+    fail(
       error.code === 'ENOENT'
         ? new LocalStackError(
             'java-missing',
@@ -82,22 +90,47 @@ async function waitUntilReady(
         : new LocalStackError(
             'emulator-failed',
             `${SERVICE} could not be started: ${error.message}`,
-          );
+          ),
+    );
   });
-  child.once('exit', (code, signal) => {
-    failure ??= exitFailure(output(), port, code, signal);
-  });
+  child.once('exit', (code, signal) => fail(exitFailure(output(), port, code, signal)));
 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (failure) throw failure;
     if (await answers(endpoint)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (failure) throw failure;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 100);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
   throw (
     failure ??
     new LocalStackError('emulator-failed', `${SERVICE} did not answer within ${timeoutMs / 1000} s`)
   );
+}
+
+/**
+ * The client JIT only and the serial collector: DynamoDB Local then boots about twice as fast
+ * and uses fewer threads, which matters more for a dev stack than peak throughput. The package
+ * spawns java with this process's environment, so the options travel in JAVA_TOOL_OPTIONS for
+ * the duration of the (synchronous) spawn call.
+ */
+function spawnWithJvmOptions(start: () => ChildProcess): ChildProcess {
+  const previous = process.env.JAVA_TOOL_OPTIONS;
+  process.env.JAVA_TOOL_OPTIONS = [previous, '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC']
+    .filter(Boolean)
+    .join(' ');
+  try {
+    return start();
+  } finally {
+    if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = previous;
+  }
 }
 
 /** Any HTTP answer (even an auth error) means the server is up. */

@@ -7,7 +7,8 @@ export type LocalStackErrorCode =
   | 'java-too-old'
   | 'port-in-use'
   | 'emulator-failed'
-  | 'template-unsupported';
+  | 'template-unsupported'
+  | 'invalid-option';
 
 export class LocalStackError extends Error {
   override name = 'LocalStackError';

@@ -14,3 +14,7 @@ export const executionArn = (stateMachineName: string, name: string) =>
 /** Secrets Manager appends six random characters to a secret's name in its ARN. */
 export const secretArn = (name: string) =>
   `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}-LOCAL0`;
+
+/** The secret name inside a local secret ARN (undefined for anything else). */
+export const secretNameFromArn = (arn: string): string | undefined =>
+  /^arn:aws:secretsmanager:[^:]*:[^:]*:secret:(.+)-LOCAL0$/.exec(arn)?.[1];

@@ -10,8 +10,12 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, lambdaArn, secretArn, stateMachineArn } fr
 /**
  * Local names of the template's resources: deterministic (derived from logical ids unless the
  * template names the resource), so data kept under .local/ is found again after a restart.
+ * `stacks` (by stack name) lets cross-stack references resolve to the other stack's values.
  */
-export function localResolver(template: CfnTemplate): IntrinsicResolver {
+export function localResolver(
+  template: CfnTemplate,
+  stacks: Record<string, CfnTemplate> = {},
+): IntrinsicResolver {
   const resource = (logicalId: string) => {
     const found = template.Resources[logicalId];
     if (!found) throw unsupported(`reference to unknown resource ${logicalId}`);
@@ -51,7 +55,24 @@ export function localResolver(template: CfnTemplate): IntrinsicResolver {
     // Attributes nothing local reads (log group ARNs, role ARNs, ...): a recognisable placeholder.
     return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}/${attribute}`;
   };
-  return { ref, getAtt };
+  const stackOutput = (stackName: string, outputName: string): unknown => {
+    const stack = stacks[stackName];
+    const output = stack?.Outputs?.[outputName];
+    if (!stack || !output) throw unsupported(`no output ${outputName} in stack ${stackName}`);
+    return resolveIntrinsics(output.Value, localResolver(stack, stacks));
+  };
+  const importValue = (exportName: string): unknown => {
+    for (const stack of Object.values(stacks)) {
+      const resolver = localResolver(stack, stacks);
+      for (const output of Object.values(stack.Outputs ?? {})) {
+        if (output.Export && resolveIntrinsics(output.Export.Name, resolver) === exportName) {
+          return resolveIntrinsics(output.Value, resolver);
+        }
+      }
+    }
+    throw unsupported(`no stack exports ${exportName}`);
+  };
+  return { ref, getAtt, stackOutput, importValue };
 }
 
 /** S3 bucket names: 3-63 lower-case letters, digits and hyphens. */

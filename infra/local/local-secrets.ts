@@ -1,5 +1,5 @@
 import { AwsApiError } from './aws-api-error.ts';
-import { secretArn } from './local-ids.ts';
+import { secretArn, secretNameFromArn } from './local-ids.ts';
 
 export interface LocalSecret {
   name: string;
@@ -17,6 +17,11 @@ export class LocalSecrets {
     const arn = secretArn(name);
     this.#byName.set(name, { name, arn, value, createdDate: new Date() });
     return arn;
+  }
+
+  /** Creates or replaces the secret a handler will ask for by `id` (a local ARN or a name). */
+  putById(id: string, value: string): string {
+    return this.put(secretNameFromArn(id) ?? id, value);
   }
 
   getSecretValue(request: { SecretId?: string; VersionStage?: string; VersionId?: string }): {

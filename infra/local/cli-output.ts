@@ -1,0 +1,31 @@
+import { LocalStackError } from './local-errors.ts';
+
+/**
+ * How the CLIs end on an error: one line, no stack trace for problems the user can fix (and
+ * for anything else unless DEBUG is set), and a non-zero exit code.
+ */
+export function exitWithError(command: string, error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${command}: ${message.split('\n')[0]}\n`);
+  if (!(error instanceof LocalStackError) && process.env.DEBUG && error instanceof Error) {
+    process.stderr.write(`${error.stack ?? ''}\n`);
+  }
+  process.exit(1);
+}
+
+/** Parses a positive number flag, or exits naming the flag. */
+export function positiveNumber(
+  command: string,
+  flag: string,
+  value: string | undefined,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    exitWithError(
+      command,
+      new LocalStackError('invalid-option', `${flag} must be a positive number, got "${value}"`),
+    );
+  }
+  return number;
+}

@@ -1,0 +1,363 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
+import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
+import { PROJECT_ROOT, synthesizePipeline } from '../synth-pipeline.ts';
+import type { CfnTemplate } from './cfn-template.ts';
+import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { httpApiFromTemplate } from './http-api-routes.ts';
+import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
+import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
+import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
+import { LocalStackError } from './local-errors.ts';
+import { LOCAL_REGION } from './local-ids.ts';
+import { type LocalFunctionSpec, localFunctions, localResolver } from './local-resources.ts';
+import { LocalSecrets } from './local-secrets.ts';
+import { LocalStepFunctions } from './local-step-functions.ts';
+import { assertPortFree } from './ports.ts';
+import { type RunningS3Local, startS3Local } from './s3-local.ts';
+import {
+  type RunningSimulator,
+  type SimulatorOptions,
+  startSimulator,
+} from './simulator/simulator.ts';
+import { stateMachinesFromTemplate } from './state-machine-definition.ts';
+import { createStateMachineRunner } from './state-machine-runner.ts';
+
+/** A real /v1/videos provider instead of the simulator. */
+export interface RealProvider {
+  baseUrl: string;
+  apiKey: string;
+  model?: string;
+  /** JSON model catalogue (PROVIDER_MODELS). */
+  models?: string;
+}
+
+export interface LocalStackOptions {
+  /** Root of the data kept across restarts (`.local`); null keeps nothing (tests). */
+  dataDir: string | null;
+  /** Empties the DynamoDB and S3 data first. */
+  fresh?: boolean;
+  /** Accelerates the simulator, Wait states and Retry intervals together (default 1). */
+  speed?: number;
+  /** Port of the HTTP API; 0 or absent picks a free one. */
+  apiPort?: number;
+  /** A real provider; absent, the simulator runs. */
+  provider?: RealProvider;
+  /** Simulator knobs (tests: rate limits, injected failures, ...). */
+  simulator?: Omit<SimulatorOptions, 'speed' | 'apiKey' | 'port' | 'host'>;
+  /** POWERTOOLS_LOG_LEVEL of the handlers (default WARN: the CLI shows progress itself). */
+  logLevel?: string;
+  /** Told about each start-up step (the CLI prints them). */
+  onStep?: (message: string) => void;
+  /** Told about handler errors API Gateway would only log. */
+  onFunctionError?: (source: string, error: LambdaFunctionError) => void;
+}
+
+/** The facts a client needs, written to `.local/stack.json` by `npm start`. */
+export interface LocalStackInfo {
+  apiUrl: string;
+  /** The HTTP headers a client adds to authenticate. */
+  headers: Record<string, string>;
+  s3Endpoint: string;
+  bucket: string;
+  dynamodbEndpoint: string;
+  table: string;
+  providerBaseUrl: string;
+  stateMachineArn: string;
+}
+
+export interface LocalStack extends LocalStackInfo {
+  token: string;
+  speed: number;
+  /** The provider simulator, unless a real provider is configured. */
+  simulator: RunningSimulator | undefined;
+  stepFunctions: LocalStepFunctions;
+  s3: RunningS3Local;
+  dynamoDb: RunningDynamoDbLocal;
+  info(): LocalStackInfo;
+  stop(): Promise<void>;
+}
+
+// Handler modules read their configuration once, at import: a second stack in the same process
+// would run them against the first stack's endpoints.
+let startedInThisProcess = false;
+
+/**
+ * Starts the whole pipeline on 127.0.0.1: DynamoDB Local, s3rver, the provider simulator (or a
+ * real provider), the local Step Functions and Secrets Manager endpoint, the state machine and
+ * HTTP API synthesized by CDK, and the production handlers in-process. Only endpoints and
+ * credentials differ from AWS. On any failure everything already started is stopped again.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  if (startedInThisProcess) {
+    throw new Error('A local stack was already started in this process; start one per process');
+  }
+  startedInThisProcess = true;
+  const step = options.onStep ?? (() => {});
+  const speed = options.speed ?? 1;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
+  };
+  const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : null);
+  // A taken API port is known before anything starts.
+  if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+
+  // DynamoDB Local's JVM boots (2-3 s) while the CDK app synthesizes.
+  if (options.fresh && options.dataDir) {
+    await rm(join(options.dataDir, 'dynamodb'), { recursive: true, force: true });
+    await rm(join(options.dataDir, 's3'), { recursive: true, force: true });
+  }
+  step('starting DynamoDB Local');
+  const dynamoStarting = startDynamoDbLocal({ dataDir: dataPath('dynamodb') });
+  stops.push(() => dynamoStarting.then((dynamo) => dynamo.stop()));
+  let dynamoFailure: unknown;
+  dynamoStarting.catch((error: unknown) => {
+    dynamoFailure = error;
+  });
+  // A missing java fails within an event-loop turn or two: report it before the slow synthesis.
+  const failFast = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (dynamoFailure) throw dynamoFailure;
+  };
+
+  try {
+    let simulator: RunningSimulator | undefined;
+    let providerKey: string;
+    let providerBaseUrl: string;
+    if (options.provider) {
+      providerKey = options.provider.apiKey;
+      providerBaseUrl = options.provider.baseUrl;
+    } else {
+      step('starting the provider simulator');
+      providerKey = `sk-local-${randomBytes(12).toString('hex')}`;
+      simulator = await startSimulator({ ...options.simulator, speed, apiKey: providerKey });
+      const running = simulator;
+      stops.push(() => running.close());
+      providerBaseUrl = simulator.baseURL;
+    }
+
+    await failFast();
+    step('synthesizing the CDK app');
+    const templates = await synthesize(providerContext(providerBaseUrl, options.provider));
+    const resolver = localResolver(templates.pipeline, templates.stacks);
+    const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
+    const environment = functionEnvironment(functions);
+    const table = required(environment, 'JOBS_TABLE_NAME');
+    const bucket = required(environment, 'VIDEOS_BUCKET_NAME');
+    const stateMachineArn = required(environment, 'STATE_MACHINE_ARN');
+
+    step('starting the S3 emulator');
+    const s3 = await startS3Local({
+      ...(options.dataDir ? { dataDir: join(options.dataDir, 's3') } : {}),
+      buckets: [bucket],
+    });
+    stops.push(() => s3.stop());
+
+    const token = await apiToken(options.dataDir);
+    const secrets = new LocalSecrets();
+    secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKey);
+    secrets.putById(
+      required(environment, 'API_TOKENS_SECRET_ID'),
+      JSON.stringify({ tokens: [token] }),
+    );
+    const stepFunctions = new LocalStepFunctions();
+    stops.push(() => stepFunctions.close());
+    const awsEndpoint: RunningLocalAwsEndpoint = await startLocalAwsEndpoint({
+      stepFunctions,
+      secrets,
+    });
+    stops.push(() => awsEndpoint.close());
+
+    const dynamoDb = await dynamoStarting;
+    await createTable(dynamoDb.endpoint, table);
+
+    setProcessEnvironment({
+      ...environment,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_SFN: awsEndpoint.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+    });
+
+    const lambdas = new InProcessLambdas(functions, { projectRoot: PROJECT_ROOT });
+    const invokeLambda = (name: string, payload: unknown) => lambdas.invoke(name, payload);
+    for (const machine of stateMachinesFromTemplate(templates.pipeline, resolver)) {
+      stepFunctions.addStateMachine(
+        machine.logicalId,
+        createStateMachineRunner(machine, { speed, invokeLambda }),
+      );
+    }
+
+    step('starting the HTTP API');
+    const gateway: RunningLocalApiGateway = await startLocalApiGateway({
+      api: httpApiFromTemplate(templates.pipeline, resolver),
+      invokeLambda,
+      ...(options.apiPort ? { port: options.apiPort } : {}),
+      onFunctionError: (source, result) => {
+        if ('functionError' in result) options.onFunctionError?.(source, result.functionError);
+      },
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        throw new LocalStackError(
+          'port-in-use',
+          `HTTP API: port ${options.apiPort} is already in use; pick another with --port`,
+        );
+      }
+      throw error;
+    });
+    stops.push(() => gateway.close());
+
+    const info = (): LocalStackInfo => ({
+      apiUrl: gateway.url,
+      headers: { Authorization: `Bearer ${token}` },
+      s3Endpoint: s3.endpoint,
+      bucket,
+      dynamodbEndpoint: dynamoDb.endpoint,
+      table,
+      providerBaseUrl,
+      stateMachineArn,
+    });
+    return {
+      ...info(),
+      token,
+      speed,
+      simulator,
+      stepFunctions,
+      s3,
+      dynamoDb,
+      info,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function providerContext(
+  baseUrl: string,
+  provider: RealProvider | undefined,
+): Record<string, string> {
+  const context: Record<string, string> = { 'provider:baseUrl': baseUrl };
+  if (provider?.model) context['provider:model'] = provider.model;
+  if (provider?.models) context['provider:models'] = provider.models;
+  return context;
+}
+
+/** Synthesizes without bundling into a throw-away directory; returns the templates by stack name. */
+async function synthesize(
+  context: Record<string, string>,
+): Promise<{ pipeline: CfnTemplate; stacks: Record<string, CfnTemplate> }> {
+  const outdir = await mkdtemp(join(tmpdir(), 'sora-local-cdk-'));
+  // CDK's deprecation notices are for the CDK app's authors, not for someone running it.
+  process.env.JSII_DEPRECATED ??= 'quiet';
+  try {
+    const synthesized = synthesizePipeline({ bundle: false, context, outdir });
+    const stacks: Record<string, CfnTemplate> = {};
+    for (const artifact of synthesized.assembly.stacks) {
+      stacks[artifact.stackName] = asTemplate(artifact.template);
+    }
+    return { pipeline: asTemplate(synthesized.templates.pipeline), stacks };
+  } finally {
+    await rm(outdir, { recursive: true, force: true });
+  }
+}
+
+function asTemplate(template: unknown): CfnTemplate {
+  const value = (template ?? {}) as Partial<CfnTemplate>;
+  return { Resources: value.Resources ?? {}, ...(value.Outputs ? { Outputs: value.Outputs } : {}) };
+}
+
+/**
+ * One process runs every function, so their environments are merged. They agree on every
+ * shared name (the CDK construct sets them from the same resources); NODE_OPTIONS is the
+ * runtime's business, not the handlers'.
+ */
+function functionEnvironment(functions: Map<string, LocalFunctionSpec>): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const spec of functions.values()) {
+    for (const [name, value] of Object.entries(spec.environment)) {
+      if (name === 'NODE_OPTIONS') continue;
+      if (merged[name] !== undefined && merged[name] !== value) {
+        throw new LocalStackError(
+          'template-unsupported',
+          `Functions disagree on ${name} ("${merged[name]}" vs "${value}"); the local stack runs them in one process`,
+        );
+      }
+      merged[name] = value;
+    }
+  }
+  return merged;
+}
+
+function required(environment: Record<string, string>, name: string): string {
+  const value = environment[name];
+  if (!value) {
+    throw new LocalStackError('template-unsupported', `No function of the template sets ${name}`);
+  }
+  return value;
+}
+
+/**
+ * The handlers' view of AWS: local endpoints, s3rver's credentials, one region, checksums only
+ * when required (s3rver stores aws-chunked bodies with their framing). A developer's own AWS
+ * profile or session never reaches the handlers.
+ */
+function setProcessEnvironment(values: Record<string, string>): void {
+  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE']) {
+    delete process.env[name];
+  }
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    ...values,
+  });
+}
+
+async function createTable(endpoint: string, table: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  try {
+    await client.send(new CreateTableCommand(jobsTableDefinition(table)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The API bearer token: generated on first start and kept in the data directory. */
+async function apiToken(dataDir: string | null): Promise<string> {
+  const fresh = () => `local-${randomBytes(18).toString('base64url')}`;
+  if (!dataDir) return fresh();
+  const path = join(dataDir, 'api-token');
+  try {
+    const saved = (await readFile(path, 'utf8')).trim();
+    if (saved) return saved;
+  } catch {
+    // first start
+  }
+  const token = fresh();
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  return token;
+}

@@ -1,0 +1,123 @@
+// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO]`: the whole pipeline on
+// this machine until Ctrl-C. See infra/local/README.md.
+import { parseArgs } from 'node:util';
+import { exitWithError, positiveNumber } from './cli-output.ts';
+import { LocalStackError } from './local-errors.ts';
+import { providerFromShell } from './provider-from-shell.ts';
+import { LOCAL_DATA_DIR, removeStackInfo, STACK_INFO_PATH, writeStackInfo } from './stack-info.ts';
+
+const COMMAND = 'npm start';
+const DEFAULT_PORT = 4000;
+
+const USAGE = `Usage: npm start -- [options]
+
+Runs the pipeline on 127.0.0.1: HTTP API, state machine, DynamoDB Local, S3 emulator and the
+provider simulator (or a real provider: set PROVIDER_BASE_URL and PROVIDER_API_KEY).
+
+Options:
+  --port <n>         HTTP API port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --speed <factor>   accelerate the simulator, Wait states and retries (default 1)
+  --fresh            start with empty DynamoDB and S3 data
+  --log-level <lvl>  handler log level: DEBUG, INFO, WARN, ERROR (default WARN)
+  -h, --help         show this help`;
+
+async function main(): Promise<void> {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    ({ values } = parse());
+  } catch (error) {
+    exitWithError(COMMAND, new LocalStackError('invalid-option', (error as Error).message));
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    exitWithError(
+      COMMAND,
+      new LocalStackError('invalid-option', `--port must be 0-65535, got "${values.port}"`),
+    );
+  }
+  const speed = positiveNumber(COMMAND, '--speed', values.speed) ?? 1;
+  const provider = providerFromShell();
+
+  const started = Date.now();
+  // Loaded only now: the CDK app and the handlers' modules take a moment to import.
+  const { startLocalStack } = await import('./local-stack.ts');
+  const stack = await startLocalStack({
+    dataDir: LOCAL_DATA_DIR,
+    fresh: values.fresh ?? false,
+    speed,
+    apiPort: port,
+    ...(provider ? { provider } : {}),
+    logLevel: values['log-level'] ?? 'WARN',
+    onStep: (message) => process.stdout.write(`  · ${message}\n`),
+    onFunctionError: (source, error) =>
+      process.stderr.write(`  ! ${source}: ${error.errorType}: ${error.errorMessage}\n`),
+  });
+  const info = stack.info();
+  await writeStackInfo(info);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      process.stderr.write('Stopping anyway.\n');
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping the local stack...\n`);
+    await removeStackInfo();
+    await stack.stop();
+    process.stdout.write('Stopped; nothing left running.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  stack.stepFunctions.onExecutionEnd((execution) => {
+    const seconds =
+      ((execution.stopDate?.getTime() ?? Date.now()) - execution.startDate.getTime()) / 1000;
+    const reason = execution.error ? ` (${execution.error})` : '';
+    process.stdout.write(
+      `  job ${execution.name}: ${execution.status}${reason} after ${seconds.toFixed(1)} s\n`,
+    );
+  });
+
+  const token = info.headers.Authorization ?? '';
+  process.stdout.write(`
+Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${speed}).
+
+  API          ${info.apiUrl}
+  Auth         header "Authorization: ${token}" (token kept in .local/api-token)
+  Provider     ${provider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
+  S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)
+  DynamoDB     ${info.dynamodbEndpoint}  table ${info.table}
+  Facts        ${STACK_INFO_PATH}
+
+Try it:
+  curl -s -X POST ${info.apiUrl}/videos \\
+    -H 'Authorization: ${token}' -H 'Content-Type: application/json' \\
+    -d '{"prompt":"A cat playing piano","seconds":"4"}'
+  curl -s ${info.apiUrl}/videos/<id> -H 'Authorization: ${token}'
+  curl -sL ${info.apiUrl}/videos/<id>/content -H 'Authorization: ${token}' -o video.mp4
+
+Or: npm run generate -- "A cat playing piano"
+Ctrl-C stops everything.
+`);
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      port: { type: 'string' },
+      speed: { type: 'string' },
+      fresh: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+}
+
+main().catch((error: unknown) => exitWithError(COMMAND, error));
