@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { JOB_STATUSES } from '../shared/jobs/job.ts';
+import { CONTENT_VARIANTS } from './public-job.ts';
+
+/**
+ * The API's response bodies as zod schemas, for the OpenAPI document. The handlers build these
+ * bodies with plain TypeScript (`toPublicJob`, `errorResponse`); the schemas are strict, and a
+ * test runs the real handler and parses what it answers, so a field added, removed or renamed on
+ * either side fails the build instead of drifting.
+ */
+
+/** `job_` + a ULID in Crockford base32 (see `shared/jobs/job-id.ts`). */
+export const JOB_ID_PATTERN = '^job_[0-9A-HJKMNP-TV-Z]{26}$';
+
+export const JOB_SOURCES = ['api', 'inbox', 'batch'] as const;
+
+export const jobErrorSchema = z
+  .strictObject({
+    code: z
+      .string()
+      .describe(
+        'Machine-readable reason: the provider\'s error code (e.g. "moderation_blocked") or the pipeline\'s error name.',
+      ),
+    message: z.string().describe('Human-readable reason; never contains a secret or a stack.'),
+    retryable: z.boolean().describe('Whether submitting the same request again could succeed.'),
+  })
+  .meta({ title: 'JobError', description: 'Why a video FAILED.' });
+
+export const videoFileSchema = z
+  .strictObject({
+    bytes: z.number().int().nonnegative().describe('Size of the MP4 in bytes.'),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .describe('SHA-256 of the MP4 (hex), to check a download.'),
+    contentType: z.string().describe('Media type of the video, "video/mp4".'),
+    variants: z
+      .array(z.enum(CONTENT_VARIANTS))
+      .describe('The variants GET /videos/{id}/content can return.'),
+  })
+  .meta({ title: 'VideoFile', description: 'The stored video of a COMPLETED job.' });
+
+export const videoSchema = z
+  .strictObject({
+    id: z.string().regex(new RegExp(JOB_ID_PATTERN)).describe('The job id.'),
+    status: z
+      .enum(JOB_STATUSES)
+      .describe('QUEUED, then IN_PROGRESS, then COMPLETED or FAILED (both final).'),
+    source: z
+      .enum(JOB_SOURCES)
+      .describe('Where the job came from: the HTTP API, the S3 drop folder or a batch.'),
+    prompt: z.string(),
+    model: z.string(),
+    size: z.string().describe('WIDTHxHEIGHT, e.g. "720x1280".'),
+    seconds: z.string().describe('Duration in whole seconds, as a string ("4").'),
+    deferred: z.boolean().describe('True when the job waits for a scheduled batch run.'),
+    progress: z.number().min(0).max(100).describe('0..100, as last reported by the provider.'),
+    estimatedCostUsd: z
+      .number()
+      .nonnegative()
+      .describe('Price per second of the model (and size) times the duration, in USD.'),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    completedAt: z.iso.datetime().optional(),
+    video: videoFileSchema.optional().describe('Set when COMPLETED.'),
+    error: jobErrorSchema.optional().describe('Set when FAILED.'),
+    links: z
+      .strictObject({
+        self: z.string().describe('Path of this job: GET it to watch progress.'),
+        content: z
+          .string()
+          .optional()
+          .describe('Path of the video (set when COMPLETED): GET it to be redirected to the MP4.'),
+      })
+      .describe('Paths relative to the API URL.'),
+  })
+  .meta({ title: 'Video', description: 'A video job as the API shows it.' });
+
+export const videoListSchema = z
+  .strictObject({
+    videos: z.array(videoSchema).describe('Newest first.'),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe('Pass as `cursor` to get the next page; null on the last page.'),
+  })
+  .meta({ title: 'VideoList', description: 'One page of video jobs.' });
+
+export const errorSchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.string().describe('Stable machine-readable code, e.g. "invalid_request".'),
+      message: z.string().describe('What went wrong, for people.'),
+      field: z
+        .string()
+        .optional()
+        .describe(
+          'With invalid_request: the bad field (a body field, "body", "Idempotency-Key" or a query parameter).',
+        ),
+    }),
+  })
+  .meta({ title: 'Error', description: "An error answered by the pipeline's API function." });
+
+export const gatewayErrorSchema = z
+  .strictObject({
+    message: z.string().describe('"Unauthorized", "Forbidden", "Too Many Requests", ...'),
+  })
+  .meta({
+    title: 'GatewayError',
+    description:
+      'An error answered by API Gateway itself, before the request reaches the API function.',
+  });

@@ -1,0 +1,488 @@
+import { z } from 'zod';
+import packageJson from '../../package.json' with { type: 'json' };
+import { videoRequestSchema } from '../shared/jobs/job-request.ts';
+import { DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_PAGE_SIZE } from './api-handler.ts';
+import { describeError } from './error-response.ts';
+import {
+  errorSchema,
+  gatewayErrorSchema,
+  JOB_ID_PATTERN,
+  jobErrorSchema,
+  videoFileSchema,
+  videoListSchema,
+  videoSchema,
+} from './openapi-schemas.ts';
+import { CONTENT_VARIANTS } from './public-job.ts';
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API. Every schema in it is generated from a zod schema:
+ * the request body from `videoRequestSchema`, the one the handler validates with; the responses
+ * from `openapi-schemas.ts`, which tests hold to the handler's real answers. Error statuses and
+ * codes come from `describeError`, the function that produces them.
+ */
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface OpenApiHeader {
+  description: string;
+  required?: boolean;
+  schema: JsonSchema;
+}
+
+export interface OpenApiMediaType {
+  schema: JsonSchema;
+  example?: unknown;
+  examples?: Record<string, { summary?: string; value: unknown }>;
+}
+
+export interface OpenApiResponse {
+  description: string;
+  headers?: Record<string, OpenApiHeader | { $ref: string }>;
+  content?: Record<string, OpenApiMediaType>;
+}
+
+export interface OpenApiParameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  description: string;
+  required?: boolean;
+  schema: JsonSchema;
+}
+
+export interface OpenApiOperation {
+  operationId: string;
+  summary: string;
+  description: string;
+  tags: string[];
+  security: Record<string, string[]>[];
+  parameters?: OpenApiParameter[];
+  requestBody?: {
+    required: boolean;
+    description?: string;
+    content: Record<string, OpenApiMediaType>;
+  };
+  responses: Record<string, OpenApiResponse | { $ref: string }>;
+}
+
+export type HttpMethod = 'get' | 'post';
+
+export type OpenApiPathItem = Partial<Record<HttpMethod, OpenApiOperation>>;
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  jsonSchemaDialect: string;
+  info: { title: string; version: string; description: string };
+  servers: { url: string; description?: string; variables?: Record<string, unknown> }[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, OpenApiPathItem>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    securitySchemes: Record<string, Record<string, unknown>>;
+    responses: Record<string, OpenApiResponse>;
+    headers: Record<string, OpenApiHeader>;
+  };
+}
+
+export interface OpenApiOptions {
+  /** The one server to list (the local stack passes its own URL); absent, local and AWS are listed. */
+  serverUrl?: string;
+}
+
+export const BEARER_SCHEME = 'bearerAuth';
+
+/** The errors each operation's handler can raise, by error name (statuses come from describeError). */
+export const OPERATION_ERRORS = {
+  createVideo: [
+    'ValidationError',
+    'IdempotencyConflictError',
+    'PayloadTooLargeError',
+    'JobStartFailedError',
+  ],
+  listVideos: ['ValidationError'],
+  getVideo: ['JobNotFoundError'],
+  getVideoContent: [
+    'ValidationError',
+    'JobNotFoundError',
+    'ContentNotFoundError',
+    'JobNotCompletedError',
+  ],
+} as const;
+
+const JSON_TYPE = 'application/json';
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+const responseRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+/** The request schema exactly as zod renders it for inputs (the dialect is stated once, document-wide). */
+export function videoRequestJsonSchema(): JsonSchema {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(videoRequestSchema, { io: 'input' });
+  return schema;
+}
+
+function responseSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  registry.add(jobErrorSchema, { id: 'JobError' });
+  registry.add(videoFileSchema, { id: 'VideoFile' });
+  registry.add(videoSchema, { id: 'Video' });
+  registry.add(videoListSchema, { id: 'VideoList' });
+  registry.add(errorSchema, { id: 'Error' });
+  registry.add(gatewayErrorSchema, { id: 'GatewayError' });
+  const { schemas } = z.toJSONSchema(registry, {
+    io: 'output',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  // zod stamps each schema with $schema and a fragment-only $id; OpenAPI locates them by key.
+  return Object.fromEntries(
+    Object.entries(schemas).map(([name, schema]) => {
+      const { $schema: _dialect, $id: _id, ...rest } = schema;
+      return [name, rest];
+    }),
+  );
+}
+
+/** A stand-in error with the given name: describeError goes by name only. */
+function namedError(name: string): Error {
+  const error = new Error(name);
+  error.name = name;
+  return error;
+}
+
+/** Error responses of an operation, one per status, with an example per code. */
+function errorResponses(names: readonly string[]): Record<string, OpenApiResponse> {
+  const byStatus = new Map<number, { code: string; message: string; name: string }[]>();
+  for (const name of names) {
+    const mapping = describeError(namedError(name));
+    if (mapping.code === 'internal_error') {
+      throw new Error(`${name} has no public error mapping (error-response.ts)`);
+    }
+    const entries = byStatus.get(mapping.status) ?? [];
+    entries.push({ ...mapping, name });
+    byStatus.set(mapping.status, entries);
+  }
+  const responses: Record<string, OpenApiResponse> = {};
+  for (const [status, entries] of byStatus) {
+    const response: OpenApiResponse = {
+      description: entries.map((entry) => `\`${entry.code}\`: ${entry.message}.`).join(' '),
+      headers: { 'Cache-Control': headerRef('CacheControl') },
+      content: {
+        [JSON_TYPE]: {
+          schema: schemaRef('Error'),
+          examples: Object.fromEntries(
+            entries.map((entry) => [
+              entry.code,
+              {
+                value: {
+                  error:
+                    entry.name === 'ValidationError'
+                      ? {
+                          code: entry.code,
+                          message: 'size: must be WIDTHxHEIGHT, e.g. "1280x720"',
+                          field: 'size',
+                        }
+                      : { code: entry.code, message: entry.message },
+                },
+              },
+            ]),
+          ),
+        },
+      },
+    };
+    if (entries.some((entry) => entry.name === 'JobStartFailedError')) {
+      response.headers = { ...response.headers, 'Retry-After': headerRef('RetryAfter') };
+    }
+    responses[String(status)] = response;
+  }
+  return responses;
+}
+
+/** What API Gateway and the authorizer can answer on any route, before the handler runs. */
+function gatewayResponses(): Record<string, { $ref: string }> {
+  return {
+    '401': responseRef('Unauthorized'),
+    '403': responseRef('Forbidden'),
+    '429': responseRef('TooManyRequests'),
+    '500': responseRef('InternalError'),
+  };
+}
+
+function operation(
+  operationId: keyof typeof OPERATION_ERRORS,
+  fields: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'>,
+): OpenApiOperation {
+  return {
+    operationId,
+    tags: ['videos'],
+    security: [{ [BEARER_SCHEME]: [] }],
+    ...fields,
+    responses: {
+      ...fields.responses,
+      ...errorResponses(OPERATION_ERRORS[operationId]),
+      ...gatewayResponses(),
+    },
+  };
+}
+
+const idParameter: OpenApiParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The job id (`id` of the Video).',
+  schema: { type: 'string', pattern: JOB_ID_PATTERN },
+};
+
+const exampleVideo = {
+  id: 'job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5',
+  status: 'IN_PROGRESS',
+  source: 'api',
+  prompt: 'A cat playing piano in a jazz club',
+  model: 'sora-2',
+  size: '720x1280',
+  seconds: '4',
+  deferred: false,
+  progress: 42,
+  estimatedCostUsd: 0.4,
+  createdAt: '2026-03-04T05:06:07.000Z',
+  updatedAt: '2026-03-04T05:06:31.000Z',
+  links: { self: '/videos/job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5' },
+};
+
+function paths(): Record<string, OpenApiPathItem> {
+  return {
+    '/videos': {
+      post: operation('createVideo', {
+        summary: 'Submit a video',
+        description:
+          'Validates the request against the provider catalogue (model, size, seconds) and starts the generation workflow; nothing is started when the request is refused. Poll the returned job (Location) until it is COMPLETED or FAILED. Send an Idempotency-Key to retry safely: the same key with the same body returns the same job (200) and never starts a second paid generation.',
+        parameters: [
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            description:
+              'Your key for safe retries, 1 to 255 printable ASCII characters (e.g. a UUID). Reusing a key with a different body is refused with 409.',
+            schema: { type: 'string', pattern: '^[ -~]{1,255}$' },
+          },
+        ],
+        requestBody: {
+          required: true,
+          description: `A JSON object of at most ${MAX_BODY_BYTES} bytes.`,
+          content: {
+            [JSON_TYPE]: {
+              schema: schemaRef('VideoRequest'),
+              example: { prompt: 'A cat playing piano in a jazz club', seconds: '4' },
+            },
+          },
+        },
+        responses: {
+          '202': {
+            description: 'The job was created and its workflow started (or, with defer, queued).',
+            headers: {
+              Location: headerRef('JobLocation'),
+              'Cache-Control': headerRef('CacheControl'),
+            },
+            content: {
+              [JSON_TYPE]: {
+                schema: schemaRef('Video'),
+                example: { ...exampleVideo, status: 'QUEUED', progress: 0 },
+              },
+            },
+          },
+          '200': {
+            description:
+              'A replay: this Idempotency-Key was used before with the same request; the existing job is returned and nothing new is started.',
+            headers: {
+              Location: headerRef('JobLocation'),
+              'Idempotent-Replayed': headerRef('IdempotentReplayed'),
+              'Cache-Control': headerRef('CacheControl'),
+            },
+            content: { [JSON_TYPE]: { schema: schemaRef('Video'), example: exampleVideo } },
+          },
+        },
+      }),
+      get: operation('listVideos', {
+        summary: 'List videos',
+        description: 'Jobs newest first, optionally only those in one status, a page at a time.',
+        parameters: [
+          {
+            name: 'status',
+            in: 'query',
+            required: false,
+            description: 'Only jobs in this status (case-insensitive).',
+            schema: { type: 'string', enum: [...videoStatuses()] },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: `Page size, 1 to ${MAX_PAGE_SIZE}.`,
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: MAX_PAGE_SIZE,
+              default: DEFAULT_PAGE_SIZE,
+            },
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            required: false,
+            description: 'The nextCursor of the previous page (opaque).',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'One page of jobs.',
+            headers: { 'Cache-Control': headerRef('CacheControl') },
+            content: {
+              [JSON_TYPE]: {
+                schema: schemaRef('VideoList'),
+                example: { videos: [exampleVideo], nextCursor: null },
+              },
+            },
+          },
+        },
+      }),
+    },
+    '/videos/{id}': {
+      get: operation('getVideo', {
+        summary: 'Get a video',
+        description:
+          'The job with its status and progress; poll it every few seconds until the status is COMPLETED or FAILED.',
+        parameters: [idParameter],
+        responses: {
+          '200': {
+            description: 'The job.',
+            headers: { 'Cache-Control': headerRef('CacheControl') },
+            content: { [JSON_TYPE]: { schema: schemaRef('Video'), example: exampleVideo } },
+          },
+        },
+      }),
+    },
+    '/videos/{id}/content': {
+      get: operation('getVideoContent', {
+        summary: 'Download a video',
+        description:
+          'Redirects (302) to a short-lived presigned S3 link of the MP4 (or its thumbnail or spritesheet). Follow the Location without your Authorization header: the link carries its own signature.',
+        parameters: [
+          idParameter,
+          {
+            name: 'variant',
+            in: 'query',
+            required: false,
+            description: 'Which file: the MP4, its thumbnail or its spritesheet.',
+            schema: { type: 'string', enum: [...CONTENT_VARIANTS], default: 'video' },
+          },
+        ],
+        responses: {
+          '302': {
+            description: 'The file is at Location.',
+            headers: {
+              Location: {
+                description:
+                  'Presigned S3 URL of the file, valid for five minutes (S3 checks expiry when a download starts, not while it streams).',
+                required: true,
+                schema: { type: 'string', format: 'uri' },
+              },
+              'Cache-Control': headerRef('CacheControl'),
+            },
+          },
+        },
+      }),
+    },
+  };
+}
+
+function videoStatuses(): readonly string[] {
+  const status = videoSchema.shape.status;
+  return status.options;
+}
+
+function components(): OpenApiDocument['components'] {
+  const gatewayError = (description: string, message: string): OpenApiResponse => ({
+    description,
+    content: { [JSON_TYPE]: { schema: schemaRef('GatewayError'), example: { message } } },
+  });
+  return {
+    schemas: { VideoRequest: videoRequestJsonSchema(), ...responseSchemas() },
+    securitySchemes: {
+      [BEARER_SCHEME]: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'An API token: `Authorization: Bearer <token>`. The tokens are in the API tokens secret ({"tokens":["..."]}) checked by the Lambda authorizer; the local stack writes its token to .local/stack.json.',
+      },
+    },
+    responses: {
+      Unauthorized: gatewayError('No Authorization header.', 'Unauthorized'),
+      Forbidden: gatewayError('The bearer token is not one of the API tokens.', 'Forbidden'),
+      TooManyRequests: gatewayError(
+        'Throttled by API Gateway (stage rate and burst limits); retry after a short wait.',
+        'Too Many Requests',
+      ),
+      InternalError: {
+        description:
+          "`internal_error`: an unexpected failure in the API function (its logs have the details), or API Gateway's own error when the authorizer fails.",
+        content: {
+          [JSON_TYPE]: {
+            schema: { oneOf: [schemaRef('Error'), schemaRef('GatewayError')] },
+            example: { error: { code: 'internal_error', message: 'Internal server error' } },
+          },
+        },
+      },
+    },
+    headers: {
+      CacheControl: {
+        description: 'Always `no-store`: jobs change state.',
+        schema: { type: 'string', const: 'no-store' },
+      },
+      JobLocation: {
+        description: 'Path of the job, relative to the API URL: GET it to watch progress.',
+        required: true,
+        schema: { type: 'string' },
+      },
+      IdempotentReplayed: {
+        description: '`true` when the response replays an earlier request with the same key.',
+        required: true,
+        schema: { type: 'string', const: 'true' },
+      },
+      RetryAfter: {
+        description: 'Seconds to wait before retrying with the same Idempotency-Key.',
+        required: true,
+        schema: { type: 'string', pattern: '^[0-9]+$' },
+      },
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of the HTTP API, a plain JSON value. */
+export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
+  const servers: OpenApiDocument['servers'] =
+    options.serverUrl === undefined
+      ? [
+          { url: 'http://127.0.0.1:4000', description: 'The local stack (`npm start`)' },
+          {
+            url: 'https://{apiId}.execute-api.{region}.amazonaws.com',
+            description: 'A deployment: the ApiUrl output of the SoraPipeline stack',
+            variables: {
+              apiId: { default: 'abc123defg', description: 'The HTTP API id' },
+              region: { default: 'us-east-1', description: 'The AWS region' },
+            },
+          },
+        ]
+      : [{ url: options.serverUrl }];
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'sora-pipeline video API',
+      version: packageJson.version,
+      description:
+        'Submit prompts, watch the jobs and download the MP4s of the sora-pipeline, a video-generation pipeline over the /v1/videos protocol. Every request needs `Authorization: Bearer <token>`.',
+    },
+    servers,
+    tags: [{ name: 'videos', description: 'Video generation jobs' }],
+    paths: paths(),
+    components: components(),
+  };
+}
