@@ -1,0 +1,130 @@
+import { type App, Validations } from 'aws-cdk-lib';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPipelineApp } from '../../infra/synth-pipeline.ts';
+import { TEST_PROVIDER_CONTEXT } from './synthesized-pipeline.ts';
+
+/**
+ * cdk-nag 3 is a CDK validation plugin: findings are not construct annotations any more but
+ * a report (`validateScope`), and synthesis fails on an unacknowledged error. Acknowledgments
+ * are `Validations.of(construct).acknowledge()` metadata.
+ */
+
+interface Acknowledgment {
+  path: string;
+  id: string;
+  reason: string;
+}
+
+function acknowledgmentsIn(scope: IConstruct): Acknowledgment[] {
+  return scope.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+let app: App;
+
+beforeAll(() => {
+  ({ app } = createPipelineApp({ bundle: false, context: TEST_PROVIDER_CONTEXT }));
+  // Cross-stack references and grants are final only after synthesis.
+  app.synth();
+});
+
+describe('AwsSolutions checks', () => {
+  it('report no unacknowledged finding, error or warning, in either stack', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(app);
+    const findings = report.violations.map(
+      (violation) =>
+        `${violation.severity} ${violation.ruleName} at ${violation.violatingResources
+          .map((resource) => resource.constructPath)
+          .join(', ')}`,
+    );
+
+    expect(findings).toEqual([]);
+  });
+
+  it('would report a non-compliant resource (the check is live)', () => {
+    const { app: probe, stateful } = createPipelineApp({
+      bundle: false,
+      context: TEST_PROVIDER_CONTEXT,
+    });
+    new Bucket(stateful, 'UnloggedPlainBucket');
+    probe.synth();
+
+    const report = new AwsSolutionsChecks().validateScope(probe);
+
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual(
+      expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']),
+    );
+  });
+
+  it('pass when run as a validation plugin, as `cdk synth` runs them', () => {
+    const { app: checked } = createPipelineApp({
+      bundle: false,
+      nag: true,
+      context: TEST_PROVIDER_CONTEXT,
+    });
+
+    expect(() => checked.synth()).not.toThrow();
+  });
+});
+
+describe('acknowledgments', () => {
+  it('each give a specific reason', () => {
+    for (const acknowledgment of acknowledgmentsIn(app)) {
+      expect(acknowledgment.reason.length, acknowledgment.id).toBeGreaterThanOrEqual(60);
+    }
+  });
+
+  it('name the exact wildcard for IAM5, never the whole rule', () => {
+    const iam5 = acknowledgmentsIn(app).filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
+
+    expect(iam5.length).toBeGreaterThan(0);
+    for (const acknowledgment of iam5) {
+      expect(acknowledgment.id).toMatch(/^AwsSolutions-IAM5\[(Action|Resource)::.+\]$/);
+    }
+  });
+
+  it('acknowledge only wildcards and two rules with a documented exception', () => {
+    const rules = new Set(acknowledgmentsIn(app).map((a) => a.id.replace(/\[.*\]$/, '')));
+
+    expect([...rules].sort()).toEqual([
+      'AwsSolutions-IAM5',
+      'AwsSolutions-S1',
+      'AwsSolutions-SMG4',
+    ]);
+  });
+
+  it('acknowledge the missing access logs only on the access log bucket itself', () => {
+    const s1 = acknowledgmentsIn(app).filter((a) => a.id === 'AwsSolutions-S1');
+
+    expect(s1.map((a) => a.path)).toEqual(['SoraPipelineStateful/AccessLogsBucket']);
+  });
+
+  it("acknowledge Resource::* only on constructs whose '*' is X-Ray or log delivery", () => {
+    const paths = acknowledgmentsIn(app)
+      .filter((a) => a.id === 'AwsSolutions-IAM5[Resource::*]')
+      .map((a) => a.path)
+      .sort();
+
+    expect(paths).toEqual([
+      'SoraPipeline/Api',
+      'SoraPipeline/Authorizer',
+      'SoraPipeline/CreateProviderJob',
+      'SoraPipeline/DownloadVideo',
+      'SoraPipeline/Generation',
+      'SoraPipeline/PollProviderJob',
+      'SoraPipeline/RecordFailure',
+    ]);
+  });
+});

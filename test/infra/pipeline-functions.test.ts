@@ -1,0 +1,336 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HANDLER_MODULES, type PipelineFunctionName } from '../../infra/stacks/pipeline-stack.ts';
+import { createPipelineApp, PROJECT_ROOT } from '../../infra/synth-pipeline.ts';
+import {
+  functionLogicalId,
+  synthesizeForTest,
+  TEST_PROVIDER_CONTEXT,
+} from './synthesized-pipeline.ts';
+
+interface PolicyStatement {
+  Action: string | string[];
+  Effect: string;
+  Resource: unknown;
+}
+
+const NAMES = Object.keys(HANDLER_MODULES) as PipelineFunctionName[];
+
+let template: Template;
+
+beforeAll(() => {
+  template = synthesizeForTest({
+    'provider:model': 'sora-2-pro',
+    logLevel: 'DEBUG',
+  }).pipelineTemplate;
+});
+
+function functionOf(name: PipelineFunctionName) {
+  const id = functionLogicalId(template, HANDLER_MODULES[name]);
+  const resource = template.findResources('AWS::Lambda::Function')[id];
+  if (!resource) throw new Error(`no function ${id}`);
+  return { id, properties: resource.Properties };
+}
+
+function environmentOf(name: PipelineFunctionName): Record<string, unknown> {
+  return functionOf(name).properties.Environment.Variables;
+}
+
+/** Statements of the policy attached to the function's role. */
+function statementsOf(name: PipelineFunctionName): PolicyStatement[] {
+  const roleId = functionOf(name).properties.Role['Fn::GetAtt'][0];
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) =>
+      policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId),
+    )
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+}
+
+const actionsOf = (statement: PolicyStatement) =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+function servicesOf(name: PipelineFunctionName): string[] {
+  const services = statementsOf(name).flatMap((s) => actionsOf(s).map((a) => a.split(':')[0] ?? a));
+  return [...new Set(services)].sort();
+}
+
+const resourcesOf = (statement: PolicyStatement) =>
+  (Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]).map((r) =>
+    JSON.stringify(r),
+  );
+
+describe.each(NAMES)('the %s function', (name) => {
+  it('runs Node.js 24 on arm64 with active tracing', () => {
+    expect(functionOf(name).properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+    });
+  });
+
+  it('logs to its own log group with a retention', () => {
+    const logGroupId = functionOf(name).properties.LoggingConfig.LogGroup.Ref;
+
+    expect(template.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toEqual({
+      RetentionInDays: 30,
+    });
+  });
+
+  it('sets the Powertools service name and log level', () => {
+    expect(environmentOf(name)).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: 'sora-pipeline',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+  });
+
+  it('names its entry module, which exists', () => {
+    const handlerModule = HANDLER_MODULES[name];
+
+    expect(functionLogicalId(template, handlerModule)).toBe(functionOf(name).id);
+    expect(existsSync(path.join(PROJECT_ROOT, handlerModule))).toBe(true);
+  });
+
+  it('has a role that may write only to its own log group', () => {
+    const logGroupId = functionOf(name).properties.LoggingConfig.LogGroup.Ref;
+    const logStatements = statementsOf(name).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('logs:')),
+    );
+
+    expect(logStatements).toEqual([
+      {
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+      },
+    ]);
+  });
+
+  it("uses '*' only for X-Ray, which has no resource-level permissions", () => {
+    const wildcard = statementsOf(name).filter((s) => resourcesOf(s).includes('"*"'));
+
+    expect(wildcard.flatMap(actionsOf).sort()).toEqual([
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
+  it('has no managed policies', () => {
+    const roleId = functionOf(name).properties.Role['Fn::GetAtt'][0];
+
+    expect(template.findResources('AWS::IAM::Role')[roleId]?.Properties).not.toHaveProperty(
+      'ManagedPolicyArns',
+    );
+  });
+});
+
+describe('per-function settings', () => {
+  it.each([
+    ['api', 15, 512],
+    ['authorizer', 5, 256],
+    ['createProviderJob', 180, 512],
+    ['pollProviderJob', 180, 512],
+    ['downloadVideo', 900, 1024],
+    ['recordFailure', 30, 256],
+  ] as const)('%s: timeout %i s, %i MB', (name, timeout, memory) => {
+    expect(functionOf(name).properties).toMatchObject({ Timeout: timeout, MemorySize: memory });
+  });
+
+  it('gives the tasks more time than one provider call may take', () => {
+    const providerTimeoutSeconds =
+      Number(environmentOf('pollProviderJob').PROVIDER_TIMEOUT_MS) / 1000;
+
+    for (const name of ['createProviderJob', 'pollProviderJob', 'downloadVideo'] as const) {
+      expect(functionOf(name).properties.Timeout).toBeGreaterThan(2 * providerTimeoutSeconds);
+    }
+  });
+});
+
+describe('environment (docs/architecture.md)', () => {
+  const importOf = (exportSuffix: string) => ({
+    'Fn::ImportValue': `SoraPipelineStateful-${exportSuffix}`,
+  });
+
+  it.each([
+    ['api', ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL']],
+    ['authorizer', ['API_TOKENS_SECRET_ID']],
+    ['createProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL']],
+    ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL']],
+    [
+      'downloadVideo',
+      ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL'],
+    ],
+    ['recordFailure', ['JOBS_TABLE_NAME']],
+  ] as const)('%s gets exactly the variables it uses', (name, expected) => {
+    const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
+    const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
+    const names = Object.keys(environmentOf(name));
+    const wanted: string[] = [...common, ...expected];
+    if (wanted.includes('PROVIDER_BASE_URL')) wanted.push(...provider);
+
+    expect(names.sort()).toEqual(wanted.sort());
+  });
+
+  it('points every function at the same stateful resources and state machine', () => {
+    expect(environmentOf('api')).toMatchObject({
+      JOBS_TABLE_NAME: importOf('JobsTableName'),
+      VIDEOS_BUCKET_NAME: importOf('VideosBucketName'),
+      STATE_MACHINE_ARN: { Ref: expect.stringMatching(/^GenerationStateMachine/) },
+    });
+    expect(environmentOf('downloadVideo')).toMatchObject({
+      VIDEOS_BUCKET_NAME: importOf('VideosBucketName'),
+      PROVIDER_SECRET_ID: importOf('ProviderApiKeySecretArn'),
+    });
+  });
+
+  it('passes secrets by ARN, never by value', () => {
+    expect(environmentOf('createProviderJob').PROVIDER_SECRET_ID).toEqual(
+      importOf('ProviderApiKeySecretArn'),
+    );
+    expect(environmentOf('authorizer').API_TOKENS_SECRET_ID).toEqual(
+      importOf('ApiTokensSecretArn'),
+    );
+  });
+
+  it('takes the provider settings from CDK context', () => {
+    expect(environmentOf('pollProviderJob')).toMatchObject({
+      PROVIDER_BASE_URL: TEST_PROVIDER_CONTEXT['provider:baseUrl'],
+      PROVIDER_MODEL: 'sora-2-pro',
+      PROVIDER_TIMEOUT_MS: '60000',
+    });
+  });
+});
+
+describe('grants (least privilege)', () => {
+  it.each([
+    ['api', ['dynamodb', 'logs', 's3', 'states', 'xray']],
+    ['authorizer', ['logs', 'secretsmanager', 'xray']],
+    ['createProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'xray']],
+    ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'xray']],
+    ['downloadVideo', ['dynamodb', 'logs', 's3', 'secretsmanager', 'xray']],
+    ['recordFailure', ['dynamodb', 'logs', 'xray']],
+  ] as const)('%s may call only %j', (name, services) => {
+    expect(servicesOf(name)).toEqual(services);
+  });
+
+  it('lets only the api query the table indexes', () => {
+    const indexGrantees = NAMES.filter((name) =>
+      statementsOf(name).some((s) => resourcesOf(s).some((r) => r.includes('/index/*'))),
+    );
+
+    expect(indexGrantees).toEqual(['api']);
+  });
+
+  it('lets the api read video objects and the download write them, nothing else', () => {
+    const s3Actions = (name: PipelineFunctionName) =>
+      statementsOf(name)
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('s3:'));
+
+    expect(s3Actions('api').sort()).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
+    expect(s3Actions('downloadVideo')).toContain('s3:PutObject');
+    expect(s3Actions('downloadVideo')).toContain('s3:Abort*');
+    expect(s3Actions('downloadVideo').some((a) => a.startsWith('s3:Get'))).toBe(false);
+  });
+
+  it('lets the api start executions of the generation state machine only', () => {
+    const statements = statementsOf('api').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('states:')),
+    );
+
+    expect(statements).toEqual([
+      {
+        Action: 'states:StartExecution',
+        Effect: 'Allow',
+        Resource: { Ref: expect.stringMatching(/^GenerationStateMachine/) },
+      },
+    ]);
+  });
+
+  it('lets the authorizer read the API tokens secret and not the provider key', () => {
+    const secretResources = statementsOf('authorizer')
+      .filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')))
+      .flatMap(resourcesOf);
+
+    expect(secretResources).toEqual([
+      JSON.stringify({ 'Fn::ImportValue': 'SoraPipelineStateful-ApiTokensSecretArn' }),
+    ]);
+  });
+
+  it("has no '*' resource in any policy except for X-Ray and CloudWatch Logs delivery", () => {
+    const allowed =
+      /^(xray:|logs:(Create|Delete|Describe|Get|List|Put|Update)(LogDelivery|LogDeliveries|LogGroups|ResourcePolicy|ResourcePolicies))/;
+    const offending = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatement[])
+      .filter((s) => resourcesOf(s).includes('"*"'))
+      .flatMap(actionsOf)
+      .filter((action) => !allowed.test(action));
+
+    expect(offending).toEqual([]);
+  });
+});
+
+describe('provider context', () => {
+  it('fails synthesis naming the context keys when the base URL is not a URL', () => {
+    expect(() =>
+      createPipelineApp({ bundle: false, context: { 'provider:baseUrl': 'not a url' } }),
+    ).toThrow(/provider:baseUrl.*PROVIDER_BASE_URL|PROVIDER_BASE_URL.*provider:baseUrl/s);
+  });
+
+  it('fails synthesis when the model catalogue does not list the default model', () => {
+    const models = {
+      'veo-3': {
+        sizes: ['1280x720'],
+        seconds: ['8'],
+        defaultSize: '1280x720',
+        defaultSeconds: '8',
+        pricePerSecondUsd: 0.4,
+      },
+    };
+
+    expect(() =>
+      createPipelineApp({
+        bundle: false,
+        context: { ...TEST_PROVIDER_CONTEXT, 'provider:models': models },
+      }),
+    ).toThrow(/sora-2/);
+  });
+
+  it('passes a catalogue from cdk.json (an object) to the functions as JSON', () => {
+    const models = {
+      'veo-3': {
+        sizes: ['1280x720'],
+        seconds: ['8'],
+        defaultSize: '1280x720',
+        defaultSeconds: '8',
+        pricePerSecondUsd: 0.4,
+      },
+    };
+    const { pipelineTemplate } = synthesizeForTest({
+      'provider:model': 'veo-3',
+      'provider:models': models,
+    });
+
+    pipelineTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: { PROVIDER_MODEL: 'veo-3', PROVIDER_MODELS: JSON.stringify(models) },
+      },
+    });
+  });
+
+  it('warns when the base URL is left at the shut-down OpenAI endpoint', () => {
+    const { pipeline } = createPipelineApp({ bundle: false });
+
+    Annotations.fromStack(pipeline).hasWarning(
+      '/SoraPipeline',
+      Match.stringLikeRegexp('provider:baseUrl is not set.*shut down'),
+    );
+  });
+
+  it('does not warn once a base URL is configured', () => {
+    const { pipeline } = createPipelineApp({ bundle: false, context: TEST_PROVIDER_CONTEXT });
+
+    Annotations.fromStack(pipeline).hasNoWarning('*', Match.stringLikeRegexp('provider:baseUrl'));
+  });
+});
