@@ -423,6 +423,7 @@ function components(): OpenApiDocument['components'] {
       InternalError: {
         description:
           "`internal_error`: an unexpected failure in the API function (its logs have the details), or API Gateway's own error when the authorizer fails.",
+        headers: { 'Cache-Control': headerRef('CacheControl') },
         content: {
           [JSON_TYPE]: {
             schema: { oneOf: [schemaRef('Error'), schemaRef('GatewayError')] },
