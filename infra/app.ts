@@ -4,8 +4,6 @@ import { App } from 'aws-cdk-lib';
 import { buildPipeline } from './synth-pipeline.ts';
 
 const app = new App();
-const bundleContext: unknown = app.node.tryGetContext('bundle');
-const bundle =
-  bundleContext === undefined || !['false', false].includes(bundleContext as string | boolean);
+const bundle = String(app.node.tryGetContext('bundle') ?? true) !== 'false';
 buildPipeline(app, { bundle, nag: true });
 app.synth();

@@ -21,6 +21,19 @@ export const HANDLER_MODULES = {
 
 export type PipelineFunctionName = keyof typeof HANDLER_MODULES;
 
+/** Construct ids; they also prefix the functions' logical ids (`CreateProviderJobFunction1A2B...`). */
+const CONSTRUCT_IDS: Record<PipelineFunctionName, string> = {
+  api: 'Api',
+  authorizer: 'Authorizer',
+  createProviderJob: 'CreateProviderJob',
+  pollProviderJob: 'PollProviderJob',
+  downloadVideo: 'DownloadVideo',
+  recordFailure: 'RecordFailure',
+};
+
+// Create and poll make one provider call, which the SDK may retry once or twice on a safe call.
+const PROVIDER_TASK_TIMEOUT = Duration.minutes(3);
+
 export interface PipelineStackProps extends StackProps {
   videosBucket: IBucket;
   jobsTable: ITable;
@@ -60,7 +73,7 @@ export class PipelineStack extends Stack {
       memorySize: number,
       environment: Record<string, string> = {},
     ) =>
-      new PipelineFunction(this, `${name[0]?.toUpperCase()}${name.slice(1)}`, {
+      new PipelineFunction(this, CONSTRUCT_IDS[name], {
         handlerModule: HANDLER_MODULES[name],
         description,
         timeout,
@@ -72,12 +85,16 @@ export class PipelineStack extends Stack {
         logLevel,
       });
 
-    // Provider calls time out after PROVIDER_TIMEOUT_MS (60 s by default); the task functions
-    // get room for that plus the SDK's retries of safe calls.
+    const providerTimeoutMs = Number(provider.environment.PROVIDER_TIMEOUT_MS);
+    if (2 * providerTimeoutMs >= PROVIDER_TASK_TIMEOUT.toMilliseconds()) {
+      throw new Error(
+        `${PROVIDER_CONTEXT_KEYS.timeoutMs} (${providerTimeoutMs}) must be under ${PROVIDER_TASK_TIMEOUT.toMilliseconds() / 2}: the create and poll functions time out after ${PROVIDER_TASK_TIMEOUT.toSeconds()} s and a call may be retried`,
+      );
+    }
     const createProviderJob = fn(
       'createProviderJob',
       'Reconciles or creates the provider job of a video',
-      Duration.minutes(3),
+      PROVIDER_TASK_TIMEOUT,
       512,
       provider.environment,
     )
@@ -86,7 +103,7 @@ export class PipelineStack extends Stack {
     const pollProviderJob = fn(
       'pollProviderJob',
       'Polls the provider job and picks the next wait',
-      Duration.minutes(3),
+      PROVIDER_TASK_TIMEOUT,
       512,
       provider.environment,
     )

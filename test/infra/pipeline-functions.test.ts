@@ -319,6 +319,15 @@ describe('provider context', () => {
     });
   });
 
+  it('fails synthesis when a provider call could outlast the create and poll functions', () => {
+    expect(() =>
+      createPipelineApp({
+        bundle: false,
+        context: { ...TEST_PROVIDER_CONTEXT, 'provider:timeoutMs': '90000' },
+      }),
+    ).toThrow(/provider:timeoutMs \(90000\) must be under 90000/);
+  });
+
   it('warns when the base URL is left at the shut-down OpenAI endpoint', () => {
     const { pipeline } = createPipelineApp({ bundle: false });
 
