@@ -54,7 +54,7 @@ export interface GenerationStateMachineProps {
   pollProviderJob: IFunction;
   downloadVideo: IFunction;
   recordFailure: IFunction;
-  /** A job still unfinished after this many polls fails with PollLimitReachedError. */
+  /** A job still unfinished after this many polls fails with PollLimitReached. */
   maxPolls?: number;
   /** Whole-execution timeout. */
   timeout?: Duration;
