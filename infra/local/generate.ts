@@ -34,6 +34,7 @@ Options:
   --size <WxH>       e.g. 720x1280, 1280x720
   --speed <factor>   speed of an embedded stack (default ${EMBEDDED_SIMULATOR_SPEED} with the simulator, 1 with a real provider)
   --out <dir>        where to save the video (default ./videos)
+  --data-dir <dir>   the local stack's data directory (default .local)
   -h, --help         show this help`;
 
 interface PublicJob {
@@ -61,9 +62,10 @@ async function main(): Promise<void> {
     exitWithError(COMMAND, new LocalStackError('invalid-option', `a prompt is required\n${USAGE}`));
   const speedFlag = positiveNumber(COMMAND, '--speed', values.speed);
   const outDir = resolve(values.out ?? 'videos');
+  const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
 
   let embedded: LocalStack | undefined;
-  let info = await runningStackInfo();
+  let info = await runningStackInfo(dataDir);
   if (info) {
     process.stdout.write(`Using the running local stack at ${info.apiUrl}\n`);
   } else {
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
     );
     const { startLocalStack } = await import('./local-stack.ts');
     embedded = await startLocalStack({
-      dataDir: LOCAL_DATA_DIR,
+      dataDir,
       speed,
       ...(provider ? { provider } : {}),
       logLevel: 'ERROR',
@@ -257,6 +259,7 @@ function parse() {
       size: { type: 'string' },
       speed: { type: 'string' },
       out: { type: 'string' },
+      'data-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,

@@ -1,27 +1,27 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalStackInfo } from './local-stack.ts';
 
 /** `.local/` at the project root: the local stack's data, token and stack.json. */
 export const LOCAL_DATA_DIR = fileURLToPath(new URL('../../.local', import.meta.url));
-export const STACK_INFO_PATH = join(LOCAL_DATA_DIR, 'stack.json');
 
-export async function writeStackInfo(info: LocalStackInfo, path = STACK_INFO_PATH): Promise<void> {
-  await writeFile(path, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+export const stackInfoPath = (dataDir: string) => join(dataDir, 'stack.json');
+
+export async function writeStackInfo(dataDir: string, info: LocalStackInfo): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(stackInfoPath(dataDir), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 }
 
-export async function removeStackInfo(path = STACK_INFO_PATH): Promise<void> {
-  await rm(path, { force: true });
+export async function removeStackInfo(dataDir: string): Promise<void> {
+  await rm(stackInfoPath(dataDir), { force: true });
 }
 
 /** The stack.json of a running `npm start`, or undefined when there is none or it does not answer. */
-export async function runningStackInfo(
-  path = STACK_INFO_PATH,
-): Promise<LocalStackInfo | undefined> {
+export async function runningStackInfo(dataDir: string): Promise<LocalStackInfo | undefined> {
   let info: LocalStackInfo;
   try {
-    info = JSON.parse(await readFile(path, 'utf8')) as LocalStackInfo;
+    info = JSON.parse(await readFile(stackInfoPath(dataDir), 'utf8')) as LocalStackInfo;
   } catch {
     return undefined;
   }
@@ -32,7 +32,7 @@ export async function runningStackInfo(
       signal: AbortSignal.timeout(2_000),
     });
     await response.arrayBuffer();
-    return response.status < 500 ? info : undefined;
+    return response.ok ? info : undefined;
   } catch {
     return undefined;
   }

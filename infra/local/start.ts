@@ -1,10 +1,12 @@
 // `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO]`: the whole pipeline on
 // this machine until Ctrl-C. See infra/local/README.md.
+
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { LocalStackError } from './local-errors.ts';
 import { providerFromShell } from './provider-from-shell.ts';
-import { LOCAL_DATA_DIR, removeStackInfo, STACK_INFO_PATH, writeStackInfo } from './stack-info.ts';
+import { LOCAL_DATA_DIR, removeStackInfo, stackInfoPath, writeStackInfo } from './stack-info.ts';
 
 const COMMAND = 'npm start';
 const DEFAULT_PORT = 4000;
@@ -19,6 +21,7 @@ Options:
   --speed <factor>   accelerate the simulator, Wait states and retries (default 1)
   --fresh            start with empty DynamoDB and S3 data
   --log-level <lvl>  handler log level: DEBUG, INFO, WARN, ERROR (default WARN)
+  --data-dir <dir>   where data, the API token and stack.json live (default .local)
   -h, --help         show this help`;
 
 async function main(): Promise<void> {
@@ -41,12 +44,13 @@ async function main(): Promise<void> {
   }
   const speed = positiveNumber(COMMAND, '--speed', values.speed) ?? 1;
   const provider = providerFromShell();
+  const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
 
   const started = Date.now();
   // Loaded only now: the CDK app and the handlers' modules take a moment to import.
   const { startLocalStack } = await import('./local-stack.ts');
   const stack = await startLocalStack({
-    dataDir: LOCAL_DATA_DIR,
+    dataDir,
     fresh: values.fresh ?? false,
     speed,
     apiPort: port,
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
       process.stderr.write(`  ! ${source}: ${error.errorType}: ${error.errorMessage}\n`),
   });
   const info = stack.info();
-  await writeStackInfo(info);
+  await writeStackInfo(dataDir, info);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -67,7 +71,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stdout.write(`\n${signal}: stopping the local stack...\n`);
-    await removeStackInfo();
+    await removeStackInfo(dataDir);
     await stack.stop();
     process.stdout.write('Stopped; nothing left running.\n');
     process.exit(0);
@@ -89,11 +93,11 @@ async function main(): Promise<void> {
 Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${speed}).
 
   API          ${info.apiUrl}
-  Auth         header "Authorization: ${token}" (token kept in .local/api-token)
+  Auth         header "Authorization: ${token}" (token kept in ${dataDir}/api-token)
   Provider     ${provider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
   S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)
   DynamoDB     ${info.dynamodbEndpoint}  table ${info.table}
-  Facts        ${STACK_INFO_PATH}
+  Facts        ${stackInfoPath(dataDir)}
 
 Try it:
   curl -s -X POST ${info.apiUrl}/videos \\
@@ -114,6 +118,7 @@ function parse() {
       speed: { type: 'string' },
       fresh: { type: 'boolean' },
       'log-level': { type: 'string' },
+      'data-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

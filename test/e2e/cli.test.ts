@@ -1,0 +1,262 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from './local-stack-client.ts';
+
+// The two commands a user runs, as child processes, exactly as `npm start` / `npm run generate`
+// run them. Each run uses its own data directory, never the developer's .local/.
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SPEED = '50';
+
+let dataDir: string;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cliEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...overrides };
+  for (const name of [
+    'PROVIDER_BASE_URL',
+    'PROVIDER_API_KEY',
+    'PROVIDER_MODEL',
+    'PROVIDER_MODELS',
+  ]) {
+    delete env[name];
+  }
+  return env;
+}
+
+function launch(script: string, args: string[], env = cliEnv()): ChildProcess {
+  return spawn(process.execPath, [join('infra/local', script), ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function run(script: string, args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
+  const child = launch(script, args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** `npm start` running in the background until `stop()`. */
+interface RunningStart {
+  child: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+// Every `npm start` of the suite, so that a failing test cannot leave one running.
+const started = new Set<ChildProcess>();
+
+async function start(extraArgs: string[] = []): Promise<RunningStart> {
+  const child = launch('start.ts', [
+    '--port',
+    '0',
+    '--speed',
+    SPEED,
+    '--data-dir',
+    dataDir,
+    ...extraArgs,
+  ]);
+  started.add(child);
+  let output = '';
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ctrl-C stops everything')) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then(([code]) => reject(new Error(`npm start exited with ${code}: ${output}`)));
+  });
+  await ready;
+  return {
+    child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
+      const [code] = await exited;
+      return code;
+    },
+  };
+}
+
+/** Processes whose command line mentions our data directory (the stack's node and java). */
+function processesUsing(dir: string): string[] {
+  const lines = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n');
+  return lines.filter((line) => line.includes(dir) && !line.includes('ps -eo'));
+}
+
+async function stackInfo(): Promise<{ apiUrl: string; headers: Record<string, string> }> {
+  return JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8'));
+}
+
+async function listJobs(info: { apiUrl: string; headers: Record<string, string> }) {
+  const response = await fetch(`${info.apiUrl}/videos`, { headers: info.headers });
+  return ((await response.json()) as { videos: { id: string }[] }).videos.map((job) => job.id);
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'sora-cli-e2e-'));
+});
+
+afterAll(async () => {
+  // SIGTERM, not SIGKILL: the stack must get to stop its java child.
+  for (const child of started) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start and npm run generate', () => {
+  let running: RunningStart;
+  let generatedJobId = '';
+
+  it('npm start prints the API, how to authenticate and a curl example, and writes stack.json', async () => {
+    running = await start();
+
+    const info = await stackInfo();
+    const response = await fetch(`${info.apiUrl}/videos`, { headers: info.headers });
+
+    expect(running.output()).toContain(`API          ${info.apiUrl}`);
+    expect(running.output()).toContain(`curl -s -X POST ${info.apiUrl}/videos`);
+    expect(running.output()).toContain(String(info.headers.Authorization));
+    expect(Object.keys(info).sort()).toEqual(
+      [
+        'apiUrl',
+        'bucket',
+        'dynamodbEndpoint',
+        'headers',
+        'providerBaseUrl',
+        's3Endpoint',
+        'stateMachineArn',
+        'table',
+      ].sort(),
+    );
+    expect(response.status).toBe(200);
+  });
+
+  it('npm run generate uses the running stack and saves the MP4 it reports', async () => {
+    const out = join(dataDir, 'videos');
+
+    const result = await run('generate.ts', [
+      'A cat playing piano',
+      '--data-dir',
+      dataDir,
+      '--out',
+      out,
+    ]);
+    generatedJobId = /Job (\S+) submitted/.exec(result.stdout)?.[1] ?? '';
+    const info = await stackInfo();
+    const job = (await (
+      await fetch(`${info.apiUrl}/videos/${generatedJobId}`, { headers: info.headers })
+    ).json()) as { video: { sha256: string } };
+    const saved = await readFile(join(out, `${generatedJobId}.mp4`));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Using the running local stack');
+    expect(result.stdout).toMatch(/100% completed/);
+    expect(result.stdout).toContain(`s3://`);
+    expect(result.stdout).toContain(`"jobId": "${generatedJobId}"`);
+    expect(sha256(saved)).toBe(job.video.sha256);
+  });
+
+  it('npm run generate ends non-zero with the API message naming a bad --seconds', async () => {
+    const result = await run('generate.ts', ['A cat', '--seconds', '5', '--data-dir', dataDir]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^generate: .*seconds/);
+  });
+
+  it('SIGTERM stops every process of the stack, java included', async () => {
+    expect(processesUsing(dataDir).some((line) => line.includes('java'))).toBe(true);
+
+    const code = await running.stop('SIGTERM');
+
+    expect(code).toBe(0);
+    expect(processesUsing(dataDir)).toEqual([]);
+    expect(existsSync(join(dataDir, 'stack.json'))).toBe(false);
+  });
+
+  it('keeps the data across a restart, and --fresh starts empty', async () => {
+    const restarted = await start();
+    const kept = await listJobs(await stackInfo()).finally(() => restarted.stop());
+    const fresh = await start(['--fresh']);
+    const emptied = await listJobs(await stackInfo()).finally(() => fresh.stop());
+
+    expect(kept).toContain(generatedJobId);
+    expect(emptied).toEqual([]);
+  });
+
+  it('npm run generate starts a stack for the duration when none runs, and stops it', async () => {
+    const out = join(dataDir, 'embedded');
+
+    const result = await run('generate.ts', ['A dog surfing', '--data-dir', dataDir, '--out', out]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('No running stack');
+    expect(result.stdout).toMatch(/Saved .*\.mp4/);
+    expect(processesUsing(dataDir)).toEqual([]);
+  });
+});
+
+describe('npm start failures', () => {
+  it('reports a taken port in one line and exits non-zero, leaving nothing running', async () => {
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const address = blocker.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-port-'));
+
+    const result = await run('start.ts', ['--port', String(port), '--data-dir', dir]);
+    blocker.close();
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `npm start: HTTP API (--port): port ${port} is already in use; stop what uses it or pick another port`,
+    ]);
+    expect(processesUsing(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports a missing Java in one line and exits non-zero', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-java-'));
+
+    const result = await run(
+      'start.ts',
+      ['--port', '0', '--data-dir', dir],
+      cliEnv({ PATH: join(dir, 'no-bin') }),
+    );
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^npm start: DynamoDB Local needs Java 17 or newer/);
+    expect(processesUsing(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
