@@ -51,7 +51,15 @@ export class InProcessLambdas {
 
   async invoke(functionNameOrArn: string, event: unknown): Promise<LambdaInvokeResult> {
     const spec = this.spec(functionNameOrArn);
-    const handler = await this.#handler(spec);
+    let handler: LambdaHandler;
+    try {
+      handler = await this.#handler(spec);
+    } catch (error) {
+      // As in Lambda, a module that fails to initialise fails the invocation (and the next
+      // invocation initialises afresh).
+      this.#handlers.delete(spec.logicalId);
+      return { functionError: functionError(error) };
+    }
     const deadline = Date.now() + spec.timeoutSeconds * 1000;
     const context = lambdaContext(spec, deadline);
     let timer: NodeJS.Timeout | undefined;
