@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Job } from '../../functions/shared/jobs/job.ts';
+import { parseProviderConfig } from '../../functions/shared/provider/provider-config.ts';
+import { ProviderTransientError } from '../../functions/shared/provider/provider-errors.ts';
+import { VideoProvider } from '../../functions/shared/provider/video-provider.ts';
+import { InvalidContentError } from '../../functions/shared/storage/storage-errors.ts';
+import { VideoStorage } from '../../functions/shared/storage/video-storage.ts';
+import { createDownloadVideoHandler } from '../../functions/tasks/download-video.ts';
+import { type RunningS3Local, startS3Local } from '../../infra/local/s3-local.ts';
+import { loadMedia, planContent } from '../../infra/local/simulator/content.ts';
+import { type RunningSimulator, startSimulator } from '../../infra/local/simulator/simulator.ts';
+import { InMemoryJobStore } from '../support/in-memory-job-store.ts';
+import { aJob } from '../support/job-fixtures.ts';
+
+// The download step against real parts: the provider simulator serving a padded MP4 and s3rver
+// storing it, with the production storage code in between.
+
+const MiB = 1024 * 1024;
+const VIDEO_BYTES = 50 * MiB;
+const SMALL_VIDEO_BYTES = 10 * MiB;
+const API_KEY = 'sk-sim-download-integration-0123456789';
+const bucket = 'videos';
+
+let s3Local: RunningS3Local;
+let sim: RunningSimulator;
+let s3: S3Client;
+let provider: VideoProvider;
+let nowMs = Date.parse('2026-03-01T10:00:00.000Z');
+const clock = () => new Date(nowMs);
+let store: InMemoryJobStore;
+let jobCounter = 0;
+
+beforeAll(async () => {
+  s3Local = await startS3Local({ buckets: [bucket] });
+  sim = await startSimulator({ apiKey: API_KEY, seed: 11, now: () => nowMs });
+  s3 = new S3Client({
+    endpoint: s3Local.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    // s3rver would store aws-chunked bodies with their framing.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  provider = new VideoProvider(
+    parseProviderConfig({ baseUrl: sim.baseURL, apiKey: API_KEY, timeoutMs: 10_000 }),
+  );
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await sim?.close();
+  await s3Local?.stop();
+});
+
+beforeEach(() => {
+  store = new InMemoryJobStore({ now: clock });
+  sim.configure({
+    contentSizeBytes: VIDEO_BYTES,
+    truncateContentBytes: null,
+    dropConnectionAfterBytes: null,
+  });
+});
+
+/** A job whose provider job has finished rendering. */
+async function finishedJob(): Promise<Job> {
+  jobCounter += 1;
+  const now = clock().toISOString();
+  const base = aJob({ jobId: `job_download_${jobCounter}`, createdAt: now, updatedAt: now });
+  const video = await provider.create({
+    prompt: base.prompt,
+    model: base.model,
+    size: base.size,
+    seconds: base.seconds,
+    idempotencyKey: `key-${base.jobId}`,
+  });
+  nowMs += 300_000;
+  const job: Job = {
+    ...base,
+    status: 'IN_PROGRESS',
+    createAttemptedAt: now,
+    providerJobId: video.id,
+    providerStatus: 'completed',
+    progress: 100,
+  };
+  store.seed(job);
+  return job;
+}
+
+function handler() {
+  return createDownloadVideoHandler({
+    store,
+    provider: async () => provider,
+    storage: new VideoStorage({ s3, bucket }),
+    clock,
+  });
+}
+
+async function keysUnder(jobId: string): Promise<string[]> {
+  const listed = await s3.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: `videos/${jobId}/` }),
+  );
+  return (listed.Contents ?? []).map((object) => object.Key ?? '');
+}
+
+async function sha256OfObject(key: string): Promise<{ sha256: string; bytes: number }> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of object.Body as Readable) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** What the simulator serves for a padded video, hashed the same way without a download. */
+async function servedSha256(size: number): Promise<string> {
+  const hash = createHash('sha256');
+  for (const chunk of planContent(await loadMedia(), 'video', size).chunks()) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+// A collector to call between samples, so the peak reflects live memory rather than garbage
+// the collector has not got round to (8 MiB part buffers are short-lived).
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** Samples RSS while `work` runs; returns the peak growth over the starting RSS. */
+async function peakRssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; growth: number }> {
+  collectGarbage();
+  const baseline = process.memoryUsage().rss;
+  let peak = baseline;
+  let samples = 0;
+  const sampler = setInterval(() => {
+    samples += 1;
+    if (samples % 10 === 0) collectGarbage();
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+
+  try {
+    const result = await work();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { result, growth: peak - baseline };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+describe('download-video with the simulator and s3rver', () => {
+  it('lands a 50 MB video byte for byte, with memory that does not grow with size', async () => {
+    // A first download loads and warms every code path; a small one then gives the baseline.
+    sim.configure({ contentSizeBytes: 8 * MiB });
+    await handler()({ jobId: (await finishedJob()).jobId });
+    sim.configure({ contentSizeBytes: SMALL_VIDEO_BYTES });
+    const smallJob = await finishedJob();
+    const small = await peakRssGrowth(() => handler()({ jobId: smallJob.jobId }));
+    sim.configure({ contentSizeBytes: VIDEO_BYTES });
+    const job = await finishedJob();
+    const expectedSha = await servedSha256(VIDEO_BYTES);
+
+    const { result, growth } = await peakRssGrowth(() => handler()({ jobId: job.jobId }));
+
+    const stored = await sha256OfObject(result.key);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: result.key }));
+    console.info(
+      `download-video peak RSS growth: ${(small.growth / MiB).toFixed(1)} MiB for ${SMALL_VIDEO_BYTES / MiB} MiB, ${(growth / MiB).toFixed(1)} MiB for ${VIDEO_BYTES / MiB} MiB`,
+    );
+    expect(result).toEqual({
+      bucket,
+      key: `videos/${job.jobId}/video.mp4`,
+      bytes: VIDEO_BYTES,
+      sha256: expectedSha,
+    });
+    expect(stored).toEqual({ sha256: expectedSha, bytes: VIDEO_BYTES });
+    expect(head.ContentType).toBe('video/mp4');
+    expect(head.Metadata).toEqual({ 'job-id': job.jobId, sha256: expectedSha });
+    expect((await store.get(job.jobId))?.status).toBe('COMPLETED');
+    expect(await keysUnder(job.jobId)).toEqual(
+      expect.arrayContaining([
+        `videos/${job.jobId}/video.mp4`,
+        `videos/${job.jobId}/thumbnail.webp`,
+        `videos/${job.jobId}/spritesheet.jpg`,
+      ]),
+    );
+    // Streaming holds a few 8 MiB parts (here and in the in-process s3rver) whatever the size;
+    // buffering would add the 40 MiB difference in size at least twice.
+    expect(growth - small.growth).toBeLessThan(40 * MiB);
+    expect(growth).toBeLessThan(2 * VIDEO_BYTES);
+  });
+
+  it('leaves no object behind when the provider closes the body early', async () => {
+    const job = await finishedJob();
+    sim.configure({ truncateContentBytes: 20 * MiB });
+
+    const result = handler()({ jobId: job.jobId });
+
+    await expect(result).rejects.toThrow(ProviderTransientError);
+    expect(await keysUnder(job.jobId)).toEqual([]);
+    expect((await store.get(job.jobId))?.status).toBe('IN_PROGRESS');
+  });
+
+  it('leaves no object behind when the provider resets the connection mid-body', async () => {
+    const job = await finishedJob();
+    sim.configure({ dropConnectionAfterBytes: 12 * MiB });
+
+    const result = handler()({ jobId: job.jobId });
+
+    await expect(result).rejects.toThrow(ProviderTransientError);
+    expect(await keysUnder(job.jobId)).toEqual([]);
+  });
+
+  it('refuses a payload that is not an MP4 and stores nothing', async () => {
+    const storage = new VideoStorage({ s3, bucket });
+    const page = Buffer.from('<!doctype html><title>Gateway error</title>'.repeat(200_000));
+
+    const result = storage.putVideo('job_not_mp4', {
+      stream: Readable.from([page], { objectMode: false }),
+      contentLength: page.length,
+      contentType: 'text/html',
+    });
+
+    await expect(result).rejects.toThrow(InvalidContentError);
+    expect(await keysUnder('job_not_mp4')).toEqual([]);
+  });
+});
