@@ -65,6 +65,12 @@ async function main(): Promise<void> {
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
 
   let embedded: LocalStack | undefined;
+  // From the start: an interrupted start-up exits through the hook that kills the java child.
+  const interrupt = () => {
+    void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   let info = await runningStackInfo(dataDir);
   if (info) {
     process.stdout.write(`Using the running local stack at ${info.apiUrl}\n`);
@@ -84,18 +90,10 @@ async function main(): Promise<void> {
     });
     info = embedded.info();
   }
-  const stack = embedded;
-  const stopEmbedded = async () => {
-    await stack?.stop();
-  };
-  process.once('SIGINT', () => {
-    void stopEmbedded().finally(() => process.exit(130));
-  });
-
   try {
     await generate(info, prompt, values, outDir);
   } finally {
-    await stopEmbedded();
+    await embedded?.stop();
   }
 }
 

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { LocalStackError } from './local-errors.ts';
+import type { LocalStack } from './local-stack.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { LOCAL_DATA_DIR, removeStackInfo, stackInfoPath, writeStackInfo } from './stack-info.ts';
 
@@ -46,10 +47,29 @@ async function main(): Promise<void> {
   const provider = providerFromShell();
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
 
+  // Signals are handled from the start: during start-up, exiting runs the exit hook that kills
+  // the java child (a default SIGTERM/SIGINT death would orphan it).
+  let stack: LocalStack | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (!stack || stopping) {
+      if (stopping) process.stderr.write('Stopping anyway.\n');
+      process.exit(stack ? 1 : 130);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping the local stack...\n`);
+    await removeStackInfo(dataDir);
+    await stack.stop();
+    process.stdout.write('Stopped; nothing left running.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
   const started = Date.now();
   // Loaded only now: the CDK app and the handlers' modules take a moment to import.
   const { startLocalStack } = await import('./local-stack.ts');
-  const stack = await startLocalStack({
+  stack = await startLocalStack({
     dataDir,
     fresh: values.fresh ?? false,
     speed,
@@ -62,22 +82,6 @@ async function main(): Promise<void> {
   });
   const info = stack.info();
   await writeStackInfo(dataDir, info);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      process.stderr.write('Stopping anyway.\n');
-      process.exit(1);
-    }
-    stopping = true;
-    process.stdout.write(`\n${signal}: stopping the local stack...\n`);
-    await removeStackInfo(dataDir);
-    await stack.stop();
-    process.stdout.write('Stopped; nothing left running.\n');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
 
   stack.stepFunctions.onExecutionEnd((execution) => {
     const seconds =

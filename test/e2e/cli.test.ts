@@ -107,6 +107,17 @@ function processesUsing(dir: string): string[] {
   return lines.filter((line) => line.includes(dir) && !line.includes('ps -eo'));
 }
 
+/** The processes still using `dir` once they had a moment to finish dying (empty is good). */
+async function leftoverProcesses(dir: string): Promise<string[]> {
+  const deadline = Date.now() + 3_000;
+  let left = processesUsing(dir);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = processesUsing(dir);
+  }
+  return left;
+}
+
 async function stackInfo(): Promise<{ apiUrl: string; headers: Record<string, string> }> {
   return JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8'));
 }
@@ -198,7 +209,7 @@ describe('npm start and npm run generate', () => {
     const code = await running.stop('SIGTERM');
 
     expect(code).toBe(0);
-    expect(processesUsing(dataDir)).toEqual([]);
+    expect(await leftoverProcesses(dataDir)).toEqual([]);
     expect(existsSync(join(dataDir, 'stack.json'))).toBe(false);
   });
 
@@ -220,7 +231,7 @@ describe('npm start and npm run generate', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('No running stack');
     expect(result.stdout).toMatch(/Saved .*\.mp4/);
-    expect(processesUsing(dataDir)).toEqual([]);
+    expect(await leftoverProcesses(dataDir)).toEqual([]);
   });
 });
 
@@ -240,7 +251,28 @@ describe('npm start failures', () => {
     expect(result.stderr.trim().split('\n')).toEqual([
       `npm start: HTTP API (--port): port ${port} is already in use; stop what uses it or pick another port`,
     ]);
-    expect(processesUsing(dir)).toEqual([]);
+    expect(await leftoverProcesses(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('leaves nothing running when interrupted during start-up', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-interrupt-'));
+    const child = launch('start.ts', ['--port', '0', '--data-dir', dir]);
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    let output = '';
+    await new Promise<void>((resolve) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        // DynamoDB Local has been spawned by the time the CDK app synthesizes.
+        if (output.includes('synthesizing')) resolve();
+      });
+    });
+
+    child.kill('SIGINT');
+    const [code] = await exited;
+
+    expect(code).toBe(130);
+    expect(await leftoverProcesses(dir)).toEqual([]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -256,7 +288,7 @@ describe('npm start failures', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^npm start: DynamoDB Local needs Java 17 or newer/);
-    expect(processesUsing(dir)).toEqual([]);
+    expect(await leftoverProcesses(dir)).toEqual([]);
     await rm(dir, { recursive: true, force: true });
   });
 });
