@@ -14,6 +14,11 @@ export interface LocalApiGatewayOptions {
   port?: number;
   /** Told about function errors that API Gateway would only log (the client sees a bare 500). */
   onFunctionError?: (routeKey: string, result: LambdaInvokeResult) => void;
+  /**
+   * Unauthenticated JSON documents served by path (GET/HEAD) before route matching, e.g.
+   * `/openapi.json`. Local-only: API Gateway itself serves no such path.
+   */
+  documents?: Record<string, (apiUrl: string) => unknown>;
 }
 
 export interface RunningLocalApiGateway {
@@ -44,6 +49,7 @@ const message = (status: number, text: string): Reply => ({
 export async function startLocalApiGateway(
   options: LocalApiGatewayOptions,
 ): Promise<RunningLocalApiGateway> {
+  let apiUrl = '';
   const authorizerCache = new Map<string, { expires: number; decision: AuthorizerDecision }>();
   const server = createServer((req, res) => {
     void handle(req, res).catch(() => {
@@ -57,6 +63,21 @@ export async function startLocalApiGateway(
     if (body === undefined) return send(res, message(413, 'Request Entity Too Large'), requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    const document = options.documents?.[url.pathname];
+    if (document && (method === 'GET' || method === 'HEAD')) {
+      return send(
+        res,
+        {
+          status: 200,
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            'cache-control': 'no-store',
+          },
+          body: Buffer.from(JSON.stringify(document(apiUrl))),
+        },
+        requestId,
+      );
+    }
     const match = matchRoute(options.api.routes, method, url.pathname);
     if (!match) return send(res, message(404, 'Not Found'), requestId);
     const event = buildEvent(
@@ -135,8 +156,9 @@ export async function startLocalApiGateway(
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  apiUrl = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: apiUrl,
     port,
     close: () =>
       new Promise<void>((resolve) => {

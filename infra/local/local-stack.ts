@@ -7,6 +7,7 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
+import { openApiDocument } from '../../functions/api/openapi.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, synthesizePipeline } from '../synth-pipeline.ts';
@@ -202,6 +203,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const gateway: RunningLocalApiGateway = await startLocalApiGateway({
       api: httpApiFromTemplate(templates.pipeline, resolver),
       invokeLambda,
+      documents: { '/openapi.json': (apiUrl) => openApiDocument({ serverUrl: apiUrl }) },
       ...(options.apiPort ? { port: options.apiPort } : {}),
       onFunctionError: (source, result) => {
         if ('functionError' in result) options.onFunctionError?.(source, result.functionError);

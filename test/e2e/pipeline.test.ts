@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiDocument } from '../../functions/api/openapi.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { eventually, type StackClient, sha256, stackClient } from './local-stack-client.ts';
 
@@ -172,5 +173,17 @@ describe('requests the API refuses', () => {
     expect(noPrompt).toMatchObject({ status: 400, body: { error: { field: 'prompt' } } });
     expect(client.executionCount()).toBe(executions);
     expect(await client.jobCount()).toBe(jobs);
+  });
+});
+
+describe('the API description', () => {
+  it('is served unauthenticated at /openapi.json and is the document the schemas generate', async () => {
+    const response = await fetch(`${stack.apiUrl}/openapi.json`);
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual(
+      JSON.parse(JSON.stringify(openApiDocument({ serverUrl: stack.apiUrl }))),
+    );
   });
 });
