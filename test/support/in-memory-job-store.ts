@@ -1,8 +1,15 @@
-import type { Job, JobError, JobResult, ProviderStatus } from '../../functions/shared/jobs/job.ts';
-import { isTerminal } from '../../functions/shared/jobs/job.ts';
+import {
+  type DeferredReason,
+  isTerminal,
+  type Job,
+  type JobError,
+  type JobResult,
+  type ProviderStatus,
+} from '../../functions/shared/jobs/job.ts';
 import {
   IdempotencyConflictError,
   JobAlreadyExistsError,
+  JobAlreadyStartedError,
   JobAlreadyTerminalError,
   JobNotFoundError,
   ValidationError,
@@ -23,7 +30,7 @@ import { decodeCursor, encodeCursor } from '../../functions/shared/jobs/list-cur
 /**
  * `JobStore` in memory with the semantics of `DynamoJobStore`: idempotent create, conditional
  * updates (JobAlreadyTerminalError, recordFailed a no-op on a terminal job, JobNotFoundError on a
- * missing one), newest-first lists with opaque cursors. Jobs are copied in and out, so a test
+ * missing one), lists by creation time (newest first by default) with opaque cursors. Jobs are copied in and out, so a test
  * cannot change stored state by mutating a returned object.
  */
 export class InMemoryJobStore implements JobStore {
@@ -92,11 +99,14 @@ export class InMemoryJobStore implements JobStore {
             attribute: index.partitionKey,
             value: partition,
           })[index.sortKey];
+    const ascending = query.order === 'asc';
     const matching = [...this.#jobs.values()]
       .filter((job) => query.status === undefined || job.status === query.status)
       .map((job) => ({ job, sortKey: createdSortKey(job.createdAt, job.jobId) }))
-      .filter(({ sortKey }) => after === undefined || sortKey < after)
-      .sort((a, b) => (a.sortKey < b.sortKey ? 1 : -1));
+      .filter(
+        ({ sortKey }) => after === undefined || (ascending ? sortKey > after : sortKey < after),
+      )
+      .sort((a, b) => (a.sortKey < b.sortKey === ascending ? -1 : 1));
     const page = matching.slice(0, query.limit);
     const jobs = page.map(({ job }) => structuredClone(job));
     const last = page.at(-1);
@@ -135,13 +145,19 @@ export class InMemoryJobStore implements JobStore {
     });
   }
 
-  async recordCompleted(jobId: string, result: JobResult, completedAt: string): Promise<void> {
+  async recordCompleted(
+    jobId: string,
+    result: JobResult,
+    completedAt: string,
+    actualCostUsd?: number,
+  ): Promise<void> {
     await this.#update(jobId, {
       status: 'COMPLETED',
       result,
       progress: 100,
       completedAt,
       updatedAt: completedAt,
+      ...(actualCostUsd === undefined ? {} : { actualCostUsd }),
     });
   }
 
@@ -149,6 +165,29 @@ export class InMemoryJobStore implements JobStore {
     const job = this.#jobs.get(jobId);
     if (job !== undefined && isTerminal(job.status)) return;
     await this.#update(jobId, { status: 'FAILED', error, updatedAt: at });
+  }
+
+  async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job?.providerJobId !== undefined && !isTerminal(job.status)) {
+      throw new JobAlreadyStartedError(
+        `Job ${jobId} already has provider job ${job.providerJobId}`,
+      );
+    }
+    this.#update(jobId, {
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: reason,
+      updatedAt: at,
+    });
+  }
+
+  async claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined || job.status !== 'QUEUED' || !job.deferred) return false;
+    const { deferredReason: _cleared, ...rest } = job;
+    this.#jobs.set(jobId, { ...rest, deferred: false, executionName, updatedAt: at });
+    return true;
   }
 
   #update(jobId: string, changes: Partial<Job>): Job {

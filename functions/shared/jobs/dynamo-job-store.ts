@@ -10,10 +10,19 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Job, JobError, JobResult, JobStatus, ProviderStatus } from './job.ts';
+import {
+  type DeferredReason,
+  isTerminal,
+  type Job,
+  type JobError,
+  type JobResult,
+  type JobStatus,
+  type ProviderStatus,
+} from './job.ts';
 import {
   IdempotencyConflictError,
   JobAlreadyExistsError,
+  JobAlreadyStartedError,
   JobAlreadyTerminalError,
   JobNotFoundError,
   ValidationError,
@@ -148,7 +157,7 @@ export class DynamoJobStore implements JobStore {
         KeyConditionExpression: '#partition = :partition',
         ExpressionAttributeNames: { '#partition': index.partitionKey },
         ExpressionAttributeValues: { ':partition': partition },
-        ScanIndexForward: false,
+        ScanIndexForward: query.order === 'asc',
         Limit: query.limit,
         ExclusiveStartKey: startKey,
       }),
@@ -190,7 +199,12 @@ export class DynamoJobStore implements JobStore {
     );
   }
 
-  async recordCompleted(jobId: string, result: JobResult, completedAt: string): Promise<void> {
+  async recordCompleted(
+    jobId: string,
+    result: JobResult,
+    completedAt: string,
+    actualCostUsd?: number,
+  ): Promise<void> {
     await this.#update(
       jobId,
       {
@@ -198,6 +212,7 @@ export class DynamoJobStore implements JobStore {
         result,
         progress: 100,
         completedAt,
+        actualCostUsd,
         updatedAt: completedAt,
       },
       'throw',
@@ -206,6 +221,83 @@ export class DynamoJobStore implements JobStore {
 
   async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {
     await this.#update(jobId, { ...statusAttributes('FAILED'), error, updatedAt: at }, 'ignore');
+  }
+
+  async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
+          ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#gsi1pk': BY_STATUS_INDEX.partitionKey,
+            '#deferred': 'deferred',
+            '#deferredReason': 'deferredReason',
+            '#updatedAt': 'updatedAt',
+            '#providerJobId': 'providerJobId',
+          },
+          ExpressionAttributeValues: {
+            ...NOT_TERMINAL_VALUES,
+            ':gsi1pk': statusPartition('QUEUED'),
+            ':true': true,
+            ':reason': reason,
+            ':at': at,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await this.get(jobId);
+      if (existing === undefined) {
+        throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
+      }
+      if (existing.providerJobId !== undefined && !isTerminal(existing.status)) {
+        throw new JobAlreadyStartedError(
+          `Job ${jobId} already has provider job ${existing.providerJobId}`,
+          { cause: error },
+        );
+      }
+      throw new JobAlreadyTerminalError(`Job ${jobId} is already ${existing.status}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
+          ConditionExpression: '#status = :queued AND #deferred = :true',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#deferred': 'deferred',
+            '#deferredReason': 'deferredReason',
+            '#executionName': 'executionName',
+            '#updatedAt': 'updatedAt',
+          },
+          ExpressionAttributeValues: {
+            ':queued': 'QUEUED',
+            ':true': true,
+            ':false': false,
+            ':executionName': executionName,
+            ':at': at,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Gone, started or claimed by another run: in every case not this caller's to start.
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /**

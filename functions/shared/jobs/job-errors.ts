@@ -25,6 +25,11 @@ export class JobAlreadyTerminalError extends Error {
   override name = 'JobAlreadyTerminalError';
 }
 
+/** The job already has a provider job, so it can no longer be put back to wait (deferred). */
+export class JobAlreadyStartedError extends Error {
+  override name = 'JobAlreadyStartedError';
+}
+
 /** A job with this id exists already (an id collision; never a replay, which goes by key). */
 export class JobAlreadyExistsError extends Error {
   override name = 'JobAlreadyExistsError';

@@ -1,4 +1,4 @@
-import type { Job, JobError, JobResult, JobStatus, ProviderStatus } from './job.ts';
+import type { DeferredReason, Job, JobError, JobResult, JobStatus, ProviderStatus } from './job.ts';
 
 /**
  * Persistence of jobs. Implemented on DynamoDB by `DynamoJobStore`; task handlers and use cases
@@ -16,7 +16,7 @@ export interface JobStore {
    */
   create(job: Job, idempotencyKey?: string): Promise<{ job: Job; created: boolean }>;
   get(jobId: string): Promise<Job | undefined>;
-  /** Newest first; `cursor` is opaque (from a previous page's `nextCursor`). */
+  /** Newest first unless `order: 'asc'`; `cursor` is opaque (from a previous page's `nextCursor`). */
   list(query: ListJobsQuery): Promise<{ jobs: Job[]; nextCursor?: string }>;
   /** Stamps `createAttemptedAt` (status becomes IN_PROGRESS) before the provider create call. */
   markCreateAttempt(jobId: string, at: string): Promise<Job>;
@@ -30,13 +30,35 @@ export interface JobStore {
     jobId: string,
     update: { providerStatus: ProviderStatus; progress: number; pollCount: number },
   ): Promise<void>;
-  recordCompleted(jobId: string, result: JobResult, completedAt: string): Promise<void>;
+  recordCompleted(
+    jobId: string,
+    result: JobResult,
+    completedAt: string,
+    actualCostUsd?: number,
+  ): Promise<void>;
   /** Records FAILED with a reason; does nothing if the job is already terminal. */
   recordFailed(jobId: string, error: JobError, at: string): Promise<void>;
+  /**
+   * Puts a job that has no provider job yet back to QUEUED + deferred (e.g. the daily budget is
+   * spent), for a later scheduled run. Keeps `createAttemptedAt` and `executionName`, so a later
+   * start reconciles an ambiguous create and gets a fresh execution name. Throws
+   * JobAlreadyStartedError if the job already has a provider job, JobAlreadyTerminalError if it
+   * is finished, JobNotFoundError if it does not exist.
+   */
+  deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void>;
+  /**
+   * Claims a deferred QUEUED job for starting: sets `deferred: false` and `executionName`
+   * atomically, only if it is still QUEUED and deferred. Returns false when another run claimed
+   * it first (or the job is gone or no longer waiting), so two scheduler runs never start one
+   * job twice. Clears `deferredReason`.
+   */
+  claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean>;
 }
 
 export interface ListJobsQuery {
   status?: JobStatus;
   limit: number;
   cursor?: string;
+  /** By creation time; newest first (`desc`) unless asked otherwise. */
+  order?: 'asc' | 'desc';
 }

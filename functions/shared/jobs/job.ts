@@ -18,6 +18,8 @@ export type JobSource = 'api' | 'inbox' | 'batch';
 /** The provider's own lifecycle, as last seen by a poll. */
 export type ProviderStatus = 'queued' | 'in_progress' | 'completed' | 'failed';
 
+export type DeferredReason = 'scheduled' | 'budget';
+
 export interface JobError {
   /** Machine-readable: a provider error code (`moderation_blocked`) or our error name. */
   code: string;
@@ -48,6 +50,13 @@ export interface Job {
   seconds: string;
   /** Deferred jobs wait as QUEUED until a scheduled batch run starts them. */
   deferred: boolean;
+  /** Why a job waits: submitted as deferred, or put back because the daily budget ran out. */
+  deferredReason?: DeferredReason;
+  /**
+   * The Step Functions execution driving the job: the job id for the first start (duplicate
+   * starts are then harmless), `<jobId>-<n>` when the scheduler starts it again later.
+   */
+  executionName?: string;
   idempotencyKey?: string;
   /** sha256 of the normalized request; tells a replay from a conflicting reuse of a key. */
   requestHash: string;
@@ -62,6 +71,8 @@ export interface Job {
   progress: number;
   pollCount: number;
   completedAt?: string;
+  /** What the job cost at the provider's prices (model x seconds), recorded on completion. */
+  actualCostUsd?: number;
   result?: JobResult;
   error?: JobError;
 }

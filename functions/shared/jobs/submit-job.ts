@@ -41,8 +41,9 @@ export interface JobRequestFields {
  * provider catalogue, records the job (idempotently when a key is given) and starts its workflow
  * unless it is deferred.
  *
- * A replay of a key whose job is still QUEUED (and not deferred) starts the workflow again: the
- * start is idempotent by execution name, so a crash between the write and the start is healed by
+ * A started job records its execution name (its id); a deferred one waits with `deferredReason:
+ * 'scheduled'` for the scheduler. A replay of a key whose job is still QUEUED (and not deferred)
+ * starts the workflow again: the start is idempotent by execution name, so a crash between the write and the start is healed by
  * retrying with the same key. When the start fails, the job is closed as FAILED if there is no
  * key (a retry would create a new job, and this one must never run behind the caller's back) and
  * left QUEUED if there is one; either way JobStartFailedError is thrown.
@@ -68,13 +69,16 @@ export async function submitJob(
     pollCount: 0,
   };
   if (context.idempotencyKey !== undefined) job.idempotencyKey = context.idempotencyKey;
+  // A deferred job gets its execution name when the scheduler claims it.
+  if (fields.deferred) job.deferredReason = 'scheduled';
+  else job.executionName = job.jobId;
 
   const storeKey =
     context.idempotencyKey === undefined
       ? undefined
       : `${context.source}:${context.idempotencyKey}`;
   const result = await deps.store.create(job, storeKey);
-  if (result.job.deferred || result.job.status !== 'QUEUED') return result;
+  if (!shouldStart(result.job)) return result;
 
   try {
     await deps.startExecution(result.job.jobId);
@@ -82,6 +86,19 @@ export async function submitJob(
     throw await startFailed(result.job, storeKey !== undefined, error, deps);
   }
   return result;
+}
+
+/**
+ * Whether this submission (or a replay of it) should start the job's workflow: a QUEUED job that
+ * is not waiting for the schedule and whose execution, if any, is named by its id. A job the
+ * scheduler re-drove under `<jobId>-<n>` is left to the scheduler (its sweep reconciles it).
+ */
+function shouldStart(job: Job): boolean {
+  return (
+    job.status === 'QUEUED' &&
+    !job.deferred &&
+    (job.executionName === undefined || job.executionName === job.jobId)
+  );
 }
 
 /** sha256 (hex) of the canonical JSON of the fields: keys sorted, nothing else in it. */

@@ -17,6 +17,7 @@ import { DynamoJobStore } from '../../../functions/shared/jobs/dynamo-job-store.
 import {
   IdempotencyConflictError,
   JobAlreadyExistsError,
+  JobAlreadyStartedError,
   JobAlreadyTerminalError,
   JobNotFoundError,
   ValidationError,
@@ -230,6 +231,18 @@ describe('list', () => {
     expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 2, { ExclusiveStartKey: lastKey });
   });
 
+  it('queries oldest first with order asc', async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [jobItem] });
+
+    await store.list({ status: 'QUEUED', limit: 5, order: 'asc' });
+
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: 'byStatus',
+      ScanIndexForward: true,
+      Limit: 5,
+    });
+  });
+
   it.each([
     ['not base64url', '!!!'],
     ['not JSON', Buffer.from('nope').toString('base64url')],
@@ -348,6 +361,18 @@ describe('updates after create', () => {
     });
   });
 
+  it('recordCompleted stores the actual cost when given', async () => {
+    const result = { bucket: 'b', key: 'k', bytes: 1, sha256: 'f', contentType: 'video/mp4' };
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+
+    await store.recordCompleted(job.jobId, result, '2026-01-02T03:09:00.000Z', 0.8);
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: expect.stringContaining('#actualCostUsd = :actualCostUsd'),
+      ExpressionAttributeValues: expect.objectContaining({ ':actualCostUsd': 0.8 }),
+    });
+  });
+
   it('recordFailed moves the byStatus key to FAILED with the reason', async () => {
     const error = { code: 'moderation_blocked', message: 'Blocked', retryable: false };
     dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
@@ -410,5 +435,104 @@ describe('updates after create', () => {
         NOW.toISOString(),
       ),
     ).rejects.toBe(throttled);
+  });
+});
+
+describe('deferJob', () => {
+  const at = '2026-01-02T03:10:00.000Z';
+
+  it('moves a job without provider job back to QUEUED + deferred, byStatus key included', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await store.deferJob(job.jobId, 'budget', at);
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      UpdateExpression:
+        'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
+      ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#gsi1pk': 'gsi1pk',
+        '#deferred': 'deferred',
+        '#deferredReason': 'deferredReason',
+        '#updatedAt': 'updatedAt',
+        '#providerJobId': 'providerJobId',
+      },
+      ExpressionAttributeValues: {
+        ':queued': 'QUEUED',
+        ':inProgress': 'IN_PROGRESS',
+        ':gsi1pk': 'STATUS#QUEUED',
+        ':true': true,
+        ':reason': 'budget',
+        ':at': at,
+      },
+    });
+  });
+
+  it.each([
+    [
+      'JobAlreadyStartedError for a job with a provider job',
+      { ...jobItem, status: 'IN_PROGRESS', providerJobId: 'video_1' },
+      JobAlreadyStartedError,
+    ],
+    [
+      'JobAlreadyTerminalError for a finished job',
+      { ...jobItem, status: 'FAILED' },
+      JobAlreadyTerminalError,
+    ],
+    ['JobNotFoundError for a missing job', undefined, JobNotFoundError],
+  ])('throws %s', async (_what, item, errorClass) => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({ Item: item });
+
+    await expect(store.deferJob(job.jobId, 'budget', at)).rejects.toBeInstanceOf(errorClass);
+  });
+});
+
+describe('claimDeferred', () => {
+  const at = '2026-01-02T03:10:00.000Z';
+
+  it('claims a QUEUED deferred job, naming its execution, in one conditional write', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    const claimed = await store.claimDeferred(job.jobId, `${job.jobId}-1`, at);
+
+    expect(claimed).toBe(true);
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      UpdateExpression:
+        'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
+      ConditionExpression: '#status = :queued AND #deferred = :true',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#deferred': 'deferred',
+        '#deferredReason': 'deferredReason',
+        '#executionName': 'executionName',
+        '#updatedAt': 'updatedAt',
+      },
+      ExpressionAttributeValues: {
+        ':queued': 'QUEUED',
+        ':true': true,
+        ':false': false,
+        ':executionName': `${job.jobId}-1`,
+        ':at': at,
+      },
+    });
+  });
+
+  it('returns false when the condition fails (claimed by another run, or no longer waiting)', async () => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+
+    await expect(store.claimDeferred(job.jobId, job.jobId, at)).resolves.toBe(false);
+  });
+
+  it('passes other DynamoDB errors through', async () => {
+    const throttled = new Error('Rate exceeded');
+    dynamo.on(UpdateCommand).rejects(throttled);
+
+    await expect(store.claimDeferred(job.jobId, job.jobId, at)).rejects.toBe(throttled);
   });
 });

@@ -52,6 +52,7 @@ describe('submitJob', () => {
       size: '720x1280',
       seconds: '4',
       deferred: false,
+      executionName: 'job_1',
       requestHash: requestHash({
         prompt: 'A calm sea',
         model: 'sora-2',
@@ -152,7 +153,12 @@ describe('submitJob', () => {
     );
     await submitJob({ prompt: 'x', defer: true }, { source: 'api', idempotencyKey: 'k' }, deps);
 
-    expect(first.job).toMatchObject({ status: 'QUEUED', deferred: true });
+    expect(first.job).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'scheduled',
+    });
+    expect(first.job.executionName).toBeUndefined();
     expect((await store.get(first.job.jobId))?.status).toBe('QUEUED');
     expect(startExecution).not.toHaveBeenCalled();
   });
@@ -180,6 +186,17 @@ describe('submitJob', () => {
     await submitJob({ prompt: 'x' }, context, deps);
 
     expect(startExecution).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves a replayed job that the scheduler re-drove under another execution name alone', async () => {
+    const { store, startExecution, deps } = setup();
+    const context = { source: 'api' as const, idempotencyKey: 'k' };
+    const { job } = await submitJob({ prompt: 'x', defer: true }, context, deps);
+    await store.claimDeferred(job.jobId, `${job.jobId}-1`, NOW.toISOString());
+
+    await submitJob({ prompt: 'x', defer: true }, context, deps);
+
+    expect(startExecution).not.toHaveBeenCalled();
   });
 
   it('leaves a keyed job QUEUED when the start fails, so a retry with the key can start it', async () => {

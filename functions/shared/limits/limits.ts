@@ -1,0 +1,46 @@
+/**
+ * Contracts of the shared limits that protect the provider account and the wallet: at most N
+ * provider jobs in flight, requests per minute under the provider's limit, and a daily
+ * spending budget. Implemented on DynamoDB items in the jobs table; every operation is
+ * idempotent per job, so a retried step can neither take two slots nor pay twice.
+ */
+
+/** At most `limit` provider jobs in flight across every entry point. */
+export interface ConcurrencySemaphore {
+  readonly limit: number;
+  /** Takes a slot for the job; true if it holds one (already holding counts). */
+  acquire(jobId: string): Promise<boolean>;
+  /** Gives the job's slot back; a no-op when it holds none. */
+  release(jobId: string): Promise<void>;
+  /** The jobs holding a slot now (the scheduler's sweep reclaims leaked ones). */
+  holders(): Promise<string[]>;
+}
+
+/** Requests per minute to the provider, shared by every function instance. */
+export interface RequestRateLimiter {
+  /** Takes one request from the current minute's allowance; false when it is spent. */
+  tryTake(now: Date): Promise<boolean>;
+}
+
+export type BudgetReservation = 'reserved' | 'exceeded';
+
+export interface DailyUsage {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  limitUsd: number | null;
+  /** Estimated cost of jobs started today and not released. */
+  reservedUsd: number;
+  /** Actual cost of jobs completed today. */
+  spentUsd: number;
+}
+
+/** A daily spending budget; reservations are made before the provider create call. */
+export interface SpendingBudget {
+  /** Reserves the job's estimated cost on `day`; reserving twice for one job counts once. */
+  reserve(jobId: string, costUsd: number, day: string): Promise<BudgetReservation>;
+  /** Returns a reservation (job failed or deferred before it cost anything); idempotent. */
+  release(jobId: string, day: string): Promise<void>;
+  /** Records the job's actual cost on completion; idempotent. */
+  recordSpent(jobId: string, costUsd: number, day: string): Promise<void>;
+  usage(day: string): Promise<DailyUsage>;
+}
