@@ -65,6 +65,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // `npm start` runs us under npm (and a shell), and npm does not pass SIGTERM on: when it dies
+  // we are re-parented. Noticing that stops the stack instead of leaving it (and java) running.
+  const parentPid = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parentPid) void stop('parent process exited');
+  }, 500).unref();
 
   const started = Date.now();
   // Loaded only now: the CDK app and the handlers' modules take a moment to import.

@@ -292,3 +292,36 @@ describe('npm start failures', () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+describe('npm start under npm', () => {
+  it('stops every process of the stack when npm itself is sent SIGTERM', async () => {
+    const npmDataDir = await mkdtemp(join(tmpdir(), 'sora-cli-npm-'));
+    const npm = spawn(
+      'npm',
+      ['start', '--', '--port', '0', '--speed', SPEED, '--data-dir', npmDataDir],
+      { cwd: PROJECT_ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    started.add(npm);
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ctrl-C stops everything')) resolve();
+      };
+      npm.stdout?.on('data', onData);
+      npm.stderr?.on('data', onData);
+      npm.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${output}`)));
+    });
+    expect(processesUsing(npmDataDir).some((line) => line.includes('java'))).toBe(true);
+
+    npm.kill('SIGTERM');
+
+    // npm does not forward SIGTERM to the script: the stack notices it was orphaned.
+    const deadline = Date.now() + 10_000;
+    while (processesUsing(npmDataDir).length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(processesUsing(npmDataDir)).toEqual([]);
+    await rm(npmDataDir, { recursive: true, force: true });
+  });
+});
