@@ -1,0 +1,28 @@
+/**
+ * Lambda entry of the S3 drop folder (object-created notifications on `inbox/` and `batches/`).
+ * Configuration is read when the module loads, so a missing variable fails the cold start loudly.
+ */
+import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
+import { createS3DropObjectStore } from '../shared/intake/s3-drop-object-store.ts';
+import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
+import { newJobId } from '../shared/jobs/job-id.ts';
+import { logger } from '../shared/observability/observability.ts';
+import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
+import { readIntakeConfig } from './intake-config.ts';
+import { createIntakeHandler } from './intake-handler.ts';
+
+export { createIntakeHandler };
+
+const config = readIntakeConfig(process.env);
+
+export const handler = createIntakeHandler({
+  objects: createS3DropObjectStore(s3),
+  submit: {
+    store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
+    startExecution: createExecutionStarter(sfn, config.stateMachineArn),
+    providerConfig: config.providerConfig,
+    clock: () => new Date(),
+    newJobId,
+  },
+  logger,
+});

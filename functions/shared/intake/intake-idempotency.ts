@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The idempotency key of one entry of a dropped file: a hash of bucket, key, object version (the
+ * version id, or the ETag in an unversioned bucket) and line number. S3 delivers events at least
+ * once; a redelivery hashes to the same keys and gets the same jobs back, while a new upload of
+ * the same name (a new version) is new work. Hashed so any key length fits the store's limits.
+ */
+export function intakeIdempotencyKey(entry: {
+  bucket: string;
+  key: string;
+  version: string;
+  line: number;
+}): string {
+  const material = JSON.stringify([
+    'intake-v1',
+    entry.bucket,
+    entry.key,
+    entry.version,
+    entry.line,
+  ]);
+  return createHash('sha256').update(material).digest('hex');
+}
+
+/** An ETag as S3 events carry it: without the quotes HTTP headers put around it. */
+export function normalizeETag(eTag: string | undefined): string | undefined {
+  if (eTag === undefined) return undefined;
+  const bare = eTag.replace(/^"|"$/g, '');
+  return bare === '' ? undefined : bare;
+}
