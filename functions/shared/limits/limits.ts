@@ -28,19 +28,29 @@ export interface DailyUsage {
   /** UTC day, YYYY-MM-DD. */
   day: string;
   limitUsd: number | null;
-  /** Estimated cost of jobs started today and not released. */
+  /** Estimated cost of jobs started today and still in flight (neither released nor completed). */
   reservedUsd: number;
   /** Actual cost of jobs completed today. */
   spentUsd: number;
+  /** Jobs whose cost was reserved today (each counted once). */
+  startedJobs?: number;
+  /** Jobs whose actual cost was recorded on today's budget. */
+  completedJobs?: number;
 }
 
 /** A daily spending budget; reservations are made before the provider create call. */
 export interface SpendingBudget {
   /** Reserves the job's estimated cost on `day`; reserving twice for one job counts once. */
   reserve(jobId: string, costUsd: number, day: string): Promise<BudgetReservation>;
-  /** Returns a reservation (job failed or deferred before it cost anything); idempotent. */
+  /**
+   * Returns a reservation (job failed or deferred before it cost anything); idempotent. The
+   * reservation is returned to the day it was made on.
+   */
   release(jobId: string, day: string): Promise<void>;
-  /** Records the job's actual cost on completion; idempotent. */
+  /**
+   * Records the job's actual cost on completion, on the day its cost was reserved (`day` when
+   * there was no reservation); idempotent.
+   */
   recordSpent(jobId: string, costUsd: number, day: string): Promise<void>;
   usage(day: string): Promise<DailyUsage>;
 }

@@ -1,0 +1,64 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { RequestRateLimiter } from './limits.ts';
+import { EXPIRES_AT, requestRateKey, utcMinute } from './limits-table.ts';
+
+export interface DynamoRequestRateLimiterOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** Requests allowed per UTC minute (at least 1; use `unlimitedRequestRate` for none). */
+  requestsPerMinute: number;
+}
+
+// Minute counters are worthless once their minute is over; an hour leaves them for inspection.
+const COUNTER_TTL_SECONDS = 3600;
+
+/**
+ * A fixed-window counter per UTC minute: each request ADDs one to the minute's item under the
+ * condition that the count is still below the limit, so every function instance draws on one
+ * allowance. A fixed window may let up to twice the limit through across a minute boundary;
+ * configure it below the provider's own limit (the default 20 against sora-2's 25).
+ */
+export class DynamoRequestRateLimiter implements RequestRateLimiter {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+  readonly #limit: number;
+
+  constructor(options: DynamoRequestRateLimiterOptions) {
+    if (!Number.isInteger(options.requestsPerMinute) || options.requestsPerMinute < 1) {
+      throw new RangeError('requestsPerMinute must be a positive integer');
+    }
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#limit = options.requestsPerMinute;
+  }
+
+  async tryTake(now: Date): Promise<boolean> {
+    const minuteEnd = Math.floor(now.getTime() / 60_000 + 1) * 60;
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: requestRateKey(utcMinute(now)),
+          UpdateExpression: 'ADD #count :one SET #expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+          ExpressionAttributeNames: { '#count': 'count', '#expiresAt': EXPIRES_AT },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':limit': this.#limit,
+            ':expiresAt': minuteEnd + COUNTER_TTL_SECONDS,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+/** The limiter when PROVIDER_REQUESTS_PER_MINUTE is 0: every request may go. */
+export const unlimitedRequestRate: RequestRateLimiter = {
+  tryTake: async () => true,
+};

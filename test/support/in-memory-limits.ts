@@ -1,0 +1,160 @@
+import type {
+  BudgetReservation,
+  ConcurrencySemaphore,
+  DailyUsage,
+  RequestRateLimiter,
+  SpendingBudget,
+} from '../../functions/shared/limits/limits.ts';
+import { fromMicroUsd, toMicroUsd, utcMinute } from '../../functions/shared/limits/limits-table.ts';
+
+/**
+ * The limits in memory, with the semantics of the DynamoDB implementations (idempotent per job,
+ * the limit checked against committed = reserved + spent, costs kept on their reservation day),
+ * for unit tests of the code that uses them.
+ */
+
+export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
+  readonly limit: number;
+  readonly #holders = new Set<string>();
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  async acquire(jobId: string): Promise<boolean> {
+    if (this.#holders.has(jobId)) return true;
+    if (this.#holders.size >= this.limit) return false;
+    this.#holders.add(jobId);
+    return true;
+  }
+
+  async release(jobId: string): Promise<void> {
+    this.#holders.delete(jobId);
+  }
+
+  async holders(): Promise<string[]> {
+    return [...this.#holders].sort();
+  }
+
+  /** Whether the job holds a slot (synchronous, for assertions). */
+  holds(jobId: string): boolean {
+    return this.#holders.has(jobId);
+  }
+}
+
+export class InMemoryRequestRateLimiter implements RequestRateLimiter {
+  readonly #limit: number;
+  readonly #counts = new Map<string, number>();
+
+  constructor(requestsPerMinute: number) {
+    this.#limit = requestsPerMinute;
+  }
+
+  async tryTake(now: Date): Promise<boolean> {
+    const minute = utcMinute(now);
+    const count = this.#counts.get(minute) ?? 0;
+    if (count >= this.#limit) return false;
+    this.#counts.set(minute, count + 1);
+    return true;
+  }
+
+  /** Requests taken in the minute of `at`. */
+  taken(at: Date): number {
+    return this.#counts.get(utcMinute(at)) ?? 0;
+  }
+}
+
+interface JobRecord {
+  day: string;
+  state: 'reserved' | 'released' | 'spent';
+  reservedMicroUsd: number;
+  spentMicroUsd: number;
+}
+
+interface DayTotals {
+  committed: number;
+  reserved: number;
+  spent: number;
+  started: number;
+  completed: number;
+}
+
+export class InMemorySpendingBudget implements SpendingBudget {
+  readonly #limitMicroUsd: number | null;
+  readonly #jobs = new Map<string, JobRecord>();
+  readonly #days = new Map<string, DayTotals>();
+
+  constructor(dailyLimitUsd: number | null) {
+    this.#limitMicroUsd = dailyLimitUsd === null ? null : toMicroUsd(dailyLimitUsd);
+  }
+
+  async reserve(jobId: string, costUsd: number, day: string): Promise<BudgetReservation> {
+    const cost = toMicroUsd(costUsd);
+    const record = this.#jobs.get(jobId);
+    if (record !== undefined && record.state !== 'released') return 'reserved';
+    const totals = this.#day(day);
+    if (this.#limitMicroUsd !== null && totals.committed + cost > this.#limitMicroUsd) {
+      return 'exceeded';
+    }
+    this.#jobs.set(jobId, { day, state: 'reserved', reservedMicroUsd: cost, spentMicroUsd: 0 });
+    totals.committed += cost;
+    totals.reserved += cost;
+    totals.started += 1;
+    return 'reserved';
+  }
+
+  async release(jobId: string, _day: string): Promise<void> {
+    const record = this.#jobs.get(jobId);
+    if (record?.state !== 'reserved') return;
+    const totals = this.#day(record.day);
+    totals.committed -= record.reservedMicroUsd;
+    totals.reserved -= record.reservedMicroUsd;
+    record.state = 'released';
+  }
+
+  async recordSpent(jobId: string, costUsd: number, day: string): Promise<void> {
+    const spent = toMicroUsd(costUsd);
+    const record = this.#jobs.get(jobId);
+    if (record?.state === 'spent') return;
+    const totals = this.#day(record?.day ?? day);
+    if (record?.state === 'reserved') {
+      totals.committed -= record.reservedMicroUsd;
+      totals.reserved -= record.reservedMicroUsd;
+    }
+    totals.committed += spent;
+    totals.spent += spent;
+    totals.completed += 1;
+    this.#jobs.set(jobId, {
+      day: record?.day ?? day,
+      state: 'spent',
+      reservedMicroUsd: record?.reservedMicroUsd ?? 0,
+      spentMicroUsd: spent,
+    });
+  }
+
+  async usage(day: string): Promise<DailyUsage> {
+    const totals = this.#day(day);
+    return {
+      day,
+      limitUsd: this.#limitMicroUsd === null ? null : fromMicroUsd(this.#limitMicroUsd),
+      reservedUsd: fromMicroUsd(totals.reserved),
+      spentUsd: fromMicroUsd(totals.spent),
+      startedJobs: totals.started,
+      completedJobs: totals.completed,
+    };
+  }
+
+  /** The job's budget state, if it has a record (synchronous, for assertions). */
+  stateOf(jobId: string): 'reserved' | 'released' | 'spent' | undefined {
+    return this.#jobs.get(jobId)?.state;
+  }
+
+  #day(day: string): DayTotals {
+    let totals = this.#days.get(day);
+    if (totals === undefined) {
+      totals = { committed: 0, reserved: 0, spent: 0, started: 0, completed: 0 };
+      this.#days.set(day, totals);
+    }
+    return totals;
+  }
+}

@@ -1,0 +1,321 @@
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoSpendingBudget } from '../../../functions/shared/limits/dynamo-spending-budget.ts';
+import { LimitContentionError } from '../../../functions/shared/limits/limit-errors.ts';
+
+const TABLE = 'jobs-table';
+const DAY = '2026-03-01';
+const JOB_KEY = { pk: 'BUDGET#JOB#job_a', sk: 'BUDGET' };
+const DAY_KEY = { pk: `BUDGET#DAY#${DAY}`, sk: 'BUDGET' };
+const ADMIT = 'attribute_not_exists(#committed) OR #committed <= :maxBefore';
+
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const dynamo = mockClient(client);
+
+function budget(dailyLimitUsd: number | null = 10) {
+  return new DynamoSpendingBudget({
+    client,
+    tableName: TABLE,
+    dailyLimitUsd,
+    maxAttempts: 3,
+    backoffMs: () => 1,
+  });
+}
+
+function canceled(jobRecord: string, day: string) {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: [{ Code: jobRecord }, { Code: day }],
+  });
+}
+
+function transactItems(call = 0) {
+  return dynamo.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
+}
+
+function jobRecord(state: string, day = DAY, reservedMicroUsd = 400_000) {
+  return { Item: { ...JOB_KEY, day, state, reservedMicroUsd } };
+}
+
+beforeEach(() => {
+  dynamo.reset();
+});
+
+describe('DynamoSpendingBudget.reserve', () => {
+  it('writes the job record and adds to the day in one transaction, admitted only under the limit', async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    const result = await budget(10).reserve('job_a', 0.4, DAY);
+
+    expect(result).toBe('reserved');
+    const [put, day] = transactItems();
+    expect(put?.Put).toEqual({
+      TableName: TABLE,
+      Item: {
+        ...JOB_KEY,
+        day: DAY,
+        state: 'reserved',
+        reservedMicroUsd: 400_000,
+        expiresAt: Date.parse(`${DAY}T00:00:00.000Z`) / 1000 + 90 * 24 * 3600,
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(day?.Update).toEqual({
+      TableName: TABLE,
+      Key: DAY_KEY,
+      UpdateExpression: 'ADD #committed :committed, #reserved :reserved, #started :started',
+      ConditionExpression: ADMIT,
+      ExpressionAttributeNames: {
+        '#committed': 'committedMicroUsd',
+        '#reserved': 'reservedMicroUsd',
+        '#started': 'startedJobs',
+      },
+      ExpressionAttributeValues: {
+        ':committed': 400_000,
+        ':reserved': 400_000,
+        ':started': 1,
+        ':maxBefore': 9_600_000,
+      },
+    });
+  });
+
+  it('answers exceeded when the day condition fails', async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).rejects(canceled('None', 'ConditionalCheckFailed'));
+
+    await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('exceeded');
+  });
+
+  it('counts a job once: an existing reservation answers reserved without a write', async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('reserved'));
+
+    const result = await budget(10).reserve('job_a', 0.4, DAY);
+
+    expect(result).toBe('reserved');
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('answers reserved when a parallel reserve of the same job wrote the record first', async () => {
+    dynamo.on(GetCommand).resolvesOnce({}).resolves(jobRecord('reserved'));
+    dynamo.on(TransactWriteCommand).rejects(canceled('ConditionalCheckFailed', 'None'));
+
+    await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('reserved');
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+
+  it('reserves a released record again, only from released', async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('released', '2026-02-27'));
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget(10).reserve('job_a', 0.4, DAY);
+
+    expect(transactItems()[0]?.Update).toMatchObject({
+      Key: JOB_KEY,
+      UpdateExpression: 'SET #state = :to, #day = :day, #reservedMicroUsd = :reservedMicroUsd',
+      ConditionExpression: '#state = :from',
+      ExpressionAttributeValues: {
+        ':from': 'released',
+        ':to': 'reserved',
+        ':day': DAY,
+        ':reservedMicroUsd': 400_000,
+      },
+    });
+    expect(transactItems()[1]?.Update?.Key).toEqual(DAY_KEY);
+  });
+
+  it('never admits a job that costs more than the whole budget', async () => {
+    dynamo.on(GetCommand).resolves({});
+
+    await expect(budget(1).reserve('job_a', 1.2, DAY)).resolves.toBe('exceeded');
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('records reservations without a condition when there is no budget', async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await expect(budget(null).reserve('job_a', 1000, DAY)).resolves.toBe('reserved');
+    expect(transactItems()[1]?.Update?.ConditionExpression).toBeUndefined();
+  });
+
+  it('retries transaction conflicts, then gives up with LimitContentionError', async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).rejects(canceled('None', 'TransactionConflict'));
+
+    await expect(budget(10).reserve('job_a', 0.4, DAY)).rejects.toThrow(LimitContentionError);
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
+  });
+
+  it('succeeds after a conflict that clears', async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(canceled('TransactionConflict', 'None'))
+      .resolves({});
+
+    await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('reserved');
+  });
+});
+
+describe('DynamoSpendingBudget.release', () => {
+  it("moves the record from reserved to released and takes its cost off its own day's totals", async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('reserved', '2026-02-28'));
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget().release('job_a', DAY);
+
+    const [record, day] = transactItems();
+    expect(record?.Update).toEqual({
+      TableName: TABLE,
+      Key: JOB_KEY,
+      UpdateExpression: 'SET #state = :to',
+      ConditionExpression: '#state = :from',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':from': 'reserved', ':to': 'released' },
+    });
+    expect(day?.Update).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'BUDGET#DAY#2026-02-28', sk: 'BUDGET' },
+      UpdateExpression: 'ADD #committed :committed, #reserved :reserved',
+      ExpressionAttributeNames: {
+        '#committed': 'committedMicroUsd',
+        '#reserved': 'reservedMicroUsd',
+      },
+      ExpressionAttributeValues: { ':committed': -400_000, ':reserved': -400_000 },
+    });
+  });
+
+  it.each([
+    ['no record', {}],
+    ['a released record', jobRecord('released')],
+    ['a spent record', jobRecord('spent')],
+  ])('changes nothing for %s', async (_case, record) => {
+    dynamo.on(GetCommand).resolves(record);
+
+    await budget().release('job_a', DAY);
+
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('re-reads when the record moved on meanwhile, and stops there', async () => {
+    dynamo.on(GetCommand).resolvesOnce(jobRecord('reserved')).resolves(jobRecord('spent'));
+    dynamo.on(TransactWriteCommand).rejects(canceled('ConditionalCheckFailed', 'None'));
+
+    await budget().release('job_a', DAY);
+
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 2);
+  });
+});
+
+describe('DynamoSpendingBudget.recordSpent', () => {
+  it('turns the reservation into the actual cost on the reservation day', async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('reserved', '2026-02-28'));
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget().recordSpent('job_a', 0.5, DAY);
+
+    const [record, day] = transactItems();
+    expect(record?.Update).toMatchObject({
+      UpdateExpression: 'SET #state = :to, #spentMicroUsd = :spentMicroUsd',
+      ConditionExpression: '#state = :from',
+      ExpressionAttributeValues: { ':from': 'reserved', ':to': 'spent', ':spentMicroUsd': 500_000 },
+    });
+    expect(day?.Update).toMatchObject({
+      Key: { pk: 'BUDGET#DAY#2026-02-28', sk: 'BUDGET' },
+      UpdateExpression:
+        'ADD #committed :committed, #reserved :reserved, #spent :spent, #completed :completed',
+      ExpressionAttributeValues: {
+        ':committed': 100_000,
+        ':reserved': -400_000,
+        ':spent': 500_000,
+        ':completed': 1,
+      },
+    });
+    expect(day?.Update?.ConditionExpression).toBeUndefined();
+  });
+
+  it('is a no-op once spent', async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('spent'));
+
+    await budget().recordSpent('job_a', 0.4, DAY);
+
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('charges a job without a reservation to the given day, once', async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget().recordSpent('job_a', 0.4, DAY);
+
+    const [put, day] = transactItems();
+    expect(put?.Put).toMatchObject({
+      Item: { ...JOB_KEY, day: DAY, state: 'spent', spentMicroUsd: 400_000 },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(day?.Update).toMatchObject({
+      Key: DAY_KEY,
+      ExpressionAttributeValues: { ':committed': 400_000, ':spent': 400_000, ':completed': 1 },
+    });
+  });
+
+  it('charges a released job in full, without touching reservations', async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('released'));
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget().recordSpent('job_a', 0.4, DAY);
+
+    expect(transactItems()[1]?.Update?.ExpressionAttributeValues).toEqual({
+      ':committed': 400_000,
+      ':spent': 400_000,
+      ':completed': 1,
+    });
+  });
+});
+
+describe('DynamoSpendingBudget.usage', () => {
+  it("reads the day's totals in dollars, with the configured limit", async () => {
+    dynamo.on(GetCommand).resolves({
+      Item: {
+        ...DAY_KEY,
+        committedMicroUsd: 1_300_000,
+        reservedMicroUsd: 800_000,
+        spentMicroUsd: 500_000,
+        startedJobs: 3,
+        completedJobs: 1,
+      },
+    });
+
+    const usage = await budget(10).usage(DAY);
+
+    expect(usage).toEqual({
+      day: DAY,
+      limitUsd: 10,
+      reservedUsd: 0.8,
+      spentUsd: 0.5,
+      startedJobs: 3,
+      completedJobs: 1,
+    });
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: DAY_KEY, ConsistentRead: true });
+  });
+
+  it('is all zeros on a day without jobs, and limitUsd null without a budget', async () => {
+    dynamo.on(GetCommand).resolves({});
+
+    const usage = await budget(null).usage(DAY);
+
+    expect(usage).toEqual({
+      day: DAY,
+      limitUsd: null,
+      reservedUsd: 0,
+      spentUsd: 0,
+      startedJobs: 0,
+      completedJobs: 0,
+    });
+  });
+});
