@@ -1,0 +1,245 @@
+import { isTerminal, type Job, type JobStatus } from '../jobs/job.ts';
+import type { JobStore } from '../jobs/job-store.ts';
+import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
+import {
+  currentExecutionName,
+  type ExecutionState,
+  isLive,
+  nextExecutionName,
+  type WorkflowExecutions,
+} from './workflow-executions.ts';
+
+/** The error code of a job whose workflow ended (or vanished) without recording an outcome. */
+export const EXECUTION_LOST = 'execution_lost';
+
+export interface SchedulerSettings {
+  /**
+   * A QUEUED job whose execution does not exist is left alone this long after its last change:
+   * the submitter may still be between writing the job and starting it.
+   */
+  startGraceSeconds: number;
+  /** IN_PROGRESS jobs the sweep looks at per run (oldest first). */
+  maxInProgressChecked: number;
+  /** QUEUED jobs read per run (oldest first), deferred or not: the sweep's and the starts' pool. */
+  maxQueuedRead: number;
+  /** Deferred jobs started per run at most, whatever the free slots. */
+  maxStartsPerRun: number;
+}
+
+export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
+  startGraceSeconds: 300,
+  maxInProgressChecked: 200,
+  maxQueuedRead: 1000,
+  maxStartsPerRun: 50,
+};
+
+export interface SchedulerDeps {
+  store: JobStore;
+  executions: WorkflowExecutions;
+  semaphore: ConcurrencySemaphore;
+  budget: SpendingBudget;
+  clock: () => Date;
+  settings?: Partial<SchedulerSettings>;
+}
+
+export interface SchedulerSummary {
+  /** Jobs whose execution was looked up. */
+  checked: number;
+  /** Jobs closed as FAILED (`execution_lost`): their execution ended without an outcome. */
+  reconciled: string[];
+  /** QUEUED jobs that were never started, put back in the deferred queue. */
+  requeued: string[];
+  /** Slots given back: held by finished jobs or jobs without a live execution. */
+  releasedSlots: string[];
+  /** Deferred jobs started, as `<jobId>` -> execution name. */
+  started: { jobId: string; executionName: string }[];
+  /** Slots free for deferred jobs after the sweep (limit - holders - jobs already waiting). */
+  freeSlots: number;
+  /** Deferred jobs left waiting because today's budget cannot cover them. */
+  overBudget: number;
+}
+
+/**
+ * One scheduled run: (1) sweep jobs that are not terminal but whose execution is gone, (2) give
+ * back slots nobody live holds, (3) start deferred jobs, oldest first, into the free slots. Work
+ * per run is bounded; what is left is picked up by the next run. Safe to run twice at once: every
+ * write is conditional (claimDeferred, recordFailed on a non-terminal job, idempotent releases).
+ */
+export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummary> {
+  const settings = { ...DEFAULT_SCHEDULER_SETTINGS, ...deps.settings };
+  const states = new Map<string, ExecutionState>();
+  const stateOf = async (name: string) => {
+    let state = states.get(name);
+    if (state === undefined) {
+      state = await deps.executions.state(name);
+      states.set(name, state);
+    }
+    return state;
+  };
+  const summary: SchedulerSummary = {
+    checked: 0,
+    reconciled: [],
+    requeued: [],
+    releasedSlots: [],
+    started: [],
+    freeSlots: 0,
+    overBudget: 0,
+  };
+
+  const inProgress = await oldest(deps.store, 'IN_PROGRESS', settings.maxInProgressChecked);
+  const queued = await oldest(deps.store, 'QUEUED', settings.maxQueuedRead);
+  const waiting = await sweep(
+    deps,
+    settings,
+    [...inProgress, ...queued.filter((job) => !job.deferred)],
+    stateOf,
+    summary,
+  );
+  const holders = await releaseLeakedSlots(deps, stateOf, summary);
+  summary.freeSlots = Math.max(0, deps.semaphore.limit - holders - waiting);
+  await startDeferred(
+    deps,
+    settings,
+    queued.filter((job) => job.deferred),
+    summary,
+  );
+  summary.checked = states.size;
+  return summary;
+}
+
+/** Reconciles stuck jobs; returns how many QUEUED jobs wait in a live execution (for a slot). */
+async function sweep(
+  deps: SchedulerDeps,
+  settings: SchedulerSettings,
+  candidates: readonly Job[],
+  stateOf: (name: string) => Promise<ExecutionState>,
+  summary: SchedulerSummary,
+): Promise<number> {
+  let waiting = 0;
+  for (const listed of candidates) {
+    // The index is eventually consistent: decide on the job as it is now.
+    const job = await deps.store.get(listed.jobId);
+    if (job === undefined || isTerminal(job.status) || job.deferred) continue;
+    const state = await stateOf(currentExecutionName(job));
+    if (isLive(state)) {
+      if (job.status === 'QUEUED') waiting += 1;
+      continue;
+    }
+    const now = deps.clock();
+    if (state === 'NOT_FOUND' && job.status === 'QUEUED') {
+      const age = (now.getTime() - Date.parse(job.updatedAt)) / 1000;
+      if (!(age >= settings.startGraceSeconds)) continue;
+      // An API caller without an idempotency key was told the start failed and may have
+      // submitted again: running this job now could pay twice. Anything else was meant to run.
+      if (job.source === 'api' && job.idempotencyKey === undefined) {
+        await reconcile(deps, job, 'Its workflow was never started; submit it again', now);
+        summary.reconciled.push(job.jobId);
+      } else {
+        await deps.store.deferJob(job.jobId, 'scheduled', now.toISOString());
+        summary.requeued.push(job.jobId);
+      }
+      continue;
+    }
+    const how = state === 'NOT_FOUND' ? 'no longer exists' : `ended ${state}`;
+    await reconcile(deps, job, `Its workflow execution ${how} without recording an outcome`, now);
+    summary.reconciled.push(job.jobId);
+  }
+  return waiting;
+}
+
+/** Records the job FAILED (retryable) and gives back what it held. */
+async function reconcile(deps: SchedulerDeps, job: Job, message: string, now: Date): Promise<void> {
+  await deps.store.recordFailed(
+    job.jobId,
+    { code: EXECUTION_LOST, message, retryable: true },
+    now.toISOString(),
+  );
+  await deps.semaphore.release(job.jobId);
+  // With a provider job the money may be spent: keep the reservation rather than overspend.
+  if (job.providerJobId === undefined) {
+    await deps.budget.release(job.jobId, utcDay(now));
+  }
+}
+
+/** Gives back slots whose job is finished or has no live execution; returns the holders left. */
+async function releaseLeakedSlots(
+  deps: SchedulerDeps,
+  stateOf: (name: string) => Promise<ExecutionState>,
+  summary: SchedulerSummary,
+): Promise<number> {
+  const holders = await deps.semaphore.holders();
+  let kept = 0;
+  for (const jobId of holders) {
+    const job = await deps.store.get(jobId);
+    const leaked =
+      job === undefined ||
+      isTerminal(job.status) ||
+      !isLive(await stateOf(currentExecutionName(job)));
+    if (leaked) {
+      await deps.semaphore.release(jobId);
+      summary.releasedSlots.push(jobId);
+    } else {
+      kept += 1;
+    }
+  }
+  return kept;
+}
+
+/** Starts deferred jobs oldest first into the free slots, skipping what today's budget cannot cover. */
+async function startDeferred(
+  deps: SchedulerDeps,
+  settings: SchedulerSettings,
+  deferred: readonly Job[],
+  summary: SchedulerSummary,
+): Promise<void> {
+  let room = Math.min(summary.freeSlots, settings.maxStartsPerRun);
+  if (room === 0 || deferred.length === 0) return;
+  const now = deps.clock();
+  const usage = await deps.budget.usage(utcDay(now));
+  let budgetLeft =
+    usage.limitUsd === null
+      ? Number.POSITIVE_INFINITY
+      : usage.limitUsd - usage.reservedUsd - usage.spentUsd;
+  for (const listed of deferred) {
+    if (room === 0) break;
+    // The execution name follows from the job's last one: read it as it is now, not as indexed.
+    const job = await deps.store.get(listed.jobId);
+    if (job === undefined || job.status !== 'QUEUED' || !job.deferred) continue;
+    // The create task enforces the budget; this only avoids starting what it would put back.
+    if (job.estimatedCostUsd > budgetLeft) {
+      summary.overBudget += 1;
+      continue;
+    }
+    const executionName = nextExecutionName(job);
+    if (!(await deps.store.claimDeferred(job.jobId, executionName, now.toISOString()))) continue;
+    try {
+      await deps.executions.start(job.jobId, executionName);
+    } catch (error) {
+      // Back in the queue for the next run; the sweep reconciles it if even this fails.
+      await deps.store.deferJob(job.jobId, 'scheduled', deps.clock().toISOString());
+      throw error;
+    }
+    summary.started.push({ jobId: job.jobId, executionName });
+    budgetLeft -= job.estimatedCostUsd;
+    room -= 1;
+  }
+}
+
+/** Up to `limit` jobs of a status, oldest first, a page of at most 100 at a time. */
+async function oldest(store: JobStore, status: JobStatus, limit: number): Promise<Job[]> {
+  const jobs: Job[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.list({
+      status,
+      order: 'asc',
+      limit: Math.min(100, limit - jobs.length),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    jobs.push(...page.jobs);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && jobs.length < limit);
+  return jobs;
+}
+
+const utcDay = (at: Date) => at.toISOString().slice(0, 10);

@@ -1,0 +1,320 @@
+import { describe, expect, it } from 'vitest';
+import type { Job } from '../../../functions/shared/jobs/job.ts';
+import type {
+  ConcurrencySemaphore,
+  DailyUsage,
+  SpendingBudget,
+} from '../../../functions/shared/limits/limits.ts';
+import { runScheduler } from '../../../functions/shared/scheduler/run-scheduler.ts';
+import type {
+  ExecutionState,
+  WorkflowExecutions,
+} from '../../../functions/shared/scheduler/workflow-executions.ts';
+import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { aJob } from '../../support/job-fixtures.ts';
+
+const NOW = new Date('2026-06-01T12:00:00.000Z');
+const LONG_AGO = '2026-06-01T11:00:00.000Z';
+const JUST_NOW = '2026-06-01T11:59:50.000Z';
+
+/** Executions by name; `start` records and makes the new one RUNNING. */
+function fakeExecutions(states: Record<string, ExecutionState> = {}) {
+  const known = new Map(Object.entries(states));
+  const starts: [string, string][] = [];
+  let failStarts = false;
+  const executions: WorkflowExecutions = {
+    async state(name) {
+      return known.get(name) ?? 'NOT_FOUND';
+    },
+    async start(jobId, name) {
+      if (failStarts) throw new Error('StartExecution throttled');
+      if (known.has(name)) return 'already-exists';
+      known.set(name, 'RUNNING');
+      starts.push([jobId, name]);
+      return 'started';
+    },
+  };
+  return {
+    executions,
+    starts,
+    failStarts: () => {
+      failStarts = true;
+    },
+  };
+}
+
+function fakeSemaphore(limit: number, holding: string[] = []) {
+  const holders = new Set(holding);
+  const semaphore: ConcurrencySemaphore = {
+    limit,
+    async acquire(jobId) {
+      if (holders.has(jobId)) return true;
+      if (holders.size >= limit) return false;
+      holders.add(jobId);
+      return true;
+    },
+    async release(jobId) {
+      holders.delete(jobId);
+    },
+    async holders() {
+      return [...holders];
+    },
+  };
+  return { semaphore, holders };
+}
+
+function fakeBudget(usage: Partial<DailyUsage> = {}) {
+  const released: string[] = [];
+  const budget: SpendingBudget = {
+    async reserve() {
+      return 'reserved';
+    },
+    async release(jobId) {
+      released.push(jobId);
+    },
+    async recordSpent() {},
+    async usage(day) {
+      return { day, limitUsd: null, reservedUsd: 0, spentUsd: 0, ...usage };
+    },
+  };
+  return { budget, released };
+}
+
+function setup(options: {
+  jobs: Job[];
+  states?: Record<string, ExecutionState>;
+  limit?: number;
+  holding?: string[];
+  usage?: Partial<DailyUsage>;
+}) {
+  const store = new InMemoryJobStore({ now: () => NOW });
+  store.seed(...options.jobs);
+  const executions = fakeExecutions(options.states);
+  const { semaphore, holders } = fakeSemaphore(options.limit ?? 2, options.holding);
+  const { budget, released } = fakeBudget(options.usage);
+  const deps = {
+    store,
+    executions: executions.executions,
+    semaphore,
+    budget,
+    clock: () => NOW,
+  };
+  return { deps, store, holders, released, ...executions };
+}
+
+const deferred = (n: number, overrides: Partial<Job> = {}) =>
+  aJob({
+    jobId: `job_D${n}`,
+    deferred: true,
+    deferredReason: 'scheduled',
+    source: 'batch',
+    createdAt: `2026-06-01T10:00:0${n}.000Z`,
+    updatedAt: LONG_AGO,
+    ...overrides,
+  });
+
+describe('runScheduler: starting deferred jobs', () => {
+  it('starts the oldest deferred jobs into the free slots, named by their id', async () => {
+    const { deps, store, starts } = setup({
+      jobs: [deferred(3), deferred(1), deferred(2)],
+      limit: 2,
+    });
+
+    const summary = await runScheduler(deps);
+
+    expect(starts).toEqual([
+      ['job_D1', 'job_D1'],
+      ['job_D2', 'job_D2'],
+    ]);
+    expect(summary.started).toEqual([
+      { jobId: 'job_D1', executionName: 'job_D1' },
+      { jobId: 'job_D2', executionName: 'job_D2' },
+    ]);
+    expect(await store.get('job_D1')).toMatchObject({ deferred: false, executionName: 'job_D1' });
+    expect(await store.get('job_D3')).toMatchObject({ deferred: true });
+  });
+
+  it('counts slot holders and jobs already waiting for a slot against the limit', async () => {
+    const running = aJob({ jobId: 'job_R', status: 'IN_PROGRESS', executionName: 'job_R' });
+    const waiting = aJob({ jobId: 'job_W', executionName: 'job_W', updatedAt: LONG_AGO });
+    const { deps, starts } = setup({
+      jobs: [running, waiting, deferred(1), deferred(2)],
+      states: { job_R: 'RUNNING', job_W: 'RUNNING' },
+      limit: 3,
+      holding: ['job_R'],
+    });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.freeSlots).toBe(1);
+    expect(starts).toEqual([['job_D1', 'job_D1']]);
+  });
+
+  it('starts a job put back by the budget under a new execution name', async () => {
+    const job = deferred(1, { deferredReason: 'budget', executionName: 'job_D1' });
+    const { deps, starts } = setup({ jobs: [job], states: { job_D1: 'SUCCEEDED' } });
+
+    await runScheduler(deps);
+
+    expect(starts).toEqual([['job_D1', 'job_D1-1']]);
+  });
+
+  it('leaves jobs today’s budget cannot cover waiting, and starts cheaper ones that fit', async () => {
+    const { deps, starts } = setup({
+      jobs: [deferred(1, { estimatedCostUsd: 1.2 }), deferred(2, { estimatedCostUsd: 0.4 })],
+      usage: { limitUsd: 2, reservedUsd: 0.8, spentUsd: 0.4 },
+    });
+
+    const summary = await runScheduler(deps);
+
+    expect(starts).toEqual([['job_D2', 'job_D2']]);
+    expect(summary.overBudget).toBe(1);
+  });
+
+  it('never starts a job another run claimed first', async () => {
+    const { deps, store, starts } = setup({ jobs: [deferred(1)] });
+    await store.claimDeferred('job_D1', 'job_D1', NOW.toISOString());
+    await store.deferJob('job_D1', 'scheduled', NOW.toISOString());
+    const claim = store.claimDeferred.bind(store);
+    store.claimDeferred = async (jobId, name, at) => {
+      await claim(jobId, 'other-run', at);
+      return claim(jobId, name, at);
+    };
+
+    await runScheduler(deps);
+
+    expect(starts).toEqual([]);
+  });
+
+  it('puts a claimed job back in the queue when the start fails, and reports the failure', async () => {
+    const { deps, store, failStarts } = setup({ jobs: [deferred(1)] });
+    failStarts();
+
+    await expect(runScheduler(deps)).rejects.toThrow('StartExecution throttled');
+    expect(await store.get('job_D1')).toMatchObject({ status: 'QUEUED', deferred: true });
+  });
+});
+
+describe('runScheduler: the sweep', () => {
+  it.each<[ExecutionState, string]>([
+    ['ABORTED', 'ended ABORTED'],
+    ['TIMED_OUT', 'ended TIMED_OUT'],
+    ['NOT_FOUND', 'no longer exists'],
+  ])(
+    'closes an IN_PROGRESS job whose execution is %s as FAILED execution_lost',
+    async (state, how) => {
+      const job = aJob({ jobId: 'job_L', status: 'IN_PROGRESS', executionName: 'job_L' });
+      const { deps, store, released } = setup({
+        jobs: [job],
+        states: state === 'NOT_FOUND' ? {} : { job_L: state },
+      });
+
+      const summary = await runScheduler(deps);
+
+      expect(summary.reconciled).toEqual(['job_L']);
+      expect(await store.get('job_L')).toMatchObject({
+        status: 'FAILED',
+        error: { code: 'execution_lost', retryable: true, message: expect.stringContaining(how) },
+      });
+      expect(released).toEqual(['job_L']);
+    },
+  );
+
+  it('keeps the budget reservation of a lost job that has a provider job (the money may be spent)', async () => {
+    const job = aJob({
+      jobId: 'job_L',
+      status: 'IN_PROGRESS',
+      executionName: 'job_L',
+      providerJobId: 'video_1',
+    });
+    const { deps, released } = setup({ jobs: [job], states: { job_L: 'FAILED' } });
+
+    await runScheduler(deps);
+
+    expect(released).toEqual([]);
+  });
+
+  it('leaves jobs with a live execution alone, including QUEUED ones waiting for a slot', async () => {
+    const jobs = [
+      aJob({ jobId: 'job_A', status: 'IN_PROGRESS', executionName: 'job_A' }),
+      aJob({ jobId: 'job_B', executionName: 'job_B', updatedAt: LONG_AGO }),
+    ];
+    const { deps, store } = setup({ jobs, states: { job_A: 'RUNNING', job_B: 'RUNNING' } });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.reconciled).toEqual([]);
+    expect((await store.get('job_A'))?.status).toBe('IN_PROGRESS');
+    expect((await store.get('job_B'))?.status).toBe('QUEUED');
+  });
+
+  it('gives a QUEUED job without execution time to be started before acting', async () => {
+    const job = aJob({ jobId: 'job_N', source: 'inbox', idempotencyKey: 'k', updatedAt: JUST_NOW });
+    const { deps, store } = setup({ jobs: [job] });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.requeued).toEqual([]);
+    expect(await store.get('job_N')).toMatchObject({ status: 'QUEUED', deferred: false });
+  });
+
+  it('requeues a QUEUED job never started, which the next run starts under a new name', async () => {
+    const job = aJob({
+      jobId: 'job_N',
+      source: 'inbox',
+      idempotencyKey: 'k',
+      executionName: 'job_N',
+      updatedAt: LONG_AGO,
+    });
+    const { deps, starts } = setup({ jobs: [job] });
+
+    const first = await runScheduler(deps);
+    await runScheduler(deps);
+
+    expect(first.requeued).toEqual(['job_N']);
+    expect(starts).toEqual([['job_N', 'job_N-1']]);
+  });
+
+  it('closes a never-started API job without idempotency key instead of running it unseen', async () => {
+    const job = aJob({ jobId: 'job_N', source: 'api', updatedAt: LONG_AGO });
+    const { deps, store } = setup({ jobs: [job] });
+
+    await runScheduler(deps);
+
+    expect(await store.get('job_N')).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'execution_lost', message: expect.stringContaining('never started') },
+    });
+  });
+
+  it('closes a QUEUED job whose execution ended without an outcome', async () => {
+    const job = aJob({ jobId: 'job_Q', executionName: 'job_Q', updatedAt: JUST_NOW });
+    const { deps, store } = setup({ jobs: [job], states: { job_Q: 'ABORTED' } });
+
+    await runScheduler(deps);
+
+    expect((await store.get('job_Q'))?.status).toBe('FAILED');
+  });
+});
+
+describe('runScheduler: leaked slots', () => {
+  it('releases slots of finished jobs, missing jobs and jobs without a live execution', async () => {
+    const jobs = [
+      aJob({ jobId: 'job_DONE', status: 'COMPLETED' }),
+      aJob({ jobId: 'job_LIVE', status: 'IN_PROGRESS', executionName: 'job_LIVE' }),
+      deferred(1, { executionName: 'job_D1', deferredReason: 'budget' }),
+    ];
+    const { deps, holders } = setup({
+      jobs,
+      states: { job_LIVE: 'RUNNING', job_D1: 'SUCCEEDED' },
+      limit: 3,
+      holding: ['job_DONE', 'job_LIVE', 'job_GONE', 'job_D1'],
+    });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.releasedSlots.sort()).toEqual(['job_D1', 'job_DONE', 'job_GONE']);
+    expect([...holders]).toEqual(['job_LIVE']);
+    expect(summary.started).toEqual([{ jobId: 'job_D1', executionName: 'job_D1-1' }]);
+  });
+});
