@@ -8,11 +8,18 @@
  * - A payload that is not an MP4 throws InvalidContentError (not retried; no object is left).
  * - Thumbnail and spritesheet are best effort: a provider without them still completes the job.
  * - A COMPLETED job answers with its recorded result, without downloading again.
+ * - The provider call takes a request from the shared per-minute allowance; when it is spent,
+ *   RequestRateLimitedError is thrown (retried by the machine with backoff).
+ * - Completion records the actual cost (the catalogue price of the job's model, size and
+ *   seconds) on the job, then gives the concurrency slot back and turns the job's budget
+ *   reservation into that cost. A retry that finds the job COMPLETED settles again (a no-op when
+ *   it was done), so a crash between the two never leaks a slot.
  */
 import { z } from 'zod';
-import { s3 } from '../shared/aws/clients.ts';
-import type { JobResult } from '../shared/jobs/job.ts';
+import { dynamoDb, s3 } from '../shared/aws/clients.ts';
+import type { Job, JobResult } from '../shared/jobs/job.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { RequestRateLimitedError } from '../shared/limits/limit-errors.ts';
 import { logger } from '../shared/observability/observability.ts';
 import {
   ProviderContentExpiredError,
@@ -22,6 +29,7 @@ import type { ProviderVideo } from '../shared/provider/provider-video.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { type ImageVariant, VideoStorage } from '../shared/storage/video-storage.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
+import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
   downloadEnvSchema,
@@ -42,6 +50,7 @@ export interface DownloadVideoDeps {
   provider: TaskProviderSource;
   storage: Pick<VideoStorage, 'putVideo' | 'putImage'>;
   clock: Clock;
+  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'rateLimiter' | 'priceOf'>;
 }
 
 export interface DownloadResult {
@@ -58,9 +67,17 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
     const { jobId } = parseTaskInput(inputSchema, event);
     return withJobLogging(jobId, context, async () => {
       const job = await loadJob(deps.store, jobId);
-      if (job.status === 'COMPLETED' && job.result) return summary(job.result);
+      if (job.status === 'COMPLETED' && job.result) {
+        await settle(deps, job, job.actualCostUsd ?? deps.limits.priceOf(job));
+        return summary(job.result);
+      }
       if (!job.providerJobId) {
         throw new ProviderJobMissingError(`Job ${jobId} has no provider job to download`);
+      }
+      if (!(await deps.limits.rateLimiter.tryTake(deps.clock()))) {
+        throw new RequestRateLimitedError(
+          'The provider request allowance of this minute is spent; the download waits',
+        );
       }
       const provider = await deps.provider();
       const video = await provider.retrieve(job.providerJobId);
@@ -83,16 +100,23 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
         ...(thumbnailKey ? { thumbnailKey } : {}),
         ...(spritesheetKey ? { spritesheetKey } : {}),
       };
-      await deps.store.recordCompleted(jobId, result, deps.clock().toISOString());
+      const actualCostUsd = deps.limits.priceOf(job);
+      await deps.store.recordCompleted(jobId, result, deps.clock().toISOString(), actualCostUsd);
       logger.info('Video stored', {
         key: stored.key,
         bytes: stored.bytes,
         sha256: stored.sha256,
         estimatedCostUsd: job.estimatedCostUsd,
+        actualCostUsd,
       });
+      await settle(deps, job, actualCostUsd);
       return summary(result);
     });
   };
+}
+
+function settle(deps: DownloadVideoDeps, job: Job, costUsd: number): Promise<void> {
+  return settleJobLimits(deps.limits, job, costUsd, deps.clock());
 }
 
 function assertDownloadable(video: ProviderVideo, now: Date): void {
@@ -144,5 +168,6 @@ export const handler = lazyHandler(() => {
     provider: createProviderSource(),
     storage: new VideoStorage({ s3, bucket: env.VIDEOS_BUCKET_NAME }),
     clock: systemClock,
+    limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
   });
 });

@@ -26,9 +26,18 @@ const RETRYABLE_NAMES: ReadonlySet<string> = new Set([
   'ProviderContentExpiredError',
   'ProviderNotFoundError',
   'StorageError',
+  // Another day's budget may cover it.
+  'BudgetExceededError',
+  'RequestRateLimitedError',
+  'LimitContentionError',
   'States.Timeout',
   'States.HeartbeatTimeout',
 ]);
+
+// Our own refusals, by error name: a stable code instead of the class name.
+const CODES_BY_NAME: Readonly<Record<string, string>> = {
+  BudgetExceededError: 'budget_exceeded',
+};
 
 // A provider failure whose code names a policy decision will fail the same way again.
 const POLICY_CODE = /moderation|policy|safety|content_filter|blocked/i;
@@ -38,7 +47,8 @@ export function describeFailure(caught: CaughtError | undefined): JobError {
   const name = nonEmpty(caught?.Error) ?? 'UnknownError';
   const cause = parseCause(caught?.Cause);
   const errorName = isGeneric(name) && cause.errorType ? cause.errorType : name;
-  const code = cause.code ?? providerCodeIn(errorName, cause.message) ?? errorName;
+  const code =
+    cause.code ?? providerCodeIn(errorName, cause.message) ?? CODES_BY_NAME[errorName] ?? errorName;
   return {
     code,
     message: cleanMessage(cause.message ?? errorName),

@@ -2,16 +2,21 @@
  * State-machine task: read the provider job's status, record it, and choose the next wait.
  *
  * Input `{ jobId, pollCount? }` (pollCount from the previous `$.poll`, else the stored count);
- * output `PollState` with `pollCount + 1`. A provider `failed` carries its `{ code, message }` in
+ * output `PollState` with `pollCount + 1`. The provider call takes a request from the shared
+ * per-minute allowance first; when it is spent, nothing is sent and the last recorded state is
+ * answered with the seconds to the next minute and the same pollCount (a skipped poll is not a
+ * poll: the machine timeout, not the poll limit, bounds such waits). A provider `failed` carries its `{ code, message }` in
  * `error` so the ProviderJobFailed Pass state can build the failure. Provider errors propagate
  * under their names (see create-provider-job.ts). A COMPLETED job answers `completed` without a
  * provider call; a FAILED one throws JobAlreadyTerminalError.
  */
 import { z } from 'zod';
+import { dynamoDb } from '../shared/aws/clients.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
+import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
   jobsEnvSchema,
@@ -32,6 +37,7 @@ export interface PollProviderJobDeps {
   store: JobStore;
   provider: TaskProviderSource;
   clock: Clock;
+  limits: Pick<TaskLimits, 'rateLimiter' | 'random'>;
 }
 
 const inputSchema = z.object({
@@ -55,6 +61,19 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
       }
       if (!job.providerJobId) {
         throw new ProviderJobMissingError(`Job ${job.jobId} has no provider job to poll`);
+      }
+      const now = deps.clock();
+      if (!(await deps.limits.rateLimiter.tryTake(now))) {
+        const waitSeconds = rateWaitSeconds(now, deps.limits.random);
+        logger.info('Provider request allowance spent this minute; poll skipped', { waitSeconds });
+        return {
+          // The loop goes on waiting: a recorded terminal status is confirmed by the next poll.
+          status: job.providerStatus === 'in_progress' ? 'in_progress' : 'queued',
+          progress: job.progress,
+          waitSeconds,
+          pollCount: pollCount - 1,
+          error: null,
+        };
       }
       const provider = await deps.provider();
       const video = await provider.retrieve(job.providerJobId);
@@ -87,5 +106,6 @@ export const handler = lazyHandler(() => {
     store: productionJobStore(env.JOBS_TABLE_NAME),
     provider: createProviderSource(),
     clock: systemClock,
+    limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
   });
 });

@@ -19,6 +19,7 @@ import { createDownloadVideoHandler } from '../../functions/tasks/download-video
 import { loadMedia, planContent } from '../../infra/local/simulator/content.ts';
 import { type RunningSimulator, startSimulator } from '../../infra/local/simulator/simulator.ts';
 import { InMemoryJobStore } from '../support/in-memory-job-store.ts';
+import { inMemoryTaskLimits } from '../support/in-memory-limits.ts';
 import { aJob } from '../support/job-fixtures.ts';
 import { type S3LocalProcess, startS3LocalProcess } from '../support/s3-local-process.ts';
 
@@ -104,6 +105,7 @@ function handler() {
     provider: async () => provider,
     storage: new VideoStorage({ s3, bucket }),
     clock,
+    limits: inMemoryTaskLimits(),
   });
 }
 

@@ -6,6 +6,7 @@ import type {
   SpendingBudget,
 } from '../../functions/shared/limits/limits.ts';
 import { fromMicroUsd, toMicroUsd, utcMinute } from '../../functions/shared/limits/limits-table.ts';
+import type { TaskLimits } from '../../functions/tasks/task-limits.ts';
 
 /**
  * The limits in memory, with the semantics of the DynamoDB implementations (idempotent per job,
@@ -157,4 +158,30 @@ export class InMemorySpendingBudget implements SpendingBudget {
     }
     return totals;
   }
+}
+
+export interface InMemoryTaskLimits extends TaskLimits {
+  semaphore: InMemoryConcurrencySemaphore;
+  rateLimiter: InMemoryRequestRateLimiter;
+  budget: InMemorySpendingBudget;
+}
+
+/**
+ * Task limits in memory: 4 slots, 1000 requests a minute, no budget, `queue`, an hour of slot
+ * waiting, prices = the job's estimate, no jitter (random() is 0). Override what a test is about.
+ */
+export function inMemoryTaskLimits(
+  overrides: Partial<Omit<InMemoryTaskLimits, 'priceOf' | 'random'>> &
+    Partial<Pick<TaskLimits, 'priceOf' | 'random'>> = {},
+): InMemoryTaskLimits {
+  return {
+    semaphore: new InMemoryConcurrencySemaphore(4),
+    rateLimiter: new InMemoryRequestRateLimiter(1000),
+    budget: new InMemorySpendingBudget(null),
+    overBudgetAction: 'queue',
+    maxSlotWaitSeconds: 3600,
+    priceOf: (job) => job.estimatedCostUsd,
+    random: () => 0,
+    ...overrides,
+  };
 }

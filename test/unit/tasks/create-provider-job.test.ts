@@ -14,6 +14,7 @@ import {
   createCreateProviderJobHandler,
   providerIdempotencyKey,
 } from '../../../functions/tasks/create-provider-job.ts';
+import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { startTaskWorld, type TaskWorld } from './task-world.ts';
 
@@ -39,6 +40,7 @@ function handler() {
     store: world.store,
     provider: async () => world.provider,
     clock: world.clock,
+    limits: inMemoryTaskLimits(),
   });
 }
 

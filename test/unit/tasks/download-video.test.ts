@@ -15,6 +15,7 @@ import {
 } from '../../../functions/shared/provider/provider-errors.ts';
 import { VideoStorage } from '../../../functions/shared/storage/video-storage.ts';
 import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
+import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { startTaskWorld, type TaskWorld } from './task-world.ts';
 
@@ -73,6 +74,7 @@ function handler(storage: Pick<VideoStorage, 'putVideo' | 'putImage'> = videoSto
     provider: async () => world.provider,
     storage,
     clock: world.clock,
+    limits: inMemoryTaskLimits(),
   });
 }
 

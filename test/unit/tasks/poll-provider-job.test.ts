@@ -4,6 +4,7 @@ import { JobAlreadyTerminalError } from '../../../functions/shared/jobs/job-erro
 import { ProviderNotFoundError } from '../../../functions/shared/provider/provider-errors.ts';
 import { createPollProviderJobHandler } from '../../../functions/tasks/poll-provider-job.ts';
 import { ProviderJobMissingError } from '../../../functions/tasks/task-errors.ts';
+import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { startTaskWorld, type TaskWorld } from './task-world.ts';
 
@@ -44,6 +45,7 @@ function handler() {
     store: world.store,
     provider: async () => world.provider,
     clock: world.clock,
+    limits: inMemoryTaskLimits(),
   });
 }
 

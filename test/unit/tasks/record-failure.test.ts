@@ -2,13 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { JobNotFoundError, ValidationError } from '../../../functions/shared/jobs/job-errors.ts';
 import { createRecordFailureHandler } from '../../../functions/tasks/record-failure.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 
 const at = new Date('2026-03-01T10:00:00.000Z');
 
 function setup() {
   const store = new InMemoryJobStore({ now: () => at });
-  const handler = createRecordFailureHandler({ store, clock: () => at });
+  const handler = createRecordFailureHandler({
+    store,
+    clock: () => at,
+    limits: inMemoryTaskLimits(),
+  });
   return { store, handler };
 }
 

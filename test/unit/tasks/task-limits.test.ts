@@ -1,0 +1,443 @@
+import type { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Job } from '../../../functions/shared/jobs/job.ts';
+import {
+  BudgetExceededError,
+  RequestRateLimitedError,
+} from '../../../functions/shared/limits/limit-errors.ts';
+import type {
+  ContentSource,
+  StoredObject,
+} from '../../../functions/shared/storage/video-storage.ts';
+import { createCreateProviderJobHandler } from '../../../functions/tasks/create-provider-job.ts';
+import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
+import { createPollProviderJobHandler } from '../../../functions/tasks/poll-provider-job.ts';
+import { createRecordFailureHandler } from '../../../functions/tasks/record-failure.ts';
+import { rateWaitSeconds, slotWaitSeconds } from '../../../functions/tasks/task-limits.ts';
+import {
+  InMemoryConcurrencySemaphore,
+  InMemoryRequestRateLimiter,
+  InMemorySpendingBudget,
+  type InMemoryTaskLimits,
+  inMemoryTaskLimits,
+} from '../../support/in-memory-limits.ts';
+import { aJob } from '../../support/job-fixtures.ts';
+import { startTaskWorld, type TaskWorld } from './task-world.ts';
+
+/**
+ * How the task handlers use the shared limits: a slot and a budget reservation before the
+ * provider create, a request from the per-minute allowance before every provider call, and
+ * everything given back on every way out (settled on success, released on failure).
+ */
+
+let world: TaskWorld;
+
+beforeEach(async () => {
+  // 10:00:30 UTC: half a minute to the next request allowance.
+  world = await startTaskWorld();
+  world.advance(30);
+});
+
+afterEach(async () => {
+  await world.close();
+});
+
+const TODAY = '2026-03-01';
+
+function seedJob(overrides: Partial<Job> = {}): Job {
+  const now = world.clock().toISOString();
+  const job = aJob({ createdAt: now, updatedAt: now, ...overrides });
+  world.store.seed(job);
+  return job;
+}
+
+async function stored(jobId: string): Promise<Job> {
+  const job = await world.store.get(jobId);
+  if (!job) throw new Error(`job ${jobId} vanished`);
+  return job;
+}
+
+function create(limits: InMemoryTaskLimits) {
+  return createCreateProviderJobHandler({
+    store: world.store,
+    provider: async () => world.provider,
+    clock: world.clock,
+    limits,
+  });
+}
+
+function poll(limits: InMemoryTaskLimits) {
+  return createPollProviderJobHandler({
+    store: world.store,
+    provider: async () => world.provider,
+    clock: world.clock,
+    limits,
+  });
+}
+
+/** Storage that drains the content and pretends to store it. */
+const drainingStorage = {
+  async putVideo(jobId: string, content: ContentSource): Promise<StoredObject> {
+    let bytes = 0;
+    for await (const chunk of content.stream as Readable) bytes += (chunk as Buffer).length;
+    return {
+      bucket: 'videos',
+      key: `videos/${jobId}/video.mp4`,
+      bytes,
+      sha256: 'f'.repeat(64),
+      contentType: 'video/mp4',
+    };
+  },
+  async putImage(jobId: string, variant: 'thumbnail' | 'spritesheet', content: ContentSource) {
+    content.stream.resume();
+    return {
+      bucket: 'videos',
+      key: `videos/${jobId}/${variant}`,
+      bytes: 0,
+      sha256: 'f'.repeat(64),
+      contentType: content.contentType,
+    };
+  },
+};
+
+function download(limits: InMemoryTaskLimits) {
+  return createDownloadVideoHandler({
+    store: world.store,
+    provider: async () => world.provider,
+    storage: drainingStorage,
+    clock: world.clock,
+    limits,
+  });
+}
+
+function recordFailure(limits: InMemoryTaskLimits) {
+  return createRecordFailureHandler({ store: world.store, clock: world.clock, limits });
+}
+
+/** A job whose provider job was created through the create handler (holding slot and budget). */
+async function startedJob(limits: InMemoryTaskLimits, overrides: Partial<Job> = {}): Promise<Job> {
+  const job = seedJob(overrides);
+  const state = await create(limits)({ jobId: job.jobId });
+  expect(state.status).toBe('queued');
+  return stored(job.jobId);
+}
+
+describe('create-provider-job within the limits', () => {
+  it("takes a slot and reserves the job's cost on today's budget before creating", async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = seedJob({ estimatedCostUsd: 0.4 });
+
+    const state = await create(limits)({ jobId: job.jobId });
+
+    expect(state.status).toBe('queued');
+    expect(world.sim.stats.creates).toBe(1);
+    expect(limits.semaphore.holds(job.jobId)).toBe(true);
+    expect(limits.budget.stateOf(job.jobId)).toBe('reserved');
+    expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0.4, startedJobs: 1 });
+  });
+
+  it('waits for a slot when all are taken: nothing sent, nothing reserved, the job stays QUEUED', async () => {
+    const limits = inMemoryTaskLimits({
+      semaphore: new InMemoryConcurrencySemaphore(1),
+      random: () => 0.5,
+    });
+    await limits.semaphore.acquire('job_other');
+    const job = seedJob();
+
+    const state = await create(limits)({ jobId: job.jobId });
+
+    expect(state).toEqual({
+      status: 'waiting_for_slot',
+      progress: 0,
+      waitSeconds: 20,
+      pollCount: 0,
+      error: null,
+    });
+    expect(world.sim.stats.requests).toBe(0);
+    expect(limits.budget.stateOf(job.jobId)).toBeUndefined();
+    expect(await stored(job.jobId)).toMatchObject({ status: 'QUEUED', deferred: false });
+  });
+
+  it('creates the job once a slot is free again', async () => {
+    const limits = inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(1) });
+    await limits.semaphore.acquire('job_other');
+    const job = seedJob();
+    await create(limits)({ jobId: job.jobId });
+
+    await limits.semaphore.release('job_other');
+    const state = await create(limits)({ jobId: job.jobId });
+
+    expect(state.status).toBe('queued');
+    expect(world.sim.stats.creates).toBe(1);
+    expect(await limits.semaphore.holders()).toEqual([job.jobId]);
+  });
+
+  it('goes back to the schedule after waiting for a slot longer than the maximum', async () => {
+    const limits = inMemoryTaskLimits({
+      semaphore: new InMemoryConcurrencySemaphore(1),
+      maxSlotWaitSeconds: 600,
+    });
+    await limits.semaphore.acquire('job_other');
+    const job = seedJob();
+    const executionStartedAt = world.clock().toISOString();
+    world.advance(600);
+
+    const state = await create(limits)({ jobId: job.jobId, executionStartedAt });
+
+    expect(state.status).toBe('deferred');
+    expect(await stored(job.jobId)).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'scheduled',
+    });
+    expect(world.sim.stats.requests).toBe(0);
+  });
+
+  it("over budget with 'queue': gives the slot back and defers the job for a later day", async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(1) });
+    await limits.budget.reserve('job_earlier', 0.8, TODAY);
+    const job = seedJob({ estimatedCostUsd: 0.4 });
+
+    const state = await create(limits)({ jobId: job.jobId });
+
+    expect(state).toMatchObject({ status: 'deferred', waitSeconds: 0 });
+    expect(await stored(job.jobId)).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'budget',
+    });
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(world.sim.stats.requests).toBe(0);
+  });
+
+  it("over budget with 'reject': gives the slot back and refuses the job, saying why", async () => {
+    const limits = inMemoryTaskLimits({
+      budget: new InMemorySpendingBudget(1),
+      overBudgetAction: 'reject',
+    });
+    await limits.budget.reserve('job_earlier', 0.8, TODAY);
+    const job = seedJob({ estimatedCostUsd: 0.4 });
+
+    const attempt = create(limits)({ jobId: job.jobId });
+
+    await expect(attempt).rejects.toThrow(BudgetExceededError);
+    await expect(attempt).rejects.toThrow(
+      "the daily budget of $1.00 for 2026-03-01 (UTC) cannot cover this job's $0.40: $0.80 is already reserved or spent",
+    );
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect((await stored(job.jobId)).deferred).toBe(false);
+    expect(world.sim.stats.requests).toBe(0);
+  });
+
+  it('reserves at the current catalogue price, not the estimate made at submission', async () => {
+    const limits = inMemoryTaskLimits({
+      budget: new InMemorySpendingBudget(10),
+      priceOf: () => 1.25,
+    });
+    const job = seedJob({ estimatedCostUsd: 0.4 });
+
+    await create(limits)({ jobId: job.jobId });
+
+    expect((await limits.budget.usage(TODAY)).reservedUsd).toBe(1.25);
+  });
+
+  it("waits for the next minute when the minute's provider requests are spent, keeping slot and reservation", async () => {
+    const limits = inMemoryTaskLimits({
+      rateLimiter: new InMemoryRequestRateLimiter(1),
+      budget: new InMemorySpendingBudget(10),
+    });
+    await limits.rateLimiter.tryTake(world.clock());
+    const job = seedJob();
+
+    const waiting = await create(limits)({ jobId: job.jobId });
+    world.advance(waiting.waitSeconds);
+    const created = await create(limits)({ jobId: job.jobId });
+
+    expect(waiting).toMatchObject({ status: 'waiting_for_rate_limit', waitSeconds: 30 });
+    expect(created.status).toBe('queued');
+    expect(world.sim.stats.creates).toBe(1);
+    expect(limits.semaphore.holds(job.jobId)).toBe(true);
+    expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0.4, startedJobs: 1 });
+  });
+
+  it('takes one slot and one reservation however often the step is retried', async () => {
+    const limits = inMemoryTaskLimits({
+      semaphore: new InMemoryConcurrencySemaphore(1),
+      budget: new InMemorySpendingBudget(0.4),
+    });
+    const job = seedJob({ estimatedCostUsd: 0.4 });
+
+    await create(limits)({ jobId: job.jobId });
+    const again = await create(limits)({ jobId: job.jobId });
+
+    expect(again.status).toBe('queued');
+    expect(world.sim.stats.creates).toBe(1);
+    expect(await limits.semaphore.holders()).toEqual([job.jobId]);
+    expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0.4, startedJobs: 1 });
+  });
+
+  it('lets a job whose earlier attempt holds the only slot reconcile, though the slots are full', async () => {
+    const limits = inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(1) });
+    const job = seedJob();
+    await limits.semaphore.acquire(job.jobId);
+    await limits.budget.reserve(job.jobId, 0.4, TODAY);
+    await world.store.markCreateAttempt(job.jobId, world.clock().toISOString());
+
+    const state = await create(limits)({ jobId: job.jobId });
+
+    expect(state.status).toBe('queued');
+    expect(world.sim.stats.creates).toBe(1);
+    // One request for the reconciling list, one for the create.
+    expect(limits.rateLimiter.taken(world.clock())).toBe(2);
+  });
+});
+
+describe('poll-provider-job within the request rate', () => {
+  it('takes one request from the allowance per poll', async () => {
+    const limits = inMemoryTaskLimits();
+    const job = await startedJob(limits);
+
+    await poll(limits)({ jobId: job.jobId, pollCount: 0 });
+
+    expect(limits.rateLimiter.taken(world.clock())).toBe(2);
+  });
+
+  it('skips the poll when the allowance is spent: no request, same pollCount, wait for the next minute', async () => {
+    const limits = inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(1) });
+    const job = await startedJob(limits);
+    const requestsBefore = world.sim.stats.requests;
+
+    const state = await poll(limits)({ jobId: job.jobId, pollCount: 3 });
+
+    expect(state).toEqual({
+      status: 'queued',
+      progress: 0,
+      waitSeconds: 30,
+      pollCount: 3,
+      error: null,
+    });
+    expect(world.sim.stats.requests).toBe(requestsBefore);
+  });
+});
+
+describe('download-video settles the limits', () => {
+  async function finishedJob(limits: InMemoryTaskLimits): Promise<Job> {
+    const job = await startedJob(limits);
+    world.advance(600);
+    return job;
+  }
+
+  it('gives the slot back, records the actual cost on the job and turns the reservation into spending', async () => {
+    const limits = inMemoryTaskLimits({
+      budget: new InMemorySpendingBudget(10),
+      priceOf: () => 0.4,
+    });
+    const job = await finishedJob(limits);
+
+    await download(limits)({ jobId: job.jobId });
+
+    expect(await stored(job.jobId)).toMatchObject({ status: 'COMPLETED', actualCostUsd: 0.4 });
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(await limits.budget.usage(TODAY)).toMatchObject({
+      reservedUsd: 0,
+      spentUsd: 0.4,
+      completedJobs: 1,
+    });
+  });
+
+  it('settles a job found COMPLETED (a retry after a crash) without downloading again, counting its cost once', async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = await finishedJob(limits);
+    await download(limits)({ jobId: job.jobId });
+    await limits.semaphore.acquire(job.jobId);
+    const requestsBefore = world.sim.stats.requests;
+
+    await download(limits)({ jobId: job.jobId });
+
+    expect(world.sim.stats.requests).toBe(requestsBefore);
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(await limits.budget.usage(TODAY)).toMatchObject({ spentUsd: 0.4, completedJobs: 1 });
+  });
+
+  it('throws RequestRateLimitedError when the allowance is spent, downloading nothing', async () => {
+    const limits = inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(1) });
+    const job = await finishedJob(limits);
+    await limits.rateLimiter.tryTake(world.clock());
+
+    await expect(download(limits)({ jobId: job.jobId })).rejects.toThrow(RequestRateLimitedError);
+    expect((await stored(job.jobId)).status).toBe('IN_PROGRESS');
+    expect(limits.semaphore.holds(job.jobId)).toBe(true);
+  });
+});
+
+describe('record-failure releases the limits', () => {
+  const rejected = {
+    Error: 'ProviderRejectedError',
+    Cause: JSON.stringify({
+      errorType: 'ProviderRejectedError',
+      errorMessage: 'create: rejected by the provider (400 moderation_blocked): Blocked.',
+    }),
+  };
+
+  it("gives the failed job's slot and budget reservation back", async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = await startedJob(limits);
+
+    await recordFailure(limits)({ jobId: job.jobId, error: rejected });
+
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(limits.budget.stateOf(job.jobId)).toBe('released');
+    expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0, spentUsd: 0 });
+  });
+
+  it('settles a job it finds COMPLETED instead: its cost is spent, not returned', async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = await startedJob(limits);
+    world.store.seed({ ...(await stored(job.jobId)), status: 'COMPLETED', actualCostUsd: 0.4 });
+
+    await recordFailure(limits)({ jobId: job.jobId, error: rejected });
+
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0, spentUsd: 0.4 });
+  });
+
+  it('records a budget refusal as budget_exceeded with the reason, retryable another day', async () => {
+    const limits = inMemoryTaskLimits({
+      budget: new InMemorySpendingBudget(0.2),
+      overBudgetAction: 'reject',
+    });
+    const job = seedJob({ estimatedCostUsd: 0.4 });
+    const refusal = await create(limits)({ jobId: job.jobId }).catch((error: Error) => error);
+    const caught = {
+      Error: 'BudgetExceededError',
+      Cause: JSON.stringify({
+        errorType: 'BudgetExceededError',
+        errorMessage: refusal instanceof Error ? refusal.message : '',
+      }),
+    };
+
+    const result = await recordFailure(limits)({ jobId: job.jobId, error: caught });
+
+    expect(result.code).toBe('budget_exceeded');
+    expect((await stored(job.jobId)).error).toEqual({
+      code: 'budget_exceeded',
+      message:
+        "Not started: the daily budget of $0.20 for 2026-03-01 (UTC) cannot cover this job's $0.40: $0.00 is already reserved or spent",
+      retryable: true,
+    });
+  });
+});
+
+describe('waits', () => {
+  it('waits 10 to 30 s for a slot', () => {
+    expect(slotWaitSeconds(() => 0)).toBe(10);
+    expect(slotWaitSeconds(() => 0.999)).toBe(30);
+  });
+
+  it('waits for a rate limit until the next minute, plus up to 5 s of jitter', () => {
+    const at = new Date('2026-03-01T10:00:45.500Z');
+
+    expect(rateWaitSeconds(at, () => 0)).toBe(15);
+    expect(rateWaitSeconds(at, () => 0.999)).toBe(20);
+  });
+});
