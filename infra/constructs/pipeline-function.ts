@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
@@ -189,10 +189,63 @@ export class PipelineFunction extends Construct {
     return this;
   }
 
-  /** Start executions of the state machine; sets STATE_MACHINE_ARN. */
-  useStateMachine(stateMachine: IStateMachine): this {
+  /**
+   * Start executions of the state machine; with `describeExecutions`, also read the status of
+   * its executions (the scheduler's sweep). Sets STATE_MACHINE_ARN.
+   */
+  useStateMachine(
+    stateMachine: IStateMachine,
+    options: { describeExecutions?: boolean } = {},
+  ): this {
     stateMachine.grantStartExecution(this.role);
+    if (options.describeExecutions) {
+      stateMachine.grantExecution(this.role, 'states:DescribeExecution');
+      acknowledgeWildcards(
+        this,
+        [wildcardResourceFinding(this, executionsOf(stateMachine))],
+        'DescribeExecution on the executions of the generation state machine only; execution names are job ids, unknown when the policy is written.',
+      );
+    }
     this.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
     return this;
   }
+
+  /**
+   * Read the files dropped under each folder's prefix and write their reports under its results
+   * prefix; nothing else in the bucket.
+   */
+  useDropFolders(
+    bucket: IBucket,
+    folders: readonly { prefix: string; resultsPrefix: string }[],
+  ): this {
+    const findings: string[] = [
+      'Action::s3:GetObject*',
+      'Action::s3:GetBucket*',
+      'Action::s3:List*',
+      'Action::s3:Abort*',
+    ];
+    for (const folder of folders) {
+      bucket.grantRead(this.role, `${folder.prefix}*`);
+      bucket.grantPut(this.role, `${folder.resultsPrefix}*`);
+      findings.push(
+        wildcardResourceFinding(this, bucket.bucketArn, `/${folder.prefix}*`),
+        wildcardResourceFinding(this, bucket.bucketArn, `/${folder.resultsPrefix}*`),
+      );
+    }
+    acknowledgeWildcards(
+      this,
+      findings,
+      'Reads dropped prompt files under the drop folder prefixes and writes their reports under the results prefixes, in the videos bucket only; the action wildcards are those of Bucket.grantRead/grantPut.',
+    );
+    return this;
+  }
+}
+
+/** The ARN pattern of a state machine's executions, as `grantExecution` writes it. */
+function executionsOf(stateMachine: IStateMachine): string {
+  const name = Stack.of(stateMachine).splitArn(
+    stateMachine.stateMachineArn,
+    ArnFormat.COLON_RESOURCE_NAME,
+  ).resourceName;
+  return `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}:*`;
 }

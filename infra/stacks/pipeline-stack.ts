@@ -3,11 +3,14 @@ import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
+import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { VideoApi } from '../constructs/video-api.ts';
 import { PROVIDER_CONTEXT_KEYS, providerSettingsFromContext } from './provider-settings.ts';
+import { scheduleExpressionFromContext } from './schedule-settings.ts';
 
 /** Entry modules of the Lambda functions, relative to the project root. */
 export const HANDLER_MODULES = {
@@ -17,6 +20,8 @@ export const HANDLER_MODULES = {
   pollProviderJob: 'functions/tasks/poll-provider-job.ts',
   downloadVideo: 'functions/tasks/download-video.ts',
   recordFailure: 'functions/tasks/record-failure.ts',
+  intake: 'functions/intake/handler.ts',
+  scheduler: 'functions/scheduler/handler.ts',
 } as const;
 
 export type PipelineFunctionName = keyof typeof HANDLER_MODULES;
@@ -29,6 +34,8 @@ const CONSTRUCT_IDS: Record<PipelineFunctionName, string> = {
   pollProviderJob: 'PollProviderJob',
   downloadVideo: 'DownloadVideo',
   recordFailure: 'RecordFailure',
+  intake: 'Intake',
+  scheduler: 'Scheduler',
 };
 
 // Create and poll make one provider call, which the SDK may retry once or twice on a safe call.
@@ -157,6 +164,36 @@ export class PipelineStack extends Stack {
       authorizer: authorizer.function,
     });
 
+    // Drop folder and schedule (docs/architecture.md, "Batches"). The intake validates entries
+    // against the provider catalogue, hence the provider settings.
+    const intake = fn(
+      'intake',
+      'S3 drop folder: turns dropped prompt files into jobs and writes their reports',
+      Duration.minutes(5),
+      512,
+      provider.environment,
+    )
+      .useJobsTable(stateful.jobsTable)
+      .useDropFolders(stateful.videosBucket, DROP_FOLDERS)
+      .useStateMachine(this.generation.stateMachine);
+    new DropFolderNotifications(this, 'DropFolder', {
+      bucket: stateful.videosBucket,
+      intake: intake.function,
+      folders: DROP_FOLDERS,
+    });
+    const scheduler = fn(
+      'scheduler',
+      'Scheduled run: starts deferred jobs within the limits, sweeps stuck jobs and slots',
+      Duration.minutes(5),
+      256,
+    )
+      .useJobsTable(stateful.jobsTable, { queryIndexes: true })
+      .useStateMachine(this.generation.stateMachine, { describeExecutions: true });
+    new BatchSchedule(this, 'BatchSchedule', {
+      scheduler: scheduler.function,
+      expression: scheduleExpressionFromContext(this.node),
+    });
+
     this.functions = {
       api,
       authorizer,
@@ -164,6 +201,8 @@ export class PipelineStack extends Stack {
       pollProviderJob,
       downloadVideo,
       recordFailure,
+      intake,
+      scheduler,
     };
 
     new CfnOutput(this, 'ApiUrl', {

@@ -95,10 +95,11 @@ describe('acknowledgments', () => {
     }
   });
 
-  it('acknowledge only wildcards and two rules with a documented exception', () => {
+  it('acknowledge only wildcards and three rules with a documented exception', () => {
     const rules = new Set(acknowledgmentsIn(app).map((a) => a.id.replace(/\[.*\]$/, '')));
 
     expect([...rules].sort()).toEqual([
+      'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
       'AwsSolutions-S1',
       'AwsSolutions-SMG4',
@@ -109,6 +110,17 @@ describe('acknowledgments', () => {
     const s1 = acknowledgmentsIn(app).filter((a) => a.id === 'AwsSolutions-S1');
 
     expect(s1.map((a) => a.path)).toEqual(['SoraPipelineStateful/AccessLogsBucket']);
+  });
+
+  it("acknowledge a managed policy only on CDK's bucket notifications handler", () => {
+    const iam4 = acknowledgmentsIn(app).filter((a) => a.id.startsWith('AwsSolutions-IAM4'));
+
+    expect(iam4).toEqual([
+      expect.objectContaining({
+        path: 'SoraPipeline/BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      }),
+    ]);
   });
 
   it("acknowledge Resource::* only on constructs whose '*' is X-Ray or log delivery", () => {
@@ -123,8 +135,10 @@ describe('acknowledgments', () => {
       'SoraPipeline/CreateProviderJob',
       'SoraPipeline/DownloadVideo',
       'SoraPipeline/Generation',
+      'SoraPipeline/Intake',
       'SoraPipeline/PollProviderJob',
       'SoraPipeline/RecordFailure',
+      'SoraPipeline/Scheduler',
     ]);
   });
 });

@@ -133,6 +133,8 @@ describe('per-function settings', () => {
     ['pollProviderJob', 180, 512],
     ['downloadVideo', 900, 1024],
     ['recordFailure', 30, 256],
+    ['intake', 300, 512],
+    ['scheduler', 300, 256],
   ] as const)('%s: timeout %i s, %i MB', (name, timeout, memory) => {
     expect(functionOf(name).properties).toMatchObject({ Timeout: timeout, MemorySize: memory });
   });
@@ -162,6 +164,8 @@ describe('environment (docs/architecture.md)', () => {
       ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL'],
     ],
     ['recordFailure', ['JOBS_TABLE_NAME']],
+    ['intake', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL']],
+    ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
     const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
@@ -210,16 +214,18 @@ describe('grants (least privilege)', () => {
     ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'xray']],
     ['downloadVideo', ['dynamodb', 'logs', 's3', 'secretsmanager', 'xray']],
     ['recordFailure', ['dynamodb', 'logs', 'xray']],
+    ['intake', ['dynamodb', 'logs', 's3', 'states', 'xray']],
+    ['scheduler', ['dynamodb', 'logs', 'states', 'xray']],
   ] as const)('%s may call only %j', (name, services) => {
     expect(servicesOf(name)).toEqual(services);
   });
 
-  it('lets only the api query the table indexes', () => {
+  it('lets only the api and the scheduler (lists by status) query the table indexes', () => {
     const indexGrantees = NAMES.filter((name) =>
       statementsOf(name).some((s) => resourcesOf(s).some((r) => r.includes('/index/*'))),
     );
 
-    expect(indexGrantees).toEqual(['api']);
+    expect(indexGrantees).toEqual(['api', 'scheduler']);
   });
 
   it('lets the api read video objects and the download write them, nothing else', () => {
