@@ -13,6 +13,8 @@ import {
 } from '../shared/jobs/job-errors.ts';
 import { isJobId } from '../shared/jobs/job-id.ts';
 import { type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
+import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
+import type { UsageReport } from '../shared/limits/usage-report.ts';
 import {
   ContentNotFoundError,
   MethodNotAllowedError,
@@ -44,6 +46,8 @@ export type ApiLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'appendKeys' | 
 export interface ApiDeps extends SubmitJobDeps {
   /** Presigns a GET of a key in the videos bucket. */
   contentLink: ContentLink;
+  /** A UTC day's spending against the budget, and the concurrency slots in use now. */
+  usage: (day: string) => Promise<UsageReport>;
   logger: ApiLogger;
 }
 
@@ -121,6 +125,11 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     return { statusCode: 302, headers: { Location: url, 'Cache-Control': 'no-store' } };
   };
 
+  const getUsage: RouteHandler = async (event) => {
+    const day = parseDay(event.queryStringParameters?.day, deps.clock());
+    return jsonResponse(200, await deps.usage(day));
+  };
+
   const routes: readonly Route[] = [
     { name: '/videos', path: /^\/videos$/, methods: { GET: listVideos, POST: createVideo } },
     { name: '/videos/{id}', path: /^\/videos\/([^/]+)$/, methods: { GET: getVideo } },
@@ -129,6 +138,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       path: /^\/videos\/([^/]+)\/content$/,
       methods: { GET: getContent },
     },
+    { name: '/usage', path: /^\/usage$/, methods: { GET: getUsage } },
   ];
 
   async function findJob(id: string | undefined) {
@@ -247,6 +257,15 @@ function parseLimit(value: string | undefined): number {
     throw new ValidationError('limit', `limit: must be an integer from 1 to ${MAX_PAGE_SIZE}`);
   }
   return limit;
+}
+
+/** `?day=YYYY-MM-DD` (UTC), today when absent. */
+function parseDay(value: string | undefined, now: Date): string {
+  if (value === undefined || value === '') return utcDay(now);
+  if (!isUtcDay(value)) {
+    throw new ValidationError('day', 'day: must be a UTC date, YYYY-MM-DD');
+  }
+  return value;
 }
 
 function parseVariant(value: string | undefined): ContentVariant {

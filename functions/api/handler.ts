@@ -5,6 +5,8 @@
 import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
+import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
+import { readUsage } from '../shared/limits/usage-report.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { readApiConfig } from './api-config.ts';
@@ -14,6 +16,7 @@ import { createContentLink } from './content-link.ts';
 export { createApiHandler };
 
 const config = readApiConfig(process.env);
+const limits = limitsFromEnv(dynamoDb, config.jobsTableName);
 
 export const handler = createApiHandler({
   store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
@@ -22,5 +25,6 @@ export const handler = createApiHandler({
   clock: () => new Date(),
   newJobId,
   contentLink: createContentLink(s3, config.videosBucketName),
+  usage: (day) => readUsage(limits, day),
   logger,
 });

@@ -86,6 +86,47 @@ export const videoListSchema = z
   })
   .meta({ title: 'VideoList', description: 'One page of video jobs.' });
 
+const usd = z.number().nonnegative();
+
+export const usageSchema = z
+  .strictObject({
+    day: z.iso.date().describe('The UTC day, YYYY-MM-DD.'),
+    budget: z
+      .strictObject({
+        limitUsd: usd.nullable().describe('The daily budget (DAILY_BUDGET_USD); null: no budget.'),
+        reservedUsd: usd.describe(
+          'Estimated cost of the jobs started this day that are still running.',
+        ),
+        spentUsd: usd.describe('Actual cost of the jobs that completed on this day’s budget.'),
+        remainingUsd: usd
+          .nullable()
+          .describe('limitUsd - reservedUsd - spentUsd (never below 0); null without a budget.'),
+      })
+      .describe(
+        'A job reserves its estimated cost before the provider create call and is charged its actual cost when it completes; a failed job gives its reservation back.',
+      ),
+    concurrency: z
+      .strictObject({
+        limit: z.number().int().positive().describe('At most this many provider jobs at once.'),
+        inUse: z.number().int().nonnegative().describe('Slots held by running jobs now.'),
+      })
+      .describe('Now, whatever the day asked for.'),
+    jobs: z
+      .strictObject({
+        started: z.number().int().nonnegative().describe('Jobs whose cost was reserved this day.'),
+        completed: z
+          .number()
+          .int()
+          .nonnegative()
+          .describe('Jobs whose actual cost was charged to this day.'),
+      })
+      .describe('Job counts of the day.'),
+  })
+  .meta({
+    title: 'Usage',
+    description: "One UTC day's spending against the daily budget, and the concurrency slots now.",
+  });
+
 export const errorSchema = z
   .strictObject({
     error: z.strictObject({

@@ -8,6 +8,7 @@ import {
   gatewayErrorSchema,
   JOB_ID_PATTERN,
   jobErrorSchema,
+  usageSchema,
   videoFileSchema,
   videoListSchema,
   videoSchema,
@@ -99,6 +100,7 @@ export const OPERATION_ERRORS = {
     'JobStartFailedError',
   ],
   listVideos: ['ValidationError'],
+  getUsage: ['ValidationError'],
   getVideo: ['JobNotFoundError'],
   getVideoContent: [
     'ValidationError',
@@ -125,6 +127,7 @@ function responseSchemas(): Record<string, JsonSchema> {
   registry.add(videoFileSchema, { id: 'VideoFile' });
   registry.add(videoSchema, { id: 'Video' });
   registry.add(videoListSchema, { id: 'VideoList' });
+  registry.add(usageSchema, { id: 'Usage' });
   registry.add(errorSchema, { id: 'Error' });
   registry.add(gatewayErrorSchema, { id: 'GatewayError' });
   const { schemas } = z.toJSONSchema(registry, {
@@ -208,10 +211,11 @@ function gatewayResponses(): Record<string, { $ref: string }> {
 function operation(
   operationId: keyof typeof OPERATION_ERRORS,
   fields: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'>,
+  tags: string[] = ['videos'],
 ): OpenApiOperation {
   return {
     operationId,
-    tags: ['videos'],
+    tags,
     security: [{ [BEARER_SCHEME]: [] }],
     ...fields,
     responses: {
@@ -390,6 +394,44 @@ function paths(): Record<string, OpenApiPathItem> {
         },
       }),
     },
+    '/usage': usagePath(),
+  };
+}
+
+const exampleUsage = {
+  day: '2026-03-04',
+  budget: { limitUsd: 25, reservedUsd: 1.2, spentUsd: 8.4, remainingUsd: 15.4 },
+  concurrency: { limit: 4, inUse: 3 },
+  jobs: { started: 24, completed: 21 },
+};
+
+function usagePath(): OpenApiPathItem {
+  return {
+    get: operation(
+      'getUsage',
+      {
+        summary: 'Spending and slots',
+        description:
+          "A UTC day's spending against the daily budget (today unless `day` is given) and the concurrency slots in use now. A job that today's budget cannot cover is not started: it waits as QUEUED (deferred) for a later scheduled run, or FAILS with `budget_exceeded`, as the deployment is configured.",
+        parameters: [
+          {
+            name: 'day',
+            in: 'query',
+            required: false,
+            description: 'The UTC day, YYYY-MM-DD; today when absent.',
+            schema: { type: 'string', format: 'date' },
+          },
+        ],
+        responses: {
+          '200': {
+            description: "The day's usage.",
+            headers: { 'Cache-Control': headerRef('CacheControl') },
+            content: { [JSON_TYPE]: { schema: schemaRef('Usage'), example: exampleUsage } },
+          },
+        },
+      },
+      ['usage'],
+    ),
   };
 }
 
@@ -482,7 +524,10 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
         'Submit prompts, watch the jobs and download the MP4s of the sora-pipeline, a video-generation pipeline over the /v1/videos protocol. Every request needs `Authorization: Bearer <token>`.',
     },
     servers,
-    tags: [{ name: 'videos', description: 'Video generation jobs' }],
+    tags: [
+      { name: 'videos', description: 'Video generation jobs' },
+      { name: 'usage', description: 'Spending against the daily budget, concurrency slots' },
+    ],
     paths: paths(),
     components: components(),
   };

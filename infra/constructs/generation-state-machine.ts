@@ -41,13 +41,26 @@ export const PROVIDER_RATE_LIMITED_ERROR = 'ProviderRateLimitedError';
 export const PROVIDER_TRANSIENT_ERROR = 'ProviderTransientError';
 export const PROVIDER_AMBIGUOUS_CREATE_ERROR = 'ProviderAmbiguousCreateError';
 
+// Error names thrown by functions/shared/limits/limit-errors.ts (the contract).
+export const REQUEST_RATE_LIMITED_ERROR = 'RequestRateLimitedError';
+export const LIMIT_CONTENTION_ERROR = 'LimitContentionError';
+
+// What the create step answers instead of a provider status when a limit says "not now"
+// (functions/tasks/create-provider-job.ts, CreateStatus).
+export const WAITING_FOR_SLOT_STATUS = 'waiting_for_slot';
+export const WAITING_FOR_RATE_LIMIT_STATUS = 'waiting_for_rate_limit';
+export const DEFERRED_STATUS = 'deferred';
+
 // Error names of the failures the state machine itself detects (no exception behind them);
 // functions/tasks/failure-reason.ts maps them to the job's failure reason.
 export const PROVIDER_JOB_FAILED_ERROR = 'ProviderJobFailed';
 export const POLL_LIMIT_REACHED_ERROR = 'PollLimitReached';
 
 export const DEFAULT_MAX_POLLS = 200;
-export const DEFAULT_EXECUTION_TIMEOUT = Duration.hours(2);
+/** How long a job may take once it has its slot: create, polls and download. */
+export const DEFAULT_GENERATION_TIMEOUT = Duration.hours(2);
+/** How long a job may wait for a slot before the create step defers it (MAX_SLOT_WAIT_MINUTES). */
+export const DEFAULT_MAX_SLOT_WAIT = Duration.hours(6);
 
 export interface GenerationStateMachineProps {
   createProviderJob: IFunction;
@@ -56,7 +69,12 @@ export interface GenerationStateMachineProps {
   recordFailure: IFunction;
   /** A job still unfinished after this many polls fails with PollLimitReached. */
   maxPolls?: number;
-  /** Whole-execution timeout. */
+  /**
+   * The slot wait after which the create step defers the job (it must be the create function's
+   * MAX_SLOT_WAIT_MINUTES); the machine timeout leaves room for it.
+   */
+  maxSlotWait?: Duration;
+  /** Whole-execution timeout; default `maxSlotWait` + DEFAULT_GENERATION_TIMEOUT. */
   timeout?: Duration;
   logRetention?: RetentionDays;
 }
@@ -90,6 +108,17 @@ const transientRetry: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
+// Our own limits saying "not this instant": a request allowance spent (the download step; create
+// and poll wait instead) or a budget item contended by many writers. Never a provider call made.
+const limitsRetry: RetryProps = {
+  errors: [REQUEST_RATE_LIMITED_ERROR, LIMIT_CONTENTION_ERROR],
+  interval: Duration.seconds(5),
+  maxAttempts: 10,
+  backoffRate: 1.5,
+  maxDelay: Duration.minutes(1),
+  jitterStrategy: JitterType.FULL,
+};
+
 // Safe to retry only because the create handler reconciles (finds the job the lost response
 // created) before it creates again.
 const ambiguousCreateRetry: RetryProps = {
@@ -118,6 +147,12 @@ const recordFailureRetry: RetryProps = {
  *
  * State data: `{ jobId, poll: { status, progress, waitSeconds, pollCount, error }, download,
  * error }`.
+ *
+ * The create step may answer that a limit holds the job back: `waiting_for_slot` or
+ * `waiting_for_rate_limit` loop through WaitForSlot back to CreateProviderJob (the loop is
+ * bounded by the create step itself, which defers a job that waited `maxSlotWait` since the
+ * execution started), `deferred` ends the execution in JobDeferred (Succeed: the job is QUEUED
+ * again, for the scheduler). The machine timeout is the slot wait plus the generation time.
  */
 export class GenerationStateMachine extends Construct {
   readonly stateMachine: StateMachine;
@@ -126,6 +161,7 @@ export class GenerationStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: GenerationStateMachineProps) {
     super(scope, id);
     const maxPolls = props.maxPolls ?? DEFAULT_MAX_POLLS;
+    const maxSlotWait = props.maxSlotWait ?? DEFAULT_MAX_SLOT_WAIT;
     const jobIdPayload = TaskInput.fromObject({ jobId: JsonPath.stringAt('$.jobId') });
     const pollResult = {
       status: JsonPath.stringAt('$.Payload.status'),
@@ -163,7 +199,11 @@ export class GenerationStateMachine extends Construct {
 
     const createProviderJob = new LambdaInvoke(this, 'CreateProviderJob', {
       lambdaFunction: props.createProviderJob,
-      payload: jobIdPayload,
+      // The execution's start measures how long the job has waited for a slot.
+      payload: TaskInput.fromObject({
+        jobId: JsonPath.stringAt('$.jobId'),
+        executionStartedAt: JsonPath.stringAt('$$.Execution.StartTime'),
+      }),
       retryOnServiceExceptions: false,
       resultSelector: pollResult,
       resultPath: '$.poll',
@@ -172,7 +212,15 @@ export class GenerationStateMachine extends Construct {
     createProviderJob.addRetry(rateLimitedRetry);
     createProviderJob.addRetry(transientRetry);
     createProviderJob.addRetry(ambiguousCreateRetry);
+    createProviderJob.addRetry(limitsRetry);
     createProviderJob.addCatch(recordFailure, catchToRecordFailure);
+
+    const waitForSlot = new Wait(this, 'WaitForSlot', {
+      time: WaitTime.secondsPath('$.poll.waitSeconds'),
+    });
+    const jobDeferred = new Succeed(this, 'JobDeferred', {
+      comment: 'A limit put the job back to QUEUED (deferred); a scheduled run starts it again',
+    });
 
     const waitForProvider = new Wait(this, 'WaitForProvider', {
       time: WaitTime.secondsPath('$.poll.waitSeconds'),
@@ -188,6 +236,7 @@ export class GenerationStateMachine extends Construct {
     pollProviderJob.addRetry(lambdaServiceRetry);
     pollProviderJob.addRetry(rateLimitedRetry);
     pollProviderJob.addRetry(transientRetry);
+    pollProviderJob.addRetry(limitsRetry);
     pollProviderJob.addCatch(recordFailure, catchToRecordFailure);
 
     const downloadVideo = new LambdaInvoke(this, 'DownloadVideo', {
@@ -205,6 +254,7 @@ export class GenerationStateMachine extends Construct {
     downloadVideo.addRetry(lambdaServiceRetry);
     downloadVideo.addRetry(rateLimitedRetry);
     downloadVideo.addRetry(transientRetry);
+    downloadVideo.addRetry(limitsRetry);
     downloadVideo.addCatch(recordFailure, catchToRecordFailure);
 
     // Same { Error, Cause } shape as a Catch; Cause is a string, as the Fail state requires.
@@ -232,11 +282,20 @@ export class GenerationStateMachine extends Construct {
       .when(Condition.numberGreaterThan('$.poll.pollCount', maxPolls), pollLimitReached)
       .otherwise(waitForProvider);
 
+    const isProviderJobStarted = new Choice(this, 'IsProviderJobStarted')
+      .when(
+        Condition.or(
+          Condition.stringEquals('$.poll.status', WAITING_FOR_SLOT_STATUS),
+          Condition.stringEquals('$.poll.status', WAITING_FOR_RATE_LIMIT_STATUS),
+        ),
+        waitForSlot.next(createProviderJob),
+      )
+      .when(Condition.stringEquals('$.poll.status', DEFERRED_STATUS), jobDeferred)
+      .otherwise(waitForProvider);
+
     downloadVideo.next(new Succeed(this, 'JobSucceeded'));
-    const definition = createProviderJob
-      .next(waitForProvider)
-      .next(pollProviderJob)
-      .next(isVideoReady);
+    waitForProvider.next(pollProviderJob).next(isVideoReady);
+    const definition = createProviderJob.next(isProviderJobStarted);
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -246,7 +305,7 @@ export class GenerationStateMachine extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(definition),
       comment: 'Generates one video: create the provider job, poll it, stream the MP4 into S3',
-      timeout: props.timeout ?? DEFAULT_EXECUTION_TIMEOUT,
+      timeout: props.timeout ?? maxSlotWait.plus(DEFAULT_GENERATION_TIMEOUT),
       tracingEnabled: true,
       // No execution data in the logs: provider error causes can quote the prompt.
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },

@@ -190,6 +190,19 @@ export class PipelineFunction extends Construct {
   }
 
   /**
+   * The shared limits (concurrency slots, requests per minute, daily budget): sets
+   * MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD (when there is a budget),
+   * OVER_BUDGET_ACTION and MAX_SLOT_WAIT_MINUTES. The limits are items of the jobs table, so the
+   * access comes with `useJobsTable`; call both.
+   */
+  useLimits(limits: { environment: Record<string, string> }): this {
+    for (const [name, value] of Object.entries(limits.environment)) {
+      this.function.addEnvironment(name, value);
+    }
+    return this;
+  }
+
+  /**
    * Start executions of the state machine; with `describeExecutions`, also read the status of
    * its executions (the scheduler's sweep). Sets STATE_MACHINE_ARN.
    */

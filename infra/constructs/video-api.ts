@@ -47,7 +47,7 @@ const accessLogFormat = AccessLogFormat.custom(
 
 /**
  * The HTTP API: `POST /videos`, `GET /videos`, `GET /videos/{id}`, `GET /videos/{id}/content`,
- * all behind the bearer-token authorizer, on a throttled `$default` stage with access logs.
+ * `GET /usage`, all behind the bearer-token authorizer, on a throttled `$default` stage with access logs.
  */
 export class VideoApi extends Construct {
   readonly httpApi: HttpApi;
@@ -96,6 +96,7 @@ export class VideoApi extends Construct {
       ['/videos', HttpMethod.GET],
       ['/videos/{id}', HttpMethod.GET],
       ['/videos/{id}/content', HttpMethod.GET],
+      ['/usage', HttpMethod.GET],
     ];
     for (const [path, method] of routes) {
       this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });

@@ -9,6 +9,7 @@ import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-trig
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { VideoApi } from '../constructs/video-api.ts';
+import { limitsSettingsFromContext } from './limits-settings.ts';
 import { PROVIDER_CONTEXT_KEYS, providerSettingsFromContext } from './provider-settings.ts';
 import { scheduleExpressionFromContext } from './schedule-settings.ts';
 
@@ -72,6 +73,8 @@ export class PipelineStack extends Stack {
         `${PROVIDER_CONTEXT_KEYS.baseUrl} is not set: using ${provider.environment.PROVIDER_BASE_URL}, which OpenAI shut down on 2026-09-24. Point it at a /v1/videos-compatible provider (-c ${PROVIDER_CONTEXT_KEYS.baseUrl}=https://...).`,
       );
     }
+    // Concurrency slots, requests per minute and the daily budget, shared by every entry point.
+    const limits = limitsSettingsFromContext(this.node);
     const logLevel = String(this.node.tryGetContext('logLevel') ?? 'INFO');
     const fn = (
       name: PipelineFunctionName,
@@ -106,6 +109,7 @@ export class PipelineStack extends Stack {
       provider.environment,
     )
       .useJobsTable(stateful.jobsTable)
+      .useLimits(limits)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     const pollProviderJob = fn(
       'pollProviderJob',
@@ -115,6 +119,7 @@ export class PipelineStack extends Stack {
       provider.environment,
     )
       .useJobsTable(stateful.jobsTable)
+      .useLimits(limits)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     // Streams the MP4 into S3: memory stays flat (multipart parts), time grows with size.
     const downloadVideo = fn(
@@ -125,6 +130,7 @@ export class PipelineStack extends Stack {
       provider.environment,
     )
       .useJobsTable(stateful.jobsTable)
+      .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'write')
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     const recordFailure = fn(
@@ -132,16 +138,20 @@ export class PipelineStack extends Stack {
       'Records a job FAILED with its reason',
       Duration.seconds(30),
       256,
-    ).useJobsTable(stateful.jobsTable);
+    )
+      .useJobsTable(stateful.jobsTable)
+      .useLimits(limits);
 
     this.generation = new GenerationStateMachine(this, 'Generation', {
       createProviderJob: createProviderJob.function,
       pollProviderJob: pollProviderJob.function,
       downloadVideo: downloadVideo.function,
       recordFailure: recordFailure.function,
+      maxSlotWait: limits.maxSlotWait,
     });
 
-    // The api validates requests against the provider catalogue, hence the provider settings.
+    // The api validates requests against the provider catalogue, hence the provider settings;
+    // GET /usage reads the limits.
     const api = fn(
       'api',
       'HTTP API: submit, list and read video jobs',
@@ -150,6 +160,7 @@ export class PipelineStack extends Stack {
       provider.environment,
     )
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
+      .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'read')
       .useStateMachine(this.generation.stateMachine);
     const authorizer = fn(
@@ -188,6 +199,7 @@ export class PipelineStack extends Stack {
       256,
     )
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
+      .useLimits(limits)
       .useStateMachine(this.generation.stateMachine, { describeExecutions: true });
     new BatchSchedule(this, 'BatchSchedule', {
       scheduler: scheduler.function,

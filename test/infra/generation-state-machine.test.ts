@@ -42,6 +42,9 @@ describe('generation state machine shape', () => {
 
     expect(types).toEqual({
       CreateProviderJob: 'Task',
+      IsProviderJobStarted: 'Choice',
+      WaitForSlot: 'Wait',
+      JobDeferred: 'Succeed',
       WaitForProvider: 'Wait',
       PollProviderJob: 'Task',
       IsVideoReady: 'Choice',
@@ -54,12 +57,35 @@ describe('generation state machine shape', () => {
     });
   });
 
-  it('runs create -> wait -> poll -> choice, and download -> succeed', () => {
+  it('runs create -> choice -> wait -> poll -> choice, and download -> succeed', () => {
     expect(asl.StartAt).toBe('CreateProviderJob');
-    expect(state('CreateProviderJob').Next).toBe('WaitForProvider');
+    expect(state('CreateProviderJob').Next).toBe('IsProviderJobStarted');
+    expect(state('IsProviderJobStarted').Default).toBe('WaitForProvider');
     expect(state('WaitForProvider').Next).toBe('PollProviderJob');
     expect(state('PollProviderJob').Next).toBe('IsVideoReady');
     expect(state('DownloadVideo').Next).toBe('JobSucceeded');
+  });
+
+  it('sends a job a limit holds back to WaitForSlot and back to create, a deferred one to JobDeferred', () => {
+    const choice = state('IsProviderJobStarted');
+
+    expect(choice.Choices).toEqual([
+      {
+        Or: [
+          { Variable: '$.poll.status', StringEquals: 'waiting_for_slot' },
+          { Variable: '$.poll.status', StringEquals: 'waiting_for_rate_limit' },
+        ],
+        Next: 'WaitForSlot',
+      },
+      { Variable: '$.poll.status', StringEquals: 'deferred', Next: 'JobDeferred' },
+    ]);
+    expect(state('WaitForSlot').Next).toBe('CreateProviderJob');
+    expect(state('JobDeferred')).toMatchObject({ Type: 'Succeed' });
+  });
+
+  it('waits for a slot as long as the create step says ($.poll.waitSeconds)', () => {
+    expect(state('WaitForSlot')).toMatchObject({ SecondsPath: '$.poll.waitSeconds' });
+    expect(state('WaitForSlot')).not.toHaveProperty('Seconds');
   });
 
   it('routes completed to the download, failed and the poll limit to RecordFailure, else waits', () => {
@@ -106,8 +132,8 @@ describe('generation state machine shape', () => {
     });
   });
 
-  it('has a whole-execution timeout', () => {
-    expect(asl.TimeoutSeconds).toBe(7200);
+  it('has a whole-execution timeout: the default 6 h slot wait plus 2 h of generation', () => {
+    expect(asl.TimeoutSeconds).toBe(8 * 3600);
   });
 
   it('uses nothing the local interpreter cannot run (JSONata, variables, callbacks)', () => {
@@ -133,7 +159,14 @@ describe('task invocations', () => {
     });
   });
 
-  it.each(PROVIDER_TASKS)('%s gets only the job id', (name) => {
+  it('CreateProviderJob gets the job id and the execution start (slot waits count from it)', () => {
+    expect((state('CreateProviderJob').Parameters as Record<string, unknown>).Payload).toEqual({
+      'jobId.$': '$.jobId',
+      'executionStartedAt.$': '$$.Execution.StartTime',
+    });
+  });
+
+  it.each(['PollProviderJob', 'DownloadVideo'])('%s gets only the job id', (name) => {
     expect((state(name).Parameters as Record<string, unknown>).Payload).toEqual({
       'jobId.$': '$.jobId',
     });
@@ -213,6 +246,36 @@ describe('retries', () => {
     expect(errors).toEqual(
       expect.arrayContaining(['ProviderRateLimitedError', 'ProviderTransientError']),
     );
+  });
+
+  it.each(PROVIDER_TASKS)(
+    '%s retries our own limits (a spent request allowance, a contended budget item)',
+    (name) => {
+      const errors = retriersOf(name).flatMap((retrier) => retrier.ErrorEquals);
+
+      expect(errors).toEqual(
+        expect.arrayContaining(['RequestRateLimitedError', 'LimitContentionError']),
+      );
+    },
+  );
+
+  it('never retries a budget refusal (it is caught and recorded)', () => {
+    const retried = Object.keys(asl.States).flatMap((name) =>
+      retriersOf(name).flatMap((retrier) => retrier.ErrorEquals),
+    );
+
+    expect(retried).not.toContain('BudgetExceededError');
+  });
+
+  it('retries by the names the limit error classes really have', () => {
+    const source = readFileSync(
+      new URL('../../functions/shared/limits/limit-errors.ts', import.meta.url),
+      'utf8',
+    );
+    const classNames = new Set([...source.matchAll(/name = '(\w+)'/g)].map((match) => match[1]));
+
+    expect(classNames).toContain('RequestRateLimitedError');
+    expect(classNames).toContain('LimitContentionError');
   });
 
   it('retries an ambiguous create (the handler reconciles first) and nowhere else', () => {

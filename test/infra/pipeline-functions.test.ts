@@ -154,24 +154,41 @@ describe('environment (docs/architecture.md)', () => {
     'Fn::ImportValue': `SoraPipelineStateful-${exportSuffix}`,
   });
 
+  // 'LIMITS' stands for the limits' variables (DAILY_BUDGET_USD only with a budget).
   it.each([
-    ['api', ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL']],
+    [
+      'api',
+      ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'LIMITS'],
+    ],
     ['authorizer', ['API_TOKENS_SECRET_ID']],
-    ['createProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL']],
-    ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL']],
+    ['createProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
+    ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
     [
       'downloadVideo',
-      ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL'],
+      [
+        'JOBS_TABLE_NAME',
+        'VIDEOS_BUCKET_NAME',
+        'PROVIDER_SECRET_ID',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+      ],
     ],
-    ['recordFailure', ['JOBS_TABLE_NAME']],
+    ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS']],
     ['intake', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL']],
-    ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN']],
+    ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
     const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
+    const limits = [
+      'MAX_CONCURRENT_JOBS',
+      'PROVIDER_REQUESTS_PER_MINUTE',
+      'OVER_BUDGET_ACTION',
+      'MAX_SLOT_WAIT_MINUTES',
+    ];
     const names = Object.keys(environmentOf(name));
-    const wanted: string[] = [...common, ...expected];
+    const wanted: string[] = [...common, ...expected.filter((entry) => entry !== 'LIMITS')];
     if (wanted.includes('PROVIDER_BASE_URL')) wanted.push(...provider);
+    if ((expected as readonly string[]).includes('LIMITS')) wanted.push(...limits);
 
     expect(names.sort()).toEqual(wanted.sort());
   });

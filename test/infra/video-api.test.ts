@@ -19,12 +19,18 @@ function onlyResource(type: string) {
 }
 
 describe('routes', () => {
-  it('serves exactly the four video routes', () => {
+  it('serves exactly the four video routes and the usage route', () => {
     expect(
       routes()
         .map((route) => route.Properties.RouteKey)
         .sort(),
-    ).toEqual(['GET /videos', 'GET /videos/{id}', 'GET /videos/{id}/content', 'POST /videos']);
+    ).toEqual([
+      'GET /usage',
+      'GET /videos',
+      'GET /videos/{id}',
+      'GET /videos/{id}/content',
+      'POST /videos',
+    ]);
   });
 
   it('puts the bearer-token authorizer on every route', () => {

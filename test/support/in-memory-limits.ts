@@ -185,3 +185,11 @@ export function inMemoryTaskLimits(
     ...overrides,
   };
 }
+
+/** What GET /usage reads, in memory: 4 slots and the given daily budget (none by default). */
+export function inMemoryUsageSources(options: { budgetUsd?: number | null; slots?: number } = {}) {
+  return {
+    semaphore: new InMemoryConcurrencySemaphore(options.slots ?? 4),
+    budget: new InMemorySpendingBudget(options.budgetUsd ?? null),
+  };
+}

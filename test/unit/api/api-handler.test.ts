@@ -26,6 +26,9 @@ function setup() {
     clock: () => NOW,
     newJobId,
     contentLink,
+    usage: async () => {
+      throw new Error('GET /usage is tested in usage-route.test.ts');
+    },
     logger,
   });
   const send = async (request: HttpRequest) => {

@@ -10,14 +10,17 @@ import {
 import {
   errorSchema,
   gatewayErrorSchema,
+  usageSchema,
   videoListSchema,
   videoSchema,
 } from '../../../functions/api/openapi-schemas.ts';
 import type { PublicJob } from '../../../functions/api/public-job.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryUsageSources } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -37,10 +40,14 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   VideoList: videoListSchema,
   Error: errorSchema,
   GatewayError: gatewayErrorSchema,
+  Usage: usageSchema,
 };
 
-function setup(options: { startFails?: boolean; storeFails?: boolean } = {}) {
+function setup(
+  options: { startFails?: boolean; storeFails?: boolean; budgetUsd?: number | null } = {},
+) {
   const store = new InMemoryJobStore({ now: () => NOW });
+  const limits = inMemoryUsageSources({ budgetUsd: options.budgetUsd ?? null });
   if (options.storeFails) {
     vi.spyOn(store, 'get').mockRejectedValue(new Error('DynamoDB is having a bad day'));
   }
@@ -54,10 +61,11 @@ function setup(options: { startFails?: boolean; storeFails?: boolean } = {}) {
     clock: () => NOW,
     newJobId,
     contentLink: async (key) => `https://videos.example.com/${key}?X-Amz-Expires=300`,
+    usage: (day) => readUsage(limits, day),
     logger: recordingLogger().logger,
   });
   const send = (request: HttpRequest) => handler(httpApiEvent(request));
-  return { store, send };
+  return { store, limits, send };
 }
 
 function completedJob(overrides: Partial<Job> = {}): Job {
@@ -320,5 +328,36 @@ describe('GET /videos/{id}/content answers as documented', () => {
 
     expect(response.statusCode).toBe(404);
     expectDocumented('GET /videos/{id}/content', response);
+  });
+});
+
+describe('GET /usage answers as documented', () => {
+  it('200 with the day under a budget, slots in use', async () => {
+    const { limits, send } = setup({ budgetUsd: 25 });
+    await limits.budget.reserve(newJobId(NOW), 0.4, '2026-03-04');
+    await limits.semaphore.acquire('job_running');
+
+    const response = await send(get('/usage'));
+
+    expect(response.statusCode).toBe(200);
+    expectDocumented('GET /usage', response);
+  });
+
+  it('200 with nulls when there is no budget', async () => {
+    const { send } = setup({ budgetUsd: null });
+
+    const response = await send(get('/usage', { day: '2026-03-01' }));
+
+    expect(response.statusCode).toBe(200);
+    expectDocumented('GET /usage', response);
+  });
+
+  it('400 for a day that is not YYYY-MM-DD', async () => {
+    const { send } = setup();
+
+    const response = await send(get('/usage', { day: '04/03/2026' }));
+
+    expect(response.statusCode).toBe(400);
+    expectDocumented('GET /usage', response);
   });
 });

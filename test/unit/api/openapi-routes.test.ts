@@ -3,9 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { openApiDocument } from '../../../functions/api/openapi.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { createPipelineApp } from '../../../infra/synth-pipeline.ts';
 import { httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryUsageSources } from '../../support/in-memory-limits.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
 
@@ -32,6 +34,7 @@ function handler() {
     clock: () => new Date(),
     newJobId,
     contentLink: async (key) => `https://videos.example.com/${key}`,
+    usage: (day) => readUsage(inMemoryUsageSources(), day),
     logger: recordingLogger().logger,
   });
 }

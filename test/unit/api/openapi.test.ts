@@ -12,6 +12,7 @@ import {
   errorSchema,
   gatewayErrorSchema,
   JOB_ID_PATTERN,
+  usageSchema,
   videoListSchema,
   videoSchema,
 } from '../../../functions/api/openapi-schemas.ts';
@@ -64,6 +65,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   VideoList: videoListSchema,
   Error: errorSchema,
   GatewayError: gatewayErrorSchema,
+  Usage: usageSchema,
 };
 
 describe('openApiDocument structure', () => {
@@ -191,6 +193,7 @@ describe('openApiDocument schemas', () => {
     ['VideoList', videoListSchema],
     ['Error', errorSchema],
     ['GatewayError', gatewayErrorSchema],
+    ['Usage', usageSchema],
   ])('renders the %s response schema from its zod schema', (name, schema) => {
     const { $schema: _dialect, ...expected } = z.toJSONSchema(schema, { io: 'output' });
     const rendered = document.components.schemas[name];

@@ -1,0 +1,71 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+import {
+  LIMITS_ENV_NAMES,
+  type LimitsConfig,
+  LimitsConfigError,
+  limitsConfigFromEnv,
+  limitsEnvironment,
+} from '../../functions/shared/limits/limits-config.ts';
+
+/**
+ * CDK context keys of the shared limits (`cdk deploy -c limits:maxConcurrentJobs=2`, cdk.json
+ * "context", or the local stack's synthesis), by the environment variable each one sets.
+ */
+export const LIMITS_CONTEXT_KEYS = {
+  maxConcurrentJobs: 'limits:maxConcurrentJobs',
+  requestsPerMinute: 'limits:requestsPerMinute',
+  maxSlotWaitMinutes: 'limits:maxSlotWaitMinutes',
+  dailyBudgetUsd: 'budget:dailyUsd',
+  overBudgetAction: 'budget:overBudgetAction',
+} as const satisfies Record<keyof typeof LIMITS_ENV_NAMES, string>;
+
+export interface LimitsSettings {
+  config: LimitsConfig;
+  /** MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, ... for the functions that use limits. */
+  environment: Record<string, string>;
+  /** How long the create step lets a job wait for a slot (the state machine's timeout adds it). */
+  maxSlotWait: Duration;
+}
+
+/**
+ * Reads the limits from CDK context (defaults in functions/shared/limits/limits-config.ts: 4
+ * slots, 20 requests per minute, no budget, `queue`, 6 hours of slot waiting) and validates them
+ * with the schema the functions use at cold start, so a bad value fails `cdk synth`.
+ */
+export function limitsSettingsFromContext(node: Node): LimitsSettings {
+  const env: Record<string, string> = {};
+  for (const [field, key] of Object.entries(LIMITS_CONTEXT_KEYS)) {
+    const value = contextValue(node, key);
+    if (value !== undefined) env[LIMITS_ENV_NAMES[field as keyof typeof LIMITS_ENV_NAMES]] = value;
+  }
+  let config: LimitsConfig;
+  try {
+    config = limitsConfigFromEnv(env);
+  } catch (error) {
+    if (error instanceof LimitsConfigError) {
+      // Name the context keys, not the variables they become.
+      let message = error.message;
+      for (const [field, key] of Object.entries(LIMITS_CONTEXT_KEYS)) {
+        message = message.replaceAll(
+          LIMITS_ENV_NAMES[field as keyof typeof LIMITS_ENV_NAMES],
+          `context ${key}`,
+        );
+      }
+      throw new Error(message, { cause: error });
+    }
+    throw error;
+  }
+  return {
+    config,
+    environment: limitsEnvironment(config),
+    maxSlotWait: Duration.minutes(config.maxSlotWaitMinutes),
+  };
+}
+
+function contextValue(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  throw new Error(`Context ${key} must be a string or a number, got ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
+import { definitionOf, functionLogicalId, synthesizeForTest } from './synthesized-pipeline.ts';
+
+/** The limits' configuration from CDK context: env of the functions, the machine's timeout. */
+
+const LIMITED_FUNCTIONS = [
+  'api',
+  'createProviderJob',
+  'pollProviderJob',
+  'downloadVideo',
+  'recordFailure',
+  'scheduler',
+] as const;
+
+function environments(context: Record<string, unknown>) {
+  const { pipelineTemplate } = synthesizeForTest(context);
+  const functions = pipelineTemplate.findResources('AWS::Lambda::Function');
+  const environmentOf = (name: keyof typeof HANDLER_MODULES): Record<string, unknown> => {
+    const id = functionLogicalId(pipelineTemplate, HANDLER_MODULES[name]);
+    return functions[id]?.Properties.Environment?.Variables ?? {};
+  };
+  return { environmentOf, asl: definitionOf(pipelineTemplate) };
+}
+
+describe('limits from CDK context', () => {
+  it('gives every function that uses the limits the same values, defaults when the context is silent', () => {
+    const { environmentOf } = environments({});
+
+    for (const name of LIMITED_FUNCTIONS) {
+      expect(environmentOf(name), name).toMatchObject({
+        MAX_CONCURRENT_JOBS: '4',
+        PROVIDER_REQUESTS_PER_MINUTE: '20',
+        OVER_BUDGET_ACTION: 'queue',
+        MAX_SLOT_WAIT_MINUTES: '360',
+      });
+      expect(environmentOf(name), name).not.toHaveProperty('DAILY_BUDGET_USD');
+    }
+  });
+
+  it('takes each value from its context key, numbers or strings alike', () => {
+    const { environmentOf, asl } = environments({
+      'limits:maxConcurrentJobs': 2,
+      'limits:requestsPerMinute': '0',
+      'limits:maxSlotWaitMinutes': 30,
+      'budget:dailyUsd': '1.2',
+      'budget:overBudgetAction': 'reject',
+    });
+
+    for (const name of LIMITED_FUNCTIONS) {
+      expect(environmentOf(name), name).toMatchObject({
+        MAX_CONCURRENT_JOBS: '2',
+        PROVIDER_REQUESTS_PER_MINUTE: '0',
+        DAILY_BUDGET_USD: '1.2',
+        OVER_BUDGET_ACTION: 'reject',
+        MAX_SLOT_WAIT_MINUTES: '30',
+      });
+    }
+    // The machine times out only after the longest slot wait plus the generation.
+    expect(asl.TimeoutSeconds).toBe(30 * 60 + 2 * 3600);
+  });
+
+  it('gives the limits to no function that does not use them', () => {
+    const { environmentOf } = environments({});
+
+    for (const name of ['authorizer', 'intake'] as const) {
+      expect(Object.keys(environmentOf(name)), name).not.toContain('MAX_CONCURRENT_JOBS');
+    }
+  });
+
+  it.each([
+    ['limits:maxConcurrentJobs', 0],
+    ['limits:requestsPerMinute', 'many'],
+    ['budget:dailyUsd', '-5'],
+    ['budget:overBudgetAction', 'drop'],
+    ['limits:maxSlotWaitMinutes', { minutes: 5 }],
+  ])('fails the synth for %s = %j, naming the key', (key, value) => {
+    expect(() => synthesizeForTest({ [key]: value })).toThrow(key);
+  });
+});

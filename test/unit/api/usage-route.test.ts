@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { createApiHandler } from '../../../functions/api/api-handler.ts';
+import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
+import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
+import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryUsageSources } from '../../support/in-memory-limits.ts';
+import { testProviderConfig } from '../../support/provider-config-fixture.ts';
+import { recordingLogger } from '../../support/recording-logger.ts';
+
+const NOW = new Date('2026-03-04T23:59:59.000Z');
+
+function setup(budgetUsd: number | null) {
+  const limits = inMemoryUsageSources({ budgetUsd, slots: 2 });
+  const handler = createApiHandler({
+    store: new InMemoryJobStore({ now: () => NOW }),
+    startExecution: async () => {},
+    providerConfig: testProviderConfig(),
+    clock: () => NOW,
+    newJobId,
+    contentLink: async (key) => `https://videos.example.com/${key}`,
+    usage: (day) => readUsage(limits, day),
+    logger: recordingLogger().logger,
+  });
+  const send = async (request: HttpRequest) => {
+    const response = await handler(httpApiEvent(request));
+    return { ...response, json: JSON.parse(response.body ?? 'null') as unknown };
+  };
+  return { limits, send };
+}
+
+describe('GET /usage', () => {
+  it("answers today's (UTC) spending against the budget and the slots in use", async () => {
+    const { limits, send } = setup(2);
+    await limits.budget.reserve('job_done', 0.4, '2026-03-04');
+    await limits.budget.recordSpent('job_done', 0.5, '2026-03-04');
+    await limits.budget.reserve('job_running', 0.8, '2026-03-04');
+    await limits.semaphore.acquire('job_running');
+
+    const response = await send({ method: 'GET', path: '/usage' });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.['Cache-Control']).toBe('no-store');
+    expect(response.json).toEqual({
+      day: '2026-03-04',
+      budget: { limitUsd: 2, reservedUsd: 0.8, spentUsd: 0.5, remainingUsd: 0.7 },
+      concurrency: { limit: 2, inUse: 1 },
+      jobs: { started: 2, completed: 1 },
+    });
+  });
+
+  it('answers the day asked for', async () => {
+    const { limits, send } = setup(2);
+    await limits.budget.reserve('job_yesterday', 0.4, '2026-03-03');
+
+    const response = await send({ method: 'GET', path: '/usage', query: { day: '2026-03-03' } });
+
+    expect(response.json).toMatchObject({ day: '2026-03-03', budget: { reservedUsd: 0.4 } });
+  });
+
+  it('never answers a negative remainder, and null remainder and limit without a budget', async () => {
+    const over = setup(0.5);
+    await over.limits.budget.recordSpent('job_expensive', 1.2, '2026-03-04');
+    const unlimited = setup(null);
+
+    const overBudget = await over.send({ method: 'GET', path: '/usage' });
+    const noBudget = await unlimited.send({ method: 'GET', path: '/usage' });
+
+    expect(overBudget.json).toMatchObject({ budget: { spentUsd: 1.2, remainingUsd: 0 } });
+    expect(noBudget.json).toMatchObject({ budget: { limitUsd: null, remainingUsd: null } });
+  });
+
+  it.each(['2026-02-30', 'yesterday', '2026-3-4'])(
+    'refuses day=%s naming the field',
+    async (day) => {
+      const { send } = setup(2);
+
+      const response = await send({ method: 'GET', path: '/usage', query: { day } });
+
+      expect(response.statusCode).toBe(400);
+      expect(response.json).toMatchObject({ error: { code: 'invalid_request', field: 'day' } });
+    },
+  );
+
+  it('allows only GET', async () => {
+    const { send } = setup(2);
+
+    const response = await send({ method: 'POST', path: '/usage' });
+
+    expect(response.statusCode).toBe(405);
+  });
+});
