@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import {
+  DEFAULT_REQUESTS_PER_MINUTE,
   LIMITS_ENV_NAMES,
   type LimitsConfig,
   LimitsConfigError,
@@ -68,4 +69,24 @@ function contextValue(node: Node, key: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string' || typeof value === 'number') return String(value);
   throw new Error(`Context ${key} must be a string or a number, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * CDK context for a local run at `speed` (the local stack): the limiter counts requests per real
+ * UTC minute, while a simulated minute lasts 60/speed real seconds, so the configured (or
+ * default) requests per minute are multiplied by `speed`, as the simulator scales its own rate
+ * limit. 0 (off) stays 0; every other key passes through unchanged.
+ */
+export function limitsContextAtSpeed(
+  context: Readonly<Record<string, string>>,
+  speed: number,
+): Record<string, string> {
+  const key = LIMITS_CONTEXT_KEYS.requestsPerMinute;
+  const configured = context[key];
+  const perSimulatedMinute =
+    configured === undefined || configured === ''
+      ? DEFAULT_REQUESTS_PER_MINUTE
+      : Number(configured);
+  if (!Number.isFinite(perSimulatedMinute)) return { ...context };
+  return { ...context, [key]: String(Math.ceil(perSimulatedMinute * Math.max(1, speed))) };
 }
