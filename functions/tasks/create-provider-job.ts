@@ -108,16 +108,8 @@ export function createCreateProviderJobHandler(
         return stateOf(job, job.providerStatus ?? 'queued', job.progress, deps.clock());
       }
 
-      const now = deps.clock();
-      if (!(await limits.semaphore.acquire(jobId))) {
-        return waitForSlot(deps, job, now, input.executionStartedAt);
-      }
-      const costUsd = limits.priceOf(job);
-      const reservation = await limits.budget.reserve(jobId, costUsd, utcDay(now));
-      if (reservation === 'exceeded') {
-        await limits.semaphore.release(jobId);
-        return overBudget(deps, job, costUsd, now);
-      }
+      const heldBack = await admit(deps, job, input.executionStartedAt);
+      if (heldBack) return heldBack;
 
       const takeRequest = () => limits.rateLimiter.tryTake(deps.clock());
       const waitForRequests = (): CreateState => {
@@ -150,6 +142,29 @@ export function createCreateProviderJobHandler(
       return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
     });
   };
+}
+
+/**
+ * Takes a concurrency slot, then reserves the job's cost on today's budget (both idempotent, so
+ * a job that holds them already keeps them). Answers what to do instead when a limit holds the
+ * job back; undefined when it may go on.
+ */
+async function admit(
+  deps: CreateProviderJobDeps,
+  job: Job,
+  executionStartedAt: string | undefined,
+): Promise<CreateState | undefined> {
+  const { limits } = deps;
+  const now = deps.clock();
+  if (!(await limits.semaphore.acquire(job.jobId))) {
+    return waitForSlot(deps, job, now, executionStartedAt);
+  }
+  const costUsd = limits.priceOf(job);
+  if ((await limits.budget.reserve(job.jobId, costUsd, utcDay(now))) === 'exceeded') {
+    await limits.semaphore.release(job.jobId);
+    return overBudget(deps, job, costUsd, now);
+  }
+  return undefined;
 }
 
 /** No free slot: wait and ask again, or, after waiting too long, go back to the schedule. */
