@@ -8,6 +8,7 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
+import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, synthesizePipeline } from '../synth-pipeline.ts';
@@ -18,10 +19,12 @@ import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
 import { LocalStackError } from './local-errors.ts';
+import { LocalEventSources } from './local-event-sources.ts';
 import { LOCAL_REGION } from './local-ids.ts';
 import { type LocalFunctionSpec, localFunctions, localResolver } from './local-resources.ts';
 import { LocalSecrets } from './local-secrets.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
+import { bucketNotificationsFromTemplate, schedulesFromTemplate } from './local-triggers.ts';
 import { assertPortFree } from './ports.ts';
 import { type RunningS3Local, startS3Local } from './s3-local.ts';
 import {
@@ -54,6 +57,13 @@ export interface LocalStackOptions {
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
   simulator?: Omit<SimulatorOptions, 'speed' | 'apiKey' | 'port' | 'host'>;
+  /** Extra CDK context for the synthesis, e.g. `{ 'limits:maxConcurrentJobs': '2' }`. */
+  context?: Record<string, string>;
+  /**
+   * Run the batch schedule on its timer (the rule's rate divided by `speed`); default true.
+   * Tests turn it off and call `runScheduler()` when they want a run.
+   */
+  scheduleTimer?: boolean;
   /** POWERTOOLS_LOG_LEVEL of the handlers (default WARN: the CLI shows progress itself). */
   logLevel?: string;
   /** Told about each start-up step (the CLI prints them). */
@@ -73,6 +83,10 @@ export interface LocalStackInfo {
   table: string;
   providerBaseUrl: string;
   stateMachineArn: string;
+  /** Where dropped prompt files start jobs (bucket prefixes), and where their reports go. */
+  dropFolders: { prefix: string; resultsPrefix: string }[];
+  /** The batch schedule: its expression in the template and the local interval. */
+  schedule?: { expression: string; intervalSeconds: number };
 }
 
 export interface LocalStack extends LocalStackInfo {
@@ -83,6 +97,10 @@ export interface LocalStack extends LocalStackInfo {
   stepFunctions: LocalStepFunctions;
   s3: RunningS3Local;
   dynamoDb: RunningDynamoDbLocal;
+  /** Runs the scheduler once, now (after a run in progress), and returns its summary. */
+  runScheduler(): Promise<unknown>;
+  /** Resolves when no S3 event delivery and no scheduler run is in flight. */
+  whenEventsIdle(): Promise<void>;
   info(): LocalStackInfo;
   stop(): Promise<void>;
 }
@@ -148,7 +166,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     await failFast();
     step('synthesizing the CDK app');
-    const templates = await synthesize(providerContext(providerBaseUrl, options.provider));
+    const templates = await synthesize({
+      ...options.context,
+      ...providerContext(providerBaseUrl, options.provider),
+    });
     const resolver = localResolver(templates.pipeline, templates.stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
     const environment = functionEnvironment(functions);
@@ -199,6 +220,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       );
     }
 
+    // S3 object events and the batch schedule invoke the same handlers, as in AWS.
+    const notifications = bucketNotificationsFromTemplate(templates.pipeline, resolver);
+    const schedules = schedulesFromTemplate(templates.pipeline);
+    const eventSources = new LocalEventSources({
+      invoke: invokeLambda,
+      notifications,
+      schedules,
+      speed,
+      timer: options.scheduleTimer ?? true,
+      onError: (source, error) => options.onFunctionError?.(source, error),
+    });
+    s3.server.on('event', (event) => eventSources.s3Event(event));
+    stops.push(() => eventSources.close());
+    const [schedule] = schedules;
+
     step('starting the HTTP API');
     const gateway: RunningLocalApiGateway = await startLocalApiGateway({
       api: httpApiFromTemplate(templates.pipeline, resolver),
@@ -228,6 +264,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       table,
       providerBaseUrl,
       stateMachineArn,
+      dropFolders: notifications
+        .filter((notification) => notification.bucket === bucket && notification.prefix)
+        .map((notification) => {
+          const prefix = notification.prefix ?? '';
+          const folder = DROP_FOLDERS.find((candidate) => candidate.prefix === prefix);
+          return { prefix, resultsPrefix: folder?.resultsPrefix ?? '' };
+        }),
+      ...(schedule
+        ? {
+            schedule: {
+              expression: schedule.expression,
+              intervalSeconds: eventSources.intervalMs(schedule) / 1000,
+            },
+          }
+        : {}),
     });
     return {
       ...info(),
@@ -237,6 +288,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctions,
       s3,
       dynamoDb,
+      runScheduler: () => eventSources.runSchedule(),
+      whenEventsIdle: () => eventSources.whenIdle(),
       info,
       stop: stopAll,
     };
