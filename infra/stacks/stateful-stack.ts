@@ -28,6 +28,7 @@ import {
   PARTITION_KEY,
   SORT_KEY,
 } from '../../functions/shared/jobs/jobs-table.ts';
+import { EXPIRES_AT } from '../../functions/shared/limits/limits-table.ts';
 
 /**
  * What must survive any redeploy: the videos bucket, the jobs table and the secrets. Everything
@@ -99,6 +100,8 @@ export class StatefulStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
       deletionProtection: true,
+      // Per-minute request counters and per-day budget records expire on their own.
+      timeToLiveAttribute: EXPIRES_AT,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // Key names shared with the job store and the local stack (functions/shared/jobs/jobs-table.ts).

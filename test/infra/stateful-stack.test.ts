@@ -123,6 +123,13 @@ describe('the jobs table', () => {
     });
   });
 
+  it('expires the limits bookkeeping (request counters, budget records) by its expiresAt TTL', () => {
+    expect(table().Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'expiresAt',
+      Enabled: true,
+    });
+  });
+
   it.each([BY_STATUS_INDEX, BY_CREATED_AT_INDEX])(
     'has the $name index over $partitionKey/$sortKey, projecting everything',
     (index) => {
