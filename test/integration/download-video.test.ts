@@ -165,7 +165,8 @@ async function peakRssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; gr
   }
 }
 
-describe('download-video with the simulator and s3rver', () => {
+// A 200 MiB round trip through two local servers: slow on a loaded two-core machine.
+describe('download-video with the simulator and s3rver', { timeout: 120_000 }, () => {
   it('lands a 200 MiB video byte for byte, with memory that does not grow with size', async () => {
     // A first download loads and warms every code path; a small one then gives the baseline.
     sim.configure({ contentSizeBytes: 8 * MiB });
