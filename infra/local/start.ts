@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { LocalStackError } from './local-errors.ts';
-import type { LocalStack } from './local-stack.ts';
+import type { LocalStack, LocalStackInfo } from './local-stack.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { LOCAL_DATA_DIR, removeStackInfo, stackInfoPath, writeStackInfo } from './stack-info.ts';
 
@@ -107,7 +107,7 @@ Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${s
   Provider     ${provider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
   S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)
   DynamoDB     ${info.dynamodbEndpoint}  table ${info.table}
-  Facts        ${stackInfoPath(dataDir)}
+${dropFolderLines(info)}  Facts        ${stackInfoPath(dataDir)}
 
 Try it:
   curl -s -X POST ${info.apiUrl}/videos \\
@@ -117,8 +117,36 @@ Try it:
   curl -sL ${info.apiUrl}/videos/<id>/content -H 'Authorization: ${token}' -o video.mp4
 
 Or: npm run generate -- "A cat playing piano"
-Ctrl-C stops everything.
+${dropFolderExample(info)}Ctrl-C stops everything.
 `);
+}
+
+/** Where dropped prompt files start jobs, and how often the schedule runs here. */
+function dropFolderLines(info: LocalStackInfo): string {
+  const folders = info.dropFolders
+    .map((folder) => `s3://${info.bucket}/${folder.prefix} (reports: ${folder.resultsPrefix})`)
+    .join(', ');
+  const lines = folders ? [`  Drop folder  ${folders}`] : [];
+  if (info.schedule) {
+    lines.push(
+      `  Schedule     ${info.schedule.expression}: starts deferred jobs and sweeps every ${info.schedule.intervalSeconds.toFixed(1)} s here`,
+    );
+  }
+  return lines.map((line) => `${line}\n`).join('');
+}
+
+function dropFolderExample(info: LocalStackInfo): string {
+  const inbox = info.dropFolders[0];
+  if (!inbox) return '';
+  const objects = `${info.s3Endpoint}/${info.bucket}`;
+  return `
+Drop a file (.txt = one prompt, .json = one request, .jsonl = one request per line):
+  curl -s -X PUT --data-binary @prompts.jsonl ${objects}/${inbox.prefix}prompts.jsonl
+  curl -s ${objects}/${inbox.resultsPrefix}prompts.jsonl.json
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \\
+    aws --endpoint-url ${info.s3Endpoint} s3 cp prompts.jsonl s3://${info.bucket}/${inbox.prefix}
+
+`;
 }
 
 function parse() {

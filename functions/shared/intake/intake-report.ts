@@ -37,13 +37,13 @@ export function buildReport(input: {
 }): IntakeReport {
   const results = [...(input.results ?? [])].sort((a, b) => a.line - b.line);
   const accepted = results.filter((line) => 'jobId' in line).length;
-  const report: IntakeReport = {
+  // Key order is the reading order of the JSON file.
+  return {
     source: input.source,
     processedAt: input.processedAt,
+    ...(input.format === undefined ? {} : { format: input.format }),
+    ...(input.error === undefined ? {} : { error: input.error }),
     totals: { entries: results.length, accepted, rejected: results.length - accepted },
     results,
   };
-  if (input.format !== undefined) report.format = input.format;
-  if (input.error !== undefined) report.error = input.error;
-  return report;
 }
