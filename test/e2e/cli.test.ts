@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStackInfo } from '../../infra/local/local-stack.ts';
 import { sha256 } from './local-stack-client.ts';
 
 // The two commands a user runs, as child processes, exactly as `npm start` / `npm run generate`
@@ -118,7 +119,7 @@ async function leftoverProcesses(dir: string): Promise<string[]> {
   return left;
 }
 
-async function stackInfo(): Promise<{ apiUrl: string; headers: Record<string, string> }> {
+async function stackInfo(): Promise<LocalStackInfo> {
   return JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8'));
 }
 
@@ -155,14 +156,19 @@ describe('npm start and npm run generate', () => {
     expect(running.output()).toContain(`API          ${info.apiUrl}`);
     expect(running.output()).toContain(`curl -s -X POST ${info.apiUrl}/videos`);
     expect(running.output()).toContain(String(info.headers.Authorization));
+    expect(running.output()).toContain(
+      `curl -s -X PUT --data-binary @prompts.jsonl ${info.s3Endpoint}/${info.bucket}/inbox/prompts.jsonl`,
+    );
     expect(Object.keys(info).sort()).toEqual(
       [
         'apiUrl',
         'bucket',
+        'dropFolders',
         'dynamodbEndpoint',
         'headers',
         'providerBaseUrl',
         's3Endpoint',
+        'schedule',
         'stateMachineArn',
         'table',
       ].sort(),
