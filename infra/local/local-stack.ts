@@ -11,6 +11,7 @@ import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
+import { limitsContextAtSpeed } from '../stacks/limits-settings.ts';
 import { PROJECT_ROOT, synthesizePipeline } from '../synth-pipeline.ts';
 import type { CfnTemplate } from './cfn-template.ts';
 import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
@@ -166,10 +167,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     await failFast();
     step('synthesizing the CDK app');
-    const templates = await synthesize({
-      ...options.context,
-      ...providerContext(providerBaseUrl, options.provider),
-    });
+    // Request allowances are counted per real minute: scaled like the simulator's own limit.
+    const templates = await synthesize(
+      limitsContextAtSpeed(
+        { ...options.context, ...providerContext(providerBaseUrl, options.provider) },
+        speed,
+      ),
+    );
     const resolver = localResolver(templates.pipeline, templates.stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
     const environment = functionEnvironment(functions);

@@ -21,7 +21,6 @@ beforeAll(async () => {
     context: {
       'budget:dailyUsd': String(BUDGET_USD),
       'limits:maxConcurrentJobs': '5',
-      'limits:requestsPerMinute': '0',
     },
     scheduleTimer: false,
     logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',

@@ -23,8 +23,7 @@ beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
     speed: SPEED,
-    // The per-minute request allowance counts real minutes, which --speed does not shorten.
-    context: { 'limits:maxConcurrentJobs': String(LIMIT), 'limits:requestsPerMinute': '0' },
+    context: { 'limits:maxConcurrentJobs': String(LIMIT) },
     scheduleTimer: false,
     logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
   });
