@@ -33,6 +33,8 @@ import type { JobStore } from '../shared/jobs/job-store.ts';
 import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
+import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
+import { withObservability } from '../shared/observability/with-observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import {
   productionTaskLimits,
@@ -115,6 +117,7 @@ export function createCreateProviderJobHandler(
       const waitForRequests = (): CreateState => {
         const waitSeconds = rateWaitSeconds(deps.clock(), limits.random);
         logger.info('Provider request allowance spent this minute; waiting', { waitSeconds });
+        recordMetric('RateLimitWaits');
         return waiting('waiting_for_rate_limit', waitSeconds);
       };
       const provider = await deps.provider();
@@ -139,6 +142,7 @@ export function createCreateProviderJobHandler(
         progress: video.progress,
       });
       logger.info('Provider job created', { providerJobId: video.id, status: video.status });
+      recordMetric('ProviderJobsCreated');
       return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
     });
   };
@@ -183,6 +187,7 @@ async function waitForSlot(
     logger.info('No slot within the maximum wait; deferred to the schedule', {
       waitedSeconds: Math.round(waitedSeconds),
     });
+    recordMetric('JobsDeferred', 1, { reason: 'slot_wait' });
     return waiting('deferred', 0);
   }
   const waitSeconds = slotWaitSeconds(deps.limits.random);
@@ -190,6 +195,7 @@ async function waitForSlot(
     limit: deps.limits.semaphore.limit,
     waitSeconds,
   });
+  recordMetric('SlotWaits');
   return waiting('waiting_for_slot', waitSeconds);
 }
 
@@ -213,6 +219,7 @@ async function overBudget(
     committedUsd: committed,
     limitUsd: usage.limitUsd,
   });
+  recordMetric('JobsDeferred', 1, { reason: 'budget' });
   return waiting('deferred', 0);
 }
 
@@ -268,12 +275,15 @@ function stateOf(
   };
 }
 
-export const handler = lazyHandler(() => {
-  const env = parseTaskEnv(jobsEnvSchema);
-  return createCreateProviderJobHandler({
-    store: productionJobStore(env.JOBS_TABLE_NAME),
-    provider: createProviderSource(),
-    clock: systemClock,
-    limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
-  });
-});
+export const handler = withObservability(
+  'create-provider-job',
+  lazyHandler(() => {
+    const env = parseTaskEnv(jobsEnvSchema);
+    return createCreateProviderJobHandler({
+      store: productionJobStore(env.JOBS_TABLE_NAME),
+      provider: createProviderSource(),
+      clock: systemClock,
+      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+    });
+  }),
+);

@@ -21,6 +21,8 @@ import type { Job, JobResult } from '../shared/jobs/job.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { RequestRateLimitedError } from '../shared/limits/limit-errors.ts';
 import { logger } from '../shared/observability/observability.ts';
+import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
+import { withObservability } from '../shared/observability/with-observability.ts';
 import {
   ProviderContentExpiredError,
   ProviderTransientError,
@@ -75,6 +77,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
         throw new ProviderJobMissingError(`Job ${jobId} has no provider job to download`);
       }
       if (!(await deps.limits.rateLimiter.tryTake(deps.clock()))) {
+        recordMetric('RateLimitWaits');
         throw new RequestRateLimitedError(
           'The provider request allowance of this minute is spent; the download waits',
         );
@@ -101,7 +104,8 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
         ...(spritesheetKey ? { spritesheetKey } : {}),
       };
       const actualCostUsd = deps.limits.priceOf(job);
-      await deps.store.recordCompleted(jobId, result, deps.clock().toISOString(), actualCostUsd);
+      const completedAt = deps.clock();
+      await deps.store.recordCompleted(jobId, result, completedAt.toISOString(), actualCostUsd);
       logger.info('Video stored', {
         key: stored.key,
         bytes: stored.bytes,
@@ -109,10 +113,21 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
         estimatedCostUsd: job.estimatedCostUsd,
         actualCostUsd,
       });
+      recordCompletion(job, stored.bytes, completedAt);
       await settle(deps, job, actualCostUsd);
       return summary(result);
     });
   };
+}
+
+function recordCompletion(job: Job, bytes: number, completedAt: Date): void {
+  const secondsSince = (iso: string) =>
+    Math.max(0, (completedAt.getTime() - Date.parse(iso)) / 1000);
+  recordMetric('JobsCompleted');
+  recordMetric('VideoBytesStored', bytes);
+  recordMetric('JobDuration', secondsSince(job.createdAt));
+  if (job.createAttemptedAt)
+    recordMetric('GenerationDuration', secondsSince(job.createAttemptedAt));
 }
 
 function settle(deps: DownloadVideoDeps, job: Job, costUsd: number): Promise<void> {
@@ -161,13 +176,16 @@ function summary(result: JobResult): DownloadResult {
   return { bucket: result.bucket, key: result.key, bytes: result.bytes, sha256: result.sha256 };
 }
 
-export const handler = lazyHandler(() => {
-  const env = parseTaskEnv(downloadEnvSchema);
-  return createDownloadVideoHandler({
-    store: productionJobStore(env.JOBS_TABLE_NAME),
-    provider: createProviderSource(),
-    storage: new VideoStorage({ s3, bucket: env.VIDEOS_BUCKET_NAME }),
-    clock: systemClock,
-    limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
-  });
-});
+export const handler = withObservability(
+  'download-video',
+  lazyHandler(() => {
+    const env = parseTaskEnv(downloadEnvSchema);
+    return createDownloadVideoHandler({
+      store: productionJobStore(env.JOBS_TABLE_NAME),
+      provider: createProviderSource(),
+      storage: new VideoStorage({ s3, bucket: env.VIDEOS_BUCKET_NAME }),
+      clock: systemClock,
+      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+    });
+  }),
+);

@@ -14,6 +14,8 @@ import { z } from 'zod';
 import { dynamoDb } from '../shared/aws/clients.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { logger } from '../shared/observability/observability.ts';
+import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
+import { withObservability } from '../shared/observability/with-observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
@@ -66,6 +68,7 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
       if (!(await deps.limits.rateLimiter.tryTake(now))) {
         const waitSeconds = rateWaitSeconds(now, deps.limits.random);
         logger.info('Provider request allowance spent this minute; poll skipped', { waitSeconds });
+        recordMetric('RateLimitWaits');
         return {
           // The loop goes on waiting: a recorded terminal status is confirmed by the next poll.
           status: job.providerStatus === 'in_progress' ? 'in_progress' : 'queued',
@@ -100,12 +103,15 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
   };
 }
 
-export const handler = lazyHandler(() => {
-  const env = parseTaskEnv(jobsEnvSchema);
-  return createPollProviderJobHandler({
-    store: productionJobStore(env.JOBS_TABLE_NAME),
-    provider: createProviderSource(),
-    clock: systemClock,
-    limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
-  });
-});
+export const handler = withObservability(
+  'poll-provider-job',
+  lazyHandler(() => {
+    const env = parseTaskEnv(jobsEnvSchema);
+    return createPollProviderJobHandler({
+      store: productionJobStore(env.JOBS_TABLE_NAME),
+      provider: createProviderSource(),
+      clock: systemClock,
+      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+    });
+  }),
+);

@@ -18,6 +18,8 @@ import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
+import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
+import { withObservability } from '../shared/observability/with-observability.ts';
 import { describeFailure } from './failure-reason.ts';
 import { releaseJobLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
 import {
@@ -77,17 +79,21 @@ export function createRecordFailureHandler(
       }
       await deps.store.recordFailed(jobId, reason, deps.clock().toISOString());
       logger.info('Job failed', { code: reason.code, retryable: reason.retryable });
+      recordMetric('JobsFailed', 1, { code: reason.code });
       return { jobId, status: 'FAILED', code: reason.code };
     });
   };
 }
 
-export const handler = lazyHandler(() => {
-  const env = parseTaskEnv(jobsEnvSchema);
-  const { semaphore, budget } = limitsFromEnv(dynamoDb, env.JOBS_TABLE_NAME);
-  return createRecordFailureHandler({
-    store: productionJobStore(env.JOBS_TABLE_NAME),
-    clock: systemClock,
-    limits: { semaphore, budget },
-  });
-});
+export const handler = withObservability(
+  'record-failure',
+  lazyHandler(() => {
+    const env = parseTaskEnv(jobsEnvSchema);
+    const { semaphore, budget } = limitsFromEnv(dynamoDb, env.JOBS_TABLE_NAME);
+    return createRecordFailureHandler({
+      store: productionJobStore(env.JOBS_TABLE_NAME),
+      clock: systemClock,
+      limits: { semaphore, budget },
+    });
+  }),
+);

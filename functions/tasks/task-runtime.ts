@@ -1,6 +1,6 @@
 /**
  * What the state-machine task handlers share: input parsing, the job lookup every task starts
- * with, per-job logging, and lazily built production dependencies.
+ * with, per-job logging and tracing, and lazily built production dependencies.
  */
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
@@ -13,8 +13,11 @@ import {
   ValidationError,
 } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { annotateJobId } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
+import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
+import { ProviderError } from '../shared/provider/provider-errors.ts';
 import type { VideoProvider } from '../shared/provider/video-provider.ts';
 import { TaskConfigError } from './task-errors.ts';
 
@@ -95,7 +98,10 @@ export function waitSecondsFor(
   });
 }
 
-/** Runs `work` with `jobId` (and the Lambda context) on every log line it writes. */
+/**
+ * Runs `work` with `jobId` (and the Lambda context) on every log line it writes and on its trace.
+ * A provider error escaping it is counted (ProviderErrors, by error name) before it propagates.
+ */
 export async function withJobLogging<T>(
   jobId: string,
   context: Context | undefined,
@@ -103,9 +109,11 @@ export async function withJobLogging<T>(
 ): Promise<T> {
   if (context) logger.addContext(context);
   logger.appendKeys({ jobId });
+  annotateJobId(jobId);
   try {
     return await work();
   } catch (error) {
+    if (error instanceof ProviderError) recordMetric('ProviderErrors', 1, { error: error.name });
     logger.warn('Task failed', { error });
     throw error;
   } finally {

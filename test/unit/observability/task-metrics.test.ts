@@ -1,0 +1,292 @@
+import { readFile } from 'node:fs/promises';
+import {
+  CopyObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Job } from '../../../functions/shared/jobs/job.ts';
+import { tracer } from '../../../functions/shared/observability/observability.ts';
+import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
+import { ProviderRejectedError } from '../../../functions/shared/provider/provider-errors.ts';
+import { VideoStorage } from '../../../functions/shared/storage/video-storage.ts';
+import { createCreateProviderJobHandler } from '../../../functions/tasks/create-provider-job.ts';
+import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
+import { createPollProviderJobHandler } from '../../../functions/tasks/poll-provider-job.ts';
+import { createRecordFailureHandler } from '../../../functions/tasks/record-failure.ts';
+import {
+  InMemoryConcurrencySemaphore,
+  InMemoryRequestRateLimiter,
+  InMemorySpendingBudget,
+  inMemoryTaskLimits,
+} from '../../support/in-memory-limits.ts';
+import { aJob } from '../../support/job-fixtures.ts';
+import { startTaskWorld, type TaskWorld } from '../tasks/task-world.ts';
+import { capturedMetrics } from './emf-capture.ts';
+
+const s3 = new S3Client({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+const s3Mock = mockClient(s3);
+
+let world: TaskWorld;
+let emf: ReturnType<typeof capturedMetrics>;
+
+beforeEach(async () => {
+  world = await startTaskWorld();
+  emf = capturedMetrics();
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  s3Mock.reset();
+  await world.close();
+});
+
+/** The published metrics as `{ name, value, dimensions }`. */
+const published = () =>
+  emf.points().map(({ name, value, dimensions }) => ({ name, value, dimensions }));
+
+function seedJob(overrides: Partial<Job> = {}): Job {
+  const now = world.clock().toISOString();
+  const job = aJob({ createdAt: now, updatedAt: now, ...overrides });
+  world.store.seed(job);
+  return job;
+}
+
+function createStep(limits = inMemoryTaskLimits()) {
+  return withObservability(
+    'create-provider-job',
+    createCreateProviderJobHandler({
+      store: world.store,
+      provider: async () => world.provider,
+      clock: world.clock,
+      limits,
+    }),
+    emf.tools,
+  );
+}
+
+describe('create-provider-job metrics', () => {
+  it('counts the provider job it creates', async () => {
+    const job = seedJob();
+
+    await createStep()({ jobId: job.jobId });
+
+    expect(published()).toEqual([{ name: 'ProviderJobsCreated', value: 1, dimensions: {} }]);
+  });
+
+  it('counts a provider error by its name, and nothing as created', async () => {
+    const job = seedJob({ prompt: 'A cat [moderation-block] on a roof' });
+
+    await expect(createStep()({ jobId: job.jobId })).rejects.toBeInstanceOf(ProviderRejectedError);
+
+    expect(published()).toEqual([
+      { name: 'ProviderErrors', value: 1, dimensions: { error: 'ProviderRejectedError' } },
+    ]);
+  });
+
+  it('counts a wait for a concurrency slot', async () => {
+    const job = seedJob();
+
+    const state = await createStep(
+      inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(0) }),
+    )({ jobId: job.jobId });
+
+    expect(state.status).toBe('waiting_for_slot');
+    expect(published()).toEqual([{ name: 'SlotWaits', value: 1, dimensions: {} }]);
+  });
+
+  it('counts a job deferred by the daily budget, with the reason', async () => {
+    const job = seedJob({ estimatedCostUsd: 0.4 });
+
+    const state = await createStep(inMemoryTaskLimits({ budget: new InMemorySpendingBudget(0.1) }))(
+      { jobId: job.jobId },
+    );
+
+    expect(state.status).toBe('deferred');
+    expect(published()).toEqual([
+      { name: 'JobsDeferred', value: 1, dimensions: { reason: 'budget' } },
+    ]);
+  });
+
+  it('counts a wait for the request allowance', async () => {
+    const job = seedJob();
+
+    const state = await createStep(
+      inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(0) }),
+    )({ jobId: job.jobId });
+
+    expect(state.status).toBe('waiting_for_rate_limit');
+    expect(published()).toEqual([{ name: 'RateLimitWaits', value: 1, dimensions: {} }]);
+  });
+});
+
+describe('poll-provider-job metrics', () => {
+  it('counts a poll skipped for the request allowance', async () => {
+    const job = seedJob({
+      status: 'IN_PROGRESS',
+      providerJobId: 'video_1',
+      providerStatus: 'queued',
+    });
+    const poll = withObservability(
+      'poll-provider-job',
+      createPollProviderJobHandler({
+        store: world.store,
+        provider: async () => world.provider,
+        clock: world.clock,
+        limits: inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(0) }),
+      }),
+      emf.tools,
+    );
+
+    await poll({ jobId: job.jobId });
+
+    expect(published()).toEqual([{ name: 'RateLimitWaits', value: 1, dimensions: {} }]);
+  });
+});
+
+describe('download-video metrics', () => {
+  const bucket = 'videos-bucket';
+
+  beforeEach(async () => {
+    const sampleMp4 = await readFile(
+      new URL('../../../infra/local/simulator/media/sample.mp4', import.meta.url),
+    );
+    s3Mock.on(PutObjectCommand).resolves({});
+    s3Mock.on(CopyObjectCommand).resolves({});
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: sampleMp4.length });
+  });
+
+  /** A job submitted 60 s before its provider job was created, now. */
+  async function jobWithProviderJob(): Promise<Job> {
+    const createdAt = new Date(world.clock().getTime() - 60_000).toISOString();
+    const base = aJob({ createdAt, updatedAt: createdAt });
+    const video = await world.provider.create({
+      prompt: base.prompt,
+      model: base.model,
+      size: base.size,
+      seconds: base.seconds,
+      idempotencyKey: `key-${base.jobId}`,
+    });
+    const job: Job = {
+      ...base,
+      status: 'IN_PROGRESS',
+      createAttemptedAt: world.clock().toISOString(),
+      providerJobId: video.id,
+      providerStatus: 'completed',
+    };
+    world.store.seed(job);
+    return job;
+  }
+
+  function downloadStep() {
+    return withObservability(
+      'download-video',
+      createDownloadVideoHandler({
+        store: world.store,
+        provider: async () => world.provider,
+        storage: new VideoStorage({ s3, bucket }),
+        clock: world.clock,
+        limits: inMemoryTaskLimits(),
+      }),
+      emf.tools,
+    );
+  }
+
+  it('counts the completed job, the bytes stored, and how long the job and the generation took', async () => {
+    const job = await jobWithProviderJob();
+    world.advance(300);
+
+    const result = await downloadStep()({ jobId: job.jobId });
+
+    expect(emf.points()).toEqual([
+      { namespace: 'SoraPipeline', name: 'JobsCompleted', unit: 'Count', value: 1, dimensions: {} },
+      {
+        namespace: 'SoraPipeline',
+        name: 'VideoBytesStored',
+        unit: 'Bytes',
+        value: result.bytes,
+        dimensions: {},
+      },
+      {
+        namespace: 'SoraPipeline',
+        name: 'JobDuration',
+        unit: 'Seconds',
+        value: 360,
+        dimensions: {},
+      },
+      {
+        namespace: 'SoraPipeline',
+        name: 'GenerationDuration',
+        unit: 'Seconds',
+        value: 300,
+        dimensions: {},
+      },
+    ]);
+  });
+
+  it('does not count a job again when the step is re-driven after completion', async () => {
+    const job = await jobWithProviderJob();
+    world.advance(300);
+    const download = downloadStep();
+    await download({ jobId: job.jobId });
+    const afterFirst = emf.points().length;
+
+    await download({ jobId: job.jobId });
+
+    expect(emf.points()).toHaveLength(afterFirst);
+  });
+});
+
+describe('record-failure metrics', () => {
+  function recordFailureStep() {
+    return withObservability(
+      'record-failure',
+      createRecordFailureHandler({
+        store: world.store,
+        clock: world.clock,
+        limits: inMemoryTaskLimits(),
+      }),
+      emf.tools,
+    );
+  }
+
+  const providerFailure = {
+    Error: 'ProviderJobFailed',
+    Cause: { code: 'moderation_blocked', message: 'Blocked after rendering started' },
+  };
+
+  it('counts the failed job by its code, never its message', async () => {
+    const job = seedJob({ status: 'IN_PROGRESS' });
+
+    await recordFailureStep()({ jobId: job.jobId, error: providerFailure });
+
+    expect(published()).toEqual([
+      { name: 'JobsFailed', value: 1, dimensions: { code: 'moderation_blocked' } },
+    ]);
+    expect(JSON.stringify(emf.lines())).not.toContain('Blocked after rendering');
+  });
+
+  it('counts nothing for a job that was already terminal', async () => {
+    const job = seedJob({ status: 'COMPLETED' });
+
+    await recordFailureStep()({ jobId: job.jobId, error: providerFailure });
+
+    expect(emf.lines()).toEqual([]);
+  });
+});
+
+describe('tracing of task handlers', () => {
+  it('annotates the trace with the job id', async () => {
+    const annotate = vi.spyOn(tracer, 'putAnnotation');
+    const job = seedJob();
+
+    await createStep()({ jobId: job.jobId });
+
+    expect(annotate).toHaveBeenCalledWith('jobId', job.jobId);
+  });
+});
