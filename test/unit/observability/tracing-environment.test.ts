@@ -1,0 +1,64 @@
+import dgram from 'node:dgram';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { dynamoDb, s3, secretsManager, sfn } from '../../../functions/shared/aws/clients.ts';
+import { annotateJobId } from '../../../functions/shared/observability/job-tracing.ts';
+import { tracer } from '../../../functions/shared/observability/observability.ts';
+import { recordMetric } from '../../../functions/shared/observability/pipeline-metrics.ts';
+import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.resetModules();
+  vi.restoreAllMocks();
+});
+
+// aws-xray-sdk-core's name for the middleware captureAWSv3Client adds.
+const XRAY_MIDDLEWARE = 'XRaySDKInstrumentation';
+
+const instrumented = (client: { middlewareStack: { identify(): string[] } }) =>
+  client.middlewareStack.identify().some((entry) => entry.startsWith(XRAY_MIDDLEWARE));
+
+describe('tracing outside Lambda', () => {
+  it('is off: the tracer enables itself only where AWS_EXECUTION_ENV is set', () => {
+    expect(process.env.AWS_EXECUTION_ENV).toBeUndefined();
+    expect(tracer.isTracingEnabled()).toBe(false);
+  });
+
+  it('leaves the SDK clients uninstrumented', () => {
+    for (const client of [dynamoDb, s3, sfn, secretsManager]) {
+      expect(instrumented(client)).toBe(false);
+    }
+  });
+
+  it('opens no socket to an X-Ray daemon and writes no EMF line while a handler runs', async () => {
+    const createSocket = vi.spyOn(dgram, 'createSocket');
+    const write = vi.spyOn(process.stdout, 'write');
+    const handler = withObservability('create-provider-job', async () => {
+      annotateJobId('job_1');
+      recordMetric('ProviderJobsCreated');
+      return 'ok';
+    });
+
+    await expect(handler({})).resolves.toBe('ok');
+
+    expect(createSocket).not.toHaveBeenCalled();
+    expect(write.mock.calls.map(([chunk]) => String(chunk)).join('')).not.toContain('"_aws"');
+  });
+});
+
+describe('tracing in Lambda', () => {
+  it('captures every SDK client', async () => {
+    vi.stubEnv('AWS_EXECUTION_ENV', 'AWS_Lambda_nodejs24.x');
+    vi.stubEnv('POWERTOOLS_TRACE_ENABLED', undefined);
+    // Keeps the tracer from patching http/https/fetch in this test process.
+    vi.stubEnv('POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS', 'false');
+
+    const fresh = await import('../../../functions/shared/aws/clients.ts');
+    const observability = await import('../../../functions/shared/observability/observability.ts');
+
+    expect(observability.tracer.isTracingEnabled()).toBe(true);
+    for (const client of [fresh.dynamoDb, fresh.s3, fresh.sfn, fresh.secretsManager]) {
+      expect(instrumented(client)).toBe(true);
+    }
+  });
+});
