@@ -7,6 +7,8 @@ import { createS3DropObjectStore } from '../shared/intake/s3-drop-object-store.t
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { logger } from '../shared/observability/observability.ts';
+import { countingSubmittedJobs } from '../shared/observability/submission-metrics.ts';
+import { withObservability } from '../shared/observability/with-observability.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { readIntakeConfig } from './intake-config.ts';
 import { createIntakeHandler } from './intake-handler.ts';
@@ -15,14 +17,20 @@ export { createIntakeHandler };
 
 const config = readIntakeConfig(process.env);
 
-export const handler = createIntakeHandler({
-  objects: createS3DropObjectStore(s3),
-  submit: {
-    store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
-    startExecution: createExecutionStarter(sfn, config.stateMachineArn),
-    providerConfig: config.providerConfig,
-    clock: () => new Date(),
-    newJobId,
-  },
-  logger,
-});
+// Traced; new jobs counted by source (JobsSubmitted), replays of a redelivered event excluded.
+export const handler = withObservability(
+  'intake',
+  createIntakeHandler({
+    objects: createS3DropObjectStore(s3),
+    submit: {
+      store: countingSubmittedJobs(
+        new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
+      ),
+      startExecution: createExecutionStarter(sfn, config.stateMachineArn),
+      providerConfig: config.providerConfig,
+      clock: () => new Date(),
+      newJobId,
+    },
+    logger,
+  }),
+);

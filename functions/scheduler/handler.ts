@@ -7,6 +7,8 @@ import { dynamoDb, sfn } from '../shared/aws/clients.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
+import { countingSchedulerRuns } from '../shared/observability/scheduler-metrics.ts';
+import { withObservability } from '../shared/observability/with-observability.ts';
 import { createSfnWorkflowExecutions } from '../shared/scheduler/workflow-executions.ts';
 import { createSchedulerHandler } from './scheduler-handler.ts';
 
@@ -27,11 +29,17 @@ if (!env.success) {
 const { JOBS_TABLE_NAME: tableName, STATE_MACHINE_ARN: stateMachineArn } = env.data;
 const limits = limitsFromEnv(dynamoDb, tableName);
 
-export const handler = createSchedulerHandler({
-  store: new DynamoJobStore({ client: dynamoDb, tableName }),
-  executions: createSfnWorkflowExecutions(sfn, stateMachineArn),
-  semaphore: limits.semaphore,
-  budget: limits.budget,
-  clock: () => new Date(),
-  logger,
-});
+// Traced; each run's starts, reclaimed slots, lost and requeued jobs published as metrics.
+export const handler = withObservability(
+  'scheduler',
+  countingSchedulerRuns(
+    createSchedulerHandler({
+      store: new DynamoJobStore({ client: dynamoDb, tableName }),
+      executions: createSfnWorkflowExecutions(sfn, stateMachineArn),
+      semaphore: limits.semaphore,
+      budget: limits.budget,
+      clock: () => new Date(),
+      logger,
+    }),
+  ),
+);

@@ -22,8 +22,15 @@ export const PIPELINE_METRICS = {
   SlotWaits: MetricUnit.Count,
   /** A provider call waits for the next minute's request allowance. */
   RateLimitWaits: MetricUnit.Count,
-  /** A job went back to the schedule. Dimension `reason`: budget, slot_wait. */
+  /**
+   * A job went back to the schedule. Dimension `reason`: budget, slot_wait, never_started (the
+   * scheduler's sweep found it QUEUED without an execution).
+   */
   JobsDeferred: MetricUnit.Count,
+  /** Deferred jobs a scheduler run started. */
+  DeferredJobsStarted: MetricUnit.Count,
+  /** Concurrency slots a scheduler run took back from jobs without a live execution. */
+  SlotsReclaimed: MetricUnit.Count,
   JobsCompleted: MetricUnit.Count,
   /** Bytes of MP4 stored by a completed download. */
   VideoBytesStored: MetricUnit.Bytes,

@@ -4,6 +4,10 @@ import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { createAuthorizerHandler } from '../../../functions/api/token-authorizer.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { annotatingJobIds } from '../../../functions/shared/observability/job-tracing.ts';
+import {
+  inMetricsScope,
+  type RecordedMetric,
+} from '../../../functions/shared/observability/pipeline-metrics.ts';
 import { countingSubmittedJobs } from '../../../functions/shared/observability/submission-metrics.ts';
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
@@ -94,6 +98,24 @@ describe('HTTP API entry', () => {
 
     const created = store.all().find((job) => job.jobId !== existing.jobId);
     expect(annotated).toEqual([created?.jobId, existing.jobId]);
+  });
+});
+
+describe('countingSubmittedJobs', () => {
+  it('counts the jobs of the drop folder under their own source, replays excluded', async () => {
+    const store = countingSubmittedJobs(new InMemoryJobStore({ now: () => NOW }));
+    const recorded: RecordedMetric[] = [];
+
+    await inMetricsScope(recorded, async () => {
+      await store.create(aJob({ jobId: newJobId(NOW), source: 'inbox' }), 'inbox:file-1:1');
+      await store.create(aJob({ jobId: newJobId(NOW), source: 'inbox' }), 'inbox:file-1:1');
+      await store.create(aJob({ jobId: newJobId(NOW), source: 'batch' }), 'batch:file-2:1');
+    });
+
+    expect(recorded).toEqual([
+      { name: 'JobsSubmitted', value: 1, dimensions: { source: 'inbox' } },
+      { name: 'JobsSubmitted', value: 1, dimensions: { source: 'batch' } },
+    ]);
   });
 });
 

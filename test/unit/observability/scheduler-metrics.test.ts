@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { countingSchedulerRuns } from '../../../functions/shared/observability/scheduler-metrics.ts';
+import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
+import type { SchedulerSummary } from '../../../functions/shared/scheduler/run-scheduler.ts';
+import { capturedMetrics } from './emf-capture.ts';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function summary(overrides: Partial<SchedulerSummary> = {}): SchedulerSummary {
+  return {
+    checked: 0,
+    reconciled: [],
+    requeued: [],
+    releasedSlots: [],
+    started: [],
+    freeSlots: 4,
+    overBudget: 0,
+    ...overrides,
+  };
+}
+
+function scheduler(result: SchedulerSummary) {
+  const emf = capturedMetrics();
+  const handler = withObservability(
+    'scheduler',
+    countingSchedulerRuns(async () => result),
+    emf.tools,
+  );
+  const published = () =>
+    emf.points().map(({ name, value, dimensions }) => ({ name, value, dimensions }));
+  return { handler, published };
+}
+
+describe('scheduler metrics', () => {
+  it('counts the jobs a run started, the slots it reclaimed and the jobs it closed or requeued', async () => {
+    const { handler, published } = scheduler(
+      summary({
+        checked: 5,
+        reconciled: ['job_a'],
+        requeued: ['job_b', 'job_c'],
+        releasedSlots: ['job_a', 'job_d'],
+        started: [{ jobId: 'job_e', executionName: 'job_e-2' }],
+      }),
+    );
+
+    await handler({});
+
+    expect(published()).toEqual([
+      { name: 'DeferredJobsStarted', value: 1, dimensions: {} },
+      { name: 'SlotsReclaimed', value: 2, dimensions: {} },
+      { name: 'JobsFailed', value: 1, dimensions: { code: 'execution_lost' } },
+      { name: 'JobsDeferred', value: 2, dimensions: { reason: 'never_started' } },
+    ]);
+  });
+
+  it('publishes zeros for a run that changed nothing, so every series gets a point', async () => {
+    const { handler, published } = scheduler(summary());
+
+    const result = await handler({});
+
+    expect(result).toEqual(summary());
+    expect(published().map(({ name, value }) => [name, value])).toEqual([
+      ['DeferredJobsStarted', 0],
+      ['SlotsReclaimed', 0],
+      ['JobsFailed', 0],
+      ['JobsDeferred', 0],
+    ]);
+  });
+});
