@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
   estimateCostUsd,
   type ProviderConfig,
@@ -142,5 +143,6 @@ async function startFailed(
       cause: new AggregateError([cause, recordError], 'start and recordFailed both failed'),
     });
   }
+  recordMetric('JobsFailed', 1, { code: 'JobStartFailed' });
   return new JobStartFailedError(job.jobId, true, { cause });
 }

@@ -5,6 +5,10 @@ import {
   ValidationError,
 } from '../../../functions/shared/jobs/job-errors.ts';
 import { requestHash, submitJob } from '../../../functions/shared/jobs/submit-job.ts';
+import {
+  inMetricsScope,
+  type RecordedMetric,
+} from '../../../functions/shared/observability/pipeline-metrics.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 
@@ -227,6 +231,22 @@ describe('submitJob', () => {
       status: 'FAILED',
       error: { code: 'JobStartFailed', retryable: true },
     });
+  });
+});
+
+describe('submitJob metrics', () => {
+  it('counts a job closed because its workflow could not start as JobsFailed JobStartFailed', async () => {
+    const { startExecution, deps } = setup();
+    startExecution.mockRejectedValue(new Error('throttled'));
+    const recorded: RecordedMetric[] = [];
+
+    await inMetricsScope(recorded, () =>
+      submitJob({ prompt: 'x' }, { source: 'api' }, deps).catch(() => undefined),
+    );
+
+    expect(recorded).toEqual([
+      { name: 'JobsFailed', value: 1, dimensions: { code: 'JobStartFailed' } },
+    ]);
   });
 });
 
