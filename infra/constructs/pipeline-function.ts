@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ArnFormat, Aws, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
@@ -260,5 +260,12 @@ function executionsOf(stateMachine: IStateMachine): string {
     stateMachine.stateMachineArn,
     ArnFormat.COLON_RESOURCE_NAME,
   ).resourceName;
-  return `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}:*`;
+  // formatArn uses the stack's region and account exactly as grantExecution does: concrete when
+  // the CLI sets them (cdk synth/deploy), tokens otherwise, so the acknowledgement always matches.
+  return Stack.of(stateMachine).formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${name}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }

@@ -2,7 +2,7 @@ import { type App, Validations } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPipelineApp } from '../../infra/synth-pipeline.ts';
 import { TEST_PROVIDER_CONTEXT } from './synthesized-pipeline.ts';
 
@@ -66,6 +66,26 @@ describe('AwsSolutions checks', () => {
     expect(report.violations.map((violation) => violation.ruleName)).toEqual(
       expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']),
     );
+  });
+
+  it('report nothing with a concrete account and region, as the CDK command line sets them', () => {
+    // `cdk synth` and `cdk deploy` always resolve an environment; an acknowledgement written with
+    // region/account tokens would then stop matching the finding.
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '123456789012');
+    vi.stubEnv('CDK_DEFAULT_REGION', 'eu-west-1');
+    try {
+      const { app: located } = createPipelineApp({
+        bundle: false,
+        nag: true,
+        context: TEST_PROVIDER_CONTEXT,
+      });
+
+      expect(() => located.synth()).not.toThrow();
+      const report = new AwsSolutionsChecks().validateScope(located);
+      expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('pass when run as a validation plugin, as `cdk synth` runs them', () => {
