@@ -210,8 +210,14 @@ async function overBudget(
   const usage = await deps.limits.budget.usage(day);
   const committed = usage.reservedUsd + usage.spentUsd;
   const reason = `the daily budget of $${formatUsd(usage.limitUsd ?? 0)} for ${day} (UTC) cannot cover this job's $${formatUsd(costUsd)}: $${formatUsd(committed)} is already reserved or spent`;
-  if (deps.limits.overBudgetAction === 'reject') {
-    throw new BudgetExceededError(`Not started: ${reason}`);
+  // A job dearer than a whole day's budget would wait for a day that never comes.
+  const neverFits = usage.limitUsd !== null && costUsd > usage.limitUsd;
+  if (deps.limits.overBudgetAction === 'reject' || neverFits) {
+    throw new BudgetExceededError(
+      neverFits
+        ? `Not started: this job's $${formatUsd(costUsd)} is more than the whole daily budget of $${formatUsd(usage.limitUsd ?? 0)}`
+        : `Not started: ${reason}`,
+    );
   }
   await deps.store.deferJob(job.jobId, 'budget', now.toISOString());
   logger.info('Over the daily budget; deferred to a later scheduled run', {

@@ -229,6 +229,24 @@ describe('create-provider-job within the limits', () => {
     expect(world.sim.stats.requests).toBe(0);
   });
 
+  it("refuses a job dearer than the whole daily budget even with 'queue': no day could fit it", async () => {
+    const limits = inMemoryTaskLimits({
+      budget: new InMemorySpendingBudget(1),
+      priceOf: () => 2,
+    });
+    const job = seedJob({ estimatedCostUsd: 2 });
+
+    const attempt = create(limits)({ jobId: job.jobId });
+
+    await expect(attempt).rejects.toThrow(BudgetExceededError);
+    await expect(attempt).rejects.toThrow(
+      "this job's $2.00 is more than the whole daily budget of $1.00",
+    );
+    expect((await stored(job.jobId)).deferred).toBe(false);
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(world.sim.stats.requests).toBe(0);
+  });
+
   it('reserves at the current catalogue price, not the estimate made at submission', async () => {
     const limits = inMemoryTaskLimits({
       budget: new InMemorySpendingBudget(10),
@@ -403,9 +421,10 @@ describe('record-failure releases the limits', () => {
 
   it('records a budget refusal as budget_exceeded with the reason, retryable another day', async () => {
     const limits = inMemoryTaskLimits({
-      budget: new InMemorySpendingBudget(0.2),
+      budget: new InMemorySpendingBudget(1),
       overBudgetAction: 'reject',
     });
+    await limits.budget.reserve('job_earlier', 0.8, TODAY);
     const job = seedJob({ estimatedCostUsd: 0.4 });
     const refusal = await create(limits)({ jobId: job.jobId }).catch((error: Error) => error);
     const caught = {
@@ -422,7 +441,7 @@ describe('record-failure releases the limits', () => {
     expect((await stored(job.jobId)).error).toEqual({
       code: 'budget_exceeded',
       message:
-        "Not started: the daily budget of $0.20 for 2026-03-01 (UTC) cannot cover this job's $0.40: $0.00 is already reserved or spent",
+        "Not started: the daily budget of $1.00 for 2026-03-01 (UTC) cannot cover this job's $0.40: $0.80 is already reserved or spent",
       retryable: true,
     });
   });
