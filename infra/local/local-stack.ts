@@ -11,8 +11,8 @@ import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
-import { limitsContextAtSpeed } from '../stacks/limits-settings.ts';
-import { PROJECT_ROOT, synthesizePipeline } from '../synth-pipeline.ts';
+import { LIMITS_CONTEXT_KEYS, limitsContextAtSpeed } from '../stacks/limits-settings.ts';
+import { PROJECT_ROOT, projectContext, synthesizePipeline } from '../synth-pipeline.ts';
 import type { CfnTemplate } from './cfn-template.ts';
 import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { httpApiFromTemplate } from './http-api-routes.ts';
@@ -168,9 +168,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await failFast();
     step('synthesizing the CDK app');
     // Request allowances are counted per real minute: scaled like the simulator's own limit.
+    // The scaling starts from cdk.json's allowance when it sets one, as a deployment would.
+    const rpmKey = LIMITS_CONTEXT_KEYS.requestsPerMinute;
+    const configuredRpm = projectContext()[rpmKey];
     const templates = await synthesize(
       limitsContextAtSpeed(
-        { ...options.context, ...providerContext(providerBaseUrl, options.provider) },
+        {
+          ...(configuredRpm === undefined ? {} : { [rpmKey]: String(configuredRpm) }),
+          ...options.context,
+          ...providerContext(providerBaseUrl, options.provider),
+        },
         speed,
       ),
     );
