@@ -102,10 +102,10 @@ describe('create-provider-job metrics', () => {
 
   it('counts a job deferred by the daily budget, with the reason', async () => {
     const job = seedJob({ estimatedCostUsd: 0.4 });
+    const budget = new InMemorySpendingBudget(1);
+    await budget.reserve('job_earlier', 0.8, world.clock().toISOString().slice(0, 10));
 
-    const state = await createStep(inMemoryTaskLimits({ budget: new InMemorySpendingBudget(0.1) }))(
-      { jobId: job.jobId },
-    );
+    const state = await createStep(inMemoryTaskLimits({ budget }))({ jobId: job.jobId });
 
     expect(state.status).toBe('deferred');
     expect(published()).toEqual([
