@@ -54,6 +54,12 @@ export const videoSchema = z
     size: z.string().describe('WIDTHxHEIGHT, e.g. "720x1280".'),
     seconds: z.string().describe('Duration in whole seconds, as a string ("4").'),
     deferred: z.boolean().describe('True when the job waits for a scheduled batch run.'),
+    deferredReason: z
+      .enum(['scheduled', 'budget'])
+      .optional()
+      .describe(
+        'Why a deferred job waits: "scheduled" (submitted for a batch run, or no slot came free in time) or "budget" (the daily budget could not cover it).',
+      ),
     progress: z.number().min(0).max(100).describe('0..100, as last reported by the provider.'),
     estimatedCostUsd: z
       .number()

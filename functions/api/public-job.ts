@@ -1,4 +1,4 @@
-import type { Job, JobError, JobSource, JobStatus } from '../shared/jobs/job.ts';
+import type { DeferredReason, Job, JobError, JobSource, JobStatus } from '../shared/jobs/job.ts';
 
 export const CONTENT_VARIANTS = ['video', 'thumbnail', 'spritesheet'] as const;
 export type ContentVariant = (typeof CONTENT_VARIANTS)[number];
@@ -16,6 +16,8 @@ export interface PublicJob {
   size: string;
   seconds: string;
   deferred: boolean;
+  /** Why a deferred job waits: submitted for the schedule, or the day's budget is spent. */
+  deferredReason?: DeferredReason;
   /** 0..100 as last reported by the provider. */
   progress: number;
   estimatedCostUsd: number;
@@ -49,6 +51,7 @@ export function toPublicJob(job: Job): PublicJob {
     updatedAt: job.updatedAt,
     links: { self: jobPath(job.jobId) },
   };
+  if (job.deferred && job.deferredReason !== undefined) view.deferredReason = job.deferredReason;
   if (job.completedAt !== undefined) view.completedAt = job.completedAt;
   if (job.status === 'COMPLETED' && job.result !== undefined) {
     view.video = {

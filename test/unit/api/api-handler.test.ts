@@ -198,8 +198,42 @@ describe('POST /videos', () => {
     const response = await send(post({ prompt: PROMPT, defer: true }));
 
     expect(response.statusCode).toBe(202);
-    expect(response.json).toMatchObject({ status: 'QUEUED', deferred: true });
+    expect(response.json).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'scheduled',
+    });
     expect(startExecution).not.toHaveBeenCalled();
+  });
+
+  it('says a job waits for the budget when the create step deferred it', async () => {
+    const { store, send } = setup();
+    const job = aJob({
+      jobId: newJobId(NOW),
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'budget',
+    });
+    store.seed(job);
+
+    const response = await send({ method: 'GET', path: `/videos/${job.jobId}` });
+
+    expect(response.json).toMatchObject({ deferred: true, deferredReason: 'budget' });
+  });
+
+  it('shows no reason once a deferred job has been started', async () => {
+    const { store, send } = setup();
+    const job = aJob({
+      jobId: newJobId(NOW),
+      status: 'IN_PROGRESS',
+      deferred: false,
+      deferredReason: 'budget',
+    });
+    store.seed(job);
+
+    const response = await send({ method: 'GET', path: `/videos/${job.jobId}` });
+
+    expect(response.json).not.toHaveProperty('deferredReason');
   });
 
   it('answers 503 with Retry-After when the workflow cannot be started, without the SDK message', async () => {
