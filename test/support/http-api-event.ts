@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 
 export interface HttpRequest {
   method: string;
@@ -44,6 +44,41 @@ export function httpApiEvent(request: HttpRequest): APIGatewayProxyEventV2 {
       stage,
       time: '04/Mar/2026:05:06:07 +0000',
       timeEpoch: 1_772_600_767_000,
+    },
+  };
+}
+
+/** The REQUEST authorizer event (payload v2) API Gateway sends for `GET /videos`. */
+export function authorizerEvent(
+  headers: Record<string, string>,
+): APIGatewayRequestAuthorizerEventV2 {
+  return {
+    version: '2.0',
+    type: 'REQUEST',
+    routeArn: 'arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/videos',
+    identitySource: Object.values(headers),
+    routeKey: 'GET /videos',
+    rawPath: '/videos',
+    rawQueryString: '',
+    cookies: [],
+    headers,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: {
+        method: 'GET',
+        path: '/videos',
+        protocol: 'HTTP/1.1',
+        sourceIp: '192.0.2.1',
+        userAgent: 'vitest',
+      },
+      requestId: 'r',
+      routeKey: 'GET /videos',
+      stage: '$default',
+      time: '04/Mar/2026:05:06:07 +0000',
+      timeEpoch: 0,
     },
   };
 }

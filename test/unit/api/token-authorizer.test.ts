@@ -1,44 +1,12 @@
-import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import {
   ApiTokensSecretError,
   createAuthorizerHandler,
   parseApiTokens,
 } from '../../../functions/api/token-authorizer.ts';
+import { authorizerEvent } from '../../support/http-api-event.ts';
 
 const TOKENS = ['tok_first_0123456789abcdef', 'tok_second_0123456789abcdef'];
-
-function authorizerEvent(headers: Record<string, string>): APIGatewayRequestAuthorizerEventV2 {
-  return {
-    version: '2.0',
-    type: 'REQUEST',
-    routeArn: 'arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/videos',
-    identitySource: Object.values(headers),
-    routeKey: 'GET /videos',
-    rawPath: '/videos',
-    rawQueryString: '',
-    cookies: [],
-    headers,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: {
-        method: 'GET',
-        path: '/videos',
-        protocol: 'HTTP/1.1',
-        sourceIp: '192.0.2.1',
-        userAgent: 'vitest',
-      },
-      requestId: 'r',
-      routeKey: 'GET /videos',
-      stage: '$default',
-      time: '04/Mar/2026:05:06:07 +0000',
-      timeEpoch: 0,
-    },
-  };
-}
 
 function setup() {
   const readTokens = vi.fn(async () => TOKENS);

@@ -1,4 +1,3 @@
-import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { createAuthorizerHandler } from '../../../functions/api/token-authorizer.ts';
@@ -10,7 +9,7 @@ import {
 } from '../../../functions/shared/observability/pipeline-metrics.ts';
 import { countingSubmittedJobs } from '../../../functions/shared/observability/submission-metrics.ts';
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
-import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
+import { authorizerEvent, type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
@@ -118,38 +117,6 @@ describe('countingSubmittedJobs', () => {
     ]);
   });
 });
-
-function authorizerEvent(headers: Record<string, string>): APIGatewayRequestAuthorizerEventV2 {
-  return {
-    version: '2.0',
-    type: 'REQUEST',
-    routeArn: 'arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/videos',
-    identitySource: Object.values(headers),
-    routeKey: 'GET /videos',
-    rawPath: '/videos',
-    rawQueryString: '',
-    cookies: [],
-    headers,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: {
-        method: 'GET',
-        path: '/videos',
-        protocol: 'HTTP/1.1',
-        sourceIp: '192.0.2.1',
-        userAgent: 'vitest',
-      },
-      requestId: 'r',
-      routeKey: 'GET /videos',
-      stage: '$default',
-      time: '04/Mar/2026:05:06:07 +0000',
-      timeEpoch: 0,
-    },
-  };
-}
 
 describe('authorizer entry', () => {
   async function authorizer() {

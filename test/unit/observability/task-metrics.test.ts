@@ -162,25 +162,10 @@ describe('download-video metrics', () => {
   });
 
   /** A job submitted 60 s before its provider job was created, now. */
-  async function jobWithProviderJob(): Promise<Job> {
+  /** Submitted a minute ago; its provider job was created now and the poll saw it completed. */
+  function jobWithProviderJob(): Promise<Job> {
     const createdAt = new Date(world.clock().getTime() - 60_000).toISOString();
-    const base = aJob({ createdAt, updatedAt: createdAt });
-    const video = await world.provider.create({
-      prompt: base.prompt,
-      model: base.model,
-      size: base.size,
-      seconds: base.seconds,
-      idempotencyKey: `key-${base.jobId}`,
-    });
-    const job: Job = {
-      ...base,
-      status: 'IN_PROGRESS',
-      createAttemptedAt: world.clock().toISOString(),
-      providerJobId: video.id,
-      providerStatus: 'completed',
-    };
-    world.store.seed(job);
-    return job;
+    return world.seedJobWithProviderJob({ createdAt, updatedAt: createdAt }, 'completed');
   }
 
   function downloadStep() {

@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import {
-  CopyObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
@@ -37,36 +32,16 @@ beforeEach(async () => {
   sampleMp4 = await media('sample.mp4');
   s3Mock.reset();
   s3Mock.on(PutObjectCommand).resolves({});
-  s3Mock.on(CopyObjectCommand).resolves({});
-  s3Mock.on(HeadObjectCommand).resolves({ ContentLength: sampleMp4.length });
 });
+
+/** A job whose provider job the poll step has seen completed. */
+const completedProviderJob = (overrides: Partial<Job> = {}) =>
+  world.seedJobWithProviderJob(overrides, 'completed');
 
 afterEach(async () => {
   s3Mock.reset();
   await world.close();
 });
-
-/** A job whose provider job was created now (advance the clock to let it finish). */
-async function jobWithProviderJob(overrides: Partial<Job> = {}): Promise<Job> {
-  const now = world.clock().toISOString();
-  const base = aJob({ createdAt: now, updatedAt: now, ...overrides });
-  const video = await world.provider.create({
-    prompt: base.prompt,
-    model: base.model,
-    size: base.size,
-    seconds: base.seconds,
-    idempotencyKey: `key-${base.jobId}`,
-  });
-  const job: Job = {
-    ...base,
-    status: 'IN_PROGRESS',
-    createAttemptedAt: now,
-    providerJobId: video.id,
-    providerStatus: 'completed',
-  };
-  world.store.seed(job);
-  return job;
-}
 
 function handler(storage: Pick<VideoStorage, 'putVideo' | 'putImage'> = videoStorage()) {
   return createDownloadVideoHandler({
@@ -84,7 +59,7 @@ function videoStorage(): VideoStorage {
 
 describe('download-video', () => {
   it('stores the video served by the provider and records the job COMPLETED', async () => {
-    const job = await jobWithProviderJob();
+    const job = await completedProviderJob();
     world.advance(300);
 
     const result = await handler()({ jobId: job.jobId });
@@ -109,7 +84,7 @@ describe('download-video', () => {
   });
 
   it('stores the thumbnail and spritesheet with their image types', async () => {
-    const job = await jobWithProviderJob();
+    const job = await completedProviderJob();
     world.advance(300);
     const thumbnail = await media('thumbnail.webp');
 
@@ -127,7 +102,7 @@ describe('download-video', () => {
   });
 
   it('completes the job without previews when storing them fails', async () => {
-    const job = await jobWithProviderJob();
+    const job = await completedProviderJob();
     world.advance(300);
     const real = videoStorage();
     const noPreviews: Pick<VideoStorage, 'putVideo' | 'putImage'> = {
@@ -146,7 +121,7 @@ describe('download-video', () => {
   });
 
   it('refuses expired content before downloading anything', async () => {
-    const job = await jobWithProviderJob();
+    const job = await completedProviderJob();
     world.advance(300 + 3600);
 
     const result = handler()({ jobId: job.jobId });
@@ -157,7 +132,7 @@ describe('download-video', () => {
   });
 
   it('fails a truncated download as transient, leaving no object and the job open', async () => {
-    const job = await jobWithProviderJob();
+    const job = await completedProviderJob();
     world.advance(300);
     world.sim.configure({ truncateContentBytes: 1000 });
 
@@ -171,7 +146,7 @@ describe('download-video', () => {
   });
 
   it('retries later when the provider does not report the video completed yet', async () => {
-    const job = await jobWithProviderJob();
+    const job = await completedProviderJob();
     world.advance(10);
 
     const result = handler()({ jobId: job.jobId });

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { JobAlreadyTerminalError } from '../../../functions/shared/jobs/job-errors.ts';
 import { ProviderNotFoundError } from '../../../functions/shared/provider/provider-errors.ts';
 import { createPollProviderJobHandler } from '../../../functions/tasks/poll-provider-job.ts';
@@ -18,28 +17,6 @@ afterEach(async () => {
   await world.close();
 });
 
-/** A job whose provider job was created now, as the create step leaves it. */
-async function jobWithProviderJob(overrides: Partial<Job> = {}): Promise<Job> {
-  const now = world.clock().toISOString();
-  const base = aJob({ createdAt: now, updatedAt: now, ...overrides });
-  const video = await world.provider.create({
-    prompt: base.prompt,
-    model: base.model,
-    size: base.size,
-    seconds: base.seconds,
-    idempotencyKey: `key-${base.jobId}`,
-  });
-  const job: Job = {
-    ...base,
-    status: 'IN_PROGRESS',
-    createAttemptedAt: now,
-    providerJobId: video.id,
-    providerStatus: video.status,
-  };
-  world.store.seed(job);
-  return job;
-}
-
 function handler() {
   return createPollProviderJobHandler({
     store: world.store,
@@ -51,7 +28,7 @@ function handler() {
 
 describe('poll-provider-job', () => {
   it('reports and records the provider progress and counts the poll', async () => {
-    const job = await jobWithProviderJob();
+    const job = await world.seedJobWithProviderJob();
     world.advance(30);
 
     const state = await handler()({ jobId: job.jobId, pollCount: 3 });
@@ -68,7 +45,7 @@ describe('poll-provider-job', () => {
   });
 
   it('counts from the stored poll count when the input carries none', async () => {
-    const job = await jobWithProviderJob({ pollCount: 7 });
+    const job = await world.seedJobWithProviderJob({ pollCount: 7 });
     world.advance(10);
 
     const state = await handler()({ jobId: job.jobId });
@@ -77,7 +54,7 @@ describe('poll-provider-job', () => {
   });
 
   it('waits less as the job nears completion', async () => {
-    const job = await jobWithProviderJob();
+    const job = await world.seedJobWithProviderJob();
     world.advance(20);
     const early = await handler()({ jobId: job.jobId, pollCount: 0 });
     world.advance(35);
@@ -90,7 +67,7 @@ describe('poll-provider-job', () => {
   });
 
   it('reports completed once the provider has finished', async () => {
-    const job = await jobWithProviderJob();
+    const job = await world.seedJobWithProviderJob();
     world.advance(300);
 
     const state = await handler()({ jobId: job.jobId, pollCount: 5 });
@@ -99,7 +76,9 @@ describe('poll-provider-job', () => {
   });
 
   it('hands the provider failure reason to the state machine', async () => {
-    const job = await jobWithProviderJob({ prompt: 'a scene that will [render-fail] halfway' });
+    const job = await world.seedJobWithProviderJob({
+      prompt: 'a scene that will [render-fail] halfway',
+    });
     world.advance(300);
 
     const state = await handler()({ jobId: job.jobId, pollCount: 2 });
