@@ -59,8 +59,6 @@ export const POLL_LIMIT_REACHED_ERROR = 'PollLimitReached';
 export const DEFAULT_MAX_POLLS = 200;
 /** How long a job may take once it has its slot: create, polls and download. */
 export const DEFAULT_GENERATION_TIMEOUT = Duration.hours(2);
-/** How long a job may wait for a slot before the create step defers it (MAX_SLOT_WAIT_MINUTES). */
-export const DEFAULT_MAX_SLOT_WAIT = Duration.hours(6);
 
 export interface GenerationStateMachineProps {
   createProviderJob: IFunction;
@@ -73,7 +71,7 @@ export interface GenerationStateMachineProps {
    * The slot wait after which the create step defers the job (it must be the create function's
    * MAX_SLOT_WAIT_MINUTES); the machine timeout leaves room for it.
    */
-  maxSlotWait?: Duration;
+  maxSlotWait: Duration;
   /** Whole-execution timeout; default `maxSlotWait` + DEFAULT_GENERATION_TIMEOUT. */
   timeout?: Duration;
   logRetention?: RetentionDays;
@@ -161,7 +159,7 @@ export class GenerationStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: GenerationStateMachineProps) {
     super(scope, id);
     const maxPolls = props.maxPolls ?? DEFAULT_MAX_POLLS;
-    const maxSlotWait = props.maxSlotWait ?? DEFAULT_MAX_SLOT_WAIT;
+    const { maxSlotWait } = props;
     const jobIdPayload = TaskInput.fromObject({ jobId: JsonPath.stringAt('$.jobId') });
     const pollResult = {
       status: JsonPath.stringAt('$.Payload.status'),

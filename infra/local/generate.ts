@@ -10,9 +10,10 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
+import { jobKey, KEY_ATTRIBUTES } from '../../functions/shared/jobs/jobs-table.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { LocalStackError } from './local-errors.ts';
+import { LOCAL_REGION } from './local-ids.ts';
 import type { LocalStack, LocalStackInfo } from './local-stack.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { providerFromShell } from './provider-from-shell.ts';
@@ -170,7 +171,7 @@ function readable(
     'result',
     'error',
   ];
-  const keys = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'];
+  const keys: readonly string[] = KEY_ATTRIBUTES;
   const rest = Object.keys(record)
     .filter((key) => !first.includes(key) && !keys.includes(key))
     .sort();
@@ -226,7 +227,7 @@ async function jobRecord(
   const client = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: info.dynamodbEndpoint,
-      region: 'us-east-1',
+      region: LOCAL_REGION,
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     }),
   );

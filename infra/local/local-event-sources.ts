@@ -44,23 +44,20 @@ export class LocalEventSources {
     this.#options = options;
     if (options.timer) {
       for (const schedule of options.schedules) {
-        const interval = rateIntervalMs(schedule.expression) ?? CRON_FALLBACK_INTERVAL_MS;
-        const timer = setInterval(
-          () => {
-            if (this.#scheduleRun !== undefined) return;
-            this.runSchedule(schedule).catch(() => {});
-          },
-          Math.max(50, interval / options.speed),
-        );
+        const timer = setInterval(() => {
+          if (this.#scheduleRun !== undefined) return;
+          this.runSchedule(schedule).catch(() => {});
+        }, this.intervalMs(schedule));
         timer.unref();
         this.#timers.add(timer);
       }
     }
   }
 
-  /** The schedule's interval locally, in ms (for the start-up banner). */
+  /** The schedule's interval locally, in ms: scaled by speed, never below 50 ms. */
   intervalMs(schedule: LocalSchedule): number {
-    return (rateIntervalMs(schedule.expression) ?? CRON_FALLBACK_INTERVAL_MS) / this.#options.speed;
+    const interval = rateIntervalMs(schedule.expression) ?? CRON_FALLBACK_INTERVAL_MS;
+    return Math.max(50, interval / this.#options.speed);
   }
 
   /** Delivers an s3rver event to every matching notification's function, in the background. */

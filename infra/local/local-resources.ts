@@ -84,12 +84,6 @@ function bucketName(logicalId: string): string {
   return name.length >= 3 ? name : `${name}-bucket`;
 }
 
-/** The secret's name (the part of its local ARN Secrets Manager calls `Name`). */
-export function localSecretName(template: CfnTemplate, logicalId: string): string {
-  const name = template.Resources[logicalId]?.Properties?.Name;
-  return typeof name === 'string' ? name : logicalId;
-}
-
 /** A Lambda function of the template, as the local stack runs it in-process. */
 export interface LocalFunctionSpec {
   logicalId: string;

@@ -7,6 +7,7 @@ import {
 } from 'aws-local-stepfunctions';
 import type { LambdaFunctionError, LambdaInvokeResult } from './in-process-lambdas.ts';
 import { parseReferencePath, readPath } from './json-path.ts';
+import { LOCAL_ACCOUNT } from './local-ids.ts';
 import {
   ExecutionFailedError,
   type ExecutionInfo,
@@ -78,7 +79,7 @@ export function createStateMachineRunner(
       Execution: {
         Id: execution.executionArn,
         Name: execution.name,
-        RoleArn: `arn:aws:iam::000000000000:role/${machine.logicalId}Role`,
+        RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${machine.logicalId}Role`,
         StartTime: execution.startDate.toISOString(),
       },
       StateMachine: { Id: execution.stateMachineArn, Name: execution.stateMachineName },

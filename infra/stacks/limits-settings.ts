@@ -8,6 +8,7 @@ import {
   limitsConfigFromEnv,
   limitsEnvironment,
 } from '../../functions/shared/limits/limits-config.ts';
+import { contextValue } from './context-value.ts';
 
 /**
  * CDK context keys of the shared limits (`cdk deploy -c limits:maxConcurrentJobs=2`, cdk.json
@@ -22,7 +23,6 @@ export const LIMITS_CONTEXT_KEYS = {
 } as const satisfies Record<keyof typeof LIMITS_ENV_NAMES, string>;
 
 export interface LimitsSettings {
-  config: LimitsConfig;
   /** MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, ... for the functions that use limits. */
   environment: Record<string, string>;
   /** How long the create step lets a job wait for a slot (the state machine's timeout adds it). */
@@ -58,17 +58,9 @@ export function limitsSettingsFromContext(node: Node): LimitsSettings {
     throw error;
   }
   return {
-    config,
     environment: limitsEnvironment(config),
     maxSlotWait: Duration.minutes(config.maxSlotWaitMinutes),
   };
-}
-
-function contextValue(node: Node, key: string): string | undefined {
-  const value: unknown = node.tryGetContext(key);
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string' || typeof value === 'number') return String(value);
-  throw new Error(`Context ${key} must be a string or a number, got ${JSON.stringify(value)}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   ProviderConfigError,
   providerConfigFromEnv,
 } from '../../functions/shared/provider/provider-config.ts';
+import { contextValue } from './context-value.ts';
 
 /**
  * OpenAI's own endpoint: the default of the protocol, but OpenAI shut the Videos API down on
@@ -32,13 +33,13 @@ export interface ProviderSettings {
  * functions use at cold start, so a bad catalogue fails `cdk synth`, not the first job.
  */
 export function providerSettingsFromContext(node: Node): ProviderSettings {
-  const baseUrl = contextString(node, PROVIDER_CONTEXT_KEYS.baseUrl);
+  const baseUrl = contextValue(node, PROVIDER_CONTEXT_KEYS.baseUrl);
   const models = node.tryGetContext(PROVIDER_CONTEXT_KEYS.models);
   const environment: Record<string, string> = {
     PROVIDER_BASE_URL: baseUrl ?? DEFAULT_PROVIDER_BASE_URL,
-    PROVIDER_MODEL: contextString(node, PROVIDER_CONTEXT_KEYS.model) ?? DEFAULT_MODEL,
+    PROVIDER_MODEL: contextValue(node, PROVIDER_CONTEXT_KEYS.model) ?? DEFAULT_MODEL,
     PROVIDER_TIMEOUT_MS:
-      contextString(node, PROVIDER_CONTEXT_KEYS.timeoutMs) ?? String(DEFAULT_TIMEOUT_MS),
+      contextValue(node, PROVIDER_CONTEXT_KEYS.timeoutMs) ?? String(DEFAULT_TIMEOUT_MS),
   };
   if (models !== undefined) {
     // cdk.json may hold the catalogue as an object; -c passes it as a JSON string.
@@ -56,11 +57,4 @@ export function providerSettingsFromContext(node: Node): ProviderSettings {
     throw error;
   }
   return { baseUrlIsDefault: baseUrl === undefined, environment };
-}
-
-function contextString(node: Node, key: string): string | undefined {
-  const value: unknown = node.tryGetContext(key);
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string' || typeof value === 'number') return String(value);
-  throw new Error(`Context ${key} must be a string, got ${JSON.stringify(value)}`);
 }
