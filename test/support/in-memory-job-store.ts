@@ -52,11 +52,6 @@ export class InMemoryJobStore implements JobStore {
     return [...this.#jobs.values()].map((job) => structuredClone(job));
   }
 
-  /** The job id an idempotency key points at, if the key was used. */
-  jobIdForKey(idempotencyKey: string): string | undefined {
-    return this.#idempotency.get(idempotencyKey)?.jobId;
-  }
-
   async create(job: Job, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
     if (idempotencyKey !== undefined) {
       const record = this.#idempotency.get(idempotencyKey);

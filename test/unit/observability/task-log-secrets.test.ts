@@ -1,10 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import {
-  CopyObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../../functions/shared/observability/observability.ts';
@@ -43,12 +37,7 @@ beforeEach(async () => {
       logged.push({ level, args });
     });
   }
-  const sampleMp4 = await readFile(
-    new URL('../../../infra/local/simulator/media/sample.mp4', import.meta.url),
-  );
   s3Mock.on(PutObjectCommand).resolves({});
-  s3Mock.on(CopyObjectCommand).resolves({});
-  s3Mock.on(HeadObjectCommand).resolves({ ContentLength: sampleMp4.length });
 });
 
 afterEach(async () => {
