@@ -3,8 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STATE_MACHINE_METADATA_KEY } from './constructs/generation-state-machine.ts';
-import { HANDLER_MODULE_METADATA_KEY } from './constructs/pipeline-function.ts';
+import type { CfnTemplate } from './local/cfn-template.ts';
 import { PipelineStack } from './stacks/pipeline-stack.ts';
 import { StatefulStack } from './stacks/stateful-stack.ts';
 
@@ -79,175 +78,14 @@ export function createPipelineApp(
   return { app, ...buildPipeline(app, options) };
 }
 
-// --- What the local stack needs from the synthesized template ---------------------------------
-
-export interface CfnTemplate {
-  Resources?: Record<string, CfnResource>;
-}
-
-export interface CfnResource {
-  Type: string;
-  Properties?: Record<string, unknown>;
-  Metadata?: Record<string, unknown>;
-}
-
-export interface PseudoParameters {
-  partition: string;
-  region: string;
-  accountId: string;
-}
-
-export const LOCAL_PSEUDO_PARAMETERS: PseudoParameters = {
-  partition: 'aws',
-  region: 'us-east-1',
-  accountId: '000000000000',
-};
-
-export interface PipelineFunctionInfo {
-  /** Project-relative entry module exporting `handler`, e.g. functions/tasks/poll-provider-job.ts. */
-  handlerModule: string;
-  /** The ARN the resolved definition uses for this function (region/account from the pseudo parameters). */
-  functionArn: string;
-}
-
-export interface PipelineDefinition {
-  stateMachineLogicalId: string;
-  /** The Amazon States Language definition, intrinsics resolved, ready for aws-local-stepfunctions. */
-  definition: AslDefinition;
-  /** Every function of the template that has a handler module, by CloudFormation logical id. */
-  functions: Record<string, PipelineFunctionInfo>;
-  /** Task state name -> the function it invokes (the key for aws-local-stepfunctions overrides). */
-  tasks: Record<string, PipelineFunctionInfo & { logicalId: string }>;
-}
-
-export interface AslDefinition {
-  StartAt: string;
-  States: Record<string, Record<string, unknown>>;
-  TimeoutSeconds?: number;
-  [field: string]: unknown;
-}
-
-/**
- * Pulls the generation state machine out of a synthesized pipeline template: resolves the
- * `Fn::Join`/`Fn::GetAtt`/`Ref` pieces of its DefinitionString (each function's ARN becomes
- * `arn:<partition>:lambda:<region>:<account>:function:<logicalId>`) and maps every Lambda
- * logical id, and every Task state, to the handler module it runs.
- */
-export function extractPipelineDefinition(
-  template: CfnTemplate,
-  pseudo: PseudoParameters = LOCAL_PSEUDO_PARAMETERS,
-): PipelineDefinition {
-  const resources = template.Resources ?? {};
-  const functions: Record<string, PipelineFunctionInfo> = {};
-  for (const [logicalId, resource] of Object.entries(resources)) {
-    const handlerModule = resource.Metadata?.[HANDLER_MODULE_METADATA_KEY];
-    if (resource.Type === 'AWS::Lambda::Function' && typeof handlerModule === 'string') {
-      functions[logicalId] = { handlerModule, functionArn: lambdaArn(logicalId, pseudo) };
-    }
-  }
-
-  const machines = Object.entries(resources).filter(
-    ([, resource]) =>
-      resource.Type === 'AWS::StepFunctions::StateMachine' &&
-      resource.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'generation',
-  );
-  const [machine, ...others] = machines;
-  if (!machine || others.length > 0) {
-    throw new Error(
-      `Expected one generation state machine in the template, found ${machines.length}`,
-    );
-  }
-  const [stateMachineLogicalId, stateMachineResource] = machine;
-  const definitionString = resolveIntrinsics(
-    stateMachineResource.Properties?.DefinitionString,
-    resources,
-    pseudo,
-  );
-  if (typeof definitionString !== 'string') {
-    throw new Error(`${stateMachineLogicalId}: DefinitionString does not resolve to a string`);
-  }
-  const definition = JSON.parse(definitionString) as AslDefinition;
-
-  const byArn = new Map(
-    Object.entries(functions).map(([logicalId, info]) => [
-      info.functionArn,
-      { logicalId, ...info },
-    ]),
-  );
-  const tasks: PipelineDefinition['tasks'] = {};
-  for (const [stateName, state] of Object.entries(definition.States)) {
-    if (state.Type !== 'Task') continue;
-    const parameters = state.Parameters as Record<string, unknown> | undefined;
-    const target = parameters?.FunctionName ?? state.Resource;
-    const info = typeof target === 'string' ? byArn.get(target) : undefined;
-    if (!info) throw new Error(`Task state ${stateName} invokes no known pipeline function`);
-    tasks[stateName] = info;
-  }
-  return { stateMachineLogicalId, definition, functions, tasks };
-}
-
-function lambdaArn(logicalId: string, pseudo: PseudoParameters): string {
-  return `arn:${pseudo.partition}:lambda:${pseudo.region}:${pseudo.accountId}:function:${logicalId}`;
-}
-
-function resolveIntrinsics(
-  value: unknown,
-  resources: Record<string, CfnResource>,
-  pseudo: PseudoParameters,
-): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, resources, pseudo));
-  const entries = Object.entries(value);
-  const [first] = entries;
-  if (entries.length === 1 && first) {
-    const [fn, args] = first;
-    if (fn === 'Fn::Join') {
-      const [separator, parts] = args as [string, unknown[]];
-      return parts
-        .map((part) => String(resolveIntrinsics(part, resources, pseudo)))
-        .join(separator);
-    }
-    if (fn === 'Ref') return resolveRef(String(args), resources, pseudo);
-    if (fn === 'Fn::GetAtt') {
-      const [logicalId, attribute] = args as [string, string];
-      if (attribute === 'Arn' && resources[logicalId]?.Type === 'AWS::Lambda::Function') {
-        return lambdaArn(logicalId, pseudo);
-      }
-      throw new Error(`Cannot resolve Fn::GetAtt ${logicalId}.${attribute} locally`);
-    }
-    if (fn.startsWith('Fn::')) throw new Error(`Cannot resolve ${fn} locally`);
-  }
-  return Object.fromEntries(
-    entries.map(([key, item]) => [key, resolveIntrinsics(item, resources, pseudo)]),
-  );
-}
-
-function resolveRef(
-  name: string,
-  resources: Record<string, CfnResource>,
-  pseudo: PseudoParameters,
-): string {
-  switch (name) {
-    case 'AWS::Partition':
-      return pseudo.partition;
-    case 'AWS::Region':
-      return pseudo.region;
-    case 'AWS::AccountId':
-      return pseudo.accountId;
-    case 'AWS::URLSuffix':
-      return 'amazonaws.com';
-    default:
-      if (resources[name]?.Type === 'AWS::Lambda::Function') return name;
-      throw new Error(`Cannot resolve Ref ${name} locally`);
-  }
-}
-
 // --- One call for the local stack and tests ---------------------------------------------------
 
-export interface SynthesizedPipeline extends PipelineDefinition {
+export interface SynthesizedPipeline {
   assembly: CloudAssembly;
-  /** The synthesized CloudFormation templates. */
+  /** The synthesized CloudFormation templates of the two stacks. */
   templates: { stateful: CfnTemplate; pipeline: CfnTemplate };
+  /** Every stack's template by stack name: what cross-stack references (`localResolver`) look up. */
+  stacks: Record<string, CfnTemplate>;
 }
 
 export interface SynthesizePipelineOptions {
@@ -257,13 +95,11 @@ export interface SynthesizePipelineOptions {
   context?: Record<string, unknown>;
   /** Cloud assembly directory; default a fresh temporary directory. */
   outdir?: string;
-  pseudo?: PseudoParameters;
 }
 
 /**
- * Synthesizes the CDK app in-process and returns the generation state machine's definition
- * with its Task -> handler module map: the same definition `cdk deploy` ships, for the local
- * stack to run.
+ * Synthesizes the CDK app in-process and returns its templates: the same ones `cdk deploy`
+ * ships, for the local stack (infra/local) to read.
  */
 export function synthesizePipeline(options: SynthesizePipelineOptions = {}): SynthesizedPipeline {
   const { app, stateful, pipeline } = createPipelineApp({
@@ -272,13 +108,20 @@ export function synthesizePipeline(options: SynthesizePipelineOptions = {}): Syn
     ...(options.outdir ? { outdir: options.outdir } : {}),
   });
   const assembly = app.synth();
-  const templates = {
-    stateful: assembly.getStackArtifact(stateful.artifactId).template as CfnTemplate,
-    pipeline: assembly.getStackArtifact(pipeline.artifactId).template as CfnTemplate,
-  };
+  const stacks: Record<string, CfnTemplate> = {};
+  for (const artifact of assembly.stacks)
+    stacks[artifact.stackName] = asTemplate(artifact.template);
   return {
     assembly,
-    templates,
-    ...extractPipelineDefinition(templates.pipeline, options.pseudo),
+    templates: {
+      stateful: asTemplate(assembly.getStackArtifact(stateful.artifactId).template),
+      pipeline: asTemplate(assembly.getStackArtifact(pipeline.artifactId).template),
+    },
+    stacks,
   };
+}
+
+function asTemplate(template: unknown): CfnTemplate {
+  const value = (template ?? {}) as Partial<CfnTemplate>;
+  return { Resources: value.Resources ?? {}, ...(value.Outputs ? { Outputs: value.Outputs } : {}) };
 }

@@ -12,8 +12,12 @@ import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { LIMITS_CONTEXT_KEYS, limitsContextAtSpeed } from '../stacks/limits-settings.ts';
-import { PROJECT_ROOT, projectContext, synthesizePipeline } from '../synth-pipeline.ts';
-import type { CfnTemplate } from './cfn-template.ts';
+import {
+  PROJECT_ROOT,
+  projectContext,
+  type SynthesizedPipeline,
+  synthesizePipeline,
+} from '../synth-pipeline.ts';
 import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
@@ -171,7 +175,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The scaling starts from cdk.json's allowance when it sets one, as a deployment would.
     const rpmKey = LIMITS_CONTEXT_KEYS.requestsPerMinute;
     const configuredRpm = projectContext()[rpmKey];
-    const templates = await synthesize(
+    const { templates, stacks } = await synthesize(
       limitsContextAtSpeed(
         {
           ...(configuredRpm === undefined ? {} : { [rpmKey]: String(configuredRpm) }),
@@ -181,7 +185,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         speed,
       ),
     );
-    const resolver = localResolver(templates.pipeline, templates.stacks);
+    const resolver = localResolver(templates.pipeline, stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
     const environment = functionEnvironment(functions);
     const table = required(environment, 'JOBS_TABLE_NAME');
@@ -320,28 +324,16 @@ function providerContext(
   return context;
 }
 
-/** Synthesizes without bundling into a throw-away directory; returns the templates by stack name. */
-async function synthesize(
-  context: Record<string, string>,
-): Promise<{ pipeline: CfnTemplate; stacks: Record<string, CfnTemplate> }> {
+/** Synthesizes without bundling into a throw-away directory. */
+async function synthesize(context: Record<string, string>): Promise<SynthesizedPipeline> {
   const outdir = await mkdtemp(join(tmpdir(), 'sora-local-cdk-'));
   // CDK's deprecation notices are for the CDK app's authors, not for someone running it.
   process.env.JSII_DEPRECATED ??= 'quiet';
   try {
-    const synthesized = synthesizePipeline({ bundle: false, context, outdir });
-    const stacks: Record<string, CfnTemplate> = {};
-    for (const artifact of synthesized.assembly.stacks) {
-      stacks[artifact.stackName] = asTemplate(artifact.template);
-    }
-    return { pipeline: asTemplate(synthesized.templates.pipeline), stacks };
+    return synthesizePipeline({ bundle: false, context, outdir });
   } finally {
     await rm(outdir, { recursive: true, force: true });
   }
-}
-
-function asTemplate(template: unknown): CfnTemplate {
-  const value = (template ?? {}) as Partial<CfnTemplate>;
-  return { Resources: value.Resources ?? {}, ...(value.Outputs ? { Outputs: value.Outputs } : {}) };
 }
 
 /**

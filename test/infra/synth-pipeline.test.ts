@@ -1,10 +1,22 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STATE_MACHINE_METADATA_KEY } from '../../infra/constructs/generation-state-machine.ts';
+import { HANDLER_MODULE_METADATA_KEY } from '../../infra/constructs/pipeline-function.ts';
+import type { CfnTemplate } from '../../infra/local/cfn-template.ts';
+import { lambdaArn } from '../../infra/local/local-ids.ts';
+import {
+  type LocalFunctionSpec,
+  localFunctions,
+  localResolver,
+} from '../../infra/local/local-resources.ts';
+import {
+  forEachState,
+  type LocalStateMachine,
+  stateMachinesFromTemplate,
+} from '../../infra/local/state-machine-definition.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
 import {
-  type CfnTemplate,
-  extractPipelineDefinition,
   PROJECT_ROOT,
   projectContext,
   type SynthesizedPipeline,
@@ -13,15 +25,46 @@ import {
 import { TEST_PROVIDER_CONTEXT } from './synthesized-pipeline.ts';
 
 let synthesized: SynthesizedPipeline;
+let generationMachines: LocalStateMachine[];
+let functions: Map<string, LocalFunctionSpec>;
 
 beforeAll(() => {
   synthesized = synthesizePipeline({ context: TEST_PROVIDER_CONTEXT });
+  const pipeline = synthesized.templates.pipeline;
+  const resolver = localResolver(pipeline, synthesized.stacks);
+  generationMachines = stateMachinesFromTemplate(pipeline, resolver).filter(
+    ({ logicalId }) =>
+      pipeline.Resources[logicalId]?.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'generation',
+  );
+  functions = localFunctions(pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
 });
 
+/** Task state name -> the function it invokes, by the local ARN in its definition. */
+function taskFunctions(machine: LocalStateMachine): Record<string, LocalFunctionSpec | undefined> {
+  const byArn = new Map([...functions.values()].map((fn) => [lambdaArn(fn.logicalId), fn]));
+  const tasks: Record<string, LocalFunctionSpec | undefined> = {};
+  forEachState(machine.definition, (name, state) => {
+    if (state.Type !== 'Task') return;
+    const parameters = state.Parameters as Record<string, unknown> | undefined;
+    const target = parameters?.FunctionName ?? state.Resource;
+    tasks[name] = typeof target === 'string' ? byArn.get(target) : undefined;
+  });
+  return tasks;
+}
+
 describe('synthesizePipeline (what the local stack runs)', () => {
-  it('maps every Task state to the handler module it invokes', () => {
+  it('marks exactly one state machine of the pipeline template as the generation machine', () => {
+    expect(generationMachines.map(({ logicalId }) => logicalId)).toEqual([
+      expect.stringMatching(/^GenerationStateMachine/),
+    ]);
+  });
+
+  it('maps every Task state to a known function and the handler module it invokes', () => {
+    const [generation] = generationMachines;
+    if (!generation) throw new Error('no generation state machine');
+
     const modules = Object.fromEntries(
-      Object.entries(synthesized.tasks).map(([state, task]) => [state, task.handlerModule]),
+      Object.entries(taskFunctions(generation)).map(([state, fn]) => [state, fn?.handlerModule]),
     );
 
     expect(modules).toEqual({
@@ -33,45 +76,35 @@ describe('synthesizePipeline (what the local stack runs)', () => {
   });
 
   it('maps the logical id of every pipeline function to its existing handler module', () => {
-    const modules = Object.values(synthesized.functions).map((fn) => fn.handlerModule);
+    const modules = [...functions.values()].map((fn) => fn.handlerModule);
 
     expect(modules.sort()).toEqual(Object.values(HANDLER_MODULES).sort());
     for (const module of modules) expect(existsSync(path.join(PROJECT_ROOT, module))).toBe(true);
   });
 
   it('resolves the definition to plain ASL naming each function by a local ARN', () => {
-    const text = JSON.stringify(synthesized.definition);
-    const createTask = synthesized.tasks.CreateProviderJob;
+    const [generation] = generationMachines;
+    if (!generation) throw new Error('no generation state machine');
+    const createTask = taskFunctions(generation).CreateProviderJob;
 
-    expect(text).not.toMatch(/Fn::|"Ref"/);
-    expect(createTask?.functionArn).toBe(
-      `arn:aws:lambda:us-east-1:000000000000:function:${createTask?.logicalId}`,
-    );
-    expect(synthesized.definition.States.CreateProviderJob).toMatchObject({
+    expect(JSON.stringify(generation.definition)).not.toMatch(/Fn::|"Ref"/);
+    expect(createTask?.logicalId).toMatch(/^CreateProviderJobFunction/);
+    expect(generation.definition.States.CreateProviderJob).toMatchObject({
       Resource: 'arn:aws:states:::lambda:invoke',
-      Parameters: { FunctionName: createTask?.functionArn },
+      Parameters: {
+        FunctionName: `arn:aws:lambda:us-east-1:000000000000:function:${createTask?.logicalId}`,
+      },
     });
   });
 
-  it('returns the templates of both stacks from the same assembly', () => {
+  it('returns the templates of both stacks from the same assembly, also by stack name', () => {
     const names = synthesized.assembly.stacks.map((stack) => stack.stackName).sort();
 
     expect(names).toEqual(['SoraPipeline', 'SoraPipelineStateful']);
-    expect(
-      synthesized.templates.pipeline.Resources?.[synthesized.stateMachineLogicalId]?.Type,
-    ).toBe('AWS::StepFunctions::StateMachine');
-  });
-
-  it('uses pseudo parameters of the caller’s choosing', () => {
-    const extracted = extractPipelineDefinition(synthesized.templates.pipeline, {
-      partition: 'aws',
-      region: 'eu-west-1',
-      accountId: '123456789012',
+    expect(synthesized.stacks).toEqual({
+      SoraPipeline: synthesized.templates.pipeline,
+      SoraPipelineStateful: synthesized.templates.stateful,
     });
-
-    expect(extracted.tasks.PollProviderJob?.functionArn).toMatch(
-      /^arn:aws:lambda:eu-west-1:123456789012:function:PollProviderJobFunction/,
-    );
   });
 
   it('synthesizes with the feature flags of cdk.json', () => {
@@ -82,44 +115,21 @@ describe('synthesizePipeline (what the local stack runs)', () => {
   });
 });
 
-describe('extractPipelineDefinition refuses what it cannot run faithfully', () => {
-  const machine = (definitionString: unknown): CfnTemplate => ({
-    Resources: {
-      Machine: {
-        Type: 'AWS::StepFunctions::StateMachine',
-        Properties: { DefinitionString: definitionString },
-        Metadata: { 'sora-pipeline:state-machine': 'generation' },
-      },
-    },
-  });
-
-  it('a template without the generation state machine', () => {
-    expect(() => extractPipelineDefinition({ Resources: {} })).toThrow(
-      /one generation state machine.*found 0/,
-    );
-  });
-
-  it('an intrinsic function it does not know', () => {
-    const template = machine({ 'Fn::Join': ['', ['{"StartAt":"', { 'Fn::Base64': 'x' }, '"}']] });
-
-    expect(() => extractPipelineDefinition(template)).toThrow(/Fn::Base64/);
-  });
-
-  it('a Task state that invokes no pipeline function', () => {
-    const template = machine(
-      JSON.stringify({
-        StartAt: 'Elsewhere',
-        States: {
-          Elsewhere: {
-            Type: 'Task',
-            Resource: 'arn:aws:states:::lambda:invoke',
-            Parameters: { FunctionName: 'arn:aws:lambda:us-east-1:1:function:Other' },
-            End: true,
+describe('the template reader refuses what it cannot run faithfully', () => {
+  it('an intrinsic function it does not know, by name', () => {
+    const template: CfnTemplate = {
+      Resources: {
+        Machine: {
+          Type: 'AWS::StepFunctions::StateMachine',
+          Properties: {
+            DefinitionString: { 'Fn::Join': ['', ['{"StartAt":"', { 'Fn::Base64': 'x' }, '"}']] },
           },
         },
-      }),
-    );
+      },
+    };
 
-    expect(() => extractPipelineDefinition(template)).toThrow(/Task state Elsewhere/);
+    expect(() => stateMachinesFromTemplate(template, localResolver(template))).toThrow(
+      /Fn::Base64/,
+    );
   });
 });

@@ -26,14 +26,8 @@ beforeAll(() => {
       'schedule:expression': 'rate(2 minutes)',
     },
   });
-  const asTemplate = (template: unknown) => template as CfnTemplate;
-  pipeline = asTemplate(synthesized.templates.pipeline);
-  stacks = Object.fromEntries(
-    synthesized.assembly.stacks.map((artifact) => [
-      artifact.stackName,
-      asTemplate(artifact.template),
-    ]),
-  );
+  pipeline = synthesized.templates.pipeline;
+  stacks = synthesized.stacks;
 });
 
 describe('the template’s triggers, as the local stack reads them', () => {

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STATE_MACHINE_METADATA_KEY } from '../../infra/constructs/generation-state-machine.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../../infra/constructs/pipeline-function.ts';
-import type { CfnTemplate } from '../../infra/local/cfn-template.ts';
 import { InProcessLambdas, type LambdaHandler } from '../../infra/local/in-process-lambdas.ts';
 import { localFunctions, localResolver } from '../../infra/local/local-resources.ts';
 import { ExecutionFailedError } from '../../infra/local/local-step-functions.ts';
@@ -42,14 +42,11 @@ beforeAll(async () => {
       context: { 'provider:baseUrl': 'https://videos.example.test/v1' },
       outdir,
     });
-    const stacks: Record<string, CfnTemplate> = {};
-    for (const artifact of synthesized.assembly.stacks) {
-      stacks[artifact.stackName] = artifact.template as CfnTemplate;
-    }
-    const pipeline = synthesized.templates.pipeline as CfnTemplate;
-    const resolver = localResolver(pipeline, stacks);
+    const pipeline = synthesized.templates.pipeline;
+    const resolver = localResolver(pipeline, synthesized.stacks);
     const generation = stateMachinesFromTemplate(pipeline, resolver).find(
-      (candidate) => candidate.logicalId === synthesized.stateMachineLogicalId,
+      ({ logicalId }) =>
+        pipeline.Resources[logicalId]?.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'generation',
     );
     if (!generation) throw new Error('no generation state machine');
     machine = generation;
