@@ -1,6 +1,7 @@
 import { isTerminal, type Job, type JobStatus } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
+import { utcDay } from '../limits/limits-table.ts';
 import {
   currentExecutionName,
   type ExecutionState,
@@ -241,5 +242,3 @@ async function oldest(store: JobStore, status: JobStatus, limit: number): Promis
   } while (cursor !== undefined && jobs.length < limit);
   return jobs;
 }
-
-const utcDay = (at: Date) => at.toISOString().slice(0, 10);

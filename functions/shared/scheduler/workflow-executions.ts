@@ -1,11 +1,10 @@
 import {
   DescribeExecutionCommand,
-  ExecutionAlreadyExists,
   ExecutionDoesNotExist,
   type SFNClient,
-  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { Job } from '../jobs/job.ts';
+import { startJobExecution } from '../workflow/start-execution.ts';
 
 /** An execution's status as Step Functions reports it, or NOT_FOUND when there is none. */
 export type ExecutionState =
@@ -70,20 +69,7 @@ export function createSfnWorkflowExecutions(
         throw error;
       }
     },
-    async start(jobId, executionName) {
-      try {
-        await client.send(
-          new StartExecutionCommand({
-            stateMachineArn,
-            name: executionName,
-            input: JSON.stringify({ jobId }),
-          }),
-        );
-        return 'started';
-      } catch (error) {
-        if (error instanceof ExecutionAlreadyExists) return 'already-exists';
-        throw error;
-      }
-    },
+    start: (jobId, executionName) =>
+      startJobExecution(client, stateMachineArn, jobId, executionName),
   };
 }

@@ -10,17 +10,31 @@ export type StartExecution = (jobId: string) => Promise<void>;
  */
 export function createExecutionStarter(client: SFNClient, stateMachineArn: string): StartExecution {
   return async (jobId) => {
-    try {
-      await client.send(
-        new StartExecutionCommand({
-          stateMachineArn,
-          name: jobId,
-          input: JSON.stringify({ jobId }),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ExecutionAlreadyExists) return;
-      throw error;
-    }
+    await startJobExecution(client, stateMachineArn, jobId, jobId);
   };
+}
+
+/**
+ * Starts `executionName` for a job (input `{ jobId }`); an execution of that name that exists
+ * already is reported, not thrown.
+ */
+export async function startJobExecution(
+  client: SFNClient,
+  stateMachineArn: string,
+  jobId: string,
+  executionName: string,
+): Promise<'started' | 'already-exists'> {
+  try {
+    await client.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: executionName,
+        input: JSON.stringify({ jobId }),
+      }),
+    );
+    return 'started';
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists) return 'already-exists';
+    throw error;
+  }
 }
