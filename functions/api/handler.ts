@@ -10,7 +10,6 @@ import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { readUsage } from '../shared/limits/usage-report.ts';
 import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
-import { countingSubmittedJobs } from '../shared/observability/submission-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { readApiConfig } from './api-config.ts';
@@ -25,9 +24,7 @@ const limits = limitsFromEnv(dynamoDb, config.jobsTableName);
 export const handler = withObservability(
   'api',
   createApiHandler({
-    store: countingSubmittedJobs(
-      new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
-    ),
+    store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
     startExecution: createExecutionStarter(sfn, config.stateMachineArn),
     providerConfig: config.providerConfig,
     clock: () => new Date(),

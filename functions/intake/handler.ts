@@ -7,7 +7,6 @@ import { createS3DropObjectStore } from '../shared/intake/s3-drop-object-store.t
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { logger } from '../shared/observability/observability.ts';
-import { countingSubmittedJobs } from '../shared/observability/submission-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { readIntakeConfig } from './intake-config.ts';
@@ -17,15 +16,13 @@ export { createIntakeHandler };
 
 const config = readIntakeConfig(process.env);
 
-// Traced; new jobs counted by source (JobsSubmitted), replays of a redelivered event excluded.
+// Traced; submitJob counts new jobs by source (JobsSubmitted), replays excluded.
 export const handler = withObservability(
   'intake',
   createIntakeHandler({
     objects: createS3DropObjectStore(s3),
     submit: {
-      store: countingSubmittedJobs(
-        new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
-      ),
+      store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
       startExecution: createExecutionStarter(sfn, config.stateMachineArn),
       providerConfig: config.providerConfig,
       clock: () => new Date(),

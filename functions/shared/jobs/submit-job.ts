@@ -79,6 +79,9 @@ export async function submitJob(
       ? undefined
       : `${context.source}:${context.idempotencyKey}`;
   const result = await deps.store.create(job, storeKey);
+  // Counted where a job is actually written: replays (a key used again, a redelivered S3 event)
+  // are not new submissions.
+  if (result.created) recordMetric('JobsSubmitted', 1, { source: result.job.source });
   if (!shouldStart(result.job)) return result;
 
   try {

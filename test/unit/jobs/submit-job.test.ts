@@ -245,6 +245,7 @@ describe('submitJob metrics', () => {
     );
 
     expect(recorded).toEqual([
+      { name: 'JobsSubmitted', value: 1, dimensions: { source: 'api' } },
       { name: 'JobsFailed', value: 1, dimensions: { code: 'JobStartFailed' } },
     ]);
   });

@@ -2,12 +2,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { createAuthorizerHandler } from '../../../functions/api/token-authorizer.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import { submitJob } from '../../../functions/shared/jobs/submit-job.ts';
 import { annotatingJobIds } from '../../../functions/shared/observability/job-tracing.ts';
 import {
   inMetricsScope,
   type RecordedMetric,
 } from '../../../functions/shared/observability/pipeline-metrics.ts';
-import { countingSubmittedJobs } from '../../../functions/shared/observability/submission-metrics.ts';
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
 import { authorizerEvent, type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
@@ -32,7 +32,7 @@ function api() {
   const handler = withObservability(
     'api',
     createApiHandler({
-      store: countingSubmittedJobs(store),
+      store,
       startExecution: async () => {},
       providerConfig: testProviderConfig(),
       clock: () => NOW,
@@ -100,15 +100,21 @@ describe('HTTP API entry', () => {
   });
 });
 
-describe('countingSubmittedJobs', () => {
+describe('submitJob metrics', () => {
   it('counts the jobs of the drop folder under their own source, replays excluded', async () => {
-    const store = countingSubmittedJobs(new InMemoryJobStore({ now: () => NOW }));
+    const deps = {
+      store: new InMemoryJobStore({ now: () => NOW }),
+      startExecution: async () => {},
+      providerConfig: testProviderConfig(),
+      clock: () => NOW,
+      newJobId,
+    };
     const recorded: RecordedMetric[] = [];
 
     await inMetricsScope(recorded, async () => {
-      await store.create(aJob({ jobId: newJobId(NOW), source: 'inbox' }), 'inbox:file-1:1');
-      await store.create(aJob({ jobId: newJobId(NOW), source: 'inbox' }), 'inbox:file-1:1');
-      await store.create(aJob({ jobId: newJobId(NOW), source: 'batch' }), 'batch:file-2:1');
+      await submitJob({ prompt: 'a' }, { source: 'inbox', idempotencyKey: 'file-1:1' }, deps);
+      await submitJob({ prompt: 'a' }, { source: 'inbox', idempotencyKey: 'file-1:1' }, deps);
+      await submitJob({ prompt: 'b' }, { source: 'batch', idempotencyKey: 'file-2:1' }, deps);
     });
 
     expect(recorded).toEqual([
