@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATUSES } from '../shared/jobs/job.ts';
+import { DEFERRED_REASONS, JOB_SOURCES, JOB_STATUSES } from '../shared/jobs/job.ts';
 import { CONTENT_VARIANTS } from './public-job.ts';
 
 /**
@@ -11,8 +11,6 @@ import { CONTENT_VARIANTS } from './public-job.ts';
 
 /** `job_` + a ULID in Crockford base32 (see `shared/jobs/job-id.ts`). */
 export const JOB_ID_PATTERN = '^job_[0-9A-HJKMNP-TV-Z]{26}$';
-
-export const JOB_SOURCES = ['api', 'inbox', 'batch'] as const;
 
 export const jobErrorSchema = z
   .strictObject({
@@ -55,7 +53,7 @@ export const videoSchema = z
     seconds: z.string().describe('Duration in whole seconds, as a string ("4").'),
     deferred: z.boolean().describe('True when the job waits for a scheduled batch run.'),
     deferredReason: z
-      .enum(['scheduled', 'budget'])
+      .enum(DEFERRED_REASONS)
       .optional()
       .describe(
         'Why a deferred job waits: "scheduled" (submitted for a batch run, or no slot came free in time) or "budget" (the daily budget could not cover it).',

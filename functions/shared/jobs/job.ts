@@ -13,12 +13,14 @@ export function isTerminal(status: JobStatus): boolean {
 }
 
 /** Where a job came from: the HTTP API, the S3 drop folder, or a scheduled batch. */
-export type JobSource = 'api' | 'inbox' | 'batch';
+export const JOB_SOURCES = ['api', 'inbox', 'batch'] as const;
+export type JobSource = (typeof JOB_SOURCES)[number];
 
 /** The provider's own lifecycle, as last seen by a poll. */
 export type ProviderStatus = 'queued' | 'in_progress' | 'completed' | 'failed';
 
-export type DeferredReason = 'scheduled' | 'budget';
+export const DEFERRED_REASONS = ['scheduled', 'budget'] as const;
+export type DeferredReason = (typeof DEFERRED_REASONS)[number];
 
 export interface JobError {
   /** Machine-readable: a provider error code (`moderation_blocked`) or our error name. */
