@@ -2,25 +2,27 @@
  * State-machine task: start the provider job for one of our jobs, at most once, within the
  * shared limits.
  *
- * Input `{ jobId, executionStartedAt? }`; output `CreateState` with `pollCount: 0`, stored at
- * `$.poll`.
- * - The job already has a provider job id: nothing is sent (a retried or re-driven step); it
- *   keeps the slot and reservation it took before.
- * - A concurrency slot is taken first. None free: `waiting_for_slot` with `waitSeconds`; the
- *   machine waits (WaitForSlot) and asks again. A job that waited longer than
- *   MAX_SLOT_WAIT_MINUTES since its execution started is deferred instead (`deferred`, back to
- *   the schedule), so waiting never runs into the machine timeout.
- * - The job's cost is reserved on today's budget next. Over budget: the slot is given back,
- *   then with OVER_BUDGET_ACTION `queue` the job is deferred (`deferred`; QUEUED with
- *   deferredReason `budget`, for a scheduled run on a later day) and with `reject`
- *   BudgetExceededError is thrown (not retried; RecordFailure records `budget_exceeded`).
+ * Input `{ jobId, stateMachineArn, rateWaits? }` (`stateMachineArn` is `$$.StateMachine.Id`, for
+ * hand-offs; `rateWaits` the previous answer's count); output `CreateState` with `pollCount: 0`,
+ * stored at `$.poll`.
+ * - The job already has a provider job id: nothing is sent (a retried step, or a new execution
+ *   resuming the job); it keeps the slot and reservation it holds.
+ * - A concurrency slot is taken first. None free: the job is PARKED (QUEUED, deferred with reason
+ *   `capacity`) and the execution ends (`deferred`): no execution spins while a job waits. A slot
+ *   released later is handed to the oldest parked job (functions/shared/workflow/job-queue.ts).
+ * - The job's cost is reserved on today's budget next. Over budget: the slot is given back (and
+ *   handed on), then with OVER_BUDGET_ACTION `queue` the job is deferred (`deferred`; reason
+ *   `budget`, for a scheduled run on a later day) and with `reject` BudgetExceededError is thrown
+ *   (not retried; RecordFailure records `budget_exceeded`).
  * - Every provider call takes a request from the per-minute allowance first. None left:
- *   `waiting_for_rate_limit` with the seconds to the next minute; the machine waits and asks
- *   again (slot and reservation are kept: taking them again is a no-op).
+ *   `waiting_for_rate_limit` with the seconds to the next minute and `rateWaits + 1`; the machine
+ *   waits (WaitForRequests) and asks again, at most MAX_RATE_WAITS times, after which the job
+ *   gives its slot and reservation back and goes back to the schedule (`deferred`).
  * - An earlier attempt was stamped but left no id (a crash, or ProviderAmbiguousCreateError):
- *   the provider's recent jobs are searched first and a match is adopted.
+ *   the provider's recent jobs are searched first and a match is adopted, never one that another
+ *   job holds in the provider-job ledger.
  * - Otherwise the attempt is stamped, then the job created with an Idempotency-Key derived from
- *   our job id, and the provider's id recorded.
+ *   our job id, and the provider's id recorded and claimed in the ledger.
  * Provider errors propagate under their names: the machine retries ProviderRateLimitedError,
  * ProviderTransientError and ProviderAmbiguousCreateError (this handler reconciles before creating
  * again) and catches the rest. A FAILED job throws JobAlreadyTerminalError; a COMPLETED one
@@ -29,6 +31,7 @@
 import { z } from 'zod';
 import { dynamoDb } from '../shared/aws/clients.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
+import { ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
@@ -36,10 +39,11 @@ import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
+import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
+import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
 import {
   productionTaskLimits,
   rateWaitSeconds,
-  slotWaitSeconds,
   type TaskLimits,
 } from './task-limits.ts';
 import {
@@ -78,13 +82,22 @@ export type CreateStatus =
 
 export interface CreateState extends Omit<PollState, 'status'> {
   status: CreateStatus;
+  /** Waits for the request allowance in this execution so far (bounds WaitForRequests). */
+  rateWaits: number;
 }
 
 const inputSchema = z.object({
   jobId: z.string().min(1),
-  /** `$$.Execution.StartTime`: slot waits are measured from it. */
-  executionStartedAt: z.iso.datetime({ offset: true }).optional(),
+  /** `$$.StateMachine.Id`: where a freed slot's hand-off starts the next job. */
+  stateMachineArn: z.string().min(1).optional(),
+  rateWaits: z.number().int().nonnegative().optional(),
 });
+
+interface CreateInput {
+  jobId: string;
+  stateMachineArn?: string | undefined;
+  rateWaits?: number | undefined;
+}
 
 /** The Idempotency-Key sent with the create: stable per job, distinct from users' own keys. */
 export function providerIdempotencyKey(jobId: string): string {
@@ -96,12 +109,12 @@ export function createCreateProviderJobHandler(
 ): TaskHandler<CreateState> {
   const { limits } = deps;
   return async (event, context) => {
-    const input = parseTaskInput(inputSchema, event);
+    const input: CreateInput = parseTaskInput(inputSchema, event);
     const { jobId } = input;
     return withJobLogging(jobId, context, async () => {
       const job = await loadJob(deps.store, jobId);
       if (job.status === 'COMPLETED') {
-        return { status: 'completed', progress: 100, waitSeconds: 0, pollCount: 0, error: null };
+        return { ...waiting('completed', 0), progress: 100 };
       }
       if (job.providerJobId) {
         logger.info('Provider job already recorded; nothing sent', {
@@ -110,23 +123,17 @@ export function createCreateProviderJobHandler(
         return stateOf(job, job.providerStatus ?? 'queued', job.progress, deps.clock());
       }
 
-      const heldBack = await admit(deps, job, input.executionStartedAt);
+      const heldBack = await admit(deps, job, input);
       if (heldBack) return heldBack;
 
       const takeRequest = () => limits.rateLimiter.tryTake(deps.clock());
-      const waitForRequests = (): CreateState => {
-        const waitSeconds = rateWaitSeconds(deps.clock(), limits.random);
-        logger.info('Provider request allowance spent this minute; waiting', { waitSeconds });
-        recordMetric('RateLimitWaits');
-        return waiting('waiting_for_rate_limit', waitSeconds);
-      };
       const provider = await deps.provider();
       if (job.createAttemptedAt) {
-        if (!(await takeRequest())) return waitForRequests();
+        if (!(await takeRequest())) return waitForRequests(deps, job, input);
         const adopted = await reconcile(deps, provider, job);
         if (adopted) return adopted;
       }
-      if (!(await takeRequest())) return waitForRequests();
+      if (!(await takeRequest())) return waitForRequests(deps, job, input);
 
       const attempted = await deps.store.markCreateAttempt(jobId, deps.clock().toISOString());
       const video = await provider.create({
@@ -156,47 +163,67 @@ export function createCreateProviderJobHandler(
 async function admit(
   deps: CreateProviderJobDeps,
   job: Job,
-  executionStartedAt: string | undefined,
+  input: CreateInput,
 ): Promise<CreateState | undefined> {
   const { limits } = deps;
-  const now = deps.clock();
-  if (!(await limits.semaphore.acquire(job.jobId))) {
-    return waitForSlot(deps, job, now, executionStartedAt);
+  if (!(await limits.semaphore.acquire(job.jobId)) && !(await park(deps, job))) {
+    return waiting('deferred', 0);
   }
+  const now = deps.clock();
   const costUsd = limits.priceOf(job);
   if ((await limits.budget.reserve(job.jobId, costUsd, utcDay(now))) === 'exceeded') {
     await limits.semaphore.release(job.jobId);
+    await limits.handOff(input.stateMachineArn);
     return overBudget(deps, job, costUsd, now);
   }
   return undefined;
 }
 
-/** No free slot: wait and ask again, or, after waiting too long, go back to the schedule. */
-async function waitForSlot(
+/**
+ * No free slot: the job waits parked, with no execution. A slot released between our failed
+ * acquire and the parking would find nobody to hand off to, so the slot is asked for once more
+ * after parking: true when this execution got it back and goes on.
+ */
+async function park(deps: CreateProviderJobDeps, job: Job): Promise<boolean> {
+  const now = deps.clock().toISOString();
+  await deps.store.deferJob(job.jobId, 'capacity', now);
+  if (
+    (await deps.limits.semaphore.acquire(job.jobId)) &&
+    (await deps.store.claimDeferred(job.jobId, currentExecutionName(job), now))
+  ) {
+    return true;
+  }
+  logger.info('No free concurrency slot; parked until one is handed over', {
+    limit: deps.limits.semaphore.limit,
+  });
+  recordMetric('JobsDeferred', 1, { reason: 'capacity' });
+  return false;
+}
+
+/**
+ * The minute's request allowance is spent: wait for the next minute, a bounded number of times;
+ * then give the slot and reservation back and go back to the schedule.
+ */
+async function waitForRequests(
   deps: CreateProviderJobDeps,
   job: Job,
-  now: Date,
-  executionStartedAt: string | undefined,
+  input: CreateInput,
 ): Promise<CreateState> {
-  const waitedSeconds =
-    executionStartedAt === undefined ? 0 : (now.getTime() - Date.parse(executionStartedAt)) / 1000;
-  if (waitedSeconds >= deps.limits.maxSlotWaitSeconds) {
-    // Nothing is normally reserved yet; a reservation left by an earlier run goes back too.
-    await deps.limits.budget.release(job.jobId, utcDay(now));
+  const now = deps.clock();
+  const rateWaits = (input.rateWaits ?? 0) + 1;
+  recordMetric('RateLimitWaits');
+  if (rateWaits > MAX_RATE_WAITS) {
     await deps.store.deferJob(job.jobId, 'scheduled', now.toISOString());
-    logger.info('No slot within the maximum wait; deferred to the schedule', {
-      waitedSeconds: Math.round(waitedSeconds),
-    });
-    recordMetric('JobsDeferred', 1, { reason: 'slot_wait' });
+    await deps.limits.budget.release(job.jobId, utcDay(now));
+    await deps.limits.semaphore.release(job.jobId);
+    await deps.limits.handOff(input.stateMachineArn);
+    logger.info('Request allowance spent for too long; back to the schedule', { rateWaits });
+    recordMetric('JobsDeferred', 1, { reason: 'rate_limit' });
     return waiting('deferred', 0);
   }
-  const waitSeconds = slotWaitSeconds(deps.limits.random);
-  logger.info('No free concurrency slot; waiting', {
-    limit: deps.limits.semaphore.limit,
-    waitSeconds,
-  });
-  recordMetric('SlotWaits');
-  return waiting('waiting_for_slot', waitSeconds);
+  const waitSeconds = rateWaitSeconds(now, deps.limits.random);
+  logger.info('Provider request allowance spent this minute; waiting', { waitSeconds, rateWaits });
+  return { ...waiting('waiting_for_rate_limit', waitSeconds), rateWaits };
 }
 
 /** Today's budget cannot cover the job: defer it to a later day, or refuse it. */
@@ -230,39 +257,59 @@ async function overBudget(
 }
 
 function waiting(status: CreateStatus, waitSeconds: number): CreateState {
-  return { status, progress: 0, waitSeconds, pollCount: 0, error: null };
+  return { status, progress: 0, waitSeconds, pollCount: 0, error: null, rateWaits: 0 };
 }
 
 const formatUsd = (usd: number) => usd.toFixed(2);
 
-/** Adopts the job an earlier, unanswered create started, if the provider lists one. */
+/** Candidates a reconciliation looks at before it gives up and creates. */
+const MAX_RECONCILE_CANDIDATES = 5;
+
+/**
+ * Adopts the job an earlier, unanswered create started, if the provider lists one: the match
+ * nearest after our attempt that no other job holds (the ledger refuses a held one, and the next
+ * candidate is tried).
+ */
 async function reconcile(
   deps: CreateProviderJobDeps,
   provider: TaskProvider,
   job: Job,
-): Promise<PollState | undefined> {
-  const found = await provider.findCreatedJob({
-    prompt: job.prompt,
-    model: job.model,
-    size: job.size,
-    seconds: job.seconds,
-    createdAfter: new Date(job.createAttemptedAt ?? job.createdAt),
-  });
-  if (!found) {
-    logger.info('No provider job from the earlier create attempt; creating', {
-      createAttemptedAt: job.createAttemptedAt,
+): Promise<CreateState | undefined> {
+  const excludeIds: string[] = [];
+  for (let candidate = 0; candidate < MAX_RECONCILE_CANDIDATES; candidate += 1) {
+    const found = await provider.findCreatedJob({
+      prompt: job.prompt,
+      model: job.model,
+      size: job.size,
+      seconds: job.seconds,
+      createdAfter: new Date(job.createAttemptedAt ?? job.createdAt),
+      excludeIds,
     });
-    return undefined;
+    if (!found) break;
+    try {
+      await deps.store.recordProviderJob(job.jobId, {
+        providerJobId: found.id,
+        providerStatus: found.status,
+        progress: found.progress,
+      });
+    } catch (error) {
+      if (!(error instanceof ProviderJobClaimedError)) throw error;
+      logger.info('Matching provider job is held by another job; not adopted', {
+        providerJobId: found.id,
+        heldBy: error.claimedBy,
+      });
+      excludeIds.push(found.id);
+      continue;
+    }
+    logger.info('Adopted the provider job an earlier create attempt started', {
+      providerJobId: found.id,
+    });
+    return stateOf(job, found.status, found.progress, deps.clock(), found.error);
   }
-  await deps.store.recordProviderJob(job.jobId, {
-    providerJobId: found.id,
-    providerStatus: found.status,
-    progress: found.progress,
+  logger.info('No provider job from the earlier create attempt; creating', {
+    createAttemptedAt: job.createAttemptedAt,
   });
-  logger.info('Adopted the provider job an earlier create attempt started', {
-    providerJobId: found.id,
-  });
-  return stateOf(job, found.status, found.progress, deps.clock(), found.error);
+  return undefined;
 }
 
 function stateOf(
@@ -271,8 +318,9 @@ function stateOf(
   progress: number,
   now: Date,
   error?: { code: string; message: string } | undefined,
-): PollState {
+): CreateState {
   return {
+    rateWaits: 0,
     status,
     progress,
     waitSeconds: waitSecondsFor(job, { progress, pollCount: 0 }, now),

@@ -2,7 +2,7 @@
  * State-machine task: stream the finished MP4 (plus thumbnail and spritesheet) from the provider
  * into S3 and record the job COMPLETED.
  *
- * Input `{ jobId }`; output `{ bucket, key, bytes, sha256 }` at `$.download`.
+ * Input `{ jobId, stateMachineArn? }`; output `{ bucket, key, bytes, sha256 }` at `$.download`.
  * - Content past its `expires_at` throws ProviderContentExpiredError (not retried).
  * - A truncated or dropped body throws ProviderTransientError (retried; no object is left).
  * - A payload that is not an MP4 throws InvalidContentError (not retried; no object is left).
@@ -11,9 +11,10 @@
  * - The provider call takes a request from the shared per-minute allowance; when it is spent,
  *   RequestRateLimitedError is thrown (retried by the machine with backoff).
  * - Completion records the actual cost (the catalogue price of the job's model, size and
- *   seconds) on the job, then gives the concurrency slot back and turns the job's budget
- *   reservation into that cost. A retry that finds the job COMPLETED settles again (a no-op when
- *   it was done), so a crash between the two never leaks a slot.
+ *   seconds) on the job. The poll that saw the render finished has already spent that cost and
+ *   released the slot; settling again here is a no-op then, and covers a job resumed straight
+ *   into this step. A retry that finds the job COMPLETED settles again (a no-op when it was done),
+ *   so a crash between the two never leaks a slot.
  */
 import { z } from 'zod';
 import { dynamoDb, s3 } from '../shared/aws/clients.ts';
@@ -52,7 +53,7 @@ export interface DownloadVideoDeps {
   provider: TaskProviderSource;
   storage: Pick<VideoStorage, 'putVideo' | 'putImage'>;
   clock: Clock;
-  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'rateLimiter' | 'priceOf'>;
+  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'rateLimiter' | 'priceOf' | 'handOff'>;
 }
 
 export interface DownloadResult {
@@ -62,15 +63,20 @@ export interface DownloadResult {
   sha256: string;
 }
 
-const inputSchema = z.object({ jobId: z.string().min(1) });
+const inputSchema = z.object({
+  jobId: z.string().min(1),
+  stateMachineArn: z.string().min(1).optional(),
+});
 
 export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler<DownloadResult> {
   return async (event, context) => {
-    const { jobId } = parseTaskInput(inputSchema, event);
+    const { jobId, stateMachineArn } = parseTaskInput(inputSchema, event);
+    const settle = (job: Job, costUsd: number) =>
+      settleJobLimits(deps.limits, job, costUsd, deps.clock(), stateMachineArn);
     return withJobLogging(jobId, context, async () => {
       const job = await loadJob(deps.store, jobId);
       if (job.status === 'COMPLETED' && job.result) {
-        await settle(deps, job, job.actualCostUsd ?? deps.limits.priceOf(job));
+        await settle(job, job.actualCostUsd ?? deps.limits.priceOf(job));
         return summary(job.result);
       }
       if (!job.providerJobId) {
@@ -114,7 +120,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
         actualCostUsd,
       });
       recordCompletion(job, stored.bytes, completedAt);
-      await settle(deps, job, actualCostUsd);
+      await settle(job, actualCostUsd);
       return summary(result);
     });
   };
@@ -128,10 +134,6 @@ function recordCompletion(job: Job, bytes: number, completedAt: Date): void {
   recordMetric('JobDuration', secondsSince(job.createdAt));
   if (job.createAttemptedAt)
     recordMetric('GenerationDuration', secondsSince(job.createAttemptedAt));
-}
-
-function settle(deps: DownloadVideoDeps, job: Job, costUsd: number): Promise<void> {
-  return settleJobLimits(deps.limits, job, costUsd, deps.clock());
 }
 
 function assertDownloadable(video: ProviderVideo, now: Date): void {

@@ -1,14 +1,21 @@
 /**
  * State-machine task: read the provider job's status, record it, and choose the next wait.
  *
- * Input `{ jobId, pollCount? }` (pollCount from the previous `$.poll`, else the stored count);
- * output `PollState` with `pollCount + 1`. The provider call takes a request from the shared
- * per-minute allowance first; when it is spent, nothing is sent and the last recorded state is
- * answered with the seconds to the next minute and the same pollCount (a skipped poll is not a
- * poll: the machine timeout, not the poll limit, bounds such waits). A provider `failed` carries its `{ code, message }` in
- * `error` so the ProviderJobFailed Pass state can build the failure. Provider errors propagate
- * under their names (see create-provider-job.ts). A COMPLETED job answers `completed` without a
- * provider call; a FAILED one throws JobAlreadyTerminalError.
+ * Input `{ jobId, pollCount?, stateMachineArn? }` (pollCount from the previous `$.poll`, else
+ * the stored count; `stateMachineArn` is `$$.StateMachine.Id`); output `PollState` with
+ * `pollCount + 1`. The provider call takes a request from the shared per-minute allowance first;
+ * when it is spent, nothing is sent and the last recorded state is answered with the seconds to
+ * the next minute (a skipped poll still counts: the poll loop stays bounded by its count).
+ * A provider `failed` carries its `{ code, message }` in `error` so the ProviderJobFailed Pass
+ * state can build the failure. Provider errors propagate under their names (see
+ * create-provider-job.ts). A COMPLETED job answers `completed` without a provider call; a FAILED
+ * one throws JobAlreadyTerminalError.
+ *
+ * Money follows the provider: the first poll that sees the provider job terminal settles it.
+ * `completed`: the video was rendered, so its cost is spent now, whatever later happens to our
+ * download. `failed`: nothing was rendered, so the reservation is released. Either way the
+ * provider job no longer runs: its concurrency slot is released and handed to the oldest
+ * waiting job.
  */
 import { z } from 'zod';
 import { dynamoDb } from '../shared/aws/clients.ts';
@@ -18,7 +25,13 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
-import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
+import {
+  productionTaskLimits,
+  rateWaitSeconds,
+  releaseJobLimits,
+  settleJobLimits,
+  type TaskLimits,
+} from './task-limits.ts';
 import {
   type Clock,
   jobsEnvSchema,
@@ -39,12 +52,16 @@ export interface PollProviderJobDeps {
   store: JobStore;
   provider: TaskProviderSource;
   clock: Clock;
-  limits: Pick<TaskLimits, 'rateLimiter' | 'random'>;
+  limits: Pick<
+    TaskLimits,
+    'rateLimiter' | 'random' | 'semaphore' | 'budget' | 'priceOf' | 'handOff'
+  >;
 }
 
 const inputSchema = z.object({
   jobId: z.string().min(1),
   pollCount: z.number().int().nonnegative().optional(),
+  stateMachineArn: z.string().min(1).optional(),
 });
 
 const UNKNOWN_FAILURE = {
@@ -74,7 +91,7 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
           status: job.providerStatus === 'in_progress' ? 'in_progress' : 'queued',
           progress: job.progress,
           waitSeconds,
-          pollCount: pollCount - 1,
+          pollCount,
           error: null,
         };
       }
@@ -97,6 +114,11 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
         pollCount,
         waitSeconds,
       });
+      if (video.status === 'completed') {
+        await settleJobLimits(deps.limits, job, deps.limits.priceOf(job), now, input.stateMachineArn);
+      } else if (video.status === 'failed') {
+        await releaseJobLimits(deps.limits, job.jobId, now, input.stateMachineArn);
+      }
       const error = video.status === 'failed' ? (video.error ?? UNKNOWN_FAILURE) : null;
       return { status: video.status, progress: video.progress, waitSeconds, pollCount, error };
     });

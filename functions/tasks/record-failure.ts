@@ -1,27 +1,37 @@
 /**
  * State-machine task (the Catch target of every Task, and the end of the ProviderJobFailed and
- * PollLimitReached paths): record the job FAILED with a code, a clean message and whether a
- * resubmission could succeed.
+ * PollLimitReached paths): decide what a failure means for the job's money and work.
  *
- * Input `{ jobId, error: { Error, Cause } }`; output `{ jobId, status, code }`. A job that is
- * already terminal keeps its record (the store's recordFailed is a no-op then) and its status is
- * returned as it is.
+ * Input `{ jobId, error: { Error, Cause }, stateMachineArn?, executionName? }` (the last two from
+ * the Context Object); output `{ jobId, status, code, resumed }`.
  *
- * Every path gives the job's concurrency slot and budget reservation back (both no-ops when
- * nothing is held): a failed job costs nothing. A job found COMPLETED (its download step failed
- * after recording it) is settled instead: its cost is recorded as spent.
+ * - Paid work goes on: when the job holds a provider job (or may, after an ambiguous create) and
+ *   the failure says nothing about the video (retries spent on a transient error, a Lambda
+ *   timeout, the poll loop's bound), a new execution takes over from the job's record
+ *   (functions/shared/workflow/resume-job.ts): it polls or downloads, never creates again. The
+ *   slot and reservation stay with the job.
+ * - Otherwise the job is recorded FAILED with a code, a clean message and whether a resubmission
+ *   could succeed. Money follows the provider: a video the provider rendered (or may still render:
+ *   its job was alive when abandoned) is spent; one it never rendered releases its reservation.
+ *   The slot is released and handed to the oldest waiting job.
+ * - A job found COMPLETED is settled (its cost spent); a FAILED one keeps its record.
  */
 import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
-import { isTerminal, type JobStatus } from '../shared/jobs/job.ts';
+import { dynamoDb, sfn } from '../shared/aws/clients.ts';
+import { isTerminal, type Job, type JobStatus } from '../shared/jobs/job.ts';
 import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
-import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
+import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
-import { describeFailure } from './failure-reason.ts';
-import { releaseJobLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
+import {
+  createSfnWorkflowExecutions,
+  type WorkflowExecutions,
+} from '../shared/scheduler/workflow-executions.ts';
+import { resumeJob } from '../shared/workflow/resume-job.ts';
+import { type CaughtError, describeFailure } from './failure-reason.ts';
+import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
   jobsEnvSchema,
@@ -37,63 +47,146 @@ import {
 export interface RecordFailureDeps {
   store: JobStore;
   clock: Clock;
-  limits: Pick<TaskLimits, 'semaphore' | 'budget'>;
+  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'handOff'>;
+  /** The executions of the state machine a resumed job continues on. */
+  executionsOf(stateMachineArn: string): WorkflowExecutions;
 }
 
 export interface RecordFailureResult {
   jobId: string;
   status: JobStatus;
   code: string;
+  /** A new execution took over the job (its provider work goes on). */
+  resumed: boolean;
 }
 
 const inputSchema = z.object({
   jobId: z.string().min(1),
   error: z.object({ Error: z.string().optional(), Cause: z.unknown().optional() }).optional(),
+  stateMachineArn: z.string().min(1).optional(),
+  executionName: z.string().min(1).optional(),
 });
+
+// Failures that say nothing about the video: the work may go on in a new execution.
+const RESUMABLE_ERRORS: ReadonlySet<string> = new Set([
+  'ProviderTransientError',
+  'ProviderRateLimitedError',
+  'ProviderAmbiguousCreateError',
+  'RequestRateLimitedError',
+  'LimitContentionError',
+  'StorageError',
+  'PollLimitReached',
+  'States.Timeout',
+  'States.TaskFailed',
+]);
+
+/** Whether a new execution could continue the job's provider work after `error`. */
+export function isResumable(job: Job, error: CaughtError | undefined): boolean {
+  const name = error?.Error ?? '';
+  const resumableError =
+    RESUMABLE_ERRORS.has(name) || name.startsWith('Lambda.') || name.startsWith('Sandbox.');
+  if (!resumableError) return false;
+  // A provider job to continue, or one an unanswered create may have started.
+  return (
+    job.providerJobId !== undefined ||
+    (job.createAttemptedAt !== undefined && name === 'ProviderAmbiguousCreateError')
+  );
+}
 
 export function createRecordFailureHandler(
   deps: RecordFailureDeps,
 ): TaskHandler<RecordFailureResult> {
   return async (event, context) => {
-    const { jobId, error } = parseTaskInput(inputSchema, event);
+    const input = parseTaskInput(inputSchema, event);
+    const { jobId, error, stateMachineArn } = input;
     return withJobLogging(jobId, context, async () => {
       const job = await deps.store.get(jobId);
       if (!job) throw new JobNotFoundError(`Job ${jobId} not found`);
       const reason = describeFailure(error);
+      const result = (status: JobStatus, resumed = false) => ({
+        jobId,
+        status,
+        code: reason.code,
+        resumed,
+      });
       if (job.status === 'COMPLETED') {
         await settleJobLimits(
           deps.limits,
           job,
           job.actualCostUsd ?? job.estimatedCostUsd,
           deps.clock(),
+          stateMachineArn,
         );
-      } else {
-        await releaseJobLimits(deps.limits, jobId, deps.clock());
+        return result(job.status);
       }
       if (isTerminal(job.status)) {
         logger.info('Job already terminal; failure not recorded', {
           status: job.status,
           code: reason.code,
         });
-        return { jobId, status: job.status, code: reason.code };
+        return result(job.status);
       }
+      if (stateMachineArn !== undefined && isResumable(job, error)) {
+        const outcome = await resumeJob(
+          { store: deps.store, executions: deps.executionsOf(stateMachineArn), clock: deps.clock },
+          job,
+          input.executionName,
+        );
+        if (outcome === 'resumed') {
+          logger.info('Execution ended early; a new one continues the provider work', {
+            code: reason.code,
+            providerJobId: job.providerJobId,
+          });
+          recordMetric('JobsResumed', 1, { code: reason.code });
+          return result(job.status, true);
+        }
+        logger.info('Not resumed (resumed elsewhere, or resumed too often)', {
+          resumeCount: job.resumeCount ?? 0,
+        });
+      }
+      await releaseOrSpend(deps, job, stateMachineArn);
       await deps.store.recordFailed(jobId, reason, deps.clock().toISOString());
       logger.info('Job failed', { code: reason.code, retryable: reason.retryable });
       recordMetric('JobsFailed', 1, { code: reason.code });
-      return { jobId, status: 'FAILED', code: reason.code };
+      return result('FAILED');
     });
   };
+}
+
+/**
+ * Gives the slot back (handed on) and settles the budget as the provider left it: spent when it
+ * rendered the video or its job was still alive when given up, released when it never rendered.
+ */
+async function releaseOrSpend(
+  deps: RecordFailureDeps,
+  job: Job,
+  stateMachineArn: string | undefined,
+): Promise<void> {
+  const now = deps.clock();
+  const mayHaveRendered =
+    job.providerJobId !== undefined && job.providerStatus !== 'failed';
+  if (mayHaveRendered) {
+    await deps.limits.budget.recordSpent(
+      job.jobId,
+      job.actualCostUsd ?? job.estimatedCostUsd,
+      utcDay(now),
+    );
+  } else {
+    await deps.limits.budget.release(job.jobId, utcDay(now));
+  }
+  await deps.limits.semaphore.release(job.jobId);
+  await deps.limits.handOff(stateMachineArn);
 }
 
 export const handler = withObservability(
   'record-failure',
   lazyHandler(() => {
     const env = parseTaskEnv(jobsEnvSchema);
-    const { semaphore, budget } = limitsFromEnv(dynamoDb, env.JOBS_TABLE_NAME);
     return createRecordFailureHandler({
       store: productionJobStore(env.JOBS_TABLE_NAME),
       clock: systemClock,
-      limits: { semaphore, budget },
+      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      executionsOf: (stateMachineArn) => createSfnWorkflowExecutions(sfn, stateMachineArn),
     });
   }),
 );

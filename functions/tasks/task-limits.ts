@@ -4,6 +4,8 @@
  * release on failure). Each step is idempotent, so a retried or re-driven task repeats it safely.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { sfn } from '../shared/aws/clients.ts';
+import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job } from '../shared/jobs/job.ts';
 import type {
   ConcurrencySemaphore,
@@ -14,6 +16,9 @@ import type { OverBudgetAction } from '../shared/limits/limits-config.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
+import { createSfnWorkflowExecutions } from '../shared/scheduler/workflow-executions.ts';
+import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
+import { systemClock } from './task-runtime.ts';
 import {
   estimateCostUsd,
   type ProviderConfig,
@@ -25,24 +30,18 @@ export interface TaskLimits {
   rateLimiter: RequestRateLimiter;
   budget: SpendingBudget;
   overBudgetAction: OverBudgetAction;
-  /** How long a job may wait for a slot, from its execution's start, before it is deferred. */
-  maxSlotWaitSeconds: number;
+  /**
+   * Hands freed slots to the oldest parked jobs (functions/shared/workflow/job-queue.ts), starting
+   * their executions on the state machine the calling execution runs on (`$$.StateMachine.Id`).
+   */
+  handOff(stateMachineArn: string | undefined): Promise<void>;
   /** The job's cost at the catalogue's current prices. */
   priceOf(job: Job): number;
   /** 0 <= x < 1, for jittered waits. */
   random(): number;
 }
 
-// A slot frees when a running job ends: typically tens of seconds to minutes. Jitter spreads
-// the waiting jobs so they do not all ask again at the same moment.
-const SLOT_WAIT_MIN_SECONDS = 10;
-const SLOT_WAIT_JITTER_SECONDS = 20;
 const RATE_WAIT_JITTER_SECONDS = 5;
-
-/** Seconds to wait before asking for a slot again: 10 to 30. */
-export function slotWaitSeconds(random: () => number): number {
-  return SLOT_WAIT_MIN_SECONDS + Math.round(random() * SLOT_WAIT_JITTER_SECONDS);
-}
 
 /** Seconds until the next UTC minute (a fresh request allowance), plus a little jitter. */
 export function rateWaitSeconds(now: Date, random: () => number): number {
@@ -50,27 +49,37 @@ export function rateWaitSeconds(now: Date, random: () => number): number {
   return untilNextMinute + Math.round(random() * RATE_WAIT_JITTER_SECONDS);
 }
 
-/** The job is done and paid for: gives its slot back and records what it cost on the budget. */
+/**
+ * The provider rendered the video: its cost is spent, whatever happens to our download. Gives the
+ * slot back (the provider job is terminal) and hands it to the oldest waiting job.
+ */
 export async function settleJobLimits(
-  limits: Pick<TaskLimits, 'semaphore' | 'budget'>,
+  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'handOff'>,
   job: Job,
   costUsd: number,
   now: Date,
+  stateMachineArn: string | undefined,
 ): Promise<void> {
-  await limits.semaphore.release(job.jobId);
   await limits.budget.recordSpent(job.jobId, costUsd, utcDay(now));
-  logger.info('Slot released and cost recorded', { costUsd });
+  await limits.semaphore.release(job.jobId);
+  logger.info('Cost recorded as spent and slot released', { costUsd });
+  await limits.handOff(stateMachineArn);
 }
 
-/** The job ended without a result: gives its slot and its budget reservation back. */
+/**
+ * The provider never rendered the video (rejected, failed, or never created): gives the slot and
+ * the budget reservation back and hands the slot to the oldest waiting job.
+ */
 export async function releaseJobLimits(
-  limits: Pick<TaskLimits, 'semaphore' | 'budget'>,
+  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'handOff'>,
   jobId: string,
   now: Date,
+  stateMachineArn: string | undefined,
 ): Promise<void> {
-  await limits.semaphore.release(jobId);
   await limits.budget.release(jobId, utcDay(now));
+  await limits.semaphore.release(jobId);
   logger.info('Slot and budget reservation released');
+  await limits.handOff(stateMachineArn);
 }
 
 /**
@@ -97,13 +106,24 @@ export function productionTaskLimits(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): TaskLimits {
   const { config, semaphore, rateLimiter, budget } = limitsFromEnv(client, tableName, env);
+  const store = new DynamoJobStore({ client, tableName });
+  let prices: ((job: Job) => number) | undefined;
   return {
     semaphore,
     rateLimiter,
     budget,
     overBudgetAction: config.overBudgetAction,
-    maxSlotWaitSeconds: config.maxSlotWaitMinutes * 60,
-    priceOf: catalogPrices(providerConfigFromEnv(env, NO_API_KEY)),
+    async handOff(stateMachineArn) {
+      if (stateMachineArn === undefined) return;
+      const executions = createSfnWorkflowExecutions(sfn, stateMachineArn);
+      const started = await dispatchWaiting({ store, semaphore, executions, clock: systemClock });
+      if (started.length > 0) logger.info('Freed slots handed to waiting jobs', { started });
+    },
+    // Lazily: record-failure takes these limits but never prices (it has no catalogue).
+    priceOf: (job) => {
+      prices ??= catalogPrices(providerConfigFromEnv(env, NO_API_KEY));
+      return prices(job);
+    },
     random: Math.random,
   };
 }

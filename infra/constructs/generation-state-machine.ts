@@ -23,6 +23,10 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import {
+  MAX_POLLS_PER_EXECUTION,
+  MAX_RATE_WAITS,
+} from '../../functions/shared/workflow/workflow-bounds.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 
 /** Template metadata key marking the generation state machine (the local stack looks for it). */
@@ -47,40 +51,39 @@ export const LIMIT_CONTENTION_ERROR = 'LimitContentionError';
 
 // What the create step answers instead of a provider status when a limit says "not now"
 // (functions/tasks/create-provider-job.ts, CreateStatus).
-export const WAITING_FOR_SLOT_STATUS = 'waiting_for_slot';
 export const WAITING_FOR_RATE_LIMIT_STATUS = 'waiting_for_rate_limit';
 export const DEFERRED_STATUS = 'deferred';
+
 
 // Error names of the failures the state machine itself detects (no exception behind them);
 // functions/tasks/failure-reason.ts maps them to the job's failure reason.
 export const PROVIDER_JOB_FAILED_ERROR = 'ProviderJobFailed';
 export const POLL_LIMIT_REACHED_ERROR = 'PollLimitReached';
+export const RATE_WAIT_LIMIT_REACHED_ERROR = 'RateWaitLimitReached';
 
-export const DEFAULT_MAX_POLLS = 200;
-/** How long a job may take once it has its slot: create, polls and download. */
-export const DEFAULT_GENERATION_TIMEOUT = Duration.hours(2);
+/** How long one execution may run: create, polls and download (a longer job resumes). */
+export const DEFAULT_EXECUTION_TIMEOUT = Duration.hours(2);
 
 export interface GenerationStateMachineProps {
   createProviderJob: IFunction;
   pollProviderJob: IFunction;
   downloadVideo: IFunction;
   recordFailure: IFunction;
-  /** A job still unfinished after this many polls fails with PollLimitReached. */
+  /** An execution whose job is unfinished after this many polls ends with PollLimitReached. */
   maxPolls?: number;
-  /**
-   * The slot wait after which the create step defers the job (it must be the create function's
-   * MAX_SLOT_WAIT_MINUTES); the machine timeout leaves room for it.
-   */
-  maxSlotWait: Duration;
-  /** Whole-execution timeout; default `maxSlotWait` + DEFAULT_GENERATION_TIMEOUT. */
+  /** Whole-execution timeout; default DEFAULT_EXECUTION_TIMEOUT. */
   timeout?: Duration;
   logRetention?: RetentionDays;
 }
 
+// Retry counts are small on purpose: every retry is history, and a task whose retries are spent
+// does not lose the job's work (RecordFailure resumes it in a new execution). The worst-case
+// history of the whole definition, every retrier exhausted, is held under 2,500 events by
+// test/infra/state-machine-history.test.ts.
 const lambdaServiceRetry: RetryProps = {
   errors: LAMBDA_SERVICE_ERRORS,
   interval: Duration.seconds(2),
-  maxAttempts: 6,
+  maxAttempts: 3,
   backoffRate: 2,
   maxDelay: Duration.seconds(30),
   jitterStrategy: JitterType.FULL,
@@ -91,7 +94,7 @@ const lambdaServiceRetry: RetryProps = {
 const rateLimitedRetry: RetryProps = {
   errors: [PROVIDER_RATE_LIMITED_ERROR],
   interval: Duration.seconds(10),
-  maxAttempts: 6,
+  maxAttempts: 3,
   backoffRate: 2,
   maxDelay: Duration.minutes(2),
   jitterStrategy: JitterType.FULL,
@@ -100,7 +103,7 @@ const rateLimitedRetry: RetryProps = {
 const transientRetry: RetryProps = {
   errors: [PROVIDER_TRANSIENT_ERROR],
   interval: Duration.seconds(5),
-  maxAttempts: 4,
+  maxAttempts: 3,
   backoffRate: 2,
   maxDelay: Duration.minutes(1),
   jitterStrategy: JitterType.FULL,
@@ -111,7 +114,7 @@ const transientRetry: RetryProps = {
 const limitsRetry: RetryProps = {
   errors: [REQUEST_RATE_LIMITED_ERROR, LIMIT_CONTENTION_ERROR],
   interval: Duration.seconds(5),
-  maxAttempts: 10,
+  maxAttempts: 3,
   backoffRate: 1.5,
   maxDelay: Duration.minutes(1),
   jitterStrategy: JitterType.FULL,
@@ -125,6 +128,21 @@ const ambiguousCreateRetry: RetryProps = {
   maxAttempts: 3,
   backoffRate: 2,
   maxDelay: Duration.minutes(1),
+  jitterStrategy: JitterType.FULL,
+};
+
+/**
+ * A Lambda that ran out of time. Worth retrying only for idempotent steps (poll, download): the
+ * create step's timeout is set above the provider client's worst case instead, and its retry
+ * would reconcile anyway.
+ */
+export const LAMBDA_TIMEOUT_ERROR = 'Sandbox.Timedout';
+const idempotentTimeoutRetry: RetryProps = {
+  errors: [LAMBDA_TIMEOUT_ERROR],
+  interval: Duration.seconds(5),
+  maxAttempts: 2,
+  backoffRate: 2,
+  maxDelay: Duration.seconds(30),
   jitterStrategy: JitterType.FULL,
 };
 
@@ -143,14 +161,15 @@ const recordFailureRetry: RetryProps = {
  * as in docs/architecture.md. Runs unchanged in aws-local-stepfunctions, so it uses no JSONata,
  * no variables and no callback tasks.
  *
- * State data: `{ jobId, poll: { status, progress, waitSeconds, pollCount, error }, download,
- * error }`.
+ * State data: `{ jobId, poll: { status, progress, waitSeconds, pollCount, error, rateWaits },
+ * download, error }`.
  *
- * The create step may answer that a limit holds the job back: `waiting_for_slot` or
- * `waiting_for_rate_limit` loop through WaitForSlot back to CreateProviderJob (the loop is
- * bounded by the create step itself, which defers a job that waited `maxSlotWait` since the
- * execution started), `deferred` ends the execution in JobDeferred (Succeed: the job is QUEUED
- * again, for the scheduler). The machine timeout is the slot wait plus the generation time.
+ * Waiting costs nothing: a job without a free slot is parked by the create step, which answers
+ * `deferred`, and the execution ends (JobDeferred); a freed slot starts a new execution. Every
+ * loop is bounded by a count: WaitForRequests by `rateWaits` (MAX_RATE_WAITS), the poll loop by
+ * `pollCount` (MAX_POLLS_PER_EXECUTION). A job that needs more than one execution's polls, or
+ * whose execution ends early with its provider work alive, is resumed by RecordFailure in a new
+ * execution (a bounded number of times).
  */
 export class GenerationStateMachine extends Construct {
   readonly stateMachine: StateMachine;
@@ -158,9 +177,13 @@ export class GenerationStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: GenerationStateMachineProps) {
     super(scope, id);
-    const maxPolls = props.maxPolls ?? DEFAULT_MAX_POLLS;
-    const { maxSlotWait } = props;
-    const jobIdPayload = TaskInput.fromObject({ jobId: JsonPath.stringAt('$.jobId') });
+    const maxPolls = props.maxPolls ?? MAX_POLLS_PER_EXECUTION;
+    // Tasks that free a slot hand it to the next waiting job on this very state machine.
+    const stateMachineArn = JsonPath.stringAt('$$.StateMachine.Id');
+    const jobIdPayload = TaskInput.fromObject({
+      jobId: JsonPath.stringAt('$.jobId'),
+      stateMachineArn,
+    });
     const pollResult = {
       status: JsonPath.stringAt('$.Payload.status'),
       progress: JsonPath.numberAt('$.Payload.progress'),
@@ -180,10 +203,13 @@ export class GenerationStateMachine extends Construct {
       payload: TaskInput.fromObject({
         jobId: JsonPath.stringAt('$.jobId'),
         error: JsonPath.objectAt('$.error'),
+        stateMachineArn,
+        // A resumed job's next execution takes over from this one.
+        executionName: JsonPath.stringAt('$$.Execution.Name'),
       }),
       retryOnServiceExceptions: false,
-      // Keep $.error for JobFailed; what the handler returns is of no further use.
-      resultPath: JsonPath.DISCARD,
+      resultSelector: { resumed: JsonPath.stringAt('$.Payload.resumed') },
+      resultPath: '$.recorded',
     });
     recordFailure.addRetry(lambdaServiceRetry);
     recordFailure.addRetry(recordFailureRetry);
@@ -191,19 +217,39 @@ export class GenerationStateMachine extends Construct {
       errors: [Errors.ALL],
       resultPath: '$.recordFailureError',
     });
-    recordFailure.next(jobFailed);
+    const jobResumed = new Succeed(this, 'JobResumed', {
+      comment: 'A new execution continues the job from its record (its provider work goes on)',
+    });
+    recordFailure.next(
+      new Choice(this, 'IsJobResumed')
+        .when(Condition.booleanEquals('$.recorded.resumed', true), jobResumed)
+        .otherwise(jobFailed),
+    );
 
     const catchToRecordFailure = { errors: [Errors.ALL], resultPath: '$.error' };
 
+    const start = new Pass(this, 'StartJob', {
+      comment: 'Nothing asked of the provider yet: no rate waits, no polls',
+      result: Result.fromObject({
+        status: 'not_started',
+        progress: 0,
+        waitSeconds: 0,
+        pollCount: 0,
+        error: null,
+        rateWaits: 0,
+      }),
+      resultPath: '$.poll',
+    });
+
     const createProviderJob = new LambdaInvoke(this, 'CreateProviderJob', {
       lambdaFunction: props.createProviderJob,
-      // The execution's start measures how long the job has waited for a slot.
       payload: TaskInput.fromObject({
         jobId: JsonPath.stringAt('$.jobId'),
-        executionStartedAt: JsonPath.stringAt('$$.Execution.StartTime'),
+        stateMachineArn,
+        rateWaits: JsonPath.numberAt('$.poll.rateWaits'),
       }),
       retryOnServiceExceptions: false,
-      resultSelector: pollResult,
+      resultSelector: { ...pollResult, rateWaits: JsonPath.numberAt('$.Payload.rateWaits') },
       resultPath: '$.poll',
     });
     createProviderJob.addRetry(lambdaServiceRetry);
@@ -213,11 +259,11 @@ export class GenerationStateMachine extends Construct {
     createProviderJob.addRetry(limitsRetry);
     createProviderJob.addCatch(recordFailure, catchToRecordFailure);
 
-    const waitForSlot = new Wait(this, 'WaitForSlot', {
+    const waitForRequests = new Wait(this, 'WaitForRequests', {
       time: WaitTime.secondsPath('$.poll.waitSeconds'),
     });
     const jobDeferred = new Succeed(this, 'JobDeferred', {
-      comment: 'A limit put the job back to QUEUED (deferred); a scheduled run starts it again',
+      comment: 'The job waits parked (QUEUED, deferred) with no execution; a freed slot or a scheduled run starts it again',
     });
 
     const waitForProvider = new Wait(this, 'WaitForProvider', {
@@ -226,12 +272,17 @@ export class GenerationStateMachine extends Construct {
 
     const pollProviderJob = new LambdaInvoke(this, 'PollProviderJob', {
       lambdaFunction: props.pollProviderJob,
-      payload: jobIdPayload,
+      payload: TaskInput.fromObject({
+        jobId: JsonPath.stringAt('$.jobId'),
+        pollCount: JsonPath.numberAt('$.poll.pollCount'),
+        stateMachineArn,
+      }),
       retryOnServiceExceptions: false,
       resultSelector: pollResult,
       resultPath: '$.poll',
     });
     pollProviderJob.addRetry(lambdaServiceRetry);
+    pollProviderJob.addRetry(idempotentTimeoutRetry);
     pollProviderJob.addRetry(rateLimitedRetry);
     pollProviderJob.addRetry(transientRetry);
     pollProviderJob.addRetry(limitsRetry);
@@ -250,6 +301,7 @@ export class GenerationStateMachine extends Construct {
       resultPath: '$.download',
     });
     downloadVideo.addRetry(lambdaServiceRetry);
+    downloadVideo.addRetry(idempotentTimeoutRetry);
     downloadVideo.addRetry(rateLimitedRetry);
     downloadVideo.addRetry(transientRetry);
     downloadVideo.addRetry(limitsRetry);
@@ -268,32 +320,48 @@ export class GenerationStateMachine extends Construct {
     const pollLimitReached = new Pass(this, 'PollLimitReached', {
       result: Result.fromObject({
         Error: POLL_LIMIT_REACHED_ERROR,
-        Cause: `The provider job did not finish within ${maxPolls} polls`,
+        Cause: `The provider job did not finish within ${maxPolls} polls of one execution`,
       }),
       resultPath: '$.error',
     });
     pollLimitReached.next(recordFailure);
 
+    const rateWaitLimitReached = new Pass(this, 'RateWaitLimitReached', {
+      result: Result.fromObject({
+        Error: RATE_WAIT_LIMIT_REACHED_ERROR,
+        Cause: `The provider request allowance stayed spent through ${MAX_RATE_WAITS} waits`,
+      }),
+      resultPath: '$.error',
+    });
+    rateWaitLimitReached.next(recordFailure);
+
     const isVideoReady = new Choice(this, 'IsVideoReady')
       .when(Condition.stringEquals('$.poll.status', 'completed'), downloadVideo)
       .when(Condition.stringEquals('$.poll.status', 'failed'), providerJobFailed)
-      .when(Condition.numberGreaterThan('$.poll.pollCount', maxPolls), pollLimitReached)
+      .when(Condition.numberGreaterThanEquals('$.poll.pollCount', maxPolls), pollLimitReached)
       .otherwise(waitForProvider);
 
     const isProviderJobStarted = new Choice(this, 'IsProviderJobStarted')
       .when(
-        Condition.or(
-          Condition.stringEquals('$.poll.status', WAITING_FOR_SLOT_STATUS),
+        Condition.and(
           Condition.stringEquals('$.poll.status', WAITING_FOR_RATE_LIMIT_STATUS),
+          Condition.numberLessThanEquals('$.poll.rateWaits', MAX_RATE_WAITS),
         ),
-        waitForSlot.next(createProviderJob),
+        waitForRequests.next(createProviderJob),
+      )
+      .when(
+        Condition.stringEquals('$.poll.status', WAITING_FOR_RATE_LIMIT_STATUS),
+        rateWaitLimitReached,
       )
       .when(Condition.stringEquals('$.poll.status', DEFERRED_STATUS), jobDeferred)
+      // A resumed job whose video is rendered goes straight to the download.
+      .when(Condition.stringEquals('$.poll.status', 'completed'), downloadVideo)
+      .when(Condition.stringEquals('$.poll.status', 'failed'), providerJobFailed)
       .otherwise(waitForProvider);
 
     downloadVideo.next(new Succeed(this, 'JobSucceeded'));
     waitForProvider.next(pollProviderJob).next(isVideoReady);
-    const definition = createProviderJob.next(isProviderJobStarted);
+    const definition = start.next(createProviderJob).next(isProviderJobStarted);
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -303,7 +371,7 @@ export class GenerationStateMachine extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(definition),
       comment: 'Generates one video: create the provider job, poll it, stream the MP4 into S3',
-      timeout: props.timeout ?? maxSlotWait.plus(DEFAULT_GENERATION_TIMEOUT),
+      timeout: props.timeout ?? DEFAULT_EXECUTION_TIMEOUT,
       tracingEnabled: true,
       // No execution data in the logs: provider error causes can quote the prompt.
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },

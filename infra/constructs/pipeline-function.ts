@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   Architecture,
   type CfnFunction,
@@ -192,7 +192,7 @@ export class PipelineFunction extends Construct {
   /**
    * The shared limits (concurrency slots, requests per minute, daily budget): sets
    * MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD (when there is a budget),
-   * OVER_BUDGET_ACTION and MAX_SLOT_WAIT_MINUTES. The limits are items of the jobs table, so the
+   * and OVER_BUDGET_ACTION. The limits are items of the jobs table, so the
    * access comes with `useJobsTable`; call both.
    */
   useLimits(limits: { environment: Record<string, string> }): this {
@@ -220,6 +220,25 @@ export class PipelineFunction extends Construct {
       );
     }
     this.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    return this;
+  }
+
+  /**
+   * Start executions of the state machine that invokes this function (hand-offs of freed slots,
+   * resumed jobs); the ARN comes in the task's payload (`$$.StateMachine.Id`), not the
+   * environment. A policy of its own, not the role's default policy: the state machine depends
+   * on this function, so the function must not depend on the state machine.
+   */
+  startsExecutionsOf(stateMachine: IStateMachine): this {
+    new Policy(this, 'StartsExecutions', {
+      roles: [this.role],
+      statements: [
+        new PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: [stateMachine.stateMachineArn],
+        }),
+      ],
+    });
     return this;
   }
 

@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import {
   DEFAULT_REQUESTS_PER_MINUTE,
@@ -17,7 +16,6 @@ import { contextValue } from './context-value.ts';
 export const LIMITS_CONTEXT_KEYS = {
   maxConcurrentJobs: 'limits:maxConcurrentJobs',
   requestsPerMinute: 'limits:requestsPerMinute',
-  maxSlotWaitMinutes: 'limits:maxSlotWaitMinutes',
   dailyBudgetUsd: 'budget:dailyUsd',
   overBudgetAction: 'budget:overBudgetAction',
 } as const satisfies Record<keyof typeof LIMITS_ENV_NAMES, string>;
@@ -25,13 +23,11 @@ export const LIMITS_CONTEXT_KEYS = {
 export interface LimitsSettings {
   /** MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, ... for the functions that use limits. */
   environment: Record<string, string>;
-  /** How long the create step lets a job wait for a slot (the state machine's timeout adds it). */
-  maxSlotWait: Duration;
 }
 
 /**
  * Reads the limits from CDK context (defaults in functions/shared/limits/limits-config.ts: 4
- * slots, 20 requests per minute, no budget, `queue`, 6 hours of slot waiting) and validates them
+ * slots, 20 requests per minute, no budget, `queue`) and validates them
  * with the schema the functions use at cold start, so a bad value fails `cdk synth`.
  */
 export function limitsSettingsFromContext(node: Node): LimitsSettings {
@@ -57,10 +53,7 @@ export function limitsSettingsFromContext(node: Node): LimitsSettings {
     }
     throw error;
   }
-  return {
-    environment: limitsEnvironment(config),
-    maxSlotWait: Duration.minutes(config.maxSlotWaitMinutes),
-  };
+  return { environment: limitsEnvironment(config) };
 }
 
 /**

@@ -4,6 +4,7 @@ import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
+import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
 import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
@@ -39,8 +40,19 @@ const CONSTRUCT_IDS: Record<PipelineFunctionName, string> = {
   scheduler: 'Scheduler',
 };
 
-// Create and poll make one provider call, which the SDK may retry once or twice on a safe call.
-const PROVIDER_TASK_TIMEOUT = Duration.minutes(3);
+/**
+ * The longest one provider call can take through the client: every attempt times out, with the
+ * SDK's backoff (at most 8 s) between attempts.
+ */
+export function providerCallWorstCase(timeoutMs: number, maxRetries: number): Duration {
+  return Duration.millis(timeoutMs * (maxRetries + 1) + 8_000 * maxRetries);
+}
+// Room for the DynamoDB reads and writes around the provider calls.
+const TASK_OVERHEAD = Duration.seconds(60);
+// The create step may list recent jobs (reconciliation) before its one create: give it Lambda's
+// maximum, and check at synth that a few worst-case calls fit.
+const CREATE_TASK_TIMEOUT = Duration.minutes(15);
+const CREATE_WORST_CASE_CALLS = 4;
 
 export interface PipelineStackProps extends StackProps {
   videosBucket: IBucket;
@@ -95,16 +107,27 @@ export class PipelineStack extends Stack {
         logLevel,
       });
 
-    const providerTimeoutMs = Number(provider.environment.PROVIDER_TIMEOUT_MS);
-    if (2 * providerTimeoutMs >= PROVIDER_TASK_TIMEOUT.toMilliseconds()) {
+    // Lambda timeouts outlast the provider client's worst case, so a slow provider surfaces as a
+    // provider error (retried, or resumed), never as a killed Lambda mid-call.
+    const callWorstCase = providerCallWorstCase(
+      Number(provider.environment.PROVIDER_TIMEOUT_MS),
+      Number(provider.environment.PROVIDER_MAX_RETRIES ?? DEFAULT_MAX_RETRIES),
+    );
+    if (
+      callWorstCase.toMilliseconds() * CREATE_WORST_CASE_CALLS + TASK_OVERHEAD.toMilliseconds() >
+      CREATE_TASK_TIMEOUT.toMilliseconds()
+    ) {
       throw new Error(
-        `${PROVIDER_CONTEXT_KEYS.timeoutMs} (${providerTimeoutMs}) must be under ${PROVIDER_TASK_TIMEOUT.toMilliseconds() / 2}: the create and poll functions time out after ${PROVIDER_TASK_TIMEOUT.toSeconds()} s and a call may be retried`,
+        `${PROVIDER_CONTEXT_KEYS.timeoutMs} (${provider.environment.PROVIDER_TIMEOUT_MS}) is too long: ${CREATE_WORST_CASE_CALLS} provider calls with retries must fit the create function's ${CREATE_TASK_TIMEOUT.toMinutes()}-minute timeout`,
       );
     }
+    const pollTimeout = Duration.seconds(
+      Math.ceil(callWorstCase.plus(TASK_OVERHEAD).toMilliseconds() / 1000),
+    );
     const createProviderJob = fn(
       'createProviderJob',
       'Reconciles or creates the provider job of a video',
-      PROVIDER_TASK_TIMEOUT,
+      CREATE_TASK_TIMEOUT,
       512,
       provider.environment,
     )
@@ -114,7 +137,7 @@ export class PipelineStack extends Stack {
     const pollProviderJob = fn(
       'pollProviderJob',
       'Polls the provider job and picks the next wait',
-      PROVIDER_TASK_TIMEOUT,
+      pollTimeout,
       512,
       provider.environment,
     )
@@ -147,8 +170,11 @@ export class PipelineStack extends Stack {
       pollProviderJob: pollProviderJob.function,
       downloadVideo: downloadVideo.function,
       recordFailure: recordFailure.function,
-      maxSlotWait: limits.maxSlotWait,
     });
+    // Tasks that free a slot start the next waiting job; RecordFailure also resumes a job.
+    for (const task of [createProviderJob, pollProviderJob, downloadVideo, recordFailure]) {
+      task.startsExecutionsOf(this.generation.stateMachine);
+    }
 
     // The api validates requests against the provider catalogue, hence the provider settings;
     // GET /usage reads the limits.

@@ -12,6 +12,7 @@ import {
   JobAlreadyStartedError,
   JobAlreadyTerminalError,
   JobNotFoundError,
+  ProviderJobClaimedError,
   ValidationError,
 } from '../../functions/shared/jobs/job-errors.ts';
 import type { JobStore, ListJobsQuery } from '../../functions/shared/jobs/job-store.ts';
@@ -36,6 +37,8 @@ import { decodeCursor, encodeCursor } from '../../functions/shared/jobs/list-cur
 export class InMemoryJobStore implements JobStore {
   readonly #jobs = new Map<string, Job>();
   readonly #idempotency = new Map<string, { jobId: string; requestHash: string }>();
+  /** The provider-job ledger: provider job id -> the job holding it. */
+  readonly #ledger = new Map<string, string>();
   readonly #now: () => Date;
 
   constructor(options: { now?: () => Date } = {}) {
@@ -118,15 +121,36 @@ export class InMemoryJobStore implements JobStore {
     return this.#update(jobId, { status: 'IN_PROGRESS', createAttemptedAt: at, updatedAt: at });
   }
 
+  /** Which job holds a provider job, per the ledger. */
+  holderOf(providerJobId: string): string | undefined {
+    return this.#ledger.get(providerJobId);
+  }
+
   async recordProviderJob(
     jobId: string,
     update: { providerJobId: string; providerStatus: ProviderStatus; progress: number },
   ): Promise<void> {
-    await this.#update(jobId, {
+    const holder = this.#ledger.get(update.providerJobId);
+    if (holder !== undefined && holder !== jobId) {
+      throw new ProviderJobClaimedError(update.providerJobId, holder);
+    }
+    const job = this.#jobs.get(jobId);
+    if (
+      job !== undefined &&
+      !isTerminal(job.status) &&
+      job.providerJobId !== undefined &&
+      job.providerJobId !== update.providerJobId
+    ) {
+      throw new JobAlreadyStartedError(
+        `Job ${jobId} already holds provider job ${job.providerJobId}`,
+      );
+    }
+    this.#update(jobId, {
       status: 'IN_PROGRESS',
       ...update,
       updatedAt: this.#now().toISOString(),
     });
+    this.#ledger.set(update.providerJobId, jobId);
   }
 
   async recordProgress(
@@ -182,6 +206,23 @@ export class InMemoryJobStore implements JobStore {
     if (job === undefined || job.status !== 'QUEUED' || !job.deferred) return false;
     const { deferredReason: _cleared, ...rest } = job;
     this.#jobs.set(jobId, { ...rest, deferred: false, executionName, updatedAt: at });
+    return true;
+  }
+
+  async claimResume(
+    jobId: string,
+    resume: { from: string; to: string; maxResumes: number },
+    at: string,
+  ): Promise<boolean> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined || isTerminal(job.status)) return false;
+    if ((job.executionName ?? job.jobId) !== resume.from) return false;
+    if ((job.resumeCount ?? 0) >= resume.maxResumes) return false;
+    this.#update(jobId, {
+      executionName: resume.to,
+      resumeCount: (job.resumeCount ?? 0) + 1,
+      updatedAt: at,
+    });
     return true;
   }
 

@@ -164,22 +164,28 @@ export interface InMemoryTaskLimits extends TaskLimits {
   semaphore: InMemoryConcurrencySemaphore;
   rateLimiter: InMemoryRequestRateLimiter;
   budget: InMemorySpendingBudget;
+  /** The state machine ARN of each hand-off asked for, in order. */
+  handOffs: (string | undefined)[];
 }
 
 /**
- * Task limits in memory: 4 slots, 1000 requests a minute, no budget, `queue`, an hour of slot
- * waiting, prices = the job's estimate, no jitter (random() is 0). Override what a test is about.
+ * Task limits in memory: 4 slots, 1000 requests a minute, no budget, `queue`, hand-offs
+ * recorded (not run), prices = the job's estimate, no jitter (random() is 0). Override what a test is about.
  */
 export function inMemoryTaskLimits(
   overrides: Partial<Omit<InMemoryTaskLimits, 'priceOf' | 'random'>> &
     Partial<Pick<TaskLimits, 'priceOf' | 'random'>> = {},
 ): InMemoryTaskLimits {
+  const handOffs: (string | undefined)[] = [];
   return {
     semaphore: new InMemoryConcurrencySemaphore(4),
     rateLimiter: new InMemoryRequestRateLimiter(1000),
     budget: new InMemorySpendingBudget(null),
     overBudgetAction: 'queue',
-    maxSlotWaitSeconds: 3600,
+    handOffs,
+    async handOff(stateMachineArn) {
+      handOffs.push(stateMachineArn);
+    },
     priceOf: (job) => job.estimatedCostUsd,
     random: () => 0,
     ...overrides,

@@ -10,6 +10,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { now } from '../clock.ts';
 import {
   type DeferredReason,
   isTerminal,
@@ -25,6 +26,7 @@ import {
   JobAlreadyStartedError,
   JobAlreadyTerminalError,
   JobNotFoundError,
+  ProviderJobClaimedError,
   ValidationError,
 } from './job-errors.ts';
 import type { JobStore, ListJobsQuery } from './job-store.ts';
@@ -37,6 +39,7 @@ import {
   jobKey,
   KEY_ATTRIBUTES,
   PARTITION_KEY,
+  providerJobKey,
   SORT_KEY,
   statusPartition,
 } from './jobs-table.ts';
@@ -74,7 +77,7 @@ export class DynamoJobStore implements JobStore {
   constructor(options: DynamoJobStoreOptions) {
     this.#client = options.client;
     this.#tableName = options.tableName;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now ?? now;
   }
 
   async create(job: Job, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
@@ -181,11 +184,86 @@ export class DynamoJobStore implements JobStore {
     jobId: string,
     update: { providerJobId: string; providerStatus: ProviderStatus; progress: number },
   ): Promise<void> {
-    await this.#update(
-      jobId,
-      { ...statusAttributes('IN_PROGRESS'), ...update, updatedAt: this.#now().toISOString() },
-      'throw',
-    );
+    const at = this.#now().toISOString();
+    const attributes: Record<string, unknown> = {
+      ...statusAttributes('IN_PROGRESS'),
+      ...update,
+      updatedAt: at,
+    };
+    const names: Record<string, string> = { '#status': 'status', '#ledgerJobId': 'jobId' };
+    const values: Record<string, unknown> = { ...NOT_TERMINAL_VALUES, ':jobId': jobId };
+    const assignments: string[] = [];
+    for (const [name, value] of Object.entries(attributes)) {
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      assignments.push(`#${name} = :${name}`);
+    }
+    try {
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              // The ledger: the provider job is free, or already this job's (a retried write).
+              Put: {
+                TableName: this.#tableName,
+                Item: {
+                  ...providerJobKey(update.providerJobId),
+                  jobId,
+                  state: 'claimed',
+                  claimedAt: at,
+                },
+                ConditionExpression: `attribute_not_exists(${PARTITION_KEY}) OR #ledgerJobId = :jobId`,
+                ExpressionAttributeNames: { '#ledgerJobId': 'jobId' },
+                ExpressionAttributeValues: { ':jobId': jobId },
+              },
+            },
+            {
+              Update: {
+                TableName: this.#tableName,
+                Key: jobKey(jobId),
+                UpdateExpression: `SET ${assignments.join(', ')}`,
+                ConditionExpression: `${NOT_TERMINAL} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
+                ExpressionAttributeNames: Object.fromEntries(
+                  Object.entries(names).filter(([name]) => name !== '#ledgerJobId'),
+                ),
+                ExpressionAttributeValues: Object.fromEntries(
+                  Object.entries(values).filter(([name]) => name !== ':jobId'),
+                ),
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [ledger, job] = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+      if (ledger === 'ConditionalCheckFailed') {
+        const holder = await this.#client.send(
+          new GetCommand({
+            TableName: this.#tableName,
+            Key: providerJobKey(update.providerJobId),
+            ConsistentRead: true,
+          }),
+        );
+        throw new ProviderJobClaimedError(update.providerJobId, String(holder.Item?.jobId), {
+          cause: error,
+        });
+      }
+      if (job !== 'ConditionalCheckFailed') throw error;
+      const existing = await this.get(jobId);
+      if (existing === undefined) {
+        throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
+      }
+      if (isTerminal(existing.status)) {
+        throw new JobAlreadyTerminalError(`Job ${jobId} is already ${existing.status}`, {
+          cause: error,
+        });
+      }
+      throw new JobAlreadyStartedError(
+        `Job ${jobId} already holds provider job ${existing.providerJobId}`,
+        { cause: error },
+      );
+    }
   }
 
   async recordProgress(
@@ -295,6 +373,47 @@ export class DynamoJobStore implements JobStore {
       return true;
     } catch (error) {
       // Gone, started or claimed by another run: in every case not this caller's to start.
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async claimResume(
+    jobId: string,
+    resume: { from: string; to: string; maxResumes: number },
+    at: string,
+  ): Promise<boolean> {
+    // A job never started under another name is driven by the execution named by its id.
+    const drivenByFrom =
+      resume.from === jobId
+        ? '(#executionName = :from OR attribute_not_exists(#executionName))'
+        : '#executionName = :from';
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #executionName = :to, #updatedAt = :at ADD #resumeCount :one',
+          ConditionExpression: `${NOT_TERMINAL} AND ${drivenByFrom} AND (attribute_not_exists(#resumeCount) OR #resumeCount < :maxResumes)`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#executionName': 'executionName',
+            '#updatedAt': 'updatedAt',
+            '#resumeCount': 'resumeCount',
+          },
+          ExpressionAttributeValues: {
+            ...NOT_TERMINAL_VALUES,
+            ':from': resume.from,
+            ':to': resume.to,
+            ':at': at,
+            ':one': 1,
+            ':maxResumes': resume.maxResumes,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }

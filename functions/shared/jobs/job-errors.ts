@@ -30,6 +30,22 @@ export class JobAlreadyStartedError extends Error {
   override name = 'JobAlreadyStartedError';
 }
 
+/**
+ * The provider job is held by another of our jobs (the ledger says so): a job never adopts a
+ * provider job that another job claimed.
+ */
+export class ProviderJobClaimedError extends Error {
+  override name = 'ProviderJobClaimedError';
+  readonly providerJobId: string;
+  readonly claimedBy: string;
+
+  constructor(providerJobId: string, claimedBy: string, options?: ErrorOptions) {
+    super(`Provider job ${providerJobId} is already held by job ${claimedBy}`, options);
+    this.providerJobId = providerJobId;
+    this.claimedBy = claimedBy;
+  }
+}
+
 /** A job with this id exists already (an id collision; never a replay, which goes by key). */
 export class JobAlreadyExistsError extends Error {
   override name = 'JobAlreadyExistsError';

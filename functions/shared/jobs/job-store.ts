@@ -20,7 +20,12 @@ export interface JobStore {
   list(query: ListJobsQuery): Promise<{ jobs: Job[]; nextCursor?: string }>;
   /** Stamps `createAttemptedAt` (status becomes IN_PROGRESS) before the provider create call. */
   markCreateAttempt(jobId: string, at: string): Promise<Job>;
-  /** Records the provider's job id right after a create (or a reconciliation) succeeded. */
+  /**
+   * Records the provider's job id right after a create (or a reconciliation) succeeded, and claims
+   * it in the provider-job ledger in the same transaction: a provider job is held by exactly one
+   * job. Throws ProviderJobClaimedError when another job holds it (nothing is written), and
+   * JobAlreadyStartedError when this job already holds a different one.
+   */
   recordProviderJob(
     jobId: string,
     update: { providerJobId: string; providerStatus: ProviderStatus; progress: number },
@@ -53,6 +58,17 @@ export interface JobStore {
    * job twice. Clears `deferredReason`.
    */
   claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean>;
+  /**
+   * Hands a job whose execution `from` died over to a new execution `to`: sets `executionName`
+   * and increments `resumeCount`, only while the job is not terminal, is still driven by `from`
+   * and has resumed fewer than `maxResumes` times. False when another caller resumed it first,
+   * the job ended, or the bound is reached.
+   */
+  claimResume(
+    jobId: string,
+    resume: { from: string; to: string; maxResumes: number },
+    at: string,
+  ): Promise<boolean>;
 }
 
 export interface ListJobsQuery {

@@ -19,7 +19,12 @@ export type JobSource = (typeof JOB_SOURCES)[number];
 /** The provider's own lifecycle, as last seen by a poll. */
 export type ProviderStatus = 'queued' | 'in_progress' | 'completed' | 'failed';
 
-export const DEFERRED_REASONS = ['scheduled', 'budget'] as const;
+/**
+ * Why a QUEUED job waits with no execution running: `capacity` (no concurrency slot was free; a
+ * released slot hands off to it, oldest first), `scheduled` (submitted for the batch schedule, or
+ * put back for it), `budget` (today's budget cannot cover it; a later day's run starts it).
+ */
+export const DEFERRED_REASONS = ['capacity', 'scheduled', 'budget'] as const;
 export type DeferredReason = (typeof DEFERRED_REASONS)[number];
 
 export interface JobError {
@@ -59,6 +64,11 @@ export interface Job {
    * starts are then harmless), `<jobId>-<n>` when the scheduler starts it again later.
    */
   executionName?: string;
+  /**
+   * How many times a new execution took over from one that died (crash, timeout, retries spent)
+   * while the provider job was alive or rendered; bounded (see functions/shared/workflow/resume-job.ts).
+   */
+  resumeCount?: number;
   idempotencyKey?: string;
   /** sha256 of the normalized request; tells a replay from a conflicting reuse of a key. */
   requestHash: string;

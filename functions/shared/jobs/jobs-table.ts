@@ -40,6 +40,15 @@ export const idempotencyKey = (key: string) => ({
   [SORT_KEY]: 'IDEMPOTENCY',
 });
 
+/**
+ * The provider-job ledger: one item per provider job the pipeline created or adopted, naming the
+ * one job that holds it (`jobId`), or marking it an orphan nobody claimed.
+ */
+export const providerJobKey = (providerJobId: string) => ({
+  [PARTITION_KEY]: `PROVIDERJOB#${providerJobId}`,
+  [SORT_KEY]: 'LEDGER',
+});
+
 export const statusPartition = (status: JobStatus) => `STATUS#${status}`;
 
 /** The single partition of the byCreatedAt index. */

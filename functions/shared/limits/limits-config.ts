@@ -14,8 +14,6 @@ export const DEFAULT_MAX_CONCURRENT_JOBS = 4;
 /** sora-2's lowest published tier allowed 25 RPM; 20 leaves room for retries and the SDK. */
 export const DEFAULT_REQUESTS_PER_MINUTE = 20;
 export const DEFAULT_OVER_BUDGET_ACTION: OverBudgetAction = 'queue';
-/** A job still without a slot after this long goes back to the schedule (see create-provider-job). */
-export const DEFAULT_MAX_SLOT_WAIT_MINUTES = 360;
 
 /** The environment variables, by config field (for error messages and for CDK). */
 export const LIMITS_ENV_NAMES = {
@@ -23,7 +21,6 @@ export const LIMITS_ENV_NAMES = {
   requestsPerMinute: 'PROVIDER_REQUESTS_PER_MINUTE',
   dailyBudgetUsd: 'DAILY_BUDGET_USD',
   overBudgetAction: 'OVER_BUDGET_ACTION',
-  maxSlotWaitMinutes: 'MAX_SLOT_WAIT_MINUTES',
 } as const;
 
 export interface LimitsConfig {
@@ -34,7 +31,6 @@ export interface LimitsConfig {
   /** Daily spending budget in USD (UTC days); null: no budget (spending is still recorded). */
   dailyBudgetUsd: number | null;
   overBudgetAction: OverBudgetAction;
-  maxSlotWaitMinutes: number;
 }
 
 /** The limits configuration is invalid; the message names the variable. */
@@ -84,7 +80,6 @@ const envSchema = z.object({
       })
       .optional(),
   ),
-  MAX_SLOT_WAIT_MINUTES: wholeNumber('MAX_SLOT_WAIT_MINUTES', 1, 7 * 24 * 60),
 });
 
 /**
@@ -111,7 +106,6 @@ export function limitsConfigFromEnv(
     requestsPerMinute: parsed.PROVIDER_REQUESTS_PER_MINUTE ?? DEFAULT_REQUESTS_PER_MINUTE,
     dailyBudgetUsd: parsed.DAILY_BUDGET_USD ?? null,
     overBudgetAction: parsed.OVER_BUDGET_ACTION ?? DEFAULT_OVER_BUDGET_ACTION,
-    maxSlotWaitMinutes: parsed.MAX_SLOT_WAIT_MINUTES ?? DEFAULT_MAX_SLOT_WAIT_MINUTES,
   };
 }
 
@@ -121,7 +115,6 @@ export function limitsEnvironment(config: LimitsConfig): Record<string, string> 
     [LIMITS_ENV_NAMES.maxConcurrentJobs]: String(config.maxConcurrentJobs),
     [LIMITS_ENV_NAMES.requestsPerMinute]: String(config.requestsPerMinute),
     [LIMITS_ENV_NAMES.overBudgetAction]: config.overBudgetAction,
-    [LIMITS_ENV_NAMES.maxSlotWaitMinutes]: String(config.maxSlotWaitMinutes),
   };
   if (config.dailyBudgetUsd !== null) {
     environment[LIMITS_ENV_NAMES.dailyBudgetUsd] = String(config.dailyBudgetUsd);

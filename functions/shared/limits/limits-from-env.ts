@@ -14,7 +14,7 @@ export interface SharedLimits {
 
 /**
  * The production limits on the jobs table, configured from the environment (MAX_CONCURRENT_JOBS,
- * PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD, OVER_BUDGET_ACTION, MAX_SLOT_WAIT_MINUTES).
+ * PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD, OVER_BUDGET_ACTION).
  * Call once per container; throws LimitsConfigError naming a bad variable.
  */
 export function limitsFromEnv(

@@ -18,13 +18,17 @@ export const PIPELINE_METRICS = {
   ProviderJobsCreated: MetricUnit.Count,
   /** A provider call failed. Dimension `error`: the error class name (ProviderRejectedError, ...). */
   ProviderErrors: MetricUnit.Count,
-  /** The create step found no free concurrency slot and waits. */
-  SlotWaits: MetricUnit.Count,
+  /**
+   * A new execution took over a job whose execution ended early with its provider work alive.
+   * Dimension `code`: the failure that ended the old execution.
+   */
+  JobsResumed: MetricUnit.Count,
   /** A provider call waits for the next minute's request allowance. */
   RateLimitWaits: MetricUnit.Count,
   /**
-   * A job went back to the schedule. Dimension `reason`: budget, slot_wait, never_started (the
-   * scheduler's sweep found it QUEUED without an execution).
+   * A job waits without an execution. Dimension `reason`: capacity (parked for a slot), budget,
+   * rate_limit (the request allowance stayed spent), never_started (the scheduler's sweep found
+   * it QUEUED without an execution).
    */
   JobsDeferred: MetricUnit.Count,
   /** Deferred jobs a scheduler run started. */

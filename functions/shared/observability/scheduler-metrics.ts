@@ -16,6 +16,7 @@ export function countingSchedulerRuns<TEvent>(
     recordMetric('SlotsReclaimed', summary.releasedSlots.length);
     recordMetric('JobsFailed', summary.reconciled.length, { code: EXECUTION_LOST });
     recordMetric('JobsDeferred', summary.requeued.length, { reason: 'never_started' });
+    recordMetric('JobsResumed', summary.resumed.length, { code: EXECUTION_LOST });
     return summary;
   };
 }

@@ -2,11 +2,12 @@ import { isTerminal, type Job, type JobStatus } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
 import { utcDay } from '../limits/limits-table.ts';
+import { startParked } from '../workflow/job-queue.ts';
+import { hasProviderWork, resumeJob } from '../workflow/resume-job.ts';
 import {
   currentExecutionName,
   type ExecutionState,
   isLive,
-  nextExecutionName,
   type WorkflowExecutions,
 } from './workflow-executions.ts';
 
@@ -48,23 +49,28 @@ export interface SchedulerSummary {
   checked: number;
   /** Jobs closed as FAILED (`execution_lost`): their execution ended without an outcome. */
   reconciled: string[];
+  /** Jobs whose execution died with provider work alive: a new execution continues them. */
+  resumed: string[];
   /** QUEUED jobs that were never started, put back in the deferred queue. */
   requeued: string[];
   /** Slots given back: held by finished jobs or jobs without a live execution. */
   releasedSlots: string[];
   /** Deferred jobs started, as `<jobId>` -> execution name. */
   started: { jobId: string; executionName: string }[];
-  /** Slots free for deferred jobs after the sweep (limit - holders - jobs already waiting). */
+  /** Slots free for waiting jobs after the sweep (limit - holders). */
   freeSlots: number;
   /** Deferred jobs left waiting because today's budget cannot cover them. */
   overBudget: number;
 }
 
 /**
- * One scheduled run: (1) sweep jobs that are not terminal but whose execution is gone, (2) give
- * back slots nobody live holds, (3) start deferred jobs, oldest first, into the free slots. Work
- * per run is bounded; what is left is picked up by the next run. Safe to run twice at once: every
- * write is conditional (claimDeferred, recordFailed on a non-terminal job, idempotent releases).
+ * One scheduled run: (1) sweep jobs that are not terminal but whose execution is gone: resume the
+ * ones with provider work (a new execution continues from the record), close or requeue the
+ * others, (2) give back slots nobody holds any more, (3) start waiting jobs (parked for a slot or
+ * deferred for the schedule), oldest first, into the free slots: the backstop of the hand-off a
+ * freed slot makes. Work per run is bounded; what is left is picked up by the next run. Safe to
+ * run twice at once: every write is conditional (claimDeferred, claimResume, recordFailed on a
+ * non-terminal job, idempotent releases).
  */
 export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummary> {
   const settings = { ...DEFAULT_SCHEDULER_SETTINGS, ...deps.settings };
@@ -80,6 +86,7 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
   const summary: SchedulerSummary = {
     checked: 0,
     reconciled: [],
+    resumed: [],
     requeued: [],
     releasedSlots: [],
     started: [],
@@ -89,7 +96,7 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
 
   const inProgress = await oldest(deps.store, 'IN_PROGRESS', settings.maxInProgressChecked);
   const queued = await oldest(deps.store, 'QUEUED', settings.maxQueuedRead);
-  const waiting = await sweep(
+  await sweep(
     deps,
     settings,
     [...inProgress, ...queued.filter((job) => !job.deferred)],
@@ -97,7 +104,7 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     summary,
   );
   const holders = await releaseLeakedSlots(deps, stateOf, summary);
-  summary.freeSlots = Math.max(0, deps.semaphore.limit - holders - waiting);
+  summary.freeSlots = Math.max(0, deps.semaphore.limit - holders);
   await startDeferred(
     deps,
     settings,
@@ -108,24 +115,20 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
   return summary;
 }
 
-/** Reconciles stuck jobs; returns how many QUEUED jobs wait in a live execution (for a slot). */
+/** Resumes, closes or requeues jobs that are not terminal but have no live execution. */
 async function sweep(
   deps: SchedulerDeps,
   settings: SchedulerSettings,
   candidates: readonly Job[],
   stateOf: (name: string) => Promise<ExecutionState>,
   summary: SchedulerSummary,
-): Promise<number> {
-  let waiting = 0;
+): Promise<void> {
   for (const listed of candidates) {
     // The index is eventually consistent: decide on the job as it is now.
     const job = await deps.store.get(listed.jobId);
     if (job === undefined || isTerminal(job.status) || job.deferred) continue;
     const state = await stateOf(currentExecutionName(job));
-    if (isLive(state)) {
-      if (job.status === 'QUEUED') waiting += 1;
-      continue;
-    }
+    if (isLive(state)) continue;
     const now = deps.clock();
     if (state === 'NOT_FOUND' && job.status === 'QUEUED') {
       const age = (now.getTime() - Date.parse(job.updatedAt)) / 1000;
@@ -141,14 +144,27 @@ async function sweep(
       }
       continue;
     }
+    // Paid work goes on: a new execution continues from the record (poll, download).
+    if (hasProviderWork(job)) {
+      const outcome = await resumeJob(
+        { store: deps.store, executions: deps.executions, clock: deps.clock },
+        job,
+      );
+      if (outcome === 'resumed') {
+        summary.resumed.push(job.jobId);
+        continue;
+      }
+    }
     const how = state === 'NOT_FOUND' ? 'no longer exists' : `ended ${state}`;
     await reconcile(deps, job, `Its workflow execution ${how} without recording an outcome`, now);
     summary.reconciled.push(job.jobId);
   }
-  return waiting;
 }
 
-/** Records the job FAILED (retryable) and gives back what it held. */
+/**
+ * Records the job FAILED (retryable) and gives back what it held. Money follows the provider: a
+ * job that holds a provider job may have been rendered, so its cost counts as spent.
+ */
 async function reconcile(deps: SchedulerDeps, job: Job, message: string, now: Date): Promise<void> {
   await deps.store.recordFailed(
     job.jobId,
@@ -156,13 +172,18 @@ async function reconcile(deps: SchedulerDeps, job: Job, message: string, now: Da
     now.toISOString(),
   );
   await deps.semaphore.release(job.jobId);
-  // With a provider job the money may be spent: keep the reservation rather than overspend.
-  if (job.providerJobId === undefined) {
+  if (job.providerJobId !== undefined && job.providerStatus !== 'failed') {
+    await deps.budget.recordSpent(job.jobId, job.estimatedCostUsd, utcDay(now));
+  } else {
     await deps.budget.release(job.jobId, utcDay(now));
   }
 }
 
-/** Gives back slots whose job is finished or has no live execution; returns the holders left. */
+/**
+ * Gives back slots whose job is gone, finished, or waiting parked without an execution; a job
+ * with provider work keeps its slot (the sweep resumed it, or its execution is live). Returns the
+ * holders left.
+ */
 async function releaseLeakedSlots(
   deps: SchedulerDeps,
   stateOf: (name: string) => Promise<ExecutionState>,
@@ -175,7 +196,7 @@ async function releaseLeakedSlots(
     const leaked =
       job === undefined ||
       isTerminal(job.status) ||
-      !isLive(await stateOf(currentExecutionName(job)));
+      (!hasProviderWork(job) && !isLive(await stateOf(currentExecutionName(job))));
     if (leaked) {
       await deps.semaphore.release(jobId);
       summary.releasedSlots.push(jobId);
@@ -186,7 +207,11 @@ async function releaseLeakedSlots(
   return kept;
 }
 
-/** Starts deferred jobs oldest first into the free slots, skipping what today's budget cannot cover. */
+/**
+ * Starts waiting jobs oldest first into the free slots (first come, first served, whatever they
+ * wait for), skipping what today's remaining budget cannot cover (the create step stays the
+ * authority). Each start takes the job's slot before its execution starts.
+ */
 async function startDeferred(
   deps: SchedulerDeps,
   settings: SchedulerSettings,
@@ -201,26 +226,21 @@ async function startDeferred(
     usage.limitUsd === null
       ? Number.POSITIVE_INFINITY
       : usage.limitUsd - usage.reservedUsd - usage.spentUsd;
-  for (const listed of deferred) {
+  const queue = { ...deps, clock: deps.clock };
+  for (const job of deferred) {
     if (room === 0) break;
-    // The execution name follows from the job's last one: read it as it is now, not as indexed.
-    const job = await deps.store.get(listed.jobId);
-    if (job === undefined || job.status !== 'QUEUED' || !job.deferred) continue;
-    // The create task enforces the budget; this only avoids starting what it would put back.
     if (job.estimatedCostUsd > budgetLeft) {
       summary.overBudget += 1;
       continue;
     }
-    const executionName = nextExecutionName(job);
-    if (!(await deps.store.claimDeferred(job.jobId, executionName, now.toISOString()))) continue;
-    try {
-      await deps.executions.start(job.jobId, executionName);
-    } catch (error) {
-      // Back in the queue for the next run; the sweep reconciles it if even this fails.
-      await deps.store.deferJob(job.jobId, 'scheduled', deps.clock().toISOString());
-      throw error;
-    }
-    summary.started.push({ jobId: job.jobId, executionName });
+    const outcome = await startParked(queue, job.jobId, (current) => current.deferred);
+    if (outcome === 'no-slot') break;
+    if (outcome !== 'started') continue;
+    const started = await deps.store.get(job.jobId);
+    summary.started.push({
+      jobId: job.jobId,
+      executionName: started === undefined ? job.jobId : currentExecutionName(started),
+    });
     budgetLeft -= job.estimatedCostUsd;
     room -= 1;
   }

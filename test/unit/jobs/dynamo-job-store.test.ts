@@ -20,6 +20,7 @@ import {
   JobAlreadyStartedError,
   JobAlreadyTerminalError,
   JobNotFoundError,
+  ProviderJobClaimedError,
   ValidationError,
 } from '../../../functions/shared/jobs/job-errors.ts';
 import { encodeCursor } from '../../../functions/shared/jobs/list-cursor.ts';
@@ -300,8 +301,8 @@ describe('updates after create', () => {
     });
   });
 
-  it('recordProviderJob stores the provider id and stamps updatedAt from the clock', async () => {
-    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+  it('recordProviderJob stores the provider id and claims it in the ledger in one transaction', async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
 
     await store.recordProviderJob(job.jobId, {
       providerJobId: 'video_123',
@@ -309,8 +310,15 @@ describe('updates after create', () => {
       progress: 0,
     });
 
-    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
-      ConditionExpression: NOT_TERMINAL,
+    const input = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input;
+    const [ledger, update] = input?.TransactItems ?? [];
+    expect(ledger?.Put).toMatchObject({
+      Item: { pk: 'PROVIDERJOB#video_123', sk: 'LEDGER', jobId: job.jobId, state: 'claimed' },
+      ConditionExpression: 'attribute_not_exists(pk) OR #ledgerJobId = :jobId',
+      ExpressionAttributeValues: { ':jobId': job.jobId },
+    });
+    expect(update?.Update).toMatchObject({
+      ConditionExpression: `${NOT_TERMINAL} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
       ExpressionAttributeValues: expect.objectContaining({
         ':providerJobId': 'video_123',
         ':providerStatus': 'queued',
@@ -319,6 +327,26 @@ describe('updates after create', () => {
         ':gsi1pk': 'STATUS#IN_PROGRESS',
       }),
     });
+  });
+
+  it('recordProviderJob refuses a provider job another job holds, naming the holder', async () => {
+    dynamo.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+      }),
+    );
+    dynamo.on(GetCommand).resolves({ Item: { jobId: 'job_other' } });
+
+    const claim = store.recordProviderJob(job.jobId, {
+      providerJobId: 'video_123',
+      providerStatus: 'queued',
+      progress: 0,
+    });
+
+    await expect(claim).rejects.toThrow(ProviderJobClaimedError);
+    await expect(claim).rejects.toMatchObject({ claimedBy: 'job_other' });
   });
 
   it('recordProgress stores status, progress and poll count', async () => {

@@ -13,7 +13,6 @@ describe('limitsConfigFromEnv', () => {
       requestsPerMinute: 20,
       dailyBudgetUsd: null,
       overBudgetAction: 'queue',
-      maxSlotWaitMinutes: 360,
     });
   });
 
@@ -23,7 +22,6 @@ describe('limitsConfigFromEnv', () => {
       PROVIDER_REQUESTS_PER_MINUTE: '0',
       DAILY_BUDGET_USD: '12.50',
       OVER_BUDGET_ACTION: 'reject',
-      MAX_SLOT_WAIT_MINUTES: '30',
     });
 
     expect(config).toEqual({
@@ -31,7 +29,6 @@ describe('limitsConfigFromEnv', () => {
       requestsPerMinute: 0,
       dailyBudgetUsd: 12.5,
       overBudgetAction: 'reject',
-      maxSlotWaitMinutes: 30,
     });
   });
 
@@ -45,7 +42,6 @@ describe('limitsConfigFromEnv', () => {
     ['PROVIDER_REQUESTS_PER_MINUTE', '-1'],
     ['DAILY_BUDGET_USD', '$10'],
     ['OVER_BUDGET_ACTION', 'drop'],
-    ['MAX_SLOT_WAIT_MINUTES', '1.5'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => limitsConfigFromEnv({ [name]: value })).toThrow(LimitsConfigError);
     expect(() => limitsConfigFromEnv({ [name]: value })).toThrow(name);
@@ -59,7 +55,6 @@ describe('limitsEnvironment', () => {
       requestsPerMinute: 10,
       dailyBudgetUsd: 1.2,
       overBudgetAction: 'reject' as const,
-      maxSlotWaitMinutes: 60,
     };
     const withoutBudget = { ...withBudget, dailyBudgetUsd: null };
 

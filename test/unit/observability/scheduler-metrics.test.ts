@@ -12,6 +12,7 @@ function summary(overrides: Partial<SchedulerSummary> = {}): SchedulerSummary {
   return {
     checked: 0,
     reconciled: [],
+    resumed: [],
     requeued: [],
     releasedSlots: [],
     started: [],
@@ -34,12 +35,13 @@ function scheduler(result: SchedulerSummary) {
 }
 
 describe('scheduler metrics', () => {
-  it('counts the jobs a run started, the slots it reclaimed and the jobs it closed or requeued', async () => {
+  it('counts the jobs a run started, the slots it reclaimed and the jobs it closed, requeued or resumed', async () => {
     const { handler, published } = scheduler(
       summary({
         checked: 5,
         reconciled: ['job_a'],
         requeued: ['job_b', 'job_c'],
+        resumed: ['job_f'],
         releasedSlots: ['job_a', 'job_d'],
         started: [{ jobId: 'job_e', executionName: 'job_e-2' }],
       }),
@@ -51,6 +53,7 @@ describe('scheduler metrics', () => {
       { name: 'DeferredJobsStarted', value: 1, dimensions: {} },
       { name: 'SlotsReclaimed', value: 2, dimensions: {} },
       { name: 'JobsFailed', value: 1, dimensions: { code: 'execution_lost' } },
+      { name: 'JobsResumed', value: 1, dimensions: { code: 'execution_lost' } },
       { name: 'JobsDeferred', value: 2, dimensions: { reason: 'never_started' } },
     ]);
   });
@@ -65,6 +68,7 @@ describe('scheduler metrics', () => {
       ['DeferredJobsStarted', 0],
       ['SlotsReclaimed', 0],
       ['JobsFailed', 0],
+      ['JobsResumed', 0],
       ['JobsDeferred', 0],
     ]);
   });

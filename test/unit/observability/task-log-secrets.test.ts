@@ -12,6 +12,7 @@ import { createRecordFailureHandler } from '../../../functions/tasks/record-fail
 import type { TaskProvider } from '../../../functions/tasks/task-runtime.ts';
 import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
+import { recordingExecutions } from '../../support/recording-executions.ts';
 import { startTaskWorld, type TaskWorld } from '../tasks/task-world.ts';
 
 // The task handlers log through the shared Powertools logger: its info-and-above methods are
@@ -81,7 +82,10 @@ function steps(provider: TaskProvider = providerWithKey(API_KEY)) {
       ...deps,
       storage: new VideoStorage({ s3, bucket: 'b' }),
     }),
-    recordFailure: createRecordFailureHandler(deps),
+    recordFailure: createRecordFailureHandler({
+      ...deps,
+      executionsOf: () => recordingExecutions(),
+    }),
   };
 }
 

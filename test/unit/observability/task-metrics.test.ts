@@ -17,6 +17,7 @@ import {
   inMemoryTaskLimits,
 } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
+import { recordingExecutions } from '../../support/recording-executions.ts';
 import { startTaskWorld, type TaskWorld } from '../tasks/task-world.ts';
 import { capturedMetrics } from './emf-capture.ts';
 
@@ -83,15 +84,17 @@ describe('create-provider-job metrics', () => {
     ]);
   });
 
-  it('counts a wait for a concurrency slot', async () => {
+  it('counts a job parked for a concurrency slot, with the reason', async () => {
     const job = seedJob();
 
     const state = await createStep(
       inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(0) }),
     )({ jobId: job.jobId });
 
-    expect(state.status).toBe('waiting_for_slot');
-    expect(published()).toEqual([{ name: 'SlotWaits', value: 1, dimensions: {} }]);
+    expect(state.status).toBe('deferred');
+    expect(published()).toEqual([
+      { name: 'JobsDeferred', value: 1, dimensions: { reason: 'capacity' } },
+    ]);
   });
 
   it('counts a job deferred by the daily budget, with the reason', async () => {
@@ -224,6 +227,7 @@ describe('record-failure metrics', () => {
         store: world.store,
         clock: world.clock,
         limits: inMemoryTaskLimits(),
+        executionsOf: () => recordingExecutions(),
       }),
       emf.tools,
     );

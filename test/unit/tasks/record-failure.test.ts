@@ -4,6 +4,7 @@ import { createRecordFailureHandler } from '../../../functions/tasks/record-fail
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
+import { recordingExecutions } from '../../support/recording-executions.ts';
 
 const at = new Date('2026-03-01T10:00:00.000Z');
 
@@ -13,6 +14,7 @@ function setup() {
     store,
     clock: () => at,
     limits: inMemoryTaskLimits(),
+    executionsOf: () => recordingExecutions(),
   });
   return { store, handler };
 }
@@ -33,7 +35,12 @@ describe('record-failure', () => {
 
     const result = await handler({ jobId: aJob().jobId, error: rejectedCatch });
 
-    expect(result).toEqual({ jobId: aJob().jobId, status: 'FAILED', code: 'moderation_blocked' });
+    expect(result).toEqual({
+      jobId: aJob().jobId,
+      status: 'FAILED',
+      code: 'moderation_blocked',
+      resumed: false,
+    });
     expect(await store.get(aJob().jobId)).toMatchObject({
       status: 'FAILED',
       updatedAt: at.toISOString(),

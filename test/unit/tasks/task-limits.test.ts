@@ -9,11 +9,12 @@ import type {
   ContentSource,
   StoredObject,
 } from '../../../functions/shared/storage/video-storage.ts';
+import { MAX_RATE_WAITS } from '../../../functions/shared/workflow/workflow-bounds.ts';
 import { createCreateProviderJobHandler } from '../../../functions/tasks/create-provider-job.ts';
 import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
 import { createPollProviderJobHandler } from '../../../functions/tasks/poll-provider-job.ts';
 import { createRecordFailureHandler } from '../../../functions/tasks/record-failure.ts';
-import { rateWaitSeconds, slotWaitSeconds } from '../../../functions/tasks/task-limits.ts';
+import { rateWaitSeconds } from '../../../functions/tasks/task-limits.ts';
 import {
   InMemoryConcurrencySemaphore,
   InMemoryRequestRateLimiter,
@@ -22,6 +23,7 @@ import {
   inMemoryTaskLimits,
 } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
+import { recordingExecutions } from '../../support/recording-executions.ts';
 import { startTaskWorld, type TaskWorld } from './task-world.ts';
 
 /**
@@ -111,7 +113,12 @@ function download(limits: InMemoryTaskLimits) {
 }
 
 function recordFailure(limits: InMemoryTaskLimits) {
-  return createRecordFailureHandler({ store: world.store, clock: world.clock, limits });
+  return createRecordFailureHandler({
+    store: world.store,
+    clock: world.clock,
+    limits,
+    executionsOf: () => recordingExecutions(),
+  });
 }
 
 /** A job whose provider job was created through the create handler (holding slot and budget). */
@@ -136,61 +143,49 @@ describe('create-provider-job within the limits', () => {
     expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0.4, startedJobs: 1 });
   });
 
-  it('waits for a slot when all are taken: nothing sent, nothing reserved, the job stays QUEUED', async () => {
-    const limits = inMemoryTaskLimits({
-      semaphore: new InMemoryConcurrencySemaphore(1),
-      random: () => 0.5,
-    });
+  it('parks the job when all slots are taken: nothing sent, nothing reserved, the execution ends', async () => {
+    const limits = inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(1) });
     await limits.semaphore.acquire('job_other');
     const job = seedJob();
 
     const state = await create(limits)({ jobId: job.jobId });
 
     expect(state).toEqual({
-      status: 'waiting_for_slot',
+      status: 'deferred',
       progress: 0,
-      waitSeconds: 20,
+      waitSeconds: 0,
       pollCount: 0,
       error: null,
+      rateWaits: 0,
     });
     expect(world.sim.stats.requests).toBe(0);
     expect(limits.budget.stateOf(job.jobId)).toBeUndefined();
-    expect(await stored(job.jobId)).toMatchObject({ status: 'QUEUED', deferred: false });
+    expect(await stored(job.jobId)).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'capacity',
+    });
+    expect(await limits.semaphore.holders()).toEqual(['job_other']);
   });
 
-  it('creates the job once a slot is free again', async () => {
+  it('goes on in the same execution when a slot freed while it parked', async () => {
     const limits = inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(1) });
     await limits.semaphore.acquire('job_other');
+    // The holder finishes between the job's failed acquire and its parking.
+    const acquire = limits.semaphore.acquire.bind(limits.semaphore);
+    let calls = 0;
+    limits.semaphore.acquire = async (jobId) => {
+      calls += 1;
+      if (calls === 2) await limits.semaphore.release('job_other');
+      return acquire(jobId);
+    };
     const job = seedJob();
-    await create(limits)({ jobId: job.jobId });
 
-    await limits.semaphore.release('job_other');
     const state = await create(limits)({ jobId: job.jobId });
 
     expect(state.status).toBe('queued');
     expect(world.sim.stats.creates).toBe(1);
-    expect(await limits.semaphore.holders()).toEqual([job.jobId]);
-  });
-
-  it('goes back to the schedule after waiting for a slot longer than the maximum', async () => {
-    const limits = inMemoryTaskLimits({
-      semaphore: new InMemoryConcurrencySemaphore(1),
-      maxSlotWaitSeconds: 600,
-    });
-    await limits.semaphore.acquire('job_other');
-    const job = seedJob();
-    const executionStartedAt = world.clock().toISOString();
-    world.advance(600);
-
-    const state = await create(limits)({ jobId: job.jobId, executionStartedAt });
-
-    expect(state.status).toBe('deferred');
-    expect(await stored(job.jobId)).toMatchObject({
-      status: 'QUEUED',
-      deferred: true,
-      deferredReason: 'scheduled',
-    });
-    expect(world.sim.stats.requests).toBe(0);
+    expect(await stored(job.jobId)).toMatchObject({ status: 'IN_PROGRESS', deferred: false });
   });
 
   it("over budget with 'queue': gives the slot back and defers the job for a later day", async () => {
@@ -259,6 +254,27 @@ describe('create-provider-job within the limits', () => {
     expect((await limits.budget.usage(TODAY)).reservedUsd).toBe(1.25);
   });
 
+  it('gives slot and reservation back and goes to the schedule after MAX_RATE_WAITS waits', async () => {
+    const limits = inMemoryTaskLimits({
+      rateLimiter: new InMemoryRequestRateLimiter(0),
+      budget: new InMemorySpendingBudget(10),
+    });
+    const job = seedJob();
+
+    const state = await create(limits)({
+      jobId: job.jobId,
+      stateMachineArn: 'arn:sm',
+      rateWaits: MAX_RATE_WAITS,
+    });
+
+    expect(state.status).toBe('deferred');
+    expect(await stored(job.jobId)).toMatchObject({ deferred: true, deferredReason: 'scheduled' });
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(limits.budget.stateOf(job.jobId)).toBe('released');
+    expect(limits.handOffs).toEqual(['arn:sm']);
+    expect(world.sim.stats.requests).toBe(0);
+  });
+
   it("waits for the next minute when the minute's provider requests are spent, keeping slot and reservation", async () => {
     const limits = inMemoryTaskLimits({
       rateLimiter: new InMemoryRequestRateLimiter(1),
@@ -271,7 +287,11 @@ describe('create-provider-job within the limits', () => {
     world.advance(waiting.waitSeconds);
     const created = await create(limits)({ jobId: job.jobId });
 
-    expect(waiting).toMatchObject({ status: 'waiting_for_rate_limit', waitSeconds: 30 });
+    expect(waiting).toMatchObject({
+      status: 'waiting_for_rate_limit',
+      waitSeconds: 30,
+      rateWaits: 1,
+    });
     expect(created.status).toBe('queued');
     expect(world.sim.stats.creates).toBe(1);
     expect(limits.semaphore.holds(job.jobId)).toBe(true);
@@ -320,7 +340,7 @@ describe('poll-provider-job within the request rate', () => {
     expect(limits.rateLimiter.taken(world.clock())).toBe(2);
   });
 
-  it('skips the poll when the allowance is spent: no request, same pollCount, wait for the next minute', async () => {
+  it('skips the poll when the allowance is spent: no request, but counted, wait for the next minute', async () => {
     const limits = inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(1) });
     const job = await startedJob(limits);
     const requestsBefore = world.sim.stats.requests;
@@ -331,10 +351,37 @@ describe('poll-provider-job within the request rate', () => {
       status: 'queued',
       progress: 0,
       waitSeconds: 30,
-      pollCount: 3,
+      pollCount: 4,
       error: null,
     });
     expect(world.sim.stats.requests).toBe(requestsBefore);
+  });
+});
+
+describe('poll-provider-job settles the money when the provider job ends', () => {
+  it('spends the cost and hands the slot on as soon as the provider reports the render done', async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = await startedJob(limits);
+    world.advance(600);
+
+    const state = await poll(limits)({ jobId: job.jobId, pollCount: 0, stateMachineArn: 'arn:sm' });
+
+    expect(state.status).toBe('completed');
+    expect(limits.budget.stateOf(job.jobId)).toBe('spent');
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(limits.handOffs).toEqual(['arn:sm']);
+  });
+
+  it('releases the reservation and the slot when the provider reports the render failed', async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = await startedJob(limits, { prompt: 'A cat [render-fail]' });
+    world.advance(600);
+
+    const state = await poll(limits)({ jobId: job.jobId, pollCount: 0 });
+
+    expect(state.status).toBe('failed');
+    expect(limits.budget.stateOf(job.jobId)).toBe('released');
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
   });
 });
 
@@ -397,15 +444,61 @@ describe('record-failure releases the limits', () => {
     }),
   };
 
-  it("gives the failed job's slot and budget reservation back", async () => {
+  it('gives back the slot and reservation of a job the provider never rendered, and hands the slot on', async () => {
     const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
-    const job = await startedJob(limits);
+    const job = seedJob();
+    await limits.semaphore.acquire(job.jobId);
+    await limits.budget.reserve(job.jobId, 0.4, TODAY);
 
-    await recordFailure(limits)({ jobId: job.jobId, error: rejected });
+    await recordFailure(limits)({ jobId: job.jobId, error: rejected, stateMachineArn: 'arn:sm' });
 
     expect(limits.semaphore.holds(job.jobId)).toBe(false);
     expect(limits.budget.stateOf(job.jobId)).toBe('released');
     expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0, spentUsd: 0 });
+    expect(limits.handOffs).toEqual(['arn:sm']);
+  });
+
+  it('counts as spent a job whose download failed after the provider rendered it', async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = await startedJob(limits);
+    world.advance(600);
+    await poll(limits)({ jobId: job.jobId, pollCount: 0 });
+    const expired = {
+      Error: 'ProviderContentExpiredError',
+      Cause: JSON.stringify({ errorType: 'ProviderContentExpiredError', errorMessage: 'expired' }),
+    };
+
+    const result = await recordFailure(limits)({ jobId: job.jobId, error: expired });
+
+    expect(result).toMatchObject({ status: 'FAILED', resumed: false });
+    expect(limits.budget.stateOf(job.jobId)).toBe('spent');
+    expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0, spentUsd: 0.4 });
+  });
+
+  it('resumes a job whose execution ran out of retries with its provider job alive, keeping slot and reservation', async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = await startedJob(limits);
+    const executions = recordingExecutions();
+    const transient = {
+      Error: 'ProviderTransientError',
+      Cause: JSON.stringify({ errorType: 'ProviderTransientError', errorMessage: '502' }),
+    };
+
+    const result = await createRecordFailureHandler({
+      store: world.store,
+      clock: world.clock,
+      limits,
+      executionsOf: () => executions,
+    })({ jobId: job.jobId, error: transient, stateMachineArn: 'arn:sm', executionName: job.jobId });
+
+    expect(result).toMatchObject({ status: 'IN_PROGRESS', resumed: true });
+    expect(executions.started).toEqual([{ jobId: job.jobId, executionName: `${job.jobId}-1` }]);
+    expect(await stored(job.jobId)).toMatchObject({
+      resumeCount: 1,
+      executionName: `${job.jobId}-1`,
+    });
+    expect(limits.semaphore.holds(job.jobId)).toBe(true);
+    expect(limits.budget.stateOf(job.jobId)).toBe('reserved');
   });
 
   it('settles a job it finds COMPLETED instead: its cost is spent, not returned', async () => {
@@ -448,11 +541,6 @@ describe('record-failure releases the limits', () => {
 });
 
 describe('waits', () => {
-  it('waits 10 to 30 s for a slot', () => {
-    expect(slotWaitSeconds(() => 0)).toBe(10);
-    expect(slotWaitSeconds(() => 0.999)).toBe(30);
-  });
-
   it('waits for a rate limit until the next minute, plus up to 5 s of jitter', () => {
     const at = new Date('2026-03-01T10:00:45.500Z');
 
