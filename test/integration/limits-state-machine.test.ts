@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RATE_WAITS } from '../../functions/shared/workflow/workflow-bounds.ts';
 import { STATE_MACHINE_METADATA_KEY } from '../../infra/constructs/generation-state-machine.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../../infra/constructs/pipeline-function.ts';
 import { InProcessLambdas, type LambdaHandler } from '../../infra/local/in-process-lambdas.ts';
@@ -17,8 +18,9 @@ import { synthesizePipeline } from '../../infra/synth-pipeline.ts';
 
 /**
  * The synthesized generation state machine, run by the local interpreter with stand-in task
- * handlers: how it carries out what the create step decides under the limits (wait for a slot,
- * wait for the request allowance, end deferred, fail a refused job) and retries a spent allowance.
+ * handlers: how it carries out what the create step decides under the limits (end a parked job,
+ * wait for the request allowance a bounded number of times, fail a refused job), retries a spent
+ * allowance, and ends an execution whose job RecordFailure resumed elsewhere.
  */
 
 type TaskName = 'createProviderJob' | 'pollProviderJob' | 'downloadVideo' | 'recordFailure';
@@ -29,6 +31,9 @@ class RequestRateLimitedError extends Error {
 }
 class BudgetExceededError extends Error {
   override name = 'BudgetExceededError';
+}
+class ProviderRejectedError extends Error {
+  override name = 'ProviderRejectedError';
 }
 
 let machine: LocalStateMachine;
@@ -95,18 +100,23 @@ function run(handlers: TaskHandlers): Run {
   return { output, calls };
 }
 
-const pollState = (status: string, waitSeconds = 20) => ({
+const pollState = (status: string, waitSeconds = 20, rateWaits = 0) => ({
   status,
   progress: status === 'completed' ? 100 : 0,
   waitSeconds,
   pollCount: 0,
   error: null,
+  rateWaits,
 });
 
-/** A create step that answers `answers` in turn, then `queued`. */
+/** A create step that answers `answers` in turn, then `queued`; rate waits counted as the real one does. */
 function createAnswering(...answers: string[]) {
   let call = 0;
-  return async () => pollState(answers[call++] ?? 'queued');
+  return async (event: unknown) => {
+    const status = answers[call++] ?? 'queued';
+    const previous = (event as { rateWaits?: number }).rateWaits ?? 0;
+    return pollState(status, 20, status === 'waiting_for_rate_limit' ? previous + 1 : 0);
+  };
 }
 
 const completes = {
@@ -117,41 +127,31 @@ const completes = {
     bytes: 1,
     sha256: 'f',
   }),
-  recordFailure: async () => ({}),
+  recordFailure: async () => ({ resumed: false }),
 };
 
 const tasksCalled = (calls: Run['calls']) => calls.map((call) => call.task);
 
 describe('the generation state machine under the limits', () => {
-  it('waits for a slot and asks the create step again until it starts the job', async () => {
-    const { output, calls } = run({
-      createProviderJob: createAnswering('waiting_for_slot', 'waiting_for_slot'),
-      ...completes,
-    });
+  it('ends a parked job successfully at once: no loop while it waits for a slot', async () => {
+    const { output, calls } = run({ createProviderJob: createAnswering('deferred'), ...completes });
 
-    await expect(output).resolves.toMatchObject({ download: { key: 'videos/job_1/video.mp4' } });
-    expect(tasksCalled(calls)).toEqual([
-      'createProviderJob',
-      'createProviderJob',
-      'createProviderJob',
-      'pollProviderJob',
-      'downloadVideo',
-    ]);
+    await expect(output).resolves.toMatchObject({ poll: { status: 'deferred' } });
+    expect(tasksCalled(calls)).toEqual(['createProviderJob']);
   });
 
-  it('hands the create step the execution start, to measure slot waits from', async () => {
-    const before = Date.now();
+  it('hands the create step the job, the state machine (for hand-offs) and no rate waits yet', async () => {
     const { output, calls } = run({ createProviderJob: createAnswering(), ...completes });
     await output;
 
-    const event = calls[0]?.event as { jobId: string; executionStartedAt: string };
-    expect(event.jobId).toBe('job_1');
-    // The interpreter stamps its own start of the run.
-    expect(Date.parse(event.executionStartedAt)).toBeGreaterThanOrEqual(before - 1000);
-    expect(Date.parse(event.executionStartedAt)).toBeLessThanOrEqual(Date.now());
+    expect(calls[0]?.event).toEqual({
+      jobId: 'job_1',
+      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Generation',
+      rateWaits: 0,
+    });
   });
 
-  it('waits for the request allowance through the same loop', async () => {
+  it('waits for the request allowance through WaitForRequests and asks again', async () => {
     const { output, calls } = run({
       createProviderJob: createAnswering('waiting_for_rate_limit'),
       ...completes,
@@ -159,13 +159,53 @@ describe('the generation state machine under the limits', () => {
 
     await expect(output).resolves.toBeDefined();
     expect(tasksCalled(calls).filter((task) => task === 'createProviderJob')).toHaveLength(2);
+    expect(calls[1]?.event).toMatchObject({ rateWaits: 1 });
   });
 
-  it('ends a deferred job successfully without polling, downloading or recording a failure', async () => {
-    const { output, calls } = run({ createProviderJob: createAnswering('deferred'), ...completes });
+  it('bounds the request-allowance loop by its count, whatever the create step answers', async () => {
+    const { output, calls } = run({
+      createProviderJob: async (event) => {
+        const previous = (event as { rateWaits: number }).rateWaits;
+        return pollState('waiting_for_rate_limit', 1, previous + 1);
+      },
+      ...completes,
+    });
 
-    await expect(output).resolves.toMatchObject({ poll: { status: 'deferred' } });
-    expect(tasksCalled(calls)).toEqual(['createProviderJob']);
+    const failure = await output.catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ExecutionFailedError);
+    expect((failure as ExecutionFailedError).error).toBe('RateWaitLimitReached');
+    expect(tasksCalled(calls).filter((task) => task === 'createProviderJob')).toHaveLength(
+      MAX_RATE_WAITS + 1,
+    );
+  });
+
+  it('takes a resumed job whose video is rendered straight to the download', async () => {
+    const { output, calls } = run({
+      createProviderJob: createAnswering('completed'),
+      ...completes,
+    });
+
+    await expect(output).resolves.toMatchObject({ download: { key: 'videos/job_1/video.mp4' } });
+    expect(tasksCalled(calls)).toEqual(['createProviderJob', 'downloadVideo']);
+  });
+
+  it('ends in success when RecordFailure resumed the job in a new execution', async () => {
+    const { output, calls } = run({
+      ...completes,
+      createProviderJob: createAnswering(),
+      pollProviderJob: async () => {
+        throw new ProviderRejectedError('gone strange');
+      },
+      recordFailure: async () => ({ resumed: true }),
+    });
+
+    await expect(output).resolves.toMatchObject({ recorded: { resumed: true } });
+    expect(calls.at(-1)?.event).toMatchObject({
+      jobId: 'job_1',
+      executionName: 'job_1',
+      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Generation',
+      error: { Error: 'ProviderRejectedError' },
+    });
   });
 
   it('retries a download that found the request allowance spent', async () => {
