@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  DEFAULT_MAX_POLLS,
+  MAX_POLLS_PER_EXECUTION,
+  MAX_RATE_WAITS,
+} from '../../functions/shared/workflow/workflow-bounds.ts';
+import {
+  DEFAULT_EXECUTION_TIMEOUT,
   LAMBDA_SERVICE_ERRORS,
 } from '../../infra/constructs/generation-state-machine.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
@@ -10,6 +14,8 @@ import {
   type Asl,
   type AslState,
   type Catcher,
+  type ChoiceRule,
+  choiceTarget,
   definitionOf,
   functionLogicalId,
   type Retrier,
@@ -35,72 +41,162 @@ function state(name: string): AslState {
 
 const retriersOf = (name: string) => (state(name).Retry ?? []) as Retrier[];
 const catchersOf = (name: string) => (state(name).Catch ?? []) as Catcher[];
+const payloadOf = (name: string) => (state(name).Parameters as Record<string, unknown>).Payload;
+
+/** Where a Choice state sends a `$.poll` (the rest of the state data does not matter to it). */
+const routeOf = (choice: string, poll: Record<string, unknown>) =>
+  choiceTarget(state(choice), { jobId: 'job-1', poll });
+
+/** Every string a Choice rule compares with, nested rules included. */
+function comparedStrings(rules: ChoiceRule[]): unknown[] {
+  return rules.flatMap((rule) => [
+    ...(rule.StringEquals === undefined ? [] : [rule.StringEquals]),
+    ...comparedStrings([...(rule.And ?? []), ...(rule.Or ?? []), ...(rule.Not ? [rule.Not] : [])]),
+  ]);
+}
 
 describe('generation state machine shape', () => {
-  it('has exactly the states of docs/architecture.md, with their types', () => {
+  it('has exactly the states of the parking design, with their types', () => {
     const types = Object.fromEntries(Object.entries(asl.States).map(([n, s]) => [n, s.Type]));
 
     expect(types).toEqual({
+      StartJob: 'Pass',
       CreateProviderJob: 'Task',
       IsProviderJobStarted: 'Choice',
-      WaitForSlot: 'Wait',
+      WaitForRequests: 'Wait',
+      RateWaitLimitReached: 'Pass',
       JobDeferred: 'Succeed',
       WaitForProvider: 'Wait',
       PollProviderJob: 'Task',
       IsVideoReady: 'Choice',
       DownloadVideo: 'Task',
+      JobSucceeded: 'Succeed',
       ProviderJobFailed: 'Pass',
       PollLimitReached: 'Pass',
       RecordFailure: 'Task',
+      IsJobResumed: 'Choice',
+      JobResumed: 'Succeed',
       JobFailed: 'Fail',
-      JobSucceeded: 'Succeed',
     });
   });
 
-  it('runs create -> choice -> wait -> poll -> choice, and download -> succeed', () => {
-    expect(asl.StartAt).toBe('CreateProviderJob');
+  it('has no slot-wait loop: no WaitForSlot, no rule on waiting_for_slot', () => {
+    const compared = Object.values(asl.States).flatMap((s) =>
+      comparedStrings((s.Choices ?? []) as ChoiceRule[]),
+    );
+
+    expect(asl.States).not.toHaveProperty('WaitForSlot');
+    expect(compared).not.toContain('waiting_for_slot');
+  });
+
+  it('starts with StartJob, which sets a fresh $.poll (no rate waits, no polls yet)', () => {
+    expect(asl.StartAt).toBe('StartJob');
+    expect(state('StartJob')).toMatchObject({
+      Result: {
+        status: 'not_started',
+        progress: 0,
+        waitSeconds: 0,
+        pollCount: 0,
+        error: null,
+        rateWaits: 0,
+      },
+      ResultPath: '$.poll',
+      Next: 'CreateProviderJob',
+    });
+    expect(state('StartJob')).not.toHaveProperty('Parameters');
+  });
+
+  it('runs create -> choice, wait -> poll -> choice, and download -> succeed', () => {
     expect(state('CreateProviderJob').Next).toBe('IsProviderJobStarted');
-    expect(state('IsProviderJobStarted').Default).toBe('WaitForProvider');
     expect(state('WaitForProvider').Next).toBe('PollProviderJob');
     expect(state('PollProviderJob').Next).toBe('IsVideoReady');
     expect(state('DownloadVideo').Next).toBe('JobSucceeded');
   });
 
-  it('sends a job a limit holds back to WaitForSlot and back to create, a deferred one to JobDeferred', () => {
-    const choice = state('IsProviderJobStarted');
+  it('parks a job without a slot: deferred ends the execution in JobDeferred (Succeed)', () => {
+    expect(routeOf('IsProviderJobStarted', { status: 'deferred', rateWaits: 0 })).toBe(
+      'JobDeferred',
+    );
+    expect(state('JobDeferred').Type).toBe('Succeed');
+  });
 
-    expect(choice.Choices).toEqual([
+  it.each([0, 1, MAX_RATE_WAITS])(
+    'waits for the next request allowance and asks again when rate-limited after %i waits',
+    (rateWaits) => {
+      expect(routeOf('IsProviderJobStarted', { status: 'waiting_for_rate_limit', rateWaits })).toBe(
+        'WaitForRequests',
+      );
+      expect(state('WaitForRequests').Next).toBe('CreateProviderJob');
+    },
+  );
+
+  it('bounds the rate-wait loop: rate-limited beyond MAX_RATE_WAITS goes to RateWaitLimitReached', () => {
+    expect(
+      routeOf('IsProviderJobStarted', {
+        status: 'waiting_for_rate_limit',
+        rateWaits: MAX_RATE_WAITS + 1,
+      }),
+    ).toBe('RateWaitLimitReached');
+  });
+
+  it('loops through WaitForRequests by one rule only, bounded by $.poll.rateWaits <= MAX_RATE_WAITS', () => {
+    const looping = (state('IsProviderJobStarted').Choices as ChoiceRule[]).filter(
+      (rule) => rule.Next === 'WaitForRequests',
+    );
+
+    expect(looping).toEqual([
       {
-        Or: [
-          { Variable: '$.poll.status', StringEquals: 'waiting_for_slot' },
+        And: [
           { Variable: '$.poll.status', StringEquals: 'waiting_for_rate_limit' },
+          { Variable: '$.poll.rateWaits', NumericLessThanEquals: MAX_RATE_WAITS },
         ],
-        Next: 'WaitForSlot',
-      },
-      { Variable: '$.poll.status', StringEquals: 'deferred', Next: 'JobDeferred' },
-    ]);
-    expect(state('WaitForSlot').Next).toBe('CreateProviderJob');
-    expect(state('JobDeferred')).toMatchObject({ Type: 'Succeed' });
-  });
-
-  it('waits for a slot as long as the create step says ($.poll.waitSeconds)', () => {
-    expect(state('WaitForSlot')).toMatchObject({ SecondsPath: '$.poll.waitSeconds' });
-    expect(state('WaitForSlot')).not.toHaveProperty('Seconds');
-  });
-
-  it('routes completed to the download, failed and the poll limit to RecordFailure, else waits', () => {
-    const choice = state('IsVideoReady');
-
-    expect(choice.Choices).toEqual([
-      { Variable: '$.poll.status', StringEquals: 'completed', Next: 'DownloadVideo' },
-      { Variable: '$.poll.status', StringEquals: 'failed', Next: 'ProviderJobFailed' },
-      {
-        Variable: '$.poll.pollCount',
-        NumericGreaterThan: DEFAULT_MAX_POLLS,
-        Next: 'PollLimitReached',
+        Next: 'WaitForRequests',
       },
     ]);
-    expect(choice.Default).toBe('WaitForProvider');
+    expect(state('IsProviderJobStarted').Default).not.toBe('WaitForRequests');
+  });
+
+  it('waits for requests as long as the create step says ($.poll.waitSeconds)', () => {
+    expect(state('WaitForRequests')).toMatchObject({ SecondsPath: '$.poll.waitSeconds' });
+    expect(state('WaitForRequests')).not.toHaveProperty('Seconds');
+  });
+
+  it('sends a job completed at create straight to DownloadVideo, without a poll', () => {
+    expect(routeOf('IsProviderJobStarted', { status: 'completed', rateWaits: 0 })).toBe(
+      'DownloadVideo',
+    );
+  });
+
+  it('sends a job failed at create to ProviderJobFailed', () => {
+    expect(routeOf('IsProviderJobStarted', { status: 'failed', rateWaits: 0 })).toBe(
+      'ProviderJobFailed',
+    );
+  });
+
+  it.each(['queued', 'in_progress'])('waits for the provider when create answers %s', (status) => {
+    expect(routeOf('IsProviderJobStarted', { status, rateWaits: 0 })).toBe('WaitForProvider');
+  });
+
+  it.each([
+    ['completed', 1, 'DownloadVideo'],
+    ['completed', MAX_POLLS_PER_EXECUTION, 'DownloadVideo'],
+    ['failed', 1, 'ProviderJobFailed'],
+    ['failed', MAX_POLLS_PER_EXECUTION, 'ProviderJobFailed'],
+    ['in_progress', 1, 'WaitForProvider'],
+    ['in_progress', MAX_POLLS_PER_EXECUTION - 1, 'WaitForProvider'],
+    ['in_progress', MAX_POLLS_PER_EXECUTION, 'PollLimitReached'],
+    ['queued', MAX_POLLS_PER_EXECUTION, 'PollLimitReached'],
+  ])('after a poll answering %s at pollCount %i, goes to %s', (status, pollCount, next) => {
+    expect(routeOf('IsVideoReady', { status, pollCount })).toBe(next);
+  });
+
+  it('ends the poll loop by $.poll.pollCount >= MAX_POLLS_PER_EXECUTION', () => {
+    expect(state('IsVideoReady').Choices).toContainEqual({
+      Variable: '$.poll.pollCount',
+      NumericGreaterThanEquals: MAX_POLLS_PER_EXECUTION,
+      Next: 'PollLimitReached',
+    });
+    expect(MAX_POLLS_PER_EXECUTION).toBe(30);
   });
 
   it('waits as long as the last create or poll result says ($.poll.waitSeconds)', () => {
@@ -116,24 +212,52 @@ describe('generation state machine shape', () => {
     });
   });
 
-  it('gives the poll limit its own error and a plain-text cause', () => {
+  it('gives the poll limit its own error and a plain-text cause naming the per-execution bound', () => {
     expect(state('PollLimitReached')).toMatchObject({
-      Result: { Error: 'PollLimitReached', Cause: expect.stringContaining(`${DEFAULT_MAX_POLLS}`) },
+      Result: {
+        Error: 'PollLimitReached',
+        Cause: expect.stringContaining(`${MAX_POLLS_PER_EXECUTION} polls of one execution`),
+      },
       ResultPath: '$.error',
       Next: 'RecordFailure',
     });
   });
 
-  it('records the failure, then fails the execution with the original error and cause', () => {
-    expect(state('RecordFailure').Next).toBe('JobFailed');
+  it('gives the rate-wait limit its own error and a plain-text cause naming the bound', () => {
+    expect(state('RateWaitLimitReached')).toMatchObject({
+      Result: {
+        Error: 'RateWaitLimitReached',
+        Cause: expect.stringContaining(`${MAX_RATE_WAITS} waits`),
+      },
+      ResultPath: '$.error',
+      Next: 'RecordFailure',
+    });
+  });
+
+  it('records the failure, then asks IsJobResumed whether a new execution took the job over', () => {
+    expect(state('RecordFailure').Next).toBe('IsJobResumed');
+    expect(state('IsJobResumed').Choices).toEqual([
+      { Variable: '$.recorded.resumed', BooleanEquals: true, Next: 'JobResumed' },
+    ]);
+    expect(state('IsJobResumed').Default).toBe('JobFailed');
+  });
+
+  it('ends a resumed job in JobResumed (Succeed), an unresumed one in JobFailed', () => {
+    expect(choiceTarget(state('IsJobResumed'), { recorded: { resumed: true } })).toBe('JobResumed');
+    expect(choiceTarget(state('IsJobResumed'), { recorded: { resumed: false } })).toBe('JobFailed');
+    expect(state('JobResumed').Type).toBe('Succeed');
+  });
+
+  it('fails the execution with the original error and cause', () => {
     expect(state('JobFailed')).toMatchObject({
       ErrorPath: '$.error.Error',
       CausePath: '$.error.Cause',
     });
   });
 
-  it('has a whole-execution timeout: the default 6 h slot wait plus 2 h of generation', () => {
-    expect(asl.TimeoutSeconds).toBe(8 * 3600);
+  it('times out an execution after 2 h (DEFAULT_EXECUTION_TIMEOUT), with no slot wait added', () => {
+    expect(asl.TimeoutSeconds).toBe(DEFAULT_EXECUTION_TIMEOUT.toSeconds());
+    expect(asl.TimeoutSeconds).toBe(2 * 3600);
   });
 
   it('uses nothing the local interpreter cannot run (JSONata, variables, callbacks)', () => {
@@ -159,41 +283,71 @@ describe('task invocations', () => {
     });
   });
 
-  it('CreateProviderJob gets the job id and the execution start (slot waits count from it)', () => {
-    expect((state('CreateProviderJob').Parameters as Record<string, unknown>).Payload).toEqual({
-      'jobId.$': '$.jobId',
-      'executionStartedAt.$': '$$.Execution.StartTime',
-    });
-  });
-
-  it.each(['PollProviderJob', 'DownloadVideo'])('%s gets only the job id', (name) => {
-    expect((state(name).Parameters as Record<string, unknown>).Payload).toEqual({
-      'jobId.$': '$.jobId',
-    });
-  });
-
-  it('hands RecordFailure the job id and the caught { Error, Cause }', () => {
-    expect((state('RecordFailure').Parameters as Record<string, unknown>).Payload).toEqual({
-      'jobId.$': '$.jobId',
-      'error.$': '$.error',
-    });
-  });
-
-  it.each(['CreateProviderJob', 'PollProviderJob'])(
-    '%s stores its poll state at $.poll',
+  it.each(TASKS)(
+    '%s gets the ARN of the state machine it runs on ($$.StateMachine.Id), to hand slots on',
     (name) => {
-      expect(state(name)).toMatchObject({
-        ResultPath: '$.poll',
-        ResultSelector: {
-          'status.$': '$.Payload.status',
-          'progress.$': '$.Payload.progress',
-          'waitSeconds.$': '$.Payload.waitSeconds',
-          'pollCount.$': '$.Payload.pollCount',
-          'error.$': '$.Payload.error',
-        },
-      });
+      expect(payloadOf(name)).toMatchObject({ 'stateMachineArn.$': '$$.StateMachine.Id' });
     },
   );
+
+  it('CreateProviderJob gets the job id and the rate waits so far, no execution start', () => {
+    expect(payloadOf('CreateProviderJob')).toEqual({
+      'jobId.$': '$.jobId',
+      'stateMachineArn.$': '$$.StateMachine.Id',
+      'rateWaits.$': '$.poll.rateWaits',
+    });
+  });
+
+  it("PollProviderJob gets the job id and this execution's poll count", () => {
+    expect(payloadOf('PollProviderJob')).toEqual({
+      'jobId.$': '$.jobId',
+      'pollCount.$': '$.poll.pollCount',
+      'stateMachineArn.$': '$$.StateMachine.Id',
+    });
+  });
+
+  it('DownloadVideo gets the job id', () => {
+    expect(payloadOf('DownloadVideo')).toEqual({
+      'jobId.$': '$.jobId',
+      'stateMachineArn.$': '$$.StateMachine.Id',
+    });
+  });
+
+  it('hands RecordFailure the job id, the caught { Error, Cause } and the execution to take over from', () => {
+    expect(payloadOf('RecordFailure')).toEqual({
+      'jobId.$': '$.jobId',
+      'error.$': '$.error',
+      'stateMachineArn.$': '$$.StateMachine.Id',
+      'executionName.$': '$$.Execution.Name',
+    });
+  });
+
+  it('CreateProviderJob stores its poll state and its rate waits at $.poll', () => {
+    expect(state('CreateProviderJob')).toMatchObject({
+      ResultPath: '$.poll',
+      ResultSelector: {
+        'status.$': '$.Payload.status',
+        'progress.$': '$.Payload.progress',
+        'waitSeconds.$': '$.Payload.waitSeconds',
+        'pollCount.$': '$.Payload.pollCount',
+        'error.$': '$.Payload.error',
+        'rateWaits.$': '$.Payload.rateWaits',
+      },
+    });
+  });
+
+  it('PollProviderJob stores its poll state at $.poll', () => {
+    expect(state('PollProviderJob')).toMatchObject({
+      ResultPath: '$.poll',
+      ResultSelector: {
+        'status.$': '$.Payload.status',
+        'progress.$': '$.Payload.progress',
+        'waitSeconds.$': '$.Payload.waitSeconds',
+        'pollCount.$': '$.Payload.pollCount',
+        'error.$': '$.Payload.error',
+      },
+    });
+  });
 
   it('stores the download result at $.download', () => {
     expect(state('DownloadVideo')).toMatchObject({
@@ -207,8 +361,11 @@ describe('task invocations', () => {
     });
   });
 
-  it('keeps $.error intact through RecordFailure (its result is discarded)', () => {
-    expect(state('RecordFailure').ResultPath).toBeNull();
+  it('keeps $.error intact through RecordFailure: only whether the job resumed goes to $.recorded', () => {
+    expect(state('RecordFailure')).toMatchObject({
+      ResultSelector: { 'resumed.$': '$.Payload.resumed' },
+      ResultPath: '$.recorded',
+    });
   });
 });
 
@@ -309,6 +466,32 @@ describe('retries', () => {
     );
   });
 
+  it('retries a Lambda that ran out of time (Sandbox.Timedout) only in the idempotent poll and download', () => {
+    const retrying = Object.keys(asl.States).filter((name) =>
+      retriersOf(name).some((retrier) => retrier.ErrorEquals.includes('Sandbox.Timedout')),
+    );
+
+    expect(retrying).toEqual(['PollProviderJob', 'DownloadVideo']);
+  });
+
+  it.each([
+    ['CreateProviderJob', 16],
+    ['PollProviderJob', 15],
+    ['DownloadVideo', 15],
+    ['RecordFailure', 8],
+  ] as const)(
+    'attempts %s at most %i times per entry (few retries: each is history)',
+    (name, attempts) => {
+      const retries = retriersOf(name).reduce(
+        (sum, retrier) => sum + (retrier.MaxAttempts ?? 3),
+        0,
+      );
+
+      expect(1 + retries).toBe(attempts);
+      for (const retrier of retriersOf(name)) expect(retrier.MaxAttempts).toBeLessThanOrEqual(4);
+    },
+  );
+
   it('retries every error of RecordFailure, last, so a failure is recorded whenever possible', () => {
     const last = retriersOf('RecordFailure').at(-1);
 
@@ -339,12 +522,10 @@ describe('catches', () => {
     ]);
   });
 
-  it('ends in JobFailed when RecordFailure itself fails, without overwriting $.error', () => {
-    const [catcher, ...others] = catchersOf('RecordFailure');
-
-    expect(others).toEqual([]);
-    expect(catcher).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'JobFailed' });
-    expect(catcher?.ResultPath).not.toBe('$.error');
+  it('ends in JobFailed (never JobResumed) when RecordFailure itself fails, keeping $.error', () => {
+    expect(catchersOf('RecordFailure')).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.recordFailureError', Next: 'JobFailed' },
+    ]);
   });
 });
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { limitsContextAtSpeed } from '../../infra/stacks/limits-settings.ts';
+import { DEFAULT_EXECUTION_TIMEOUT } from '../../infra/constructs/generation-state-machine.ts';
+import { LIMITS_CONTEXT_KEYS, limitsContextAtSpeed } from '../../infra/stacks/limits-settings.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
 import { definitionOf, functionLogicalId, synthesizeForTest } from './synthesized-pipeline.ts';
 
-/** The limits' configuration from CDK context: env of the functions, the machine's timeout. */
+/** The limits' configuration from CDK context: env of the functions (not the machine's timeout). */
 
 const LIMITED_FUNCTIONS = [
   'api',
@@ -33,17 +34,15 @@ describe('limits from CDK context', () => {
         MAX_CONCURRENT_JOBS: '4',
         PROVIDER_REQUESTS_PER_MINUTE: '20',
         OVER_BUDGET_ACTION: 'queue',
-        MAX_SLOT_WAIT_MINUTES: '360',
       });
       expect(environmentOf(name), name).not.toHaveProperty('DAILY_BUDGET_USD');
     }
   });
 
   it('takes each value from its context key, numbers or strings alike', () => {
-    const { environmentOf, asl } = environments({
+    const { environmentOf } = environments({
       'limits:maxConcurrentJobs': 2,
       'limits:requestsPerMinute': '0',
-      'limits:maxSlotWaitMinutes': 30,
       'budget:dailyUsd': '1.2',
       'budget:overBudgetAction': 'reject',
     });
@@ -54,11 +53,24 @@ describe('limits from CDK context', () => {
         PROVIDER_REQUESTS_PER_MINUTE: '0',
         DAILY_BUDGET_USD: '1.2',
         OVER_BUDGET_ACTION: 'reject',
-        MAX_SLOT_WAIT_MINUTES: '30',
       });
     }
-    // The machine times out only after the longest slot wait plus the generation.
-    expect(asl.TimeoutSeconds).toBe(30 * 60 + 2 * 3600);
+  });
+
+  it('keeps the machine timeout at 2 h whatever the limits say (no slot wait to add)', () => {
+    const { asl } = environments({ 'limits:maxConcurrentJobs': 1, 'limits:requestsPerMinute': 1 });
+
+    expect(asl.TimeoutSeconds).toBe(DEFAULT_EXECUTION_TIMEOUT.toSeconds());
+  });
+
+  it('has no limits:maxSlotWaitMinutes key any more: a leftover value sets nothing', () => {
+    const { environmentOf, asl } = environments({ 'limits:maxSlotWaitMinutes': 30 });
+
+    expect(Object.values(LIMITS_CONTEXT_KEYS)).not.toContain('limits:maxSlotWaitMinutes');
+    for (const name of LIMITED_FUNCTIONS) {
+      expect(environmentOf(name), name).not.toHaveProperty('MAX_SLOT_WAIT_MINUTES');
+    }
+    expect(asl.TimeoutSeconds).toBe(DEFAULT_EXECUTION_TIMEOUT.toSeconds());
   });
 
   it('gives the limits to no function that does not use them', () => {
@@ -74,7 +86,6 @@ describe('limits from CDK context', () => {
     ['limits:requestsPerMinute', 'many'],
     ['budget:dailyUsd', '-5'],
     ['budget:overBudgetAction', 'drop'],
-    ['limits:maxSlotWaitMinutes', { minutes: 5 }],
   ])('fails the synth for %s = %j, naming the key', (key, value) => {
     expect(() => synthesizeForTest({ [key]: value })).toThrow(key);
   });

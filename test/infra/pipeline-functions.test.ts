@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HANDLER_MODULES, type PipelineFunctionName } from '../../infra/stacks/pipeline-stack.ts';
+import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
+import {
+  HANDLER_MODULES,
+  type PipelineFunctionName,
+  providerCallWorstCase,
+} from '../../infra/stacks/pipeline-stack.ts';
 import { createPipelineApp, PROJECT_ROOT } from '../../infra/synth-pipeline.ts';
 import {
   functionLogicalId,
@@ -17,6 +22,13 @@ interface PolicyStatement {
 }
 
 const NAMES = Object.keys(HANDLER_MODULES) as PipelineFunctionName[];
+/** The functions the generation state machine invokes. */
+const TASK_NAMES = [
+  'createProviderJob',
+  'pollProviderJob',
+  'downloadVideo',
+  'recordFailure',
+] as const satisfies readonly PipelineFunctionName[];
 
 let template: Template;
 
@@ -38,14 +50,25 @@ function environmentOf(name: PipelineFunctionName): Record<string, unknown> {
   return functionOf(name).properties.Environment.Variables;
 }
 
-/** Statements of the policy attached to the function's role. */
-function statementsOf(name: PipelineFunctionName): PolicyStatement[] {
+/** The policies attached to the function's role, by logical id. */
+function policiesOf(name: PipelineFunctionName): [string, PolicyStatement[]][] {
   const roleId = functionOf(name).properties.Role['Fn::GetAtt'][0];
-  return Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((policy) =>
+  return Object.entries(template.findResources('AWS::IAM::Policy'))
+    .filter(([, policy]) =>
       policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId),
     )
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    .map(([id, policy]) => [id, policy.Properties.PolicyDocument.Statement]);
+}
+
+/** Statements of the policies attached to the function's role. */
+function statementsOf(name: PipelineFunctionName): PolicyStatement[] {
+  return policiesOf(name).flatMap(([, statements]) => statements);
+}
+
+function generationStateMachineId(): string {
+  const [id, ...others] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
+  if (!id || others.length > 0) throw new Error('expected one state machine');
+  return id;
 }
 
 const actionsOf = (statement: PolicyStatement) =>
@@ -129,8 +152,8 @@ describe('per-function settings', () => {
   it.each([
     ['api', 15, 512],
     ['authorizer', 5, 256],
-    ['createProviderJob', 180, 512],
-    ['pollProviderJob', 180, 512],
+    ['createProviderJob', 900, 512],
+    ['pollProviderJob', 256, 512],
     ['downloadVideo', 900, 1024],
     ['recordFailure', 30, 256],
     ['intake', 300, 512],
@@ -139,13 +162,35 @@ describe('per-function settings', () => {
     expect(functionOf(name).properties).toMatchObject({ Timeout: timeout, MemorySize: memory });
   });
 
-  it('gives the tasks more time than one provider call may take', () => {
-    const providerTimeoutSeconds =
-      Number(environmentOf('pollProviderJob').PROVIDER_TIMEOUT_MS) / 1000;
+  it("gives poll the provider call's worst case (3 attempts of 60 s, 2 backoffs of 8 s) plus 60 s", () => {
+    const worstCase = providerCallWorstCase(
+      Number(environmentOf('pollProviderJob').PROVIDER_TIMEOUT_MS),
+      DEFAULT_MAX_RETRIES,
+    );
 
-    for (const name of ['createProviderJob', 'pollProviderJob', 'downloadVideo'] as const) {
-      expect(functionOf(name).properties.Timeout).toBeGreaterThan(2 * providerTimeoutSeconds);
-    }
+    expect(worstCase.toSeconds()).toBe(3 * 60 + 2 * 8);
+    expect(functionOf('pollProviderJob').properties.Timeout).toBe(worstCase.toSeconds() + 60);
+  });
+
+  it("gives create Lambda's maximum, room for 4 worst-case provider calls and 60 s", () => {
+    const worstCase = providerCallWorstCase(
+      Number(environmentOf('createProviderJob').PROVIDER_TIMEOUT_MS),
+      DEFAULT_MAX_RETRIES,
+    );
+
+    expect(functionOf('createProviderJob').properties.Timeout).toBe(15 * 60);
+    expect(functionOf('createProviderJob').properties.Timeout).toBeGreaterThanOrEqual(
+      4 * worstCase.toSeconds() + 60,
+    );
+  });
+
+  it('gives the download more time than one worst-case provider call', () => {
+    const worstCase = providerCallWorstCase(
+      Number(environmentOf('downloadVideo').PROVIDER_TIMEOUT_MS),
+      DEFAULT_MAX_RETRIES,
+    );
+
+    expect(functionOf('downloadVideo').properties.Timeout).toBeGreaterThan(worstCase.toSeconds());
   });
 });
 
@@ -179,18 +224,24 @@ describe('environment (docs/architecture.md)', () => {
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
     const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
-    const limits = [
-      'MAX_CONCURRENT_JOBS',
-      'PROVIDER_REQUESTS_PER_MINUTE',
-      'OVER_BUDGET_ACTION',
-      'MAX_SLOT_WAIT_MINUTES',
-    ];
+    const limits = ['MAX_CONCURRENT_JOBS', 'PROVIDER_REQUESTS_PER_MINUTE', 'OVER_BUDGET_ACTION'];
     const names = Object.keys(environmentOf(name));
     const wanted: string[] = [...common, ...expected.filter((entry) => entry !== 'LIMITS')];
     if (wanted.includes('PROVIDER_BASE_URL')) wanted.push(...provider);
     if ((expected as readonly string[]).includes('LIMITS')) wanted.push(...limits);
 
     expect(names.sort()).toEqual(wanted.sort());
+  });
+
+  it.each(TASK_NAMES)(
+    '%s gets no STATE_MACHINE_ARN: the ARN comes in its payload ($$.StateMachine.Id)',
+    (name) => {
+      expect(environmentOf(name)).not.toHaveProperty('STATE_MACHINE_ARN');
+    },
+  );
+
+  it.each(NAMES)('%s gets no MAX_SLOT_WAIT_MINUTES (the slot wait is gone)', (name) => {
+    expect(environmentOf(name)).not.toHaveProperty('MAX_SLOT_WAIT_MINUTES');
   });
 
   it('points every function at the same stateful resources and state machine', () => {
@@ -227,10 +278,10 @@ describe('grants (least privilege)', () => {
   it.each([
     ['api', ['dynamodb', 'logs', 's3', 'states', 'xray']],
     ['authorizer', ['logs', 'secretsmanager', 'xray']],
-    ['createProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'xray']],
-    ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'xray']],
-    ['downloadVideo', ['dynamodb', 'logs', 's3', 'secretsmanager', 'xray']],
-    ['recordFailure', ['dynamodb', 'logs', 'xray']],
+    ['createProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
+    ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
+    ['downloadVideo', ['dynamodb', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
+    ['recordFailure', ['dynamodb', 'logs', 'states', 'xray']],
     ['intake', ['dynamodb', 'logs', 's3', 'states', 'xray']],
     ['scheduler', ['dynamodb', 'logs', 'states', 'xray']],
   ] as const)('%s may call only %j', (name, services) => {
@@ -270,6 +321,52 @@ describe('grants (least privilege)', () => {
       },
     ]);
   });
+
+  it.each(TASK_NAMES)(
+    'lets %s start executions of the generation state machine only (its ARN, not *)',
+    (name) => {
+      const statements = statementsOf(name).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('states:')),
+      );
+
+      expect(statements).toEqual([
+        {
+          Action: 'states:StartExecution',
+          Effect: 'Allow',
+          Resource: { Ref: generationStateMachineId() },
+        },
+      ]);
+    },
+  );
+
+  it.each(TASK_NAMES)(
+    'grants %s StartExecution in a StartsExecutions policy of its own, not the default policy',
+    (name) => {
+      const granting = policiesOf(name)
+        .filter(([, statements]) =>
+          statements.some((s) => actionsOf(s).includes('states:StartExecution')),
+        )
+        .map(([id]) => id);
+
+      expect(granting).toEqual([expect.stringMatching(/StartsExecutions/)]);
+      expect(granting[0]).not.toMatch(/DefaultPolicy/);
+    },
+  );
+
+  it.each(TASK_NAMES)(
+    'keeps the %s function independent of the state machine that invokes it (no cycle)',
+    (name) => {
+      const { id } = functionOf(name);
+      const resource = template.findResources('AWS::Lambda::Function')[id];
+      const startsExecutions = policiesOf(name)
+        .map(([policyId]) => policyId)
+        .filter((policyId) => policyId.includes('StartsExecutions'));
+
+      expect(startsExecutions).toHaveLength(1);
+      expect(resource?.DependsOn ?? []).not.toEqual(expect.arrayContaining(startsExecutions));
+      expect(JSON.stringify(resource?.Properties)).not.toContain(generationStateMachineId());
+    },
+  );
 
   it('lets the authorizer read the API tokens secret and not the provider key', () => {
     const secretResources = statementsOf('authorizer')
@@ -342,13 +439,28 @@ describe('provider context', () => {
     });
   });
 
-  it('fails synthesis when a provider call could outlast the create and poll functions', () => {
-    expect(() =>
-      createPipelineApp({
-        bundle: false,
-        context: { ...TEST_PROVIDER_CONTEXT, 'provider:timeoutMs': '90000' },
-      }),
-    ).toThrow(/provider:timeoutMs \(90000\) must be under 90000/);
+  // 4 worst-case calls of 3 attempts and 2 backoffs of 8 s, plus 60 s, within 900 s: a timeout
+  // of up to 64,666 ms fits.
+  it.each(['65000', '90000'])(
+    'fails synthesis when 4 worst-case provider calls at provider:timeoutMs %s outlast the 15-minute create',
+    (timeoutMs) => {
+      expect(() =>
+        createPipelineApp({
+          bundle: false,
+          context: { ...TEST_PROVIDER_CONTEXT, 'provider:timeoutMs': timeoutMs },
+        }),
+      ).toThrow(
+        `provider:timeoutMs (${timeoutMs}) is too long: 4 provider calls with retries must fit the create function's 15-minute timeout`,
+      );
+    },
+  );
+
+  it("sizes the poll function's timeout from provider:timeoutMs (the longest that fits: 64000)", () => {
+    const { pipelineTemplate } = synthesizeForTest({ 'provider:timeoutMs': '64000' });
+    const pollId = functionLogicalId(pipelineTemplate, HANDLER_MODULES.pollProviderJob);
+    const poll = pipelineTemplate.findResources('AWS::Lambda::Function')[pollId];
+
+    expect(poll?.Properties.Timeout).toBe(3 * 64 + 2 * 8 + 60);
   });
 
   it('warns when the base URL is left at the shut-down OpenAI endpoint', () => {

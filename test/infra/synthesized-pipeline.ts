@@ -79,3 +79,80 @@ export function functionLogicalId(template: Template, handlerModule: string): st
   if (!match || matches.length !== 1) throw new Error(`no single function runs ${handlerModule}`);
   return match[0];
 }
+
+/** A Choice rule (JSONPath): a comparison on `Variable`, or And / Or / Not of rules. */
+export interface ChoiceRule {
+  Variable?: string;
+  And?: ChoiceRule[];
+  Or?: ChoiceRule[];
+  Not?: ChoiceRule;
+  Next?: string;
+  [comparison: string]: unknown;
+}
+
+/** Every state a state can hand over to: Next, Default, each Choice rule's and Catch's Next. */
+export function nextStatesOf(state: AslState): string[] {
+  const targets = [state.Next, state.Default];
+  for (const rule of (state.Choices ?? []) as ChoiceRule[]) targets.push(rule.Next);
+  for (const catcher of (state.Catch ?? []) as Catcher[]) targets.push(catcher.Next);
+  return [...new Set(targets.filter((target): target is string => typeof target === 'string'))];
+}
+
+/**
+ * Where a Choice state sends `input`, by its rules as Step Functions evaluates them (the first
+ * matching rule, else Default). Only the comparisons the generation machine uses are known;
+ * anything else, or a variable missing from `input`, throws rather than guesses.
+ */
+export function choiceTarget(state: AslState, input: unknown): string {
+  if (state.Type !== 'Choice') throw new Error(`not a Choice state: ${state.Type}`);
+  const matched = ((state.Choices ?? []) as ChoiceRule[]).find((rule) => matches(rule, input));
+  const target = matched?.Next ?? state.Default;
+  if (typeof target !== 'string') throw new Error('no rule matched and no Default');
+  return target;
+}
+
+function matches(rule: ChoiceRule, input: unknown): boolean {
+  if (rule.And) return rule.And.every((inner) => matches(inner, input));
+  if (rule.Or) return rule.Or.some((inner) => matches(inner, input));
+  if (rule.Not) return !matches(rule.Not, input);
+  if (rule.Variable === undefined)
+    throw new Error(`rule without Variable: ${JSON.stringify(rule)}`);
+  const value = readPath(rule.Variable, input);
+  const [comparison, ...others] = Object.keys(rule).filter(
+    (key) => key !== 'Variable' && key !== 'Next',
+  );
+  if (comparison === undefined || others.length > 0) {
+    throw new Error(`expected one comparison in ${JSON.stringify(rule)}`);
+  }
+  const expected = rule[comparison];
+  switch (comparison) {
+    case 'StringEquals':
+      return value === expected;
+    case 'BooleanEquals':
+      return value === expected;
+    case 'NumericEquals':
+      return typeof value === 'number' && value === expected;
+    case 'NumericLessThan':
+      return typeof value === 'number' && value < (expected as number);
+    case 'NumericLessThanEquals':
+      return typeof value === 'number' && value <= (expected as number);
+    case 'NumericGreaterThan':
+      return typeof value === 'number' && value > (expected as number);
+    case 'NumericGreaterThanEquals':
+      return typeof value === 'number' && value >= (expected as number);
+    default:
+      throw new Error(`comparison ${comparison} is not modelled`);
+  }
+}
+
+function readPath(path: string, input: unknown): unknown {
+  if (!/^\$(\.\w+)+$/.test(path)) throw new Error(`path ${path} is not modelled`);
+  let value: unknown = input;
+  for (const field of path.split('.').slice(1)) {
+    if (value === null || typeof value !== 'object' || !(field in value)) {
+      throw new Error(`${path} is missing from ${JSON.stringify(input)}`);
+    }
+    value = (value as Record<string, unknown>)[field];
+  }
+  return value;
+}
