@@ -26,7 +26,8 @@
  * Provider errors propagate under their names: the machine retries ProviderRateLimitedError,
  * ProviderTransientError and ProviderAmbiguousCreateError (this handler reconciles before creating
  * again) and catches the rest. A FAILED job throws JobAlreadyTerminalError; a COMPLETED one
- * answers `completed` so the execution runs on to Succeed without another paid call.
+ * answers `completed` (the execution goes on to the download step, which answers from the record
+ * without another download), never another paid call.
  */
 import { z } from 'zod';
 import { dynamoDb } from '../shared/aws/clients.ts';
@@ -41,11 +42,7 @@ import { withObservability } from '../shared/observability/with-observability.ts
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
-import {
-  productionTaskLimits,
-  rateWaitSeconds,
-  type TaskLimits,
-} from './task-limits.ts';
+import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
   jobsEnvSchema,
@@ -74,11 +71,7 @@ export interface CreateProviderJobDeps {
  * What the create step answers: a provider status (the job was created or adopted), or what a
  * limit decided. The state machine's IsProviderJobStarted choice branches on these names.
  */
-export type CreateStatus =
-  | ProviderStatus
-  | 'waiting_for_slot'
-  | 'waiting_for_rate_limit'
-  | 'deferred';
+export type CreateStatus = ProviderStatus | 'waiting_for_rate_limit' | 'deferred';
 
 export interface CreateState extends Omit<PollState, 'status'> {
   status: CreateStatus;

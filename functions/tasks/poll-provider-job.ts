@@ -115,7 +115,13 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
         waitSeconds,
       });
       if (video.status === 'completed') {
-        await settleJobLimits(deps.limits, job, deps.limits.priceOf(job), now, input.stateMachineArn);
+        await settleJobLimits(
+          deps.limits,
+          job,
+          deps.limits.priceOf(job),
+          now,
+          input.stateMachineArn,
+        );
       } else if (video.status === 'failed') {
         await releaseJobLimits(deps.limits, job.jobId, now, input.stateMachineArn);
       }

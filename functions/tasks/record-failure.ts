@@ -163,8 +163,7 @@ async function releaseOrSpend(
   stateMachineArn: string | undefined,
 ): Promise<void> {
   const now = deps.clock();
-  const mayHaveRendered =
-    job.providerJobId !== undefined && job.providerStatus !== 'failed';
+  const mayHaveRendered = job.providerJobId !== undefined && job.providerStatus !== 'failed';
   if (mayHaveRendered) {
     await deps.limits.budget.recordSpent(
       job.jobId,

@@ -16,14 +16,14 @@ import type { OverBudgetAction } from '../shared/limits/limits-config.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
-import { createSfnWorkflowExecutions } from '../shared/scheduler/workflow-executions.ts';
-import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
-import { systemClock } from './task-runtime.ts';
 import {
   estimateCostUsd,
   type ProviderConfig,
   providerConfigFromEnv,
 } from '../shared/provider/provider-config.ts';
+import { createSfnWorkflowExecutions } from '../shared/scheduler/workflow-executions.ts';
+import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
+import { systemClock } from './task-runtime.ts';
 
 export interface TaskLimits {
   semaphore: ConcurrencySemaphore;

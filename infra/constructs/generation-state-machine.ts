@@ -54,7 +54,6 @@ export const LIMIT_CONTENTION_ERROR = 'LimitContentionError';
 export const WAITING_FOR_RATE_LIMIT_STATUS = 'waiting_for_rate_limit';
 export const DEFERRED_STATUS = 'deferred';
 
-
 // Error names of the failures the state machine itself detects (no exception behind them);
 // functions/tasks/failure-reason.ts maps them to the job's failure reason.
 export const PROVIDER_JOB_FAILED_ERROR = 'ProviderJobFailed';
@@ -263,7 +262,8 @@ export class GenerationStateMachine extends Construct {
       time: WaitTime.secondsPath('$.poll.waitSeconds'),
     });
     const jobDeferred = new Succeed(this, 'JobDeferred', {
-      comment: 'The job waits parked (QUEUED, deferred) with no execution; a freed slot or a scheduled run starts it again',
+      comment:
+        'The job waits parked (QUEUED, deferred) with no execution; a freed slot or a scheduled run starts it again',
     });
 
     const waitForProvider = new Wait(this, 'WaitForProvider', {

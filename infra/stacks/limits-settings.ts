@@ -20,6 +20,9 @@ export const LIMITS_CONTEXT_KEYS = {
   overBudgetAction: 'budget:overBudgetAction',
 } as const satisfies Record<keyof typeof LIMITS_ENV_NAMES, string>;
 
+/** Removed with the slot-wait loop; refused so a stale setting is not silently ignored. */
+const REMOVED_SLOT_WAIT_KEY = 'limits:maxSlotWaitMinutes';
+
 export interface LimitsSettings {
   /** MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, ... for the functions that use limits. */
   environment: Record<string, string>;
@@ -31,6 +34,11 @@ export interface LimitsSettings {
  * with the schema the functions use at cold start, so a bad value fails `cdk synth`.
  */
 export function limitsSettingsFromContext(node: Node): LimitsSettings {
+  if (contextValue(node, REMOVED_SLOT_WAIT_KEY) !== undefined) {
+    throw new Error(
+      `context ${REMOVED_SLOT_WAIT_KEY} is no longer used: jobs wait for a slot parked, with no execution running and no time limit (docs/architecture.md, "Admission"). Remove it from cdk.json or -c.`,
+    );
+  }
   const env: Record<string, string> = {};
   for (const [field, key] of Object.entries(LIMITS_CONTEXT_KEYS)) {
     const value = contextValue(node, key);

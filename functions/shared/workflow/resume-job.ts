@@ -13,7 +13,6 @@ import {
 } from '../scheduler/workflow-executions.ts';
 import { MAX_RESUMES } from './workflow-bounds.ts';
 
-
 export interface ResumeDeps {
   store: JobStore;
   executions: WorkflowExecutions;
