@@ -101,13 +101,20 @@ export const usageSchema = z
         reservedUsd: usd.describe(
           'Estimated cost of the jobs started this day that are still running.',
         ),
-        spentUsd: usd.describe('Actual cost of the jobs that completed on this day’s budget.'),
+        spentUsd: usd.describe(
+          'Actual cost of the videos the provider rendered on this day’s budget, whether or not the download succeeded.',
+        ),
+        orphanedUsd: usd.describe(
+          'Cost of provider jobs the pipeline created that no job holds (orphans, e.g. a create that answered after its job was closed); counted against the budget.',
+        ),
         remainingUsd: usd
           .nullable()
-          .describe('limitUsd - reservedUsd - spentUsd (never below 0); null without a budget.'),
+          .describe(
+            'limitUsd - reservedUsd - spentUsd - orphanedUsd (never below 0); null without a budget.',
+          ),
       })
       .describe(
-        'A job reserves its estimated cost before the provider create call and is charged its actual cost when it completes; a failed job gives its reservation back.',
+        'A job reserves its estimated cost before the provider create call; the cost is spent once the provider has rendered the video (whatever happens to the download); the reservation is given back only when the provider never rendered it.',
       ),
     concurrency: z
       .strictObject({
@@ -123,6 +130,11 @@ export const usageSchema = z
           .int()
           .nonnegative()
           .describe('Jobs whose actual cost was charged to this day.'),
+        orphaned: z
+          .number()
+          .int()
+          .nonnegative()
+          .describe('Provider jobs recorded as orphans this day.'),
       })
       .describe('Job counts of the day.'),
   })

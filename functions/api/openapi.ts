@@ -400,9 +400,9 @@ function paths(): Record<string, OpenApiPathItem> {
 
 const exampleUsage = {
   day: '2026-03-04',
-  budget: { limitUsd: 25, reservedUsd: 1.2, spentUsd: 8.4, remainingUsd: 15.4 },
+  budget: { limitUsd: 25, reservedUsd: 1.2, spentUsd: 8.4, orphanedUsd: 0.4, remainingUsd: 15 },
   concurrency: { limit: 4, inUse: 3 },
-  jobs: { started: 24, completed: 21 },
+  jobs: { started: 24, completed: 21, orphaned: 1 },
 };
 
 function usagePath(): OpenApiPathItem {

@@ -32,7 +32,7 @@
 import { z } from 'zod';
 import { dynamoDb } from '../shared/aws/clients.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
-import { ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
+import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
@@ -136,11 +136,18 @@ export function createCreateProviderJobHandler(
         seconds: job.seconds,
         idempotencyKey: providerIdempotencyKey(jobId),
       });
-      await deps.store.recordProviderJob(jobId, {
-        providerJobId: video.id,
-        providerStatus: video.status,
-        progress: video.progress,
-      });
+      try {
+        await deps.store.recordProviderJob(jobId, {
+          providerJobId: video.id,
+          providerStatus: video.status,
+          progress: video.progress,
+        });
+      } catch (error) {
+        if (error instanceof JobAlreadyTerminalError || error instanceof ProviderJobClaimedError) {
+          await recordOrphan(deps, provider, job, video.id);
+        }
+        throw error;
+      }
       logger.info('Provider job created', { providerJobId: video.id, status: video.status });
       recordMetric('ProviderJobsCreated');
       return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
@@ -254,6 +261,36 @@ function waiting(status: CreateStatus, waitSeconds: number): CreateState {
 }
 
 const formatUsd = (usd: number) => usd.toFixed(2);
+
+/**
+ * The provider created a job that ours cannot hold (it was closed while the create was in
+ * flight): the provider job is an orphan. It is marked in the ledger with its cost, counted on
+ * today's budget, and deleted at the provider where the protocol allows (best effort).
+ */
+async function recordOrphan(
+  deps: CreateProviderJobDeps,
+  provider: TaskProvider,
+  job: Job,
+  providerJobId: string,
+): Promise<void> {
+  const now = deps.clock();
+  const costUsd = deps.limits.priceOf(job);
+  const recorded = await deps.limits.budget.recordOrphan(
+    { providerJobId, attemptedBy: job.jobId, costUsd },
+    utcDay(now),
+  );
+  logger.warn('Provider job created for a job that can no longer hold it: an orphan', {
+    providerJobId,
+    costUsd,
+    recorded,
+  });
+  recordMetric('OrphanedProviderJobs');
+  try {
+    await provider.delete(providerJobId);
+  } catch (error) {
+    logger.warn('Orphaned provider job not deleted', { providerJobId, error });
+  }
+}
 
 /** Candidates a reconciliation looks at before it gives up and creates. */
 const MAX_RECONCILE_CANDIDATES = 5;

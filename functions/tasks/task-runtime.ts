@@ -5,6 +5,7 @@
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { dynamoDb } from '../shared/aws/clients.ts';
+import { now as pipelineNow } from '../shared/clock.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
@@ -22,12 +23,12 @@ import type { VideoProvider } from '../shared/provider/video-provider.ts';
 import { TaskConfigError } from './task-errors.ts';
 
 export type Clock = () => Date;
-export const systemClock: Clock = () => new Date();
+export const systemClock: Clock = pipelineNow;
 
 /** The provider calls the tasks make (the real client, or the simulator behind it). */
 export type TaskProvider = Pick<
   VideoProvider,
-  'create' | 'retrieve' | 'findCreatedJob' | 'downloadContent'
+  'create' | 'retrieve' | 'findCreatedJob' | 'downloadContent' | 'delete'
 >;
 export type TaskProviderSource = () => Promise<TaskProvider>;
 

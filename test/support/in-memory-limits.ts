@@ -73,6 +73,8 @@ interface JobRecord {
 }
 
 interface DayTotals {
+  orphaned?: number;
+  orphanedJobs?: number;
   committed: number;
   reserved: number;
   spent: number;
@@ -84,6 +86,8 @@ export class InMemorySpendingBudget implements SpendingBudget {
   readonly #limitMicroUsd: number | null;
   readonly #jobs = new Map<string, JobRecord>();
   readonly #days = new Map<string, DayTotals>();
+  /** Provider job ids recorded as orphans, with their cost in micro-dollars. */
+  readonly orphans = new Map<string, number>();
 
   constructor(dailyLimitUsd: number | null) {
     this.#limitMicroUsd = dailyLimitUsd === null ? null : toMicroUsd(dailyLimitUsd);
@@ -133,6 +137,20 @@ export class InMemorySpendingBudget implements SpendingBudget {
     });
   }
 
+  async recordOrphan(
+    orphan: { providerJobId: string; attemptedBy: string; costUsd: number },
+    day: string,
+  ): Promise<boolean> {
+    if (this.orphans.has(orphan.providerJobId)) return false;
+    const cost = toMicroUsd(orphan.costUsd);
+    this.orphans.set(orphan.providerJobId, cost);
+    const totals = this.#day(day);
+    totals.committed += cost;
+    totals.orphaned = (totals.orphaned ?? 0) + cost;
+    totals.orphanedJobs = (totals.orphanedJobs ?? 0) + 1;
+    return true;
+  }
+
   async usage(day: string): Promise<DailyUsage> {
     const totals = this.#day(day);
     return {
@@ -142,6 +160,8 @@ export class InMemorySpendingBudget implements SpendingBudget {
       spentUsd: fromMicroUsd(totals.spent),
       startedJobs: totals.started,
       completedJobs: totals.completed,
+      orphanedUsd: fromMicroUsd(totals.orphaned ?? 0),
+      orphanedJobs: totals.orphanedJobs ?? 0,
     };
   }
 

@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { PARTITION_KEY } from '../jobs/jobs-table.ts';
+import { PARTITION_KEY, providerJobKey } from '../jobs/jobs-table.ts';
 import { LimitContentionError } from './limit-errors.ts';
 import type { BudgetReservation, DailyUsage, SpendingBudget } from './limits.ts';
 import {
@@ -47,6 +47,8 @@ const DAY_ATTRIBUTES = {
   '#spent': 'spentMicroUsd',
   '#started': 'startedJobs',
   '#completed': 'completedJobs',
+  '#orphaned': 'orphanedMicroUsd',
+  '#orphanedJobs': 'orphanedJobs',
 } as const;
 type DayAttribute = keyof typeof DAY_ATTRIBUTES;
 
@@ -176,6 +178,31 @@ export class DynamoSpendingBudget implements SpendingBudget {
     throw new LimitContentionError(`Budget spending of ${jobId} kept losing to other writes`);
   }
 
+  async recordOrphan(
+    orphan: { providerJobId: string; attemptedBy: string; costUsd: number },
+    day: string,
+  ): Promise<boolean> {
+    const cost = toMicroUsd(orphan.costUsd);
+    const ledger: TransactItem = {
+      Put: {
+        TableName: this.#tableName,
+        Item: {
+          ...providerJobKey(orphan.providerJobId),
+          state: 'orphan',
+          attemptedBy: orphan.attemptedBy,
+          costMicroUsd: cost,
+          day,
+        },
+        ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
+      },
+    };
+    const outcome = await this.#transact('recordOrphan', [
+      ledger,
+      this.#addToDay(day, { '#committed': cost, '#orphaned': cost, '#orphanedJobs': 1 }),
+    ]);
+    return outcome === 'done';
+  }
+
   async usage(day: string): Promise<DailyUsage> {
     const output = await this.#client.send(
       new GetCommand({ TableName: this.#tableName, Key: budgetDayKey(day), ConsistentRead: true }),
@@ -192,6 +219,8 @@ export class DynamoSpendingBudget implements SpendingBudget {
       spentUsd: fromMicroUsd(number('#spent')),
       startedJobs: number('#started'),
       completedJobs: number('#completed'),
+      orphanedUsd: fromMicroUsd(number('#orphaned')),
+      orphanedJobs: number('#orphanedJobs'),
     };
   }
 

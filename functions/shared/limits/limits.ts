@@ -36,6 +36,10 @@ export interface DailyUsage {
   startedJobs?: number;
   /** Jobs whose actual cost was recorded on today's budget. */
   completedJobs?: number;
+  /** Cost of provider jobs the pipeline created that no job holds (orphans), counted as spent. */
+  orphanedUsd?: number;
+  /** How many orphans were recorded this day. */
+  orphanedJobs?: number;
 }
 
 /** A daily spending budget; reservations are made before the provider create call. */
@@ -52,5 +56,15 @@ export interface SpendingBudget {
    * there was no reservation); idempotent.
    */
   recordSpent(jobId: string, costUsd: number, day: string): Promise<void>;
+  /**
+   * Records a provider job the pipeline created that no job holds (e.g. its create answered
+   * after the job was closed): it is marked an orphan in the provider-job ledger, so no job can
+   * adopt it later, and its cost is charged to `day` as orphaned (it counts against the budget).
+   * Returns false, changing nothing, when the ledger already knows the provider job.
+   */
+  recordOrphan(
+    orphan: { providerJobId: string; attemptedBy: string; costUsd: number },
+    day: string,
+  ): Promise<boolean>;
   usage(day: string): Promise<DailyUsage>;
 }

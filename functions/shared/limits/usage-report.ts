@@ -7,11 +7,13 @@ export interface UsageReport {
     limitUsd: number | null;
     reservedUsd: number;
     spentUsd: number;
-    /** limit - reserved - spent, never below 0; null without a budget. */
+    /** Provider jobs created that no job holds (orphans): paid for, counted against the budget. */
+    orphanedUsd: number;
+    /** limit - reserved - spent - orphaned, never below 0; null without a budget. */
     remainingUsd: number | null;
   };
   concurrency: { limit: number; inUse: number };
-  jobs: { started: number; completed: number };
+  jobs: { started: number; completed: number; orphaned: number };
 }
 
 export interface UsageSources {
@@ -25,19 +27,27 @@ export async function readUsage(sources: UsageSources, day: string): Promise<Usa
     sources.budget.usage(day),
     sources.semaphore.holders(),
   ]);
+  const orphanedUsd = usage.orphanedUsd ?? 0;
   return {
     day,
     budget: {
       limitUsd: usage.limitUsd,
       reservedUsd: roundUsd(usage.reservedUsd),
       spentUsd: roundUsd(usage.spentUsd),
+      orphanedUsd: roundUsd(orphanedUsd),
       remainingUsd:
         usage.limitUsd === null
           ? null
-          : roundUsd(Math.max(0, usage.limitUsd - usage.reservedUsd - usage.spentUsd)),
+          : roundUsd(
+              Math.max(0, usage.limitUsd - usage.reservedUsd - usage.spentUsd - orphanedUsd),
+            ),
     },
     concurrency: { limit: sources.semaphore.limit, inUse: holders.length },
-    jobs: { started: usage.startedJobs ?? 0, completed: usage.completedJobs ?? 0 },
+    jobs: {
+      started: usage.startedJobs ?? 0,
+      completed: usage.completedJobs ?? 0,
+      orphaned: usage.orphanedJobs ?? 0,
+    },
   };
 }
 

@@ -16,6 +16,8 @@ export const PIPELINE_METRICS = {
   JobsSubmitted: MetricUnit.Count,
   /** A paid provider job was started by the create step. */
   ProviderJobsCreated: MetricUnit.Count,
+  /** A provider job was created that no job can hold: recorded as an orphan with its cost. */
+  OrphanedProviderJobs: MetricUnit.Count,
   /** A provider call failed. Dimension `error`: the error class name (ProviderRejectedError, ...). */
   ProviderErrors: MetricUnit.Count,
   /**

@@ -43,9 +43,9 @@ describe('GET /usage', () => {
     expect(response.headers?.['Cache-Control']).toBe('no-store');
     expect(response.json).toEqual({
       day: '2026-03-04',
-      budget: { limitUsd: 2, reservedUsd: 0.8, spentUsd: 0.5, remainingUsd: 0.7 },
+      budget: { limitUsd: 2, reservedUsd: 0.8, spentUsd: 0.5, orphanedUsd: 0, remainingUsd: 0.7 },
       concurrency: { limit: 2, inUse: 1 },
-      jobs: { started: 2, completed: 1 },
+      jobs: { started: 2, completed: 1, orphaned: 0 },
     });
   });
 

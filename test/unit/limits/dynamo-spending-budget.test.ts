@@ -288,6 +288,8 @@ describe('DynamoSpendingBudget.usage', () => {
         spentMicroUsd: 500_000,
         startedJobs: 3,
         completedJobs: 1,
+        orphanedMicroUsd: 400_000,
+        orphanedJobs: 1,
       },
     });
 
@@ -300,6 +302,8 @@ describe('DynamoSpendingBudget.usage', () => {
       spentUsd: 0.5,
       startedJobs: 3,
       completedJobs: 1,
+      orphanedUsd: 0.4,
+      orphanedJobs: 1,
     });
     expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: DAY_KEY, ConsistentRead: true });
   });
@@ -316,6 +320,8 @@ describe('DynamoSpendingBudget.usage', () => {
       spentUsd: 0,
       startedJobs: 0,
       completedJobs: 0,
+      orphanedUsd: 0,
+      orphanedJobs: 0,
     });
   });
 });

@@ -73,6 +73,9 @@ function fakeBudget(usage: Partial<DailyUsage> = {}) {
       released.push(jobId);
     },
     async recordSpent() {},
+    async recordOrphan() {
+      return false;
+    },
     async usage(day) {
       return { day, limitUsd: null, reservedUsd: 0, spentUsd: 0, ...usage };
     },

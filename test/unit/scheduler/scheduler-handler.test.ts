@@ -29,6 +29,7 @@ describe('scheduler handler', () => {
         reserve: async () => 'reserved',
         release: async () => {},
         recordSpent: async () => {},
+        recordOrphan: async () => false,
         usage: async (day) => ({ day, limitUsd: null, reservedUsd: 0, spentUsd: 0 }),
       },
       clock: () => new Date('2026-06-01T00:00:00.000Z'),

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
+import { JobAlreadyTerminalError } from '../../../functions/shared/jobs/job-errors.ts';
 import {
   BudgetExceededError,
   RequestRateLimitedError,
@@ -546,5 +547,38 @@ describe('waits', () => {
 
     expect(rateWaitSeconds(at, () => 0)).toBe(15);
     expect(rateWaitSeconds(at, () => 0.999)).toBe(20);
+  });
+});
+
+describe('orphaned provider jobs', () => {
+  it('records a provider job created for a job closed meanwhile as an orphan: cost counted, deleted at the provider', async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = seedJob({ estimatedCostUsd: 0.4 });
+    // The job is closed while its create is on the wire.
+    const { provider } = world;
+    const create = provider.create.bind(provider);
+    provider.create = async (request) => {
+      const video = await create(request);
+      await world.store.recordFailed(
+        job.jobId,
+        { code: 'cancelled', message: 'closed meanwhile', retryable: false },
+        world.clock().toISOString(),
+      );
+      return video;
+    };
+    const step = createCreateProviderJobHandler({
+      store: world.store,
+      provider: async () => provider,
+      clock: world.clock,
+      limits,
+    });
+
+    await expect(step({ jobId: job.jobId })).rejects.toThrow(JobAlreadyTerminalError);
+
+    const created = world.sim.stats.videos;
+    expect(created).toHaveLength(1);
+    expect([...limits.budget.orphans.keys()]).toEqual([created[0]?.id]);
+    expect(await limits.budget.usage(TODAY)).toMatchObject({ orphanedUsd: 0.4, orphanedJobs: 1 });
+    expect(created[0]?.deleted).toBe(true);
   });
 });
