@@ -4,6 +4,7 @@
  * with the job id annotated where the handler logs it; new jobs counted (JobsSubmitted).
  */
 import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
+import { now } from '../shared/clock.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
@@ -27,7 +28,7 @@ export const handler = withObservability(
     store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
     startExecution: createExecutionStarter(sfn, config.stateMachineArn),
     providerConfig: config.providerConfig,
-    clock: () => new Date(),
+    clock: now,
     newJobId,
     contentLink: createContentLink(s3, config.videosBucketName),
     usage: (day) => readUsage(limits, day),

@@ -3,6 +3,7 @@
  * Configuration is read when the module loads, so a missing variable fails the cold start loudly.
  */
 import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
+import { now } from '../shared/clock.ts';
 import { createS3DropObjectStore } from '../shared/intake/s3-drop-object-store.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
@@ -25,7 +26,7 @@ export const handler = withObservability(
       store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
       startExecution: createExecutionStarter(sfn, config.stateMachineArn),
       providerConfig: config.providerConfig,
-      clock: () => new Date(),
+      clock: now,
       newJobId,
     },
     logger,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { dynamoDb, sfn } from '../shared/aws/clients.ts';
+import { now } from '../shared/clock.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
@@ -38,7 +39,7 @@ export const handler = withObservability(
       executions: createSfnWorkflowExecutions(sfn, stateMachineArn),
       semaphore: limits.semaphore,
       budget: limits.budget,
-      clock: () => new Date(),
+      clock: now,
       logger,
     }),
   ),

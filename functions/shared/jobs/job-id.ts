@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { now as pipelineNow } from '../clock.ts';
 
 /**
  * Job ids: `job_` + a ULID (48-bit millisecond time, 80 random bits, Crockford base32). They sort
@@ -14,7 +15,7 @@ const RANDOM_CHARS = 16;
 const JOB_ID_PATTERN = new RegExp(`^${PREFIX}[${CROCKFORD}]{${TIME_CHARS + RANDOM_CHARS}}$`);
 
 /** A new job id for the given creation time. */
-export function newJobId(now: Date = new Date()): string {
+export function newJobId(now: Date = pipelineNow()): string {
   let time = now.getTime();
   if (!Number.isInteger(time) || time < 0 || time >= 2 ** 48) {
     throw new RangeError('Job id time must be a valid date after 1970');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { useClock } from '../../../functions/shared/clock.ts';
 import { isJobId, newJobId } from '../../../functions/shared/jobs/job-id.ts';
 
 // Step Functions execution names: 1..80 characters of [A-Za-z0-9_-].
@@ -25,6 +26,17 @@ describe('newJobId', () => {
     const ids = new Set(Array.from({ length: 1000 }, () => newJobId(now)));
 
     expect(ids.size).toBe(1000);
+  });
+
+  it('takes its time from the pipeline clock when given none', () => {
+    const restore = useClock(() => Date.parse('2031-06-01T00:00:00.000Z'));
+    try {
+      const id = newJobId();
+
+      expect(id.slice(0, 14)).toBe(newJobId(new Date('2031-06-01T00:00:00.000Z')).slice(0, 14));
+    } finally {
+      restore();
+    }
   });
 
   it('rejects an invalid date', () => {
