@@ -8,6 +8,8 @@
  * - A payload that is not an MP4 throws InvalidContentError (not retried; no object is left).
  * - Thumbnail and spritesheet are best effort: a provider without them still completes the job.
  * - A COMPLETED job answers with its recorded result, without downloading again.
+ * - A resumed job (its earlier execution died) first looks for a whole video already stored at
+ *   its key and adopts it (checked and hashed again) instead of downloading it again.
  * - The provider call takes a request from the shared per-minute allowance; when it is spent,
  *   RequestRateLimitedError is thrown (retried by the machine with backoff).
  * - Completion records the actual cost (the catalogue price of the job's model, size and
@@ -51,7 +53,7 @@ import {
 export interface DownloadVideoDeps {
   store: JobStore;
   provider: TaskProviderSource;
-  storage: Pick<VideoStorage, 'putVideo' | 'putImage'>;
+  storage: Pick<VideoStorage, 'putVideo' | 'putImage' | 'findVideo'>;
   clock: Clock;
   limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'rateLimiter' | 'priceOf' | 'handOff'>;
 }
@@ -89,16 +91,23 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
         );
       }
       const provider = await deps.provider();
-      const video = await provider.retrieve(job.providerJobId);
-      assertDownloadable(video, deps.clock());
-
-      const stored = await deps.storage.putVideo(
-        jobId,
-        await provider.downloadContent(video.id, 'video'),
-      );
+      // A resumed job may find its whole video stored by the execution that died.
+      const adopted = job.resumeCount ? await deps.storage.findVideo(jobId) : undefined;
+      if (adopted)
+        logger.info('Adopted the video an earlier execution stored', { key: adopted.key });
+      let stored = adopted;
+      if (stored === undefined) {
+        const video = await provider.retrieve(job.providerJobId);
+        assertDownloadable(video, deps.clock());
+        stored = await deps.storage.putVideo(
+          jobId,
+          await provider.downloadContent(video.id, 'video'),
+        );
+      }
+      const providerJobId = job.providerJobId;
       const [thumbnailKey, spritesheetKey] = await Promise.all([
-        storeImage(deps, provider, jobId, video.id, 'thumbnail'),
-        storeImage(deps, provider, jobId, video.id, 'spritesheet'),
+        storeImage(deps, provider, jobId, providerJobId, 'thumbnail'),
+        storeImage(deps, provider, jobId, providerJobId, 'spritesheet'),
       ]);
       const result: JobResult = {
         bucket: stored.bucket,

@@ -171,6 +171,18 @@ export class PipelineFunction extends Construct {
         'Read-only access to the objects of the videos bucket (reading and presigning downloads); the action wildcards are those of Bucket.grantRead and cover read actions only.',
       );
     } else {
+      // Reads back its own videos only: a resumed job adopts a whole video already stored.
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [bucket.arnForObjects(`${VIDEOS_PREFIX}*`)],
+        }),
+      );
+      acknowledgeWildcards(
+        this,
+        [wildcardResourceFinding(this, bucket.bucketArn, `/${VIDEOS_PREFIX}*`)],
+        'Reads back the videos under videos/ (a resumed job adopts a video an earlier execution stored); object keys are job ids, unknown when the policy is written.',
+      );
       bucket.grantWrite(this.role);
       acknowledgeWildcards(
         this,
@@ -272,6 +284,9 @@ export class PipelineFunction extends Construct {
     return this;
   }
 }
+
+/** Where job media lives in the bucket (functions/shared/storage/video-storage.ts mediaKeys). */
+const VIDEOS_PREFIX = 'videos/';
 
 /** The ARN pattern of a state machine's executions, as `grantExecution` writes it. */
 function executionsOf(stateMachine: IStateMachine): string {

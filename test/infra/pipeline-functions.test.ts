@@ -296,7 +296,7 @@ describe('grants (least privilege)', () => {
     expect(indexGrantees).toEqual(['api', 'scheduler']);
   });
 
-  it('lets the api read video objects and the download write them, nothing else', () => {
+  it('lets the api read video objects and the download write them and read back videos/ only', () => {
     const s3Actions = (name: PipelineFunctionName) =>
       statementsOf(name)
         .flatMap(actionsOf)
@@ -305,7 +305,11 @@ describe('grants (least privilege)', () => {
     expect(s3Actions('api').sort()).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
     expect(s3Actions('downloadVideo')).toContain('s3:PutObject');
     expect(s3Actions('downloadVideo')).toContain('s3:Abort*');
-    expect(s3Actions('downloadVideo').some((a) => a.startsWith('s3:Get'))).toBe(false);
+    const reads = statementsOf('downloadVideo').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('s3:Get')),
+    );
+    expect(reads.map(actionsOf)).toEqual([['s3:GetObject']]);
+    expect(JSON.stringify(reads.map(resourcesOf))).toContain('/videos/*');
   });
 
   it('lets the api start executions of the generation state machine only', () => {

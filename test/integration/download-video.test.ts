@@ -241,4 +241,46 @@ describe('download-video with the simulator and s3rver', { timeout: 120_000 }, (
     await expect(result).rejects.toThrow(InvalidContentError);
     expect(await keysUnder('job_not_mp4')).toEqual([]);
   });
+
+  it('adopts the whole video an earlier execution stored once the job resumes, though the content expired', async () => {
+    sim.configure({ contentSizeBytes: SMALL_VIDEO_BYTES });
+    const job = await finishedJob();
+    // The execution that died had stored the video, not recorded it.
+    const stored = await new VideoStorage({ s3, bucket }).putVideo(
+      job.jobId,
+      await provider.downloadContent(job.providerJobId ?? '', 'video'),
+    );
+    store.seed({ ...job, resumeCount: 1 });
+    nowMs += 24 * 3600 * 1000;
+    const requestsBefore = sim.stats.requests;
+
+    const result = await handler()({ jobId: job.jobId });
+
+    expect(result).toEqual({
+      bucket,
+      key: `videos/${job.jobId}/video.mp4`,
+      bytes: stored.bytes,
+      sha256: stored.sha256,
+    });
+    expect(await store.get(job.jobId)).toMatchObject({
+      status: 'COMPLETED',
+      result: { bytes: stored.bytes, sha256: stored.sha256 },
+    });
+    // No video download: only the preview attempts reached the provider (and found it expired).
+    expect(sim.stats.requests - requestsBefore).toBe(2);
+  });
+
+  it('downloads again for a resumed job when no whole video is stored', async () => {
+    sim.configure({ contentSizeBytes: SMALL_VIDEO_BYTES });
+    const job = await finishedJob();
+    store.seed({ ...job, resumeCount: 1 });
+
+    const result = await handler()({ jobId: job.jobId });
+
+    expect(result.bytes).toBe(SMALL_VIDEO_BYTES);
+    expect(await sha256OfObject(result.key)).toEqual({
+      sha256: result.sha256,
+      bytes: SMALL_VIDEO_BYTES,
+    });
+  });
 });

@@ -1,5 +1,13 @@
 import { pipeline, type Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { logger } from '../observability/observability.ts';
 import { ProviderError } from '../provider/provider-errors.ts';
@@ -96,6 +104,39 @@ export class VideoStorage {
     // version in a versioned bucket), which is not worth it.
     const inspected = await this.#streamUpload(key, content, contentType, jobId);
     return { bucket: this.bucket, key, contentType, ...inspected };
+  }
+
+  /**
+   * The job's video if a whole one is already stored (an earlier execution uploaded it, then died
+   * before recording it): read back and checked as on the way in (ISO-BMFF signature, the
+   * object's length), its sha256 computed. An object only ever exists after an upload whose every
+   * check passed, so a valid one is adopted rather than downloaded again (the provider's content
+   * may have expired meanwhile). Undefined when there is none.
+   */
+  async findVideo(jobId: string): Promise<StoredObject | undefined> {
+    const key = mediaKeys(jobId).video;
+    let output: GetObjectCommandOutput;
+    try {
+      output = await this.#s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      if (error instanceof NoSuchKey || error instanceof NotFound) return undefined;
+      throw asStorageError(error, `reading s3://${this.bucket}/${key}`);
+    }
+    const body = output.Body as Readable | undefined;
+    if (body === undefined) return undefined;
+    const inspector = inspectContent({
+      expectedLength: output.ContentLength,
+      signature: MP4_SIGNATURE,
+    });
+    try {
+      for await (const _chunk of pipeline(body, inspector.stream, () => undefined)) {
+        // Only counted and hashed.
+      }
+    } catch (error) {
+      if (error instanceof InvalidContentError) return undefined;
+      throw asStorageError(error, `reading s3://${this.bucket}/${key}`);
+    }
+    return { bucket: this.bucket, key, contentType: 'video/mp4', ...inspector.result() };
   }
 
   /** Stores a thumbnail or spritesheet (small: read whole, put in one request with its digest). */

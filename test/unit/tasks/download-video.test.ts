@@ -43,7 +43,9 @@ afterEach(async () => {
   await world.close();
 });
 
-function handler(storage: Pick<VideoStorage, 'putVideo' | 'putImage'> = videoStorage()) {
+function handler(
+  storage: Pick<VideoStorage, 'putVideo' | 'putImage' | 'findVideo'> = videoStorage(),
+) {
   return createDownloadVideoHandler({
     store: world.store,
     provider: async () => world.provider,
@@ -105,8 +107,9 @@ describe('download-video', () => {
     const job = await completedProviderJob();
     world.advance(300);
     const real = videoStorage();
-    const noPreviews: Pick<VideoStorage, 'putVideo' | 'putImage'> = {
+    const noPreviews: Pick<VideoStorage, 'putVideo' | 'putImage' | 'findVideo'> = {
       putVideo: (jobId, content) => real.putVideo(jobId, content),
+      findVideo: (jobId) => real.findVideo(jobId),
       putImage: async () => {
         throw new Error('preview storage unavailable');
       },

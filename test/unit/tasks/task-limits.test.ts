@@ -80,6 +80,9 @@ function poll(limits: InMemoryTaskLimits) {
 
 /** Storage that drains the content and pretends to store it. */
 const drainingStorage = {
+  async findVideo(): Promise<StoredObject | undefined> {
+    return undefined;
+  },
   async putVideo(jobId: string, content: ContentSource): Promise<StoredObject> {
     let bytes = 0;
     for await (const chunk of content.stream as Readable) bytes += (chunk as Buffer).length;
