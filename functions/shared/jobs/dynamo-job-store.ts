@@ -393,8 +393,7 @@ export class DynamoJobStore implements JobStore {
         new UpdateCommand({
           TableName: this.#tableName,
           Key: jobKey(jobId),
-          UpdateExpression:
-            'SET #executionName = :to, #updatedAt = :at ADD #resumeCount :one',
+          UpdateExpression: 'SET #executionName = :to, #updatedAt = :at ADD #resumeCount :one',
           ConditionExpression: `${NOT_TERMINAL} AND ${drivenByFrom} AND (attribute_not_exists(#resumeCount) OR #resumeCount < :maxResumes)`,
           ExpressionAttributeNames: {
             '#status': 'status',
