@@ -27,6 +27,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import {
   createSfnWorkflowExecutions,
+  currentExecutionName,
   type WorkflowExecutions,
 } from '../shared/scheduler/workflow-executions.ts';
 import { resumeJob } from '../shared/workflow/resume-job.ts';
@@ -123,6 +124,14 @@ export function createRecordFailureHandler(
         logger.info('Job already terminal; failure not recorded', {
           status: job.status,
           code: reason.code,
+        });
+        return result(job.status);
+      }
+      // An execution that no longer drives the job (another took over) must not close it.
+      if (input.executionName !== undefined && currentExecutionName(job) !== input.executionName) {
+        logger.info('The job is driven by another execution; nothing recorded', {
+          executionName: input.executionName,
+          drivenBy: currentExecutionName(job),
         });
         return result(job.status);
       }

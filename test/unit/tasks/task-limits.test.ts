@@ -553,6 +553,30 @@ describe('waits', () => {
   });
 });
 
+describe('record-failure and executions that no longer drive the job', () => {
+  it('leaves a job alone when a newer execution drives it: no failure, slot and reservation kept', async () => {
+    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const job = await startedJob(limits);
+    await world.store.claimResume(
+      job.jobId,
+      { from: job.jobId, to: `${job.jobId}-1`, maxResumes: 5 },
+      world.clock().toISOString(),
+    );
+    const rejected = { Error: 'ProviderRejectedError', Cause: 'refused' };
+
+    const result = await recordFailure(limits)({
+      jobId: job.jobId,
+      error: rejected,
+      executionName: job.jobId,
+    });
+
+    expect(result).toMatchObject({ status: 'IN_PROGRESS', resumed: false });
+    expect((await stored(job.jobId)).status).toBe('IN_PROGRESS');
+    expect(limits.semaphore.holds(job.jobId)).toBe(true);
+    expect(limits.budget.stateOf(job.jobId)).toBe('reserved');
+  });
+});
+
 describe('orphaned provider jobs', () => {
   it('records a provider job created for a job closed meanwhile as an orphan: cost counted, deleted at the provider', async () => {
     const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
