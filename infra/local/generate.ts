@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { jobKey, KEY_ATTRIBUTES } from '../../functions/shared/jobs/jobs-table.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
+import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import { LOCAL_REGION } from './local-ids.ts';
 import type { LocalStack, LocalStackInfo } from './local-stack.ts';
@@ -33,7 +34,9 @@ Options:
   --model <id>       e.g. sora-2, sora-2-pro (default: the provider's default model)
   --seconds <n>      clip length, e.g. 4, 8, 12
   --size <WxH>       e.g. 720x1280, 1280x720
-  --speed <factor>   speed of an embedded stack (default ${EMBEDDED_SIMULATOR_SPEED} with the simulator, 1 with a real provider)
+  --speed <factor>   an embedded stack's clock runs this many times faster than the wall
+                     clock (default ${EMBEDDED_SIMULATOR_SPEED} with the simulator; 1, the only
+                     choice, with a real provider)
   --out <dir>        where to save the video (default ./videos)
   --data-dir <dir>   the local stack's data directory (default .local)
   -h, --help         show this help`;
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
   } else {
     const provider = providerFromShell();
     const speed = speedFlag ?? (provider ? 1 : EMBEDDED_SIMULATOR_SPEED);
+    assertSpeedForProvider(speed, provider !== undefined);
     process.stdout.write(
       `No running stack (npm start): starting one for this video (speed x${speed})...\n`,
     );

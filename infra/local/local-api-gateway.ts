@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { nowMs } from '../../functions/shared/clock.ts';
 import type { LocalAuthorizer, LocalHttpApi, LocalRoute } from './http-api-routes.ts';
 import { matchRoute } from './http-api-routes.ts';
 import type { LambdaInvokeResult } from './in-process-lambdas.ts';
@@ -44,7 +45,8 @@ const message = (status: number, text: string): Reply => ({
  * A local HTTP API: routes from the synthesized template, the payload 2.0 event API Gateway
  * builds, the Lambda REQUEST authorizer run first with API Gateway's decisions (missing identity
  * -> 401, denied -> 403, authorizer failure -> 500), then the route's function, its result
- * mapped to HTTP with the payload 2.0 rules.
+ * mapped to HTTP with the payload 2.0 rules. Request times and the authorizer cache's TTL run on
+ * the pipeline's clock (the local stack's `--speed` clock).
  */
 export async function startLocalApiGateway(
   options: LocalApiGatewayOptions,
@@ -128,7 +130,7 @@ export async function startLocalApiGateway(
     }
     const cacheKey = `${authorizer.logicalId}\n${identity.join('\n')}`;
     const cached = authorizerCache.get(cacheKey);
-    if (cached && cached.expires > Date.now()) return cached.decision;
+    if (cached && cached.expires > nowMs()) return cached.decision;
     const { body: _body, isBase64Encoded: _encoded, ...request } = event;
     const authorizerEvent = {
       ...request,
@@ -144,7 +146,7 @@ export async function startLocalApiGateway(
     const decision = authorizerDecision(result.payload, authorizer.simpleResponses);
     if (authorizer.ttlSeconds > 0 && decision.outcome !== 'error') {
       authorizerCache.set(cacheKey, {
-        expires: Date.now() + authorizer.ttlSeconds * 1000,
+        expires: nowMs() + authorizer.ttlSeconds * 1000,
         decision,
       });
     }
@@ -239,7 +241,7 @@ export function buildEvent(
     queryStringParameters[key] =
       queryStringParameters[key] === undefined ? value : `${queryStringParameters[key]},${value}`;
   }
-  const now = new Date();
+  const now = new Date(nowMs());
   const host = headers.host ?? '127.0.0.1';
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',

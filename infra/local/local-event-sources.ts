@@ -1,3 +1,4 @@
+import { now } from '../../functions/shared/clock.ts';
 import type { LambdaFunctionError, LambdaInvokeResult } from './in-process-lambdas.ts';
 import {
   type LocalBucketNotification,
@@ -87,7 +88,7 @@ export class LocalEventSources {
         for (const [index, functionLogicalId] of schedule.functionLogicalIds.entries()) {
           const result = await this.#options.invoke(
             functionLogicalId,
-            scheduledEvent(schedule.ruleLogicalId, new Date()),
+            scheduledEvent(schedule.ruleLogicalId, now()),
           );
           if ('functionError' in result) {
             this.#options.onError?.('schedule', result.functionError);

@@ -1,3 +1,4 @@
+import { now } from '../../functions/shared/clock.ts';
 import { AwsApiError } from './aws-api-error.ts';
 import { secretArn, secretNameFromArn } from './local-ids.ts';
 
@@ -15,7 +16,7 @@ export class LocalSecrets {
   /** Creates or replaces a secret and returns its ARN. */
   put(name: string, value: string): string {
     const arn = secretArn(name);
-    this.#byName.set(name, { name, arn, value, createdDate: new Date() });
+    this.#byName.set(name, { name, arn, value, createdDate: now() });
     return arn;
   }
 

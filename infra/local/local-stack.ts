@@ -11,18 +11,18 @@ import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
-import { LIMITS_CONTEXT_KEYS, limitsContextAtSpeed } from '../stacks/limits-settings.ts';
-import {
-  PROJECT_ROOT,
-  projectContext,
-  type SynthesizedPipeline,
-  synthesizePipeline,
-} from '../synth-pipeline.ts';
+import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
 import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
+import {
+  assertSpeedForProvider,
+  type LocalClock,
+  savedClockPosition,
+  startLocalClock,
+} from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import { LocalEventSources } from './local-event-sources.ts';
 import { LOCAL_REGION } from './local-ids.ts';
@@ -52,16 +52,20 @@ export interface RealProvider {
 export interface LocalStackOptions {
   /** Root of the data kept across restarts (`.local`); null keeps nothing (tests). */
   dataDir: string | null;
-  /** Empties the DynamoDB and S3 data first. */
+  /** Empties the DynamoDB and S3 data and resets the clock to the wall clock first. */
   fresh?: boolean;
-  /** Accelerates the simulator, Wait states and Retry intervals together (default 1). */
+  /**
+   * The stack's clock runs this many times faster than the wall clock (default 1): timestamps,
+   * the simulator, Wait states, Retry intervals and the schedule all run on it. Must be 1 with a
+   * real provider.
+   */
   speed?: number;
   /** Port of the HTTP API; 0 or absent picks a free one. */
   apiPort?: number;
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
-  simulator?: Omit<SimulatorOptions, 'speed' | 'apiKey' | 'port' | 'host'>;
+  simulator?: Omit<SimulatorOptions, 'speed' | 'now' | 'apiKey' | 'port' | 'host'>;
   /** Extra CDK context for the synthesis, e.g. `{ 'limits:maxConcurrentJobs': '2' }`. */
   context?: Record<string, string>;
   /**
@@ -97,6 +101,8 @@ export interface LocalStackInfo {
 export interface LocalStack extends LocalStackInfo {
   token: string;
   speed: number;
+  /** The stack's (virtual) clock, ms since the epoch: `speed` times the wall clock. */
+  clock: LocalClock;
   /** The provider simulator, unless a real provider is configured. */
   simulator: RunningSimulator | undefined;
   stepFunctions: LocalStepFunctions;
@@ -109,6 +115,9 @@ export interface LocalStack extends LocalStackInfo {
   info(): LocalStackInfo;
   stop(): Promise<void>;
 }
+
+/** The clock's position across restarts, in the data directory. */
+const CLOCK_FILE = 'clock.json';
 
 // Handler modules read their configuration once, at import: a second stack in the same process
 // would run them against the first stack's endpoints.
@@ -127,6 +136,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   startedInThisProcess = true;
   const step = options.onStep ?? (() => {});
   const speed = options.speed ?? 1;
+  assertSpeedForProvider(speed, options.provider !== undefined);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
@@ -139,6 +149,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.fresh && options.dataDir) {
     await rm(join(options.dataDir, 'dynamodb'), { recursive: true, force: true });
     await rm(join(options.dataDir, 's3'), { recursive: true, force: true });
+    await rm(join(options.dataDir, CLOCK_FILE), { force: true });
+  }
+  // One clock for everything on the stack, before anything records a time. A real provider
+  // runs on the wall clock, and so must we (its timestamps are compared with ours).
+  const clockFile = dataPath(CLOCK_FILE);
+  const clock = await startLocalClock({ speed, file: options.provider ? null : clockFile });
+  stops.push(() => clock.stop());
+  if (options.provider && clockFile) {
+    const ahead = await savedClockPosition(clockFile);
+    if (ahead !== undefined && ahead > clock.nowMs()) {
+      step(
+        `note: data in ${options.dataDir} was written by an accelerated run up to ${new Date(ahead).toISOString()}; with a real provider the stack runs on the wall clock (--fresh starts clean)`,
+      );
+    }
   }
   step('starting DynamoDB Local');
   const dynamoStarting = startDynamoDbLocal({ dataDir: dataPath('dynamodb') });
@@ -163,7 +187,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     } else {
       step('starting the provider simulator');
       providerKey = `sk-local-${randomBytes(12).toString('hex')}`;
-      simulator = await startSimulator({ ...options.simulator, speed, apiKey: providerKey });
+      // The simulator runs on the stack's clock, at its own speed 1: the clock is the fast one.
+      simulator = await startSimulator({
+        ...options.simulator,
+        speed: 1,
+        now: clock.nowMs,
+        apiKey: providerKey,
+      });
       const running = simulator;
       stops.push(() => running.close());
       providerBaseUrl = simulator.baseURL;
@@ -171,20 +201,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     await failFast();
     step('synthesizing the CDK app');
-    // Request allowances are counted per real minute: scaled like the simulator's own limit.
-    // The scaling starts from cdk.json's allowance when it sets one, as a deployment would.
-    const rpmKey = LIMITS_CONTEXT_KEYS.requestsPerMinute;
-    const configuredRpm = projectContext()[rpmKey];
-    const { templates, stacks } = await synthesize(
-      limitsContextAtSpeed(
-        {
-          ...(configuredRpm === undefined ? {} : { [rpmKey]: String(configuredRpm) }),
-          ...options.context,
-          ...providerContext(providerBaseUrl, options.provider),
-        },
-        speed,
-      ),
-    );
+    // The request allowance is counted per minute of the stack's clock: not scaled here.
+    const { templates, stacks } = await synthesize({
+      ...options.context,
+      ...providerContext(providerBaseUrl, options.provider),
+    });
     const resolver = localResolver(templates.pipeline, stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
     const environment = functionEnvironment(functions);
@@ -299,6 +320,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...info(),
       token,
       speed,
+      clock,
       simulator,
       stepFunctions,
       s3,

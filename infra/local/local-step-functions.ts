@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { now } from '../../functions/shared/clock.ts';
 import { AwsApiError } from './aws-api-error.ts';
 import {
   executionArn as buildExecutionArn,
@@ -63,7 +64,8 @@ const INVALID_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]/u;
  * The Step Functions API semantics the handlers rely on, over local runners: execution names are
  * unique per state machine (a repeated start with the same input while running returns the
  * running execution, anything else is `ExecutionAlreadyExists`), executions run in the background
- * and end SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+ * and end SUCCEEDED, FAILED, TIMED_OUT or ABORTED. Start and stop dates are read from the
+ * pipeline's clock (the local stack's `--speed` clock).
  */
 export class LocalStepFunctions {
   readonly #machines = new Map<string, StateMachineEntry>();
@@ -106,7 +108,7 @@ export class LocalStepFunctions {
       name,
       stateMachineArn: machine.arn,
       stateMachineName: machine.name,
-      startDate: new Date(),
+      startDate: now(),
       status: 'RUNNING' as ExecutionStatus,
       input,
       controller: new AbortController(),
@@ -155,7 +157,7 @@ export class LocalStepFunctions {
       this.#finish(record, { status: 'ABORTED', error: request.error, cause: request.cause });
       record.controller.abort();
     }
-    return { stopDate: record.stopDate ?? new Date() };
+    return { stopDate: record.stopDate ?? now() };
   }
 
   /** Calls `listener` each time an execution ends (tests and the CLI wait on this). */
@@ -219,7 +221,7 @@ export class LocalStepFunctions {
   ): void {
     if (record.status !== 'RUNNING') return;
     record.status = outcome.status;
-    record.stopDate = new Date();
+    record.stopDate = now();
     if (outcome.output !== undefined) record.output = outcome.output;
     if (outcome.error !== undefined) record.error = outcome.error;
     if (outcome.cause !== undefined) record.cause = outcome.cause;

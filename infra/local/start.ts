@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitWithError, positiveNumber } from './cli-output.ts';
+import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import type { LocalStack, LocalStackInfo } from './local-stack.ts';
 import { providerFromShell } from './provider-from-shell.ts';
@@ -19,10 +20,12 @@ provider simulator (or a real provider: set PROVIDER_BASE_URL and PROVIDER_API_K
 
 Options:
   --port <n>         HTTP API port (default ${DEFAULT_PORT}; 0 picks a free one)
-  --speed <factor>   accelerate the simulator, Wait states and retries (default 1)
-  --fresh            start with empty DynamoDB and S3 data
+  --speed <factor>   run the stack's one clock this many times faster than the wall clock:
+                     timestamps, the simulator, waits, retries, limits and the schedule
+                     (default 1; 1 with a real provider)
+  --fresh            start with empty DynamoDB and S3 data, the clock at the wall clock
   --log-level <lvl>  handler log level: DEBUG, INFO, WARN, ERROR (default WARN)
-  --data-dir <dir>   where data, the API token and stack.json live (default .local)
+  --data-dir <dir>   where data, the API token, the clock and stack.json live (default .local)
   -h, --help         show this help`;
 
 async function main(): Promise<void> {
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
   }
   const speed = positiveNumber(COMMAND, '--speed', values.speed) ?? 1;
   const provider = providerFromShell();
+  assertSpeedForProvider(speed, provider !== undefined);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
 
   // Signals are handled from the start: during start-up, exiting runs the exit hook that kills
@@ -89,12 +93,15 @@ async function main(): Promise<void> {
   const info = stack.info();
   await writeStackInfo(dataDir, info);
 
+  // Execution dates are on the stack's clock: at --speed 50 a minute of it is 1.2 s of yours.
   stack.stepFunctions.onExecutionEnd((execution) => {
     const seconds =
-      ((execution.stopDate?.getTime() ?? Date.now()) - execution.startDate.getTime()) / 1000;
+      ((execution.stopDate ?? execution.startDate).getTime() - execution.startDate.getTime()) /
+      1000;
     const reason = execution.error ? ` (${execution.error})` : '';
+    const real = speed === 1 ? '' : ` (${(seconds / speed).toFixed(1)} s real)`;
     process.stdout.write(
-      `  job ${execution.name}: ${execution.status}${reason} after ${seconds.toFixed(1)} s\n`,
+      `  job ${execution.name}: ${execution.status}${reason} after ${seconds.toFixed(1)} s${real}\n`,
     );
   });
 

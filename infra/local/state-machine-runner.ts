@@ -5,6 +5,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { nowMs } from '../../functions/shared/clock.ts';
 import type { LambdaFunctionError, LambdaInvokeResult } from './in-process-lambdas.ts';
 import { parseReferencePath, readPath } from './json-path.ts';
 import { LOCAL_ACCOUNT } from './local-ids.ts';
@@ -37,6 +38,12 @@ export interface StateMachineRunnerOptions {
 /** The longest timer Node accepts (2^31-1 ms); longer ones fire at once. */
 const MAX_TIMER_SECONDS = 2_147_483;
 const LOCAL_TIMER = 'arn:aws:states:::local:timer';
+/**
+ * The interpreter sets `$$.Execution.StartTime` to its own wall-clock start; the definition's
+ * references to it read the execution's start date (on the stack's clock) from here instead.
+ */
+const START_TIME_PATH = '$$.Execution.StartTime';
+const LOCAL_START_TIME = 'LocalStartTime';
 
 /**
  * A Lambda error as Step Functions surfaces it: `Error` is the function's error type, `Cause` the
@@ -51,11 +58,13 @@ export class LambdaTaskFailure extends Error {
 
 /**
  * Runs a synthesized state machine on `aws-local-stepfunctions`. The definition is run as
- * synthesized with two mechanical changes, both for time scaling: each Wait state becomes a
- * local timer task that evaluates the same Seconds/SecondsPath/Timestamp/TimestampPath on the
- * same input and sleeps that long divided by `speed` (the interpreter's own Wait overrides are
- * fixed durations, which would lose the poll-driven waits), and Retry intervals and the machine
- * timeout are divided by `speed`.
+ * synthesized with three mechanical changes, all for the stack's one clock: each Wait state
+ * becomes a local timer task that evaluates the same Seconds/SecondsPath/Timestamp/TimestampPath
+ * on the same input and sleeps that long divided by `speed` (the interpreter's own Wait
+ * overrides are fixed durations, which would lose the poll-driven waits); Retry intervals and the
+ * machine timeout are divided by `speed`; and references to `$$.Execution.StartTime` read the
+ * execution's start date (`ExecutionInfo.startDate`, on the pipeline's clock, as DescribeExecution
+ * shows it) rather than the interpreter's wall-clock start.
  */
 export function createStateMachineRunner(
   machine: LocalStateMachine,
@@ -81,6 +90,7 @@ export function createStateMachineRunner(
         Name: execution.name,
         RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${machine.logicalId}Role`,
         StartTime: execution.startDate.toISOString(),
+        [LOCAL_START_TIME]: execution.startDate.toISOString(),
       },
       StateMachine: { Id: execution.stateMachineArn, Name: execution.stateMachineName },
     };
@@ -170,8 +180,33 @@ function scaleStates(machine: { States: Record<string, AslState> }, speed: numbe
       // enforced by InProcessLambdas).
       state.TimeoutSeconds = MAX_TIMER_SECONDS;
     }
+    rewriteStartTime(state);
     if (state.Type === 'Wait') machine.States[name] = timerTask(state);
     for (const nested of nestedMachines(state)) scaleStates(nested, speed);
+  }
+}
+
+/** Points the state's paths (`*.$` values, `*Path`, `Variable`) at the local start time. */
+function rewriteStartTime(state: AslState): void {
+  const visit = (value: unknown, key: string): unknown => {
+    if (typeof value === 'string') {
+      const isPath = key.endsWith('.$') || key.endsWith('Path') || key === 'Variable';
+      return isPath && value.includes(START_TIME_PATH)
+        ? value.replaceAll(START_TIME_PATH, () => `$$.Execution.${LOCAL_START_TIME}`)
+        : value;
+    }
+    if (Array.isArray(value)) return value.map((item) => visit(item, key));
+    if (typeof value === 'object' && value !== null) {
+      for (const [childKey, child] of Object.entries(value)) {
+        (value as Record<string, unknown>)[childKey] = visit(child, childKey);
+      }
+    }
+    return value;
+  };
+  for (const [key, value] of Object.entries(state)) {
+    // Nested machines are rewritten state by state (scaleStates).
+    if (key === 'Iterator' || key === 'ItemProcessor' || key === 'Branches') continue;
+    state[key] = visit(value, key);
   }
 }
 
@@ -183,7 +218,10 @@ function timerTask(wait: AslState): AslState {
   return task;
 }
 
-/** The Wait state's duration for this input, in ms, divided by `speed`. */
+/**
+ * The Wait state's duration for this input, in ms, divided by `speed`; a Timestamp is compared
+ * with the pipeline's clock (the stack's clock, which runs `speed` times the wall clock).
+ */
 function waitMs(state: AslState, input: unknown, context: unknown, speed: number): number {
   const read = (field: 'SecondsPath' | 'TimestampPath') => {
     const path = parseReferencePath(String(state[field]));
@@ -193,7 +231,7 @@ function waitMs(state: AslState, input: unknown, context: unknown, speed: number
   if (typeof state.Seconds === 'number') {
     ms = state.Seconds * 1000;
   } else if (typeof state.Timestamp === 'string') {
-    ms = Date.parse(state.Timestamp) - Date.now();
+    ms = Date.parse(state.Timestamp) - nowMs();
   } else if (typeof state.SecondsPath === 'string') {
     const seconds = read('SecondsPath');
     if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
@@ -210,7 +248,7 @@ function waitMs(state: AslState, input: unknown, context: unknown, speed: number
         `TimestampPath ${String(state.TimestampPath)} is not a timestamp`,
       );
     }
-    ms = at - Date.now();
+    ms = at - nowMs();
   }
   return Math.max(0, ms / speed);
 }

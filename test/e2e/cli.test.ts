@@ -261,6 +261,24 @@ describe('npm start failures', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('refuses a --speed other than 1 with a real provider, in one line, starting nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-speed-'));
+    const env = {
+      ...cliEnv(),
+      PROVIDER_BASE_URL: 'http://127.0.0.1:9/v1',
+      PROVIDER_API_KEY: 'sk-not-used',
+    };
+
+    const result = await run('start.ts', ['--port', '0', '--speed', '10', '--data-dir', dir], env);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'npm start: --speed must be 1 with a real provider (it renders in real time), got 10',
+    ]);
+    expect(await leftoverProcesses(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('leaves nothing running when interrupted during start-up', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sora-cli-interrupt-'));
     const child = launch('start.ts', ['--port', '0', '--data-dir', dir]);

@@ -17,7 +17,10 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   port?: number;
   /** Defaults to 127.0.0.1. */
   host?: string;
-  /** The clock in ms since the epoch (default Date.now); tests can move time by hand. */
+  /**
+   * The clock in ms since the epoch (default Date.now); tests can move time by hand. A caller
+   * with its own accelerated clock (the local stack) passes it with `speed` 1.
+   */
   now?: () => number;
   /** Receives unexpected errors (simulator bugs), which are answered as a bare 500. */
   logError?: (error: unknown) => void;
