@@ -1,6 +1,5 @@
 import type { Node } from 'constructs';
 import {
-  DEFAULT_REQUESTS_PER_MINUTE,
   LIMITS_ENV_NAMES,
   type LimitsConfig,
   LimitsConfigError,
@@ -62,24 +61,4 @@ export function limitsSettingsFromContext(node: Node): LimitsSettings {
     throw error;
   }
   return { environment: limitsEnvironment(config) };
-}
-
-/**
- * CDK context for a local run at `speed` (the local stack): the limiter counts requests per real
- * UTC minute, while a simulated minute lasts 60/speed real seconds, so the configured (or
- * default) requests per minute are multiplied by `speed`, as the simulator scales its own rate
- * limit. 0 (off) stays 0; every other key passes through unchanged.
- */
-export function limitsContextAtSpeed(
-  context: Readonly<Record<string, string>>,
-  speed: number,
-): Record<string, string> {
-  const key = LIMITS_CONTEXT_KEYS.requestsPerMinute;
-  const configured = context[key];
-  const perSimulatedMinute =
-    configured === undefined || configured === ''
-      ? DEFAULT_REQUESTS_PER_MINUTE
-      : Number(configured);
-  if (!Number.isFinite(perSimulatedMinute)) return { ...context };
-  return { ...context, [key]: String(Math.ceil(perSimulatedMinute * Math.max(1, speed))) };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_EXECUTION_TIMEOUT } from '../../infra/constructs/generation-state-machine.ts';
-import { LIMITS_CONTEXT_KEYS, limitsContextAtSpeed } from '../../infra/stacks/limits-settings.ts';
+import { LIMITS_CONTEXT_KEYS } from '../../infra/stacks/limits-settings.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
 import { definitionOf, functionLogicalId, synthesizeForTest } from './synthesized-pipeline.ts';
 
@@ -85,30 +85,5 @@ describe('limits from CDK context', () => {
     ['budget:overBudgetAction', 'drop'],
   ])('fails the synth for %s = %j, naming the key', (key, value) => {
     expect(() => synthesizeForTest({ [key]: value })).toThrow(key);
-  });
-});
-
-describe('limitsContextAtSpeed (the local stack)', () => {
-  it('counts the request rate per simulated minute: the default or configured rate times speed', () => {
-    expect(limitsContextAtSpeed({}, 50)).toEqual({ 'limits:requestsPerMinute': '1000' });
-    expect(
-      limitsContextAtSpeed(
-        { 'limits:requestsPerMinute': '5', 'limits:maxConcurrentJobs': '2' },
-        10,
-      ),
-    ).toEqual({ 'limits:requestsPerMinute': '50', 'limits:maxConcurrentJobs': '2' });
-  });
-
-  it('keeps the limiter off when it is off, and the rate as it is at real speed', () => {
-    expect(limitsContextAtSpeed({ 'limits:requestsPerMinute': '0' }, 50)).toEqual({
-      'limits:requestsPerMinute': '0',
-    });
-    expect(limitsContextAtSpeed({}, 1)).toEqual({ 'limits:requestsPerMinute': '20' });
-  });
-
-  it('leaves a malformed rate for the synthesis to refuse, naming the key', () => {
-    const context = limitsContextAtSpeed({ 'limits:requestsPerMinute': 'many' }, 50);
-
-    expect(() => synthesizeForTest(context)).toThrow('limits:requestsPerMinute');
   });
 });

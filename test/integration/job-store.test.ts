@@ -3,11 +3,14 @@ import { DynamoJobStore } from '../../functions/shared/jobs/dynamo-job-store.ts'
 import type { Job } from '../../functions/shared/jobs/job.ts';
 import {
   IdempotencyConflictError,
+  JobAlreadyStartedError,
   JobAlreadyTerminalError,
   JobNotFoundError,
+  ProviderJobClaimedError,
   ValidationError,
 } from '../../functions/shared/jobs/job-errors.ts';
 import { newJobId } from '../../functions/shared/jobs/job-id.ts';
+import { DynamoSpendingBudget } from '../../functions/shared/limits/dynamo-spending-budget.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../support/dynamodb-local.ts';
 import { aJob } from '../support/job-fixtures.ts';
 
@@ -15,10 +18,11 @@ import { aJob } from '../support/job-fixtures.ts';
 
 let dynamo: DynamoDbLocal;
 let store: DynamoJobStore;
+let tableName: string;
 
 beforeAll(async () => {
   dynamo = await startDynamoDbLocal();
-  const tableName = await dynamo.createJobsTable('jobs-integration');
+  tableName = await dynamo.createJobsTable('jobs-integration');
   store = new DynamoJobStore({ client: dynamo.documentClient, tableName });
 });
 
@@ -166,5 +170,69 @@ describe('DynamoJobStore on DynamoDB Local', () => {
     await expect(
       store.list({ status: 'FAILED', limit: 1, cursor: nextCursor }),
     ).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('the provider-job ledger on DynamoDB Local', () => {
+  const started = (job: Job) => ({ ...job, status: 'IN_PROGRESS' as const });
+  const claim = (jobId: string, providerJobId: string) =>
+    store.recordProviderJob(jobId, { providerJobId, providerStatus: 'queued', progress: 0 });
+
+  it('lets exactly one of many jobs racing for one provider job hold it', async () => {
+    const jobs = Array.from({ length: 8 }, () => started(freshJob()));
+    for (const job of jobs) await store.create(job);
+    const providerJobId = `video_${newJobId()}`;
+
+    const outcomes = await Promise.allSettled(jobs.map((job) => claim(job.jobId, providerJobId)));
+
+    const winners = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    expect(winners).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        expect(outcome.reason).toBeInstanceOf(ProviderJobClaimedError);
+      }
+    }
+    const holders = (await Promise.all(jobs.map((job) => store.get(job.jobId)))).filter(
+      (job) => job?.providerJobId === providerJobId,
+    );
+    expect(holders).toHaveLength(1);
+  });
+
+  it('lets the holder record its provider job again (a retried write) but never a second one', async () => {
+    const job = started(freshJob());
+    await store.create(job);
+    const first = `video_${newJobId()}`;
+    await claim(job.jobId, first);
+
+    await claim(job.jobId, first);
+    const second = claim(job.jobId, `video_${newJobId()}`);
+
+    await expect(second).rejects.toThrow(JobAlreadyStartedError);
+    expect((await store.get(job.jobId))?.providerJobId).toBe(first);
+  });
+
+  it('refuses to let a job adopt a provider job recorded as an orphan, which counts on the budget once', async () => {
+    const budget = new DynamoSpendingBudget({
+      client: dynamo.documentClient,
+      tableName,
+      dailyLimitUsd: 10,
+    });
+    const job = started(freshJob());
+    await store.create(job);
+    const orphan = `video_${newJobId()}`;
+    const day = '2026-04-01';
+
+    const first = await budget.recordOrphan(
+      { providerJobId: orphan, attemptedBy: 'job_closed', costUsd: 0.4 },
+      day,
+    );
+    const again = await budget.recordOrphan(
+      { providerJobId: orphan, attemptedBy: 'job_closed', costUsd: 0.4 },
+      day,
+    );
+
+    expect([first, again]).toEqual([true, false]);
+    expect(await budget.usage(day)).toMatchObject({ orphanedUsd: 0.4, orphanedJobs: 1 });
+    await expect(claim(job.jobId, orphan)).rejects.toThrow(ProviderJobClaimedError);
   });
 });

@@ -163,6 +163,8 @@ describe('DynamoSpendingBudget on DynamoDB Local', () => {
       spentUsd: 0.4,
       startedJobs: 3,
       completedJobs: 1,
+      orphanedUsd: 0,
+      orphanedJobs: 0,
     });
     expect((await budget.usage('2026-03-02')).spentUsd).toBe(0);
     // The failed job's share is free again: one more job fits, and no more.

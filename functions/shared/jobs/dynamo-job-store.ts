@@ -245,7 +245,9 @@ export class DynamoJobStore implements JobStore {
             ConsistentRead: true,
           }),
         );
-        throw new ProviderJobClaimedError(update.providerJobId, String(holder.Item?.jobId), {
+        const claimedBy =
+          typeof holder.Item?.jobId === 'string' ? holder.Item.jobId : 'nobody (an orphan)';
+        throw new ProviderJobClaimedError(update.providerJobId, claimedBy, {
           cause: error,
         });
       }
