@@ -1,0 +1,533 @@
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTerminal, type Job } from '../../functions/shared/jobs/job.ts';
+import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import type { RunningSimulator, VideoSnapshot } from '../../infra/local/simulator/simulator.ts';
+import { renderFailure } from '../../infra/local/simulator/video-store.ts';
+import {
+  countBy,
+  duplicates,
+  PipelineAudit,
+  sha256Hex,
+  type TableSnapshot,
+  waitFor,
+} from '../support/pipeline-audit.ts';
+
+// The money-and-work invariants (DESIGN.md section 6) under a matrix of provider faults: 70 jobs
+// (60 over HTTP, 10 from a .jsonl in the inbox) through a limit of 4 concurrent jobs and a daily
+// budget just above what they can spend, while the simulator drops create responses (of jobs
+// with identical requests among others), answers 429 and bursts of 5xx, cuts downloads, lets
+// content expire, refuses prompts and fails renders. Then: every job ends with the right
+// outcome, each provider job was created once and is held by exactly one job, the provider never
+// ran more than 4 jobs, the money spent is exactly what the provider rendered, and S3 holds
+// exactly the completed videos, byte for byte. Its own file: one local stack per process.
+
+const SPEED = 100;
+const LIMIT = 4;
+// Content stays downloadable for 6 hours of the stack's clock (3.6 minutes of real time), so
+// the provider's bytes can be compared at the end; the expiry window sets 0 for a few jobs.
+const LONG_TTL_SECONDS = 6 * 3600;
+const MODERATION = '[moderation-block]';
+const RENDER_FAIL = '[render-fail]';
+
+type Kind = 'identical' | 'moderation' | 'render-fail' | 'plain';
+
+interface VideoRequest {
+  prompt: string;
+  model: string;
+  size: string;
+  seconds: string;
+}
+
+interface PlannedJob {
+  kind: Kind;
+  request: VideoRequest;
+}
+
+/** The same request eight times: a lost create response must not make them adopt wrongly. */
+const IDENTICAL: VideoRequest = {
+  prompt: 'Identical request: a red kite over a grey sea',
+  model: 'sora-2',
+  size: '720x1280',
+  seconds: '4',
+};
+
+function plainRequest(n: number): VideoRequest {
+  return {
+    prompt: `Clip ${n}: a lighthouse keeper's day, scene ${n}`,
+    model: n % 13 === 0 ? 'sora-2-pro' : 'sora-2',
+    size: n % 7 === 0 ? '1280x720' : '720x1280',
+    seconds: n % 5 === 0 ? '8' : '4',
+  };
+}
+
+function planned(n: number, kindAt: (n: number) => Kind): PlannedJob {
+  const kind = kindAt(n);
+  const request = plainRequest(n);
+  if (kind === 'moderation') request.prompt = `A street brawl, take ${n} ${MODERATION}`;
+  if (kind === 'render-fail') request.prompt = `A collapsing bridge, take ${n} ${RENDER_FAIL}`;
+  return { kind, request };
+}
+
+const IDENTICAL_JOBS: PlannedJob[] = Array.from({ length: 8 }, () => ({
+  kind: 'identical',
+  request: { ...IDENTICAL },
+}));
+const API_JOBS: PlannedJob[] = Array.from({ length: 52 }, (_, i) =>
+  planned(i + 1, (n) => (n % 13 === 5 ? 'moderation' : n % 13 === 11 ? 'render-fail' : 'plain')),
+);
+const INBOX_JOBS: PlannedJob[] = Array.from({ length: 10 }, (_, i) =>
+  planned(101 + i, (n) => (n === 103 ? 'moderation' : n === 107 ? 'render-fail' : 'plain')),
+);
+const ALL_PLANNED = [...IDENTICAL_JOBS, ...API_JOBS, ...INBOX_JOBS];
+
+/** The catalogue's price (sora-2 $0.10/s; sora-2-pro $0.30/s at these sizes), in micro-dollars. */
+function priceMicroUsd(params: { model: string; seconds: string }): number {
+  const perSecond = params.model === 'sora-2-pro' ? 300_000 : 100_000;
+  return perSecond * Number(params.seconds);
+}
+
+// What the jobs can spend (all but the refused and the failed renders), plus the reservations of
+// four jobs in flight: the budget never refuses one, but not by much.
+const RENDERABLE_MICRO_USD = ALL_PLANNED.filter(
+  (job) => job.kind === 'identical' || job.kind === 'plain',
+).reduce((sum, job) => sum + priceMicroUsd(job.request), 0);
+const MAX_PRICE_MICRO_USD = Math.max(...ALL_PLANNED.map((job) => priceMicroUsd(job.request)));
+const BUDGET_USD = (RENDERABLE_MICRO_USD + LIMIT * MAX_PRICE_MICRO_USD) / 1_000_000;
+
+let stack: LocalStack;
+let simulator: RunningSimulator;
+let audit: PipelineAudit;
+let s3: S3Client;
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    dataDir: null,
+    speed: SPEED,
+    context: {
+      'limits:maxConcurrentJobs': String(LIMIT),
+      'budget:dailyUsd': BUDGET_USD.toFixed(2),
+      // Per minute of the stack's clock: enough for 70 jobs without stalling the run.
+      'limits:requestsPerMinute': '120',
+    },
+    simulator: { seed: 20_261_130, contentTtlSeconds: LONG_TTL_SECONDS },
+    logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
+  });
+  if (!stack.simulator) throw new Error('the e2e stack runs the simulator');
+  simulator = stack.simulator;
+  audit = new PipelineAudit(stack);
+  s3 = new S3Client({
+    endpoint: stack.s3Endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    forcePathStyle: true,
+  });
+});
+
+afterAll(async () => {
+  audit?.destroy();
+  s3?.destroy();
+  await stack?.stop();
+});
+
+async function api(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${stack.apiUrl}${path}`, {
+    method,
+    headers: { ...stack.headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function submit(request: VideoRequest): Promise<string> {
+  const { status, body } = await api('POST', '/videos', request);
+  if (status !== 202) throw new Error(`POST /videos answered ${status}: ${JSON.stringify(body)}`);
+  return String(body.id);
+}
+
+/** Drops the inbox jobs as one .jsonl and returns their job ids, line by line. */
+async function dropInbox(jobs: PlannedJob[]): Promise<string[]> {
+  const key = 'inbox/fault-matrix.jsonl';
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: stack.bucket,
+      Key: key,
+      Body: jobs.map((job) => JSON.stringify(job.request)).join('\n'),
+    }),
+  );
+  await stack.whenEventsIdle();
+  const object = await s3.send(
+    new GetObjectCommand({ Bucket: stack.bucket, Key: 'inbox-results/fault-matrix.jsonl.json' }),
+  );
+  const report = JSON.parse((await object.Body?.transformToString()) ?? '{}') as {
+    results: { jobId?: string; error?: unknown }[];
+  };
+  return report.results.map((line) => {
+    if (!line.jobId) throw new Error(`inbox line refused: ${JSON.stringify(line)}`);
+    return line.jobId;
+  });
+}
+
+/** What the fault driver did, to tell which jobs each fault hit. */
+interface FaultLog {
+  /** Provider job indexes (creation order) whose create response was dropped. */
+  droppedCreates: number[];
+  /** [from, to) provider job indexes created while content expired at completion. */
+  expiredWindow: [number, number];
+  rateLimited: number;
+  serverErrorBursts: number;
+  /** Jobs resumed by a new execution while downloads were being cut. */
+  resumedAfterCutDownloads: string[];
+  steps: string[];
+}
+
+const untilCreates = (count: number) =>
+  waitFor(`${count} provider jobs created`, () => simulator.stats.creates >= count || undefined, {
+    timeoutMs: 60_000,
+  });
+
+/** 5xx for the next three requests, whoever sends them (never enough to spend a task's retries). */
+async function serverErrorBurst(log: FaultLog): Promise<void> {
+  simulator.configure({ failNextRequests: 3 });
+  await waitFor(
+    'the 5xx burst answered',
+    () => simulator.knobs.failNextRequests === 0 || undefined,
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  log.serverErrorBursts += 1;
+  log.steps.push(`5xx burst at create ${simulator.stats.creates}`);
+}
+
+/**
+ * Injects the faults in turn as the provider jobs get created (the create count is the
+ * schedule), while the jobs flow. Windows are opened and closed synchronously with a read of the
+ * create count, so which provider jobs were created inside one is known exactly.
+ */
+async function injectFaults(log: FaultLog): Promise<void> {
+  await untilCreates(12);
+  // 429 with Retry-After: one create a minute, until two creates were refused.
+  const limitedBefore = simulator.stats.rateLimited;
+  simulator.configure({ requestsPerMinute: 1 });
+  await waitFor(
+    'two 429 answers',
+    () => simulator.stats.rateLimited >= limitedBefore + 2 || undefined,
+    {
+      timeoutMs: 30_000,
+      everyMs: 2,
+    },
+  );
+  simulator.configure({ requestsPerMinute: null });
+  log.rateLimited = simulator.stats.rateLimited - limitedBefore;
+  log.steps.push(`429 window closed at create ${simulator.stats.creates}`);
+
+  await untilCreates(20);
+  await serverErrorBurst(log);
+
+  // Content that expires the instant the render completes, for the next four provider jobs.
+  await untilCreates(26);
+  simulator.configure({ contentTtlSeconds: 0 });
+  const expiredFrom = simulator.stats.creates;
+  await waitFor(
+    '4 creates with expiring content',
+    () => (simulator.stats.creates >= expiredFrom + 4 ? true : undefined),
+    { timeoutMs: 30_000, everyMs: 1 },
+  );
+  simulator.configure({ contentTtlSeconds: LONG_TTL_SECONDS });
+  log.expiredWindow = [expiredFrom, simulator.stats.creates];
+  log.steps.push(`expiry window ${log.expiredWindow.join('..')}`);
+
+  await untilCreates(34);
+  await serverErrorBurst(log);
+
+  // Two more lost create responses, of jobs with distinct requests.
+  await untilCreates(38);
+  const droppedFrom = simulator.stats.creates;
+  simulator.configure({ dropNextCreateResponses: 2 });
+  log.droppedCreates.push(droppedFrom, droppedFrom + 1);
+  await waitFor(
+    'two more create responses dropped',
+    () => (simulator.stats.droppedCreateResponses >= 5 ? true : undefined),
+    { timeoutMs: 30_000 },
+  );
+  log.steps.push(`create responses dropped at ${droppedFrom}, ${droppedFrom + 1}`);
+
+  // Downloads cut after 1000 bytes until some job's download retries are spent and a new
+  // execution resumed it (then the cut stops, and the resumed download succeeds).
+  await untilCreates(44);
+  const resumedBefore = new Set(
+    [...(await audit.jobs()).values()].filter((job) => job.resumeCount).map((job) => job.jobId),
+  );
+  simulator.configure({ dropConnectionAfterBytes: 1000 });
+  const resumed = await waitFor(
+    'a job resumed after its downloads were cut',
+    async () => {
+      const jobs = [...(await audit.jobs()).values()].filter(
+        (job) => job.resumeCount && !resumedBefore.has(job.jobId),
+      );
+      return jobs.length > 0 ? jobs : undefined;
+    },
+    { timeoutMs: 30_000, everyMs: 5 },
+  );
+  simulator.configure({ dropConnectionAfterBytes: null });
+  log.resumedAfterCutDownloads = resumed
+    .filter((job) => job.providerStatus === 'completed')
+    .map((job) => job.jobId);
+  log.steps.push(`downloads cut until ${resumed.map((job) => job.jobId).join(', ')} resumed`);
+
+  await untilCreates(52);
+  await serverErrorBurst(log);
+}
+
+/** Samples the limits while the jobs run: slots in use and money committed against the budget. */
+function watchLimits(): { stop(): Promise<void>; maxInUse: number; overBudget: string[] } {
+  const watch = { maxInUse: 0, overBudget: [] as string[], stop: async () => {} };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { body } = await api('GET', '/usage');
+      const usage = body as {
+        budget: { limitUsd: number; reservedUsd: number; spentUsd: number };
+        concurrency: { inUse: number };
+      };
+      watch.maxInUse = Math.max(watch.maxInUse, usage.concurrency.inUse);
+      const committed = usage.budget.reservedUsd + usage.budget.spentUsd;
+      if (committed > usage.budget.limitUsd + 1e-9) {
+        watch.overBudget.push(`${committed} > ${usage.budget.limitUsd}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  watch.stop = async () => {
+    running = false;
+    await loop;
+  };
+  return watch;
+}
+
+/** Resolves with every job once all `count` are terminal; on timeout names the ones that are not. */
+async function allTerminal(count: number, timeoutMs: number): Promise<Map<string, Job>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const jobs = await audit.jobs();
+    const open = [...jobs.values()].filter((job) => !isTerminal(job.status));
+    if (jobs.size >= count && open.length === 0) return jobs;
+    if (Date.now() > deadline) {
+      const states = open.map(
+        (job) =>
+          `${job.jobId} ${job.status} deferred=${job.deferred}/${job.deferredReason ?? '-'} provider=${job.providerJobId ?? '-'}/${job.providerStatus ?? '-'} execution=${job.executionName ?? '-'} resumes=${job.resumeCount ?? 0}`,
+      );
+      throw new Error(`${open.length} of ${jobs.size} jobs not terminal:\n${states.join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The job's outcome as `STATUS/code`, expired content under one name whichever step saw it. */
+function outcomeOf(job: Job): string {
+  if (job.status !== 'FAILED') return job.status;
+  const code = job.error?.code ?? '-';
+  return `FAILED/${/expired/i.test(code) ? 'expired' : code}`;
+}
+
+describe('70 jobs through a limit of 4 and a budget, under provider faults', () => {
+  it('end as their faults dictate, with each provider job created once and held once, the limit kept, the money exact and S3 exact', async () => {
+    const started = Date.now();
+    const log: FaultLog = {
+      droppedCreates: [0, 1, 2],
+      expiredWindow: [0, 0],
+      rateLimited: 0,
+      serverErrorBursts: 0,
+      resumedAfterCutDownloads: [],
+      steps: [],
+    };
+    const watch = watchLimits();
+    const kinds = new Map<string, Kind>();
+
+    // The first three creates lose their response: all three are identical requests, and so are
+    // the five sent with them.
+    simulator.configure({ dropNextCreateResponses: 3 });
+    for (const job of IDENTICAL_JOBS) kinds.set(await submit(job.request), job.kind);
+    await waitFor('three create responses dropped', () =>
+      simulator.stats.droppedCreateResponses >= 3 ? true : undefined,
+    );
+    const faults = injectFaults(log);
+    faults.catch(() => {});
+    for (const [index, job] of API_JOBS.entries()) {
+      kinds.set(await submit(job.request), job.kind);
+      if (index === 25) {
+        const inboxIds = await dropInbox(INBOX_JOBS);
+        for (const [line, jobId] of inboxIds.entries()) {
+          kinds.set(jobId, INBOX_JOBS[line]?.kind ?? 'plain');
+        }
+      }
+    }
+    await faults;
+    const jobs = await allTerminal(ALL_PLANNED.length, 75_000);
+    await stack.stepFunctions.whenIdle();
+    await watch.stop();
+    const table: TableSnapshot = await audit.snapshot();
+    const stats = simulator.stats;
+    const objects = await audit.objects('videos/');
+    const elapsedSeconds = (Date.now() - started) / 1000;
+
+    // --- the run went as planned: every fault was injected --------------------------------
+    expect(jobs.size).toBe(70);
+    expect([...jobs.values()].filter((job) => job.source === 'inbox')).toHaveLength(10);
+    expect(stats.droppedCreateResponses).toBe(5);
+    expect(log.droppedCreates.slice(0, 3).map((i) => stats.videos[i]?.prompt)).toEqual(
+      Array(3).fill(IDENTICAL.prompt),
+    );
+    expect(log.rateLimited).toBeGreaterThanOrEqual(2);
+    expect(stats.serverErrors).toBeGreaterThanOrEqual(3 * log.serverErrorBursts);
+    expect(log.serverErrorBursts).toBe(3);
+    expect(log.expiredWindow[1] - log.expiredWindow[0]).toBeGreaterThanOrEqual(4);
+    expect(log.resumedAfterCutDownloads.length).toBeGreaterThanOrEqual(1);
+
+    // --- every job terminal, with the outcome its fault dictates --------------------------
+    const videoIndex = new Map(stats.videos.map((video, index) => [video.id, index]));
+    const expectedOutcome = (job: Job): string => {
+      const kind = kinds.get(job.jobId);
+      if (kind === 'moderation') return 'FAILED/moderation_blocked';
+      if (kind === 'render-fail') return `FAILED/${renderFailure.code}`;
+      const index =
+        job.providerJobId === undefined ? -1 : (videoIndex.get(job.providerJobId) ?? -1);
+      const [from, to] = log.expiredWindow;
+      if (index >= from && index < to) return 'FAILED/expired';
+      return 'COMPLETED';
+    };
+    const outcomes = Object.fromEntries(
+      [...jobs.values()].map((job) => [job.jobId, outcomeOf(job)]),
+    );
+    const expected = Object.fromEntries(
+      [...jobs.values()].map((job) => [job.jobId, expectedOutcome(job)]),
+    );
+    expect(outcomes).toEqual(expected);
+    // (A render failure in the expiry window fails as a render failure: it has no content.)
+    const expiring = stats.videos
+      .slice(...log.expiredWindow)
+      .filter((video) => !video.prompt.includes(RENDER_FAIL));
+    expect(expiring.length).toBeGreaterThanOrEqual(1);
+    expect(Object.values(outcomes).filter((o) => o === 'FAILED/expired')).toHaveLength(
+      expiring.length,
+    );
+    // The API tells the same story.
+    for (const job of jobs.values()) {
+      const { body } = await api('GET', `/videos/${job.jobId}`);
+      expect([body.status, (body.error as { code?: string } | undefined)?.code]).toEqual([
+        job.status,
+        job.error?.code,
+      ]);
+    }
+
+    // --- at most one provider create per job (exactly one unless refused by moderation) ---
+    const createsByKey = countBy(stats.videos, (video) => String(video.idempotencyKey));
+    expect(duplicates(createsByKey)).toEqual({});
+    const keyOwners = [...jobs.values()]
+      .filter((job) => kinds.get(job.jobId) !== 'moderation')
+      .map((job) => `sora-pipeline-${job.jobId}`)
+      .sort();
+    expect([...createsByKey.keys()].sort()).toEqual(keyOwners);
+    expect(stats.creates).toBe(stats.videos.length);
+
+    // --- each provider job held by exactly one job, none forgotten, none orphaned ---------
+    const claimed = table.ledger.filter((entry) => entry.state === 'claimed');
+    expect(table.ledger.filter((entry) => entry.state !== 'claimed')).toEqual([]);
+    expect(claimed.map((entry) => entry.providerJobId).sort()).toEqual(
+      stats.videos.map((video) => video.id).sort(),
+    );
+    expect(duplicates(countBy(claimed, (entry) => String(entry.jobId)))).toEqual({});
+    const withProviderJob = [...jobs.values()].filter((job) => job.providerJobId !== undefined);
+    expect(duplicates(countBy(withProviderJob, (job) => String(job.providerJobId)))).toEqual({});
+    expect(
+      Object.fromEntries(withProviderJob.map((job) => [job.providerJobId, job.jobId])),
+    ).toEqual(Object.fromEntries(claimed.map((entry) => [entry.providerJobId, entry.jobId])));
+    // Swapped adoptions are harmless only between identical requests: a job holds a video of
+    // its own request.
+    const videoById = new Map(stats.videos.map((video) => [video.id, video]));
+    for (const job of withProviderJob) {
+      const video = videoById.get(String(job.providerJobId)) as VideoSnapshot;
+      expect([video.prompt, video.model, video.size, video.seconds]).toEqual([
+        job.prompt,
+        job.model,
+        job.size,
+        job.seconds,
+      ]);
+    }
+
+    // --- the provider never ran more jobs than the limit; every slot given back -----------
+    expect(stats.maxConcurrentJobs).toBeLessThanOrEqual(LIMIT);
+    expect(watch.maxInUse).toBeLessThanOrEqual(LIMIT);
+    expect(table.holders).toEqual([]);
+
+    // --- money: spent is exactly what the provider rendered, never over the budget --------
+    const rendered = stats.videos.filter((video) => video.status === 'completed');
+    const renderedMicroUsd = rendered.reduce((sum, video) => sum + priceMicroUsd(video), 0);
+    const sum = (pick: (day: TableSnapshot['budgetDays'][number]) => number) =>
+      table.budgetDays.reduce((total, day) => total + pick(day), 0);
+    expect(watch.overBudget).toEqual([]);
+    expect({
+      spent: sum((day) => day.spentMicroUsd),
+      reserved: sum((day) => day.reservedMicroUsd),
+      orphaned: sum((day) => day.orphanedMicroUsd),
+    }).toEqual({ spent: renderedMicroUsd, reserved: 0, orphaned: 0 });
+    for (const day of table.budgetDays) {
+      expect(day.spentMicroUsd).toBeLessThanOrEqual(BUDGET_USD * 1_000_000);
+    }
+    const budgetStates = Object.fromEntries(
+      [...jobs.values()].map((job) => [
+        job.jobId,
+        `${table.budgetJobs.get(job.jobId)?.state}/${table.budgetJobs.get(job.jobId)?.spentMicroUsd ?? 0}`,
+      ]),
+    );
+    const expectedBudgetStates = Object.fromEntries(
+      [...jobs.values()].map((job) => {
+        const video = videoById.get(String(job.providerJobId));
+        return [
+          job.jobId,
+          video?.status === 'completed' ? `spent/${priceMicroUsd(job)}` : 'released/0',
+        ];
+      }),
+    );
+    expect(budgetStates).toEqual(expectedBudgetStates);
+
+    // --- S3: exactly the completed jobs' objects, the provider's bytes --------------------
+    const completed = [...jobs.values()].filter((job) => job.status === 'COMPLETED');
+    const expectedKeys = completed.flatMap((job) =>
+      [job.result?.key, job.result?.thumbnailKey, job.result?.spritesheetKey].filter(
+        (key): key is string => key !== undefined,
+      ),
+    );
+    expect(objects.map((object) => object.key).sort()).toEqual(expectedKeys.sort());
+    const objectByKey = new Map(objects.map((object) => [object.key, object.bytes]));
+    const providerHash = new Map<string, string>();
+    for (const job of completed) {
+      const response = await fetch(`${simulator.baseURL}/videos/${job.providerJobId}/content`, {
+        headers: { authorization: `Bearer ${simulator.knobs.apiKey}` },
+      });
+      providerHash.set(job.jobId, sha256Hex(Buffer.from(await response.arrayBuffer())));
+    }
+    expect(
+      Object.fromEntries(
+        completed.map((job) => {
+          const bytes = objectByKey.get(String(job.result?.key)) ?? Buffer.alloc(0);
+          return [job.jobId, [sha256Hex(bytes), bytes.length]];
+        }),
+      ),
+    ).toEqual(
+      Object.fromEntries(
+        completed.map((job) => [job.jobId, [providerHash.get(job.jobId), job.result?.bytes]]),
+      ),
+    );
+    expect(completed.every((job) => job.result?.sha256 === providerHash.get(job.jobId))).toBe(true);
+
+    const failures = countBy(
+      [...jobs.values()].filter((job) => job.error),
+      (job) => String(job.error?.code),
+    );
+    console.info(
+      `fault matrix: ${jobs.size} jobs, ${completed.length} completed, failed ${JSON.stringify(Object.fromEntries(failures))}, ${stats.creates} creates, ${elapsedSeconds.toFixed(1)} s; ${log.steps.join('; ')}`,
+    );
+  }, 120_000);
+});
