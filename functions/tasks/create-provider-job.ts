@@ -143,8 +143,13 @@ export function createCreateProviderJobHandler(
           progress: video.progress,
         });
       } catch (error) {
-        if (error instanceof JobAlreadyTerminalError || error instanceof ProviderJobClaimedError) {
+        if (error instanceof JobAlreadyTerminalError) {
           await recordOrphan(deps, provider, job, video.id);
+        } else if (error instanceof ProviderJobClaimedError) {
+          // A job whose own create answer was lost adopted this identical job first: ours is
+          // that job's twin, unclaimed at the provider. Take it, so both jobs hold one each.
+          const twin = await reconcile(deps, provider, attempted);
+          if (twin) return twin;
         }
         throw error;
       }
@@ -284,6 +289,9 @@ async function recordOrphan(
     costUsd,
     recorded,
   });
+  // Only a provider job this call recorded as an orphan is ours to delete: one the ledger
+  // already knows may be held by another job.
+  if (!recorded) return;
   recordMetric('OrphanedProviderJobs');
   try {
     await provider.delete(providerJobId);

@@ -37,6 +37,8 @@ const RETRYABLE_NAMES: ReadonlySet<string> = new Set([
 // Our own refusals, by error name: a stable code instead of the class name.
 const CODES_BY_NAME: Readonly<Record<string, string>> = {
   BudgetExceededError: 'budget_exceeded',
+  // Our own expiry check (download-video) as well as the provider's 404 say the same thing.
+  ProviderContentExpiredError: 'video_expired',
 };
 
 // A provider failure whose code names a policy decision will fail the same way again.

@@ -133,9 +133,11 @@ async function sweep(
     if (state === 'NOT_FOUND' && job.status === 'QUEUED') {
       const age = (now.getTime() - Date.parse(job.updatedAt)) / 1000;
       if (!(age >= settings.startGraceSeconds)) continue;
-      // An API caller without an idempotency key was told the start failed and may have
-      // submitted again: running this job now could pay twice. Anything else was meant to run.
-      if (job.source === 'api' && job.idempotencyKey === undefined) {
+      // An API caller without an idempotency key was told its first start failed and may have
+      // submitted again: running this job now could pay twice. Anything else was meant to run,
+      // including an API job a hand-off was starting (its caller was told it was accepted).
+      const firstStart = job.executionName === undefined || job.executionName === job.jobId;
+      if (job.source === 'api' && job.idempotencyKey === undefined && firstStart) {
         await reconcile(deps, job, 'Its workflow was never started; submit it again', now);
         summary.reconciled.push(job.jobId);
       } else {

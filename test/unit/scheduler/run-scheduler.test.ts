@@ -294,6 +294,22 @@ describe('runScheduler: the sweep', () => {
     });
   });
 
+  it('requeues, never closes, an API job a hand-off was starting when it died (its caller was told it was accepted)', async () => {
+    const job = aJob({
+      jobId: 'job_H',
+      source: 'api',
+      executionName: 'job_H-1',
+      updatedAt: LONG_AGO,
+    });
+    const { deps, store } = setup({ jobs: [job] });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.reconciled).toEqual([]);
+    expect(summary.requeued).toEqual(['job_H']);
+    expect((await store.get('job_H'))?.status).not.toBe('FAILED');
+  });
+
   it('closes a QUEUED job whose execution ended without an outcome', async () => {
     const job = aJob({ jobId: 'job_Q', executionName: 'job_Q', updatedAt: JUST_NOW });
     const { deps, store } = setup({ jobs: [job], states: { job_Q: 'ABORTED' } });

@@ -158,4 +158,16 @@ describe('describeFailure', () => {
 
     expect(reason).toEqual({ code: 'UnknownError', message: 'UnknownError', retryable: false });
   });
+
+  it('names content that expired before the download video_expired, whoever noticed', () => {
+    const reason = describeFailure({
+      Error: 'ProviderContentExpiredError',
+      Cause: JSON.stringify({
+        errorType: 'ProviderContentExpiredError',
+        errorMessage: 'download: content of video_1 expired at 2026-03-01T11:00:00.000Z',
+      }),
+    });
+
+    expect(reason).toMatchObject({ code: 'video_expired', retryable: true });
+  });
 });

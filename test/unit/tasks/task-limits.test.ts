@@ -577,6 +577,36 @@ describe('record-failure and executions that no longer drive the job', () => {
   });
 });
 
+describe('identical requests and the ledger', () => {
+  it("takes the unclaimed twin when a job whose create answer was lost adopted this job's provider job first", async () => {
+    const limits = inMemoryTaskLimits();
+    const ambiguous = seedJob({ jobId: 'job_A' });
+    const job = seedJob({ jobId: 'job_B' });
+    const { provider } = world;
+    const providerCreate = provider.create.bind(provider);
+    let twin = '';
+    provider.create = async (request) => {
+      // A's create reached the provider, its answer never came back...
+      twin = (await providerCreate({ ...request, idempotencyKey: 'sora-pipeline-job_A' })).id;
+      const video = await providerCreate(request);
+      // ...and A, reconciling, adopted B's identical job before B could record it.
+      await world.store.recordProviderJob(ambiguous.jobId, {
+        providerJobId: video.id,
+        providerStatus: 'queued',
+        progress: 0,
+      });
+      return video;
+    };
+
+    const state = await create(limits)({ jobId: job.jobId });
+
+    expect(state.status).toBe('queued');
+    expect((await stored(job.jobId)).providerJobId).toBe(twin);
+    expect(world.store.holderOf(twin)).toBe(job.jobId);
+    expect(world.sim.stats.creates).toBe(2);
+  });
+});
+
 describe('orphaned provider jobs', () => {
   it('records a provider job created for a job closed meanwhile as an orphan: cost counted, deleted at the provider', async () => {
     const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
