@@ -27,6 +27,7 @@ export const handler = withObservability(
   createApiHandler({
     store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
     startExecution: createExecutionStarter(sfn, config.stateMachineArn),
+    semaphore: limits.semaphore,
     providerConfig: config.providerConfig,
     clock: now,
     newJobId,

@@ -7,6 +7,7 @@ import { now } from '../shared/clock.ts';
 import { createS3DropObjectStore } from '../shared/intake/s3-drop-object-store.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
+import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
@@ -25,6 +26,7 @@ export const handler = withObservability(
     submit: {
       store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
       startExecution: createExecutionStarter(sfn, config.stateMachineArn),
+      semaphore: limitsFromEnv(dynamoDb, config.jobsTableName).semaphore,
       providerConfig: config.providerConfig,
       clock: now,
       newJobId,

@@ -177,8 +177,7 @@ async function admit(
   const now = deps.clock();
   const costUsd = limits.priceOf(job);
   if ((await limits.budget.reserve(job.jobId, costUsd, utcDay(now))) === 'exceeded') {
-    await limits.semaphore.release(job.jobId);
-    await limits.handOff(input.stateMachineArn);
+    if (await limits.semaphore.release(job.jobId)) await limits.handOff(input.stateMachineArn);
     return overBudget(deps, job, costUsd, now);
   }
   return undefined;
@@ -220,8 +219,9 @@ async function waitForRequests(
   if (rateWaits > MAX_RATE_WAITS) {
     await deps.store.deferJob(job.jobId, 'scheduled', now.toISOString());
     await deps.limits.budget.release(job.jobId, utcDay(now));
-    await deps.limits.semaphore.release(job.jobId);
-    await deps.limits.handOff(input.stateMachineArn);
+    if (await deps.limits.semaphore.release(job.jobId)) {
+      await deps.limits.handOff(input.stateMachineArn);
+    }
     logger.info('Request allowance spent for too long; back to the schedule', { rateWaits });
     recordMetric('JobsDeferred', 1, { reason: 'rate_limit' });
     return waiting('deferred', 0);

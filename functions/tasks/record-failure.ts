@@ -182,8 +182,7 @@ async function releaseOrSpend(
   } else {
     await deps.limits.budget.release(job.jobId, utcDay(now));
   }
-  await deps.limits.semaphore.release(job.jobId);
-  await deps.limits.handOff(stateMachineArn);
+  if (await deps.limits.semaphore.release(job.jobId)) await deps.limits.handOff(stateMachineArn);
 }
 
 export const handler = withObservability(

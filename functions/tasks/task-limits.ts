@@ -61,9 +61,11 @@ export async function settleJobLimits(
   stateMachineArn: string | undefined,
 ): Promise<void> {
   await limits.budget.recordSpent(job.jobId, costUsd, utcDay(now));
-  await limits.semaphore.release(job.jobId);
-  logger.info('Cost recorded as spent and slot released', { costUsd });
-  await limits.handOff(stateMachineArn);
+  // Settled twice per job (poll, then download): only the release that freed the slot hands off.
+  if (await limits.semaphore.release(job.jobId)) {
+    logger.info('Cost recorded as spent and slot released', { costUsd });
+    await limits.handOff(stateMachineArn);
+  }
 }
 
 /**
@@ -77,9 +79,10 @@ export async function releaseJobLimits(
   stateMachineArn: string | undefined,
 ): Promise<void> {
   await limits.budget.release(jobId, utcDay(now));
-  await limits.semaphore.release(jobId);
-  logger.info('Slot and budget reservation released');
-  await limits.handOff(stateMachineArn);
+  if (await limits.semaphore.release(jobId)) {
+    logger.info('Slot and budget reservation released');
+    await limits.handOff(stateMachineArn);
+  }
 }
 
 /**

@@ -130,6 +130,18 @@ const ambiguousCreateRetry: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
+// The download step finds the minute's request allowance spent: the next minute's comes within
+// 60 s, so its retries span about a minute (create and poll wait in a Wait state instead).
+const downloadAllowanceRetry: RetryProps = {
+  errors: [REQUEST_RATE_LIMITED_ERROR],
+  interval: Duration.seconds(20),
+  maxAttempts: 3,
+  backoffRate: 1.5,
+  maxDelay: Duration.minutes(1),
+  jitterStrategy: JitterType.FULL,
+};
+const limitContentionRetry: RetryProps = { ...limitsRetry, errors: [LIMIT_CONTENTION_ERROR] };
+
 /**
  * A Lambda that ran out of time. Worth retrying only for idempotent steps (poll, download): the
  * create step's timeout is set above the provider client's worst case instead, and its retry
@@ -304,7 +316,8 @@ export class GenerationStateMachine extends Construct {
     downloadVideo.addRetry(idempotentTimeoutRetry);
     downloadVideo.addRetry(rateLimitedRetry);
     downloadVideo.addRetry(transientRetry);
-    downloadVideo.addRetry(limitsRetry);
+    downloadVideo.addRetry(downloadAllowanceRetry);
+    downloadVideo.addRetry(limitContentionRetry);
     downloadVideo.addCatch(recordFailure, catchToRecordFailure);
 
     // Same { Error, Cause } shape as a Catch; Cause is a string, as the Fail state requires.

@@ -211,6 +211,8 @@ export class PipelineStack extends Stack {
       provider.environment,
     )
       .useJobsTable(stateful.jobsTable)
+      // Admission at submission: a dropped job starts holding a slot or waits parked.
+      .useLimits(limits)
       .useDropFolders(stateful.videosBucket, DROP_FOLDERS)
       .useStateMachine(this.generation.stateMachine);
     new DropFolderNotifications(this, 'DropFolder', {

@@ -477,7 +477,7 @@ describe('retries', () => {
   it.each([
     ['CreateProviderJob', 16],
     ['PollProviderJob', 15],
-    ['DownloadVideo', 15],
+    ['DownloadVideo', 18],
     ['RecordFailure', 8],
   ] as const)(
     'attempts %s at most %i times per entry (few retries: each is history)',

@@ -219,7 +219,7 @@ describe('environment (docs/architecture.md)', () => {
       ],
     ],
     ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS']],
-    ['intake', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL']],
+    ['intake', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'LIMITS']],
     ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ConcurrencySemaphore } from '../limits/limits.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
   estimateCostUsd,
@@ -26,6 +27,13 @@ export interface SubmitJobDeps {
   clock: () => Date;
   /** A new job id for a job created at `now` (see `job-id.ts`). */
   newJobId: (now: Date) => string;
+  /**
+   * The shared concurrency slots. With them, a job is admitted at submission: it starts only
+   * holding a slot, and otherwise waits parked (deferred `capacity`) with no execution at all,
+   * for a freed slot's hand-off. Without them, the create step admits it (same outcome, one
+   * short execution more).
+   */
+  semaphore?: Pick<ConcurrencySemaphore, 'acquire' | 'release'>;
 }
 
 /** What makes two submissions "the same request" for an idempotency key. */
@@ -43,7 +51,8 @@ export interface JobRequestFields {
  * unless it is deferred.
  *
  * A started job records its execution name (its id); a deferred one waits with `deferredReason:
- * 'scheduled'` for the scheduler. A replay of a key whose job is still QUEUED (and not deferred)
+ * 'scheduled'` for the scheduler; one that finds every concurrency slot taken waits parked
+ * (`deferredReason: 'capacity'`, no execution) for a freed slot. A replay of a key whose job is still QUEUED (and not deferred)
  * starts the workflow again: the start is idempotent by execution name, so a crash between the write and the start is healed by
  * retrying with the same key. When the start fails, the job is closed as FAILED if there is no
  * key (a retry would create a new job, and this one must never run behind the caller's back) and
@@ -83,13 +92,41 @@ export async function submitJob(
   // are not new submissions.
   if (result.created) recordMetric('JobsSubmitted', 1, { source: result.job.source });
   if (!shouldStart(result.job)) return result;
+  if (deps.semaphore && !(await admit(result.job, deps.semaphore, deps))) {
+    const parked = await deps.store.get(result.job.jobId);
+    return { job: parked ?? result.job, created: result.created };
+  }
 
   try {
     await deps.startExecution(result.job.jobId);
   } catch (error) {
+    await deps.semaphore?.release(result.job.jobId);
     throw await startFailed(result.job, storeKey !== undefined, error, deps);
   }
   return result;
+}
+
+/**
+ * Takes a slot for the job, or parks it (QUEUED, deferred `capacity`): true when it may start
+ * now. A slot freed between the failed acquire and the parking would find nobody waiting, so the
+ * slot is asked for once more after parking (as the create step does).
+ */
+async function admit(
+  job: Job,
+  semaphore: Pick<ConcurrencySemaphore, 'acquire'>,
+  deps: SubmitJobDeps,
+): Promise<boolean> {
+  if (await semaphore.acquire(job.jobId)) return true;
+  const at = deps.clock().toISOString();
+  await deps.store.deferJob(job.jobId, 'capacity', at);
+  if (
+    (await semaphore.acquire(job.jobId)) &&
+    (await deps.store.claimDeferred(job.jobId, job.jobId, at))
+  ) {
+    return true;
+  }
+  recordMetric('JobsDeferred', 1, { reason: 'capacity' });
+  return false;
 }
 
 /**

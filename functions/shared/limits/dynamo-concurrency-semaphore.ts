@@ -51,17 +51,25 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
     }
   }
 
-  async release(jobId: string): Promise<void> {
-    // DELETE of a member that is not there changes nothing; the last DELETE removes the set.
-    await this.#client.send(
-      new UpdateCommand({
-        TableName: this.#tableName,
-        Key: concurrencyKey(),
-        UpdateExpression: 'DELETE #holders :holder',
-        ExpressionAttributeNames: { '#holders': 'holders' },
-        ExpressionAttributeValues: { ':holder': new Set([jobId]) },
-      }),
-    );
+  async release(jobId: string): Promise<boolean> {
+    // Only a holder's DELETE goes through: the answer tells whether a slot was freed. The last
+    // DELETE removes the set.
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: concurrencyKey(),
+          UpdateExpression: 'DELETE #holders :holder',
+          ConditionExpression: 'contains(#holders, :jobId)',
+          ExpressionAttributeNames: { '#holders': 'holders' },
+          ExpressionAttributeValues: { ':holder': new Set([jobId]), ':jobId': jobId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async holders(): Promise<string[]> {

@@ -10,8 +10,8 @@ export interface ConcurrencySemaphore {
   readonly limit: number;
   /** Takes a slot for the job; true if it holds one (already holding counts). */
   acquire(jobId: string): Promise<boolean>;
-  /** Gives the job's slot back; a no-op when it holds none. */
-  release(jobId: string): Promise<void>;
+  /** Gives the job's slot back; true when it held one (false: a no-op). */
+  release(jobId: string): Promise<boolean>;
   /** The jobs holding a slot now (the scheduler's sweep reclaims leaked ones). */
   holders(): Promise<string[]>;
 }

@@ -10,6 +10,7 @@ import {
   type RecordedMetric,
 } from '../../../functions/shared/observability/pipeline-metrics.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { InMemoryConcurrencySemaphore } from '../../support/in-memory-limits.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 
 const NOW = new Date('2026-03-04T05:06:07.000Z');
@@ -231,6 +232,65 @@ describe('submitJob', () => {
       status: 'FAILED',
       error: { code: 'JobStartFailed', retryable: true },
     });
+  });
+});
+
+describe('submitJob admission (with the concurrency slots)', () => {
+  it('starts a job that gets a slot, holding it', async () => {
+    const { store, startExecution, deps } = setup();
+    const semaphore = new InMemoryConcurrencySemaphore(1);
+
+    const { job } = await submitJob(
+      { prompt: 'A calm sea' },
+      { source: 'api' },
+      {
+        ...deps,
+        semaphore,
+      },
+    );
+
+    expect(job).toMatchObject({ status: 'QUEUED', deferred: false, executionName: 'job_1' });
+    expect(semaphore.holds('job_1')).toBe(true);
+    expect(startExecution).toHaveBeenCalledExactlyOnceWith('job_1');
+    expect((await store.get('job_1'))?.deferred).toBe(false);
+  });
+
+  it('parks a job when every slot is taken: no execution started, the reason shown', async () => {
+    const { startExecution, deps } = setup();
+    const semaphore = new InMemoryConcurrencySemaphore(1);
+    await semaphore.acquire('job_running');
+
+    const { job, created } = await submitJob(
+      { prompt: 'A calm sea' },
+      { source: 'inbox' },
+      {
+        ...deps,
+        semaphore,
+      },
+    );
+
+    expect(created).toBe(true);
+    expect(job).toMatchObject({ status: 'QUEUED', deferred: true, deferredReason: 'capacity' });
+    expect(startExecution).not.toHaveBeenCalled();
+    expect(semaphore.holds('job_1')).toBe(false);
+  });
+
+  it('gives the slot back when the start fails', async () => {
+    const { startExecution, deps } = setup();
+    const semaphore = new InMemoryConcurrencySemaphore(1);
+    startExecution.mockRejectedValueOnce(new Error('throttled'));
+
+    const submit = submitJob(
+      { prompt: 'A calm sea' },
+      { source: 'api', idempotencyKey: 'k' },
+      {
+        ...deps,
+        semaphore,
+      },
+    );
+
+    await expect(submit).rejects.toThrow(JobStartFailedError);
+    expect(semaphore.holds('job_1')).toBe(false);
   });
 });
 

@@ -50,20 +50,28 @@ describe('DynamoConcurrencySemaphore.acquire', () => {
 });
 
 describe('DynamoConcurrencySemaphore.release', () => {
-  it('deletes the job from the holders without a condition (a no-op when it holds none)', async () => {
+  it('deletes the job from the holders only if it holds a slot, and says it freed one', async () => {
     dynamo.on(UpdateCommand).resolves({});
 
-    await semaphore.release('job_a');
+    const freed = await semaphore.release('job_a');
 
+    expect(freed).toBe(true);
     expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: KEY,
       UpdateExpression: 'DELETE #holders :holder',
+      ConditionExpression: 'contains(#holders, :jobId)',
       ExpressionAttributeNames: { '#holders': 'holders' },
-      ExpressionAttributeValues: { ':holder': new Set(['job_a']) },
+      ExpressionAttributeValues: { ':holder': new Set(['job_a']), ':jobId': 'job_a' },
     });
-    const input = dynamo.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBeUndefined();
+  });
+
+  it('answers false for a job that holds no slot (nothing freed, nothing to hand off)', async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+
+    expect(await semaphore.release('job_a')).toBe(false);
   });
 });
 

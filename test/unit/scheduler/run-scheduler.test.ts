@@ -54,7 +54,7 @@ function fakeSemaphore(limit: number, holding: string[] = []) {
       return true;
     },
     async release(jobId) {
-      holders.delete(jobId);
+      return holders.delete(jobId);
     },
     async holders() {
       return [...holders];

@@ -22,7 +22,7 @@ describe('scheduler handler', () => {
       semaphore: {
         limit: 1,
         acquire: async () => true,
-        release: async () => {},
+        release: async () => false,
         holders: async () => [],
       },
       budget: {
