@@ -29,8 +29,8 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
     return true;
   }
 
-  async release(jobId: string): Promise<void> {
-    this.#holders.delete(jobId);
+  async release(jobId: string): Promise<boolean> {
+    return this.#holders.delete(jobId);
   }
 
   async holders(): Promise<string[]> {
