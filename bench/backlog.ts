@@ -5,7 +5,10 @@
  * same stack as the baseline. One local stack per process: each repeat is a child process
  * (`--child`, one JSON line); the parent prints every run and the min/median over runs.
  *
- *   node bench/backlog.ts [--jobs 1000] [--speed 100] [--repeat 3] [--timeout-min 30]
+ *   node bench/backlog.ts [--jobs 1000] [--speed 100] [--repeat 3] [--timeout-min 30] [--rpm N]
+ *
+ * `--rpm` overrides limits:requestsPerMinute: at the default 20 the request allowance, not the
+ * slots, bounds a backlog (a job makes ~6 provider requests); the bench prints both bounds.
  *
  * Counted from outside the pipeline, nothing in it changed:
  * - state transitions: StateMachine.prototype.run of aws-local-stepfunctions is wrapped and its
@@ -41,6 +44,8 @@ const { values: opts } = parseArgs({
     speed: { type: 'string', default: '100' },
     repeat: { type: 'string', default: '3' },
     'timeout-min': { type: 'string', default: '30' },
+    /** Override limits:requestsPerMinute (default: the pipeline's default). */
+    rpm: { type: 'string' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -158,6 +163,7 @@ async function child(): Promise<void> {
     dataDir: null,
     speed: SPEED,
     logLevel: 'ERROR',
+    ...(opts.rpm === undefined ? {} : { context: { 'limits:requestsPerMinute': opts.rpm } }),
     onFunctionError: () => {
       functionErrors += 1;
     },
@@ -426,6 +432,7 @@ function runChild(index: number): Promise<RunResult> {
     String(SPEED),
     '--timeout-min',
     String(opts['timeout-min']),
+    ...(opts.rpm === undefined ? [] : ['--rpm', opts.rpm]),
   ];
   const proc = spawn(process.execPath, [import.meta.filename, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -322,30 +322,25 @@ describe('task invocations', () => {
     });
   });
 
+  const pollStateSelector = {
+    'status.$': '$.Payload.status',
+    'progress.$': '$.Payload.progress',
+    'waitSeconds.$': '$.Payload.waitSeconds',
+    'pollCount.$': '$.Payload.pollCount',
+    'error.$': '$.Payload.error',
+  };
+
   it('CreateProviderJob stores its poll state and its rate waits at $.poll', () => {
     expect(state('CreateProviderJob')).toMatchObject({
       ResultPath: '$.poll',
-      ResultSelector: {
-        'status.$': '$.Payload.status',
-        'progress.$': '$.Payload.progress',
-        'waitSeconds.$': '$.Payload.waitSeconds',
-        'pollCount.$': '$.Payload.pollCount',
-        'error.$': '$.Payload.error',
-        'rateWaits.$': '$.Payload.rateWaits',
-      },
+      ResultSelector: { ...pollStateSelector, 'rateWaits.$': '$.Payload.rateWaits' },
     });
   });
 
   it('PollProviderJob stores its poll state at $.poll', () => {
     expect(state('PollProviderJob')).toMatchObject({
       ResultPath: '$.poll',
-      ResultSelector: {
-        'status.$': '$.Payload.status',
-        'progress.$': '$.Payload.progress',
-        'waitSeconds.$': '$.Payload.waitSeconds',
-        'pollCount.$': '$.Payload.pollCount',
-        'error.$': '$.Payload.error',
-      },
+      ResultSelector: pollStateSelector,
     });
   });
 
