@@ -41,6 +41,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
+import { admitOrPark } from '../shared/workflow/job-queue.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
 import {
@@ -171,7 +172,16 @@ async function admit(
   input: CreateInput,
 ): Promise<CreateState | undefined> {
   const { limits } = deps;
-  if (!(await limits.semaphore.acquire(job.jobId)) && !(await park(deps, job))) {
+  const admitted = await admitOrPark(
+    { store: deps.store, semaphore: limits.semaphore, clock: deps.clock },
+    job.jobId,
+    currentExecutionName(job),
+  );
+  if (!admitted) {
+    logger.info('No free concurrency slot; parked until one is handed over', {
+      limit: limits.semaphore.limit,
+    });
+    recordMetric('JobsDeferred', 1, { reason: 'capacity' });
     return waiting('deferred', 0);
   }
   const now = deps.clock();
@@ -181,27 +191,6 @@ async function admit(
     return overBudget(deps, job, costUsd, now);
   }
   return undefined;
-}
-
-/**
- * No free slot: the job waits parked, with no execution. A slot released between our failed
- * acquire and the parking would find nobody to hand off to, so the slot is asked for once more
- * after parking: true when this execution got it back and goes on.
- */
-async function park(deps: CreateProviderJobDeps, job: Job): Promise<boolean> {
-  const now = deps.clock().toISOString();
-  await deps.store.deferJob(job.jobId, 'capacity', now);
-  if (
-    (await deps.limits.semaphore.acquire(job.jobId)) &&
-    (await deps.store.claimDeferred(job.jobId, currentExecutionName(job), now))
-  ) {
-    return true;
-  }
-  logger.info('No free concurrency slot; parked until one is handed over', {
-    limit: deps.limits.semaphore.limit,
-  });
-  recordMetric('JobsDeferred', 1, { reason: 'capacity' });
-  return false;
 }
 
 /**

@@ -21,6 +21,7 @@ import { dynamoDb, sfn } from '../shared/aws/clients.ts';
 import { isTerminal, type Job, type JobStatus } from '../shared/jobs/job.ts';
 import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { settleAbandonedJob } from '../shared/limits/limits.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
@@ -171,17 +172,7 @@ async function releaseOrSpend(
   job: Job,
   stateMachineArn: string | undefined,
 ): Promise<void> {
-  const now = deps.clock();
-  const mayHaveRendered = job.providerJobId !== undefined && job.providerStatus !== 'failed';
-  if (mayHaveRendered) {
-    await deps.limits.budget.recordSpent(
-      job.jobId,
-      job.actualCostUsd ?? job.estimatedCostUsd,
-      utcDay(now),
-    );
-  } else {
-    await deps.limits.budget.release(job.jobId, utcDay(now));
-  }
+  await settleAbandonedJob(deps.limits.budget, job, utcDay(deps.clock()));
   if (await deps.limits.semaphore.release(job.jobId)) await deps.limits.handOff(stateMachineArn);
 }
 

@@ -7,6 +7,7 @@ import {
   resolveVideoParams,
   VideoParamsError,
 } from '../provider/provider-config.ts';
+import { admitOrPark } from '../workflow/job-queue.ts';
 import type { StartExecution } from '../workflow/start-execution.ts';
 import type { Job, JobSource } from './job.ts';
 import { JobStartFailedError, ValidationError } from './job-errors.ts';
@@ -92,7 +93,15 @@ export async function submitJob(
   // are not new submissions.
   if (result.created) recordMetric('JobsSubmitted', 1, { source: result.job.source });
   if (!shouldStart(result.job)) return result;
-  if (deps.semaphore && !(await admit(result.job, deps.semaphore, deps))) {
+  if (
+    deps.semaphore &&
+    !(await admitOrPark(
+      { store: deps.store, semaphore: deps.semaphore, clock: deps.clock },
+      result.job.jobId,
+      result.job.jobId,
+    ))
+  ) {
+    recordMetric('JobsDeferred', 1, { reason: 'capacity' });
     const parked = await deps.store.get(result.job.jobId);
     return { job: parked ?? result.job, created: result.created };
   }
@@ -104,29 +113,6 @@ export async function submitJob(
     throw await startFailed(result.job, storeKey !== undefined, error, deps);
   }
   return result;
-}
-
-/**
- * Takes a slot for the job, or parks it (QUEUED, deferred `capacity`): true when it may start
- * now. A slot freed between the failed acquire and the parking would find nobody waiting, so the
- * slot is asked for once more after parking (as the create step does).
- */
-async function admit(
-  job: Job,
-  semaphore: Pick<ConcurrencySemaphore, 'acquire'>,
-  deps: SubmitJobDeps,
-): Promise<boolean> {
-  if (await semaphore.acquire(job.jobId)) return true;
-  const at = deps.clock().toISOString();
-  await deps.store.deferJob(job.jobId, 'capacity', at);
-  if (
-    (await semaphore.acquire(job.jobId)) &&
-    (await deps.store.claimDeferred(job.jobId, job.jobId, at))
-  ) {
-    return true;
-  }
-  recordMetric('JobsDeferred', 1, { reason: 'capacity' });
-  return false;
 }
 
 /**

@@ -1,6 +1,10 @@
 import { isTerminal, type Job, type JobStatus } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
-import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
+import {
+  type ConcurrencySemaphore,
+  type SpendingBudget,
+  settleAbandonedJob,
+} from '../limits/limits.ts';
 import { utcDay } from '../limits/limits-table.ts';
 import { startParked } from '../workflow/job-queue.ts';
 import { hasProviderWork, resumeJob } from '../workflow/resume-job.ts';
@@ -174,11 +178,7 @@ async function reconcile(deps: SchedulerDeps, job: Job, message: string, now: Da
     now.toISOString(),
   );
   await deps.semaphore.release(job.jobId);
-  if (job.providerJobId !== undefined && job.providerStatus !== 'failed') {
-    await deps.budget.recordSpent(job.jobId, job.estimatedCostUsd, utcDay(now));
-  } else {
-    await deps.budget.release(job.jobId, utcDay(now));
-  }
+  await settleAbandonedJob(deps.budget, job, utcDay(now));
 }
 
 /**
@@ -228,21 +228,16 @@ async function startDeferred(
     usage.limitUsd === null
       ? Number.POSITIVE_INFINITY
       : usage.limitUsd - usage.reservedUsd - usage.spentUsd;
-  const queue = { ...deps, clock: deps.clock };
   for (const job of deferred) {
     if (room === 0) break;
     if (job.estimatedCostUsd > budgetLeft) {
       summary.overBudget += 1;
       continue;
     }
-    const outcome = await startParked(queue, job.jobId, (current) => current.deferred);
+    const outcome = await startParked(deps, job.jobId, (current) => current.deferred);
     if (outcome === 'no-slot') break;
-    if (outcome !== 'started') continue;
-    const started = await deps.store.get(job.jobId);
-    summary.started.push({
-      jobId: job.jobId,
-      executionName: started === undefined ? job.jobId : currentExecutionName(started),
-    });
+    if (outcome === 'skipped') continue;
+    summary.started.push({ jobId: job.jobId, executionName: outcome.executionName });
     budgetLeft -= job.estimatedCostUsd;
     room -= 1;
   }

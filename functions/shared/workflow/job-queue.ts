@@ -20,33 +20,21 @@ export interface JobQueueDeps {
   clock: () => Date;
 }
 
-export interface DispatchOptions {
-  /** Which parked jobs may take a slot: `capacity` ones (a hand-off), or every waiting reason the scheduler starts. */
-  accepts?: (job: Job) => boolean;
-  /** Stop after this many starts. */
-  maxStarts?: number;
-  /** QUEUED jobs looked at per call, oldest first. */
-  maxRead?: number;
-}
-
-const PAGE_SIZE = 100;
-
 /** Parked for a slot (not for the schedule or the budget). */
 export const waitsForCapacity = (job: Job): boolean =>
   job.deferred && job.deferredReason === 'capacity';
 
+const PAGE_SIZE = 100;
+
+/** QUEUED jobs a hand-off looks at, oldest first, before it gives up until the next one. */
+const MAX_READ = 1000;
+
 /**
- * Starts the oldest parked jobs `accepts` admits, one slot each, until no slot is free. Returns
- * the ids of the jobs started. Safe to run concurrently: the slot is keyed by the job and the
- * start is claimed with a conditional write (claimDeferred), so a job starts once.
+ * Starts the oldest jobs parked for a slot, one slot each, until no slot is free. Returns the ids
+ * of the jobs started. Safe to run concurrently: the slot is keyed by the job and the start is
+ * claimed with a conditional write (claimDeferred), so a job starts once.
  */
-export async function dispatchWaiting(
-  deps: JobQueueDeps,
-  options: DispatchOptions = {},
-): Promise<string[]> {
-  const accepts = options.accepts ?? waitsForCapacity;
-  const maxStarts = options.maxStarts ?? deps.semaphore.limit;
-  const maxRead = options.maxRead ?? 1000;
+export async function dispatchWaiting(deps: JobQueueDeps): Promise<string[]> {
   const started: string[] = [];
   let read = 0;
   let cursor: string | undefined;
@@ -59,26 +47,25 @@ export async function dispatchWaiting(
     });
     for (const listed of page.jobs) {
       read += 1;
-      if (!accepts(listed)) continue;
-      const outcome = await startParked(deps, listed.jobId, accepts);
+      if (!waitsForCapacity(listed)) continue;
+      const outcome = await startParked(deps, listed.jobId);
       if (outcome === 'no-slot') return started;
-      if (outcome === 'started') started.push(listed.jobId);
-      if (started.length >= maxStarts) return started;
+      if (outcome !== 'skipped') started.push(listed.jobId);
     }
     cursor = page.nextCursor;
-  } while (cursor !== undefined && read < maxRead);
+  } while (cursor !== undefined && read < MAX_READ);
   return started;
 }
 
 /**
- * Takes a slot for one parked job and starts its next execution. `skipped` when the job is no
- * longer waiting (another dispatcher started it, or it ended).
+ * Takes a slot for one parked job and starts its next execution, answering its name. `skipped`
+ * when the job is no longer waiting (another dispatcher started it, or it ended).
  */
 export async function startParked(
   deps: JobQueueDeps,
   jobId: string,
   accepts: (job: Job) => boolean = waitsForCapacity,
-): Promise<'started' | 'skipped' | 'no-slot'> {
+): Promise<{ executionName: string } | 'skipped' | 'no-slot'> {
   if (!(await deps.semaphore.acquire(jobId))) return 'no-slot';
   // The index is eventually consistent: decide on the job as it is now.
   const job = await deps.store.get(jobId);
@@ -100,5 +87,27 @@ export async function startParked(
     await deps.semaphore.release(jobId);
     throw error;
   }
-  return 'started';
+  return { executionName };
+}
+
+/**
+ * Admits a job about to run: takes its slot, or parks it (QUEUED, deferred `capacity`) for a
+ * hand-off. A slot freed between the failed acquire and the parking would find nobody waiting,
+ * so the slot is asked for once more after parking; true when the job got it and may run, under
+ * `executionName`, now.
+ */
+export async function admitOrPark(
+  deps: Pick<JobQueueDeps, 'store' | 'clock'> & {
+    semaphore: Pick<ConcurrencySemaphore, 'acquire'>;
+  },
+  jobId: string,
+  executionName: string,
+): Promise<boolean> {
+  if (await deps.semaphore.acquire(jobId)) return true;
+  const at = deps.clock().toISOString();
+  await deps.store.deferJob(jobId, 'capacity', at);
+  return (
+    (await deps.semaphore.acquire(jobId)) &&
+    (await deps.store.claimDeferred(jobId, executionName, at))
+  );
 }
