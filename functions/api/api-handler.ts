@@ -21,7 +21,7 @@ import {
   PayloadTooLargeError,
   RouteNotFoundError,
 } from './api-errors.ts';
-import type { ContentLink } from './content-link.ts';
+import { CONTENT_LINK_TTL_SECONDS, type ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
 import { jsonResponse } from './json-response.ts';
 import {
@@ -115,6 +115,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   const getContent: RouteHandler = async (event, id) => {
     const variant = parseVariant(event.queryStringParameters?.variant);
+    // `redirect=false` answers the link as JSON: a browser app cannot read a redirect's Location.
+    const redirect = parseRedirect(event.queryStringParameters?.redirect);
     const job = await findJob(id);
     if (job.status !== 'COMPLETED') {
       throw new JobNotCompletedError(`Job ${job.jobId} is ${job.status}`);
@@ -122,7 +124,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const key = contentKey(job, variant);
     if (key === undefined) throw new ContentNotFoundError(`Job ${job.jobId} has no ${variant}`);
     const url = await deps.contentLink(key);
-    return { statusCode: 302, headers: { Location: url, 'Cache-Control': 'no-store' } };
+    if (redirect) {
+      return { statusCode: 302, headers: { Location: url, 'Cache-Control': 'no-store' } };
+    }
+    return jsonResponse(200, { url, expiresInSeconds: CONTENT_LINK_TTL_SECONDS });
   };
 
   const getUsage: RouteHandler = async (event) => {
@@ -266,6 +271,12 @@ function parseDay(value: string | undefined, now: Date): string {
     throw new ValidationError('day', 'day: must be a UTC date, YYYY-MM-DD');
   }
   return value;
+}
+
+function parseRedirect(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ValidationError('redirect', 'redirect: must be true or false');
 }
 
 function parseVariant(value: string | undefined): ContentVariant {

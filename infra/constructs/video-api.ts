@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -25,6 +26,8 @@ export interface VideoApiProps {
   authorizer: IFunction;
   throttle?: ThrottleSettings;
   logRetention?: RetentionDays;
+  /** Browser origins allowed to call the API (CORS), e.g. the web console's. */
+  corsOrigins?: string[];
 }
 
 // One JSON line per request; nothing from headers or bodies (tokens, prompts) is logged.
@@ -55,6 +58,8 @@ export class VideoApi extends Construct {
   readonly accessLogGroup: LogGroup;
   /** The stage URL, ending in a slash. */
   readonly url: string;
+  /** Route keys, `GET /videos/{id}`, ...: what the web console may offer. */
+  readonly routeKeys: string[] = [];
 
   constructor(scope: Construct, id: string, props: VideoApiProps) {
     super(scope, id);
@@ -72,6 +77,19 @@ export class VideoApi extends Construct {
       defaultAuthorizer: authorizer,
       // The stage below replaces the default one, to set throttling and access logs.
       createDefaultStage: false,
+      // API Gateway answers preflights itself (no authorizer) and adds the CORS headers to every
+      // answer, its own 401/403 included. Bearer tokens, no cookies: no credentials mode.
+      ...(props.corsOrigins && props.corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: props.corsOrigins,
+              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+              exposeHeaders: ['location', 'retry-after', 'idempotent-replayed'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
@@ -100,6 +118,7 @@ export class VideoApi extends Construct {
     ];
     for (const [path, method] of routes) {
       this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+      this.routeKeys.push(`${method} ${path}`);
     }
   }
 }

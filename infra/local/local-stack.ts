@@ -10,8 +10,10 @@ import {
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
+import { consoleConfigDocument } from '../console/console-config.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
+import { type RunningConsoleServer, startConsoleServer } from './console-server.ts';
 import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
@@ -62,6 +64,8 @@ export interface LocalStackOptions {
   speed?: number;
   /** Port of the HTTP API; 0 or absent picks a free one. */
   apiPort?: number;
+  /** Port of the web console; 0 or absent picks a free one. */
+  consolePort?: number;
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
@@ -84,6 +88,8 @@ export interface LocalStackOptions {
 /** The facts a client needs, written to `.local/stack.json` by `npm start`. */
 export interface LocalStackInfo {
   apiUrl: string;
+  /** Opens the web console signed in (the token is in the fragment, never sent to a server). */
+  consoleUrl: string;
   /** The HTTP headers a client adds to authenticate. */
   headers: Record<string, string>;
   s3Endpoint: string;
@@ -144,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : null);
   // A taken API port is known before anything starts.
   if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+  if (options.consolePort) await assertPortFree(options.consolePort, 'web console');
 
   // DynamoDB Local's JVM boots (2-3 s) while the CDK app synthesizes.
   if (options.fresh && options.dataDir) {
@@ -272,9 +279,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const [schedule] = schedules;
 
     step('starting the HTTP API');
+    const httpApi = httpApiFromTemplate(templates.pipeline, resolver);
+    let consoleOrigin: string | undefined;
     const gateway: RunningLocalApiGateway = await startLocalApiGateway({
-      api: httpApiFromTemplate(templates.pipeline, resolver),
+      api: httpApi,
       invokeLambda,
+      // On AWS the API allows the CloudFront origin of the console; here, the console's port.
+      extraCorsOrigins: () => (consoleOrigin ? [consoleOrigin] : []),
       documents: { '/openapi.json': (apiUrl) => openApiDocument({ serverUrl: apiUrl }) },
       ...(options.apiPort ? { port: options.apiPort } : {}),
       onFunctionError: (source, result) => {
@@ -291,8 +302,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => gateway.close());
 
+    step('starting the web console');
+    const consoleServer: RunningConsoleServer = await startConsoleServer({
+      config: consoleConfigDocument(
+        gateway.url,
+        environment,
+        httpApi.routes.map((route) => route.routeKey),
+      ),
+      origins: { api: gateway.url, content: s3.endpoint },
+      ...(options.consolePort ? { port: options.consolePort } : {}),
+    });
+    stops.push(() => consoleServer.close());
+    consoleOrigin = consoleServer.url;
+
     const info = (): LocalStackInfo => ({
       apiUrl: gateway.url,
+      consoleUrl: `${consoleServer.url}/#token=${encodeURIComponent(token)}`,
       headers: { Authorization: `Bearer ${token}` },
       s3Endpoint: s3.endpoint,
       bucket,

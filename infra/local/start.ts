@@ -19,7 +19,8 @@ Runs the pipeline on 127.0.0.1: HTTP API, state machine, DynamoDB Local, S3 emul
 provider simulator (or a real provider: set PROVIDER_BASE_URL and PROVIDER_API_KEY).
 
 Options:
-  --port <n>         HTTP API port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --port <n>         HTTP API port (default ${DEFAULT_PORT}; 0 picks a free one); the web
+                     console listens on the next port
   --speed <factor>   run the stack's one clock this many times faster than the wall clock:
                      timestamps, the simulator, waits, retries, limits and the schedule
                      (default 1; 1 with a real provider)
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
     fresh: values.fresh ?? false,
     speed,
     apiPort: port,
+    // The console next to the API: 4001 by default.
+    consolePort: port === 0 || port === 65_535 ? 0 : port + 1,
     ...(provider ? { provider } : {}),
     logLevel: values['log-level'] ?? 'WARN',
     onStep: (message) => process.stdout.write(`  · ${message}\n`),
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
 Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${speed}).
 
   API          ${info.apiUrl}
+  Console      ${info.consoleUrl}
   Auth         header "Authorization: ${token}" (token kept in ${dataDir}/api-token)
   Provider     ${provider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
   S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)

@@ -6,7 +6,9 @@ import type { Construct } from 'constructs';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
+import { consoleConfigDocument } from '../console/console-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
+import { ConsoleSite } from '../constructs/console-site.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { VideoApi } from '../constructs/video-api.ts';
@@ -73,6 +75,7 @@ export class PipelineStack extends Stack {
   readonly functions: Record<PipelineFunctionName, PipelineFunction>;
   readonly generation: GenerationStateMachine;
   readonly api: VideoApi;
+  readonly console: ConsoleSite;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -196,9 +199,18 @@ export class PipelineStack extends Stack {
       256,
     ).useSecret(stateful.apiTokensSecret, 'API_TOKENS_SECRET_ID');
 
+    // The web console: on CloudFront, calling the API cross-origin (CORS for its origin only).
+    this.console = new ConsoleSite(this, 'Console', {
+      videosBucket: stateful.videosBucket,
+      bundle: props.bundle,
+    });
     this.api = new VideoApi(this, 'VideoApi', {
       handler: api.function,
       authorizer: authorizer.function,
+      corsOrigins: [this.console.origin],
+    });
+    this.console.deploy({
+      ...consoleConfigDocument(this.api.url, provider.environment, this.api.routeKeys),
     });
 
     // Drop folder and schedule (docs/architecture.md, "Batches"). The intake validates entries
@@ -248,6 +260,10 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
       description: 'HTTP API base URL (send Authorization: Bearer <token>)',
+    });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: this.console.url,
+      description: 'Web console (sign in with an API token)',
     });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.generation.stateMachine.stateMachineArn,

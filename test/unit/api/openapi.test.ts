@@ -9,6 +9,7 @@ import {
   openApiDocument,
 } from '../../../functions/api/openapi.ts';
 import {
+  contentLinkSchema,
   errorSchema,
   gatewayErrorSchema,
   JOB_ID_PATTERN,
@@ -66,6 +67,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   Error: errorSchema,
   GatewayError: gatewayErrorSchema,
   Usage: usageSchema,
+  ContentLink: contentLinkSchema,
 };
 
 describe('openApiDocument structure', () => {
