@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
@@ -416,12 +419,35 @@ async function createTable(endpoint: string, table: string): Promise<void> {
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
+  const definition = jobsTableDefinition(table);
   try {
-    await client.send(new CreateTableCommand(jobsTableDefinition(table)));
+    await client.send(new CreateTableCommand(definition));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    await addMissingIndexes(client, definition);
   } finally {
     client.destroy();
+  }
+}
+
+/** A table kept in the data directory by an older version gets the indexes it lacks. */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  definition: CreateTableCommandInput,
+): Promise<void> {
+  const { Table } = await client.send(
+    new DescribeTableCommand({ TableName: definition.TableName }),
+  );
+  const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const index of definition.GlobalSecondaryIndexes ?? []) {
+    if (existing.has(index.IndexName)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: definition.TableName,
+        AttributeDefinitions: definition.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
   }
 }
 

@@ -4,7 +4,7 @@ import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
-import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
+import { JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
@@ -283,7 +283,7 @@ function importStatefulResources(consumer: Stack, props: StatefulResources): Sta
     }),
     jobsTable: Table.fromTableAttributes(consumer, 'JobsTable', {
       tableName: share(jobsTable, jobsTable.tableName, 'JobsTableName'),
-      globalIndexes: [BY_STATUS_INDEX.name, BY_CREATED_AT_INDEX.name],
+      globalIndexes: JOB_INDEXES.map((index) => index.name),
     }),
     providerApiKeySecret: Secret.fromSecretCompleteArn(
       consumer,
