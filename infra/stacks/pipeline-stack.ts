@@ -177,10 +177,11 @@ export class PipelineStack extends Stack {
     }
 
     // The api validates requests against the provider catalogue, hence the provider settings;
-    // GET /usage reads the limits.
+    // GET /usage reads the limits; cancel stops executions, deletes provider jobs (hence the
+    // provider key) and hands freed slots to waiting jobs.
     const api = fn(
       'api',
-      'HTTP API: submit, list and read video jobs',
+      'HTTP API: submit, list, read and cancel video jobs',
       Duration.seconds(15),
       512,
       provider.environment,
@@ -188,7 +189,8 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'read')
-      .useStateMachine(this.generation.stateMachine);
+      .useStateMachine(this.generation.stateMachine, { stopExecutions: true })
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     const authorizer = fn(
       'authorizer',
       'HTTP API authorizer: checks the bearer token against the API tokens secret',

@@ -9,6 +9,7 @@ import {
   openApiDocument,
 } from '../../../functions/api/openapi.ts';
 import {
+  batchCancellationSchema,
   errorSchema,
   gatewayErrorSchema,
   JOB_ID_PATTERN,
@@ -66,6 +67,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   Error: errorSchema,
   GatewayError: gatewayErrorSchema,
   Usage: usageSchema,
+  BatchCancellation: batchCancellationSchema,
 };
 
 describe('openApiDocument structure', () => {
@@ -253,6 +255,7 @@ describe('openApiDocument error responses', () => {
         'ContentNotFoundError',
         'IdempotencyConflictError',
         'JobNotCompletedError',
+        'JobNotCancellableError',
         'PayloadTooLargeError',
         'JobStartFailedError',
       ].map((name) => {

@@ -11,6 +11,7 @@ import {
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
 import { authorizerEvent, type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -33,6 +34,7 @@ function api() {
     'api',
     createApiHandler({
       store,
+      cancel: inMemoryCancelDeps(store).deps,
       startExecution: async () => {},
       providerConfig: testProviderConfig(),
       clock: () => NOW,
