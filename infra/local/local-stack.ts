@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -19,6 +19,7 @@ import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
+import { localApiTokens } from './local-api-tokens.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
 import {
   assertSpeedForProvider,
@@ -65,6 +66,8 @@ export interface LocalStackOptions {
   speed?: number;
   /** Port of the HTTP API; 0 or absent picks a free one. */
   apiPort?: number;
+  /** Named API clients to create tokens for (besides the default and admin clients). */
+  clients?: readonly string[];
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
@@ -87,8 +90,10 @@ export interface LocalStackOptions {
 /** The facts a client needs, written to `.local/stack.json` by `npm start`. */
 export interface LocalStackInfo {
   apiUrl: string;
-  /** The HTTP headers a client adds to authenticate. */
+  /** The HTTP headers the default client adds to authenticate. */
   headers: Record<string, string>;
+  /** The named clients (`admin` sees every job) and the headers each adds. */
+  clients: Record<string, { headers: Record<string, string> }>;
   s3Endpoint: string;
   bucket: string;
   dynamodbEndpoint: string;
@@ -223,13 +228,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => s3.stop());
 
-    const token = await apiToken(options.dataDir);
+    const tokens = await localApiTokens(options.dataDir, options.clients ?? []);
+    const { token } = tokens;
     const secrets = new LocalSecrets();
     secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKey);
-    secrets.putById(
-      required(environment, 'API_TOKENS_SECRET_ID'),
-      JSON.stringify({ tokens: [token] }),
-    );
+    secrets.putById(required(environment, 'API_TOKENS_SECRET_ID'), tokens.secret);
     const stepFunctions = new LocalStepFunctions();
     stops.push(() => stepFunctions.close());
     const awsEndpoint: RunningLocalAwsEndpoint = await startLocalAwsEndpoint({
@@ -297,6 +300,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const info = (): LocalStackInfo => ({
       apiUrl: gateway.url,
       headers: { Authorization: `Bearer ${token}` },
+      clients: Object.fromEntries(
+        Object.entries(tokens.clients).map(([name, clientToken]) => [
+          name,
+          { headers: { Authorization: `Bearer ${clientToken}` } },
+        ]),
+      ),
       s3Endpoint: s3.endpoint,
       bucket,
       dynamodbEndpoint: dynamoDb.endpoint,
@@ -449,21 +458,4 @@ async function addMissingIndexes(
       }),
     );
   }
-}
-
-/** The API bearer token: generated on first start and kept in the data directory. */
-async function apiToken(dataDir: string | null): Promise<string> {
-  const fresh = () => `local-${randomBytes(18).toString('base64url')}`;
-  if (!dataDir) return fresh();
-  const path = join(dataDir, 'api-token');
-  try {
-    const saved = (await readFile(path, 'utf8')).trim();
-    if (saved) return saved;
-  } catch {
-    // first start
-  }
-  const token = fresh();
-  await mkdir(dataDir, { recursive: true });
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  return token;
 }

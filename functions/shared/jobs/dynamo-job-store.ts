@@ -13,6 +13,7 @@ import {
 import { now } from '../clock.ts';
 import {
   ACTIVE_STATUSES,
+  DEFAULT_CLIENT,
   type DeferredReason,
   isTerminal,
   type Job,
@@ -179,7 +180,12 @@ export class DynamoJobStore implements JobStore {
     for (const [name, value] of Object.entries(filters)) {
       names[`#${name}`] = name;
       values[`:${name}`] = value;
-      conditions.push(`#${name} = :${name}`);
+      // Records from before clients existed name none: they are the default client's.
+      conditions.push(
+        name === 'client' && value === DEFAULT_CLIENT
+          ? `(#${name} = :${name} OR attribute_not_exists(#${name}))`
+          : `#${name} = :${name}`,
+      );
     }
     const output = await this.#client.send(
       new QueryCommand({

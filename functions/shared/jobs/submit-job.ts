@@ -87,7 +87,7 @@ export async function submitJob(
     pollCount: 0,
   };
   if (context.idempotencyKey !== undefined) job.idempotencyKey = context.idempotencyKey;
-  if (context.client !== undefined) job.client = context.client;
+  job.client = context.client ?? DEFAULT_CLIENT;
   if (context.batchId !== undefined) job.batchId = context.batchId;
   // A deferred job gets its execution name when the scheduler claims it.
   if (fields.deferred) job.deferredReason = 'scheduled';
