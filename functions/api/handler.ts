@@ -12,6 +12,12 @@ import { readUsage } from '../shared/limits/usage-report.ts';
 import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
+import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
+import {
+  createSfnWorkflowExecutions,
+  stopExecution,
+} from '../shared/scheduler/workflow-executions.ts';
+import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { readApiConfig } from './api-config.ts';
 import { createApiHandler } from './api-handler.ts';
@@ -21,11 +27,14 @@ export { createApiHandler };
 
 const config = readApiConfig(process.env);
 const limits = limitsFromEnv(dynamoDb, config.jobsTableName);
+const store = new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName });
+const provider = createProviderSource();
+const keyedLogger = annotatingJobIds(logger);
 
 export const handler = withObservability(
   'api',
   createApiHandler({
-    store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
+    store,
     startExecution: createExecutionStarter(sfn, config.stateMachineArn),
     semaphore: limits.semaphore,
     providerConfig: config.providerConfig,
@@ -33,6 +42,22 @@ export const handler = withObservability(
     newJobId,
     contentLink: createContentLink(s3, config.videosBucketName),
     usage: (day) => readUsage(limits, day),
-    logger: annotatingJobIds(logger),
+    cancel: {
+      store,
+      clock: now,
+      semaphore: limits.semaphore,
+      budget: limits.budget,
+      stopExecution: (name) => stopExecution(sfn, config.stateMachineArn, name),
+      deleteProviderJob: async (id) => {
+        await (await provider()).delete(id);
+      },
+      handOff: async () => {
+        const executions = createSfnWorkflowExecutions(sfn, config.stateMachineArn);
+        await dispatchWaiting({ store, semaphore: limits.semaphore, executions, clock: now });
+      },
+      onDeleteFailed: (providerJobId, error) =>
+        keyedLogger.warn('Provider job of a cancelled video not deleted', { providerJobId, error }),
+    },
+    logger: keyedLogger,
   }),
 );

@@ -43,7 +43,14 @@ export const videoSchema = z
     id: z.string().regex(new RegExp(JOB_ID_PATTERN)).describe('The job id.'),
     status: z
       .enum(JOB_STATUSES)
-      .describe('QUEUED, then IN_PROGRESS, then COMPLETED or FAILED (both final).'),
+      .describe(
+        'QUEUED, then IN_PROGRESS, then COMPLETED or FAILED; CANCELLED when a client cancelled it. COMPLETED, FAILED and CANCELLED are final.',
+      ),
+    client: z.string().describe('The client (API token owner) the job belongs to.'),
+    batchId: z
+      .string()
+      .optional()
+      .describe('The batch the job is part of (one dropped file): GET /videos?batch= lists it.'),
     source: z
       .enum(JOB_SOURCES)
       .describe('Where the job came from: the HTTP API, the S3 drop folder or a batch.'),
@@ -66,6 +73,7 @@ export const videoSchema = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     completedAt: z.iso.datetime().optional(),
+    cancelledAt: z.iso.datetime().optional().describe('Set when CANCELLED.'),
     video: videoFileSchema.optional().describe('Set when COMPLETED.'),
     error: jobErrorSchema.optional().describe('Set when FAILED.'),
     links: z
@@ -154,6 +162,14 @@ export const usageSchema = z
     title: 'Usage',
     description: "One UTC day's spending against the daily budget, and the concurrency slots now.",
   });
+
+export const batchCancellationSchema = z
+  .strictObject({
+    batchId: z.string(),
+    cancelled: z.array(z.string()).describe('Ids of the jobs this call cancelled.'),
+    more: z.boolean().describe('More waiting jobs may be left: call again.'),
+  })
+  .meta({ title: 'BatchCancellation', description: 'What cancelling a batch did.' });
 
 export const errorSchema = z
   .strictObject({

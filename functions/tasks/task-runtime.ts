@@ -61,7 +61,7 @@ export function parseTaskInput<TSchema extends z.ZodType>(
 }
 
 /**
- * The job a task works on. A FAILED job is final: the task throws JobAlreadyTerminalError, which
+ * The job a task works on. A FAILED or CANCELLED job is final: the task throws JobAlreadyTerminalError, which
  * the machine does not retry; its Catch hands it to RecordFailure, which leaves the record as is.
  * A COMPLETED job is returned, and each task answers from it without calling the provider, so a
  * re-driven execution ends in Succeed without a second download.
@@ -69,9 +69,9 @@ export function parseTaskInput<TSchema extends z.ZodType>(
 export async function loadJob(store: JobStore, jobId: string): Promise<Job> {
   const job = await store.get(jobId);
   if (!job) throw new JobNotFoundError(`Job ${jobId} not found`);
-  if (job.status === 'FAILED') {
+  if (job.status === 'FAILED' || job.status === 'CANCELLED') {
     throw new JobAlreadyTerminalError(
-      `Job ${jobId} already FAILED (${job.error?.code ?? 'no code'})`,
+      `Job ${jobId} already ${job.status}${job.error ? ` (${job.error.code})` : ''}`,
     );
   }
   return job;

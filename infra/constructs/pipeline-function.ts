@@ -216,13 +216,22 @@ export class PipelineFunction extends Construct {
 
   /**
    * Start executions of the state machine; with `describeExecutions`, also read the status of
-   * its executions (the scheduler's sweep). Sets STATE_MACHINE_ARN.
+   * its executions (the scheduler's sweep); with `stopExecutions`, stop them (cancel). Sets
+   * STATE_MACHINE_ARN.
    */
   useStateMachine(
     stateMachine: IStateMachine,
-    options: { describeExecutions?: boolean } = {},
+    options: { describeExecutions?: boolean; stopExecutions?: boolean } = {},
   ): this {
     stateMachine.grantStartExecution(this.role);
+    if (options.stopExecutions) {
+      stateMachine.grantExecution(this.role, 'states:StopExecution');
+      acknowledgeWildcards(
+        this,
+        [wildcardResourceFinding(this, executionsOf(stateMachine))],
+        'StopExecution (cancelling a job) on the executions of the generation state machine only; execution names are job ids, unknown when the policy is written.',
+      );
+    }
     if (options.describeExecutions) {
       stateMachine.grantExecution(this.role, 'states:DescribeExecution');
       acknowledgeWildcards(

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
@@ -18,6 +21,7 @@ import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
+import { localApiTokens } from './local-api-tokens.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
 import {
   assertSpeedForProvider,
@@ -66,6 +70,8 @@ export interface LocalStackOptions {
   apiPort?: number;
   /** Port of the web console; 0 or absent picks a free one. */
   consolePort?: number;
+  /** Named API clients to create tokens for (besides the default and admin clients). */
+  clients?: readonly string[];
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
@@ -90,8 +96,10 @@ export interface LocalStackInfo {
   apiUrl: string;
   /** Opens the web console signed in (the token is in the fragment, never sent to a server). */
   consoleUrl: string;
-  /** The HTTP headers a client adds to authenticate. */
+  /** The HTTP headers the default client adds to authenticate. */
   headers: Record<string, string>;
+  /** The named clients (`admin` sees every job) and the headers each adds. */
+  clients: Record<string, { headers: Record<string, string> }>;
   s3Endpoint: string;
   bucket: string;
   dynamodbEndpoint: string;
@@ -227,13 +235,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => s3.stop());
 
-    const token = await apiToken(options.dataDir);
+    const tokens = await localApiTokens(options.dataDir, options.clients ?? []);
+    const { token } = tokens;
     const secrets = new LocalSecrets();
     secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKey);
-    secrets.putById(
-      required(environment, 'API_TOKENS_SECRET_ID'),
-      JSON.stringify({ tokens: [token] }),
-    );
+    secrets.putById(required(environment, 'API_TOKENS_SECRET_ID'), tokens.secret);
     const stepFunctions = new LocalStepFunctions();
     stops.push(() => stepFunctions.close());
     const awsEndpoint: RunningLocalAwsEndpoint = await startLocalAwsEndpoint({
@@ -319,6 +325,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apiUrl: gateway.url,
       consoleUrl: `${consoleServer.url}/#token=${encodeURIComponent(token)}`,
       headers: { Authorization: `Bearer ${token}` },
+      clients: Object.fromEntries(
+        Object.entries(tokens.clients).map(([name, clientToken]) => [
+          name,
+          { headers: { Authorization: `Bearer ${clientToken}` } },
+        ]),
+      ),
       s3Endpoint: s3.endpoint,
       bucket,
       dynamodbEndpoint: dynamoDb.endpoint,
@@ -441,28 +453,34 @@ async function createTable(endpoint: string, table: string): Promise<void> {
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
+  const definition = jobsTableDefinition(table);
   try {
-    await client.send(new CreateTableCommand(jobsTableDefinition(table)));
+    await client.send(new CreateTableCommand(definition));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    await addMissingIndexes(client, definition);
   } finally {
     client.destroy();
   }
 }
 
-/** The API bearer token: generated on first start and kept in the data directory. */
-async function apiToken(dataDir: string | null): Promise<string> {
-  const fresh = () => `local-${randomBytes(18).toString('base64url')}`;
-  if (!dataDir) return fresh();
-  const path = join(dataDir, 'api-token');
-  try {
-    const saved = (await readFile(path, 'utf8')).trim();
-    if (saved) return saved;
-  } catch {
-    // first start
+/** A table kept in the data directory by an older version gets the indexes it lacks. */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  definition: CreateTableCommandInput,
+): Promise<void> {
+  const { Table } = await client.send(
+    new DescribeTableCommand({ TableName: definition.TableName }),
+  );
+  const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const index of definition.GlobalSecondaryIndexes ?? []) {
+    if (existing.has(index.IndexName)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: definition.TableName,
+        AttributeDefinitions: definition.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
   }
-  const token = fresh();
-  await mkdir(dataDir, { recursive: true });
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  return token;
 }

@@ -1,9 +1,10 @@
-// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO]`: the whole pipeline on
+// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO] [--clients alice,bob]`: the whole pipeline on
 // this machine until Ctrl-C. See infra/local/README.md.
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitWithError, positiveNumber } from './cli-output.ts';
+import { parseClientNames } from './local-api-tokens.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import type { LocalStack, LocalStackInfo } from './local-stack.ts';
@@ -26,7 +27,9 @@ Options:
                      (default 1; 1 with a real provider)
   --fresh            start with empty DynamoDB and S3 data, the clock at the wall clock
   --log-level <lvl>  handler log level: DEBUG, INFO, WARN, ERROR (default WARN)
-  --data-dir <dir>   where data, the API token, the clock and stack.json live (default .local)
+  --data-dir <dir>   where data, the API tokens, the clock and stack.json live (default .local)
+  --clients <names>  named API clients, comma-separated (e.g. alice,bob): each gets its own
+                     token and sees only its own jobs; an admin client is always created
   -h, --help         show this help`;
 
 async function main(): Promise<void> {
@@ -51,6 +54,12 @@ async function main(): Promise<void> {
   const provider = providerFromShell();
   assertSpeedForProvider(speed, provider !== undefined);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
+  let clients: string[] = [];
+  try {
+    clients = parseClientNames(values.clients);
+  } catch (error) {
+    exitWithError(COMMAND, error);
+  }
 
   // Signals are handled from the start: during start-up, exiting runs the exit hook that kills
   // the java child (a default SIGTERM/SIGINT death would orphan it).
@@ -87,6 +96,7 @@ async function main(): Promise<void> {
     apiPort: port,
     // The console next to the API: 4001 by default.
     consolePort: port === 0 || port === 65_535 ? 0 : port + 1,
+    clients,
     ...(provider ? { provider } : {}),
     logLevel: values['log-level'] ?? 'WARN',
     onStep: (message) => process.stdout.write(`  · ${message}\n`),
@@ -115,6 +125,7 @@ Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${s
   API          ${info.apiUrl}
   Console      ${info.consoleUrl}
   Auth         header "Authorization: ${token}" (token kept in ${dataDir}/api-token)
+${clientLines(info)}
   Provider     ${provider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
   S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)
   DynamoDB     ${info.dynamodbEndpoint}  table ${info.table}
@@ -130,6 +141,16 @@ Try it:
 Or: npm run generate -- "A cat playing piano"
 ${dropFolderExample(info)}Ctrl-C stops everything.
 `);
+}
+
+/** The named clients' tokens (the admin sees every client's jobs). */
+function clientLines(info: LocalStackInfo): string {
+  return Object.entries(info.clients)
+    .map(
+      ([name, client]) =>
+        `  Client       ${name}: "Authorization: ${client.headers.Authorization}"\n`,
+    )
+    .join('');
 }
 
 /** Where dropped prompt files start jobs, and how often the schedule runs here. */
@@ -168,6 +189,7 @@ function parse() {
       fresh: { type: 'boolean' },
       'log-level': { type: 'string' },
       'data-dir': { type: 'string' },
+      clients: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

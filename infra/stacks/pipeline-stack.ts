@@ -3,8 +3,9 @@ import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { API_ROUTES, routeKey } from '../../functions/api/api-routes.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
-import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
+import { JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
 import { consoleConfigDocument } from '../console/console-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
@@ -180,10 +181,11 @@ export class PipelineStack extends Stack {
     }
 
     // The api validates requests against the provider catalogue, hence the provider settings;
-    // GET /usage reads the limits.
+    // GET /usage reads the limits; cancel stops executions, deletes provider jobs (hence the
+    // provider key) and hands freed slots to waiting jobs.
     const api = fn(
       'api',
-      'HTTP API: submit, list and read video jobs',
+      'HTTP API: submit, list, read and cancel video jobs',
       Duration.seconds(15),
       512,
       provider.environment,
@@ -191,7 +193,8 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'read')
-      .useStateMachine(this.generation.stateMachine);
+      .useStateMachine(this.generation.stateMachine, { stopExecutions: true })
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     const authorizer = fn(
       'authorizer',
       'HTTP API authorizer: checks the bearer token against the API tokens secret',
@@ -210,7 +213,7 @@ export class PipelineStack extends Stack {
       corsOrigins: [this.console.origin],
     });
     this.console.deploy({
-      ...consoleConfigDocument(this.api.url, provider.environment, this.api.routeKeys),
+      ...consoleConfigDocument(this.api.url, provider.environment, API_ROUTES.map(routeKey)),
     });
 
     // Drop folder and schedule (docs/architecture.md, "Batches"). The intake validates entries
@@ -299,7 +302,7 @@ function importStatefulResources(consumer: Stack, props: StatefulResources): Sta
     }),
     jobsTable: Table.fromTableAttributes(consumer, 'JobsTable', {
       tableName: share(jobsTable, jobsTable.tableName, 'JobsTableName'),
-      globalIndexes: [BY_STATUS_INDEX.name, BY_CREATED_AT_INDEX.name],
+      globalIndexes: JOB_INDEXES.map((index) => index.name),
     }),
     providerApiKeySecret: Secret.fromSecretCompleteArn(
       consumer,

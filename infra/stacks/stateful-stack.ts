@@ -22,12 +22,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import {
-  BY_CREATED_AT_INDEX,
-  BY_STATUS_INDEX,
-  PARTITION_KEY,
-  SORT_KEY,
-} from '../../functions/shared/jobs/jobs-table.ts';
+import { JOB_INDEXES, PARTITION_KEY, SORT_KEY } from '../../functions/shared/jobs/jobs-table.ts';
 import { EXPIRES_AT } from '../../functions/shared/limits/limits-table.ts';
 
 /**
@@ -105,7 +100,7 @@ export class StatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // Key names shared with the job store and the local stack (functions/shared/jobs/jobs-table.ts).
-    for (const index of [BY_STATUS_INDEX, BY_CREATED_AT_INDEX]) {
+    for (const index of JOB_INDEXES) {
       this.jobsTable.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },

@@ -203,7 +203,14 @@ describe('environment (docs/architecture.md)', () => {
   it.each([
     [
       'api',
-      ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'LIMITS'],
+      [
+        'JOBS_TABLE_NAME',
+        'VIDEOS_BUCKET_NAME',
+        'STATE_MACHINE_ARN',
+        'PROVIDER_SECRET_ID',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+      ],
     ],
     ['authorizer', ['API_TOKENS_SECRET_ID']],
     ['createProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
@@ -276,7 +283,7 @@ describe('environment (docs/architecture.md)', () => {
 
 describe('grants (least privilege)', () => {
   it.each([
-    ['api', ['dynamodb', 'logs', 's3', 'states', 'xray']],
+    ['api', ['dynamodb', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['authorizer', ['logs', 'secretsmanager', 'xray']],
     ['createProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
     ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
@@ -312,7 +319,7 @@ describe('grants (least privilege)', () => {
     expect(JSON.stringify(reads.map(resourcesOf))).toContain('/videos/*');
   });
 
-  it('lets the api start executions of the generation state machine only', () => {
+  it('lets the api start executions of the generation state machine, and stop (cancel) only its executions', () => {
     const statements = statementsOf('api').filter((s) =>
       actionsOf(s).some((a) => a.startsWith('states:')),
     );
@@ -323,7 +330,13 @@ describe('grants (least privilege)', () => {
         Effect: 'Allow',
         Resource: { Ref: expect.stringMatching(/^GenerationStateMachine/) },
       },
+      {
+        Action: 'states:StopExecution',
+        Effect: 'Allow',
+        Resource: expect.anything(),
+      },
     ]);
+    expect(JSON.stringify(statements[1])).toContain(':execution:');
   });
 
   it.each(TASK_NAMES)(

@@ -4,8 +4,8 @@ import type { DeferredReason, Job, JobError, JobResult, JobStatus, ProviderStatu
  * Persistence of jobs. Implemented on DynamoDB by `DynamoJobStore`; task handlers and use cases
  * depend on this interface so unit tests can hand them an in-memory fake.
  *
- * Every write after creation is conditional: a job in a terminal state (COMPLETED, FAILED) is
- * never changed again, so a late or repeated step cannot undo an outcome. Writes that lose that
+ * Every write after creation is conditional on the transition table (job-status.ts): a job in a
+ * terminal state (COMPLETED, FAILED, CANCELLED) is never changed again, so a late or repeated step cannot undo an outcome. Writes that lose that
  * race throw `JobAlreadyTerminalError` (except `recordFailed`, which is a no-op then).
  */
 export interface JobStore {
@@ -41,6 +41,12 @@ export interface JobStore {
     completedAt: string,
     actualCostUsd?: number,
   ): Promise<void>;
+  /**
+   * Records CANCELLED (with `cancelledAt`) on a job the transition table lets be cancelled.
+   * Answers the job as it is after the write, or as it was when it could not be cancelled (already
+   * terminal); JobNotFoundError when it does not exist.
+   */
+  recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }>;
   /** Records FAILED with a reason; does nothing if the job is already terminal. */
   recordFailed(jobId: string, error: JobError, at: string): Promise<void>;
   /**
@@ -73,6 +79,10 @@ export interface JobStore {
 
 export interface ListJobsQuery {
   status?: JobStatus;
+  /** Only this client's jobs. */
+  client?: string;
+  /** Only the jobs of this batch. */
+  batchId?: string;
   limit: number;
   cursor?: string;
   /** By creation time; newest first (`desc`) unless asked otherwise. */

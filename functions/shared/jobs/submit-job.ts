@@ -9,15 +9,22 @@ import {
 } from '../provider/provider-config.ts';
 import { admitOrPark } from '../workflow/job-queue.ts';
 import type { StartExecution } from '../workflow/start-execution.ts';
-import type { Job, JobSource } from './job.ts';
+import { DEFAULT_CLIENT, type Job, type JobSource } from './job.ts';
 import { JobStartFailedError, ValidationError } from './job-errors.ts';
 import { parseVideoRequest } from './job-request.ts';
 import type { JobStore } from './job-store.ts';
 
 export interface SubmitJobContext {
   source: JobSource;
-  /** The caller's key for safe retries; scoped by source, so entry points cannot collide. */
+  /**
+   * The caller's key for safe retries; scoped by source and client, so neither entry points nor
+   * clients can collide (another client's key is a different key).
+   */
   idempotencyKey?: string;
+  /** The client the job belongs to (absent: the default client, e.g. the drop folder). */
+  client?: string;
+  /** The batch the job is part of (a dropped file). */
+  batchId?: string;
 }
 
 export interface SubmitJobDeps {
@@ -80,6 +87,8 @@ export async function submitJob(
     pollCount: 0,
   };
   if (context.idempotencyKey !== undefined) job.idempotencyKey = context.idempotencyKey;
+  job.client = context.client ?? DEFAULT_CLIENT;
+  if (context.batchId !== undefined) job.batchId = context.batchId;
   // A deferred job gets its execution name when the scheduler claims it.
   if (fields.deferred) job.deferredReason = 'scheduled';
   else job.executionName = job.jobId;
@@ -87,7 +96,7 @@ export async function submitJob(
   const storeKey =
     context.idempotencyKey === undefined
       ? undefined
-      : `${context.source}:${context.idempotencyKey}`;
+      : idempotencyStoreKey({ ...context, idempotencyKey: context.idempotencyKey });
   const result = await deps.store.create(job, storeKey);
   // Counted where a job is actually written: replays (a key used again, a redelivered S3 event)
   // are not new submissions.
@@ -126,6 +135,20 @@ function shouldStart(job: Job): boolean {
     !job.deferred &&
     (job.executionName === undefined || job.executionName === job.jobId)
   );
+}
+
+/**
+ * Where an idempotency key is recorded: `<source>:<key>` for the default client (as before named
+ * clients existed), `<source>@<client>:<key>` for a named one. Client names hold no `:` or `@`,
+ * so no two (client, key) pairs share a record.
+ */
+export function idempotencyStoreKey(
+  context: SubmitJobContext & { idempotencyKey: string },
+): string {
+  const { source, client, idempotencyKey } = context;
+  return client === undefined || client === DEFAULT_CLIENT
+    ? `${source}:${idempotencyKey}`
+    : `${source}@${client}:${idempotencyKey}`;
 }
 
 /** sha256 (hex) of the canonical JSON of the fields: keys sorted, nothing else in it. */

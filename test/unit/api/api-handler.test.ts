@@ -5,6 +5,7 @@ import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -21,6 +22,7 @@ function setup() {
   const { logger, lines, text } = recordingLogger();
   const handler = createApiHandler({
     store,
+    cancel: inMemoryCancelDeps(store).deps,
     startExecution,
     providerConfig: testProviderConfig(),
     clock: () => NOW,
@@ -82,6 +84,7 @@ describe('POST /videos', () => {
       id: job?.jobId,
       status: 'QUEUED',
       source: 'api',
+      client: 'default',
       prompt: PROMPT,
       model: 'sora-2',
       size: '720x1280',
@@ -258,7 +261,7 @@ describe('POST /videos', () => {
     const [job] = store.all();
     expect(logText()).not.toContain(PROMPT);
     expect(logText()).not.toContain('order-42');
-    expect(lines.at(-1)?.keys).toEqual({ jobId: job?.jobId });
+    expect(lines.at(-1)?.keys).toEqual({ client: 'default', jobId: job?.jobId });
   });
 });
 
@@ -519,13 +522,13 @@ describe('routing and failures', () => {
     expect(response.json).toMatchObject({ error: { code: 'route_not_found' } });
   });
 
-  it('answers 405 with Allow for a known path with another method', async () => {
+  it('answers 404 for a known path with a method no route has (as API Gateway does)', async () => {
     const { send } = setup();
 
     const response = await send({ method: 'DELETE', path: `/videos/${newJobId()}` });
 
-    expect(response.statusCode).toBe(405);
-    expect(response.headers?.Allow).toBe('GET');
+    expect(response.statusCode).toBe(404);
+    expect(response.json).toMatchObject({ error: { code: 'route_not_found' } });
   });
 
   it('answers 500 with a generic message when the store fails, and logs the error', async () => {

@@ -20,7 +20,7 @@ import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
-import { inMemoryUsageSources } from '../../support/in-memory-limits.ts';
+import { inMemoryCancelDeps, inMemoryUsageSources } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -56,6 +56,7 @@ function setup(
   });
   const handler = createApiHandler({
     store,
+    cancel: inMemoryCancelDeps(store).deps,
     startExecution,
     providerConfig: testProviderConfig(),
     clock: () => NOW,

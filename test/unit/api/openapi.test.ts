@@ -9,6 +9,7 @@ import {
   openApiDocument,
 } from '../../../functions/api/openapi.ts';
 import {
+  batchCancellationSchema,
   contentLinkSchema,
   errorSchema,
   gatewayErrorSchema,
@@ -68,6 +69,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   GatewayError: gatewayErrorSchema,
   Usage: usageSchema,
   ContentLink: contentLinkSchema,
+  BatchCancellation: batchCancellationSchema,
 };
 
 describe('openApiDocument structure', () => {
@@ -255,6 +257,7 @@ describe('openApiDocument error responses', () => {
         'ContentNotFoundError',
         'IdempotencyConflictError',
         'JobNotCompletedError',
+        'JobNotCancellableError',
         'PayloadTooLargeError',
         'JobStartFailedError',
       ].map((name) => {

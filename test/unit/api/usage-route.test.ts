@@ -4,7 +4,7 @@ import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
-import { inMemoryUsageSources } from '../../support/in-memory-limits.ts';
+import { inMemoryCancelDeps, inMemoryUsageSources } from '../../support/in-memory-limits.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
 
@@ -14,6 +14,7 @@ function setup(budgetUsd: number | null) {
   const limits = inMemoryUsageSources({ budgetUsd, slots: 2 });
   const handler = createApiHandler({
     store: new InMemoryJobStore({ now: () => NOW }),
+    cancel: inMemoryCancelDeps(new InMemoryJobStore({ now: () => NOW })).deps,
     startExecution: async () => {},
     providerConfig: testProviderConfig(),
     clock: () => NOW,
@@ -82,11 +83,11 @@ describe('GET /usage', () => {
     },
   );
 
-  it('allows only GET', async () => {
+  it('has no POST route', async () => {
     const { send } = setup(2);
 
     const response = await send({ method: 'POST', path: '/usage' });
 
-    expect(response.statusCode).toBe(405);
+    expect(response.statusCode).toBe(404);
   });
 });

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
-import { createAuthorizerHandler } from '../../../functions/api/token-authorizer.ts';
+import {
+  createAuthorizerHandler,
+  parseApiTokens,
+} from '../../../functions/api/token-authorizer.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { submitJob } from '../../../functions/shared/jobs/submit-job.ts';
 import { annotatingJobIds } from '../../../functions/shared/observability/job-tracing.ts';
@@ -11,6 +14,7 @@ import {
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
 import { authorizerEvent, type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -33,6 +37,7 @@ function api() {
     'api',
     createApiHandler({
       store,
+      cancel: inMemoryCancelDeps(store).deps,
       startExecution: async () => {},
       providerConfig: testProviderConfig(),
       clock: () => NOW,
@@ -135,7 +140,11 @@ describe('authorizer entry', () => {
     const emf = capturedMetrics();
     const handler = observability.withObservability(
       'authorizer',
-      observedAuthorizer(createAuthorizerHandler({ readTokens: async () => ['tok_valid_0123'] })),
+      observedAuthorizer(
+        createAuthorizerHandler({
+          readTokens: async () => parseApiTokens('{"tokens":["tok_valid_0123"]}'),
+        }),
+      ),
       emf.tools,
     );
     return { emf, handler };
@@ -146,7 +155,7 @@ describe('authorizer entry', () => {
 
     const result = await handler(authorizerEvent({ authorization: 'Bearer tok_wrong' }));
 
-    expect(result).toEqual({ isAuthorized: false });
+    expect(result.isAuthorized).toBe(false);
     expect(emf.points()).toMatchObject([{ name: 'RequestsUnauthorized', value: 1 }]);
   });
 
@@ -155,7 +164,7 @@ describe('authorizer entry', () => {
 
     const result = await handler(authorizerEvent({ authorization: 'Bearer tok_valid_0123' }));
 
-    expect(result).toEqual({ isAuthorized: true });
+    expect(result.isAuthorized).toBe(true);
     expect(emf.lines()).toEqual([]);
   });
 });
