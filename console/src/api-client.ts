@@ -1,5 +1,6 @@
 import type { PublicJob } from '../../functions/api/public-job.ts';
 import type { UsageReport } from '../../functions/shared/limits/usage-report.ts';
+import { noteServerDate } from './server-clock.ts';
 
 export type { PublicJob, UsageReport };
 export type Variant = 'video' | 'thumbnail' | 'spritesheet';
@@ -117,6 +118,7 @@ export class ApiClient {
     } catch {
       throw new ApiError(0, 'network_error', 'The API could not be reached.', undefined);
     }
+    noteServerDate(response.headers.get('date'));
     const text = await response.text();
     let parsed: unknown;
     try {

@@ -1,10 +1,12 @@
+import { serverNow } from './server-clock.ts';
+
 export function usd(amount: number | null | undefined): string {
   if (amount === null || amount === undefined) return '—';
   return `$${amount.toFixed(amount < 1 ? 3 : 2)}`;
 }
 
 /** "12 s ago", "5 min ago", "3 h ago", "2 d ago" from an ISO time. */
-export function age(iso: string, now = Date.now()): string {
+export function age(iso: string, now = serverNow()): string {
   const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (seconds < 60) return `${seconds} s ago`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;

@@ -7,8 +7,8 @@ import { type BuildOptions, buildSync } from 'esbuild';
 export const CONSOLE_SOURCE_DIR = fileURLToPath(new URL('../../console', import.meta.url));
 
 /**
- * Bundles the console into `outDir`: index.html, app.js (the TypeScript of `console/src`, minified)
- * and app.css. Synchronous (about 50 ms) because CDK's local asset bundling cannot await.
+ * Bundles the console into `outDir`: index.html, app.js (the TypeScript of `console/src`, minified),
+ * app.css and favicon.svg. Synchronous (about 50 ms) because CDK's local asset bundling cannot await.
  */
 export function buildConsole(outDir: string): void {
   mkdirSync(outDir, { recursive: true });
@@ -25,4 +25,5 @@ export function buildConsole(outDir: string): void {
   buildSync(options);
   copyFileSync(join(CONSOLE_SOURCE_DIR, 'index.html'), join(outDir, 'index.html'));
   copyFileSync(join(CONSOLE_SOURCE_DIR, 'styles.css'), join(outDir, 'app.css'));
+  copyFileSync(join(CONSOLE_SOURCE_DIR, 'favicon.svg'), join(outDir, 'favicon.svg'));
 }

@@ -84,7 +84,8 @@ export class VideoApi extends Construct {
               allowOrigins: props.corsOrigins,
               allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
               allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
-              exposeHeaders: ['location', 'retry-after', 'idempotent-replayed'],
+              // `date` lets the console show ages on the server's clock.
+              exposeHeaders: ['date', 'location', 'retry-after', 'idempotent-replayed'],
               maxAge: Duration.hours(1),
             },
           }

@@ -28,6 +28,7 @@ const TYPES: Record<string, string> = {
   '/index.html': 'text/html; charset=utf-8',
   '/app.js': 'text/javascript; charset=utf-8',
   '/app.css': 'text/css; charset=utf-8',
+  '/favicon.svg': 'image/svg+xml',
 };
 
 /**

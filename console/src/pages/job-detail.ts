@@ -234,7 +234,9 @@ function facts(job: PublicJob): HTMLElement {
     ['Created', dateTime(job.createdAt)],
     ['Updated', dateTime(job.updatedAt)],
   ];
-  const extra = job as PublicJob & { batchId?: string; remixOf?: string };
+  // remixOf comes with the API's remix route (where the API has it).
+  const extra = job as PublicJob & { remixOf?: string };
+  rows.push(['Client', job.client]);
   if (extra.batchId)
     rows.push([
       'Batch',

@@ -1,0 +1,238 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { axeViolations, launchChromium } from './chromium.ts';
+
+// The web console in a real browser (Debian's Chromium through playwright-core) against the
+// local stack: the same bundle, headers and CORS as on CloudFront. UPDATE_SCREENSHOTS=1 saves
+// a screenshot of each page under docs/images/.
+const SPEED = 20;
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
+const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+const WAIT = { timeout: 30_000 };
+
+let stack: LocalStack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+/** Every URL the browser asked for, and console errors (a CSP violation is one). */
+const requests: { url: string; authorization: string | undefined }[] = [];
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([
+    startLocalStack({
+      dataDir: null,
+      speed: SPEED,
+      // No scheduled run: a deferred job waits until the test cancels it.
+      scheduleTimer: false,
+      logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
+    }),
+    launchChromium(),
+  ]);
+  context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  page = await context.newPage();
+  page.on('request', (request) => {
+    requests.push({ url: request.url(), authorization: request.headers().authorization });
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  if (SCREENSHOTS) await mkdir(IMAGES, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function screenshot(name: string, target: Page = page): Promise<void> {
+  if (!SCREENSHOTS) return;
+  await target.waitForFunction(
+    '[...document.images].every((image) => image.complete && image.naturalWidth > 0)',
+  );
+  await target.screenshot({ path: `${IMAGES}${name}.png`, fullPage: true });
+}
+
+/** Submits a prompt through the submit page and answers the job id from the detail page. */
+async function submitThroughConsole(prompt: string, options: { defer?: boolean } = {}) {
+  await page.getByRole('link', { name: 'New video', exact: true }).click();
+  await page.getByLabel('Prompt').fill(prompt);
+  if (options.defer) await page.getByLabel(/Wait for the next scheduled batch run/).check();
+  await page.getByRole('button', { name: 'Generate video' }).click();
+  await page.getByRole('heading', { name: 'Video job' }).waitFor(WAIT);
+  const id = await page.locator('dd code').first().textContent();
+  if (!id) throw new Error('the detail page shows no job id');
+  return id;
+}
+
+const statusBadge = () => page.locator('.status-line .status');
+
+/** The parts of an HTMLVideoElement the test uses (this project's types are Node's, not the DOM's). */
+interface VideoElement {
+  muted: boolean;
+  duration: number;
+  currentTime: number;
+  play(): Promise<void>;
+  pause(): void;
+}
+
+describe('web console', () => {
+  it('signs in through consoleUrl: the token leaves the address bar and reaches only the API', async () => {
+    const token = stack.token;
+    expect(stack.info().consoleUrl).toContain(`#token=${encodeURIComponent(token)}`);
+
+    await page.goto(stack.info().consoleUrl);
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor(WAIT);
+
+    expect(new URL(page.url()).hash).toBe('#/');
+    expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(token);
+    const consoleOrigin = new URL(stack.info().consoleUrl).origin;
+    for (const request of requests) {
+      expect(request.url).not.toContain(token);
+      if (request.url.startsWith(consoleOrigin)) expect(request.authorization).toBeUndefined();
+    }
+    expect(
+      requests.some((request) => request.url.startsWith(stack.apiUrl) && request.authorization),
+    ).toBe(true);
+  });
+
+  it('submits a prompt with the catalogue estimate, follows it to COMPLETED and plays the video', async () => {
+    await page.getByRole('link', { name: 'New video', exact: true }).click();
+    await page.getByLabel('Seconds').selectOption('8');
+    // sora-2 at $0.10 a second, from the catalogue in config.json.
+    await expect.poll(() => page.locator('#estimate').textContent()).toContain('$0.800');
+    await screenshot('console-submit');
+
+    const id = await submitThroughConsole('A red fox running through fresh snow at dawn');
+    await expect(page.getByText('A red fox running through fresh snow at dawn')).toBeTruthy();
+    await page.locator('.status-line .status', { hasText: 'completed' }).waitFor(WAIT);
+
+    const video = page.locator('video');
+    await video.waitFor(WAIT);
+    const played = await video.evaluate(async (node) => {
+      const element = node as unknown as VideoElement;
+      element.muted = true;
+      await element.play();
+      await new Promise<void>((resolve) => {
+        const check = () => (element.currentTime > 0 ? resolve() : setTimeout(check, 20));
+        check();
+      });
+      return { duration: element.duration, currentTime: element.currentTime };
+    });
+    expect(played.duration).toBeGreaterThan(0);
+    expect(played.currentTime).toBeGreaterThan(0);
+    await page.getByRole('slider', { name: /Preview frames/ }).waitFor(WAIT);
+    const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
+    expect(((await job.json()) as { status: string }).status).toBe('COMPLETED');
+    await video.evaluate((node) => {
+      const element = node as unknown as VideoElement;
+      element.pause();
+      element.currentTime = 0;
+    });
+    await screenshot('console-job');
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    const row = page.locator(`tr[data-job-id="${id}"]`);
+    await row.locator('.status', { hasText: 'completed' }).waitFor(WAIT);
+    await row.locator('img').waitFor(WAIT);
+    // Ages are on the API's clock (its Date header), here the stack's: the render took more than
+    // a minute of it, a few seconds of the wall clock.
+    await expect.poll(() => row.locator('time').textContent()).toMatch(/^[1-9]\d* min ago$/);
+  });
+
+  it('cancels a waiting job: CANCELLED at once, no provider call', async () => {
+    const creates = stack.simulator?.stats.creates;
+    const id = await submitThroughConsole('A lighthouse in a storm, for a later batch', {
+      defer: true,
+    });
+    await statusBadge().filter({ hasText: 'queued' }).waitFor(WAIT);
+
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+
+    await statusBadge().filter({ hasText: 'cancelled' }).waitFor(WAIT);
+    const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
+    expect(((await job.json()) as { status: string }).status).toBe('CANCELLED');
+    expect(stack.simulator?.stats.creates).toBe(creates);
+    expect(await page.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
+  });
+
+  it("explains a failed job's error and what to do", async () => {
+    await submitThroughConsole('[moderation-block] A scene the provider refuses');
+    await statusBadge().filter({ hasText: 'failed' }).waitFor(WAIT);
+
+    const explanation = page.getByRole('region', { name: 'Why it failed' });
+    await expect.poll(() => explanation.textContent()).toContain('moderation_blocked');
+    expect(await explanation.textContent()).toContain('Rewrite the prompt');
+    await screenshot('console-failed');
+  });
+
+  it('shows usage: spend today and the waiting and running jobs', async () => {
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('heading', { name: /^Today/ }).waitFor(WAIT);
+    expect(await page.locator('dl.facts').textContent()).toMatch(/Spent \(rendered\)\$0\.800/);
+    await page.getByRole('heading', { name: /^Waiting/ }).waitFor(WAIT);
+    await screenshot('console-usage');
+  });
+
+  it('filters the list by status', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByLabel('Status').selectOption('FAILED');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    expect(await page.locator('tbody tr .status').textContent()).toBe('failed');
+    await page.getByLabel('Status').selectOption('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
+    await screenshot('console-jobs');
+  });
+
+  it('passes axe-core WCAG 2.1 AA checks on every page, and loads nothing its CSP blocks', async () => {
+    const pages: [string, () => Promise<void>][] = [
+      ['jobs', () => page.getByRole('link', { name: 'Jobs', exact: true }).click()],
+      ['submit', () => page.getByRole('link', { name: 'New video', exact: true }).click()],
+      ['usage', () => page.getByRole('link', { name: 'Usage' }).click()],
+      [
+        'job detail',
+        async () => {
+          await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+          await page.getByRole('link', { name: /red fox/ }).click();
+          await page.locator('video').waitFor(WAIT);
+        },
+      ],
+    ];
+    const found: string[] = [];
+    for (const [name, open] of pages) {
+      await open();
+      await page.locator('h1').waitFor(WAIT);
+      found.push(...(await axeViolations(page)).map((violation) => `${name}: ${violation}`));
+    }
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+    found.push(...(await axeViolations(page)).map((violation) => `sign-in: ${violation}`));
+    await screenshot('console-sign-in');
+
+    expect(found).toEqual([]);
+    expect(consoleErrors.filter((error) => /Content Security Policy/i.test(error))).toEqual([]);
+  });
+
+  it('fits a phone: the job list has no sideways scrolling at 390 px', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    try {
+      await phone.goto(stack.info().consoleUrl);
+      await phone.locator('tbody tr').first().waitFor(WAIT);
+      const overflow = await phone.evaluate(() => {
+        const { document } = globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number } };
+        };
+        return document.documentElement.scrollWidth - document.documentElement.clientWidth;
+      });
+      expect(overflow).toBeLessThanOrEqual(0);
+      await screenshot('console-phone', phone);
+    } finally {
+      await phone.close();
+    }
+  });
+});
