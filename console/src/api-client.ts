@@ -71,6 +71,11 @@ export class ApiClient {
     return this.request('POST', `/videos/${encodeURIComponent(id)}/cancel`);
   }
 
+  /** Cancels the waiting jobs of a batch; answers the ids it cancelled. */
+  cancelBatch(batchId: string): Promise<{ cancelled: string[] }> {
+    return this.request('POST', `/batches/${encodeURIComponent(batchId)}/cancel`);
+  }
+
   remix(id: string, prompt: string, idempotencyKey: string): Promise<PublicJob> {
     return this.request(
       'POST',

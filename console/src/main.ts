@@ -1,7 +1,7 @@
 import { ApiClient, ApiError } from './api-client.ts';
 import type { AppContext } from './app-context.ts';
 import { type ConsoleConfig, loadConfig } from './console-config.ts';
-import { h, replaceChildren } from './dom.ts';
+import { announce, h, replaceChildren } from './dom.ts';
 import { renderJobDetail } from './pages/job-detail.ts';
 import { renderJobList } from './pages/job-list.ts';
 import { renderSignIn } from './pages/sign-in.ts';
@@ -45,6 +45,14 @@ async function start(): Promise<void> {
     void route();
   });
   window.addEventListener('hashchange', () => void route({ focus: true }));
+  // A link to the page already shown changes no hash: show that page again, fresh.
+  document.addEventListener('click', (event) => {
+    const link = (event.target as Element | null)?.closest?.('a[href^="#/"]');
+    if (link && link.getAttribute('href') === window.location.hash) {
+      event.preventDefault();
+      void route({ focus: true });
+    }
+  });
   await route();
 }
 
@@ -99,6 +107,7 @@ async function route(options: { focus?: boolean } = {}): Promise<void> {
       // The token was refused: back to the sign-in form, saying why.
       forgetToken();
       await route();
+      announce('The API refused the saved token: sign in again.');
       return;
     }
     replaceChildren(

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
@@ -50,15 +51,23 @@ afterAll(async () => {
 
 async function screenshot(name: string, target: Page = page): Promise<void> {
   if (!SCREENSHOTS) return;
-  await target.waitForFunction(
-    '[...document.images].every((image) => image.complete && image.naturalWidth > 0)',
-  );
+  await target.waitForFunction(() => {
+    const { document } = globalThis as unknown as {
+      document: { images: Iterable<{ complete: boolean; naturalWidth: number }> };
+    };
+    return [...document.images].every((image) => image.complete && image.naturalWidth > 0);
+  });
   await target.screenshot({ path: `${IMAGES}${name}.png`, fullPage: true });
 }
 
 /** Submits a prompt through the submit page and answers the job id from the detail page. */
 async function submitThroughConsole(prompt: string, options: { defer?: boolean } = {}) {
   await page.getByRole('link', { name: 'New video', exact: true }).click();
+  return fillAndSubmit(prompt, options);
+}
+
+/** Fills the submit page already shown and submits it. */
+async function fillAndSubmit(prompt: string, options: { defer?: boolean } = {}) {
   await page.getByLabel('Prompt').fill(prompt);
   if (options.defer) await page.getByLabel(/Wait for the next scheduled batch run/).check();
   await page.getByRole('button', { name: 'Generate video' }).click();
@@ -103,10 +112,10 @@ describe('web console', () => {
     await page.getByRole('link', { name: 'New video', exact: true }).click();
     await page.getByLabel('Seconds').selectOption('8');
     // sora-2 at $0.10 a second, from the catalogue in config.json.
-    await expect.poll(() => page.locator('#estimate').textContent()).toContain('$0.800');
+    await expect.poll(() => page.locator('#estimate').textContent(), WAIT).toContain('$0.800');
     await screenshot('console-submit');
 
-    const id = await submitThroughConsole('A red fox running through fresh snow at dawn');
+    const id = await fillAndSubmit('A red fox running through fresh snow at dawn');
     await expect(page.getByText('A red fox running through fresh snow at dawn')).toBeTruthy();
     await page.locator('.status-line .status', { hasText: 'completed' }).waitFor(WAIT);
 
@@ -140,7 +149,7 @@ describe('web console', () => {
     await row.locator('img').waitFor(WAIT);
     // Ages are on the API's clock (its Date header), here the stack's: the render took more than
     // a minute of it, a few seconds of the wall clock.
-    await expect.poll(() => row.locator('time').textContent()).toMatch(/^[1-9]\d* min ago$/);
+    await expect.poll(() => row.locator('time').textContent(), WAIT).toMatch(/^[1-9]\d* min ago$/);
   });
 
   it('cancels a waiting job: CANCELLED at once, no provider call', async () => {
@@ -164,7 +173,7 @@ describe('web console', () => {
     await statusBadge().filter({ hasText: 'failed' }).waitFor(WAIT);
 
     const explanation = page.getByRole('region', { name: 'Why it failed' });
-    await expect.poll(() => explanation.textContent()).toContain('moderation_blocked');
+    await expect.poll(() => explanation.textContent(), WAIT).toContain('moderation_blocked');
     expect(await explanation.textContent()).toContain('Rewrite the prompt');
     await screenshot('console-failed');
   });
@@ -181,21 +190,85 @@ describe('web console', () => {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByLabel('Status').selectOption('FAILED');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(1);
     expect(await page.locator('tbody tr .status').textContent()).toBe('failed');
     await page.getByLabel('Status').selectOption('');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(3);
     await screenshot('console-jobs');
   });
 
+  it('updates the list live while a job runs, without reloading the page', async () => {
+    const submitted = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...stack.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'A paper boat drifting down a rainy street', seconds: '12' }),
+    });
+    const { id } = (await submitted.json()) as { id: string };
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    const row = page.locator(`tr[data-job-id="${id}"]`);
+    await row.waitFor(WAIT);
+    await page.evaluate(() => {
+      (globalThis as { sameDocument?: boolean }).sameDocument = true;
+    });
+
+    expect(await row.getAttribute('data-status')).not.toBe('COMPLETED');
+    await page.locator(`tr[data-job-id="${id}"][data-status="COMPLETED"]`).waitFor(WAIT);
+    expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(
+      true,
+    );
+  });
+
+  it('lists a dropped batch by its id and cancels its waiting jobs', async () => {
+    const s3 = new S3Client({
+      endpoint: stack.s3Endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      forcePathStyle: true,
+    });
+    const creates = stack.simulator?.stats.creates;
+    const lines = [1, 2].map((i) => JSON.stringify({ prompt: `Batch clip ${i}` }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: stack.bucket,
+        Key: 'batches/console.jsonl',
+        Body: lines.join('\n'),
+      }),
+    );
+    s3.destroy();
+    await stack.whenEventsIdle();
+    const listed = await fetch(`${stack.apiUrl}/videos?limit=100`, { headers: stack.headers });
+    const { videos } = (await listed.json()) as { videos: { prompt: string; batchId?: string }[] };
+    const batchId = videos.find((video) => video.prompt === 'Batch clip 1')?.batchId;
+    if (!batchId) throw new Error('the dropped file has no batch id');
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    // The list shown again (the form with it) once the dropped jobs are on it.
+    await page.getByRole('link', { name: 'Batch clip 1' }).waitFor(WAIT);
+    await page.getByLabel('Batch id').fill(batchId);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(2);
+    await page.getByRole('button', { name: 'Cancel the waiting jobs of this batch' }).click();
+
+    await expect
+      .poll(() => page.locator('tbody tr[data-status="CANCELLED"]').count(), WAIT)
+      .toBe(2);
+    expect(stack.simulator?.stats.creates).toBe(creates);
+  });
+
   it('passes axe-core WCAG 2.1 AA checks on every page, and loads nothing its CSP blocks', async () => {
-    const pages: [string, () => Promise<void>][] = [
-      ['jobs', () => page.getByRole('link', { name: 'Jobs', exact: true }).click()],
-      ['submit', () => page.getByRole('link', { name: 'New video', exact: true }).click()],
-      ['usage', () => page.getByRole('link', { name: 'Usage' }).click()],
+    // Each page, with the heading that shows it is the one rendered.
+    const pages: [string, string, () => Promise<void>][] = [
+      ['jobs', 'Jobs', () => page.getByRole('link', { name: 'Jobs', exact: true }).click()],
+      [
+        'submit',
+        'New video',
+        () => page.getByRole('link', { name: 'New video', exact: true }).click(),
+      ],
+      ['usage', 'Usage', () => page.getByRole('link', { name: 'Usage' }).click()],
       [
         'job detail',
+        'Video job',
         async () => {
           await page.getByRole('link', { name: 'Jobs', exact: true }).click();
           await page.getByRole('link', { name: /red fox/ }).click();
@@ -204,9 +277,9 @@ describe('web console', () => {
       ],
     ];
     const found: string[] = [];
-    for (const [name, open] of pages) {
+    for (const [name, heading, open] of pages) {
       await open();
-      await page.locator('h1').waitFor(WAIT);
+      await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor(WAIT);
       found.push(...(await axeViolations(page)).map((violation) => `${name}: ${violation}`));
     }
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -82,6 +82,7 @@ export async function renderJobList(
     context.main,
     h('h1', {}, 'Jobs'),
     filterForm(context, status, batch),
+    batch ? batchActions(context, batch) : null,
     h('div', { class: 'table-scroll' }, table),
     empty,
     pager(context, page, status, batch, cursor),
@@ -113,6 +114,34 @@ export async function renderJobList(
   };
   schedule(page.videos);
   context.onLeave(() => window.clearTimeout(timer));
+}
+
+const BATCH_CANCEL_ROUTE = 'POST /batches/{id}/cancel';
+
+/** With a batch filter: cancel the batch's waiting jobs, where the API offers it. */
+function batchActions(context: AppContext, batch: string): HTMLElement | null {
+  if (!(context.config.routes ?? []).includes(BATCH_CANCEL_ROUTE)) return null;
+  const result = h('p', { role: 'status' });
+  const button = h(
+    'button',
+    { type: 'button', class: 'danger' },
+    'Cancel the waiting jobs of this batch',
+  );
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    context.api.cancelBatch(batch).then(
+      (answer) => {
+        result.textContent = `${answer.cancelled.length} waiting job(s) cancelled.`;
+        context.navigate(`#/?batch=${encodeURIComponent(batch)}`);
+        announce(result.textContent);
+      },
+      (error: unknown) => {
+        button.disabled = false;
+        result.textContent = error instanceof Error ? error.message : String(error);
+      },
+    );
+  });
+  return h('div', { class: 'batch-actions' }, button, result);
 }
 
 const version = (job: PublicJob) => `${job.status} ${job.progress} ${job.updatedAt}`;
