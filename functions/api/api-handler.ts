@@ -5,6 +5,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
+import { readClientUsage } from '../shared/jobs/client-usage.ts';
 import { JOB_STATUSES, type Job, type JobStatus, ownerOf } from '../shared/jobs/job.ts';
 import {
   JobNotCompletedError,
@@ -150,9 +151,16 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       return jsonResponse(200, result);
     },
 
-    async getUsage({ event }) {
-      const day = parseDay(event.queryStringParameters?.day, deps.clock());
-      return jsonResponse(200, await deps.usage(day));
+    async getUsage({ event, caller }) {
+      const query = event.queryStringParameters ?? {};
+      const day = parseDay(query.day, deps.clock());
+      // A client sees its own share next to the deployment's; an admin asks for anyone's.
+      const client = caller.admin ? nonEmpty(query.client) : caller.client;
+      const [usage, share] = await Promise.all([
+        deps.usage(day),
+        client === undefined ? undefined : readClientUsage(store, client, day),
+      ]);
+      return jsonResponse(200, share === undefined ? usage : { ...usage, client: share });
     },
   };
 

@@ -145,6 +145,27 @@ export const usageSchema = z
           .describe('Provider jobs recorded as orphans this day.'),
       })
       .describe('Job counts of the day.'),
+    client: z
+      .strictObject({
+        client: z.string().describe('The client.'),
+        spentUsd: usd.describe(
+          'Cost of its videos the provider rendered (or started and was not stopped before it could charge), of the jobs submitted this day.',
+        ),
+        reservedUsd: usd.describe('Estimated cost of its jobs of the day still running.'),
+        jobs: z.strictObject({
+          submitted: z.number().int().nonnegative(),
+          completed: z.number().int().nonnegative(),
+          failed: z.number().int().nonnegative(),
+          cancelled: z.number().int().nonnegative(),
+        }),
+        truncated: z
+          .boolean()
+          .describe('More jobs than one report reads (2,000): the figures cover the newest.'),
+      })
+      .optional()
+      .describe(
+        "The caller's own share (an admin's: the client named by `?client=`, else absent), from the jobs it submitted this day.",
+      ),
   })
   .meta({
     title: 'Usage',

@@ -468,6 +468,13 @@ const CANCEL_BATCH: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'> 
 
 const exampleUsage = {
   day: '2026-03-04',
+  client: {
+    client: 'alice',
+    spentUsd: 2.4,
+    reservedUsd: 0.4,
+    jobs: { submitted: 8, completed: 6, failed: 0, cancelled: 1 },
+    truncated: false,
+  },
   budget: { limitUsd: 25, reservedUsd: 1.2, spentUsd: 8.4, orphanedUsd: 0.4, remainingUsd: 15 },
   concurrency: { limit: 4, inUse: 3 },
   jobs: { started: 24, completed: 21, orphaned: 1 },

@@ -100,7 +100,8 @@ export class InMemoryJobStore implements JobStore {
         (job) =>
           (query.status === undefined || job.status === query.status) &&
           (query.client === undefined || ownerOf(job) === query.client) &&
-          (query.batchId === undefined || job.batchId === query.batchId),
+          (query.batchId === undefined || job.batchId === query.batchId) &&
+          (query.createdOn === undefined || job.createdAt.startsWith(`${query.createdOn}T`)),
       )
       .map((job) => ({ job, sortKey: createdSortKey(job.createdAt, job.jobId) }))
       .filter(

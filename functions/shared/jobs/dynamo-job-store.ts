@@ -166,7 +166,7 @@ export class DynamoJobStore implements JobStore {
     if (!Number.isInteger(query.limit) || query.limit < 1) {
       throw new ValidationError('limit', 'limit must be a positive integer');
     }
-    const { index, partition, filters } = listPlan(query);
+    const { index, partition, filters, sortKeyPrefix } = listPlan(query);
     const startKey =
       query.cursor === undefined
         ? undefined
@@ -176,6 +176,12 @@ export class DynamoJobStore implements JobStore {
           });
     const names: Record<string, string> = { '#partition': index.partitionKey };
     const values: Record<string, unknown> = { ':partition': partition };
+    let keyCondition = '#partition = :partition';
+    if (sortKeyPrefix !== undefined) {
+      names['#sort'] = index.sortKey;
+      values[':sortPrefix'] = sortKeyPrefix;
+      keyCondition += ' AND begins_with(#sort, :sortPrefix)';
+    }
     const conditions: string[] = [];
     for (const [name, value] of Object.entries(filters)) {
       names[`#${name}`] = name;
@@ -191,7 +197,7 @@ export class DynamoJobStore implements JobStore {
       new QueryCommand({
         TableName: this.#tableName,
         IndexName: index.name,
-        KeyConditionExpression: '#partition = :partition',
+        KeyConditionExpression: keyCondition,
         ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {}),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -581,6 +587,8 @@ export function listPlan(query: ListJobsQuery): {
   index: JobIndex;
   partition: string;
   filters: Record<string, string>;
+  /** The index's sort key starts with this (a creation day). */
+  sortKeyPrefix?: string;
 } {
   const filters: Record<string, string> = {};
   if (query.batchId !== undefined) {
@@ -590,7 +598,9 @@ export function listPlan(query: ListJobsQuery): {
   }
   if (query.client !== undefined) {
     if (query.status !== undefined) filters.status = query.status;
-    return { index: BY_CLIENT_INDEX, partition: clientPartition(query.client), filters };
+    const plan = { index: BY_CLIENT_INDEX, partition: clientPartition(query.client), filters };
+    // The sort key starts with the ISO creation time, so a day is a prefix of it.
+    return query.createdOn === undefined ? plan : { ...plan, sortKeyPrefix: `${query.createdOn}T` };
   }
   if (query.status !== undefined) {
     return { index: BY_STATUS_INDEX, partition: statusPartition(query.status), filters };

@@ -83,6 +83,8 @@ export interface ListJobsQuery {
   client?: string;
   /** Only the jobs of this batch. */
   batchId?: string;
+  /** With `client`: only the jobs created on this UTC day (YYYY-MM-DD). */
+  createdOn?: string;
   limit: number;
   cursor?: string;
   /** By creation time; newest first (`desc`) unless asked otherwise. */
