@@ -50,6 +50,8 @@ export interface ApiDeps extends SubmitJobDeps {
   usage: (day: string) => Promise<UsageReport>;
   /** Cancels jobs: stops executions, deletes provider jobs, settles the ledger. */
   cancel: CancelJobDeps;
+  /** The client's webhook signing secret (`whsec_...`). */
+  webhookSecret: (client: string) => Promise<string>;
   logger: ApiLogger;
 }
 
@@ -161,6 +163,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         client === undefined ? undefined : readClientUsage(store, client, day),
       ]);
       return jsonResponse(200, share === undefined ? usage : { ...usage, client: share });
+    },
+
+    async getWebhookSecret({ caller }) {
+      return jsonResponse(200, { key: await deps.webhookSecret(caller.client) });
     },
   };
 

@@ -14,6 +14,7 @@ export const API_ROUTES = [
   { method: 'POST', path: '/videos/{id}/cancel', operationId: 'cancelVideo' },
   { method: 'POST', path: '/batches/{id}/cancel', operationId: 'cancelBatch' },
   { method: 'GET', path: '/usage', operationId: 'getUsage' },
+  { method: 'GET', path: '/webhooks/secret', operationId: 'getWebhookSecret' },
 ] as const satisfies readonly ApiRouteShape[];
 
 interface ApiRouteShape {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFERRED_REASONS, JOB_SOURCES, JOB_STATUSES } from '../shared/jobs/job.ts';
+import { WEBHOOK_EVENTS } from '../shared/webhooks/webhook-events.ts';
 import { CONTENT_VARIANTS } from './public-job.ts';
 
 /**
@@ -74,6 +75,27 @@ export const videoSchema = z
     updatedAt: z.iso.datetime(),
     completedAt: z.iso.datetime().optional(),
     cancelledAt: z.iso.datetime().optional().describe('Set when CANCELLED.'),
+    webhook: z
+      .strictObject({
+        url: z.string(),
+        events: z.array(z.enum(WEBHOOK_EVENTS)),
+        lastDelivery: z
+          .strictObject({
+            webhookId: z.string().describe('The `webhook-id` of the delivery (one per event).'),
+            event: z.enum(WEBHOOK_EVENTS),
+            status: z
+              .enum(['delivered', 'retrying', 'failed'])
+              .describe('delivered: a 2xx; retrying: another attempt follows; failed: given up.'),
+            attempts: z.number().int().nonnegative(),
+            httpStatus: z.number().int().optional().describe("The receiver's last HTTP status."),
+            error: z.string().optional().describe('Why the last attempt failed.'),
+            at: z.iso.datetime(),
+          })
+          .optional()
+          .describe('How the last delivery went.'),
+      })
+      .optional()
+      .describe('Set when the job was submitted with a webhook.'),
     video: videoFileSchema.optional().describe('Set when COMPLETED.'),
     error: jobErrorSchema.optional().describe('Set when FAILED.'),
     links: z
@@ -179,6 +201,15 @@ export const batchCancellationSchema = z
     more: z.boolean().describe('More waiting jobs may be left: call again.'),
   })
   .meta({ title: 'BatchCancellation', description: 'What cancelling a batch did.' });
+
+export const webhookSecretSchema = z
+  .strictObject({
+    key: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/)
+      .describe('whsec_ and the base64 key.'),
+  })
+  .meta({ title: 'WebhookSecret', description: "The caller's webhook signing secret." });
 
 export const errorSchema = z
   .strictObject({

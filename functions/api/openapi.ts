@@ -16,6 +16,7 @@ import {
   videoFileSchema,
   videoListSchema,
   videoSchema,
+  webhookSecretSchema,
 } from './openapi-schemas.ts';
 import { CONTENT_VARIANTS } from './public-job.ts';
 
@@ -108,6 +109,7 @@ export const OPERATION_ERRORS = {
   getVideo: ['JobNotFoundError'],
   cancelVideo: ['JobNotFoundError', 'JobNotCancellableError'],
   cancelBatch: ['ValidationError'],
+  getWebhookSecret: [],
   getVideoContent: [
     'ValidationError',
     'JobNotFoundError',
@@ -135,6 +137,7 @@ function responseSchemas(): Record<string, JsonSchema> {
   registry.add(videoListSchema, { id: 'VideoList' });
   registry.add(usageSchema, { id: 'Usage' });
   registry.add(batchCancellationSchema, { id: 'BatchCancellation' });
+  registry.add(webhookSecretSchema, { id: 'WebhookSecret' });
   registry.add(errorSchema, { id: 'Error' });
   registry.add(gatewayErrorSchema, { id: 'GatewayError' });
   const { schemas } = z.toJSONSchema(registry, {
@@ -410,6 +413,27 @@ function operations(): Record<OperationId, OpenApiOperation> {
     cancelVideo: operation('cancelVideo', CANCEL_VIDEO),
     cancelBatch: operation('cancelBatch', CANCEL_BATCH),
     getUsage: usageOperation(),
+    getWebhookSecret: operation(
+      'getWebhookSecret',
+      {
+        summary: 'Your webhook signing secret',
+        description:
+          'The secret your receiver verifies webhook deliveries with (Standard Webhooks: `webhook-signature` is `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the base64 part of the secret). One per client, the same on every call.',
+        responses: {
+          '200': {
+            description: 'The secret.',
+            headers: { 'Cache-Control': headerRef('CacheControl') },
+            content: {
+              [JSON_TYPE]: {
+                schema: schemaRef('WebhookSecret'),
+                example: { key: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+              },
+            },
+          },
+        },
+      },
+      ['webhooks'],
+    ),
   };
 }
 
@@ -600,6 +624,7 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     tags: [
       { name: 'videos', description: 'Video generation jobs' },
       { name: 'usage', description: 'Spending against the daily budget, concurrency slots' },
+      { name: 'webhooks', description: 'Signed event deliveries to your URL' },
     ],
     paths: paths(),
     components: components(),

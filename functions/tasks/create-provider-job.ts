@@ -41,6 +41,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
+import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { admitOrPark } from '../shared/workflow/job-queue.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
@@ -53,6 +54,7 @@ import {
   parseTaskEnv,
   parseTaskInput,
   productionJobStore,
+  productionNotifier,
   systemClock,
   type TaskHandler,
   type TaskProvider,
@@ -66,6 +68,8 @@ export interface CreateProviderJobDeps {
   provider: TaskProviderSource;
   clock: Clock;
   limits: TaskLimits;
+  /** Announces video.started to the job's webhook (default: nothing sent). */
+  notify?: NotifyWebhook;
 }
 
 /**
@@ -156,6 +160,7 @@ export function createCreateProviderJobHandler(
       }
       logger.info('Provider job created', { providerJobId: video.id, status: video.status });
       recordMetric('ProviderJobsCreated');
+      await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
       return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
     });
   };
@@ -331,6 +336,7 @@ async function reconcile(
     logger.info('Adopted the provider job an earlier create attempt started', {
       providerJobId: found.id,
     });
+    await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
     return stateOf(job, found.status, found.progress, deps.clock(), found.error);
   }
   logger.info('No provider job from the earlier create attempt; creating', {
@@ -365,6 +371,7 @@ export const handler = withObservability(
       provider: createProviderSource(),
       clock: systemClock,
       limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      notify: productionNotifier(),
     });
   }),
 );

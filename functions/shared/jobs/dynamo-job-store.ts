@@ -11,6 +11,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { now } from '../clock.ts';
+import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
 import {
   ACTIVE_STATUSES,
   DEFAULT_CLIENT,
@@ -354,6 +355,24 @@ export class DynamoJobStore implements JobStore {
     const existing = await this.get(jobId);
     if (existing === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
     return { job: existing, cancelled: false };
+  }
+
+  async recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #delivery = :delivery',
+          ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
+          ExpressionAttributeNames: { '#delivery': 'lastWebhookDelivery' },
+          ExpressionAttributeValues: { ':delivery': delivery },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
+    }
   }
 
   async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {

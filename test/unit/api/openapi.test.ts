@@ -16,6 +16,7 @@ import {
   usageSchema,
   videoListSchema,
   videoSchema,
+  webhookSecretSchema,
 } from '../../../functions/api/openapi-schemas.ts';
 import { isJobId, newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { videoRequestSchema } from '../../../functions/shared/jobs/job-request.ts';
@@ -68,6 +69,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   GatewayError: gatewayErrorSchema,
   Usage: usageSchema,
   BatchCancellation: batchCancellationSchema,
+  WebhookSecret: webhookSecretSchema,
 };
 
 describe('openApiDocument structure', () => {

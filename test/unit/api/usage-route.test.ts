@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { inMemoryCancelDeps, inMemoryUsageSources } from '../../support/in-memory-limits.ts';
@@ -19,6 +20,7 @@ function setup(budgetUsd: number | null) {
   const handler = createApiHandler({
     store,
     cancel: inMemoryCancelDeps(new InMemoryJobStore({ now: () => NOW })).deps,
+    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     startExecution: async () => {},
     providerConfig: testProviderConfig(),
     clock: () => NOW,
