@@ -80,21 +80,32 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   const operations: Record<OperationId, Operation> = {
     async createVideo({ event, caller }) {
+      return submitted(readJsonBody(event), event, { source: 'api', client: caller.client });
+    },
+
+    async remixVideo({ event, id, caller }) {
+      const source = await findJob(id, caller);
       const body = readJsonBody(event);
-      const idempotencyKey = readIdempotencyKey(event);
-      const context: SubmitJobContext = { source: 'api', client: caller.client };
-      if (idempotencyKey !== undefined) context.idempotencyKey = idempotencyKey;
-      const { job, created } = await submitJob(body, context, deps);
-      logger.appendKeys({ jobId: job.jobId });
-      logger.info(created ? 'Video job created' : 'Video job replayed', {
-        model: job.model,
-        size: job.size,
-        seconds: job.seconds,
-        deferred: job.deferred,
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new ValidationError('body', 'body: must be a JSON object');
+      }
+      for (const field of ['model', 'size', 'seconds']) {
+        if (field in body) {
+          throw new ValidationError(
+            field,
+            `${field}: a remix keeps the model, size and seconds of the video it remixes`,
+          );
+        }
+      }
+      if (source.status !== 'COMPLETED' || source.providerJobId === undefined) {
+        throw new JobNotCompletedError(`Job ${source.jobId} is ${source.status}`);
+      }
+      const request = { ...body, model: source.model, size: source.size, seconds: source.seconds };
+      return submitted(request, event, {
+        source: 'api',
+        client: caller.client,
+        remixOf: { jobId: source.jobId, providerJobId: source.providerJobId },
       });
-      const headers: Record<string, string> = { Location: jobPath(job.jobId) };
-      if (!created) headers['Idempotent-Replayed'] = 'true';
-      return jsonResponse(created ? 202 : 200, toPublicJob(job), headers);
     },
 
     async listVideos({ event, caller }) {
@@ -169,6 +180,31 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       return jsonResponse(200, { key: await deps.webhookSecret(caller.client) });
     },
   };
+
+  /** Submits a request (new or remix) with the request's Idempotency-Key, answering 202 or 200. */
+  async function submitted(
+    body: unknown,
+    event: APIGatewayProxyEventV2,
+    context: SubmitJobContext,
+  ): Promise<APIGatewayProxyStructuredResultV2> {
+    const idempotencyKey = readIdempotencyKey(event);
+    const { job, created } = await submitJob(
+      body,
+      idempotencyKey === undefined ? context : { ...context, idempotencyKey },
+      deps,
+    );
+    logger.appendKeys({ jobId: job.jobId });
+    logger.info(created ? 'Video job created' : 'Video job replayed', {
+      model: job.model,
+      size: job.size,
+      seconds: job.seconds,
+      deferred: job.deferred,
+      remixOf: job.remixOf,
+    });
+    const headers: Record<string, string> = { Location: jobPath(job.jobId) };
+    if (!created) headers['Idempotent-Replayed'] = 'true';
+    return jsonResponse(created ? 202 : 200, toPublicJob(job), headers);
+  }
 
   /** The job, if it exists and the caller may see it; JobNotFoundError otherwise. */
   async function findJob(id: string | undefined, caller: Caller): Promise<Job> {

@@ -52,6 +52,10 @@ export const videoSchema = z
       .string()
       .optional()
       .describe('The batch the job is part of (one dropped file): GET /videos?batch= lists it.'),
+    remixOf: z
+      .string()
+      .optional()
+      .describe('Set on a remix: the id of the video it remixes (POST /videos/{id}/remix).'),
     source: z
       .enum(JOB_SOURCES)
       .describe('Where the job came from: the HTTP API, the S3 drop folder or a batch.'),

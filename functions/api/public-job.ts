@@ -22,6 +22,8 @@ export interface PublicJob {
   /** The client the job belongs to. */
   client: string;
   batchId?: string;
+  /** Set on a remix: the id of the video it remixes. */
+  remixOf?: string;
   prompt: string;
   model: string;
   size: string;
@@ -68,6 +70,7 @@ export function toPublicJob(job: Job): PublicJob {
   };
   if (job.deferred && job.deferredReason !== undefined) view.deferredReason = job.deferredReason;
   if (job.batchId !== undefined) view.batchId = job.batchId;
+  if (job.remixOf !== undefined) view.remixOf = job.remixOf;
   if (job.completedAt !== undefined) view.completedAt = job.completedAt;
   if (job.cancelledAt !== undefined) view.cancelledAt = job.cancelledAt;
   if (job.webhook !== undefined) {

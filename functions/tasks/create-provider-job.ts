@@ -21,8 +21,9 @@
  * - An earlier attempt was stamped but left no id (a crash, or ProviderAmbiguousCreateError):
  *   the provider's recent jobs are searched first and a match is adopted, never one that another
  *   job holds in the provider-job ledger.
- * - Otherwise the attempt is stamped, then the job created with an Idempotency-Key derived from
- *   our job id, and the provider's id recorded and claimed in the ledger.
+ * - Otherwise the attempt is stamped, then the job created (a remix: the source's provider video
+ *   remixed) with an Idempotency-Key derived from our job id, and the provider's id recorded and
+ *   claimed in the ledger.
  * Provider errors propagate under their names: the machine retries ProviderRateLimitedError,
  * ProviderTransientError and ProviderAmbiguousCreateError (this handler reconciles before creating
  * again) and catches the rest. A FAILED job throws JobAlreadyTerminalError; a COMPLETED one
@@ -134,13 +135,20 @@ export function createCreateProviderJobHandler(
       if (!(await takeRequest())) return waitForRequests(deps, job, input);
 
       const attempted = await deps.store.markCreateAttempt(jobId, deps.clock().toISOString());
-      const video = await provider.create({
-        prompt: job.prompt,
-        model: job.model,
-        size: job.size,
-        seconds: job.seconds,
-        idempotencyKey: providerIdempotencyKey(jobId),
-      });
+      // A remix starts from the provider's copy of the source video, with the same parameters.
+      const video =
+        job.remixOfProviderJobId === undefined
+          ? await provider.create({
+              prompt: job.prompt,
+              model: job.model,
+              size: job.size,
+              seconds: job.seconds,
+              idempotencyKey: providerIdempotencyKey(jobId),
+            })
+          : await provider.remix(job.remixOfProviderJobId, {
+              prompt: job.prompt,
+              idempotencyKey: providerIdempotencyKey(jobId),
+            });
       try {
         await deps.store.recordProviderJob(jobId, {
           providerJobId: video.id,

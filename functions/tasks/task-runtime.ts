@@ -29,7 +29,7 @@ export const systemClock: Clock = pipelineNow;
 /** The provider calls the tasks make (the real client, or the simulator behind it). */
 export type TaskProvider = Pick<
   VideoProvider,
-  'create' | 'retrieve' | 'findCreatedJob' | 'downloadContent' | 'delete'
+  'create' | 'remix' | 'retrieve' | 'findCreatedJob' | 'downloadContent' | 'delete'
 >;
 export type TaskProviderSource = () => Promise<TaskProvider>;
 

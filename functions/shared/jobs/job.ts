@@ -63,6 +63,10 @@ export interface Job {
   client?: string;
   /** Jobs from one drop file or batch file share a batch id (`GET /videos?batch=`). */
   batchId?: string;
+  /** A remix: the completed job whose video this one remixes (same model, size and seconds). */
+  remixOf?: string;
+  /** The provider's id of that job's video, which the create step remixes. */
+  remixOfProviderJobId?: string;
   prompt: string;
   model: string;
   size: string;

@@ -27,6 +27,8 @@ export interface SubmitJobContext {
   client?: string;
   /** The batch the job is part of (a dropped file). */
   batchId?: string;
+  /** A remix of this completed job (whose model, size and seconds the request repeats). */
+  remixOf?: { jobId: string; providerJobId: string };
 }
 
 export interface SubmitJobDeps {
@@ -57,6 +59,8 @@ export interface JobRequestFields {
   deferred: boolean;
   /** Present only when asked for, so requests without one hash as they always did. */
   webhook?: WebhookRequest;
+  /** The job a remix remixes (part of what makes two remix requests the same). */
+  remixOf?: string;
 }
 
 /**
@@ -78,6 +82,7 @@ export async function submitJob(
   deps: SubmitJobDeps,
 ): Promise<{ job: Job; created: boolean }> {
   const fields = resolveRequest(request, deps.providerConfig, deps.webhookPolicy);
+  if (context.remixOf !== undefined) fields.remixOf = context.remixOf.jobId;
   const now = deps.clock();
   const timestamp = now.toISOString();
   const job: Job = {
@@ -94,6 +99,7 @@ export async function submitJob(
   };
   if (context.idempotencyKey !== undefined) job.idempotencyKey = context.idempotencyKey;
   job.client = context.client ?? DEFAULT_CLIENT;
+  if (context.remixOf !== undefined) job.remixOfProviderJobId = context.remixOf.providerJobId;
   if (context.batchId !== undefined) job.batchId = context.batchId;
   // A deferred job gets its execution name when the scheduler claims it.
   if (fields.deferred) job.deferredReason = 'scheduled';
