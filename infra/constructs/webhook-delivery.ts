@@ -22,8 +22,8 @@ import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgm
 export const WEBHOOK_DELIVERY_ERROR = 'WebhookDeliveryError';
 
 /**
- * Attempts of one delivery: 5 s, 10 s, 20 s, ... capped at 10 minutes, jittered; 10 attempts
- * span about an hour (Standard Webhooks receivers are told to expect retries for hours, not days).
+ * Retries of one delivery: 5 s, 10 s, 20 s, ... capped at 10 minutes, jittered; the first attempt
+ * and 9 retries span about half an hour.
  */
 export const WEBHOOK_RETRY = {
   interval: Duration.seconds(5),

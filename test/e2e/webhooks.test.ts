@@ -1,5 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
@@ -148,5 +150,45 @@ describe('webhooks', () => {
       status: 400,
       body: { error: { code: 'invalid_request', field: 'webhook.url' } },
     });
+  });
+
+  it.each([
+    ['TypeScript', process.execPath, 'webhook-receiver.ts'],
+    ['Python', 'python3', 'webhook-receiver.py'],
+  ])('verifies deliveries with the guide’s %s receiver', async (_language, command, file) => {
+    const { body: secret } = await client.api('GET', '/webhooks/secret', { headers: as('alice') });
+    const receiverProcess: ChildProcess = spawn(
+      command,
+      [fileURLToPath(new URL(`../../docs/examples/${file}`, import.meta.url))],
+      {
+        env: { ...process.env, WEBHOOK_SECRET: (secret as { key: string }).key, PORT: '0' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let output = '';
+    receiverProcess.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      const port = await until(
+        () => /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(output)?.[1],
+        (found) => found !== undefined,
+      );
+      const { body } = await client.api('POST', '/videos', {
+        headers: as('alice'),
+        body: {
+          prompt: `A receiver test in ${file}`,
+          webhook: { url: `http://127.0.0.1:${port}/` },
+        },
+      });
+      const jobId = (body as { id: string }).id;
+
+      await until(
+        () => output,
+        (text) => text.includes(`verified video.completed ${jobId} COMPLETED`),
+      );
+    } finally {
+      receiverProcess.kill();
+    }
   });
 });
