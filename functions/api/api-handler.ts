@@ -5,6 +5,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
+import { readClientUsage } from '../shared/jobs/client-usage.ts';
 import { JOB_STATUSES, type Job, type JobStatus, ownerOf } from '../shared/jobs/job.ts';
 import {
   JobNotCompletedError,
@@ -49,6 +50,8 @@ export interface ApiDeps extends SubmitJobDeps {
   usage: (day: string) => Promise<UsageReport>;
   /** Cancels jobs: stops executions, deletes provider jobs, settles the ledger. */
   cancel: CancelJobDeps;
+  /** The client's webhook signing secret (`whsec_...`). */
+  webhookSecret: (client: string) => Promise<string>;
   logger: ApiLogger;
 }
 
@@ -77,21 +80,32 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   const operations: Record<OperationId, Operation> = {
     async createVideo({ event, caller }) {
+      return submitted(readJsonBody(event), event, { source: 'api', client: caller.client });
+    },
+
+    async remixVideo({ event, id, caller }) {
+      const source = await findJob(id, caller);
       const body = readJsonBody(event);
-      const idempotencyKey = readIdempotencyKey(event);
-      const context: SubmitJobContext = { source: 'api', client: caller.client };
-      if (idempotencyKey !== undefined) context.idempotencyKey = idempotencyKey;
-      const { job, created } = await submitJob(body, context, deps);
-      logger.appendKeys({ jobId: job.jobId });
-      logger.info(created ? 'Video job created' : 'Video job replayed', {
-        model: job.model,
-        size: job.size,
-        seconds: job.seconds,
-        deferred: job.deferred,
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new ValidationError('body', 'body: must be a JSON object');
+      }
+      for (const field of ['model', 'size', 'seconds']) {
+        if (field in body) {
+          throw new ValidationError(
+            field,
+            `${field}: a remix keeps the model, size and seconds of the video it remixes`,
+          );
+        }
+      }
+      if (source.status !== 'COMPLETED' || source.providerJobId === undefined) {
+        throw new JobNotCompletedError(`Job ${source.jobId} is ${source.status}`);
+      }
+      const request = { ...body, model: source.model, size: source.size, seconds: source.seconds };
+      return submitted(request, event, {
+        source: 'api',
+        client: caller.client,
+        remixOf: { jobId: source.jobId, providerJobId: source.providerJobId },
       });
-      const headers: Record<string, string> = { Location: jobPath(job.jobId) };
-      if (!created) headers['Idempotent-Replayed'] = 'true';
-      return jsonResponse(created ? 202 : 200, toPublicJob(job), headers);
     },
 
     async listVideos({ event, caller }) {
@@ -155,11 +169,47 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       return jsonResponse(200, result);
     },
 
-    async getUsage({ event }) {
-      const day = parseDay(event.queryStringParameters?.day, deps.clock());
-      return jsonResponse(200, await deps.usage(day));
+    async getUsage({ event, caller }) {
+      const query = event.queryStringParameters ?? {};
+      const day = parseDay(query.day, deps.clock());
+      // A client sees its own share next to the deployment's; an admin asks for anyone's.
+      const client = caller.admin ? nonEmpty(query.client) : caller.client;
+      const [usage, share] = await Promise.all([
+        deps.usage(day),
+        client === undefined ? undefined : readClientUsage(store, client, day),
+      ]);
+      return jsonResponse(200, share === undefined ? usage : { ...usage, client: share });
+    },
+
+    async getWebhookSecret({ caller }) {
+      return jsonResponse(200, { key: await deps.webhookSecret(caller.client) });
     },
   };
+
+  /** Submits a request (new or remix) with the request's Idempotency-Key, answering 202 or 200. */
+  async function submitted(
+    body: unknown,
+    event: APIGatewayProxyEventV2,
+    context: SubmitJobContext,
+  ): Promise<APIGatewayProxyStructuredResultV2> {
+    const idempotencyKey = readIdempotencyKey(event);
+    const { job, created } = await submitJob(
+      body,
+      idempotencyKey === undefined ? context : { ...context, idempotencyKey },
+      deps,
+    );
+    logger.appendKeys({ jobId: job.jobId });
+    logger.info(created ? 'Video job created' : 'Video job replayed', {
+      model: job.model,
+      size: job.size,
+      seconds: job.seconds,
+      deferred: job.deferred,
+      remixOf: job.remixOf,
+    });
+    const headers: Record<string, string> = { Location: jobPath(job.jobId) };
+    if (!created) headers['Idempotent-Replayed'] = 'true';
+    return jsonResponse(created ? 202 : 200, toPublicJob(job), headers);
+  }
 
   /** The job, if it exists and the caller may see it; JobNotFoundError otherwise. */
   async function findJob(id: string | undefined, caller: Caller): Promise<Job> {

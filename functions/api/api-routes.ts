@@ -12,8 +12,10 @@ export const API_ROUTES = [
   { method: 'GET', path: '/videos/{id}', operationId: 'getVideo' },
   { method: 'GET', path: '/videos/{id}/content', operationId: 'getVideoContent' },
   { method: 'POST', path: '/videos/{id}/cancel', operationId: 'cancelVideo' },
+  { method: 'POST', path: '/videos/{id}/remix', operationId: 'remixVideo' },
   { method: 'POST', path: '/batches/{id}/cancel', operationId: 'cancelBatch' },
   { method: 'GET', path: '/usage', operationId: 'getUsage' },
+  { method: 'GET', path: '/webhooks/secret', operationId: 'getWebhookSecret' },
 ] as const satisfies readonly ApiRouteShape[];
 
 interface ApiRouteShape {

@@ -17,6 +17,10 @@ import {
   createSfnWorkflowExecutions,
   stopExecution,
 } from '../shared/scheduler/workflow-executions.ts';
+import { readSecretString } from '../shared/secrets/read-secret.ts';
+import { createWebhookNotifier } from '../shared/webhooks/notify-webhook.ts';
+import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
+import { webhookPolicyFromEnv } from '../shared/webhooks/webhook-target.ts';
 import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { readApiConfig } from './api-config.ts';
@@ -30,6 +34,7 @@ const limits = limitsFromEnv(dynamoDb, config.jobsTableName);
 const store = new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName });
 const provider = createProviderSource();
 const keyedLogger = annotatingJobIds(logger);
+const notify = createWebhookNotifier(sfn, config.webhookStateMachineArn);
 
 export const handler = withObservability(
   'api',
@@ -57,7 +62,11 @@ export const handler = withObservability(
       },
       onDeleteFailed: (providerJobId, error) =>
         keyedLogger.warn('Provider job of a cancelled video not deleted', { providerJobId, error }),
+      notify,
     },
+    webhookSecret: async (client) =>
+      clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
+    webhookPolicy: webhookPolicyFromEnv(process.env),
     logger: keyedLogger,
   }),
 );

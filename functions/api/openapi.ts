@@ -17,6 +17,7 @@ import {
   videoFileSchema,
   videoListSchema,
   videoSchema,
+  webhookSecretSchema,
 } from './openapi-schemas.ts';
 import { CONTENT_VARIANTS } from './public-job.ts';
 
@@ -109,6 +110,15 @@ export const OPERATION_ERRORS = {
   getVideo: ['JobNotFoundError'],
   cancelVideo: ['JobNotFoundError', 'JobNotCancellableError'],
   cancelBatch: ['ValidationError'],
+  remixVideo: [
+    'ValidationError',
+    'JobNotFoundError',
+    'JobNotCompletedError',
+    'IdempotencyConflictError',
+    'PayloadTooLargeError',
+    'JobStartFailedError',
+  ],
+  getWebhookSecret: [],
   getVideoContent: [
     'ValidationError',
     'JobNotFoundError',
@@ -137,6 +147,7 @@ function responseSchemas(): Record<string, JsonSchema> {
   registry.add(usageSchema, { id: 'Usage' });
   registry.add(contentLinkSchema, { id: 'ContentLink' });
   registry.add(batchCancellationSchema, { id: 'BatchCancellation' });
+  registry.add(webhookSecretSchema, { id: 'WebhookSecret' });
   registry.add(errorSchema, { id: 'Error' });
   registry.add(gatewayErrorSchema, { id: 'GatewayError' });
   const { schemas } = z.toJSONSchema(registry, {
@@ -243,6 +254,15 @@ const idParameter: OpenApiParameter = {
   schema: { type: 'string', pattern: JOB_ID_PATTERN },
 };
 
+const idempotencyKeyParameter: OpenApiParameter = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    "Your key for safe retries, 1 to 255 printable ASCII characters (e.g. a UUID), scoped to your client (another client's key is another key). Reusing a key with a different body is refused with 409.",
+  schema: { type: 'string', pattern: '^[ -~]{1,255}$' },
+};
+
 const exampleVideo = {
   id: 'job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5',
   status: 'IN_PROGRESS',
@@ -277,16 +297,7 @@ function operations(): Record<OperationId, OpenApiOperation> {
       summary: 'Submit a video',
       description:
         'Validates the request against the provider catalogue (model, size, seconds) and starts the generation workflow; nothing is started when the request is refused. Poll the returned job (Location) until it is COMPLETED or FAILED. Send an Idempotency-Key to retry safely: the same key with the same body returns the same job (200) and never starts a second paid generation.',
-      parameters: [
-        {
-          name: 'Idempotency-Key',
-          in: 'header',
-          required: false,
-          description:
-            'Your key for safe retries, 1 to 255 printable ASCII characters (e.g. a UUID). Reusing a key with a different body is refused with 409.',
-          schema: { type: 'string', pattern: '^[ -~]{1,255}$' },
-        },
-      ],
+      parameters: [idempotencyKeyParameter],
       requestBody: {
         required: true,
         description: `A JSON object of at most ${MAX_BODY_BYTES} bytes.`,
@@ -431,8 +442,86 @@ function operations(): Record<OperationId, OpenApiOperation> {
       },
     }),
     cancelVideo: operation('cancelVideo', CANCEL_VIDEO),
+    remixVideo: operation('remixVideo', {
+      summary: 'Remix a video',
+      description:
+        "Creates a new job that remixes a COMPLETED video with a new prompt, through the same workflow, limits and ledger as any job: same model, size and seconds as the video it remixes, its own MP4 at the end. `remixOf` names the source. The provider must still hold the source video (content expires at some providers after about an hour): otherwise the remix FAILS with the provider's reason. Send an Idempotency-Key to retry safely.",
+      parameters: [idParameter, idempotencyKeyParameter],
+      requestBody: {
+        required: true,
+        description: `A JSON object of at most ${MAX_BODY_BYTES} bytes: \`prompt\` (required), \`webhook\` and \`defer\` as for POST /videos; no model, size or seconds.`,
+        content: {
+          [JSON_TYPE]: {
+            schema: {
+              type: 'object',
+              required: ['prompt'],
+              properties: {
+                prompt: { type: 'string', maxLength: 4000 },
+                defer: { type: 'boolean' },
+                webhook: { $ref: '#/components/schemas/VideoRequest/properties/webhook' },
+              },
+              additionalProperties: false,
+            },
+            example: { prompt: 'The same scene at night, in the rain' },
+          },
+        },
+      },
+      responses: {
+        '202': {
+          description: 'The remix job was created and its workflow started (or queued).',
+          headers: {
+            Location: headerRef('JobLocation'),
+            'Cache-Control': headerRef('CacheControl'),
+          },
+          content: {
+            [JSON_TYPE]: {
+              schema: schemaRef('Video'),
+              example: {
+                ...exampleVideo,
+                id: 'job_01K8Z3Y5M4Q7V2W9X6C1B0N8T6',
+                status: 'QUEUED',
+                progress: 0,
+                remixOf: exampleVideo.id,
+                prompt: 'The same scene at night, in the rain',
+                links: { self: '/videos/job_01K8Z3Y5M4Q7V2W9X6C1B0N8T6' },
+              },
+            },
+          },
+        },
+        '200': {
+          description: 'A replay of an earlier remix request with the same Idempotency-Key.',
+          headers: {
+            Location: headerRef('JobLocation'),
+            'Idempotent-Replayed': headerRef('IdempotentReplayed'),
+            'Cache-Control': headerRef('CacheControl'),
+          },
+          content: { [JSON_TYPE]: { schema: schemaRef('Video') } },
+        },
+      },
+    }),
     cancelBatch: operation('cancelBatch', CANCEL_BATCH),
     getUsage: usageOperation(),
+    getWebhookSecret: operation(
+      'getWebhookSecret',
+      {
+        summary: 'Your webhook signing secret',
+        description:
+          'The secret your receiver verifies webhook deliveries with (Standard Webhooks: `webhook-signature` is `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the base64 part of the secret). One per client, the same on every call.',
+        responses: {
+          '200': {
+            description: 'The secret.',
+            headers: { 'Cache-Control': headerRef('CacheControl') },
+            content: {
+              [JSON_TYPE]: {
+                schema: schemaRef('WebhookSecret'),
+                example: { key: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+              },
+            },
+          },
+        },
+      },
+      ['webhooks'],
+    ),
   };
 }
 
@@ -491,6 +580,13 @@ const CANCEL_BATCH: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'> 
 
 const exampleUsage = {
   day: '2026-03-04',
+  client: {
+    client: 'alice',
+    spentUsd: 2.4,
+    reservedUsd: 0.4,
+    jobs: { submitted: 8, completed: 6, failed: 0, cancelled: 1 },
+    truncated: false,
+  },
   budget: { limitUsd: 25, reservedUsd: 1.2, spentUsd: 8.4, orphanedUsd: 0.4, remainingUsd: 15 },
   concurrency: { limit: 4, inUse: 3 },
   jobs: { started: 24, completed: 21, orphaned: 1 },
@@ -616,6 +712,7 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     tags: [
       { name: 'videos', description: 'Video generation jobs' },
       { name: 'usage', description: 'Spending against the daily budget, concurrency slots' },
+      { name: 'webhooks', description: 'Signed event deliveries to your URL' },
     ],
     paths: paths(),
     components: components(),

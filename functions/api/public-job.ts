@@ -6,6 +6,7 @@ import {
   type JobStatus,
   ownerOf,
 } from '../shared/jobs/job.ts';
+import type { WebhookDelivery, WebhookEvent } from '../shared/webhooks/webhook-events.ts';
 
 export const CONTENT_VARIANTS = ['video', 'thumbnail', 'spritesheet'] as const;
 export type ContentVariant = (typeof CONTENT_VARIANTS)[number];
@@ -21,6 +22,8 @@ export interface PublicJob {
   /** The client the job belongs to. */
   client: string;
   batchId?: string;
+  /** Set on a remix: the id of the video it remixes. */
+  remixOf?: string;
   prompt: string;
   model: string;
   size: string;
@@ -35,6 +38,8 @@ export interface PublicJob {
   updatedAt: string;
   completedAt?: string;
   cancelledAt?: string;
+  /** The webhook the job announces its events to, and how the last delivery went. */
+  webhook?: { url: string; events: WebhookEvent[]; lastDelivery?: WebhookDelivery };
   /** Set when COMPLETED. */
   video?: { bytes: number; sha256: string; contentType: string; variants: ContentVariant[] };
   /** Set when FAILED. */
@@ -65,8 +70,15 @@ export function toPublicJob(job: Job): PublicJob {
   };
   if (job.deferred && job.deferredReason !== undefined) view.deferredReason = job.deferredReason;
   if (job.batchId !== undefined) view.batchId = job.batchId;
+  if (job.remixOf !== undefined) view.remixOf = job.remixOf;
   if (job.completedAt !== undefined) view.completedAt = job.completedAt;
   if (job.cancelledAt !== undefined) view.cancelledAt = job.cancelledAt;
+  if (job.webhook !== undefined) {
+    view.webhook = { url: job.webhook.url, events: [...job.webhook.events] };
+    if (job.lastWebhookDelivery !== undefined) {
+      view.webhook.lastDelivery = { ...job.lastWebhookDelivery };
+    }
+  }
   if (job.status === 'COMPLETED' && job.result !== undefined) {
     view.video = {
       bytes: job.result.bytes,

@@ -21,8 +21,9 @@
  * - An earlier attempt was stamped but left no id (a crash, or ProviderAmbiguousCreateError):
  *   the provider's recent jobs are searched first and a match is adopted, never one that another
  *   job holds in the provider-job ledger.
- * - Otherwise the attempt is stamped, then the job created with an Idempotency-Key derived from
- *   our job id, and the provider's id recorded and claimed in the ledger.
+ * - Otherwise the attempt is stamped, then the job created (a remix: the source's provider video
+ *   remixed) with an Idempotency-Key derived from our job id, and the provider's id recorded and
+ *   claimed in the ledger.
  * Provider errors propagate under their names: the machine retries ProviderRateLimitedError,
  * ProviderTransientError and ProviderAmbiguousCreateError (this handler reconciles before creating
  * again) and catches the rest. A FAILED job throws JobAlreadyTerminalError; a COMPLETED one
@@ -41,6 +42,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
+import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { admitOrPark } from '../shared/workflow/job-queue.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
@@ -53,6 +55,7 @@ import {
   parseTaskEnv,
   parseTaskInput,
   productionJobStore,
+  productionNotifier,
   systemClock,
   type TaskHandler,
   type TaskProvider,
@@ -66,6 +69,8 @@ export interface CreateProviderJobDeps {
   provider: TaskProviderSource;
   clock: Clock;
   limits: TaskLimits;
+  /** Announces video.started to the job's webhook (default: nothing sent). */
+  notify?: NotifyWebhook;
 }
 
 /**
@@ -130,13 +135,20 @@ export function createCreateProviderJobHandler(
       if (!(await takeRequest())) return waitForRequests(deps, job, input);
 
       const attempted = await deps.store.markCreateAttempt(jobId, deps.clock().toISOString());
-      const video = await provider.create({
-        prompt: job.prompt,
-        model: job.model,
-        size: job.size,
-        seconds: job.seconds,
-        idempotencyKey: providerIdempotencyKey(jobId),
-      });
+      // A remix starts from the provider's copy of the source video, with the same parameters.
+      const video =
+        job.remixOfProviderJobId === undefined
+          ? await provider.create({
+              prompt: job.prompt,
+              model: job.model,
+              size: job.size,
+              seconds: job.seconds,
+              idempotencyKey: providerIdempotencyKey(jobId),
+            })
+          : await provider.remix(job.remixOfProviderJobId, {
+              prompt: job.prompt,
+              idempotencyKey: providerIdempotencyKey(jobId),
+            });
       try {
         await deps.store.recordProviderJob(jobId, {
           providerJobId: video.id,
@@ -156,6 +168,7 @@ export function createCreateProviderJobHandler(
       }
       logger.info('Provider job created', { providerJobId: video.id, status: video.status });
       recordMetric('ProviderJobsCreated');
+      await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
       return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
     });
   };
@@ -331,6 +344,7 @@ async function reconcile(
     logger.info('Adopted the provider job an earlier create attempt started', {
       providerJobId: found.id,
     });
+    await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
     return stateOf(job, found.status, found.progress, deps.clock(), found.error);
   }
   logger.info('No provider job from the earlier create attempt; creating', {
@@ -365,6 +379,7 @@ export const handler = withObservability(
       provider: createProviderSource(),
       clock: systemClock,
       limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      notify: productionNotifier(),
     });
   }),
 );

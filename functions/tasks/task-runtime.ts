@@ -4,7 +4,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
+import { dynamoDb, sfn } from '../shared/aws/clients.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
@@ -20,6 +20,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
 import { ProviderError } from '../shared/provider/provider-errors.ts';
 import type { VideoProvider } from '../shared/provider/video-provider.ts';
+import { createWebhookNotifier, type NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
 import { TaskConfigError } from './task-errors.ts';
 
 export type Clock = () => Date;
@@ -28,7 +29,7 @@ export const systemClock: Clock = pipelineNow;
 /** The provider calls the tasks make (the real client, or the simulator behind it). */
 export type TaskProvider = Pick<
   VideoProvider,
-  'create' | 'retrieve' | 'findCreatedJob' | 'downloadContent' | 'delete'
+  'create' | 'remix' | 'retrieve' | 'findCreatedJob' | 'downloadContent' | 'delete'
 >;
 export type TaskProviderSource = () => Promise<TaskProvider>;
 
@@ -160,6 +161,11 @@ export function parseTaskEnv<TSchema extends z.ZodType>(
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   throw new TaskConfigError(result.error.issues.map((issue) => issue.message).join('; '));
+}
+
+/** The production webhook notifier (WEBHOOK_STATE_MACHINE_ARN; absent, nothing is sent). */
+export function productionNotifier(): NotifyWebhook {
+  return createWebhookNotifier(sfn, process.env.WEBHOOK_STATE_MACHINE_ARN || undefined);
 }
 
 /** The production job store on the table named by JOBS_TABLE_NAME. */

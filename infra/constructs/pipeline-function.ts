@@ -25,7 +25,7 @@ import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgm
 export const HANDLER_MODULE_METADATA_KEY = 'sora-pipeline:handler-module';
 
 /** The environment variable a secret's id is published under (see docs/architecture.md). */
-export type SecretEnvName = 'PROVIDER_SECRET_ID' | 'API_TOKENS_SECRET_ID';
+export type SecretEnvName = 'PROVIDER_SECRET_ID' | 'API_TOKENS_SECRET_ID' | 'WEBHOOK_SECRET_ID';
 
 export type BucketAccess = 'read' | 'write';
 
@@ -241,6 +241,16 @@ export class PipelineFunction extends Construct {
       );
     }
     this.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    return this;
+  }
+
+  /**
+   * Queue webhook deliveries: start executions of the webhook state machine. Sets
+   * WEBHOOK_STATE_MACHINE_ARN.
+   */
+  notifiesWebhooks(stateMachine: IStateMachine): this {
+    stateMachine.grantStartExecution(this.role);
+    this.function.addEnvironment('WEBHOOK_STATE_MACHINE_ARN', stateMachine.stateMachineArn);
     return this;
   }
 

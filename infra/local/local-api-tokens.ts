@@ -105,3 +105,22 @@ async function readSaved(
   }
   return { token, clients };
 }
+
+/**
+ * The root of the webhook signing secrets (AWS: the WebhookSigningSecret), kept in the data
+ * directory so clients' `whsec_` secrets survive a restart.
+ */
+export async function localWebhookSigningSecret(dataDir: string | null): Promise<string> {
+  const fresh = randomBytes(32).toString('base64url');
+  if (!dataDir) return fresh;
+  const path = join(dataDir, 'webhook-signing-secret');
+  try {
+    const saved = (await readFile(path, 'utf8')).trim();
+    if (saved) return saved;
+  } catch {
+    // first start
+  }
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(path, `${fresh}\n`, { mode: 0o600 });
+  return fresh;
+}

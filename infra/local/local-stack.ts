@@ -21,7 +21,7 @@ import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
-import { localApiTokens } from './local-api-tokens.ts';
+import { localApiTokens, localWebhookSigningSecret } from './local-api-tokens.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
 import {
   assertSpeedForProvider,
@@ -240,6 +240,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const secrets = new LocalSecrets();
     secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKey);
     secrets.putById(required(environment, 'API_TOKENS_SECRET_ID'), tokens.secret);
+    secrets.putById(
+      required(environment, 'WEBHOOK_SECRET_ID'),
+      await localWebhookSigningSecret(options.dataDir),
+    );
     const stepFunctions = new LocalStepFunctions();
     stops.push(() => stepFunctions.close());
     const awsEndpoint: RunningLocalAwsEndpoint = await startLocalAwsEndpoint({
@@ -258,6 +262,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SFN: awsEndpoint.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+      // Webhook receivers on this machine (http://127.0.0.1:...); never set on AWS.
+      WEBHOOK_ALLOW_LOOPBACK: 'true',
     });
 
     const lambdas = new InProcessLambdas(functions, { projectRoot: PROJECT_ROOT });

@@ -13,6 +13,7 @@ import { ConsoleSite } from '../constructs/console-site.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { VideoApi } from '../constructs/video-api.ts';
+import { WebhookDelivery } from '../constructs/webhook-delivery.ts';
 import { limitsSettingsFromContext } from './limits-settings.ts';
 import { PROVIDER_CONTEXT_KEYS, providerSettingsFromContext } from './provider-settings.ts';
 import { scheduleExpressionFromContext } from './schedule-settings.ts';
@@ -27,6 +28,7 @@ export const HANDLER_MODULES = {
   recordFailure: 'functions/tasks/record-failure.ts',
   intake: 'functions/intake/handler.ts',
   scheduler: 'functions/scheduler/handler.ts',
+  deliverWebhook: 'functions/webhooks/deliver-webhook.ts',
 } as const;
 
 export type PipelineFunctionName = keyof typeof HANDLER_MODULES;
@@ -41,6 +43,7 @@ const CONSTRUCT_IDS: Record<PipelineFunctionName, string> = {
   recordFailure: 'RecordFailure',
   intake: 'Intake',
   scheduler: 'Scheduler',
+  deliverWebhook: 'DeliverWebhook',
 };
 
 /**
@@ -62,6 +65,7 @@ export interface PipelineStackProps extends StackProps {
   jobsTable: ITable;
   providerApiKeySecret: ISecret;
   apiTokensSecret: ISecret;
+  webhookSigningSecret: ISecret;
   /** Bundle the handlers with esbuild (deployments); false synthesizes inline stubs (fast). */
   bundle: boolean;
   /** Absolute path of the project root. */
@@ -75,6 +79,7 @@ export interface PipelineStackProps extends StackProps {
 export class PipelineStack extends Stack {
   readonly functions: Record<PipelineFunctionName, PipelineFunction>;
   readonly generation: GenerationStateMachine;
+  readonly webhooks: WebhookDelivery;
   readonly api: VideoApi;
   readonly console: ConsoleSite;
 
@@ -128,6 +133,20 @@ export class PipelineStack extends Stack {
     const pollTimeout = Duration.seconds(
       Math.ceil(callWorstCase.plus(TASK_OVERHEAD).toMilliseconds() / 1000),
     );
+    // Webhook deliveries: their own state machine, started by whoever records an event.
+    const deliverWebhook = fn(
+      'deliverWebhook',
+      'Delivers one signed webhook event and records the attempt on its job',
+      Duration.seconds(30),
+      256,
+    )
+      .useJobsTable(stateful.jobsTable)
+      .useSecret(stateful.webhookSigningSecret, 'WEBHOOK_SECRET_ID');
+    this.webhooks = new WebhookDelivery(this, 'Webhooks', {
+      deliverWebhook: deliverWebhook.function,
+    });
+    const webhookMachine = this.webhooks.stateMachine;
+
     const createProviderJob = fn(
       'createProviderJob',
       'Reconciles or creates the provider job of a video',
@@ -137,7 +156,8 @@ export class PipelineStack extends Stack {
     )
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
-      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .notifiesWebhooks(webhookMachine);
     const pollProviderJob = fn(
       'pollProviderJob',
       'Polls the provider job and picks the next wait',
@@ -159,7 +179,8 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'write')
-      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .notifiesWebhooks(webhookMachine);
     const recordFailure = fn(
       'recordFailure',
       'Records a job FAILED with its reason',
@@ -167,7 +188,8 @@ export class PipelineStack extends Stack {
       256,
     )
       .useJobsTable(stateful.jobsTable)
-      .useLimits(limits);
+      .useLimits(limits)
+      .notifiesWebhooks(webhookMachine);
 
     this.generation = new GenerationStateMachine(this, 'Generation', {
       createProviderJob: createProviderJob.function,
@@ -194,7 +216,9 @@ export class PipelineStack extends Stack {
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'read')
       .useStateMachine(this.generation.stateMachine, { stopExecutions: true })
-      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .useSecret(stateful.webhookSigningSecret, 'WEBHOOK_SECRET_ID')
+      .notifiesWebhooks(webhookMachine);
     const authorizer = fn(
       'authorizer',
       'HTTP API authorizer: checks the bearer token against the API tokens secret',
@@ -258,6 +282,7 @@ export class PipelineStack extends Stack {
       recordFailure,
       intake,
       scheduler,
+      deliverWebhook,
     };
 
     new CfnOutput(this, 'ApiUrl', {
@@ -280,6 +305,7 @@ interface StatefulResources {
   jobsTable: ITable;
   providerApiKeySecret: ISecret;
   apiTokensSecret: ISecret;
+  webhookSigningSecret: ISecret;
 }
 
 /**
@@ -295,7 +321,8 @@ function importStatefulResources(consumer: Stack, props: StatefulResources): Sta
     consumer.addStackDependency(producer);
     return producer.exportValue(value, { name: `${producer.stackName}-${name}` });
   };
-  const { videosBucket, jobsTable, providerApiKeySecret, apiTokensSecret } = props;
+  const { videosBucket, jobsTable, providerApiKeySecret, apiTokensSecret, webhookSigningSecret } =
+    props;
   return {
     videosBucket: Bucket.fromBucketAttributes(consumer, 'VideosBucket', {
       bucketName: share(videosBucket, videosBucket.bucketName, 'VideosBucketName'),
@@ -313,6 +340,11 @@ function importStatefulResources(consumer: Stack, props: StatefulResources): Sta
       consumer,
       'ApiTokensSecret',
       share(apiTokensSecret, apiTokensSecret.secretArn, 'ApiTokensSecretArn'),
+    ),
+    webhookSigningSecret: Secret.fromSecretCompleteArn(
+      consumer,
+      'WebhookSigningSecret',
+      share(webhookSigningSecret, webhookSigningSecret.secretArn, 'WebhookSigningSecretArn'),
     ),
   };
 }

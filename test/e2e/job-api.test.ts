@@ -168,3 +168,70 @@ describe('clients', () => {
     expect(adminsView).toMatchObject({ status: 200, body: { id: aliceId, client: 'alice' } });
   });
 });
+
+describe('remix', () => {
+  it('remixes a completed video at the provider into a new job with its own video', async () => {
+    const alice = as('alice');
+    const { body: original } = await client.api('POST', '/videos', {
+      body: { prompt: 'A red bicycle by a canal', seconds: '4', size: '1280x720' },
+      headers: alice,
+    });
+    const sourceId = (original as { id: string }).id;
+    await client.executionEnd(sourceId);
+
+    const remix = await client.api('POST', `/videos/${sourceId}/remix`, {
+      body: { prompt: 'The same bicycle in the snow' },
+      headers: alice,
+    });
+    const remixId = (remix.body as { id: string }).id;
+    const execution = await client.executionEnd(remixId);
+    const view = await client.api('GET', `/videos/${remixId}`, { headers: alice });
+    const source = await client.jobRecord(sourceId);
+    const record = await client.jobRecord(remixId);
+    const simulator = stack.simulator;
+    if (!simulator) throw new Error('the e2e stack runs the simulator');
+    const atProvider = await fetch(`${simulator.baseURL}/videos/${String(record?.providerJobId)}`, {
+      headers: { authorization: `Bearer ${simulator.knobs.apiKey}` },
+    }).then((response) => response.json() as Promise<{ remixed_from_video_id: string | null }>);
+    const bobs = await client.api('POST', `/videos/${sourceId}/remix`, {
+      body: { prompt: 'Not mine to remix' },
+      headers: as('bob'),
+    });
+
+    expect(remix).toMatchObject({
+      status: 202,
+      body: { remixOf: sourceId, model: 'sora-2', size: '1280x720', seconds: '4' },
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(view.body).toMatchObject({ status: 'COMPLETED', remixOf: sourceId });
+    expect(atProvider.remixed_from_video_id).toBe(source?.providerJobId);
+    const key = (record?.result as { key: string } | undefined)?.key ?? '';
+    expect(key).not.toBe((source?.result as { key: string } | undefined)?.key);
+    expect((await client.objectBytes(key)).length).toBeGreaterThan(0);
+    expect(bobs.status).toBe(404);
+  });
+
+  it('refuses to remix a video that is not completed, and a remix that changes the size', async () => {
+    const alice = as('alice');
+    const { body: waiting } = await client.api('POST', '/videos', {
+      body: { prompt: 'Waits for the schedule', defer: true },
+      headers: alice,
+    });
+    const id = (waiting as { id: string }).id;
+
+    const notDone = await client.api('POST', `/videos/${id}/remix`, {
+      body: { prompt: 'x' },
+      headers: alice,
+    });
+    const resized = await client.api('POST', `/videos/${id}/remix`, {
+      body: { prompt: 'x', size: '720x1280' },
+      headers: alice,
+    });
+
+    expect(notDone).toMatchObject({
+      status: 409,
+      body: { error: { code: 'video_not_completed' } },
+    });
+    expect(resized).toMatchObject({ status: 400, body: { error: { field: 'size' } } });
+  });
+});

@@ -181,12 +181,14 @@ describe('acknowledgments', () => {
       'SoraPipeline/Api',
       'SoraPipeline/Authorizer',
       'SoraPipeline/CreateProviderJob',
+      'SoraPipeline/DeliverWebhook',
       'SoraPipeline/DownloadVideo',
       'SoraPipeline/Generation',
       'SoraPipeline/Intake',
       'SoraPipeline/PollProviderJob',
       'SoraPipeline/RecordFailure',
       'SoraPipeline/Scheduler',
+      'SoraPipeline/Webhooks',
     ]);
   });
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
+import { STATE_MACHINE_METADATA_KEY } from '../../infra/constructs/generation-state-machine.ts';
 import {
   HANDLER_MODULES,
   type PipelineFunctionName,
@@ -23,6 +24,13 @@ interface PolicyStatement {
 
 const NAMES = Object.keys(HANDLER_MODULES) as PipelineFunctionName[];
 /** The functions the generation state machine invokes. */
+/** The functions that queue webhook deliveries (an event is recorded there). */
+const WEBHOOK_NOTIFIERS: readonly PipelineFunctionName[] = [
+  'api',
+  'createProviderJob',
+  'downloadVideo',
+  'recordFailure',
+];
 const TASK_NAMES = [
   'createProviderJob',
   'pollProviderJob',
@@ -66,8 +74,18 @@ function statementsOf(name: PipelineFunctionName): PolicyStatement[] {
 }
 
 function generationStateMachineId(): string {
-  const [id, ...others] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
-  if (!id || others.length > 0) throw new Error('expected one state machine');
+  const [id, ...others] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))
+    .filter(([, resource]) => resource.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'generation')
+    .map(([logicalId]) => logicalId);
+  if (!id || others.length > 0) throw new Error('expected one generation state machine');
+  return id;
+}
+
+function webhookStateMachineId(): string {
+  const [id] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))
+    .filter(([, resource]) => resource.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'webhook')
+    .map(([logicalId]) => logicalId);
+  if (!id) throw new Error('expected a webhook state machine');
   return id;
 }
 
@@ -210,10 +228,21 @@ describe('environment (docs/architecture.md)', () => {
         'PROVIDER_SECRET_ID',
         'PROVIDER_BASE_URL',
         'LIMITS',
+        'WEBHOOK_STATE_MACHINE_ARN',
+        'WEBHOOK_SECRET_ID',
       ],
     ],
     ['authorizer', ['API_TOKENS_SECRET_ID']],
-    ['createProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
+    [
+      'createProviderJob',
+      [
+        'JOBS_TABLE_NAME',
+        'PROVIDER_SECRET_ID',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'WEBHOOK_STATE_MACHINE_ARN',
+      ],
+    ],
     ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
     [
       'downloadVideo',
@@ -223,11 +252,13 @@ describe('environment (docs/architecture.md)', () => {
         'PROVIDER_SECRET_ID',
         'PROVIDER_BASE_URL',
         'LIMITS',
+        'WEBHOOK_STATE_MACHINE_ARN',
       ],
     ],
-    ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS']],
+    ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS', 'WEBHOOK_STATE_MACHINE_ARN']],
     ['intake', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'LIMITS']],
     ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS']],
+    ['deliverWebhook', ['JOBS_TABLE_NAME', 'WEBHOOK_SECRET_ID']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
     const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
@@ -291,6 +322,7 @@ describe('grants (least privilege)', () => {
     ['recordFailure', ['dynamodb', 'logs', 'states', 'xray']],
     ['intake', ['dynamodb', 'logs', 's3', 'states', 'xray']],
     ['scheduler', ['dynamodb', 'logs', 'states', 'xray']],
+    ['deliverWebhook', ['dynamodb', 'logs', 'secretsmanager', 'xray']],
   ] as const)('%s may call only %j', (name, services) => {
     expect(servicesOf(name)).toEqual(services);
   });
@@ -319,7 +351,7 @@ describe('grants (least privilege)', () => {
     expect(JSON.stringify(reads.map(resourcesOf))).toContain('/videos/*');
   });
 
-  it('lets the api start executions of the generation state machine, and stop (cancel) only its executions', () => {
+  it('lets the api start executions of the generation and webhook state machines, and stop (cancel) only the generation executions', () => {
     const statements = statementsOf('api').filter((s) =>
       actionsOf(s).some((a) => a.startsWith('states:')),
     );
@@ -328,7 +360,7 @@ describe('grants (least privilege)', () => {
       {
         Action: 'states:StartExecution',
         Effect: 'Allow',
-        Resource: { Ref: expect.stringMatching(/^GenerationStateMachine/) },
+        Resource: [{ Ref: generationStateMachineId() }, { Ref: webhookStateMachineId() }],
       },
       {
         Action: 'states:StopExecution',
@@ -340,28 +372,34 @@ describe('grants (least privilege)', () => {
   });
 
   it.each(TASK_NAMES)(
-    'lets %s start executions of the generation state machine only (its ARN, not *)',
+    'lets %s start executions of the generation state machine (its ARN, not *) and queue webhooks, nothing else',
     (name) => {
       const statements = statementsOf(name).filter((s) =>
         actionsOf(s).some((a) => a.startsWith('states:')),
       );
+      const startGeneration = {
+        Action: 'states:StartExecution',
+        Effect: 'Allow',
+        Resource: { Ref: generationStateMachineId() },
+      };
+      const queueWebhooks = { ...startGeneration, Resource: { Ref: webhookStateMachineId() } };
 
-      expect(statements).toEqual([
-        {
-          Action: 'states:StartExecution',
-          Effect: 'Allow',
-          Resource: { Ref: generationStateMachineId() },
-        },
-      ]);
+      expect(statements).toEqual(
+        WEBHOOK_NOTIFIERS.includes(name) ? [queueWebhooks, startGeneration] : [startGeneration],
+      );
     },
   );
 
   it.each(TASK_NAMES)(
-    'grants %s StartExecution in a StartsExecutions policy of its own, not the default policy',
+    'grants %s StartExecution of the generation machine in a StartsExecutions policy of its own, not the default policy',
     (name) => {
       const granting = policiesOf(name)
         .filter(([, statements]) =>
-          statements.some((s) => actionsOf(s).includes('states:StartExecution')),
+          statements.some(
+            (s) =>
+              actionsOf(s).includes('states:StartExecution') &&
+              JSON.stringify(s.Resource).includes(generationStateMachineId()),
+          ),
         )
         .map(([id]) => id);
 

@@ -183,7 +183,7 @@ describe('outputs and exports', () => {
       Description: Match.stringLikeRegexp('aws secretsmanager put-secret-value'),
     });
     template.hasOutput('ApiTokensSecretName', {
-      Description: Match.stringLikeRegexp('put-secret-value.*tokens'),
+      Description: Match.stringLikeRegexp('put-secret-value.*clients.*tokenSha256'),
     });
   });
 
@@ -198,6 +198,7 @@ describe('outputs and exports', () => {
       'SoraPipelineStateful-JobsTableName',
       'SoraPipelineStateful-ProviderApiKeySecretArn',
       'SoraPipelineStateful-VideosBucketName',
+      'SoraPipelineStateful-WebhookSigningSecretArn',
     ]);
   });
 });

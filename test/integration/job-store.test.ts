@@ -228,6 +228,9 @@ describe('cancel, clients and batches on DynamoDB Local', () => {
     expect(await ids({ batchId, limit: 10 })).toEqual([jobs[2]?.jobId, jobs[0]?.jobId]);
     expect(await ids({ batchId, client, limit: 10 })).toEqual([jobs[0]?.jobId]);
     expect(await ids({ client, status: 'CANCELLED', limit: 10 })).toEqual([jobs[0]?.jobId]);
+    const dayOf = (job: Job | undefined) => job?.createdAt.slice(0, 10) ?? '';
+    expect(await ids({ client, createdOn: dayOf(jobs[1]), limit: 10 })).toContain(jobs[1]?.jobId);
+    expect(await ids({ client, createdOn: '2001-01-01', limit: 10 })).toEqual([]);
   });
 });
 

@@ -26,6 +26,7 @@ import {
   SORT_KEY,
 } from '../../functions/shared/jobs/jobs-table.ts';
 import { decodeCursor, encodeCursor } from '../../functions/shared/jobs/list-cursor.ts';
+import type { WebhookDelivery } from '../../functions/shared/webhooks/webhook-events.ts';
 
 /**
  * `JobStore` in memory with the semantics of `DynamoJobStore`: idempotent create, updates
@@ -100,7 +101,8 @@ export class InMemoryJobStore implements JobStore {
         (job) =>
           (query.status === undefined || job.status === query.status) &&
           (query.client === undefined || ownerOf(job) === query.client) &&
-          (query.batchId === undefined || job.batchId === query.batchId),
+          (query.batchId === undefined || job.batchId === query.batchId) &&
+          (query.createdOn === undefined || job.createdAt.startsWith(`${query.createdOn}T`)),
       )
       .map((job) => ({ job, sortKey: createdSortKey(job.createdAt, job.jobId) }))
       .filter(
@@ -192,6 +194,12 @@ export class InMemoryJobStore implements JobStore {
       job: this.#update(jobId, { status: 'CANCELLED', cancelledAt: at, updatedAt: at }),
       cancelled: true,
     };
+  }
+
+  async recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
+    this.#jobs.set(jobId, { ...job, lastWebhookDelivery: structuredClone(delivery) });
   }
 
   async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {

@@ -11,6 +11,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { now } from '../clock.ts';
+import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
 import {
   ACTIVE_STATUSES,
   DEFAULT_CLIENT,
@@ -166,7 +167,7 @@ export class DynamoJobStore implements JobStore {
     if (!Number.isInteger(query.limit) || query.limit < 1) {
       throw new ValidationError('limit', 'limit must be a positive integer');
     }
-    const { index, partition, filters } = listPlan(query);
+    const { index, partition, filters, sortKeyPrefix } = listPlan(query);
     const startKey =
       query.cursor === undefined
         ? undefined
@@ -176,6 +177,12 @@ export class DynamoJobStore implements JobStore {
           });
     const names: Record<string, string> = { '#partition': index.partitionKey };
     const values: Record<string, unknown> = { ':partition': partition };
+    let keyCondition = '#partition = :partition';
+    if (sortKeyPrefix !== undefined) {
+      names['#sort'] = index.sortKey;
+      values[':sortPrefix'] = sortKeyPrefix;
+      keyCondition += ' AND begins_with(#sort, :sortPrefix)';
+    }
     const conditions: string[] = [];
     for (const [name, value] of Object.entries(filters)) {
       names[`#${name}`] = name;
@@ -191,7 +198,7 @@ export class DynamoJobStore implements JobStore {
       new QueryCommand({
         TableName: this.#tableName,
         IndexName: index.name,
-        KeyConditionExpression: '#partition = :partition',
+        KeyConditionExpression: keyCondition,
         ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {}),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -348,6 +355,24 @@ export class DynamoJobStore implements JobStore {
     const existing = await this.get(jobId);
     if (existing === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
     return { job: existing, cancelled: false };
+  }
+
+  async recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #delivery = :delivery',
+          ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
+          ExpressionAttributeNames: { '#delivery': 'lastWebhookDelivery' },
+          ExpressionAttributeValues: { ':delivery': delivery },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
+    }
   }
 
   async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {
@@ -581,6 +606,8 @@ export function listPlan(query: ListJobsQuery): {
   index: JobIndex;
   partition: string;
   filters: Record<string, string>;
+  /** The index's sort key starts with this (a creation day). */
+  sortKeyPrefix?: string;
 } {
   const filters: Record<string, string> = {};
   if (query.batchId !== undefined) {
@@ -590,7 +617,9 @@ export function listPlan(query: ListJobsQuery): {
   }
   if (query.client !== undefined) {
     if (query.status !== undefined) filters.status = query.status;
-    return { index: BY_CLIENT_INDEX, partition: clientPartition(query.client), filters };
+    const plan = { index: BY_CLIENT_INDEX, partition: clientPartition(query.client), filters };
+    // The sort key starts with the ISO creation time, so a day is a prefix of it.
+    return query.createdOn === undefined ? plan : { ...plan, sortKeyPrefix: `${query.createdOn}T` };
   }
   if (query.status !== undefined) {
     return { index: BY_STATUS_INDEX, partition: statusPartition(query.status), filters };

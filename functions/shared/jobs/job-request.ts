@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '../webhooks/webhook-events.ts';
 import { ValidationError } from './job-errors.ts';
 
 /**
@@ -52,6 +53,25 @@ export const videoRequestSchema = z
       .boolean({ error: 'must be true or false' })
       .optional()
       .describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+    webhook: z
+      .strictObject({
+        url: z
+          .string({ error: 'must be a string' })
+          .describe(
+            'An https URL (a public address); signed POSTs per Standard Webhooks are sent to it.',
+          ),
+        events: z
+          .array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(', ')}` }))
+          .min(1, 'must name at least one event')
+          .optional()
+          .describe(
+            `Which events to send; default ${DEFAULT_WEBHOOK_EVENTS.join(', ')} (how the job ended).`,
+          ),
+      })
+      .optional()
+      .describe(
+        "Where to announce the job's events (see GET /webhooks/secret for the signing secret).",
+      ),
   })
   .meta({ title: 'VideoRequest', description: 'A request to generate one video.' });
 

@@ -1,3 +1,4 @@
+import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
 import type { DeferredReason, Job, JobError, JobResult, JobStatus, ProviderStatus } from './job.ts';
 
 /**
@@ -47,6 +48,11 @@ export interface JobStore {
    * terminal); JobNotFoundError when it does not exist.
    */
   recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }>;
+  /**
+   * Records how the last webhook delivery went. Changes no status, so it is written on a
+   * terminal job too; JobNotFoundError when the job does not exist.
+   */
+  recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void>;
   /** Records FAILED with a reason; does nothing if the job is already terminal. */
   recordFailed(jobId: string, error: JobError, at: string): Promise<void>;
   /**
@@ -83,6 +89,8 @@ export interface ListJobsQuery {
   client?: string;
   /** Only the jobs of this batch. */
   batchId?: string;
+  /** With `client`: only the jobs created on this UTC day (YYYY-MM-DD). */
+  createdOn?: string;
   limit: number;
   cursor?: string;
   /** By creation time; newest first (`desc`) unless asked otherwise. */

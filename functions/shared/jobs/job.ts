@@ -47,6 +47,8 @@ export interface JobResult {
   spritesheetKey?: string;
 }
 
+import type { WebhookDelivery, WebhookRequest } from '../webhooks/webhook-events.ts';
+
 /** The client a job belongs to when its record names none (jobs made before clients existed). */
 export const DEFAULT_CLIENT = 'default';
 
@@ -61,6 +63,10 @@ export interface Job {
   client?: string;
   /** Jobs from one drop file or batch file share a batch id (`GET /videos?batch=`). */
   batchId?: string;
+  /** A remix: the completed job whose video this one remixes (same model, size and seconds). */
+  remixOf?: string;
+  /** The provider's id of that job's video, which the create step remixes. */
+  remixOfProviderJobId?: string;
   prompt: string;
   model: string;
   size: string;
@@ -96,6 +102,13 @@ export interface Job {
   completedAt?: string;
   /** When a client cancelled the job (status CANCELLED). */
   cancelledAt?: string;
+  /** Where the job's events are announced (signed with its client's secret). */
+  webhook?: WebhookRequest;
+  /**
+   * How the last webhook delivery went. Bookkeeping, not a status change: written on terminal
+   * jobs too (the events of an ending are delivered after it).
+   */
+  lastWebhookDelivery?: WebhookDelivery;
   /** What the job cost at the provider's prices (model x seconds), recorded on completion. */
   actualCostUsd?: number;
   result?: JobResult;

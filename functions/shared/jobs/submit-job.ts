@@ -7,6 +7,8 @@ import {
   resolveVideoParams,
   VideoParamsError,
 } from '../provider/provider-config.ts';
+import { DEFAULT_WEBHOOK_EVENTS, type WebhookRequest } from '../webhooks/webhook-events.ts';
+import { validateWebhookUrl, type WebhookTargetPolicy } from '../webhooks/webhook-target.ts';
 import { admitOrPark } from '../workflow/job-queue.ts';
 import type { StartExecution } from '../workflow/start-execution.ts';
 import { DEFAULT_CLIENT, type Job, type JobSource } from './job.ts';
@@ -25,6 +27,8 @@ export interface SubmitJobContext {
   client?: string;
   /** The batch the job is part of (a dropped file). */
   batchId?: string;
+  /** A remix of this completed job (whose model, size and seconds the request repeats). */
+  remixOf?: { jobId: string; providerJobId: string };
 }
 
 export interface SubmitJobDeps {
@@ -42,6 +46,8 @@ export interface SubmitJobDeps {
    * short execution more).
    */
   semaphore?: Pick<ConcurrencySemaphore, 'acquire' | 'release'>;
+  /** Which webhook URLs are accepted (absent: https to public addresses only). */
+  webhookPolicy?: WebhookTargetPolicy;
 }
 
 /** What makes two submissions "the same request" for an idempotency key. */
@@ -51,6 +57,10 @@ export interface JobRequestFields {
   size: string;
   seconds: string;
   deferred: boolean;
+  /** Present only when asked for, so requests without one hash as they always did. */
+  webhook?: WebhookRequest;
+  /** The job a remix remixes (part of what makes two remix requests the same). */
+  remixOf?: string;
 }
 
 /**
@@ -71,7 +81,8 @@ export async function submitJob(
   context: SubmitJobContext,
   deps: SubmitJobDeps,
 ): Promise<{ job: Job; created: boolean }> {
-  const fields = resolveRequest(request, deps.providerConfig);
+  const fields = resolveRequest(request, deps.providerConfig, deps.webhookPolicy);
+  if (context.remixOf !== undefined) fields.remixOf = context.remixOf.jobId;
   const now = deps.clock();
   const timestamp = now.toISOString();
   const job: Job = {
@@ -88,6 +99,7 @@ export async function submitJob(
   };
   if (context.idempotencyKey !== undefined) job.idempotencyKey = context.idempotencyKey;
   job.client = context.client ?? DEFAULT_CLIENT;
+  if (context.remixOf !== undefined) job.remixOfProviderJobId = context.remixOf.providerJobId;
   if (context.batchId !== undefined) job.batchId = context.batchId;
   // A deferred job gets its execution name when the scheduler claims it.
   if (fields.deferred) job.deferredReason = 'scheduled';
@@ -153,15 +165,36 @@ export function idempotencyStoreKey(
 
 /** sha256 (hex) of the canonical JSON of the fields: keys sorted, nothing else in it. */
 export function requestHash(fields: JobRequestFields): string {
-  const canonical = JSON.stringify(fields, Object.keys(fields).sort());
-  return createHash('sha256').update(canonical).digest('hex');
+  // The replacer list applies at every depth, so the webhook (nested) is appended on its own;
+  // a request without one hashes as before webhooks existed.
+  const { webhook, ...base } = fields;
+  const canonical = JSON.stringify(base, Object.keys(base).sort());
+  const hook = webhook === undefined ? '' : JSON.stringify([webhook.url, webhook.events]);
+  return createHash('sha256')
+    .update(canonical + hook)
+    .digest('hex');
 }
 
-function resolveRequest(request: unknown, config: ProviderConfig): JobRequestFields {
+function resolveRequest(
+  request: unknown,
+  config: ProviderConfig,
+  webhookPolicy: WebhookTargetPolicy = { allowLoopback: false },
+): JobRequestFields {
   const parsed = parseVideoRequest(request);
   try {
     const params = resolveVideoParams(config, parsed);
-    return { prompt: parsed.prompt, ...params, deferred: parsed.defer ?? false };
+    const fields: JobRequestFields = {
+      prompt: parsed.prompt,
+      ...params,
+      deferred: parsed.defer ?? false,
+    };
+    if (parsed.webhook !== undefined) {
+      fields.webhook = {
+        url: validateWebhookUrl(parsed.webhook.url, webhookPolicy),
+        events: [...new Set(parsed.webhook.events ?? DEFAULT_WEBHOOK_EVENTS)],
+      };
+    }
+    return fields;
   } catch (error) {
     if (error instanceof VideoParamsError) {
       throw new ValidationError(error.field, error.message, { cause: error });

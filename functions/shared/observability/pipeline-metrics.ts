@@ -48,6 +48,12 @@ export const PIPELINE_METRICS = {
   JobsFailed: MetricUnit.Count,
   /** The API authorizer denied a request (no, malformed or unknown token). */
   RequestsUnauthorized: MetricUnit.Count,
+  /** A client cancelled a job. */
+  JobsCancelled: MetricUnit.Count,
+  /** A webhook delivery could not be queued (the event is lost; see the error log). */
+  WebhookEnqueueFailures: MetricUnit.Count,
+  /** A webhook attempt. Dimension `outcome`: delivered, retrying, failed. */
+  WebhookAttempts: MetricUnit.Count,
 } as const;
 
 export type PipelineMetricName = keyof typeof PIPELINE_METRICS;

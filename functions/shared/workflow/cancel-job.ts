@@ -22,6 +22,7 @@ import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
 import { settleAbandonedJob } from '../limits/limits.ts';
 import { utcDay } from '../limits/limits-table.ts';
 import { currentExecutionName } from '../scheduler/workflow-executions.ts';
+import type { NotifyWebhook } from '../webhooks/notify-webhook.ts';
 
 export interface CancelJobDeps {
   store: JobStore;
@@ -36,6 +37,8 @@ export interface CancelJobDeps {
   handOff: () => Promise<void>;
   /** Told when the provider job could not be deleted (the job is cancelled all the same). */
   onDeleteFailed?: (providerJobId: string, error: unknown) => void;
+  /** Announces video.cancelled to the job's webhook (default: nothing sent). */
+  notify?: NotifyWebhook;
 }
 
 /** Cancels `job` (as last read) and answers it CANCELLED; JobNotCancellableError if it finished. */
@@ -60,6 +63,8 @@ export async function cancelJob(deps: CancelJobDeps, job: Job): Promise<Job> {
   }
   await settleAbandonedJob(deps.budget, cancelled, utcDay(now));
   if (await deps.semaphore.release(cancelled.jobId)) await deps.handOff();
+  // Queued once per event (the delivery is named by it): a repeated cancel announces nothing new.
+  await deps.notify?.(cancelled, 'video.cancelled', now);
   return cancelled;
 }
 

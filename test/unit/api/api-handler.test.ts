@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createApiHandler, MAX_BODY_BYTES } from '../../../functions/api/api-handler.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
@@ -23,6 +24,7 @@ function setup() {
   const handler = createApiHandler({
     store,
     cancel: inMemoryCancelDeps(store).deps,
+    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     startExecution,
     providerConfig: testProviderConfig(),
     clock: () => NOW,

@@ -4,6 +4,7 @@ import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { intakeBatchId } from '../../../functions/shared/intake/intake-idempotency.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
@@ -31,6 +32,7 @@ function setup() {
       throw new Error('not used');
     },
     cancel: cancel.deps,
+    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     logger: recordingLogger().logger,
   });
   const send = async (request: HttpRequest, authorizer: Record<string, unknown>) => {

@@ -5,6 +5,7 @@ import { API_ROUTES, routeKey } from '../../../functions/api/api-routes.ts';
 import { openApiDocument } from '../../../functions/api/openapi.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { createPipelineApp } from '../../../infra/synth-pipeline.ts';
 import { httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
@@ -31,6 +32,7 @@ function handler() {
   return createApiHandler({
     store: new InMemoryJobStore(),
     cancel: inMemoryCancelDeps(new InMemoryJobStore()).deps,
+    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     startExecution: async () => {},
     providerConfig: testProviderConfig(),
     clock: () => new Date(),

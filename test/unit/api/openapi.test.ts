@@ -17,6 +17,7 @@ import {
   usageSchema,
   videoListSchema,
   videoSchema,
+  webhookSecretSchema,
 } from '../../../functions/api/openapi-schemas.ts';
 import { isJobId, newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { videoRequestSchema } from '../../../functions/shared/jobs/job-request.ts';
@@ -70,6 +71,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   Usage: usageSchema,
   ContentLink: contentLinkSchema,
   BatchCancellation: batchCancellationSchema,
+  WebhookSecret: webhookSecretSchema,
 };
 
 describe('openApiDocument structure', () => {

@@ -12,6 +12,7 @@ import {
   type RecordedMetric,
 } from '../../../functions/shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { authorizerEvent, type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
@@ -38,6 +39,7 @@ function api() {
     createApiHandler({
       store,
       cancel: inMemoryCancelDeps(store).deps,
+      webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
       startExecution: async () => {},
       providerConfig: testProviderConfig(),
       clock: () => NOW,
