@@ -198,6 +198,22 @@ describe('web console', () => {
     await screenshot('console-jobs');
   });
 
+  it('remixes a completed video into a new job that completes with its own video', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: /red fox/ }).click();
+    await page.locator('video').waitFor(WAIT);
+    const original = await page.locator('dd code').first().textContent();
+
+    await page.getByLabel('Remix: describe the change').fill('Same fox, now at dusk');
+    await page.getByRole('button', { name: 'Remix', exact: true }).click();
+
+    await page.getByText('Same fox, now at dusk').waitFor(WAIT);
+    await statusBadge().filter({ hasText: 'completed' }).waitFor(WAIT);
+    await page.locator('video').waitFor(WAIT);
+    const facts = page.locator('dl.facts');
+    expect(await facts.textContent()).toContain(`Remix of${original}`);
+  });
+
   it('updates the list live while a job runs, without reloading the page', async () => {
     const submitted = await fetch(`${stack.apiUrl}/videos`, {
       method: 'POST',

@@ -234,18 +234,16 @@ function facts(job: PublicJob): HTMLElement {
     ['Created', dateTime(job.createdAt)],
     ['Updated', dateTime(job.updatedAt)],
   ];
-  // remixOf comes with the API's remix route (where the API has it).
-  const extra = job as PublicJob & { remixOf?: string };
   rows.push(['Client', job.client]);
-  if (extra.batchId)
+  if (job.batchId)
     rows.push([
       'Batch',
-      h('a', { href: `#/?batch=${encodeURIComponent(extra.batchId)}` }, extra.batchId),
+      h('a', { href: `#/?batch=${encodeURIComponent(job.batchId)}` }, job.batchId),
     ]);
-  if (extra.remixOf)
+  if (job.remixOf)
     rows.push([
       'Remix of',
-      h('a', { href: `#/videos/${encodeURIComponent(extra.remixOf)}` }, extra.remixOf),
+      h('a', { href: `#/videos/${encodeURIComponent(job.remixOf)}` }, job.remixOf),
     ]);
   if (job.deferred) rows.push(['Waiting for', job.deferredReason ?? 'a scheduled run']);
   if (job.completedAt) rows.push(['Completed', dateTime(job.completedAt)]);
