@@ -181,7 +181,10 @@ describe('web console', () => {
   it('shows usage: spend today and the waiting and running jobs', async () => {
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.getByRole('heading', { name: /^Today/ }).waitFor(WAIT);
-    expect(await page.locator('dl.facts').textContent()).toMatch(/Spent \(rendered\)\$0\.800/);
+    const today = page.getByRole('region', { name: /^Today/ });
+    expect(await today.locator('dl').textContent()).toMatch(/Spent \(rendered\)\$0\.800/);
+    const share = page.getByRole('region', { name: 'Your share today (client default)' });
+    expect(await share.locator('dl').textContent()).toMatch(/Spent\$0\.800/);
     await page.getByRole('heading', { name: /^Waiting/ }).waitFor(WAIT);
     await screenshot('console-usage');
   });

@@ -1,4 +1,4 @@
-import type { PublicJob } from '../api-client.ts';
+import type { PublicJob, UsageReport } from '../api-client.ts';
 import { type AppContext, pageTitle } from '../app-context.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { age, shorten, usd } from '../format.ts';
@@ -18,6 +18,7 @@ export async function renderUsage(context: AppContext): Promise<void> {
     ]);
     if (!context.isCurrent()) return;
     const { budget, concurrency } = usage;
+    const share = (usage as UsageReport & { client?: ClientShare }).client;
     const spent = budget.spentUsd + budget.reservedUsd + budget.orphanedUsd;
     const meter =
       budget.limitUsd === null
@@ -61,6 +62,7 @@ export async function renderUsage(context: AppContext): Promise<void> {
           ].map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]),
         ),
       ),
+      share ? clientShare(share) : null,
       jobSection(
         'running',
         `Running (${countLabel(running.videos, running.nextCursor)})`,
@@ -77,6 +79,37 @@ export async function renderUsage(context: AppContext): Promise<void> {
     }
   };
   await load();
+}
+
+/** The caller's own part of the day (`GET /usage` answers it where the API has clients). */
+interface ClientShare {
+  client: string;
+  spentUsd: number;
+  reservedUsd: number;
+  jobs: { submitted: number; completed: number; failed: number; cancelled: number };
+  truncated: boolean;
+}
+
+function clientShare(share: ClientShare): HTMLElement {
+  const rows: [string, string][] = [
+    ['Spent', usd(share.spentUsd)],
+    ['Reserved', usd(share.reservedUsd)],
+    ['Jobs submitted', String(share.jobs.submitted)],
+    ['Completed', String(share.jobs.completed)],
+    ['Failed', String(share.jobs.failed)],
+    ['Cancelled', String(share.jobs.cancelled)],
+  ];
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'share-heading' },
+    h('h2', { id: 'share-heading' }, `Your share today (client ${share.client})`),
+    h(
+      'dl',
+      { class: 'facts' },
+      rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]),
+    ),
+    share.truncated ? h('p', { class: 'hint' }, 'Counted from your newest 2,000 jobs.') : null,
+  );
 }
 
 const countLabel = (jobs: PublicJob[], next: string | null) => `${jobs.length}${next ? '+' : ''}`;
