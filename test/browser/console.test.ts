@@ -201,6 +201,37 @@ describe('web console', () => {
     await screenshot('console-jobs');
   });
 
+  it('works with the keyboard: skip link, and the spritesheet scrubber steps through its frames', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: /red fox/ }).click();
+    const scrubber = page.getByRole('slider', { name: /Preview frames/ });
+    await scrubber.waitFor(WAIT);
+    const focused = () =>
+      page.evaluate(() => {
+        const { document } = globalThis as unknown as {
+          document: { activeElement: { id: string; textContent: string } | null };
+        };
+        return document.activeElement?.id || document.activeElement?.textContent;
+      });
+
+    // Freshly loaded (the session keeps the token), the first Tab reaches the skip link.
+    await page.reload();
+    await scrubber.waitFor(WAIT);
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('skip-link');
+    await page.keyboard.press('Enter');
+    expect(await focused()).toBe('main');
+
+    // The simulator's sheet is 4 x 2 frames of the video's 16:9.
+    await expect.poll(() => scrubber.getAttribute('aria-valuemax'), WAIT).toBe('8');
+    await scrubber.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    expect(await scrubber.getAttribute('aria-valuenow')).toBe('3');
+    await page.keyboard.press('End');
+    expect(await scrubber.getAttribute('aria-valuetext')).toBe('Frame 8 of 8');
+  });
+
   it('remixes a completed video into a new job that completes with its own video', async () => {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByRole('link', { name: /red fox/ }).click();
