@@ -63,7 +63,18 @@ export async function renderJobDetail(context: AppContext, id: string | undefine
 
 async function show(context: AppContext, job: PublicJob): Promise<void> {
   const sections: HTMLElement[] = [];
-  if (job.status === 'COMPLETED' && job.video) sections.push(await player(context, job));
+  if (job.status === 'COMPLETED' && job.video) {
+    // A link the API cannot give (the file gone, a network error) leaves the rest of the page.
+    sections.push(
+      await player(context, job).catch((error: unknown) =>
+        h(
+          'p',
+          { role: 'alert', class: 'field-error' },
+          `The video could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      ),
+    );
+  }
   if (job.error) sections.push(errorExplanation(job.error));
   if (!context.isCurrent()) return;
   replaceChildren(
@@ -89,8 +100,13 @@ async function player(context: AppContext, job: PublicJob): Promise<HTMLElement>
   const variants = job.video?.variants ?? [];
   const [videoUrl, posterUrl, sheetUrl] = await Promise.all([
     contentLink(context.api, job.id, 'video'),
-    variants.includes('thumbnail') ? contentLink(context.api, job.id, 'thumbnail') : undefined,
-    variants.includes('spritesheet') ? contentLink(context.api, job.id, 'spritesheet') : undefined,
+    // Previews are extras: without them the player still plays.
+    variants.includes('thumbnail')
+      ? contentLink(context.api, job.id, 'thumbnail').catch(() => undefined)
+      : undefined,
+    variants.includes('spritesheet')
+      ? contentLink(context.api, job.id, 'spritesheet').catch(() => undefined)
+      : undefined,
   ]);
   const video = h('video', {
     controls: true,
