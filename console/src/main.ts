@@ -34,7 +34,6 @@ async function start(): Promise<void> {
     replaceChildren(main, h('h1', {}, 'The console could not start'), h('p', {}, String(error)));
     return;
   }
-  tokenFromFragment();
   requiredElement('skip-link').addEventListener('click', (event) => {
     event.preventDefault();
     main.focus();
@@ -62,6 +61,8 @@ async function route(options: { focus?: boolean } = {}): Promise<void> {
   const current = generation;
   const main = requiredElement('main');
   const signOut = requiredElement('sign-out');
+  // A sign-in link opened in a tab already showing the console changes only the fragment.
+  tokenFromFragment();
   const token = savedToken();
   const [path = '', queryString = ''] = window.location.hash.replace(/^#/, '').split('?');
   const context = (api: ApiClient): AppContext => ({

@@ -341,6 +341,29 @@ describe('web console', () => {
     expect(consoleErrors.filter((error) => /Content Security Policy/i.test(error))).toEqual([]);
   });
 
+  it('pages through the list, 20 jobs a page, forward and back', async () => {
+    await page.goto(stack.info().consoleUrl);
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor(WAIT);
+    for (let i = 1; i <= 21; i += 1) {
+      const answer = await fetch(`${stack.apiUrl}/videos`, {
+        method: 'POST',
+        headers: { ...stack.headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: `Paging clip ${i}`, defer: true }),
+      });
+      expect(answer.status).toBe(202);
+    }
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'Paging clip 21' }).waitFor(WAIT);
+    expect(await page.locator('tbody tr').count()).toBe(20);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByRole('link', { name: 'Paging clip 1', exact: true }).waitFor(WAIT);
+    expect(await page.getByRole('link', { name: 'Paging clip 21' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByRole('link', { name: 'Paging clip 21' }).waitFor(WAIT);
+    expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+  });
+
   it('fits a phone: the job list has no sideways scrolling at 390 px', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     try {
