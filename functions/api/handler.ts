@@ -18,6 +18,7 @@ import {
   stopExecution,
 } from '../shared/scheduler/workflow-executions.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
+import { createUploadReader } from '../shared/storage/uploads.ts';
 import { createWebhookNotifier } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
 import { webhookPolicyFromEnv } from '../shared/webhooks/webhook-target.ts';
@@ -67,6 +68,7 @@ export const handler = withObservability(
     webhookSecret: async (client) =>
       clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
     webhookPolicy: webhookPolicyFromEnv(process.env),
+    readUpload: createUploadReader(s3, config.videosBucketName),
     logger: keyedLogger,
   }),
 );

@@ -16,6 +16,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { UPLOADS_PREFIX } from '../../functions/shared/media/reference-image.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 
 /**
@@ -190,6 +191,23 @@ export class PipelineFunction extends Construct {
         'Writes video objects with multipart uploads (AbortMultipartUpload cleans up a failed stream, DeleteObject removes a rejected video) in the videos bucket only; the action wildcards are those of Bucket.grantWrite.',
       );
     }
+    this.function.addEnvironment('VIDEOS_BUCKET_NAME', bucket.bucketName);
+    return this;
+  }
+
+  /** Read the reference images under uploads/ only (image-to-video). Sets VIDEOS_BUCKET_NAME. */
+  readsUploads(bucket: IBucket): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [bucket.arnForObjects(`${UPLOADS_PREFIX}*`)],
+      }),
+    );
+    acknowledgeWildcards(
+      this,
+      [wildcardResourceFinding(this, bucket.bucketArn, `/${UPLOADS_PREFIX}*`)],
+      "Reads the reference images under uploads/ (image-to-video); their keys are the clients' to choose, unknown when the policy is written.",
+    );
     this.function.addEnvironment('VIDEOS_BUCKET_NAME', bucket.bucketName);
     return this;
   }

@@ -153,6 +153,7 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .readsUploads(stateful.videosBucket)
       .notifiesWebhooks(webhookMachine);
     const pollProviderJob = fn(
       'pollProviderJob',

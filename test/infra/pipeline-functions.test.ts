@@ -237,6 +237,7 @@ describe('environment (docs/architecture.md)', () => {
       'createProviderJob',
       [
         'JOBS_TABLE_NAME',
+        'VIDEOS_BUCKET_NAME',
         'PROVIDER_SECRET_ID',
         'PROVIDER_BASE_URL',
         'LIMITS',
@@ -316,7 +317,7 @@ describe('grants (least privilege)', () => {
   it.each([
     ['api', ['dynamodb', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['authorizer', ['logs', 'secretsmanager', 'xray']],
-    ['createProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
+    ['createProviderJob', ['dynamodb', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
     ['downloadVideo', ['dynamodb', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['recordFailure', ['dynamodb', 'logs', 'states', 'xray']],
@@ -422,6 +423,15 @@ describe('grants (least privilege)', () => {
       expect(JSON.stringify(resource?.Properties)).not.toContain(generationStateMachineId());
     },
   );
+
+  it('lets createProviderJob read reference images under uploads/ and nothing else in S3', () => {
+    const s3 = statementsOf('createProviderJob').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('s3:')),
+    );
+
+    expect(s3.map(actionsOf)).toEqual([['s3:GetObject']]);
+    expect(JSON.stringify(s3.map(resourcesOf))).toContain('/uploads/*');
+  });
 
   it('lets the authorizer read the API tokens secret and not the provider key', () => {
     const secretResources = statementsOf('authorizer')

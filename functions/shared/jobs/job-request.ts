@@ -53,6 +53,17 @@ export const videoRequestSchema = z
       .boolean({ error: 'must be true or false' })
       .optional()
       .describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+    input_reference: z
+      .strictObject({
+        key: z
+          .string({ error: 'must be a string' })
+          .regex(/^uploads\/[^\s]{1,1000}$/, 'must be a key under uploads/ in the videos bucket')
+          .describe('The S3 key of the image in the videos bucket, under uploads/.'),
+      })
+      .optional()
+      .describe(
+        "Image-to-video: a JPEG, PNG or WebP of exactly the video's size (at most 4 MiB), uploaded to the videos bucket under uploads/ (or sent as the multipart file input_reference).",
+      ),
     webhook: z
       .strictObject({
         url: z
