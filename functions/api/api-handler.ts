@@ -17,6 +17,7 @@ import { isJobId } from '../shared/jobs/job-id.ts';
 import { type SubmitJobContext, type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
+import { MAX_REFERENCE_IMAGE_BYTES } from '../shared/media/reference-image.ts';
 import { type CancelJobDeps, cancelBatch, cancelJob } from '../shared/workflow/cancel-job.ts';
 import { ContentNotFoundError, PayloadTooLargeError, RouteNotFoundError } from './api-errors.ts';
 import { type OperationId, ROUTES_BY_KEY } from './api-routes.ts';
@@ -24,6 +25,7 @@ import { type Caller, callerOf } from './caller.ts';
 import type { ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
 import { jsonResponse } from './json-response.ts';
+import { formToRequest, parseMultipart } from './multipart-request.ts';
 import {
   CONTENT_VARIANTS,
   type ContentVariant,
@@ -34,6 +36,8 @@ import {
 
 /** Bodies are a prompt and a few fields: 16 KiB leaves room for a 4000-character prompt in UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** A multipart POST /videos also carries the reference image. */
+export const MAX_MULTIPART_BYTES = MAX_REFERENCE_IMAGE_BYTES + 64 * 1024;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
@@ -52,6 +56,8 @@ export interface ApiDeps extends SubmitJobDeps {
   cancel: CancelJobDeps;
   /** The client's webhook signing secret (`whsec_...`). */
   webhookSecret: (client: string) => Promise<string>;
+  /** Stores an uploaded reference image under uploads/ and answers its key (absent: refused). */
+  storeUpload?: (bytes: Uint8Array) => Promise<string>;
   logger: ApiLogger;
 }
 
@@ -80,7 +86,30 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   const operations: Record<OperationId, Operation> = {
     async createVideo({ event, caller }) {
-      return submitted(readJsonBody(event), event, { source: 'api', client: caller.client });
+      const context = { source: 'api' as const, client: caller.client };
+      const contentType = header(event, 'content-type') ?? '';
+      if (!/^multipart\/form-data/i.test(contentType)) {
+        return submitted(readJsonBody(event), event, context);
+      }
+      // The openai SDK's form: fields, and the reference image as the file input_reference.
+      const form = await parseMultipart(contentType, rawBody(event, MAX_MULTIPART_BYTES));
+      const request = formToRequest(form.fields);
+      if (form.file !== undefined) {
+        if ('input_reference' in request) {
+          throw new ValidationError(
+            'input_reference',
+            'input_reference: send a file or a key, not both',
+          );
+        }
+        if (deps.storeUpload === undefined) {
+          throw new ValidationError(
+            'input_reference',
+            'input_reference: files are not accepted here',
+          );
+        }
+        request.input_reference = { key: await deps.storeUpload(form.file.bytes) };
+      }
+      return submitted(request, event, context);
     },
 
     async remixVideo({ event, id, caller }) {
@@ -268,13 +297,15 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
   return undefined;
 }
 
-function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+function rawBody(event: APIGatewayProxyEventV2, maxBytes: number): Buffer {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`Body is over ${MAX_BODY_BYTES} bytes`);
-  }
-  const text = bytes.toString('utf8');
+  if (bytes.byteLength > maxBytes) throw new PayloadTooLargeError(`Body is over ${maxBytes} bytes`);
+  return bytes;
+}
+
+function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const text = rawBody(event, MAX_BODY_BYTES).toString('utf8');
   if (text.trim() === '') throw new ValidationError('body', 'body: must be a JSON object');
   try {
     return JSON.parse(text);

@@ -18,7 +18,7 @@ import {
   stopExecution,
 } from '../shared/scheduler/workflow-executions.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
-import { createUploadReader } from '../shared/storage/uploads.ts';
+import { createUploadReader, createUploadStore } from '../shared/storage/uploads.ts';
 import { createWebhookNotifier } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
 import { webhookPolicyFromEnv } from '../shared/webhooks/webhook-target.ts';
@@ -69,6 +69,7 @@ export const handler = withObservability(
       clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
     webhookPolicy: webhookPolicyFromEnv(process.env),
     readUpload: createUploadReader(s3, config.videosBucketName),
+    storeUpload: createUploadStore(s3, config.videosBucketName),
     logger: keyedLogger,
   }),
 );

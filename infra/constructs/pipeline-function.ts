@@ -212,6 +212,22 @@ export class PipelineFunction extends Construct {
     return this;
   }
 
+  /** Put reference images under uploads/ only (multipart POST /videos). */
+  writesUploads(bucket: IBucket): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects(`${UPLOADS_PREFIX}*`)],
+      }),
+    );
+    acknowledgeWildcards(
+      this,
+      [wildcardResourceFinding(this, bucket.bucketArn, `/${UPLOADS_PREFIX}*`)],
+      'Puts the reference images a request carries under uploads/ (named by their content hash, unknown when the policy is written).',
+    );
+    return this;
+  }
+
   /** Read one secret; its ARN (never its value) goes into `envName`. */
   useSecret(secret: ISecret, envName: SecretEnvName): this {
     secret.grantRead(this.role);

@@ -212,6 +212,7 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'read')
+      .writesUploads(stateful.videosBucket)
       .useStateMachine(this.generation.stateMachine, { stopExecutions: true })
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
       .useSecret(stateful.webhookSigningSecret, 'WEBHOOK_SECRET_ID')

@@ -301,4 +301,41 @@ describe('image-to-video (input_reference)', () => {
       },
     });
   });
+
+  it('takes the image as the multipart file input_reference, stored under uploads/ by its hash', async () => {
+    const png = blackPng(720, 1280);
+    const form = new FormData();
+    form.set('prompt', 'A portrait still comes to life');
+    form.set('seconds', '4');
+    form.set('input_reference', new Blob([png], { type: 'image/png' }), 'portrait.png');
+    const wrong = new FormData();
+    wrong.set('prompt', 'Wrong size');
+    wrong.set('size', '1280x720');
+    wrong.set('input_reference', new Blob([png], { type: 'image/png' }), 'portrait.png');
+
+    const response = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: stack.headers,
+      body: form,
+    });
+    const refused = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: stack.headers,
+      body: wrong,
+    });
+    const job = (await response.json()) as { id: string; size: string };
+    const execution = await client.executionEnd(job.id);
+    const record = await client.jobRecord(job.id);
+
+    expect(response.status).toBe(202);
+    expect(job.size).toBe('720x1280');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: { field: 'input_reference.key' } });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(record?.inputReference).toMatchObject({
+      key: expect.stringMatching(/^uploads\/sha256-[0-9a-f]{64}\.png$/),
+      width: 720,
+      height: 1280,
+    });
+  });
 });

@@ -336,13 +336,20 @@ describe('grants (least privilege)', () => {
     expect(indexGrantees).toEqual(['api', 'scheduler']);
   });
 
-  it('lets the api read video objects and the download write them and read back videos/ only', () => {
+  it('lets the api read video objects and put uploads/ only, and the download write them and read back videos/ only', () => {
     const s3Actions = (name: PipelineFunctionName) =>
       statementsOf(name)
         .flatMap(actionsOf)
         .filter((a) => a.startsWith('s3:'));
 
-    expect(s3Actions('api').sort()).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
+    expect(s3Actions('api').sort()).toEqual([
+      's3:GetBucket*',
+      's3:GetObject*',
+      's3:List*',
+      's3:PutObject',
+    ]);
+    const puts = statementsOf('api').filter((s) => actionsOf(s).includes('s3:PutObject'));
+    expect(JSON.stringify(puts.map(resourcesOf))).toContain('/uploads/*');
     expect(s3Actions('downloadVideo')).toContain('s3:PutObject');
     expect(s3Actions('downloadVideo')).toContain('s3:Abort*');
     const reads = statementsOf('downloadVideo').filter((s) =>
