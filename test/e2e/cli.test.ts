@@ -163,6 +163,7 @@ describe('npm start and npm run generate', () => {
       [
         'apiUrl',
         'bucket',
+        'clients',
         'dropFolders',
         'dynamodbEndpoint',
         'headers',
