@@ -8,6 +8,8 @@ export type LocalStackErrorCode =
   | 'port-in-use'
   | 'emulator-failed'
   | 'template-unsupported'
+  | 'stack-running'
+  | 'job-failed'
   | 'invalid-option';
 
 export class LocalStackError extends Error {

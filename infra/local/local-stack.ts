@@ -12,7 +12,12 @@ import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
-import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import {
+  type RunningDynamoDbLocal,
+  startDynamoDbLocal,
+  stopStaleDynamoDbLocal,
+} from './dynamodb-local.ts';
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
@@ -50,8 +55,13 @@ export interface RealProvider {
 }
 
 export interface LocalStackOptions {
-  /** Root of the data kept across restarts (`.local`); null keeps nothing (tests). */
+  /**
+   * Root of the data kept across restarts (`.local`); null keeps nothing (tests). One stack per
+   * directory: a second one fails with a `stack-running` LocalStackError.
+   */
   dataDir: string | null;
+  /** Who runs the stack, named to a second stack on the same data directory (`npm start`). */
+  command?: string;
   /** Empties the DynamoDB and S3 data and resets the clock to the wall clock first. */
   fresh?: boolean;
   /**
@@ -142,8 +152,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
   const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : null);
-  // A taken API port is known before anything starts.
-  if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+  // A second stack on the same data is refused before anything starts; the lock is released last.
+  const lock = options.dataDir
+    ? await lockDataDir(options.dataDir, options.command ?? 'a local stack')
+    : undefined;
+  if (lock) stops.push(() => lock.release());
+  try {
+    // A taken API port is known before anything starts.
+    if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+    // Holding the lock, any DynamoDB Local on our files is an orphan: two on one file corrupt it.
+    const dynamoDir = dataPath('dynamodb');
+    if (dynamoDir) {
+      for (const pid of await stopStaleDynamoDbLocal(dynamoDir)) {
+        step(
+          `stopped DynamoDB Local (pid ${pid}) left running on ${dynamoDir} by an earlier stack`,
+        );
+      }
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 
   // DynamoDB Local's JVM boots (2-3 s) while the CDK app synthesizes.
   if (options.fresh && options.dataDir) {
@@ -290,6 +319,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       throw error;
     });
     stops.push(() => gateway.close());
+    await lock?.ready(gateway.url);
 
     const info = (): LocalStackInfo => ({
       apiUrl: gateway.url,

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stdout.write(`\n${signal}: stopping the local stack...\n`);
-    await removeStackInfo(dataDir);
+    await removeStackInfo(dataDir, stack.apiUrl);
     await stack.stop();
     process.stdout.write('Stopped; nothing left running.\n');
     process.exit(0);
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
   const { startLocalStack } = await import('./local-stack.ts');
   stack = await startLocalStack({
     dataDir,
+    command: COMMAND,
     fresh: values.fresh ?? false,
     speed,
     apiPort: port,

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,7 +176,47 @@ describe('npm start and npm run generate', () => {
     expect(response.status).toBe(200);
   });
 
-  it('npm run generate uses the running stack and saves the MP4 it reports', async () => {
+  it('a second npm start on the same data directory exits at once, naming it and the running API', async () => {
+    const info = await stackInfo();
+
+    const second = await run('start.ts', ['--port', '0', '--data-dir', dataDir]);
+    const stillServing = await fetch(`${info.apiUrl}/videos`, { headers: info.headers });
+
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim().split('\n')).toEqual([
+      `npm start: a local stack (npm start, pid ${running.child.pid}, API ${info.apiUrl}) already uses ${dataDir}; stop it first, or pass another --data-dir`,
+    ]);
+    expect(second.stdout).not.toContain('starting DynamoDB Local');
+    expect(existsSync(join(dataDir, 'stack.json'))).toBe(true);
+    expect(stillServing.status).toBe(200);
+  });
+
+  it('npm run generate refuses an --out that is a file before submitting anything', async () => {
+    const info = await stackInfo();
+    const file = join(dataDir, 'not-a-directory');
+    await writeFile(file, 'taken');
+    const before = await listJobs(info);
+
+    const result = await run('generate.ts', ['A cat', '--data-dir', dataDir, '--out', file]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^generate: --out .*not-a-directory is a file, not a directory/);
+    expect(await listJobs(info)).toEqual(before);
+  });
+
+  it('npm run generate refuses a prompt of invisible characters before submitting anything', async () => {
+    const info = await stackInfo();
+    const before = await listJobs(info);
+
+    const result = await run('generate.ts', ['\u200b\u202e\u200d', '--data-dir', dataDir]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^generate: the prompt: .*visible/);
+    expect(await listJobs(info)).toEqual(before);
+  });
+
+  it('npm run generate uses the running stack, saves the MP4 and prints a short summary', async () => {
     const out = join(dataDir, 'videos');
 
     const result = await run('generate.ts', [
@@ -196,8 +236,10 @@ describe('npm start and npm run generate', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Using the running local stack');
     expect(result.stdout).toMatch(/100% completed/);
-    expect(result.stdout).toContain(`s3://`);
-    expect(result.stdout).toContain(`"jobId": "${generatedJobId}"`);
+    expect(result.stdout).toMatch(new RegExp(`Job +${generatedJobId} COMPLETED`));
+    expect(result.stdout).toMatch(/Stored +s3:\/\/\S+\/\S+\.mp4/);
+    // The table's internals stay internal.
+    expect(result.stdout).not.toMatch(/gsi1pk|requestHash|"pk"|"sk"/);
     expect(sha256(saved)).toBe(job.video.sha256);
   });
 
@@ -237,6 +279,8 @@ describe('npm start and npm run generate', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('No running stack');
     expect(result.stdout).toMatch(/Saved .*\.mp4/);
+    // The stack it started has stopped: none of its endpoints are worth printing.
+    expect(result.stdout.slice(result.stdout.indexOf('Job '))).not.toMatch(/127\.0\.0\.1/);
     expect(await leftoverProcesses(dataDir)).toEqual([]);
   });
 });
@@ -347,5 +391,58 @@ describe('npm start under npm', () => {
     }
     expect(processesUsing(npmDataDir)).toEqual([]);
     await rm(npmDataDir, { recursive: true, force: true });
+  });
+});
+
+describe('nothing outlives a killed stack', () => {
+  it('SIGKILL of npm start leaves no java behind, and the next start takes the data directory over', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-sigkill-'));
+    const first = await start(['--data-dir', dir]);
+    expect(processesUsing(dir).some((line) => line.includes('java'))).toBe(true);
+
+    await first.stop('SIGKILL');
+    const leftAfterKill = await leftoverProcesses(dir);
+    const second = await start(['--data-dir', dir]);
+    const info = JSON.parse(await readFile(join(dir, 'stack.json'), 'utf8')) as LocalStackInfo;
+    const answered = await fetch(`${info.apiUrl}/videos`, { headers: info.headers });
+    await second.stop();
+
+    expect(leftAfterKill).toEqual([]);
+    expect(answered.status).toBe(200);
+    expect(await leftoverProcesses(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('npm run generate under npm', () => {
+  it('Ctrl-C sent to npm alone says the job is not cancelled and stops the stack it started', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-interrupt-generate-'));
+    // At speed 1 the simulator renders for about a minute: the job is still running when we stop.
+    const npm = spawn(
+      'npm',
+      ['run', 'generate', '--', 'A slow cat', '--speed', '1', '--data-dir', dir, '--out', dir],
+      { cwd: PROJECT_ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    started.add(npm);
+    let output = '';
+    const exited = once(npm, 'exit') as Promise<[number | null]>;
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/Job \S+ submitted/.test(output)) resolve();
+      };
+      npm.stdout?.on('data', onData);
+      npm.stderr?.on('data', onData);
+      void exited.then(([code]) => reject(new Error(`generate exited with ${code}: ${output}`)));
+    });
+
+    npm.kill('SIGINT');
+    const [code] = await exited;
+
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/Interrupted: job \S+ is not cancelled/);
+    expect(output).not.toMatch(/fetch failed/);
+    expect(await leftoverProcesses(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
   });
 });
