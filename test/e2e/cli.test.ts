@@ -119,6 +119,11 @@ async function leftoverProcesses(dir: string): Promise<string[]> {
   return left;
 }
 
+/** Resolves once `condition` holds (the test's own timeout bounds the wait). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 async function stackInfo(): Promise<LocalStackInfo> {
   return JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8'));
 }
@@ -241,6 +246,24 @@ describe('npm start and npm run generate', () => {
     // The table's internals stay internal.
     expect(result.stdout).not.toMatch(/gsi1pk|requestHash|"pk"|"sk"/);
     expect(sha256(saved)).toBe(job.video.sha256);
+  });
+
+  it("npm start reports a failed job in one short line with the job's error code, no JSON or stack", async () => {
+    const info = await stackInfo();
+    const response = await fetch(`${info.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...info.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'A cat [moderation-block]' }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    const from = running.output().length;
+
+    await until(() => running.output().includes(`job ${id}: FAILED`));
+
+    const printed = running.output().slice(from);
+    expect(printed).toMatch(new RegExp(`job ${id}: FAILED moderation_blocked`));
+    expect(printed).not.toMatch(/"stack"|\n\s+at /);
+    expect(Math.max(...printed.split('\n').map((line) => line.length))).toBeLessThan(500);
   });
 
   it('npm run generate ends non-zero with the API message naming a bad --seconds', async () => {
