@@ -23,6 +23,7 @@ import { LocalStackError } from './local-errors.ts';
 import { LOCAL_REGION } from './local-ids.ts';
 import type { LocalStack, LocalStackInfo } from './local-stack.ts';
 import { ProgressBar } from './progress-bar.ts';
+import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { LOCAL_DATA_DIR, runningStackInfo } from './stack-info.ts';
 
@@ -178,6 +179,7 @@ async function startEmbeddedStack(
   const provider = providerFromShell();
   const speed = options.speed ?? (provider ? 1 : EMBEDDED_SIMULATOR_SPEED);
   assertSpeedForProvider(speed, provider !== undefined);
+  if (provider) await checkProvider(provider);
   options.say(`No running stack (npm start): starting one for this video (speed x${speed})...`);
   const { startLocalStack } = await import('./local-stack.ts');
   const stack = await startLocalStack({

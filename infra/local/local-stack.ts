@@ -52,6 +52,8 @@ export interface RealProvider {
   model?: string;
   /** JSON model catalogue (PROVIDER_MODELS). */
   models?: string;
+  /** Request timeout in ms (PROVIDER_TIMEOUT_MS). */
+  timeoutMs?: string;
 }
 
 export interface LocalStackOptions {
@@ -373,6 +375,7 @@ function providerContext(
   const context: Record<string, string> = { 'provider:baseUrl': baseUrl };
   if (provider?.model) context['provider:model'] = provider.model;
   if (provider?.models) context['provider:models'] = provider.models;
+  if (provider?.timeoutMs) context['provider:timeoutMs'] = provider.timeoutMs;
   return context;
 }
 
