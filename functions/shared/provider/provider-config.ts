@@ -93,9 +93,18 @@ const providerConfigSchema = z
     apiKey: z.string({ error: 'is required' }).min(1, 'is required'),
     defaultModel: z.string().min(1).default(DEFAULT_MODEL),
     models: z.record(z.string().min(1), modelSpecSchema).default(defaultModelCatalogue),
-    timeoutMs: z.number().int().positive().default(DEFAULT_TIMEOUT_MS),
+    timeoutMs: z
+      .number({ error: 'must be a whole number of milliseconds' })
+      .int('must be a whole number of milliseconds')
+      .positive('must be positive')
+      .default(DEFAULT_TIMEOUT_MS),
     /** SDK retries for safe calls; create and remix never retry (a retry can start a paid job). */
-    maxRetries: z.number().int().min(0).max(10).default(DEFAULT_MAX_RETRIES),
+    maxRetries: z
+      .number({ error: 'must be a whole number from 0 to 10' })
+      .int('must be a whole number from 0 to 10')
+      .min(0, 'must be a whole number from 0 to 10')
+      .max(10, 'must be a whole number from 0 to 10')
+      .default(DEFAULT_MAX_RETRIES),
   })
   .superRefine((config, ctx) => {
     if (Object.keys(config.models).length === 0) {
