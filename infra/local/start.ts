@@ -74,8 +74,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  // `npm start` runs us under npm (and a shell), and npm does not pass SIGTERM on: when it dies
-  // we are re-parented. Noticing that stops the stack instead of leaving it (and java) running.
+  // npm passes SIGINT and SIGTERM on to its script, which `exec`s us (package.json). If npm dies
+  // without doing so (SIGKILL), we are re-parented: noticing that stops the stack instead of
+  // leaving it running (java itself dies with us in any case: see dynamodb-local.ts).
   const parentPid = process.ppid;
   setInterval(() => {
     if (process.ppid !== parentPid) void stop('parent process exited');
