@@ -2,14 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
-import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -34,6 +29,7 @@ import { LOCAL_REGION } from './local-ids.ts';
 import { type LocalFunctionSpec, localFunctions, localResolver } from './local-resources.ts';
 import { LocalSecrets } from './local-secrets.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
+import { createLocalTable, type LocalTable, tableFromTemplate } from './local-tables.ts';
 import { bucketNotificationsFromTemplate, schedulesFromTemplate } from './local-triggers.ts';
 import { assertPortFree } from './ports.ts';
 import { type RunningS3Local, startS3Local } from './s3-local.ts';
@@ -267,7 +263,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(() => awsEndpoint.close());
 
     const dynamoDb = await dynamoStarting;
-    await createTable(dynamoDb.endpoint, table);
+    // The jobs table exactly as the stateful stack's template declares it.
+    await createTable(
+      dynamoDb.endpoint,
+      tableFromTemplate(templates.stateful, table, localResolver(templates.stateful, stacks).ref),
+    );
 
     setProcessEnvironment({
       ...environment,
@@ -443,16 +443,14 @@ function setProcessEnvironment(values: Record<string, string>): void {
   });
 }
 
-async function createTable(endpoint: string, table: string): Promise<void> {
+async function createTable(endpoint: string, table: LocalTable): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
   try {
-    await client.send(new CreateTableCommand(jobsTableDefinition(table)));
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
+    await createLocalTable(client, table);
   } finally {
     client.destroy();
   }
