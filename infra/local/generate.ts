@@ -16,12 +16,18 @@ import type { PublicJob } from '../../functions/api/public-job.ts';
 import { ValidationError } from '../../functions/shared/jobs/job-errors.ts';
 import { parseVideoRequest } from '../../functions/shared/jobs/job-request.ts';
 import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
+import {
+  providerConfigFromEnv,
+  resolveVideoParams,
+  VideoParamsError,
+  type VideoParamsInput,
+} from '../../functions/shared/provider/provider-config.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { dataDirHolder, stackRunning } from './data-dir-lock.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import { LOCAL_REGION } from './local-ids.ts';
-import type { LocalStack, LocalStackInfo } from './local-stack.ts';
+import type { LocalStack, LocalStackInfo, RealProvider } from './local-stack.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
@@ -134,7 +140,7 @@ export async function checkOutDir(outDir: string): Promise<void> {
  */
 export async function connectToStack(
   dataDir: string,
-  options: { speed?: number | undefined; say: (line: string) => void },
+  options: StackOptions,
 ): Promise<StackConnection> {
   const deadline = Date.now() + STARTING_STACK_WAIT_MS;
   let waitingFor: number | undefined;
@@ -172,13 +178,22 @@ export async function connectToStack(
   }
 }
 
+interface StackOptions {
+  /** The clock speed of a stack started for this command. */
+  speed?: number | undefined;
+  /** The request, checked against the provider's catalogue before a stack is started for it. */
+  request?: VideoParamsInput;
+  say: (line: string) => void;
+}
+
 async function startEmbeddedStack(
   dataDir: string,
-  options: { speed?: number | undefined; say: (line: string) => void },
+  options: StackOptions,
 ): Promise<StackConnection> {
   const provider = providerFromShell();
   const speed = options.speed ?? (provider ? 1 : EMBEDDED_SIMULATOR_SPEED);
   assertSpeedForProvider(speed, provider !== undefined);
+  if (options.request) checkAgainstCatalogue(options.request, provider);
   if (provider) await checkProvider(provider);
   options.say(`No running stack (npm start): starting one for this video (speed x${speed})...`);
   const { startLocalStack } = await import('./local-stack.ts');
@@ -191,6 +206,28 @@ async function startEmbeddedStack(
     onStep: (message) => options.say(`  · ${message}`),
   });
   return { info: stack.info(), embedded: stack, close: () => stack.stop() };
+}
+
+/**
+ * Model, size and seconds against the catalogue the stack about to start will use (the default
+ * one with the simulator, PROVIDER_MODEL / PROVIDER_MODELS with a real provider): a refusal the
+ * API would give, given before the stack takes seconds to start.
+ */
+function checkAgainstCatalogue(request: VideoParamsInput, provider: RealProvider | undefined) {
+  const config = providerConfigFromEnv(
+    {
+      PROVIDER_BASE_URL: provider?.baseUrl ?? 'http://127.0.0.1/v1',
+      PROVIDER_MODEL: provider?.model,
+      PROVIDER_MODELS: provider?.models,
+    },
+    'catalogue-check-only',
+  );
+  try {
+    resolveVideoParams(config, request);
+  } catch (error) {
+    if (!(error instanceof VideoParamsError)) throw error;
+    throw new LocalStackError('invalid-option', `--${error.field}: ${error.message}`);
+  }
 }
 
 function apiCall(info: LocalStackInfo) {
@@ -451,7 +488,7 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  connection = await connectToStack(dataDir, { speed, say });
+  connection = await connectToStack(dataDir, { speed, request, say });
   if (interrupt.signal.aborted) return;
   const bar = new ProgressBar();
   let job: PublicJob | undefined;

@@ -471,3 +471,19 @@ describe('npm run generate under npm', CLI_TIMEOUT, () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+describe('npm run generate refusals', CLI_TIMEOUT, () => {
+  it('refuses a duration the catalogue lacks before starting a stack for it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-catalogue-'));
+
+    const result = await run('generate.ts', ['A cat', '--seconds', '5', '--data-dir', dir]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'generate: --seconds: seconds "5" is not supported by model "sora-2"; allowed: 4, 8, 12',
+    ]);
+    expect(result.stdout).not.toContain('starting');
+    expect(existsSync(join(dir, 'dynamodb'))).toBe(false);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
