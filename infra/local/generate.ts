@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -112,24 +112,34 @@ export function checkVideoRequest(options: VideoRequestOptions): Record<string, 
 }
 
 /**
- * Makes sure the video can be saved in `outDir` (creating it), before a paid job is submitted.
- * Throws a LocalStackError naming `--out` when it is a file or cannot be written.
+ * Makes sure the video can be saved in `outDir` before a paid job is submitted, creating
+ * nothing: the directory (or the nearest existing one above it, where it will be created) must
+ * be a writable directory. Throws a LocalStackError naming `--out` otherwise.
  */
 export async function checkOutDir(outDir: string): Promise<void> {
-  const shown = relative(process.cwd(), outDir) || outDir;
-  const existing = await stat(outDir).catch(() => undefined);
-  if (existing && !existing.isDirectory()) {
-    throw new LocalStackError('invalid-option', `--out ${shown} is a file, not a directory`);
-  }
-  try {
-    await mkdir(outDir, { recursive: true });
-    await access(outDir, constants.W_OK);
-  } catch (error) {
-    throw new LocalStackError(
-      'invalid-option',
-      `--out ${shown} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      { cause: error },
-    );
+  const shown = (path: string) => relative(process.cwd(), path) || path;
+  for (let probe = outDir; ; probe = dirname(probe)) {
+    const found = await stat(probe).catch(() => undefined);
+    if (found) {
+      if (!found.isDirectory()) {
+        const what = probe === outDir ? '' : `: ${shown(probe)}`;
+        throw new LocalStackError(
+          'invalid-option',
+          `--out ${shown(outDir)}${what} is a file, not a directory`,
+        );
+      }
+      try {
+        await access(probe, constants.W_OK);
+      } catch (error) {
+        throw new LocalStackError(
+          'invalid-option',
+          `--out ${shown(outDir)}: ${shown(probe)} cannot be written (${(error as NodeJS.ErrnoException).code ?? 'no access'})`,
+          { cause: error },
+        );
+      }
+      return;
+    }
+    if (dirname(probe) === probe) return;
   }
 }
 
@@ -306,6 +316,7 @@ export async function downloadVideo(
     if (!response.ok || !response.body) {
       throw new Error(`downloading the video answered ${response.status}`);
     }
+    await mkdir(outDir, { recursive: true });
     const hash = createHash('sha256');
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, callback) {

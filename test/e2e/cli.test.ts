@@ -476,7 +476,15 @@ describe('npm run generate refusals', CLI_TIMEOUT, () => {
   it('refuses a duration the catalogue lacks before starting a stack for it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sora-cli-catalogue-'));
 
-    const result = await run('generate.ts', ['A cat', '--seconds', '5', '--data-dir', dir]);
+    const result = await run('generate.ts', [
+      'A cat',
+      '--seconds',
+      '5',
+      '--data-dir',
+      dir,
+      '--out',
+      join(dir, 'videos'),
+    ]);
 
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([
@@ -484,6 +492,7 @@ describe('npm run generate refusals', CLI_TIMEOUT, () => {
     ]);
     expect(result.stdout).not.toContain('starting');
     expect(existsSync(join(dir, 'dynamodb'))).toBe(false);
+    expect(existsSync(join(dir, 'videos'))).toBe(false);
     await rm(dir, { recursive: true, force: true });
   });
 });

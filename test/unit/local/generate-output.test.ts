@@ -1,6 +1,11 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PublicJob } from '../../../functions/api/public-job.ts';
 import {
+  checkOutDir,
   interruptedMessage,
   jobSummary,
   type StackConnection,
@@ -65,5 +70,21 @@ describe('generate: what it prints', () => {
     expect(interruptedMessage(running, job, '/data', 'job job_01 cancelled')).toBe(
       'Interrupted: job job_01 cancelled\n',
     );
+  });
+});
+
+describe('generate: --out, checked before anything is submitted', () => {
+  it('accepts a directory still to be made, creating nothing yet, and refuses a path under a file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-out-'));
+    const file = join(dir, 'README.md');
+    await writeFile(file, 'taken');
+
+    const later = checkOutDir(join(dir, 'videos', 'today'));
+    const underFile = checkOutDir(join(file, 'videos'));
+
+    await expect(later).resolves.toBeUndefined();
+    expect(existsSync(join(dir, 'videos'))).toBe(false);
+    await expect(underFile).rejects.toThrow(/README\.md is a file, not a directory/);
+    await rm(dir, { recursive: true, force: true });
   });
 });
