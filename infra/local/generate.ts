@@ -55,6 +55,8 @@ Options:
                      choice, with a real provider)
   --out <dir>        where to save the video (default ./videos)
   --data-dir <dir>   the local stack's data directory (default .local)
+  --skip-provider-check
+                     with a real provider, do not check it answers GET /videos first
   -h, --help         show this help
 
 Ctrl-C stops following the job; the job itself keeps running.`;
@@ -193,6 +195,8 @@ interface StackOptions {
   speed?: number | undefined;
   /** The request, checked against the provider's catalogue before a stack is started for it. */
   request?: VideoParamsInput;
+  /** Start without checking that a real provider answers (`--skip-provider-check`). */
+  skipProviderCheck?: boolean;
   say: (line: string) => void;
 }
 
@@ -204,7 +208,7 @@ async function startEmbeddedStack(
   const speed = options.speed ?? (provider ? 1 : EMBEDDED_SIMULATOR_SPEED);
   assertSpeedForProvider(speed, provider !== undefined);
   if (options.request) checkAgainstCatalogue(options.request, provider);
-  if (provider) await checkProvider(provider);
+  if (provider && !options.skipProviderCheck) await checkProvider(provider);
   options.say(`No running stack (npm start): starting one for this video (speed x${speed})...`);
   const { startLocalStack } = await import('./local-stack.ts');
   const stack = await startLocalStack({
@@ -449,6 +453,7 @@ function parse() {
       speed: { type: 'string' },
       out: { type: 'string' },
       'data-dir': { type: 'string' },
+      'skip-provider-check': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -499,7 +504,12 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  connection = await connectToStack(dataDir, { speed, request, say });
+  connection = await connectToStack(dataDir, {
+    speed,
+    request,
+    say,
+    skipProviderCheck: values['skip-provider-check'] ?? false,
+  });
   if (interrupt.signal.aborted) return;
   const bar = new ProgressBar();
   let job: PublicJob | undefined;
