@@ -296,20 +296,64 @@ describe('grants (least privilege)', () => {
     expect(indexGrantees).toEqual(['api', 'scheduler']);
   });
 
-  it('lets the api read video objects and the download write them and read back videos/ only', () => {
-    const s3Actions = (name: PipelineFunctionName) =>
-      statementsOf(name)
-        .flatMap(actionsOf)
-        .filter((a) => a.startsWith('s3:'));
+  it('lets the api read objects under videos/ only, and nothing else in the bucket', () => {
+    const s3 = statementsOf('api').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
 
-    expect(s3Actions('api').sort()).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
-    expect(s3Actions('downloadVideo')).toContain('s3:PutObject');
-    expect(s3Actions('downloadVideo')).toContain('s3:Abort*');
-    const reads = statementsOf('downloadVideo').filter((s) =>
-      actionsOf(s).some((a) => a.startsWith('s3:Get')),
+    expect(s3.map(actionsOf)).toEqual([['s3:GetObject']]);
+    expect(s3.flatMap(resourcesOf)).toEqual([expect.stringMatching(/\/videos\/\*"\]\]\}$/)]);
+  });
+
+  it('lets the download read, write and abort uploads under videos/ only, and never delete', () => {
+    const s3 = statementsOf('downloadVideo').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('s3:')),
     );
-    expect(reads.map(actionsOf)).toEqual([['s3:GetObject']]);
-    expect(JSON.stringify(reads.map(resourcesOf))).toContain('/videos/*');
+
+    expect(s3.flatMap(actionsOf).sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:PutObject',
+    ]);
+    expect(s3.flatMap(resourcesOf)).toEqual([expect.stringMatching(/\/videos\/\*"\]\]\}$/)]);
+  });
+
+  it('lets the intake read the drop folders and write only their reports', () => {
+    const s3 = statementsOf('intake').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const byAction = Object.fromEntries(
+      s3.map((s) => [
+        actionsOf(s).join(),
+        resourcesOf(s)
+          .map((r) => r.replace(/^.*\/(\w[\w-]*)\/\*"\]\]\}$/, '$1'))
+          .sort(),
+      ]),
+    );
+
+    expect(byAction).toEqual({
+      's3:GetObject': ['batches', 'inbox'],
+      's3:PutObject': ['batches-results', 'inbox-results'],
+    });
+  });
+
+  it.each(NAMES)('lets %s send only the DynamoDB actions the job store sends', (name) => {
+    const actions = statementsOf(name)
+      .flatMap(actionsOf)
+      .filter((a) => a.startsWith('dynamodb:'));
+
+    for (const action of actions) {
+      expect([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+      ]).toContain(action);
+    }
+  });
+
+  it('reads secrets with GetSecretValue only', () => {
+    const actions = NAMES.flatMap(statementsOf)
+      .flatMap(actionsOf)
+      .filter((a) => a.startsWith('secretsmanager:'));
+
+    expect(new Set(actions)).toEqual(new Set(['secretsmanager:GetSecretValue']));
   });
 
   it('lets the api start executions of the generation state machine only', () => {
