@@ -238,13 +238,14 @@ describe('record-failure metrics', () => {
     Cause: { code: 'moderation_blocked', message: 'Blocked after rendering started' },
   };
 
-  it('counts the failed job by its code, never its message', async () => {
+  it('counts the failed job by its code (and in the total), never its message', async () => {
     const job = seedJob({ status: 'IN_PROGRESS' });
 
     await recordFailureStep()({ jobId: job.jobId, error: providerFailure });
 
     expect(published()).toEqual([
       { name: 'JobsFailed', value: 1, dimensions: { code: 'moderation_blocked' } },
+      { name: 'JobsFailed', value: 1, dimensions: {} },
     ]);
     expect(JSON.stringify(emf.lines())).not.toContain('Blocked after rendering');
   });
