@@ -4,9 +4,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
   JobAlreadyTerminalError,
@@ -162,7 +160,5 @@ export function parseTaskEnv<TSchema extends z.ZodType>(
   throw new TaskConfigError(result.error.issues.map((issue) => issue.message).join('; '));
 }
 
-/** The production job store on the table named by JOBS_TABLE_NAME. */
-export function productionJobStore(tableName: string): JobStore {
-  return new DynamoJobStore({ client: dynamoDb, tableName });
-}
+/** The production job store on the table named by JOBS_TABLE_NAME (publishing job events). */
+export { productionJobStore } from '../shared/events/production-job-store.ts';

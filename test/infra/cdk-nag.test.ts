@@ -123,14 +123,21 @@ describe('acknowledgments', () => {
     }
   });
 
-  it('acknowledge only wildcards and two rules with a documented exception', () => {
+  it('acknowledge only wildcards and three rules with a documented exception', () => {
     const rules = new Set(acknowledgmentsIn(app).map((a) => a.id.replace(/\[.*\]$/, '')));
 
     expect([...rules].sort()).toEqual([
       'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
       'AwsSolutions-SMG4',
+      'AwsSolutions-SQS3',
     ]);
+  });
+
+  it('acknowledge a queue without its own dead-letter queue only on the dead-letter queue', () => {
+    const sqs3 = acknowledgmentsIn(app).filter((a) => a.id === 'AwsSolutions-SQS3');
+
+    expect(sqs3.map((a) => a.path)).toEqual(['SoraPipeline/AsyncDeadLetters/Queue']);
   });
 
   it('acknowledge wildcards on the policy holding the statement, never on a whole function', () => {

@@ -199,14 +199,31 @@ describe('environment (docs/architecture.md)', () => {
     'Fn::ImportValue': `SoraPipelineStateful-${exportSuffix}`,
   });
 
-  // 'LIMITS' stands for the limits' variables (DAILY_BUDGET_USD only with a budget).
+  // 'LIMITS' stands for the limits' variables (DAILY_BUDGET_USD only with a budget); 'EVENTS' for
+  // JOB_EVENTS_BUS_NAME (every function that changes a job's status publishes its events).
   it.each([
     [
       'api',
-      ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'LIMITS'],
+      [
+        'JOBS_TABLE_NAME',
+        'VIDEOS_BUCKET_NAME',
+        'STATE_MACHINE_ARN',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+      ],
     ],
     ['authorizer', ['API_TOKENS_SECRET_ID']],
-    ['createProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
+    [
+      'createProviderJob',
+      [
+        'JOBS_TABLE_NAME',
+        'PROVIDER_SECRET_ID',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+      ],
+    ],
     ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
     [
       'downloadVideo',
@@ -216,11 +233,21 @@ describe('environment (docs/architecture.md)', () => {
         'PROVIDER_SECRET_ID',
         'PROVIDER_BASE_URL',
         'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
       ],
     ],
-    ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS']],
-    ['intake', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'LIMITS']],
-    ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS']],
+    ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS', 'JOB_EVENTS_BUS_NAME']],
+    [
+      'intake',
+      [
+        'JOBS_TABLE_NAME',
+        'STATE_MACHINE_ARN',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+      ],
+    ],
+    ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS', 'JOB_EVENTS_BUS_NAME']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
     const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
@@ -276,14 +303,15 @@ describe('environment (docs/architecture.md)', () => {
 
 describe('grants (least privilege)', () => {
   it.each([
-    ['api', ['dynamodb', 'logs', 's3', 'states', 'xray']],
+    ['api', ['dynamodb', 'events', 'logs', 's3', 'states', 'xray']],
     ['authorizer', ['logs', 'secretsmanager', 'xray']],
-    ['createProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
+    ['createProviderJob', ['dynamodb', 'events', 'logs', 'secretsmanager', 'states', 'xray']],
     ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
-    ['downloadVideo', ['dynamodb', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
-    ['recordFailure', ['dynamodb', 'logs', 'states', 'xray']],
-    ['intake', ['dynamodb', 'logs', 's3', 'states', 'xray']],
-    ['scheduler', ['dynamodb', 'logs', 'states', 'xray']],
+    ['downloadVideo', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
+    ['recordFailure', ['dynamodb', 'events', 'logs', 'states', 'xray']],
+    // sqs: SendMessage to the dead letters (on-failure destination of the async invocation).
+    ['intake', ['dynamodb', 'events', 'logs', 's3', 'sqs', 'states', 'xray']],
+    ['scheduler', ['dynamodb', 'events', 'logs', 'sqs', 'states', 'xray']],
   ] as const)('%s may call only %j', (name, services) => {
     expect(servicesOf(name)).toEqual(services);
   });
