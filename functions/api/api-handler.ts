@@ -15,6 +15,7 @@ import { isJobId } from '../shared/jobs/job-id.ts';
 import { type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import {
   ContentNotFoundError,
   MethodNotAllowedError,
@@ -165,7 +166,13 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const { status, code } = describeError(error);
       if (error instanceof JobStartFailedError) logger.appendKeys({ jobId: error.jobId });
       if (status >= 500) {
-        logger.error('Request failed', { method, route, statusCode: status, code, error });
+        logger.error('Request failed', {
+          method,
+          route,
+          statusCode: status,
+          code,
+          error: loggableError(error),
+        });
       } else {
         const field = error instanceof ValidationError ? error.field : undefined;
         logger.info('Request refused', { method, route, statusCode: status, code, field });

@@ -13,6 +13,7 @@ import {
 } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { annotateJobId } from '../shared/observability/job-tracing.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
@@ -113,7 +114,7 @@ export async function withJobLogging<T>(
     return await work();
   } catch (error) {
     if (error instanceof ProviderError) recordMetric('ProviderErrors', 1, { error: error.name });
-    logger.warn('Task failed', { error });
+    logger.warn('Task failed', { error: loggableError(error) });
     throw error;
   } finally {
     logger.resetKeys();
