@@ -68,7 +68,7 @@ describe('job events', () => {
       version: '1',
       source: 'api',
       error: null,
-      video: { bucket: stack.bucket, key: (record?.result as { key: string }).key },
+      video: { bucket: stack.bucket, key: (record?.result as { key?: string } | undefined)?.key },
     });
     expect(
       stack.busEvents().find((event) => (event.detail as JobEventDetail).jobId === jobId),
