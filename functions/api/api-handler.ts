@@ -21,6 +21,7 @@ import {
   MethodNotAllowedError,
   PayloadTooLargeError,
   RouteNotFoundError,
+  UnsupportedMediaTypeError,
 } from './api-errors.ts';
 import type { ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
@@ -221,6 +222,7 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
 }
 
 function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+  requireJsonContentType(header(event, 'Content-Type'));
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.byteLength > MAX_BODY_BYTES) {
@@ -232,6 +234,20 @@ function readJsonBody(event: APIGatewayProxyEventV2): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw new ValidationError('body', 'body: is not valid JSON', { cause: error });
+  }
+}
+
+/**
+ * The body must be declared JSON: `application/json`, with parameters (`; charset=utf-8`) or not,
+ * the type case-insensitive as media types are. Anything else (a form, text/plain, no type) is
+ * refused before the body is read, so a client never has a body we guessed at accepted.
+ */
+function requireJsonContentType(contentType: string | undefined): void {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not application/json`,
+    );
   }
 }
 
