@@ -28,7 +28,7 @@ import { METRICS_NAMESPACE } from '../../functions/shared/observability/observab
 import type { PipelineMetricName } from '../../functions/shared/observability/pipeline-metrics.ts';
 
 /** Where each alarm's runbook entry lives (docs/guide.md, "Operating it"). */
-export const RUNBOOK = 'docs/guide.md#operating-it';
+export const RUNBOOK = 'docs/guide.md#9-operating-it';
 
 /** Thresholds of the alarms; the defaults are documented in the guide's runbook. */
 export interface AlarmThresholds {

@@ -50,7 +50,7 @@ describe('alarms', () => {
 
   it.each(expected)('include %s', (id) => {
     expect(alarm(id).Properties.AlarmDescription).toEqual(
-      expect.stringContaining('Runbook: docs/guide.md#operating-it'),
+      expect.stringContaining('Runbook: docs/guide.md#9-operating-it'),
     );
   });
 
@@ -74,7 +74,7 @@ describe('alarms', () => {
 
   it('each have a runbook entry in the guide', () => {
     const guide = readFileSync(new URL('../../docs/guide.md', import.meta.url), 'utf8');
-    const runbook = guide.slice(guide.indexOf('## Operating it'));
+    const runbook = guide.slice(guide.indexOf('## 9. Operating it'));
 
     expect(runbook).not.toBe(guide);
     for (const id of expected.filter(
