@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IDestination, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -40,13 +40,23 @@ export class DeadLetters extends Construct {
 
   /**
    * Bounds `fn`'s asynchronous retries and sends what still fails here (Lambda's on-failure
-   * destination). Grants the function sqs:SendMessage on this queue only.
+   * destination). Grants the function sqs:SendMessage on this queue and nothing else (CDK's
+   * SqsDestination would add GetQueueAttributes and GetQueueUrl, which Lambda does not use).
    */
   receiveFailuresOf(fn: IFunction, policy: AsyncInvokePolicy): this {
+    const queue = this.queue;
+    const onFailure: IDestination = {
+      bind: (_scope, target) => {
+        target.addToRolePolicy(
+          new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+        );
+        return { destination: queue.queueArn };
+      },
+    };
     fn.configureAsyncInvoke({
       retryAttempts: policy.retryAttempts,
       maxEventAge: policy.maxEventAge,
-      onFailure: new SqsDestination(this.queue),
+      onFailure,
     });
     return this;
   }

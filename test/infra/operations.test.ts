@@ -220,6 +220,28 @@ describe('dead letters', () => {
     });
   });
 
+  it('may only be sent to by the intake and the scheduler, and only SendMessage', () => {
+    const senders = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(
+      ([id, policy]) =>
+        (policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+          .filter((statement) => JSON.stringify(statement.Action).includes('sqs:'))
+          .map((statement) => ({ id, action: statement.Action, resource: statement.Resource })),
+    );
+
+    expect(senders).toEqual([
+      {
+        id: expect.stringMatching(/^Intake/),
+        action: 'sqs:SendMessage',
+        resource: { 'Fn::GetAtt': [queueId(), 'Arn'] },
+      },
+      {
+        id: expect.stringMatching(/^Scheduler/),
+        action: 'sqs:SendMessage',
+        resource: { 'Fn::GetAtt': [queueId(), 'Arn'] },
+      },
+    ]);
+  });
+
   it('raise an alarm on the first message', () => {
     expect(alarm('AsyncDeadLetters').Properties).toMatchObject({
       MetricName: 'ApproximateNumberOfMessagesVisible',
