@@ -139,7 +139,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
 function recordCompletion(job: Job, bytes: number, completedAt: Date): void {
   const secondsSince = (iso: string) =>
     Math.max(0, (completedAt.getTime() - Date.parse(iso)) / 1000);
-  recordMetric('JobsCompleted');
+  recordMetric('JobsCompleted', 1, { source: job.source });
   recordMetric('VideoBytesStored', bytes);
   recordMetric('JobDuration', secondsSince(job.createdAt));
   if (job.createAttemptedAt)

@@ -293,6 +293,7 @@ export class PipelineMonitoring extends Construct {
       defaultInterval: Duration.hours(12),
     });
     const wide = { width: 12, height: 6 };
+    const third = { width: 8, height: 6 };
     dashboard.addWidgets(
       new TextWidget({
         markdown: `# sora-pipeline\nJobs, provider, spending and the AWS parts under them. What each alarm means and what to do: \`${RUNBOOK}\`.`,
@@ -310,13 +311,11 @@ export class PipelineMonitoring extends Construct {
         ...wide,
       }),
       new GraphWidget({
-        title: 'Jobs completed and failed',
+        title: 'Jobs completed by source, and failed',
         left: [
-          this.#metric('JobsCompleted', Stats.SUM, period).with({ label: 'completed' }),
+          this.#search('JobsCompleted', 'source', 'Sum', ''),
           this.#metric('JobsFailed', Stats.SUM, period).with({ label: 'failed' }),
         ],
-        right: [this.#search('JobsFailed', 'code', 'Sum', '')],
-        rightYAxis: { label: 'failed by code', showUnits: false },
         ...wide,
       }),
     );
@@ -330,7 +329,12 @@ export class PipelineMonitoring extends Construct {
             label: 'generation p50',
           }),
         ],
-        ...wide,
+        ...third,
+      }),
+      new GraphWidget({
+        title: 'Jobs failed by code',
+        left: [this.#search('JobsFailed', 'code', 'Sum', '')],
+        ...third,
       }),
       new GraphWidget({
         title: 'Provider errors by type',
@@ -341,7 +345,7 @@ export class PipelineMonitoring extends Construct {
             label: '429 alarm',
           } satisfies HorizontalAnnotation,
         ],
-        ...wide,
+        ...third,
       }),
     );
     dashboard.addWidgets(

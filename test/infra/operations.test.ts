@@ -154,7 +154,8 @@ describe('the dashboard', () => {
 
     for (const title of [
       'Jobs submitted by source',
-      'Jobs completed and failed',
+      'Jobs completed by source',
+      'Jobs failed by code',
       'Job duration',
       'Provider errors by type',
       'Jobs waiting and in flight',

@@ -37,6 +37,7 @@ export const PIPELINE_METRICS = {
   DeferredJobsStarted: MetricUnit.Count,
   /** Concurrency slots a scheduler run took back from jobs without a live execution. */
   SlotsReclaimed: MetricUnit.Count,
+  /** A job was recorded COMPLETED. Dimension `source`: api, inbox, batch (and a total). */
   JobsCompleted: MetricUnit.Count,
   /** Bytes of MP4 stored by a completed download. */
   VideoBytesStored: MetricUnit.Bytes,
@@ -44,7 +45,7 @@ export const PIPELINE_METRICS = {
   JobDuration: MetricUnit.Seconds,
   /** From the provider create to COMPLETED. */
   GenerationDuration: MetricUnit.Seconds,
-  /** A job was recorded FAILED. Dimension `code`: the failure code (never its message). */
+  /** A job was recorded FAILED. Dimension `code`: the failure code, never its message (and a total). */
   JobsFailed: MetricUnit.Count,
   /** The API authorizer denied a request (no, malformed or unknown token). */
   RequestsUnauthorized: MetricUnit.Count,
@@ -64,7 +65,7 @@ export const PIPELINE_METRICS = {
  * Metrics also published as a total over their dimensions (the `service` dimension only), for
  * alarms: CloudWatch alarms cannot sum a metric across dimension values.
  */
-const ROLLED_UP: ReadonlySet<PipelineMetricName> = new Set(['JobsFailed']);
+const ROLLED_UP: ReadonlySet<PipelineMetricName> = new Set(['JobsCompleted', 'JobsFailed']);
 
 export type PipelineMetricName = keyof typeof PIPELINE_METRICS;
 export type MetricDimensions = Readonly<Record<string, string>>;

@@ -181,7 +181,13 @@ describe('download-video metrics', () => {
     const result = await downloadStep()({ jobId: job.jobId });
 
     expect(emf.points()).toEqual([
-      { namespace: 'SoraPipeline', name: 'JobsCompleted', unit: 'Count', value: 1, dimensions: {} },
+      {
+        namespace: 'SoraPipeline',
+        name: 'JobsCompleted',
+        unit: 'Count',
+        value: 1,
+        dimensions: { source: job.source },
+      },
       {
         namespace: 'SoraPipeline',
         name: 'VideoBytesStored',
@@ -203,6 +209,8 @@ describe('download-video metrics', () => {
         value: 300,
         dimensions: {},
       },
+      // The total over sources, for the failure-rate alarm.
+      { namespace: 'SoraPipeline', name: 'JobsCompleted', unit: 'Count', value: 1, dimensions: {} },
     ]);
   });
 
