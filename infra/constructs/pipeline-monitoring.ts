@@ -144,7 +144,9 @@ export class PipelineMonitoring extends Construct {
       'JobFailureRate',
       `More than ${percent(thresholds.jobFailureRate)} of the jobs that finished in 15 minutes failed (at least 5 finished).`,
       new MathExpression({
-        expression: 'IF(failed + completed >= 5, failed / (failed + completed), 0)',
+        // FILL: a window with failures and no completion (or the reverse) still has a rate.
+        expression:
+          'IF(FILL(failed, 0) + FILL(completed, 0) >= 5, FILL(failed, 0) / (FILL(failed, 0) + FILL(completed, 0)), 0)',
         usingMetrics: { failed, completed },
         period: fifteenMinutes,
         label: 'Job failure rate',
@@ -222,7 +224,7 @@ export class PipelineMonitoring extends Construct {
       'Api5xxRate',
       `More than ${percent(thresholds.api5xxRate)} of the HTTP API's requests in 5 minutes answered 5xx (at least 10 requests).`,
       new MathExpression({
-        expression: 'IF(requests >= 10, errors / requests, 0)',
+        expression: 'IF(FILL(requests, 0) >= 10, FILL(errors, 0) / requests, 0)',
         usingMetrics: { errors: api5xx, requests: apiRequests },
         period: fiveMinutes,
         label: 'API 5xx rate',

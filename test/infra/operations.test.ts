@@ -87,16 +87,24 @@ describe('alarms', () => {
     expect(runbook).toContain('`DailySpend`');
   });
 
-  it('watch the failure rate over the total of failed jobs (all codes)', () => {
+  it('watch the failure rate over the totals of failed and completed jobs, a missing one as 0', () => {
     const metrics = alarm('JobFailureRate').Properties.Metrics as {
       Id: string;
+      Expression?: string;
       MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] } };
     }[];
-    const failed = metrics.find((metric) => metric.MetricStat?.Metric.MetricName === 'JobsFailed');
+    const totals = metrics.filter((metric) => metric.MetricStat !== undefined);
 
-    expect(failed?.MetricStat?.Metric.Dimensions).toEqual([
-      { Name: 'service', Value: 'sora-pipeline' },
+    expect(totals.map((metric) => [metric.Id, metric.MetricStat?.Metric.MetricName])).toEqual([
+      ['failed', 'JobsFailed'],
+      ['completed', 'JobsCompleted'],
     ]);
+    for (const metric of totals) {
+      expect(metric.MetricStat?.Metric.Dimensions).toEqual([
+        { Name: 'service', Value: 'sora-pipeline' },
+      ]);
+    }
+    expect(metrics.find((metric) => metric.Expression)?.Expression).toContain('FILL(completed, 0)');
   });
 
   it('watch spending only when there is a daily budget, at 80% of it', () => {
