@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -99,6 +99,8 @@ export class PipelineMonitoring extends Construct {
     const key = new Key(this, 'TopicKey', {
       description: 'Encrypts the sora-pipeline alarm topic',
       enableKeyRotation: true,
+      // Stateless: the topic holds nothing once delivered; deleting the stack schedules deletion.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     key.grant(
       new ServicePrincipal('cloudwatch.amazonaws.com'),
