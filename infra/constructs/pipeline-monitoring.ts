@@ -64,6 +64,11 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
 export interface PipelineMonitoringProps {
   /** The functions by name (api, intake, ...): each gets an errors and a throttles alarm. */
   functions: Record<string, IFunction>;
+  /**
+   * Errors alarm thresholds by function name where `thresholds.lambdaErrors` does not fit: a
+   * function invoked rarely (the scheduler, every few minutes) or whose every error matters.
+   */
+  functionErrorThresholds?: Record<string, number>;
   stateMachine: IStateMachine;
   httpApi: IHttpApi;
   /** Dead-letter queues by name: any message in one raises an alarm. */
@@ -238,11 +243,14 @@ export class PipelineMonitoring extends Construct {
     // --- Lambda and dead letters --------------------------------------------------------------
     for (const [name, fn] of Object.entries(props.functions)) {
       const title = pascal(name);
+      const errors = props.functionErrorThresholds?.[name] ?? thresholds.lambdaErrors;
       alarm(
         `${title}Errors`,
-        `The ${name} function failed ${thresholds.lambdaErrors} times or more in 5 minutes.`,
+        errors === 1
+          ? `The ${name} function failed in the last 5 minutes.`
+          : `The ${name} function failed ${errors} times or more in 5 minutes.`,
         fn.metricErrors({ period: fiveMinutes, statistic: Stats.SUM }),
-        thresholds.lambdaErrors,
+        errors,
       );
       alarm(
         `${title}Throttles`,

@@ -286,6 +286,8 @@ export class PipelineStack extends Stack {
       functions: Object.fromEntries(
         Object.entries(this.functions).map(([name, fn]) => [name, fn.function]),
       ),
+      // Every failure of these matters: no tokens readable, a dropped file, a scheduled run.
+      functionErrorThresholds: { authorizer: 1, intake: 1, scheduler: 1 },
       stateMachine: this.generation.stateMachine,
       httpApi: this.api.httpApi,
       deadLetterQueues: { async: this.deadLetters.queue },

@@ -54,6 +54,17 @@ describe('alarms', () => {
     );
   });
 
+  it('fire on the first error of the authorizer, the intake and the scheduler, on 5 of the others', () => {
+    const threshold = (id: string) => alarm(id).Properties.Threshold;
+
+    expect(['AuthorizerErrors', 'IntakeErrors', 'SchedulerErrors'].map(threshold)).toEqual([
+      1, 1, 1,
+    ]);
+    expect(['ApiErrors', 'CreateProviderJobErrors', 'DownloadVideoErrors'].map(threshold)).toEqual([
+      5, 5, 5,
+    ]);
+  });
+
   it('all notify the one alarm topic, which is encrypted', () => {
     const topicId = onlyId('AWS::SNS::Topic');
 
