@@ -87,7 +87,7 @@ describe('job events', () => {
 });
 
 describe('logs', () => {
-  it('never hold a prompt, even when the provider error quoting it fails a job', async () => {
+  it('never hold a prompt or a secret, even when the provider error quoting the prompt fails a job', async () => {
     const jobId = await client.submit({ prompt: `The lighthouse keeper waves ${FAILING_PROMPT}` });
     const execution = await client.executionEnd(jobId);
     const record = await client.jobRecord(jobId);
@@ -109,6 +109,14 @@ describe('logs', () => {
     ).toBe(true);
     for (const word of PROMPT_WORDS) {
       expect(lines.filter((line) => line.toLowerCase().includes(word))).toEqual([]);
+    }
+    // Nor a secret: the provider's key, the API's bearer token.
+    const secrets = [stack.simulator?.knobs.apiKey, stack.token].filter(
+      (secret): secret is string => typeof secret === 'string' && secret.length > 8,
+    );
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) {
+      expect(lines.filter((line) => line.includes(secret))).toEqual([]);
     }
     // What Lambda itself logs of a failed invocation (the error's message) and what the execution
     // keeps as its cause.
