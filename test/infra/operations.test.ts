@@ -131,6 +131,12 @@ describe('alarms', () => {
     });
   });
 
+  it('refuse a longest wait that is not a whole number of minutes', () => {
+    expect(() => synthesizeForTest({ 'alarms:maxWaitMinutes': '1.5' })).toThrow(
+      /alarms:maxWaitMinutes must be a whole number/,
+    );
+  });
+
   it('take the longest acceptable wait from context', () => {
     const patient = synthesizeForTest({ 'alarms:maxWaitMinutes': '240' }).pipelineTemplate;
 
