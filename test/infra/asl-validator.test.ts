@@ -20,31 +20,40 @@ type AslValidator = (
 // asl-validator (npm) ships CommonJS without types.
 const validate = createRequire(import.meta.url)('asl-validator') as AslValidator;
 
-/** The generation state machine as deployed: its definition with every ARN resolved. */
-function synthesizedDefinition(): AslDefinition {
+/** Every state machine of the pipeline as deployed, by logical id, with every ARN resolved. */
+function synthesizedDefinitions(): [string, AslDefinition][] {
   const { templates, stacks } = synthesizePipeline({ context: TEST_PROVIDER_CONTEXT });
-  const [machine, ...others] = stateMachinesFromTemplate(
+  const machines = stateMachinesFromTemplate(
     templates.pipeline,
     localResolver(templates.pipeline, stacks),
   );
-  if (!machine || others.length > 0) throw new Error('expected one state machine');
-  return machine.definition;
+  return machines.map((machine) => [machine.logicalId, machine.definition]);
 }
 
-describe('the synthesized state machine', () => {
-  it('is valid Amazon States Language (asl-validator, paths and ARNs checked)', () => {
-    // The validator adds fields to what it checks: give it a copy.
-    const result = validate(structuredClone(synthesizedDefinition()), {
-      checkPaths: true,
-      checkArn: true,
-    });
+const definitions = synthesizedDefinitions();
 
-    expect(result.errorsText('\n')).toBe('');
-    expect(result.isValid).toBe(true);
+describe('the synthesized state machines', () => {
+  it('include the generation state machine', () => {
+    expect(definitions.map(([id]) => id)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^GenerationStateMachine/)]),
+    );
   });
 
-  it('would be reported invalid with a transition to no state (the check is live)', () => {
-    const broken = structuredClone(synthesizedDefinition());
+  it.each(definitions)(
+    '%s is valid Amazon States Language (asl-validator, paths and ARNs checked)',
+    (_id, definition) => {
+      // The validator adds fields to what it checks: give it a copy.
+      const result = validate(structuredClone(definition), { checkPaths: true, checkArn: true });
+
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
+    },
+  );
+
+  it('would report a transition to no state (the check is live)', () => {
+    const definition = definitions[0]?.[1];
+    if (definition === undefined) throw new Error('no state machine');
+    const broken = structuredClone(definition);
     broken.StartAt = 'NoSuchState';
 
     expect(validate(broken, { checkPaths: true, checkArn: true }).isValid).toBe(false);
