@@ -14,12 +14,19 @@ import {
   ValidationError,
 } from '../shared/jobs/job-errors.ts';
 import { isJobId } from '../shared/jobs/job-id.ts';
+import { decodeUtf8 } from '../shared/jobs/prompt-text.ts';
 import { type SubmitJobContext, type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
 import { MAX_REFERENCE_IMAGE_BYTES } from '../shared/media/reference-image.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { type CancelJobDeps, cancelBatch, cancelJob } from '../shared/workflow/cancel-job.ts';
-import { ContentNotFoundError, PayloadTooLargeError, RouteNotFoundError } from './api-errors.ts';
+import {
+  ContentNotFoundError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  UnsupportedMediaTypeError,
+} from './api-errors.ts';
 import { type OperationId, ROUTES_BY_KEY } from './api-routes.ts';
 import { type Caller, callerOf } from './caller.ts';
 import type { ContentLink } from './content-link.ts';
@@ -269,7 +276,13 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const { status, code } = describeError(error);
       if (error instanceof JobStartFailedError) logger.appendKeys({ jobId: error.jobId });
       if (status >= 500) {
-        logger.error('Request failed', { method, route, statusCode: status, code, error });
+        logger.error('Request failed', {
+          method,
+          route,
+          statusCode: status,
+          code,
+          error: loggableError(error),
+        });
       } else {
         const field = error instanceof ValidationError ? error.field : undefined;
         logger.info('Request refused', { method, route, statusCode: status, code, field });
@@ -305,12 +318,29 @@ function rawBody(event: APIGatewayProxyEventV2, maxBytes: number): Buffer {
 }
 
 function readJsonBody(event: APIGatewayProxyEventV2): unknown {
-  const text = rawBody(event, MAX_BODY_BYTES).toString('utf8');
+  requireJsonContentType(header(event, 'Content-Type'));
+  // Refused as the drop folder refuses a file: a lenient decode would store U+FFFD instead.
+  const text = decodeUtf8(rawBody(event, MAX_BODY_BYTES));
+  if (text === undefined) throw new ValidationError('body', 'body: is not valid UTF-8');
   if (text.trim() === '') throw new ValidationError('body', 'body: must be a JSON object');
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new ValidationError('body', 'body: is not valid JSON', { cause: error });
+  }
+}
+
+/**
+ * The body must be declared JSON: `application/json`, with parameters (`; charset=utf-8`) or not,
+ * the type case-insensitive as media types are. Anything else (a form, text/plain, no type) is
+ * refused before the body is read, so a client never has a body we guessed at accepted.
+ */
+function requireJsonContentType(contentType: string | undefined): void {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not application/json`,
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '../webhooks/webhook-events.ts';
 import { ValidationError } from './job-errors.ts';
+import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
 
 /**
  * The video request every entry point accepts (HTTP body, S3 drop-folder prompt, batch line).
@@ -23,6 +24,7 @@ export const videoRequestSchema = z
       .trim()
       .min(1, 'must not be empty')
       .max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`)
+      .refine(hasVisibleText, INVISIBLE_PROMPT_MESSAGE)
       .describe('What the video shows. Leading and trailing whitespace is removed.'),
     model: z
       .string({ error: 'must be a string' })

@@ -259,6 +259,7 @@ describe('openApiDocument error responses', () => {
         'JobNotCompletedError',
         'JobNotCancellableError',
         'PayloadTooLargeError',
+        'UnsupportedMediaTypeError',
         'JobStartFailedError',
       ].map((name) => {
         const error = new Error(name);
