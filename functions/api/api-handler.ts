@@ -14,16 +14,25 @@ import {
   ValidationError,
 } from '../shared/jobs/job-errors.ts';
 import { isJobId } from '../shared/jobs/job-id.ts';
+import { decodeUtf8 } from '../shared/jobs/prompt-text.ts';
 import { type SubmitJobContext, type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
+import { MAX_REFERENCE_IMAGE_BYTES } from '../shared/media/reference-image.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { type CancelJobDeps, cancelBatch, cancelJob } from '../shared/workflow/cancel-job.ts';
-import { ContentNotFoundError, PayloadTooLargeError, RouteNotFoundError } from './api-errors.ts';
+import {
+  ContentNotFoundError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  UnsupportedMediaTypeError,
+} from './api-errors.ts';
 import { type OperationId, ROUTES_BY_KEY } from './api-routes.ts';
 import { type Caller, callerOf } from './caller.ts';
 import { CONTENT_LINK_TTL_SECONDS, type ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
 import { jsonResponse } from './json-response.ts';
+import { formToRequest, parseMultipart } from './multipart-request.ts';
 import {
   CONTENT_VARIANTS,
   type ContentVariant,
@@ -34,6 +43,8 @@ import {
 
 /** Bodies are a prompt and a few fields: 16 KiB leaves room for a 4000-character prompt in UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** A multipart POST /videos also carries the reference image. */
+export const MAX_MULTIPART_BYTES = MAX_REFERENCE_IMAGE_BYTES + 64 * 1024;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
@@ -52,6 +63,8 @@ export interface ApiDeps extends SubmitJobDeps {
   cancel: CancelJobDeps;
   /** The client's webhook signing secret (`whsec_...`). */
   webhookSecret: (client: string) => Promise<string>;
+  /** Stores an uploaded reference image under uploads/ and answers its key (absent: refused). */
+  storeUpload?: (bytes: Uint8Array) => Promise<string>;
   logger: ApiLogger;
 }
 
@@ -80,7 +93,30 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   const operations: Record<OperationId, Operation> = {
     async createVideo({ event, caller }) {
-      return submitted(readJsonBody(event), event, { source: 'api', client: caller.client });
+      const context = { source: 'api' as const, client: caller.client };
+      const contentType = header(event, 'content-type') ?? '';
+      if (!/^multipart\/form-data/i.test(contentType)) {
+        return submitted(readJsonBody(event), event, context);
+      }
+      // The openai SDK's form: fields, and the reference image as the file input_reference.
+      const form = await parseMultipart(contentType, rawBody(event, MAX_MULTIPART_BYTES));
+      const request = formToRequest(form.fields);
+      if (form.file !== undefined) {
+        if ('input_reference' in request) {
+          throw new ValidationError(
+            'input_reference',
+            'input_reference: send a file or a key, not both',
+          );
+        }
+        if (deps.storeUpload === undefined) {
+          throw new ValidationError(
+            'input_reference',
+            'input_reference: files are not accepted here',
+          );
+        }
+        request.input_reference = { key: await deps.storeUpload(form.file.bytes) };
+      }
+      return submitted(request, event, context);
     },
 
     async remixVideo({ event, id, caller }) {
@@ -245,7 +281,13 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const { status, code } = describeError(error);
       if (error instanceof JobStartFailedError) logger.appendKeys({ jobId: error.jobId });
       if (status >= 500) {
-        logger.error('Request failed', { method, route, statusCode: status, code, error });
+        logger.error('Request failed', {
+          method,
+          route,
+          statusCode: status,
+          code,
+          error: loggableError(error),
+        });
       } else {
         const field = error instanceof ValidationError ? error.field : undefined;
         logger.info('Request refused', { method, route, statusCode: status, code, field });
@@ -273,18 +315,37 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
   return undefined;
 }
 
-function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+function rawBody(event: APIGatewayProxyEventV2, maxBytes: number): Buffer {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`Body is over ${MAX_BODY_BYTES} bytes`);
-  }
-  const text = bytes.toString('utf8');
+  if (bytes.byteLength > maxBytes) throw new PayloadTooLargeError(`Body is over ${maxBytes} bytes`);
+  return bytes;
+}
+
+function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+  requireJsonContentType(header(event, 'Content-Type'));
+  // Refused as the drop folder refuses a file: a lenient decode would store U+FFFD instead.
+  const text = decodeUtf8(rawBody(event, MAX_BODY_BYTES));
+  if (text === undefined) throw new ValidationError('body', 'body: is not valid UTF-8');
   if (text.trim() === '') throw new ValidationError('body', 'body: must be a JSON object');
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new ValidationError('body', 'body: is not valid JSON', { cause: error });
+  }
+}
+
+/**
+ * The body must be declared JSON: `application/json`, with parameters (`; charset=utf-8`) or not,
+ * the type case-insensitive as media types are. Anything else (a form, text/plain, no type) is
+ * refused before the body is read, so a client never has a body we guessed at accepted.
+ */
+function requireJsonContentType(contentType: string | undefined): void {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not application/json`,
+    );
   }
 }
 

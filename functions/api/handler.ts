@@ -5,7 +5,7 @@
  */
 import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
 import { now } from '../shared/clock.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
+import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { readUsage } from '../shared/limits/usage-report.ts';
@@ -18,6 +18,7 @@ import {
   stopExecution,
 } from '../shared/scheduler/workflow-executions.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
+import { createUploadReader, createUploadStore } from '../shared/storage/uploads.ts';
 import { createWebhookNotifier } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
 import { webhookPolicyFromEnv } from '../shared/webhooks/webhook-target.ts';
@@ -31,7 +32,7 @@ export { createApiHandler };
 
 const config = readApiConfig(process.env);
 const limits = limitsFromEnv(dynamoDb, config.jobsTableName);
-const store = new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName });
+const store = productionJobStore(config.jobsTableName);
 const provider = createProviderSource();
 const keyedLogger = annotatingJobIds(logger);
 const notify = createWebhookNotifier(sfn, config.webhookStateMachineArn);
@@ -67,6 +68,8 @@ export const handler = withObservability(
     webhookSecret: async (client) =>
       clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
     webhookPolicy: webhookPolicyFromEnv(process.env),
+    readUpload: createUploadReader(s3, config.videosBucketName),
+    storeUpload: createUploadStore(s3, config.videosBucketName),
     logger: keyedLogger,
   }),
 );

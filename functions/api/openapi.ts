@@ -3,7 +3,12 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { videoRequestSchema } from '../shared/jobs/job-request.ts';
 import { MAX_BATCH_CANCEL } from '../shared/workflow/cancel-job.ts';
-import { DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_PAGE_SIZE } from './api-handler.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_BODY_BYTES,
+  MAX_MULTIPART_BYTES,
+  MAX_PAGE_SIZE,
+} from './api-handler.ts';
 import { API_ROUTES, type OperationId } from './api-routes.ts';
 import { describeError } from './error-response.ts';
 import {
@@ -103,6 +108,7 @@ export const OPERATION_ERRORS = {
     'ValidationError',
     'IdempotencyConflictError',
     'PayloadTooLargeError',
+    'UnsupportedMediaTypeError',
     'JobStartFailedError',
   ],
   listVideos: ['ValidationError'],
@@ -116,6 +122,7 @@ export const OPERATION_ERRORS = {
     'JobNotCompletedError',
     'IdempotencyConflictError',
     'PayloadTooLargeError',
+    'UnsupportedMediaTypeError',
     'JobStartFailedError',
   ],
   getWebhookSecret: [],
@@ -300,11 +307,31 @@ function operations(): Record<OperationId, OpenApiOperation> {
       parameters: [idempotencyKeyParameter],
       requestBody: {
         required: true,
-        description: `A JSON object of at most ${MAX_BODY_BYTES} bytes.`,
+        description: `A JSON object of at most ${MAX_BODY_BYTES} bytes, or a multipart form (as the openai SDK sends it) of at most ${MAX_MULTIPART_BYTES} bytes with the reference image as the file \`input_reference\`.`,
         content: {
           [JSON_TYPE]: {
             schema: schemaRef('VideoRequest'),
             example: { prompt: 'A cat playing piano in a jazz club', seconds: '4' },
+          },
+          'multipart/form-data': {
+            schema: {
+              type: 'object',
+              required: ['prompt'],
+              properties: {
+                prompt: { type: 'string' },
+                model: { type: 'string' },
+                size: { type: 'string' },
+                seconds: { type: 'string' },
+                defer: { type: 'string', enum: ['true', 'false'] },
+                webhook: { type: 'string', description: 'The webhook object, as JSON text.' },
+                input_reference: {
+                  type: 'string',
+                  format: 'binary',
+                  description:
+                    "A JPEG, PNG or WebP of exactly the video's size; stored under uploads/ and checked before anything is recorded.",
+                },
+              },
+            },
           },
         },
       },
@@ -401,7 +428,7 @@ function operations(): Record<OperationId, OpenApiOperation> {
           name: 'variant',
           in: 'query',
           required: false,
-          description: 'Which file: the MP4, its thumbnail or its spritesheet.',
+          description: 'Which file: the MP4, its thumbnail or its spritesheet (case-exact).',
           schema: { type: 'string', enum: [...CONTENT_VARIANTS], default: 'video' },
         },
         {

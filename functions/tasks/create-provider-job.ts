@@ -31,24 +31,28 @@
  * without another download), never another paid call.
  */
 import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
+import { dynamoDb, s3 } from '../shared/aws/clients.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
+import type { InputReference } from '../shared/provider/video-provider.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
+import { createUploadReader, type ReadUpload } from '../shared/storage/uploads.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { admitOrPark } from '../shared/workflow/job-queue.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
+import { ReferenceImageMissingError } from './task-errors.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
-  jobsEnvSchema,
+  downloadEnvSchema,
   lazyHandler,
   loadJob,
   type PollState,
@@ -71,6 +75,8 @@ export interface CreateProviderJobDeps {
   limits: TaskLimits;
   /** Announces video.started to the job's webhook (default: nothing sent). */
   notify?: NotifyWebhook;
+  /** Reads a job's reference image (image-to-video); absent, such a job cannot be created. */
+  readUpload?: ReadUpload;
 }
 
 /**
@@ -143,6 +149,7 @@ export function createCreateProviderJobHandler(
               model: job.model,
               size: job.size,
               seconds: job.seconds,
+              inputReference: await referenceImage(deps, job),
               idempotencyKey: providerIdempotencyKey(jobId),
             })
           : await provider.remix(job.remixOfProviderJobId, {
@@ -298,8 +305,32 @@ async function recordOrphan(
   try {
     await provider.delete(providerJobId);
   } catch (error) {
-    logger.warn('Orphaned provider job not deleted', { providerJobId, error });
+    logger.warn('Orphaned provider job not deleted', {
+      providerJobId,
+      error: loggableError(error),
+    });
   }
+}
+
+/** The job's reference image as the provider takes it (bytes), if it has one. */
+async function referenceImage(
+  deps: CreateProviderJobDeps,
+  job: Job,
+): Promise<InputReference | undefined> {
+  const reference = job.inputReference;
+  if (reference === undefined) return undefined;
+  const data = await deps.readUpload?.(reference.key);
+  // Checked at submission: gone since then (deleted by hand), the job cannot be made as asked.
+  if (data === undefined || data.byteLength !== reference.bytes) {
+    throw new ReferenceImageMissingError(
+      `The reference image ${reference.key} is gone or changed since the job was submitted`,
+    );
+  }
+  return {
+    data,
+    filename: reference.key.slice(reference.key.lastIndexOf('/') + 1),
+    contentType: reference.contentType,
+  };
 }
 
 /** Candidates a reconciliation looks at before it gives up and creates. */
@@ -373,13 +404,14 @@ function stateOf(
 export const handler = withObservability(
   'create-provider-job',
   lazyHandler(() => {
-    const env = parseTaskEnv(jobsEnvSchema);
+    const env = parseTaskEnv(downloadEnvSchema);
     return createCreateProviderJobHandler({
       store: productionJobStore(env.JOBS_TABLE_NAME),
       provider: createProviderSource(),
       clock: systemClock,
       limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
       notify: productionNotifier(),
+      readUpload: createUploadReader(s3, env.VIDEOS_BUCKET_NAME),
     });
   }),
 );

@@ -23,6 +23,7 @@ import { dynamoDb, s3 } from '../shared/aws/clients.ts';
 import type { Job, JobResult } from '../shared/jobs/job.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { RequestRateLimitedError } from '../shared/limits/limit-errors.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -143,7 +144,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
 function recordCompletion(job: Job, bytes: number, completedAt: Date): void {
   const secondsSince = (iso: string) =>
     Math.max(0, (completedAt.getTime() - Date.parse(iso)) / 1000);
-  recordMetric('JobsCompleted');
+  recordMetric('JobsCompleted', 1, { source: job.source });
   recordMetric('VideoBytesStored', bytes);
   recordMetric('JobDuration', secondsSince(job.createdAt));
   if (job.createAttemptedAt)
@@ -183,7 +184,7 @@ async function storeImage(
     const content = await provider.downloadContent(videoId, variant);
     return (await deps.storage.putImage(jobId, variant, content)).key;
   } catch (error) {
-    logger.warn('Preview image not stored', { variant, error });
+    logger.warn('Preview image not stored', { variant, error: loggableError(error) });
     return undefined;
   }
 }

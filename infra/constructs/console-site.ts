@@ -191,19 +191,20 @@ export class ConsoleSite extends Construct {
       memoryLimit: 256,
     });
     // CDK's own deployment function (one per stack, shared by every BucketDeployment): its
-    // grants are CDK's, acknowledged here by their exact findings.
+    // grants are CDK's, acknowledged by their exact findings on the policy that holds them.
     const handler = deployment.handlerRole.node.scope;
-    if (handler) {
+    const policy = deployment.handlerRole.node.tryFindChild('DefaultPolicy');
+    if (handler && policy) {
       const stack = Stack.of(this);
       const assetsBucketArn = `arn:${stack.partition}:s3:::cdk-${DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-${stack.account}-${stack.region}`;
       acknowledgeWildcards(
-        handler,
+        policy,
         [
           ...['Abort*', 'DeleteObject*', 'GetBucket*', 'GetObject*', 'List*'].map(
             (action) => `Action::s3:${action}`,
           ),
-          wildcardResourceFinding(handler, assetsBucketArn, '/*'),
-          wildcardResourceFinding(handler, this.bucket.bucketArn, '/*'),
+          wildcardResourceFinding(policy, assetsBucketArn, '/*'),
+          wildcardResourceFinding(policy, this.bucket.bucketArn, '/*'),
         ],
         "CDK's BucketDeployment: reads the CDK asset objects, writes and prunes the console bucket's objects.",
       );

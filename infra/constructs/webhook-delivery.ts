@@ -105,13 +105,15 @@ export class WebhookDelivery extends Construct {
       'webhook',
     );
 
+    // On the role's default policy, which holds the statements (not the whole construct).
+    const policy = this.stateMachine.role.node.findChild('DefaultPolicy');
     acknowledgeWildcards(
-      this,
+      policy,
       ['Resource::*'],
       'X-Ray tracing (xray:PutTraceSegments, ...) and CloudWatch Logs log delivery (logs:CreateLogDelivery, ...) support no resource-level permissions.',
     );
     acknowledgeWildcards(
-      this,
+      policy,
       [wildcardResourceFinding(this, props.deliverWebhook.functionArn, ':*')],
       'LambdaInvoke grants lambda:InvokeFunction on the delivery function and its versions and aliases (<function ARN>:*); no other function.',
     );

@@ -2,6 +2,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { blackPng } from '../support/png.ts';
 import { type StackClient, stackClient } from './local-stack-client.ts';
 
 // Cancel, batches and clients through the local stack's HTTP API, on one concurrency slot so a
@@ -233,5 +234,108 @@ describe('remix', () => {
       body: { error: { code: 'video_not_completed' } },
     });
     expect(resized).toMatchObject({ status: 400, body: { error: { field: 'size' } } });
+  });
+});
+
+describe('image-to-video (input_reference)', () => {
+  it('sends an uploaded image of the right size to the provider, and refuses a wrong one before any call', async () => {
+    const s3 = new S3Client({
+      endpoint: stack.s3Endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      forcePathStyle: true,
+    });
+    const put = (key: string, body: Buffer) =>
+      s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: body }));
+    await put('uploads/wide.png', blackPng(1280, 720));
+    await put('uploads/tall.png', blackPng(720, 1280));
+    const createsBefore = creates();
+
+    const wrongSize = await client.api('POST', '/videos', {
+      body: {
+        prompt: 'From a still',
+        size: '1280x720',
+        input_reference: { key: 'uploads/tall.png' },
+      },
+    });
+    const missing = await client.api('POST', '/videos', {
+      body: {
+        prompt: 'From a still',
+        size: '1280x720',
+        input_reference: { key: 'uploads/none.png' },
+      },
+    });
+    const createsAfterRefusals = creates();
+    const jobId = await client.submit({
+      prompt: 'The still comes to life',
+      size: '1280x720',
+      seconds: '4',
+      input_reference: { key: 'uploads/wide.png' },
+    });
+    const execution = await client.executionEnd(jobId);
+    const record = await client.jobRecord(jobId);
+    const atProvider = stack.simulator?.stats.videos.find(
+      (video) => video.id === record?.providerJobId,
+    );
+
+    expect(wrongSize).toMatchObject({
+      status: 400,
+      body: { error: { field: 'input_reference.key' } },
+    });
+    expect(String((wrongSize.body as { error: { message: string } }).error.message)).toMatch(
+      /720x1280.*1280x720/,
+    );
+    expect(missing).toMatchObject({
+      status: 400,
+      body: { error: { field: 'input_reference.key' } },
+    });
+    expect(createsAfterRefusals).toBe(createsBefore);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(record).toMatchObject({
+      status: 'COMPLETED',
+      inputReference: {
+        key: 'uploads/wide.png',
+        contentType: 'image/png',
+        width: 1280,
+        height: 720,
+      },
+    });
+  });
+
+  it('takes the image as the multipart file input_reference, stored under uploads/ by its hash', async () => {
+    const png = blackPng(720, 1280);
+    const form = new FormData();
+    form.set('prompt', 'A portrait still comes to life');
+    form.set('seconds', '4');
+    form.set('input_reference', new Blob([png], { type: 'image/png' }), 'portrait.png');
+    const wrong = new FormData();
+    wrong.set('prompt', 'Wrong size');
+    wrong.set('size', '1280x720');
+    wrong.set('input_reference', new Blob([png], { type: 'image/png' }), 'portrait.png');
+
+    const response = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: stack.headers,
+      body: form,
+    });
+    const refused = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: stack.headers,
+      body: wrong,
+    });
+    const job = (await response.json()) as { id: string; size: string };
+    const execution = await client.executionEnd(job.id);
+    const record = await client.jobRecord(job.id);
+
+    expect(response.status).toBe(202);
+    expect(job.size).toBe('720x1280');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: { field: 'input_reference.key' } });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(record?.inputReference).toMatchObject({
+      key: expect.stringMatching(/^uploads\/sha256-[0-9a-f]{64}\.png$/),
+      width: 720,
+      height: 1280,
+    });
   });
 });

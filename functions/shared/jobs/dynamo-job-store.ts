@@ -329,8 +329,8 @@ export class DynamoJobStore implements JobStore {
     result: JobResult,
     completedAt: string,
     actualCostUsd?: number,
-  ): Promise<void> {
-    await this.#update(
+  ): Promise<Job> {
+    const job = await this.#update(
       jobId,
       'COMPLETED',
       {
@@ -342,6 +342,8 @@ export class DynamoJobStore implements JobStore {
       },
       'throw',
     );
+    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
+    return job;
   }
 
   async recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }> {
@@ -375,8 +377,8 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {
-    await this.#update(jobId, 'FAILED', { error, updatedAt: at }, 'ignore');
+  async recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined> {
+    return this.#update(jobId, 'FAILED', { error, updatedAt: at }, 'ignore');
   }
 
   async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '../webhooks/webhook-events.ts';
 import { ValidationError } from './job-errors.ts';
+import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
 
 /**
  * The video request every entry point accepts (HTTP body, S3 drop-folder prompt, batch line).
@@ -23,6 +24,7 @@ export const videoRequestSchema = z
       .trim()
       .min(1, 'must not be empty')
       .max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`)
+      .refine(hasVisibleText, INVISIBLE_PROMPT_MESSAGE)
       .describe('What the video shows. Leading and trailing whitespace is removed.'),
     model: z
       .string({ error: 'must be a string' })
@@ -53,6 +55,17 @@ export const videoRequestSchema = z
       .boolean({ error: 'must be true or false' })
       .optional()
       .describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+    input_reference: z
+      .strictObject({
+        key: z
+          .string({ error: 'must be a string' })
+          .regex(/^uploads\/[^\s]{1,1000}$/, 'must be a key under uploads/ in the videos bucket')
+          .describe('The S3 key of the image in the videos bucket, under uploads/.'),
+      })
+      .optional()
+      .describe(
+        "Image-to-video: a JPEG, PNG or WebP of exactly the video's size (at most 4 MiB), uploaded to the videos bucket under uploads/ (or sent as the multipart file input_reference).",
+      ),
     webhook: z
       .strictObject({
         url: z

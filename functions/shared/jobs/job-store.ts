@@ -36,12 +36,13 @@ export interface JobStore {
     jobId: string,
     update: { providerStatus: ProviderStatus; progress: number; pollCount: number },
   ): Promise<void>;
+  /** Records COMPLETED with its video; answers the job as recorded. */
   recordCompleted(
     jobId: string,
     result: JobResult,
     completedAt: string,
     actualCostUsd?: number,
-  ): Promise<void>;
+  ): Promise<Job>;
   /**
    * Records CANCELLED (with `cancelledAt`) on a job the transition table lets be cancelled.
    * Answers the job as it is after the write, or as it was when it could not be cancelled (already
@@ -53,8 +54,11 @@ export interface JobStore {
    * terminal job too; JobNotFoundError when the job does not exist.
    */
   recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void>;
-  /** Records FAILED with a reason; does nothing if the job is already terminal. */
-  recordFailed(jobId: string, error: JobError, at: string): Promise<void>;
+  /**
+   * Records FAILED with a reason and answers the job as recorded; does nothing (and answers
+   * undefined) if the job is already terminal.
+   */
+  recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined>;
   /**
    * Puts a job that has no provider job yet back to QUEUED + deferred (e.g. the daily budget is
    * spent), for a later scheduled run. Keeps `createAttemptedAt` and `executionName`, so a later

@@ -63,6 +63,14 @@ export interface Job {
   client?: string;
   /** Jobs from one drop file or batch file share a batch id (`GET /videos?batch=`). */
   batchId?: string;
+  /** Image-to-video: the reference image in the videos bucket, checked at submission. */
+  inputReference?: {
+    key: string;
+    contentType: string;
+    bytes: number;
+    width: number;
+    height: number;
+  };
   /** A remix: the completed job whose video this one remixes (same model, size and seconds). */
   remixOf?: string;
   /** The provider's id of that job's video, which the create step remixes. */

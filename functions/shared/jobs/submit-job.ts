@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConcurrencySemaphore } from '../limits/limits.ts';
+import { validateReferenceImage } from '../media/reference-image.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
   estimateCostUsd,
@@ -48,6 +49,8 @@ export interface SubmitJobDeps {
   semaphore?: Pick<ConcurrencySemaphore, 'acquire' | 'release'>;
   /** Which webhook URLs are accepted (absent: https to public addresses only). */
   webhookPolicy?: WebhookTargetPolicy;
+  /** Reads an uploaded reference image (absent: `input_reference` is refused). */
+  readUpload?: (key: string) => Promise<Uint8Array | undefined>;
 }
 
 /** What makes two submissions "the same request" for an idempotency key. */
@@ -61,6 +64,8 @@ export interface JobRequestFields {
   webhook?: WebhookRequest;
   /** The job a remix remixes (part of what makes two remix requests the same). */
   remixOf?: string;
+  /** The checked reference image of an image-to-video request. */
+  inputReference?: NonNullable<Job['inputReference']>;
 }
 
 /**
@@ -81,7 +86,10 @@ export async function submitJob(
   context: SubmitJobContext,
   deps: SubmitJobDeps,
 ): Promise<{ job: Job; created: boolean }> {
-  const fields = resolveRequest(request, deps.providerConfig, deps.webhookPolicy);
+  const { fields, referenceKey } = resolveRequest(request, deps.providerConfig, deps.webhookPolicy);
+  if (referenceKey !== undefined) {
+    fields.inputReference = await checkedReference(referenceKey, fields.size, deps);
+  }
   if (context.remixOf !== undefined) fields.remixOf = context.remixOf.jobId;
   const now = deps.clock();
   const timestamp = now.toISOString();
@@ -175,11 +183,29 @@ export function requestHash(fields: JobRequestFields): string {
     .digest('hex');
 }
 
+/** Reads and checks the reference image before anything is recorded or paid for. */
+async function checkedReference(
+  key: string,
+  size: string,
+  deps: SubmitJobDeps,
+): Promise<NonNullable<Job['inputReference']>> {
+  const field = 'input_reference.key';
+  if (deps.readUpload === undefined) {
+    throw new ValidationError(field, `${field}: reference images are not accepted here`);
+  }
+  const bytes = await deps.readUpload(key);
+  if (bytes === undefined) {
+    throw new ValidationError(field, `${field}: no object ${key} in the videos bucket`);
+  }
+  const info = validateReferenceImage(bytes, size, field);
+  return { key, bytes: bytes.byteLength, ...info };
+}
+
 function resolveRequest(
   request: unknown,
   config: ProviderConfig,
   webhookPolicy: WebhookTargetPolicy = { allowLoopback: false },
-): JobRequestFields {
+): { fields: JobRequestFields; referenceKey: string | undefined } {
   const parsed = parseVideoRequest(request);
   try {
     const params = resolveVideoParams(config, parsed);
@@ -194,7 +220,7 @@ function resolveRequest(
         events: [...new Set(parsed.webhook.events ?? DEFAULT_WEBHOOK_EVENTS)],
       };
     }
-    return fields;
+    return { fields, referenceKey: parsed.input_reference?.key };
   } catch (error) {
     if (error instanceof VideoParamsError) {
       throw new ValidationError(error.field, error.message, { cause: error });

@@ -173,7 +173,7 @@ describe('clients', () => {
     const request = {
       method: 'POST',
       path: '/videos',
-      headers: { 'Idempotency-Key': 'order-1' },
+      headers: { 'Idempotency-Key': 'order-1', 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: 'A lighthouse in a storm' }),
     };
 

@@ -261,6 +261,7 @@ describe('openApiDocument error responses', () => {
         'JobNotCompletedError',
         'JobNotCancellableError',
         'PayloadTooLargeError',
+        'UnsupportedMediaTypeError',
         'JobStartFailedError',
       ].map((name) => {
         const error = new Error(name);
