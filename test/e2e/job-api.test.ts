@@ -274,9 +274,6 @@ describe('image-to-video (input_reference)', () => {
     });
     const execution = await client.executionEnd(jobId);
     const record = await client.jobRecord(jobId);
-    const atProvider = stack.simulator?.stats.videos.find(
-      (video) => video.id === record?.providerJobId,
-    );
 
     expect(wrongSize).toMatchObject({
       status: 400,
