@@ -1,38 +1,50 @@
 /**
- * Lambda entry of the HTTP API. Configuration is read and checked when the module loads (a cold
- * start), so a missing variable fails the function loudly before any request is served. Traced,
- * with the job id annotated where the handler logs it; new jobs counted (JobsSubmitted).
+ * Lambda entry of the HTTP API. Configuration is read and the clients are created on the first
+ * invocation (see lazy-handler.ts); a missing variable fails it loudly, naming the variable.
+ * Traced, with the job id annotated where the handler logs it; new jobs counted (JobsSubmitted).
  */
-import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
+import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
+import { s3 } from '../shared/aws/s3-client.ts';
+import { sfn } from '../shared/aws/sfn-client.ts';
 import { now } from '../shared/clock.ts';
+import { readConfig } from '../shared/config/function-config.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
-import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
+import { lazyHandler } from '../shared/lazy-handler.ts';
+import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { readUsage } from '../shared/limits/usage-report.ts';
 import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
-import { readApiConfig } from './api-config.ts';
 import { createApiHandler } from './api-handler.ts';
 import { createContentLink } from './content-link.ts';
 
 export { createApiHandler };
 
-const config = readApiConfig(process.env);
-const limits = limitsFromEnv(dynamoDb, config.jobsTableName);
-
 export const handler = withObservability(
   'api',
-  createApiHandler({
-    store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
-    startExecution: createExecutionStarter(sfn, config.stateMachineArn),
-    semaphore: limits.semaphore,
-    providerConfig: config.providerConfig,
-    clock: now,
-    newJobId,
-    contentLink: createContentLink(s3, config.videosBucketName),
-    usage: (day) => readUsage(limits, day),
-    logger: annotatingJobIds(logger),
+  lazyHandler(() => {
+    // The provider settings validate requests against the catalogue; the API never calls the
+    // provider, so it has no provider key.
+    const config = readConfig([
+      'jobsTableName',
+      'videosBucketName',
+      'stateMachineArn',
+      'provider',
+      'limits',
+    ]);
+    const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
+    return createApiHandler({
+      store: new DynamoJobStore({ client: dynamoDb(), tableName: config.jobsTableName }),
+      startExecution: createExecutionStarter(sfn(), config.stateMachineArn),
+      semaphore: limits.semaphore,
+      providerConfig: config.provider,
+      clock: now,
+      newJobId,
+      contentLink: createContentLink(s3(), config.videosBucketName),
+      usage: (day) => readUsage(limits, day),
+      logger: annotatingJobIds(logger),
+    });
   }),
 );

@@ -3,14 +3,15 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerResult,
 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
 
 /** The API tokens secret is not JSON of the form `{"tokens":["..."]}`. */
 export class ApiTokensSecretError extends Error {
   override name = 'ApiTokensSecretError';
 }
 
-const tokensSecretSchema = z.object({ tokens: z.array(z.string().min(1)) });
+const tokensSecretSchema = z.object({ tokens: z.array(z.string().check(z.minLength(1))) });
 
 /** Parses the API tokens secret; the error never quotes the secret's content. */
 export function parseApiTokens(secretString: string): string[] {

@@ -29,11 +29,13 @@
  * answers `completed` (the execution goes on to the download step, which answers from the record
  * without another download), never another paid call.
  */
-import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
+import { readConfig } from '../shared/config/function-config.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { lazyHandler } from '../shared/lazy-handler.ts';
 import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
@@ -46,11 +48,8 @@ import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
-  jobsEnvSchema,
-  lazyHandler,
   loadJob,
   type PollState,
-  parseTaskEnv,
   parseTaskInput,
   productionJobStore,
   systemClock,
@@ -81,10 +80,10 @@ export interface CreateState extends Omit<PollState, 'status'> {
 }
 
 const inputSchema = z.object({
-  jobId: z.string().min(1),
+  jobId: z.string().check(z.minLength(1)),
   /** `$$.StateMachine.Id`: where a freed slot's hand-off starts the next job. */
-  stateMachineArn: z.string().min(1).optional(),
-  rateWaits: z.number().int().nonnegative().optional(),
+  stateMachineArn: z.optional(z.string().check(z.minLength(1))),
+  rateWaits: z.optional(z.int().check(z.nonnegative())),
 });
 
 interface CreateInput {
@@ -359,12 +358,15 @@ function stateOf(
 export const handler = withObservability(
   'create-provider-job',
   lazyHandler(() => {
-    const env = parseTaskEnv(jobsEnvSchema);
+    const config = readConfig(['jobsTableName', 'providerSecretId', 'provider', 'limits']);
     return createCreateProviderJobHandler({
-      store: productionJobStore(env.JOBS_TABLE_NAME),
-      provider: createProviderSource(),
+      store: productionJobStore(config.jobsTableName),
+      provider: createProviderSource({
+        settings: config.provider,
+        secretId: config.providerSecretId,
+      }),
       clock: systemClock,
-      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
     });
   }),
 );

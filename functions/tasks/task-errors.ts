@@ -4,8 +4,3 @@
 export class ProviderJobMissingError extends Error {
   override name = 'ProviderJobMissingError';
 }
-
-/** A required environment variable is missing or empty. */
-export class TaskConfigError extends Error {
-  override name = 'TaskConfigError';
-}

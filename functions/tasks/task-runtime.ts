@@ -3,8 +3,9 @@
  * with, per-job logging and tracing, and lazily built production dependencies.
  */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
+import type * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
+import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
@@ -20,7 +21,6 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
 import { ProviderError } from '../shared/provider/provider-errors.ts';
 import type { VideoProvider } from '../shared/provider/video-provider.ts';
-import { TaskConfigError } from './task-errors.ts';
 
 export type Clock = () => Date;
 export const systemClock: Clock = pipelineNow;
@@ -46,7 +46,7 @@ export interface PollState {
 export type TaskHandler<TResult> = (event: unknown, context?: Context) => Promise<TResult>;
 
 /** Validates a task's input, throwing ValidationError naming the first bad field. */
-export function parseTaskInput<TSchema extends z.ZodType>(
+export function parseTaskInput<TSchema extends z.ZodMiniType>(
   schema: TSchema,
   event: unknown,
 ): z.output<TSchema> {
@@ -122,47 +122,7 @@ export async function withJobLogging<T>(
   }
 }
 
-/**
- * A handler whose dependencies are built on the first invocation (config parsed once, clients
- * created once per container). A failed build is not cached: the next invocation fails as loudly.
- */
-export function lazyHandler<TResult>(
-  build: () => TaskHandler<TResult> | Promise<TaskHandler<TResult>>,
-): TaskHandler<TResult> {
-  let built: Promise<TaskHandler<TResult>> | undefined;
-  return async (event, context) => {
-    built ??= Promise.resolve()
-      .then(build)
-      .catch((error: unknown) => {
-        built = undefined;
-        throw error;
-      });
-    return (await built)(event, context);
-  };
-}
-
-const requiredVar = (name: string) =>
-  z
-    .string({ error: `${name} is required` })
-    .trim()
-    .min(1, { error: `${name} is required` });
-
-export const jobsEnvSchema = z.object({ JOBS_TABLE_NAME: requiredVar('JOBS_TABLE_NAME') });
-export const downloadEnvSchema = jobsEnvSchema.extend({
-  VIDEOS_BUCKET_NAME: requiredVar('VIDEOS_BUCKET_NAME'),
-});
-
-/** Parses the environment once, naming every missing variable. */
-export function parseTaskEnv<TSchema extends z.ZodType>(
-  schema: TSchema,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): z.output<TSchema> {
-  const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  throw new TaskConfigError(result.error.issues.map((issue) => issue.message).join('; '));
-}
-
-/** The production job store on the table named by JOBS_TABLE_NAME. */
+/** The production job store on the jobs table. */
 export function productionJobStore(tableName: string): JobStore {
-  return new DynamoJobStore({ client: dynamoDb, tableName });
+  return new DynamoJobStore({ client: dynamoDb(), tableName });
 }

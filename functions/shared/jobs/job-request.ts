@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../schema-messages.ts';
 import { ValidationError } from './job-errors.ts';
 
 /**
@@ -13,47 +14,64 @@ export const MAX_PROMPT_LENGTH = 4000;
 
 const SECONDS_MESSAGE = 'must be a whole number of seconds, e.g. "8" or 8';
 
+// zod/mini (see schema-messages.ts): checks are `.check(...)`, wrappers are functions.
 export const videoRequestSchema = z
   .strictObject({
     prompt: z
       .string({
         error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
       })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`)
-      .describe('What the video shows. Leading and trailing whitespace is removed.'),
+      .check(
+        z.trim(),
+        z.minLength(1, 'must not be empty'),
+        z.maxLength(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`),
+        z.describe('What the video shows. Leading and trailing whitespace is removed.'),
+      ),
     model: z
-      .string({ error: 'must be a string' })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(100, 'must be at most 100 characters')
-      .optional()
-      .describe("Provider model id; defaults to the deployment's configured model."),
-    size: z
-      .string({ error: 'must be a string' })
-      .regex(/^[1-9]\d{0,4}x[1-9]\d{0,4}$/, 'must be WIDTHxHEIGHT, e.g. "1280x720"')
-      .optional()
-      .describe('Resolution as WIDTHxHEIGHT, e.g. "720x1280"; defaults per model.'),
-    seconds: z
-      .union(
-        [
-          z.string().regex(/^[1-9]\d{0,3}$/, SECONDS_MESSAGE),
-          z.number().int(SECONDS_MESSAGE).positive(SECONDS_MESSAGE).max(9999, SECONDS_MESSAGE),
-        ],
-        { error: SECONDS_MESSAGE },
+      .optional(
+        z
+          .string({ error: 'must be a string' })
+          .check(
+            z.trim(),
+            z.minLength(1, 'must not be empty'),
+            z.maxLength(100, 'must be at most 100 characters'),
+          ),
       )
-      .transform(String)
-      .optional()
-      .describe(
-        'Duration in whole seconds, as a string ("8") or an integer (8); defaults per model.',
+      .check(z.describe("Provider model id; defaults to the deployment's configured model.")),
+    size: z
+      .optional(
+        z
+          .string({ error: 'must be a string' })
+          .check(z.regex(/^[1-9]\d{0,4}x[1-9]\d{0,4}$/, 'must be WIDTHxHEIGHT, e.g. "1280x720"')),
+      )
+      .check(z.describe('Resolution as WIDTHxHEIGHT, e.g. "720x1280"; defaults per model.')),
+    seconds: z
+      .optional(
+        z.pipe(
+          z.union(
+            [
+              z.string().check(z.regex(/^[1-9]\d{0,3}$/, SECONDS_MESSAGE)),
+              z
+                .int(SECONDS_MESSAGE)
+                .check(z.positive(SECONDS_MESSAGE), z.lte(9999, SECONDS_MESSAGE)),
+            ],
+            { error: SECONDS_MESSAGE },
+          ),
+          z.transform(String),
+        ),
+      )
+      .check(
+        z.describe(
+          'Duration in whole seconds, as a string ("8") or an integer (8); defaults per model.',
+        ),
       ),
     defer: z
-      .boolean({ error: 'must be true or false' })
-      .optional()
-      .describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+      .optional(z.boolean({ error: 'must be true or false' }))
+      .check(
+        z.describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+      ),
   })
-  .meta({ title: 'VideoRequest', description: 'A request to generate one video.' });
+  .check(z.meta({ title: 'VideoRequest', description: 'A request to generate one video.' }));
 
 /** The request after validation: prompt trimmed, seconds a string. */
 export type VideoRequest = z.output<typeof videoRequestSchema>;

@@ -3,7 +3,7 @@ import type { ConcurrencySemaphore } from '../limits/limits.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
   estimateCostUsd,
-  type ProviderConfig,
+  type ProviderSettings,
   resolveVideoParams,
   VideoParamsError,
 } from '../provider/provider-config.ts';
@@ -24,7 +24,7 @@ export interface SubmitJobDeps {
   store: JobStore;
   startExecution: StartExecution;
   /** Only the model catalogue is used; the API key in it is never needed here. */
-  providerConfig: ProviderConfig;
+  providerConfig: ProviderSettings;
   clock: () => Date;
   /** A new job id for a job created at `now` (see `job-id.ts`). */
   newJobId: (now: Date) => string;
@@ -134,7 +134,7 @@ export function requestHash(fields: JobRequestFields): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-function resolveRequest(request: unknown, config: ProviderConfig): JobRequestFields {
+function resolveRequest(request: unknown, config: ProviderSettings): JobRequestFields {
   const parsed = parseVideoRequest(request);
   try {
     const params = resolveVideoParams(config, parsed);
