@@ -44,13 +44,13 @@ describe('waitSecondsFor', () => {
       progress: 40,
     });
 
-    // 40 -> 60 in 20 s: 40 points left take 40 s; wait half.
+    // 40 -> 60 in 20 s: 40 points left take 40 s; wait until just after that.
     const wait = waitSecondsFor(
       job,
       { progress: 60, pollCount: 3 },
       new Date('2026-03-01T10:01:00.000Z'),
     );
 
-    expect(wait).toBe(20);
+    expect(wait).toBe(42);
   });
 });
