@@ -5,6 +5,7 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { readConfig } from '../shared/config/function-config.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -33,7 +34,7 @@ export function observedAuthorizer(authorizer: AuthorizerHandler): AuthorizerHan
       if (!result.isAuthorized) recordMetric('RequestsUnauthorized');
       return result;
     } catch (error) {
-      logger.error('Authorizer could not read the API tokens', { error });
+      logger.error('Authorizer could not read the API tokens', { error: loggableError(error) });
       throw error;
     }
   };

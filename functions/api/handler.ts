@@ -8,7 +8,7 @@ import { s3 } from '../shared/aws/s3-client.ts';
 import { sfn } from '../shared/aws/sfn-client.ts';
 import { now } from '../shared/clock.ts';
 import { readConfig } from '../shared/config/function-config.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
+import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
@@ -29,6 +29,7 @@ export const handler = withObservability(
     // provider, so it has no provider key.
     const config = readConfig([
       'jobsTableName',
+      'jobEventsBusName',
       'videosBucketName',
       'stateMachineArn',
       'provider',
@@ -36,7 +37,7 @@ export const handler = withObservability(
     ]);
     const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
     return createApiHandler({
-      store: new DynamoJobStore({ client: dynamoDb(), tableName: config.jobsTableName }),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       startExecution: createExecutionStarter(sfn(), config.stateMachineArn),
       semaphore: limits.semaphore,
       providerConfig: config.provider,

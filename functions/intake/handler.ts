@@ -8,8 +8,8 @@ import { s3 } from '../shared/aws/s3-client.ts';
 import { sfn } from '../shared/aws/sfn-client.ts';
 import { now } from '../shared/clock.ts';
 import { readConfig } from '../shared/config/function-config.ts';
+import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { createS3DropObjectStore } from '../shared/intake/s3-drop-object-store.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
@@ -25,11 +25,17 @@ export const handler = withObservability(
   'intake',
   lazyHandler(() => {
     // Entries are validated against the model catalogue; the provider itself is never called.
-    const config = readConfig(['jobsTableName', 'stateMachineArn', 'provider', 'limits']);
+    const config = readConfig([
+      'jobsTableName',
+      'jobEventsBusName',
+      'stateMachineArn',
+      'provider',
+      'limits',
+    ]);
     return createIntakeHandler({
       objects: createS3DropObjectStore(s3()),
       submit: {
-        store: new DynamoJobStore({ client: dynamoDb(), tableName: config.jobsTableName }),
+        store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
         startExecution: createExecutionStarter(sfn(), config.stateMachineArn),
         semaphore: sharedLimits(dynamoDb(), config.jobsTableName, config.limits).semaphore,
         providerConfig: config.provider,

@@ -7,7 +7,7 @@ import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
 import { sfn } from '../shared/aws/sfn-client.ts';
 import { now } from '../shared/clock.ts';
 import { readConfig } from '../shared/config/function-config.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
+import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
@@ -23,10 +23,10 @@ export const handler = withObservability(
   'scheduler',
   countingSchedulerRuns(
     lazyHandler(() => {
-      const config = readConfig(['jobsTableName', 'stateMachineArn', 'limits']);
+      const config = readConfig(['jobsTableName', 'jobEventsBusName', 'stateMachineArn', 'limits']);
       const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
       return createSchedulerHandler({
-        store: new DynamoJobStore({ client: dynamoDb(), tableName: config.jobsTableName }),
+        store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
         executions: createSfnWorkflowExecutions(sfn(), config.stateMachineArn),
         semaphore: limits.semaphore,
         budget: limits.budget,

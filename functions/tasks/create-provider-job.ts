@@ -38,6 +38,7 @@ import type { JobStore } from '../shared/jobs/job-store.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -284,7 +285,10 @@ async function recordOrphan(
   try {
     await provider.delete(providerJobId);
   } catch (error) {
-    logger.warn('Orphaned provider job not deleted', { providerJobId, error });
+    logger.warn('Orphaned provider job not deleted', {
+      providerJobId,
+      error: loggableError(error),
+    });
   }
 }
 
@@ -358,9 +362,15 @@ function stateOf(
 export const handler = withObservability(
   'create-provider-job',
   lazyHandler(() => {
-    const config = readConfig(['jobsTableName', 'providerSecretId', 'provider', 'limits']);
+    const config = readConfig([
+      'jobsTableName',
+      'jobEventsBusName',
+      'providerSecretId',
+      'provider',
+      'limits',
+    ]);
     return createCreateProviderJobHandler({
-      store: productionJobStore(config.jobsTableName),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       provider: createProviderSource({
         settings: config.provider,
         secretId: config.providerSecretId,

@@ -26,6 +26,7 @@ import type { Job, JobResult } from '../shared/jobs/job.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { RequestRateLimitedError } from '../shared/limits/limit-errors.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -138,7 +139,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
 function recordCompletion(job: Job, bytes: number, completedAt: Date): void {
   const secondsSince = (iso: string) =>
     Math.max(0, (completedAt.getTime() - Date.parse(iso)) / 1000);
-  recordMetric('JobsCompleted');
+  recordMetric('JobsCompleted', 1, { source: job.source });
   recordMetric('VideoBytesStored', bytes);
   recordMetric('JobDuration', secondsSince(job.createdAt));
   if (job.createAttemptedAt)
@@ -178,7 +179,7 @@ async function storeImage(
     const content = await provider.downloadContent(videoId, variant);
     return (await deps.storage.putImage(jobId, variant, content)).key;
   } catch (error) {
-    logger.warn('Preview image not stored', { variant, error });
+    logger.warn('Preview image not stored', { variant, error: loggableError(error) });
     return undefined;
   }
 }
@@ -192,13 +193,14 @@ export const handler = withObservability(
   lazyHandler(() => {
     const config = readConfig([
       'jobsTableName',
+      'jobEventsBusName',
       'videosBucketName',
       'providerSecretId',
       'provider',
       'limits',
     ]);
     return createDownloadVideoHandler({
-      store: productionJobStore(config.jobsTableName),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       provider: createProviderSource({
         settings: config.provider,
         secretId: config.providerSecretId,

@@ -133,9 +133,15 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
 export const handler = withObservability(
   'poll-provider-job',
   lazyHandler(() => {
-    const config = readConfig(['jobsTableName', 'providerSecretId', 'provider', 'limits']);
+    const config = readConfig([
+      'jobsTableName',
+      'jobEventsBusName',
+      'providerSecretId',
+      'provider',
+      'limits',
+    ]);
     return createPollProviderJobHandler({
-      store: productionJobStore(config.jobsTableName),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       provider: createProviderSource({
         settings: config.provider,
         secretId: config.providerSecretId,

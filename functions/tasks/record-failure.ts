@@ -179,9 +179,9 @@ async function releaseOrSpend(
 export const handler = withObservability(
   'record-failure',
   lazyHandler(() => {
-    const config = readConfig(['jobsTableName', 'limits']);
+    const config = readConfig(['jobsTableName', 'jobEventsBusName', 'limits']);
     return createRecordFailureHandler({
-      store: productionJobStore(config.jobsTableName),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits),
       executionsOf: (stateMachineArn) => createSfnWorkflowExecutions(sfn(), stateMachineArn),

@@ -7,7 +7,6 @@ import type * as z from 'zod/mini';
 import '../shared/schema-messages.ts';
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
   JobAlreadyTerminalError,
@@ -16,6 +15,7 @@ import {
 } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { annotateJobId } from '../shared/observability/job-tracing.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
@@ -115,14 +115,12 @@ export async function withJobLogging<T>(
     return await work();
   } catch (error) {
     if (error instanceof ProviderError) recordMetric('ProviderErrors', 1, { error: error.name });
-    logger.warn('Task failed', { error });
+    logger.warn('Task failed', { error: loggableError(error) });
     throw error;
   } finally {
     logger.resetKeys();
   }
 }
 
-/** The production job store on the jobs table. */
-export function productionJobStore(tableName: string): JobStore {
-  return new DynamoJobStore({ client: dynamoDb(), tableName });
-}
+/** The production job store on the jobs table (publishing job events where configured). */
+export { productionJobStore } from '../shared/events/production-job-store.ts';

@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
-import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
-import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import {
+  type RunningDynamoDbLocal,
+  startDynamoDbLocal,
+  stopStaleDynamoDbLocal,
+} from './dynamodb-local.ts';
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
@@ -24,11 +24,13 @@ import {
   startLocalClock,
 } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
+import { type LocalBusEvent, LocalEventBus } from './local-event-bus.ts';
 import { LocalEventSources } from './local-event-sources.ts';
 import { LOCAL_REGION } from './local-ids.ts';
 import { type LocalFunctionSpec, localFunctions, localResolver } from './local-resources.ts';
 import { LocalSecrets } from './local-secrets.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
+import { createLocalTable, type LocalTable, tableFromTemplate } from './local-tables.ts';
 import { bucketNotificationsFromTemplate, schedulesFromTemplate } from './local-triggers.ts';
 import { assertPortFree } from './ports.ts';
 import { type RunningS3Local, startS3Local } from './s3-local.ts';
@@ -47,11 +49,18 @@ export interface RealProvider {
   model?: string;
   /** JSON model catalogue (PROVIDER_MODELS). */
   models?: string;
+  /** Request timeout in ms (PROVIDER_TIMEOUT_MS). */
+  timeoutMs?: string;
 }
 
 export interface LocalStackOptions {
-  /** Root of the data kept across restarts (`.local`); null keeps nothing (tests). */
+  /**
+   * Root of the data kept across restarts (`.local`); null keeps nothing (tests). One stack per
+   * directory: a second one fails with a `stack-running` LocalStackError.
+   */
   dataDir: string | null;
+  /** Who runs the stack, named to a second stack on the same data directory (`npm start`). */
+  command?: string;
   /** Empties the DynamoDB and S3 data and resets the clock to the wall clock first. */
   fresh?: boolean;
   /**
@@ -79,6 +88,8 @@ export interface LocalStackOptions {
   onStep?: (message: string) => void;
   /** Told about handler errors API Gateway would only log. */
   onFunctionError?: (source: string, error: LambdaFunctionError) => void;
+  /** Told about each event the functions put on the event bus (job state changes). */
+  onEvent?: (event: LocalBusEvent) => void;
 }
 
 /** The facts a client needs, written to `.local/stack.json` by `npm start`. */
@@ -112,12 +123,19 @@ export interface LocalStack extends LocalStackInfo {
   runScheduler(): Promise<unknown>;
   /** Resolves when no S3 event delivery and no scheduler run is in flight. */
   whenEventsIdle(): Promise<void>;
+  /**
+   * The events put on the event bus so far (job state changes), oldest first; with a data
+   * directory they are also appended to `<dataDir>/events.jsonl`.
+   */
+  busEvents(): LocalBusEvent[];
   info(): LocalStackInfo;
   stop(): Promise<void>;
 }
 
 /** The clock's position across restarts, in the data directory. */
 const CLOCK_FILE = 'clock.json';
+/** The events put on the bus, one JSON line each, in the data directory. */
+export const EVENTS_FILE = 'events.jsonl';
 
 // Handler modules read their configuration once, at import: a second stack in the same process
 // would run them against the first stack's endpoints.
@@ -142,14 +160,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
   const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : null);
-  // A taken API port is known before anything starts.
-  if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+  // A second stack on the same data is refused before anything starts; the lock is released last.
+  const lock = options.dataDir
+    ? await lockDataDir(options.dataDir, options.command ?? 'a local stack')
+    : undefined;
+  if (lock) stops.push(() => lock.release());
+  try {
+    // A taken API port is known before anything starts.
+    if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+    // Holding the lock, any DynamoDB Local on our files is an orphan: two on one file corrupt it.
+    const dynamoDir = dataPath('dynamodb');
+    if (dynamoDir) {
+      for (const pid of await stopStaleDynamoDbLocal(dynamoDir)) {
+        step(
+          `stopped DynamoDB Local (pid ${pid}) left running on ${dynamoDir} by an earlier stack`,
+        );
+      }
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 
   // DynamoDB Local's JVM boots (2-3 s) while the CDK app synthesizes.
   if (options.fresh && options.dataDir) {
     await rm(join(options.dataDir, 'dynamodb'), { recursive: true, force: true });
     await rm(join(options.dataDir, 's3'), { recursive: true, force: true });
     await rm(join(options.dataDir, CLOCK_FILE), { force: true });
+    await rm(join(options.dataDir, EVENTS_FILE), { force: true });
   }
   // One clock for everything on the stack, before anything records a time. A real provider
   // runs on the wall clock, and so must we (its timestamps are compared with ours).
@@ -229,14 +267,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const stepFunctions = new LocalStepFunctions();
     stops.push(() => stepFunctions.close());
+    const eventBus = new LocalEventBus({
+      file: dataPath(EVENTS_FILE),
+      now: clock.nowMs,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
     const awsEndpoint: RunningLocalAwsEndpoint = await startLocalAwsEndpoint({
       stepFunctions,
       secrets,
+      eventBus,
     });
     stops.push(() => awsEndpoint.close());
 
     const dynamoDb = await dynamoStarting;
-    await createTable(dynamoDb.endpoint, table);
+    // The jobs table exactly as the stateful stack's template declares it.
+    await createTable(
+      dynamoDb.endpoint,
+      tableFromTemplate(templates.stateful, table, localResolver(templates.stateful, stacks).ref),
+    );
 
     setProcessEnvironment({
       ...environment,
@@ -244,6 +292,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_SFN: awsEndpoint.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: awsEndpoint.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
     });
 
@@ -290,6 +339,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       throw error;
     });
     stops.push(() => gateway.close());
+    await lock?.ready(gateway.url);
 
     const info = (): LocalStackInfo => ({
       apiUrl: gateway.url,
@@ -327,6 +377,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDb,
       runScheduler: () => eventSources.runSchedule(),
       whenEventsIdle: () => eventSources.whenIdle(),
+      busEvents: () => eventBus.events(),
       info,
       stop: stopAll,
     };
@@ -343,6 +394,7 @@ function providerContext(
   const context: Record<string, string> = { 'provider:baseUrl': baseUrl };
   if (provider?.model) context['provider:model'] = provider.model;
   if (provider?.models) context['provider:models'] = provider.models;
+  if (provider?.timeoutMs) context['provider:timeoutMs'] = provider.timeoutMs;
   return context;
 }
 
@@ -410,16 +462,14 @@ function setProcessEnvironment(values: Record<string, string>): void {
   });
 }
 
-async function createTable(endpoint: string, table: string): Promise<void> {
+async function createTable(endpoint: string, table: LocalTable): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
   try {
-    await client.send(new CreateTableCommand(jobsTableDefinition(table)));
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
+    await createLocalTable(client, table);
   } finally {
     client.destroy();
   }

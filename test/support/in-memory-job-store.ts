@@ -69,8 +69,16 @@ export class InMemoryJobStore implements JobStore {
         return { job: structuredClone(existing), created: false };
       }
     }
-    if (this.#jobs.has(job.jobId))
+    const taken = this.#jobs.get(job.jobId);
+    if (taken !== undefined) {
+      // As DynamoJobStore: without a key, the very same job again is a retried put of our own.
+      const retried =
+        idempotencyKey === undefined &&
+        taken.requestHash === job.requestHash &&
+        taken.createdAt === job.createdAt;
+      if (retried) return { job: structuredClone(taken), created: true };
       throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`);
+    }
     this.#jobs.set(job.jobId, structuredClone(job));
     if (idempotencyKey !== undefined) {
       this.#idempotency.set(idempotencyKey, { jobId: job.jobId, requestHash: job.requestHash });
@@ -169,8 +177,8 @@ export class InMemoryJobStore implements JobStore {
     result: JobResult,
     completedAt: string,
     actualCostUsd?: number,
-  ): Promise<void> {
-    await this.#update(jobId, {
+  ): Promise<Job> {
+    return this.#update(jobId, {
       status: 'COMPLETED',
       result,
       progress: 100,
@@ -180,10 +188,10 @@ export class InMemoryJobStore implements JobStore {
     });
   }
 
-  async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {
+  async recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined> {
     const job = this.#jobs.get(jobId);
-    if (job !== undefined && isTerminal(job.status)) return;
-    await this.#update(jobId, { status: 'FAILED', error, updatedAt: at });
+    if (job !== undefined && isTerminal(job.status)) return undefined;
+    return this.#update(jobId, { status: 'FAILED', error, updatedAt: at });
   }
 
   async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {

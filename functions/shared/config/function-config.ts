@@ -22,6 +22,8 @@ export interface FunctionConfig {
   providerSecretId: string;
   /** The secret whose SecretString is `{"tokens":[...]}`. */
   apiTokensSecretId: string;
+  /** The EventBridge bus job state changes are put on; unset: no job events. */
+  jobEventsBusName: string | undefined;
   /** Base URL, models, prices, timeouts (PROVIDER_*): everything but the key. */
   provider: ProviderSettings;
   /** MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD, OVER_BUDGET_ACTION. */
@@ -45,6 +47,7 @@ const readers: { [K in Setting]: (env: Env) => FunctionConfig[K] } = {
   stateMachineArn: variable(SETTING_VARIABLES.stateMachineArn),
   providerSecretId: variable(SETTING_VARIABLES.providerSecretId),
   apiTokensSecretId: variable(SETTING_VARIABLES.apiTokensSecretId),
+  jobEventsBusName: (env) => env.JOB_EVENTS_BUS_NAME?.trim() || undefined,
   provider: providerSettingsFromEnv,
   limits: limitsConfigFromEnv,
 };

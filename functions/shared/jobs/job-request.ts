@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import '../schema-messages.ts';
 import { ValidationError } from './job-errors.ts';
+import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
 
 /**
  * The video request every entry point accepts (HTTP body, S3 drop-folder prompt, batch line).
@@ -25,6 +26,7 @@ export const videoRequestSchema = z
         z.trim(),
         z.minLength(1, 'must not be empty'),
         z.maxLength(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`),
+        z.refine(hasVisibleText, INVISIBLE_PROMPT_MESSAGE),
         z.describe('What the video shows. Leading and trailing whitespace is removed.'),
       ),
     model: z

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { loggableError } from './loggable-error.ts';
 import { logger, metrics, tracer } from './observability.ts';
 import {
   inMetricsScope,
@@ -48,7 +49,7 @@ export function withObservability<TEvent, TResult>(
       try {
         publishMetrics(recorded, tools.metrics);
       } catch (error) {
-        tools.logger.warn('Metrics not published', { error });
+        tools.logger.warn('Metrics not published', { error: loggableError(error) });
       }
     }
   };

@@ -170,6 +170,76 @@ describe('POST /videos', () => {
     expect(store.all()).toEqual([]);
   });
 
+  it('answers 400 naming body for a body that is not valid UTF-8, as the drop folder refuses such a file', async () => {
+    const { store, send } = setup();
+    const bytes = Buffer.concat([
+      Buffer.from('{"prompt":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+
+    const response = await send({ ...post(bytes.toString('base64')), isBase64Encoded: true });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({
+      error: { field: 'body', message: 'body: is not valid UTF-8' },
+    });
+    expect(store.all()).toEqual([]);
+  });
+
+  it('answers 400 naming prompt for a prompt of invisible characters, starting nothing', async () => {
+    const { store, startExecution, send } = setup();
+
+    const response = await send(post({ prompt: '\u200b\u202e\u0000' }));
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({ error: { field: 'prompt' } });
+    expect(store.all()).toEqual([]);
+    expect(startExecution).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['text/plain', 'text/plain'],
+    ['a form', 'application/x-www-form-urlencoded'],
+    ['a multipart form', 'multipart/form-data; boundary=x'],
+  ])(
+    'answers 415 for a JSON body sent as %s, storing and starting nothing',
+    async (_what, contentType) => {
+      const { store, startExecution, send } = setup();
+
+      const response = await send(post({ prompt: PROMPT }, { 'content-type': contentType }));
+
+      expect(response.statusCode).toBe(415);
+      expect(response.json).toEqual({
+        error: {
+          code: 'unsupported_media_type',
+          message: expect.stringContaining('application/json'),
+        },
+      });
+      expect(store.all()).toEqual([]);
+      expect(startExecution).not.toHaveBeenCalled();
+    },
+  );
+
+  it('answers 415 for a body without a Content-Type', async () => {
+    const { send } = setup();
+    const { headers: _none, ...request } = post({ prompt: PROMPT });
+
+    const response = await send({ ...request, headers: {} });
+
+    expect(response.statusCode).toBe(415);
+  });
+
+  it('accepts application/json with a charset, in any case', async () => {
+    const { send } = setup();
+
+    const response = await send(
+      post({ prompt: PROMPT }, { 'content-type': 'Application/JSON; charset=utf-8' }),
+    );
+
+    expect(response.statusCode).toBe(202);
+  });
+
   it('reads a base64-encoded body', async () => {
     const { send } = setup();
     const body = Buffer.from(JSON.stringify({ prompt: PROMPT })).toString('base64');
