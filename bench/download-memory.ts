@@ -6,9 +6,10 @@
  *    size, the peak live memory (heap + buffers, collected before every sample). Memory should
  *    stay flat whatever the size: a few 8 MiB multipart parts.
  * 2. At the largest size, runs pairs of (production path, bare `fetch` -> lib-storage `Upload`
- *    with the same part size and queue size, no checks, no hash), in alternating order, and
- *    prints each one's throughput and RSS growth (peak RSS sampled every 20 ms, no forced GC),
- *    then the ratios production / bare, median and min over the pairs.
+ *    with the same part size and queue size, no checks, no hash), in alternating order, each in
+ *    a fresh child process (so one run's heap never counts in the next one's RSS), and prints
+ *    each one's throughput and RSS growth (peak RSS sampled every 20 ms, no forced GC while it
+ *    runs), then the ratios production / bare, median and min over the pairs.
  *
  *   node bench/download-memory.ts [--pairs N] [sizeMiB ...]  (default: 5 pairs; 16 64 256 1024)
  *
@@ -16,6 +17,7 @@
  * The simulator's content lifetime is scaled up with its speed, so a slow (loaded) machine
  * never sees the content expire mid-run.
  */
+import { execFile } from 'node:child_process';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setFlagsFromString } from 'node:v8';
@@ -33,6 +35,26 @@ import { startSimulator } from '../infra/local/simulator/simulator.ts';
 import { startS3LocalProcess } from '../test/support/s3-local-process.ts';
 
 const MiB = 1024 * 1024;
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** What a child run needs to reach the simulator's video and the bucket. */
+interface ChildTask {
+  path: 'production' | 'bare';
+  baseURL: string;
+  apiKey: string;
+  videoId: string;
+  s3Endpoint: string;
+  bucket: string;
+  key: string;
+}
+
+if (process.argv[2] === '--child') {
+  const result = await childRun(JSON.parse(process.argv[3] ?? '{}') as ChildTask);
+  process.stdout.write(JSON.stringify(result));
+  process.exit(0);
+}
+
 const args = process.argv.slice(2);
 const pairsAt = args.indexOf('--pairs');
 const pairs = pairsAt === -1 ? 5 : Number(args[pairsAt + 1]);
@@ -50,8 +72,6 @@ if (
 }
 const SPEED = 10_000;
 
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 const liveBytes = () => {
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
@@ -147,33 +167,26 @@ async function measured(transfer: () => Promise<number>): Promise<Run> {
 
 async function comparePairs(sizeMiB: number): Promise<void> {
   const video = await renderedVideo(sizesMiB.length, sizeMiB);
-  const production = async (run: number) => {
-    const stored = await storage.putVideo(`pair_${run}`, await provider.downloadContent(video.id));
-    return stored.bytes;
-  };
-  const bare = async (run: number) => {
-    const response = await fetch(`${simulator.baseURL}/videos/${video.id}/content`, {
-      headers: { authorization: `Bearer ${apiKey}` },
+  const inChild = (path: ChildTask['path'], run: number) =>
+    new Promise<Run>((resolve, reject) => {
+      const task: ChildTask = {
+        path,
+        baseURL: simulator.baseURL,
+        apiKey,
+        videoId: video.id,
+        s3Endpoint: s3Local.endpoint,
+        bucket,
+        key: `${path}_${run}/video.mp4`,
+      };
+      execFile(
+        process.execPath,
+        [new URL(import.meta.url).pathname, '--child', JSON.stringify(task)],
+        { maxBuffer: 1024 * 1024 },
+        (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as Run)),
+      );
     });
-    if (!response.ok || !response.body) throw new Error(`content: HTTP ${response.status}`);
-    let bytes = 0;
-    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-    body.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
-    await new Upload({
-      client: s3,
-      params: {
-        Bucket: bucket,
-        Key: `bare_${run}/video.mp4`,
-        Body: body,
-        ContentType: 'video/mp4',
-      },
-      partSize: DEFAULT_PART_SIZE_BYTES,
-      queueSize: DEFAULT_QUEUE_SIZE,
-    }).done();
-    return bytes;
-  };
+  const production = (run: number) => inChild('production', run);
+  const bare = (run: number) => inChild('bare', run);
 
   console.log(
     `\n${pairs} pairs at ${sizeMiB} MiB (order alternates): production path vs bare fetch -> Upload`,
@@ -186,11 +199,11 @@ async function comparePairs(sizeMiB: number): Promise<void> {
     let ours: Run;
     let theirs: Run;
     if (pair % 2 === 0) {
-      ours = await measured(() => production(pair));
-      theirs = await measured(() => bare(pair));
+      ours = await production(pair);
+      theirs = await bare(pair);
     } else {
-      theirs = await measured(() => bare(pair));
-      ours = await measured(() => production(pair));
+      theirs = await bare(pair);
+      ours = await production(pair);
     }
     throughput.push(ours.mibPerSecond / theirs.mibPerSecond);
     oursRss.push(ours.rssGrowthMiB);
@@ -209,4 +222,50 @@ async function comparePairs(sizeMiB: number): Promise<void> {
   console.log(
     `RSS growth production / bare: median ${(median(oursRss) / median(theirsRss)).toFixed(2)}x, min ${(Math.min(...oursRss) / Math.min(...theirsRss)).toFixed(2)}x (target <= 1.1x)`,
   );
+}
+
+/** One transfer in this (child) process: the production path or the bare upload. */
+async function childRun(task: ChildTask): Promise<Run> {
+  const client = new S3Client({
+    endpoint: task.s3Endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  try {
+    if (task.path === 'production') {
+      const videoProvider = new VideoProvider(
+        parseProviderConfig({ baseUrl: task.baseURL, apiKey: task.apiKey, timeoutMs: 60_000 }),
+      );
+      const videoStorage = new VideoStorage({ s3: client, bucket: task.bucket });
+      return await measured(async () => {
+        const stored = await videoStorage.putVideo(
+          task.key.split('/')[0] ?? 'job',
+          await videoProvider.downloadContent(task.videoId),
+        );
+        return stored.bytes;
+      });
+    }
+    return await measured(async () => {
+      const response = await fetch(`${task.baseURL}/videos/${task.videoId}/content`, {
+        headers: { authorization: `Bearer ${task.apiKey}` },
+      });
+      if (!response.ok || !response.body) throw new Error(`content: HTTP ${response.status}`);
+      await new Upload({
+        client,
+        params: {
+          Bucket: task.bucket,
+          Key: task.key,
+          Body: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+          ContentType: 'video/mp4',
+        },
+        partSize: DEFAULT_PART_SIZE_BYTES,
+        queueSize: DEFAULT_QUEUE_SIZE,
+      }).done();
+      return Number(response.headers.get('content-length'));
+    });
+  } finally {
+    client.destroy();
+  }
 }
