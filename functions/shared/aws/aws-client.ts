@@ -1,7 +1,8 @@
 /**
  * What every AWS SDK client of the pipeline shares. Each client lives in a module of its own
- * (dynamodb-client.ts, s3-client.ts, sfn-client.ts) so a function bundles only the clients it
- * imports, and is created on first use, once per container (never per invocation). Endpoints
+ * (dynamodb-client.ts, s3-client.ts, sfn-client.ts, eventbridge-client.ts) so a function bundles
+ * only the clients it imports, and is created on first use, once per container (never per
+ * invocation). Endpoints
  * come from the standard `AWS_ENDPOINT_URL_*` variables, which is how the local stack points
  * the same code at DynamoDB Local, s3rver and its own endpoint. Each client is captured by the
  * tracer, so its calls are subsegments of the invocation's trace in Lambda.
