@@ -4,8 +4,6 @@
  */
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import '../shared/schema-messages.ts';
-import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
