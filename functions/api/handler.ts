@@ -16,6 +16,17 @@ import { readUsage } from '../shared/limits/usage-report.ts';
 import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
+import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
+import {
+  createSfnWorkflowExecutions,
+  stopExecution,
+} from '../shared/scheduler/workflow-executions.ts';
+import { readSecretString } from '../shared/secrets/read-secret.ts';
+import { createUploadReader, createUploadStore } from '../shared/storage/uploads.ts';
+import { createWebhookNotifier } from '../shared/webhooks/notify-webhook.ts';
+import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
+import { webhookPolicyFromEnv } from '../shared/webhooks/webhook-target.ts';
+import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { createApiHandler } from './api-handler.ts';
 import { createContentLink } from './content-link.ts';
@@ -25,19 +36,29 @@ export { createApiHandler };
 export const handler = withObservability(
   'api',
   lazyHandler(() => {
-    // The provider settings validate requests against the catalogue; the API never calls the
-    // provider, so it has no provider key.
+    // The provider settings validate requests against the catalogue; the provider itself is
+    // called only to delete the provider job of a cancelled video.
     const config = readConfig([
       'jobsTableName',
       'jobEventsBusName',
       'videosBucketName',
       'stateMachineArn',
+      'webhookStateMachineArn',
+      'webhookSecretId',
+      'providerSecretId',
       'provider',
       'limits',
     ]);
     const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
+    const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
+    const provider = createProviderSource({
+      settings: config.provider,
+      secretId: config.providerSecretId,
+    });
+    const keyedLogger = annotatingJobIds(logger);
+    const notify = createWebhookNotifier(sfn(), config.webhookStateMachineArn);
     return createApiHandler({
-      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      store,
       startExecution: createExecutionStarter(sfn(), config.stateMachineArn),
       semaphore: limits.semaphore,
       providerConfig: config.provider,
@@ -45,7 +66,32 @@ export const handler = withObservability(
       newJobId,
       contentLink: createContentLink(s3(), config.videosBucketName),
       usage: (day) => readUsage(limits, day),
-      logger: annotatingJobIds(logger),
+      cancel: {
+        store,
+        clock: now,
+        semaphore: limits.semaphore,
+        budget: limits.budget,
+        stopExecution: (name) => stopExecution(sfn(), config.stateMachineArn, name),
+        deleteProviderJob: async (id) => {
+          await (await provider()).delete(id);
+        },
+        handOff: async () => {
+          const executions = createSfnWorkflowExecutions(sfn(), config.stateMachineArn);
+          await dispatchWaiting({ store, semaphore: limits.semaphore, executions, clock: now });
+        },
+        onDeleteFailed: (providerJobId, error) =>
+          keyedLogger.warn('Provider job of a cancelled video not deleted', {
+            providerJobId,
+            error,
+          }),
+        notify,
+      },
+      webhookSecret: async (client) =>
+        clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
+      webhookPolicy: webhookPolicyFromEnv(process.env),
+      readUpload: createUploadReader(s3(), config.videosBucketName),
+      storeUpload: createUploadStore(s3(), config.videosBucketName),
+      logger: keyedLogger,
     });
   }),
 );

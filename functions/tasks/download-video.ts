@@ -37,6 +37,7 @@ import {
 import type { ProviderVideo } from '../shared/provider/provider-video.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { type ImageVariant, VideoStorage } from '../shared/storage/video-storage.ts';
+import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
 import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
 import {
@@ -44,6 +45,7 @@ import {
   loadJob,
   parseTaskInput,
   productionJobStore,
+  productionNotifier,
   systemClock,
   type TaskHandler,
   type TaskProvider,
@@ -57,6 +59,8 @@ export interface DownloadVideoDeps {
   storage: Pick<VideoStorage, 'putVideo' | 'putImage' | 'findVideo'>;
   clock: Clock;
   limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'rateLimiter' | 'priceOf' | 'handOff'>;
+  /** Announces video.completed to the job's webhook (default: nothing sent). */
+  notify?: NotifyWebhook;
 }
 
 export interface DownloadResult {
@@ -131,6 +135,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
       });
       recordCompletion(job, stored.bytes, completedAt);
       await settle(job, actualCostUsd);
+      await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.completed', completedAt);
       return summary(result);
     });
   };
@@ -208,6 +213,7 @@ export const handler = withObservability(
       storage: new VideoStorage({ s3: s3(), bucket: config.videosBucketName }),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
+      notify: productionNotifier(),
     });
   }),
 );

@@ -4,3 +4,8 @@
 export class ProviderJobMissingError extends Error {
   override name = 'ProviderJobMissingError';
 }
+
+/** A job's reference image is no longer in the bucket as it was submitted: not retried. */
+export class ReferenceImageMissingError extends Error {
+  override name = 'ReferenceImageMissingError';
+}

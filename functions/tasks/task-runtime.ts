@@ -4,6 +4,7 @@
  */
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { sfn } from '../shared/aws/sfn-client.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
@@ -19,6 +20,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
 import { ProviderError } from '../shared/provider/provider-errors.ts';
 import type { VideoProvider } from '../shared/provider/video-provider.ts';
+import { createWebhookNotifier, type NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
 
 export type Clock = () => Date;
 export const systemClock: Clock = pipelineNow;
@@ -26,7 +28,7 @@ export const systemClock: Clock = pipelineNow;
 /** The provider calls the tasks make (the real client, or the simulator behind it). */
 export type TaskProvider = Pick<
   VideoProvider,
-  'create' | 'retrieve' | 'findCreatedJob' | 'downloadContent' | 'delete'
+  'create' | 'remix' | 'retrieve' | 'findCreatedJob' | 'downloadContent' | 'delete'
 >;
 export type TaskProviderSource = () => Promise<TaskProvider>;
 
@@ -59,7 +61,7 @@ export function parseTaskInput<TSchema extends z.ZodMiniType>(
 }
 
 /**
- * The job a task works on. A FAILED job is final: the task throws JobAlreadyTerminalError, which
+ * The job a task works on. A FAILED or CANCELLED job is final: the task throws JobAlreadyTerminalError, which
  * the machine does not retry; its Catch hands it to RecordFailure, which leaves the record as is.
  * A COMPLETED job is returned, and each task answers from it without calling the provider, so a
  * re-driven execution ends in Succeed without a second download.
@@ -67,9 +69,9 @@ export function parseTaskInput<TSchema extends z.ZodMiniType>(
 export async function loadJob(store: JobStore, jobId: string): Promise<Job> {
   const job = await store.get(jobId);
   if (!job) throw new JobNotFoundError(`Job ${jobId} not found`);
-  if (job.status === 'FAILED') {
+  if (job.status === 'FAILED' || job.status === 'CANCELLED') {
     throw new JobAlreadyTerminalError(
-      `Job ${jobId} already FAILED (${job.error?.code ?? 'no code'})`,
+      `Job ${jobId} already ${job.status}${job.error ? ` (${job.error.code})` : ''}`,
     );
   }
   return job;
@@ -118,6 +120,11 @@ export async function withJobLogging<T>(
   } finally {
     logger.resetKeys();
   }
+}
+
+/** The production webhook notifier (WEBHOOK_STATE_MACHINE_ARN; absent, nothing is sent). */
+export function productionNotifier(): NotifyWebhook {
+  return createWebhookNotifier(sfn(), process.env.WEBHOOK_STATE_MACHINE_ARN || undefined);
 }
 
 /** The production job store on the jobs table (publishing job events where configured). */

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -15,6 +16,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_ROUTES } from '../../functions/api/api-routes.ts';
 
 export const DEFAULT_API_THROTTLE: Required<ThrottleSettings> = { rateLimit: 20, burstLimit: 40 };
 
@@ -25,6 +27,8 @@ export interface VideoApiProps {
   authorizer: IFunction;
   throttle?: ThrottleSettings;
   logRetention?: RetentionDays;
+  /** Browser origins allowed to call the API (CORS), e.g. the web console's. */
+  corsOrigins?: string[];
 }
 
 // One JSON line per request; nothing from headers or bodies (tokens, prompts) is logged.
@@ -46,8 +50,8 @@ const accessLogFormat = AccessLogFormat.custom(
 );
 
 /**
- * The HTTP API: `POST /videos`, `GET /videos`, `GET /videos/{id}`, `GET /videos/{id}/content`,
- * `GET /usage`, all behind the bearer-token authorizer, on a throttled `$default` stage with access logs.
+ * The HTTP API: the routes of `API_ROUTES`, all behind the bearer-token authorizer, on a
+ * throttled `$default` stage with access logs.
  */
 export class VideoApi extends Construct {
   readonly httpApi: HttpApi;
@@ -72,6 +76,20 @@ export class VideoApi extends Construct {
       defaultAuthorizer: authorizer,
       // The stage below replaces the default one, to set throttling and access logs.
       createDefaultStage: false,
+      // API Gateway answers preflights itself (no authorizer) and adds the CORS headers to every
+      // answer, its own 401/403 included. Bearer tokens, no cookies: no credentials mode.
+      ...(props.corsOrigins && props.corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: props.corsOrigins,
+              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+              // `date` lets the console show ages on the server's clock.
+              exposeHeaders: ['date', 'location', 'retry-after', 'idempotent-replayed'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
@@ -90,16 +108,15 @@ export class VideoApi extends Construct {
     });
     this.url = this.stage.url;
 
+    // Every route of the route table (functions/api/api-routes.ts), each to the one function.
     const integration = new HttpLambdaIntegration('ApiIntegration', props.handler);
-    const routes: ReadonlyArray<[string, HttpMethod]> = [
-      ['/videos', HttpMethod.POST],
-      ['/videos', HttpMethod.GET],
-      ['/videos/{id}', HttpMethod.GET],
-      ['/videos/{id}/content', HttpMethod.GET],
-      ['/usage', HttpMethod.GET],
-    ];
-    for (const [path, method] of routes) {
-      this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+    for (const route of API_ROUTES) {
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration,
+        authorizer,
+      });
     }
   }
 }

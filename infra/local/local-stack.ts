@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
+import { consoleConfigDocument } from '../console/console-config.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
+import { type RunningConsoleServer, startConsoleServer } from './console-server.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import {
   type RunningDynamoDbLocal,
@@ -16,6 +18,7 @@ import {
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
+import { localApiTokens, localWebhookSigningSecret } from './local-api-tokens.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
 import {
   assertSpeedForProvider,
@@ -71,6 +74,10 @@ export interface LocalStackOptions {
   speed?: number;
   /** Port of the HTTP API; 0 or absent picks a free one. */
   apiPort?: number;
+  /** Port of the web console; 0 or absent picks a free one. */
+  consolePort?: number;
+  /** Named API clients to create tokens for (besides the default and admin clients). */
+  clients?: readonly string[];
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
@@ -95,8 +102,12 @@ export interface LocalStackOptions {
 /** The facts a client needs, written to `.local/stack.json` by `npm start`. */
 export interface LocalStackInfo {
   apiUrl: string;
-  /** The HTTP headers a client adds to authenticate. */
+  /** Opens the web console signed in (the token is in the fragment, never sent to a server). */
+  consoleUrl: string;
+  /** The HTTP headers the default client adds to authenticate. */
   headers: Record<string, string>;
+  /** The named clients (`admin` sees every job) and the headers each adds. */
+  clients: Record<string, { headers: Record<string, string> }>;
   s3Endpoint: string;
   bucket: string;
   dynamodbEndpoint: string;
@@ -168,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     // A taken API port is known before anything starts.
     if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+    if (options.consolePort) await assertPortFree(options.consolePort, 'web console');
     // Holding the lock, any DynamoDB Local on our files is an orphan: two on one file corrupt it.
     const dynamoDir = dataPath('dynamodb');
     if (dynamoDir) {
@@ -258,12 +270,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => s3.stop());
 
-    const token = await apiToken(options.dataDir);
+    const tokens = await localApiTokens(options.dataDir, options.clients ?? []);
+    const { token } = tokens;
     const secrets = new LocalSecrets();
     secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKey);
+    secrets.putById(required(environment, 'API_TOKENS_SECRET_ID'), tokens.secret);
     secrets.putById(
-      required(environment, 'API_TOKENS_SECRET_ID'),
-      JSON.stringify({ tokens: [token] }),
+      required(environment, 'WEBHOOK_SECRET_ID'),
+      await localWebhookSigningSecret(options.dataDir),
     );
     const stepFunctions = new LocalStepFunctions();
     stops.push(() => stepFunctions.close());
@@ -294,6 +308,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: awsEndpoint.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+      // Webhook receivers on this machine (http://127.0.0.1:...); never set on AWS.
+      WEBHOOK_ALLOW_LOOPBACK: 'true',
     });
 
     const lambdas = new InProcessLambdas(functions, { projectRoot: PROJECT_ROOT });
@@ -321,9 +337,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const [schedule] = schedules;
 
     step('starting the HTTP API');
+    const httpApi = httpApiFromTemplate(templates.pipeline, resolver);
+    let consoleOrigin: string | undefined;
     const gateway: RunningLocalApiGateway = await startLocalApiGateway({
-      api: httpApiFromTemplate(templates.pipeline, resolver),
+      api: httpApi,
       invokeLambda,
+      // On AWS the API allows the CloudFront origin of the console; here, the console's port.
+      extraCorsOrigins: () => (consoleOrigin ? [consoleOrigin] : []),
       documents: { '/openapi.json': (apiUrl) => openApiDocument({ serverUrl: apiUrl }) },
       ...(options.apiPort ? { port: options.apiPort } : {}),
       onFunctionError: (source, result) => {
@@ -341,9 +361,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(() => gateway.close());
     await lock?.ready(gateway.url);
 
+    step('starting the web console');
+    const consoleServer: RunningConsoleServer = await startConsoleServer({
+      config: consoleConfigDocument(
+        gateway.url,
+        environment,
+        httpApi.routes.map((route) => route.routeKey),
+      ),
+      origins: { api: gateway.url, content: s3.endpoint },
+      ...(options.consolePort ? { port: options.consolePort } : {}),
+    });
+    stops.push(() => consoleServer.close());
+    consoleOrigin = consoleServer.url;
+
     const info = (): LocalStackInfo => ({
       apiUrl: gateway.url,
+      consoleUrl: `${consoleServer.url}/#token=${encodeURIComponent(token)}`,
       headers: { Authorization: `Bearer ${token}` },
+      clients: Object.fromEntries(
+        Object.entries(tokens.clients).map(([name, clientToken]) => [
+          name,
+          { headers: { Authorization: `Bearer ${clientToken}` } },
+        ]),
+      ),
       s3Endpoint: s3.endpoint,
       bucket,
       dynamodbEndpoint: dynamoDb.endpoint,
@@ -473,21 +513,4 @@ async function createTable(endpoint: string, table: LocalTable): Promise<void> {
   } finally {
     client.destroy();
   }
-}
-
-/** The API bearer token: generated on first start and kept in the data directory. */
-async function apiToken(dataDir: string | null): Promise<string> {
-  const fresh = () => `local-${randomBytes(18).toString('base64url')}`;
-  if (!dataDir) return fresh();
-  const path = join(dataDir, 'api-token');
-  try {
-    const saved = (await readFile(path, 'utf8')).trim();
-    if (saved) return saved;
-  } catch {
-    // first start
-  }
-  const token = fresh();
-  await mkdir(dataDir, { recursive: true });
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  return token;
 }

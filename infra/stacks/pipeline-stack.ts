@@ -4,15 +4,19 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { API_ROUTES, routeKey } from '../../functions/api/api-routes.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
-import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
+import { JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
+import { consoleConfigDocument } from '../console/console-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
+import { ConsoleSite } from '../constructs/console-site.ts';
 import { DeadLetters } from '../constructs/dead-letters.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring.ts';
 import { VideoApi } from '../constructs/video-api.ts';
+import { WebhookDelivery } from '../constructs/webhook-delivery.ts';
 import { ContextError } from './context-value.ts';
 import { limitsSettingsFromContext } from './limits-settings.ts';
 import { monitoringSettingsFromContext } from './monitoring-settings.ts';
@@ -29,6 +33,7 @@ export const HANDLER_MODULES = {
   recordFailure: 'functions/tasks/record-failure.ts',
   intake: 'functions/intake/handler.ts',
   scheduler: 'functions/scheduler/handler.ts',
+  deliverWebhook: 'functions/webhooks/deliver-webhook.ts',
 } as const;
 
 export type PipelineFunctionName = keyof typeof HANDLER_MODULES;
@@ -43,6 +48,7 @@ const CONSTRUCT_IDS: Record<PipelineFunctionName, string> = {
   recordFailure: 'RecordFailure',
   intake: 'Intake',
   scheduler: 'Scheduler',
+  deliverWebhook: 'DeliverWebhook',
 };
 
 /**
@@ -64,6 +70,7 @@ export interface PipelineStackProps extends StackProps {
   jobsTable: ITable;
   providerApiKeySecret: ISecret;
   apiTokensSecret: ISecret;
+  webhookSigningSecret: ISecret;
   /** Bundle the handlers with esbuild (deployments); false synthesizes inline stubs (fast). */
   bundle: boolean;
   /** Absolute path of the project root. */
@@ -77,7 +84,9 @@ export interface PipelineStackProps extends StackProps {
 export class PipelineStack extends Stack {
   readonly functions: Record<PipelineFunctionName, PipelineFunction>;
   readonly generation: GenerationStateMachine;
+  readonly webhooks: WebhookDelivery;
   readonly api: VideoApi;
+  readonly console: ConsoleSite;
   /** Job state-change events (docs/guide.md, "Job events"). */
   readonly jobEvents: EventBus;
   /** Failed asynchronous invocations (drop-folder intake, scheduler). */
@@ -142,6 +151,20 @@ export class PipelineStack extends Stack {
     const pollTimeout = Duration.seconds(
       Math.ceil(callWorstCase.plus(TASK_OVERHEAD).toMilliseconds() / 1000),
     );
+    // Webhook deliveries: their own state machine, started by whoever records an event.
+    const deliverWebhook = fn(
+      'deliverWebhook',
+      'Delivers one signed webhook event and records the attempt on its job',
+      Duration.seconds(30),
+      256,
+    )
+      .useJobsTable(stateful.jobsTable)
+      .useSecret(stateful.webhookSigningSecret, 'WEBHOOK_SECRET_ID');
+    this.webhooks = new WebhookDelivery(this, 'Webhooks', {
+      deliverWebhook: deliverWebhook.function,
+    });
+    const webhookMachine = this.webhooks.stateMachine;
+
     const createProviderJob = fn(
       'createProviderJob',
       'Reconciles or creates the provider job of a video',
@@ -152,7 +175,9 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
       .useJobEvents(this.jobEvents)
-      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .readsUploads(stateful.videosBucket)
+      .notifiesWebhooks(webhookMachine);
     const pollProviderJob = fn(
       'pollProviderJob',
       'Polls the provider job and picks the next wait',
@@ -175,7 +200,8 @@ export class PipelineStack extends Stack {
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'write')
       .useJobEvents(this.jobEvents)
-      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .notifiesWebhooks(webhookMachine);
     const recordFailure = fn(
       'recordFailure',
       'Records a job FAILED with its reason',
@@ -184,7 +210,8 @@ export class PipelineStack extends Stack {
     )
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
-      .useJobEvents(this.jobEvents);
+      .useJobEvents(this.jobEvents)
+      .notifiesWebhooks(webhookMachine);
 
     this.generation = new GenerationStateMachine(this, 'Generation', {
       createProviderJob: createProviderJob.function,
@@ -198,10 +225,11 @@ export class PipelineStack extends Stack {
     }
 
     // The api validates requests against the provider catalogue, hence the provider settings;
-    // GET /usage reads the limits.
+    // GET /usage reads the limits; cancel stops executions, deletes provider jobs (hence the
+    // provider key) and hands freed slots to waiting jobs.
     const api = fn(
       'api',
-      'HTTP API: submit, list and read video jobs',
+      'HTTP API: submit, list, read and cancel video jobs',
       Duration.seconds(15),
       512,
       provider.environment,
@@ -209,8 +237,13 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'read')
+      .readsUploads(stateful.videosBucket)
+      .writesUploads(stateful.videosBucket)
       .useJobEvents(this.jobEvents)
-      .useStateMachine(this.generation.stateMachine);
+      .useStateMachine(this.generation.stateMachine, { stopExecutions: true })
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .useSecret(stateful.webhookSigningSecret, 'WEBHOOK_SECRET_ID')
+      .notifiesWebhooks(webhookMachine);
     const authorizer = fn(
       'authorizer',
       'HTTP API authorizer: checks the bearer token against the API tokens secret',
@@ -218,9 +251,18 @@ export class PipelineStack extends Stack {
       256,
     ).useSecret(stateful.apiTokensSecret, 'API_TOKENS_SECRET_ID');
 
+    // The web console: on CloudFront, calling the API cross-origin (CORS for its origin only).
+    this.console = new ConsoleSite(this, 'Console', {
+      videosBucket: stateful.videosBucket,
+      bundle: props.bundle,
+    });
     this.api = new VideoApi(this, 'VideoApi', {
       handler: api.function,
       authorizer: authorizer.function,
+      corsOrigins: [this.console.origin],
+    });
+    this.console.deploy({
+      ...consoleConfigDocument(this.api.url, provider.environment, API_ROUTES.map(routeKey)),
     });
 
     // Drop folder and schedule (docs/architecture.md, "Batches"). The intake validates entries
@@ -280,6 +322,7 @@ export class PipelineStack extends Stack {
       recordFailure,
       intake,
       scheduler,
+      deliverWebhook,
     };
 
     const monitoringSettings = monitoringSettingsFromContext(this.node);
@@ -302,6 +345,10 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
       description: 'HTTP API base URL (send Authorization: Bearer <token>)',
+    });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: this.console.url,
+      description: 'Web console (sign in with an API token)',
     });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.generation.stateMachine.stateMachineArn,
@@ -333,6 +380,7 @@ interface StatefulResources {
   jobsTable: ITable;
   providerApiKeySecret: ISecret;
   apiTokensSecret: ISecret;
+  webhookSigningSecret: ISecret;
 }
 
 /**
@@ -348,14 +396,15 @@ function importStatefulResources(consumer: Stack, props: StatefulResources): Sta
     consumer.addStackDependency(producer);
     return producer.exportValue(value, { name: `${producer.stackName}-${name}` });
   };
-  const { videosBucket, jobsTable, providerApiKeySecret, apiTokensSecret } = props;
+  const { videosBucket, jobsTable, providerApiKeySecret, apiTokensSecret, webhookSigningSecret } =
+    props;
   return {
     videosBucket: Bucket.fromBucketAttributes(consumer, 'VideosBucket', {
       bucketName: share(videosBucket, videosBucket.bucketName, 'VideosBucketName'),
     }),
     jobsTable: Table.fromTableAttributes(consumer, 'JobsTable', {
       tableName: share(jobsTable, jobsTable.tableName, 'JobsTableName'),
-      globalIndexes: [BY_STATUS_INDEX.name, BY_CREATED_AT_INDEX.name],
+      globalIndexes: JOB_INDEXES.map((index) => index.name),
     }),
     providerApiKeySecret: Secret.fromSecretCompleteArn(
       consumer,
@@ -366,6 +415,11 @@ function importStatefulResources(consumer: Stack, props: StatefulResources): Sta
       consumer,
       'ApiTokensSecret',
       share(apiTokensSecret, apiTokensSecret.secretArn, 'ApiTokensSecretArn'),
+    ),
+    webhookSigningSecret: Secret.fromSecretCompleteArn(
+      consumer,
+      'WebhookSigningSecret',
+      share(webhookSigningSecret, webhookSigningSecret.secretArn, 'WebhookSigningSecretArn'),
     ),
   };
 }

@@ -22,6 +22,10 @@ export interface FunctionConfig {
   providerSecretId: string;
   /** The secret whose SecretString is `{"tokens":[...]}`. */
   apiTokensSecretId: string;
+  /** The state machine that delivers webhooks. */
+  webhookStateMachineArn: string;
+  /** The secret whose SecretString signs webhooks. */
+  webhookSecretId: string;
   /** The EventBridge bus job state changes are put on; unset: no job events. */
   jobEventsBusName: string | undefined;
   /** Base URL, models, prices, timeouts (PROVIDER_*): everything but the key. */
@@ -39,6 +43,8 @@ export const SETTING_VARIABLES = {
   stateMachineArn: 'STATE_MACHINE_ARN',
   providerSecretId: 'PROVIDER_SECRET_ID',
   apiTokensSecretId: 'API_TOKENS_SECRET_ID',
+  webhookStateMachineArn: 'WEBHOOK_STATE_MACHINE_ARN',
+  webhookSecretId: 'WEBHOOK_SECRET_ID',
 } as const satisfies Partial<Record<Setting, string>>;
 
 const readers: { [K in Setting]: (env: Env) => FunctionConfig[K] } = {
@@ -47,6 +53,8 @@ const readers: { [K in Setting]: (env: Env) => FunctionConfig[K] } = {
   stateMachineArn: variable(SETTING_VARIABLES.stateMachineArn),
   providerSecretId: variable(SETTING_VARIABLES.providerSecretId),
   apiTokensSecretId: variable(SETTING_VARIABLES.apiTokensSecretId),
+  webhookStateMachineArn: variable(SETTING_VARIABLES.webhookStateMachineArn),
+  webhookSecretId: variable(SETTING_VARIABLES.webhookSecretId),
   jobEventsBusName: (env) => env.JOB_EVENTS_BUS_NAME?.trim() || undefined,
   provider: providerSettingsFromEnv,
   limits: limitsConfigFromEnv,

@@ -52,6 +52,7 @@ describe('submitJob', () => {
       jobId: 'job_1',
       status: 'QUEUED',
       source: 'api',
+      client: 'default',
       prompt: 'A calm sea',
       model: 'sora-2',
       size: '720x1280',
