@@ -11,7 +11,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
 import { readConfig } from '../shared/config/function-config.ts';
 import { DEFAULT_CLIENT } from '../shared/jobs/job.ts';
 import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
@@ -43,18 +44,20 @@ export class WebhookDeliveryError extends Error {
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
+const text = () => z.string().check(z.minLength(1));
+
 const inputSchema = z.object({
-  jobId: z.string().min(1),
-  client: z.string().min(1),
-  webhookId: z.string().min(1),
-  url: z.string().min(1),
+  jobId: text(),
+  client: text(),
+  webhookId: text(),
+  url: text(),
   payload: z.object({
     type: z.enum(WEBHOOK_EVENTS),
     timestamp: z.string(),
     data: z.unknown(),
   }),
-  exhausted: z.boolean().optional(),
-  error: z.object({ Error: z.string().optional(), Cause: z.unknown().optional() }).optional(),
+  exhausted: z.optional(z.boolean()),
+  error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.unknown()) })),
 });
 
 /** What one attempt got back from the receiver. */
