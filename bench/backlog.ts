@@ -15,13 +15,13 @@
  *   event log read; StateEntered + StateRetried events are what Step Functions bills;
  * - Lambda: InProcessLambdas.prototype.invoke is wrapped (count, wall-clock duration x the
  *   template's MemorySize: local I/O stands in for AWS latencies);
- * - DynamoDB, S3, Step Functions, Secrets Manager: a middleware on the shared clients
- *   (functions/shared/aws/clients.ts) counts attempts by command; DynamoDB is asked for
+ * - DynamoDB, S3, Step Functions: a middleware on the shared clients
+ *   (functions/shared/aws/*-client.ts) counts attempts by command; DynamoDB is asked for
  *   ConsumedCapacity (TOTAL), and a request that reports none (a failed condition) is one unit.
  * An AsyncLocalStorage carries the execution into the Lambda and SDK calls made under it.
  * Prices (us-east-1): $0.025/1k transitions, $0.20/1M Lambda requests, $0.0000133334/GB-s
- * (arm64), $0.625/1M WRU, $0.125/1M RRU, S3 $0.005/1k PUT-class, $0.0004/1k GET-class, Secrets
- * Manager $0.05/10k calls, HTTP API $1.00/1M requests. Storage and logs are not priced.
+ * (arm64), $0.625/1M WRU, $0.125/1M RRU, S3 $0.005/1k PUT-class, $0.0004/1k GET-class (Secrets
+ * Manager reads are cached per container and not priced), HTTP API $1.00/1M requests. Storage and logs are not priced.
  * At --speed x, each real millisecond a handler spends is x ms on the stack's clock: the
  * makespan includes that inflated overhead ('slot idle per job' shows it in real ms too).
  */
@@ -172,12 +172,14 @@ async function child(): Promise<void> {
   });
   try {
     // The handlers import these on first use; the module is shared, so the counters see them.
-    const clients = await import('../functions/shared/aws/clients.ts');
+    const { dynamoDb } = await import('../functions/shared/aws/dynamodb-client.ts');
+    const { s3 } = await import('../functions/shared/aws/s3-client.ts');
+    const { sfn } = await import('../functions/shared/aws/sfn-client.ts');
     const counter = { step: 'initialize', name: 'backlogBenchCounter' } as const;
-    clients.dynamoDb.middlewareStack.add(sdkCounter('DynamoDB'), counter);
-    clients.s3.middlewareStack.add(sdkCounter('S3'), counter);
-    clients.sfn.middlewareStack.add(sdkCounter('SFN'), counter);
-    clients.secretsManager.middlewareStack.add(sdkCounter('SecretsManager'), counter);
+    dynamoDb().middlewareStack.add(sdkCounter('DynamoDB'), counter);
+    s3().middlewareStack.add(sdkCounter('S3'), counter);
+    sfn().middlewareStack.add(sdkCounter('SFN'), counter);
+    // Secrets are read over HTTP (read-secret.ts) and cached per container: not counted here.
     const limit = Number(process.env.MAX_CONCURRENT_JOBS);
     const rpm = Number(process.env.PROVIDER_REQUESTS_PER_MINUTE ?? DEFAULT_REQUESTS_PER_MINUTE);
     // The baseline: lone jobs one after another (a single one polls 2 to 5 times, so one alone
@@ -332,7 +334,6 @@ function costs(phase: Phase) {
     'Lambda GB-s': phase.gbSeconds * 0.0000133334,
     DynamoDB: (phase.dynamo.wru * 0.625 + phase.dynamo.rru * 0.125) / 1e6,
     S3: (s3Put * 0.005 + (calls(/^S3 /) - s3Put) * 0.0004) / 1e3,
-    'Secrets Manager': (calls(/^SecretsManager /) * 0.05) / 1e4,
     'HTTP API': phase.jobs / 1e6,
   };
   return { usd, lambdaRequests, total: sum(Object.values(usd)) };

@@ -1,11 +1,15 @@
-/** Lambda entry of the HTTP API's authorizer; the secret id is checked at cold start. */
+/**
+ * Lambda entry of the HTTP API's authorizer: the token check and the secret read, nothing else
+ * (no AWS SDK: read-secret.ts signs its one call). The secret id is read on the first invocation.
+ */
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { readConfig } from '../shared/config/function-config.ts';
+import { lazyHandler } from '../shared/lazy-handler.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
-import { readAuthorizerConfig } from './api-config.ts';
 import {
   type AuthorizerHandler,
   createAuthorizerHandler,
@@ -14,11 +18,12 @@ import {
 
 export { createAuthorizerHandler };
 
-const { apiTokensSecretId } = readAuthorizerConfig(process.env);
-
-const authorize = createAuthorizerHandler({
-  // readSecretString caches the secret for a few minutes per container.
-  readTokens: async () => parseApiTokens(await readSecretString(apiTokensSecretId)),
+const authorize = lazyHandler(() => {
+  const { apiTokensSecretId } = readConfig(['apiTokensSecretId']);
+  return createAuthorizerHandler({
+    // readSecretString caches the secret for a few minutes per container.
+    readTokens: async () => parseApiTokens(await readSecretString(apiTokensSecretId)),
+  });
 });
 
 /** The authorizer with its failures logged and its denials counted (RequestsUnauthorized). */

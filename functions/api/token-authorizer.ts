@@ -3,7 +3,8 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerWithContextResult,
 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
 import { DEFAULT_CLIENT } from '../shared/jobs/job.ts';
 import { type Caller, CLIENT_NAME_PATTERN } from './caller.ts';
 
@@ -12,24 +13,24 @@ export class ApiTokensSecretError extends Error {
   override name = 'ApiTokensSecretError';
 }
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex');
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex'));
 
 const tokensSecretSchema = z
   .object({
     /** Tokens of the default client, in the clear (the format from before named clients). */
-    tokens: z.array(z.string().min(1)).optional(),
+    tokens: z.optional(z.array(z.string().check(z.minLength(1)))),
     /** Named clients, each with the sha256 (hex) of its token(s); an admin sees every job. */
-    clients: z
-      .record(
-        z.string().regex(CLIENT_NAME_PATTERN),
+    clients: z.optional(
+      z.record(
+        z.string().check(z.regex(CLIENT_NAME_PATTERN)),
         z.object({
-          tokenSha256: z.union([sha256Hex, z.array(sha256Hex).min(1)]),
-          admin: z.boolean().optional(),
+          tokenSha256: z.union([sha256Hex, z.array(sha256Hex).check(z.minLength(1))]),
+          admin: z.optional(z.boolean()),
         }),
-      )
-      .optional(),
+      ),
+    ),
   })
-  .refine((secret) => secret.tokens !== undefined || secret.clients !== undefined);
+  .check(z.refine((secret) => secret.tokens !== undefined || secret.clients !== undefined));
 
 /** One accepted token: the digest it must hash to, and who presents it. */
 export interface ApiCredential extends Caller {

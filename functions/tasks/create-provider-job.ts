@@ -30,11 +30,14 @@
  * answers `completed` (the execution goes on to the download step, which answers from the record
  * without another download), never another paid call.
  */
-import { z } from 'zod';
-import { dynamoDb, s3 } from '../shared/aws/clients.ts';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
+import { s3 } from '../shared/aws/s3-client.ts';
+import { readConfig } from '../shared/config/function-config.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { lazyHandler } from '../shared/lazy-handler.ts';
 import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
@@ -52,11 +55,8 @@ import { ReferenceImageMissingError } from './task-errors.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
-  downloadEnvSchema,
-  lazyHandler,
   loadJob,
   type PollState,
-  parseTaskEnv,
   parseTaskInput,
   productionJobStore,
   productionNotifier,
@@ -92,10 +92,10 @@ export interface CreateState extends Omit<PollState, 'status'> {
 }
 
 const inputSchema = z.object({
-  jobId: z.string().min(1),
+  jobId: z.string().check(z.minLength(1)),
   /** `$$.StateMachine.Id`: where a freed slot's hand-off starts the next job. */
-  stateMachineArn: z.string().min(1).optional(),
-  rateWaits: z.number().int().nonnegative().optional(),
+  stateMachineArn: z.optional(z.string().check(z.minLength(1))),
+  rateWaits: z.optional(z.int().check(z.nonnegative())),
 });
 
 interface CreateInput {
@@ -417,14 +417,24 @@ function stateOf(
 export const handler = withObservability(
   'create-provider-job',
   lazyHandler(() => {
-    const env = parseTaskEnv(downloadEnvSchema);
+    const config = readConfig([
+      'jobsTableName',
+      'jobEventsBusName',
+      'videosBucketName',
+      'providerSecretId',
+      'provider',
+      'limits',
+    ]);
     return createCreateProviderJobHandler({
-      store: productionJobStore(env.JOBS_TABLE_NAME),
-      provider: createProviderSource(),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      provider: createProviderSource({
+        settings: config.provider,
+        secretId: config.providerSecretId,
+      }),
       clock: systemClock,
-      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
       notify: productionNotifier(),
-      readUpload: createUploadReader(s3, env.VIDEOS_BUCKET_NAME),
+      readUpload: createUploadReader(s3(), config.videosBucketName),
     });
   }),
 );

@@ -18,10 +18,13 @@
  *   into this step. A retry that finds the job COMPLETED settles again (a no-op when it was done),
  *   so a crash between the two never leaks a slot.
  */
-import { z } from 'zod';
-import { dynamoDb, s3 } from '../shared/aws/clients.ts';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
+import { s3 } from '../shared/aws/s3-client.ts';
+import { readConfig } from '../shared/config/function-config.ts';
 import type { Job, JobResult } from '../shared/jobs/job.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { lazyHandler } from '../shared/lazy-handler.ts';
 import { RequestRateLimitedError } from '../shared/limits/limit-errors.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
@@ -39,10 +42,7 @@ import { ProviderJobMissingError } from './task-errors.ts';
 import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
-  downloadEnvSchema,
-  lazyHandler,
   loadJob,
-  parseTaskEnv,
   parseTaskInput,
   productionJobStore,
   productionNotifier,
@@ -71,8 +71,8 @@ export interface DownloadResult {
 }
 
 const inputSchema = z.object({
-  jobId: z.string().min(1),
-  stateMachineArn: z.string().min(1).optional(),
+  jobId: z.string().check(z.minLength(1)),
+  stateMachineArn: z.optional(z.string().check(z.minLength(1))),
 });
 
 export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler<DownloadResult> {
@@ -196,13 +196,23 @@ function summary(result: JobResult): DownloadResult {
 export const handler = withObservability(
   'download-video',
   lazyHandler(() => {
-    const env = parseTaskEnv(downloadEnvSchema);
+    const config = readConfig([
+      'jobsTableName',
+      'jobEventsBusName',
+      'videosBucketName',
+      'providerSecretId',
+      'provider',
+      'limits',
+    ]);
     return createDownloadVideoHandler({
-      store: productionJobStore(env.JOBS_TABLE_NAME),
-      provider: createProviderSource(),
-      storage: new VideoStorage({ s3, bucket: env.VIDEOS_BUCKET_NAME }),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      provider: createProviderSource({
+        settings: config.provider,
+        secretId: config.providerSecretId,
+      }),
+      storage: new VideoStorage({ s3: s3(), bucket: config.videosBucketName }),
       clock: systemClock,
-      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
       notify: productionNotifier(),
     });
   }),

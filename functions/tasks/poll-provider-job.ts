@@ -17,9 +17,11 @@
  * provider job no longer runs: its concurrency slot is released and handed to the oldest
  * waiting job.
  */
-import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
+import { readConfig } from '../shared/config/function-config.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { lazyHandler } from '../shared/lazy-handler.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -34,11 +36,8 @@ import {
 } from './task-limits.ts';
 import {
   type Clock,
-  jobsEnvSchema,
-  lazyHandler,
   loadJob,
   type PollState,
-  parseTaskEnv,
   parseTaskInput,
   productionJobStore,
   systemClock,
@@ -59,9 +58,9 @@ export interface PollProviderJobDeps {
 }
 
 const inputSchema = z.object({
-  jobId: z.string().min(1),
-  pollCount: z.number().int().nonnegative().optional(),
-  stateMachineArn: z.string().min(1).optional(),
+  jobId: z.string().check(z.minLength(1)),
+  pollCount: z.optional(z.int().check(z.nonnegative())),
+  stateMachineArn: z.optional(z.string().check(z.minLength(1))),
 });
 
 const UNKNOWN_FAILURE = {
@@ -134,12 +133,21 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
 export const handler = withObservability(
   'poll-provider-job',
   lazyHandler(() => {
-    const env = parseTaskEnv(jobsEnvSchema);
+    const config = readConfig([
+      'jobsTableName',
+      'jobEventsBusName',
+      'providerSecretId',
+      'provider',
+      'limits',
+    ]);
     return createPollProviderJobHandler({
-      store: productionJobStore(env.JOBS_TABLE_NAME),
-      provider: createProviderSource(),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      provider: createProviderSource({
+        settings: config.provider,
+        secretId: config.providerSecretId,
+      }),
       clock: systemClock,
-      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
     });
   }),
 );

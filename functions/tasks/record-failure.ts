@@ -16,11 +16,14 @@
  *   The slot is released and handed to the oldest waiting job.
  * - A job found COMPLETED is settled (its cost spent); a FAILED one keeps its record.
  */
-import { z } from 'zod';
-import { dynamoDb, sfn } from '../shared/aws/clients.ts';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
+import { sfn } from '../shared/aws/sfn-client.ts';
+import { readConfig } from '../shared/config/function-config.ts';
 import { isTerminal, type Job, type JobStatus } from '../shared/jobs/job.ts';
 import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { lazyHandler } from '../shared/lazy-handler.ts';
 import { settleAbandonedJob } from '../shared/limits/limits.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
@@ -37,9 +40,6 @@ import { type CaughtError, describeFailure } from './failure-reason.ts';
 import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
-  jobsEnvSchema,
-  lazyHandler,
-  parseTaskEnv,
   parseTaskInput,
   productionJobStore,
   productionNotifier,
@@ -67,10 +67,10 @@ export interface RecordFailureResult {
 }
 
 const inputSchema = z.object({
-  jobId: z.string().min(1),
-  error: z.object({ Error: z.string().optional(), Cause: z.unknown().optional() }).optional(),
-  stateMachineArn: z.string().min(1).optional(),
-  executionName: z.string().min(1).optional(),
+  jobId: z.string().check(z.minLength(1)),
+  error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.unknown()) })),
+  stateMachineArn: z.optional(z.string().check(z.minLength(1))),
+  executionName: z.optional(z.string().check(z.minLength(1))),
 });
 
 // Failures that say nothing about the video: the work may go on in a new execution.
@@ -185,12 +185,12 @@ async function releaseOrSpend(
 export const handler = withObservability(
   'record-failure',
   lazyHandler(() => {
-    const env = parseTaskEnv(jobsEnvSchema);
+    const config = readConfig(['jobsTableName', 'jobEventsBusName', 'limits']);
     return createRecordFailureHandler({
-      store: productionJobStore(env.JOBS_TABLE_NAME),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       clock: systemClock,
-      limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
-      executionsOf: (stateMachineArn) => createSfnWorkflowExecutions(sfn, stateMachineArn),
+      limits: productionTaskLimits(config.jobsTableName, config.limits),
+      executionsOf: (stateMachineArn) => createSfnWorkflowExecutions(sfn(), stateMachineArn),
       notify: productionNotifier(),
     });
   }),

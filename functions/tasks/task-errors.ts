@@ -5,11 +5,6 @@ export class ProviderJobMissingError extends Error {
   override name = 'ProviderJobMissingError';
 }
 
-/** A required environment variable is missing or empty. */
-export class TaskConfigError extends Error {
-  override name = 'TaskConfigError';
-}
-
 /** A job's reference image is no longer in the bucket as it was submitted: not retried. */
 export class ReferenceImageMissingError extends Error {
   override name = 'ReferenceImageMissingError';

@@ -3,8 +3,8 @@
  * a limit says "not now", and the two ways a job gives back what it took (settle on success,
  * release on failure). Each step is idempotent, so a retried or re-driven task repeats it safely.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { sfn } from '../shared/aws/clients.ts';
+import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
+import { sfn } from '../shared/aws/sfn-client.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job } from '../shared/jobs/job.ts';
 import type {
@@ -12,15 +12,11 @@ import type {
   RequestRateLimiter,
   SpendingBudget,
 } from '../shared/limits/limits.ts';
-import type { OverBudgetAction } from '../shared/limits/limits-config.ts';
-import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
+import type { LimitsConfig, OverBudgetAction } from '../shared/limits/limits-config.ts';
+import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
-import {
-  estimateCostUsd,
-  type ProviderConfig,
-  providerConfigFromEnv,
-} from '../shared/provider/provider-config.ts';
+import { estimateCostUsd, type ProviderSettings } from '../shared/provider/provider-config.ts';
 import { createSfnWorkflowExecutions } from '../shared/scheduler/workflow-executions.ts';
 import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { systemClock } from './task-runtime.ts';
@@ -89,7 +85,7 @@ export async function releaseJobLimits(
  * Prices from the model catalogue (PROVIDER_MODELS); a job whose model has left the catalogue
  * keeps the estimate it was submitted with.
  */
-export function catalogPrices(config: ProviderConfig): (job: Job) => number {
+export function catalogPrices(config: ProviderSettings): (job: Job) => number {
   return (job) => {
     try {
       return estimateCostUsd(config, job);
@@ -99,34 +95,31 @@ export function catalogPrices(config: ProviderConfig): (job: Job) => number {
   };
 }
 
-// The tasks never send the catalogue's API key anywhere; prices need only the models.
-const NO_API_KEY = 'not-used-for-prices';
-
-/** The production limits of a task on the jobs table, from the environment (see limits-config.ts). */
+/**
+ * The production limits of a task on the jobs table. `provider` prices jobs (the catalogue);
+ * record-failure, which never prices, passes none.
+ */
 export function productionTaskLimits(
-  client: DynamoDBDocumentClient,
   tableName: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  limitsConfig: LimitsConfig,
+  provider?: ProviderSettings,
 ): TaskLimits {
-  const { config, semaphore, rateLimiter, budget } = limitsFromEnv(client, tableName, env);
+  const client = dynamoDb();
+  const { semaphore, rateLimiter, budget } = sharedLimits(client, tableName, limitsConfig);
   const store = new DynamoJobStore({ client, tableName });
-  let prices: ((job: Job) => number) | undefined;
+  const prices = provider ? catalogPrices(provider) : (job: Job) => job.estimatedCostUsd;
   return {
     semaphore,
     rateLimiter,
     budget,
-    overBudgetAction: config.overBudgetAction,
+    overBudgetAction: limitsConfig.overBudgetAction,
     async handOff(stateMachineArn) {
       if (stateMachineArn === undefined) return;
-      const executions = createSfnWorkflowExecutions(sfn, stateMachineArn);
+      const executions = createSfnWorkflowExecutions(sfn(), stateMachineArn);
       const started = await dispatchWaiting({ store, semaphore, executions, clock: systemClock });
       if (started.length > 0) logger.info('Freed slots handed to waiting jobs', { started });
     },
-    // Lazily: record-failure takes these limits but never prices (it has no catalogue).
-    priceOf: (job) => {
-      prices ??= catalogPrices(providerConfigFromEnv(env, NO_API_KEY));
-      return prices(job);
-    },
+    priceOf: prices,
     random: Math.random,
   };
 }

@@ -3,8 +3,8 @@
  * with, per-job logging and tracing, and lazily built production dependencies.
  */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
-import { sfn } from '../shared/aws/clients.ts';
+import type * as z from 'zod/mini';
+import { sfn } from '../shared/aws/sfn-client.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
@@ -21,7 +21,6 @@ import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wa
 import { ProviderError } from '../shared/provider/provider-errors.ts';
 import type { VideoProvider } from '../shared/provider/video-provider.ts';
 import { createWebhookNotifier, type NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
-import { TaskConfigError } from './task-errors.ts';
 
 export type Clock = () => Date;
 export const systemClock: Clock = pipelineNow;
@@ -47,7 +46,7 @@ export interface PollState {
 export type TaskHandler<TResult> = (event: unknown, context?: Context) => Promise<TResult>;
 
 /** Validates a task's input, throwing ValidationError naming the first bad field. */
-export function parseTaskInput<TSchema extends z.ZodType>(
+export function parseTaskInput<TSchema extends z.ZodMiniType>(
   schema: TSchema,
   event: unknown,
 ): z.output<TSchema> {
@@ -123,50 +122,10 @@ export async function withJobLogging<T>(
   }
 }
 
-/**
- * A handler whose dependencies are built on the first invocation (config parsed once, clients
- * created once per container). A failed build is not cached: the next invocation fails as loudly.
- */
-export function lazyHandler<TResult>(
-  build: () => TaskHandler<TResult> | Promise<TaskHandler<TResult>>,
-): TaskHandler<TResult> {
-  let built: Promise<TaskHandler<TResult>> | undefined;
-  return async (event, context) => {
-    built ??= Promise.resolve()
-      .then(build)
-      .catch((error: unknown) => {
-        built = undefined;
-        throw error;
-      });
-    return (await built)(event, context);
-  };
-}
-
-const requiredVar = (name: string) =>
-  z
-    .string({ error: `${name} is required` })
-    .trim()
-    .min(1, { error: `${name} is required` });
-
-export const jobsEnvSchema = z.object({ JOBS_TABLE_NAME: requiredVar('JOBS_TABLE_NAME') });
-export const downloadEnvSchema = jobsEnvSchema.extend({
-  VIDEOS_BUCKET_NAME: requiredVar('VIDEOS_BUCKET_NAME'),
-});
-
-/** Parses the environment once, naming every missing variable. */
-export function parseTaskEnv<TSchema extends z.ZodType>(
-  schema: TSchema,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): z.output<TSchema> {
-  const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  throw new TaskConfigError(result.error.issues.map((issue) => issue.message).join('; '));
-}
-
 /** The production webhook notifier (WEBHOOK_STATE_MACHINE_ARN; absent, nothing is sent). */
 export function productionNotifier(): NotifyWebhook {
-  return createWebhookNotifier(sfn, process.env.WEBHOOK_STATE_MACHINE_ARN || undefined);
+  return createWebhookNotifier(sfn(), process.env.WEBHOOK_STATE_MACHINE_ARN || undefined);
 }
 
-/** The production job store on the table named by JOBS_TABLE_NAME (publishing job events). */
+/** The production job store on the jobs table (publishing job events where configured). */
 export { productionJobStore } from '../shared/events/production-job-store.ts';

@@ -11,10 +11,13 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../shared/schema-messages.ts';
+import { readConfig } from '../shared/config/function-config.ts';
 import { DEFAULT_CLIENT } from '../shared/jobs/job.ts';
 import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { lazyHandler } from '../shared/lazy-handler.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -29,9 +32,6 @@ import {
 } from '../shared/webhooks/webhook-target.ts';
 import {
   type Clock,
-  jobsEnvSchema,
-  lazyHandler,
-  parseTaskEnv,
   parseTaskInput,
   productionJobStore,
   systemClock,
@@ -44,18 +44,20 @@ export class WebhookDeliveryError extends Error {
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
+const text = () => z.string().check(z.minLength(1));
+
 const inputSchema = z.object({
-  jobId: z.string().min(1),
-  client: z.string().min(1),
-  webhookId: z.string().min(1),
-  url: z.string().min(1),
+  jobId: text(),
+  client: text(),
+  webhookId: text(),
+  url: text(),
   payload: z.object({
     type: z.enum(WEBHOOK_EVENTS),
     timestamp: z.string(),
     data: z.unknown(),
   }),
-  exhausted: z.boolean().optional(),
-  error: z.object({ Error: z.string().optional(), Cause: z.unknown().optional() }).optional(),
+  exhausted: z.optional(z.boolean()),
+  error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.unknown()) })),
 });
 
 /** What one attempt got back from the receiver. */
@@ -186,17 +188,13 @@ export function createWebhookPost(policy: WebhookTargetPolicy): PostWebhook {
     });
 }
 
-const envSchema = jobsEnvSchema.extend({
-  WEBHOOK_SECRET_ID: z.string().trim().min(1, { error: 'WEBHOOK_SECRET_ID is required' }),
-});
-
 export const handler = withObservability(
   'deliver-webhook',
   lazyHandler(() => {
-    const env = parseTaskEnv(envSchema);
+    const config = readConfig(['jobsTableName', 'jobEventsBusName', 'webhookSecretId']);
     return createDeliverWebhookHandler({
-      store: productionJobStore(env.JOBS_TABLE_NAME),
-      signingSecret: () => readSecretString(env.WEBHOOK_SECRET_ID),
+      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      signingSecret: () => readSecretString(config.webhookSecretId),
       post: createWebhookPost(webhookPolicyFromEnv(process.env)),
       clock: systemClock,
     });

@@ -1,4 +1,5 @@
-import { dynamoDb, eventBridge } from '../aws/clients.ts';
+import { dynamoDb } from '../aws/dynamodb-client.ts';
+import { eventBridge } from '../aws/eventbridge-client.ts';
 import { DynamoJobStore } from '../jobs/dynamo-job-store.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { EventBridgeJobEvents } from './event-bridge-job-events.ts';
@@ -6,15 +7,14 @@ import { JobStoreWithEvents } from './job-store-with-events.ts';
 
 /**
  * The production job store on `tableName`. Where the function publishes job events (CDK's
- * `useJobEvents` sets JOB_EVENTS_BUS_NAME on every function that changes a job's status), each
- * stored state change is also put on that bus.
+ * `useJobEvents` sets JOB_EVENTS_BUS_NAME on every function that changes a job's status; read
+ * by readConfig's `jobEventsBusName`), each stored state change is also put on that bus.
  */
-export function productionJobStore(
-  tableName: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): JobStore {
-  const store = new DynamoJobStore({ client: dynamoDb, tableName });
-  const busName = env.JOB_EVENTS_BUS_NAME;
+export function productionJobStore(tableName: string, busName: string | undefined): JobStore {
+  const store = new DynamoJobStore({ client: dynamoDb(), tableName });
   if (!busName) return store;
-  return new JobStoreWithEvents(store, new EventBridgeJobEvents({ client: eventBridge, busName }));
+  return new JobStoreWithEvents(
+    store,
+    new EventBridgeJobEvents({ client: eventBridge(), busName }),
+  );
 }

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../schema-messages.ts';
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '../webhooks/webhook-events.ts';
 import { ValidationError } from './job-errors.ts';
 import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
@@ -15,78 +16,114 @@ export const MAX_PROMPT_LENGTH = 4000;
 
 const SECONDS_MESSAGE = 'must be a whole number of seconds, e.g. "8" or 8';
 
+// zod/mini (see schema-messages.ts): checks are `.check(...)`, wrappers are functions.
 export const videoRequestSchema = z
   .strictObject({
     prompt: z
       .string({
         error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
       })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`)
-      .refine(hasVisibleText, INVISIBLE_PROMPT_MESSAGE)
-      .describe('What the video shows. Leading and trailing whitespace is removed.'),
+      .check(
+        z.trim(),
+        z.minLength(1, 'must not be empty'),
+        z.maxLength(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`),
+        z.refine(hasVisibleText, INVISIBLE_PROMPT_MESSAGE),
+        z.describe('What the video shows. Leading and trailing whitespace is removed.'),
+      ),
     model: z
-      .string({ error: 'must be a string' })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(100, 'must be at most 100 characters')
-      .optional()
-      .describe("Provider model id; defaults to the deployment's configured model."),
-    size: z
-      .string({ error: 'must be a string' })
-      .regex(/^[1-9]\d{0,4}x[1-9]\d{0,4}$/, 'must be WIDTHxHEIGHT, e.g. "1280x720"')
-      .optional()
-      .describe('Resolution as WIDTHxHEIGHT, e.g. "720x1280"; defaults per model.'),
-    seconds: z
-      .union(
-        [
-          z.string().regex(/^[1-9]\d{0,3}$/, SECONDS_MESSAGE),
-          z.number().int(SECONDS_MESSAGE).positive(SECONDS_MESSAGE).max(9999, SECONDS_MESSAGE),
-        ],
-        { error: SECONDS_MESSAGE },
+      .optional(
+        z
+          .string({ error: 'must be a string' })
+          .check(
+            z.trim(),
+            z.minLength(1, 'must not be empty'),
+            z.maxLength(100, 'must be at most 100 characters'),
+          ),
       )
-      .transform(String)
-      .optional()
-      .describe(
-        'Duration in whole seconds, as a string ("8") or an integer (8); defaults per model.',
+      .check(z.describe("Provider model id; defaults to the deployment's configured model.")),
+    size: z
+      .optional(
+        z
+          .string({ error: 'must be a string' })
+          .check(z.regex(/^[1-9]\d{0,4}x[1-9]\d{0,4}$/, 'must be WIDTHxHEIGHT, e.g. "1280x720"')),
+      )
+      .check(z.describe('Resolution as WIDTHxHEIGHT, e.g. "720x1280"; defaults per model.')),
+    seconds: z
+      .optional(
+        z.pipe(
+          z.union(
+            [
+              z.string().check(z.regex(/^[1-9]\d{0,3}$/, SECONDS_MESSAGE)),
+              z
+                .int(SECONDS_MESSAGE)
+                .check(z.positive(SECONDS_MESSAGE), z.lte(9999, SECONDS_MESSAGE)),
+            ],
+            { error: SECONDS_MESSAGE },
+          ),
+          z.transform(String),
+        ),
+      )
+      .check(
+        z.describe(
+          'Duration in whole seconds, as a string ("8") or an integer (8); defaults per model.',
+        ),
       ),
     defer: z
-      .boolean({ error: 'must be true or false' })
-      .optional()
-      .describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+      .optional(z.boolean({ error: 'must be true or false' }))
+      .check(
+        z.describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+      ),
     input_reference: z
-      .strictObject({
-        key: z
-          .string({ error: 'must be a string' })
-          .regex(/^uploads\/[^\s]{1,1000}$/, 'must be a key under uploads/ in the videos bucket')
-          .describe('The S3 key of the image in the videos bucket, under uploads/.'),
-      })
-      .optional()
-      .describe(
-        "Image-to-video: a JPEG, PNG or WebP of exactly the video's size (at most 4 MiB), uploaded to the videos bucket under uploads/ (or sent as the multipart file input_reference).",
+      .optional(
+        z.strictObject({
+          key: z
+            .string({ error: 'must be a string' })
+            .check(
+              z.regex(
+                /^uploads\/[^\s]{1,1000}$/,
+                'must be a key under uploads/ in the videos bucket',
+              ),
+              z.describe('The S3 key of the image in the videos bucket, under uploads/.'),
+            ),
+        }),
+      )
+      .check(
+        z.describe(
+          "Image-to-video: a JPEG, PNG or WebP of exactly the video's size (at most 4 MiB), uploaded to the videos bucket under uploads/ (or sent as the multipart file input_reference).",
+        ),
       ),
     webhook: z
-      .strictObject({
-        url: z
-          .string({ error: 'must be a string' })
-          .describe(
-            'An https URL (a public address); signed POSTs per Standard Webhooks are sent to it.',
-          ),
-        events: z
-          .array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(', ')}` }))
-          .min(1, 'must name at least one event')
-          .optional()
-          .describe(
-            `Which events to send; default ${DEFAULT_WEBHOOK_EVENTS.join(', ')} (how the job ended).`,
-          ),
-      })
-      .optional()
-      .describe(
-        "Where to announce the job's events (see GET /webhooks/secret for the signing secret).",
+      .optional(
+        z.strictObject({
+          url: z
+            .string({ error: 'must be a string' })
+            .check(
+              z.describe(
+                'An https URL (a public address); signed POSTs per Standard Webhooks are sent to it.',
+              ),
+            ),
+          events: z
+            .optional(
+              z
+                .array(
+                  z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(', ')}` }),
+                )
+                .check(z.minLength(1, 'must name at least one event')),
+            )
+            .check(
+              z.describe(
+                `Which events to send; default ${DEFAULT_WEBHOOK_EVENTS.join(', ')} (how the job ended).`,
+              ),
+            ),
+        }),
+      )
+      .check(
+        z.describe(
+          "Where to announce the job's events (see GET /webhooks/secret for the signing secret).",
+        ),
       ),
   })
-  .meta({ title: 'VideoRequest', description: 'A request to generate one video.' });
+  .check(z.meta({ title: 'VideoRequest', description: 'A request to generate one video.' }));
 
 /** The request after validation: prompt trimmed, seconds a string. */
 export type VideoRequest = z.output<typeof videoRequestSchema>;

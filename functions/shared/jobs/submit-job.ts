@@ -4,7 +4,7 @@ import { validateReferenceImage } from '../media/reference-image.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
   estimateCostUsd,
-  type ProviderConfig,
+  type ProviderSettings,
   resolveVideoParams,
   VideoParamsError,
 } from '../provider/provider-config.ts';
@@ -36,7 +36,7 @@ export interface SubmitJobDeps {
   store: JobStore;
   startExecution: StartExecution;
   /** Only the model catalogue is used; the API key in it is never needed here. */
-  providerConfig: ProviderConfig;
+  providerConfig: ProviderSettings;
   clock: () => Date;
   /** A new job id for a job created at `now` (see `job-id.ts`). */
   newJobId: (now: Date) => string;
@@ -203,7 +203,7 @@ async function checkedReference(
 
 function resolveRequest(
   request: unknown,
-  config: ProviderConfig,
+  config: ProviderSettings,
   webhookPolicy: WebhookTargetPolicy = { allowLoopback: false },
 ): { fields: JobRequestFields; referenceKey: string | undefined } {
   const parsed = parseVideoRequest(request);

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../schema-messages.ts';
 
 /**
  * Configuration of the shared limits, read from the environment (set by CDK from context, see
@@ -38,49 +39,49 @@ export class LimitsConfigError extends Error {
   override name = 'LimitsConfigError';
 }
 
-// Absent and empty mean "not set": CDK omits DAILY_BUDGET_USD when there is no budget.
-const unset = (value: unknown) => (value === '' ? undefined : value);
-
 const wholeNumber = (name: string, min: number, max: number) =>
-  z.preprocess(
-    unset,
-    z
-      .string()
-      .trim()
-      .regex(/^\d+$/, { error: `${name} must be a whole number` })
-      .transform(Number)
-      .pipe(
+  z.optional(
+    z.pipe(
+      z.string().check(z.trim(), z.regex(/^\d+$/, { error: `${name} must be a whole number` })),
+      z.pipe(
+        z.transform(Number),
         z
           .number()
-          .min(min, { error: `${name} must be at least ${min}` })
-          .max(max, { error: `${name} must be at most ${max}` }),
-      )
-      .optional(),
+          .check(
+            z.gte(min, { error: `${name} must be at least ${min}` }),
+            z.lte(max, { error: `${name} must be at most ${max}` }),
+          ),
+      ),
+    ),
   );
 
 const envSchema = z.object({
   MAX_CONCURRENT_JOBS: wholeNumber('MAX_CONCURRENT_JOBS', 1, 10_000),
   PROVIDER_REQUESTS_PER_MINUTE: wholeNumber('PROVIDER_REQUESTS_PER_MINUTE', 0, 100_000),
-  DAILY_BUDGET_USD: z.preprocess(
-    unset,
-    z
-      .string()
-      .trim()
-      .regex(/^\d+(\.\d+)?$/, {
-        error: 'DAILY_BUDGET_USD must be an amount in USD, e.g. "25" or "12.50"',
-      })
-      .transform(Number)
-      .optional(),
+  DAILY_BUDGET_USD: z.optional(
+    z.pipe(
+      z.string().check(
+        z.trim(),
+        z.regex(/^\d+(\.\d+)?$/, {
+          error: 'DAILY_BUDGET_USD must be an amount in USD, e.g. "25" or "12.50"',
+        }),
+      ),
+      z.transform(Number),
+    ),
   ),
-  OVER_BUDGET_ACTION: z.preprocess(
-    unset,
-    z
-      .enum(OVER_BUDGET_ACTIONS, {
-        error: `OVER_BUDGET_ACTION must be one of ${OVER_BUDGET_ACTIONS.join(', ')}`,
-      })
-      .optional(),
+  OVER_BUDGET_ACTION: z.optional(
+    z.enum(OVER_BUDGET_ACTIONS, {
+      error: `OVER_BUDGET_ACTION must be one of ${OVER_BUDGET_ACTIONS.join(', ')}`,
+    }),
   ),
 });
+
+// Absent and empty mean "not set": CDK omits DAILY_BUDGET_USD when there is no budget.
+function withoutEmptyValues(env: Readonly<Record<string, string | undefined>>) {
+  return Object.fromEntries(
+    Object.values(LIMITS_ENV_NAMES).map((name) => [name, env[name] === '' ? undefined : env[name]]),
+  );
+}
 
 /**
  * Reads the limits from the environment. Absent values take the documented defaults (no
@@ -89,7 +90,7 @@ const envSchema = z.object({
 export function limitsConfigFromEnv(
   env: Readonly<Record<string, string | undefined>>,
 ): LimitsConfig {
-  const result = envSchema.safeParse(env);
+  const result = envSchema.safeParse(withoutEmptyValues(env));
   if (!result.success) {
     const messages = result.error.issues.map((issue) =>
       issue.code === 'invalid_type'

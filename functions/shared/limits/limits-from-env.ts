@@ -3,7 +3,7 @@ import { DynamoConcurrencySemaphore } from './dynamo-concurrency-semaphore.ts';
 import { DynamoRequestRateLimiter, unlimitedRequestRate } from './dynamo-request-rate-limiter.ts';
 import { DynamoSpendingBudget } from './dynamo-spending-budget.ts';
 import type { ConcurrencySemaphore, RequestRateLimiter, SpendingBudget } from './limits.ts';
-import { type LimitsConfig, limitsConfigFromEnv } from './limits-config.ts';
+import type { LimitsConfig } from './limits-config.ts';
 
 export interface SharedLimits {
   config: LimitsConfig;
@@ -13,16 +13,15 @@ export interface SharedLimits {
 }
 
 /**
- * The production limits on the jobs table, configured from the environment (MAX_CONCURRENT_JOBS,
- * PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD, OVER_BUDGET_ACTION).
- * Call once per container; throws LimitsConfigError naming a bad variable.
+ * The production limits on the jobs table, as configured (readConfig's `limits`: the
+ * MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD and OVER_BUDGET_ACTION
+ * variables). Call once per container.
  */
-export function limitsFromEnv(
+export function sharedLimits(
   client: DynamoDBDocumentClient,
   tableName: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  config: LimitsConfig,
 ): SharedLimits {
-  const config = limitsConfigFromEnv(env);
   return {
     config,
     semaphore: new DynamoConcurrencySemaphore({

@@ -1,7 +1,7 @@
 /**
- * Powertools logger, metrics and tracer, one of each per process. Handlers append `jobId` to
- * the logger's keys so every line of a job's work carries it, and annotate their trace with it.
- * Prompts and keys are never logged at info level or above.
+ * Powertools logger and metrics, and the pipeline's X-Ray tracer, one of each per process.
+ * Handlers append `jobId` to the logger's keys so every line of a job's work carries it, and
+ * annotate their trace with it. Prompts and keys are never logged at info level or above.
  *
  * Outside Lambda the tracer is inert (it enables itself only where AWS_EXECUTION_ENV is set, and
  * the local stack also sets POWERTOOLS_TRACE_ENABLED=false), and the local stack and the tests
@@ -9,7 +9,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import { XRayTracer } from './xray-tracer.ts';
 
 /** The CloudWatch namespace of every pipeline metric. */
 export const METRICS_NAMESPACE = 'SoraPipeline';
@@ -23,4 +23,4 @@ export function createPipelineMetrics(): Metrics {
 
 export const logger = new Logger({ serviceName });
 export const metrics = createPipelineMetrics();
-export const tracer = new Tracer({ serviceName });
+export const tracer = new XRayTracer({ serviceName });

@@ -1,8 +1,6 @@
 /**
  * The wrapper every Lambda entry applies: a trace subsegment for the invocation and a metrics
- * scope published when it ends, on success and on failure alike. Written against the Tracer's
- * own helpers (getSegment/setSegment, the manual form of captureLambdaHandler) instead of a
- * middleware framework.
+ * scope published when it ends, on success and on failure alike.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
@@ -15,21 +13,10 @@ import {
   type RecordedMetric,
 } from './pipeline-metrics.ts';
 
-interface TraceSegment {
-  addNewSubsegment(name: string): TraceSubsegment;
-}
-interface TraceSubsegment extends TraceSegment {
-  close(): void;
-}
-
-/** What the wrapper uses of the Powertools Tracer. */
+/** What the wrapper uses of the tracer (xray-tracer.ts). */
 export interface HandlerTracer {
   isTracingEnabled(): boolean;
-  getSegment(): TraceSegment | undefined;
-  setSegment(segment: TraceSegment): void;
-  annotateColdStart(): void;
-  addServiceNameAnnotation(): void;
-  addErrorAsMetadata(error: Error): void;
+  traceInvocation<T>(name: string, work: () => Promise<T>): Promise<T>;
 }
 
 export interface ObservabilityTools {
@@ -68,31 +55,6 @@ export function withObservability<TEvent, TResult>(
   };
 }
 
-async function traced<T>(
-  tools: ObservabilityTools,
-  name: string,
-  work: () => Promise<T>,
-): Promise<T> {
-  const { tracer } = tools;
-  if (!tracer.isTracingEnabled()) return work();
-  const parent = tracer.getSegment();
-  const subsegment = parent?.addNewSubsegment(`## ${name}`);
-  if (subsegment) tracer.setSegment(subsegment);
-  tracer.annotateColdStart();
-  tracer.addServiceNameAnnotation();
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof Error) tracer.addErrorAsMetadata(error);
-    throw error;
-  } finally {
-    if (parent && subsegment) {
-      try {
-        subsegment.close();
-      } catch (error) {
-        tools.logger.warn('Trace subsegment not closed', { error: loggableError(error) });
-      }
-      tracer.setSegment(parent);
-    }
-  }
+function traced<T>(tools: ObservabilityTools, name: string, work: () => Promise<T>): Promise<T> {
+  return tools.tracer.isTracingEnabled() ? tools.tracer.traceInvocation(name, work) : work();
 }

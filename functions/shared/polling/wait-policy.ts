@@ -1,8 +1,15 @@
 /**
  * How long the state machine waits before the next status poll. Fixed 5-10 s polling spends
- * most of a one-minute generation asking "not yet"; this policy estimates the time left from
- * the progress the provider reports and waits a fraction of it, so the waits shrink
- * geometrically towards the expected completion and the last one is short.
+ * most of a one-minute generation asking "not yet"; this policy predicts the completion from the
+ * progress the provider reports and its rate:
+ * - no progress yet (queued): a share of the expected generation time;
+ * - first progress seen: the rate since creation is a rough guess (it counts the queue), so wait
+ *   a share of the time it predicts is left;
+ * - progress moved between two polls: the rate over that interval predicts the completion, and
+ *   the next poll lands just after it (a small margin), so a steady job ends in one more poll
+ *   with a delay of a few per cent of its duration. A job that slows down is seen again before
+ *   it ends (no delay), one that stalls waits longer each time.
+ * `bench/poll-policy.ts` prints calls and delays against fixed polling.
  */
 
 export interface WaitPolicyOptions {
@@ -10,8 +17,14 @@ export interface WaitPolicyOptions {
   minSeconds: number;
   /** Never wait longer than this (seconds), whatever the estimate says. */
   maxSeconds: number;
-  /** Share of the estimated remaining time to wait once progress is reported. */
+  /** Share of the estimated remaining time to wait after the first progress is reported. */
   fraction: number;
+  /**
+   * Once the rate is measured between two polls: wait the predicted remaining time plus this
+   * share of it (progress is reported in whole per cent, so the prediction is a little early
+   * as often as late).
+   */
+  predictionMargin: number;
   /** Share of the expected remaining time to wait while the provider reports no progress yet. */
   initialFraction: number;
   /** Past this many polls a job is slower than anything planned for: waits grow to `lateMinSeconds`. */
@@ -22,7 +35,8 @@ export interface WaitPolicyOptions {
 export const DEFAULT_WAIT_POLICY: WaitPolicyOptions = {
   minSeconds: 2,
   maxSeconds: 60,
-  fraction: 0.5,
+  fraction: 0.7,
+  predictionMargin: 0.05,
   initialFraction: 0.25,
   softPollBudget: 40,
   lateMinSeconds: 15,
@@ -61,28 +75,32 @@ export function nextWaitSeconds(
   } else if (progress >= 100) {
     wait = minSeconds;
   } else {
-    wait = options.fraction * remainingSeconds(progress, elapsed, input.previous);
+    wait = waitWithProgress(progress, elapsed, input.previous, options);
   }
-  return Math.round(clamp(wait, minSeconds, options.maxSeconds));
+  // Rounded up: a wait that ends a fraction of a second before the predicted completion costs a
+  // whole extra poll; one that ends after it, at most a second of delay.
+  return Math.ceil(clamp(wait, minSeconds, options.maxSeconds));
 }
 
-function remainingSeconds(
+function waitWithProgress(
   progress: number,
   elapsed: number,
   previous: WaitInput['previous'],
+  options: WaitPolicyOptions,
 ): number {
   const interval = previous ? elapsed - previous.elapsedSeconds : 0;
   if (!previous || interval <= 0 || previous.progress <= 0) {
-    // Average rate since creation: queueing counts as elapsed, so this overestimates the time
-    // left a little, which the fraction absorbs.
-    return (elapsed * (100 - progress)) / progress;
+    // Average rate since creation: the queue counts as elapsed, so this overestimates the time
+    // left; wait only a share of it and measure the rate on the next poll.
+    return options.fraction * ((elapsed * (100 - progress)) / progress);
   }
   const gained = progress - previous.progress;
   // Stalled (e.g. parked at 99 % while encoding): the wait grows by a quarter per stalled poll,
   // so a long stall costs a few calls and a short one adds little delay.
-  if (gained <= 0) return 2.5 * interval;
+  if (gained <= 0) return 1.25 * interval;
   // The rate since the last poll follows providers whose progress is not linear in time.
-  return (interval * (100 - progress)) / gained;
+  const remaining = (interval * (100 - progress)) / gained;
+  return remaining * (1 + options.predictionMargin);
 }
 
 /**

@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { type ProviderConfig, providerConfigFromEnv } from '../provider/provider-config.ts';
+import { tracer } from '../observability/observability.ts';
+import { tracedFetch } from '../observability/xray-tracer.ts';
+import type { ProviderConfig, ProviderSettings } from '../provider/provider-config.ts';
 import { VideoProvider } from '../provider/video-provider.ts';
 import { readSecretString } from '../secrets/read-secret.ts';
 
@@ -7,42 +8,37 @@ import { readSecretString } from '../secrets/read-secret.ts';
 export type ProviderSource = () => Promise<VideoProvider>;
 
 export interface ProviderSourceOptions {
-  env?: Readonly<Record<string, string | undefined>>;
+  /** The provider settings (readConfig's `provider`). */
+  settings: ProviderSettings;
+  /** The secret whose SecretString is the API key (readConfig's `providerSecretId`). */
+  secretId: string;
   /** Reads the API key by secret id (default: Secrets Manager, cached five minutes). */
   readSecret?: (secretId: string) => Promise<string>;
   build?: (config: ProviderConfig) => VideoProvider;
 }
 
-const envSchema = z.object({
-  PROVIDER_SECRET_ID: z.string({ error: 'PROVIDER_SECRET_ID is required' }).trim().min(1, {
-    error: 'PROVIDER_SECRET_ID is required',
-  }),
-});
+// The provider's HTTP calls are subsegments of the invocation's trace (in Lambda only).
+const tracedProviderFetch = tracedFetch(tracer);
 
-/** The environment is missing what the provider client needs. */
-export class ProviderEnvironmentError extends Error {
-  override name = 'ProviderEnvironmentError';
+/** The production client: provider calls traced when tracing is on. */
+function buildVideoProvider(config: ProviderConfig): VideoProvider {
+  return new VideoProvider(config, tracer.isTracingEnabled() ? { fetch: tracedProviderFetch } : {});
 }
 
 /**
- * Builds the VideoProvider from the environment (PROVIDER_BASE_URL, PROVIDER_MODEL, ...) and the
- * API key in the secret PROVIDER_SECRET_ID, once per container. The secret is re-read through
- * its cache on every call, so a rotated key gets a new client without a redeploy.
+ * Builds the VideoProvider from the settings and the API key in the secret, once per container.
+ * The secret is re-read through its cache on every call, so a rotated key gets a new client
+ * without a redeploy.
  */
-export function createProviderSource(options: ProviderSourceOptions = {}): ProviderSource {
-  const env = options.env ?? process.env;
+export function createProviderSource(options: ProviderSourceOptions): ProviderSource {
   const readSecret = options.readSecret ?? readSecretString;
-  const build = options.build ?? ((config: ProviderConfig) => new VideoProvider(config));
+  const build = options.build ?? buildVideoProvider;
   let cached: { apiKey: string; provider: VideoProvider } | undefined;
 
   return async () => {
-    const parsed = envSchema.safeParse(env);
-    if (!parsed.success) {
-      throw new ProviderEnvironmentError(parsed.error.issues.map((i) => i.message).join('; '));
-    }
-    const apiKey = await readSecret(parsed.data.PROVIDER_SECRET_ID);
+    const apiKey = await readSecret(options.secretId);
     if (cached?.apiKey !== apiKey) {
-      cached = { apiKey, provider: build(providerConfigFromEnv(env, apiKey)) };
+      cached = { apiKey, provider: build({ ...options.settings, apiKey }) };
     }
     return cached.provider;
   };

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../schema-messages.ts';
 
 /**
  * Provider configuration: where the /v1/videos endpoint lives, how to authenticate, and which
@@ -46,77 +47,94 @@ export const DEFAULT_MAX_RETRIES = 2;
 const modelSpecSchema = z
   .object({
     sizes: z
-      .array(z.string().regex(SIZE_PATTERN, 'must look like WIDTHxHEIGHT, e.g. "1280x720"'))
-      .min(1, 'must list at least one size'),
+      .array(
+        z.string().check(z.regex(SIZE_PATTERN, 'must look like WIDTHxHEIGHT, e.g. "1280x720"')),
+      )
+      .check(z.minLength(1, 'must list at least one size')),
     seconds: z
-      .array(z.string().regex(SECONDS_PATTERN, 'must be whole seconds as a string, e.g. "8"'))
-      .min(1, 'must list at least one duration'),
+      .array(
+        z.string().check(z.regex(SECONDS_PATTERN, 'must be whole seconds as a string, e.g. "8"')),
+      )
+      .check(z.minLength(1, 'must list at least one duration')),
     defaultSize: z.string(),
     defaultSeconds: z.string(),
-    pricePerSecondUsd: z.number().nonnegative(),
-    pricePerSecondUsdBySize: z.record(z.string(), z.number().nonnegative()).optional(),
+    pricePerSecondUsd: z.number().check(z.nonnegative()),
+    pricePerSecondUsdBySize: z.optional(z.record(z.string(), z.number().check(z.nonnegative()))),
   })
-  .superRefine((spec, ctx) => {
-    if (!spec.sizes.includes(spec.defaultSize)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['defaultSize'],
-        message: `must be one of ${spec.sizes.join(', ')}`,
-      });
-    }
-    if (!spec.seconds.includes(spec.defaultSeconds)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['defaultSeconds'],
-        message: `must be one of ${spec.seconds.join(', ')}`,
-      });
-    }
-    for (const size of Object.keys(spec.pricePerSecondUsdBySize ?? {})) {
-      if (!spec.sizes.includes(size)) {
+  .check(
+    z.superRefine((spec, ctx) => {
+      if (!spec.sizes.includes(spec.defaultSize)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['pricePerSecondUsdBySize', size],
-          message: `prices a size the model does not list (${spec.sizes.join(', ')})`,
+          path: ['defaultSize'],
+          message: `must be one of ${spec.sizes.join(', ')}`,
         });
       }
-    }
-  });
+      if (!spec.seconds.includes(spec.defaultSeconds)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['defaultSeconds'],
+          message: `must be one of ${spec.seconds.join(', ')}`,
+        });
+      }
+      for (const size of Object.keys(spec.pricePerSecondUsdBySize ?? {})) {
+        if (!spec.sizes.includes(size)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['pricePerSecondUsdBySize', size],
+            message: `prices a size the model does not list (${spec.sizes.join(', ')})`,
+          });
+        }
+      }
+    }),
+  );
 
 const providerConfigSchema = z
   .object({
     /** Base URL including the version prefix, e.g. https://api.openai.com/v1. */
-    baseUrl: z
-      .string({ error: 'is required' })
-      .min(1, 'is required')
-      .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }))
-      .transform((url) => url.replace(/\/+$/, '')),
-    apiKey: z.string({ error: 'is required' }).min(1, 'is required'),
-    defaultModel: z.string().min(1).default(DEFAULT_MODEL),
-    models: z.record(z.string().min(1), modelSpecSchema).default(defaultModelCatalogue),
-    timeoutMs: z
-      .number({ error: 'must be a whole number of milliseconds' })
-      .int('must be a whole number of milliseconds')
-      .positive('must be positive')
-      .default(DEFAULT_TIMEOUT_MS),
+    baseUrl: z.pipe(
+      z.pipe(
+        z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
+        z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+      ),
+      z.transform((url) => url.replace(/\/+$/, '')),
+    ),
+    apiKey: z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
+    defaultModel: z._default(z.string().check(z.minLength(1)), DEFAULT_MODEL),
+    models: z._default(
+      z.record(z.string().check(z.minLength(1)), modelSpecSchema),
+      defaultModelCatalogue,
+    ),
+    timeoutMs: z._default(
+      z
+        .int({ error: 'must be a whole number of milliseconds' })
+        .check(z.positive('must be positive')),
+      DEFAULT_TIMEOUT_MS,
+    ),
     /** SDK retries for safe calls; create and remix never retry (a retry can start a paid job). */
-    maxRetries: z
-      .number({ error: 'must be a whole number from 0 to 10' })
-      .int('must be a whole number from 0 to 10')
-      .min(0, 'must be a whole number from 0 to 10')
-      .max(10, 'must be a whole number from 0 to 10')
-      .default(DEFAULT_MAX_RETRIES),
+    maxRetries: z._default(
+      z
+        .int({ error: 'must be a whole number from 0 to 10' })
+        .check(
+          z.gte(0, 'must be a whole number from 0 to 10'),
+          z.lte(10, 'must be a whole number from 0 to 10'),
+        ),
+      DEFAULT_MAX_RETRIES,
+    ),
   })
-  .superRefine((config, ctx) => {
-    if (Object.keys(config.models).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['models'], message: 'must list at least one model' });
-    } else if (!Object.hasOwn(config.models, config.defaultModel)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['defaultModel'],
-        message: `"${config.defaultModel}" is not in models (${Object.keys(config.models).join(', ')})`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((config, ctx) => {
+      if (Object.keys(config.models).length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['models'], message: 'must list at least one model' });
+      } else if (!Object.hasOwn(config.models, config.defaultModel)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['defaultModel'],
+          message: `"${config.defaultModel}" is not in models (${Object.keys(config.models).join(', ')})`,
+        });
+      }
+    }),
+  );
 
 /**
  * What a model accepts and costs. `pricePerSecondUsdBySize` overrides `pricePerSecondUsd` for
@@ -125,6 +143,8 @@ const providerConfigSchema = z
 export type ModelSpec = z.output<typeof modelSpecSchema>;
 
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
+/** The provider configuration without its key: what the environment holds (the key is a secret). */
+export type ProviderSettings = Omit<ProviderConfig, 'apiKey'>;
 export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
 
 /**
@@ -214,6 +234,17 @@ export function providerConfigFromEnv(
   return parseWithLabels(input, label);
 }
 
+// Stands in for the key while the rest of the environment is checked; never sent anywhere.
+const KEY_READ_ON_USE = 'read-from-secrets-manager-on-use';
+
+/** The provider settings in the environment (PROVIDER_*), checked as providerConfigFromEnv does. */
+export function providerSettingsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): ProviderSettings {
+  const { apiKey: _placeholder, ...settings } = providerConfigFromEnv(env, KEY_READ_ON_USE);
+  return settings;
+}
+
 export interface VideoParamsInput {
   model?: string | undefined;
   size?: string | undefined;
@@ -228,7 +259,7 @@ export interface VideoParams {
 }
 
 /** Applies catalogue defaults and checks model, size and seconds, throwing VideoParamsError. */
-export function resolveVideoParams(config: ProviderConfig, input: VideoParamsInput): VideoParams {
+export function resolveVideoParams(config: ProviderSettings, input: VideoParamsInput): VideoParams {
   const model = input.model ?? config.defaultModel;
   const spec = modelSpec(config, model);
   const size = input.size ?? spec.defaultSize;
@@ -253,7 +284,7 @@ export function resolveVideoParams(config: ProviderConfig, input: VideoParamsInp
  * price when a size is given and the model prices it, else the model's base price.
  */
 export function estimateCostUsd(
-  config: ProviderConfig,
+  config: ProviderSettings,
   params: { model: string; seconds: string | number; size?: string | undefined },
 ): number {
   const spec = modelSpec(config, params.model);
@@ -267,7 +298,7 @@ export function estimateCostUsd(
   return Math.round(price * seconds * 10_000) / 10_000;
 }
 
-function modelSpec(config: ProviderConfig, model: string): ModelSpec {
+function modelSpec(config: ProviderSettings, model: string): ModelSpec {
   const spec = Object.hasOwn(config.models, model) ? config.models[model] : undefined;
   if (!spec) {
     throw new VideoParamsError(

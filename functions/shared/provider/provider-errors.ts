@@ -1,4 +1,5 @@
-import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+// The error classes alone ('openai/error'): importing them from 'openai' bundles the whole SDK.
+import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai/error';
 
 /**
  * The provider errors the workflow acts on. Their `name`s are matched by the state machine's

@@ -1,5 +1,4 @@
 import { describe, expect, it, vi } from 'vitest';
-import { readIntakeConfig } from '../../../functions/intake/intake-config.ts';
 import { createIntakeHandler } from '../../../functions/intake/intake-handler.ts';
 import type { IntakeReport } from '../../../functions/shared/intake/intake-report.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
@@ -86,24 +85,5 @@ describe('intake handler', () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ level: 'warn', message: 'Skipped S3 event records' }),
     );
-  });
-});
-
-describe('readIntakeConfig', () => {
-  it('names every missing variable', () => {
-    expect(() => readIntakeConfig({})).toThrow(
-      'Missing or empty environment variable(s): JOBS_TABLE_NAME, STATE_MACHINE_ARN',
-    );
-  });
-
-  it('reads the table, the state machine and the provider catalogue', () => {
-    const config = readIntakeConfig({
-      JOBS_TABLE_NAME: 'jobs',
-      STATE_MACHINE_ARN: 'arn:sm',
-      PROVIDER_BASE_URL: 'http://127.0.0.1:9/v1',
-    });
-
-    expect(config).toMatchObject({ jobsTableName: 'jobs', stateMachineArn: 'arn:sm' });
-    expect(config.providerConfig.defaultModel).toBe('sora-2');
   });
 });

@@ -11,33 +11,22 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** A tracer that is on, with a facade segment, keeping what the wrapper does to it. */
+/** A tracer that is on, keeping what the wrapper does with it. */
 function recordingTracer() {
   const events: string[] = [];
-  const errors: Error[] = [];
-  const subsegment = {
-    name: '',
-    addNewSubsegment: (name: string) => ({ ...subsegment, name }),
-    close: () => {
-      events.push('close');
-    },
-  };
-  const facade = { addNewSubsegment: (name: string) => ({ ...subsegment, name }) };
+  const errors: unknown[] = [];
   const tracer: HandlerTracer = {
     isTracingEnabled: () => true,
-    getSegment: () => facade,
-    setSegment: (segment) => {
-      const name = 'name' in segment ? String(segment.name) : 'facade';
-      events.push(`set ${name}`);
-    },
-    annotateColdStart: () => {
-      events.push('annotate ColdStart');
-    },
-    addServiceNameAnnotation: () => {
-      events.push('annotate Service');
-    },
-    addErrorAsMetadata: (error) => {
-      errors.push(error);
+    async traceInvocation(name, work) {
+      events.push(`open ${name}`);
+      try {
+        return await work();
+      } catch (error) {
+        errors.push(error);
+        throw error;
+      } finally {
+        events.push('close');
+      }
     },
   };
   return { tracer, events, errors };
@@ -132,7 +121,7 @@ describe('withObservability', () => {
     expect(warn).toHaveBeenCalledWith('Metrics not published', expect.anything());
   });
 
-  it('runs the handler in a "## <name>" subsegment and restores the facade segment', async () => {
+  it('runs the handler inside the invocation trace named after it', async () => {
     const { tracer, events } = recordingTracer();
     const { tools: observed } = tools({ tracer });
     const handler = withObservability(
@@ -145,17 +134,10 @@ describe('withObservability', () => {
 
     await handler({});
 
-    expect(events).toEqual([
-      'set ## create-provider-job',
-      'annotate ColdStart',
-      'annotate Service',
-      'handler',
-      'close',
-      'set facade',
-    ]);
+    expect(events).toEqual(['open create-provider-job', 'handler', 'close']);
   });
 
-  it('attaches a thrown error to the subsegment, then closes it', async () => {
+  it('hands a thrown error to the trace, then rethrows it', async () => {
     const { tracer, events, errors } = recordingTracer();
     const { tools: observed } = tools({ tracer });
     const failure = new Error('boom');
@@ -171,18 +153,16 @@ describe('withObservability', () => {
     ).rejects.toBe(failure);
 
     expect(errors).toEqual([failure]);
-    expect(events.slice(-2)).toEqual(['close', 'set facade']);
+    expect(events.at(-1)).toBe('close');
   });
 
-  it('touches no segment when tracing is off', async () => {
+  it('opens no trace when tracing is off', async () => {
     const { tracer, events } = recordingTracer();
     const off: HandlerTracer = { ...tracer, isTracingEnabled: () => false };
-    const getSegment = vi.spyOn(off, 'getSegment');
     const { tools: observed } = tools({ tracer: off });
 
     await withObservability('api', async () => 'ok', observed)({});
 
-    expect(getSegment).not.toHaveBeenCalled();
     expect(events).toEqual([]);
   });
 });

@@ -25,8 +25,8 @@ describe('nextWaitSeconds', () => {
     expect(wait).toBe(13);
   });
 
-  it('waits half the remaining time estimated from the average rate when there is no earlier poll', () => {
-    // 50 % in 40 s: 40 s left, wait 20.
+  it('waits a share of the remaining time estimated from the average rate when there is no earlier poll', () => {
+    // 50 % in 40 s: 40 s left (the queue counted as rendering), wait 0.7 of it.
     const wait = nextWaitSeconds({
       progress: 50,
       elapsedSeconds: 40,
@@ -34,20 +34,21 @@ describe('nextWaitSeconds', () => {
       expectedSeconds,
     });
 
-    expect(wait).toBe(20);
+    expect(wait).toBe(Math.ceil(DEFAULT_WAIT_POLICY.fraction * 40));
   });
 
-  it('uses the rate since the previous poll when progress slows down', () => {
-    // 10 points in the last 20 s, 30 to go: 60 s left, wait 30 (the average rate would say 14).
+  it('predicts the completion from the rate since the previous poll and waits until just after it', () => {
+    // 10 points in the last 10 s, 20 to go: done in 20 s (the average rate would say 16.5);
+    // wait that plus the margin.
     const wait = nextWaitSeconds({
-      progress: 70,
+      progress: 80,
       elapsedSeconds: 66,
       pollCount: 4,
       expectedSeconds,
-      previous: { progress: 60, elapsedSeconds: 46 },
+      previous: { progress: 70, elapsedSeconds: 56 },
     });
 
-    expect(wait).toBe(30);
+    expect(wait).toBe(Math.ceil(20 * (1 + DEFAULT_WAIT_POLICY.predictionMargin)));
   });
 
   it('polls at the minimum interval when completion is imminent', () => {

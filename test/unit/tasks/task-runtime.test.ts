@@ -1,30 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { TaskConfigError } from '../../../functions/tasks/task-errors.ts';
-import {
-  downloadEnvSchema,
-  lazyHandler,
-  parseTaskEnv,
-  waitSecondsFor,
-} from '../../../functions/tasks/task-runtime.ts';
+import { ConfigurationError } from '../../../functions/shared/config/function-config.ts';
+import { lazyHandler } from '../../../functions/shared/lazy-handler.ts';
+import { waitSecondsFor } from '../../../functions/tasks/task-runtime.ts';
 import { aJob } from '../../support/job-fixtures.ts';
-
-describe('parseTaskEnv', () => {
-  it('names every missing variable', () => {
-    expect(() => parseTaskEnv(downloadEnvSchema, { JOBS_TABLE_NAME: ' ' })).toThrow(
-      /JOBS_TABLE_NAME is required; VIDEOS_BUCKET_NAME is required/,
-    );
-    expect(() => parseTaskEnv(downloadEnvSchema, {})).toThrow(TaskConfigError);
-  });
-
-  it('returns the parsed values', () => {
-    const env = parseTaskEnv(downloadEnvSchema, {
-      JOBS_TABLE_NAME: 'jobs',
-      VIDEOS_BUCKET_NAME: 'videos',
-    });
-
-    expect(env).toEqual({ JOBS_TABLE_NAME: 'jobs', VIDEOS_BUCKET_NAME: 'videos' });
-  });
-});
 
 describe('lazyHandler', () => {
   it('builds its dependencies once, on the first invocation', async () => {
@@ -45,11 +23,11 @@ describe('lazyHandler', () => {
     let attempts = 0;
     const handler = lazyHandler(() => {
       attempts += 1;
-      if (attempts === 1) throw new TaskConfigError('JOBS_TABLE_NAME is required');
+      if (attempts === 1) throw new ConfigurationError('JOBS_TABLE_NAME is required');
       return async () => 'ok';
     });
 
-    await expect(handler({})).rejects.toThrow(TaskConfigError);
+    await expect(handler({})).rejects.toThrow(ConfigurationError);
     const result = await handler({});
 
     expect(result).toBe('ok');
@@ -66,13 +44,13 @@ describe('waitSecondsFor', () => {
       progress: 40,
     });
 
-    // 40 -> 60 in 20 s: 40 points left take 40 s; wait half.
+    // 40 -> 60 in 20 s: 40 points left take 40 s; wait until just after that.
     const wait = waitSecondsFor(
       job,
       { progress: 60, pollCount: 3 },
       new Date('2026-03-01T10:01:00.000Z'),
     );
 
-    expect(wait).toBe(20);
+    expect(wait).toBe(42);
   });
 });

@@ -1,0 +1,243 @@
+/**
+ * Cold start of every Lambda function: synthesizes the pipeline with bundling (the real CDK
+ * path: NodejsFunction + the local esbuild), lists each function's bundle size (and its source
+ * map) with its largest packages, then measures module init, from process start to the handler
+ * module imported, as the median (and min) of N runs, against a reference bundle of only
+ * `@aws-sdk/client-s3` + `openai` built in the same run with the same settings. Runs are
+ * interleaved so a busy machine slows every bundle alike.
+ *
+ *   node bench/cold-start.ts [runs]      (default 5)
+ *
+ * Targets (issue 10): every bundle <= 800 KB, the authorizer <= 150 KB; init p50 <= 1.0x the
+ * reference for the task functions, <= 0.6x for the authorizer and the API.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { HANDLER_MODULE_METADATA_KEY } from '../infra/constructs/pipeline-function.ts';
+import { createPipelineApp, PIPELINE_STACK_ID, PROJECT_ROOT } from '../infra/synth-pipeline.ts';
+
+const runs = Number(process.argv[2] ?? 5);
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error('usage: node bench/cold-start.ts [runs] (a positive whole number)');
+  process.exit(2);
+}
+
+const KB = 1024;
+const BUNDLE_LIMIT_KB = 800;
+const AUTHORIZER_LIMIT_KB = 150;
+const TASK_INIT_LIMIT = 1.0;
+const EDGE_INIT_LIMIT = 0.6;
+
+// The construct's bundling settings (infra/constructs/pipeline-function.ts), for the package
+// breakdown and the reference bundle.
+const BANNER =
+  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+const esbuildOptions: BuildOptions & { metafile: true } = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  banner: { js: BANNER },
+  metafile: true,
+  logLevel: 'error',
+};
+
+interface Bundle {
+  name: string;
+  file: string;
+  bytes: number;
+  mapBytes: number;
+  packages: [string, number][];
+  kind: 'task' | 'edge' | 'other' | 'reference';
+}
+
+const workDir = mkdtempSync(path.join(tmpdir(), 'sora-cold-start-'));
+try {
+  const bundles = await synthesizedBundles();
+  bundles.push(await referenceBundle());
+
+  console.log('function            bundle KB  map KB  largest packages (KB in the bundle)');
+  for (const bundle of bundles) {
+    const top = bundle.packages
+      .slice(0, 5)
+      .map(([name, bytes]) => `${name} ${(bytes / KB).toFixed(0)}`)
+      .join(', ');
+    console.log(
+      `${bundle.name.padEnd(19)} ${(bundle.bytes / KB).toFixed(0).padStart(9)}  ${(bundle.mapBytes / KB).toFixed(0).padStart(6)}  ${top}`,
+    );
+  }
+
+  const withMaps = measureInit(bundles, runs, ['--enable-source-maps']);
+  const withoutMaps = measureInit(bundles, runs, []);
+  const reference = withMaps.get('reference');
+  if (!reference) throw new Error('the reference bundle was not measured');
+
+  console.log(
+    `\ninit = process start -> handler imported, ms over ${runs} runs (NODE_OPTIONS as deployed: --enable-source-maps)`,
+  );
+  console.log(
+    'function            median     min  x ref (median)  x ref (min)  no maps (median)  size target  init target',
+  );
+  let failed = 0;
+  for (const bundle of bundles) {
+    const timing = withMaps.get(bundle.name);
+    const plain = withoutMaps.get(bundle.name);
+    if (!timing || !plain) continue;
+    const ratio = timing.median / reference.median;
+    const sizeLimit = bundle.name === 'authorizer' ? AUTHORIZER_LIMIT_KB : BUNDLE_LIMIT_KB;
+    const initLimit =
+      bundle.kind === 'task' ? TASK_INIT_LIMIT : bundle.kind === 'edge' ? EDGE_INIT_LIMIT : null;
+    const sizeOk = bundle.kind === 'reference' || bundle.bytes / KB <= sizeLimit;
+    const initOk = initLimit === null || ratio <= initLimit;
+    if (!sizeOk || !initOk) failed += 1;
+    console.log(
+      [
+        bundle.name.padEnd(19),
+        timing.median.toFixed(0).padStart(6),
+        timing.min.toFixed(0).padStart(7),
+        `${ratio.toFixed(2)}x`.padStart(15),
+        `${(timing.min / reference.min).toFixed(2)}x`.padStart(12),
+        plain.median.toFixed(0).padStart(17),
+        (bundle.kind === 'reference' ? '-' : `${sizeOk ? 'ok' : 'MISS'} <=${sizeLimit}`).padStart(
+          12,
+        ),
+        (initLimit === null ? '-' : `${initOk ? 'ok' : 'MISS'} <=${initLimit}x`).padStart(12),
+      ].join(' '),
+    );
+  }
+  console.log(failed === 0 ? '\nall targets met' : `\n${failed} function(s) miss a target`);
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+/** Synthesizes the pipeline with bundling and reads each function's asset. */
+async function synthesizedBundles(): Promise<Bundle[]> {
+  const outdir = path.join(workDir, 'cdk.out');
+  const started = performance.now();
+  const { app } = createPipelineApp({
+    bundle: true,
+    outdir,
+    // A provider URL only to keep the synth quiet; it changes no bundle.
+    context: {
+      'aws:cdk:enable-asset-metadata': true,
+      'provider:baseUrl': 'https://provider.example.com/v1',
+    },
+  });
+  const assembly = app.synth();
+  console.log(
+    `synthesized with bundling in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  const template = assembly.getStackByName(PIPELINE_STACK_ID).template as {
+    Resources: Record<string, { Type: string; Metadata?: Record<string, unknown> }>;
+  };
+  const bundles: Bundle[] = [];
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const handlerModule = resource.Metadata?.[HANDLER_MODULE_METADATA_KEY];
+    const assetPath = resource.Metadata?.['aws:asset:path'];
+    if (typeof handlerModule !== 'string' || typeof assetPath !== 'string') continue;
+    const file = path.join(outdir, assetPath, 'index.mjs');
+    bundles.push({
+      name: nameOf(handlerModule),
+      file,
+      bytes: statSync(file).size,
+      mapBytes: statSync(`${file}.map`).size,
+      packages: await packagesOf(path.join(PROJECT_ROOT, handlerModule)),
+      kind: kindOf(handlerModule),
+    });
+  }
+  return bundles.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** `@aws-sdk/client-s3` + `openai`, nothing else, bundled with the same settings. */
+async function referenceBundle(): Promise<Bundle> {
+  const entry = path.join(PROJECT_ROOT, 'bench', '.cold-start-reference.ts');
+  writeFileSync(
+    entry,
+    "export { S3Client } from '@aws-sdk/client-s3';\nexport { default as OpenAI } from 'openai';\nexport const handler = async () => 'ok';\n",
+  );
+  try {
+    const file = path.join(workDir, 'reference', 'index.mjs');
+    const result = await build({ ...esbuildOptions, entryPoints: [entry], outfile: file });
+    return {
+      name: 'reference',
+      file,
+      bytes: statSync(file).size,
+      mapBytes: statSync(`${file}.map`).size,
+      packages: packageSizes(result.metafile),
+      kind: 'reference',
+    };
+  } finally {
+    rmSync(entry, { force: true });
+  }
+}
+
+async function packagesOf(entry: string): Promise<[string, number][]> {
+  const result = await build({
+    ...esbuildOptions,
+    entryPoints: [entry],
+    outfile: path.join(workDir, 'metafile', path.basename(entry, '.ts'), 'index.mjs'),
+  });
+  return packageSizes(result.metafile);
+}
+
+function packageSizes(metafile: Metafile | undefined): [string, number][] {
+  const output = Object.entries(metafile?.outputs ?? {}).find(([name]) =>
+    name.endsWith('.mjs'),
+  )?.[1];
+  const sizes = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? '(project)';
+    sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...sizes].sort((a, b) => b[1] - a[1]);
+}
+
+/** Median and min of `runs` fresh processes per bundle, interleaved. */
+function measureInit(
+  bundles: readonly Bundle[],
+  count: number,
+  nodeOptions: string[],
+): Map<string, { median: number; min: number }> {
+  const samples = new Map<string, number[]>(bundles.map((bundle) => [bundle.name, []]));
+  for (let run = 0; run < count; run += 1) {
+    for (const bundle of bundles) {
+      // performance.now() counts from the process's time origin, i.e. its start.
+      const script = `await import(${JSON.stringify(pathToFileURL(bundle.file).href)}); process.stdout.write(String(performance.now()));`;
+      const output = execFileSync(
+        process.execPath,
+        [...nodeOptions, '--input-type=module', '-e', script],
+        { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } },
+      );
+      samples.get(bundle.name)?.push(Number(output));
+    }
+  }
+  return new Map(
+    [...samples].map(([name, values]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return [
+        name,
+        { median: sorted[Math.floor(sorted.length / 2)] ?? NaN, min: sorted[0] ?? NaN },
+      ];
+    }),
+  );
+}
+
+function nameOf(handlerModule: string): string {
+  const base = path.basename(handlerModule, '.ts');
+  return base === 'handler' ? path.basename(path.dirname(handlerModule)) : base;
+}
+
+function kindOf(handlerModule: string): Bundle['kind'] {
+  if (handlerModule.startsWith('functions/tasks/')) return 'task';
+  if (handlerModule.startsWith('functions/api/')) return 'edge';
+  return 'other';
+}

@@ -1,0 +1,8 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { tracer } from '../observability/observability.ts';
+import { AWS_MAX_ATTEMPTS, createdOnFirstUse } from './aws-client.ts';
+
+/** The Step Functions client (see aws-client.ts). */
+export const sfn = createdOnFirstUse(() =>
+  tracer.captureAWSv3Client(new SFNClient({ maxAttempts: AWS_MAX_ATTEMPTS })),
+);

@@ -1,0 +1,110 @@
+/**
+ * The one configuration reader of every Lambda handler: each handler names the settings it
+ * needs, and gets them typed, or one ConfigurationError naming every missing variable and every
+ * invalid value. The variables are set by CDK (infra/constructs/pipeline-function.ts) and, for
+ * the local stack, by infra/local/local-stack.ts; docs/architecture.md lists them.
+ */
+import { type LimitsConfig, limitsConfigFromEnv } from '../limits/limits-config.ts';
+import { type ProviderSettings, providerSettingsFromEnv } from '../provider/provider-config.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A handler's configuration is missing or invalid; the message names each variable. */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+export interface FunctionConfig {
+  jobsTableName: string;
+  videosBucketName: string;
+  stateMachineArn: string;
+  /** The secret whose SecretString is the provider API key (the key itself is read on use). */
+  providerSecretId: string;
+  /** The secret whose SecretString is `{"tokens":[...]}`. */
+  apiTokensSecretId: string;
+  /** The state machine that delivers webhooks. */
+  webhookStateMachineArn: string;
+  /** The secret whose SecretString signs webhooks. */
+  webhookSecretId: string;
+  /** The EventBridge bus job state changes are put on; unset: no job events. */
+  jobEventsBusName: string | undefined;
+  /** Base URL, models, prices, timeouts (PROVIDER_*): everything but the key. */
+  provider: ProviderSettings;
+  /** MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD, OVER_BUDGET_ACTION. */
+  limits: LimitsConfig;
+}
+
+export type Setting = keyof FunctionConfig;
+
+/** The environment variable behind each plain setting. */
+export const SETTING_VARIABLES = {
+  jobsTableName: 'JOBS_TABLE_NAME',
+  videosBucketName: 'VIDEOS_BUCKET_NAME',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  providerSecretId: 'PROVIDER_SECRET_ID',
+  apiTokensSecretId: 'API_TOKENS_SECRET_ID',
+  webhookStateMachineArn: 'WEBHOOK_STATE_MACHINE_ARN',
+  webhookSecretId: 'WEBHOOK_SECRET_ID',
+} as const satisfies Partial<Record<Setting, string>>;
+
+const readers: { [K in Setting]: (env: Env) => FunctionConfig[K] } = {
+  jobsTableName: variable(SETTING_VARIABLES.jobsTableName),
+  videosBucketName: variable(SETTING_VARIABLES.videosBucketName),
+  stateMachineArn: variable(SETTING_VARIABLES.stateMachineArn),
+  providerSecretId: variable(SETTING_VARIABLES.providerSecretId),
+  apiTokensSecretId: variable(SETTING_VARIABLES.apiTokensSecretId),
+  webhookStateMachineArn: variable(SETTING_VARIABLES.webhookStateMachineArn),
+  webhookSecretId: variable(SETTING_VARIABLES.webhookSecretId),
+  jobEventsBusName: (env) => env.JOB_EVENTS_BUS_NAME?.trim() || undefined,
+  provider: providerSettingsFromEnv,
+  limits: limitsConfigFromEnv,
+};
+
+/**
+ * Reads `settings` from `env`, throwing one ConfigurationError that names every missing
+ * variable and every invalid value.
+ */
+export function readConfig<K extends Setting>(
+  settings: readonly K[],
+  env: Env = process.env,
+): Pick<FunctionConfig, K> {
+  const missing: string[] = [];
+  const invalid: string[] = [];
+  const config: Partial<Pick<FunctionConfig, K>> = {};
+  for (const setting of settings) {
+    try {
+      config[setting] = readers[setting](env);
+    } catch (error) {
+      if (error instanceof MissingVariableError) missing.push(error.variable);
+      else invalid.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  if (missing.length > 0 || invalid.length > 0) {
+    const problems = [
+      ...(missing.length > 0
+        ? [`Missing or empty environment variable(s): ${missing.join(', ')}`]
+        : []),
+      ...invalid,
+    ];
+    throw new ConfigurationError(problems.join('; '));
+  }
+  return config as Pick<FunctionConfig, K>;
+}
+
+class MissingVariableError extends Error {
+  override name = 'MissingVariableError';
+  readonly variable: string;
+
+  constructor(variable: string) {
+    super(`${variable} is required`);
+    this.variable = variable;
+  }
+}
+
+function variable(name: string): (env: Env) => string {
+  return (env) => {
+    const value = env[name]?.trim();
+    if (!value) throw new MissingVariableError(name);
+    return value;
+  };
+}
