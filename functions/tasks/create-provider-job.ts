@@ -136,6 +136,7 @@ export function createCreateProviderJobHandler(
         size: job.size,
         seconds: job.seconds,
         idempotencyKey: providerIdempotencyKey(jobId),
+        jobId,
       });
       try {
         await deps.store.recordProviderJob(jobId, {
@@ -311,6 +312,7 @@ async function reconcile(
       seconds: job.seconds,
       createdAfter: new Date(job.createAttemptedAt ?? job.createdAt),
       excludeIds,
+      jobId: job.jobId,
     });
     if (!found) break;
     try {

@@ -130,6 +130,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
       });
       recordCompletion(job, stored.bytes, completedAt);
       await settle(job, actualCostUsd);
+      await discardProviderCopy(provider, providerJobId);
       return summary(result);
     });
   };
@@ -163,6 +164,18 @@ function assertDownloadable(video: ProviderVideo, now: Date): void {
       providerMessage: message,
       operation: 'download',
     });
+  }
+}
+
+/**
+ * The video is stored at its key: a provider that wrote it into our bucket (Bedrock) has its copy
+ * deleted, so storing was a move. Best effort: a copy left behind expires by the bucket's rules.
+ */
+async function discardProviderCopy(provider: TaskProvider, providerJobId: string): Promise<void> {
+  try {
+    await provider.discardContent?.(providerJobId);
+  } catch (error) {
+    logger.warn('Provider copy of the video not deleted', { providerJobId, error });
   }
 }
 
