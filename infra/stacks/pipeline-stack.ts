@@ -7,6 +7,7 @@ import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
+import { grantBedrockAccess } from '../constructs/bedrock-access.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { VideoApi } from '../constructs/video-api.ts';
@@ -164,6 +165,16 @@ export class PipelineStack extends Stack {
     )
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits);
+
+    // Bedrock models of the catalogue: scoped access for the three tasks that call Bedrock.
+    const bedrock = {
+      models: provider.bedrockModels,
+      region: provider.bedrockRegion ?? this.region,
+      bucket: stateful.videosBucket,
+    };
+    grantBedrockAccess(createProviderJob, bedrock, 'create');
+    grantBedrockAccess(pollProviderJob, bedrock, 'poll');
+    grantBedrockAccess(downloadVideo, bedrock, 'download');
 
     this.generation = new GenerationStateMachine(this, 'Generation', {
       createProviderJob: createProviderJob.function,
