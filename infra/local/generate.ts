@@ -31,7 +31,7 @@ starts one for the duration (with the provider simulator unless PROVIDER_BASE_UR
 PROVIDER_API_KEY are set). Saves the MP4 to ./videos/<job id>.mp4.
 
 Options:
-  --model <id>       e.g. sora-2, sora-2-pro (default: the provider's default model)
+  --model <id>       e.g. sora-2, sora-2-pro, luma.ray-v2:0 (Bedrock; default: the provider's default model)
   --seconds <n>      clip length, e.g. 4, 8, 12
   --size <WxH>       e.g. 720x1280, 1280x720
   --speed <factor>   an embedded stack's clock runs this many times faster than the wall

@@ -10,6 +10,10 @@ import {
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
+import {
+  bedrockModelCatalogue,
+  defaultModelCatalogue,
+} from '../../functions/shared/provider/provider-config.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
 import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
@@ -91,6 +95,8 @@ export interface LocalStackInfo {
   dynamodbEndpoint: string;
   table: string;
   providerBaseUrl: string;
+  /** Bedrock Runtime's endpoint: the simulator's (absent with a real /v1/videos provider). */
+  bedrockEndpoint?: string;
   stateMachineArn: string;
   /** Where dropped prompt files start jobs (bucket prefixes), and where their reports go. */
   dropFolders: { prefix: string; resultsPrefix: string }[];
@@ -204,7 +210,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The request allowance is counted per minute of the stack's clock: not scaled here.
     const { templates, stacks } = await synthesize({
       ...options.context,
-      ...providerContext(providerBaseUrl, options.provider),
+      ...providerContext(providerBaseUrl, options.provider, options.context),
     });
     const resolver = localResolver(templates.pipeline, stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
@@ -219,6 +225,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       buckets: [bucket],
     });
     stops.push(() => s3.stop());
+    // The simulator writes Bedrock's output into this S3, as Bedrock writes into the bucket.
+    simulator?.connectS3(s3.endpoint);
 
     const token = await apiToken(options.dataDir);
     const secrets = new LocalSecrets();
@@ -244,6 +252,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_SFN: awsEndpoint.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
+      ...(simulator ? { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: simulator.bedrockEndpoint } : {}),
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
     });
 
@@ -299,6 +308,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodbEndpoint: dynamoDb.endpoint,
       table,
       providerBaseUrl,
+      ...(simulator ? { bedrockEndpoint: simulator.bedrockEndpoint } : {}),
       stateMachineArn,
       dropFolders: notifications
         .filter((notification) => notification.bucket === bucket && notification.prefix)
@@ -339,10 +349,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 function providerContext(
   baseUrl: string,
   provider: RealProvider | undefined,
+  given: Record<string, string> = {},
 ): Record<string, string> {
   const context: Record<string, string> = { 'provider:baseUrl': baseUrl };
   if (provider?.model) context['provider:model'] = provider.model;
   if (provider?.models) context['provider:models'] = provider.models;
+  if (!provider && given['provider:models'] === undefined) {
+    // The simulator serves Bedrock too: Luma Ray2 beside sora-2, out of the box.
+    context['provider:models'] = JSON.stringify({
+      ...defaultModelCatalogue(),
+      ...bedrockModelCatalogue(),
+    });
+  }
+  if (!provider) context['bedrock:region'] = LOCAL_REGION;
   return context;
 }
 
