@@ -42,8 +42,9 @@ export function classifyBedrockError(error: unknown, operation: ProviderOperatio
     operation,
     requestId: error.$metadata?.requestId,
   };
+  // "(status code, ...)" as the /v1/videos client writes it: failure-reason.ts reads the code there.
   const summary = (what: string, code: string) =>
-    `${operation}: ${what} (${status} ${error.name}, ${code}): ${fields.providerMessage}`;
+    `${operation}: ${what} (${status} ${code}, ${error.name}): ${fields.providerMessage}`;
   switch (error.name) {
     case 'ThrottlingException':
       return new ProviderRateLimitedError(summary('throttled by Bedrock', 'rate_limited'), {
