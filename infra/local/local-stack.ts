@@ -51,6 +51,8 @@ export interface RealProvider {
   model?: string;
   /** JSON model catalogue (PROVIDER_MODELS). */
   models?: string;
+  /** `api-key` for Azure OpenAI (PROVIDER_AUTH_HEADER). */
+  authHeader?: string;
 }
 
 export interface LocalStackOptions {
@@ -354,6 +356,7 @@ function providerContext(
   const context: Record<string, string> = { 'provider:baseUrl': baseUrl };
   if (provider?.model) context['provider:model'] = provider.model;
   if (provider?.models) context['provider:models'] = provider.models;
+  if (provider?.authHeader) context['provider:authHeader'] = provider.authHeader;
   if (!provider && given['provider:models'] === undefined) {
     // The simulator serves Bedrock too: Luma Ray2 beside sora-2, out of the box.
     context['provider:models'] = JSON.stringify({

@@ -3,9 +3,9 @@ import type { RealProvider } from './local-stack.ts';
 
 /**
  * A real provider for the local stack, from the shell that runs it: PROVIDER_BASE_URL and
- * PROVIDER_API_KEY (plus optional PROVIDER_MODEL, PROVIDER_MODELS). The key goes into the
- * emulated Secrets Manager only; it is removed from this process's environment so no handler
- * can read it from there, and it is never written to disk. Neither set: the simulator runs.
+ * PROVIDER_API_KEY (plus optional PROVIDER_MODEL, PROVIDER_MODELS, PROVIDER_AUTH_HEADER). The
+ * key goes into the emulated Secrets Manager only; it is removed from this process's environment
+ * so no handler can read it from there, and it is never written to disk. Neither set: the simulator runs.
  */
 export function providerFromShell(env: NodeJS.ProcessEnv = process.env): RealProvider | undefined {
   const baseUrl = env.PROVIDER_BASE_URL?.trim();
@@ -21,5 +21,6 @@ export function providerFromShell(env: NodeJS.ProcessEnv = process.env): RealPro
   const provider: RealProvider = { baseUrl, apiKey };
   if (env.PROVIDER_MODEL) provider.model = env.PROVIDER_MODEL;
   if (env.PROVIDER_MODELS) provider.models = env.PROVIDER_MODELS;
+  if (env.PROVIDER_AUTH_HEADER) provider.authHeader = env.PROVIDER_AUTH_HEADER;
   return provider;
 }

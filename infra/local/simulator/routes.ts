@@ -53,6 +53,8 @@ export async function handleRequest(
     }
     const url = new URL(req.url ?? '/', 'http://simulator');
     if (isBedrockPath(url.pathname)) return await serveBedrock(ctx, req, res, url, body);
+    // Azure OpenAI's v1 API lives under /openai/v1/ (https://<resource>.openai.azure.com).
+    if (url.pathname.startsWith('/openai/v1/')) url.pathname = url.pathname.slice('/openai'.length);
     if (!url.pathname.startsWith('/v1/')) throw unknownUrl(req, url);
     const injected = ctx.traffic.injectedFailure(ctx.knobs);
     if (injected) throw injected;

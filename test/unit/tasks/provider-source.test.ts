@@ -1,5 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { ProviderConfig } from '../../../functions/shared/provider/provider-config.ts';
+import type { JobProvider } from '../../../functions/shared/provider/job-provider.ts';
+import {
+  bedrockModelCatalogue,
+  defaultModelCatalogue,
+  type ProviderConfig,
+} from '../../../functions/shared/provider/provider-config.ts';
 import { VideoProvider } from '../../../functions/shared/provider/video-provider.ts';
 import {
   createProviderSource,
@@ -81,5 +86,82 @@ describe('createProviderSource', () => {
     });
 
     await expect(source()).rejects.toThrow(/PROVIDER_BASE_URL/);
+  });
+});
+
+describe('createProviderSource with Bedrock models in the catalogue', () => {
+  const catalogue = JSON.stringify({ ...defaultModelCatalogue(), ...bedrockModelCatalogue() });
+  const bedrockOnly = JSON.stringify(bedrockModelCatalogue());
+  const ARN = 'arn:aws:bedrock:us-east-1:123456789012:async-invoke/abc';
+
+  function fakeProvider(name: string, calls: string[]): JobProvider {
+    const video = (id: string) => ({ id, name }) as never;
+    return {
+      create: async (request) => {
+        calls.push(`${name}.create ${request.model}`);
+        return video(name === 'bedrock' ? ARN : 'video_1');
+      },
+      retrieve: async (id) => {
+        calls.push(`${name}.retrieve ${id}`);
+        return video(id);
+      },
+      findCreatedJob: async () => undefined,
+      downloadContent: async () => ({}) as never,
+      delete: async (id) => ({ id, deleted: true }),
+    };
+  }
+
+  it('routes each call to the provider of its model, or of its provider job id', async () => {
+    const calls: string[] = [];
+    const videos = fakeProvider('videos', calls);
+    const source = createProviderSource({
+      env: { ...env, PROVIDER_MODELS: catalogue, BEDROCK_OUTPUT_BUCKET: 'videos-bucket' },
+      readSecret: async () => 'sk-test-key-1',
+      build: () => videos as VideoProvider,
+      buildBedrock: () => fakeProvider('bedrock', calls),
+    });
+    const provider = await source();
+    const create = { prompt: 'p', size: '1280x720', seconds: '5', idempotencyKey: 'k' };
+
+    await provider.create({ ...create, model: 'luma.ray-v2:0' });
+    await provider.create({ ...create, model: 'sora-2', seconds: '4' });
+    await provider.retrieve(ARN);
+    await provider.retrieve('video_1');
+
+    expect(calls).toEqual([
+      'bedrock.create luma.ray-v2:0',
+      'videos.create sora-2',
+      `bedrock.retrieve ${ARN}`,
+      'videos.retrieve video_1',
+    ]);
+  });
+
+  it('reads no API key while only Bedrock models are used (IAM authorizes Bedrock)', async () => {
+    const readSecret = vi.fn(async () => 'sk-test-key-1');
+    const calls: string[] = [];
+    const source = createProviderSource({
+      env: {
+        PROVIDER_BASE_URL: env.PROVIDER_BASE_URL,
+        PROVIDER_MODEL: 'luma.ray-v2:0',
+        PROVIDER_MODELS: bedrockOnly,
+        BEDROCK_OUTPUT_BUCKET: 'b',
+      },
+      readSecret,
+      buildBedrock: () => fakeProvider('bedrock', calls),
+    });
+
+    await (await source()).retrieve(ARN);
+
+    expect(readSecret).not.toHaveBeenCalled();
+    expect(calls).toEqual([`bedrock.retrieve ${ARN}`]);
+  });
+
+  it('names BEDROCK_OUTPUT_BUCKET when the catalogue has Bedrock models and it is missing', async () => {
+    const source = createProviderSource({
+      env: { ...env, PROVIDER_MODELS: catalogue },
+      readSecret: async () => 'sk-test-key-1',
+    });
+
+    await expect(source()).rejects.toThrow(/BEDROCK_OUTPUT_BUCKET/);
   });
 });
