@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { BEDROCK_OUTPUT_PREFIX } from '../../functions/shared/provider/bedrock/bedrock-provider.ts';
+import { BEDROCK_OUTPUT_PREFIX } from '../../functions/shared/provider/bedrock/bedrock-output.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 

@@ -44,10 +44,10 @@ import type {
   VideoContent,
 } from '../video-provider.ts';
 import { classifyBedrockError, failureCode } from './bedrock-errors.ts';
+import { BEDROCK_OUTPUT_PREFIX } from './bedrock-output.ts';
 import { ray2ModelInput } from './ray2-request.ts';
 
-/** Where Bedrock writes, inside the videos bucket (a prefix of its own, for IAM and lifecycle). */
-export const BEDROCK_OUTPUT_PREFIX = 'bedrock-output/';
+export { BEDROCK_OUTPUT_PREFIX } from './bedrock-output.ts';
 
 export interface BedrockProviderOptions {
   bedrock: BedrockRuntimeClient;
