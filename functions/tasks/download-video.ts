@@ -7,6 +7,9 @@
  * - A truncated or dropped body throws ProviderTransientError (retried; no object is left).
  * - A payload that is not an MP4 throws InvalidContentError (not retried; no object is left).
  * - Thumbnail and spritesheet are best effort: a provider without them still completes the job.
+ * - Bedrock wrote the MP4 into our bucket: it is read from there, verified the same way (size,
+ *   ISO-BMFF, sha256) as it is streamed to the video's key, and Bedrock's copy is then deleted
+ *   (`discardContent`), so storing it is a move. Bedrock renders no thumbnail or spritesheet.
  * - A COMPLETED job answers with its recorded result, without downloading again.
  * - A resumed job (its earlier execution died) first looks for a whole video already stored at
  *   its key and adopts it (checked and hashed again) instead of downloading it again.
@@ -28,6 +31,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import {
   ProviderContentExpiredError,
+  ProviderError,
   ProviderTransientError,
 } from '../shared/provider/provider-errors.ts';
 import type { ProviderVideo } from '../shared/provider/provider-video.ts';
@@ -191,7 +195,9 @@ async function storeImage(
     const content = await provider.downloadContent(videoId, variant);
     return (await deps.storage.putImage(jobId, variant, content)).key;
   } catch (error) {
-    logger.warn('Preview image not stored', { variant, error });
+    // A provider that renders no such image (Bedrock) is not a fault worth a warning.
+    const absent = error instanceof ProviderError && error.code === 'variant_not_available';
+    logger[absent ? 'info' : 'warn']('Preview image not stored', { variant, error });
     return undefined;
   }
 }

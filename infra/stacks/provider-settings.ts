@@ -27,7 +27,10 @@ export const PROVIDER_CONTEXT_KEYS = {
 } as const;
 
 export interface ProviderSettings {
-  /** True when `provider:baseUrl` was not set and the (shut down) OpenAI default is used. */
+  /**
+   * True when `provider:baseUrl` was not set and the (shut down) OpenAI default would serve a
+   * /v1/videos model of the catalogue (a Bedrock-only catalogue needs no base URL).
+   */
   baseUrlIsDefault: boolean;
   /** The PROVIDER_* environment of the functions (no secret: the key stays in Secrets Manager). */
   environment: Record<string, string>;
@@ -72,7 +75,8 @@ export function providerSettingsFromContext(node: Node): ProviderSettings {
     .filter(([, spec]) => spec.provider === 'bedrock')
     .map(([model]) => model);
   return {
-    baseUrlIsDefault: baseUrl === undefined,
+    baseUrlIsDefault:
+      baseUrl === undefined && bedrockModels.length < Object.keys(config.models).length,
     environment,
     bedrockModels,
     bedrockRegion: contextValue(node, PROVIDER_CONTEXT_KEYS.bedrockRegion),

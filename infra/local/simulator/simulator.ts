@@ -27,6 +27,8 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   now?: () => number;
   /** Receives unexpected errors (simulator bugs), which are answered as a bare 500. */
   logError?: (error: unknown) => void;
+  /** Where Bedrock invocations write their MP4 (an S3 endpoint); see also `connectS3()`. */
+  s3Endpoint?: string;
 }
 
 /** A snapshot of what the simulator has seen and done, computed when read. */
@@ -74,7 +76,14 @@ export interface RunningSimulator {
 
 /** Starts a /v1/videos provider simulator; see `SimulatorKnobs` for what can be tuned. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const { port = 0, host = '127.0.0.1', now = Date.now, logError, ...knobOptions } = options;
+  const {
+    port = 0,
+    host = '127.0.0.1',
+    now = Date.now,
+    logError,
+    s3Endpoint,
+    ...knobOptions
+  } = options;
   const knobs: SimulatorKnobs = {
     ...defaultKnobs,
     seed: randomInt(2 ** 31),
@@ -92,6 +101,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     logError: logError ?? (() => {}),
     bedrock: new BedrockInvocations(knobs.seed),
   };
+  if (s3Endpoint) ctx.bedrock.connectS3(s3Endpoint);
   const server = createServer((req, res) => {
     void handleRequest(ctx, req, res);
   });
