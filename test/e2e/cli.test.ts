@@ -162,6 +162,7 @@ describe('npm start and npm run generate', () => {
     expect(Object.keys(info).sort()).toEqual(
       [
         'apiUrl',
+        'bedrockEndpoint',
         'bucket',
         'dropFolders',
         'dynamodbEndpoint',
@@ -199,6 +200,28 @@ describe('npm start and npm run generate', () => {
     expect(result.stdout).toContain(`s3://`);
     expect(result.stdout).toContain(`"jobId": "${generatedJobId}"`);
     expect(sha256(saved)).toBe(job.video.sha256);
+  });
+
+  it('npm run generate --model luma.ray-v2:0 renders on Bedrock (the simulator) out of the box', async () => {
+    const out = join(dataDir, 'videos');
+
+    const result = await run('generate.ts', [
+      '--model',
+      'luma.ray-v2:0',
+      'A cat playing piano',
+      '--data-dir',
+      dataDir,
+      '--out',
+      out,
+    ]);
+    const jobId = /Job (\S+) submitted/.exec(result.stdout)?.[1] ?? '';
+    const saved = await readFile(join(out, `${jobId}.mp4`));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/100% completed/);
+    expect(result.stdout).toContain('"model": "luma.ray-v2:0"');
+    expect(result.stdout).toMatch(/"providerJobId": "arn:aws:bedrock:[^"]+:async-invoke\//);
+    expect(saved.subarray(4, 8).toString('latin1')).toBe('ftyp');
   });
 
   it('npm run generate ends non-zero with the API message naming a bad --seconds', async () => {

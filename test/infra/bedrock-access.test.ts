@@ -1,4 +1,4 @@
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -136,5 +136,24 @@ describe('a catalogue without Bedrock models', () => {
       .filter((action) => action.startsWith('bedrock:'));
 
     expect(bedrock).toEqual([]);
+  });
+});
+
+describe('a catalogue of Bedrock models only', () => {
+  it('needs no provider:baseUrl: no warning about the shut-down OpenAI default', () => {
+    const { pipeline } = createPipelineApp({
+      bundle: false,
+      context: {
+        'provider:models': JSON.stringify(bedrockModelCatalogue()),
+        'provider:model': 'luma.ray-v2:0',
+      },
+    });
+
+    const warnings = Annotations.fromStack(pipeline).findWarning(
+      '*',
+      Match.stringLikeRegexp('provider:baseUrl is not set'),
+    );
+
+    expect(warnings).toEqual([]);
   });
 });
