@@ -282,3 +282,13 @@ describe('BedrockProvider content', () => {
     });
   });
 });
+
+describe('BedrockProvider.delete', () => {
+  it('cannot cancel an invocation: it says so and calls nothing', async () => {
+    const result = await provider().delete(ARN);
+
+    expect(result).toEqual({ id: ARN, deleted: false });
+    expect(bedrockMock.calls()).toEqual([]);
+    expect(s3Mock.calls()).toEqual([]);
+  });
+});

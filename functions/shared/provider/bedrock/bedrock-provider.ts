@@ -147,9 +147,11 @@ export class BedrockProvider implements JobProvider {
     return undefined;
   }
 
-  /** Bedrock cannot cancel an async invocation: an orphan renders, and its output is discarded. */
+  /**
+   * Bedrock cannot cancel an async invocation: an orphan renders to the end (its cost is counted
+   * by the ledger), and what it writes under the output prefix expires by the bucket's rule.
+   */
   async delete(invocationArn: string): Promise<{ id: string; deleted: boolean }> {
-    await this.discardContent(invocationArn).catch(() => {});
     return { id: invocationArn, deleted: false };
   }
 
