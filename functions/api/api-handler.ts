@@ -12,6 +12,7 @@ import {
   ValidationError,
 } from '../shared/jobs/job-errors.ts';
 import { isJobId } from '../shared/jobs/job-id.ts';
+import { decodeUtf8 } from '../shared/jobs/prompt-text.ts';
 import { type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
@@ -219,7 +220,9 @@ function readJsonBody(event: APIGatewayProxyEventV2): unknown {
   if (bytes.byteLength > MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(`Body is over ${MAX_BODY_BYTES} bytes`);
   }
-  const text = bytes.toString('utf8');
+  // Refused as the drop folder refuses a file: a lenient decode would store U+FFFD instead.
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new ValidationError('body', 'body: is not valid UTF-8');
   if (text.trim() === '') throw new ValidationError('body', 'body: must be a JSON object');
   try {
     return JSON.parse(text);

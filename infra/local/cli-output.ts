@@ -1,12 +1,13 @@
 import { LocalStackError } from './local-errors.ts';
 
 /**
- * How the CLIs end on an error: one line, no stack trace for problems the user can fix (and
+ * How the CLIs end on an error: one line (one per problem when there are several), no stack trace for problems the user can fix (and
  * for anything else unless DEBUG is set), and a non-zero exit code.
  */
 export function exitWithError(command: string, error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${command}: ${message.split('\n')[0]}\n`);
+  const lines = error instanceof LocalStackError ? error.lines : [message.split('\n')[0]];
+  for (const line of lines) process.stderr.write(`${command}: ${line}\n`);
   if (!(error instanceof LocalStackError) && process.env.DEBUG && error instanceof Error) {
     process.stderr.write(`${error.stack ?? ''}\n`);
   }

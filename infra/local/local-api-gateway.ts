@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,7 +63,15 @@ export async function startLocalApiGateway(
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const body = await readBody(req);
-    if (body === undefined) return send(res, message(413, 'Request Entity Too Large'), requestId);
+    if (body === undefined) {
+      // The rest of the body is not read: the connection cannot carry another request.
+      const tooLarge = message(413, 'Request Entity Too Large');
+      return send(
+        res,
+        { ...tooLarge, headers: { ...tooLarge.headers, connection: 'close' } },
+        requestId,
+      );
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const document = options.documents?.[url.pathname];
@@ -205,16 +214,30 @@ function identityValue(source: string, event: APIGatewayProxyEventV2): string | 
   return undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The request body, or undefined past the payload limit. It stops reading there without
+ * destroying the socket (as leaving a `for await` would), so the 413 still reaches the client.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.pause();
+      resolve(undefined);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
 }
 
 /** The payload 2.0 event API Gateway sends to the integration. */
@@ -275,7 +298,9 @@ export function buildEvent(
   }
   if (Object.keys(pathParameters).length > 0) event.pathParameters = pathParameters;
   if (body.length > 0) {
-    const text = TEXT_TYPE.test(headers['content-type'] ?? '');
+    // Text that is not valid UTF-8 travels base64-encoded, as binary does: decoding it here would
+    // turn the bad bytes into U+FFFD before the function could refuse them.
+    const text = TEXT_TYPE.test(headers['content-type'] ?? '') && isUtf8(body);
     event.body = text ? body.toString('utf8') : body.toString('base64');
     event.isBase64Encoded = !text;
   }

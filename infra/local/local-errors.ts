@@ -8,14 +8,25 @@ export type LocalStackErrorCode =
   | 'port-in-use'
   | 'emulator-failed'
   | 'template-unsupported'
+  | 'stack-running'
+  | 'job-failed'
+  | 'provider-settings'
+  | 'provider-unreachable'
   | 'invalid-option';
 
 export class LocalStackError extends Error {
   override name = 'LocalStackError';
   readonly code: LocalStackErrorCode;
+  /** One line per problem when there are several (the CLIs print each); else the message. */
+  readonly lines: readonly string[];
 
-  constructor(code: LocalStackErrorCode, message: string, options?: ErrorOptions) {
+  constructor(
+    code: LocalStackErrorCode,
+    message: string,
+    options?: ErrorOptions & { lines?: readonly string[] },
+  ) {
     super(message, options);
     this.code = code;
+    this.lines = options?.lines ?? [message.split('\n')[0] ?? message];
   }
 }

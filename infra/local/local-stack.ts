@@ -2,21 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
-import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
-import {
-  bedrockModelCatalogue,
-  defaultModelCatalogue,
-} from '../../functions/shared/provider/provider-config.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
-import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import {
+  type RunningDynamoDbLocal,
+  startDynamoDbLocal,
+  stopStaleDynamoDbLocal,
+} from './dynamodb-local.ts';
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
@@ -33,6 +29,7 @@ import { LOCAL_REGION } from './local-ids.ts';
 import { type LocalFunctionSpec, localFunctions, localResolver } from './local-resources.ts';
 import { LocalSecrets } from './local-secrets.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
+import { createLocalTable, type LocalTable, tableFromTemplate } from './local-tables.ts';
 import { bucketNotificationsFromTemplate, schedulesFromTemplate } from './local-triggers.ts';
 import { assertPortFree } from './ports.ts';
 import { type RunningS3Local, startS3Local } from './s3-local.ts';
@@ -41,6 +38,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from './simulator/simulator.ts';
+import { simulatorCatalogue } from './simulator-catalogue.ts';
 import { stateMachinesFromTemplate } from './state-machine-definition.ts';
 import { createStateMachineRunner } from './state-machine-runner.ts';
 
@@ -51,13 +49,20 @@ export interface RealProvider {
   model?: string;
   /** JSON model catalogue (PROVIDER_MODELS). */
   models?: string;
+  /** Request timeout in ms (PROVIDER_TIMEOUT_MS). */
+  timeoutMs?: string;
   /** `api-key` for Azure OpenAI (PROVIDER_AUTH_HEADER). */
   authHeader?: string;
 }
 
 export interface LocalStackOptions {
-  /** Root of the data kept across restarts (`.local`); null keeps nothing (tests). */
+  /**
+   * Root of the data kept across restarts (`.local`); null keeps nothing (tests). One stack per
+   * directory: a second one fails with a `stack-running` LocalStackError.
+   */
   dataDir: string | null;
+  /** Who runs the stack, named to a second stack on the same data directory (`npm start`). */
+  command?: string;
   /** Empties the DynamoDB and S3 data and resets the clock to the wall clock first. */
   fresh?: boolean;
   /**
@@ -150,8 +155,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
   const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : null);
-  // A taken API port is known before anything starts.
-  if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+  // A second stack on the same data is refused before anything starts; the lock is released last.
+  const lock = options.dataDir
+    ? await lockDataDir(options.dataDir, options.command ?? 'a local stack')
+    : undefined;
+  if (lock) stops.push(() => lock.release());
+  try {
+    // A taken API port is known before anything starts.
+    if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+    // Holding the lock, any DynamoDB Local on our files is an orphan: two on one file corrupt it.
+    const dynamoDir = dataPath('dynamodb');
+    if (dynamoDir) {
+      for (const pid of await stopStaleDynamoDbLocal(dynamoDir)) {
+        step(
+          `stopped DynamoDB Local (pid ${pid}) left running on ${dynamoDir} by an earlier stack`,
+        );
+      }
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 
   // DynamoDB Local's JVM boots (2-3 s) while the CDK app synthesizes.
   if (options.fresh && options.dataDir) {
@@ -246,7 +270,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(() => awsEndpoint.close());
 
     const dynamoDb = await dynamoStarting;
-    await createTable(dynamoDb.endpoint, table);
+    // The jobs table exactly as the stateful stack's template declares it.
+    await createTable(
+      dynamoDb.endpoint,
+      tableFromTemplate(templates.stateful, table, localResolver(templates.stateful, stacks).ref),
+    );
 
     setProcessEnvironment({
       ...environment,
@@ -301,6 +329,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       throw error;
     });
     stops.push(() => gateway.close());
+    await lock?.ready(gateway.url);
 
     const info = (): LocalStackInfo => ({
       apiUrl: gateway.url,
@@ -356,13 +385,10 @@ function providerContext(
   const context: Record<string, string> = { 'provider:baseUrl': baseUrl };
   if (provider?.model) context['provider:model'] = provider.model;
   if (provider?.models) context['provider:models'] = provider.models;
+  if (provider?.timeoutMs) context['provider:timeoutMs'] = provider.timeoutMs;
   if (provider?.authHeader) context['provider:authHeader'] = provider.authHeader;
   if (!provider && given['provider:models'] === undefined) {
-    // The simulator serves Bedrock too: Luma Ray2 beside sora-2, out of the box.
-    context['provider:models'] = JSON.stringify({
-      ...defaultModelCatalogue(),
-      ...bedrockModelCatalogue(),
-    });
+    context['provider:models'] = simulatorCatalogue();
   }
   if (!provider) context['bedrock:region'] = LOCAL_REGION;
   return context;
@@ -432,16 +458,14 @@ function setProcessEnvironment(values: Record<string, string>): void {
   });
 }
 
-async function createTable(endpoint: string, table: string): Promise<void> {
+async function createTable(endpoint: string, table: LocalTable): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
   try {
-    await client.send(new CreateTableCommand(jobsTableDefinition(table)));
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
+    await createLocalTable(client, table);
   } finally {
     client.destroy();
   }

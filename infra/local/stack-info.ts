@@ -13,8 +13,16 @@ export async function writeStackInfo(dataDir: string, info: LocalStackInfo): Pro
   await writeFile(stackInfoPath(dataDir), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 }
 
-export async function removeStackInfo(dataDir: string): Promise<void> {
-  await rm(stackInfoPath(dataDir), { force: true });
+/** Removes stack.json if it still describes the stack at `apiUrl` (never another stack's). */
+export async function removeStackInfo(dataDir: string, apiUrl: string): Promise<void> {
+  const written = await readFile(stackInfoPath(dataDir), 'utf8').catch(() => '');
+  let writtenUrl: unknown;
+  try {
+    writtenUrl = (JSON.parse(written) as { apiUrl?: unknown }).apiUrl;
+  } catch {
+    return;
+  }
+  if (writtenUrl === apiUrl) await rm(stackInfoPath(dataDir), { force: true });
 }
 
 /** The stack.json of a running `npm start`, or undefined when there is none or it does not answer. */

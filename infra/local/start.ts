@@ -7,8 +7,10 @@ import { exitWithError, positiveNumber } from './cli-output.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import type { LocalStack, LocalStackInfo } from './local-stack.ts';
+import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { LOCAL_DATA_DIR, removeStackInfo, stackInfoPath, writeStackInfo } from './stack-info.ts';
+import { compactHandlerLogs, type EndedJob, executionEndLine } from './terminal-log.ts';
 
 const COMMAND = 'npm start';
 const DEFAULT_PORT = 4000;
@@ -26,6 +28,8 @@ Options:
   --fresh            start with empty DynamoDB and S3 data, the clock at the wall clock
   --log-level <lvl>  handler log level: DEBUG, INFO, WARN, ERROR (default WARN)
   --data-dir <dir>   where data, the API token, the clock and stack.json live (default .local)
+  --skip-provider-check
+                     with a real provider, do not check it answers GET /videos at start
   -h, --help         show this help`;
 
 async function main(): Promise<void> {
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
   const speed = positiveNumber(COMMAND, '--speed', values.speed) ?? 1;
   const provider = providerFromShell();
   assertSpeedForProvider(speed, provider !== undefined);
+  if (provider && !values['skip-provider-check']) await checkProvider(provider);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
 
   // Signals are handled from the start: during start-up, exiting runs the exit hook that kills
@@ -62,30 +67,39 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stdout.write(`\n${signal}: stopping the local stack...\n`);
-    await removeStackInfo(dataDir);
+    await removeStackInfo(dataDir, stack.apiUrl);
     await stack.stop();
     process.stdout.write('Stopped; nothing left running.\n');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  // `npm start` runs us under npm (and a shell), and npm does not pass SIGTERM on: when it dies
-  // we are re-parented. Noticing that stops the stack instead of leaving it (and java) running.
+  // npm passes SIGINT and SIGTERM on to its script, which `exec`s us (package.json). If npm dies
+  // without doing so (SIGKILL), we are re-parented: noticing that stops the stack instead of
+  // leaving it running (java itself dies with us in any case: see dynamodb-local.ts).
   const parentPid = process.ppid;
   setInterval(() => {
     if (process.ppid !== parentPid) void stop('parent process exited');
   }, 500).unref();
+
+  // The handlers' JSON log lines (for CloudWatch) become one short line each in the terminal.
+  const logLevel = values['log-level'] ?? 'WARN';
+  if (logLevel.toUpperCase() !== 'DEBUG') {
+    compactHandlerLogs(process.stdout);
+    compactHandlerLogs(process.stderr);
+  }
 
   const started = Date.now();
   // Loaded only now: the CDK app and the handlers' modules take a moment to import.
   const { startLocalStack } = await import('./local-stack.ts');
   stack = await startLocalStack({
     dataDir,
+    command: COMMAND,
     fresh: values.fresh ?? false,
     speed,
     apiPort: port,
     ...(provider ? { provider } : {}),
-    logLevel: values['log-level'] ?? 'WARN',
+    logLevel,
     onStep: (message) => process.stdout.write(`  · ${message}\n`),
     onFunctionError: (source, error) =>
       process.stderr.write(`  ! ${source}: ${error.errorType}: ${error.errorMessage}\n`),
@@ -94,17 +108,14 @@ async function main(): Promise<void> {
   await writeStackInfo(dataDir, info);
 
   // Execution dates are on the stack's clock: at --speed 50 a minute of it is 1.2 s of yours.
-  stack.stepFunctions.onExecutionEnd((execution) => {
-    const seconds =
-      ((execution.stopDate ?? execution.startDate).getTime() - execution.startDate.getTime()) /
-      1000;
-    const reason = execution.error ? ` (${execution.error})` : '';
-    const real = speed === 1 ? '' : ` (${(seconds / speed).toFixed(1)} s real)`;
-    process.stdout.write(
-      `  job ${execution.name}: ${execution.status}${reason} after ${seconds.toFixed(1)} s${real}\n`,
-    );
+  // The job's own record says why it failed (its error code), which the execution's error name
+  // (e.g. ProviderRejectedError) does not.
+  const running = stack;
+  running.stepFunctions.onExecutionEnd((execution) => {
+    void endedJob(info, execution.input).then((job) => {
+      if (!stopping) process.stdout.write(executionEndLine(execution, job, speed));
+    });
   });
-
   const token = info.headers.Authorization ?? '';
   process.stdout.write(`
 Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${speed}).
@@ -126,6 +137,21 @@ Try it:
 Or: npm run generate -- "A cat playing piano"
 ${dropFolderExample(info)}Ctrl-C stops everything.
 `);
+}
+
+/** The job an execution ran, through the API as any client sees it (undefined if it fails). */
+async function endedJob(info: LocalStackInfo, input: string): Promise<EndedJob | undefined> {
+  try {
+    const { jobId } = JSON.parse(input) as { jobId?: unknown };
+    if (typeof jobId !== 'string') return undefined;
+    const response = await fetch(`${info.apiUrl}/videos/${encodeURIComponent(jobId)}`, {
+      headers: info.headers,
+      signal: AbortSignal.timeout(5_000),
+    });
+    return response.ok ? ((await response.json()) as EndedJob) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where dropped prompt files start jobs, and how often the schedule runs here. */
@@ -164,6 +190,7 @@ function parse() {
       fresh: { type: 'boolean' },
       'log-level': { type: 'string' },
       'data-dir': { type: 'string' },
+      'skip-provider-check': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

@@ -6,7 +6,7 @@ import {
   limitsConfigFromEnv,
   limitsEnvironment,
 } from '../../functions/shared/limits/limits-config.ts';
-import { contextValue } from './context-value.ts';
+import { ContextError, contextValue } from './context-value.ts';
 
 /**
  * CDK context keys of the shared limits (`cdk deploy -c limits:maxConcurrentJobs=2`, cdk.json
@@ -34,7 +34,8 @@ export interface LimitsSettings {
  */
 export function limitsSettingsFromContext(node: Node): LimitsSettings {
   if (contextValue(node, REMOVED_SLOT_WAIT_KEY) !== undefined) {
-    throw new Error(
+    throw new ContextError(
+      REMOVED_SLOT_WAIT_KEY,
       `context ${REMOVED_SLOT_WAIT_KEY} is no longer used: jobs wait for a slot parked, with no execution running and no time limit (docs/architecture.md, "Admission"). Remove it from cdk.json or -c.`,
     );
   }
@@ -50,13 +51,13 @@ export function limitsSettingsFromContext(node: Node): LimitsSettings {
     if (error instanceof LimitsConfigError) {
       // Name the context keys, not the variables they become.
       let message = error.message;
+      let firstKey: string | undefined;
       for (const [field, key] of Object.entries(LIMITS_CONTEXT_KEYS)) {
-        message = message.replaceAll(
-          LIMITS_ENV_NAMES[field as keyof typeof LIMITS_ENV_NAMES],
-          `context ${key}`,
-        );
+        const envName = LIMITS_ENV_NAMES[field as keyof typeof LIMITS_ENV_NAMES];
+        if (message.includes(envName)) firstKey ??= key;
+        message = message.replaceAll(envName, `context ${key}`);
       }
-      throw new Error(message, { cause: error });
+      throw new ContextError(firstKey ?? 'limits', message, { cause: error });
     }
     throw error;
   }

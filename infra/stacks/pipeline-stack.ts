@@ -11,6 +11,7 @@ import { grantBedrockAccess } from '../constructs/bedrock-access.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { VideoApi } from '../constructs/video-api.ts';
+import { ContextError } from './context-value.ts';
 import { limitsSettingsFromContext } from './limits-settings.ts';
 import { PROVIDER_CONTEXT_KEYS, providerSettingsFromContext } from './provider-settings.ts';
 import { scheduleExpressionFromContext } from './schedule-settings.ts';
@@ -118,8 +119,9 @@ export class PipelineStack extends Stack {
       callWorstCase.toMilliseconds() * CREATE_WORST_CASE_CALLS + TASK_OVERHEAD.toMilliseconds() >
       CREATE_TASK_TIMEOUT.toMilliseconds()
     ) {
-      throw new Error(
-        `${PROVIDER_CONTEXT_KEYS.timeoutMs} (${provider.environment.PROVIDER_TIMEOUT_MS}) is too long: ${CREATE_WORST_CASE_CALLS} provider calls with retries must fit the create function's ${CREATE_TASK_TIMEOUT.toMinutes()}-minute timeout`,
+      throw new ContextError(
+        PROVIDER_CONTEXT_KEYS.timeoutMs,
+        `context ${PROVIDER_CONTEXT_KEYS.timeoutMs} (${provider.environment.PROVIDER_TIMEOUT_MS}) is too long: ${CREATE_WORST_CASE_CALLS} provider calls with retries must fit the create function's ${CREATE_TASK_TIMEOUT.toMinutes()}-minute timeout`,
       );
     }
     const pollTimeout = Duration.seconds(

@@ -6,7 +6,7 @@ import {
   ProviderConfigError,
   providerConfigFromEnv,
 } from '../../functions/shared/provider/provider-config.ts';
-import { contextValue } from './context-value.ts';
+import { ContextError, contextValue } from './context-value.ts';
 
 /**
  * OpenAI's own endpoint: the default of the protocol, but OpenAI shut the Videos API down on
@@ -25,6 +25,13 @@ export const PROVIDER_CONTEXT_KEYS = {
   /** Where Bedrock models run (default: the stack's region). */
   bedrockRegion: 'bedrock:region',
 } as const;
+
+const CONTEXT_KEY_BY_ENV: Record<string, string> = {
+  PROVIDER_BASE_URL: PROVIDER_CONTEXT_KEYS.baseUrl,
+  PROVIDER_MODEL: PROVIDER_CONTEXT_KEYS.model,
+  PROVIDER_MODELS: PROVIDER_CONTEXT_KEYS.models,
+  PROVIDER_TIMEOUT_MS: PROVIDER_CONTEXT_KEYS.timeoutMs,
+};
 
 export interface ProviderSettings {
   /**
@@ -64,10 +71,21 @@ export function providerSettingsFromContext(node: Node): ProviderSettings {
     config = providerConfigFromEnv(environment, 'validation-only');
   } catch (error) {
     if (error instanceof ProviderConfigError) {
-      throw new Error(
-        `Invalid provider context (${Object.values(PROVIDER_CONTEXT_KEYS).join(', ')}): ${error.message}`,
-        { cause: error },
+      // Name the context keys, not the variables they become (PROVIDER_BASE_URL -> provider:baseUrl).
+      const problems = error.problems.map((problem) =>
+        problem.replace(/\((PROVIDER_[A-Z_]+)\)/g, (whole, envName: string) => {
+          const key = CONTEXT_KEY_BY_ENV[envName];
+          return key ? `(context ${key}, ${envName})` : whole;
+        }),
       );
+      const field =
+        error.field.split('.')[0] === 'defaultModel' ? 'model' : error.field.split('.')[0];
+      const fieldKey = Object.hasOwn(PROVIDER_CONTEXT_KEYS, field ?? '')
+        ? PROVIDER_CONTEXT_KEYS[field as keyof typeof PROVIDER_CONTEXT_KEYS]
+        : PROVIDER_CONTEXT_KEYS.baseUrl;
+      throw new ContextError(fieldKey, `Invalid provider context: ${problems.join('; ')}`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { ContextError } from './context-value.ts';
 
 /** CDK context key of the batch schedule (`cdk deploy -c schedule:expression="rate(10 minutes)"`). */
 export const SCHEDULE_CONTEXT_KEY = 'schedule:expression';
@@ -26,7 +27,8 @@ export function scheduleExpressionFromContext(node: Node): string {
   } else if (CRON.test(expression)) {
     return expression;
   }
-  throw new Error(
-    `Invalid ${SCHEDULE_CONTEXT_KEY} "${expression}": use rate(1 minute), rate(N minutes|hours|days) or cron(min hour day-of-month month day-of-week year)`,
+  throw new ContextError(
+    SCHEDULE_CONTEXT_KEY,
+    `Invalid context ${SCHEDULE_CONTEXT_KEY} "${expression}": use rate(1 minute), rate(N minutes|hours|days) or cron(min hour day-of-month month day-of-week year)`,
   );
 }

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,12 @@ import { sha256 } from './local-stack-client.ts';
 // run them. Each run uses its own data directory, never the developer's .local/.
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SPEED = '50';
+// Every test waits for conditions (a stack ready, processes gone), never for a fixed time. The
+// bound only turns a hang into a failure: on a loaded 2-core machine one stack start takes 20 s
+// or more, and a test may start three.
+const CLI_TIMEOUT = { timeout: 240_000 };
+/** How long stopped processes may take to disappear before a test calls them leftovers. */
+const EXIT_BOUND_MS = 30_000;
 
 let dataDir: string;
 
@@ -110,13 +116,18 @@ function processesUsing(dir: string): string[] {
 
 /** The processes still using `dir` once they had a moment to finish dying (empty is good). */
 async function leftoverProcesses(dir: string): Promise<string[]> {
-  const deadline = Date.now() + 3_000;
+  const deadline = Date.now() + EXIT_BOUND_MS;
   let left = processesUsing(dir);
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     left = processesUsing(dir);
   }
   return left;
+}
+
+/** Resolves once `condition` holds (the test's own timeout bounds the wait). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 async function stackInfo(): Promise<LocalStackInfo> {
@@ -143,7 +154,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe('npm start and npm run generate', () => {
+describe('npm start and npm run generate', CLI_TIMEOUT, () => {
   let running: RunningStart;
   let generatedJobId = '';
 
@@ -177,7 +188,47 @@ describe('npm start and npm run generate', () => {
     expect(response.status).toBe(200);
   });
 
-  it('npm run generate uses the running stack and saves the MP4 it reports', async () => {
+  it('a second npm start on the same data directory exits at once, naming it and the running API', async () => {
+    const info = await stackInfo();
+
+    const second = await run('start.ts', ['--port', '0', '--data-dir', dataDir]);
+    const stillServing = await fetch(`${info.apiUrl}/videos`, { headers: info.headers });
+
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim().split('\n')).toEqual([
+      `npm start: a local stack (npm start, pid ${running.child.pid}, API ${info.apiUrl}) already uses ${dataDir}; stop it first, or pass another --data-dir`,
+    ]);
+    expect(second.stdout).not.toContain('starting DynamoDB Local');
+    expect(existsSync(join(dataDir, 'stack.json'))).toBe(true);
+    expect(stillServing.status).toBe(200);
+  });
+
+  it('npm run generate refuses an --out that is a file before submitting anything', async () => {
+    const info = await stackInfo();
+    const file = join(dataDir, 'not-a-directory');
+    await writeFile(file, 'taken');
+    const before = await listJobs(info);
+
+    const result = await run('generate.ts', ['A cat', '--data-dir', dataDir, '--out', file]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^generate: --out .*not-a-directory is a file, not a directory/);
+    expect(await listJobs(info)).toEqual(before);
+  });
+
+  it('npm run generate refuses a prompt of invisible characters before submitting anything', async () => {
+    const info = await stackInfo();
+    const before = await listJobs(info);
+
+    const result = await run('generate.ts', ['\u200b\u202e\u200d', '--data-dir', dataDir]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^generate: the prompt: .*visible/);
+    expect(await listJobs(info)).toEqual(before);
+  });
+
+  it('npm run generate uses the running stack, saves the MP4 and prints a short summary', async () => {
     const out = join(dataDir, 'videos');
 
     const result = await run('generate.ts', [
@@ -197,9 +248,29 @@ describe('npm start and npm run generate', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Using the running local stack');
     expect(result.stdout).toMatch(/100% completed/);
-    expect(result.stdout).toContain(`s3://`);
-    expect(result.stdout).toContain(`"jobId": "${generatedJobId}"`);
+    expect(result.stdout).toMatch(new RegExp(`Job +${generatedJobId} COMPLETED`));
+    expect(result.stdout).toMatch(/Stored +s3:\/\/\S+\/\S+\.mp4/);
+    // The table's internals stay internal.
+    expect(result.stdout).not.toMatch(/gsi1pk|requestHash|"pk"|"sk"/);
     expect(sha256(saved)).toBe(job.video.sha256);
+  });
+
+  it("npm start reports a failed job in one short line with the job's error code, no JSON or stack", async () => {
+    const info = await stackInfo();
+    const response = await fetch(`${info.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...info.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'A cat [moderation-block]' }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    const from = running.output().length;
+
+    await until(() => running.output().includes(`job ${id}: FAILED`));
+
+    const printed = running.output().slice(from);
+    expect(printed).toMatch(new RegExp(`job ${id}: FAILED moderation_blocked`));
+    expect(printed).not.toMatch(/"stack"|\n\s+at /);
+    expect(Math.max(...printed.split('\n').map((line) => line.length))).toBeLessThan(500);
   });
 
   it('npm run generate --model luma.ray-v2:0 renders on Bedrock (the simulator) out of the box', async () => {
@@ -219,8 +290,8 @@ describe('npm start and npm run generate', () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/100% completed/);
-    expect(result.stdout).toContain('"model": "luma.ray-v2:0"');
-    expect(result.stdout).toMatch(/"providerJobId": "arn:aws:bedrock:[^"]+:async-invoke\//);
+    // Ray2 is served by Bedrock only: a completed Ray2 job went through StartAsyncInvoke.
+    expect(result.stdout).toMatch(/Video +luma\.ray-v2:0, 1280x720, 5 s, estimated \$7\.50/);
     expect(saved.subarray(4, 8).toString('latin1')).toBe('ftyp');
   });
 
@@ -260,11 +331,13 @@ describe('npm start and npm run generate', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('No running stack');
     expect(result.stdout).toMatch(/Saved .*\.mp4/);
+    // The stack it started has stopped: none of its endpoints are worth printing.
+    expect(result.stdout.slice(result.stdout.indexOf('Job '))).not.toMatch(/127\.0\.0\.1/);
     expect(await leftoverProcesses(dataDir)).toEqual([]);
   });
 });
 
-describe('npm start failures', () => {
+describe('npm start failures', CLI_TIMEOUT, () => {
   it('reports a taken port in one line and exits non-zero, leaving nothing running', async () => {
     const blocker = createServer();
     blocker.listen(0, '127.0.0.1');
@@ -340,7 +413,7 @@ describe('npm start failures', () => {
   });
 });
 
-describe('npm start under npm', () => {
+describe('npm start under npm', CLI_TIMEOUT, () => {
   it('stops every process of the stack when npm itself is sent SIGTERM', async () => {
     const npmDataDir = await mkdtemp(join(tmpdir(), 'sora-cli-npm-'));
     const npm = spawn(
@@ -363,12 +436,86 @@ describe('npm start under npm', () => {
 
     npm.kill('SIGTERM');
 
-    // npm does not forward SIGTERM to the script: the stack notices it was orphaned.
-    const deadline = Date.now() + 10_000;
-    while (processesUsing(npmDataDir).length > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(processesUsing(npmDataDir)).toEqual([]);
+    // npm passes SIGTERM on to its script's process, which `exec`s node (package.json).
+    expect(await leftoverProcesses(npmDataDir)).toEqual([]);
     await rm(npmDataDir, { recursive: true, force: true });
+  });
+});
+
+describe('nothing outlives a killed stack', CLI_TIMEOUT, () => {
+  it('SIGKILL of npm start leaves no java behind, and the next start takes the data directory over', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-sigkill-'));
+    const first = await start(['--data-dir', dir]);
+    expect(processesUsing(dir).some((line) => line.includes('java'))).toBe(true);
+
+    await first.stop('SIGKILL');
+    const leftAfterKill = await leftoverProcesses(dir);
+    const second = await start(['--data-dir', dir]);
+    const info = JSON.parse(await readFile(join(dir, 'stack.json'), 'utf8')) as LocalStackInfo;
+    const answered = await fetch(`${info.apiUrl}/videos`, { headers: info.headers });
+    await second.stop();
+
+    expect(leftAfterKill).toEqual([]);
+    expect(answered.status).toBe(200);
+    expect(await leftoverProcesses(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('npm run generate under npm', CLI_TIMEOUT, () => {
+  it('Ctrl-C sent to npm alone says the job is not cancelled and stops the stack it started', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-interrupt-generate-'));
+    // At speed 1 the simulator renders for about a minute: the job is still running when we stop.
+    const npm = spawn(
+      'npm',
+      ['run', 'generate', '--', 'A slow cat', '--speed', '1', '--data-dir', dir, '--out', dir],
+      { cwd: PROJECT_ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    started.add(npm);
+    let output = '';
+    const exited = once(npm, 'exit') as Promise<[number | null]>;
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/Job \S+ submitted/.test(output)) resolve();
+      };
+      npm.stdout?.on('data', onData);
+      npm.stderr?.on('data', onData);
+      void exited.then(([code]) => reject(new Error(`generate exited with ${code}: ${output}`)));
+    });
+
+    npm.kill('SIGINT');
+    const [code] = await exited;
+
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/Interrupted: job \S+ is not cancelled/);
+    expect(output).not.toMatch(/fetch failed/);
+    expect(await leftoverProcesses(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('npm run generate refusals', CLI_TIMEOUT, () => {
+  it('refuses a duration the catalogue lacks before starting a stack for it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-catalogue-'));
+
+    const result = await run('generate.ts', [
+      'A cat',
+      '--seconds',
+      '5',
+      '--data-dir',
+      dir,
+      '--out',
+      join(dir, 'videos'),
+    ]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'generate: --seconds: seconds "5" is not supported by model "sora-2"; allowed: 4, 8, 12',
+    ]);
+    expect(result.stdout).not.toContain('starting');
+    expect(existsSync(join(dir, 'dynamodb'))).toBe(false);
+    expect(existsSync(join(dir, 'videos'))).toBe(false);
+    await rm(dir, { recursive: true, force: true });
   });
 });

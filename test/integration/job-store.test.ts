@@ -13,6 +13,7 @@ import { newJobId } from '../../functions/shared/jobs/job-id.ts';
 import { DynamoSpendingBudget } from '../../functions/shared/limits/dynamo-spending-budget.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../support/dynamodb-local.ts';
 import { aJob } from '../support/job-fixtures.ts';
+import { jobStoreContract } from '../support/job-store-contract.ts';
 
 // DynamoJobStore against DynamoDB Local, on the table definition CDK deploys.
 
@@ -37,6 +38,16 @@ function freshJob(overrides: Partial<Job> = {}): Job {
 }
 
 const error = { code: 'provider_failed', message: 'The provider failed the job', retryable: false };
+
+// The same contract the in-memory fake passes (test/unit/jobs/in-memory-job-store-contract.test.ts).
+jobStoreContract(
+  'DynamoDB Local',
+  async () =>
+    new DynamoJobStore({
+      client: dynamo.documentClient,
+      tableName: await dynamo.createJobsTable(`jobs-contract-${newJobId()}`),
+    }),
+);
 
 describe('DynamoJobStore on DynamoDB Local', () => {
   it('creates and reads back a job exactly as given', async () => {

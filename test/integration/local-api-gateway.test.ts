@@ -143,6 +143,36 @@ describe('local API Gateway events', () => {
     expect(json).toMatchObject({ body: '{"prompt":"a cat"}', isBase64Encoded: false });
     expect(binary).toMatchObject({ body: 'AP8B', isBase64Encoded: true });
   });
+
+  it('passes a JSON body that is not valid UTF-8 base64-encoded, its bytes intact', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"prompt":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
+
+    await fetch(`${gateway.url}/videos`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer body', 'content-type': 'application/json' },
+      body: bytes,
+    });
+
+    const [event] = apiCalls().map((call) => call.event);
+    expect(event).toMatchObject({ body: bytes.toString('base64'), isBase64Encoded: true });
+  });
+
+  it('answers 413 with Connection: close to a body over 10 MB, invoking nothing', async () => {
+    const response = await fetch(`${gateway.url}/videos`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer big', 'content-type': 'application/json' },
+      body: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20),
+    });
+
+    expect(response.status).toBe(413);
+    expect(response.headers.get('connection')).toBe('close');
+    expect(await response.json()).toEqual({ message: 'Request Entity Too Large' });
+    expect(invocations).toEqual([]);
+  });
 });
 
 describe('local API Gateway authorization', () => {

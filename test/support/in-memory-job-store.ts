@@ -69,8 +69,16 @@ export class InMemoryJobStore implements JobStore {
         return { job: structuredClone(existing), created: false };
       }
     }
-    if (this.#jobs.has(job.jobId))
+    const taken = this.#jobs.get(job.jobId);
+    if (taken !== undefined) {
+      // As DynamoJobStore: without a key, the very same job again is a retried put of our own.
+      const retried =
+        idempotencyKey === undefined &&
+        taken.requestHash === job.requestHash &&
+        taken.createdAt === job.createdAt;
+      if (retried) return { job: structuredClone(taken), created: true };
       throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`);
+    }
     this.#jobs.set(job.jobId, structuredClone(job));
     if (idempotencyKey !== undefined) {
       this.#idempotency.set(idempotencyKey, { jobId: job.jobId, requestHash: job.requestHash });

@@ -1,3 +1,5 @@
+import { decodeUtf8 } from '../jobs/prompt-text.ts';
+
 /**
  * Turns the bytes of a dropped file into entries, each a video request (not yet validated) or
  * the reason it is not one. Nothing here throws for bad content: a file that cannot be read at
@@ -58,12 +60,8 @@ export function parseDropFile(name: string, bytes: Uint8Array): ParsedDropFile {
   if (bytes.byteLength > MAX_DROP_FILE_BYTES) {
     return problem(format, tooLargeMessage(bytes.byteLength));
   }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return problem(format, 'the file is not valid UTF-8 text');
-  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) return problem(format, 'the file is not valid UTF-8 text');
   switch (format) {
     case 'txt':
       return { format, entries: [{ line: 1, request: { prompt: text.trim() } }] };

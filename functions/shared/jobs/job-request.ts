@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from './job-errors.ts';
+import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
 
 /**
  * The video request every entry point accepts (HTTP body, S3 drop-folder prompt, batch line).
@@ -22,6 +23,7 @@ export const videoRequestSchema = z
       .trim()
       .min(1, 'must not be empty')
       .max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`)
+      .refine(hasVisibleText, INVISIBLE_PROMPT_MESSAGE)
       .describe('What the video shows. Leading and trailing whitespace is removed.'),
     model: z
       .string({ error: 'must be a string' })

@@ -1,9 +1,8 @@
 /**
- * The jobs table's key design, in one place: `DynamoJobStore` builds its items from these names,
- * and the CDK stack and the local stack build the table from `jobsTableDefinition()`, so the
- * three can never disagree.
+ * The jobs table's key design, in one place: `DynamoJobStore` builds its items from these names
+ * and the CDK stack declares the table with them; the local stack creates the table from the
+ * synthesized template (infra/local/local-tables.ts), so none of them can disagree.
  */
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { JobStatus } from './job.ts';
 
 export const PARTITION_KEY = 'pk';
@@ -56,32 +55,3 @@ export const ALL_JOBS_PARTITION = 'JOBS';
 
 /** Sort key of both indexes: ISO timestamps sort as strings; the job id breaks ties. */
 export const createdSortKey = (createdAt: string, jobId: string) => `${createdAt}#${jobId}`;
-
-/**
- * CreateTable input for the jobs table (on-demand, indexes projecting every attribute so a list
- * page needs no extra reads). CDK maps the same names onto `TableV2`; the local stack and the
- * integration tests send it to DynamoDB Local as is.
- */
-export function jobsTableDefinition(tableName: string): CreateTableCommandInput {
-  const gsi = (index: typeof BY_STATUS_INDEX | typeof BY_CREATED_AT_INDEX) => ({
-    IndexName: index.name,
-    KeySchema: [
-      { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
-      { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
-    ],
-    Projection: { ProjectionType: 'ALL' as const },
-  });
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: KEY_ATTRIBUTES.map((name) => ({
-      AttributeName: name,
-      AttributeType: 'S',
-    })),
-    KeySchema: [
-      { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
-      { AttributeName: SORT_KEY, KeyType: 'RANGE' },
-    ],
-    GlobalSecondaryIndexes: [gsi(BY_STATUS_INDEX), gsi(BY_CREATED_AT_INDEX)],
-  };
-}

@@ -153,9 +153,18 @@ const providerConfigSchema = z
     authHeader: z.enum(AUTH_HEADERS).default('authorization'),
     defaultModel: z.string().min(1).default(DEFAULT_MODEL),
     models: z.record(z.string().min(1), modelSpecSchema).default(defaultModelCatalogue),
-    timeoutMs: z.number().int().positive().default(DEFAULT_TIMEOUT_MS),
+    timeoutMs: z
+      .number({ error: 'must be a whole number of milliseconds' })
+      .int('must be a whole number of milliseconds')
+      .positive('must be positive')
+      .default(DEFAULT_TIMEOUT_MS),
     /** SDK retries for safe calls; create and remix never retry (a retry can start a paid job). */
-    maxRetries: z.number().int().min(0).max(10).default(DEFAULT_MAX_RETRIES),
+    maxRetries: z
+      .number({ error: 'must be a whole number from 0 to 10' })
+      .int('must be a whole number from 0 to 10')
+      .min(0, 'must be a whole number from 0 to 10')
+      .max(10, 'must be a whole number from 0 to 10')
+      .default(DEFAULT_MAX_RETRIES),
   })
   .superRefine((config, ctx) => {
     for (const [model, spec] of Object.entries(config.models)) {
@@ -188,14 +197,23 @@ export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
 export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
 
-/** Raised when the provider configuration is invalid; `field` is the dotted path of the first bad value. */
+/**
+ * Raised when the provider configuration is invalid; `field` is the dotted path of the first bad
+ * value, `problems` one line per problem found (every one, not only the first).
+ */
 export class ProviderConfigError extends Error {
   override readonly name = 'ProviderConfigError';
   readonly field: string;
+  readonly problems: readonly string[];
 
-  constructor(message: string, field: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    field: string,
+    options?: ErrorOptions & { problems?: readonly string[] },
+  ) {
     super(message, options);
     this.field = field;
+    this.problems = options?.problems ?? [message];
   }
 }
 
@@ -237,14 +255,35 @@ export function providerConfigFromEnv(
   const input: Record<string, unknown> = { baseUrl: env.PROVIDER_BASE_URL, apiKey };
   if (env.PROVIDER_AUTH_HEADER) input.authHeader = env.PROVIDER_AUTH_HEADER;
   if (env.PROVIDER_MODEL) input.defaultModel = env.PROVIDER_MODEL;
-  if (env.PROVIDER_MODELS) input.models = parseJsonEnv('models', env.PROVIDER_MODELS);
   if (env.PROVIDER_TIMEOUT_MS) input.timeoutMs = Number(env.PROVIDER_TIMEOUT_MS);
   if (env.PROVIDER_MAX_RETRIES) input.maxRetries = Number(env.PROVIDER_MAX_RETRIES);
-  return parseWithLabels(input, (path) => {
+  const label = (path: string) => {
     const top = path.split('.')[0] ?? path;
     const envName = ENV_NAMES[top];
     return envName ? `${path} (${envName})` : path;
-  });
+  };
+  if (env.PROVIDER_MODELS) {
+    const models = parseJsonEnv(env.PROVIDER_MODELS);
+    if (models === INVALID_JSON) {
+      // Checked as a whole: the other settings' problems are reported along with this one.
+      const jsonProblem = `${label('models')} is not valid JSON`;
+      let others: readonly string[] = [];
+      try {
+        parseWithLabels(input, label);
+      } catch (error) {
+        if (!(error instanceof ProviderConfigError)) throw error;
+        others = error.problems;
+      }
+      const problems = [jsonProblem, ...others];
+      throw new ProviderConfigError(
+        `Invalid provider configuration: ${problems.join('; ')}`,
+        'models',
+        { problems },
+      );
+    }
+    input.models = models;
+  }
+  return parseWithLabels(input, label);
 }
 
 export interface VideoParamsInput {
@@ -321,15 +360,13 @@ function modelSpec(config: ProviderConfig, model: string): ModelSpec {
   return spec;
 }
 
-function parseJsonEnv(field: string, raw: string): unknown {
+const INVALID_JSON = Symbol('invalid JSON');
+
+function parseJsonEnv(raw: string): unknown {
   try {
     return JSON.parse(raw);
-  } catch (error) {
-    throw new ProviderConfigError(
-      `Invalid provider configuration: ${field} (${ENV_NAMES[field]}) is not valid JSON`,
-      field,
-      { cause: error },
-    );
+  } catch {
+    return INVALID_JSON;
   }
 }
 
@@ -341,8 +378,9 @@ function parseWithLabels(input: unknown, label: (path: string) => string): Provi
     message: issue.message,
   }));
   const first = issues[0]?.path ?? '(root)';
-  const details = issues.map((issue) => `${label(issue.path)} ${issue.message}`).join('; ');
-  throw new ProviderConfigError(`Invalid provider configuration: ${details}`, first, {
+  const problems = issues.map((issue) => `${label(issue.path)} ${issue.message}`);
+  throw new ProviderConfigError(`Invalid provider configuration: ${problems.join('; ')}`, first, {
     cause: result.error,
+    problems,
   });
 }

@@ -165,6 +165,147 @@ export function classifyProviderError(error: unknown, options: ClassifyOptions):
   );
 }
 
+/** What the status rules see of one HTTP error answer. */
+interface StatusContext {
+  status: number;
+  operation: ProviderOperation;
+  /** The provider's `error.code`, when it sent one. */
+  providerCode: string | undefined;
+  param: string | undefined;
+  fields: Omit<ProviderErrorFields, 'code'>;
+  headers: Headers | undefined;
+  cause: unknown;
+  /** `<operation>: <what> (<status> <code>[, param <param>]): <provider message>` */
+  summary(what: string, code: string): string;
+}
+
+interface StatusRule {
+  /** Why the rule exists, for a reader of the table. */
+  name: string;
+  matches(context: StatusContext): boolean;
+  error(context: StatusContext): ProviderError;
+}
+
+/** Whatever no other rule claims: the provider refused the request; retrying cannot help. */
+const REJECTED: StatusRule = {
+  name: 'rejected',
+  matches: () => true,
+  error: (c) => {
+    const code = c.providerCode ?? defaultRejectedCode(c.status);
+    return new ProviderRejectedError(
+      c.summary('rejected by the provider', code),
+      { ...c.fields, code, param: c.param },
+      { cause: c.cause },
+    );
+  },
+};
+
+/**
+ * How an HTTP error answer is classified: the first rule that matches decides. The order is
+ * the policy: a quota 429 before any 429, an ambiguous create before other 5xx, "asked to retry"
+ * and "expired" before the 404/410 of a missing video, and "rejected" for everything else.
+ */
+const STATUS_RULES: readonly StatusRule[] = [
+  {
+    // OpenAI answers 429 for an exhausted quota too; waiting does not refill it.
+    name: 'quota exhausted',
+    matches: (c) => c.status === 429 && c.providerCode === 'insufficient_quota',
+    error: (c) =>
+      new ProviderRejectedError(
+        c.summary('quota exhausted', 'insufficient_quota'),
+        { ...c.fields, code: 'insufficient_quota', param: c.param },
+        { cause: c.cause },
+      ),
+  },
+  {
+    name: 'rate limited',
+    matches: (c) => c.status === 429,
+    error: (c) => {
+      const code = c.providerCode ?? 'rate_limited';
+      const retryAfterSeconds = parseRetryAfterSeconds(c.headers);
+      const wait = retryAfterSeconds === undefined ? '' : `; retry after ${retryAfterSeconds}s`;
+      return new ProviderRateLimitedError(
+        `${c.summary('rate limited', code)}${wait}`,
+        { ...c.fields, code, retryAfterSeconds },
+        { cause: c.cause },
+      );
+    },
+  },
+  {
+    // A gateway failure says nothing about whether the upstream started the paid job.
+    name: 'ambiguous create',
+    matches: (c) =>
+      c.status >= 500 &&
+      UNSAFE_OPERATIONS.has(c.operation) &&
+      AMBIGUOUS_CREATE_STATUSES.has(c.status),
+    error: (c) => {
+      const code = c.providerCode ?? 'server_error';
+      return new ProviderAmbiguousCreateError(
+        c.summary('gateway failure; the provider may have created the job', code),
+        { ...c.fields, code },
+        { cause: c.cause },
+      );
+    },
+  },
+  {
+    name: 'provider error',
+    matches: (c) => c.status >= 500,
+    error: (c) => {
+      const code = c.providerCode ?? 'server_error';
+      return new ProviderTransientError(
+        c.summary('provider error', code),
+        { ...c.fields, code },
+        { cause: c.cause },
+      );
+    },
+  },
+  {
+    // 408: the server gave up waiting for our request; 409: a conflicting request (e.g. the same
+    // Idempotency-Key) is still in flight; video_not_ready: content (or a remix source) asked
+    // for a moment too early. All are worth another try.
+    name: 'provider asked to retry',
+    matches: (c) => c.status === 408 || c.status === 409 || c.providerCode === 'video_not_ready',
+    error: (c) => {
+      const code = c.providerCode ?? (c.status === 408 ? 'request_timeout' : 'conflict');
+      return new ProviderTransientError(
+        c.summary('provider asked to retry', code),
+        { ...c.fields, code },
+        { cause: c.cause },
+      );
+    },
+  },
+  {
+    name: 'content expired',
+    matches: (c) =>
+      (c.providerCode !== undefined && /expired/i.test(c.providerCode)) ||
+      (c.status === 410 && c.operation === 'download'),
+    error: (c) => {
+      const code = c.providerCode ?? 'video_expired';
+      return new ProviderContentExpiredError(
+        c.summary('content expired', code),
+        { ...c.fields, code },
+        { cause: c.cause },
+      );
+    },
+  },
+  {
+    // A 404 on create or list means the endpoint is missing (wrong base URL): a configuration
+    // fault, not a missing video; the last rule rejects it.
+    name: 'not found',
+    matches: (c) =>
+      (c.status === 404 || c.status === 410) && c.operation !== 'create' && c.operation !== 'list',
+    error: (c) => {
+      const code = c.providerCode ?? 'not_found';
+      return new ProviderNotFoundError(
+        c.summary('not found', code),
+        { ...c.fields, code },
+        { cause: c.cause },
+      );
+    },
+  },
+  REJECTED,
+];
+
 function classifyStatus(
   error: APIError,
   status: number,
@@ -177,85 +318,18 @@ function classifyStatus(
   const providerMessage = truncate(redactSecrets(body.message ?? error.message, secrets));
   const providerCode = body.code ?? (typeof error.code === 'string' ? error.code : undefined);
   const param = body.param ?? (typeof error.param === 'string' ? error.param : undefined);
-  const fields = {
-    providerMessage,
+  const context: StatusContext = {
     status,
     operation,
-    requestId: error.requestID ?? undefined,
+    providerCode,
+    param,
+    fields: { providerMessage, status, operation, requestId: error.requestID ?? undefined },
+    headers: error.headers,
+    cause,
+    summary: (what, code) =>
+      `${operation}: ${what} (${status} ${code}${param ? `, param ${param}` : ''}): ${providerMessage}`,
   };
-  const summary = (what: string, code: string) =>
-    `${operation}: ${what} (${status} ${code}${param ? `, param ${param}` : ''}): ${providerMessage}`;
-
-  if (status === 429) {
-    // OpenAI answers 429 for an exhausted quota too; waiting does not refill it.
-    if (providerCode === 'insufficient_quota') {
-      return new ProviderRejectedError(
-        summary('quota exhausted', providerCode),
-        { ...fields, code: providerCode, param },
-        { cause },
-      );
-    }
-    const code = providerCode ?? 'rate_limited';
-    const retryAfterSeconds = parseRetryAfterSeconds(error.headers);
-    const wait = retryAfterSeconds === undefined ? '' : `; retry after ${retryAfterSeconds}s`;
-    return new ProviderRateLimitedError(
-      `${summary('rate limited', code)}${wait}`,
-      { ...fields, code, retryAfterSeconds },
-      { cause },
-    );
-  }
-
-  if (status >= 500) {
-    const code = providerCode ?? 'server_error';
-    if (UNSAFE_OPERATIONS.has(operation) && AMBIGUOUS_CREATE_STATUSES.has(status)) {
-      return new ProviderAmbiguousCreateError(
-        summary('gateway failure; the provider may have created the job', code),
-        { ...fields, code },
-        { cause },
-      );
-    }
-    return new ProviderTransientError(
-      summary('provider error', code),
-      { ...fields, code },
-      { cause },
-    );
-  }
-
-  // 408: the server gave up waiting for our request; 409: a conflicting request (e.g. the same
-  // Idempotency-Key) is still in flight; video_not_ready: content (or a remix source) asked for
-  // a moment too early. All are worth another try.
-  if (status === 408 || status === 409 || providerCode === 'video_not_ready') {
-    const code = providerCode ?? (status === 408 ? 'request_timeout' : 'conflict');
-    return new ProviderTransientError(
-      summary('provider asked to retry', code),
-      { ...fields, code },
-      { cause },
-    );
-  }
-
-  const expired = providerCode !== undefined && /expired/i.test(providerCode);
-  if (expired || (status === 410 && operation === 'download')) {
-    const code = providerCode ?? 'video_expired';
-    return new ProviderContentExpiredError(
-      summary('content expired', code),
-      { ...fields, code },
-      { cause },
-    );
-  }
-
-  // A 404 on create or list means the endpoint is missing (wrong base URL): a configuration
-  // fault, not a missing video.
-  if ((status === 404 || status === 410) && operation !== 'create' && operation !== 'list') {
-    const code = providerCode ?? 'not_found';
-    return new ProviderNotFoundError(summary('not found', code), { ...fields, code }, { cause });
-  }
-
-  const code = providerCode ?? defaultRejectedCode(status);
-  return new ProviderRejectedError(
-    summary('rejected by the provider', code),
-    { ...fields, code, param },
-    { cause },
-  );
+  return (STATUS_RULES.find((rule) => rule.matches(context)) ?? REJECTED).error(context);
 }
 
 function defaultRejectedCode(status: number): string {

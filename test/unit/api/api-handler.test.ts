@@ -170,6 +170,34 @@ describe('POST /videos', () => {
     expect(store.all()).toEqual([]);
   });
 
+  it('answers 400 naming body for a body that is not valid UTF-8, as the drop folder refuses such a file', async () => {
+    const { store, send } = setup();
+    const bytes = Buffer.concat([
+      Buffer.from('{"prompt":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+
+    const response = await send({ ...post(bytes.toString('base64')), isBase64Encoded: true });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({
+      error: { field: 'body', message: 'body: is not valid UTF-8' },
+    });
+    expect(store.all()).toEqual([]);
+  });
+
+  it('answers 400 naming prompt for a prompt of invisible characters, starting nothing', async () => {
+    const { store, startExecution, send } = setup();
+
+    const response = await send(post({ prompt: '\u200b\u202e\u0000' }));
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({ error: { field: 'prompt' } });
+    expect(store.all()).toEqual([]);
+    expect(startExecution).not.toHaveBeenCalled();
+  });
+
   it('reads a base64-encoded body', async () => {
     const { send } = setup();
     const body = Buffer.from(JSON.stringify({ prompt: PROMPT })).toString('base64');

@@ -90,6 +90,22 @@ describe('ingestObject', () => {
     expect(startExecution).toHaveBeenCalledExactlyOnceWith('job_1');
   });
 
+  it('reports a line whose prompt shows nothing, as the API refuses it', async () => {
+    const lines = ['{"prompt":"\\u200b\\u202e"}', '{"prompt":"\\ud800"}', '{"prompt":"A fox"}'];
+    const { deps, store, reports } = setup({ 'inbox/ghosts.jsonl': lines.join('\n') });
+
+    await ingestObject({ bucket: 'videos', key: 'inbox/ghosts.jsonl', eTag: 'e1' }, deps);
+
+    const results = reports.get('videos/inbox-results/ghosts.jsonl.json')?.results ?? [];
+    const fieldAt = (index: number) => {
+      const result = results[index];
+      return result && 'error' in result ? result.error.field : undefined;
+    };
+    expect([fieldAt(0), fieldAt(1), fieldAt(2)]).toEqual(['prompt', 'prompt', undefined]);
+    expect(JSON.stringify(results[0])).toMatch(/visible text/);
+    expect(store.all().map((job) => job.prompt)).toEqual(['A fox']);
+  });
+
   it('creates no second job when the same event is delivered again', async () => {
     const { deps, store, reports } = setup({ 'inbox/day1.jsonl': BATCH });
     const object = { bucket: 'videos', key: 'inbox/day1.jsonl', eTag: 'e1' };

@@ -32,7 +32,9 @@ describe('InMemoryJobStore', () => {
     const store = new InMemoryJobStore();
     await store.create(aJob());
 
-    await expect(store.create(aJob())).rejects.toBeInstanceOf(JobAlreadyExistsError);
+    const other = aJob({ requestHash: 'e'.repeat(64) });
+
+    await expect(store.create(other)).rejects.toBeInstanceOf(JobAlreadyExistsError);
   });
 
   it('never changes a terminal job, and recordFailed on it is a no-op', async () => {

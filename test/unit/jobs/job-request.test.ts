@@ -86,3 +86,28 @@ describe('videoRequestSchema', () => {
     });
   });
 });
+
+describe('the prompt rule: a prompt must show something', () => {
+  it.each([
+    ['zero-width characters', '\u200b\u200c\u200d\u2060'],
+    ['a NUL', '\u0000'],
+    ['a right-to-left override', '\u202e'],
+    ['a lone surrogate', '\ud800'],
+    ['the replacement character invalid UTF-8 decodes to', '\ufffd\ufffd'],
+    ['a byte order mark and a variation selector', '\ufeff\ufe0f'],
+    ['control characters around spaces', '\u0007 \u001b \u00a0\u3000'],
+  ])('refuses a prompt of only %s, naming prompt', (_what, prompt) => {
+    const error = validationErrorOf({ prompt });
+
+    expect(error.field).toBe('prompt');
+    expect(error.message).toMatch(/^prompt: must contain visible text/);
+  });
+
+  it.each([
+    ['an emoji joined by a zero-width joiner', '\u{1F469}\u200d\u{1F4BB} at work'],
+    ['right-to-left text', 'قطة تعزف على البيانو'],
+    ['one visible character among invisible ones', '\u200b\u200bx\u200b'],
+  ])('accepts %s unchanged', (_what, prompt) => {
+    expect(parseVideoRequest({ prompt }).prompt).toBe(prompt);
+  });
+});

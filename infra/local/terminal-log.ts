@@ -1,0 +1,101 @@
+/**
+ * The handlers log JSON lines meant for CloudWatch (Powertools): a failed task's line is ~3 KB
+ * with the error's stack and its cause's. In the `npm start` terminal each such line becomes one
+ * short line: level, function, job, message, and the error's name, code and message. Other
+ * output passes through unchanged; `--log-level DEBUG` keeps the raw lines.
+ */
+
+const MAX_LINE_LENGTH = 400;
+
+interface LoggedError {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+}
+
+/** One short line for a Powertools JSON log line, or undefined when `line` is not one. */
+export function compactLogLine(line: string): string | undefined {
+  if (!line.startsWith('{"level"')) return undefined;
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof entry.level !== 'string' || typeof entry.message !== 'string') return undefined;
+  const where = [functionLabel(entry.function_name), entry.jobId]
+    .filter((part): part is string => typeof part === 'string' && part !== '')
+    .join(' ');
+  const error = entry.error as LoggedError | undefined;
+  const parts = [`${entry.level}${where ? ` ${where}` : ''}: ${entry.message}`];
+  if (error && typeof error === 'object') {
+    const code = typeof error.code === 'string' ? ` ${error.code}` : '';
+    parts.push(`${String(error.name ?? 'Error')}${code}: ${String(error.message ?? '')}`);
+  }
+  const text = parts.join(': ');
+  return text.length > MAX_LINE_LENGTH ? `${text.slice(0, MAX_LINE_LENGTH)}...` : text;
+}
+
+/** `CreateProviderJobFunctionA9FAAD68` -> `CreateProviderJob`: the construct's name, not CDK's. */
+function functionLabel(name: unknown): string | undefined {
+  if (typeof name !== 'string') return undefined;
+  return name.replace(/Function[0-9A-F]{8}$/, '') || name;
+}
+
+/**
+ * Rewrites the handlers' JSON log lines written to `stream` as compact lines (prefixed `  ! `)
+ * until the returned function is called.
+ */
+export function compactHandlerLogs(stream: NodeJS.WriteStream): () => void {
+  const original = stream.write.bind(stream);
+  const write = (chunk: unknown, ...rest: unknown[]): boolean => {
+    if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
+      const text = chunk.toString();
+      if (text.startsWith('{"level"')) {
+        const lines = text.split('\n').map((line) => {
+          const compact = compactLogLine(line);
+          return compact === undefined ? line : `  ! ${compact}`;
+        });
+        return (original as (chunk: string, ...rest: unknown[]) => boolean)(
+          lines.join('\n'),
+          ...rest,
+        );
+      }
+    }
+    return (original as (chunk: unknown, ...rest: unknown[]) => boolean)(chunk, ...rest);
+  };
+  stream.write = write as typeof stream.write;
+  return () => {
+    stream.write = original;
+  };
+}
+
+/** What the end-of-execution line says about the job (from `GET /videos/{id}`, when it answers). */
+export interface EndedJob {
+  status?: string;
+  error?: { code?: string; message?: string };
+}
+
+/**
+ * The `npm start` line for an ended execution: the job's status with its error code and message
+ * (`FAILED moderation_blocked: ...`), else the execution's status and error name, and how long it
+ * took on the stack's clock (and in real time when the clock is accelerated).
+ */
+export function executionEndLine(
+  execution: { name: string; status: string; error?: string; startDate: Date; stopDate?: Date },
+  job: EndedJob | undefined,
+  speed: number,
+): string {
+  const seconds =
+    ((execution.stopDate ?? execution.startDate).getTime() - execution.startDate.getTime()) / 1000;
+  const real = speed === 1 ? '' : ` (${(seconds / speed).toFixed(1)} s real)`;
+  let outcome = execution.status + (execution.error ? ` (${execution.error})` : '');
+  if (job?.error?.code) {
+    const message = job.error.message ? `: ${job.error.message}` : '';
+    const shown = `${job.status ?? execution.status} ${job.error.code}${message}`;
+    outcome = shown.length > 200 ? `${shown.slice(0, 200)}...` : shown;
+  } else if (job?.status && job.status !== execution.status) {
+    outcome = `${execution.status}, job ${job.status}`;
+  }
+  return `  job ${execution.name}: ${outcome} after ${seconds.toFixed(1)} s${real}\n`;
+}

@@ -1,0 +1,264 @@
+import { describe, expect, it } from 'vitest';
+import type { Job } from '../../functions/shared/jobs/job.ts';
+import {
+  IdempotencyConflictError,
+  JobAlreadyExistsError,
+  JobAlreadyStartedError,
+  JobAlreadyTerminalError,
+  JobNotFoundError,
+  ProviderJobClaimedError,
+  ValidationError,
+} from '../../functions/shared/jobs/job-errors.ts';
+import type { JobStore } from '../../functions/shared/jobs/job-store.ts';
+import { aJob } from './job-fixtures.ts';
+
+/**
+ * One contract for every `JobStore`: the in-memory fake the unit tests use and `DynamoJobStore`
+ * on DynamoDB Local. It goes through the interface only (no seeding), so what it shows of the
+ * fake holds of production. Each factory call returns a fresh, empty store.
+ */
+
+const AT = '2026-01-02T03:05:00.000Z';
+const FAILURE = {
+  code: 'provider_failed',
+  message: 'The provider failed the job',
+  retryable: false,
+};
+const RESULT = {
+  bucket: 'videos',
+  key: 'videos/job/video.mp4',
+  bytes: 1024,
+  sha256: 'b'.repeat(64),
+  contentType: 'video/mp4',
+};
+
+const at = (second: number) => `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`;
+const job = (id: string, overrides: Partial<Job> = {}) => aJob({ jobId: id, ...overrides });
+
+/** The error a call fails with (undefined if it succeeds), awaited at once: none goes unhandled. */
+async function failureOf(call: Promise<unknown>): Promise<unknown> {
+  try {
+    await call;
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+/** Creates a job and takes it to IN_PROGRESS with a provider job. */
+async function started(store: JobStore, id: string, providerJobId = `video_${id}`) {
+  await store.create(job(id));
+  await store.markCreateAttempt(id, AT);
+  await store.recordProviderJob(id, { providerJobId, providerStatus: 'queued', progress: 0 });
+}
+
+export function jobStoreContract(name: string, freshStore: () => Promise<JobStore>) {
+  describe(`JobStore contract: ${name}`, () => {
+    it('reads back a created job exactly as given, and nothing for an unknown id', async () => {
+      const store = await freshStore();
+      const created = job('job_A');
+
+      expect(await store.create(created)).toEqual({ job: created, created: true });
+      expect(await store.get('job_A')).toEqual(created);
+      expect(await store.get('job_UNKNOWN')).toBeUndefined();
+    });
+
+    it('creates one job per idempotency key, even for concurrent requests, and refuses another request under it', async () => {
+      const store = await freshStore();
+      const attempts = ['job_1', 'job_2', 'job_3', 'job_4', 'job_5'].map((id) => job(id));
+
+      const results = await Promise.all(attempts.map((attempt) => store.create(attempt, 'k')));
+      const conflict = await failureOf(
+        store.create(job('job_6', { requestHash: 'd'.repeat(64) }), 'k'),
+      );
+
+      const winners = results.filter((result) => result.created).map((result) => result.job.jobId);
+      expect(winners).toHaveLength(1);
+      expect(results.map((result) => result.job.jobId)).toEqual(Array(5).fill(winners[0]));
+      expect(conflict).toBeInstanceOf(IdempotencyConflictError);
+    });
+
+    it('refuses a second job with the same id, but takes the very same create again as a retry', async () => {
+      const store = await freshStore();
+      const first = job('job_A');
+      await store.create(first);
+
+      const retried = await store.create(first);
+      const other = await failureOf(store.create(job('job_A', { requestHash: 'c'.repeat(64) })));
+
+      expect(retried).toEqual({ job: first, created: true });
+      expect(other).toBeInstanceOf(JobAlreadyExistsError);
+    });
+
+    it('walks a job to COMPLETED, then never changes it; recordFailed on it does nothing', async () => {
+      const store = await freshStore();
+      await started(store, 'job_A');
+      await store.recordProgress('job_A', {
+        providerStatus: 'in_progress',
+        progress: 50,
+        pollCount: 1,
+      });
+
+      await store.recordCompleted('job_A', RESULT, AT, 0.4);
+      const late = await failureOf(
+        store.recordProgress('job_A', {
+          providerStatus: 'in_progress',
+          progress: 60,
+          pollCount: 2,
+        }),
+      );
+      await store.recordFailed('job_A', FAILURE, AT);
+
+      expect(late).toBeInstanceOf(JobAlreadyTerminalError);
+      expect(await store.get('job_A')).toMatchObject({
+        status: 'COMPLETED',
+        progress: 100,
+        result: RESULT,
+        actualCostUsd: 0.4,
+        providerJobId: 'video_job_A',
+      });
+    });
+
+    it('records FAILED with its reason on a running job', async () => {
+      const store = await freshStore();
+      await started(store, 'job_A');
+
+      await store.recordFailed('job_A', FAILURE, AT);
+
+      expect(await store.get('job_A')).toMatchObject({ status: 'FAILED', error: FAILURE });
+    });
+
+    it('throws JobNotFoundError when updating a job that does not exist', async () => {
+      const store = await freshStore();
+
+      await expect(store.markCreateAttempt('job_MISSING', AT)).rejects.toBeInstanceOf(
+        JobNotFoundError,
+      );
+    });
+
+    it('lists by status newest first, pages with a cursor, and oldest first with order asc', async () => {
+      const store = await freshStore();
+      for (const [id, second] of [
+        ['job_1', 1],
+        ['job_2', 2],
+        ['job_3', 3],
+        ['job_4', 4],
+      ] as const) {
+        await store.create(job(id, { createdAt: at(second), updatedAt: at(second) }));
+      }
+      await store.recordFailed('job_2', FAILURE, AT);
+
+      const first = await store.list({ status: 'QUEUED', limit: 2 });
+      const second = await store.list({ status: 'QUEUED', limit: 2, cursor: first.nextCursor });
+      const oldest = await store.list({ status: 'QUEUED', limit: 2, order: 'asc' });
+      const all = await store.list({ limit: 10 });
+
+      expect(first.jobs.map((listed) => listed.jobId)).toEqual(['job_4', 'job_3']);
+      expect(second.jobs.map((listed) => listed.jobId)).toEqual(['job_1']);
+      expect(second.nextCursor).toBeUndefined();
+      expect(oldest.jobs.map((listed) => listed.jobId)).toEqual(['job_1', 'job_3']);
+      expect(all.jobs.map((listed) => listed.jobId)).toEqual(['job_4', 'job_3', 'job_2', 'job_1']);
+    });
+
+    it('refuses the cursor of another list with a ValidationError naming cursor', async () => {
+      const store = await freshStore();
+      await store.create(job('job_1', { createdAt: at(1) }));
+      await store.create(job('job_2', { createdAt: at(2) }));
+      const { nextCursor } = await store.list({ status: 'QUEUED', limit: 1 });
+
+      const wrong = await failureOf(store.list({ status: 'FAILED', limit: 1, cursor: nextCursor }));
+
+      expect(wrong).toBeInstanceOf(ValidationError);
+      expect(wrong).toMatchObject({ field: 'cursor' });
+    });
+
+    it('lets exactly one of several concurrent claims of a deferred job win', async () => {
+      const store = await freshStore();
+      await store.create(job('job_A', { deferred: true, deferredReason: 'scheduled' }));
+
+      const claims = await Promise.all(
+        [1, 2, 3, 4].map((n) => store.claimDeferred('job_A', `job_A-${n}`, AT)),
+      );
+      const notWaiting = await store.claimDeferred('job_A', 'job_A-9', AT);
+
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(notWaiting).toBe(false);
+      expect(await store.get('job_A')).toMatchObject({ deferred: false, status: 'QUEUED' });
+    });
+
+    it('defers a job without a provider job, and refuses one that has one or has ended', async () => {
+      const store = await freshStore();
+      await store.create(job('job_1'));
+      await store.markCreateAttempt('job_1', AT);
+      await started(store, 'job_2');
+      await store.create(job('job_3'));
+      await store.recordFailed('job_3', FAILURE, AT);
+
+      await store.deferJob('job_1', 'budget', AT);
+
+      expect(await store.get('job_1')).toMatchObject({
+        status: 'QUEUED',
+        deferred: true,
+        deferredReason: 'budget',
+        createAttemptedAt: AT,
+      });
+      await expect(store.deferJob('job_2', 'budget', AT)).rejects.toBeInstanceOf(
+        JobAlreadyStartedError,
+      );
+      await expect(store.deferJob('job_3', 'budget', AT)).rejects.toBeInstanceOf(
+        JobAlreadyTerminalError,
+      );
+      await expect(store.deferJob('job_4', 'budget', AT)).rejects.toBeInstanceOf(JobNotFoundError);
+    });
+
+    it('lets one job hold a provider job: another is refused, the holder may record it again', async () => {
+      const store = await freshStore();
+      await started(store, 'job_A', 'video_shared');
+      await store.create(job('job_B'));
+      await store.markCreateAttempt('job_B', AT);
+      const update = {
+        providerJobId: 'video_shared',
+        providerStatus: 'queued',
+        progress: 0,
+      } as const;
+
+      const stolen = await failureOf(store.recordProviderJob('job_B', update));
+      const again = await failureOf(store.recordProviderJob('job_A', update));
+      const second = await failureOf(
+        store.recordProviderJob('job_A', { ...update, providerJobId: 'video_other' }),
+      );
+
+      expect(stolen).toBeInstanceOf(ProviderJobClaimedError);
+      expect(again).toBeUndefined();
+      expect(second).toBeInstanceOf(JobAlreadyStartedError);
+      expect((await store.get('job_B'))?.providerJobId).toBeUndefined();
+    });
+
+    it('hands a job to one next execution at a time, up to the bound', async () => {
+      const store = await freshStore();
+      await started(store, 'job_A');
+      await store.claimDeferred('job_A', 'job_A', AT);
+
+      const claims = await Promise.all(
+        [1, 2, 3].map(() =>
+          store.claimResume('job_A', { from: 'job_A', to: 'job_A-1', maxResumes: 2 }, AT),
+        ),
+      );
+      const next = await store.claimResume(
+        'job_A',
+        { from: 'job_A-1', to: 'job_A-2', maxResumes: 2 },
+        AT,
+      );
+      const beyond = await store.claimResume(
+        'job_A',
+        { from: 'job_A-2', to: 'job_A-3', maxResumes: 2 },
+        AT,
+      );
+
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(next).toBe(true);
+      expect(beyond).toBe(false);
+      expect(await store.get('job_A')).toMatchObject({ executionName: 'job_A-2', resumeCount: 2 });
+    });
+  });
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  ConcurrencySemaphore,
+  RequestRateLimiter,
+  SpendingBudget,
+} from '../../functions/shared/limits/limits.ts';
+
+/**
+ * One contract for every implementation of the limits (functions/shared/limits/limits.ts): the
+ * in-memory fakes the unit tests use and the DynamoDB adapters, run on DynamoDB Local. A fake
+ * that passes it behaves as production does, so a unit test on the fake proves something.
+ * Each factory call returns a fresh, empty instance.
+ */
+export interface LimitsImplementations {
+  semaphore(limit: number): Promise<ConcurrencySemaphore>;
+  rateLimiter(requestsPerMinute: number): Promise<RequestRateLimiter>;
+  budget(dailyLimitUsd: number | null): Promise<SpendingBudget>;
+}
+
+const jobIds = (count: number) => Array.from({ length: count }, (_, i) => `job_${i}`);
+const DAY = '2026-03-01';
+
+export function limitsContract(name: string, implementations: () => LimitsImplementations) {
+  describe(`ConcurrencySemaphore contract: ${name}`, () => {
+    it('admits exactly `limit` of 20 parallel acquires', async () => {
+      const semaphore = await implementations().semaphore(2);
+
+      const results = await Promise.all(jobIds(20).map((jobId) => semaphore.acquire(jobId)));
+
+      const admitted = jobIds(20).filter((_, i) => results[i]);
+      expect(admitted).toHaveLength(2);
+      expect(await semaphore.holders()).toEqual([...admitted].sort());
+    });
+
+    it('is idempotent per job, frees a slot on release, says whether it freed one', async () => {
+      const semaphore = await implementations().semaphore(2);
+
+      expect(await semaphore.acquire('job_a')).toBe(true);
+      expect(await semaphore.acquire('job_b')).toBe(true);
+      expect(await semaphore.acquire('job_a')).toBe(true);
+      expect(await semaphore.acquire('job_c')).toBe(false);
+      expect(await semaphore.release('job_a')).toBe(true);
+      expect(await semaphore.release('job_a')).toBe(false);
+      expect(await semaphore.acquire('job_c')).toBe(true);
+      await semaphore.release('job_b');
+      await semaphore.release('job_c');
+
+      expect(await semaphore.holders()).toEqual([]);
+      expect(await semaphore.acquire('job_d')).toBe(true);
+    });
+  });
+
+  describe(`RequestRateLimiter contract: ${name}`, () => {
+    it('lets exactly the limit through in one minute, and starts afresh the next minute', async () => {
+      const limiter = await implementations().rateLimiter(5);
+      const minute = new Date('2026-03-01T10:05:10.000Z');
+
+      const taken = await Promise.all(Array.from({ length: 12 }, () => limiter.tryTake(minute)));
+      const sameMinuteLater = await limiter.tryTake(new Date('2026-03-01T10:05:59.999Z'));
+      const nextMinute = await limiter.tryTake(new Date('2026-03-01T10:06:00.000Z'));
+
+      expect(taken.filter(Boolean)).toHaveLength(5);
+      expect(sameMinuteLater).toBe(false);
+      expect(nextMinute).toBe(true);
+    });
+  });
+
+  describe(`SpendingBudget contract: ${name}`, () => {
+    it('never lets parallel reservations exceed the limit: $1.20 covers exactly 3 of 12 jobs at $0.40', async () => {
+      const budget = await implementations().budget(1.2);
+
+      const results = await Promise.all(jobIds(12).map((jobId) => budget.reserve(jobId, 0.4, DAY)));
+      const usage = await budget.usage(DAY);
+
+      expect(results.filter((result) => result === 'reserved')).toHaveLength(3);
+      expect(usage).toMatchObject({ limitUsd: 1.2, reservedUsd: 1.2, spentUsd: 0, startedJobs: 3 });
+    });
+
+    it('counts a job reserved in parallel with itself once', async () => {
+      const budget = await implementations().budget(10);
+
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => budget.reserve('job_same', 0.4, DAY)),
+      );
+
+      expect(results).toEqual(Array(6).fill('reserved'));
+      expect(await budget.usage(DAY)).toMatchObject({ reservedUsd: 0.4, startedJobs: 1 });
+    });
+
+    it('settles each job once, on its reservation day: repeated release and spending change nothing', async () => {
+      const budget = await implementations().budget(1.2);
+      await budget.reserve('job_done', 0.4, DAY);
+      await budget.reserve('job_failed', 0.4, DAY);
+      await budget.reserve('job_third', 0.4, DAY);
+      expect(await budget.reserve('job_fourth', 0.4, DAY)).toBe('exceeded');
+
+      await budget.recordSpent('job_done', 0.4, '2026-03-02');
+      await budget.recordSpent('job_done', 0.4, '2026-03-02');
+      await budget.release('job_failed', DAY);
+      await budget.release('job_failed', DAY);
+      await budget.release('job_done', DAY);
+
+      expect(await budget.usage(DAY)).toEqual({
+        day: DAY,
+        limitUsd: 1.2,
+        reservedUsd: 0.4,
+        spentUsd: 0.4,
+        startedJobs: 3,
+        completedJobs: 1,
+        orphanedUsd: 0,
+        orphanedJobs: 0,
+      });
+      expect((await budget.usage('2026-03-02')).spentUsd).toBe(0);
+      // The failed job's share is free again: one more job fits, and no more.
+      expect(await budget.reserve('job_fourth', 0.4, DAY)).toBe('reserved');
+      expect(await budget.reserve('job_fifth', 0.4, DAY)).toBe('exceeded');
+    });
+
+    it('charges an orphan once to the day, against the limit', async () => {
+      const budget = await implementations().budget(1);
+      const orphan = { providerJobId: 'video_orphan', attemptedBy: 'job_gone', costUsd: 0.4 };
+
+      const first = await budget.recordOrphan(orphan, DAY);
+      const again = await budget.recordOrphan(orphan, DAY);
+
+      expect([first, again]).toEqual([true, false]);
+      expect(await budget.usage(DAY)).toMatchObject({ orphanedUsd: 0.4, orphanedJobs: 1 });
+      expect(await budget.reserve('job_a', 0.4, DAY)).toBe('reserved');
+      expect(await budget.reserve('job_b', 0.4, DAY)).toBe('exceeded');
+    });
+
+    it('has no limit when given none', async () => {
+      const budget = await implementations().budget(null);
+
+      const results = await Promise.all(jobIds(5).map((jobId) => budget.reserve(jobId, 100, DAY)));
+
+      expect(results).toEqual(Array(5).fill('reserved'));
+      expect(await budget.usage(DAY)).toMatchObject({ limitUsd: null, reservedUsd: 500 });
+    });
+  });
+}

@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { PublicJob } from '../../../functions/api/public-job.ts';
+import {
+  checkOutDir,
+  interruptedMessage,
+  jobSummary,
+  type StackConnection,
+} from '../../../infra/local/generate.ts';
+import type { LocalStackInfo } from '../../../infra/local/local-stack.ts';
+
+const job: PublicJob = {
+  id: 'job_01',
+  status: 'IN_PROGRESS',
+  source: 'api',
+  prompt: 'A cat',
+  model: 'sora-2',
+  size: '720x1280',
+  seconds: '4',
+  deferred: false,
+  progress: 40,
+  estimatedCostUsd: 0.4,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:30.000Z',
+  links: { self: '/videos/job_01' },
+};
+const info: LocalStackInfo = {
+  apiUrl: 'http://127.0.0.1:4000',
+  headers: { Authorization: 'Bearer t0k' },
+  s3Endpoint: 'http://127.0.0.1:4001',
+  bucket: 'videos',
+  dynamodbEndpoint: 'http://127.0.0.1:4002',
+  table: 'jobs',
+  providerBaseUrl: 'http://127.0.0.1:4003/v1',
+  stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Generation',
+  dropFolders: [],
+};
+const running: StackConnection = { info, close: async () => {} };
+
+describe('generate: what it prints', () => {
+  it('summarises a failed job with its error code and nothing of the table', () => {
+    const failed: PublicJob = {
+      ...job,
+      status: 'FAILED',
+      error: { code: 'moderation_blocked', message: 'blocked', retryable: false },
+    };
+
+    const summary = jobSummary(failed);
+
+    expect(summary).toContain('Job        job_01 FAILED');
+    expect(summary).toContain('Error      moderation_blocked: blocked');
+    expect(summary).toContain('sora-2, 720x1280, 4 s, estimated $0.40');
+    expect(summary).not.toMatch(/pk|requestHash|gsi/);
+  });
+
+  it('tells how to follow a job Ctrl-C left running on npm start', () => {
+    const message = interruptedMessage(running, job, '/data', undefined);
+
+    expect(
+      message,
+    ).toBe(`Interrupted: job job_01 keeps running on the stack at http://127.0.0.1:4000 (Ctrl-C does not cancel it). Follow it with:
+  curl -s http://127.0.0.1:4000/videos/job_01 -H 'Authorization: Bearer t0k'
+`);
+  });
+
+  it('reports what the Ctrl-C hook did (a cancel, once the API has one)', () => {
+    expect(interruptedMessage(running, job, '/data', 'job job_01 cancelled')).toBe(
+      'Interrupted: job job_01 cancelled\n',
+    );
+  });
+});
+
+describe('generate: --out, checked before anything is submitted', () => {
+  it('accepts a directory still to be made, creating nothing yet, and refuses a path under a file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-out-'));
+    const file = join(dir, 'README.md');
+    await writeFile(file, 'taken');
+
+    const later = await checkOutDir(join(dir, 'videos', 'today'));
+    const underFile = await checkOutDir(join(file, 'videos')).catch((error: Error) => error);
+
+    expect(later).toBeUndefined();
+    expect(existsSync(join(dir, 'videos'))).toBe(false);
+    expect(String(underFile)).toMatch(/README\.md is a file, not a directory/);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
