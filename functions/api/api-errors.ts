@@ -21,6 +21,11 @@ export class PayloadTooLargeError extends Error {
   override name = 'PayloadTooLargeError';
 }
 
+/** The request body is not in a media type the route accepts (POST /videos: application/json). */
+export class UnsupportedMediaTypeError extends Error {
+  override name = 'UnsupportedMediaTypeError';
+}
+
 /** The job completed but has no content of the asked-for variant. */
 export class ContentNotFoundError extends Error {
   override name = 'ContentNotFoundError';

@@ -16,11 +16,13 @@ import { decodeUtf8 } from '../shared/jobs/prompt-text.ts';
 import { type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import {
   ContentNotFoundError,
   MethodNotAllowedError,
   PayloadTooLargeError,
   RouteNotFoundError,
+  UnsupportedMediaTypeError,
 } from './api-errors.ts';
 import type { ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
@@ -166,7 +168,13 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const { status, code } = describeError(error);
       if (error instanceof JobStartFailedError) logger.appendKeys({ jobId: error.jobId });
       if (status >= 500) {
-        logger.error('Request failed', { method, route, statusCode: status, code, error });
+        logger.error('Request failed', {
+          method,
+          route,
+          statusCode: status,
+          code,
+          error: loggableError(error),
+        });
       } else {
         const field = error instanceof ValidationError ? error.field : undefined;
         logger.info('Request refused', { method, route, statusCode: status, code, field });
@@ -215,6 +223,7 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
 }
 
 function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+  requireJsonContentType(header(event, 'Content-Type'));
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.byteLength > MAX_BODY_BYTES) {
@@ -228,6 +237,20 @@ function readJsonBody(event: APIGatewayProxyEventV2): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw new ValidationError('body', 'body: is not valid JSON', { cause: error });
+  }
+}
+
+/**
+ * The body must be declared JSON: `application/json`, with parameters (`; charset=utf-8`) or not,
+ * the type case-insensitive as media types are. Anything else (a form, text/plain, no type) is
+ * refused before the body is read, so a client never has a body we guessed at accepted.
+ */
+function requireJsonContentType(contentType: string | undefined): void {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not application/json`,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 /** Lambda entry of the HTTP API's authorizer; the secret id is checked at cold start. */
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -28,7 +29,7 @@ export function observedAuthorizer(authorizer: AuthorizerHandler): AuthorizerHan
       if (!result.isAuthorized) recordMetric('RequestsUnauthorized');
       return result;
     } catch (error) {
-      logger.error('Authorizer could not read the API tokens', { error });
+      logger.error('Authorizer could not read the API tokens', { error: loggableError(error) });
       throw error;
     }
   };

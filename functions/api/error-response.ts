@@ -45,6 +45,11 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     code: 'payload_too_large',
     message: 'The request body is too large',
   },
+  UnsupportedMediaTypeError: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'Send the body as JSON with Content-Type: application/json',
+  },
   JobStartFailedError: {
     status: 503,
     code: 'start_failed',

@@ -5,7 +5,7 @@
  */
 import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
 import { now } from '../shared/clock.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
+import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { readUsage } from '../shared/limits/usage-report.ts';
@@ -25,7 +25,7 @@ const limits = limitsFromEnv(dynamoDb, config.jobsTableName);
 export const handler = withObservability(
   'api',
   createApiHandler({
-    store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
+    store: productionJobStore(config.jobsTableName),
     startExecution: createExecutionStarter(sfn, config.stateMachineArn),
     semaphore: limits.semaphore,
     providerConfig: config.providerConfig,

@@ -4,8 +4,8 @@
  */
 import { dynamoDb, s3, sfn } from '../shared/aws/clients.ts';
 import { now } from '../shared/clock.ts';
+import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { createS3DropObjectStore } from '../shared/intake/s3-drop-object-store.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
@@ -24,7 +24,7 @@ export const handler = withObservability(
   createIntakeHandler({
     objects: createS3DropObjectStore(s3),
     submit: {
-      store: new DynamoJobStore({ client: dynamoDb, tableName: config.jobsTableName }),
+      store: productionJobStore(config.jobsTableName),
       startExecution: createExecutionStarter(sfn, config.stateMachineArn),
       semaphore: limitsFromEnv(dynamoDb, config.jobsTableName).semaphore,
       providerConfig: config.providerConfig,

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { dynamoDb, sfn } from '../shared/aws/clients.ts';
 import { now } from '../shared/clock.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
+import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { limitsFromEnv } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { countingSchedulerRuns } from '../shared/observability/scheduler-metrics.ts';
@@ -35,7 +35,7 @@ export const handler = withObservability(
   'scheduler',
   countingSchedulerRuns(
     createSchedulerHandler({
-      store: new DynamoJobStore({ client: dynamoDb, tableName }),
+      store: productionJobStore(tableName),
       executions: createSfnWorkflowExecutions(sfn, stateMachineArn),
       semaphore: limits.semaphore,
       budget: limits.budget,

@@ -36,6 +36,7 @@ import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -286,7 +287,10 @@ async function recordOrphan(
   try {
     await provider.delete(providerJobId);
   } catch (error) {
-    logger.warn('Orphaned provider job not deleted', { providerJobId, error });
+    logger.warn('Orphaned provider job not deleted', {
+      providerJobId,
+      error: loggableError(error),
+    });
   }
 }
 

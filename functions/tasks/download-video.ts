@@ -26,6 +26,7 @@ import { dynamoDb, s3 } from '../shared/aws/clients.ts';
 import type { Job, JobResult } from '../shared/jobs/job.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { RequestRateLimitedError } from '../shared/limits/limit-errors.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -143,7 +144,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
 function recordCompletion(job: Job, bytes: number, completedAt: Date): void {
   const secondsSince = (iso: string) =>
     Math.max(0, (completedAt.getTime() - Date.parse(iso)) / 1000);
-  recordMetric('JobsCompleted');
+  recordMetric('JobsCompleted', 1, { source: job.source });
   recordMetric('VideoBytesStored', bytes);
   recordMetric('JobDuration', secondsSince(job.createdAt));
   if (job.createAttemptedAt)
@@ -179,7 +180,10 @@ async function discardProviderCopy(provider: TaskProvider, providerJobId: string
   try {
     await provider.discardContent?.(providerJobId);
   } catch (error) {
-    logger.warn('Provider copy of the video not deleted', { providerJobId, error });
+    logger.warn('Provider copy of the video not deleted', {
+      providerJobId,
+      error: loggableError(error),
+    });
   }
 }
 
@@ -197,7 +201,10 @@ async function storeImage(
   } catch (error) {
     // A provider that renders no such image (Bedrock) is not a fault worth a warning.
     const absent = error instanceof ProviderError && error.code === 'variant_not_available';
-    logger[absent ? 'info' : 'warn']('Preview image not stored', { variant, error });
+    logger[absent ? 'info' : 'warn']('Preview image not stored', {
+      variant,
+      error: loggableError(error),
+    });
     return undefined;
   }
 }

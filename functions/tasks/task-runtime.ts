@@ -4,9 +4,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
   JobAlreadyTerminalError,
@@ -15,6 +13,7 @@ import {
 } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { annotateJobId } from '../shared/observability/job-tracing.ts';
+import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
@@ -112,7 +111,7 @@ export async function withJobLogging<T>(
     return await work();
   } catch (error) {
     if (error instanceof ProviderError) recordMetric('ProviderErrors', 1, { error: error.name });
-    logger.warn('Task failed', { error });
+    logger.warn('Task failed', { error: loggableError(error) });
     throw error;
   } finally {
     logger.resetKeys();
@@ -159,7 +158,5 @@ export function parseTaskEnv<TSchema extends z.ZodType>(
   throw new TaskConfigError(result.error.issues.map((issue) => issue.message).join('; '));
 }
 
-/** The production job store on the table named by JOBS_TABLE_NAME. */
-export function productionJobStore(tableName: string): JobStore {
-  return new DynamoJobStore({ client: dynamoDb, tableName });
-}
+/** The production job store on the table named by JOBS_TABLE_NAME (publishing job events). */
+export { productionJobStore } from '../shared/events/production-job-store.ts';

@@ -4,6 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DropFolder } from '../../functions/shared/intake/drop-folder.ts';
 
@@ -52,6 +53,8 @@ export interface BatchScheduleProps {
   scheduler: IFunction;
   /** EventBridge schedule expression, e.g. `rate(5 minutes)`. */
   expression: string;
+  /** Where a run EventBridge could not deliver to the scheduler goes. */
+  deadLetterQueue?: IQueue;
 }
 
 /** The EventBridge rule that runs the scheduler: start deferred jobs, sweep stuck ones. */
@@ -68,6 +71,7 @@ export class BatchSchedule extends Construct {
         new LambdaFunction(props.scheduler, {
           retryAttempts: 2,
           maxEventAge: Duration.minutes(10),
+          ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
         }),
       ],
     });

@@ -394,8 +394,10 @@ export class GenerationStateMachine extends Construct {
       'generation',
     );
 
+    // On the role's default policy, which holds the statements (not the whole construct).
+    const policy = this.stateMachine.role.node.findChild('DefaultPolicy');
     acknowledgeWildcards(
-      this,
+      policy,
       ['Resource::*'],
       'X-Ray tracing (xray:PutTraceSegments, ...) and CloudWatch Logs log delivery (logs:CreateLogDelivery, ...) support no resource-level permissions.',
     );
@@ -406,7 +408,7 @@ export class GenerationStateMachine extends Construct {
       props.recordFailure,
     ];
     acknowledgeWildcards(
-      this,
+      policy,
       taskFunctions.map((fn) => wildcardResourceFinding(this, fn.functionArn, ':*')),
       'LambdaInvoke grants lambda:InvokeFunction on each task function and its versions and aliases (<function ARN>:*); no other function.',
     );

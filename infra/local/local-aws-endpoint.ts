@@ -2,18 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AwsApiError } from './aws-api-error.ts';
+import type { LocalEventBus } from './local-event-bus.ts';
 import type { LocalSecrets } from './local-secrets.ts';
 import type { ExecutionStatus, LocalStepFunctions } from './local-step-functions.ts';
 
 export interface LocalAwsEndpointOptions {
   stepFunctions: LocalStepFunctions;
   secrets: LocalSecrets;
+  /** EventBridge PutEvents; absent, the operation is unknown. */
+  eventBus?: LocalEventBus;
   /** 0 or absent picks a free port. */
   port?: number;
 }
 
 export interface RunningLocalAwsEndpoint {
-  /** http://127.0.0.1:PORT, for AWS_ENDPOINT_URL_SFN and AWS_ENDPOINT_URL_SECRETS_MANAGER. */
+  /** http://127.0.0.1:PORT, for AWS_ENDPOINT_URL_SFN, _SECRETS_MANAGER and _EVENTBRIDGE. */
   url: string;
   port: number;
   close(): Promise<void>;
@@ -23,8 +26,8 @@ type Operation = (body: Record<string, unknown>) => unknown;
 
 /**
  * One HTTP server answering the AWS JSON-protocol calls the handlers make to Step Functions
- * (`AWSStepFunctions.*`, JSON 1.0) and Secrets Manager (`secretsmanager.GetSecretValue`,
- * JSON 1.1). Requests are not authenticated: it listens on 127.0.0.1 only.
+ * (`AWSStepFunctions.*`, JSON 1.0), Secrets Manager (`secretsmanager.GetSecretValue`,
+ * JSON 1.1) and EventBridge (`AWSEvents.PutEvents`, JSON 1.1). Requests are not authenticated: it listens on 127.0.0.1 only.
  */
 export async function startLocalAwsEndpoint(
   options: LocalAwsEndpointOptions,
@@ -92,6 +95,8 @@ export async function startLocalAwsEndpoint(
       return { ...secret, CreatedDate: epochSeconds(secret.CreatedDate) };
     },
   };
+  const { eventBus } = options;
+  if (eventBus) operations['AWSEvents.PutEvents'] = (body) => eventBus.putEvents(body);
 
   const server = createServer((req, res) => {
     void answer(req, res, operations);
@@ -119,9 +124,10 @@ async function answer(
 ): Promise<void> {
   const header = req.headers['x-amz-target'];
   const target = Array.isArray(header) ? header[0] : header;
-  const contentType = target?.startsWith('secretsmanager.')
-    ? 'application/x-amz-json-1.1'
-    : 'application/x-amz-json-1.0';
+  const contentType =
+    target?.startsWith('secretsmanager.') || target?.startsWith('AWSEvents.')
+      ? 'application/x-amz-json-1.1'
+      : 'application/x-amz-json-1.0';
   const send = (status: number, payload: unknown, errorType?: string) => {
     const headers: Record<string, string> = {
       'content-type': contentType,

@@ -24,6 +24,7 @@ import {
   startLocalClock,
 } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
+import { type LocalBusEvent, LocalEventBus } from './local-event-bus.ts';
 import { LocalEventSources } from './local-event-sources.ts';
 import { LOCAL_REGION } from './local-ids.ts';
 import { type LocalFunctionSpec, localFunctions, localResolver } from './local-resources.ts';
@@ -90,6 +91,8 @@ export interface LocalStackOptions {
   onStep?: (message: string) => void;
   /** Told about handler errors API Gateway would only log. */
   onFunctionError?: (source: string, error: LambdaFunctionError) => void;
+  /** Told about each event the functions put on the event bus (job state changes). */
+  onEvent?: (event: LocalBusEvent) => void;
 }
 
 /** The facts a client needs, written to `.local/stack.json` by `npm start`. */
@@ -125,12 +128,19 @@ export interface LocalStack extends LocalStackInfo {
   runScheduler(): Promise<unknown>;
   /** Resolves when no S3 event delivery and no scheduler run is in flight. */
   whenEventsIdle(): Promise<void>;
+  /**
+   * The events put on the event bus so far (job state changes), oldest first; with a data
+   * directory they are also appended to `<dataDir>/events.jsonl`.
+   */
+  busEvents(): LocalBusEvent[];
   info(): LocalStackInfo;
   stop(): Promise<void>;
 }
 
 /** The clock's position across restarts, in the data directory. */
 const CLOCK_FILE = 'clock.json';
+/** The events put on the bus, one JSON line each, in the data directory. */
+export const EVENTS_FILE = 'events.jsonl';
 
 // Handler modules read their configuration once, at import: a second stack in the same process
 // would run them against the first stack's endpoints.
@@ -182,6 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await rm(join(options.dataDir, 'dynamodb'), { recursive: true, force: true });
     await rm(join(options.dataDir, 's3'), { recursive: true, force: true });
     await rm(join(options.dataDir, CLOCK_FILE), { force: true });
+    await rm(join(options.dataDir, EVENTS_FILE), { force: true });
   }
   // One clock for everything on the stack, before anything records a time. A real provider
   // runs on the wall clock, and so must we (its timestamps are compared with ours).
@@ -263,9 +274,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const stepFunctions = new LocalStepFunctions();
     stops.push(() => stepFunctions.close());
+    const eventBus = new LocalEventBus({
+      file: dataPath(EVENTS_FILE),
+      now: clock.nowMs,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
     const awsEndpoint: RunningLocalAwsEndpoint = await startLocalAwsEndpoint({
       stepFunctions,
       secrets,
+      eventBus,
     });
     stops.push(() => awsEndpoint.close());
 
@@ -283,6 +300,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SFN: awsEndpoint.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
       ...(simulator ? { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: simulator.bedrockEndpoint } : {}),
+      AWS_ENDPOINT_URL_EVENTBRIDGE: awsEndpoint.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
     });
 
@@ -368,6 +386,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDb,
       runScheduler: () => eventSources.runSchedule(),
       whenEventsIdle: () => eventSources.whenIdle(),
+      busEvents: () => eventBus.events(),
       info,
       stop: stopAll,
     };

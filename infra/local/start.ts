@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
+import { describeBusEvent } from './local-event-bus.ts';
 import type { LocalStack, LocalStackInfo } from './local-stack.ts';
 import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
     onStep: (message) => process.stdout.write(`  · ${message}\n`),
     onFunctionError: (source, error) =>
       process.stderr.write(`  ! ${source}: ${error.errorType}: ${error.errorMessage}\n`),
+    onEvent: (event) => process.stdout.write(`  ${describeBusEvent(event)}\n`),
   });
   const info = stack.info();
   await writeStackInfo(dataDir, info);

@@ -1,5 +1,6 @@
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -8,11 +9,14 @@ import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/job
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
 import { grantBedrockAccess } from '../constructs/bedrock-access.ts';
+import { DeadLetters } from '../constructs/dead-letters.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
+import { PipelineMonitoring } from '../constructs/pipeline-monitoring.ts';
 import { VideoApi } from '../constructs/video-api.ts';
 import { ContextError } from './context-value.ts';
 import { limitsSettingsFromContext } from './limits-settings.ts';
+import { monitoringSettingsFromContext } from './monitoring-settings.ts';
 import { PROVIDER_CONTEXT_KEYS, providerSettingsFromContext } from './provider-settings.ts';
 import { scheduleExpressionFromContext } from './schedule-settings.ts';
 
@@ -75,6 +79,11 @@ export class PipelineStack extends Stack {
   readonly functions: Record<PipelineFunctionName, PipelineFunction>;
   readonly generation: GenerationStateMachine;
   readonly api: VideoApi;
+  /** Job state-change events (docs/guide.md, "Job events"). */
+  readonly jobEvents: EventBus;
+  /** Failed asynchronous invocations (drop-folder intake, scheduler). */
+  readonly deadLetters: DeadLetters;
+  readonly monitoring: PipelineMonitoring;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -90,6 +99,13 @@ export class PipelineStack extends Stack {
     // Concurrency slots, requests per minute and the daily budget, shared by every entry point.
     const limits = limitsSettingsFromContext(this.node);
     const logLevel = String(this.node.tryGetContext('logLevel') ?? 'INFO');
+    const serviceName = 'sora-pipeline';
+    // Every stored job state change is published here (functions that change a job's status
+    // get PutEvents on this bus and nothing else of EventBridge).
+    this.jobEvents = new EventBus(this, 'JobEvents', {
+      description: 'sora-pipeline job state changes (detail-type "Video Job State Changed")',
+    });
+    this.deadLetters = new DeadLetters(this, 'AsyncDeadLetters');
     const fn = (
       name: PipelineFunctionName,
       description: string,
@@ -105,7 +121,7 @@ export class PipelineStack extends Stack {
         environment,
         bundle: props.bundle,
         projectRoot: props.projectRoot,
-        serviceName: 'sora-pipeline',
+        serviceName,
         logLevel,
       });
 
@@ -136,6 +152,7 @@ export class PipelineStack extends Stack {
     )
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
+      .useJobEvents(this.jobEvents)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     const pollProviderJob = fn(
       'pollProviderJob',
@@ -158,6 +175,7 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'write')
+      .useJobEvents(this.jobEvents)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     const recordFailure = fn(
       'recordFailure',
@@ -166,7 +184,8 @@ export class PipelineStack extends Stack {
       256,
     )
       .useJobsTable(stateful.jobsTable)
-      .useLimits(limits);
+      .useLimits(limits)
+      .useJobEvents(this.jobEvents);
 
     // Bedrock models of the catalogue: scoped access for the three tasks that call Bedrock.
     const bedrock = {
@@ -201,6 +220,7 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'read')
+      .useJobEvents(this.jobEvents)
       .useStateMachine(this.generation.stateMachine);
     const authorizer = fn(
       'authorizer',
@@ -227,7 +247,14 @@ export class PipelineStack extends Stack {
       // Admission at submission: a dropped job starts holding a slot or waits parked.
       .useLimits(limits)
       .useDropFolders(stateful.videosBucket, DROP_FOLDERS)
+      .useJobEvents(this.jobEvents)
       .useStateMachine(this.generation.stateMachine);
+    // S3 invokes the intake asynchronously: after two retries within an hour, the S3 event goes
+    // to the dead letters (with the error) instead of being discarded.
+    this.deadLetters.receiveFailuresOf(intake.function, {
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+    });
     new DropFolderNotifications(this, 'DropFolder', {
       bucket: stateful.videosBucket,
       intake: intake.function,
@@ -241,10 +268,18 @@ export class PipelineStack extends Stack {
     )
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)
+      .useJobEvents(this.jobEvents)
       .useStateMachine(this.generation.stateMachine, { describeExecutions: true });
+    // A failed run is not retried (the next one comes within minutes and does the same work);
+    // it is recorded in the dead letters, as is a run EventBridge could not deliver.
+    this.deadLetters.receiveFailuresOf(scheduler.function, {
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(10),
+    });
     new BatchSchedule(this, 'BatchSchedule', {
       scheduler: scheduler.function,
       expression: scheduleExpressionFromContext(this.node),
+      deadLetterQueue: this.deadLetters.queue,
     });
 
     this.functions = {
@@ -258,6 +293,23 @@ export class PipelineStack extends Stack {
       scheduler,
     };
 
+    const monitoringSettings = monitoringSettingsFromContext(this.node);
+    const dailyBudget = limits.environment.DAILY_BUDGET_USD;
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      functions: Object.fromEntries(
+        Object.entries(this.functions).map(([name, fn]) => [name, fn.function]),
+      ),
+      // Every failure of these matters: no tokens readable, a dropped file, a scheduled run.
+      functionErrorThresholds: { authorizer: 1, intake: 1, scheduler: 1 },
+      stateMachine: this.generation.stateMachine,
+      httpApi: this.api.httpApi,
+      deadLetterQueues: { async: this.deadLetters.queue },
+      serviceName,
+      ...(dailyBudget === undefined ? {} : { dailyBudgetUsd: Number(dailyBudget) }),
+      ...(monitoringSettings.alarmEmail ? { alarmEmail: monitoringSettings.alarmEmail } : {}),
+      thresholds: monitoringSettings.thresholds,
+    });
+
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
       description: 'HTTP API base URL (send Authorization: Bearer <token>)',
@@ -265,6 +317,24 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', {
       value: this.generation.stateMachine.stateMachineArn,
       description: 'Generation state machine (one execution per job, named by the job id)',
+    });
+    new CfnOutput(this, 'JobEventsBusName', {
+      value: this.jobEvents.eventBusName,
+      description:
+        'EventBridge bus of job state changes: add rules matching source "sora-pipeline"',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.topic.topicArn,
+      description: 'SNS topic every alarm notifies (subscribe, or deploy with -c alarms:email=...)',
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.deadLetters.queue.queueUrl,
+      description:
+        'Failed asynchronous invocations (drop folder, scheduler): see "Operating it" to redrive',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.monitoring.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the pipeline',
     });
   }
 }

@@ -155,6 +155,21 @@ describe('requests the API refuses', () => {
     expect(await client.jobCount()).toBe(jobs);
   });
 
+  it('start nothing when the body is not declared JSON (415)', async () => {
+    const jobs = await client.jobCount();
+
+    const asText = await client.api('POST', '/videos', {
+      rawBody: JSON.stringify({ prompt: 'A cat' }),
+      headers: { ...stack.headers, 'content-type': 'text/plain' },
+    });
+
+    expect(asText).toMatchObject({
+      status: 415,
+      body: { error: { code: 'unsupported_media_type' } },
+    });
+    expect(await client.jobCount()).toBe(jobs);
+  });
+
   it('start nothing when malformed (400), naming the bad field', async () => {
     const executions = client.executionCount();
     const jobs = await client.jobCount();

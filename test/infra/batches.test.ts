@@ -85,7 +85,7 @@ describe('the drop folder notification', () => {
 
 describe('the intake grants', () => {
   it('read objects only under the drop folder prefixes', () => {
-    const reads = statementsOf(intakeId).filter((s) => actions(s).includes('s3:GetObject*'));
+    const reads = statementsOf(intakeId).filter((s) => actions(s).includes('s3:GetObject'));
     const objectResources = reads.flatMap(resources).filter((r) => r.includes('/'));
 
     expect(objectResources.sort()).toEqual([objectsUnder('/batches/*'), objectsUnder('/inbox/*')]);

@@ -1,9 +1,9 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPipelineApp } from '../../infra/synth-pipeline.ts';
+import { acknowledgmentsIn, acknowledgmentsUsed } from './nag-acknowledgment-usage.ts';
 import { TEST_PROVIDER_CONTEXT } from './synthesized-pipeline.ts';
 
 /**
@@ -11,26 +11,6 @@ import { TEST_PROVIDER_CONTEXT } from './synthesized-pipeline.ts';
  * a report (`validateScope`), and synthesis fails on an unacknowledged error. Acknowledgments
  * are `Validations.of(construct).acknowledge()` metadata.
  */
-
-interface Acknowledgment {
-  path: string;
-  id: string;
-  reason: string;
-}
-
-function acknowledgmentsIn(scope: IConstruct): Acknowledgment[] {
-  return scope.node.findAll().flatMap((construct) =>
-    construct.node.metadata
-      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((entry) =>
-        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
-          path: construct.node.path,
-          id: id.replace(/^annotation::/i, ''),
-          reason,
-        })),
-      ),
-  );
-}
 
 let app: App;
 
@@ -100,6 +80,34 @@ describe('AwsSolutions checks', () => {
 });
 
 describe('acknowledgments', () => {
+  it('each silence a finding cdk-nag reports (none is stale)', () => {
+    const used = acknowledgmentsUsed(app);
+    const stale = acknowledgmentsIn(app)
+      .filter((a) => a.id.startsWith('AwsSolutions-'))
+      .filter((a) => !used.has(`${a.path} ${a.id}`))
+      .map((a) => `${a.path} ${a.id}`);
+
+    expect(stale).toEqual([]);
+  });
+
+  it('would report a stale acknowledgment (the check is live)', () => {
+    const { app: probe, pipeline } = createPipelineApp({
+      bundle: false,
+      context: TEST_PROVIDER_CONTEXT,
+    });
+    Validations.of(pipeline.functions.api.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:aws:s3:::nothing/*]',
+      reason: 'A probe acknowledgment that matches no finding of the pipeline at all.',
+    });
+    probe.synth();
+    const used = acknowledgmentsUsed(probe);
+
+    expect(
+      used.has('SoraPipeline/Api/Role AwsSolutions-IAM5[Resource::arn:aws:s3:::nothing/*]'),
+    ).toBe(false);
+    expect(used.size).toBeGreaterThan(0);
+  });
+
   it('each give a specific reason', () => {
     for (const acknowledgment of acknowledgmentsIn(app)) {
       expect(acknowledgment.reason.length, acknowledgment.id).toBeGreaterThanOrEqual(60);
@@ -121,15 +129,23 @@ describe('acknowledgments', () => {
     expect([...rules].sort()).toEqual([
       'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
-      'AwsSolutions-S1',
       'AwsSolutions-SMG4',
+      'AwsSolutions-SQS3',
     ]);
   });
 
-  it('acknowledge the missing access logs only on the access log bucket itself', () => {
-    const s1 = acknowledgmentsIn(app).filter((a) => a.id === 'AwsSolutions-S1');
+  it('acknowledge a queue without its own dead-letter queue only on the dead-letter queue', () => {
+    const sqs3 = acknowledgmentsIn(app).filter((a) => a.id === 'AwsSolutions-SQS3');
 
-    expect(s1.map((a) => a.path)).toEqual(['SoraPipelineStateful/AccessLogsBucket']);
+    expect(sqs3.map((a) => a.path)).toEqual(['SoraPipeline/AsyncDeadLetters/Queue']);
+  });
+
+  it('acknowledge wildcards on the policy holding the statement, never on a whole function', () => {
+    const iam5 = acknowledgmentsIn(app).filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
+
+    for (const acknowledgment of iam5) {
+      expect(acknowledgment.path, acknowledgment.id).toMatch(/\/(Role\/DefaultPolicy|Tracing)$/);
+    }
   });
 
   it("acknowledge a managed policy only on CDK's bucket notifications handler", () => {
@@ -143,22 +159,22 @@ describe('acknowledgments', () => {
     ]);
   });
 
-  it("acknowledge Resource::* only on constructs whose '*' is X-Ray or log delivery", () => {
+  it("acknowledge Resource::* only on policies whose '*' is X-Ray or log delivery", () => {
     const paths = acknowledgmentsIn(app)
       .filter((a) => a.id === 'AwsSolutions-IAM5[Resource::*]')
       .map((a) => a.path)
       .sort();
 
     expect(paths).toEqual([
-      'SoraPipeline/Api',
-      'SoraPipeline/Authorizer',
-      'SoraPipeline/CreateProviderJob',
-      'SoraPipeline/DownloadVideo',
-      'SoraPipeline/Generation',
-      'SoraPipeline/Intake',
-      'SoraPipeline/PollProviderJob',
-      'SoraPipeline/RecordFailure',
-      'SoraPipeline/Scheduler',
+      'SoraPipeline/Api/Tracing',
+      'SoraPipeline/Authorizer/Tracing',
+      'SoraPipeline/CreateProviderJob/Tracing',
+      'SoraPipeline/DownloadVideo/Tracing',
+      'SoraPipeline/Generation/StateMachine/Role/DefaultPolicy',
+      'SoraPipeline/Intake/Tracing',
+      'SoraPipeline/PollProviderJob/Tracing',
+      'SoraPipeline/RecordFailure/Tracing',
+      'SoraPipeline/Scheduler/Tracing',
     ]);
   });
 });

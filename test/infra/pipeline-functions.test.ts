@@ -199,14 +199,31 @@ describe('environment (docs/architecture.md)', () => {
     'Fn::ImportValue': `SoraPipelineStateful-${exportSuffix}`,
   });
 
-  // 'LIMITS' stands for the limits' variables (DAILY_BUDGET_USD only with a budget).
+  // 'LIMITS' stands for the limits' variables (DAILY_BUDGET_USD only with a budget); 'EVENTS' for
+  // JOB_EVENTS_BUS_NAME (every function that changes a job's status publishes its events).
   it.each([
     [
       'api',
-      ['JOBS_TABLE_NAME', 'VIDEOS_BUCKET_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'LIMITS'],
+      [
+        'JOBS_TABLE_NAME',
+        'VIDEOS_BUCKET_NAME',
+        'STATE_MACHINE_ARN',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+      ],
     ],
     ['authorizer', ['API_TOKENS_SECRET_ID']],
-    ['createProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
+    [
+      'createProviderJob',
+      [
+        'JOBS_TABLE_NAME',
+        'PROVIDER_SECRET_ID',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+      ],
+    ],
     ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
     [
       'downloadVideo',
@@ -216,11 +233,21 @@ describe('environment (docs/architecture.md)', () => {
         'PROVIDER_SECRET_ID',
         'PROVIDER_BASE_URL',
         'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
       ],
     ],
-    ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS']],
-    ['intake', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'LIMITS']],
-    ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS']],
+    ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS', 'JOB_EVENTS_BUS_NAME']],
+    [
+      'intake',
+      [
+        'JOBS_TABLE_NAME',
+        'STATE_MACHINE_ARN',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+      ],
+    ],
+    ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS', 'JOB_EVENTS_BUS_NAME']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
     const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
@@ -276,14 +303,15 @@ describe('environment (docs/architecture.md)', () => {
 
 describe('grants (least privilege)', () => {
   it.each([
-    ['api', ['dynamodb', 'logs', 's3', 'states', 'xray']],
+    ['api', ['dynamodb', 'events', 'logs', 's3', 'states', 'xray']],
     ['authorizer', ['logs', 'secretsmanager', 'xray']],
-    ['createProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
+    ['createProviderJob', ['dynamodb', 'events', 'logs', 'secretsmanager', 'states', 'xray']],
     ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
-    ['downloadVideo', ['dynamodb', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
-    ['recordFailure', ['dynamodb', 'logs', 'states', 'xray']],
-    ['intake', ['dynamodb', 'logs', 's3', 'states', 'xray']],
-    ['scheduler', ['dynamodb', 'logs', 'states', 'xray']],
+    ['downloadVideo', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
+    ['recordFailure', ['dynamodb', 'events', 'logs', 'states', 'xray']],
+    // sqs: SendMessage to the dead letters (on-failure destination of the async invocation).
+    ['intake', ['dynamodb', 'events', 'logs', 's3', 'sqs', 'states', 'xray']],
+    ['scheduler', ['dynamodb', 'events', 'logs', 'sqs', 'states', 'xray']],
   ] as const)('%s may call only %j', (name, services) => {
     expect(servicesOf(name)).toEqual(services);
   });
@@ -296,20 +324,64 @@ describe('grants (least privilege)', () => {
     expect(indexGrantees).toEqual(['api', 'scheduler']);
   });
 
-  it('lets the api read video objects and the download write them and read back videos/ only', () => {
-    const s3Actions = (name: PipelineFunctionName) =>
-      statementsOf(name)
-        .flatMap(actionsOf)
-        .filter((a) => a.startsWith('s3:'));
+  it('lets the api read objects under videos/ only, and nothing else in the bucket', () => {
+    const s3 = statementsOf('api').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
 
-    expect(s3Actions('api').sort()).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
-    expect(s3Actions('downloadVideo')).toContain('s3:PutObject');
-    expect(s3Actions('downloadVideo')).toContain('s3:Abort*');
-    const reads = statementsOf('downloadVideo').filter((s) =>
-      actionsOf(s).some((a) => a.startsWith('s3:Get')),
+    expect(s3.map(actionsOf)).toEqual([['s3:GetObject']]);
+    expect(s3.flatMap(resourcesOf)).toEqual([expect.stringMatching(/\/videos\/\*"\]\]\}$/)]);
+  });
+
+  it('lets the download read, write and abort uploads under videos/ only, and never delete', () => {
+    const s3 = statementsOf('downloadVideo').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('s3:')),
     );
-    expect(reads.map(actionsOf)).toEqual([['s3:GetObject']]);
-    expect(JSON.stringify(reads.map(resourcesOf))).toContain('/videos/*');
+
+    expect(s3.flatMap(actionsOf).sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:PutObject',
+    ]);
+    expect(s3.flatMap(resourcesOf)).toEqual([expect.stringMatching(/\/videos\/\*"\]\]\}$/)]);
+  });
+
+  it('lets the intake read the drop folders and write only their reports', () => {
+    const s3 = statementsOf('intake').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const byAction = Object.fromEntries(
+      s3.map((s) => [
+        actionsOf(s).join(),
+        resourcesOf(s)
+          .map((r) => r.replace(/^.*\/(\w[\w-]*)\/\*"\]\]\}$/, '$1'))
+          .sort(),
+      ]),
+    );
+
+    expect(byAction).toEqual({
+      's3:GetObject': ['batches', 'inbox'],
+      's3:PutObject': ['batches-results', 'inbox-results'],
+    });
+  });
+
+  it.each(NAMES)('lets %s send only the DynamoDB actions the job store sends', (name) => {
+    const actions = statementsOf(name)
+      .flatMap(actionsOf)
+      .filter((a) => a.startsWith('dynamodb:'));
+
+    for (const action of actions) {
+      expect([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+      ]).toContain(action);
+    }
+  });
+
+  it('reads secrets with GetSecretValue only', () => {
+    const actions = NAMES.flatMap(statementsOf)
+      .flatMap(actionsOf)
+      .filter((a) => a.startsWith('secretsmanager:'));
+
+    expect(new Set(actions)).toEqual(new Set(['secretsmanager:GetSecretValue']));
   });
 
   it('lets the api start executions of the generation state machine only', () => {

@@ -177,8 +177,8 @@ export class InMemoryJobStore implements JobStore {
     result: JobResult,
     completedAt: string,
     actualCostUsd?: number,
-  ): Promise<void> {
-    await this.#update(jobId, {
+  ): Promise<Job> {
+    return this.#update(jobId, {
       status: 'COMPLETED',
       result,
       progress: 100,
@@ -188,10 +188,10 @@ export class InMemoryJobStore implements JobStore {
     });
   }
 
-  async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {
+  async recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined> {
     const job = this.#jobs.get(jobId);
-    if (job !== undefined && isTerminal(job.status)) return;
-    await this.#update(jobId, { status: 'FAILED', error, updatedAt: at });
+    if (job !== undefined && isTerminal(job.status)) return undefined;
+    return this.#update(jobId, { status: 'FAILED', error, updatedAt: at });
   }
 
   async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {

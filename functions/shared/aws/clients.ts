@@ -7,6 +7,7 @@
  * in Lambda; elsewhere the tracer is disabled and returns the client untouched.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -30,3 +31,5 @@ export const s3 = tracer.captureAWSv3Client(
 export const sfn = tracer.captureAWSv3Client(new SFNClient({ maxAttempts }));
 
 export const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({ maxAttempts }));
+
+export const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts }));

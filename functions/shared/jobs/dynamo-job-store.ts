@@ -284,8 +284,8 @@ export class DynamoJobStore implements JobStore {
     result: JobResult,
     completedAt: string,
     actualCostUsd?: number,
-  ): Promise<void> {
-    await this.#update(
+  ): Promise<Job> {
+    const job = await this.#update(
       jobId,
       {
         ...statusAttributes('COMPLETED'),
@@ -297,10 +297,12 @@ export class DynamoJobStore implements JobStore {
       },
       'throw',
     );
+    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
+    return job;
   }
 
-  async recordFailed(jobId: string, error: JobError, at: string): Promise<void> {
-    await this.#update(jobId, { ...statusAttributes('FAILED'), error, updatedAt: at }, 'ignore');
+  async recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined> {
+    return this.#update(jobId, { ...statusAttributes('FAILED'), error, updatedAt: at }, 'ignore');
   }
 
   async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {

@@ -35,14 +35,18 @@ export interface JobStore {
     jobId: string,
     update: { providerStatus: ProviderStatus; progress: number; pollCount: number },
   ): Promise<void>;
+  /** Records COMPLETED with its video; answers the job as recorded. */
   recordCompleted(
     jobId: string,
     result: JobResult,
     completedAt: string,
     actualCostUsd?: number,
-  ): Promise<void>;
-  /** Records FAILED with a reason; does nothing if the job is already terminal. */
-  recordFailed(jobId: string, error: JobError, at: string): Promise<void>;
+  ): Promise<Job>;
+  /**
+   * Records FAILED with a reason and answers the job as recorded; does nothing (and answers
+   * undefined) if the job is already terminal.
+   */
+  recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined>;
   /**
    * Puts a job that has no provider job yet back to QUEUED + deferred (e.g. the daily budget is
    * spent), for a later scheduled run. Keeps `createAttemptedAt` and `executionName`, so a later

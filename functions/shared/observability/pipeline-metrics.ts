@@ -37,6 +37,7 @@ export const PIPELINE_METRICS = {
   DeferredJobsStarted: MetricUnit.Count,
   /** Concurrency slots a scheduler run took back from jobs without a live execution. */
   SlotsReclaimed: MetricUnit.Count,
+  /** A job was recorded COMPLETED. Dimension `source`: api, inbox, batch (and a total). */
   JobsCompleted: MetricUnit.Count,
   /** Bytes of MP4 stored by a completed download. */
   VideoBytesStored: MetricUnit.Bytes,
@@ -44,11 +45,27 @@ export const PIPELINE_METRICS = {
   JobDuration: MetricUnit.Seconds,
   /** From the provider create to COMPLETED. */
   GenerationDuration: MetricUnit.Seconds,
-  /** A job was recorded FAILED. Dimension `code`: the failure code (never its message). */
+  /** A job was recorded FAILED. Dimension `code`: the failure code, never its message (and a total). */
   JobsFailed: MetricUnit.Count,
   /** The API authorizer denied a request (no, malformed or unknown token). */
   RequestsUnauthorized: MetricUnit.Count,
+  /** Gauge (each scheduler run): jobs waiting for a slot or the schedule, without an execution. */
+  JobsWaiting: MetricUnit.Count,
+  /** Gauge (each scheduler run): how long the oldest waiting job has waited since submission. */
+  OldestWaitingJobAge: MetricUnit.Seconds,
+  /** Gauge (each scheduler run): concurrency slots held, i.e. provider jobs in flight. */
+  JobsInFlight: MetricUnit.Count,
+  /** Gauge (each scheduler run): today's (UTC) spending, spent plus reserved, in USD. */
+  SpentTodayUsd: MetricUnit.NoUnit,
+  /** A job state-change event could not be published to the event bus (the job went on). */
+  JobEventsNotPublished: MetricUnit.Count,
 } as const;
+
+/**
+ * Metrics also published as a total over their dimensions (the `service` dimension only), for
+ * alarms: CloudWatch alarms cannot sum a metric across dimension values.
+ */
+const ROLLED_UP: ReadonlySet<PipelineMetricName> = new Set(['JobsCompleted', 'JobsFailed']);
 
 export type PipelineMetricName = keyof typeof PIPELINE_METRICS;
 export type MetricDimensions = Readonly<Record<string, string>>;
@@ -101,7 +118,10 @@ export function publishMetrics(recorded: readonly RecordedMetric[], sink: Metric
     string,
     { dimensions: [string, string][]; values: Map<PipelineMetricName, number[]> }
   >();
-  for (const { name, value, dimensions } of recorded) {
+  const rollups = recorded
+    .filter(({ name, dimensions }) => ROLLED_UP.has(name) && Object.keys(dimensions).length > 0)
+    .map(({ name, value }): RecordedMetric => ({ name, value, dimensions: {} }));
+  for (const { name, value, dimensions } of [...recorded, ...rollups]) {
     const entries = Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b));
     const key = JSON.stringify(entries);
     let group = groups.get(key);

@@ -17,6 +17,11 @@ export function countingSchedulerRuns<TEvent>(
     recordMetric('JobsFailed', summary.reconciled.length, { code: EXECUTION_LOST });
     recordMetric('JobsDeferred', summary.requeued.length, { reason: 'never_started' });
     recordMetric('JobsResumed', summary.resumed.length, { code: EXECUTION_LOST });
+    const { gauges } = summary;
+    recordMetric('JobsWaiting', gauges.waiting);
+    recordMetric('OldestWaitingJobAge', gauges.oldestWaitingSeconds);
+    recordMetric('JobsInFlight', gauges.inFlight);
+    recordMetric('SpentTodayUsd', gauges.spentTodayUsd);
     return summary;
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { loggableError } from './loggable-error.ts';
 import { logger, metrics, tracer } from './observability.ts';
 import {
   inMetricsScope,
@@ -61,7 +62,7 @@ export function withObservability<TEvent, TResult>(
       try {
         publishMetrics(recorded, tools.metrics);
       } catch (error) {
-        tools.logger.warn('Metrics not published', { error });
+        tools.logger.warn('Metrics not published', { error: loggableError(error) });
       }
     }
   };
@@ -89,7 +90,7 @@ async function traced<T>(
       try {
         subsegment.close();
       } catch (error) {
-        tools.logger.warn('Trace subsegment not closed', { error });
+        tools.logger.warn('Trace subsegment not closed', { error: loggableError(error) });
       }
       tracer.setSegment(parent);
     }

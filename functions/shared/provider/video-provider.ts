@@ -139,7 +139,7 @@ export class VideoProvider {
       );
       return toProviderVideo(video);
     } catch (error) {
-      throw this.#classify(error, 'create');
+      throw this.#classify(error, 'create', request.prompt);
     }
   }
 
@@ -155,7 +155,7 @@ export class VideoProvider {
       );
       return toProviderVideo(video);
     } catch (error) {
-      throw this.#classify(error, 'remix');
+      throw this.#classify(error, 'remix', request.prompt);
     }
   }
 
@@ -261,8 +261,13 @@ export class VideoProvider {
     return { maxRetries: 0, headers: { 'Idempotency-Key': idempotencyKey } };
   }
 
-  #classify(error: unknown, operation: ProviderOperation): ProviderError {
-    return classifyProviderError(error, { operation, secrets: [this.#config.apiKey] });
+  /**
+   * The request's prompt is redacted like the key: a provider's answer (a moderation refusal)
+   * may quote it, and the error's message reaches Lambda's own error log line.
+   */
+  #classify(error: unknown, operation: ProviderOperation, prompt?: string): ProviderError {
+    const secrets = prompt === undefined ? [this.#config.apiKey] : [this.#config.apiKey, prompt];
+    return classifyProviderError(error, { operation, secrets });
   }
 }
 

@@ -65,6 +65,18 @@ export interface SchedulerSummary {
   freeSlots: number;
   /** Deferred jobs left waiting because today's budget cannot cover them. */
   overBudget: number;
+  /**
+   * Gauges for the dashboard and alarms, as this run left things: waiting jobs (parked or
+   * deferred, of the oldest `maxQueuedRead` read), the age of the oldest one, slots held, and
+   * today's spending (spent plus reserved) against the budget (null without one).
+   */
+  gauges: {
+    waiting: number;
+    oldestWaitingSeconds: number;
+    inFlight: number;
+    spentTodayUsd: number;
+    dailyBudgetUsd: number | null;
+  };
 }
 
 /**
@@ -96,6 +108,13 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     started: [],
     freeSlots: 0,
     overBudget: 0,
+    gauges: {
+      waiting: 0,
+      oldestWaitingSeconds: 0,
+      inFlight: 0,
+      spentTodayUsd: 0,
+      dailyBudgetUsd: null,
+    },
   };
 
   const inProgress = await oldest(deps.store, 'IN_PROGRESS', settings.maxInProgressChecked);
@@ -116,7 +135,31 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     summary,
   );
   summary.checked = states.size;
+  summary.gauges = await gaugesAfter(deps, queued, holders, summary);
   return summary;
+}
+
+async function gaugesAfter(
+  deps: SchedulerDeps,
+  queued: readonly Job[],
+  holders: number,
+  summary: SchedulerSummary,
+): Promise<SchedulerSummary['gauges']> {
+  const now = deps.clock();
+  const started = new Set(summary.started.map((start) => start.jobId));
+  const waiting = queued.filter((job) => job.deferred && !started.has(job.jobId));
+  // Oldest first (`oldest` reads in ascending creation order).
+  const oldest = waiting[0];
+  const usage = await deps.budget.usage(utcDay(now));
+  return {
+    waiting: waiting.length,
+    oldestWaitingSeconds: oldest
+      ? Math.max(0, Math.round((now.getTime() - Date.parse(oldest.createdAt)) / 1000))
+      : 0,
+    inFlight: holders + summary.started.length,
+    spentTodayUsd: usage.spentUsd + usage.reservedUsd,
+    dailyBudgetUsd: usage.limitUsd,
+  };
 }
 
 /** Resumes, closes or requeues jobs that are not terminal but have no live execution. */

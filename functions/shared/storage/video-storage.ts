@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { loggableError } from '../observability/loggable-error.ts';
 import { logger } from '../observability/observability.ts';
 import { ProviderError } from '../provider/provider-errors.ts';
 import { type InspectedContent, inspectContent, MP4_SIGNATURE } from './content-inspector.ts';
@@ -234,7 +235,11 @@ export class VideoStorage {
       );
     } catch (error) {
       // The parts are invisible (no object exists) and a lifecycle rule expires them.
-      logger.warn('Could not abort the multipart upload', { key, uploadId, error });
+      logger.warn('Could not abort the multipart upload', {
+        key,
+        uploadId,
+        error: loggableError(error),
+      });
     }
   }
 }

@@ -61,6 +61,11 @@ export interface SimulatorKnobs {
   moderationMarker: string;
   /** A prompt containing this renders for a while, then fails. */
   renderFailureMarker: string;
+  /**
+   * Error messages quote the prompt, as some providers' moderation answers do (tests that no
+   * prompt reaches the logs). Off by default, as on OpenAI.
+   */
+  quotePromptInErrors: boolean;
   /** Models, sizes and clip lengths accepted. */
   models: ModelCatalogue;
 }
@@ -81,6 +86,7 @@ export const defaultKnobs: Omit<SimulatorKnobs, 'seed'> = {
   contentTtlSeconds: 3600,
   moderationMarker: '[moderation-block]',
   renderFailureMarker: '[render-fail]',
+  quotePromptInErrors: false,
   models: defaultModels,
 };
 
@@ -110,6 +116,7 @@ export const knobsSchema = z
     contentTtlSeconds: z.number().nonnegative().finite(),
     moderationMarker: z.string().min(1),
     renderFailureMarker: z.string().min(1),
+    quotePromptInErrors: z.boolean(),
     models: z
       .record(z.string().min(1), modelSpecSchema)
       .refine((models) => Object.keys(models).length > 0, 'at least one model'),

@@ -171,8 +171,9 @@ function startJob(ctx: SimulatorContext, res: ServerResponse, params: VideoParam
   const { knobs, store } = ctx;
   if (params.prompt.includes(knobs.moderationMarker)) {
     throw new ApiError(400, {
-      message:
-        'Your request was blocked by our moderation system. The prompt may contain content that is not allowed.',
+      message: knobs.quotePromptInErrors
+        ? `Your request was blocked by our moderation system: "${params.prompt}" may contain content that is not allowed.`
+        : 'Your request was blocked by our moderation system. The prompt may contain content that is not allowed.',
       type: 'invalid_request_error',
       param: 'prompt',
       code: 'moderation_blocked',

@@ -198,6 +198,48 @@ describe('POST /videos', () => {
     expect(startExecution).not.toHaveBeenCalled();
   });
 
+  it.each([
+    ['text/plain', 'text/plain'],
+    ['a form', 'application/x-www-form-urlencoded'],
+    ['a multipart form', 'multipart/form-data; boundary=x'],
+  ])(
+    'answers 415 for a JSON body sent as %s, storing and starting nothing',
+    async (_what, contentType) => {
+      const { store, startExecution, send } = setup();
+
+      const response = await send(post({ prompt: PROMPT }, { 'content-type': contentType }));
+
+      expect(response.statusCode).toBe(415);
+      expect(response.json).toEqual({
+        error: {
+          code: 'unsupported_media_type',
+          message: expect.stringContaining('application/json'),
+        },
+      });
+      expect(store.all()).toEqual([]);
+      expect(startExecution).not.toHaveBeenCalled();
+    },
+  );
+
+  it('answers 415 for a body without a Content-Type', async () => {
+    const { send } = setup();
+    const { headers: _none, ...request } = post({ prompt: PROMPT });
+
+    const response = await send({ ...request, headers: {} });
+
+    expect(response.statusCode).toBe(415);
+  });
+
+  it('accepts application/json with a charset, in any case', async () => {
+    const { send } = setup();
+
+    const response = await send(
+      post({ prompt: PROMPT }, { 'content-type': 'Application/JSON; charset=utf-8' }),
+    );
+
+    expect(response.statusCode).toBe(202);
+  });
+
   it('reads a base64-encoded body', async () => {
     const { send } = setup();
     const body = Buffer.from(JSON.stringify({ prompt: PROMPT })).toString('base64');

@@ -254,6 +254,7 @@ describe('openApiDocument error responses', () => {
         'IdempotencyConflictError',
         'JobNotCompletedError',
         'PayloadTooLargeError',
+        'UnsupportedMediaTypeError',
         'JobStartFailedError',
       ].map((name) => {
         const error = new Error(name);

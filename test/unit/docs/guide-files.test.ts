@@ -13,14 +13,15 @@ function writtenPaths(markdown: string): string[] {
   const paths: string[] = [];
   for (const block of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
     const code = block[1] ?? '';
-    for (const match of code.matchAll(/(?:\s-o|[^2&]>)\s*([^\s;|&)]+)/g)) {
+    for (const match of code.matchAll(/(?:\s-o|(?:^|\s)>)\s*([^\s;|&)]+)/gm)) {
       paths.push(match[1] ?? '');
     }
     for (const match of code.matchAll(/generate-video\.\w+ "[^"]*" (\S+)/g)) {
       paths.push(match[1] ?? '');
     }
   }
-  return paths.filter((path) => path !== '/dev/null' && !path.startsWith('$') && path !== '-');
+  // Absolute paths (/tmp/...) are outside the repository; `$VAR` and `-` are not files.
+  return paths.filter((path) => !path.startsWith('/') && !path.startsWith('$') && path !== '-');
 }
 
 function isIgnored(path: string): boolean {

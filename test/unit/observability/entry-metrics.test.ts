@@ -81,7 +81,12 @@ describe('HTTP API entry', () => {
   it('publishes nothing for a refused request', async () => {
     const { emf, send } = api();
 
-    const response = await send({ method: 'POST', path: '/videos', body: '{"prompt":""}' });
+    const response = await send({
+      method: 'POST',
+      path: '/videos',
+      headers: { 'content-type': 'application/json' },
+      body: '{"prompt":""}',
+    });
 
     expect(response.statusCode).toBe(400);
     expect(emf.lines()).toEqual([]);

@@ -18,6 +18,13 @@ function summary(overrides: Partial<SchedulerSummary> = {}): SchedulerSummary {
     started: [],
     freeSlots: 4,
     overBudget: 0,
+    gauges: {
+      waiting: 0,
+      oldestWaitingSeconds: 0,
+      inFlight: 0,
+      spentTodayUsd: 0,
+      dailyBudgetUsd: null,
+    },
     ...overrides,
   };
 }
@@ -35,7 +42,7 @@ function scheduler(result: SchedulerSummary) {
 }
 
 describe('scheduler metrics', () => {
-  it('counts the jobs a run started, the slots it reclaimed and the jobs it closed, requeued or resumed', async () => {
+  it('counts the jobs a run started, the slots it reclaimed and the jobs it closed, requeued or resumed, and publishes its gauges', async () => {
     const { handler, published } = scheduler(
       summary({
         checked: 5,
@@ -44,6 +51,13 @@ describe('scheduler metrics', () => {
         resumed: ['job_f'],
         releasedSlots: ['job_a', 'job_d'],
         started: [{ jobId: 'job_e', executionName: 'job_e-2' }],
+        gauges: {
+          waiting: 7,
+          oldestWaitingSeconds: 1800,
+          inFlight: 3,
+          spentTodayUsd: 12.5,
+          dailyBudgetUsd: 50,
+        },
       }),
     );
 
@@ -52,6 +66,12 @@ describe('scheduler metrics', () => {
     expect(published()).toEqual([
       { name: 'DeferredJobsStarted', value: 1, dimensions: {} },
       { name: 'SlotsReclaimed', value: 2, dimensions: {} },
+      { name: 'JobsWaiting', value: 7, dimensions: {} },
+      { name: 'OldestWaitingJobAge', value: 1800, dimensions: {} },
+      { name: 'JobsInFlight', value: 3, dimensions: {} },
+      { name: 'SpentTodayUsd', value: 12.5, dimensions: {} },
+      // The total over failure codes, for the failure-rate alarm.
+      { name: 'JobsFailed', value: 1, dimensions: {} },
       { name: 'JobsFailed', value: 1, dimensions: { code: 'execution_lost' } },
       { name: 'JobsResumed', value: 1, dimensions: { code: 'execution_lost' } },
       { name: 'JobsDeferred', value: 2, dimensions: { reason: 'never_started' } },
@@ -67,6 +87,11 @@ describe('scheduler metrics', () => {
     expect(published().map(({ name, value }) => [name, value])).toEqual([
       ['DeferredJobsStarted', 0],
       ['SlotsReclaimed', 0],
+      ['JobsWaiting', 0],
+      ['OldestWaitingJobAge', 0],
+      ['JobsInFlight', 0],
+      ['SpentTodayUsd', 0],
+      ['JobsFailed', 0],
       ['JobsFailed', 0],
       ['JobsResumed', 0],
       ['JobsDeferred', 0],

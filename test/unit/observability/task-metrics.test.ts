@@ -181,7 +181,13 @@ describe('download-video metrics', () => {
     const result = await downloadStep()({ jobId: job.jobId });
 
     expect(emf.points()).toEqual([
-      { namespace: 'SoraPipeline', name: 'JobsCompleted', unit: 'Count', value: 1, dimensions: {} },
+      {
+        namespace: 'SoraPipeline',
+        name: 'JobsCompleted',
+        unit: 'Count',
+        value: 1,
+        dimensions: { source: job.source },
+      },
       {
         namespace: 'SoraPipeline',
         name: 'VideoBytesStored',
@@ -203,6 +209,8 @@ describe('download-video metrics', () => {
         value: 300,
         dimensions: {},
       },
+      // The total over sources, for the failure-rate alarm.
+      { namespace: 'SoraPipeline', name: 'JobsCompleted', unit: 'Count', value: 1, dimensions: {} },
     ]);
   });
 
@@ -238,13 +246,14 @@ describe('record-failure metrics', () => {
     Cause: { code: 'moderation_blocked', message: 'Blocked after rendering started' },
   };
 
-  it('counts the failed job by its code, never its message', async () => {
+  it('counts the failed job by its code (and in the total), never its message', async () => {
     const job = seedJob({ status: 'IN_PROGRESS' });
 
     await recordFailureStep()({ jobId: job.jobId, error: providerFailure });
 
     expect(published()).toEqual([
       { name: 'JobsFailed', value: 1, dimensions: { code: 'moderation_blocked' } },
+      { name: 'JobsFailed', value: 1, dimensions: {} },
     ]);
     expect(JSON.stringify(emf.lines())).not.toContain('Blocked after rendering');
   });

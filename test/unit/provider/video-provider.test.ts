@@ -299,6 +299,28 @@ describe('VideoProvider.create', () => {
     expect(String((error.cause as Error).message)).not.toContain(API_KEY);
   });
 
+  it('never puts the prompt in the error of a refusal that quotes it', async () => {
+    // Prepare
+    const { provider } = await providerFor((_request, res) =>
+      sendError(res, 400, {
+        message: `Your request was blocked by our moderation system: "${createRequest.prompt}".`,
+        code: 'moderation_blocked',
+        param: 'prompt',
+      }),
+    );
+
+    // Act
+    const error = await rejection(provider.create(createRequest));
+
+    // Assess
+    expect(error.code).toBe('moderation_blocked');
+    expect(error.message).toContain('[REDACTED]');
+    expect(`${error.message} ${error.providerMessage} ${error.stack}`).not.toContain(
+      createRequest.prompt,
+    );
+    expect(String((error.cause as Error).message)).not.toContain(createRequest.prompt);
+  });
+
   it('refuses an empty idempotency key before calling the provider', async () => {
     // Prepare
     const { provider, requests } = await providerFor((_request, res) =>

@@ -116,6 +116,29 @@ const deferred = (n: number, overrides: Partial<Job> = {}) =>
     ...overrides,
   });
 
+describe('runScheduler: gauges', () => {
+  it("reports the jobs left waiting, the oldest one's age, the slots held and today's spending", async () => {
+    const { deps } = setup({
+      jobs: [deferred(3), deferred(1), deferred(2), deferred(4)],
+      limit: 2,
+      holding: ['job_D9'],
+      usage: { limitUsd: 50, spentUsd: 10, reservedUsd: 2.5 },
+    });
+
+    const { gauges } = await runScheduler(deps);
+
+    // job_D9 holds nothing real (no such job): its slot is given back; D1 and D2 start.
+    expect(gauges).toEqual({
+      waiting: 2,
+      // job_D3 was created at 10:00:03, the run is at 12:00:00.
+      oldestWaitingSeconds: 2 * 3600 - 3,
+      inFlight: 2,
+      spentTodayUsd: 12.5,
+      dailyBudgetUsd: 50,
+    });
+  });
+});
+
 describe('runScheduler: starting deferred jobs', () => {
   it('starts the oldest deferred jobs into the free slots, named by their id', async () => {
     const { deps, store, starts } = setup({
