@@ -42,6 +42,7 @@ export function buildPipeline(app: App, options: BuildPipelineOptions): Pipeline
     jobsTable: stateful.jobsTable,
     providerApiKeySecret: stateful.providerApiKeySecret,
     apiTokensSecret: stateful.apiTokensSecret,
+    webhookSigningSecret: stateful.webhookSigningSecret,
     bundle: options.bundle,
     projectRoot: PROJECT_ROOT,
   });

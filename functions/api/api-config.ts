@@ -14,6 +14,8 @@ const apiEnvSchema = z.object({
   JOBS_TABLE_NAME: z.string().min(1),
   VIDEOS_BUCKET_NAME: z.string().min(1),
   STATE_MACHINE_ARN: z.string().min(1),
+  WEBHOOK_STATE_MACHINE_ARN: z.string().min(1),
+  WEBHOOK_SECRET_ID: z.string().min(1),
 });
 
 const authorizerEnvSchema = z.object({
@@ -24,6 +26,8 @@ export interface ApiConfig {
   jobsTableName: string;
   videosBucketName: string;
   stateMachineArn: string;
+  webhookStateMachineArn: string;
+  webhookSecretId: string;
   providerConfig: ProviderConfig;
 }
 
@@ -43,6 +47,8 @@ export function readApiConfig(env: Env): ApiConfig {
     jobsTableName: parsed.JOBS_TABLE_NAME,
     videosBucketName: parsed.VIDEOS_BUCKET_NAME,
     stateMachineArn: parsed.STATE_MACHINE_ARN,
+    webhookStateMachineArn: parsed.WEBHOOK_STATE_MACHINE_ARN,
+    webhookSecretId: parsed.WEBHOOK_SECRET_ID,
     providerConfig,
   };
 }

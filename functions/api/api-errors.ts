@@ -5,17 +5,6 @@ export class RouteNotFoundError extends Error {
   override name = 'RouteNotFoundError';
 }
 
-/** The path exists but not with this method; `allowed` feeds the `Allow` header. */
-export class MethodNotAllowedError extends Error {
-  override name = 'MethodNotAllowedError';
-  readonly allowed: readonly string[];
-
-  constructor(allowed: readonly string[], options?: ErrorOptions) {
-    super(`Method not allowed; use ${allowed.join(', ')}`, options);
-    this.allowed = allowed;
-  }
-}
-
 /** The request body is over the size the API accepts. */
 export class PayloadTooLargeError extends Error {
   override name = 'PayloadTooLargeError';

@@ -4,7 +4,9 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { JOB_STATUSES, type JobStatus } from '../shared/jobs/job.ts';
+import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
+import { readClientUsage } from '../shared/jobs/client-usage.ts';
+import { JOB_STATUSES, type Job, type JobStatus, ownerOf } from '../shared/jobs/job.ts';
 import {
   JobNotCompletedError,
   JobNotFoundError,
@@ -13,20 +15,24 @@ import {
 } from '../shared/jobs/job-errors.ts';
 import { isJobId } from '../shared/jobs/job-id.ts';
 import { decodeUtf8 } from '../shared/jobs/prompt-text.ts';
-import { type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
+import { type SubmitJobContext, type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
+import { MAX_REFERENCE_IMAGE_BYTES } from '../shared/media/reference-image.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
+import { type CancelJobDeps, cancelBatch, cancelJob } from '../shared/workflow/cancel-job.ts';
 import {
   ContentNotFoundError,
-  MethodNotAllowedError,
   PayloadTooLargeError,
   RouteNotFoundError,
   UnsupportedMediaTypeError,
 } from './api-errors.ts';
+import { type OperationId, ROUTES_BY_KEY } from './api-routes.ts';
+import { type Caller, callerOf } from './caller.ts';
 import type { ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
 import { jsonResponse } from './json-response.ts';
+import { formToRequest, parseMultipart } from './multipart-request.ts';
 import {
   CONTENT_VARIANTS,
   type ContentVariant,
@@ -37,6 +43,8 @@ import {
 
 /** Bodies are a prompt and a few fields: 16 KiB leaves room for a 4000-character prompt in UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** A multipart POST /videos also carries the reference image. */
+export const MAX_MULTIPART_BYTES = MAX_REFERENCE_IMAGE_BYTES + 64 * 1024;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
@@ -51,6 +59,12 @@ export interface ApiDeps extends SubmitJobDeps {
   contentLink: ContentLink;
   /** A UTC day's spending against the budget, and the concurrency slots in use now. */
   usage: (day: string) => Promise<UsageReport>;
+  /** Cancels jobs: stops executions, deletes provider jobs, settles the ledger. */
+  cancel: CancelJobDeps;
+  /** The client's webhook signing secret (`whsec_...`). */
+  webhookSecret: (client: string) => Promise<string>;
+  /** Stores an uploaded reference image under uploads/ and answers its key (absent: refused). */
+  storeUpload?: (bytes: Uint8Array) => Promise<string>;
   logger: ApiLogger;
 }
 
@@ -59,96 +73,183 @@ export type ApiHandler = (
   context?: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-type RouteHandler = (
-  event: APIGatewayProxyEventV2,
-  pathParameter: string | undefined,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-
-interface Route {
-  name: string;
-  path: RegExp;
-  methods: Readonly<Record<string, RouteHandler>>;
+/** One request as an operation sees it: the event, its `{id}` path parameter and its caller. */
+interface ApiRequest {
+  event: APIGatewayProxyEventV2;
+  id: string | undefined;
+  caller: Caller;
 }
 
+type Operation = (request: ApiRequest) => Promise<APIGatewayProxyStructuredResultV2>;
+
 /**
- * The HTTP API (payload v2) in one function: a small router over the request path, each route a
- * few lines that parse the request, call the use case or the store, and shape the response.
- * Every error goes through `errorResponse`.
+ * The HTTP API (payload v2) in one function: API Gateway names the matched route in `routeKey`
+ * (routes in api-routes.ts), and the operation of that route parses the request, calls the use
+ * case or the store, and shapes the response. Every error goes through `errorResponse`. A client
+ * sees only its own jobs: another client's job answers 404, as one that does not exist.
  */
 export function createApiHandler(deps: ApiDeps): ApiHandler {
   const { store, logger } = deps;
 
-  const createVideo: RouteHandler = async (event) => {
-    const body = readJsonBody(event);
+  const operations: Record<OperationId, Operation> = {
+    async createVideo({ event, caller }) {
+      const context = { source: 'api' as const, client: caller.client };
+      const contentType = header(event, 'content-type') ?? '';
+      if (!/^multipart\/form-data/i.test(contentType)) {
+        return submitted(readJsonBody(event), event, context);
+      }
+      // The openai SDK's form: fields, and the reference image as the file input_reference.
+      const form = await parseMultipart(contentType, rawBody(event, MAX_MULTIPART_BYTES));
+      const request = formToRequest(form.fields);
+      if (form.file !== undefined) {
+        if ('input_reference' in request) {
+          throw new ValidationError(
+            'input_reference',
+            'input_reference: send a file or a key, not both',
+          );
+        }
+        if (deps.storeUpload === undefined) {
+          throw new ValidationError(
+            'input_reference',
+            'input_reference: files are not accepted here',
+          );
+        }
+        request.input_reference = { key: await deps.storeUpload(form.file.bytes) };
+      }
+      return submitted(request, event, context);
+    },
+
+    async remixVideo({ event, id, caller }) {
+      const source = await findJob(id, caller);
+      const body = readJsonBody(event);
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new ValidationError('body', 'body: must be a JSON object');
+      }
+      for (const field of ['model', 'size', 'seconds']) {
+        if (field in body) {
+          throw new ValidationError(
+            field,
+            `${field}: a remix keeps the model, size and seconds of the video it remixes`,
+          );
+        }
+      }
+      if (source.status !== 'COMPLETED' || source.providerJobId === undefined) {
+        throw new JobNotCompletedError(`Job ${source.jobId} is ${source.status}`);
+      }
+      const request = { ...body, model: source.model, size: source.size, seconds: source.seconds };
+      return submitted(request, event, {
+        source: 'api',
+        client: caller.client,
+        remixOf: { jobId: source.jobId, providerJobId: source.providerJobId },
+      });
+    },
+
+    async listVideos({ event, caller }) {
+      const query = event.queryStringParameters ?? {};
+      const client = caller.admin ? nonEmpty(query.client) : caller.client;
+      const batchId = nonEmpty(query.batch);
+      const page = await store.list({
+        status: parseStatus(query.status),
+        limit: parseLimit(query.limit),
+        cursor: nonEmpty(query.cursor),
+        ...(client === undefined ? {} : { client }),
+        ...(batchId === undefined ? {} : { batchId }),
+      });
+      return jsonResponse(200, {
+        videos: page.jobs.map(toPublicJob),
+        nextCursor: page.nextCursor ?? null,
+      });
+    },
+
+    async getVideo({ id, caller }) {
+      return jsonResponse(200, toPublicJob(await findJob(id, caller)));
+    },
+
+    async getVideoContent({ event, id, caller }) {
+      const variant = parseVariant(event.queryStringParameters?.variant);
+      const job = await findJob(id, caller);
+      if (job.status !== 'COMPLETED') {
+        throw new JobNotCompletedError(`Job ${job.jobId} is ${job.status}`);
+      }
+      const key = contentKey(job, variant);
+      if (key === undefined) throw new ContentNotFoundError(`Job ${job.jobId} has no ${variant}`);
+      const url = await deps.contentLink(key);
+      return { statusCode: 302, headers: { Location: url, 'Cache-Control': 'no-store' } };
+    },
+
+    async cancelVideo({ id, caller }) {
+      const job = await findJob(id, caller);
+      if (job.status === 'CANCELLED') {
+        // Already cancelled: the clean-up steps are idempotent, so a retry finishes them.
+        return jsonResponse(200, toPublicJob(await cancelJob(deps.cancel, job)));
+      }
+      const cancelled = await cancelJob(deps.cancel, job);
+      logger.info('Video job cancelled', {
+        providerJobId: cancelled.providerJobId,
+        wasStatus: job.status,
+      });
+      return jsonResponse(200, toPublicJob(cancelled));
+    },
+
+    async cancelBatch({ id, caller }) {
+      if (id === undefined || !BATCH_ID_PATTERN.test(id)) {
+        throw new ValidationError('id', 'id: not a batch id');
+      }
+      const result = await cancelBatch(deps.cancel, id, caller.admin ? undefined : caller.client);
+      logger.info('Batch cancelled', { batchId: id, cancelled: result.cancelled.length });
+      return jsonResponse(200, result);
+    },
+
+    async getUsage({ event, caller }) {
+      const query = event.queryStringParameters ?? {};
+      const day = parseDay(query.day, deps.clock());
+      // A client sees its own share next to the deployment's; an admin asks for anyone's.
+      const client = caller.admin ? nonEmpty(query.client) : caller.client;
+      const [usage, share] = await Promise.all([
+        deps.usage(day),
+        client === undefined ? undefined : readClientUsage(store, client, day),
+      ]);
+      return jsonResponse(200, share === undefined ? usage : { ...usage, client: share });
+    },
+
+    async getWebhookSecret({ caller }) {
+      return jsonResponse(200, { key: await deps.webhookSecret(caller.client) });
+    },
+  };
+
+  /** Submits a request (new or remix) with the request's Idempotency-Key, answering 202 or 200. */
+  async function submitted(
+    body: unknown,
+    event: APIGatewayProxyEventV2,
+    context: SubmitJobContext,
+  ): Promise<APIGatewayProxyStructuredResultV2> {
     const idempotencyKey = readIdempotencyKey(event);
-    const context =
-      idempotencyKey === undefined
-        ? { source: 'api' as const }
-        : { source: 'api' as const, idempotencyKey };
-    const { job, created } = await submitJob(body, context, deps);
+    const { job, created } = await submitJob(
+      body,
+      idempotencyKey === undefined ? context : { ...context, idempotencyKey },
+      deps,
+    );
     logger.appendKeys({ jobId: job.jobId });
     logger.info(created ? 'Video job created' : 'Video job replayed', {
       model: job.model,
       size: job.size,
       seconds: job.seconds,
       deferred: job.deferred,
+      remixOf: job.remixOf,
     });
     const headers: Record<string, string> = { Location: jobPath(job.jobId) };
     if (!created) headers['Idempotent-Replayed'] = 'true';
     return jsonResponse(created ? 202 : 200, toPublicJob(job), headers);
-  };
+  }
 
-  const listVideos: RouteHandler = async (event) => {
-    const query = event.queryStringParameters ?? {};
-    const page = await store.list({
-      status: parseStatus(query.status),
-      limit: parseLimit(query.limit),
-      cursor: query.cursor === undefined || query.cursor === '' ? undefined : query.cursor,
-    });
-    return jsonResponse(200, {
-      videos: page.jobs.map(toPublicJob),
-      nextCursor: page.nextCursor ?? null,
-    });
-  };
-
-  const getVideo: RouteHandler = async (_event, id) => {
-    const job = await findJob(id);
-    return jsonResponse(200, toPublicJob(job));
-  };
-
-  const getContent: RouteHandler = async (event, id) => {
-    const variant = parseVariant(event.queryStringParameters?.variant);
-    const job = await findJob(id);
-    if (job.status !== 'COMPLETED') {
-      throw new JobNotCompletedError(`Job ${job.jobId} is ${job.status}`);
-    }
-    const key = contentKey(job, variant);
-    if (key === undefined) throw new ContentNotFoundError(`Job ${job.jobId} has no ${variant}`);
-    const url = await deps.contentLink(key);
-    return { statusCode: 302, headers: { Location: url, 'Cache-Control': 'no-store' } };
-  };
-
-  const getUsage: RouteHandler = async (event) => {
-    const day = parseDay(event.queryStringParameters?.day, deps.clock());
-    return jsonResponse(200, await deps.usage(day));
-  };
-
-  const routes: readonly Route[] = [
-    { name: '/videos', path: /^\/videos$/, methods: { GET: listVideos, POST: createVideo } },
-    { name: '/videos/{id}', path: /^\/videos\/([^/]+)$/, methods: { GET: getVideo } },
-    {
-      name: '/videos/{id}/content',
-      path: /^\/videos\/([^/]+)\/content$/,
-      methods: { GET: getContent },
-    },
-    { name: '/usage', path: /^\/usage$/, methods: { GET: getUsage } },
-  ];
-
-  async function findJob(id: string | undefined) {
+  /** The job, if it exists and the caller may see it; JobNotFoundError otherwise. */
+  async function findJob(id: string | undefined, caller: Caller): Promise<Job> {
     if (id === undefined || !isJobId(id)) throw new JobNotFoundError('No job with this id');
     logger.appendKeys({ jobId: id });
     const job = await store.get(id);
-    if (job === undefined) throw new JobNotFoundError(`Job ${id} not found`);
+    if (job === undefined || !(caller.admin || ownerOf(job) === caller.client)) {
+      throw new JobNotFoundError(`Job ${id} not found`);
+    }
     return job;
   }
 
@@ -156,12 +257,19 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     logger.resetKeys();
     if (context !== undefined) logger.addContext(context);
     const method = event.requestContext.http.method.toUpperCase();
-    const path = requestPath(event);
-    let route = '(none)';
+    const route = event.routeKey;
     try {
-      const match = matchRoute(routes, method, path);
-      route = match.route;
-      const response = await match.handler(event, match.pathParameter);
+      const operation = ROUTES_BY_KEY.get(route)?.operationId;
+      if (operation === undefined) {
+        throw new RouteNotFoundError(`No route for ${method} ${requestPath(event)}`);
+      }
+      const caller = callerOf(event);
+      logger.appendKeys({ client: caller.client });
+      const response = await operations[operation]({
+        event,
+        id: event.pathParameters?.id,
+        caller,
+      });
       logger.info('Request handled', { method, route, statusCode: response.statusCode });
       return response;
     } catch (error) {
@@ -184,17 +292,6 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   };
 }
 
-function matchRoute(routes: readonly Route[], method: string, path: string) {
-  for (const route of routes) {
-    const match = route.path.exec(path);
-    if (match === null) continue;
-    const handler = route.methods[method];
-    if (handler === undefined) throw new MethodNotAllowedError(Object.keys(route.methods));
-    return { route: route.name, handler, pathParameter: decodePathParameter(match[1]) };
-  }
-  throw new RouteNotFoundError(`No route for ${method} ${path}`);
-}
-
 /** The path without the stage prefix (present unless the stage is `$default`) or a trailing slash. */
 function requestPath(event: APIGatewayProxyEventV2): string {
   const stage = event.requestContext.stage;
@@ -205,15 +302,6 @@ function requestPath(event: APIGatewayProxyEventV2): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
-function decodePathParameter(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return undefined;
-  }
-}
-
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   const wanted = name.toLowerCase();
   for (const [key, value] of Object.entries(event.headers ?? {})) {
@@ -222,15 +310,17 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
   return undefined;
 }
 
-function readJsonBody(event: APIGatewayProxyEventV2): unknown {
-  requireJsonContentType(header(event, 'Content-Type'));
+function rawBody(event: APIGatewayProxyEventV2, maxBytes: number): Buffer {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`Body is over ${MAX_BODY_BYTES} bytes`);
-  }
+  if (bytes.byteLength > maxBytes) throw new PayloadTooLargeError(`Body is over ${maxBytes} bytes`);
+  return bytes;
+}
+
+function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+  requireJsonContentType(header(event, 'Content-Type'));
   // Refused as the drop folder refuses a file: a lenient decode would store U+FFFD instead.
-  const text = decodeUtf8(bytes);
+  const text = decodeUtf8(rawBody(event, MAX_BODY_BYTES));
   if (text === undefined) throw new ValidationError('body', 'body: is not valid UTF-8');
   if (text.trim() === '') throw new ValidationError('body', 'body: must be a JSON object');
   try {
@@ -265,6 +355,10 @@ function readIdempotencyKey(event: APIGatewayProxyEventV2): string | undefined {
     );
   }
   return key;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function parseStatus(value: string | undefined): JobStatus | undefined {

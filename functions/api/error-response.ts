@@ -1,6 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { JobStartFailedError, ValidationError } from '../shared/jobs/job-errors.ts';
-import { MethodNotAllowedError } from './api-errors.ts';
 import { jsonResponse } from './json-response.ts';
 
 /**
@@ -25,15 +24,15 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     message: 'This video has no content of the requested variant',
   },
   RouteNotFoundError: { status: 404, code: 'route_not_found', message: 'No such route' },
-  MethodNotAllowedError: {
-    status: 405,
-    code: 'method_not_allowed',
-    message: 'This method is not allowed on this route',
-  },
   IdempotencyConflictError: {
     status: 409,
     code: 'idempotency_conflict',
     message: 'This Idempotency-Key was already used with a different request',
+  },
+  JobNotCancellableError: {
+    status: 409,
+    code: 'video_not_cancellable',
+    message: 'The video already COMPLETED or FAILED: there is nothing to cancel',
   },
   JobNotCompletedError: {
     status: 409,
@@ -82,8 +81,6 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
   if (error instanceof ValidationError) {
     body.message = error.message;
     body.field = error.field;
-  } else if (error instanceof MethodNotAllowedError) {
-    headers.Allow = error.allowed.join(', ');
   } else if (error instanceof JobStartFailedError) {
     if (error.jobRecordedAsFailed) {
       body.message = 'The video could not be started and was marked FAILED; submit it again';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFERRED_REASONS, JOB_SOURCES, JOB_STATUSES } from '../shared/jobs/job.ts';
+import { WEBHOOK_EVENTS } from '../shared/webhooks/webhook-events.ts';
 import { CONTENT_VARIANTS } from './public-job.ts';
 
 /**
@@ -43,7 +44,18 @@ export const videoSchema = z
     id: z.string().regex(new RegExp(JOB_ID_PATTERN)).describe('The job id.'),
     status: z
       .enum(JOB_STATUSES)
-      .describe('QUEUED, then IN_PROGRESS, then COMPLETED or FAILED (both final).'),
+      .describe(
+        'QUEUED, then IN_PROGRESS, then COMPLETED or FAILED; CANCELLED when a client cancelled it. COMPLETED, FAILED and CANCELLED are final.',
+      ),
+    client: z.string().describe('The client (API token owner) the job belongs to.'),
+    batchId: z
+      .string()
+      .optional()
+      .describe('The batch the job is part of (one dropped file): GET /videos?batch= lists it.'),
+    remixOf: z
+      .string()
+      .optional()
+      .describe('Set on a remix: the id of the video it remixes (POST /videos/{id}/remix).'),
     source: z
       .enum(JOB_SOURCES)
       .describe('Where the job came from: the HTTP API, the S3 drop folder or a batch.'),
@@ -66,6 +78,28 @@ export const videoSchema = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     completedAt: z.iso.datetime().optional(),
+    cancelledAt: z.iso.datetime().optional().describe('Set when CANCELLED.'),
+    webhook: z
+      .strictObject({
+        url: z.string(),
+        events: z.array(z.enum(WEBHOOK_EVENTS)),
+        lastDelivery: z
+          .strictObject({
+            webhookId: z.string().describe('The `webhook-id` of the delivery (one per event).'),
+            event: z.enum(WEBHOOK_EVENTS),
+            status: z
+              .enum(['delivered', 'retrying', 'failed'])
+              .describe('delivered: a 2xx; retrying: another attempt follows; failed: given up.'),
+            attempts: z.number().int().nonnegative(),
+            httpStatus: z.number().int().optional().describe("The receiver's last HTTP status."),
+            error: z.string().optional().describe('Why the last attempt failed.'),
+            at: z.iso.datetime(),
+          })
+          .optional()
+          .describe('How the last delivery went.'),
+      })
+      .optional()
+      .describe('Set when the job was submitted with a webhook.'),
     video: videoFileSchema.optional().describe('Set when COMPLETED.'),
     error: jobErrorSchema.optional().describe('Set when FAILED.'),
     links: z
@@ -137,11 +171,49 @@ export const usageSchema = z
           .describe('Provider jobs recorded as orphans this day.'),
       })
       .describe('Job counts of the day.'),
+    client: z
+      .strictObject({
+        client: z.string().describe('The client.'),
+        spentUsd: usd.describe(
+          'Cost of its videos the provider rendered (or started and was not stopped before it could charge), of the jobs submitted this day.',
+        ),
+        reservedUsd: usd.describe('Estimated cost of its jobs of the day still running.'),
+        jobs: z.strictObject({
+          submitted: z.number().int().nonnegative(),
+          completed: z.number().int().nonnegative(),
+          failed: z.number().int().nonnegative(),
+          cancelled: z.number().int().nonnegative(),
+        }),
+        truncated: z
+          .boolean()
+          .describe('More jobs than one report reads (2,000): the figures cover the newest.'),
+      })
+      .optional()
+      .describe(
+        "The caller's own share (an admin's: the client named by `?client=`, else absent), from the jobs it submitted this day.",
+      ),
   })
   .meta({
     title: 'Usage',
     description: "One UTC day's spending against the daily budget, and the concurrency slots now.",
   });
+
+export const batchCancellationSchema = z
+  .strictObject({
+    batchId: z.string(),
+    cancelled: z.array(z.string()).describe('Ids of the jobs this call cancelled.'),
+    more: z.boolean().describe('More waiting jobs may be left: call again.'),
+  })
+  .meta({ title: 'BatchCancellation', description: 'What cancelling a batch did.' });
+
+export const webhookSecretSchema = z
+  .strictObject({
+    key: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/)
+      .describe('whsec_ and the base64 key.'),
+  })
+  .meta({ title: 'WebhookSecret', description: "The caller's webhook signing secret." });
 
 export const errorSchema = z
   .strictObject({

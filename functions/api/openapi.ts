@@ -1,9 +1,18 @@
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
+import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { videoRequestSchema } from '../shared/jobs/job-request.ts';
-import { DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_PAGE_SIZE } from './api-handler.ts';
+import { MAX_BATCH_CANCEL } from '../shared/workflow/cancel-job.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_BODY_BYTES,
+  MAX_MULTIPART_BYTES,
+  MAX_PAGE_SIZE,
+} from './api-handler.ts';
+import { API_ROUTES, type OperationId } from './api-routes.ts';
 import { describeError } from './error-response.ts';
 import {
+  batchCancellationSchema,
   errorSchema,
   gatewayErrorSchema,
   JOB_ID_PATTERN,
@@ -12,6 +21,7 @@ import {
   videoFileSchema,
   videoListSchema,
   videoSchema,
+  webhookSecretSchema,
 } from './openapi-schemas.ts';
 import { CONTENT_VARIANTS } from './public-job.ts';
 
@@ -103,13 +113,25 @@ export const OPERATION_ERRORS = {
   listVideos: ['ValidationError'],
   getUsage: ['ValidationError'],
   getVideo: ['JobNotFoundError'],
+  cancelVideo: ['JobNotFoundError', 'JobNotCancellableError'],
+  cancelBatch: ['ValidationError'],
+  remixVideo: [
+    'ValidationError',
+    'JobNotFoundError',
+    'JobNotCompletedError',
+    'IdempotencyConflictError',
+    'PayloadTooLargeError',
+    'UnsupportedMediaTypeError',
+    'JobStartFailedError',
+  ],
+  getWebhookSecret: [],
   getVideoContent: [
     'ValidationError',
     'JobNotFoundError',
     'ContentNotFoundError',
     'JobNotCompletedError',
   ],
-} as const;
+} as const satisfies Record<OperationId, readonly string[]>;
 
 const JSON_TYPE = 'application/json';
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -129,6 +151,8 @@ function responseSchemas(): Record<string, JsonSchema> {
   registry.add(videoSchema, { id: 'Video' });
   registry.add(videoListSchema, { id: 'VideoList' });
   registry.add(usageSchema, { id: 'Usage' });
+  registry.add(batchCancellationSchema, { id: 'BatchCancellation' });
+  registry.add(webhookSecretSchema, { id: 'WebhookSecret' });
   registry.add(errorSchema, { id: 'Error' });
   registry.add(gatewayErrorSchema, { id: 'GatewayError' });
   const { schemas } = z.toJSONSchema(registry, {
@@ -235,10 +259,20 @@ const idParameter: OpenApiParameter = {
   schema: { type: 'string', pattern: JOB_ID_PATTERN },
 };
 
+const idempotencyKeyParameter: OpenApiParameter = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    "Your key for safe retries, 1 to 255 printable ASCII characters (e.g. a UUID), scoped to your client (another client's key is another key). Reusing a key with a different body is refused with 409.",
+  schema: { type: 'string', pattern: '^[ -~]{1,255}$' },
+};
+
 const exampleVideo = {
   id: 'job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5',
   status: 'IN_PROGRESS',
   source: 'api',
+  client: 'default',
   prompt: 'A cat playing piano in a jazz club',
   model: 'sora-2',
   size: '720x1280',
@@ -251,189 +285,343 @@ const exampleVideo = {
   links: { self: '/videos/job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5' },
 };
 
+/** The OpenAPI paths: one operation per route of the route table. */
 function paths(): Record<string, OpenApiPathItem> {
+  const byId = operations();
+  const items: Record<string, OpenApiPathItem> = {};
+  for (const route of API_ROUTES) {
+    const method = route.method.toLowerCase() as HttpMethod;
+    items[route.path] = { ...items[route.path], [method]: byId[route.operationId] };
+  }
+  return items;
+}
+
+function operations(): Record<OperationId, OpenApiOperation> {
   return {
-    '/videos': {
-      post: operation('createVideo', {
-        summary: 'Submit a video',
-        description:
-          'Validates the request against the provider catalogue (model, size, seconds) and starts the generation workflow; nothing is started when the request is refused. Poll the returned job (Location) until it is COMPLETED or FAILED. Send an Idempotency-Key to retry safely: the same key with the same body returns the same job (200) and never starts a second paid generation.',
-        parameters: [
-          {
-            name: 'Idempotency-Key',
-            in: 'header',
-            required: false,
-            description:
-              'Your key for safe retries, 1 to 255 printable ASCII characters (e.g. a UUID). Reusing a key with a different body is refused with 409.',
-            schema: { type: 'string', pattern: '^[ -~]{1,255}$' },
+    createVideo: operation('createVideo', {
+      summary: 'Submit a video',
+      description:
+        'Validates the request against the provider catalogue (model, size, seconds) and starts the generation workflow; nothing is started when the request is refused. Poll the returned job (Location) until it is COMPLETED or FAILED. Send an Idempotency-Key to retry safely: the same key with the same body returns the same job (200) and never starts a second paid generation.',
+      parameters: [idempotencyKeyParameter],
+      requestBody: {
+        required: true,
+        description: `A JSON object of at most ${MAX_BODY_BYTES} bytes, or a multipart form (as the openai SDK sends it) of at most ${MAX_MULTIPART_BYTES} bytes with the reference image as the file \`input_reference\`.`,
+        content: {
+          [JSON_TYPE]: {
+            schema: schemaRef('VideoRequest'),
+            example: { prompt: 'A cat playing piano in a jazz club', seconds: '4' },
           },
-        ],
-        requestBody: {
-          required: true,
-          description: `A JSON object of at most ${MAX_BODY_BYTES} bytes.`,
+          'multipart/form-data': {
+            schema: {
+              type: 'object',
+              required: ['prompt'],
+              properties: {
+                prompt: { type: 'string' },
+                model: { type: 'string' },
+                size: { type: 'string' },
+                seconds: { type: 'string' },
+                defer: { type: 'string', enum: ['true', 'false'] },
+                webhook: { type: 'string', description: 'The webhook object, as JSON text.' },
+                input_reference: {
+                  type: 'string',
+                  format: 'binary',
+                  description:
+                    "A JPEG, PNG or WebP of exactly the video's size; stored under uploads/ and checked before anything is recorded.",
+                },
+              },
+            },
+          },
+        },
+      },
+      responses: {
+        '202': {
+          description: 'The job was created and its workflow started (or, with defer, queued).',
+          headers: {
+            Location: headerRef('JobLocation'),
+            'Cache-Control': headerRef('CacheControl'),
+          },
           content: {
             [JSON_TYPE]: {
-              schema: schemaRef('VideoRequest'),
-              example: { prompt: 'A cat playing piano in a jazz club', seconds: '4' },
+              schema: schemaRef('Video'),
+              example: { ...exampleVideo, status: 'QUEUED', progress: 0 },
             },
           },
         },
-        responses: {
-          '202': {
-            description: 'The job was created and its workflow started (or, with defer, queued).',
-            headers: {
-              Location: headerRef('JobLocation'),
-              'Cache-Control': headerRef('CacheControl'),
-            },
-            content: {
-              [JSON_TYPE]: {
-                schema: schemaRef('Video'),
-                example: { ...exampleVideo, status: 'QUEUED', progress: 0 },
-              },
-            },
+        '200': {
+          description:
+            'A replay: this Idempotency-Key was used before with the same request; the existing job is returned and nothing new is started.',
+          headers: {
+            Location: headerRef('JobLocation'),
+            'Idempotent-Replayed': headerRef('IdempotentReplayed'),
+            'Cache-Control': headerRef('CacheControl'),
           },
-          '200': {
-            description:
-              'A replay: this Idempotency-Key was used before with the same request; the existing job is returned and nothing new is started.',
-            headers: {
-              Location: headerRef('JobLocation'),
-              'Idempotent-Replayed': headerRef('IdempotentReplayed'),
-              'Cache-Control': headerRef('CacheControl'),
-            },
-            content: { [JSON_TYPE]: { schema: schemaRef('Video'), example: exampleVideo } },
+          content: { [JSON_TYPE]: { schema: schemaRef('Video'), example: exampleVideo } },
+        },
+      },
+    }),
+    listVideos: operation('listVideos', {
+      summary: 'List videos',
+      description: 'Jobs newest first, optionally only those in one status, a page at a time.',
+      parameters: [
+        {
+          name: 'status',
+          in: 'query',
+          required: false,
+          description: 'Only jobs in this status (case-insensitive).',
+          schema: { type: 'string', enum: [...videoStatuses()] },
+        },
+        {
+          name: 'limit',
+          in: 'query',
+          required: false,
+          description: `Page size, 1 to ${MAX_PAGE_SIZE}.`,
+          schema: {
+            type: 'integer',
+            minimum: 1,
+            maximum: MAX_PAGE_SIZE,
+            default: DEFAULT_PAGE_SIZE,
           },
         },
-      }),
-      get: operation('listVideos', {
-        summary: 'List videos',
-        description: 'Jobs newest first, optionally only those in one status, a page at a time.',
-        parameters: [
-          {
-            name: 'status',
-            in: 'query',
-            required: false,
-            description: 'Only jobs in this status (case-insensitive).',
-            schema: { type: 'string', enum: [...videoStatuses()] },
+        {
+          name: 'cursor',
+          in: 'query',
+          required: false,
+          description: 'The nextCursor of the previous page (opaque).',
+          schema: { type: 'string' },
+        },
+      ],
+      responses: {
+        '200': {
+          description: 'One page of jobs.',
+          headers: { 'Cache-Control': headerRef('CacheControl') },
+          content: {
+            [JSON_TYPE]: {
+              schema: schemaRef('VideoList'),
+              example: { videos: [exampleVideo], nextCursor: null },
+            },
           },
-          {
-            name: 'limit',
-            in: 'query',
-            required: false,
-            description: `Page size, 1 to ${MAX_PAGE_SIZE}.`,
+        },
+      },
+    }),
+    getVideo: operation('getVideo', {
+      summary: 'Get a video',
+      description:
+        'The job with its status and progress; poll it every few seconds until the status is COMPLETED or FAILED.',
+      parameters: [idParameter],
+      responses: {
+        '200': {
+          description: 'The job.',
+          headers: { 'Cache-Control': headerRef('CacheControl') },
+          content: { [JSON_TYPE]: { schema: schemaRef('Video'), example: exampleVideo } },
+        },
+      },
+    }),
+    getVideoContent: operation('getVideoContent', {
+      summary: 'Download a video',
+      description:
+        'Redirects (302) to a short-lived presigned S3 link of the MP4 (or its thumbnail or spritesheet). Follow the Location without your Authorization header: the link carries its own signature.',
+      parameters: [
+        idParameter,
+        {
+          name: 'variant',
+          in: 'query',
+          required: false,
+          description: 'Which file: the MP4, its thumbnail or its spritesheet (case-exact).',
+          schema: { type: 'string', enum: [...CONTENT_VARIANTS], default: 'video' },
+        },
+      ],
+      responses: {
+        '302': {
+          description: 'The file is at Location.',
+          headers: {
+            Location: {
+              description:
+                'Presigned S3 URL of the file, valid for five minutes (S3 checks expiry when a download starts, not while it streams).',
+              required: true,
+              schema: { type: 'string', format: 'uri' },
+            },
+            'Cache-Control': headerRef('CacheControl'),
+          },
+        },
+      },
+    }),
+    cancelVideo: operation('cancelVideo', CANCEL_VIDEO),
+    remixVideo: operation('remixVideo', {
+      summary: 'Remix a video',
+      description:
+        "Creates a new job that remixes a COMPLETED video with a new prompt, through the same workflow, limits and ledger as any job: same model, size and seconds as the video it remixes, its own MP4 at the end. `remixOf` names the source. The provider must still hold the source video (content expires at some providers after about an hour): otherwise the remix FAILS with the provider's reason. Send an Idempotency-Key to retry safely.",
+      parameters: [idParameter, idempotencyKeyParameter],
+      requestBody: {
+        required: true,
+        description: `A JSON object of at most ${MAX_BODY_BYTES} bytes: \`prompt\` (required), \`webhook\` and \`defer\` as for POST /videos; no model, size or seconds.`,
+        content: {
+          [JSON_TYPE]: {
             schema: {
-              type: 'integer',
-              minimum: 1,
-              maximum: MAX_PAGE_SIZE,
-              default: DEFAULT_PAGE_SIZE,
+              type: 'object',
+              required: ['prompt'],
+              properties: {
+                prompt: { type: 'string', maxLength: 4000 },
+                defer: { type: 'boolean' },
+                webhook: { $ref: '#/components/schemas/VideoRequest/properties/webhook' },
+              },
+              additionalProperties: false,
+            },
+            example: { prompt: 'The same scene at night, in the rain' },
+          },
+        },
+      },
+      responses: {
+        '202': {
+          description: 'The remix job was created and its workflow started (or queued).',
+          headers: {
+            Location: headerRef('JobLocation'),
+            'Cache-Control': headerRef('CacheControl'),
+          },
+          content: {
+            [JSON_TYPE]: {
+              schema: schemaRef('Video'),
+              example: {
+                ...exampleVideo,
+                id: 'job_01K8Z3Y5M4Q7V2W9X6C1B0N8T6',
+                status: 'QUEUED',
+                progress: 0,
+                remixOf: exampleVideo.id,
+                prompt: 'The same scene at night, in the rain',
+                links: { self: '/videos/job_01K8Z3Y5M4Q7V2W9X6C1B0N8T6' },
+              },
             },
           },
-          {
-            name: 'cursor',
-            in: 'query',
-            required: false,
-            description: 'The nextCursor of the previous page (opaque).',
-            schema: { type: 'string' },
+        },
+        '200': {
+          description: 'A replay of an earlier remix request with the same Idempotency-Key.',
+          headers: {
+            Location: headerRef('JobLocation'),
+            'Idempotent-Replayed': headerRef('IdempotentReplayed'),
+            'Cache-Control': headerRef('CacheControl'),
           },
-        ],
+          content: { [JSON_TYPE]: { schema: schemaRef('Video') } },
+        },
+      },
+    }),
+    cancelBatch: operation('cancelBatch', CANCEL_BATCH),
+    getUsage: usageOperation(),
+    getWebhookSecret: operation(
+      'getWebhookSecret',
+      {
+        summary: 'Your webhook signing secret',
+        description:
+          'The secret your receiver verifies webhook deliveries with (Standard Webhooks: `webhook-signature` is `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the base64 part of the secret). One per client, the same on every call.',
         responses: {
           '200': {
-            description: 'One page of jobs.',
+            description: 'The secret.',
             headers: { 'Cache-Control': headerRef('CacheControl') },
             content: {
               [JSON_TYPE]: {
-                schema: schemaRef('VideoList'),
-                example: { videos: [exampleVideo], nextCursor: null },
+                schema: schemaRef('WebhookSecret'),
+                example: { key: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
               },
             },
           },
         },
-      }),
-    },
-    '/videos/{id}': {
-      get: operation('getVideo', {
-        summary: 'Get a video',
-        description:
-          'The job with its status and progress; poll it every few seconds until the status is COMPLETED or FAILED.',
-        parameters: [idParameter],
-        responses: {
-          '200': {
-            description: 'The job.',
-            headers: { 'Cache-Control': headerRef('CacheControl') },
-            content: { [JSON_TYPE]: { schema: schemaRef('Video'), example: exampleVideo } },
-          },
-        },
-      }),
-    },
-    '/videos/{id}/content': {
-      get: operation('getVideoContent', {
-        summary: 'Download a video',
-        description:
-          'Redirects (302) to a short-lived presigned S3 link of the MP4 (or its thumbnail or spritesheet). Follow the Location without your Authorization header: the link carries its own signature.',
-        parameters: [
-          idParameter,
-          {
-            name: 'variant',
-            in: 'query',
-            required: false,
-            description: 'Which file: the MP4, its thumbnail or its spritesheet (case-exact).',
-            schema: { type: 'string', enum: [...CONTENT_VARIANTS], default: 'video' },
-          },
-        ],
-        responses: {
-          '302': {
-            description: 'The file is at Location.',
-            headers: {
-              Location: {
-                description:
-                  'Presigned S3 URL of the file, valid for five minutes (S3 checks expiry when a download starts, not while it streams).',
-                required: true,
-                schema: { type: 'string', format: 'uri' },
-              },
-              'Cache-Control': headerRef('CacheControl'),
-            },
-          },
-        },
-      }),
-    },
-    '/usage': usagePath(),
+      },
+      ['webhooks'],
+    ),
   };
 }
 
+const CANCEL_VIDEO: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'> = {
+  summary: 'Cancel a video',
+  description:
+    'A waiting job (QUEUED) becomes CANCELLED at once and never calls the provider; its slot and budget reservation, if it held them, are given back. A job at the provider becomes CANCELLED, its execution is stopped and the provider job deleted where the provider allows; its slot is handed to the next waiting job, and its cost counts as spent (the provider may charge for a job it started). Cancelling a CANCELLED job answers it again (200); a COMPLETED or FAILED job answers 409.',
+  parameters: [idParameter],
+  responses: {
+    '200': {
+      description: 'The job, CANCELLED.',
+      headers: { 'Cache-Control': headerRef('CacheControl') },
+      content: {
+        [JSON_TYPE]: {
+          schema: schemaRef('Video'),
+          example: {
+            ...exampleVideo,
+            status: 'CANCELLED',
+            cancelledAt: '2026-03-04T05:06:40.000Z',
+          },
+        },
+      },
+    },
+  },
+};
+
+const CANCEL_BATCH: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'> = {
+  summary: 'Cancel the waiting jobs of a batch',
+  description: `Cancels the QUEUED jobs of a batch (the jobs of one dropped file share its batch id, \`batchId\` on each Video), at most ${MAX_BATCH_CANCEL} per call: call again while \`more\` is true. Jobs already at the provider go on; cancel them one by one. A client cancels only its own jobs.`,
+  parameters: [
+    {
+      name: 'id',
+      in: 'path',
+      required: true,
+      description: 'The batch id (`batchId` of its Videos).',
+      schema: { type: 'string', pattern: BATCH_ID_PATTERN.source },
+    },
+  ],
+  responses: {
+    '200': {
+      description: 'What this call cancelled.',
+      headers: { 'Cache-Control': headerRef('CacheControl') },
+      content: {
+        [JSON_TYPE]: {
+          schema: schemaRef('BatchCancellation'),
+          example: {
+            batchId: 'batch_0123456789abcdef01234567',
+            cancelled: ['job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5'],
+            more: false,
+          },
+        },
+      },
+    },
+  },
+};
+
 const exampleUsage = {
   day: '2026-03-04',
+  client: {
+    client: 'alice',
+    spentUsd: 2.4,
+    reservedUsd: 0.4,
+    jobs: { submitted: 8, completed: 6, failed: 0, cancelled: 1 },
+    truncated: false,
+  },
   budget: { limitUsd: 25, reservedUsd: 1.2, spentUsd: 8.4, orphanedUsd: 0.4, remainingUsd: 15 },
   concurrency: { limit: 4, inUse: 3 },
   jobs: { started: 24, completed: 21, orphaned: 1 },
 };
 
-function usagePath(): OpenApiPathItem {
-  return {
-    get: operation(
-      'getUsage',
-      {
-        summary: 'Spending and slots',
-        description:
-          "A UTC day's spending against the daily budget (today unless `day` is given) and the concurrency slots in use now. A job that today's budget cannot cover is not started: it waits as QUEUED (deferred) for a later scheduled run, or FAILS with `budget_exceeded`, as the deployment is configured.",
-        parameters: [
-          {
-            name: 'day',
-            in: 'query',
-            required: false,
-            description: 'The UTC day, YYYY-MM-DD; today when absent.',
-            schema: { type: 'string', format: 'date' },
-          },
-        ],
-        responses: {
-          '200': {
-            description: "The day's usage.",
-            headers: { 'Cache-Control': headerRef('CacheControl') },
-            content: { [JSON_TYPE]: { schema: schemaRef('Usage'), example: exampleUsage } },
-          },
+function usageOperation(): OpenApiOperation {
+  return operation(
+    'getUsage',
+    {
+      summary: 'Spending and slots',
+      description:
+        "A UTC day's spending against the daily budget (today unless `day` is given) and the concurrency slots in use now. A job that today's budget cannot cover is not started: it waits as QUEUED (deferred) for a later scheduled run, or FAILS with `budget_exceeded`, as the deployment is configured.",
+      parameters: [
+        {
+          name: 'day',
+          in: 'query',
+          required: false,
+          description: 'The UTC day, YYYY-MM-DD; today when absent.',
+          schema: { type: 'string', format: 'date' },
+        },
+      ],
+      responses: {
+        '200': {
+          description: "The day's usage.",
+          headers: { 'Cache-Control': headerRef('CacheControl') },
+          content: { [JSON_TYPE]: { schema: schemaRef('Usage'), example: exampleUsage } },
         },
       },
-      ['usage'],
-    ),
-  };
+    },
+    ['usage'],
+  );
 }
 
 function videoStatuses(): readonly string[] {
@@ -528,6 +716,7 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     tags: [
       { name: 'videos', description: 'Video generation jobs' },
       { name: 'usage', description: 'Spending against the daily budget, concurrency slots' },
+      { name: 'webhooks', description: 'Signed event deliveries to your URL' },
     ],
     paths: paths(),
     components: components(),

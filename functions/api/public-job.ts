@@ -1,4 +1,12 @@
-import type { DeferredReason, Job, JobError, JobSource, JobStatus } from '../shared/jobs/job.ts';
+import {
+  type DeferredReason,
+  type Job,
+  type JobError,
+  type JobSource,
+  type JobStatus,
+  ownerOf,
+} from '../shared/jobs/job.ts';
+import type { WebhookDelivery, WebhookEvent } from '../shared/webhooks/webhook-events.ts';
 
 export const CONTENT_VARIANTS = ['video', 'thumbnail', 'spritesheet'] as const;
 export type ContentVariant = (typeof CONTENT_VARIANTS)[number];
@@ -11,6 +19,11 @@ export interface PublicJob {
   id: string;
   status: JobStatus;
   source: JobSource;
+  /** The client the job belongs to. */
+  client: string;
+  batchId?: string;
+  /** Set on a remix: the id of the video it remixes. */
+  remixOf?: string;
   prompt: string;
   model: string;
   size: string;
@@ -24,6 +37,9 @@ export interface PublicJob {
   createdAt: string;
   updatedAt: string;
   completedAt?: string;
+  cancelledAt?: string;
+  /** The webhook the job announces its events to, and how the last delivery went. */
+  webhook?: { url: string; events: WebhookEvent[]; lastDelivery?: WebhookDelivery };
   /** Set when COMPLETED. */
   video?: { bytes: number; sha256: string; contentType: string; variants: ContentVariant[] };
   /** Set when FAILED. */
@@ -40,6 +56,7 @@ export function toPublicJob(job: Job): PublicJob {
     id: job.jobId,
     status: job.status,
     source: job.source,
+    client: ownerOf(job),
     prompt: job.prompt,
     model: job.model,
     size: job.size,
@@ -52,7 +69,16 @@ export function toPublicJob(job: Job): PublicJob {
     links: { self: jobPath(job.jobId) },
   };
   if (job.deferred && job.deferredReason !== undefined) view.deferredReason = job.deferredReason;
+  if (job.batchId !== undefined) view.batchId = job.batchId;
+  if (job.remixOf !== undefined) view.remixOf = job.remixOf;
   if (job.completedAt !== undefined) view.completedAt = job.completedAt;
+  if (job.cancelledAt !== undefined) view.cancelledAt = job.cancelledAt;
+  if (job.webhook !== undefined) {
+    view.webhook = { url: job.webhook.url, events: [...job.webhook.events] };
+    if (job.lastWebhookDelivery !== undefined) {
+      view.webhook.lastDelivery = { ...job.lastWebhookDelivery };
+    }
+  }
   if (job.status === 'COMPLETED' && job.result !== undefined) {
     view.video = {
       bytes: job.result.bytes,

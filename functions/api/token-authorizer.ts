@@ -1,19 +1,46 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type {
   APIGatewayRequestAuthorizerEventV2,
-  APIGatewaySimpleAuthorizerResult,
+  APIGatewaySimpleAuthorizerWithContextResult,
 } from 'aws-lambda';
 import { z } from 'zod';
+import { DEFAULT_CLIENT } from '../shared/jobs/job.ts';
+import { type Caller, CLIENT_NAME_PATTERN } from './caller.ts';
 
-/** The API tokens secret is not JSON of the form `{"tokens":["..."]}`. */
+/** The API tokens secret is not of the documented shape. */
 export class ApiTokensSecretError extends Error {
   override name = 'ApiTokensSecretError';
 }
 
-const tokensSecretSchema = z.object({ tokens: z.array(z.string().min(1)) });
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex');
+
+const tokensSecretSchema = z
+  .object({
+    /** Tokens of the default client, in the clear (the format from before named clients). */
+    tokens: z.array(z.string().min(1)).optional(),
+    /** Named clients, each with the sha256 (hex) of its token(s); an admin sees every job. */
+    clients: z
+      .record(
+        z.string().regex(CLIENT_NAME_PATTERN),
+        z.object({
+          tokenSha256: z.union([sha256Hex, z.array(sha256Hex).min(1)]),
+          admin: z.boolean().optional(),
+        }),
+      )
+      .optional(),
+  })
+  .refine((secret) => secret.tokens !== undefined || secret.clients !== undefined);
+
+/** One accepted token: the digest it must hash to, and who presents it. */
+export interface ApiCredential extends Caller {
+  sha256: Buffer;
+}
+
+const SECRET_SHAPE =
+  'API tokens secret must be {"clients":{"<name>":{"tokenSha256":"<hex>","admin":false}}} and/or {"tokens":["..."]}';
 
 /** Parses the API tokens secret; the error never quotes the secret's content. */
-export function parseApiTokens(secretString: string): string[] {
+export function parseApiTokens(secretString: string): ApiCredential[] {
   let json: unknown;
   try {
     json = JSON.parse(secretString);
@@ -22,31 +49,55 @@ export function parseApiTokens(secretString: string): string[] {
   }
   const result = tokensSecretSchema.safeParse(json);
   if (!result.success) {
-    throw new ApiTokensSecretError('API tokens secret must be {"tokens":["..."]}');
+    const path = result.error.issues[0]?.path.map(String).join('.');
+    throw new ApiTokensSecretError(path ? `${SECRET_SHAPE} (at ${path})` : SECRET_SHAPE);
   }
-  return result.data.tokens;
+  const credentials: ApiCredential[] = (result.data.tokens ?? []).map((token) => ({
+    client: DEFAULT_CLIENT,
+    admin: false,
+    sha256: digest(token),
+  }));
+  for (const [client, entry] of Object.entries(result.data.clients ?? {})) {
+    const hashes = Array.isArray(entry.tokenSha256) ? entry.tokenSha256 : [entry.tokenSha256];
+    for (const hash of hashes) {
+      credentials.push({ client, admin: entry.admin ?? false, sha256: Buffer.from(hash, 'hex') });
+    }
+  }
+  return credentials;
+}
+
+/** The sha256 (hex) of a token, as the secret's `clients` entries hold it. */
+export function tokenSha256(token: string): string {
+  return digest(token).toString('hex');
 }
 
 export interface AuthorizerDeps {
   /** The accepted tokens (cached by the caller: this runs on every uncached request). */
-  readTokens: () => Promise<readonly string[]>;
+  readTokens: () => Promise<readonly ApiCredential[]>;
 }
+
+export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<{
+  client: string;
+  admin: boolean;
+}>;
 
 export type AuthorizerHandler = (
   event: APIGatewayRequestAuthorizerEventV2,
-) => Promise<APIGatewaySimpleAuthorizerResult>;
+) => Promise<AuthorizerResult>;
 
 /**
- * HTTP API REQUEST authorizer with simple responses: `Authorization: Bearer <token>` must equal
- * one of the tokens. A missing or malformed header is denied without reading the secret; a
- * secret that cannot be read throws (API Gateway answers 500), which fails closed.
+ * HTTP API REQUEST authorizer with simple responses: `Authorization: Bearer <token>` must hash to
+ * one of the credentials, whose client (and admin flag) go to the API function in the context. A
+ * missing or malformed header is denied without reading the secret; a secret that cannot be read
+ * throws (API Gateway answers 500), which fails closed.
  */
 export function createAuthorizerHandler(deps: AuthorizerDeps): AuthorizerHandler {
+  const denied: AuthorizerResult = { isAuthorized: false, context: { client: '', admin: false } };
   return async (event) => {
     const presented = bearerToken(authorizationHeader(event));
-    if (presented === undefined) return { isAuthorized: false };
-    const tokens = await deps.readTokens();
-    return { isAuthorized: matchesAny(presented, tokens) };
+    if (presented === undefined) return denied;
+    const caller = match(presented, await deps.readTokens());
+    return caller === undefined ? denied : { isAuthorized: true, context: caller };
   };
 }
 
@@ -64,13 +115,15 @@ function bearerToken(header: string | undefined): string | undefined {
 
 /**
  * Compares digests, so the comparison takes the same time whatever the lengths, and checks every
- * token, so the time does not tell which one (or how much of one) matched.
+ * credential, so the time does not tell which one (or how much of one) matched.
  */
-function matchesAny(presented: string, tokens: readonly string[]): boolean {
+function match(presented: string, credentials: readonly ApiCredential[]): Caller | undefined {
   const presentedDigest = digest(presented);
-  let matched = false;
-  for (const token of tokens) {
-    if (timingSafeEqual(presentedDigest, digest(token))) matched = true;
+  let matched: Caller | undefined;
+  for (const credential of credentials) {
+    if (timingSafeEqual(presentedDigest, credential.sha256) && matched === undefined) {
+      matched = { client: credential.client, admin: credential.admin };
+    }
   }
   return matched;
 }

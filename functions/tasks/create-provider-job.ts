@@ -21,8 +21,9 @@
  * - An earlier attempt was stamped but left no id (a crash, or ProviderAmbiguousCreateError):
  *   the provider's recent jobs are searched first and a match is adopted, never one that another
  *   job holds in the provider-job ledger.
- * - Otherwise the attempt is stamped, then the job created with an Idempotency-Key derived from
- *   our job id, and the provider's id recorded and claimed in the ledger.
+ * - Otherwise the attempt is stamped, then the job created (a remix: the source's provider video
+ *   remixed) with an Idempotency-Key derived from our job id, and the provider's id recorded and
+ *   claimed in the ledger.
  * Provider errors propagate under their names: the machine retries ProviderRateLimitedError,
  * ProviderTransientError and ProviderAmbiguousCreateError (this handler reconciles before creating
  * again) and catches the rest. A FAILED job throws JobAlreadyTerminalError; a COMPLETED one
@@ -30,7 +31,7 @@
  * without another download), never another paid call.
  */
 import { z } from 'zod';
-import { dynamoDb } from '../shared/aws/clients.ts';
+import { dynamoDb, s3 } from '../shared/aws/clients.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
@@ -40,20 +41,25 @@ import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
+import type { InputReference } from '../shared/provider/video-provider.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
+import { createUploadReader, type ReadUpload } from '../shared/storage/uploads.ts';
+import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { admitOrPark } from '../shared/workflow/job-queue.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
+import { ReferenceImageMissingError } from './task-errors.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
-  jobsEnvSchema,
+  downloadEnvSchema,
   lazyHandler,
   loadJob,
   type PollState,
   parseTaskEnv,
   parseTaskInput,
   productionJobStore,
+  productionNotifier,
   systemClock,
   type TaskHandler,
   type TaskProvider,
@@ -67,6 +73,10 @@ export interface CreateProviderJobDeps {
   provider: TaskProviderSource;
   clock: Clock;
   limits: TaskLimits;
+  /** Announces video.started to the job's webhook (default: nothing sent). */
+  notify?: NotifyWebhook;
+  /** Reads a job's reference image (image-to-video); absent, such a job cannot be created. */
+  readUpload?: ReadUpload;
 }
 
 /**
@@ -131,14 +141,22 @@ export function createCreateProviderJobHandler(
       if (!(await takeRequest())) return waitForRequests(deps, job, input);
 
       const attempted = await deps.store.markCreateAttempt(jobId, deps.clock().toISOString());
-      const video = await provider.create({
-        prompt: job.prompt,
-        model: job.model,
-        size: job.size,
-        seconds: job.seconds,
-        idempotencyKey: providerIdempotencyKey(jobId),
-        jobId,
-      });
+      // A remix starts from the provider's copy of the source video, with the same parameters.
+      const video =
+        job.remixOfProviderJobId === undefined
+          ? await provider.create({
+              prompt: job.prompt,
+              model: job.model,
+              size: job.size,
+              seconds: job.seconds,
+              inputReference: await referenceImage(deps, job),
+              idempotencyKey: providerIdempotencyKey(jobId),
+              jobId,
+            })
+          : await provider.remix(job.remixOfProviderJobId, {
+              prompt: job.prompt,
+              idempotencyKey: providerIdempotencyKey(jobId),
+            });
       try {
         await deps.store.recordProviderJob(jobId, {
           providerJobId: video.id,
@@ -158,6 +176,7 @@ export function createCreateProviderJobHandler(
       }
       logger.info('Provider job created', { providerJobId: video.id, status: video.status });
       recordMetric('ProviderJobsCreated');
+      await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
       return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
     });
   };
@@ -294,6 +313,27 @@ async function recordOrphan(
   }
 }
 
+/** The job's reference image as the provider takes it (bytes), if it has one. */
+async function referenceImage(
+  deps: CreateProviderJobDeps,
+  job: Job,
+): Promise<InputReference | undefined> {
+  const reference = job.inputReference;
+  if (reference === undefined) return undefined;
+  const data = await deps.readUpload?.(reference.key);
+  // Checked at submission: gone since then (deleted by hand), the job cannot be made as asked.
+  if (data === undefined || data.byteLength !== reference.bytes) {
+    throw new ReferenceImageMissingError(
+      `The reference image ${reference.key} is gone or changed since the job was submitted`,
+    );
+  }
+  return {
+    data,
+    filename: reference.key.slice(reference.key.lastIndexOf('/') + 1),
+    contentType: reference.contentType,
+  };
+}
+
 /** Candidates a reconciliation looks at before it gives up and creates. */
 const MAX_RECONCILE_CANDIDATES = 5;
 
@@ -337,6 +377,7 @@ async function reconcile(
     logger.info('Adopted the provider job an earlier create attempt started', {
       providerJobId: found.id,
     });
+    await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
     return stateOf(job, found.status, found.progress, deps.clock(), found.error);
   }
   logger.info('No provider job from the earlier create attempt; creating', {
@@ -365,12 +406,14 @@ function stateOf(
 export const handler = withObservability(
   'create-provider-job',
   lazyHandler(() => {
-    const env = parseTaskEnv(jobsEnvSchema);
+    const env = parseTaskEnv(downloadEnvSchema);
     return createCreateProviderJobHandler({
       store: productionJobStore(env.JOBS_TABLE_NAME),
       provider: createProviderSource(),
       clock: systemClock,
       limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      notify: productionNotifier(),
+      readUpload: createUploadReader(s3, env.VIDEOS_BUCKET_NAME),
     });
   }),
 );

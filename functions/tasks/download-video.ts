@@ -38,6 +38,7 @@ import {
 import type { ProviderVideo } from '../shared/provider/provider-video.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { type ImageVariant, VideoStorage } from '../shared/storage/video-storage.ts';
+import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
 import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
 import {
@@ -48,6 +49,7 @@ import {
   parseTaskEnv,
   parseTaskInput,
   productionJobStore,
+  productionNotifier,
   systemClock,
   type TaskHandler,
   type TaskProvider,
@@ -61,6 +63,8 @@ export interface DownloadVideoDeps {
   storage: Pick<VideoStorage, 'putVideo' | 'putImage' | 'findVideo'>;
   clock: Clock;
   limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'rateLimiter' | 'priceOf' | 'handOff'>;
+  /** Announces video.completed to the job's webhook (default: nothing sent). */
+  notify?: NotifyWebhook;
 }
 
 export interface DownloadResult {
@@ -136,6 +140,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
       recordCompletion(job, stored.bytes, completedAt);
       await settle(job, actualCostUsd);
       await discardProviderCopy(provider, providerJobId);
+      await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.completed', completedAt);
       return summary(result);
     });
   };
@@ -223,6 +228,7 @@ export const handler = withObservability(
       storage: new VideoStorage({ s3, bucket: env.VIDEOS_BUCKET_NAME }),
       clock: systemClock,
       limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
+      notify: productionNotifier(),
     });
   }),
 );

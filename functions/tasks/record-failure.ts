@@ -31,6 +31,7 @@ import {
   currentExecutionName,
   type WorkflowExecutions,
 } from '../shared/scheduler/workflow-executions.ts';
+import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { resumeJob } from '../shared/workflow/resume-job.ts';
 import { type CaughtError, describeFailure } from './failure-reason.ts';
 import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
@@ -41,6 +42,7 @@ import {
   parseTaskEnv,
   parseTaskInput,
   productionJobStore,
+  productionNotifier,
   systemClock,
   type TaskHandler,
   withJobLogging,
@@ -52,6 +54,8 @@ export interface RecordFailureDeps {
   limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'handOff'>;
   /** The executions of the state machine a resumed job continues on. */
   executionsOf(stateMachineArn: string): WorkflowExecutions;
+  /** Announces video.failed to the job's webhook (default: nothing sent). */
+  notify?: NotifyWebhook;
 }
 
 export interface RecordFailureResult {
@@ -155,7 +159,9 @@ export function createRecordFailureHandler(
         });
       }
       await releaseOrSpend(deps, job, stateMachineArn);
-      await deps.store.recordFailed(jobId, reason, deps.clock().toISOString());
+      const failedAt = deps.clock();
+      await deps.store.recordFailed(jobId, reason, failedAt.toISOString());
+      await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.failed', failedAt);
       logger.info('Job failed', { code: reason.code, retryable: reason.retryable });
       recordMetric('JobsFailed', 1, { code: reason.code });
       return result('FAILED');
@@ -185,6 +191,7 @@ export const handler = withObservability(
       clock: systemClock,
       limits: productionTaskLimits(dynamoDb, env.JOBS_TABLE_NAME),
       executionsOf: (stateMachineArn) => createSfnWorkflowExecutions(sfn, stateMachineArn),
+      notify: productionNotifier(),
     });
   }),
 );

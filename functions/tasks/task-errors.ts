@@ -9,3 +9,8 @@ export class ProviderJobMissingError extends Error {
 export class TaskConfigError extends Error {
   override name = 'TaskConfigError';
 }
+
+/** A job's reference image is no longer in the bucket as it was submitted: not retried. */
+export class ReferenceImageMissingError extends Error {
+  override name = 'ReferenceImageMissingError';
+}

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { sfn } from '../shared/aws/clients.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
@@ -19,6 +20,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
 import type { JobProvider } from '../shared/provider/job-provider.ts';
 import { ProviderError } from '../shared/provider/provider-errors.ts';
+import { createWebhookNotifier, type NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
 import { TaskConfigError } from './task-errors.ts';
 
 export type Clock = () => Date;
@@ -57,7 +59,7 @@ export function parseTaskInput<TSchema extends z.ZodType>(
 }
 
 /**
- * The job a task works on. A FAILED job is final: the task throws JobAlreadyTerminalError, which
+ * The job a task works on. A FAILED or CANCELLED job is final: the task throws JobAlreadyTerminalError, which
  * the machine does not retry; its Catch hands it to RecordFailure, which leaves the record as is.
  * A COMPLETED job is returned, and each task answers from it without calling the provider, so a
  * re-driven execution ends in Succeed without a second download.
@@ -65,9 +67,9 @@ export function parseTaskInput<TSchema extends z.ZodType>(
 export async function loadJob(store: JobStore, jobId: string): Promise<Job> {
   const job = await store.get(jobId);
   if (!job) throw new JobNotFoundError(`Job ${jobId} not found`);
-  if (job.status === 'FAILED') {
+  if (job.status === 'FAILED' || job.status === 'CANCELLED') {
     throw new JobAlreadyTerminalError(
-      `Job ${jobId} already FAILED (${job.error?.code ?? 'no code'})`,
+      `Job ${jobId} already ${job.status}${job.error ? ` (${job.error.code})` : ''}`,
     );
   }
   return job;
@@ -156,6 +158,11 @@ export function parseTaskEnv<TSchema extends z.ZodType>(
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   throw new TaskConfigError(result.error.issues.map((issue) => issue.message).join('; '));
+}
+
+/** The production webhook notifier (WEBHOOK_STATE_MACHINE_ARN; absent, nothing is sent). */
+export function productionNotifier(): NotifyWebhook {
+  return createWebhookNotifier(sfn, process.env.WEBHOOK_STATE_MACHINE_ARN || undefined);
 }
 
 /** The production job store on the table named by JOBS_TABLE_NAME (publishing job events). */

@@ -16,6 +16,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { UPLOADS_PREFIX } from '../../functions/shared/media/reference-image.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 
 /**
@@ -25,7 +26,7 @@ import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgm
 export const HANDLER_MODULE_METADATA_KEY = 'sora-pipeline:handler-module';
 
 /** The environment variable a secret's id is published under (see docs/architecture.md). */
-export type SecretEnvName = 'PROVIDER_SECRET_ID' | 'API_TOKENS_SECRET_ID';
+export type SecretEnvName = 'PROVIDER_SECRET_ID' | 'API_TOKENS_SECRET_ID' | 'WEBHOOK_SECRET_ID';
 
 export type BucketAccess = 'read' | 'write';
 
@@ -201,6 +202,37 @@ export class PipelineFunction extends Construct {
     return this;
   }
 
+  /** Read the reference images under uploads/ only (image-to-video). Sets VIDEOS_BUCKET_NAME. */
+  readsUploads(bucket: IBucket): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [bucket.arnForObjects(`${UPLOADS_PREFIX}*`)],
+      }),
+    );
+    this.#acknowledgeDefaultPolicy(
+      [wildcardResourceFinding(this, bucket.bucketArn, `/${UPLOADS_PREFIX}*`)],
+      "Reads the reference images under uploads/ (image-to-video); their keys are the clients' to choose, unknown when the policy is written.",
+    );
+    this.function.addEnvironment('VIDEOS_BUCKET_NAME', bucket.bucketName);
+    return this;
+  }
+
+  /** Put reference images under uploads/ only (multipart POST /videos). */
+  writesUploads(bucket: IBucket): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects(`${UPLOADS_PREFIX}*`)],
+      }),
+    );
+    this.#acknowledgeDefaultPolicy(
+      [wildcardResourceFinding(this, bucket.bucketArn, `/${UPLOADS_PREFIX}*`)],
+      'Puts the reference images a request carries under uploads/ (named by their content hash, unknown when the policy is written).',
+    );
+    return this;
+  }
+
   /** Read one secret's value (GetSecretValue only); its ARN (never its value) goes into `envName`. */
   useSecret(secret: ISecret, envName: SecretEnvName): this {
     this.role.addToPrincipalPolicy(
@@ -237,13 +269,21 @@ export class PipelineFunction extends Construct {
 
   /**
    * Start executions of the state machine; with `describeExecutions`, also read the status of
-   * its executions (the scheduler's sweep). Sets STATE_MACHINE_ARN.
+   * its executions (the scheduler's sweep); with `stopExecutions`, stop them (cancel). Sets
+   * STATE_MACHINE_ARN.
    */
   useStateMachine(
     stateMachine: IStateMachine,
-    options: { describeExecutions?: boolean } = {},
+    options: { describeExecutions?: boolean; stopExecutions?: boolean } = {},
   ): this {
     stateMachine.grantStartExecution(this.role);
+    if (options.stopExecutions) {
+      stateMachine.grantExecution(this.role, 'states:StopExecution');
+      this.#acknowledgeDefaultPolicy(
+        [wildcardResourceFinding(this, executionsOf(stateMachine))],
+        'StopExecution (cancelling a job) on the executions of the generation state machine only; execution names are job ids, unknown when the policy is written.',
+      );
+    }
     if (options.describeExecutions) {
       stateMachine.grantExecution(this.role, 'states:DescribeExecution');
       this.#acknowledgeDefaultPolicy(
@@ -252,6 +292,16 @@ export class PipelineFunction extends Construct {
       );
     }
     this.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    return this;
+  }
+
+  /**
+   * Queue webhook deliveries: start executions of the webhook state machine. Sets
+   * WEBHOOK_STATE_MACHINE_ARN.
+   */
+  notifiesWebhooks(stateMachine: IStateMachine): this {
+    stateMachine.grantStartExecution(this.role);
+    this.function.addEnvironment('WEBHOOK_STATE_MACHINE_ARN', stateMachine.stateMachineArn);
     return this;
   }
 

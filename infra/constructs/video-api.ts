@@ -15,6 +15,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_ROUTES } from '../../functions/api/api-routes.ts';
 
 export const DEFAULT_API_THROTTLE: Required<ThrottleSettings> = { rateLimit: 20, burstLimit: 40 };
 
@@ -46,8 +47,8 @@ const accessLogFormat = AccessLogFormat.custom(
 );
 
 /**
- * The HTTP API: `POST /videos`, `GET /videos`, `GET /videos/{id}`, `GET /videos/{id}/content`,
- * `GET /usage`, all behind the bearer-token authorizer, on a throttled `$default` stage with access logs.
+ * The HTTP API: the routes of `API_ROUTES`, all behind the bearer-token authorizer, on a
+ * throttled `$default` stage with access logs.
  */
 export class VideoApi extends Construct {
   readonly httpApi: HttpApi;
@@ -90,16 +91,15 @@ export class VideoApi extends Construct {
     });
     this.url = this.stage.url;
 
+    // Every route of the route table (functions/api/api-routes.ts), each to the one function.
     const integration = new HttpLambdaIntegration('ApiIntegration', props.handler);
-    const routes: ReadonlyArray<[string, HttpMethod]> = [
-      ['/videos', HttpMethod.POST],
-      ['/videos', HttpMethod.GET],
-      ['/videos/{id}', HttpMethod.GET],
-      ['/videos/{id}/content', HttpMethod.GET],
-      ['/usage', HttpMethod.GET],
-    ];
-    for (const [path, method] of routes) {
-      this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+    for (const route of API_ROUTES) {
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration,
+        authorizer,
+      });
     }
   }
 }

@@ -278,7 +278,8 @@ export async function followJob(
   const api = apiCall(info);
   let current = job;
   try {
-    while (current.status !== 'COMPLETED' && current.status !== 'FAILED') {
+    // CANCELLED too: a job cancelled from elsewhere (npm run cli -- cancel) ends the wait.
+    while (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(current.status)) {
       options.onProgress(current);
       await sleep(POLL_INTERVAL_MS, options.signal);
       const response = await api(`/videos/${encodeURIComponent(current.id)}`, {
@@ -532,6 +533,9 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
         'job-failed',
         `job ${job.id} FAILED: ${job.error?.code ?? 'unknown'}: ${job.error?.message ?? ''}`,
       );
+    }
+    if (job.status === 'CANCELLED') {
+      throw new LocalStackError('job-failed', `job ${job.id} was CANCELLED`);
     }
     const file = await downloadVideo(connection.info, job, outDir, interrupt.signal);
     const where = connection.embedded

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -16,6 +16,7 @@ import {
 import { httpApiFromTemplate } from './http-api-routes.ts';
 import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
+import { localApiTokens, localWebhookSigningSecret } from './local-api-tokens.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
 import {
   assertSpeedForProvider,
@@ -74,6 +75,8 @@ export interface LocalStackOptions {
   speed?: number;
   /** Port of the HTTP API; 0 or absent picks a free one. */
   apiPort?: number;
+  /** Named API clients to create tokens for (besides the default and admin clients). */
+  clients?: readonly string[];
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
@@ -98,8 +101,10 @@ export interface LocalStackOptions {
 /** The facts a client needs, written to `.local/stack.json` by `npm start`. */
 export interface LocalStackInfo {
   apiUrl: string;
-  /** The HTTP headers a client adds to authenticate. */
+  /** The HTTP headers the default client adds to authenticate. */
   headers: Record<string, string>;
+  /** The named clients (`admin` sees every job) and the headers each adds. */
+  clients: Record<string, { headers: Record<string, string> }>;
   s3Endpoint: string;
   bucket: string;
   dynamodbEndpoint: string;
@@ -265,12 +270,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The simulator writes Bedrock's output into this S3, as Bedrock writes into the bucket.
     simulator?.connectS3(s3.endpoint);
 
-    const token = await apiToken(options.dataDir);
+    const tokens = await localApiTokens(options.dataDir, options.clients ?? []);
+    const { token } = tokens;
     const secrets = new LocalSecrets();
     secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKey);
+    secrets.putById(required(environment, 'API_TOKENS_SECRET_ID'), tokens.secret);
     secrets.putById(
-      required(environment, 'API_TOKENS_SECRET_ID'),
-      JSON.stringify({ tokens: [token] }),
+      required(environment, 'WEBHOOK_SECRET_ID'),
+      await localWebhookSigningSecret(options.dataDir),
     );
     const stepFunctions = new LocalStepFunctions();
     stops.push(() => stepFunctions.close());
@@ -302,6 +309,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(simulator ? { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: simulator.bedrockEndpoint } : {}),
       AWS_ENDPOINT_URL_EVENTBRIDGE: awsEndpoint.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+      // Webhook receivers on this machine (http://127.0.0.1:...); never set on AWS.
+      WEBHOOK_ALLOW_LOOPBACK: 'true',
     });
 
     const lambdas = new InProcessLambdas(functions, { projectRoot: PROJECT_ROOT });
@@ -352,6 +361,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const info = (): LocalStackInfo => ({
       apiUrl: gateway.url,
       headers: { Authorization: `Bearer ${token}` },
+      clients: Object.fromEntries(
+        Object.entries(tokens.clients).map(([name, clientToken]) => [
+          name,
+          { headers: { Authorization: `Bearer ${clientToken}` } },
+        ]),
+      ),
       s3Endpoint: s3.endpoint,
       bucket,
       dynamodbEndpoint: dynamoDb.endpoint,
@@ -488,21 +503,4 @@ async function createTable(endpoint: string, table: LocalTable): Promise<void> {
   } finally {
     client.destroy();
   }
-}
-
-/** The API bearer token: generated on first start and kept in the data directory. */
-async function apiToken(dataDir: string | null): Promise<string> {
-  const fresh = () => `local-${randomBytes(18).toString('base64url')}`;
-  if (!dataDir) return fresh();
-  const path = join(dataDir, 'api-token');
-  try {
-    const saved = (await readFile(path, 'utf8')).trim();
-    if (saved) return saved;
-  } catch {
-    // first start
-  }
-  const token = fresh();
-  await mkdir(dataDir, { recursive: true });
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  return token;
 }

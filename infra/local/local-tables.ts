@@ -1,9 +1,11 @@
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type CfnTemplate, resourcesOfType, unsupported } from './cfn-template.ts';
@@ -66,6 +68,7 @@ export async function createLocalTable(client: DynamoDBClient, table: LocalTable
     await client.send(new CreateTableCommand(table.definition));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    await addMissingIndexes(client, table.definition);
   }
   if (!table.timeToLiveAttribute) return;
   const TableName = table.definition.TableName;
@@ -77,4 +80,25 @@ export async function createLocalTable(client: DynamoDBClient, table: LocalTable
       TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true },
     }),
   );
+}
+
+/** A table kept in the data directory by an older version gets the indexes it lacks. */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  definition: CreateTableCommandInput,
+): Promise<void> {
+  const { Table } = await client.send(
+    new DescribeTableCommand({ TableName: definition.TableName }),
+  );
+  const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const index of definition.GlobalSecondaryIndexes ?? []) {
+    if (existing.has(index.IndexName)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: definition.TableName,
+        AttributeDefinitions: definition.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+  }
 }

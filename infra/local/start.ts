@@ -1,9 +1,10 @@
-// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO]`: the whole pipeline on
+// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO] [--clients alice,bob]`: the whole pipeline on
 // this machine until Ctrl-C. See infra/local/README.md.
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitWithError, positiveNumber } from './cli-output.ts';
+import { parseClientNames } from './local-api-tokens.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import { describeBusEvent } from './local-event-bus.ts';
@@ -28,7 +29,9 @@ Options:
                      (default 1; 1 with a real provider)
   --fresh            start with empty DynamoDB and S3 data, the clock at the wall clock
   --log-level <lvl>  handler log level: DEBUG, INFO, WARN, ERROR (default WARN)
-  --data-dir <dir>   where data, the API token, the clock and stack.json live (default .local)
+  --data-dir <dir>   where data, the API tokens, the clock and stack.json live (default .local)
+  --clients <names>  named API clients, comma-separated (e.g. alice,bob): each gets its own
+                     token and sees only its own jobs; an admin client is always created
   --skip-provider-check
                      with a real provider, do not check it answers GET /videos at start
   -h, --help         show this help`;
@@ -56,6 +59,12 @@ async function main(): Promise<void> {
   assertSpeedForProvider(speed, provider !== undefined);
   if (provider && !values['skip-provider-check']) await checkProvider(provider);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
+  let clients: string[] = [];
+  try {
+    clients = parseClientNames(values.clients);
+  } catch (error) {
+    exitWithError(COMMAND, error);
+  }
 
   // Signals are handled from the start: during start-up, exiting runs the exit hook that kills
   // the java child (a default SIGTERM/SIGINT death would orphan it).
@@ -99,6 +108,7 @@ async function main(): Promise<void> {
     fresh: values.fresh ?? false,
     speed,
     apiPort: port,
+    clients,
     ...(provider ? { provider } : {}),
     logLevel,
     onStep: (message) => process.stdout.write(`  · ${message}\n`),
@@ -124,6 +134,7 @@ Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${s
 
   API          ${info.apiUrl}
   Auth         header "Authorization: ${token}" (token kept in ${dataDir}/api-token)
+${clientLines(info)}
   Provider     ${provider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
   S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)
   DynamoDB     ${info.dynamodbEndpoint}  table ${info.table}
@@ -139,6 +150,16 @@ Try it:
 Or: npm run generate -- "A cat playing piano"
 ${dropFolderExample(info)}Ctrl-C stops everything.
 `);
+}
+
+/** The named clients' tokens (the admin sees every client's jobs). */
+function clientLines(info: LocalStackInfo): string {
+  return Object.entries(info.clients)
+    .map(
+      ([name, client]) =>
+        `  Client       ${name}: "Authorization: ${client.headers.Authorization}"\n`,
+    )
+    .join('');
 }
 
 /** The job an execution ran, through the API as any client sees it (undefined if it fails). */
@@ -192,6 +213,7 @@ function parse() {
       fresh: { type: 'boolean' },
       'log-level': { type: 'string' },
       'data-dir': { type: 'string' },
+      clients: { type: 'string' },
       'skip-provider-check': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -5,7 +5,7 @@ import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
-import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
+import { JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
 import { grantBedrockAccess } from '../constructs/bedrock-access.ts';
@@ -14,6 +14,7 @@ import { GenerationStateMachine } from '../constructs/generation-state-machine.t
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring.ts';
 import { VideoApi } from '../constructs/video-api.ts';
+import { WebhookDelivery } from '../constructs/webhook-delivery.ts';
 import { ContextError } from './context-value.ts';
 import { limitsSettingsFromContext } from './limits-settings.ts';
 import { monitoringSettingsFromContext } from './monitoring-settings.ts';
@@ -30,6 +31,7 @@ export const HANDLER_MODULES = {
   recordFailure: 'functions/tasks/record-failure.ts',
   intake: 'functions/intake/handler.ts',
   scheduler: 'functions/scheduler/handler.ts',
+  deliverWebhook: 'functions/webhooks/deliver-webhook.ts',
 } as const;
 
 export type PipelineFunctionName = keyof typeof HANDLER_MODULES;
@@ -44,6 +46,7 @@ const CONSTRUCT_IDS: Record<PipelineFunctionName, string> = {
   recordFailure: 'RecordFailure',
   intake: 'Intake',
   scheduler: 'Scheduler',
+  deliverWebhook: 'DeliverWebhook',
 };
 
 /**
@@ -65,6 +68,7 @@ export interface PipelineStackProps extends StackProps {
   jobsTable: ITable;
   providerApiKeySecret: ISecret;
   apiTokensSecret: ISecret;
+  webhookSigningSecret: ISecret;
   /** Bundle the handlers with esbuild (deployments); false synthesizes inline stubs (fast). */
   bundle: boolean;
   /** Absolute path of the project root. */
@@ -78,6 +82,7 @@ export interface PipelineStackProps extends StackProps {
 export class PipelineStack extends Stack {
   readonly functions: Record<PipelineFunctionName, PipelineFunction>;
   readonly generation: GenerationStateMachine;
+  readonly webhooks: WebhookDelivery;
   readonly api: VideoApi;
   /** Job state-change events (docs/guide.md, "Job events"). */
   readonly jobEvents: EventBus;
@@ -143,6 +148,20 @@ export class PipelineStack extends Stack {
     const pollTimeout = Duration.seconds(
       Math.ceil(callWorstCase.plus(TASK_OVERHEAD).toMilliseconds() / 1000),
     );
+    // Webhook deliveries: their own state machine, started by whoever records an event.
+    const deliverWebhook = fn(
+      'deliverWebhook',
+      'Delivers one signed webhook event and records the attempt on its job',
+      Duration.seconds(30),
+      256,
+    )
+      .useJobsTable(stateful.jobsTable)
+      .useSecret(stateful.webhookSigningSecret, 'WEBHOOK_SECRET_ID');
+    this.webhooks = new WebhookDelivery(this, 'Webhooks', {
+      deliverWebhook: deliverWebhook.function,
+    });
+    const webhookMachine = this.webhooks.stateMachine;
+
     const createProviderJob = fn(
       'createProviderJob',
       'Reconciles or creates the provider job of a video',
@@ -153,7 +172,9 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
       .useJobEvents(this.jobEvents)
-      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .readsUploads(stateful.videosBucket)
+      .notifiesWebhooks(webhookMachine);
     const pollProviderJob = fn(
       'pollProviderJob',
       'Polls the provider job and picks the next wait',
@@ -176,7 +197,8 @@ export class PipelineStack extends Stack {
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'write')
       .useJobEvents(this.jobEvents)
-      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .notifiesWebhooks(webhookMachine);
     const recordFailure = fn(
       'recordFailure',
       'Records a job FAILED with its reason',
@@ -185,7 +207,8 @@ export class PipelineStack extends Stack {
     )
       .useJobsTable(stateful.jobsTable)
       .useLimits(limits)
-      .useJobEvents(this.jobEvents);
+      .useJobEvents(this.jobEvents)
+      .notifiesWebhooks(webhookMachine);
 
     // Bedrock models of the catalogue: scoped access for the three tasks that call Bedrock.
     const bedrock = {
@@ -209,10 +232,11 @@ export class PipelineStack extends Stack {
     }
 
     // The api validates requests against the provider catalogue, hence the provider settings;
-    // GET /usage reads the limits.
+    // GET /usage reads the limits; cancel stops executions, deletes provider jobs (hence the
+    // provider key) and hands freed slots to waiting jobs.
     const api = fn(
       'api',
-      'HTTP API: submit, list and read video jobs',
+      'HTTP API: submit, list, read and cancel video jobs',
       Duration.seconds(15),
       512,
       provider.environment,
@@ -220,8 +244,13 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'read')
+      .readsUploads(stateful.videosBucket)
+      .writesUploads(stateful.videosBucket)
       .useJobEvents(this.jobEvents)
-      .useStateMachine(this.generation.stateMachine);
+      .useStateMachine(this.generation.stateMachine, { stopExecutions: true })
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .useSecret(stateful.webhookSigningSecret, 'WEBHOOK_SECRET_ID')
+      .notifiesWebhooks(webhookMachine);
     const authorizer = fn(
       'authorizer',
       'HTTP API authorizer: checks the bearer token against the API tokens secret',
@@ -291,6 +320,7 @@ export class PipelineStack extends Stack {
       recordFailure,
       intake,
       scheduler,
+      deliverWebhook,
     };
 
     const monitoringSettings = monitoringSettingsFromContext(this.node);
@@ -344,6 +374,7 @@ interface StatefulResources {
   jobsTable: ITable;
   providerApiKeySecret: ISecret;
   apiTokensSecret: ISecret;
+  webhookSigningSecret: ISecret;
 }
 
 /**
@@ -359,14 +390,15 @@ function importStatefulResources(consumer: Stack, props: StatefulResources): Sta
     consumer.addStackDependency(producer);
     return producer.exportValue(value, { name: `${producer.stackName}-${name}` });
   };
-  const { videosBucket, jobsTable, providerApiKeySecret, apiTokensSecret } = props;
+  const { videosBucket, jobsTable, providerApiKeySecret, apiTokensSecret, webhookSigningSecret } =
+    props;
   return {
     videosBucket: Bucket.fromBucketAttributes(consumer, 'VideosBucket', {
       bucketName: share(videosBucket, videosBucket.bucketName, 'VideosBucketName'),
     }),
     jobsTable: Table.fromTableAttributes(consumer, 'JobsTable', {
       tableName: share(jobsTable, jobsTable.tableName, 'JobsTableName'),
-      globalIndexes: [BY_STATUS_INDEX.name, BY_CREATED_AT_INDEX.name],
+      globalIndexes: JOB_INDEXES.map((index) => index.name),
     }),
     providerApiKeySecret: Secret.fromSecretCompleteArn(
       consumer,
@@ -377,6 +409,11 @@ function importStatefulResources(consumer: Stack, props: StatefulResources): Sta
       consumer,
       'ApiTokensSecret',
       share(apiTokensSecret, apiTokensSecret.secretArn, 'ApiTokensSecretArn'),
+    ),
+    webhookSigningSecret: Secret.fromSecretCompleteArn(
+      consumer,
+      'WebhookSigningSecret',
+      share(webhookSigningSecret, webhookSigningSecret.secretArn, 'WebhookSigningSecretArn'),
     ),
   };
 }

@@ -22,12 +22,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import {
-  BY_CREATED_AT_INDEX,
-  BY_STATUS_INDEX,
-  PARTITION_KEY,
-  SORT_KEY,
-} from '../../functions/shared/jobs/jobs-table.ts';
+import { JOB_INDEXES, PARTITION_KEY, SORT_KEY } from '../../functions/shared/jobs/jobs-table.ts';
 import { EXPIRES_AT } from '../../functions/shared/limits/limits-table.ts';
 import {
   BEDROCK_OUTPUT_EXPIRY_DAYS,
@@ -46,6 +41,8 @@ export class StatefulStack extends Stack {
   readonly providerApiKeySecret: Secret;
   /** SecretString: JSON `{"tokens":["..."]}`, the bearer tokens the HTTP API accepts. */
   readonly apiTokensSecret: Secret;
+  /** The deployment's webhook signing secret; each client's `whsec_` secret is derived from it. */
+  readonly webhookSigningSecret: Secret;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -112,7 +109,7 @@ export class StatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // Key names shared with the job store and the local stack (functions/shared/jobs/jobs-table.ts).
-    for (const index of [BY_STATUS_INDEX, BY_CREATED_AT_INDEX]) {
+    for (const index of JOB_INDEXES) {
       this.jobsTable.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
@@ -133,7 +130,8 @@ export class StatefulStack extends Stack {
     // secret starts as {"tokens":[],"generatedToken":"<random>"}: no token is accepted until you
     // put your own list (see the ApiTokensSecretName output). The API fails closed meanwhile.
     this.apiTokensSecret = new Secret(this, 'ApiTokensSecret', {
-      description: 'Bearer tokens accepted by the HTTP API (SecretString = {"tokens":["..."]})',
+      description:
+        'API clients and the sha256 of their bearer tokens (SecretString = {"clients":{"<name>":{"tokenSha256":"<hex>"}}})',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ tokens: [] }),
         generateStringKey: 'generatedToken',
@@ -141,6 +139,18 @@ export class StatefulStack extends Stack {
         excludePunctuation: true,
       },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Never shown to anyone: clients get secrets derived from it (GET /webhooks/secret).
+    this.webhookSigningSecret = new Secret(this, 'WebhookSigningSecret', {
+      description: 'Root of the webhook signing secrets (each client gets an HMAC of it)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.webhookSigningSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "Rotating it changes every client's webhook secret at once, which their receivers must learn first; rotate by hand with put-secret-value when they can.",
     });
 
     for (const secret of [this.providerApiKeySecret, this.apiTokensSecret]) {
@@ -167,7 +177,7 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, 'ApiTokensSecretName', {
       value: this.apiTokensSecret.secretName,
       description:
-        'Set the API bearer tokens: aws secretsmanager put-secret-value --secret-id <this name> --secret-string \'{"tokens":["<token>"]}\'',
+        'Set the API tokens: aws secretsmanager put-secret-value --secret-id <this name> --secret-string \'{"clients":{"<name>":{"tokenSha256":"<sha256 hex of the token>","admin":false}}}\' (see docs/guide.md, Clients)',
     });
   }
 }

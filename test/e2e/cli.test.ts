@@ -175,6 +175,7 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
         'apiUrl',
         'bedrockEndpoint',
         'bucket',
+        'clients',
         'dropFolders',
         'dynamodbEndpoint',
         'headers',

@@ -169,12 +169,14 @@ describe('acknowledgments', () => {
       'SoraPipeline/Api/Tracing',
       'SoraPipeline/Authorizer/Tracing',
       'SoraPipeline/CreateProviderJob/Tracing',
+      'SoraPipeline/DeliverWebhook/Tracing',
       'SoraPipeline/DownloadVideo/Tracing',
       'SoraPipeline/Generation/StateMachine/Role/DefaultPolicy',
       'SoraPipeline/Intake/Tracing',
       'SoraPipeline/PollProviderJob/Tracing',
       'SoraPipeline/RecordFailure/Tracing',
       'SoraPipeline/Scheduler/Tracing',
+      'SoraPipeline/Webhooks/StateMachine/Role/DefaultPolicy',
     ]);
   });
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
+import { STATE_MACHINE_METADATA_KEY } from '../../infra/constructs/generation-state-machine.ts';
 import {
   HANDLER_MODULES,
   type PipelineFunctionName,
@@ -23,6 +24,13 @@ interface PolicyStatement {
 
 const NAMES = Object.keys(HANDLER_MODULES) as PipelineFunctionName[];
 /** The functions the generation state machine invokes. */
+/** The functions that queue webhook deliveries (an event is recorded there). */
+const WEBHOOK_NOTIFIERS: readonly PipelineFunctionName[] = [
+  'api',
+  'createProviderJob',
+  'downloadVideo',
+  'recordFailure',
+];
 const TASK_NAMES = [
   'createProviderJob',
   'pollProviderJob',
@@ -66,8 +74,18 @@ function statementsOf(name: PipelineFunctionName): PolicyStatement[] {
 }
 
 function generationStateMachineId(): string {
-  const [id, ...others] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
-  if (!id || others.length > 0) throw new Error('expected one state machine');
+  const [id, ...others] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))
+    .filter(([, resource]) => resource.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'generation')
+    .map(([logicalId]) => logicalId);
+  if (!id || others.length > 0) throw new Error('expected one generation state machine');
+  return id;
+}
+
+function webhookStateMachineId(): string {
+  const [id] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))
+    .filter(([, resource]) => resource.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'webhook')
+    .map(([logicalId]) => logicalId);
+  if (!id) throw new Error('expected a webhook state machine');
   return id;
 }
 
@@ -208,9 +226,12 @@ describe('environment (docs/architecture.md)', () => {
         'JOBS_TABLE_NAME',
         'VIDEOS_BUCKET_NAME',
         'STATE_MACHINE_ARN',
+        'PROVIDER_SECRET_ID',
         'PROVIDER_BASE_URL',
         'LIMITS',
         'JOB_EVENTS_BUS_NAME',
+        'WEBHOOK_STATE_MACHINE_ARN',
+        'WEBHOOK_SECRET_ID',
       ],
     ],
     ['authorizer', ['API_TOKENS_SECRET_ID']],
@@ -218,10 +239,12 @@ describe('environment (docs/architecture.md)', () => {
       'createProviderJob',
       [
         'JOBS_TABLE_NAME',
+        'VIDEOS_BUCKET_NAME',
         'PROVIDER_SECRET_ID',
         'PROVIDER_BASE_URL',
         'LIMITS',
         'JOB_EVENTS_BUS_NAME',
+        'WEBHOOK_STATE_MACHINE_ARN',
       ],
     ],
     ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
@@ -234,9 +257,13 @@ describe('environment (docs/architecture.md)', () => {
         'PROVIDER_BASE_URL',
         'LIMITS',
         'JOB_EVENTS_BUS_NAME',
+        'WEBHOOK_STATE_MACHINE_ARN',
       ],
     ],
-    ['recordFailure', ['JOBS_TABLE_NAME', 'LIMITS', 'JOB_EVENTS_BUS_NAME']],
+    [
+      'recordFailure',
+      ['JOBS_TABLE_NAME', 'LIMITS', 'JOB_EVENTS_BUS_NAME', 'WEBHOOK_STATE_MACHINE_ARN'],
+    ],
     [
       'intake',
       [
@@ -248,6 +275,7 @@ describe('environment (docs/architecture.md)', () => {
       ],
     ],
     ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS', 'JOB_EVENTS_BUS_NAME']],
+    ['deliverWebhook', ['JOBS_TABLE_NAME', 'WEBHOOK_SECRET_ID']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
     const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
@@ -303,15 +331,16 @@ describe('environment (docs/architecture.md)', () => {
 
 describe('grants (least privilege)', () => {
   it.each([
-    ['api', ['dynamodb', 'events', 'logs', 's3', 'states', 'xray']],
+    ['api', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['authorizer', ['logs', 'secretsmanager', 'xray']],
-    ['createProviderJob', ['dynamodb', 'events', 'logs', 'secretsmanager', 'states', 'xray']],
+    ['createProviderJob', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
     ['downloadVideo', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['recordFailure', ['dynamodb', 'events', 'logs', 'states', 'xray']],
     // sqs: SendMessage to the dead letters (on-failure destination of the async invocation).
     ['intake', ['dynamodb', 'events', 'logs', 's3', 'sqs', 'states', 'xray']],
     ['scheduler', ['dynamodb', 'events', 'logs', 'sqs', 'states', 'xray']],
+    ['deliverWebhook', ['dynamodb', 'logs', 'secretsmanager', 'xray']],
   ] as const)('%s may call only %j', (name, services) => {
     expect(servicesOf(name)).toEqual(services);
   });
@@ -324,11 +353,22 @@ describe('grants (least privilege)', () => {
     expect(indexGrantees).toEqual(['api', 'scheduler']);
   });
 
-  it('lets the api read objects under videos/ only, and nothing else in the bucket', () => {
+  it('lets the api read objects under videos/ and uploads/, put under uploads/, and nothing else', () => {
     const s3 = statementsOf('api').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const grants = s3.flatMap((s) =>
+      actionsOf(s).flatMap((action) =>
+        resourcesOf(s).map((resource) => {
+          const prefix = /\/(videos|uploads)\/\*"\]\]\}$/.exec(resource)?.[1];
+          return `${action} ${prefix ?? resource}`;
+        }),
+      ),
+    );
 
-    expect(s3.map(actionsOf)).toEqual([['s3:GetObject']]);
-    expect(s3.flatMap(resourcesOf)).toEqual([expect.stringMatching(/\/videos\/\*"\]\]\}$/)]);
+    expect(grants.sort()).toEqual([
+      's3:GetObject uploads',
+      's3:GetObject videos',
+      's3:PutObject uploads',
+    ]);
   });
 
   it('lets the download read, write and abort uploads under videos/ only, and never delete', () => {
@@ -384,7 +424,7 @@ describe('grants (least privilege)', () => {
     expect(new Set(actions)).toEqual(new Set(['secretsmanager:GetSecretValue']));
   });
 
-  it('lets the api start executions of the generation state machine only', () => {
+  it('lets the api start executions of the generation and webhook state machines, and stop (cancel) only the generation executions', () => {
     const statements = statementsOf('api').filter((s) =>
       actionsOf(s).some((a) => a.startsWith('states:')),
     );
@@ -393,34 +433,46 @@ describe('grants (least privilege)', () => {
       {
         Action: 'states:StartExecution',
         Effect: 'Allow',
-        Resource: { Ref: expect.stringMatching(/^GenerationStateMachine/) },
+        Resource: [{ Ref: generationStateMachineId() }, { Ref: webhookStateMachineId() }],
+      },
+      {
+        Action: 'states:StopExecution',
+        Effect: 'Allow',
+        Resource: expect.anything(),
       },
     ]);
+    expect(JSON.stringify(statements[1])).toContain(':execution:');
   });
 
   it.each(TASK_NAMES)(
-    'lets %s start executions of the generation state machine only (its ARN, not *)',
+    'lets %s start executions of the generation state machine (its ARN, not *) and queue webhooks, nothing else',
     (name) => {
       const statements = statementsOf(name).filter((s) =>
         actionsOf(s).some((a) => a.startsWith('states:')),
       );
+      const startGeneration = {
+        Action: 'states:StartExecution',
+        Effect: 'Allow',
+        Resource: { Ref: generationStateMachineId() },
+      };
+      const queueWebhooks = { ...startGeneration, Resource: { Ref: webhookStateMachineId() } };
 
-      expect(statements).toEqual([
-        {
-          Action: 'states:StartExecution',
-          Effect: 'Allow',
-          Resource: { Ref: generationStateMachineId() },
-        },
-      ]);
+      expect(statements).toEqual(
+        WEBHOOK_NOTIFIERS.includes(name) ? [queueWebhooks, startGeneration] : [startGeneration],
+      );
     },
   );
 
   it.each(TASK_NAMES)(
-    'grants %s StartExecution in a StartsExecutions policy of its own, not the default policy',
+    'grants %s StartExecution of the generation machine in a StartsExecutions policy of its own, not the default policy',
     (name) => {
       const granting = policiesOf(name)
         .filter(([, statements]) =>
-          statements.some((s) => actionsOf(s).includes('states:StartExecution')),
+          statements.some(
+            (s) =>
+              actionsOf(s).includes('states:StartExecution') &&
+              JSON.stringify(s.Resource).includes(generationStateMachineId()),
+          ),
         )
         .map(([id]) => id);
 
@@ -443,6 +495,15 @@ describe('grants (least privilege)', () => {
       expect(JSON.stringify(resource?.Properties)).not.toContain(generationStateMachineId());
     },
   );
+
+  it('lets createProviderJob read reference images under uploads/ and nothing else in S3', () => {
+    const s3 = statementsOf('createProviderJob').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('s3:')),
+    );
+
+    expect(s3.map(actionsOf)).toEqual([['s3:GetObject']]);
+    expect(JSON.stringify(s3.map(resourcesOf))).toContain('/uploads/*');
+  });
 
   it('lets the authorizer read the API tokens secret and not the provider key', () => {
     const secretResources = statementsOf('authorizer')

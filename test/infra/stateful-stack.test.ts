@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BY_CREATED_AT_INDEX, BY_STATUS_INDEX } from '../../functions/shared/jobs/jobs-table.ts';
+import { JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
 import { synthesizeForTest } from './synthesized-pipeline.ts';
 
 let template: Template;
@@ -142,7 +142,7 @@ describe('the jobs table', () => {
     });
   });
 
-  it.each([BY_STATUS_INDEX, BY_CREATED_AT_INDEX])(
+  it.each(JOB_INDEXES)(
     'has the $name index over $partitionKey/$sortKey, projecting everything',
     (index) => {
       expect(table().Properties.GlobalSecondaryIndexes).toContainEqual({
@@ -195,7 +195,7 @@ describe('outputs and exports', () => {
       Description: Match.stringLikeRegexp('aws secretsmanager put-secret-value'),
     });
     template.hasOutput('ApiTokensSecretName', {
-      Description: Match.stringLikeRegexp('put-secret-value.*tokens'),
+      Description: Match.stringLikeRegexp('put-secret-value.*clients.*tokenSha256'),
     });
   });
 
@@ -210,6 +210,7 @@ describe('outputs and exports', () => {
       'SoraPipelineStateful-JobsTableName',
       'SoraPipelineStateful-ProviderApiKeySecretArn',
       'SoraPipelineStateful-VideosBucketName',
+      'SoraPipelineStateful-WebhookSigningSecretArn',
     ]);
   });
 });

@@ -3,6 +3,7 @@
  * no handler files needed) and reads the generation state machine's definition.
  */
 import { Template } from 'aws-cdk-lib/assertions';
+import { STATE_MACHINE_METADATA_KEY } from '../../infra/constructs/generation-state-machine.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../../infra/constructs/pipeline-function.ts';
 import { createPipelineApp } from '../../infra/synth-pipeline.ts';
 
@@ -49,13 +50,15 @@ export interface Asl {
 }
 
 /**
- * The state machine's DefinitionString with its Fn::Join resolved: function ARNs
+ * The generation state machine's DefinitionString with its Fn::Join resolved: function ARNs
  * (`Fn::GetAtt [id, Arn]`) become `<id>`, the partition `aws`.
  */
 export function definitionOf(template: Template): Asl {
-  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine')).filter(
+    (resource) => resource.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'generation',
+  );
   const [machine] = machines;
-  if (!machine || machines.length !== 1) throw new Error('expected one state machine');
+  if (!machine || machines.length !== 1) throw new Error('expected one generation state machine');
   return JSON.parse(joinPieces(machine.Properties.DefinitionString)) as Asl;
 }
 

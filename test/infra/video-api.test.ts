@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { API_ROUTES, routeKey } from '../../functions/api/api-routes.ts';
 import { DEFAULT_API_THROTTLE } from '../../infra/constructs/video-api.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
 import { functionLogicalId, synthesizeForTest } from './synthesized-pipeline.ts';
@@ -19,18 +20,15 @@ function onlyResource(type: string) {
 }
 
 describe('routes', () => {
-  it('serves exactly the four video routes and the usage route', () => {
+  it('serves exactly the routes of the route table', () => {
     expect(
       routes()
         .map((route) => route.Properties.RouteKey)
         .sort(),
-    ).toEqual([
-      'GET /usage',
-      'GET /videos',
-      'GET /videos/{id}',
-      'GET /videos/{id}/content',
-      'POST /videos',
-    ]);
+    ).toEqual(API_ROUTES.map(routeKey).sort());
+    expect(routes().map((route) => route.Properties.RouteKey)).toContain(
+      'POST /videos/{id}/cancel',
+    );
   });
 
   it('puts the bearer-token authorizer on every route', () => {

@@ -184,6 +184,67 @@ describe('DynamoJobStore on DynamoDB Local', () => {
   });
 });
 
+describe('cancel, clients and batches on DynamoDB Local', () => {
+  it('cancels a waiting job once; a second cancel answers it unchanged', async () => {
+    const job = await store.create(freshJob()).then((result) => result.job);
+    const at = new Date().toISOString();
+
+    const first = await store.recordCancelled(job.jobId, at);
+    const second = await store.recordCancelled(job.jobId, new Date().toISOString());
+
+    expect(first).toMatchObject({ cancelled: true, job: { status: 'CANCELLED', cancelledAt: at } });
+    expect(second).toEqual({ cancelled: false, job: first.job });
+    await expect(store.list({ status: 'CANCELLED', limit: 100 })).resolves.toMatchObject({
+      jobs: expect.arrayContaining([expect.objectContaining({ jobId: job.jobId })]),
+    });
+  });
+
+  it('refuses to cancel a finished job, and a cancelled job refuses every later step', async () => {
+    const done = await store.create(freshJob()).then((result) => result.job);
+    await store.recordFailed(done.jobId, error, new Date().toISOString());
+    const running = await store.create(freshJob()).then((result) => result.job);
+    await store.recordCancelled(running.jobId, new Date().toISOString());
+
+    await expect(
+      store.recordCancelled(done.jobId, new Date().toISOString()),
+    ).resolves.toMatchObject({ cancelled: false, job: { status: 'FAILED' } });
+    await expect(
+      store.recordProgress(running.jobId, {
+        providerStatus: 'in_progress',
+        progress: 5,
+        pollCount: 1,
+      }),
+    ).rejects.toBeInstanceOf(JobAlreadyTerminalError);
+    await expect(
+      store.deferJob(running.jobId, 'capacity', new Date().toISOString()),
+    ).rejects.toBeInstanceOf(JobAlreadyTerminalError);
+  });
+
+  it("lists one client's jobs and one batch's jobs, newest first, by status too", async () => {
+    const client = `client-${newJobId()}`;
+    const batchId = `batch-${newJobId()}`;
+    const base = Date.now();
+    const jobs = [
+      freshJob({ client, batchId, createdAt: new Date(base).toISOString() }),
+      freshJob({ client, createdAt: new Date(base + 1).toISOString() }),
+      freshJob({ client: 'someone-else', batchId, createdAt: new Date(base + 2).toISOString() }),
+    ];
+    for (const job of jobs) await store.create(job);
+    await store.recordCancelled(jobs[0]?.jobId ?? '', new Date().toISOString());
+
+    const ids = async (query: Parameters<DynamoJobStore['list']>[0]) =>
+      (await store.list(query)).jobs.map((job) => job.jobId);
+
+    expect(await ids({ client, limit: 10 })).toEqual([jobs[1]?.jobId, jobs[0]?.jobId]);
+    expect(await ids({ batchId, limit: 10 })).toEqual([jobs[2]?.jobId, jobs[0]?.jobId]);
+    expect(await ids({ batchId, client, limit: 10 })).toEqual([jobs[0]?.jobId]);
+    expect(await ids({ client, status: 'CANCELLED', limit: 10 })).toEqual([jobs[0]?.jobId]);
+    const dayOf = (job: Job | undefined) => job?.createdAt.slice(0, 10) ?? '';
+    expect(await ids({ client, createdOn: dayOf(jobs[1]), limit: 10 })).toContain(jobs[1]?.jobId);
+    expect(await ids({ client, createdOn: '2001-01-01', limit: 10 })).toEqual([]);
+  });
+});
+
 describe('the provider-job ledger on DynamoDB Local', () => {
   const started = (job: Job) => ({ ...job, status: 'IN_PROGRESS' as const });
   const claim = (jobId: string, providerJobId: string) =>

@@ -1,9 +1,11 @@
+import { listPlan } from '../../functions/shared/jobs/dynamo-job-store.ts';
 import {
   type DeferredReason,
   isTerminal,
   type Job,
   type JobError,
   type JobResult,
+  ownerOf,
   type ProviderStatus,
 } from '../../functions/shared/jobs/job.ts';
 import {
@@ -15,22 +17,20 @@ import {
   ProviderJobClaimedError,
   ValidationError,
 } from '../../functions/shared/jobs/job-errors.ts';
+import { canTransition } from '../../functions/shared/jobs/job-status.ts';
 import type { JobStore, ListJobsQuery } from '../../functions/shared/jobs/job-store.ts';
 import {
-  ALL_JOBS_PARTITION,
-  BY_CREATED_AT_INDEX,
-  BY_STATUS_INDEX,
   createdSortKey,
   jobKey,
   PARTITION_KEY,
   SORT_KEY,
-  statusPartition,
 } from '../../functions/shared/jobs/jobs-table.ts';
 import { decodeCursor, encodeCursor } from '../../functions/shared/jobs/list-cursor.ts';
+import type { WebhookDelivery } from '../../functions/shared/webhooks/webhook-events.ts';
 
 /**
- * `JobStore` in memory with the semantics of `DynamoJobStore`: idempotent create, conditional
- * updates (JobAlreadyTerminalError, recordFailed a no-op on a terminal job, JobNotFoundError on a
+ * `JobStore` in memory with the semantics of `DynamoJobStore`: idempotent create, updates
+ * checked against the same transition table (JobAlreadyTerminalError, recordFailed a no-op on a terminal job, JobNotFoundError on a
  * missing one), lists by creation time (newest first by default) with opaque cursors. Jobs are copied in and out, so a test
  * cannot change stored state by mutating a returned object.
  */
@@ -95,9 +95,7 @@ export class InMemoryJobStore implements JobStore {
     if (!Number.isInteger(query.limit) || query.limit < 1) {
       throw new ValidationError('limit', 'limit must be a positive integer');
     }
-    const index = query.status === undefined ? BY_CREATED_AT_INDEX : BY_STATUS_INDEX;
-    const partition =
-      query.status === undefined ? ALL_JOBS_PARTITION : statusPartition(query.status);
+    const { index, partition } = listPlan(query);
     const after =
       query.cursor === undefined
         ? undefined
@@ -107,7 +105,13 @@ export class InMemoryJobStore implements JobStore {
           })[index.sortKey];
     const ascending = query.order === 'asc';
     const matching = [...this.#jobs.values()]
-      .filter((job) => query.status === undefined || job.status === query.status)
+      .filter(
+        (job) =>
+          (query.status === undefined || job.status === query.status) &&
+          (query.client === undefined || ownerOf(job) === query.client) &&
+          (query.batchId === undefined || job.batchId === query.batchId) &&
+          (query.createdOn === undefined || job.createdAt.startsWith(`${query.createdOn}T`)),
+      )
       .map((job) => ({ job, sortKey: createdSortKey(job.createdAt, job.jobId) }))
       .filter(
         ({ sortKey }) => after === undefined || (ascending ? sortKey > after : sortKey < after),
@@ -188,6 +192,24 @@ export class InMemoryJobStore implements JobStore {
     });
   }
 
+  async recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
+    if (!canTransition(job.status, 'CANCELLED')) {
+      return { job: structuredClone(job), cancelled: false };
+    }
+    return {
+      job: this.#update(jobId, { status: 'CANCELLED', cancelledAt: at, updatedAt: at }),
+      cancelled: true,
+    };
+  }
+
+  async recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
+    this.#jobs.set(jobId, { ...job, lastWebhookDelivery: structuredClone(delivery) });
+  }
+
   async recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined> {
     const job = this.#jobs.get(jobId);
     if (job !== undefined && isTerminal(job.status)) return undefined;
@@ -237,7 +259,7 @@ export class InMemoryJobStore implements JobStore {
   #update(jobId: string, changes: Partial<Job>): Job {
     const job = this.#jobs.get(jobId);
     if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
-    if (isTerminal(job.status)) {
+    if (!canTransition(job.status, changes.status ?? job.status)) {
       throw new JobAlreadyTerminalError(`Job ${jobId} is already ${job.status}`);
     }
     const updated = { ...job, ...structuredClone(changes) };

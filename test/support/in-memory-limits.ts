@@ -1,3 +1,4 @@
+import type { JobStore } from '../../functions/shared/jobs/job-store.ts';
 import type {
   BudgetReservation,
   ConcurrencySemaphore,
@@ -6,6 +7,7 @@ import type {
   SpendingBudget,
 } from '../../functions/shared/limits/limits.ts';
 import { fromMicroUsd, toMicroUsd, utcMinute } from '../../functions/shared/limits/limits-table.ts';
+import type { CancelJobDeps } from '../../functions/shared/workflow/cancel-job.ts';
 import type { TaskLimits } from '../../functions/tasks/task-limits.ts';
 
 /**
@@ -218,4 +220,29 @@ export function inMemoryUsageSources(options: { budgetUsd?: number | null; slots
     semaphore: new InMemoryConcurrencySemaphore(options.slots ?? 4),
     budget: new InMemorySpendingBudget(options.budgetUsd ?? null),
   };
+}
+
+/** Cancel deps in memory: the store's jobs, 4 slots, no budget; stops and deletes recorded. */
+export function inMemoryCancelDeps(store: JobStore, clock: () => Date = () => new Date()) {
+  const stopped: string[] = [];
+  const deleted: string[] = [];
+  const handOffs: number[] = [];
+  const semaphore = new InMemoryConcurrencySemaphore(4);
+  const budget = new InMemorySpendingBudget(null);
+  const deps: CancelJobDeps = {
+    store,
+    clock,
+    semaphore,
+    budget,
+    async stopExecution(name) {
+      stopped.push(name);
+    },
+    async deleteProviderJob(id) {
+      deleted.push(id);
+    },
+    async handOff() {
+      handOffs.push(1);
+    },
+  };
+  return { deps, semaphore, budget, stopped, deleted, handOffs };
 }

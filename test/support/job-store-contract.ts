@@ -260,5 +260,76 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       expect(beyond).toBe(false);
       expect(await store.get('job_A')).toMatchObject({ executionName: 'job_A-2', resumeCount: 2 });
     });
+
+    it('cancels a waiting or running job once, then refuses every later step; a finished job stays finished', async () => {
+      const store = await freshStore();
+      await store.create(job('job_A'));
+      await started(store, 'job_B');
+      await store.create(job('job_C'));
+      await store.recordFailed('job_C', FAILURE, AT);
+
+      const waiting = await store.recordCancelled('job_A', AT);
+      const running = await store.recordCancelled('job_B', AT);
+      const again = await store.recordCancelled('job_A', at(9));
+      const finished = await store.recordCancelled('job_C', AT);
+      const progress = await failureOf(
+        store.recordProgress('job_B', { providerStatus: 'in_progress', progress: 5, pollCount: 1 }),
+      );
+
+      expect(waiting).toMatchObject({
+        cancelled: true,
+        job: { status: 'CANCELLED', cancelledAt: AT },
+      });
+      expect(running).toMatchObject({ cancelled: true, job: { status: 'CANCELLED' } });
+      expect(again).toEqual({ cancelled: false, job: waiting.job });
+      expect(finished).toMatchObject({ cancelled: false, job: { status: 'FAILED' } });
+      expect(progress).toBeInstanceOf(JobAlreadyTerminalError);
+      expect(await failureOf(store.recordCancelled('job_missing', AT))).toBeInstanceOf(
+        JobNotFoundError,
+      );
+    });
+
+    it("lists a client's jobs and a batch's jobs, by status and creation day too", async () => {
+      const store = await freshStore();
+      await store.create(job('job_A', { client: 'alice', batchId: 'batch_1', createdAt: at(1) }));
+      await store.create(job('job_B', { client: 'alice', createdAt: at(2) }));
+      await store.create(job('job_C', { client: 'bob', batchId: 'batch_1', createdAt: at(3) }));
+      await store.create(job('job_D', { createdAt: at(4) }));
+      await store.recordCancelled('job_A', AT);
+      const ids = async (query: Parameters<JobStore['list']>[0]) =>
+        (await store.list(query)).jobs.map((listed) => listed.jobId);
+
+      expect(await ids({ client: 'alice', limit: 10 })).toEqual(['job_B', 'job_A']);
+      expect(await ids({ client: 'default', limit: 10 })).toEqual(['job_D']);
+      expect(await ids({ batchId: 'batch_1', limit: 10 })).toEqual(['job_C', 'job_A']);
+      expect(await ids({ batchId: 'batch_1', client: 'bob', limit: 10 })).toEqual(['job_C']);
+      expect(await ids({ client: 'alice', status: 'CANCELLED', limit: 10 })).toEqual(['job_A']);
+      expect(await ids({ client: 'alice', createdOn: '2026-01-01', limit: 10 })).toHaveLength(2);
+      expect(await ids({ client: 'alice', createdOn: '2026-01-02', limit: 10 })).toEqual([]);
+    });
+
+    it('records webhook deliveries on any job, finished ones too, without changing its status', async () => {
+      const store = await freshStore();
+      await store.create(job('job_A'));
+      await store.recordFailed('job_A', FAILURE, AT);
+      const delivery = {
+        webhookId: 'msg_job_A_video_failed',
+        event: 'video.failed' as const,
+        status: 'delivered' as const,
+        attempts: 2,
+        httpStatus: 204,
+        at: AT,
+      };
+
+      await store.recordWebhookDelivery('job_A', delivery);
+
+      expect(await store.get('job_A')).toMatchObject({
+        status: 'FAILED',
+        lastWebhookDelivery: delivery,
+      });
+      expect(await failureOf(store.recordWebhookDelivery('job_missing', delivery))).toBeInstanceOf(
+        JobNotFoundError,
+      );
+    });
   });
 }

@@ -1,7 +1,7 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import {
-  BY_CREATED_AT_INDEX,
-  BY_STATUS_INDEX,
+  JOB_INDEXES,
+  type JobIndex,
   KEY_ATTRIBUTES,
   PARTITION_KEY,
   SORT_KEY,
@@ -13,7 +13,7 @@ import {
  * template declares (which the local stack creates).
  */
 export function jobsTableDefinition(tableName: string): CreateTableCommandInput {
-  const gsi = (index: typeof BY_STATUS_INDEX | typeof BY_CREATED_AT_INDEX) => ({
+  const gsi = (index: JobIndex) => ({
     IndexName: index.name,
     KeySchema: [
       { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
@@ -32,6 +32,6 @@ export function jobsTableDefinition(tableName: string): CreateTableCommandInput 
       { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
       { AttributeName: SORT_KEY, KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [gsi(BY_STATUS_INDEX), gsi(BY_CREATED_AT_INDEX)],
+    GlobalSecondaryIndexes: JOB_INDEXES.map(gsi),
   };
 }

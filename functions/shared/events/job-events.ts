@@ -17,11 +17,14 @@ export const JOB_EVENT_DETAIL_TYPE = 'Video Job State Changed';
 /** Bumped only on a breaking change of the detail (never so far). */
 export const JOB_EVENT_SCHEMA_VERSION = '1';
 
-/**
- * What a job event reports. A new terminal status (`cancelled`) is one more entry here and one
- * line in `JobStoreWithEvents`.
- */
-export const JOB_EVENT_STATUSES = ['queued', 'started', 'completed', 'failed'] as const;
+/** What a job event reports: each status change `JobStoreWithEvents` publishes. */
+export const JOB_EVENT_STATUSES = [
+  'queued',
+  'started',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export type JobEventStatus = (typeof JOB_EVENT_STATUSES)[number];
 
 /** The `detail` of a job event. No prompt and no error message: either may quote the prompt. */

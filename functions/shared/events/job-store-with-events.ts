@@ -3,6 +3,7 @@ import type { DeferredReason, Job, JobError, JobResult, ProviderStatus } from '.
 import type { JobStore, ListJobsQuery } from '../jobs/job-store.ts';
 import { logger } from '../observability/observability.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
+import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
 import { type JobEventPublisher, type JobEventStatus, jobEventDetail } from './job-events.ts';
 
 /** What the wrapper logs with (the Powertools logger; tests pass a recording one). */
@@ -10,7 +11,7 @@ export type JobEventsLogger = Pick<Logger, 'warn'>;
 
 /**
  * A job store that publishes a job event after each stored state change: `queued` when a job is
- * created, `started` when its provider create is attempted, `completed`, `failed`. The one place
+ * created, `started` when its provider create is attempted, `completed`, `failed`, `cancelled`. The one place
  * job events come from, so no entry point can forget them; every other call passes through.
  * Publishing never fails the change it reports (see job-events.ts).
  */
@@ -53,6 +54,16 @@ export class JobStoreWithEvents implements JobStore {
     // undefined: the job had already ended, nothing changed.
     if (job !== undefined) await this.#publish(job, 'failed');
     return job;
+  }
+
+  async recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }> {
+    const result = await this.#store.recordCancelled(jobId, at);
+    if (result.cancelled) await this.#publish(result.job, 'cancelled');
+    return result;
+  }
+
+  recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
+    return this.#store.recordWebhookDelivery(jobId, delivery);
   }
 
   get(jobId: string): Promise<Job | undefined> {

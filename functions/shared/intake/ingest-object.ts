@@ -7,7 +7,7 @@ import {
   tooLargeMessage,
 } from './drop-file.ts';
 import { type DropFolder, dropFolderOf, reportKey } from './drop-folder.ts';
-import { intakeIdempotencyKey, normalizeETag } from './intake-idempotency.ts';
+import { intakeBatchId, intakeIdempotencyKey, normalizeETag } from './intake-idempotency.ts';
 import {
   buildReport,
   type IntakeReport,
@@ -121,6 +121,7 @@ async function submitEntry(
       {
         source: folder.source,
         idempotencyKey: intakeIdempotencyKey({ ...origin, line }),
+        batchId: intakeBatchId(origin),
       },
       deps,
     );

@@ -28,3 +28,15 @@ export function normalizeETag(eTag: string | undefined): string | undefined {
   const bare = eTag.replace(/^"|"$/g, '');
   return bare === '' ? undefined : bare;
 }
+
+/**
+ * The batch id every job of one dropped file (one version of one object) shares, for
+ * `GET /videos?batch=` and `POST /batches/{id}/cancel`: stable across redeliveries.
+ */
+export function intakeBatchId(origin: { bucket: string; key: string; version: string }): string {
+  const material = JSON.stringify(['batch-v1', origin.bucket, origin.key, origin.version]);
+  return `batch_${createHash('sha256').update(material).digest('hex').slice(0, 24)}`;
+}
+
+/** The batch ids `intakeBatchId` makes. */
+export const BATCH_ID_PATTERN = /^batch_[0-9a-f]{24}$/;

@@ -11,13 +11,17 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { now } from '../clock.ts';
+import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
 import {
+  ACTIVE_STATUSES,
+  DEFAULT_CLIENT,
   type DeferredReason,
   isTerminal,
   type Job,
   type JobError,
   type JobResult,
   type JobStatus,
+  ownerOf,
   type ProviderStatus,
 } from './job.ts';
 import {
@@ -29,13 +33,19 @@ import {
   ProviderJobClaimedError,
   ValidationError,
 } from './job-errors.ts';
+import { statusesLeadingTo } from './job-status.ts';
 import type { JobStore, ListJobsQuery } from './job-store.ts';
 import {
   ALL_JOBS_PARTITION,
+  BY_BATCH_INDEX,
+  BY_CLIENT_INDEX,
   BY_CREATED_AT_INDEX,
   BY_STATUS_INDEX,
+  batchPartition,
+  clientPartition,
   createdSortKey,
   idempotencyKey as idempotencyItemKey,
+  type JobIndex,
   jobKey,
   KEY_ATTRIBUTES,
   PARTITION_KEY,
@@ -58,9 +68,23 @@ interface IdempotencyRecord {
   requestHash: string;
 }
 
-// Every write after creation is guarded by this condition: a terminal job never changes again.
-const NOT_TERMINAL = `attribute_exists(${PARTITION_KEY}) AND #status IN (:queued, :inProgress)`;
-const NOT_TERMINAL_VALUES = { ':queued': 'QUEUED', ':inProgress': 'IN_PROGRESS' };
+/**
+ * The condition of a write that needs the job to exist in one of `statuses`. Every write after
+ * creation is guarded by one, built from the transition table (job-status.ts): `leadingTo(to)`
+ * for a write that changes the status, `ACTIVE_STATUSES` for one that keeps it.
+ */
+function whileIn(statuses: readonly JobStatus[]): {
+  expression: string;
+  values: Record<string, JobStatus>;
+} {
+  const values = Object.fromEntries(statuses.map((status, i) => [`:status${i}`, status]));
+  return {
+    expression: `attribute_exists(${PARTITION_KEY}) AND #status IN (${Object.keys(values).join(', ')})`,
+    values,
+  };
+}
+
+const leadingTo = (to: JobStatus) => whileIn(statusesLeadingTo(to));
 
 const keyAttributes: ReadonlySet<string> = new Set(KEY_ATTRIBUTES);
 
@@ -143,9 +167,7 @@ export class DynamoJobStore implements JobStore {
     if (!Number.isInteger(query.limit) || query.limit < 1) {
       throw new ValidationError('limit', 'limit must be a positive integer');
     }
-    const index = query.status === undefined ? BY_CREATED_AT_INDEX : BY_STATUS_INDEX;
-    const partition =
-      query.status === undefined ? ALL_JOBS_PARTITION : statusPartition(query.status);
+    const { index, partition, filters, sortKeyPrefix } = listPlan(query);
     const startKey =
       query.cursor === undefined
         ? undefined
@@ -153,13 +175,33 @@ export class DynamoJobStore implements JobStore {
             attribute: index.partitionKey,
             value: partition,
           });
+    const names: Record<string, string> = { '#partition': index.partitionKey };
+    const values: Record<string, unknown> = { ':partition': partition };
+    let keyCondition = '#partition = :partition';
+    if (sortKeyPrefix !== undefined) {
+      names['#sort'] = index.sortKey;
+      values[':sortPrefix'] = sortKeyPrefix;
+      keyCondition += ' AND begins_with(#sort, :sortPrefix)';
+    }
+    const conditions: string[] = [];
+    for (const [name, value] of Object.entries(filters)) {
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      // Records from before clients existed name none: they are the default client's.
+      conditions.push(
+        name === 'client' && value === DEFAULT_CLIENT
+          ? `(#${name} = :${name} OR attribute_not_exists(#${name}))`
+          : `#${name} = :${name}`,
+      );
+    }
     const output = await this.#client.send(
       new QueryCommand({
         TableName: this.#tableName,
         IndexName: index.name,
-        KeyConditionExpression: '#partition = :partition',
-        ExpressionAttributeNames: { '#partition': index.partitionKey },
-        ExpressionAttributeValues: { ':partition': partition },
+        KeyConditionExpression: keyCondition,
+        ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
         ScanIndexForward: query.order === 'asc',
         Limit: query.limit,
         ExclusiveStartKey: startKey,
@@ -173,7 +215,8 @@ export class DynamoJobStore implements JobStore {
   async markCreateAttempt(jobId: string, at: string): Promise<Job> {
     const job = await this.#update(
       jobId,
-      { ...statusAttributes('IN_PROGRESS'), createAttemptedAt: at, updatedAt: at },
+      'IN_PROGRESS',
+      { createAttemptedAt: at, updatedAt: at },
       'throw',
     );
     if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
@@ -190,8 +233,9 @@ export class DynamoJobStore implements JobStore {
       ...update,
       updatedAt: at,
     };
+    const condition = leadingTo('IN_PROGRESS');
     const names: Record<string, string> = { '#status': 'status', '#ledgerJobId': 'jobId' };
-    const values: Record<string, unknown> = { ...NOT_TERMINAL_VALUES, ':jobId': jobId };
+    const values: Record<string, unknown> = { ...condition.values, ':jobId': jobId };
     const assignments: string[] = [];
     for (const [name, value] of Object.entries(attributes)) {
       names[`#${name}`] = name;
@@ -222,7 +266,7 @@ export class DynamoJobStore implements JobStore {
                 TableName: this.#tableName,
                 Key: jobKey(jobId),
                 UpdateExpression: `SET ${assignments.join(', ')}`,
-                ConditionExpression: `${NOT_TERMINAL} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
+                ConditionExpression: `${condition.expression} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
                 ExpressionAttributeNames: Object.fromEntries(
                   Object.entries(names).filter(([name]) => name !== '#ledgerJobId'),
                 ),
@@ -274,7 +318,8 @@ export class DynamoJobStore implements JobStore {
   ): Promise<void> {
     await this.#update(
       jobId,
-      { ...statusAttributes('IN_PROGRESS'), ...update, updatedAt: this.#now().toISOString() },
+      'IN_PROGRESS',
+      { ...update, updatedAt: this.#now().toISOString() },
       'throw',
     );
   }
@@ -287,8 +332,8 @@ export class DynamoJobStore implements JobStore {
   ): Promise<Job> {
     const job = await this.#update(
       jobId,
+      'COMPLETED',
       {
-        ...statusAttributes('COMPLETED'),
         result,
         progress: 100,
         completedAt,
@@ -301,11 +346,43 @@ export class DynamoJobStore implements JobStore {
     return job;
   }
 
+  async recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }> {
+    const job = await this.#update(
+      jobId,
+      'CANCELLED',
+      { cancelledAt: at, updatedAt: at },
+      'ignore',
+    );
+    if (job !== undefined) return { job, cancelled: true };
+    const existing = await this.get(jobId);
+    if (existing === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
+    return { job: existing, cancelled: false };
+  }
+
+  async recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #delivery = :delivery',
+          ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
+          ExpressionAttributeNames: { '#delivery': 'lastWebhookDelivery' },
+          ExpressionAttributeValues: { ':delivery': delivery },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
+    }
+  }
+
   async recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined> {
-    return this.#update(jobId, { ...statusAttributes('FAILED'), error, updatedAt: at }, 'ignore');
+    return this.#update(jobId, 'FAILED', { error, updatedAt: at }, 'ignore');
   }
 
   async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {
+    const condition = leadingTo('QUEUED');
     try {
       await this.#client.send(
         new UpdateCommand({
@@ -313,7 +390,7 @@ export class DynamoJobStore implements JobStore {
           Key: jobKey(jobId),
           UpdateExpression:
             'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
-          ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
+          ConditionExpression: `${condition.expression} AND attribute_not_exists(#providerJobId)`,
           ExpressionAttributeNames: {
             '#status': 'status',
             '#gsi1pk': BY_STATUS_INDEX.partitionKey,
@@ -323,7 +400,8 @@ export class DynamoJobStore implements JobStore {
             '#providerJobId': 'providerJobId',
           },
           ExpressionAttributeValues: {
-            ...NOT_TERMINAL_VALUES,
+            ...condition.values,
+            ':queued': 'QUEUED',
             ':gsi1pk': statusPartition('QUEUED'),
             ':true': true,
             ':reason': reason,
@@ -350,6 +428,7 @@ export class DynamoJobStore implements JobStore {
   }
 
   async claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean> {
+    const queued = whileIn(['QUEUED']);
     try {
       await this.#client.send(
         new UpdateCommand({
@@ -357,7 +436,7 @@ export class DynamoJobStore implements JobStore {
           Key: jobKey(jobId),
           UpdateExpression:
             'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
-          ConditionExpression: '#status = :queued AND #deferred = :true',
+          ConditionExpression: `${queued.expression} AND #deferred = :true`,
           ExpressionAttributeNames: {
             '#status': 'status',
             '#deferred': 'deferred',
@@ -366,7 +445,7 @@ export class DynamoJobStore implements JobStore {
             '#updatedAt': 'updatedAt',
           },
           ExpressionAttributeValues: {
-            ':queued': 'QUEUED',
+            ...queued.values,
             ':true': true,
             ':false': false,
             ':executionName': executionName,
@@ -392,13 +471,14 @@ export class DynamoJobStore implements JobStore {
       resume.from === jobId
         ? '(#executionName = :from OR attribute_not_exists(#executionName))'
         : '#executionName = :from';
+    const active = whileIn(ACTIVE_STATUSES);
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: jobKey(jobId),
           UpdateExpression: 'SET #executionName = :to, #updatedAt = :at ADD #resumeCount :one',
-          ConditionExpression: `${NOT_TERMINAL} AND ${drivenByFrom} AND (attribute_not_exists(#resumeCount) OR #resumeCount < :maxResumes)`,
+          ConditionExpression: `${active.expression} AND ${drivenByFrom} AND (attribute_not_exists(#resumeCount) OR #resumeCount < :maxResumes)`,
           ExpressionAttributeNames: {
             '#status': 'status',
             '#executionName': 'executionName',
@@ -406,7 +486,7 @@ export class DynamoJobStore implements JobStore {
             '#resumeCount': 'resumeCount',
           },
           ExpressionAttributeValues: {
-            ...NOT_TERMINAL_VALUES,
+            ...active.values,
             ':from': resume.from,
             ':to': resume.to,
             ':at': at,
@@ -423,18 +503,21 @@ export class DynamoJobStore implements JobStore {
   }
 
   /**
-   * SETs `attributes` on a job that is not terminal. When the condition fails the job is read
-   * back to tell a missing job (JobNotFoundError) from a finished one (`whenTerminal`).
+   * Moves a job to status `to` and SETs `attributes`, if the transition table allows the move from
+   * the job's status. When the condition fails the job is read back to tell a missing job
+   * (JobNotFoundError) from a finished one (`whenTerminal`).
    */
   async #update(
     jobId: string,
+    to: JobStatus,
     attributes: Record<string, unknown>,
     whenTerminal: 'throw' | 'ignore',
   ): Promise<Job | undefined> {
+    const condition = leadingTo(to);
     const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ...NOT_TERMINAL_VALUES };
+    const values: Record<string, unknown> = { ...condition.values };
     const assignments: string[] = [];
-    for (const [name, value] of Object.entries(attributes)) {
+    for (const [name, value] of Object.entries({ ...statusAttributes(to), ...attributes })) {
       if (value === undefined) continue;
       names[`#${name}`] = name;
       values[`:${name}`] = value;
@@ -446,7 +529,7 @@ export class DynamoJobStore implements JobStore {
           TableName: this.#tableName,
           Key: jobKey(jobId),
           UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: NOT_TERMINAL,
+          ConditionExpression: condition.expression,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -516,16 +599,56 @@ function statusAttributes(status: JobStatus): Record<string, string> {
   return { status, [BY_STATUS_INDEX.partitionKey]: statusPartition(status) };
 }
 
-function toItem(job: Job): Record<string, unknown> {
+/**
+ * Which index answers a list query, and what is filtered after reading it: a batch's jobs come
+ * from its own index, a client's from theirs, and a status narrows either by filter (a page may
+ * then hold fewer than `limit` jobs; its cursor still leads on).
+ */
+export function listPlan(query: ListJobsQuery): {
+  index: JobIndex;
+  partition: string;
+  filters: Record<string, string>;
+  /** The index's sort key starts with this (a creation day). */
+  sortKeyPrefix?: string;
+} {
+  const filters: Record<string, string> = {};
+  if (query.batchId !== undefined) {
+    if (query.client !== undefined) filters.client = query.client;
+    if (query.status !== undefined) filters.status = query.status;
+    return { index: BY_BATCH_INDEX, partition: batchPartition(query.batchId), filters };
+  }
+  if (query.client !== undefined) {
+    if (query.status !== undefined) filters.status = query.status;
+    const plan = { index: BY_CLIENT_INDEX, partition: clientPartition(query.client), filters };
+    // The sort key starts with the ISO creation time, so a day is a prefix of it.
+    return query.createdOn === undefined ? plan : { ...plan, sortKeyPrefix: `${query.createdOn}T` };
+  }
+  if (query.status !== undefined) {
+    return { index: BY_STATUS_INDEX, partition: statusPartition(query.status), filters };
+  }
+  return { index: BY_CREATED_AT_INDEX, partition: ALL_JOBS_PARTITION, filters };
+}
+
+/** The index attributes of a job, by the same plan as the queries that read them. */
+export function indexAttributes(job: Job): Record<string, string> {
   const sortKey = createdSortKey(job.createdAt, job.jobId);
-  return {
-    ...jobKey(job.jobId),
+  const attributes: Record<string, string> = {
     [BY_STATUS_INDEX.partitionKey]: statusPartition(job.status),
     [BY_STATUS_INDEX.sortKey]: sortKey,
     [BY_CREATED_AT_INDEX.partitionKey]: ALL_JOBS_PARTITION,
     [BY_CREATED_AT_INDEX.sortKey]: sortKey,
-    ...job,
+    [BY_CLIENT_INDEX.partitionKey]: clientPartition(ownerOf(job)),
+    [BY_CLIENT_INDEX.sortKey]: sortKey,
   };
+  if (job.batchId !== undefined) {
+    attributes[BY_BATCH_INDEX.partitionKey] = batchPartition(job.batchId);
+    attributes[BY_BATCH_INDEX.sortKey] = sortKey;
+  }
+  return attributes;
+}
+
+function toItem(job: Job): Record<string, unknown> {
+  return { ...jobKey(job.jobId), ...indexAttributes(job), ...job };
 }
 
 function fromItem(item: Record<string, unknown>): Job {

@@ -72,3 +72,8 @@ export class JobStartFailedError extends Error {
     this.jobRecordedAsFailed = jobRecordedAsFailed;
   }
 }
+
+/** A job asked to be cancelled has already COMPLETED or FAILED: there is nothing to stop. */
+export class JobNotCancellableError extends Error {
+  override name = 'JobNotCancellableError';
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '../webhooks/webhook-events.ts';
 import { ValidationError } from './job-errors.ts';
 import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
 
@@ -54,6 +55,36 @@ export const videoRequestSchema = z
       .boolean({ error: 'must be true or false' })
       .optional()
       .describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+    input_reference: z
+      .strictObject({
+        key: z
+          .string({ error: 'must be a string' })
+          .regex(/^uploads\/[^\s]{1,1000}$/, 'must be a key under uploads/ in the videos bucket')
+          .describe('The S3 key of the image in the videos bucket, under uploads/.'),
+      })
+      .optional()
+      .describe(
+        "Image-to-video: a JPEG, PNG or WebP of exactly the video's size (at most 4 MiB), uploaded to the videos bucket under uploads/ (or sent as the multipart file input_reference).",
+      ),
+    webhook: z
+      .strictObject({
+        url: z
+          .string({ error: 'must be a string' })
+          .describe(
+            'An https URL (a public address); signed POSTs per Standard Webhooks are sent to it.',
+          ),
+        events: z
+          .array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(', ')}` }))
+          .min(1, 'must name at least one event')
+          .optional()
+          .describe(
+            `Which events to send; default ${DEFAULT_WEBHOOK_EVENTS.join(', ')} (how the job ended).`,
+          ),
+      })
+      .optional()
+      .describe(
+        "Where to announce the job's events (see GET /webhooks/secret for the signing secret).",
+      ),
   })
   .meta({ title: 'VideoRequest', description: 'A request to generate one video.' });
 

@@ -1,11 +1,12 @@
+import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
 import type { DeferredReason, Job, JobError, JobResult, JobStatus, ProviderStatus } from './job.ts';
 
 /**
  * Persistence of jobs. Implemented on DynamoDB by `DynamoJobStore`; task handlers and use cases
  * depend on this interface so unit tests can hand them an in-memory fake.
  *
- * Every write after creation is conditional: a job in a terminal state (COMPLETED, FAILED) is
- * never changed again, so a late or repeated step cannot undo an outcome. Writes that lose that
+ * Every write after creation is conditional on the transition table (job-status.ts): a job in a
+ * terminal state (COMPLETED, FAILED, CANCELLED) is never changed again, so a late or repeated step cannot undo an outcome. Writes that lose that
  * race throw `JobAlreadyTerminalError` (except `recordFailed`, which is a no-op then).
  */
 export interface JobStore {
@@ -43,6 +44,17 @@ export interface JobStore {
     actualCostUsd?: number,
   ): Promise<Job>;
   /**
+   * Records CANCELLED (with `cancelledAt`) on a job the transition table lets be cancelled.
+   * Answers the job as it is after the write, or as it was when it could not be cancelled (already
+   * terminal); JobNotFoundError when it does not exist.
+   */
+  recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }>;
+  /**
+   * Records how the last webhook delivery went. Changes no status, so it is written on a
+   * terminal job too; JobNotFoundError when the job does not exist.
+   */
+  recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void>;
+  /**
    * Records FAILED with a reason and answers the job as recorded; does nothing (and answers
    * undefined) if the job is already terminal.
    */
@@ -77,6 +89,12 @@ export interface JobStore {
 
 export interface ListJobsQuery {
   status?: JobStatus;
+  /** Only this client's jobs. */
+  client?: string;
+  /** Only the jobs of this batch. */
+  batchId?: string;
+  /** With `client`: only the jobs created on this UTC day (YYYY-MM-DD). */
+  createdOn?: string;
   limit: number;
   cursor?: string;
   /** By creation time; newest first (`desc`) unless asked otherwise. */

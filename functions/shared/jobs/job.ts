@@ -3,14 +3,15 @@
  * DynamoDB (plus key attributes) and the source of what the HTTP API returns.
  */
 
-export const JOB_STATUSES = ['QUEUED', 'IN_PROGRESS', 'COMPLETED', 'FAILED'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+import type { JobStatus } from './job-status.ts';
 
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['COMPLETED', 'FAILED'];
-
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
-}
+export {
+  ACTIVE_STATUSES,
+  isTerminal,
+  JOB_STATUSES,
+  type JobStatus,
+  TERMINAL_STATUSES,
+} from './job-status.ts';
 
 /** Where a job came from: the HTTP API, the S3 drop folder, or a scheduled batch. */
 export const JOB_SOURCES = ['api', 'inbox', 'batch'] as const;
@@ -46,10 +47,34 @@ export interface JobResult {
   spritesheetKey?: string;
 }
 
+import type { WebhookDelivery, WebhookRequest } from '../webhooks/webhook-events.ts';
+
+/** The client a job belongs to when its record names none (jobs made before clients existed). */
+export const DEFAULT_CLIENT = 'default';
+
 export interface Job {
   jobId: string;
   status: JobStatus;
   source: JobSource;
+  /**
+   * The named client (API token owner) the job belongs to: only it (and an admin) sees, cancels
+   * and downloads it. Jobs from the drop folder and batches belong to the default client.
+   */
+  client?: string;
+  /** Jobs from one drop file or batch file share a batch id (`GET /videos?batch=`). */
+  batchId?: string;
+  /** Image-to-video: the reference image in the videos bucket, checked at submission. */
+  inputReference?: {
+    key: string;
+    contentType: string;
+    bytes: number;
+    width: number;
+    height: number;
+  };
+  /** A remix: the completed job whose video this one remixes (same model, size and seconds). */
+  remixOf?: string;
+  /** The provider's id of that job's video, which the create step remixes. */
+  remixOfProviderJobId?: string;
   prompt: string;
   model: string;
   size: string;
@@ -83,8 +108,22 @@ export interface Job {
   progress: number;
   pollCount: number;
   completedAt?: string;
+  /** When a client cancelled the job (status CANCELLED). */
+  cancelledAt?: string;
+  /** Where the job's events are announced (signed with its client's secret). */
+  webhook?: WebhookRequest;
+  /**
+   * How the last webhook delivery went. Bookkeeping, not a status change: written on terminal
+   * jobs too (the events of an ending are delivered after it).
+   */
+  lastWebhookDelivery?: WebhookDelivery;
   /** What the job cost at the provider's prices (model x seconds), recorded on completion. */
   actualCostUsd?: number;
   result?: JobResult;
   error?: JobError;
+}
+
+/** The client a job belongs to. */
+export function ownerOf(job: Pick<Job, 'client'>): string {
+  return job.client ?? DEFAULT_CLIENT;
 }

@@ -22,15 +22,43 @@ export const BY_CREATED_AT_INDEX = {
   sortKey: 'gsi2sk',
 } as const;
 
+/** GSI listing one client's jobs, newest first. */
+export const BY_CLIENT_INDEX = {
+  name: 'byClient',
+  partitionKey: 'gsi3pk',
+  sortKey: 'gsi3sk',
+} as const;
+
+/** Sparse GSI listing the jobs of one batch (a drop file, a batch file), newest first. */
+export const BY_BATCH_INDEX = {
+  name: 'byBatch',
+  partitionKey: 'gsi4pk',
+  sortKey: 'gsi4sk',
+} as const;
+
+export type JobIndex =
+  | typeof BY_STATUS_INDEX
+  | typeof BY_CREATED_AT_INDEX
+  | typeof BY_CLIENT_INDEX
+  | typeof BY_BATCH_INDEX;
+
+/**
+ * Every index of the jobs table. CloudFormation adds one index per stack update: a deployment
+ * made before an index existed gets the new ones over as many deploys.
+ */
+export const JOB_INDEXES: readonly JobIndex[] = [
+  BY_STATUS_INDEX,
+  BY_CREATED_AT_INDEX,
+  BY_CLIENT_INDEX,
+  BY_BATCH_INDEX,
+];
+
 /** Attributes that exist only for the table's keys and indexes, never part of a `Job`. */
-export const KEY_ATTRIBUTES = [
+export const KEY_ATTRIBUTES: readonly string[] = [
   PARTITION_KEY,
   SORT_KEY,
-  BY_STATUS_INDEX.partitionKey,
-  BY_STATUS_INDEX.sortKey,
-  BY_CREATED_AT_INDEX.partitionKey,
-  BY_CREATED_AT_INDEX.sortKey,
-] as const;
+  ...JOB_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+];
 
 export const jobKey = (jobId: string) => ({ [PARTITION_KEY]: `JOB#${jobId}`, [SORT_KEY]: 'JOB' });
 
@@ -49,6 +77,10 @@ export const providerJobKey = (providerJobId: string) => ({
 });
 
 export const statusPartition = (status: JobStatus) => `STATUS#${status}`;
+
+export const clientPartition = (client: string) => `CLIENT#${client}`;
+
+export const batchPartition = (batchId: string) => `BATCH#${batchId}`;
 
 /** The single partition of the byCreatedAt index. */
 export const ALL_JOBS_PARTITION = 'JOBS';

@@ -1,23 +1,36 @@
 import { createHash } from 'node:crypto';
 import type { ConcurrencySemaphore } from '../limits/limits.ts';
+import { validateReferenceImage } from '../media/reference-image.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
   estimateCostUsd,
+  modelProvider,
   type ProviderConfig,
   resolveVideoParams,
   VideoParamsError,
 } from '../provider/provider-config.ts';
+import { DEFAULT_WEBHOOK_EVENTS, type WebhookRequest } from '../webhooks/webhook-events.ts';
+import { validateWebhookUrl, type WebhookTargetPolicy } from '../webhooks/webhook-target.ts';
 import { admitOrPark } from '../workflow/job-queue.ts';
 import type { StartExecution } from '../workflow/start-execution.ts';
-import type { Job, JobSource } from './job.ts';
+import { DEFAULT_CLIENT, type Job, type JobSource } from './job.ts';
 import { JobStartFailedError, ValidationError } from './job-errors.ts';
 import { parseVideoRequest } from './job-request.ts';
 import type { JobStore } from './job-store.ts';
 
 export interface SubmitJobContext {
   source: JobSource;
-  /** The caller's key for safe retries; scoped by source, so entry points cannot collide. */
+  /**
+   * The caller's key for safe retries; scoped by source and client, so neither entry points nor
+   * clients can collide (another client's key is a different key).
+   */
   idempotencyKey?: string;
+  /** The client the job belongs to (absent: the default client, e.g. the drop folder). */
+  client?: string;
+  /** The batch the job is part of (a dropped file). */
+  batchId?: string;
+  /** A remix of this completed job (whose model, size and seconds the request repeats). */
+  remixOf?: { jobId: string; providerJobId: string };
 }
 
 export interface SubmitJobDeps {
@@ -35,6 +48,10 @@ export interface SubmitJobDeps {
    * short execution more).
    */
   semaphore?: Pick<ConcurrencySemaphore, 'acquire' | 'release'>;
+  /** Which webhook URLs are accepted (absent: https to public addresses only). */
+  webhookPolicy?: WebhookTargetPolicy;
+  /** Reads an uploaded reference image (absent: `input_reference` is refused). */
+  readUpload?: (key: string) => Promise<Uint8Array | undefined>;
 }
 
 /** What makes two submissions "the same request" for an idempotency key. */
@@ -44,6 +61,12 @@ export interface JobRequestFields {
   size: string;
   seconds: string;
   deferred: boolean;
+  /** Present only when asked for, so requests without one hash as they always did. */
+  webhook?: WebhookRequest;
+  /** The job a remix remixes (part of what makes two remix requests the same). */
+  remixOf?: string;
+  /** The checked reference image of an image-to-video request. */
+  inputReference?: NonNullable<Job['inputReference']>;
 }
 
 /**
@@ -64,7 +87,23 @@ export async function submitJob(
   context: SubmitJobContext,
   deps: SubmitJobDeps,
 ): Promise<{ job: Job; created: boolean }> {
-  const fields = resolveRequest(request, deps.providerConfig);
+  const { fields, referenceKey } = resolveRequest(request, deps.providerConfig, deps.webhookPolicy);
+  if (modelProvider(deps.providerConfig, fields.model) === 'bedrock') {
+    // Ray2 on Bedrock renders text to video only: refused here, before anything is recorded.
+    if (referenceKey !== undefined) {
+      throw new ValidationError(
+        'input_reference',
+        `model "${fields.model}" (Bedrock) takes no reference image: it renders text to video only`,
+      );
+    }
+    if (context.remixOf !== undefined) {
+      throw new ValidationError('model', `model "${fields.model}" (Bedrock) has no remixes`);
+    }
+  }
+  if (referenceKey !== undefined) {
+    fields.inputReference = await checkedReference(referenceKey, fields.size, deps);
+  }
+  if (context.remixOf !== undefined) fields.remixOf = context.remixOf.jobId;
   const now = deps.clock();
   const timestamp = now.toISOString();
   const job: Job = {
@@ -80,6 +119,9 @@ export async function submitJob(
     pollCount: 0,
   };
   if (context.idempotencyKey !== undefined) job.idempotencyKey = context.idempotencyKey;
+  job.client = context.client ?? DEFAULT_CLIENT;
+  if (context.remixOf !== undefined) job.remixOfProviderJobId = context.remixOf.providerJobId;
+  if (context.batchId !== undefined) job.batchId = context.batchId;
   // A deferred job gets its execution name when the scheduler claims it.
   if (fields.deferred) job.deferredReason = 'scheduled';
   else job.executionName = job.jobId;
@@ -87,7 +129,7 @@ export async function submitJob(
   const storeKey =
     context.idempotencyKey === undefined
       ? undefined
-      : `${context.source}:${context.idempotencyKey}`;
+      : idempotencyStoreKey({ ...context, idempotencyKey: context.idempotencyKey });
   const result = await deps.store.create(job, storeKey);
   // Counted where a job is actually written: replays (a key used again, a redelivered S3 event)
   // are not new submissions.
@@ -128,17 +170,70 @@ function shouldStart(job: Job): boolean {
   );
 }
 
-/** sha256 (hex) of the canonical JSON of the fields: keys sorted, nothing else in it. */
-export function requestHash(fields: JobRequestFields): string {
-  const canonical = JSON.stringify(fields, Object.keys(fields).sort());
-  return createHash('sha256').update(canonical).digest('hex');
+/**
+ * Where an idempotency key is recorded: `<source>:<key>` for the default client (as before named
+ * clients existed), `<source>@<client>:<key>` for a named one. Client names hold no `:` or `@`,
+ * so no two (client, key) pairs share a record.
+ */
+export function idempotencyStoreKey(
+  context: SubmitJobContext & { idempotencyKey: string },
+): string {
+  const { source, client, idempotencyKey } = context;
+  return client === undefined || client === DEFAULT_CLIENT
+    ? `${source}:${idempotencyKey}`
+    : `${source}@${client}:${idempotencyKey}`;
 }
 
-function resolveRequest(request: unknown, config: ProviderConfig): JobRequestFields {
+/** sha256 (hex) of the canonical JSON of the fields: keys sorted, nothing else in it. */
+export function requestHash(fields: JobRequestFields): string {
+  // The replacer list applies at every depth, so the webhook (nested) is appended on its own;
+  // a request without one hashes as before webhooks existed.
+  const { webhook, ...base } = fields;
+  const canonical = JSON.stringify(base, Object.keys(base).sort());
+  const hook = webhook === undefined ? '' : JSON.stringify([webhook.url, webhook.events]);
+  return createHash('sha256')
+    .update(canonical + hook)
+    .digest('hex');
+}
+
+/** Reads and checks the reference image before anything is recorded or paid for. */
+async function checkedReference(
+  key: string,
+  size: string,
+  deps: SubmitJobDeps,
+): Promise<NonNullable<Job['inputReference']>> {
+  const field = 'input_reference.key';
+  if (deps.readUpload === undefined) {
+    throw new ValidationError(field, `${field}: reference images are not accepted here`);
+  }
+  const bytes = await deps.readUpload(key);
+  if (bytes === undefined) {
+    throw new ValidationError(field, `${field}: no object ${key} in the videos bucket`);
+  }
+  const info = validateReferenceImage(bytes, size, field);
+  return { key, bytes: bytes.byteLength, ...info };
+}
+
+function resolveRequest(
+  request: unknown,
+  config: ProviderConfig,
+  webhookPolicy: WebhookTargetPolicy = { allowLoopback: false },
+): { fields: JobRequestFields; referenceKey: string | undefined } {
   const parsed = parseVideoRequest(request);
   try {
     const params = resolveVideoParams(config, parsed);
-    return { prompt: parsed.prompt, ...params, deferred: parsed.defer ?? false };
+    const fields: JobRequestFields = {
+      prompt: parsed.prompt,
+      ...params,
+      deferred: parsed.defer ?? false,
+    };
+    if (parsed.webhook !== undefined) {
+      fields.webhook = {
+        url: validateWebhookUrl(parsed.webhook.url, webhookPolicy),
+        events: [...new Set(parsed.webhook.events ?? DEFAULT_WEBHOOK_EVENTS)],
+      };
+    }
+    return { fields, referenceKey: parsed.input_reference?.key };
   } catch (error) {
     if (error instanceof VideoParamsError) {
       throw new ValidationError(error.field, error.message, { cause: error });

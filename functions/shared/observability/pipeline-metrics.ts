@@ -59,6 +59,12 @@ export const PIPELINE_METRICS = {
   SpentTodayUsd: MetricUnit.NoUnit,
   /** A job state-change event could not be published to the event bus (the job went on). */
   JobEventsNotPublished: MetricUnit.Count,
+  /** A client cancelled a job. */
+  JobsCancelled: MetricUnit.Count,
+  /** A webhook delivery could not be queued (the event is lost; see the error log). */
+  WebhookEnqueueFailures: MetricUnit.Count,
+  /** A webhook attempt. Dimension `outcome`: delivered, retrying, failed. */
+  WebhookAttempts: MetricUnit.Count,
 } as const;
 
 /**

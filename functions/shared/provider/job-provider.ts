@@ -4,6 +4,7 @@ import type {
   CreateVideoRequest,
   FindCreatedJobCriteria,
   FindCreatedJobOptions,
+  RemixVideoRequest,
   VideoContent,
 } from './video-provider.ts';
 
@@ -15,6 +16,8 @@ import type {
 export interface JobProvider {
   /** Starts a paid generation; never blindly retried (see VideoProvider.create). */
   create(request: CreateVideoRequest): Promise<ProviderVideo>;
+  /** Starts a remix of a completed video (a provider without remixes refuses it). */
+  remix(videoId: string, request: RemixVideoRequest): Promise<ProviderVideo>;
   retrieve(videoId: string): Promise<ProviderVideo>;
   /** The job an ambiguous create may have started, if the provider shows one. */
   findCreatedJob(

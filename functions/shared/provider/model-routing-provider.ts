@@ -6,6 +6,7 @@ import type {
   CreateVideoRequest,
   FindCreatedJobCriteria,
   FindCreatedJobOptions,
+  RemixVideoRequest,
   VideoContent,
 } from './video-provider.ts';
 
@@ -35,6 +36,10 @@ export class ModelRoutingProvider implements JobProvider {
 
   async create(request: CreateVideoRequest): Promise<ProviderVideo> {
     return (await this.#forModel(request.model)).create(request);
+  }
+
+  async remix(videoId: string, request: RemixVideoRequest): Promise<ProviderVideo> {
+    return (await this.#forId(videoId)).remix(videoId, request);
   }
 
   async retrieve(videoId: string): Promise<ProviderVideo> {

@@ -2,6 +2,7 @@ import {
   DescribeExecutionCommand,
   ExecutionDoesNotExist,
   type SFNClient,
+  StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { Job } from '../jobs/job.ts';
 import { startJobExecution } from '../workflow/start-execution.ts';
@@ -72,4 +73,23 @@ export function createSfnWorkflowExecutions(
     start: (jobId, executionName) =>
       startJobExecution(client, stateMachineArn, jobId, executionName),
   };
+}
+
+/** Stops an execution of the state machine; one that never existed is left as it is. */
+export async function stopExecution(
+  client: SFNClient,
+  stateMachineArn: string,
+  executionName: string,
+): Promise<void> {
+  try {
+    await client.send(
+      new StopExecutionCommand({
+        executionArn: executionArnFor(stateMachineArn, executionName),
+        error: 'JobCancelled',
+        cause: 'The job was cancelled through the API',
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ExecutionDoesNotExist)) throw error;
+  }
 }

@@ -10,6 +10,8 @@ const ENV = {
   VIDEOS_BUCKET_NAME: 'videos',
   STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:generate',
   PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1',
+  WEBHOOK_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:webhooks',
+  WEBHOOK_SECRET_ID: 'webhook-signing',
 };
 
 describe('readApiConfig', () => {
@@ -20,6 +22,8 @@ describe('readApiConfig', () => {
       jobsTableName: 'jobs',
       videosBucketName: 'videos',
       stateMachineArn: ENV.STATE_MACHINE_ARN,
+      webhookStateMachineArn: ENV.WEBHOOK_STATE_MACHINE_ARN,
+      webhookSecretId: 'webhook-signing',
       providerConfig: { defaultModel: 'sora-2' },
     });
   });

@@ -3,8 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { createApiHandler, MAX_BODY_BYTES } from '../../../functions/api/api-handler.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -21,6 +23,8 @@ function setup() {
   const { logger, lines, text } = recordingLogger();
   const handler = createApiHandler({
     store,
+    cancel: inMemoryCancelDeps(store).deps,
+    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     startExecution,
     providerConfig: testProviderConfig(),
     clock: () => NOW,
@@ -82,6 +86,7 @@ describe('POST /videos', () => {
       id: job?.jobId,
       status: 'QUEUED',
       source: 'api',
+      client: 'default',
       prompt: PROMPT,
       model: 'sora-2',
       size: '720x1280',
@@ -201,7 +206,6 @@ describe('POST /videos', () => {
   it.each([
     ['text/plain', 'text/plain'],
     ['a form', 'application/x-www-form-urlencoded'],
-    ['a multipart form', 'multipart/form-data; boundary=x'],
   ])(
     'answers 415 for a JSON body sent as %s, storing and starting nothing',
     async (_what, contentType) => {
@@ -220,6 +224,18 @@ describe('POST /videos', () => {
       expect(startExecution).not.toHaveBeenCalled();
     },
   );
+
+  it('answers 400 for a JSON body labelled as a multipart form (which POST /videos accepts)', async () => {
+    const { store, send } = setup();
+
+    const response = await send(
+      post({ prompt: PROMPT }, { 'content-type': 'multipart/form-data; boundary=x' }),
+    );
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({ error: { code: 'invalid_request' } });
+    expect(store.all()).toEqual([]);
+  });
 
   it('answers 415 for a body without a Content-Type', async () => {
     const { send } = setup();
@@ -328,7 +344,7 @@ describe('POST /videos', () => {
     const [job] = store.all();
     expect(logText()).not.toContain(PROMPT);
     expect(logText()).not.toContain('order-42');
-    expect(lines.at(-1)?.keys).toEqual({ jobId: job?.jobId });
+    expect(lines.at(-1)?.keys).toEqual({ client: 'default', jobId: job?.jobId });
   });
 });
 
@@ -554,13 +570,13 @@ describe('routing and failures', () => {
     expect(response.json).toMatchObject({ error: { code: 'route_not_found' } });
   });
 
-  it('answers 405 with Allow for a known path with another method', async () => {
+  it('answers 404 for a known path with a method no route has (as API Gateway does)', async () => {
     const { send } = setup();
 
     const response = await send({ method: 'DELETE', path: `/videos/${newJobId()}` });
 
-    expect(response.statusCode).toBe(405);
-    expect(response.headers?.Allow).toBe('GET');
+    expect(response.statusCode).toBe(404);
+    expect(response.json).toMatchObject({ error: { code: 'route_not_found' } });
   });
 
   it('answers 500 with a generic message when the store fails, and logs the error', async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   ContentNotFoundError,
-  MethodNotAllowedError,
   PayloadTooLargeError,
   RouteNotFoundError,
 } from '../../../functions/api/api-errors.ts';
@@ -33,7 +32,6 @@ describe('errorResponse', () => {
     [new JobNotFoundError(`Job x not found ${INTERNAL_DETAIL}`), 404, 'video_not_found'],
     [new ContentNotFoundError(INTERNAL_DETAIL), 404, 'content_not_found'],
     [new RouteNotFoundError(INTERNAL_DETAIL), 404, 'route_not_found'],
-    [new MethodNotAllowedError(['GET', 'POST']), 405, 'method_not_allowed'],
     [new IdempotencyConflictError(INTERNAL_DETAIL), 409, 'idempotency_conflict'],
     [new JobNotCompletedError(INTERNAL_DETAIL), 409, 'video_not_completed'],
     [new PayloadTooLargeError(INTERNAL_DETAIL), 413, 'payload_too_large'],
@@ -57,8 +55,7 @@ describe('errorResponse', () => {
     });
   });
 
-  it('sends Allow with a 405 and Retry-After with a 503', () => {
-    expect(bodyOf(new MethodNotAllowedError(['GET', 'POST'])).headers?.Allow).toBe('GET, POST');
+  it('sends Retry-After with a 503', () => {
     expect(bodyOf(new JobStartFailedError('job_1', true)).headers?.['Retry-After']).toBe('5');
   });
 

@@ -13,6 +13,11 @@ describe('functions/api/handler.ts', () => {
     vi.stubEnv('VIDEOS_BUCKET_NAME', 'videos');
     vi.stubEnv('STATE_MACHINE_ARN', 'arn:aws:states:us-east-1:123456789012:stateMachine:generate');
     vi.stubEnv('PROVIDER_BASE_URL', 'http://127.0.0.1:4010/v1');
+    vi.stubEnv(
+      'WEBHOOK_STATE_MACHINE_ARN',
+      'arn:aws:states:us-east-1:123456789012:stateMachine:webhooks',
+    );
+    vi.stubEnv('WEBHOOK_SECRET_ID', 'webhook-signing');
 
     const module = await import('../../../functions/api/handler.ts');
 

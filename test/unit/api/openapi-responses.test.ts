@@ -18,9 +18,10 @@ import type { PublicJob } from '../../../functions/api/public-job.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
-import { inMemoryUsageSources } from '../../support/in-memory-limits.ts';
+import { inMemoryCancelDeps, inMemoryUsageSources } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -56,6 +57,8 @@ function setup(
   });
   const handler = createApiHandler({
     store,
+    cancel: inMemoryCancelDeps(store).deps,
+    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     startExecution,
     providerConfig: testProviderConfig(),
     clock: () => NOW,

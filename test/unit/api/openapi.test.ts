@@ -9,12 +9,14 @@ import {
   openApiDocument,
 } from '../../../functions/api/openapi.ts';
 import {
+  batchCancellationSchema,
   errorSchema,
   gatewayErrorSchema,
   JOB_ID_PATTERN,
   usageSchema,
   videoListSchema,
   videoSchema,
+  webhookSecretSchema,
 } from '../../../functions/api/openapi-schemas.ts';
 import { isJobId, newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { videoRequestSchema } from '../../../functions/shared/jobs/job-request.ts';
@@ -66,6 +68,8 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   Error: errorSchema,
   GatewayError: gatewayErrorSchema,
   Usage: usageSchema,
+  BatchCancellation: batchCancellationSchema,
+  WebhookSecret: webhookSecretSchema,
 };
 
 describe('openApiDocument structure', () => {
@@ -253,6 +257,7 @@ describe('openApiDocument error responses', () => {
         'ContentNotFoundError',
         'IdempotencyConflictError',
         'JobNotCompletedError',
+        'JobNotCancellableError',
         'PayloadTooLargeError',
         'UnsupportedMediaTypeError',
         'JobStartFailedError',

@@ -3,13 +3,24 @@ import {
   ApiTokensSecretError,
   createAuthorizerHandler,
   parseApiTokens,
+  tokenSha256,
 } from '../../../functions/api/token-authorizer.ts';
 import { authorizerEvent } from '../../support/http-api-event.ts';
 
 const TOKENS = ['tok_first_0123456789abcdef', 'tok_second_0123456789abcdef'];
+const ALICE_TOKEN = 'tok_alice_0123456789abcdef';
+const OPS_TOKEN = 'tok_ops_0123456789abcdef';
+const SECRET = JSON.stringify({
+  tokens: TOKENS,
+  clients: {
+    alice: { tokenSha256: tokenSha256(ALICE_TOKEN) },
+    ops: { tokenSha256: [tokenSha256(OPS_TOKEN)], admin: true },
+  },
+});
+const DENIED = { isAuthorized: false, context: { client: '', admin: false } };
 
 function setup() {
-  const readTokens = vi.fn(async () => TOKENS);
+  const readTokens = vi.fn(async () => parseApiTokens(SECRET));
   return { readTokens, authorize: createAuthorizerHandler({ readTokens }) };
 }
 
@@ -18,10 +29,29 @@ describe('createAuthorizerHandler', () => {
     const { authorize } = setup();
 
     await expect(authorize(authorizerEvent({ authorization: `Bearer ${token}` }))).resolves.toEqual(
-      {
-        isAuthorized: true,
-      },
+      { isAuthorized: true, context: { client: 'default', admin: false } },
     );
+  });
+
+  it.each([
+    [ALICE_TOKEN, { client: 'alice', admin: false }],
+    [OPS_TOKEN, { client: 'ops', admin: true }],
+  ])('names the client of a hashed token in the context (%s)', async (token, caller) => {
+    const { authorize } = setup();
+
+    await expect(authorize(authorizerEvent({ authorization: `Bearer ${token}` }))).resolves.toEqual(
+      { isAuthorized: true, context: caller },
+    );
+  });
+
+  it('does not accept the hash of a token as the token', async () => {
+    const { authorize } = setup();
+
+    const result = await authorize(
+      authorizerEvent({ authorization: `Bearer ${tokenSha256(ALICE_TOKEN)}` }),
+    );
+
+    expect(result.isAuthorized).toBe(false);
   });
 
   it('accepts the scheme in any case', async () => {
@@ -42,15 +72,13 @@ describe('createAuthorizerHandler', () => {
   ])('denies %s', async (_what, authorization) => {
     const { authorize } = setup();
 
-    await expect(authorize(authorizerEvent({ authorization }))).resolves.toEqual({
-      isAuthorized: false,
-    });
+    await expect(authorize(authorizerEvent({ authorization }))).resolves.toEqual(DENIED);
   });
 
   it('denies a request without Authorization without reading the secret', async () => {
     const { authorize, readTokens } = setup();
 
-    await expect(authorize(authorizerEvent({}))).resolves.toEqual({ isAuthorized: false });
+    await expect(authorize(authorizerEvent({}))).resolves.toEqual(DENIED);
     expect(readTokens).not.toHaveBeenCalled();
   });
 
@@ -58,9 +86,7 @@ describe('createAuthorizerHandler', () => {
     const authorize = createAuthorizerHandler({ readTokens: async () => [] });
 
     await expect(authorize(authorizerEvent({ authorization: 'Bearer anything' }))).resolves.toEqual(
-      {
-        isAuthorized: false,
-      },
+      DENIED,
     );
   });
 
@@ -78,14 +104,30 @@ describe('createAuthorizerHandler', () => {
 });
 
 describe('parseApiTokens', () => {
-  it('reads the tokens array', () => {
-    expect(parseApiTokens(JSON.stringify({ tokens: TOKENS }))).toEqual(TOKENS);
+  it('reads the tokens array as the default client and each named client with its hashes', () => {
+    const credentials = parseApiTokens(SECRET);
+
+    expect(credentials.map(({ client, admin }) => ({ client, admin }))).toEqual([
+      { client: 'default', admin: false },
+      { client: 'default', admin: false },
+      { client: 'alice', admin: false },
+      { client: 'ops', admin: true },
+    ]);
+    expect(credentials[2]?.sha256.toString('hex')).toBe(tokenSha256(ALICE_TOKEN));
   });
 
   it.each([
     ['not JSON', 'tok_first_0123456789abcdef'],
     ['without tokens', '{"token":"tok_first_0123456789abcdef"}'],
     ['with an empty token', '{"tokens":[""]}'],
+    [
+      'with a client token in the clear',
+      '{"clients":{"alice":{"tokenSha256":"0123456789abcdef"}}}',
+    ],
+    [
+      'with a client name holding a colon',
+      `{"clients":{"a:b":{"tokenSha256":"${'0'.repeat(64)}"}}}`,
+    ],
   ])('rejects a secret that is %s without quoting it', (_what, secret) => {
     const error = (() => {
       try {

@@ -2,18 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
-import { inMemoryUsageSources } from '../../support/in-memory-limits.ts';
+import { inMemoryCancelDeps, inMemoryUsageSources } from '../../support/in-memory-limits.ts';
+import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
 
 const NOW = new Date('2026-03-04T23:59:59.000Z');
 
+const ADMIN = { client: 'ops', admin: true };
+
 function setup(budgetUsd: number | null) {
   const limits = inMemoryUsageSources({ budgetUsd, slots: 2 });
+  const store = new InMemoryJobStore({ now: () => NOW });
   const handler = createApiHandler({
-    store: new InMemoryJobStore({ now: () => NOW }),
+    store,
+    cancel: inMemoryCancelDeps(new InMemoryJobStore({ now: () => NOW })).deps,
+    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     startExecution: async () => {},
     providerConfig: testProviderConfig(),
     clock: () => NOW,
@@ -22,11 +29,12 @@ function setup(budgetUsd: number | null) {
     usage: (day) => readUsage(limits, day),
     logger: recordingLogger().logger,
   });
+  // An admin unless the request says otherwise: the deployment's figures alone.
   const send = async (request: HttpRequest) => {
-    const response = await handler(httpApiEvent(request));
+    const response = await handler(httpApiEvent({ authorizer: ADMIN, ...request }));
     return { ...response, json: JSON.parse(response.body ?? 'null') as unknown };
   };
-  return { limits, send };
+  return { limits, store, send };
 }
 
 describe('GET /usage', () => {
@@ -82,11 +90,53 @@ describe('GET /usage', () => {
     },
   );
 
-  it('allows only GET', async () => {
+  it('has no POST route', async () => {
     const { send } = setup(2);
 
     const response = await send({ method: 'POST', path: '/usage' });
 
-    expect(response.statusCode).toBe(405);
+    expect(response.statusCode).toBe(404);
+  });
+
+  it("adds a client's own share of the day, from its jobs submitted that day", async () => {
+    const { store, send } = setup(null);
+    const day = (hour: string) => `2026-03-04T${hour}:00:00.000Z`;
+    store.seed(
+      aJob({
+        jobId: newJobId(),
+        client: 'alice',
+        status: 'COMPLETED',
+        actualCostUsd: 0.5,
+        createdAt: day('01'),
+      }),
+      aJob({
+        jobId: newJobId(),
+        client: 'alice',
+        status: 'IN_PROGRESS',
+        estimatedCostUsd: 0.8,
+        createdAt: day('02'),
+      }),
+      aJob({ jobId: newJobId(), client: 'alice', status: 'CANCELLED', createdAt: day('03') }),
+      aJob({
+        jobId: newJobId(),
+        client: 'alice',
+        status: 'COMPLETED',
+        createdAt: '2026-03-03T23:00:00.000Z',
+      }),
+      aJob({ jobId: newJobId(), client: 'bob', status: 'COMPLETED', createdAt: day('04') }),
+    );
+
+    const alice = await send({ method: 'GET', path: '/usage', authorizer: { client: 'alice' } });
+    const admin = await send({ method: 'GET', path: '/usage', query: { client: 'alice' } });
+
+    const share = {
+      client: 'alice',
+      spentUsd: 0.5,
+      reservedUsd: 0.8,
+      jobs: { submitted: 3, completed: 1, failed: 0, cancelled: 1 },
+      truncated: false,
+    };
+    expect(alice.json).toMatchObject({ day: '2026-03-04', client: share });
+    expect(admin.json).toMatchObject({ client: share });
   });
 });

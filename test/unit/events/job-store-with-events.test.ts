@@ -73,6 +73,16 @@ describe('a job store with events', () => {
     });
   });
 
+  it('publishes cancelled once, not for a second cancel', async () => {
+    const { store, published } = world();
+    await store.create(aJob({ jobId: 'job_1' }));
+
+    await store.recordCancelled('job_1', AT);
+    await store.recordCancelled('job_1', AT);
+
+    expect(published.map((event) => event.status)).toEqual(['queued', 'cancelled']);
+  });
+
   it('publishes failed with the code only (no message, no prompt), once', async () => {
     const { store, published } = world();
     await store.create(aJob({ jobId: 'job_1' }));

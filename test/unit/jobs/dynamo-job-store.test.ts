@@ -27,7 +27,8 @@ import { encodeCursor } from '../../../functions/shared/jobs/list-cursor.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 
 const TABLE = 'jobs-table';
-const NOT_TERMINAL = 'attribute_exists(pk) AND #status IN (:queued, :inProgress)';
+// Built from the transition table: a job may be written while QUEUED or IN_PROGRESS, never after.
+const NOT_TERMINAL = 'attribute_exists(pk) AND #status IN (:status0, :status1)';
 const NOW = new Date('2026-01-02T03:05:00.000Z');
 
 const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
@@ -42,6 +43,8 @@ const jobItem = {
   gsi1sk: `${job.createdAt}#${job.jobId}`,
   gsi2pk: 'JOBS',
   gsi2sk: `${job.createdAt}#${job.jobId}`,
+  gsi3pk: 'CLIENT#default',
+  gsi3sk: `${job.createdAt}#${job.jobId}`,
   ...job,
 };
 
@@ -290,8 +293,8 @@ describe('updates after create', () => {
         '#updatedAt': 'updatedAt',
       },
       ExpressionAttributeValues: {
-        ':queued': 'QUEUED',
-        ':inProgress': 'IN_PROGRESS',
+        ':status0': 'QUEUED',
+        ':status1': 'IN_PROGRESS',
         ':status': 'IN_PROGRESS',
         ':gsi1pk': 'STATUS#IN_PROGRESS',
         ':createAttemptedAt': at,
@@ -489,8 +492,9 @@ describe('deferJob', () => {
         '#providerJobId': 'providerJobId',
       },
       ExpressionAttributeValues: {
+        ':status0': 'QUEUED',
+        ':status1': 'IN_PROGRESS',
         ':queued': 'QUEUED',
-        ':inProgress': 'IN_PROGRESS',
         ':gsi1pk': 'STATUS#QUEUED',
         ':true': true,
         ':reason': 'budget',
@@ -533,7 +537,7 @@ describe('claimDeferred', () => {
       Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
       UpdateExpression:
         'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
-      ConditionExpression: '#status = :queued AND #deferred = :true',
+      ConditionExpression: 'attribute_exists(pk) AND #status IN (:status0) AND #deferred = :true',
       ExpressionAttributeNames: {
         '#status': 'status',
         '#deferred': 'deferred',
@@ -542,7 +546,7 @@ describe('claimDeferred', () => {
         '#updatedAt': 'updatedAt',
       },
       ExpressionAttributeValues: {
-        ':queued': 'QUEUED',
+        ':status0': 'QUEUED',
         ':true': true,
         ':false': false,
         ':executionName': `${job.jobId}-1`,

@@ -16,6 +16,7 @@ const job: PublicJob = {
   id: 'job_01',
   status: 'IN_PROGRESS',
   source: 'api',
+  client: 'default',
   prompt: 'A cat',
   model: 'sora-2',
   size: '720x1280',
@@ -30,6 +31,7 @@ const job: PublicJob = {
 const info: LocalStackInfo = {
   apiUrl: 'http://127.0.0.1:4000',
   headers: { Authorization: 'Bearer t0k' },
+  clients: {},
   s3Endpoint: 'http://127.0.0.1:4001',
   bucket: 'videos',
   dynamodbEndpoint: 'http://127.0.0.1:4002',

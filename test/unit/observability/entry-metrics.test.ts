@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
-import { createAuthorizerHandler } from '../../../functions/api/token-authorizer.ts';
+import {
+  createAuthorizerHandler,
+  parseApiTokens,
+} from '../../../functions/api/token-authorizer.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { submitJob } from '../../../functions/shared/jobs/submit-job.ts';
 import { annotatingJobIds } from '../../../functions/shared/observability/job-tracing.ts';
@@ -9,8 +12,10 @@ import {
   type RecordedMetric,
 } from '../../../functions/shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
+import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { authorizerEvent, type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -33,6 +38,8 @@ function api() {
     'api',
     createApiHandler({
       store,
+      cancel: inMemoryCancelDeps(store).deps,
+      webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
       startExecution: async () => {},
       providerConfig: testProviderConfig(),
       clock: () => NOW,
@@ -140,7 +147,11 @@ describe('authorizer entry', () => {
     const emf = capturedMetrics();
     const handler = observability.withObservability(
       'authorizer',
-      observedAuthorizer(createAuthorizerHandler({ readTokens: async () => ['tok_valid_0123'] })),
+      observedAuthorizer(
+        createAuthorizerHandler({
+          readTokens: async () => parseApiTokens('{"tokens":["tok_valid_0123"]}'),
+        }),
+      ),
       emf.tools,
     );
     return { emf, handler };
@@ -151,7 +162,7 @@ describe('authorizer entry', () => {
 
     const result = await handler(authorizerEvent({ authorization: 'Bearer tok_wrong' }));
 
-    expect(result).toEqual({ isAuthorized: false });
+    expect(result.isAuthorized).toBe(false);
     expect(emf.points()).toMatchObject([{ name: 'RequestsUnauthorized', value: 1 }]);
   });
 
@@ -160,7 +171,7 @@ describe('authorizer entry', () => {
 
     const result = await handler(authorizerEvent({ authorization: 'Bearer tok_valid_0123' }));
 
-    expect(result).toEqual({ isAuthorized: true });
+    expect(result.isAuthorized).toBe(true);
     expect(emf.lines()).toEqual([]);
   });
 });

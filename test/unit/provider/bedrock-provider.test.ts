@@ -292,3 +292,21 @@ describe('BedrockProvider.delete', () => {
     expect(s3Mock.calls()).toEqual([]);
   });
 });
+
+describe('what Ray2 on Bedrock does not do', () => {
+  it('refuses a remix and a reference image without calling Bedrock', async () => {
+    const remix = await provider()
+      .remix(ARN, { prompt: 'again', idempotencyKey: 'k' })
+      .catch((caught: unknown) => caught);
+    const withImage = await provider()
+      .create({ ...request, inputReference: { imageUrl: 'https://example.com/cat.png' } })
+      .catch((caught: unknown) => caught);
+
+    expect(remix).toBeInstanceOf(ProviderRejectedError);
+    expect(withImage).toMatchObject({
+      name: 'ProviderRejectedError',
+      code: 'unsupported_by_model',
+    });
+    expect(bedrockMock.calls()).toEqual([]);
+  });
+});

@@ -93,6 +93,7 @@ describe('download-video', () => {
     const discarded: string[] = [];
     const movingProvider: TaskProvider = {
       create: (request) => world.provider.create(request),
+      remix: (id, request) => world.provider.remix(id, request),
       retrieve: (id) => world.provider.retrieve(id),
       findCreatedJob: (criteria) => world.provider.findCreatedJob(criteria),
       downloadContent: (id, variant) => world.provider.downloadContent(id, variant),

@@ -105,6 +105,10 @@ describe('createProviderSource with Bedrock models in the catalogue', () => {
         calls.push(`${name}.retrieve ${id}`);
         return video(id);
       },
+      remix: async (id) => {
+        calls.push(`${name}.remix ${id}`);
+        return video(id);
+      },
       findCreatedJob: async () => undefined,
       downloadContent: async () => ({}) as never,
       delete: async (id) => ({ id, deleted: true }),

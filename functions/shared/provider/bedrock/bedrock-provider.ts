@@ -41,6 +41,7 @@ import type {
   CreateVideoRequest,
   FindCreatedJobCriteria,
   FindCreatedJobOptions,
+  RemixVideoRequest,
   VideoContent,
 } from '../video-provider.ts';
 import { classifyBedrockError, failureCode } from './bedrock-errors.ts';
@@ -74,6 +75,8 @@ export class BedrockProvider implements JobProvider {
   async create(request: CreateVideoRequest): Promise<ProviderVideo> {
     const jobId = request.jobId;
     if (!jobId) throw new TypeError('jobId is required for a Bedrock create');
+    if (request.inputReference)
+      throw unsupported('create', 'a reference image (Ray2 is text to video here)');
     const modelInput = toModelInput(request);
     const s3Uri = `s3://${this.#options.bucket}/${this.#options.outputPrefix}${jobId}/`;
     try {
@@ -102,6 +105,11 @@ export class BedrockProvider implements JobProvider {
     } catch (error) {
       throw classifyBedrockError(error, 'create');
     }
+  }
+
+  /** Bedrock has no remix of an invocation: refused, never sent. */
+  async remix(_invocationArn: string, _request: RemixVideoRequest): Promise<ProviderVideo> {
+    throw unsupported('remix', 'remixes');
   }
 
   async retrieve(invocationArn: string): Promise<ProviderVideo> {
@@ -248,6 +256,15 @@ export class BedrockProvider implements JobProvider {
       throw classifyBedrockError(error, 'download');
     }
   }
+}
+
+function unsupported(operation: 'create' | 'remix', what: string): ProviderRejectedError {
+  const message = `${operation}: Bedrock (Luma Ray2) does not support ${what}`;
+  return new ProviderRejectedError(message, {
+    code: 'unsupported_by_model',
+    providerMessage: message,
+    operation,
+  });
 }
 
 function toModelInput(request: CreateVideoRequest) {

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { ApiTarget } from './api-target.ts';
+
+/** The API answered with an error: its status, code and message. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The fields of a video the CLI shows (the API's Video; see the OpenAPI document). */
+export interface Video {
+  id: string;
+  status: string;
+  client: string;
+  prompt: string;
+  model: string;
+  size: string;
+  seconds: string;
+  progress: number;
+  createdAt: string;
+  batchId?: string;
+  remixOf?: string;
+  video?: { bytes: number; sha256: string };
+  error?: { code: string; message: string };
+}
+
+/** A small client of the HTTP API: JSON in and out, errors as ApiError with the API's message. */
+export class ApiClient {
+  readonly #target: ApiTarget;
+
+  constructor(target: ApiTarget) {
+    this.#target = target;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { ...this.#target.headers };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await this.#fetch(path, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) throw apiError(response.status, json);
+    return json as T;
+  }
+
+  /**
+   * Downloads a completed video into `dir/<id>.mp4`: follows the API's redirect to the presigned
+   * link without the token, streams to a `.part` file while hashing, and keeps the file only if
+   * its sha256 matches the job's.
+   */
+  async download(video: Video, dir: string): Promise<string> {
+    let response = await this.#fetch(`/videos/${encodeURIComponent(video.id)}/content`, {
+      headers: this.#target.headers,
+      redirect: 'manual',
+    });
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.arrayBuffer();
+      response = await fetch(location);
+    } else if (!response.ok) {
+      throw apiError(response.status, await response.json().catch(() => undefined));
+    }
+    if (!response.ok || !response.body) {
+      throw new ApiError(
+        response.status,
+        'download_failed',
+        `the download answered ${response.status}`,
+      );
+    }
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `${video.id}.mp4`);
+    const partial = `${file}.part`;
+    const hash = createHash('sha256');
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        Readable.fromWeb(response.body as WebReadableStream),
+        hashing,
+        createWriteStream(partial),
+      );
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+    const sha256 = hash.digest('hex');
+    if (video.video?.sha256 && sha256 !== video.video.sha256) {
+      await rm(partial, { force: true });
+      throw new ApiError(
+        0,
+        'checksum_mismatch',
+        `the download's sha256 ${sha256} is not the video's`,
+      );
+    }
+    await rename(partial, file);
+    return file;
+  }
+
+  #fetch(path: string, init: RequestInit): Promise<Response> {
+    return fetch(`${this.#target.apiUrl}${path}`, init).catch((error: unknown) => {
+      const cause =
+        error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+      throw new ApiError(
+        0,
+        'unreachable',
+        `cannot reach ${this.#target.description}${cause ? `: ${cause}` : ''}`,
+      );
+    });
+  }
+}
+
+function apiError(status: number, body: unknown): ApiError {
+  const error = (
+    body as { error?: { code?: string; message?: string; field?: string } } | undefined
+  )?.error;
+  const gateway = (body as { message?: string } | undefined)?.message;
+  const message = error?.message ?? gateway ?? `the API answered ${status}`;
+  const field = error?.field && !message.includes(error.field) ? ` (field: ${error.field})` : '';
+  return new ApiError(status, error?.code ?? `http_${status}`, `${message}${field}`);
+}

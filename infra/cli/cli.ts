@@ -1,0 +1,325 @@
+#!/usr/bin/env node
+// `npm run cli -- <command>` (or the `sora-pipeline` bin): the HTTP API from a terminal, against
+// the running local stack or a deployed API (SORA_API_URL + SORA_API_TOKEN).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ApiClient, ApiError, type Video } from './api-client.ts';
+import { type ApiTarget, CliUsageError, resolveApiTarget } from './api-target.ts';
+
+const USAGE = `Usage: npm run cli -- <command> [options]   (or: sora-pipeline <command>)
+
+Commands:
+  generate "<prompt>" [--model m] [--seconds n] [--size WxH] [--out dir]
+                          submit, wait, and save the MP4 (local stack: npm run generate)
+  list [--status S] [--batch id] [--limit n] [--json]
+                          your videos, newest first
+  get <id> [--json]       one video
+  download <id> [--out dir]
+                          save a completed video's MP4 (sha256 checked)
+  cancel <id>             cancel a waiting or running video
+  cancel --batch <id>     cancel the waiting videos of a batch
+  remix <id> "<prompt>" [--wait] [--out dir]
+                          a new video remixing a completed one
+  usage [--day YYYY-MM-DD] [--json]
+                          today's spending: the deployment's and yours
+
+The API: SORA_API_URL and SORA_API_TOKEN when set, else the running local stack (npm start).
+Options for every command:
+  --client <name>   the local stack's named client (npm start -- --clients <name>)
+  --data-dir <dir>  the local stack's data directory (default .local)
+  -h, --help        show this help
+
+Exit codes: 0 done, 1 the API or the job failed, 2 a usage error.`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  seconds: { type: 'string' },
+  size: { type: 'string' },
+  out: { type: 'string' },
+  status: { type: 'string' },
+  batch: { type: 'string' },
+  limit: { type: 'string' },
+  day: { type: 'string' },
+  json: { type: 'boolean' },
+  wait: { type: 'boolean' },
+  client: { type: 'string' },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parse>['values'];
+
+function parse(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+/** Everything a command needs: its arguments, the API, and where to print. */
+interface CommandContext {
+  args: string[];
+  values: Values;
+  target: ApiTarget;
+  api: ApiClient;
+  out: (line: string) => void;
+}
+
+type Command = (context: CommandContext) => Promise<number>;
+
+const POLL_MS = 1000;
+const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+const commands: Record<string, Command> = {
+  async generate(context) {
+    const prompt = context.args.join(' ').trim();
+    if (!prompt) throw new CliUsageError('generate: a prompt is required');
+    if (context.target.dataDir !== undefined && context.values.client === undefined) {
+      // The local stack's own command: it starts a stack when none runs, shows progress, saves.
+      return runLocalGenerate(prompt, context.values, context.target.dataDir);
+    }
+    const request: Record<string, string> = { prompt };
+    for (const field of ['model', 'seconds', 'size'] as const) {
+      const value = context.values[field];
+      if (value !== undefined) request[field] = value;
+    }
+    const video = await context.api.request<Video>('POST', '/videos', request);
+    context.out(`Submitted ${video.id}`);
+    return finish(context, await waitFor(context, video));
+  },
+
+  async list(context) {
+    const query = new URLSearchParams();
+    if (context.values.status) query.set('status', context.values.status);
+    if (context.values.batch) query.set('batch', context.values.batch);
+    query.set('limit', context.values.limit ?? '20');
+    const page = await context.api.request<{ videos: Video[]; nextCursor: string | null }>(
+      'GET',
+      `/videos?${query}`,
+    );
+    if (context.values.json) {
+      context.out(JSON.stringify(page, null, 2));
+      return 0;
+    }
+    if (page.videos.length === 0) {
+      context.out('No videos.');
+      return 0;
+    }
+    context.out(table(page.videos));
+    if (page.nextCursor) context.out(`(more: --limit to see more)`);
+    return 0;
+  },
+
+  async get(context) {
+    const video = await context.api.request<Video>('GET', videoPath(idArgument(context)));
+    context.out(context.values.json ? JSON.stringify(video, null, 2) : describe(video));
+    return 0;
+  },
+
+  async download(context) {
+    const video = await context.api.request<Video>('GET', videoPath(idArgument(context)));
+    if (video.status !== 'COMPLETED') {
+      throw new ApiError(
+        409,
+        'video_not_completed',
+        `${video.id} is ${video.status}, not COMPLETED`,
+      );
+    }
+    const file = await context.api.download(video, resolve(context.values.out ?? 'videos'));
+    context.out(
+      `Saved ${relative(process.cwd(), file) || file} (${video.video?.bytes ?? '?'} bytes, sha256 verified)`,
+    );
+    return 0;
+  },
+
+  async cancel(context) {
+    if (context.values.batch !== undefined) {
+      let cancelled = 0;
+      for (;;) {
+        const result = await context.api.request<{ cancelled: string[]; more: boolean }>(
+          'POST',
+          `/batches/${encodeURIComponent(context.values.batch)}/cancel`,
+        );
+        cancelled += result.cancelled.length;
+        if (!result.more || result.cancelled.length === 0) break;
+      }
+      context.out(`Cancelled ${cancelled} waiting video(s) of ${context.values.batch}`);
+      return 0;
+    }
+    const video = await context.api.request<Video>(
+      'POST',
+      `${videoPath(idArgument(context))}/cancel`,
+    );
+    context.out(`${video.id} ${video.status}`);
+    return 0;
+  },
+
+  async remix(context) {
+    const [id, ...words] = context.args;
+    const prompt = words.join(' ').trim();
+    if (!id || !prompt) throw new CliUsageError('remix: an id and a prompt are required');
+    const video = await context.api.request<Video>('POST', `${videoPath(id)}/remix`, { prompt });
+    context.out(`Submitted ${video.id} (remix of ${id})`);
+    if (!context.values.wait) return 0;
+    return finish(context, await waitFor(context, video));
+  },
+
+  async usage(context) {
+    const query = context.values.day ? `?day=${encodeURIComponent(context.values.day)}` : '';
+    const usage = await context.api.request<UsageReport>('GET', `/usage${query}`);
+    if (context.values.json) {
+      context.out(JSON.stringify(usage, null, 2));
+      return 0;
+    }
+    const budget =
+      usage.budget.limitUsd === null ? 'no daily budget' : `of $${usd(usage.budget.limitUsd)}`;
+    context.out(`${usage.day} (UTC)`);
+    context.out(
+      `  deployment  spent $${usd(usage.budget.spentUsd)}, reserved $${usd(usage.budget.reservedUsd)} ${budget}; slots ${usage.concurrency.inUse}/${usage.concurrency.limit}`,
+    );
+    if (usage.client) {
+      const jobs = usage.client.jobs;
+      context.out(
+        `  ${usage.client.client.padEnd(10)}  spent $${usd(usage.client.spentUsd)}, reserved $${usd(usage.client.reservedUsd)}; ${jobs.submitted} submitted, ${jobs.completed} completed, ${jobs.failed} failed, ${jobs.cancelled} cancelled`,
+      );
+    }
+    return 0;
+  },
+};
+
+interface UsageReport {
+  day: string;
+  budget: { limitUsd: number | null; spentUsd: number; reservedUsd: number };
+  concurrency: { limit: number; inUse: number };
+  client?: {
+    client: string;
+    spentUsd: number;
+    reservedUsd: number;
+    jobs: { submitted: number; completed: number; failed: number; cancelled: number };
+  };
+}
+
+const usd = (amount: number) => amount.toFixed(2);
+const videoPath = (id: string) => `/videos/${encodeURIComponent(id)}`;
+
+function idArgument(context: CommandContext): string {
+  const [id] = context.args;
+  if (!id) throw new CliUsageError('a video id is required');
+  return id;
+}
+
+async function waitFor(context: CommandContext, video: Video): Promise<Video> {
+  let current = video;
+  while (!TERMINAL.has(current.status)) {
+    await new Promise((done) => setTimeout(done, POLL_MS));
+    current = await context.api.request<Video>('GET', videoPath(current.id));
+  }
+  return current;
+}
+
+/** Saves a completed video; a failed or cancelled one exits 1 with its reason. */
+async function finish(context: CommandContext, video: Video): Promise<number> {
+  if (video.status !== 'COMPLETED') {
+    process.stderr.write(
+      `sora-pipeline: ${video.id} ${video.status}${video.error ? `: ${video.error.code}: ${video.error.message}` : ''}\n`,
+    );
+    return 1;
+  }
+  const file = await context.api.download(video, resolve(context.values.out ?? 'videos'));
+  context.out(`Saved ${relative(process.cwd(), file) || file} (sha256 verified)`);
+  return 0;
+}
+
+function describe(video: Video): string {
+  const lines = [
+    `${video.id}  ${video.status}  ${video.progress}%`,
+    `  prompt   ${video.prompt}`,
+    `  model    ${video.model} ${video.size} ${video.seconds}s`,
+    `  client   ${video.client}`,
+    `  created  ${video.createdAt}`,
+  ];
+  if (video.batchId) lines.push(`  batch    ${video.batchId}`);
+  if (video.remixOf) lines.push(`  remix of ${video.remixOf}`);
+  if (video.video)
+    lines.push(`  video    ${video.video.bytes} bytes, sha256 ${video.video.sha256}`);
+  if (video.error) lines.push(`  error    ${video.error.code}: ${video.error.message}`);
+  return lines.join('\n');
+}
+
+function table(videos: Video[]): string {
+  const rows = [
+    ['ID', 'STATUS', '%', 'MODEL', 'SIZE', 'SEC', 'CREATED', 'PROMPT'],
+    ...videos.map((video) => [
+      video.id,
+      video.status,
+      String(video.progress),
+      video.model,
+      video.size,
+      video.seconds,
+      video.createdAt.slice(0, 19).replace('T', ' '),
+      video.prompt.length > 40 ? `${video.prompt.slice(0, 39)}…` : video.prompt,
+    ]),
+  ];
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** `npm run generate`'s own logic (infra/local/generate.ts) for the local stack, as a child. */
+async function runLocalGenerate(prompt: string, values: Values, dataDir: string): Promise<number> {
+  const script = fileURLToPath(new URL('../local/generate.ts', import.meta.url));
+  const args = [script, prompt, '--data-dir', dataDir];
+  for (const flag of ['model', 'seconds', 'size', 'out'] as const) {
+    const value = values[flag];
+    if (value !== undefined) args.push(`--${flag}`, value);
+  }
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code ?? 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
+  }
+  const [name, ...args] = parsed.positionals;
+  if (parsed.values.help || name === undefined || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined && !parsed.values.help ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) throw new CliUsageError(`unknown command "${name}" (see --help)`);
+  const target = await resolveApiTarget(process.env, {
+    client: parsed.values.client,
+    dataDir: parsed.values['data-dir'] ? resolve(parsed.values['data-dir']) : undefined,
+  });
+  return command({
+    args,
+    values: parsed.values,
+    target,
+    api: new ApiClient(target),
+    out: (line) => process.stdout.write(`${line}\n`),
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`sora-pipeline: ${message.split('\n')[0]}\n`);
+    if (process.env.DEBUG && error instanceof Error && !(error instanceof CliUsageError)) {
+      process.stderr.write(`${error.stack ?? ''}\n`);
+    }
+    process.exit(error instanceof CliUsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { writeStackInfo } from '../../infra/local/stack-info.ts';
+import { type StackClient, sha256, stackClient } from './local-stack-client.ts';
+
+// `npm run cli -- <command>` as a child process against a local stack in this process (its
+// stack.json in a data directory of its own), and against the same API as a "deployed" one
+// through SORA_API_URL and SORA_API_TOKEN.
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+let stack: LocalStack;
+let client: StackClient;
+let dataDir: string;
+let outDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'sora-cli-'));
+  outDir = join(dataDir, 'videos');
+  stack = await startLocalStack({
+    dataDir,
+    speed: 50,
+    clients: ['alice', 'bob'],
+    scheduleTimer: false,
+    logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
+  });
+  await writeStackInfo(dataDir, stack.info());
+  client = stackClient(stack);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!('SORA_API_URL' in env)) delete childEnv.SORA_API_URL;
+  const child = spawn(process.execPath, ['infra/cli/cli.ts', ...args, '--data-dir', dataDir], {
+    cwd: PROJECT_ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe('npm run cli', () => {
+  it("list --json prints the caller's jobs, and only theirs", async () => {
+    const alices = await client.api('POST', '/videos', {
+      body: { prompt: 'Alice, deferred', defer: true },
+      headers: { ...stack.clients.alice?.headers },
+    });
+    await client.api('POST', '/videos', {
+      body: { prompt: 'Bob, deferred', defer: true },
+      headers: { ...stack.clients.bob?.headers },
+    });
+
+    const result = await cli(['list', '--json', '--client', 'alice']);
+
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const { videos } = JSON.parse(result.stdout) as { videos: { id: string; client: string }[] };
+    expect(videos.map((video) => video.id)).toEqual([(alices.body as { id: string }).id]);
+  });
+
+  it('gets, downloads (sha256 checked) and cancels, with a table for list', async () => {
+    const done = await client.submit({ prompt: 'A CLI clip', seconds: '4' });
+    await client.executionEnd(done);
+    const waiting = (
+      await client.api('POST', '/videos', { body: { prompt: 'To cancel', defer: true } })
+    ).body as { id: string };
+
+    const get = await cli(['get', done]);
+    const download = await cli(['download', done, '--out', outDir]);
+    const cancel = await cli(['cancel', waiting.id]);
+    const cancelDone = await cli(['cancel', done]);
+    const list = await cli(['list', '--status', 'CANCELLED']);
+    const view = await client.api('GET', `/videos/${done}`);
+
+    expect(get).toMatchObject({ code: 0 });
+    expect(get.stdout).toContain(`${done}  COMPLETED  100%`);
+    expect(download).toMatchObject({ code: 0 });
+    const bytes = await readFile(join(outDir, `${done}.mp4`));
+    expect(sha256(bytes)).toBe((view.body as { video: { sha256: string } }).video.sha256);
+    expect(cancel).toMatchObject({ code: 0, stdout: `${waiting.id} CANCELLED\n` });
+    expect(cancelDone.code).toBe(1);
+    expect(cancelDone.stderr).toMatch(/^sora-pipeline: .*COMPLETED or FAILED/);
+    expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+%\s+MODEL/);
+    expect(list.stdout).toContain(waiting.id);
+  });
+
+  it('talks to a deployed API through SORA_API_URL and SORA_API_TOKEN (usage and remix)', async () => {
+    const source = await client.submit({ prompt: 'A clip to remix', seconds: '4' });
+    await client.executionEnd(source);
+    const token = String(stack.clients.alice?.headers.Authorization).replace('Bearer ', '');
+    const env = { SORA_API_URL: `${stack.apiUrl}/`, SORA_API_TOKEN: token };
+
+    const usage = await cli(['usage', '--json'], env);
+    const notHers = await cli(['remix', source, 'At night'], env);
+    const remix = await cli(['remix', source, 'At night'], {
+      ...env,
+      SORA_API_TOKEN: String(stack.headers.Authorization).replace('Bearer ', ''),
+    });
+
+    expect(usage.code).toBe(0);
+    expect(JSON.parse(usage.stdout)).toMatchObject({ client: { client: 'alice' } });
+    expect(notHers).toMatchObject({ code: 1 });
+    expect(notHers.stderr).toMatch(/No video with this id/);
+    expect(remix.code).toBe(0);
+    expect(remix.stdout).toMatch(new RegExp(`^Submitted job_\\w+ \\(remix of ${source}\\)`));
+  });
+
+  it('answers usage errors with one line and exit code 2', async () => {
+    const unknown = await cli(['frobnicate']);
+    const noId = await cli(['get']);
+    const badClient = await cli(['list', '--client', 'carol']);
+    const halfRemote = await cli(['list'], { SORA_API_URL: stack.apiUrl });
+
+    for (const result of [unknown, noId, badClient, halfRemote]) {
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(badClient.stderr).toMatch(/no client "carol"/);
+    expect(halfRemote.stderr).toMatch(/SORA_API_TOKEN/);
+  });
+});
