@@ -1,8 +1,6 @@
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { z } from 'zod';
 import { s3 } from '../aws/clients.ts';
 import { tracer } from '../observability/observability.ts';
-import { BedrockProvider } from '../provider/bedrock/bedrock-provider.ts';
 import type { JobProvider } from '../provider/job-provider.ts';
 import { ModelRoutingProvider } from '../provider/model-routing-provider.ts';
 import { type ProviderConfig, providerConfigFromEnv } from '../provider/provider-config.ts';
@@ -18,7 +16,10 @@ export interface ProviderSourceOptions {
   readSecret?: (secretId: string) => Promise<string>;
   build?: (config: ProviderConfig) => VideoProvider;
   /** Builds the Bedrock provider (tests); default: Bedrock Runtime and S3 clients from the env. */
-  buildBedrock?: (config: ProviderConfig, bedrock: BedrockSettings) => JobProvider;
+  buildBedrock?: (
+    config: ProviderConfig,
+    bedrock: BedrockSettings,
+  ) => JobProvider | Promise<JobProvider>;
 }
 
 const envSchema = z.object({
@@ -82,13 +83,31 @@ export function createProviderSource(options: ProviderSourceOptions = {}): Provi
       bucket: parsed.data.BEDROCK_OUTPUT_BUCKET,
       region: parsed.data.BEDROCK_REGION,
     };
-    const bedrock = (options.buildBedrock ?? defaultBedrock)(config, settings);
-    routing = new ModelRoutingProvider(config, { videos, bedrock: async () => bedrock });
+    // Built (and its SDK loaded) on the first Bedrock call: /v1/videos jobs never pay for it.
+    const buildBedrock = options.buildBedrock ?? defaultBedrock;
+    let bedrock: Promise<JobProvider> | undefined;
+    routing = new ModelRoutingProvider(config, {
+      videos,
+      bedrock: () => {
+        bedrock ??= Promise.resolve(buildBedrock(config, settings)).catch((error: unknown) => {
+          bedrock = undefined;
+          throw error;
+        });
+        return bedrock;
+      },
+    });
     return routing;
   };
 }
 
-function defaultBedrock(config: ProviderConfig, settings: BedrockSettings): JobProvider {
+async function defaultBedrock(
+  config: ProviderConfig,
+  settings: BedrockSettings,
+): Promise<JobProvider> {
+  const [{ BedrockRuntimeClient }, { BedrockProvider }] = await Promise.all([
+    import('@aws-sdk/client-bedrock-runtime'),
+    import('../provider/bedrock/bedrock-provider.ts'),
+  ]);
   // SDK retries are safe here: a repeated clientRequestToken starts no second invocation.
   // The endpoint comes from AWS_ENDPOINT_URL_BEDROCK_RUNTIME on the local stack.
   const client = tracer.captureAWSv3Client(
