@@ -29,7 +29,7 @@ import {
 } from './api-errors.ts';
 import { type OperationId, ROUTES_BY_KEY } from './api-routes.ts';
 import { type Caller, callerOf } from './caller.ts';
-import type { ContentLink } from './content-link.ts';
+import { CONTENT_LINK_TTL_SECONDS, type ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
 import { jsonResponse } from './json-response.ts';
 import { formToRequest, parseMultipart } from './multipart-request.ts';
@@ -167,6 +167,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
     async getVideoContent({ event, id, caller }) {
       const variant = parseVariant(event.queryStringParameters?.variant);
+      // `redirect=false` answers the link as JSON: a browser app cannot read a redirect's Location.
+      const redirect = parseRedirect(event.queryStringParameters?.redirect);
       const job = await findJob(id, caller);
       if (job.status !== 'COMPLETED') {
         throw new JobNotCompletedError(`Job ${job.jobId} is ${job.status}`);
@@ -174,7 +176,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const key = contentKey(job, variant);
       if (key === undefined) throw new ContentNotFoundError(`Job ${job.jobId} has no ${variant}`);
       const url = await deps.contentLink(key);
-      return { statusCode: 302, headers: { Location: url, 'Cache-Control': 'no-store' } };
+      if (redirect) {
+        return { statusCode: 302, headers: { Location: url, 'Cache-Control': 'no-store' } };
+      }
+      return jsonResponse(200, { url, expiresInSeconds: CONTENT_LINK_TTL_SECONDS });
     },
 
     async cancelVideo({ id, caller }) {
@@ -386,6 +391,12 @@ function parseDay(value: string | undefined, now: Date): string {
     throw new ValidationError('day', 'day: must be a UTC date, YYYY-MM-DD');
   }
   return value;
+}
+
+function parseRedirect(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ValidationError('redirect', 'redirect: must be true or false');
 }
 
 function parseVariant(value: string | undefined): ContentVariant {

@@ -124,6 +124,18 @@ export const videoListSchema = z
   })
   .meta({ title: 'VideoList', description: 'One page of video jobs.' });
 
+export const contentLinkSchema = z
+  .strictObject({
+    url: z
+      .url()
+      .describe('Presigned S3 URL of the file; fetch it without your Authorization header.'),
+    expiresInSeconds: z.number().int().positive().describe('How long the link is valid.'),
+  })
+  .meta({
+    title: 'ContentLink',
+    description: 'A short-lived presigned link to a stored file (`redirect=false`).',
+  });
+
 const usd = z.number().nonnegative();
 
 export const usageSchema = z

@@ -13,6 +13,7 @@ import { API_ROUTES, type OperationId } from './api-routes.ts';
 import { describeError } from './error-response.ts';
 import {
   batchCancellationSchema,
+  contentLinkSchema,
   errorSchema,
   gatewayErrorSchema,
   JOB_ID_PATTERN,
@@ -151,6 +152,7 @@ function responseSchemas(): Record<string, JsonSchema> {
   registry.add(videoSchema, { id: 'Video' });
   registry.add(videoListSchema, { id: 'VideoList' });
   registry.add(usageSchema, { id: 'Usage' });
+  registry.add(contentLinkSchema, { id: 'ContentLink' });
   registry.add(batchCancellationSchema, { id: 'BatchCancellation' });
   registry.add(webhookSecretSchema, { id: 'WebhookSecret' });
   registry.add(errorSchema, { id: 'Error' });
@@ -419,7 +421,7 @@ function operations(): Record<OperationId, OpenApiOperation> {
     getVideoContent: operation('getVideoContent', {
       summary: 'Download a video',
       description:
-        'Redirects (302) to a short-lived presigned S3 link of the MP4 (or its thumbnail or spritesheet). Follow the Location without your Authorization header: the link carries its own signature.',
+        'Redirects (302) to a short-lived presigned S3 link of the MP4 (or its thumbnail or spritesheet), or answers the link as JSON with `redirect=false`. Fetch the link without your Authorization header: it carries its own signature.',
       parameters: [
         idParameter,
         {
@@ -429,8 +431,29 @@ function operations(): Record<OperationId, OpenApiOperation> {
           description: 'Which file: the MP4, its thumbnail or its spritesheet (case-exact).',
           schema: { type: 'string', enum: [...CONTENT_VARIANTS], default: 'video' },
         },
+        {
+          name: 'redirect',
+          in: 'query',
+          required: false,
+          description:
+            '`false` answers 200 with the link as JSON instead of redirecting (for browser apps, which cannot read a redirect).',
+          schema: { type: 'string', enum: ['true', 'false'], default: 'true' },
+        },
       ],
       responses: {
+        '200': {
+          description: 'With `redirect=false`: the presigned link and how long it is valid.',
+          headers: { 'Cache-Control': headerRef('CacheControl') },
+          content: {
+            [JSON_TYPE]: {
+              schema: schemaRef('ContentLink'),
+              example: {
+                url: 'https://videos-bucket.s3.eu-west-1.amazonaws.com/videos/job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5/video.mp4?X-Amz-Signature=...',
+                expiresInSeconds: 300,
+              },
+            },
+          },
+        },
         '302': {
           description: 'The file is at Location.',
           headers: {

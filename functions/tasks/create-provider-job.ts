@@ -131,53 +131,60 @@ export function createCreateProviderJobHandler(
       const heldBack = await admit(deps, job, input);
       if (heldBack) return heldBack;
 
-      const takeRequest = () => limits.rateLimiter.tryTake(deps.clock());
-      const provider = await deps.provider();
-      if (job.createAttemptedAt) {
-        if (!(await takeRequest())) return waitForRequests(deps, job, input);
-        const adopted = await reconcile(deps, provider, job);
-        if (adopted) return adopted;
-      }
-      if (!(await takeRequest())) return waitForRequests(deps, job, input);
-
-      const attempted = await deps.store.markCreateAttempt(jobId, deps.clock().toISOString());
-      // A remix starts from the provider's copy of the source video, with the same parameters.
-      const video =
-        job.remixOfProviderJobId === undefined
-          ? await provider.create({
-              prompt: job.prompt,
-              model: job.model,
-              size: job.size,
-              seconds: job.seconds,
-              inputReference: await referenceImage(deps, job),
-              idempotencyKey: providerIdempotencyKey(jobId),
-              jobId,
-            })
-          : await provider.remix(job.remixOfProviderJobId, {
-              prompt: job.prompt,
-              idempotencyKey: providerIdempotencyKey(jobId),
-            });
       try {
-        await deps.store.recordProviderJob(jobId, {
-          providerJobId: video.id,
-          providerStatus: video.status,
-          progress: video.progress,
-        });
-      } catch (error) {
-        if (error instanceof JobAlreadyTerminalError) {
-          await recordOrphan(deps, provider, job, video.id);
-        } else if (error instanceof ProviderJobClaimedError) {
-          // A job whose own create answer was lost adopted this identical job first: ours is
-          // that job's twin, unclaimed at the provider. Take it, so both jobs hold one each.
-          const twin = await reconcile(deps, provider, attempted);
-          if (twin) return twin;
+        const takeRequest = () => limits.rateLimiter.tryTake(deps.clock());
+        const provider = await deps.provider();
+        if (job.createAttemptedAt) {
+          if (!(await takeRequest())) return await waitForRequests(deps, job, input);
+          const adopted = await reconcile(deps, provider, job);
+          if (adopted) return adopted;
         }
+        if (!(await takeRequest())) return await waitForRequests(deps, job, input);
+
+        const attempted = await deps.store.markCreateAttempt(jobId, deps.clock().toISOString());
+        // A remix starts from the provider's copy of the source video, with the same parameters.
+        const video =
+          job.remixOfProviderJobId === undefined
+            ? await provider.create({
+                prompt: job.prompt,
+                model: job.model,
+                size: job.size,
+                seconds: job.seconds,
+                inputReference: await referenceImage(deps, job),
+                idempotencyKey: providerIdempotencyKey(jobId),
+                jobId,
+              })
+            : await provider.remix(job.remixOfProviderJobId, {
+                prompt: job.prompt,
+                idempotencyKey: providerIdempotencyKey(jobId),
+              });
+        try {
+          await deps.store.recordProviderJob(jobId, {
+            providerJobId: video.id,
+            providerStatus: video.status,
+            progress: video.progress,
+          });
+        } catch (error) {
+          if (error instanceof JobAlreadyTerminalError) {
+            await recordOrphan(deps, provider, job, video.id);
+          } else if (error instanceof ProviderJobClaimedError) {
+            // A job whose own create answer was lost adopted this identical job first: ours is
+            // that job's twin, unclaimed at the provider. Take it, so both jobs hold one each.
+            const twin = await reconcile(deps, provider, attempted);
+            if (twin) return twin;
+          }
+          throw error;
+        }
+        logger.info('Provider job created', { providerJobId: video.id, status: video.status });
+        recordMetric('ProviderJobsCreated');
+        await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
+        return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
+      } catch (error) {
+        // Closed (cancelled, or failed by the sweep) after it was read: admit() may have taken a
+        // slot and a reservation the closing already settled. Give them back (both idempotent).
+        if (error instanceof JobAlreadyTerminalError) await giveBack(deps, jobId, input);
         throw error;
       }
-      logger.info('Provider job created', { providerJobId: video.id, status: video.status });
-      recordMetric('ProviderJobsCreated');
-      await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
-      return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
     });
   };
 }
@@ -212,6 +219,12 @@ async function admit(
     return overBudget(deps, job, costUsd, now);
   }
   return undefined;
+}
+
+/** Gives back the slot (handing it on) and the budget reservation `admit` took for a job. */
+async function giveBack(deps: CreateProviderJobDeps, jobId: string, input: CreateInput) {
+  await deps.limits.budget.release(jobId, utcDay(deps.clock()));
+  if (await deps.limits.semaphore.release(jobId)) await deps.limits.handOff(input.stateMachineArn);
 }
 
 /**

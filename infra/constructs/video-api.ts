@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -26,6 +27,8 @@ export interface VideoApiProps {
   authorizer: IFunction;
   throttle?: ThrottleSettings;
   logRetention?: RetentionDays;
+  /** Browser origins allowed to call the API (CORS), e.g. the web console's. */
+  corsOrigins?: string[];
 }
 
 // One JSON line per request; nothing from headers or bodies (tokens, prompts) is logged.
@@ -73,6 +76,20 @@ export class VideoApi extends Construct {
       defaultAuthorizer: authorizer,
       // The stage below replaces the default one, to set throttling and access logs.
       createDefaultStage: false,
+      // API Gateway answers preflights itself (no authorizer) and adds the CORS headers to every
+      // answer, its own 401/403 included. Bearer tokens, no cookies: no credentials mode.
+      ...(props.corsOrigins && props.corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: props.corsOrigins,
+              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+              // `date` lets the console show ages on the server's clock.
+              exposeHeaders: ['date', 'location', 'retry-after', 'idempotent-replayed'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {

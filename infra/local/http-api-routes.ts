@@ -27,9 +27,20 @@ export interface LocalRoute {
   authorizer?: LocalAuthorizer;
 }
 
+/** The HTTP API's CORS configuration (API Gateway answers preflights and adds the headers). */
+export interface LocalCors {
+  /** Literal origins of the template; an origin CDK resolves at deploy time is left out. */
+  allowOrigins: string[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
+}
+
 export interface LocalHttpApi {
   apiId: string;
   routes: LocalRoute[];
+  cors?: LocalCors;
 }
 
 /**
@@ -121,7 +132,28 @@ export function httpApiFromTemplate(
     if (authorizer) route.authorizer = authorizer;
     routes.push(route);
   }
-  return { apiId: resolveString({ Ref: apiLogicalId }, resolver, 'API id'), routes };
+  const httpApi: LocalHttpApi = {
+    apiId: resolveString({ Ref: apiLogicalId }, resolver, 'API id'),
+    routes,
+  };
+  const cors = corsConfiguration(api[1].Properties?.CorsConfiguration);
+  if (cors) httpApi.cors = cors;
+  return httpApi;
+}
+
+function corsConfiguration(value: unknown): LocalCors | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const config = value as Record<string, unknown>;
+  const strings = (list: unknown) =>
+    Array.isArray(list) ? list.filter((item): item is string => typeof item === 'string') : [];
+  const cors: LocalCors = {
+    allowOrigins: strings(config.AllowOrigins),
+    allowMethods: strings(config.AllowMethods).map((method) => method.toUpperCase()),
+    allowHeaders: strings(config.AllowHeaders).map((header) => header.toLowerCase()),
+    exposeHeaders: strings(config.ExposeHeaders).map((header) => header.toLowerCase()),
+  };
+  if (typeof config.MaxAge === 'number') cors.maxAgeSeconds = config.MaxAge;
+  return cors;
 }
 
 export interface RouteMatch {

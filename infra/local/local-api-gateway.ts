@@ -21,6 +21,11 @@ export interface LocalApiGatewayOptions {
    * `/openapi.json`. Local-only: API Gateway itself serves no such path.
    */
   documents?: Record<string, (apiUrl: string) => unknown>;
+  /**
+   * Origins allowed by the API's CORS configuration besides the template's literal ones (the
+   * deployed console's origin is a CloudFront domain; locally the console has its own port).
+   */
+  extraCorsOrigins?: () => string[];
 }
 
 export interface RunningLocalApiGateway {
@@ -74,23 +79,24 @@ export async function startLocalApiGateway(
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    const cors = corsHeaders(req);
+    if (cors.preflight)
+      return send(res, { status: 204, headers: cors.headers, body: Buffer.alloc(0) }, requestId);
+    const reply = (answer: Reply) =>
+      send(res, { ...answer, headers: { ...answer.headers, ...cors.headers } }, requestId);
     const document = options.documents?.[url.pathname];
     if (document && (method === 'GET' || method === 'HEAD')) {
-      return send(
-        res,
-        {
-          status: 200,
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            'cache-control': 'no-store',
-          },
-          body: Buffer.from(JSON.stringify(document(apiUrl))),
+      return reply({
+        status: 200,
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store',
         },
-        requestId,
-      );
+        body: Buffer.from(JSON.stringify(document(apiUrl))),
+      });
     }
     const match = matchRoute(options.api.routes, method, url.pathname);
-    if (!match) return send(res, message(404, 'Not Found'), requestId);
+    if (!match) return reply(message(404, 'Not Found'));
     const event = buildEvent(
       req,
       url,
@@ -111,7 +117,7 @@ export async function startLocalApiGateway(
             : decision.outcome === 'forbidden'
               ? [403, 'Forbidden']
               : [500, 'Internal Server Error'];
-        return send(res, message(status, text), requestId);
+        return reply(message(status, text));
       }
       integrationEvent = {
         ...event,
@@ -122,9 +128,51 @@ export async function startLocalApiGateway(
     const result = await options.invokeLambda(match.route.functionArn, integrationEvent);
     if ('functionError' in result) {
       options.onFunctionError?.(match.route.routeKey, result);
-      return send(res, message(500, 'Internal Server Error'), requestId);
+      return reply(message(500, 'Internal Server Error'));
     }
-    send(res, mapResult(result.payload), requestId);
+    reply(mapResult(result.payload));
+  }
+
+  /**
+   * API Gateway's CORS for an HTTP API with a CORS configuration: it answers a preflight itself
+   * (before routes and authorizers) and adds the allow-origin header to every answer, the
+   * authorizer's 401 and 403 included, when the request's Origin is allowed.
+   */
+  function corsHeaders(req: IncomingMessage): {
+    preflight: boolean;
+    headers: Record<string, string>;
+  } {
+    const cors = options.api.cors;
+    const origin = req.headers.origin;
+    const isPreflight =
+      cors !== undefined &&
+      req.method === 'OPTIONS' &&
+      typeof req.headers['access-control-request-method'] === 'string';
+    if (!cors || !origin) return { preflight: isPreflight, headers: {} };
+    const origins = [...cors.allowOrigins, ...(options.extraCorsOrigins?.() ?? [])];
+    if (!origins.includes(origin) && !origins.includes('*')) {
+      return { preflight: isPreflight, headers: {} };
+    }
+    const headers: Record<string, string> = {
+      'access-control-allow-origin': origin,
+      vary: 'origin',
+    };
+    if (isPreflight) {
+      const wanted = String(req.headers['access-control-request-method']).toUpperCase();
+      if (!cors.allowMethods.includes(wanted) && !cors.allowMethods.includes('*')) {
+        return { preflight: true, headers: {} };
+      }
+      headers['access-control-allow-methods'] = cors.allowMethods.join(',');
+      if (cors.allowHeaders.length > 0) {
+        headers['access-control-allow-headers'] = cors.allowHeaders.join(',');
+      }
+      if (cors.maxAgeSeconds !== undefined) {
+        headers['access-control-max-age'] = String(cors.maxAgeSeconds);
+      }
+    } else if (cors.exposeHeaders.length > 0) {
+      headers['access-control-expose-headers'] = cors.exposeHeaders.join(',');
+    }
+    return { preflight: isPreflight, headers };
   }
 
   async function authorize(
@@ -348,6 +396,8 @@ function send(res: ServerResponse, reply: Reply, requestId: string): void {
     ...reply.headers,
     'content-length': String(reply.body.length),
     'apigw-requestid': requestId,
+    // The server's time is the stack's clock (at --speed 20 it runs ahead of the wall clock).
+    date: new Date(nowMs()).toUTCString(),
   });
   res.end(reply.body);
 }

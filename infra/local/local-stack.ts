@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
+import { consoleConfigDocument } from '../console/console-config.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
+import { type RunningConsoleServer, startConsoleServer } from './console-server.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import {
   type RunningDynamoDbLocal,
@@ -75,6 +77,8 @@ export interface LocalStackOptions {
   speed?: number;
   /** Port of the HTTP API; 0 or absent picks a free one. */
   apiPort?: number;
+  /** Port of the web console; 0 or absent picks a free one. */
+  consolePort?: number;
   /** Named API clients to create tokens for (besides the default and admin clients). */
   clients?: readonly string[];
   /** A real provider; absent, the simulator runs. */
@@ -101,6 +105,8 @@ export interface LocalStackOptions {
 /** The facts a client needs, written to `.local/stack.json` by `npm start`. */
 export interface LocalStackInfo {
   apiUrl: string;
+  /** Opens the web console signed in (the token is in the fragment, never sent to a server). */
+  consoleUrl: string;
   /** The HTTP headers the default client adds to authenticate. */
   headers: Record<string, string>;
   /** The named clients (`admin` sees every job) and the headers each adds. */
@@ -178,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     // A taken API port is known before anything starts.
     if (options.apiPort) await assertPortFree(options.apiPort, 'HTTP API (--port)');
+    if (options.consolePort) await assertPortFree(options.consolePort, 'web console');
     // Holding the lock, any DynamoDB Local on our files is an orphan: two on one file corrupt it.
     const dynamoDir = dataPath('dynamodb');
     if (dynamoDir) {
@@ -338,9 +345,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const [schedule] = schedules;
 
     step('starting the HTTP API');
+    const httpApi = httpApiFromTemplate(templates.pipeline, resolver);
+    let consoleOrigin: string | undefined;
     const gateway: RunningLocalApiGateway = await startLocalApiGateway({
-      api: httpApiFromTemplate(templates.pipeline, resolver),
+      api: httpApi,
       invokeLambda,
+      // On AWS the API allows the CloudFront origin of the console; here, the console's port.
+      extraCorsOrigins: () => (consoleOrigin ? [consoleOrigin] : []),
       documents: { '/openapi.json': (apiUrl) => openApiDocument({ serverUrl: apiUrl }) },
       ...(options.apiPort ? { port: options.apiPort } : {}),
       onFunctionError: (source, result) => {
@@ -358,8 +369,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(() => gateway.close());
     await lock?.ready(gateway.url);
 
+    step('starting the web console');
+    const consoleServer: RunningConsoleServer = await startConsoleServer({
+      config: consoleConfigDocument(
+        gateway.url,
+        environment,
+        httpApi.routes.map((route) => route.routeKey),
+      ),
+      origins: { api: gateway.url, content: s3.endpoint },
+      ...(options.consolePort ? { port: options.consolePort } : {}),
+    });
+    stops.push(() => consoleServer.close());
+    consoleOrigin = consoleServer.url;
+
     const info = (): LocalStackInfo => ({
       apiUrl: gateway.url,
+      consoleUrl: `${consoleServer.url}/#token=${encodeURIComponent(token)}`,
       headers: { Authorization: `Bearer ${token}` },
       clients: Object.fromEntries(
         Object.entries(tokens.clients).map(([name, clientToken]) => [

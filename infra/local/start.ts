@@ -23,7 +23,8 @@ Runs the pipeline on 127.0.0.1: HTTP API, state machine, DynamoDB Local, S3 emul
 provider simulator (or a real provider: set PROVIDER_BASE_URL and PROVIDER_API_KEY).
 
 Options:
-  --port <n>         HTTP API port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --port <n>         HTTP API port (default ${DEFAULT_PORT}; 0 picks a free one); the web
+                     console listens on the next port
   --speed <factor>   run the stack's one clock this many times faster than the wall clock:
                      timestamps, the simulator, waits, retries, limits and the schedule
                      (default 1; 1 with a real provider)
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
     fresh: values.fresh ?? false,
     speed,
     apiPort: port,
+    // The console next to the API: 4001 by default.
+    consolePort: port === 0 || port === 65_535 ? 0 : port + 1,
     clients,
     ...(provider ? { provider } : {}),
     logLevel,
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
 Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${speed}).
 
   API          ${info.apiUrl}
+  Console      ${info.consoleUrl}
   Auth         header "Authorization: ${token}" (token kept in ${dataDir}/api-token)
 ${clientLines(info)}
   Provider     ${provider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}

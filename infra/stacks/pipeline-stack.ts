@@ -4,11 +4,14 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { API_ROUTES, routeKey } from '../../functions/api/api-routes.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
+import { consoleConfigDocument } from '../console/console-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
 import { grantBedrockAccess } from '../constructs/bedrock-access.ts';
+import { ConsoleSite } from '../constructs/console-site.ts';
 import { DeadLetters } from '../constructs/dead-letters.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
 import { PipelineFunction } from '../constructs/pipeline-function.ts';
@@ -84,6 +87,7 @@ export class PipelineStack extends Stack {
   readonly generation: GenerationStateMachine;
   readonly webhooks: WebhookDelivery;
   readonly api: VideoApi;
+  readonly console: ConsoleSite;
   /** Job state-change events (docs/guide.md, "Job events"). */
   readonly jobEvents: EventBus;
   /** Failed asynchronous invocations (drop-folder intake, scheduler). */
@@ -258,9 +262,18 @@ export class PipelineStack extends Stack {
       256,
     ).useSecret(stateful.apiTokensSecret, 'API_TOKENS_SECRET_ID');
 
+    // The web console: on CloudFront, calling the API cross-origin (CORS for its origin only).
+    this.console = new ConsoleSite(this, 'Console', {
+      videosBucket: stateful.videosBucket,
+      bundle: props.bundle,
+    });
     this.api = new VideoApi(this, 'VideoApi', {
       handler: api.function,
       authorizer: authorizer.function,
+      corsOrigins: [this.console.origin],
+    });
+    this.console.deploy({
+      ...consoleConfigDocument(this.api.url, provider.environment, API_ROUTES.map(routeKey)),
     });
 
     // Drop folder and schedule (docs/architecture.md, "Batches"). The intake validates entries
@@ -343,6 +356,10 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
       description: 'HTTP API base URL (send Authorization: Bearer <token>)',
+    });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: this.console.url,
+      description: 'Web console (sign in with an API token)',
     });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.generation.stateMachine.stateMachineArn,

@@ -158,13 +158,21 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
   let running: RunningStart;
   let generatedJobId = '';
 
-  it('npm start prints the API, how to authenticate and a curl example, and writes stack.json', async () => {
+  it('npm start prints the API, the console, how to authenticate and a curl example, and writes stack.json', async () => {
     running = await start();
 
     const info = await stackInfo();
     const response = await fetch(`${info.apiUrl}/videos`, { headers: info.headers });
+    const consolePage = await fetch(info.consoleUrl);
 
     expect(running.output()).toContain(`API          ${info.apiUrl}`);
+    expect(running.output()).toContain(`Console      ${info.consoleUrl}`);
+    expect(info.consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=/);
+    expect(info.consoleUrl).toContain(
+      encodeURIComponent(String(info.headers.Authorization).replace(/^Bearer /, '')),
+    );
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain('<script type="module" src="app.js">');
     expect(running.output()).toContain(`curl -s -X POST ${info.apiUrl}/videos`);
     expect(running.output()).toContain(String(info.headers.Authorization));
     expect(running.output()).toContain(
@@ -176,6 +184,7 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
         'bedrockEndpoint',
         'bucket',
         'clients',
+        'consoleUrl',
         'dropFolders',
         'dynamodbEndpoint',
         'headers',

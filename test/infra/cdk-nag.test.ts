@@ -123,12 +123,18 @@ describe('acknowledgments', () => {
     }
   });
 
-  it('acknowledge only wildcards and three rules with a documented exception', () => {
+  it('acknowledge only wildcards and rules with a documented exception', () => {
     const rules = new Set(acknowledgmentsIn(app).map((a) => a.id.replace(/\[.*\]$/, '')));
 
     expect([...rules].sort()).toEqual([
+      'AwsSolutions-CFR1',
+      'AwsSolutions-CFR2',
+      'AwsSolutions-CFR3',
+      'AwsSolutions-CFR4',
       'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
+      'AwsSolutions-L1',
+      'AwsSolutions-S1',
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
     ]);
@@ -144,14 +150,43 @@ describe('acknowledgments', () => {
     const iam5 = acknowledgmentsIn(app).filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
 
     for (const acknowledgment of iam5) {
-      expect(acknowledgment.path, acknowledgment.id).toMatch(/\/(Role\/DefaultPolicy|Tracing)$/);
+      // CDK's own functions name their role ServiceRole (the console's BucketDeployment).
+      expect(acknowledgment.path, acknowledgment.id).toMatch(
+        /\/((Service)?Role\/DefaultPolicy|Tracing)$/,
+      );
     }
   });
 
-  it("acknowledge a managed policy only on CDK's bucket notifications handler", () => {
+  it("acknowledge CloudFront's geo, WAF, logging and certificate rules only on the console's distribution", () => {
+    const cloudFront = acknowledgmentsIn(app).filter((a) => a.id.startsWith('AwsSolutions-CFR'));
+
+    expect(new Set(cloudFront.map((a) => a.path))).toEqual(
+      new Set(['SoraPipeline/Console/Distribution']),
+    );
+  });
+
+  it("acknowledge an old runtime only on CDK's console deployment function", () => {
+    const l1 = acknowledgmentsIn(app).filter((a) => a.id === 'AwsSolutions-L1');
+
+    expect(l1.map((a) => a.path)).toEqual([
+      'SoraPipeline/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB',
+    ]);
+  });
+
+  it("acknowledge missing access logs only on the console's files", () => {
+    const s1 = acknowledgmentsIn(app).filter((a) => a.id === 'AwsSolutions-S1');
+
+    expect(s1.map((a) => a.path)).toEqual(['SoraPipeline/Console/Bucket']);
+  });
+
+  it("acknowledge a managed policy only on CDK's bucket notifications and console deployment handlers", () => {
     const iam4 = acknowledgmentsIn(app).filter((a) => a.id.startsWith('AwsSolutions-IAM4'));
 
     expect(iam4).toEqual([
+      expect.objectContaining({
+        path: 'SoraPipeline/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB',
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      }),
       expect.objectContaining({
         path: 'SoraPipeline/BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

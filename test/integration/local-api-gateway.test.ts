@@ -1,5 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   HttpLambdaAuthorizer,
   HttpLambdaResponseType,
@@ -257,5 +257,118 @@ describe('local API Gateway responses', () => {
 
     expect(response.status).toBe(500);
     expect(await response.text()).toBe('{"message":"Internal Server Error"}');
+  });
+});
+
+describe('local API Gateway CORS', () => {
+  const CONSOLE = 'https://console.example.test';
+  const LOCAL_CONSOLE = 'http://127.0.0.1:4001';
+  let corsGateway: RunningLocalApiGateway;
+
+  beforeAll(async () => {
+    const app = new App();
+    const stack = new Stack(app, 'CorsApi');
+    const fn = (id: string) =>
+      new LambdaFunction(stack, id, {
+        runtime: Runtime.NODEJS_24_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async () => ({})'),
+      });
+    const authorizer = new HttpLambdaAuthorizer('Bearer', fn('AuthorizerFn'), {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+    });
+    const http = new HttpApi(stack, 'Http', {
+      defaultAuthorizer: authorizer,
+      corsPreflight: {
+        allowOrigins: [CONSOLE],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+        allowHeaders: ['authorization', 'content-type'],
+        exposeHeaders: ['location'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    http.addRoutes({
+      path: '/videos',
+      methods: [HttpMethod.GET],
+      integration: new HttpLambdaIntegration('ApiIntegration', fn('ApiFn')),
+    });
+    const template = app.synth().getStackByName('CorsApi').template as CfnTemplate;
+    corsGateway = await startLocalApiGateway({
+      api: httpApiFromTemplate(template, localResolver(template)),
+      invokeLambda: async (functionArn, event) => {
+        invocations.push({ functionArn, event: event as Event });
+        return functionArn.includes('AuthorizerFn')
+          ? authorize(event as { identitySource: string[] })
+          : apiResult();
+      },
+      extraCorsOrigins: () => [LOCAL_CONSOLE],
+    });
+  });
+
+  afterAll(async () => {
+    await corsGateway.close();
+  });
+
+  const preflight = (origin: string, method = 'POST') =>
+    fetch(`${corsGateway.url}/videos`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': method,
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+
+  it('answers a preflight from an allowed origin itself, before routes and the authorizer', async () => {
+    const response = await preflight(CONSOLE);
+
+    expect(response.status).toBe(204);
+    expect(Object.fromEntries(response.headers)).toMatchObject({
+      'access-control-allow-origin': CONSOLE,
+      'access-control-allow-methods': 'GET,POST',
+      'access-control-allow-headers': 'authorization,content-type',
+      'access-control-max-age': '3600',
+    });
+    expect(invocations).toHaveLength(0);
+  });
+
+  it('allows the origins the local stack adds (its console) besides the template literal ones', async () => {
+    const response = await preflight(LOCAL_CONSOLE);
+
+    expect(response.headers.get('access-control-allow-origin')).toBe(LOCAL_CONSOLE);
+  });
+
+  it('gives another origin, or a method not allowed, no CORS headers', async () => {
+    for (const response of [
+      await preflight('https://evil.example.test'),
+      await preflight(CONSOLE, 'DELETE'),
+    ]) {
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    }
+    expect(invocations).toHaveLength(0);
+  });
+
+  it("adds the allow-origin and expose headers to answers, the authorizer's 401 included", async () => {
+    const allowed = await fetch(`${corsGateway.url}/videos`, {
+      headers: { origin: CONSOLE, authorization: 'Bearer cors' },
+    });
+    const unauthenticated = await fetch(`${corsGateway.url}/videos`, {
+      headers: { origin: CONSOLE },
+    });
+
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(CONSOLE);
+    expect(allowed.headers.get('access-control-expose-headers')).toBe('location');
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get('access-control-allow-origin')).toBe(CONSOLE);
+  });
+
+  it('adds no CORS header on an API without a CORS configuration', async () => {
+    const response = await fetch(`${gateway.url}/videos`, {
+      headers: { origin: CONSOLE, authorization: 'Bearer no-cors' },
+    });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

@@ -515,6 +515,41 @@ describe('GET /videos/{id}/content', () => {
     expect(contentLink).toHaveBeenCalledExactlyOnceWith(job.result?.thumbnailKey);
   });
 
+  it('answers the link as JSON with redirect=false, for browser apps', async () => {
+    const { store, send } = setup();
+    const job = completedJob();
+    store.seed(job);
+
+    const response = await send({
+      method: 'GET',
+      path: `/videos/${job.jobId}/content`,
+      query: { variant: 'thumbnail', redirect: 'false' },
+    });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.Location).toBeUndefined();
+    expect(response.json).toEqual({
+      url: `https://videos.example.com/${job.result?.thumbnailKey}?X-Amz-Expires=300`,
+      expiresInSeconds: 300,
+    });
+  });
+
+  it('answers 400 naming redirect when it is neither true nor false', async () => {
+    const { store, contentLink, send } = setup();
+    const job = completedJob();
+    store.seed(job);
+
+    const response = await send({
+      method: 'GET',
+      path: `/videos/${job.jobId}/content`,
+      query: { redirect: 'no' },
+    });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({ error: { field: 'redirect' } });
+    expect(contentLink).not.toHaveBeenCalled();
+  });
+
   it('answers 404 for a variant the job does not have', async () => {
     const { store, send } = setup();
     const job = completedJob();

@@ -10,6 +10,7 @@ import {
 } from '../../../functions/api/openapi.ts';
 import {
   batchCancellationSchema,
+  contentLinkSchema,
   errorSchema,
   gatewayErrorSchema,
   JOB_ID_PATTERN,
@@ -68,6 +69,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   Error: errorSchema,
   GatewayError: gatewayErrorSchema,
   Usage: usageSchema,
+  ContentLink: contentLinkSchema,
   BatchCancellation: batchCancellationSchema,
   WebhookSecret: webhookSecretSchema,
 };

@@ -30,6 +30,7 @@ const job: PublicJob = {
 };
 const info: LocalStackInfo = {
   apiUrl: 'http://127.0.0.1:4000',
+  consoleUrl: 'http://127.0.0.1:4005/#token=t0k',
   headers: { Authorization: 'Bearer t0k' },
   clients: {},
   s3Endpoint: 'http://127.0.0.1:4001',

@@ -193,6 +193,38 @@ describe('create-provider-job', () => {
     expect(world.sim.stats.requests).toBe(0);
   });
 
+  it('gives back the slot and reservation it took when the job is cancelled before the create', async () => {
+    const job = seedJob();
+    const limits = inMemoryTaskLimits();
+    // Cancelled (the API's cancel settled it: nothing held yet) right after the step read it.
+    const cancelFirst = async (jobId: string, at: string) => {
+      await world.store.recordCancelled(jobId, at);
+      return world.store.markCreateAttempt(jobId, at);
+    };
+    const store = new Proxy(world.store, {
+      get(target, property) {
+        if (property === 'markCreateAttempt') return cancelFirst;
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const create = createCreateProviderJobHandler({
+      store,
+      provider: async () => world.provider,
+      clock: world.clock,
+      limits,
+    });
+
+    const result = create({ jobId: job.jobId, stateMachineArn: 'arn:machine' });
+
+    await expect(result).rejects.toThrow(JobAlreadyTerminalError);
+    expect(world.sim.stats.creates).toBe(0);
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(limits.handOffs).toEqual(['arn:machine']);
+    const day = world.clock().toISOString().slice(0, 10);
+    expect(await limits.budget.usage(day)).toMatchObject({ reservedUsd: 0 });
+  });
+
   it('answers completed for a COMPLETED job, without calling the provider', async () => {
     const job = seedJob({ status: 'COMPLETED', providerJobId: 'video_done', progress: 100 });
 

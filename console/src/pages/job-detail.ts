@@ -1,0 +1,280 @@
+import { ApiError, type PublicJob } from '../api-client.ts';
+import { type AppContext, pageTitle } from '../app-context.ts';
+import { contentLink } from '../content-links.ts';
+import { announce, h, replaceChildren } from '../dom.ts';
+import { explainError } from '../error-help.ts';
+import { bytes, dateTime, isActive, statusLabel, usd } from '../format.ts';
+import { spritesheetScrubber } from '../scrubber.ts';
+import { LIVE_INTERVAL_MS, progressBar, statusBadge } from './job-list.ts';
+
+const CANCEL_ROUTE = 'POST /videos/{id}/cancel';
+const REMIX_ROUTE = 'POST /videos/{id}/remix';
+
+/** One job: player and scrubber, its facts, its error explained, cancel, remix and download. */
+export async function renderJobDetail(context: AppContext, id: string | undefined): Promise<void> {
+  pageTitle('Video job');
+  if (!id) throw new Error('No job id in the address');
+  let job: PublicJob;
+  try {
+    job = await context.api.getJob(id);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      replaceChildren(
+        context.main,
+        h('h1', {}, 'Job not found'),
+        h(
+          'p',
+          {},
+          `There is no job ${id} for this token. `,
+          h('a', { href: '#/' }, 'Back to the jobs'),
+        ),
+      );
+      return;
+    }
+    throw error;
+  }
+  if (!context.isCurrent()) return;
+  await show(context, job);
+
+  // While the job can change, read it again; a new status renders the page again.
+  let timer: number | undefined;
+  const refresh = async () => {
+    try {
+      const again = await context.api.getJob(job.id);
+      if (!context.isCurrent()) return;
+      if (again.status !== job.status) {
+        announce(`The job is now ${statusLabel(again.status)}.`);
+        job = again;
+        await show(context, job);
+      } else {
+        job = again;
+        context.main.querySelector('progress')?.replaceWith(progressBar(job));
+      }
+    } catch {
+      // keep the page as it is and try again
+    }
+    if (context.isCurrent() && isActive(job.status)) {
+      timer = window.setTimeout(refresh, LIVE_INTERVAL_MS);
+    }
+  };
+  if (isActive(job.status)) timer = window.setTimeout(refresh, LIVE_INTERVAL_MS);
+  context.onLeave(() => window.clearTimeout(timer));
+}
+
+async function show(context: AppContext, job: PublicJob): Promise<void> {
+  const sections: HTMLElement[] = [];
+  if (job.status === 'COMPLETED' && job.video) {
+    // A link the API cannot give (the file gone, a network error) leaves the rest of the page.
+    sections.push(
+      await player(context, job).catch((error: unknown) =>
+        h(
+          'p',
+          { role: 'alert', class: 'field-error' },
+          `The video could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      ),
+    );
+  }
+  if (job.error) sections.push(errorExplanation(job.error));
+  if (!context.isCurrent()) return;
+  replaceChildren(
+    context.main,
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/' }, '← All jobs')),
+    h('h1', {}, 'Video job'),
+    h('blockquote', { class: 'prompt-text' }, job.prompt),
+    h(
+      'p',
+      { class: 'status-line' },
+      statusBadge(job),
+      ' ',
+      progressBar(job),
+      ` ${job.status === 'COMPLETED' ? 100 : job.progress}%`,
+    ),
+    sections,
+    actions(context, job),
+    facts(job),
+  );
+}
+
+async function player(context: AppContext, job: PublicJob): Promise<HTMLElement> {
+  const variants = job.video?.variants ?? [];
+  const [videoUrl, posterUrl, sheetUrl] = await Promise.all([
+    contentLink(context.api, job.id, 'video'),
+    // Previews are extras: without them the player still plays.
+    variants.includes('thumbnail')
+      ? contentLink(context.api, job.id, 'thumbnail').catch(() => undefined)
+      : undefined,
+    variants.includes('spritesheet')
+      ? contentLink(context.api, job.id, 'spritesheet').catch(() => undefined)
+      : undefined,
+  ]);
+  const video = h('video', {
+    controls: true,
+    preload: 'metadata',
+    playsinline: true,
+    src: videoUrl,
+    poster: posterUrl,
+    'aria-label': 'Generated video',
+  });
+  const section = h(
+    'section',
+    { class: 'player', 'aria-labelledby': 'player-heading' },
+    h('h2', { id: 'player-heading', class: 'visually-hidden' }, 'Video'),
+    video,
+  );
+  if (sheetUrl) {
+    const [width, height] = job.size.split('x').map(Number);
+    const placeholder = h('div', { class: 'scrubber-slot' });
+    section.append(placeholder);
+    // The sheet's frames have the video's own aspect ratio, known once its metadata is read.
+    const place = () => {
+      const aspect =
+        video.videoWidth > 0 && video.videoHeight > 0
+          ? video.videoWidth / video.videoHeight
+          : (width ?? 16) / (height ?? 9);
+      placeholder.replaceWith(spritesheetScrubber(sheetUrl, video, aspect));
+    };
+    if (video.readyState >= 1) place();
+    else video.addEventListener('loadedmetadata', place, { once: true });
+  }
+  section.append(
+    h(
+      'p',
+      {},
+      h('a', { href: videoUrl, class: 'button', download: `${job.id}.mp4` }, 'Download MP4'),
+      ' ',
+      h(
+        'span',
+        { class: 'hint' },
+        'The link is valid for five minutes; reload the page for a new one.',
+      ),
+    ),
+  );
+  return section;
+}
+
+function errorExplanation(error: NonNullable<PublicJob['error']>): HTMLElement {
+  const help = explainError(error);
+  return h(
+    'section',
+    { class: 'error-box', role: 'region', 'aria-labelledby': 'error-heading' },
+    h('h2', { id: 'error-heading' }, 'Why it failed'),
+    h('p', {}, h('code', {}, error.code), ': ', error.message),
+    h('p', {}, help.meaning),
+    h('p', {}, h('strong', {}, 'What to do: '), help.action),
+    h(
+      'p',
+      { class: 'hint' },
+      error.retryable
+        ? 'Submitting the same request again may succeed.'
+        : 'The same request would fail again.',
+    ),
+  );
+}
+
+function actions(context: AppContext, job: PublicJob): HTMLElement {
+  const routes = context.config.routes ?? [];
+  const section = h(
+    'section',
+    { class: 'actions', 'aria-labelledby': 'actions-heading' },
+    h('h2', { id: 'actions-heading' }, 'Actions'),
+  );
+  const message = h('p', { class: 'field-error', role: 'alert' });
+  if (routes.includes(CANCEL_ROUTE) && isActive(job.status)) {
+    const cancel = h('button', { type: 'button', class: 'danger' }, 'Cancel job');
+    cancel.addEventListener('click', () => {
+      cancel.disabled = true;
+      context.api.cancel(job.id).then(
+        (cancelled) => {
+          announce(`The job is now ${statusLabel(cancelled.status)}.`);
+          context.navigate(`#/videos/${encodeURIComponent(job.id)}`);
+        },
+        (error: unknown) => {
+          cancel.disabled = false;
+          message.textContent = error instanceof Error ? error.message : String(error);
+        },
+      );
+    });
+    section.append(cancel);
+  }
+  if (routes.includes(REMIX_ROUTE) && job.status === 'COMPLETED') {
+    section.append(remixForm(context, job, message));
+  }
+  section.append(
+    h(
+      'p',
+      {},
+      h('a', { href: `#/submit?from=${encodeURIComponent(job.id)}` }, 'New video with this prompt'),
+    ),
+    message,
+  );
+  return section;
+}
+
+function remixForm(context: AppContext, job: PublicJob, message: HTMLElement): HTMLElement {
+  const prompt = h('textarea', { id: 'remix-prompt', name: 'prompt', rows: 2, required: true });
+  const idempotencyKey = crypto.randomUUID();
+  const form = h(
+    'form',
+    { class: 'remix' },
+    h('label', { for: 'remix-prompt' }, 'Remix: describe the change'),
+    prompt,
+    h('button', { type: 'submit' }, 'Remix'),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!prompt.value.trim()) {
+      message.textContent = 'Describe the change for the remix.';
+      prompt.focus();
+      return;
+    }
+    context.api.remix(job.id, prompt.value.trim(), idempotencyKey).then(
+      (remix) => context.navigate(`#/videos/${encodeURIComponent(remix.id)}`),
+      (error: unknown) => {
+        message.textContent = error instanceof Error ? error.message : String(error);
+      },
+    );
+  });
+  return form;
+}
+
+function facts(job: PublicJob): HTMLElement {
+  const rows: [string, string | HTMLElement][] = [
+    ['Id', h('code', {}, job.id)],
+    ['Status', statusLabel(job.status)],
+    ['Model', job.model],
+    ['Size', job.size],
+    ['Seconds', job.seconds],
+    ['Estimated cost', usd(job.estimatedCostUsd)],
+    ['Source', job.source],
+    ['Created', dateTime(job.createdAt)],
+    ['Updated', dateTime(job.updatedAt)],
+  ];
+  rows.push(['Client', job.client]);
+  if (job.batchId)
+    rows.push([
+      'Batch',
+      h('a', { href: `#/?batch=${encodeURIComponent(job.batchId)}` }, job.batchId),
+    ]);
+  if (job.remixOf)
+    rows.push([
+      'Remix of',
+      h('a', { href: `#/videos/${encodeURIComponent(job.remixOf)}` }, job.remixOf),
+    ]);
+  if (job.deferred) rows.push(['Waiting for', job.deferredReason ?? 'a scheduled run']);
+  if (job.completedAt) rows.push(['Completed', dateTime(job.completedAt)]);
+  if (job.video) {
+    rows.push(['File size', bytes(job.video.bytes)]);
+    rows.push(['SHA-256', h('code', { class: 'hash' }, job.video.sha256)]);
+  }
+  return h(
+    'section',
+    { 'aria-labelledby': 'facts-heading' },
+    h('h2', { id: 'facts-heading' }, 'Details'),
+    h(
+      'dl',
+      { class: 'facts' },
+      rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]),
+    ),
+  );
+}

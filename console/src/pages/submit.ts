@@ -1,0 +1,211 @@
+import { ApiError, type UsageReport } from '../api-client.ts';
+import { type AppContext, pageTitle } from '../app-context.ts';
+import { estimateCostUsd } from '../console-config.ts';
+import { h, replaceChildren } from '../dom.ts';
+import { usd } from '../format.ts';
+
+const FIELDS = ['prompt', 'model', 'size', 'seconds'] as const;
+
+/** Submit a prompt: model, size and seconds from the catalogue, the cost estimate and budget. */
+export async function renderSubmit(
+  context: AppContext,
+  _parameter: string | undefined,
+  query: URLSearchParams,
+): Promise<void> {
+  pageTitle('New video');
+  const { config } = context;
+  const from = query.get('from');
+  const [usage, original] = await Promise.all([
+    context.api.usage().catch(() => undefined),
+    from ? context.api.getJob(from).catch(() => undefined) : undefined,
+  ]);
+  if (!context.isCurrent()) return;
+
+  const errors = Object.fromEntries(
+    FIELDS.map((field) => [field, h('p', { id: `${field}-error`, class: 'field-error' })]),
+  ) as unknown as Record<(typeof FIELDS)[number], HTMLElement>;
+  const prompt = h('textarea', {
+    id: 'prompt',
+    name: 'prompt',
+    rows: 4,
+    maxlength: 4000,
+    required: true,
+    'aria-describedby': 'prompt-help prompt-error',
+  });
+  prompt.value = original?.prompt ?? '';
+  const model = h(
+    'select',
+    { id: 'model', name: 'model', 'aria-describedby': 'model-error' },
+    Object.keys(config.models).map((id) =>
+      h('option', { value: id, selected: id === (original?.model ?? config.defaultModel) }, id),
+    ),
+  );
+  const size = h('select', { id: 'size', name: 'size', 'aria-describedby': 'size-error' });
+  const seconds = h('select', {
+    id: 'seconds',
+    name: 'seconds',
+    'aria-describedby': 'seconds-error',
+  });
+  const defer = h('input', { id: 'defer', name: 'defer', type: 'checkbox' });
+  const estimate = h('output', {
+    id: 'estimate',
+    for: 'model size seconds',
+    'aria-live': 'polite',
+  });
+  const formError = h('p', { class: 'field-error', role: 'alert' });
+  const submit = h('button', { type: 'submit' }, 'Generate video');
+
+  const fillOptions = (select: HTMLSelectElement, values: string[], chosen: string) => {
+    replaceChildren(
+      select,
+      values.map((value) => h('option', { value, selected: value === chosen }, value)),
+    );
+  };
+  const onModel = (keep?: { size?: string; seconds?: string }) => {
+    const spec = config.models[model.value];
+    if (!spec) return;
+    fillOptions(
+      size,
+      spec.sizes,
+      keep?.size && spec.sizes.includes(keep.size) ? keep.size : spec.defaultSize,
+    );
+    fillOptions(
+      seconds,
+      spec.seconds,
+      keep?.seconds && spec.seconds.includes(keep.seconds) ? keep.seconds : spec.defaultSeconds,
+    );
+    updateEstimate();
+  };
+  const updateEstimate = () => {
+    const spec = config.models[model.value];
+    if (!spec) return;
+    const cost = estimateCostUsd(spec, size.value, seconds.value);
+    estimate.textContent = `Estimated cost ${usd(cost)}${budgetNote(usage, cost)}`;
+  };
+  model.addEventListener('change', () => onModel({ size: size.value, seconds: seconds.value }));
+  size.addEventListener('change', updateEstimate);
+  seconds.addEventListener('change', updateEstimate);
+  onModel(original ? { size: original.size, seconds: original.seconds } : undefined);
+
+  // One key per form: a double click or a retry after a lost answer never starts a second job.
+  let idempotencyKey = crypto.randomUUID();
+  const form = h(
+    'form',
+    { class: 'card', novalidate: true },
+    field(
+      'prompt',
+      'Prompt',
+      prompt,
+      errors.prompt,
+      'What the video shows: subject, setting, light, camera. Up to 4000 characters.',
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      field('model', 'Model', model, errors.model),
+      field('size', 'Size (width x height)', size, errors.size),
+      field('seconds', 'Seconds', seconds, errors.seconds),
+    ),
+    h(
+      'div',
+      { class: 'field checkbox' },
+      defer,
+      h(
+        'label',
+        { for: 'defer', class: 'checkbox-label' },
+        'Wait for the next scheduled batch run instead of starting now',
+      ),
+    ),
+    h('p', { class: 'estimate' }, estimate),
+    formError,
+    submit,
+  );
+  prompt.addEventListener('input', () => {
+    idempotencyKey = crypto.randomUUID();
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    for (const field of FIELDS) clearError(form, field, errors[field]);
+    formError.textContent = '';
+    if (!prompt.value.trim()) {
+      showError(form, 'prompt', errors.prompt, 'Enter a prompt.');
+      return;
+    }
+    submit.disabled = true;
+    submit.textContent = 'Submitting…';
+    const request = {
+      prompt: prompt.value.trim(),
+      model: model.value,
+      size: size.value,
+      seconds: seconds.value,
+      ...(defer.checked ? { defer: true } : {}),
+    };
+    context.api.submit(request, idempotencyKey).then(
+      (job) => context.navigate(`#/videos/${encodeURIComponent(job.id)}`),
+      (error: unknown) => {
+        submit.disabled = false;
+        submit.textContent = 'Generate video';
+        const name = error instanceof ApiError ? error.field : undefined;
+        const message = error instanceof Error ? error.message : String(error);
+        if (name && (FIELDS as readonly string[]).includes(name)) {
+          const fieldName = name as (typeof FIELDS)[number];
+          showError(form, fieldName, errors[fieldName], message);
+        } else {
+          formError.textContent = message;
+        }
+      },
+    );
+  });
+
+  replaceChildren(context.main, h('h1', {}, 'New video'), budgetSummary(usage), form);
+}
+
+function field(
+  id: string,
+  label: string,
+  control: HTMLElement,
+  error: HTMLElement,
+  help?: string,
+): HTMLElement {
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, label),
+    control,
+    help ? h('p', { id: `${id}-help`, class: 'hint' }, help) : null,
+    error,
+  );
+}
+
+function showError(form: HTMLFormElement, name: string, error: HTMLElement, message: string): void {
+  error.textContent = message;
+  const control = form.querySelector<HTMLElement>(`#${name}`);
+  control?.setAttribute('aria-invalid', 'true');
+  control?.focus();
+}
+
+function clearError(form: HTMLFormElement, name: string, error: HTMLElement): void {
+  error.textContent = '';
+  form.querySelector(`#${name}`)?.removeAttribute('aria-invalid');
+}
+
+function budgetNote(usage: UsageReport | undefined, cost: number): string {
+  const remaining = usage?.budget.remainingUsd;
+  if (remaining === null || remaining === undefined) return '';
+  if (cost > remaining) {
+    return ` — more than the ${usd(remaining)} left today: the job will wait for a later day (or be refused, if the budget is set to reject)`;
+  }
+  return ` of the ${usd(remaining)} left today`;
+}
+
+function budgetSummary(usage: UsageReport | undefined): HTMLElement {
+  if (!usage) return h('p', { class: 'hint' }, 'Today’s budget could not be read.');
+  const { budget } = usage;
+  return h(
+    'p',
+    { class: 'budget', id: 'budget-summary' },
+    budget.limitUsd === null
+      ? `No daily budget is set; ${usd(budget.spentUsd + budget.reservedUsd)} spent or reserved today (UTC).`
+      : `Remaining daily budget: ${usd(budget.remainingUsd)} of ${usd(budget.limitUsd)} (UTC day ${usage.day}).`,
+  );
+}

@@ -1,0 +1,384 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { axeViolations, launchChromium } from './chromium.ts';
+
+// The web console in a real browser (Debian's Chromium through playwright-core) against the
+// local stack: the same bundle, headers and CORS as on CloudFront. UPDATE_SCREENSHOTS=1 saves
+// a screenshot of each page under docs/images/.
+const SPEED = 20;
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
+const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+const WAIT = { timeout: 30_000 };
+
+let stack: LocalStack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+/** Every URL the browser asked for, and console errors (a CSP violation is one). */
+const requests: { url: string; authorization: string | undefined }[] = [];
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([
+    startLocalStack({
+      dataDir: null,
+      speed: SPEED,
+      // No scheduled run: a deferred job waits until the test cancels it.
+      scheduleTimer: false,
+      logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
+    }),
+    launchChromium(),
+  ]);
+  context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  page = await context.newPage();
+  page.on('request', (request) => {
+    requests.push({ url: request.url(), authorization: request.headers().authorization });
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  if (SCREENSHOTS) await mkdir(IMAGES, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function screenshot(name: string, target: Page = page): Promise<void> {
+  if (!SCREENSHOTS) return;
+  await target.waitForFunction(() => {
+    const { document } = globalThis as unknown as {
+      document: { images: Iterable<{ complete: boolean; naturalWidth: number }> };
+    };
+    return [...document.images].every((image) => image.complete && image.naturalWidth > 0);
+  });
+  await target.screenshot({ path: `${IMAGES}${name}.png`, fullPage: true });
+}
+
+/** Submits a prompt through the submit page and answers the job id from the detail page. */
+async function submitThroughConsole(prompt: string, options: { defer?: boolean } = {}) {
+  await page.getByRole('link', { name: 'New video', exact: true }).click();
+  return fillAndSubmit(prompt, options);
+}
+
+/** Fills the submit page already shown and submits it. */
+async function fillAndSubmit(prompt: string, options: { defer?: boolean } = {}) {
+  await page.getByLabel('Prompt').fill(prompt);
+  if (options.defer) await page.getByLabel(/Wait for the next scheduled batch run/).check();
+  await page.getByRole('button', { name: 'Generate video' }).click();
+  await page.getByRole('heading', { name: 'Video job' }).waitFor(WAIT);
+  const id = await page.locator('dd code').first().textContent();
+  if (!id) throw new Error('the detail page shows no job id');
+  return id;
+}
+
+const statusBadge = () => page.locator('.status-line .status');
+
+/** The parts of an HTMLVideoElement the test uses (this project's types are Node's, not the DOM's). */
+interface VideoElement {
+  muted: boolean;
+  duration: number;
+  currentTime: number;
+  play(): Promise<void>;
+  pause(): void;
+}
+
+describe('web console', () => {
+  it('signs in through consoleUrl: the token leaves the address bar and reaches only the API', async () => {
+    const token = stack.token;
+    expect(stack.info().consoleUrl).toContain(`#token=${encodeURIComponent(token)}`);
+
+    await page.goto(stack.info().consoleUrl);
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor(WAIT);
+
+    expect(new URL(page.url()).hash).toBe('#/');
+    expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(token);
+    const consoleOrigin = new URL(stack.info().consoleUrl).origin;
+    for (const request of requests) {
+      expect(request.url).not.toContain(token);
+      if (request.url.startsWith(consoleOrigin)) expect(request.authorization).toBeUndefined();
+    }
+    expect(
+      requests.some((request) => request.url.startsWith(stack.apiUrl) && request.authorization),
+    ).toBe(true);
+  });
+
+  it('submits a prompt with the catalogue estimate, follows it to COMPLETED and plays the video', async () => {
+    await page.getByRole('link', { name: 'New video', exact: true }).click();
+    await page.getByLabel('Seconds').selectOption('8');
+    // sora-2 at $0.10 a second, from the catalogue in config.json.
+    await expect.poll(() => page.locator('#estimate').textContent(), WAIT).toContain('$0.800');
+    await screenshot('console-submit');
+
+    const id = await fillAndSubmit('A red fox running through fresh snow at dawn');
+    await expect(page.getByText('A red fox running through fresh snow at dawn')).toBeTruthy();
+    await page.locator('.status-line .status', { hasText: 'completed' }).waitFor(WAIT);
+
+    const video = page.locator('video');
+    await video.waitFor(WAIT);
+    const played = await video.evaluate(async (node) => {
+      const element = node as unknown as VideoElement;
+      element.muted = true;
+      await element.play();
+      await new Promise<void>((resolve) => {
+        const check = () => (element.currentTime > 0 ? resolve() : setTimeout(check, 20));
+        check();
+      });
+      return { duration: element.duration, currentTime: element.currentTime };
+    });
+    expect(played.duration).toBeGreaterThan(0);
+    expect(played.currentTime).toBeGreaterThan(0);
+    await page.getByRole('slider', { name: /Preview frames/ }).waitFor(WAIT);
+    const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
+    expect(((await job.json()) as { status: string }).status).toBe('COMPLETED');
+    await video.evaluate((node) => {
+      const element = node as unknown as VideoElement;
+      element.pause();
+      element.currentTime = 0;
+    });
+    await screenshot('console-job');
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    const row = page.locator(`tr[data-job-id="${id}"]`);
+    await row.locator('.status', { hasText: 'completed' }).waitFor(WAIT);
+    await row.locator('img').waitFor(WAIT);
+    // Ages are on the API's clock (its Date header), here the stack's: the render took more than
+    // a minute of it, a few seconds of the wall clock.
+    await expect.poll(() => row.locator('time').textContent(), WAIT).toMatch(/^[1-9]\d* min ago$/);
+  });
+
+  it('cancels a waiting job: CANCELLED at once, no provider call', async () => {
+    const creates = stack.simulator?.stats.creates;
+    const id = await submitThroughConsole('A lighthouse in a storm, for a later batch', {
+      defer: true,
+    });
+    await statusBadge().filter({ hasText: 'queued' }).waitFor(WAIT);
+
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+
+    await statusBadge().filter({ hasText: 'cancelled' }).waitFor(WAIT);
+    const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
+    expect(((await job.json()) as { status: string }).status).toBe('CANCELLED');
+    expect(stack.simulator?.stats.creates).toBe(creates);
+    expect(await page.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
+  });
+
+  it("explains a failed job's error and what to do", async () => {
+    await submitThroughConsole('[moderation-block] A scene the provider refuses');
+    await statusBadge().filter({ hasText: 'failed' }).waitFor(WAIT);
+
+    const explanation = page.getByRole('region', { name: 'Why it failed' });
+    await expect.poll(() => explanation.textContent(), WAIT).toContain('moderation_blocked');
+    expect(await explanation.textContent()).toContain('Rewrite the prompt');
+    await screenshot('console-failed');
+  });
+
+  it('shows usage: spend today and the waiting and running jobs', async () => {
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('heading', { name: /^Today/ }).waitFor(WAIT);
+    const today = page.getByRole('region', { name: /^Today/ });
+    expect(await today.locator('dl').textContent()).toMatch(/Spent \(rendered\)\$0\.800/);
+    const share = page.getByRole('region', { name: 'Your share today (client default)' });
+    expect(await share.locator('dl').textContent()).toMatch(/Spent\$0\.800/);
+    await page.getByRole('heading', { name: /^Waiting/ }).waitFor(WAIT);
+    await screenshot('console-usage');
+  });
+
+  it('filters the list by status', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByLabel('Status').selectOption('FAILED');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(1);
+    expect(await page.locator('tbody tr .status').textContent()).toBe('failed');
+    await page.getByLabel('Status').selectOption('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(3);
+    await screenshot('console-jobs');
+  });
+
+  it('works with the keyboard: skip link, and the spritesheet scrubber steps through its frames', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: /red fox/ }).click();
+    const scrubber = page.getByRole('slider', { name: /Preview frames/ });
+    await scrubber.waitFor(WAIT);
+    const focused = () =>
+      page.evaluate(() => {
+        const { document } = globalThis as unknown as {
+          document: { activeElement: { id: string; textContent: string } | null };
+        };
+        return document.activeElement?.id || document.activeElement?.textContent;
+      });
+
+    // Freshly loaded (the session keeps the token), the first Tab reaches the skip link.
+    await page.reload();
+    await scrubber.waitFor(WAIT);
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('skip-link');
+    await page.keyboard.press('Enter');
+    expect(await focused()).toBe('main');
+
+    // The simulator's sheet is 4 x 2 frames of the video's 16:9.
+    await expect.poll(() => scrubber.getAttribute('aria-valuemax'), WAIT).toBe('8');
+    await scrubber.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    expect(await scrubber.getAttribute('aria-valuenow')).toBe('3');
+    await page.keyboard.press('End');
+    expect(await scrubber.getAttribute('aria-valuetext')).toBe('Frame 8 of 8');
+  });
+
+  it('remixes a completed video into a new job that completes with its own video', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: /red fox/ }).click();
+    await page.locator('video').waitFor(WAIT);
+    const original = await page.locator('dd code').first().textContent();
+
+    await page.getByLabel('Remix: describe the change').fill('Same fox, now at dusk');
+    await page.getByRole('button', { name: 'Remix', exact: true }).click();
+
+    await page.getByText('Same fox, now at dusk').waitFor(WAIT);
+    await statusBadge().filter({ hasText: 'completed' }).waitFor(WAIT);
+    await page.locator('video').waitFor(WAIT);
+    const facts = page.locator('dl.facts');
+    expect(await facts.textContent()).toContain(`Remix of${original}`);
+  });
+
+  it('updates the list live while a job runs, without reloading the page', async () => {
+    const submitted = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...stack.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'A paper boat drifting down a rainy street', seconds: '12' }),
+    });
+    const { id } = (await submitted.json()) as { id: string };
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    const row = page.locator(`tr[data-job-id="${id}"]`);
+    await row.waitFor(WAIT);
+    await page.evaluate(() => {
+      (globalThis as { sameDocument?: boolean }).sameDocument = true;
+    });
+
+    expect(await row.getAttribute('data-status')).not.toBe('COMPLETED');
+    await page.locator(`tr[data-job-id="${id}"][data-status="COMPLETED"]`).waitFor(WAIT);
+    expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(
+      true,
+    );
+  });
+
+  it('lists a dropped batch by its id and cancels its waiting jobs', async () => {
+    const s3 = new S3Client({
+      endpoint: stack.s3Endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      forcePathStyle: true,
+    });
+    const creates = stack.simulator?.stats.creates;
+    const lines = [1, 2].map((i) => JSON.stringify({ prompt: `Batch clip ${i}` }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: stack.bucket,
+        Key: 'batches/console.jsonl',
+        Body: lines.join('\n'),
+      }),
+    );
+    s3.destroy();
+    await stack.whenEventsIdle();
+    const listed = await fetch(`${stack.apiUrl}/videos?limit=100`, { headers: stack.headers });
+    const { videos } = (await listed.json()) as { videos: { prompt: string; batchId?: string }[] };
+    const batchId = videos.find((video) => video.prompt === 'Batch clip 1')?.batchId;
+    if (!batchId) throw new Error('the dropped file has no batch id');
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    // The list shown again (the form with it) once the dropped jobs are on it.
+    await page.getByRole('link', { name: 'Batch clip 1' }).waitFor(WAIT);
+    await page.getByLabel('Batch id').fill(batchId);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(2);
+    await page.getByRole('button', { name: 'Cancel the waiting jobs of this batch' }).click();
+
+    await expect
+      .poll(() => page.locator('tbody tr[data-status="CANCELLED"]').count(), WAIT)
+      .toBe(2);
+    expect(stack.simulator?.stats.creates).toBe(creates);
+  });
+
+  it('passes axe-core WCAG 2.1 AA checks on every page, and loads nothing its CSP blocks', async () => {
+    // Each page, with the heading that shows it is the one rendered.
+    const pages: [string, string, () => Promise<void>][] = [
+      ['jobs', 'Jobs', () => page.getByRole('link', { name: 'Jobs', exact: true }).click()],
+      [
+        'submit',
+        'New video',
+        () => page.getByRole('link', { name: 'New video', exact: true }).click(),
+      ],
+      ['usage', 'Usage', () => page.getByRole('link', { name: 'Usage' }).click()],
+      [
+        'job detail',
+        'Video job',
+        async () => {
+          await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+          await page.getByRole('link', { name: /red fox/ }).click();
+          await page.locator('video').waitFor(WAIT);
+        },
+      ],
+    ];
+    const found: string[] = [];
+    for (const [name, heading, open] of pages) {
+      await open();
+      await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor(WAIT);
+      found.push(...(await axeViolations(page)).map((violation) => `${name}: ${violation}`));
+    }
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+    found.push(...(await axeViolations(page)).map((violation) => `sign-in: ${violation}`));
+    await screenshot('console-sign-in');
+
+    expect(found).toEqual([]);
+    expect(consoleErrors.filter((error) => /Content Security Policy/i.test(error))).toEqual([]);
+  });
+
+  it('pages through the list, 20 jobs a page, forward and back', async () => {
+    await page.goto(stack.info().consoleUrl);
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor(WAIT);
+    for (let i = 1; i <= 21; i += 1) {
+      const answer = await fetch(`${stack.apiUrl}/videos`, {
+        method: 'POST',
+        headers: { ...stack.headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: `Paging clip ${i}`, defer: true }),
+      });
+      expect(answer.status).toBe(202);
+    }
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'Paging clip 21' }).waitFor(WAIT);
+    expect(await page.locator('tbody tr').count()).toBe(20);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByRole('link', { name: 'Paging clip 1', exact: true }).waitFor(WAIT);
+    expect(await page.getByRole('link', { name: 'Paging clip 21' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByRole('link', { name: 'Paging clip 21' }).waitFor(WAIT);
+    expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+  });
+
+  it('fits a phone: the job list has no sideways scrolling at 390 px', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    try {
+      await phone.goto(stack.info().consoleUrl);
+      await phone.locator('tbody tr').first().waitFor(WAIT);
+      const overflow = await phone.evaluate(() => {
+        const { document } = globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number } };
+        };
+        return document.documentElement.scrollWidth - document.documentElement.clientWidth;
+      });
+      expect(overflow).toBeLessThanOrEqual(0);
+      await screenshot('console-phone', phone);
+    } finally {
+      await phone.close();
+    }
+  });
+});

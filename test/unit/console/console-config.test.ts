@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { API_ROUTES, routeKey } from '../../../functions/api/api-routes.ts';
+import { consoleConfigDocument } from '../../../infra/console/console-config.ts';
+import { contentSecurityPolicy } from '../../../infra/console/console-headers.ts';
+
+describe('consoleConfigDocument', () => {
+  it('gives the console the API URL, the catalogue the API validates with and the route keys', () => {
+    const models = {
+      'veo-3': {
+        sizes: ['1280x720', '720x1280'],
+        seconds: ['4', '8'],
+        defaultSize: '1280x720',
+        defaultSeconds: '8',
+        pricePerSecondUsd: 0.4,
+      },
+    };
+
+    const config = consoleConfigDocument(
+      'https://abc.execute-api.eu-west-1.amazonaws.com/',
+      {
+        PROVIDER_BASE_URL: 'https://videos.example.test/v1',
+        PROVIDER_MODEL: 'veo-3',
+        PROVIDER_MODELS: JSON.stringify(models),
+      },
+      API_ROUTES.map(routeKey),
+    );
+
+    expect(config).toEqual({
+      apiUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com',
+      defaultModel: 'veo-3',
+      models,
+      routes: API_ROUTES.map(routeKey).sort(),
+    });
+  });
+
+  it('uses the default catalogue when none is configured', () => {
+    const config = consoleConfigDocument(
+      'http://127.0.0.1:4000',
+      { PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1' },
+      [],
+    );
+
+    expect(config.defaultModel).toBe('sora-2');
+    expect(Object.keys(config.models)).toEqual(['sora-2', 'sora-2-pro']);
+  });
+
+  it('refuses a catalogue the API would refuse, naming it', () => {
+    expect(() =>
+      consoleConfigDocument(
+        'http://127.0.0.1:4000',
+        { PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1', PROVIDER_MODEL: 'nope' },
+        [],
+      ),
+    ).toThrow(/nope/);
+  });
+});
+
+describe('contentSecurityPolicy', () => {
+  it('allows scripts and styles from the console only, the API for requests and the bucket for media', () => {
+    const csp = contentSecurityPolicy({
+      api: 'https://api.example.test',
+      content: 'https://bucket.example.test',
+    });
+
+    expect(csp.split('; ')).toEqual(
+      expect.arrayContaining([
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https://bucket.example.test",
+        'media-src https://bucket.example.test',
+        "connect-src 'self' https://api.example.test",
+        "frame-ancestors 'none'",
+      ]),
+    );
+  });
+});
