@@ -29,6 +29,8 @@ export interface CreateVideoRequest {
   inputReference?: InputReference | undefined;
   /** Sent as the Idempotency-Key header; derive it from our job id. */
   idempotencyKey: string;
+  /** Our job id: Bedrock takes it as the clientRequestToken and names the output prefix by it. */
+  jobId?: string | undefined;
 }
 
 export interface RemixVideoRequest {
@@ -69,6 +71,8 @@ export interface FindCreatedJobCriteria {
   remixedFromVideoId?: string | undefined;
   /** Provider ids already claimed by other jobs. */
   excludeIds?: Iterable<string> | undefined;
+  /** Our job id (Bedrock finds the invocation by the clientRequestToken derived from it). */
+  jobId?: string | undefined;
 }
 
 export interface FindCreatedJobOptions {
@@ -101,6 +105,10 @@ export class VideoProvider {
       project: null,
       adminAPIKey: null,
       webhookSecret: null,
+      // Azure OpenAI's v1 API takes the key as `api-key`; no bearer token is sent beside it.
+      ...(config.authHeader === 'api-key'
+        ? { defaultHeaders: { 'api-key': config.apiKey, Authorization: null } }
+        : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   }
