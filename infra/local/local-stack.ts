@@ -1,3 +1,4 @@
+import './handler-defaults.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -319,6 +320,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Webhook receivers on this machine (http://127.0.0.1:...); never set on AWS.
       WEBHOOK_ALLOW_LOOPBACK: 'true',
     });
+
+    // The handlers share one logger in this process; a module imported before the environment
+    // was set (generate checks the request with the functions' own code) built it at INFO.
+    const { logger } = await import('../../functions/shared/observability/observability.ts');
+    logger.setLogLevel((options.logLevel ?? 'WARN') as Parameters<typeof logger.setLogLevel>[0]);
 
     const lambdas = new InProcessLambdas(functions, { projectRoot: PROJECT_ROOT });
     const invokeLambda = (name: string, payload: unknown) => lambdas.invoke(name, payload);

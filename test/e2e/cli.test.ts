@@ -36,6 +36,10 @@ function cliEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
     'PROVIDER_API_KEY',
     'PROVIDER_MODEL',
     'PROVIDER_MODELS',
+    // A user's shell has none of the test runner's quiet settings.
+    'POWERTOOLS_LOG_LEVEL',
+    'POWERTOOLS_METRICS_DISABLED',
+    'POWERTOOLS_TRACE_ENABLED',
   ]) {
     delete env[name];
   }
@@ -343,6 +347,8 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
     expect(result.stdout).toMatch(/Saved .*\.mp4/);
     // The stack it started has stopped: none of its endpoints are worth printing.
     expect(result.stdout.slice(result.stdout.indexOf('Job '))).not.toMatch(/127\.0\.0\.1/);
+    // No handler log lines or EMF metric lines in between: progress and the summary only.
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/^\{/m);
     expect(await leftoverProcesses(dataDir)).toEqual([]);
   });
 });
