@@ -47,6 +47,7 @@ export const handler = withObservability(
       'webhookSecretId',
       'providerSecretId',
       'provider',
+      'bedrock',
       'limits',
     ]);
     const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);

@@ -152,6 +152,7 @@ export function createCreateProviderJobHandler(
                 seconds: job.seconds,
                 inputReference: await referenceImage(deps, job),
                 idempotencyKey: providerIdempotencyKey(jobId),
+                jobId,
               })
             : await provider.remix(job.remixOfProviderJobId, {
                 prompt: job.prompt,
@@ -368,6 +369,7 @@ async function reconcile(
       seconds: job.seconds,
       createdAfter: new Date(job.createAttemptedAt ?? job.createdAt),
       excludeIds,
+      jobId: job.jobId,
     });
     if (!found) break;
     try {
@@ -423,6 +425,7 @@ export const handler = withObservability(
       'videosBucketName',
       'providerSecretId',
       'provider',
+      'bedrock',
       'limits',
     ]);
     return createCreateProviderJobHandler({
@@ -430,6 +433,7 @@ export const handler = withObservability(
       provider: createProviderSource({
         settings: config.provider,
         secretId: config.providerSecretId,
+        bedrock: config.bedrock,
       }),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),

@@ -7,6 +7,9 @@
  * - A truncated or dropped body throws ProviderTransientError (retried; no object is left).
  * - A payload that is not an MP4 throws InvalidContentError (not retried; no object is left).
  * - Thumbnail and spritesheet are best effort: a provider without them still completes the job.
+ * - Bedrock wrote the MP4 into our bucket: it is read from there, verified the same way (size,
+ *   ISO-BMFF, sha256) as it is streamed to the video's key, and Bedrock's copy is then deleted
+ *   (`discardContent`), so storing it is a move. Bedrock renders no thumbnail or spritesheet.
  * - A COMPLETED job answers with its recorded result, without downloading again.
  * - A resumed job (its earlier execution died) first looks for a whole video already stored at
  *   its key and adopts it (checked and hashed again) instead of downloading it again.
@@ -32,6 +35,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import {
   ProviderContentExpiredError,
+  ProviderError,
   ProviderTransientError,
 } from '../shared/provider/provider-errors.ts';
 import type { ProviderVideo } from '../shared/provider/provider-video.ts';
@@ -135,6 +139,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
       });
       recordCompletion(job, stored.bytes, completedAt);
       await settle(job, actualCostUsd);
+      await discardProviderCopy(provider, providerJobId);
       await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.completed', completedAt);
       return summary(result);
     });
@@ -172,6 +177,21 @@ function assertDownloadable(video: ProviderVideo, now: Date): void {
   }
 }
 
+/**
+ * The video is stored at its key: a provider that wrote it into our bucket (Bedrock) has its copy
+ * deleted, so storing was a move. Best effort: a copy left behind expires by the bucket's rules.
+ */
+async function discardProviderCopy(provider: TaskProvider, providerJobId: string): Promise<void> {
+  try {
+    await provider.discardContent?.(providerJobId);
+  } catch (error) {
+    logger.warn('Provider copy of the video not deleted', {
+      providerJobId,
+      error: loggableError(error),
+    });
+  }
+}
+
 /** Stores a preview image; a failure is logged and leaves the key out, never fails the job. */
 async function storeImage(
   deps: DownloadVideoDeps,
@@ -184,7 +204,12 @@ async function storeImage(
     const content = await provider.downloadContent(videoId, variant);
     return (await deps.storage.putImage(jobId, variant, content)).key;
   } catch (error) {
-    logger.warn('Preview image not stored', { variant, error: loggableError(error) });
+    // A provider that renders no such image (Bedrock) is not a fault worth a warning.
+    const absent = error instanceof ProviderError && error.code === 'variant_not_available';
+    logger[absent ? 'info' : 'warn']('Preview image not stored', {
+      variant,
+      error: loggableError(error),
+    });
     return undefined;
   }
 }
@@ -202,6 +227,7 @@ export const handler = withObservability(
       'videosBucketName',
       'providerSecretId',
       'provider',
+      'bedrock',
       'limits',
     ]);
     return createDownloadVideoHandler({
@@ -209,6 +235,7 @@ export const handler = withObservability(
       provider: createProviderSource({
         settings: config.provider,
         secretId: config.providerSecretId,
+        bedrock: config.bedrock,
       }),
       storage: new VideoStorage({ s3: s3(), bucket: config.videosBucketName }),
       clock: systemClock,

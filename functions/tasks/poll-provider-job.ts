@@ -138,6 +138,7 @@ export const handler = withObservability(
       'jobEventsBusName',
       'providerSecretId',
       'provider',
+      'bedrock',
       'limits',
     ]);
     return createPollProviderJobHandler({
@@ -145,6 +146,7 @@ export const handler = withObservability(
       provider: createProviderSource({
         settings: config.provider,
         secretId: config.providerSecretId,
+        bedrock: config.bedrock,
       }),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),

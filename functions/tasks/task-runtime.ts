@@ -18,18 +18,15 @@ import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
+import type { JobProvider } from '../shared/provider/job-provider.ts';
 import { ProviderError } from '../shared/provider/provider-errors.ts';
-import type { VideoProvider } from '../shared/provider/video-provider.ts';
 import { createWebhookNotifier, type NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
 
 export type Clock = () => Date;
 export const systemClock: Clock = pipelineNow;
 
-/** The provider calls the tasks make (the real client, or the simulator behind it). */
-export type TaskProvider = Pick<
-  VideoProvider,
-  'create' | 'remix' | 'retrieve' | 'findCreatedJob' | 'downloadContent' | 'delete'
->;
+/** The provider calls the tasks make: /v1/videos or Bedrock, per model (job-provider.ts). */
+export type TaskProvider = JobProvider;
 export type TaskProviderSource = () => Promise<TaskProvider>;
 
 /** What create and poll return; the state machine stores it at `$.poll`. */

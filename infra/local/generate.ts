@@ -31,6 +31,7 @@ import type { LocalStack, LocalStackInfo, RealProvider } from './local-stack.ts'
 import { ProgressBar } from './progress-bar.ts';
 import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
+import { simulatorCatalogue } from './simulator-catalogue.ts';
 import { LOCAL_DATA_DIR, runningStackInfo } from './stack-info.ts';
 
 const COMMAND = 'generate';
@@ -47,7 +48,7 @@ starts one for the duration (with the provider simulator unless PROVIDER_BASE_UR
 PROVIDER_API_KEY are set). Saves the MP4 to ./videos/<job id>.mp4.
 
 Options:
-  --model <id>       e.g. sora-2, sora-2-pro (default: the provider's default model)
+  --model <id>       e.g. sora-2, sora-2-pro, luma.ray-v2:0 (Bedrock; default: the provider's default model)
   --seconds <n>      clip length, e.g. 4, 8, 12
   --size <WxH>       e.g. 720x1280, 1280x720
   --speed <factor>   an embedded stack's clock runs this many times faster than the wall
@@ -223,8 +224,8 @@ async function startEmbeddedStack(
 }
 
 /**
- * Model, size and seconds against the catalogue the stack about to start will use (the default
- * one with the simulator, PROVIDER_MODEL / PROVIDER_MODELS with a real provider): a refusal the
+ * Model, size and seconds against the catalogue the stack about to start will use (the
+ * simulator's, Luma Ray2 included; PROVIDER_MODEL / PROVIDER_MODELS with a real provider): a refusal the
  * API would give, given before the stack takes seconds to start.
  */
 function checkAgainstCatalogue(request: VideoParamsInput, provider: RealProvider | undefined) {
@@ -232,7 +233,7 @@ function checkAgainstCatalogue(request: VideoParamsInput, provider: RealProvider
     {
       PROVIDER_BASE_URL: provider?.baseUrl ?? 'http://127.0.0.1/v1',
       PROVIDER_MODEL: provider?.model,
-      PROVIDER_MODELS: provider?.models,
+      PROVIDER_MODELS: provider ? provider.models : simulatorCatalogue(),
     },
     'catalogue-check-only',
   );

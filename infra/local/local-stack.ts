@@ -42,6 +42,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from './simulator/simulator.ts';
+import { simulatorCatalogue } from './simulator-catalogue.ts';
 import { stateMachinesFromTemplate } from './state-machine-definition.ts';
 import { createStateMachineRunner } from './state-machine-runner.ts';
 
@@ -54,6 +55,8 @@ export interface RealProvider {
   models?: string;
   /** Request timeout in ms (PROVIDER_TIMEOUT_MS). */
   timeoutMs?: string;
+  /** `api-key` for Azure OpenAI (PROVIDER_AUTH_HEADER). */
+  authHeader?: string;
 }
 
 export interface LocalStackOptions {
@@ -113,6 +116,8 @@ export interface LocalStackInfo {
   dynamodbEndpoint: string;
   table: string;
   providerBaseUrl: string;
+  /** Bedrock Runtime's endpoint: the simulator's (absent with a real /v1/videos provider). */
+  bedrockEndpoint?: string;
   stateMachineArn: string;
   /** Where dropped prompt files start jobs (bucket prefixes), and where their reports go. */
   dropFolders: { prefix: string; resultsPrefix: string }[];
@@ -254,7 +259,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The request allowance is counted per minute of the stack's clock: not scaled here.
     const { templates, stacks } = await synthesize({
       ...options.context,
-      ...providerContext(providerBaseUrl, options.provider),
+      ...providerContext(providerBaseUrl, options.provider, options.context),
     });
     const resolver = localResolver(templates.pipeline, stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
@@ -269,6 +274,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       buckets: [bucket],
     });
     stops.push(() => s3.stop());
+    // The simulator writes Bedrock's output into this S3, as Bedrock writes into the bucket.
+    simulator?.connectS3(s3.endpoint);
 
     const tokens = await localApiTokens(options.dataDir, options.clients ?? []);
     const { token } = tokens;
@@ -306,6 +313,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_SFN: awsEndpoint.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
+      ...(simulator ? { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: simulator.bedrockEndpoint } : {}),
       AWS_ENDPOINT_URL_EVENTBRIDGE: awsEndpoint.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       // Webhook receivers on this machine (http://127.0.0.1:...); never set on AWS.
@@ -389,6 +397,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodbEndpoint: dynamoDb.endpoint,
       table,
       providerBaseUrl,
+      ...(simulator ? { bedrockEndpoint: simulator.bedrockEndpoint } : {}),
       stateMachineArn,
       dropFolders: notifications
         .filter((notification) => notification.bucket === bucket && notification.prefix)
@@ -430,11 +439,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 function providerContext(
   baseUrl: string,
   provider: RealProvider | undefined,
+  given: Record<string, string> = {},
 ): Record<string, string> {
   const context: Record<string, string> = { 'provider:baseUrl': baseUrl };
   if (provider?.model) context['provider:model'] = provider.model;
   if (provider?.models) context['provider:models'] = provider.models;
   if (provider?.timeoutMs) context['provider:timeoutMs'] = provider.timeoutMs;
+  if (provider?.authHeader) context['provider:authHeader'] = provider.authHeader;
+  if (!provider && given['provider:models'] === undefined) {
+    context['provider:models'] = simulatorCatalogue();
+  }
+  if (!provider) context['bedrock:region'] = LOCAL_REGION;
   return context;
 }
 

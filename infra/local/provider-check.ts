@@ -11,15 +11,20 @@ const CHECK_TIMEOUT_MS = 5_000;
  * proves the endpoint exists and takes the key passes.
  */
 export async function checkProvider(
-  provider: Pick<RealProvider, 'baseUrl' | 'apiKey'>,
+  provider: Pick<RealProvider, 'baseUrl' | 'apiKey' | 'authHeader'>,
   timeoutMs = CHECK_TIMEOUT_MS,
 ): Promise<void> {
   const baseUrl = provider.baseUrl.replace(/\/+$/, '');
   const url = `${baseUrl}/videos?limit=1`;
+  // The key the way the functions will send it: Azure OpenAI takes it as `api-key`.
+  const auth =
+    provider.authHeader === 'api-key'
+      ? { 'api-key': provider.apiKey }
+      : { authorization: `Bearer ${provider.apiKey}` };
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: { authorization: `Bearer ${provider.apiKey}`, accept: 'application/json' },
+      headers: { ...auth, accept: 'application/json' },
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'manual',
     });

@@ -11,14 +11,15 @@ const REAL_PROVIDER_ONLY = [
   'PROVIDER_MODELS',
   'PROVIDER_TIMEOUT_MS',
   'PROVIDER_MAX_RETRIES',
+  'PROVIDER_AUTH_HEADER',
 ] as const;
 
 /**
  * A real provider for the local stack, from the shell that runs it: PROVIDER_BASE_URL and
- * PROVIDER_API_KEY (plus optional PROVIDER_MODEL, PROVIDER_MODELS, PROVIDER_TIMEOUT_MS). The key
- * goes into the emulated Secrets Manager only; it is removed from this process's environment so
- * no handler can read it from there, and it is never written to disk. Neither set: the simulator
- * runs.
+ * PROVIDER_API_KEY (plus optional PROVIDER_MODEL, PROVIDER_MODELS, PROVIDER_TIMEOUT_MS,
+ * PROVIDER_AUTH_HEADER). The key goes into the emulated Secrets Manager only; it is removed from
+ * this process's environment so no handler can read it from there, and it is never written to
+ * disk. Neither set: the simulator runs.
  *
  * The settings are checked as a whole, with the schema the functions use, before anything
  * starts: a `provider-settings` LocalStackError lists every problem, one line each (nothing is
@@ -61,6 +62,7 @@ export function providerFromShell(env: NodeJS.ProcessEnv = process.env): RealPro
   if (env.PROVIDER_MODEL) provider.model = env.PROVIDER_MODEL;
   if (env.PROVIDER_MODELS) provider.models = env.PROVIDER_MODELS;
   if (env.PROVIDER_TIMEOUT_MS) provider.timeoutMs = env.PROVIDER_TIMEOUT_MS;
+  if (env.PROVIDER_AUTH_HEADER) provider.authHeader = env.PROVIDER_AUTH_HEADER;
   return provider;
 }
 

@@ -10,6 +10,7 @@ import { JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
 import { consoleConfigDocument } from '../console/console-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
+import { grantBedrockAccess } from '../constructs/bedrock-access.ts';
 import { ConsoleSite } from '../constructs/console-site.ts';
 import { DeadLetters } from '../constructs/dead-letters.ts';
 import { GenerationStateMachine } from '../constructs/generation-state-machine.ts';
@@ -212,6 +213,16 @@ export class PipelineStack extends Stack {
       .useLimits(limits)
       .useJobEvents(this.jobEvents)
       .notifiesWebhooks(webhookMachine);
+
+    // Bedrock models of the catalogue: scoped access for the three tasks that call Bedrock.
+    const bedrock = {
+      models: provider.bedrockModels,
+      region: provider.bedrockRegion ?? this.region,
+      bucket: stateful.videosBucket,
+    };
+    grantBedrockAccess(createProviderJob, bedrock, 'create');
+    grantBedrockAccess(pollProviderJob, bedrock, 'poll');
+    grantBedrockAccess(downloadVideo, bedrock, 'download');
 
     this.generation = new GenerationStateMachine(this, 'Generation', {
       createProviderJob: createProviderJob.function,

@@ -2,6 +2,7 @@ import type { Node } from 'constructs';
 import {
   DEFAULT_MODEL,
   DEFAULT_TIMEOUT_MS,
+  type ProviderConfig,
   ProviderConfigError,
   providerConfigFromEnv,
 } from '../../functions/shared/provider/provider-config.ts';
@@ -19,6 +20,10 @@ export const PROVIDER_CONTEXT_KEYS = {
   model: 'provider:model',
   models: 'provider:models',
   timeoutMs: 'provider:timeoutMs',
+  /** `api-key` for Azure OpenAI's v1 API; `authorization` (Bearer, the default) elsewhere. */
+  authHeader: 'provider:authHeader',
+  /** Where Bedrock models run (default: the stack's region). */
+  bedrockRegion: 'bedrock:region',
 } as const;
 
 const CONTEXT_KEY_BY_ENV: Record<string, string> = {
@@ -29,10 +34,17 @@ const CONTEXT_KEY_BY_ENV: Record<string, string> = {
 };
 
 export interface ProviderSettings {
-  /** True when `provider:baseUrl` was not set and the (shut down) OpenAI default is used. */
+  /**
+   * True when `provider:baseUrl` was not set and the (shut down) OpenAI default would serve a
+   * /v1/videos model of the catalogue (a Bedrock-only catalogue needs no base URL).
+   */
   baseUrlIsDefault: boolean;
   /** The PROVIDER_* environment of the functions (no secret: the key stays in Secrets Manager). */
   environment: Record<string, string>;
+  /** The catalogue's Bedrock model ids (`"provider": "bedrock"`), for their IAM grants. */
+  bedrockModels: string[];
+  /** `bedrock:region`, when set. */
+  bedrockRegion: string | undefined;
 }
 
 /**
@@ -48,12 +60,15 @@ export function providerSettingsFromContext(node: Node): ProviderSettings {
     PROVIDER_TIMEOUT_MS:
       contextValue(node, PROVIDER_CONTEXT_KEYS.timeoutMs) ?? String(DEFAULT_TIMEOUT_MS),
   };
+  const authHeader = contextValue(node, PROVIDER_CONTEXT_KEYS.authHeader);
+  if (authHeader !== undefined) environment.PROVIDER_AUTH_HEADER = authHeader;
   if (models !== undefined) {
     // cdk.json may hold the catalogue as an object; -c passes it as a JSON string.
     environment.PROVIDER_MODELS = typeof models === 'string' ? models : JSON.stringify(models);
   }
+  let config: ProviderConfig;
   try {
-    providerConfigFromEnv(environment, 'validation-only');
+    config = providerConfigFromEnv(environment, 'validation-only');
   } catch (error) {
     if (error instanceof ProviderConfigError) {
       // Name the context keys, not the variables they become (PROVIDER_BASE_URL -> provider:baseUrl).
@@ -74,5 +89,14 @@ export function providerSettingsFromContext(node: Node): ProviderSettings {
     }
     throw error;
   }
-  return { baseUrlIsDefault: baseUrl === undefined, environment };
+  const bedrockModels = Object.entries(config.models)
+    .filter(([, spec]) => spec.provider === 'bedrock')
+    .map(([model]) => model);
+  return {
+    baseUrlIsDefault:
+      baseUrl === undefined && bedrockModels.length < Object.keys(config.models).length,
+    environment,
+    bedrockModels,
+    bedrockRegion: contextValue(node, PROVIDER_CONTEXT_KEYS.bedrockRegion),
+  };
 }

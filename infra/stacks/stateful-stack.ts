@@ -24,6 +24,10 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { JOB_INDEXES, PARTITION_KEY, SORT_KEY } from '../../functions/shared/jobs/jobs-table.ts';
 import { EXPIRES_AT } from '../../functions/shared/limits/limits-table.ts';
+import {
+  BEDROCK_OUTPUT_EXPIRY_DAYS,
+  BEDROCK_OUTPUT_PREFIX,
+} from '../../functions/shared/provider/bedrock/bedrock-output.ts';
 
 /**
  * What must survive any redeploy: the videos bucket, the jobs table and the secrets. Everything
@@ -83,6 +87,12 @@ export class StatefulStack extends Stack {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
         { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: Duration.days(30) },
+        // Bedrock's outputs are moved to videos/ once verified; what stays behind is waste.
+        {
+          id: 'ExpireBedrockOutputs',
+          prefix: BEDROCK_OUTPUT_PREFIX,
+          expiration: Duration.days(BEDROCK_OUTPUT_EXPIRY_DAYS),
+        },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -181,6 +181,7 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
     expect(Object.keys(info).sort()).toEqual(
       [
         'apiUrl',
+        'bedrockEndpoint',
         'bucket',
         'clients',
         'consoleUrl',
@@ -280,6 +281,28 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
     expect(printed).toMatch(new RegExp(`job ${id}: FAILED moderation_blocked`));
     expect(printed).not.toMatch(/"stack"|\n\s+at /);
     expect(Math.max(...printed.split('\n').map((line) => line.length))).toBeLessThan(500);
+  });
+
+  it('npm run generate --model luma.ray-v2:0 renders on Bedrock (the simulator) out of the box', async () => {
+    const out = join(dataDir, 'videos');
+
+    const result = await run('generate.ts', [
+      '--model',
+      'luma.ray-v2:0',
+      'A cat playing piano',
+      '--data-dir',
+      dataDir,
+      '--out',
+      out,
+    ]);
+    const jobId = /Job (\S+) submitted/.exec(result.stdout)?.[1] ?? '';
+    const saved = await readFile(join(out, `${jobId}.mp4`));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/100% completed/);
+    // Ray2 is served by Bedrock only: a completed Ray2 job went through StartAsyncInvoke.
+    expect(result.stdout).toMatch(/Video +luma\.ray-v2:0, 1280x720, 5 s, estimated \$7\.50/);
+    expect(saved.subarray(4, 8).toString('latin1')).toBe('ftyp');
   });
 
   it('npm run generate ends non-zero with the API message naming a bad --seconds', async () => {

@@ -97,13 +97,14 @@ describe('one clock at --speed 50', () => {
     const createdAt = ms(job.createdAt);
     const completedAt = ms(job.completedAt);
     expect(createdAt).toBeLessThanOrEqual(video.createdAtMs);
-    expect(video.createdAtMs - createdAt).toBeLessThan(10_000);
+    // The bounds allow for a loaded machine: each real second of handler work is 50 s here.
+    expect(video.createdAtMs - createdAt).toBeLessThan(30_000);
     expect(completedAt).toBeGreaterThanOrEqual(video.endsAtMs);
-    expect(completedAt - video.endsAtMs).toBeLessThan(20_000);
+    expect(completedAt - video.endsAtMs).toBeLessThan(60_000);
     // ... and that clock runs speed x the wall clock (the recorded span fits in the real one).
     const span = completedAt - createdAt;
     expect(span).toBeLessThanOrEqual(realElapsed * SPEED + 1_000);
-    expect(span).toBeGreaterThan(realElapsed * SPEED * 0.7);
+    expect(span).toBeGreaterThan(realElapsed * SPEED * 0.5);
     // The execution's dates (DescribeExecution) are on the same clock.
     expect(execution.startDate.getTime()).toBeGreaterThanOrEqual(createdAt);
     expect(execution.stopDate?.getTime()).toBeGreaterThanOrEqual(completedAt);

@@ -83,6 +83,18 @@ describe.each([
 });
 
 describe('the videos bucket', () => {
+  it('expires what Bedrock left under its output prefix after a week', () => {
+    const rules = videosBucket().resource.Properties.LifecycleConfiguration.Rules;
+
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        Prefix: 'bedrock-output/',
+        ExpirationInDays: 7,
+        Status: 'Enabled',
+      }),
+    );
+  });
+
   it('is versioned, with old versions expiring', () => {
     const { Properties } = videosBucket().resource;
 

@@ -80,6 +80,28 @@ describe('provider settings from the shell, checked as a whole', () => {
   });
 });
 
+describe('provider settings for Azure OpenAI', () => {
+  it('takes PROVIDER_AUTH_HEADER=api-key for a real provider', () => {
+    const provider = providerFromShell({
+      PROVIDER_BASE_URL: 'https://contoso.openai.azure.com/openai/v1',
+      PROVIDER_API_KEY: 'azure-key',
+      PROVIDER_AUTH_HEADER: 'api-key',
+    });
+
+    expect(provider).toMatchObject({ authHeader: 'api-key' });
+  });
+
+  it('names PROVIDER_AUTH_HEADER when it is neither authorization nor api-key', () => {
+    const error = settingsError({
+      PROVIDER_BASE_URL: 'https://contoso.openai.azure.com/openai/v1',
+      PROVIDER_API_KEY: 'azure-key',
+      PROVIDER_AUTH_HEADER: 'bearer',
+    });
+
+    expect(error.lines).toEqual([expect.stringContaining('PROVIDER_AUTH_HEADER')]);
+  });
+});
+
 describe('provider reachability check', () => {
   let simulator: RunningSimulator;
   let refusing: Server;
@@ -124,6 +146,17 @@ describe('provider reachability check', () => {
     await expect(check).rejects.toThrow(
       `PROVIDER_BASE_URL ${baseUrl} cannot be reached (ECONNREFUSED); check its host and port`,
     );
+  });
+
+  it('sends the key as api-key for Azure OpenAI (its /openai/v1 path), and is refused a wrong one', async () => {
+    const baseUrl = `${simulator.url}/openai/v1`;
+
+    await expect(
+      checkProvider({ baseUrl, apiKey: KEY, authHeader: 'api-key' }),
+    ).resolves.toBeUndefined();
+    await expect(
+      checkProvider({ baseUrl, apiKey: 'wrong-azure-key', authHeader: 'api-key' }),
+    ).rejects.toThrow(/refused PROVIDER_API_KEY \(401\)/);
   });
 
   it('says the key was refused', async () => {

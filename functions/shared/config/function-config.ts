@@ -32,7 +32,12 @@ export interface FunctionConfig {
   provider: ProviderSettings;
   /** MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD, OVER_BUDGET_ACTION. */
   limits: LimitsConfig;
+  /** BEDROCK_OUTPUT_BUCKET and BEDROCK_REGION; unset: the catalogue has no Bedrock model. */
+  bedrock: BedrockSettings | undefined;
 }
+
+/** Where Bedrock writes the videos it renders, and the region it is called in (default: AWS_REGION). */
+export type BedrockSettings = { bucket: string; region: string | undefined };
 
 export type Setting = keyof FunctionConfig;
 
@@ -58,6 +63,11 @@ const readers: { [K in Setting]: (env: Env) => FunctionConfig[K] } = {
   jobEventsBusName: (env) => env.JOB_EVENTS_BUS_NAME?.trim() || undefined,
   provider: providerSettingsFromEnv,
   limits: limitsConfigFromEnv,
+  bedrock: (env) => {
+    const bucket = env.BEDROCK_OUTPUT_BUCKET?.trim();
+    if (!bucket) return undefined;
+    return { bucket, region: env.BEDROCK_REGION?.trim() || undefined };
+  },
 };
 
 /**

@@ -4,6 +4,7 @@ import { validateReferenceImage } from '../media/reference-image.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
   estimateCostUsd,
+  modelProvider,
   type ProviderSettings,
   resolveVideoParams,
   VideoParamsError,
@@ -87,6 +88,18 @@ export async function submitJob(
   deps: SubmitJobDeps,
 ): Promise<{ job: Job; created: boolean }> {
   const { fields, referenceKey } = resolveRequest(request, deps.providerConfig, deps.webhookPolicy);
+  if (modelProvider(deps.providerConfig, fields.model) === 'bedrock') {
+    // Ray2 on Bedrock renders text to video only: refused here, before anything is recorded.
+    if (referenceKey !== undefined) {
+      throw new ValidationError(
+        'input_reference',
+        `model "${fields.model}" (Bedrock) takes no reference image: it renders text to video only`,
+      );
+    }
+    if (context.remixOf !== undefined) {
+      throw new ValidationError('model', `model "${fields.model}" (Bedrock) has no remixes`);
+    }
+  }
   if (referenceKey !== undefined) {
     fields.inputReference = await checkedReference(referenceKey, fields.size, deps);
   }

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../schema-messages.ts';
+import { RAY2_MODEL_ID, RAY2_SECONDS, RAY2_SIZES, ray2ModelInput } from './bedrock/ray2-request.ts';
 
 /**
  * Provider configuration: where the /v1/videos endpoint lives, how to authenticate, and which
@@ -23,6 +24,7 @@ const SORA_SIZES = ['720x1280', '1280x720', '1024x1792', '1792x1024'];
 export function defaultModelCatalogue(): Record<string, ModelSpec> {
   return {
     'sora-2': {
+      provider: 'openai-videos',
       sizes: [...SORA_SIZES],
       seconds: ['4', '8', '12'],
       defaultSize: '720x1280',
@@ -30,6 +32,7 @@ export function defaultModelCatalogue(): Record<string, ModelSpec> {
       pricePerSecondUsd: 0.1,
     },
     'sora-2-pro': {
+      provider: 'openai-videos',
       sizes: [...SORA_SIZES, '1920x1080', '1080x1920'],
       seconds: ['4', '8', '12'],
       defaultSize: '720x1280',
@@ -40,12 +43,47 @@ export function defaultModelCatalogue(): Record<string, ModelSpec> {
   };
 }
 
+/**
+ * Luma AI Ray2 on Amazon Bedrock (`"provider": "bedrock"`), for catalogues that offer it.
+ *
+ * Price: $1.50 per second of video at 720p and $0.75 at 540p, as AWS announced it when Ray2
+ * launched on Bedrock (2025-01-23). Looked up on 2026-11-30: the Bedrock pricing page renders its
+ * prices client-side and showed none, so check https://aws.amazon.com/bedrock/pricing/ (Luma AI)
+ * before relying on a budget; override with PROVIDER_MODELS (`provider:models`).
+ */
+export function bedrockModelCatalogue(): Record<string, ModelSpec> {
+  const sizes = Object.keys(RAY2_SIZES);
+  const sizes540p = sizes.filter((size) => RAY2_SIZES[size]?.resolution === '540p');
+  return {
+    [RAY2_MODEL_ID]: {
+      provider: 'bedrock',
+      sizes,
+      seconds: [...RAY2_SECONDS],
+      defaultSize: '1280x720',
+      defaultSeconds: '5',
+      pricePerSecondUsd: 1.5,
+      pricePerSecondUsdBySize: Object.fromEntries(sizes540p.map((size) => [size, 0.75])),
+    },
+  };
+}
+
+/** Who serves a model: a /v1/videos endpoint (OpenAI, Azure OpenAI, a gateway) or Amazon Bedrock. */
+export const MODEL_PROVIDERS = ['openai-videos', 'bedrock'] as const;
+export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
+
+/** Bedrock models the pipeline has a request model for (see bedrock/ray2-request.ts). */
+const BEDROCK_MODELS: ReadonlySet<string> = new Set([RAY2_MODEL_ID]);
+
+/** How the API key is sent: `Authorization: Bearer` (OpenAI, gateways) or `api-key` (Azure OpenAI). */
+export const AUTH_HEADERS = ['authorization', 'api-key'] as const;
+
 export const DEFAULT_MODEL = 'sora-2';
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_RETRIES = 2;
 
 const modelSpecSchema = z
   .object({
+    provider: z._default(z.enum(MODEL_PROVIDERS), 'openai-videos'),
     sizes: z
       .array(
         z.string().check(z.regex(SIZE_PATTERN, 'must look like WIDTHxHEIGHT, e.g. "1280x720"')),
@@ -77,6 +115,26 @@ const modelSpecSchema = z
           message: `must be one of ${spec.seconds.join(', ')}`,
         });
       }
+      if (spec.provider === 'bedrock') {
+        for (const size of spec.sizes) {
+          if (!Object.hasOwn(RAY2_SIZES, size)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['sizes'],
+              message: `"${size}" is not a Ray2 frame size (${Object.keys(RAY2_SIZES).join(', ')})`,
+            });
+          }
+        }
+        for (const seconds of spec.seconds) {
+          if (!(RAY2_SECONDS as readonly string[]).includes(seconds)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['seconds'],
+              message: `"${seconds}" is not a Ray2 duration (${RAY2_SECONDS.join(', ')})`,
+            });
+          }
+        }
+      }
       for (const size of Object.keys(spec.pricePerSecondUsdBySize ?? {})) {
         if (!spec.sizes.includes(size)) {
           ctx.addIssue({
@@ -100,6 +158,8 @@ const providerConfigSchema = z
       z.transform((url) => url.replace(/\/+$/, '')),
     ),
     apiKey: z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
+    /** `api-key` for Azure OpenAI's v1 API; `authorization` (Bearer) everywhere else. */
+    authHeader: z._default(z.enum(AUTH_HEADERS), 'authorization'),
     defaultModel: z._default(z.string().check(z.minLength(1)), DEFAULT_MODEL),
     models: z._default(
       z.record(z.string().check(z.minLength(1)), modelSpecSchema),
@@ -124,6 +184,15 @@ const providerConfigSchema = z
   })
   .check(
     z.superRefine((config, ctx) => {
+      for (const [model, spec] of Object.entries(config.models)) {
+        if (spec.provider === 'bedrock' && !BEDROCK_MODELS.has(model)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', model, 'provider'],
+            message: `no Bedrock request model for "${model}" (supported: ${[...BEDROCK_MODELS].join(', ')})`,
+          });
+        }
+      }
       if (Object.keys(config.models).length === 0) {
         ctx.addIssue({ code: 'custom', path: ['models'], message: 'must list at least one model' });
       } else if (!Object.hasOwn(config.models, config.defaultModel)) {
@@ -141,6 +210,7 @@ const providerConfigSchema = z
  * the sizes it lists.
  */
 export type ModelSpec = z.output<typeof modelSpecSchema>;
+export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
 /** The provider configuration without its key: what the environment holds (the key is a secret). */
@@ -167,9 +237,9 @@ export class ProviderConfigError extends Error {
   }
 }
 
-export type VideoParamField = 'model' | 'size' | 'seconds';
+export type VideoParamField = 'model' | 'size' | 'seconds' | 'prompt';
 
-/** Raised when a request's model, size or seconds is not in the catalogue. */
+/** Raised when a request's model, size or seconds is not in the catalogue, or its model refuses it. */
 export class VideoParamsError extends Error {
   override readonly name = 'VideoParamsError';
   readonly field: VideoParamField;
@@ -187,6 +257,7 @@ export function parseProviderConfig(input: unknown): ProviderConfig {
 
 const ENV_NAMES: Record<string, string> = {
   baseUrl: 'PROVIDER_BASE_URL',
+  authHeader: 'PROVIDER_AUTH_HEADER',
   defaultModel: 'PROVIDER_MODEL',
   models: 'PROVIDER_MODELS',
   timeoutMs: 'PROVIDER_TIMEOUT_MS',
@@ -202,6 +273,7 @@ export function providerConfigFromEnv(
   apiKey: string,
 ): ProviderConfig {
   const input: Record<string, unknown> = { baseUrl: env.PROVIDER_BASE_URL, apiKey };
+  if (env.PROVIDER_AUTH_HEADER) input.authHeader = env.PROVIDER_AUTH_HEADER;
   if (env.PROVIDER_MODEL) input.defaultModel = env.PROVIDER_MODEL;
   if (env.PROVIDER_TIMEOUT_MS) input.timeoutMs = Number(env.PROVIDER_TIMEOUT_MS);
   if (env.PROVIDER_MAX_RETRIES) input.maxRetries = Number(env.PROVIDER_MAX_RETRIES);
@@ -250,6 +322,8 @@ export interface VideoParamsInput {
   size?: string | undefined;
   /** Whole seconds; numbers are accepted and converted to the protocol's string form. */
   seconds?: string | number | undefined;
+  /** Checked against the model's own request model when it has one (Bedrock Ray2: 1-5,000). */
+  prompt?: string | undefined;
 }
 
 export interface VideoParams {
@@ -276,7 +350,15 @@ export function resolveVideoParams(config: ProviderSettings, input: VideoParamsI
       `seconds "${seconds}" is not supported by model "${model}"; allowed: ${spec.seconds.join(', ')}`,
     );
   }
+  if (spec.provider === 'bedrock' && input.prompt !== undefined) {
+    ray2ModelInput({ prompt: input.prompt, size, seconds });
+  }
   return { model, size, seconds };
+}
+
+/** Who serves `model` (the catalogue's `provider`); throws VideoParamsError for an unknown model. */
+export function modelProvider(config: ProviderSettings, model: string): ModelProvider {
+  return modelSpec(config, model).provider;
 }
 
 /**

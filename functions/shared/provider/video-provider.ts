@@ -29,6 +29,8 @@ export interface CreateVideoRequest {
   inputReference?: InputReference | undefined;
   /** Sent as the Idempotency-Key header; derive it from our job id. */
   idempotencyKey: string;
+  /** Our job id: Bedrock takes it as the clientRequestToken and names the output prefix by it. */
+  jobId?: string | undefined;
 }
 
 export interface RemixVideoRequest {
@@ -69,6 +71,8 @@ export interface FindCreatedJobCriteria {
   remixedFromVideoId?: string | undefined;
   /** Provider ids already claimed by other jobs. */
   excludeIds?: Iterable<string> | undefined;
+  /** Our job id (Bedrock finds the invocation by the clientRequestToken derived from it). */
+  jobId?: string | undefined;
 }
 
 export interface FindCreatedJobOptions {
@@ -97,6 +101,7 @@ export class VideoProvider {
       baseUrl: config.baseUrl,
       timeoutMs: config.timeoutMs,
       maxRetries: config.maxRetries,
+      authHeader: config.authHeader,
       fetch: options.fetch,
     });
   }

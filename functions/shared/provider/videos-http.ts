@@ -12,7 +12,8 @@ import {
  * Lambda bundles (the SDK is ~385 KB for the handful of calls below) and keeps its transport
  * behaviour:
  *
- * - `Authorization: Bearer <apiKey>` on every request;
+ * - `Authorization: Bearer <apiKey>` on every request, or `api-key: <apiKey>` (and no bearer
+ *   token) with `authHeader: 'api-key'` (Azure OpenAI's v1 API);
  * - `timeoutMs` per attempt, up to the response headers (a download's body is guarded by
  *   content-stream.ts instead); a timeout throws APIConnectionTimeoutError;
  * - up to `maxRetries` retries of a connection error, timeout, 408, 409, 429 or 5xx (or as the
@@ -24,6 +25,8 @@ import {
 
 export interface VideosHttpOptions {
   apiKey: string;
+  /** Where the key goes: `Authorization: Bearer` (default) or Azure's `api-key` header. */
+  authHeader?: 'authorization' | 'api-key' | undefined;
   /** Base URL including the version prefix, e.g. https://api.openai.com/v1. */
   baseUrl: string;
   timeoutMs: number;
@@ -86,7 +89,9 @@ export class VideosHttp {
   async #attempt(request: RequestOptions): Promise<Response> {
     const headers: Record<string, string> = {
       Accept: 'application/json',
-      Authorization: `Bearer ${this.#options.apiKey}`,
+      ...(this.#options.authHeader === 'api-key'
+        ? { 'api-key': this.#options.apiKey }
+        : { Authorization: `Bearer ${this.#options.apiKey}` }),
       ...request.headers,
     };
     let body: FormData | string | undefined;

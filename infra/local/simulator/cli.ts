@@ -24,11 +24,13 @@ const stringFlags = {
   'rate-limit-scope': 'rateLimitScope',
   'moderation-marker': 'moderationMarker',
   'render-failure-marker': 'renderFailureMarker',
+  's3-endpoint': 's3Endpoint',
 } as const;
 
 const usage = `Usage: npm run simulator -- [flags]
 
-Serves the /v1/videos protocol (create, retrieve, list, delete, remix, content).
+Serves the /v1/videos protocol (create, retrieve, list, delete, remix, content), and Amazon
+Bedrock's async-invoke API (Luma Ray2) on a second, HTTP/2 port.
 
   --port N                         listen port (default 4010; 0 picks a free one)
   --host ADDR                      listen address (default 127.0.0.1)
@@ -48,6 +50,7 @@ Serves the /v1/videos protocol (create, retrieve, list, delete, remix, content).
   --content-ttl-seconds N          content expires N seconds after completion (default 3600)
   --moderation-marker TEXT         prompts containing TEXT are refused (moderation_blocked)
   --render-failure-marker TEXT     prompts containing TEXT fail while rendering
+  --s3-endpoint URL                where Bedrock invocations write their MP4 (e.g. a local S3)
   --models JSON                    model catalogue, e.g. '{"veo-3":{"sizes":["1280x720"],"seconds":["8"]}}'
   --help                           show this help
 `;
@@ -122,6 +125,9 @@ async function main(): Promise<number> {
     });
     const key = sim.knobs.apiKey ?? 'any-key';
     console.log(`Provider simulator listening on ${sim.baseURL} (speed ${sim.knobs.speed}x)`);
+    console.log(
+      `Bedrock async-invoke API (HTTP/2) on ${sim.bedrockEndpoint}: AWS_ENDPOINT_URL_BEDROCK_RUNTIME=${sim.bedrockEndpoint}`,
+    );
     console.log('Try:');
     console.log(
       `  curl -s ${sim.baseURL}/videos -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' -d '{"prompt":"A calm lake at dawn"}'`,

@@ -2,6 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ApiError, invalidValue, rateLimited } from './api-error.ts';
 import { authorize } from './auth.ts';
+import {
+  abort,
+  type BedrockInvocations,
+  isBedrockPath,
+  routeBedrock,
+  sendBedrockError,
+} from './bedrock.ts';
 import { type Media, planContent, sendContent, type Variant, variants } from './content.ts';
 import { parseCreateFields, parseRemixPrompt } from './create-params.ts';
 import type { SimulatorKnobs } from './knobs.ts';
@@ -24,6 +31,8 @@ export interface SimulatorContext extends ResponseContext {
   traffic: TrafficControl;
   media: Media;
   closing: AbortSignal;
+  /** Bedrock's async invocations (bedrock.ts). */
+  bedrock: BedrockInvocations;
 }
 
 /** Serves one request: latency, injected faults, auth, then the /v1/videos routes. */
@@ -43,6 +52,9 @@ export async function handleRequest(
       await delay(ctx.knobs.latencyMs, undefined, { signal: ctx.closing });
     }
     const url = new URL(req.url ?? '/', 'http://simulator');
+    if (isBedrockPath(url.pathname)) return await serveBedrock(ctx, req, res, url, body);
+    // Azure OpenAI's v1 API lives under /openai/v1/ (https://<resource>.openai.azure.com).
+    if (url.pathname.startsWith('/openai/v1/')) url.pathname = url.pathname.slice('/openai'.length);
     if (!url.pathname.startsWith('/v1/')) throw unknownUrl(req, url);
     const injected = ctx.traffic.injectedFailure(ctx.knobs);
     if (injected) throw injected;
@@ -55,6 +67,27 @@ export async function handleRequest(
       return;
     }
     sendError(ctx, res, error);
+  }
+}
+
+/** Bedrock's API: the same injected faults, SigV4 accepted unchecked, Bedrock's error shape. */
+async function serveBedrock(
+  ctx: SimulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  body: Promise<Record<string, unknown>>,
+): Promise<void> {
+  try {
+    const injected = ctx.traffic.injectedFailure(ctx.knobs);
+    if (injected) throw injected;
+    await routeBedrock(ctx, req, res, url, body);
+  } catch (error) {
+    if (ctx.closing.aborted) {
+      abort(res);
+      return;
+    }
+    sendBedrockError(ctx, res, error);
   }
 }
 

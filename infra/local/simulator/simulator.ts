@@ -1,6 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { BedrockInvocations, type InvocationSnapshot } from './bedrock.ts';
 import { loadMedia } from './content.ts';
 import { defaultKnobs, parseKnobs, type SimulatorKnobs } from './knobs.ts';
 import type { Counters } from './responses.ts';
@@ -8,6 +10,7 @@ import { handleRequest, type SimulatorContext } from './routes.ts';
 import { TrafficControl } from './traffic.ts';
 import { type VideoSnapshot, VideoStore } from './video-store.ts';
 
+export type { InvocationSnapshot } from './bedrock.ts';
 export type { ModelCatalogue, ModelSpec, SimulatorKnobs } from './knobs.ts';
 export { InvalidKnobError } from './knobs.ts';
 export type { InputReference, VideoSnapshot } from './video-store.ts';
@@ -24,6 +27,8 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   now?: () => number;
   /** Receives unexpected errors (simulator bugs), which are answered as a bare 500. */
   logError?: (error: unknown) => void;
+  /** Where Bedrock invocations write their MP4 (an S3 endpoint); see also `connectS3()`. */
+  s3Endpoint?: string;
 }
 
 /** A snapshot of what the simulator has seen and done, computed when read. */
@@ -47,6 +52,8 @@ export interface SimulatorStats {
   maxConcurrentJobs: number;
   /** Every job created, deleted ones included, oldest first. */
   videos: VideoSnapshot[];
+  /** Bedrock async invocations, oldest first. */
+  bedrockInvocations: InvocationSnapshot[];
 }
 
 export interface RunningSimulator {
@@ -54,6 +61,10 @@ export interface RunningSimulator {
   url: string;
   /** url + '/v1', what an SDK client takes as baseURL. */
   baseURL: string;
+  /** Bedrock Runtime's endpoint (the server's root): `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`. */
+  bedrockEndpoint: string;
+  /** Where Bedrock invocations write their MP4 (an S3 endpoint, e.g. s3rver's). */
+  connectS3(endpoint: string): void;
   port: number;
   readonly stats: SimulatorStats;
   /** The knobs in force (a copy). */
@@ -65,7 +76,14 @@ export interface RunningSimulator {
 
 /** Starts a /v1/videos provider simulator; see `SimulatorKnobs` for what can be tuned. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const { port = 0, host = '127.0.0.1', now = Date.now, logError, ...knobOptions } = options;
+  const {
+    port = 0,
+    host = '127.0.0.1',
+    now = Date.now,
+    logError,
+    s3Endpoint,
+    ...knobOptions
+  } = options;
   const knobs: SimulatorKnobs = {
     ...defaultKnobs,
     seed: randomInt(2 ** 31),
@@ -81,18 +99,33 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     counters: emptyCounters(),
     closing: closing.signal,
     logError: logError ?? (() => {}),
+    bedrock: new BedrockInvocations(knobs.seed),
   };
+  if (s3Endpoint) ctx.bedrock.connectS3(s3Endpoint);
   const server = createServer((req, res) => {
     void handleRequest(ctx, req, res);
   });
   await listen(server, port, host);
+  // Bedrock Runtime's SDK client speaks HTTP/2 only (h2c against an http:// endpoint): Bedrock's
+  // API gets a cleartext HTTP/2 listener of its own, same routes, same state.
+  const bedrockServer = createHttp2Server((req, res) => {
+    void handleRequest(ctx, req as unknown as IncomingMessage, res as unknown as ServerResponse);
+  });
+  trackSessions(bedrockServer);
+  await listen(bedrockServer, 0, host);
   const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const origin = (at: AddressInfo) =>
+    `http://${at.family === 'IPv6' ? `[${at.address}]` : at.address}:${at.port}`;
+  const url = origin(address);
   let closed: Promise<void> | null = null;
 
   return {
     url,
     baseURL: `${url}/v1`,
+    bedrockEndpoint: origin(bedrockServer.address() as AddressInfo),
+    connectS3(endpoint) {
+      ctx.bedrock.connectS3(endpoint);
+    },
     port: address.port,
     get stats() {
       return snapshotStats(ctx);
@@ -105,21 +138,44 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       Object.assign(knobs, parsed);
       if (parsed.seed !== undefined) {
         ctx.store.reseed(parsed.seed);
+        ctx.bedrock.store.reseed(parsed.seed + 1);
         ctx.traffic.reseed(parsed.seed);
       }
     },
     close() {
-      closed ??= new Promise<void>((resolve, reject) => {
-        closing.abort();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      closing.abort();
+      closed ??= Promise.all([
+        new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          server.closeAllConnections();
+        }),
+        closeHttp2(bedrockServer),
+      ]).then(() => {});
       return closed;
     },
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+/** Closes an HTTP/2 server, its open sessions included (they would hold `close` forever). */
+function closeHttp2(server: Http2Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    for (const session of sessions.get(server) ?? []) session.destroy();
+  });
+}
+
+const sessions = new WeakMap<Http2Server, Set<import('node:http2').ServerHttp2Session>>();
+
+function trackSessions(server: Http2Server): void {
+  const open = new Set<import('node:http2').ServerHttp2Session>();
+  sessions.set(server, open);
+  server.on('session', (session) => {
+    open.add(session);
+    session.on('close', () => open.delete(session));
+  });
+}
+
+function listen(server: Server | Http2Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -149,5 +205,6 @@ function snapshotStats(ctx: SimulatorContext): SimulatorStats {
     currentConcurrentJobs: ctx.store.activeJobsAt(nowMs),
     maxConcurrentJobs: ctx.store.maxConcurrentJobs(nowMs),
     videos: ctx.store.snapshots(nowMs),
+    bedrockInvocations: ctx.bedrock.snapshots(nowMs),
   };
 }

@@ -28,7 +28,8 @@ describe('consoleConfigDocument', () => {
     expect(config).toEqual({
       apiUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com',
       defaultModel: 'veo-3',
-      models,
+      // Parsed: the catalogue says who serves each model (/v1/videos unless it says bedrock).
+      models: { 'veo-3': { ...models['veo-3'], provider: 'openai-videos' } },
       routes: API_ROUTES.map(routeKey).sort(),
     });
   });

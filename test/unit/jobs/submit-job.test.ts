@@ -9,6 +9,11 @@ import {
   inMetricsScope,
   type RecordedMetric,
 } from '../../../functions/shared/observability/pipeline-metrics.ts';
+import {
+  bedrockModelCatalogue,
+  defaultModelCatalogue,
+  parseProviderConfig,
+} from '../../../functions/shared/provider/provider-config.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { InMemoryConcurrencySemaphore } from '../../support/in-memory-limits.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
@@ -320,5 +325,47 @@ describe('requestHash', () => {
     expect(requestHash(reordered)).toBe(requestHash(fields));
     expect(requestHash({ ...fields, deferred: true })).not.toBe(requestHash(fields));
     expect(requestHash(fields)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('submitJob for a Bedrock model', () => {
+  function bedrockSetup() {
+    const { store, startExecution, deps } = setup();
+    const providerConfig = parseProviderConfig({
+      baseUrl: 'http://127.0.0.1:9/v1',
+      apiKey: 'test-key-not-used',
+      models: { ...defaultModelCatalogue(), ...bedrockModelCatalogue() },
+    });
+    return { store, startExecution, deps: { ...deps, providerConfig } };
+  }
+
+  it('refuses a remix of a Ray2 video before anything is recorded, naming the model', async () => {
+    const { store, startExecution, deps } = bedrockSetup();
+
+    const error = await validationErrorOf(
+      submitJob(
+        { prompt: 'again, at night', model: 'luma.ray-v2:0' },
+        { source: 'api', remixOf: { jobId: 'job_0', providerJobId: 'arn:aws:bedrock:x' } },
+        deps,
+      ),
+    );
+
+    expect(error.field).toBe('model');
+    expect(error.message).toMatch(/has no remixes/);
+    expect(store.all()).toEqual([]);
+    expect(startExecution).not.toHaveBeenCalled();
+  });
+
+  it('records a Ray2 job priced at its 720p rate', async () => {
+    const { deps } = bedrockSetup();
+
+    const { job } = await submitJob(
+      { prompt: 'A cat playing piano', model: 'luma.ray-v2:0', seconds: '9' },
+      { source: 'api' },
+      deps,
+    );
+
+    expect(job).toMatchObject({ model: 'luma.ray-v2:0', size: '1280x720', seconds: '9' });
+    expect(job.estimatedCostUsd).toBe(13.5);
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bedrockModelCatalogue,
+  defaultModelCatalogue,
   estimateCostUsd,
+  modelProvider,
   type ProviderConfig,
   ProviderConfigError,
   parseProviderConfig,
@@ -156,6 +159,7 @@ describe('providerConfigFromEnv', () => {
       PROVIDER_MODELS: JSON.stringify({ 'veo-3': validSpec }),
       PROVIDER_TIMEOUT_MS: '15000',
       PROVIDER_MAX_RETRIES: '1',
+      PROVIDER_AUTH_HEADER: 'api-key',
       OPENAI_API_KEY: 'sk-from-env-must-be-ignored',
     };
 
@@ -166,8 +170,9 @@ describe('providerConfigFromEnv', () => {
     expect(config).toEqual({
       baseUrl: 'http://127.0.0.1:4010/v1',
       apiKey: 'sk-from-secrets-manager',
+      authHeader: 'api-key',
       defaultModel: 'veo-3',
-      models: { 'veo-3': validSpec },
+      models: { 'veo-3': { ...validSpec, provider: 'openai-videos' } },
       timeoutMs: 15_000,
       maxRetries: 1,
     });
@@ -278,5 +283,74 @@ describe('estimateCostUsd', () => {
   it('refuses an unknown model naming the model field', () => {
     const error = paramsError(() => estimateCostUsd(config, { model: 'nope', seconds: '4' }));
     expect(error.field).toBe('model');
+  });
+});
+
+describe('a catalogue with Bedrock models', () => {
+  const config = parseProviderConfig({
+    ...minimal,
+    models: { ...defaultModelCatalogue(), ...bedrockModelCatalogue() },
+  });
+
+  it('routes each model to its provider, /v1/videos unless the catalogue says bedrock', () => {
+    expect(modelProvider(config, 'sora-2')).toBe('openai-videos');
+    expect(modelProvider(config, 'luma.ray-v2:0')).toBe('bedrock');
+  });
+
+  it('prices Ray2 per second: $1.50 at 720p, $0.75 at 540p', () => {
+    expect(
+      estimateCostUsd(config, { model: 'luma.ray-v2:0', seconds: '5', size: '1280x720' }),
+    ).toBe(7.5);
+    expect(estimateCostUsd(config, { model: 'luma.ray-v2:0', seconds: '9', size: '960x540' })).toBe(
+      6.75,
+    );
+  });
+
+  it('defaults Ray2 to 1280x720 for 5 seconds', () => {
+    expect(resolveVideoParams(config, { model: 'luma.ray-v2:0', prompt: 'a cat' })).toEqual({
+      model: 'luma.ray-v2:0',
+      size: '1280x720',
+      seconds: '5',
+    });
+  });
+
+  it("refuses a prompt over Ray2's 5,000 characters before anything starts, naming prompt", () => {
+    const error = paramsError(() =>
+      resolveVideoParams(config, { model: 'luma.ray-v2:0', prompt: 'x'.repeat(5001) }),
+    );
+    expect(error.field).toBe('prompt');
+    expect(error.message).toMatch(/1 to 5000 characters/);
+  });
+
+  it('refuses a Bedrock catalogue entry with a size or duration Ray2 does not render', () => {
+    const error = configError(() =>
+      parseProviderConfig({
+        ...minimal,
+        defaultModel: 'luma.ray-v2:0',
+        models: {
+          'luma.ray-v2:0': {
+            provider: 'bedrock',
+            sizes: ['1920x1080'],
+            seconds: ['4'],
+            defaultSize: '1920x1080',
+            defaultSeconds: '4',
+            pricePerSecondUsd: 1.5,
+          },
+        },
+      }),
+    );
+    expect(error.message).toMatch(/"1920x1080" is not a Ray2 frame size/);
+    expect(error.message).toMatch(/"4" is not a Ray2 duration/);
+  });
+
+  it('refuses a Bedrock model it has no request model for', () => {
+    const error = configError(() =>
+      parseProviderConfig({
+        ...minimal,
+        defaultModel: 'amazon.nova-reel-v1:1',
+        models: { 'amazon.nova-reel-v1:1': { ...validSpec, provider: 'bedrock', seconds: ['5'] } },
+      }),
+    );
+    expect(error.field).toBe('models.amazon.nova-reel-v1:1.provider');
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '../../../functions/shared/provider/provider-errors.ts';
 import { VideoStorage } from '../../../functions/shared/storage/video-storage.ts';
 import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
+import type { TaskProvider } from '../../../functions/tasks/task-runtime.ts';
 import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { startTaskWorld, type TaskWorld } from './task-world.ts';
@@ -45,10 +46,11 @@ afterEach(async () => {
 
 function handler(
   storage: Pick<VideoStorage, 'putVideo' | 'putImage' | 'findVideo'> = videoStorage(),
+  provider: TaskProvider = world.provider,
 ) {
   return createDownloadVideoHandler({
     store: world.store,
-    provider: async () => world.provider,
+    provider: async () => provider,
     storage,
     clock: world.clock,
     limits: inMemoryTaskLimits(),
@@ -83,6 +85,31 @@ describe('download-video', () => {
         spritesheetKey: `videos/${job.jobId}/spritesheet.jpg`,
       },
     });
+  });
+
+  it('deletes the provider copy once the video is stored, when the provider keeps one (Bedrock)', async () => {
+    const job = await completedProviderJob();
+    world.advance(300);
+    const discarded: string[] = [];
+    const movingProvider: TaskProvider = {
+      create: (request) => world.provider.create(request),
+      remix: (id, request) => world.provider.remix(id, request),
+      retrieve: (id) => world.provider.retrieve(id),
+      findCreatedJob: (criteria) => world.provider.findCreatedJob(criteria),
+      downloadContent: (id, variant) => world.provider.downloadContent(id, variant),
+      delete: (id) => world.provider.delete(id),
+      discardContent: async (id) => {
+        discarded.push(id);
+        throw new Error('S3 refused the delete');
+      },
+    };
+
+    const result = await handler(videoStorage(), movingProvider)({ jobId: job.jobId });
+
+    expect(discarded).toEqual([job.providerJobId]);
+    // A copy left behind expires by the bucket's rule: the job is complete either way.
+    expect(result.key).toBe(`videos/${job.jobId}/video.mp4`);
+    expect((await world.store.get(job.jobId))?.status).toBe('COMPLETED');
   });
 
   it('stores the thumbnail and spritesheet with their image types', async () => {
