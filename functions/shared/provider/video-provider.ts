@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
-import OpenAI, { type ClientOptions, toFile } from 'openai';
-import type { VideoCreateParams, VideoListParams } from 'openai/resources/videos';
+import type { Video } from 'openai/resources/videos';
 import { guardContentStream } from './content-stream.ts';
 import type { ProviderConfig } from './provider-config.ts';
 import {
@@ -9,10 +8,11 @@ import {
   type ProviderOperation,
 } from './provider-errors.ts';
 import { type ProviderVideo, toProviderVideo } from './provider-video.ts';
+import { segment, VideosHttp } from './videos-http.ts';
 
 export interface VideoProviderOptions {
   /** Replaces the global fetch (tests). */
-  fetch?: ClientOptions['fetch'];
+  fetch?: typeof fetch;
 }
 
 /** A reference image: a public/data URL, a file already uploaded to the provider, or bytes. */
@@ -85,37 +85,30 @@ export interface FindCreatedJobOptions {
 }
 
 /**
- * Client for a /v1/videos provider, over the official openai SDK. Create it once per module.
+ * Client for a /v1/videos provider, over a small fetch client (videos-http.ts). Create it once
+ * per module.
  *
  * Every method throws ProviderError subclasses only (see provider-errors.ts).
  */
 export class VideoProvider {
-  readonly #client: OpenAI;
+  readonly #http: VideosHttp;
   readonly #config: ProviderConfig;
 
   constructor(config: ProviderConfig, options: VideoProviderOptions = {}) {
     this.#config = config;
-    this.#client = new OpenAI({
+    this.#http = new VideosHttp({
       apiKey: config.apiKey,
-      baseURL: config.baseUrl,
-      timeout: config.timeoutMs,
+      baseUrl: config.baseUrl,
+      timeoutMs: config.timeoutMs,
       maxRetries: config.maxRetries,
-      // The SDK would otherwise pick these up from OPENAI_* environment variables.
-      organization: null,
-      project: null,
-      adminAPIKey: null,
-      webhookSecret: null,
-      // Azure OpenAI's v1 API takes the key as `api-key`; no bearer token is sent beside it.
-      ...(config.authHeader === 'api-key'
-        ? { defaultHeaders: { 'api-key': config.apiKey, Authorization: null } }
-        : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      authHeader: config.authHeader,
+      fetch: options.fetch,
     });
   }
 
   /**
    * Starts a generation. Never retried here: a retried create can start a second paid job (the
-   * SDK would retry 408/409/429/5xx and timeouts). A timeout or a connection lost after sending
+   * client would retry 408/409/429/5xx and timeouts). A timeout or a connection lost after sending
    * throws ProviderAmbiguousCreateError; reconcile with findCreatedJob before creating again. A
    * connection that was refused or never resolved sent nothing, so it is a plain
    * ProviderTransientError.
@@ -123,20 +116,12 @@ export class VideoProvider {
   async create(request: CreateVideoRequest): Promise<ProviderVideo> {
     requireText('idempotencyKey', request.idempotencyKey);
     try {
-      const body: VideoCreateParams = {
-        prompt: request.prompt,
-        model: request.model,
-        // The SDK types list OpenAI's sizes and durations only; the catalogue is ours to choose.
-        size: request.size as VideoCreateParams['size'],
-        seconds: request.seconds as VideoCreateParams['seconds'],
-      };
-      if (request.inputReference) {
-        body.input_reference = await toInputReference(request.inputReference);
-      }
-      const video = await this.#client.videos.create(
-        body,
-        this.#unsafeCall(request.idempotencyKey),
-      );
+      const video = await this.#http.json<Video>({
+        method: 'POST',
+        path: '/videos',
+        body: createForm(request),
+        ...this.#unsafeCall(request.idempotencyKey),
+      });
       return toProviderVideo(video);
     } catch (error) {
       throw this.#classify(error, 'create', request.prompt);
@@ -148,11 +133,12 @@ export class VideoProvider {
     requireText('videoId', videoId);
     requireText('idempotencyKey', request.idempotencyKey);
     try {
-      const video = await this.#client.videos.remix(
-        videoId,
-        { prompt: request.prompt },
-        this.#unsafeCall(request.idempotencyKey),
-      );
+      const video = await this.#http.json<Video>({
+        method: 'POST',
+        path: `/videos/${segment(videoId)}/remix`,
+        body: { prompt: request.prompt },
+        ...this.#unsafeCall(request.idempotencyKey),
+      });
       return toProviderVideo(video);
     } catch (error) {
       throw this.#classify(error, 'remix', request.prompt);
@@ -162,23 +148,27 @@ export class VideoProvider {
   async retrieve(videoId: string): Promise<ProviderVideo> {
     requireText('videoId', videoId);
     try {
-      return toProviderVideo(await this.#client.videos.retrieve(videoId));
+      const video = await this.#http.json<Video>({
+        method: 'GET',
+        path: `/videos/${segment(videoId)}`,
+      });
+      return toProviderVideo(video);
     } catch (error) {
       throw this.#classify(error, 'retrieve');
     }
   }
 
   async list(request: ListVideosRequest = {}): Promise<VideoList> {
-    const query: VideoListParams = {};
-    if (request.after !== undefined) query.after = request.after;
-    if (request.limit !== undefined) query.limit = request.limit;
-    if (request.order !== undefined) query.order = request.order;
     try {
-      const page = await this.#client.videos.list(query);
+      const page = await this.#http.json<VideoPage>({
+        method: 'GET',
+        path: '/videos',
+        query: { after: request.after, limit: request.limit, order: request.order },
+      });
       const videos = page.data.map(toProviderVideo);
       return {
         videos,
-        hasMore: page.has_more,
+        hasMore: page.has_more === true,
         lastId: page.last_id || videos.at(-1)?.id,
       };
     } catch (error) {
@@ -189,7 +179,10 @@ export class VideoProvider {
   async delete(videoId: string): Promise<{ id: string; deleted: boolean }> {
     requireText('videoId', videoId);
     try {
-      const result = await this.#client.videos.delete(videoId);
+      const result = await this.#http.json<{ id: string; deleted: boolean }>({
+        method: 'DELETE',
+        path: `/videos/${segment(videoId)}`,
+      });
       return { id: result.id, deleted: result.deleted };
     } catch (error) {
       throw this.#classify(error, 'delete');
@@ -204,7 +197,12 @@ export class VideoProvider {
     requireText('videoId', videoId);
     let response: Response;
     try {
-      response = await this.#client.videos.downloadContent(videoId, { variant });
+      response = await this.#http.send({
+        method: 'GET',
+        path: `/videos/${segment(videoId)}/content`,
+        query: { variant },
+        headers: { Accept: 'application/binary' },
+      });
     } catch (error) {
       throw this.#classify(error, 'download');
     }
@@ -282,12 +280,41 @@ function matchesCriteria(video: ProviderVideo, criteria: FindCreatedJobCriteria)
   );
 }
 
-async function toInputReference(
-  reference: InputReference,
-): Promise<NonNullable<VideoCreateParams['input_reference']>> {
-  if ('imageUrl' in reference) return { image_url: reference.imageUrl };
-  if ('fileId' in reference) return { file_id: reference.fileId };
-  return toFile(reference.data, reference.filename, { type: reference.contentType });
+/** One page of GET /videos. */
+interface VideoPage {
+  data: Video[];
+  has_more?: boolean;
+  last_id?: string | null;
+}
+
+/**
+ * The create body as a multipart form, as the openai SDK sent it: text fields, the reference
+ * image as the file `input_reference`, or its URL or file id as `input_reference[image_url]` /
+ * `input_reference[file_id]`.
+ */
+function createForm(request: CreateVideoRequest): FormData {
+  const form = new FormData();
+  form.append('prompt', request.prompt);
+  form.append('model', request.model);
+  form.append('size', request.size);
+  form.append('seconds', request.seconds);
+  const reference = request.inputReference;
+  if (!reference) return form;
+  if ('imageUrl' in reference) {
+    form.append('input_reference[image_url]', reference.imageUrl);
+  } else if ('fileId' in reference) {
+    form.append('input_reference[file_id]', reference.fileId);
+  } else {
+    const blob =
+      reference.data instanceof Blob
+        ? reference.data
+        : new Blob([reference.data as Uint8Array<ArrayBuffer>], { type: reference.contentType });
+    form.append(
+      'input_reference',
+      new File([blob], reference.filename, { type: reference.contentType }),
+    );
+  }
+  return form;
 }
 
 function parseContentLength(header: string | null): number | undefined {
