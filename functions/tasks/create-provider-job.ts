@@ -45,6 +45,7 @@ import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import type { InputReference } from '../shared/provider/video-provider.ts';
+import { buildBedrockProvider } from '../shared/provider-factory/bedrock-provider-source.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
 import { createUploadReader, type ReadUpload } from '../shared/storage/uploads.ts';
@@ -434,6 +435,7 @@ export const handler = withObservability(
         settings: config.provider,
         secretId: config.providerSecretId,
         bedrock: config.bedrock,
+        buildBedrock: buildBedrockProvider,
       }),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),

@@ -39,6 +39,7 @@ import {
   ProviderTransientError,
 } from '../shared/provider/provider-errors.ts';
 import type { ProviderVideo } from '../shared/provider/provider-video.ts';
+import { buildBedrockProvider } from '../shared/provider-factory/bedrock-provider-source.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { type ImageVariant, VideoStorage } from '../shared/storage/video-storage.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
@@ -236,6 +237,7 @@ export const handler = withObservability(
         settings: config.provider,
         secretId: config.providerSecretId,
         bedrock: config.bedrock,
+        buildBedrock: buildBedrockProvider,
       }),
       storage: new VideoStorage({ s3: s3(), bucket: config.videosBucketName }),
       clock: systemClock,

@@ -1,4 +1,3 @@
-import { s3 } from '../aws/s3-client.ts';
 import { type BedrockSettings, ConfigurationError } from '../config/function-config.ts';
 import { tracer } from '../observability/observability.ts';
 import { tracedFetch } from '../observability/xray-tracer.ts';
@@ -21,7 +20,11 @@ export interface ProviderSourceOptions {
   /** Reads the API key by secret id (default: Secrets Manager, cached five minutes). */
   readSecret?: (secretId: string) => Promise<string>;
   build?: (config: ProviderConfig) => VideoProvider;
-  /** Builds the Bedrock provider (tests); default: Bedrock Runtime and S3 clients. */
+  /**
+   * Builds the Bedrock provider: the task functions pass `buildBedrockProvider`
+   * (bedrock-provider-source.ts); without it (the API) Bedrock calls fail, and the Bedrock SDK
+   * stays out of the function's bundle.
+   */
   buildBedrock?: (
     config: ProviderConfig,
     bedrock: BedrockSettings,
@@ -64,7 +67,7 @@ export function createProviderSource(options: ProviderSourceOptions): ProviderSo
     const settings = options.bedrock;
     // Built (and its SDK loaded) on the first Bedrock call: /v1/videos jobs never pay for it.
     // A function without the Bedrock settings still serves the /v1/videos models.
-    const buildBedrock = options.buildBedrock ?? defaultBedrock;
+    const buildBedrock = options.buildBedrock;
     let bedrock: Promise<JobProvider> | undefined;
     routing = new ModelRoutingProvider(config, {
       videos,
@@ -73,6 +76,9 @@ export function createProviderSource(options: ProviderSourceOptions): ProviderSo
           return Promise.reject(
             new ConfigurationError('BEDROCK_OUTPUT_BUCKET is required for Bedrock models'),
           );
+        }
+        if (buildBedrock === undefined) {
+          return Promise.reject(new ConfigurationError('This function does not call Bedrock'));
         }
         bedrock ??= Promise.resolve(buildBedrock(config, settings)).catch((error: unknown) => {
           bedrock = undefined;
@@ -83,28 +89,4 @@ export function createProviderSource(options: ProviderSourceOptions): ProviderSo
     });
     return routing;
   };
-}
-
-async function defaultBedrock(
-  config: ProviderConfig,
-  settings: BedrockSettings,
-): Promise<JobProvider> {
-  const [{ BedrockRuntimeClient }, { BedrockProvider }] = await Promise.all([
-    import('@aws-sdk/client-bedrock-runtime'),
-    import('../provider/bedrock/bedrock-provider.ts'),
-  ]);
-  // SDK retries are safe here: a repeated clientRequestToken starts no second invocation.
-  // The endpoint comes from AWS_ENDPOINT_URL_BEDROCK_RUNTIME on the local stack.
-  const client = tracer.captureAWSv3Client(
-    new BedrockRuntimeClient({
-      maxAttempts: config.maxRetries + 1,
-      ...(settings.region ? { region: settings.region } : {}),
-    }),
-  );
-  return new BedrockProvider({
-    bedrock: client,
-    s3: s3(),
-    bucket: settings.bucket,
-    idleTimeoutMs: config.timeoutMs,
-  });
 }

@@ -1,0 +1,33 @@
+/**
+ * The Bedrock provider of the task functions (create, poll, download), kept out of
+ * provider-from-env.ts so that functions that never call Bedrock (the API) do not bundle its SDK.
+ */
+import { s3 } from '../aws/s3-client.ts';
+import type { BedrockSettings } from '../config/function-config.ts';
+import { tracer } from '../observability/observability.ts';
+import type { JobProvider } from '../provider/job-provider.ts';
+import type { ProviderConfig } from '../provider/provider-config.ts';
+
+export async function buildBedrockProvider(
+  config: ProviderConfig,
+  settings: BedrockSettings,
+): Promise<JobProvider> {
+  const [{ BedrockRuntimeClient }, { BedrockProvider }] = await Promise.all([
+    import('@aws-sdk/client-bedrock-runtime'),
+    import('../provider/bedrock/bedrock-provider.ts'),
+  ]);
+  // SDK retries are safe here: a repeated clientRequestToken starts no second invocation.
+  // The endpoint comes from AWS_ENDPOINT_URL_BEDROCK_RUNTIME on the local stack.
+  const client = tracer.captureAWSv3Client(
+    new BedrockRuntimeClient({
+      maxAttempts: config.maxRetries + 1,
+      ...(settings.region ? { region: settings.region } : {}),
+    }),
+  );
+  return new BedrockProvider({
+    bedrock: client,
+    s3: s3(),
+    bucket: settings.bucket,
+    idleTimeoutMs: config.timeoutMs,
+  });
+}
