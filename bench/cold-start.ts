@@ -1,7 +1,8 @@
 /**
  * Cold start of every Lambda function: synthesizes the pipeline with bundling (the real CDK
- * path: NodejsFunction + the local esbuild), lists each function's bundle size (and its source
- * map) with its largest packages, then measures module init, from process start to the handler
+ * path: PipelineFunction + infra/constructs/function-bundle.ts), lists each function's bundle
+ * size (all its JavaScript: the entry and every chunk), the part a cold start loads (the entry
+ * and the chunks it imports statically) with its largest packages, then measures module init, from process start to the handler
  * module imported, as the median (and min) of N runs, against a reference bundle of only
  * `@aws-sdk/client-s3` + `openai` built in the same run with the same settings. Runs are
  * interleaved so a busy machine slows every bundle alike.
@@ -12,11 +13,16 @@
  * reference for the task functions, <= 0.6x for the authorizer and the API.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
+import {
+  BUNDLE_ENTRY_FILE,
+  bundleBytes,
+  bundleFunction,
+} from '../infra/constructs/function-bundle.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../infra/constructs/pipeline-function.ts';
 import { createPipelineApp, PIPELINE_STACK_ID, PROJECT_ROOT } from '../infra/synth-pipeline.ts';
 
@@ -32,29 +38,14 @@ const AUTHORIZER_LIMIT_KB = 150;
 const TASK_INIT_LIMIT = 1.0;
 const EDGE_INIT_LIMIT = 0.6;
 
-// The construct's bundling settings (infra/constructs/pipeline-function.ts), for the package
-// breakdown and the reference bundle.
-const BANNER =
-  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
-const esbuildOptions: BuildOptions & { metafile: true } = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  banner: { js: BANNER },
-  metafile: true,
-  logLevel: 'error',
-};
-
 interface Bundle {
   name: string;
   file: string;
+  /** All the JavaScript it ships. */
   bytes: number;
-  mapBytes: number;
+  /** What a cold start loads: the entry and the chunks it imports statically. */
+  initBytes: number;
+  /** Packages in that part, largest first. */
   packages: [string, number][];
   kind: 'task' | 'edge' | 'other' | 'reference';
 }
@@ -62,16 +53,16 @@ interface Bundle {
 const workDir = mkdtempSync(path.join(tmpdir(), 'sora-cold-start-'));
 try {
   const bundles = await synthesizedBundles();
-  bundles.push(await referenceBundle());
+  bundles.push(referenceBundle());
 
-  console.log('function            bundle KB  map KB  largest packages (KB in the bundle)');
+  console.log('function            bundle KB  at init KB  largest packages loaded at init (KB)');
   for (const bundle of bundles) {
     const top = bundle.packages
       .slice(0, 5)
       .map(([name, bytes]) => `${name} ${(bytes / KB).toFixed(0)}`)
       .join(', ');
     console.log(
-      `${bundle.name.padEnd(19)} ${(bundle.bytes / KB).toFixed(0).padStart(9)}  ${(bundle.mapBytes / KB).toFixed(0).padStart(6)}  ${top}`,
+      `${bundle.name.padEnd(19)} ${(bundle.bytes / KB).toFixed(0).padStart(9)}  ${(bundle.initBytes / KB).toFixed(0).padStart(10)}  ${top}`,
     );
   }
 
@@ -144,35 +135,39 @@ async function synthesizedBundles(): Promise<Bundle[]> {
     const handlerModule = resource.Metadata?.[HANDLER_MODULE_METADATA_KEY];
     const assetPath = resource.Metadata?.['aws:asset:path'];
     if (typeof handlerModule !== 'string' || typeof assetPath !== 'string') continue;
-    const file = path.join(outdir, assetPath, 'index.mjs');
+    const assetDir = path.join(outdir, assetPath);
+    const name = nameOf(handlerModule);
+    // The same bundle again, for its metafile (the synthesized asset has none).
+    const metafile = bundleFunction(
+      path.join(PROJECT_ROOT, handlerModule),
+      path.join(workDir, 'metafile', name),
+    );
     bundles.push({
-      name: nameOf(handlerModule),
-      file,
-      bytes: statSync(file).size,
-      mapBytes: statSync(`${file}.map`).size,
-      packages: await packagesOf(path.join(PROJECT_ROOT, handlerModule)),
+      name,
+      file: path.join(assetDir, BUNDLE_ENTRY_FILE),
+      bytes: bundleBytes(assetDir),
+      ...loadedAtInit(metafile),
       kind: kindOf(handlerModule),
     });
   }
   return bundles.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** `@aws-sdk/client-s3` + `openai`, nothing else, bundled with the same settings. */
-async function referenceBundle(): Promise<Bundle> {
+/** `@aws-sdk/client-s3` + `openai`, nothing else, bundled the same way as the functions. */
+function referenceBundle(): Bundle {
   const entry = path.join(PROJECT_ROOT, 'bench', '.cold-start-reference.ts');
   writeFileSync(
     entry,
     "export { S3Client } from '@aws-sdk/client-s3';\nexport { default as OpenAI } from 'openai';\nexport const handler = async () => 'ok';\n",
   );
   try {
-    const file = path.join(workDir, 'reference', 'index.mjs');
-    const result = await build({ ...esbuildOptions, entryPoints: [entry], outfile: file });
+    const outdir = path.join(workDir, 'reference');
+    const metafile = bundleFunction(entry, outdir);
     return {
       name: 'reference',
-      file,
-      bytes: statSync(file).size,
-      mapBytes: statSync(`${file}.map`).size,
-      packages: packageSizes(result.metafile),
+      file: path.join(outdir, BUNDLE_ENTRY_FILE),
+      bytes: bundleBytes(outdir),
+      ...loadedAtInit(metafile),
       kind: 'reference',
     };
   } finally {
@@ -180,25 +175,34 @@ async function referenceBundle(): Promise<Bundle> {
   }
 }
 
-async function packagesOf(entry: string): Promise<[string, number][]> {
-  const result = await build({
-    ...esbuildOptions,
-    entryPoints: [entry],
-    outfile: path.join(workDir, 'metafile', path.basename(entry, '.ts'), 'index.mjs'),
-  });
-  return packageSizes(result.metafile);
-}
-
-function packageSizes(metafile: Metafile | undefined): [string, number][] {
-  const output = Object.entries(metafile?.outputs ?? {}).find(([name]) =>
-    name.endsWith('.mjs'),
-  )?.[1];
-  const sizes = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
-    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? '(project)';
-    sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
+/** The entry and the chunks it imports statically, with their packages by size. */
+function loadedAtInit(metafile: Metafile): { initBytes: number; packages: [string, number][] } {
+  const outputs = metafile.outputs;
+  const entry = Object.keys(outputs).find((file) => file.endsWith(`/${BUNDLE_ENTRY_FILE}`));
+  if (!entry) throw new Error(`no ${BUNDLE_ENTRY_FILE} in the bundle`);
+  const loaded = new Set([entry]);
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    for (const imported of outputs[file]?.imports ?? []) {
+      if (imported.kind !== 'import-statement' || imported.external) continue;
+      if (!loaded.has(imported.path)) {
+        loaded.add(imported.path);
+        pending.push(imported.path);
+      }
+    }
   }
-  return [...sizes].sort((a, b) => b[1] - a[1]);
+  let initBytes = 0;
+  const sizes = new Map<string, number>();
+  for (const file of loaded) {
+    const output = outputs[file];
+    if (!output) continue;
+    initBytes += output.bytes;
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? '(project)';
+      sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return { initBytes, packages: [...sizes].sort((a, b) => b[1] - a[1]) };
 }
 
 /** Median and min of `runs` fresh processes per bundle, interleaved. */

@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  AssetHashType,
+  DockerImage,
+  type Duration,
+  type ILocalBundling,
+  RemovalPolicy,
+  Stack,
+} from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -10,13 +18,13 @@ import {
   Function as LambdaFunction,
   Runtime,
 } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { UPLOADS_PREFIX } from '../../functions/shared/media/reference-image.ts';
+import { bundleFunction } from './function-bundle.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 
 /**
@@ -51,8 +59,26 @@ export interface PipelineFunctionProps {
 }
 
 /**
+ * Bundles a handler with esbuild in this process (function-bundle.ts). The entry is a property,
+ * not only a closure: CDK caches bundles by their options (functions do not count), so two
+ * functions must differ there or the second would get the first one's bundle.
+ */
+class LocalFunctionBundling implements ILocalBundling {
+  readonly entry: string;
+
+  constructor(entry: string) {
+    this.entry = entry;
+  }
+
+  tryBundle(outputDir: string): boolean {
+    bundleFunction(this.entry, outputDir);
+    return true;
+  }
+}
+
+/**
  * One Lambda function with the project's defaults fixed in one place: Node.js 24 on arm64, an
- * ESM bundle with source maps, active tracing, an explicit log group with retention, and a role
+ * ESM bundle split into chunks loaded on first use (function-bundle.ts), active tracing, an explicit log group with retention, and a role
  * that only holds what the `use...()` helpers grant (each grant also sets the env var the
  * handler reads, so the two can never drift apart).
  */
@@ -95,27 +121,19 @@ export class PipelineFunction extends Construct {
     };
 
     this.function = props.bundle
-      ? new NodejsFunction(this, 'Function', {
+      ? new LambdaFunction(this, 'Function', {
           ...common,
-          entry: path.join(props.projectRoot, props.handlerModule),
-          handler: 'handler',
-          projectRoot: props.projectRoot,
-          depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
-          bundling: {
-            format: OutputFormat.ESM,
-            target: 'node24',
-            mainFields: ['module', 'main'],
-            // ESM bundles of CommonJS dependencies still call require().
-            banner:
-              "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-            sourceMap: true,
-            // Maps give stack traces their file:line; the sources themselves need not ship.
-            sourcesContent: false,
-            minify: true,
-            // Bundle the AWS SDK too: the versions we test with are the versions that run.
-            bundleAwsSDK: true,
-            externalModules: [],
-          },
+          handler: 'index.handler',
+          // The project root is only the place esbuild resolves from: the asset is the bundle
+          // (hashed by its output, so the template changes only when the bundle does).
+          code: Code.fromAsset(props.projectRoot, {
+            assetHashType: AssetHashType.OUTPUT,
+            bundling: {
+              // esbuild runs in this process: no container is ever started.
+              image: DockerImage.fromRegistry('scratch'),
+              local: new LocalFunctionBundling(path.join(props.projectRoot, props.handlerModule)),
+            },
+          }),
         })
       : new LambdaFunction(this, 'Function', {
           ...common,

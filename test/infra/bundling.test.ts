@@ -1,12 +1,22 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BUNDLE_CHUNK_DIR,
+  BUNDLE_ENTRY_FILE,
+  bundleBytes,
+} from '../../infra/constructs/function-bundle.ts';
 import { PipelineFunction } from '../../infra/constructs/pipeline-function.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
 import { PROJECT_ROOT } from '../../infra/synth-pipeline.ts';
+
+const execFileAsync = promisify(execFile);
 
 // One function bundled for real with the local esbuild (no Docker): proves the deployable
 // artifact is an ESM bundle; the other suites synthesize without bundling.
@@ -14,27 +24,41 @@ let outdir: string;
 let template: Template;
 let assetDir: string;
 
+let authorizerAssetDir: string;
+
 beforeAll(() => {
   outdir = mkdtempSync(path.join(tmpdir(), 'sora-cdk-bundle-'));
   // Asset metadata (as the CLI enables it) tells where the bundle was staged.
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'BundleProbe');
-  const fn = new PipelineFunction(stack, 'RecordFailure', {
-    handlerModule: HANDLER_MODULES.recordFailure,
-    description: 'bundling probe',
-    timeout: Duration.seconds(30),
-    memorySize: 256,
-    bundle: true,
-    projectRoot: PROJECT_ROOT,
-    serviceName: 'sora-pipeline',
-    logLevel: 'INFO',
-  });
+  const probe = (id: string, handlerModule: string) =>
+    new PipelineFunction(stack, id, {
+      handlerModule,
+      description: 'bundling probe',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      bundle: true,
+      projectRoot: PROJECT_ROOT,
+      serviceName: 'sora-pipeline',
+      logLevel: 'INFO',
+    });
+  const recordFailure = probe('RecordFailure', HANDLER_MODULES.recordFailure);
+  const authorizer = probe('Authorizer', HANDLER_MODULES.authorizer);
   template = Template.fromStack(stack);
-  const metadata = template.findResources('AWS::Lambda::Function');
-  const assetPath = Object.values(metadata)[0]?.Metadata?.['aws:asset:path'];
-  if (typeof assetPath !== 'string') throw new Error(`no asset path for ${fn.node.path}`);
-  assetDir = path.join(outdir, assetPath);
+  assetDir = path.join(outdir, assetPathOf(recordFailure));
+  authorizerAssetDir = path.join(outdir, assetPathOf(authorizer));
 }, 60_000);
+
+function assetPathOf(fn: PipelineFunction): string {
+  const logicalId = stackLogicalId(fn);
+  const assetPath = template.toJSON().Resources?.[logicalId]?.Metadata?.['aws:asset:path'];
+  if (typeof assetPath !== 'string') throw new Error(`no asset path for ${fn.node.path}`);
+  return assetPath;
+}
+
+function stackLogicalId(fn: PipelineFunction): string {
+  return Stack.of(fn).getLogicalId(fn.function.node.defaultChild as CfnElement);
+}
 
 afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });
@@ -46,6 +70,57 @@ describe('a bundled pipeline function', () => {
 
     expect(bundle.startsWith("import { createRequire } from 'module';")).toBe(true);
     expect(bundle).toContain('createRequire(import.meta.url)');
+  });
+
+  it('keeps what the handler imports on first use out of index.mjs, in chunks of their own', () => {
+    const chunks = readdirSync(path.join(assetDir, BUNDLE_CHUNK_DIR)).filter((file) =>
+      file.endsWith('.mjs'),
+    );
+    const entry = readFileSync(path.join(assetDir, BUNDLE_ENTRY_FILE), 'utf8');
+
+    // The credential providers Lambda never uses (SSO, STS web identity, ini files, ...) are
+    // imported dynamically by the SDK: each is a chunk, named in the entry only by import().
+    expect(chunks.length).toBeGreaterThan(3);
+    expect(entry).toMatch(/import\("\.\/chunks\/[^"]+\.mjs"\)/);
+    for (const chunk of chunks) {
+      expect(readFileSync(path.join(assetDir, BUNDLE_CHUNK_DIR, chunk), 'utf8')).toContain(
+        'createRequire(import.meta.url)',
+      );
+    }
+  });
+
+  it('runs from its asset directory, loading its chunks on first use', async () => {
+    // The handler reads its configuration, builds the DynamoDB client and sends (credentials
+    // from the environment, a chunk of the SDK's own) to a port nothing listens on: getting as
+    // far as the connection proves every chunk on that path resolves in the shipped layout.
+    const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(assetDir, BUNDLE_ENTRY_FILE)).href)});
+      await handler({ jobId: 'job_01JABCDEFGHJKMNPQRSTVWXYZ0', error: { Error: 'X', Cause: 'y' } })
+        .then(() => console.log('answered'), (error) => console.log('failed:', error.code ?? error.name));`;
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      {
+        cwd: tmpdir(),
+        env: {
+          PATH: process.env.PATH ?? '',
+          JOBS_TABLE_NAME: 'jobs',
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+          AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
+          AWS_MAX_ATTEMPTS: '1',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+        },
+      },
+    );
+
+    expect(stdout.trim()).toBe('failed: ECONNREFUSED');
+  });
+
+  it('gives each function the bundle of its own handler', () => {
+    expect(authorizerAssetDir).not.toBe(assetDir);
+    expect(bundleBytes(authorizerAssetDir)).toBeLessThan(bundleBytes(assetDir) / 2);
   });
 
   it('ships a source map without the sources themselves', () => {
