@@ -25,7 +25,6 @@ import { readSecretString } from '../shared/secrets/read-secret.ts';
 import { createUploadReader, createUploadStore } from '../shared/storage/uploads.ts';
 import { createWebhookNotifier } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
-import { webhookPolicyFromEnv } from '../shared/webhooks/webhook-target.ts';
 import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { createApiHandler } from './api-handler.ts';
@@ -49,6 +48,7 @@ export const handler = withObservability(
       'provider',
       'bedrock',
       'limits',
+      'webhookPolicy',
     ]);
     const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
@@ -89,7 +89,7 @@ export const handler = withObservability(
       },
       webhookSecret: async (client) =>
         clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
-      webhookPolicy: webhookPolicyFromEnv(process.env),
+      webhookPolicy: config.webhookPolicy,
       readUpload: createUploadReader(s3(), config.videosBucketName),
       storeUpload: createUploadStore(s3(), config.videosBucketName),
       logger: keyedLogger,

@@ -428,6 +428,7 @@ export const handler = withObservability(
       'provider',
       'bedrock',
       'limits',
+      'webhookDelivery',
     ]);
     return createCreateProviderJobHandler({
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
@@ -439,7 +440,7 @@ export const handler = withObservability(
       }),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
-      notify: productionNotifier(),
+      notify: productionNotifier(config.webhookDelivery),
       readUpload: createUploadReader(s3(), config.videosBucketName),
     });
   }),
