@@ -9,6 +9,9 @@
  *
  *   node bench/cold-start.ts [runs]      (default 5)
  *
+ * Also measured, with no target: `dynamodb-floor`, the DynamoDB document client and one command
+ * alone, the least any function that reads a job loads at init.
+ *
  * Targets (issue 10): every bundle <= 800 KB, the authorizer <= 150 KB; init p50 <= 1.0x the
  * reference for the task functions, <= 0.6x for the authorizer and the API.
  */
@@ -53,7 +56,7 @@ interface Bundle {
 const workDir = mkdtempSync(path.join(tmpdir(), 'sora-cold-start-'));
 try {
   const bundles = await synthesizedBundles();
-  bundles.push(referenceBundle());
+  bundles.push(dynamoDbFloorBundle(), referenceBundle());
 
   console.log('function            bundle KB  at init KB  largest packages loaded at init (KB)');
   for (const bundle of bundles) {
@@ -155,16 +158,31 @@ async function synthesizedBundles(): Promise<Bundle[]> {
 
 /** `@aws-sdk/client-s3` + `openai`, nothing else, bundled the same way as the functions. */
 function referenceBundle(): Bundle {
-  const entry = path.join(PROJECT_ROOT, 'bench', '.cold-start-reference.ts');
-  writeFileSync(
-    entry,
+  return probeBundle(
+    'reference',
     "export { S3Client } from '@aws-sdk/client-s3';\nexport { default as OpenAI } from 'openai';\nexport const handler = async () => 'ok';\n",
   );
+}
+
+/**
+ * The DynamoDB document client and one command, nothing else: the least a function that
+ * reads a job loads (every API route does). Printed beside the reference, no target.
+ */
+function dynamoDbFloorBundle(): Bundle {
+  return probeBundle(
+    'dynamodb-floor',
+    "export { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nexport { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';\nexport const handler = async () => 'ok';\n",
+  );
+}
+
+function probeBundle(name: string, source: string): Bundle {
+  const entry = path.join(PROJECT_ROOT, 'bench', `.cold-start-${name}.ts`);
+  writeFileSync(entry, source);
   try {
-    const outdir = path.join(workDir, 'reference');
+    const outdir = path.join(workDir, name);
     const metafile = bundleFunction(entry, outdir);
     return {
-      name: 'reference',
+      name,
       file: path.join(outdir, BUNDLE_ENTRY_FILE),
       bytes: bundleBytes(outdir),
       ...loadedAtInit(metafile),

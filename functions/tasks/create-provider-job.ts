@@ -32,7 +32,6 @@
  */
 import * as z from 'zod/mini';
 import '../shared/schema-messages.ts';
-import { s3 } from '../shared/aws/s3-client.ts';
 import { readConfig } from '../shared/config/function-config.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
@@ -48,7 +47,7 @@ import type { InputReference } from '../shared/provider/video-provider.ts';
 import { buildBedrockProvider } from '../shared/provider-factory/bedrock-provider-source.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
-import { createUploadReader, type ReadUpload } from '../shared/storage/uploads.ts';
+import type { ReadUpload } from '../shared/storage/uploads.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { admitOrPark } from '../shared/workflow/job-queue.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
@@ -417,6 +416,22 @@ function stateOf(
   };
 }
 
+/**
+ * Reads reference images (uploads/) with the S3 client, both imported on the first job that has
+ * one: most jobs have none, so a cold start does not load the S3 SDK for them (the import is a
+ * chunk of its own in the bundle, infra/constructs/function-bundle.ts).
+ */
+function uploadReaderOnFirstUse(bucket: string): ReadUpload {
+  let reader: Promise<ReadUpload> | undefined;
+  return async (key) => {
+    reader ??= Promise.all([
+      import('../shared/storage/uploads.ts'),
+      import('../shared/aws/s3-client.ts'),
+    ]).then(([{ createUploadReader }, { s3 }]) => createUploadReader(s3(), bucket));
+    return (await reader)(key);
+  };
+}
+
 export const handler = withObservability(
   'create-provider-job',
   lazyHandler(() => {
@@ -441,7 +456,7 @@ export const handler = withObservability(
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
       notify: productionNotifier(config.webhookDelivery),
-      readUpload: createUploadReader(s3(), config.videosBucketName),
+      readUpload: uploadReaderOnFirstUse(config.videosBucketName),
     });
   }),
 );
