@@ -32,6 +32,7 @@
  */
 import * as z from 'zod/mini';
 import '../shared/schema-messages.ts';
+import { loadedOnFirstUse } from '../shared/aws/aws-client.ts';
 import { readConfig } from '../shared/config/function-config.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
@@ -418,18 +419,17 @@ function stateOf(
 
 /**
  * Reads reference images (uploads/) with the S3 client, both imported on the first job that has
- * one: most jobs have none, so a cold start does not load the S3 SDK for them (the import is a
- * chunk of its own in the bundle, infra/constructs/function-bundle.ts).
+ * one: most jobs have none, so a cold start does not load the S3 SDK for them.
  */
 function uploadReaderOnFirstUse(bucket: string): ReadUpload {
-  let reader: Promise<ReadUpload> | undefined;
-  return async (key) => {
-    reader ??= Promise.all([
+  const reader = loadedOnFirstUse(async () => {
+    const [{ createUploadReader }, { s3 }] = await Promise.all([
       import('../shared/storage/uploads.ts'),
       import('../shared/aws/s3-client.ts'),
-    ]).then(([{ createUploadReader }, { s3 }]) => createUploadReader(s3(), bucket));
-    return (await reader)(key);
-  };
+    ]);
+    return createUploadReader(s3(), bucket);
+  });
+  return async (key) => (await reader())(key);
 }
 
 export const handler = withObservability(
