@@ -13,13 +13,21 @@ function sourceFiles(dir: string): string[] {
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
-/** Packages a file imports as values (type-only imports vanish from the bundle). */
+/**
+ * Packages a file imports as values, statically or with `import()` (a chunk loaded on first
+ * use is still in the bundle); type-only imports vanish from the bundle.
+ */
 function importedPackages(file: string): string[] {
   const text = readFileSync(file, 'utf8');
+  const specifiers = [
+    ...[...text.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'/gm)]
+      .filter(([, typeOnly]) => !typeOnly)
+      .map(([, , specifier]) => specifier ?? ''),
+    ...[...text.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)].map(([, specifier]) => specifier ?? ''),
+  ];
   const packages: string[] = [];
-  for (const match of text.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'/gm)) {
-    const [, typeOnly, specifier = ''] = match;
-    if (typeOnly || specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+  for (const specifier of specifiers) {
+    if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
     const parts = specifier.split('/');
     packages.push(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? ''));
   }
