@@ -26,7 +26,7 @@ import { InvalidContentError, StorageError } from './storage-errors.ts';
 
 /**
  * Puts generated media into S3: the MP4 streamed through a multipart upload (memory bounded by
- * part size x queue size, whatever the video's size), the small images in one request. Every
+ * part size x (queue size + 1), whatever the video's size), the small images in one request. Every
  * object is checked (signature, length, sha256) before it counts as stored; an object that fails
  * a check never stays behind.
  */
