@@ -1,7 +1,8 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-
-/** A short-lived GET link to an object of the videos bucket. */
+/**
+ * A short-lived GET link to an object of the videos bucket. Made by presigned-content-link.ts,
+ * which the API imports with the first request that needs a link: the S3 SDK it uses is not
+ * loaded by a cold start that only reads or lists jobs.
+ */
 export type ContentLink = (key: string) => Promise<string>;
 
 /**
@@ -9,10 +10,3 @@ export type ContentLink = (key: string) => Promise<string>;
  * request starts, not while it streams), short enough that a leaked link is soon useless.
  */
 export const CONTENT_LINK_TTL_SECONDS = 300;
-
-export function createContentLink(s3: S3Client, bucket: string): ContentLink {
-  return (key) =>
-    getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), {
-      expiresIn: CONTENT_LINK_TTL_SECONDS,
-    });
-}

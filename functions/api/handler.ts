@@ -3,8 +3,9 @@
  * invocation (see lazy-handler.ts); a missing variable fails it loudly, naming the variable.
  * Traced, with the job id annotated where the handler logs it; new jobs counted (JobsSubmitted).
  */
+
+import { loadedOnFirstUse } from '../shared/aws/aws-client.ts';
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
-import { s3 } from '../shared/aws/s3-client.ts';
 import { sfn } from '../shared/aws/sfn-client.ts';
 import { now } from '../shared/clock.ts';
 import { readConfig } from '../shared/config/function-config.ts';
@@ -22,16 +23,22 @@ import {
   stopExecution,
 } from '../shared/scheduler/workflow-executions.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
-import { createUploadReader, createUploadStore } from '../shared/storage/uploads.ts';
+import type { ReadUpload } from '../shared/storage/uploads.ts';
 import { createWebhookNotifier } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
-import { webhookPolicyFromEnv } from '../shared/webhooks/webhook-target.ts';
 import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { createApiHandler } from './api-handler.ts';
-import { createContentLink } from './content-link.ts';
+import type { ContentLink } from './content-link.ts';
 
 export { createApiHandler };
+
+/** What the API does with the videos bucket (S3). */
+interface VideosBucketRoutes {
+  contentLink: ContentLink;
+  readUpload: ReadUpload;
+  storeUpload: (bytes: Uint8Array) => Promise<string>;
+}
 
 export const handler = withObservability(
   'api',
@@ -49,6 +56,7 @@ export const handler = withObservability(
       'provider',
       'bedrock',
       'limits',
+      'webhookPolicy',
     ]);
     const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
@@ -57,6 +65,22 @@ export const handler = withObservability(
       secretId: config.providerSecretId,
     });
     const keyedLogger = annotatingJobIds(logger);
+    // S3 serves three routes only (content links, reference images read and stored): it is
+    // imported with the code that uses it on the first request that needs it, so a cold start
+    // that reads or lists jobs does not load it.
+    const videosBucket = loadedOnFirstUse(async (): Promise<VideosBucketRoutes> => {
+      const [{ s3 }, { createContentLink }, { createUploadReader, createUploadStore }] =
+        await Promise.all([
+          import('../shared/aws/s3-client.ts'),
+          import('./presigned-content-link.ts'),
+          import('../shared/storage/uploads.ts'),
+        ]);
+      return {
+        contentLink: createContentLink(s3(), config.videosBucketName),
+        readUpload: createUploadReader(s3(), config.videosBucketName),
+        storeUpload: createUploadStore(s3(), config.videosBucketName),
+      };
+    });
     const notify = createWebhookNotifier(sfn(), config.webhookStateMachineArn);
     return createApiHandler({
       store,
@@ -65,7 +89,7 @@ export const handler = withObservability(
       providerConfig: config.provider,
       clock: now,
       newJobId,
-      contentLink: createContentLink(s3(), config.videosBucketName),
+      contentLink: async (key) => (await videosBucket()).contentLink(key),
       usage: (day) => readUsage(limits, day),
       cancel: {
         store,
@@ -89,9 +113,9 @@ export const handler = withObservability(
       },
       webhookSecret: async (client) =>
         clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
-      webhookPolicy: webhookPolicyFromEnv(process.env),
-      readUpload: createUploadReader(s3(), config.videosBucketName),
-      storeUpload: createUploadStore(s3(), config.videosBucketName),
+      webhookPolicy: config.webhookPolicy,
+      readUpload: async (key) => (await videosBucket()).readUpload(key),
+      storeUpload: async (bytes) => (await videosBucket()).storeUpload(bytes),
       logger: keyedLogger,
     });
   }),

@@ -1,4 +1,4 @@
-import busboy from 'busboy';
+import type busboy from 'busboy';
 import { ValidationError } from '../shared/jobs/job-errors.ts';
 import { MAX_REFERENCE_IMAGE_BYTES } from '../shared/media/reference-image.ts';
 import { PayloadTooLargeError } from './api-errors.ts';
@@ -16,11 +16,14 @@ const MAX_FIELD_BYTES = 16 * 1024;
  * and one file, `input_reference`, of at most MAX_REFERENCE_IMAGE_BYTES. Anything else is refused
  * with a ValidationError naming it.
  */
-export function parseMultipart(contentType: string, body: Buffer): Promise<MultipartRequest> {
+export async function parseMultipart(contentType: string, body: Buffer): Promise<MultipartRequest> {
+  // Imported with the first multipart request (a chunk of its own in the bundle): most requests
+  // are JSON, and a cold start need not load the parser for them.
+  const { default: createParser } = await import('busboy');
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({
+      parser = createParser({
         headers: { 'content-type': contentType },
         limits: {
           fileSize: MAX_REFERENCE_IMAGE_BYTES,

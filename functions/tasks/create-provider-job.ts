@@ -32,7 +32,7 @@
  */
 import * as z from 'zod/mini';
 import '../shared/schema-messages.ts';
-import { s3 } from '../shared/aws/s3-client.ts';
+import { loadedOnFirstUse } from '../shared/aws/aws-client.ts';
 import { readConfig } from '../shared/config/function-config.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
@@ -48,7 +48,7 @@ import type { InputReference } from '../shared/provider/video-provider.ts';
 import { buildBedrockProvider } from '../shared/provider-factory/bedrock-provider-source.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
-import { createUploadReader, type ReadUpload } from '../shared/storage/uploads.ts';
+import type { ReadUpload } from '../shared/storage/uploads.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { admitOrPark } from '../shared/workflow/job-queue.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
@@ -417,6 +417,21 @@ function stateOf(
   };
 }
 
+/**
+ * Reads reference images (uploads/) with the S3 client, both imported on the first job that has
+ * one: most jobs have none, so a cold start does not load the S3 SDK for them.
+ */
+function uploadReaderOnFirstUse(bucket: string): ReadUpload {
+  const reader = loadedOnFirstUse(async () => {
+    const [{ createUploadReader }, { s3 }] = await Promise.all([
+      import('../shared/storage/uploads.ts'),
+      import('../shared/aws/s3-client.ts'),
+    ]);
+    return createUploadReader(s3(), bucket);
+  });
+  return async (key) => (await reader())(key);
+}
+
 export const handler = withObservability(
   'create-provider-job',
   lazyHandler(() => {
@@ -428,6 +443,7 @@ export const handler = withObservability(
       'provider',
       'bedrock',
       'limits',
+      'webhookDelivery',
     ]);
     return createCreateProviderJobHandler({
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
@@ -439,8 +455,8 @@ export const handler = withObservability(
       }),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
-      notify: productionNotifier(),
-      readUpload: createUploadReader(s3(), config.videosBucketName),
+      notify: productionNotifier(config.webhookDelivery),
+      readUpload: uploadReaderOnFirstUse(config.videosBucketName),
     });
   }),
 );

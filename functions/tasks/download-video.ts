@@ -230,6 +230,7 @@ export const handler = withObservability(
       'provider',
       'bedrock',
       'limits',
+      'webhookDelivery',
     ]);
     return createDownloadVideoHandler({
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
@@ -242,7 +243,7 @@ export const handler = withObservability(
       storage: new VideoStorage({ s3: s3(), bucket: config.videosBucketName }),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
-      notify: productionNotifier(),
+      notify: productionNotifier(config.webhookDelivery),
     });
   }),
 );

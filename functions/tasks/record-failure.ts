@@ -185,13 +185,13 @@ async function releaseOrSpend(
 export const handler = withObservability(
   'record-failure',
   lazyHandler(() => {
-    const config = readConfig(['jobsTableName', 'jobEventsBusName', 'limits']);
+    const config = readConfig(['jobsTableName', 'jobEventsBusName', 'limits', 'webhookDelivery']);
     return createRecordFailureHandler({
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits),
       executionsOf: (stateMachineArn) => createSfnWorkflowExecutions(sfn(), stateMachineArn),
-      notify: productionNotifier(),
+      notify: productionNotifier(config.webhookDelivery),
     });
   }),
 );

@@ -119,9 +119,9 @@ export async function withJobLogging<T>(
   }
 }
 
-/** The production webhook notifier (WEBHOOK_STATE_MACHINE_ARN; absent, nothing is sent). */
-export function productionNotifier(): NotifyWebhook {
-  return createWebhookNotifier(sfn(), process.env.WEBHOOK_STATE_MACHINE_ARN || undefined);
+/** The production webhook notifier (readConfig's `webhookDelivery`; unset, nothing is sent). */
+export function productionNotifier(webhookDelivery: string | undefined): NotifyWebhook {
+  return createWebhookNotifier(sfn(), webhookDelivery);
 }
 
 /** The production job store on the jobs table (publishing job events where configured). */

@@ -28,7 +28,6 @@ import {
   guardedLookup,
   WebhookTargetError,
   type WebhookTargetPolicy,
-  webhookPolicyFromEnv,
 } from '../shared/webhooks/webhook-target.ts';
 import {
   type Clock,
@@ -191,11 +190,16 @@ export function createWebhookPost(policy: WebhookTargetPolicy): PostWebhook {
 export const handler = withObservability(
   'deliver-webhook',
   lazyHandler(() => {
-    const config = readConfig(['jobsTableName', 'jobEventsBusName', 'webhookSecretId']);
+    const config = readConfig([
+      'jobsTableName',
+      'jobEventsBusName',
+      'webhookSecretId',
+      'webhookPolicy',
+    ]);
     return createDeliverWebhookHandler({
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       signingSecret: () => readSecretString(config.webhookSecretId),
-      post: createWebhookPost(webhookPolicyFromEnv(process.env)),
+      post: createWebhookPost(config.webhookPolicy),
       clock: systemClock,
     });
   }),

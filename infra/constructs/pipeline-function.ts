@@ -115,7 +115,9 @@ export class PipelineFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_LOG_LEVEL: props.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
+        // No NODE_OPTIONS=--enable-source-maps: Node would parse every loaded file's map at each
+        // cold start; an error's stack is mapped when it leaves the handler instead
+        // (functions/shared/observability/source-mapped-stack.ts).
         ...props.environment,
       },
     };

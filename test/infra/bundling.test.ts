@@ -118,6 +118,25 @@ describe('a bundled pipeline function', () => {
     expect(stdout.trim()).toBe('failed: ECONNREFUSED');
   });
 
+  it('reports a failed invocation with its stack in source positions, maps read on the error', async () => {
+    // No JOBS_TABLE_NAME: the first invocation fails in readConfig. Node runs without
+    // --enable-source-maps, as deployed; the handler's wrapper maps the stack.
+    const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(assetDir, BUNDLE_ENTRY_FILE)).href)});
+      await handler({}).catch((error) => console.log(error.stack));`;
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      {
+        cwd: tmpdir(),
+        env: { PATH: process.env.PATH ?? '', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+      },
+    );
+
+    expect(stdout).toMatch(/^ConfigurationError: .*JOBS_TABLE_NAME/);
+    expect(stdout).toMatch(/at .*functions\/shared\/config\/function-config\.ts:\d+:\d+/);
+    expect(stdout).not.toMatch(/\.mjs:\d+:\d+/);
+  });
+
   it('gives each function the bundle of its own handler', () => {
     expect(authorizerAssetDir).not.toBe(assetDir);
     expect(bundleBytes(authorizerAssetDir)).toBeLessThan(bundleBytes(assetDir) / 2);
@@ -130,12 +149,12 @@ describe('a bundled pipeline function', () => {
     expect(map.sourcesContent).toBeUndefined();
   });
 
-  it('runs the bundle as index.handler from S3 code, with source maps enabled', () => {
+  it('runs the bundle as index.handler from S3 code, without Node parsing maps at init', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Runtime: 'nodejs24.x',
       Code: { S3Bucket: Match.anyValue(), S3Key: Match.stringLikeRegexp('\\.zip$') },
-      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) },
     });
   });
 });

@@ -277,7 +277,7 @@ describe('environment (docs/architecture.md)', () => {
     ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS', 'JOB_EVENTS_BUS_NAME']],
     ['deliverWebhook', ['JOBS_TABLE_NAME', 'WEBHOOK_SECRET_ID']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
-    const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'];
+    const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL'];
     const provider = ['PROVIDER_MODEL', 'PROVIDER_TIMEOUT_MS'];
     const limits = ['MAX_CONCURRENT_JOBS', 'PROVIDER_REQUESTS_PER_MINUTE', 'OVER_BUDGET_ACTION'];
     const names = Object.keys(environmentOf(name));

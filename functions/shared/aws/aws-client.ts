@@ -19,3 +19,19 @@ export function createdOnFirstUse<T>(make: () => T): () => T {
     return value.made;
   };
 }
+
+/**
+ * `load()` on the first call, the same promise on every later one; a failed load is not kept,
+ * so the next call tries again. For what a function imports only when an invocation needs it
+ * (`import()`: a chunk of its own in the bundle, see infra/constructs/function-bundle.ts).
+ */
+export function loadedOnFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load().catch((error: unknown) => {
+      loaded = undefined;
+      throw error;
+    });
+    return loaded;
+  };
+}

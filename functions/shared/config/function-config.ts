@@ -6,6 +6,7 @@
  */
 import { type LimitsConfig, limitsConfigFromEnv } from '../limits/limits-config.ts';
 import { type ProviderSettings, providerSettingsFromEnv } from '../provider/provider-config.ts';
+import type { WebhookTargetPolicy } from '../webhooks/webhook-target.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -26,6 +27,13 @@ export interface FunctionConfig {
   webhookStateMachineArn: string;
   /** The secret whose SecretString signs webhooks. */
   webhookSecretId: string;
+  /**
+   * Where a function that changes a job's status starts webhook deliveries
+   * (WEBHOOK_STATE_MACHINE_ARN); unset: it sends no webhooks.
+   */
+  webhookDelivery: string | undefined;
+  /** Which webhook URLs may be called: WEBHOOK_ALLOW_LOOPBACK=true (the local stack only). */
+  webhookPolicy: WebhookTargetPolicy;
   /** The EventBridge bus job state changes are put on; unset: no job events. */
   jobEventsBusName: string | undefined;
   /** Base URL, models, prices, timeouts (PROVIDER_*): everything but the key. */
@@ -61,6 +69,13 @@ const readers: { [K in Setting]: (env: Env) => FunctionConfig[K] } = {
   webhookStateMachineArn: variable(SETTING_VARIABLES.webhookStateMachineArn),
   webhookSecretId: variable(SETTING_VARIABLES.webhookSecretId),
   jobEventsBusName: (env) => env.JOB_EVENTS_BUS_NAME?.trim() || undefined,
+  webhookDelivery: (env) => env[SETTING_VARIABLES.webhookStateMachineArn]?.trim() || undefined,
+  webhookPolicy: (env) => {
+    const value = env.WEBHOOK_ALLOW_LOOPBACK?.trim();
+    if (value === undefined || value === '' || value === 'false') return { allowLoopback: false };
+    if (value === 'true') return { allowLoopback: true };
+    throw new Error(`WEBHOOK_ALLOW_LOOPBACK must be true or false, not ${JSON.stringify(value)}`);
+  },
   provider: providerSettingsFromEnv,
   limits: limitsConfigFromEnv,
   bedrock: (env) => {

@@ -1,6 +1,7 @@
 /**
  * The wrapper every Lambda entry applies: a trace subsegment for the invocation and a metrics
- * scope published when it ends, on success and on failure alike.
+ * scope published when it ends, on success and on failure alike; an error it ends with carries
+ * its stack in source positions (source-mapped-stack.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
@@ -12,6 +13,7 @@ import {
   publishMetrics,
   type RecordedMetric,
 } from './pipeline-metrics.ts';
+import { mapErrorStack } from './source-mapped-stack.ts';
 
 /** What the wrapper uses of the tracer (xray-tracer.ts). */
 export interface HandlerTracer {
@@ -43,7 +45,15 @@ export function withObservability<TEvent, TResult>(
     const recorded: RecordedMetric[] = [];
     try {
       return await traced(tools, name, () =>
-        inMetricsScope(recorded, () => handler(event, context)),
+        inMetricsScope(recorded, async () => {
+          try {
+            return await handler(event, context);
+          } catch (error) {
+            // The trace Lambda reports for a failed invocation, in source positions.
+            mapErrorStack(error);
+            throw error;
+          }
+        }),
       );
     } finally {
       try {

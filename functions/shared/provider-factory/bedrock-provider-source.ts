@@ -1,8 +1,10 @@
 /**
  * The Bedrock provider of the task functions (create, poll, download), kept out of
  * provider-from-env.ts so that functions that never call Bedrock (the API) do not bundle its SDK.
+ * Its SDK, and the S3 client it reads Bedrock's output with, are imported when the first
+ * Bedrock job needs them: a chunk of their own (infra/constructs/function-bundle.ts) that a
+ * container serving only /v1/videos jobs never loads.
  */
-import { s3 } from '../aws/s3-client.ts';
 import type { BedrockSettings } from '../config/function-config.ts';
 import { tracer } from '../observability/observability.ts';
 import type { JobProvider } from '../provider/job-provider.ts';
@@ -12,9 +14,10 @@ export async function buildBedrockProvider(
   config: ProviderConfig,
   settings: BedrockSettings,
 ): Promise<JobProvider> {
-  const [{ BedrockRuntimeClient }, { BedrockProvider }] = await Promise.all([
+  const [{ BedrockRuntimeClient }, { BedrockProvider }, { s3 }] = await Promise.all([
     import('@aws-sdk/client-bedrock-runtime'),
     import('../provider/bedrock/bedrock-provider.ts'),
+    import('../aws/s3-client.ts'),
   ]);
   // SDK retries are safe here: a repeated clientRequestToken starts no second invocation.
   // The endpoint comes from AWS_ENDPOINT_URL_BEDROCK_RUNTIME on the local stack.

@@ -10,16 +10,10 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { ValidationError } from '../jobs/job-errors.ts';
 
+/** Read by readConfig's `webhookPolicy` (WEBHOOK_ALLOW_LOOPBACK=true: the local stack; AWS never sets it). */
 export interface WebhookTargetPolicy {
   /** Local stack only: plain http to the loopback interface. */
   allowLoopback: boolean;
-}
-
-/** The local stack allows plain http to 127.0.0.1 (WEBHOOK_ALLOW_LOOPBACK=true); AWS never sets it. */
-export function webhookPolicyFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
-): WebhookTargetPolicy {
-  return { allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === 'true' };
 }
 
 /** The webhook URL may not be called (a URL or address the policy refuses). */

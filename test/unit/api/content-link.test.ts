@@ -1,9 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import {
-  CONTENT_LINK_TTL_SECONDS,
-  createContentLink,
-} from '../../../functions/api/content-link.ts';
+import { CONTENT_LINK_TTL_SECONDS } from '../../../functions/api/content-link.ts';
+import { createContentLink } from '../../../functions/api/presigned-content-link.ts';
 
 describe('createContentLink', () => {
   it('presigns a GET of the key in the videos bucket that expires within 15 minutes', async () => {

@@ -76,4 +76,26 @@ describe('readConfig', () => {
     expect(error.message).toMatch(/PROVIDER_MODELS/);
     expect(error.message).toMatch(/MAX_CONCURRENT_JOBS must be a whole number/);
   });
+
+  it('reads the optional webhook settings: no delivery and no loopback unless set', () => {
+    expect(readConfig(['webhookDelivery', 'webhookPolicy'], {})).toEqual({
+      webhookDelivery: undefined,
+      webhookPolicy: { allowLoopback: false },
+    });
+    expect(
+      readConfig(['webhookDelivery', 'webhookPolicy'], {
+        WEBHOOK_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:webhooks',
+        WEBHOOK_ALLOW_LOOPBACK: 'true',
+      }),
+    ).toEqual({
+      webhookDelivery: 'arn:aws:states:us-east-1:123456789012:stateMachine:webhooks',
+      webhookPolicy: { allowLoopback: true },
+    });
+  });
+
+  it('refuses a loopback switch that is neither true nor false, naming it', () => {
+    const error = errorOf(() => readConfig(['webhookPolicy'], { WEBHOOK_ALLOW_LOOPBACK: 'yes' }));
+
+    expect(error.message).toBe('WEBHOOK_ALLOW_LOOPBACK must be true or false, not "yes"');
+  });
 });
