@@ -32,60 +32,89 @@ export interface ContentInspector {
   result(): InspectedContent;
 }
 
+/** The checks of `inspectContent` without a stream: the caller hands every chunk over. */
+export interface ContentCheck {
+  /** Counts and hashes a chunk; throws when it breaks a check (signature, longer than announced). */
+  add(chunk: Uint8Array): void;
+  /** Throws when the whole is wrong (no signature, shorter than announced); else count and digest. */
+  end(): InspectedContent;
+}
+
 /**
- * Counts and hashes bytes on their way to storage, checks the leading signature, and compares
- * the total against the announced Content-Length. The checks fail the stream before its end is
+ * Counts and hashes bytes on their way to storage (each byte hashed once, as it arrives), checks
+ * the leading signature on the first bytes only, and compares the total against the announced
+ * Content-Length.
+ */
+export function checkContent(options: {
+  expectedLength: number | undefined;
+  signature?: ContentSignature | undefined;
+}): ContentCheck {
+  const { expectedLength, signature } = options;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let head: Buffer | undefined = signature ? Buffer.alloc(0) : undefined;
+
+  const checkHead = (final: boolean): void => {
+    if (!signature || head === undefined) return;
+    if (head.length < signature.bytes && !final) return;
+    const seen = head;
+    head = undefined;
+    if (seen.length >= signature.bytes && signature.matches(seen)) return;
+    const shown = seen.length === 0 ? 'the body is empty' : `it starts 0x${seen.toString('hex')}`;
+    throw new InvalidContentError(`content is not ${signature.description}: ${shown}`);
+  };
+
+  return {
+    add(chunk) {
+      bytes += chunk.byteLength;
+      if (expectedLength !== undefined && bytes > expectedLength) {
+        throw lengthError(bytes, expectedLength, 'download_oversized');
+      }
+      if (head !== undefined && signature) {
+        const needed = signature.bytes - head.length;
+        head = Buffer.concat([head, chunk.subarray(0, needed)]);
+        checkHead(false);
+      }
+      hash.update(chunk);
+    },
+    end() {
+      checkHead(true);
+      if (expectedLength !== undefined && bytes !== expectedLength) {
+        throw lengthError(bytes, expectedLength, 'download_truncated');
+      }
+      return { bytes, sha256: hash.digest('hex') };
+    },
+  };
+}
+
+/**
+ * The same checks as a pass-through stream. The checks fail the stream before its end is
  * signalled, so an upload reading from it never completes with bad content.
  */
 export function inspectContent(options: {
   expectedLength: number | undefined;
   signature?: ContentSignature | undefined;
 }): ContentInspector {
-  const { expectedLength, signature } = options;
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let head: Buffer | undefined = signature ? Buffer.alloc(0) : undefined;
-  let digest: string | undefined;
-
-  const checkHead = (final: boolean): InvalidContentError | undefined => {
-    if (!signature || head === undefined) return undefined;
-    if (head.length < signature.bytes && !final) return undefined;
-    const seen = head;
-    head = undefined;
-    if (seen.length >= signature.bytes && signature.matches(seen)) return undefined;
-    const shown = seen.length === 0 ? 'the body is empty' : `it starts 0x${seen.toString('hex')}`;
-    return new InvalidContentError(`content is not ${signature.description}: ${shown}`);
-  };
+  const check = checkContent(options);
+  let inspected: InspectedContent | undefined;
 
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      bytes += chunk.length;
-      if (expectedLength !== undefined && bytes > expectedLength) {
-        callback(lengthError(bytes, expectedLength, 'download_oversized'));
+      try {
+        check.add(chunk);
+      } catch (error) {
+        callback(error as Error);
         return;
       }
-      if (head !== undefined && signature) {
-        head = Buffer.concat([head, chunk.subarray(0, signature.bytes - head.length)]);
-        const error = checkHead(false);
-        if (error) {
-          callback(error);
-          return;
-        }
-      }
-      hash.update(chunk);
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
-      const error =
-        checkHead(true) ??
-        (expectedLength !== undefined && bytes !== expectedLength
-          ? lengthError(bytes, expectedLength, 'download_truncated')
-          : undefined);
-      if (error) {
-        callback(error);
+      try {
+        inspected = check.end();
+      } catch (error) {
+        callback(error as Error);
         return;
       }
-      digest = hash.digest('hex');
       callback();
     },
   });
@@ -93,8 +122,8 @@ export function inspectContent(options: {
   return {
     stream,
     result() {
-      if (digest === undefined) throw new Error('content inspection has not finished');
-      return { bytes, sha256: digest };
+      if (inspected === undefined) throw new Error('content inspection has not finished');
+      return inspected;
     },
   };
 }

@@ -1,23 +1,32 @@
 import { pipeline, type Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  ChecksumAlgorithm,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { loggableError } from '../observability/loggable-error.ts';
 import { logger } from '../observability/observability.ts';
 import { ProviderError } from '../provider/provider-errors.ts';
-import { type InspectedContent, inspectContent, MP4_SIGNATURE } from './content-inspector.ts';
+import {
+  checkContent,
+  type InspectedContent,
+  inspectContent,
+  MP4_SIGNATURE,
+} from './content-inspector.ts';
 import { InvalidContentError, StorageError } from './storage-errors.ts';
 
 /**
  * Puts generated media into S3: the MP4 streamed through a multipart upload (memory bounded by
- * part size x queue size, whatever the video's size), the small images in one request. Every
+ * part size x (queue size + 1), whatever the video's size), the small images in one request. Every
  * object is checked (signature, length, sha256) before it counts as stored; an object that fails
  * a check never stays behind.
  */
@@ -188,43 +197,63 @@ export class VideoStorage {
     return { bucket: this.bucket, key, contentType, ...inspected };
   }
 
+  /**
+   * The multipart upload, written out rather than left to lib-storage's `Upload`: each chunk is
+   * checked and hashed as it arrives, then copied once into one of a few part buffers that are
+   * reused from part to part. `Upload` concatenated every part into a fresh 8 MiB buffer, and
+   * those allocations (and the garbage collections they caused) cost about as much as the sha256
+   * itself. Memory: at most `queueSize` parts in flight plus the one being filled.
+   */
   async #streamUpload(
     key: string,
     content: ContentSource,
     contentType: string,
     jobId: string,
   ): Promise<InspectedContent> {
-    const inspector = inspectContent({
+    const check = checkContent({
       expectedLength: content.contentLength,
       signature: MP4_SIGNATURE,
     });
-    // A failure anywhere destroys both streams, which cancels the provider's HTTP body.
-    const body = pipeline(content.stream, inspector.stream, () => undefined);
-    const upload = new Upload({
-      client: this.#s3,
-      params: {
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        ContentType: contentType,
-        Metadata: { [METADATA_JOB_ID]: jobId },
-      },
-      partSize: this.#partSizeBytes,
-      queueSize: this.#queueSize,
-      // Aborting is done here, so a failed abort cannot mask the reason the upload failed.
-      leavePartsOnError: true,
-    });
+    const target = {
+      Bucket: this.bucket,
+      Key: key,
+      ContentType: contentType,
+      Metadata: { [METADATA_JOB_ID]: jobId },
+    };
+    const parts = new PartUploads(this.#s3, target, this.#queueSize);
+    let part = parts.buffer(this.#partSizeBytes);
+    let filled = 0;
     try {
-      await upload.done();
+      for await (const chunk of content.stream as AsyncIterable<Uint8Array>) {
+        check.add(chunk);
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          // A full part is sent once more bytes follow it, so a video of exactly one part size
+          // is still a single put.
+          if (filled === part.length) {
+            await parts.send(part, filled);
+            part = parts.buffer(this.#partSizeBytes);
+            filled = 0;
+          }
+          const taken = Math.min(chunk.byteLength - offset, part.length - filled);
+          part.set(chunk.subarray(offset, offset + taken), filled);
+          filled += taken;
+          offset += taken;
+        }
+      }
+      // The whole-content checks pass before the last request, so no object ever appears with
+      // bad content.
+      const inspected = check.end();
+      await parts.finish(part, filled);
+      return inspected;
     } catch (error) {
       // Stop reading the provider: S3 may have failed while the body was still flowing.
       content.stream.destroy();
-      body.destroy();
-      await this.#abortQuietly(key, upload.uploadId);
+      await parts.settle();
+      await this.#abortQuietly(key, parts.uploadId);
       if (error instanceof InvalidContentError || error instanceof ProviderError) throw error;
       throw asStorageError(error, `uploading s3://${this.bucket}/${key}`);
     }
-    return inspector.result();
   }
 
   async #abortQuietly(key: string, uploadId: string | undefined): Promise<void> {
@@ -241,6 +270,142 @@ export class VideoStorage {
         error: loggableError(error),
       });
     }
+  }
+}
+
+interface UploadTarget {
+  Bucket: string;
+  Key: string;
+  ContentType: string;
+  Metadata: Record<string, string>;
+}
+
+/**
+ * The parts of one multipart upload: started on the first part, at most `queueSize` in flight,
+ * their buffers handed back for reuse once S3 has answered. A video that fits in one part is a
+ * single PutObject, as lib-storage's `Upload` did.
+ */
+class PartUploads {
+  uploadId: string | undefined;
+  readonly #s3: S3Client;
+  readonly #target: UploadTarget;
+  readonly #queueSize: number;
+  readonly #free: Buffer[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #completed: CompletedPart[] = [];
+  #partsSent = 0;
+  #started: Promise<string> | undefined;
+  #failure: { error: unknown } | undefined;
+
+  constructor(s3: S3Client, target: UploadTarget, queueSize: number) {
+    this.#s3 = s3;
+    this.#target = target;
+    this.#queueSize = queueSize;
+  }
+
+  /** A free part buffer (reused when one is back from S3). */
+  buffer(size: number): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafe(size);
+  }
+
+  /** Starts uploading the first `length` bytes of `part`; waits while the queue is full. */
+  async send(part: Buffer, length: number): Promise<void> {
+    this.#throwIfFailed();
+    const uploadId = await this.#start();
+    while (this.#inFlight.size >= this.#queueSize) {
+      await Promise.race(this.#inFlight);
+      this.#throwIfFailed();
+    }
+    this.#partsSent += 1;
+    const partNumber = this.#partsSent;
+    const upload = this.#uploadPart(uploadId, partNumber, part, length)
+      .catch((error: unknown) => {
+        this.#failure ??= { error };
+      })
+      .finally(() => this.#inFlight.delete(upload));
+    this.#inFlight.add(upload);
+  }
+
+  async #uploadPart(
+    uploadId: string,
+    partNumber: number,
+    part: Buffer,
+    length: number,
+  ): Promise<void> {
+    const output = await this.#s3.send(
+      new UploadPartCommand({
+        Bucket: this.#target.Bucket,
+        Key: this.#target.Key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        Body: part.subarray(0, length),
+      }),
+    );
+    if (!output.ETag) throw new Error(`S3 returned no ETag for part ${partNumber}`);
+    this.#completed.push({
+      PartNumber: partNumber,
+      ETag: output.ETag,
+      ...(output.ChecksumCRC32 && { ChecksumCRC32: output.ChecksumCRC32 }),
+      ...(output.ChecksumCRC32C && { ChecksumCRC32C: output.ChecksumCRC32C }),
+      ...(output.ChecksumCRC64NVME && { ChecksumCRC64NVME: output.ChecksumCRC64NVME }),
+      ...(output.ChecksumSHA1 && { ChecksumSHA1: output.ChecksumSHA1 }),
+      ...(output.ChecksumSHA256 && { ChecksumSHA256: output.ChecksumSHA256 }),
+    });
+    // S3 has answered, so the request no longer reads the buffer: the next part may reuse it.
+    this.#free.push(part);
+  }
+
+  /** Sends the last part and completes the upload (or puts the whole video when it is one part). */
+  async finish(part: Buffer, length: number): Promise<void> {
+    if (this.#started === undefined) {
+      await this.#s3.send(
+        new PutObjectCommand({
+          ...this.#target,
+          Body: part.subarray(0, length),
+          ContentLength: length,
+        }),
+      );
+      return;
+    }
+    await this.send(part, length);
+    await this.settle();
+    this.#throwIfFailed();
+    await this.#s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.#target.Bucket,
+        Key: this.#target.Key,
+        UploadId: await this.#started,
+        MultipartUpload: {
+          Parts: this.#completed.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0)),
+        },
+      }),
+    );
+  }
+
+  /** Waits for every part request still in flight (before an abort, so none lands after it). */
+  async settle(): Promise<void> {
+    await Promise.all(this.#inFlight);
+  }
+
+  #start(): Promise<string> {
+    this.#started ??= (async () => {
+      // As lib-storage does: with checksums on (the SDK's default), the parts carry CRC32s.
+      const checksums = await this.#s3.config.requestChecksumCalculation();
+      const output = await this.#s3.send(
+        new CreateMultipartUploadCommand({
+          ...this.#target,
+          ...(checksums === 'WHEN_SUPPORTED' && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
+        }),
+      );
+      if (!output.UploadId) throw new Error('S3 returned no UploadId');
+      this.uploadId = output.UploadId;
+      return output.UploadId;
+    })();
+    return this.#started;
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure.error;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { guardContentStream } from '../../../functions/shared/provider/content-stream.ts';
 import {
   classifyProviderError,
@@ -43,6 +43,61 @@ describe('guardContentStream', () => {
 
     // Assess
     expect(result).toEqual({ bytes: 7 });
+  });
+
+  it('hands the chunks over one by one as they came, even when several were read ahead', async () => {
+    // Prepare: all three chunks are read ahead before the consumer asks.
+    const stream = guardContentStream(
+      bodyOf([new Uint8Array(3), new Uint8Array(4), new Uint8Array(5)]),
+      { expectedLength: 12, idleTimeoutMs: 1_000, classify },
+    );
+    await expect
+      .poll(() => {
+        stream.read(0);
+        return stream.readableLength;
+      })
+      .toBe(3);
+
+    // Act
+    const sizes: number[] = [];
+    for await (const chunk of stream) sizes.push((chunk as Buffer).length);
+
+    // Assess: not joined into one fresh buffer (a copy of every byte that waited).
+    expect(sizes).toEqual([3, 4, 5]);
+  });
+
+  it('does not count the time the consumer is busy as a stall', async () => {
+    // Prepare: a body with more than the read-ahead to give; the clock is the test's.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 40) controller.close();
+        else {
+          sent += 1;
+          controller.enqueue(new Uint8Array(1024));
+        }
+      },
+    });
+    const stream = guardContentStream(body, {
+      expectedLength: 40 * 1024,
+      idleTimeoutMs: 100,
+      classify,
+    });
+    const chunks = stream[Symbol.asyncIterator]();
+    await chunks.next();
+    await expect.poll(() => stream.readableLength).toBe(16);
+
+    // Act: the consumer takes ten idle timeouts before asking for more (a slow S3 part).
+    vi.advanceTimersByTime(1_000);
+    vi.useRealTimers();
+    let bytes = 1024;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      bytes += (next.value as Buffer).length;
+    }
+
+    // Assess
+    expect(bytes).toBe(40 * 1024);
   });
 
   it('accepts any length when the provider sent no Content-Length', async () => {

@@ -51,11 +51,14 @@ function sha256(bytes: Buffer): string {
 function source(
   bytes: Buffer,
   options: { contentLength?: number; failWith?: Error; contentType?: string } = {},
-): ContentSource & { destroyed: () => boolean } {
+): ContentSource & { destroyed: () => boolean; delivered: () => number } {
   const { failWith } = options;
+  let delivered = 0;
   async function* chunks() {
     for (let offset = 0; offset < bytes.length; offset += 64 * 1024) {
-      yield bytes.subarray(offset, offset + 64 * 1024);
+      const chunk = bytes.subarray(offset, offset + 64 * 1024);
+      delivered += chunk.length;
+      yield chunk;
     }
     if (failWith) throw failWith;
   }
@@ -65,6 +68,7 @@ function source(
     contentLength: 'contentLength' in options ? options.contentLength : bytes.length,
     contentType: options.contentType ?? 'video/mp4',
     destroyed: () => stream.destroyed,
+    delivered: () => delivered,
   };
 }
 
@@ -153,6 +157,62 @@ describe('VideoStorage.putVideo', () => {
     expect(stored.bytes).toBe(video.length);
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: bucket, Key: key });
     expect(s3Mock).not.toHaveReceivedCommand(CreateMultipartUploadCommand);
+  });
+
+  it('puts a video of exactly one part size in one request', async () => {
+    const video = fakeMp4(5 * MiB);
+
+    const stored = await storage().putVideo(jobId, source(video));
+
+    expect(stored.sha256).toBe(sha256(video));
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(s3Mock).not.toHaveReceivedCommand(CreateMultipartUploadCommand);
+  });
+
+  it('keeps at most queueSize parts in flight and reuses a part buffer only once S3 answered', async () => {
+    // Prepare: parts wait for the test to answer them.
+    const video = fakeMp4(20 * MiB);
+    const content = source(video);
+    const waiting = new Map<number, () => void>();
+    const received = new Map<number, Buffer>();
+    let answerAtOnce = false;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    s3Mock.on(UploadPartCommand).callsFake(async (input: { PartNumber: number; Body: Buffer }) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      if (!answerAtOnce) {
+        await new Promise<void>((resolve) => waiting.set(input.PartNumber, resolve));
+      }
+      // What S3 reads is what the buffer holds when it answers.
+      received.set(input.PartNumber, Buffer.from(input.Body));
+      inFlight -= 1;
+      return { ETag: `"etag-${input.PartNumber}"` };
+    });
+
+    // Act: parts 1 and 2 in flight and part 3 filled, then part 2 answers first, so part 3 goes
+    // out and part 4 is filled while part 1 still waits.
+    const result = storage().putVideo(jobId, content);
+    await expect.poll(() => waiting.size === 2 && content.delivered() > 15 * MiB).toBe(true);
+    waiting.get(2)?.();
+    await expect.poll(() => content.delivered()).toBe(20 * MiB);
+    answerAtOnce = true;
+    for (const answer of waiting.values()) answer();
+    const stored = await result;
+
+    // Assess
+    expect(stored.sha256).toBe(sha256(video));
+    expect(maxInFlight).toBe(2);
+    expect([...received.keys()].sort()).toEqual([1, 2, 3, 4]);
+    for (const [partNumber, bytes] of received) {
+      const start = (partNumber - 1) * 5 * MiB;
+      expect(bytes.equals(video.subarray(start, start + 5 * MiB))).toBe(true);
+    }
+    expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, {
+      MultipartUpload: {
+        Parts: [1, 2, 3, 4].map((n) => ({ PartNumber: n, ETag: `"etag-${n}"` })),
+      },
+    });
   });
 
   it('aborts the multipart upload when the body ends before its Content-Length', async () => {
