@@ -6,7 +6,6 @@
 
 import { loadedOnFirstUse } from '../shared/aws/aws-client.ts';
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
-import { sfn } from '../shared/aws/sfn-client.ts';
 import { now } from '../shared/clock.ts';
 import { readConfig } from '../shared/config/function-config.ts';
 import { productionJobStore } from '../shared/events/production-job-store.ts';
@@ -18,16 +17,12 @@ import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
-import {
-  createSfnWorkflowExecutions,
-  stopExecution,
-} from '../shared/scheduler/workflow-executions.ts';
+import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
 import type { ReadUpload } from '../shared/storage/uploads.ts';
-import { createWebhookNotifier } from '../shared/webhooks/notify-webhook.ts';
+import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
 import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
-import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
 import { createApiHandler } from './api-handler.ts';
 import type { ContentLink } from './content-link.ts';
 
@@ -81,10 +76,16 @@ export const handler = withObservability(
         storeUpload: createUploadStore(s3(), config.videosBucketName),
       };
     });
-    const notify = createWebhookNotifier(sfn(), config.webhookStateMachineArn);
+    // Step Functions serves submissions and cancels (and webhooks), not reads: imported on
+    // first use like S3.
+    const executions = workflowExecutionsOnFirstUse(config.stateMachineArn);
+    const notify = webhookNotifierOnFirstUse(config.webhookStateMachineArn);
     return createApiHandler({
       store,
-      startExecution: createExecutionStarter(sfn(), config.stateMachineArn),
+      // Named by the job id: a second start of the same job starts nothing (start-execution.ts).
+      startExecution: async (jobId) => {
+        await executions.start(jobId, jobId);
+      },
       semaphore: limits.semaphore,
       providerConfig: config.provider,
       clock: now,
@@ -96,12 +97,17 @@ export const handler = withObservability(
         clock: now,
         semaphore: limits.semaphore,
         budget: limits.budget,
-        stopExecution: (name) => stopExecution(sfn(), config.stateMachineArn, name),
+        stopExecution: async (name) => {
+          const [{ sfn }, { stopExecution }] = await Promise.all([
+            import('../shared/aws/sfn-client.ts'),
+            import('../shared/scheduler/sfn-workflow-executions.ts'),
+          ]);
+          await stopExecution(sfn(), config.stateMachineArn, name);
+        },
         deleteProviderJob: async (id) => {
           await (await provider()).delete(id);
         },
         handOff: async () => {
-          const executions = createSfnWorkflowExecutions(sfn(), config.stateMachineArn);
           await dispatchWaiting({ store, semaphore: limits.semaphore, executions, clock: now });
         },
         onDeleteFailed: (providerJobId, error) =>

@@ -13,7 +13,7 @@ import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { countingSchedulerRuns } from '../shared/observability/scheduler-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
-import { createSfnWorkflowExecutions } from '../shared/scheduler/workflow-executions.ts';
+import { createSfnWorkflowExecutions } from '../shared/scheduler/sfn-workflow-executions.ts';
 import { createSchedulerHandler } from './scheduler-handler.ts';
 
 export { createSchedulerHandler };

@@ -18,7 +18,6 @@
  */
 import * as z from 'zod/mini';
 import '../shared/schema-messages.ts';
-import { sfn } from '../shared/aws/sfn-client.ts';
 import { readConfig } from '../shared/config/function-config.ts';
 import { isTerminal, type Job, type JobStatus } from '../shared/jobs/job.ts';
 import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
@@ -30,9 +29,9 @@ import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import {
-  createSfnWorkflowExecutions,
   currentExecutionName,
   type WorkflowExecutions,
+  workflowExecutionsOnFirstUse,
 } from '../shared/scheduler/workflow-executions.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { resumeJob } from '../shared/workflow/resume-job.ts';
@@ -190,7 +189,7 @@ export const handler = withObservability(
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits),
-      executionsOf: (stateMachineArn) => createSfnWorkflowExecutions(sfn(), stateMachineArn),
+      executionsOf: (stateMachineArn) => workflowExecutionsOnFirstUse(stateMachineArn),
       notify: productionNotifier(config.webhookDelivery),
     });
   }),

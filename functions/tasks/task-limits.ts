@@ -4,7 +4,6 @@
  * release on failure). Each step is idempotent, so a retried or re-driven task repeats it safely.
  */
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
-import { sfn } from '../shared/aws/sfn-client.ts';
 import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job } from '../shared/jobs/job.ts';
 import type {
@@ -17,7 +16,7 @@ import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { estimateCostUsd, type ProviderSettings } from '../shared/provider/provider-config.ts';
-import { createSfnWorkflowExecutions } from '../shared/scheduler/workflow-executions.ts';
+import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
 import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { systemClock } from './task-runtime.ts';
 
@@ -115,7 +114,7 @@ export function productionTaskLimits(
     overBudgetAction: limitsConfig.overBudgetAction,
     async handOff(stateMachineArn) {
       if (stateMachineArn === undefined) return;
-      const executions = createSfnWorkflowExecutions(sfn(), stateMachineArn);
+      const executions = workflowExecutionsOnFirstUse(stateMachineArn);
       const started = await dispatchWaiting({ store, semaphore, executions, clock: systemClock });
       if (started.length > 0) logger.info('Freed slots handed to waiting jobs', { started });
     },

@@ -4,7 +4,6 @@
  */
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { sfn } from '../shared/aws/sfn-client.ts';
 import { now as pipelineNow } from '../shared/clock.ts';
 import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import {
@@ -20,7 +19,10 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
 import type { JobProvider } from '../shared/provider/job-provider.ts';
 import { ProviderError } from '../shared/provider/provider-errors.ts';
-import { createWebhookNotifier, type NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
+import {
+  type NotifyWebhook,
+  webhookNotifierOnFirstUse,
+} from '../shared/webhooks/notify-webhook.ts';
 
 export type Clock = () => Date;
 export const systemClock: Clock = pipelineNow;
@@ -121,7 +123,7 @@ export async function withJobLogging<T>(
 
 /** The production webhook notifier (readConfig's `webhookDelivery`; unset, nothing is sent). */
 export function productionNotifier(webhookDelivery: string | undefined): NotifyWebhook {
-  return createWebhookNotifier(sfn(), webhookDelivery);
+  return webhookNotifierOnFirstUse(webhookDelivery);
 }
 
 /** The production job store on the jobs table (publishing job events where configured). */

@@ -1,11 +1,10 @@
-import {
-  DescribeExecutionCommand,
-  ExecutionDoesNotExist,
-  type SFNClient,
-  StopExecutionCommand,
-} from '@aws-sdk/client-sfn';
+/**
+ * The generation workflow's executions as the pipeline sees them: states, names, and the
+ * Step Functions implementation (sfn-workflow-executions.ts), which functions that start or
+ * inspect an execution only now and then import on first use.
+ */
+import { loadedOnFirstUse } from '../aws/aws-client.ts';
 import type { Job } from '../jobs/job.ts';
-import { startJobExecution } from '../workflow/start-execution.ts';
 
 /** An execution's status as Step Functions reports it, or NOT_FOUND when there is none. */
 export type ExecutionState =
@@ -52,44 +51,21 @@ export function executionArnFor(stateMachineArn: string, executionName: string):
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
 }
 
-export function createSfnWorkflowExecutions(
-  client: SFNClient,
-  stateMachineArn: string,
-): WorkflowExecutions {
+/**
+ * The executions of `stateMachineArn` through Step Functions, its SDK imported on the first call
+ * (a chunk of its own in the bundle): a task hands a freed slot to a waiting job only when one
+ * waits, so a cold start does not load the Step Functions client for it.
+ */
+export function workflowExecutionsOnFirstUse(stateMachineArn: string): WorkflowExecutions {
+  const executions = loadedOnFirstUse(async () => {
+    const [{ sfn }, { createSfnWorkflowExecutions }] = await Promise.all([
+      import('../aws/sfn-client.ts'),
+      import('./sfn-workflow-executions.ts'),
+    ]);
+    return createSfnWorkflowExecutions(sfn(), stateMachineArn);
+  });
   return {
-    async state(executionName) {
-      try {
-        const output = await client.send(
-          new DescribeExecutionCommand({
-            executionArn: executionArnFor(stateMachineArn, executionName),
-          }),
-        );
-        return output.status ?? 'NOT_FOUND';
-      } catch (error) {
-        if (error instanceof ExecutionDoesNotExist) return 'NOT_FOUND';
-        throw error;
-      }
-    },
-    start: (jobId, executionName) =>
-      startJobExecution(client, stateMachineArn, jobId, executionName),
+    state: async (executionName) => (await executions()).state(executionName),
+    start: async (jobId, executionName) => (await executions()).start(jobId, executionName),
   };
-}
-
-/** Stops an execution of the state machine; one that never existed is left as it is. */
-export async function stopExecution(
-  client: SFNClient,
-  stateMachineArn: string,
-  executionName: string,
-): Promise<void> {
-  try {
-    await client.send(
-      new StopExecutionCommand({
-        executionArn: executionArnFor(stateMachineArn, executionName),
-        error: 'JobCancelled',
-        cause: 'The job was cancelled through the API',
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ExecutionDoesNotExist)) throw error;
-  }
 }

@@ -1,10 +1,9 @@
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { toPublicJob } from '../../api/public-job.ts';
+import { loadedOnFirstUse } from '../aws/aws-client.ts';
 import type { Job } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { logger } from '../observability/observability.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
-import { type WebhookEvent, type WebhookPayload, webhookId } from './webhook-events.ts';
+import type { WebhookEvent, WebhookPayload } from './webhook-events.ts';
 
 /** Announces a job's event to its webhook, if it asked for that event. Never throws. */
 export type NotifyWebhook = (job: Job, event: WebhookEvent, at: Date) => Promise<void>;
@@ -16,48 +15,6 @@ export interface WebhookDeliveryInput {
   webhookId: string;
   url: string;
   payload: WebhookPayload;
-}
-
-/**
- * The durable queue of webhook deliveries is the webhook state machine (webhook-delivery.ts in
- * infra): one execution per event, named by the webhook id, whose Retry delivers at least once
- * with exponential backoff and the same id on every attempt. Starting it twice for one event (a
- * retried task) is refused by name, so an event is delivered once.
- *
- * Enqueueing is best effort after the job's own write (the write is what matters to the job): a
- * failed start is logged and counted (WebhookEnqueueFailures), not thrown.
- */
-export function createWebhookNotifier(
-  client: SFNClient,
-  stateMachineArn: string | undefined,
-): NotifyWebhook {
-  return async (job, event, at) => {
-    if (job.webhook === undefined || !job.webhook.events.includes(event)) return;
-    if (stateMachineArn === undefined) {
-      logger.warn('Webhook not sent: WEBHOOK_STATE_MACHINE_ARN is not set', { event });
-      return;
-    }
-    const input: WebhookDeliveryInput = {
-      jobId: job.jobId,
-      client: job.client ?? 'default',
-      webhookId: webhookId(job.jobId, event),
-      url: job.webhook.url,
-      payload: { type: event, timestamp: at.toISOString(), data: toPublicJob(job) },
-    };
-    try {
-      await client.send(
-        new StartExecutionCommand({
-          stateMachineArn,
-          name: input.webhookId,
-          input: JSON.stringify(input),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ExecutionAlreadyExists) return;
-      logger.error('Webhook delivery could not be queued', { event, error });
-      recordMetric('WebhookEnqueueFailures');
-    }
-  };
 }
 
 /**
@@ -78,3 +35,30 @@ export async function announce(
 
 /** A notifier that sends nothing (entry points and tests without webhooks). */
 export const noWebhooks: NotifyWebhook = async () => {};
+
+/**
+ * The production notifier (sfn-webhook-notifier.ts), its Step Functions client imported with
+ * the first job that asked for a webhook (a chunk of its own in the bundle): a cold start does
+ * not load it for jobs without one. Never throws, as NotifyWebhook promises.
+ */
+export function webhookNotifierOnFirstUse(stateMachineArn: string | undefined): NotifyWebhook {
+  const notifier = loadedOnFirstUse(async () => {
+    const [{ sfn }, { createWebhookNotifier }] = await Promise.all([
+      import('../aws/sfn-client.ts'),
+      import('./sfn-webhook-notifier.ts'),
+    ]);
+    return createWebhookNotifier(sfn(), stateMachineArn);
+  });
+  return async (job, event, at) => {
+    if (job.webhook === undefined || !job.webhook.events.includes(event)) return;
+    let notify: NotifyWebhook;
+    try {
+      notify = await notifier();
+    } catch (error) {
+      logger.error('Webhook delivery could not be queued', { event, error });
+      recordMetric('WebhookEnqueueFailures');
+      return;
+    }
+    await notify(job, event, at);
+  };
+}

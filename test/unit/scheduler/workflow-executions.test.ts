@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { createSfnWorkflowExecutions } from '../../../functions/shared/scheduler/sfn-workflow-executions.ts';
 import {
-  createSfnWorkflowExecutions,
   executionArnFor,
   nextExecutionName,
 } from '../../../functions/shared/scheduler/workflow-executions.ts';
