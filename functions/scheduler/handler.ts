@@ -14,6 +14,7 @@ import { logger } from '../shared/observability/observability.ts';
 import { countingSchedulerRuns } from '../shared/observability/scheduler-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createSfnWorkflowExecutions } from '../shared/scheduler/sfn-workflow-executions.ts';
+import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts';
 import { createSchedulerHandler } from './scheduler-handler.ts';
 
 export { createSchedulerHandler };
@@ -23,7 +24,13 @@ export const handler = withObservability(
   'scheduler',
   countingSchedulerRuns(
     lazyHandler(() => {
-      const config = readConfig(['jobsTableName', 'jobEventsBusName', 'stateMachineArn', 'limits']);
+      const config = readConfig([
+        'jobsTableName',
+        'jobEventsBusName',
+        'stateMachineArn',
+        'limits',
+        'webhookDelivery',
+      ]);
       const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
       return createSchedulerHandler({
         store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
@@ -31,6 +38,7 @@ export const handler = withObservability(
         semaphore: limits.semaphore,
         budget: limits.budget,
         clock: now,
+        notify: webhookNotifierOnFirstUse(config.webhookDelivery),
         logger,
       });
     }),

@@ -311,7 +311,9 @@ export class PipelineStack extends Stack {
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)
       .useJobEvents(this.jobEvents)
-      .useStateMachine(this.generation.stateMachine, { describeExecutions: true });
+      .useStateMachine(this.generation.stateMachine, { describeExecutions: true })
+      // A job the sweep closes as FAILED (execution_lost) announces video.failed like any other.
+      .notifiesWebhooks(webhookMachine);
     // A failed run is not retried (the next one comes within minutes and does the same work);
     // it is recorded in the dead letters, as is a run EventBridge could not deliver.
     this.deadLetters.receiveFailuresOf(scheduler.function, {

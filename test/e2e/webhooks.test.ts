@@ -2,9 +2,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoJobStore } from '../../functions/shared/jobs/dynamo-job-store.ts';
+import { newJobId } from '../../functions/shared/jobs/job-id.ts';
+import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { aJob } from '../support/job-fixtures.ts';
 import { type StackClient, stackClient } from './local-stack-client.ts';
 
 // Signed webhook deliveries from the local stack to a receiver on 127.0.0.1, verified with the
@@ -137,6 +143,46 @@ describe('webhooks', () => {
           httpStatus: 204,
         },
       },
+    });
+  });
+
+  it('announces video.failed of a job the scheduler sweep closes (its execution is gone)', async () => {
+    const { body: secret } = await client.api('GET', '/webhooks/secret', { headers: as('alice') });
+    // A job started long ago whose execution no longer exists and that holds no provider job:
+    // the sweep can only close it as FAILED execution_lost.
+    const jobId = newJobId();
+    const dynamo = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: stack.dynamodbEndpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    );
+    await new DynamoJobStore({ client: dynamo, tableName: stack.table }).create(
+      aJob({
+        jobId,
+        client: 'alice',
+        status: 'IN_PROGRESS',
+        executionName: jobId,
+        webhook: { url: receiverUrl, events: ['video.failed'] },
+      }),
+    );
+
+    const summary = (await stack.runScheduler()) as SchedulerSummary;
+    const [delivery] = await until(
+      () => received.filter((found) => found.headers['webhook-id'] === `msg_${jobId}_video_failed`),
+      (deliveries) => deliveries.length > 0,
+    );
+
+    expect(summary.reconciled).toContain(jobId);
+    const payload = new Webhook((secret as { key: string }).key).verify(delivery?.body ?? '', {
+      'webhook-id': String(delivery?.headers['webhook-id']),
+      'webhook-timestamp': String(delivery?.headers['webhook-timestamp']),
+      'webhook-signature': String(delivery?.headers['webhook-signature']),
+    });
+    expect(payload).toMatchObject({
+      type: 'video.failed',
+      data: { id: jobId, status: 'FAILED', error: { code: 'execution_lost' } },
     });
   });
 

@@ -274,7 +274,16 @@ describe('environment (docs/architecture.md)', () => {
         'JOB_EVENTS_BUS_NAME',
       ],
     ],
-    ['scheduler', ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'LIMITS', 'JOB_EVENTS_BUS_NAME']],
+    [
+      'scheduler',
+      [
+        'JOBS_TABLE_NAME',
+        'STATE_MACHINE_ARN',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+        'WEBHOOK_STATE_MACHINE_ARN',
+      ],
+    ],
     ['deliverWebhook', ['JOBS_TABLE_NAME', 'WEBHOOK_SECRET_ID']],
   ] as const)('%s gets exactly the variables it uses', (name, expected) => {
     const common = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL'];

@@ -6,6 +6,7 @@ import {
   settleAbandonedJob,
 } from '../limits/limits.ts';
 import { utcDay } from '../limits/limits-table.ts';
+import { type NotifyWebhook, noWebhooks } from '../webhooks/notify-webhook.ts';
 import { startParked } from '../workflow/job-queue.ts';
 import { hasProviderWork, resumeJob } from '../workflow/resume-job.ts';
 import {
@@ -46,6 +47,8 @@ export interface SchedulerDeps {
   budget: SpendingBudget;
   clock: () => Date;
   settings?: Partial<SchedulerSettings>;
+  /** Announces `video.failed` of a job the sweep closes (absent: no webhooks). */
+  notify?: NotifyWebhook;
 }
 
 export interface SchedulerSummary {
@@ -215,13 +218,16 @@ async function sweep(
  * job that holds a provider job may have been rendered, so its cost counts as spent.
  */
 async function reconcile(deps: SchedulerDeps, job: Job, message: string, now: Date): Promise<void> {
-  await deps.store.recordFailed(
+  const failed = await deps.store.recordFailed(
     job.jobId,
     { code: EXECUTION_LOST, message, retryable: true },
     now.toISOString(),
   );
   await deps.semaphore.release(job.jobId);
   await settleAbandonedJob(deps.budget, job, utcDay(now));
+  // Only when this run closed it (a job that ended meanwhile announced its own ending). The
+  // notifier never throws: a delivery that cannot be queued is logged and counted.
+  if (failed !== undefined) await (deps.notify ?? noWebhooks)(failed, 'video.failed', now);
 }
 
 /**

@@ -10,6 +10,7 @@ import type {
   ExecutionState,
   WorkflowExecutions,
 } from '../../../functions/shared/scheduler/workflow-executions.ts';
+import type { WebhookEvent } from '../../../functions/shared/webhooks/webhook-events.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 
@@ -249,6 +250,46 @@ describe('runScheduler: the sweep', () => {
       expect(released).toEqual(['job_L']);
     },
   );
+
+  it('announces video.failed of a job it closes, as the job is now', async () => {
+    const job = aJob({
+      jobId: 'job_L',
+      status: 'IN_PROGRESS',
+      executionName: 'job_L',
+      webhook: { url: 'https://hooks.example.com/sora', events: ['video.failed'] },
+    });
+    const { deps } = setup({ jobs: [job], states: { job_L: 'ABORTED' } });
+    const announced: [Job, WebhookEvent, Date][] = [];
+
+    await runScheduler({ ...deps, notify: async (...call) => void announced.push(call) });
+
+    expect(announced).toHaveLength(1);
+    expect(announced[0]?.[0]).toMatchObject({
+      jobId: 'job_L',
+      status: 'FAILED',
+      error: { code: 'execution_lost' },
+    });
+    expect(announced[0]?.[1]).toBe('video.failed');
+    expect(announced[0]?.[2]).toEqual(NOW);
+  });
+
+  it('announces nothing for a job that ended on its own while the sweep looked at it', async () => {
+    const job = aJob({ jobId: 'job_L', status: 'IN_PROGRESS', executionName: 'job_L' });
+    const { deps, store } = setup({ jobs: [job], states: { job_L: 'ABORTED' } });
+    // The job's own execution records it COMPLETED just before the sweep's recordFailed, which
+    // then finds it terminal and writes nothing.
+    const recordFailed = store.recordFailed.bind(store);
+    store.recordFailed = async (jobId, error, at) => {
+      store.seed({ ...job, status: 'COMPLETED', progress: 100 });
+      return recordFailed(jobId, error, at);
+    };
+    const announced: Job[] = [];
+
+    await runScheduler({ ...deps, notify: async (ended) => void announced.push(ended) });
+
+    expect(await store.get('job_L')).toMatchObject({ status: 'COMPLETED' });
+    expect(announced).toEqual([]);
+  });
 
   it('keeps the budget reservation of a lost job that has a provider job (the money may be spent)', async () => {
     const job = aJob({
