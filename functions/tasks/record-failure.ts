@@ -33,7 +33,7 @@ import {
   type WorkflowExecutions,
   workflowExecutionsOnFirstUse,
 } from '../shared/scheduler/workflow-executions.ts';
-import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
+import { type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { resumeJob } from '../shared/workflow/resume-job.ts';
 import { type CaughtError, describeFailure } from './failure-reason.ts';
 import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
@@ -159,8 +159,10 @@ export function createRecordFailureHandler(
       }
       await releaseOrSpend(deps, job, stateMachineArn);
       const failedAt = deps.clock();
-      await deps.store.recordFailed(jobId, reason, failedAt.toISOString());
-      await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.failed', failedAt);
+      const failed = await deps.store.recordFailed(jobId, reason, failedAt.toISOString());
+      // As recorded; nothing when the job ended meanwhile (a cancel, the sweep), which announced
+      // its own ending.
+      if (failed !== undefined) await (deps.notify ?? noWebhooks)(failed, 'video.failed', failedAt);
       logger.info('Job failed', { code: reason.code, retryable: reason.retryable });
       recordMetric('JobsFailed', 1, { code: reason.code });
       return result('FAILED');

@@ -87,4 +87,54 @@ describe('record-failure', () => {
 
     await expect(result).rejects.toThrow(ValidationError);
   });
+
+  it('announces video.failed of the job as recorded, with its webhook', async () => {
+    const store = new InMemoryJobStore({ now: () => at });
+    const announced: [string, string, string][] = [];
+    const handler = createRecordFailureHandler({
+      store,
+      clock: () => at,
+      limits: inMemoryTaskLimits(),
+      executionsOf: () => recordingExecutions(),
+      notify: async (job, event) => void announced.push([job.jobId, job.status, event]),
+    });
+    store.seed(
+      aJob({
+        status: 'IN_PROGRESS',
+        webhook: { url: 'https://hooks.example.com/x', events: ['video.failed'] },
+      }),
+    );
+
+    await handler({ jobId: aJob().jobId, error: rejectedCatch });
+
+    expect(announced).toEqual([[aJob().jobId, 'FAILED', 'video.failed']]);
+  });
+
+  it('announces nothing when the job was cancelled while its failure was being recorded', async () => {
+    const store = new InMemoryJobStore({ now: () => at });
+    const announced: string[] = [];
+    const handler = createRecordFailureHandler({
+      store,
+      clock: () => at,
+      limits: inMemoryTaskLimits(),
+      executionsOf: () => recordingExecutions(),
+      notify: async (job) => void announced.push(job.status),
+    });
+    const job = aJob({
+      status: 'IN_PROGRESS',
+      webhook: { url: 'https://hooks.example.com/x', events: ['video.failed'] },
+    });
+    store.seed(job);
+    // The cancel lands after the handler read the job: recordFailed finds it terminal.
+    const recordFailed = store.recordFailed.bind(store);
+    store.recordFailed = async (jobId, error, when) => {
+      store.seed({ ...job, status: 'CANCELLED', cancelledAt: when });
+      return recordFailed(jobId, error, when);
+    };
+
+    await handler({ jobId: job.jobId, error: rejectedCatch });
+
+    expect((await store.get(job.jobId))?.status).toBe('CANCELLED');
+    expect(announced).toEqual([]);
+  });
 });
