@@ -30,6 +30,7 @@ export function createSchedulerHandler(deps: SchedulerHandlerDeps): SchedulerHan
       started: summary.started.length,
       freeSlots: summary.freeSlots,
       overBudget: summary.overBudget,
+      webhooksRequeued: summary.webhooksRequeued,
     });
     return summary;
   };

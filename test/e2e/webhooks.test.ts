@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { now } from '../../functions/shared/clock.ts';
 import { DynamoJobStore } from '../../functions/shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../../functions/shared/jobs/job-id.ts';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
@@ -66,6 +67,18 @@ function as(name: string): Record<string, string> {
   const headers = stack.clients[name]?.headers;
   if (!headers) throw new Error(`the stack has no client ${name}`);
   return { ...headers };
+}
+
+/** The jobs table of the stack, for records a test writes as an earlier run would have left them. */
+function jobStore(): DynamoJobStore {
+  const dynamo = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  return new DynamoJobStore({ client: dynamo, tableName: stack.table });
 }
 
 async function until<T>(read: () => Promise<T> | T, done: (value: T) => boolean): Promise<T> {
@@ -151,14 +164,7 @@ describe('webhooks', () => {
     // A job started long ago whose execution no longer exists and that holds no provider job:
     // the sweep can only close it as FAILED execution_lost.
     const jobId = newJobId();
-    const dynamo = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        endpoint: stack.dynamodbEndpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      }),
-    );
-    await new DynamoJobStore({ client: dynamo, tableName: stack.table }).create(
+    await jobStore().create(
       aJob({
         jobId,
         client: 'alice',
@@ -183,6 +189,49 @@ describe('webhooks', () => {
     expect(payload).toMatchObject({
       type: 'video.failed',
       data: { id: jobId, status: 'FAILED', error: { code: 'execution_lost' } },
+    });
+  });
+
+  it('queues again the ending of a job whose delivery was never queued (the scheduler backstop)', async () => {
+    const { body: secret } = await client.api('GET', '/webhooks/secret', { headers: as('alice') });
+    // A job that completed ten minutes ago (on the stack's clock) and asked for video.completed,
+    // whose record shows no delivery: its own queueing was lost.
+    const jobId = newJobId();
+    const endedAt = new Date(now().getTime() - 10 * 60_000).toISOString();
+    await jobStore().create(
+      aJob({
+        jobId,
+        client: 'alice',
+        status: 'COMPLETED',
+        progress: 100,
+        completedAt: endedAt,
+        updatedAt: endedAt,
+        webhook: { url: receiverUrl, events: ['video.completed'] },
+      }),
+    );
+
+    const summary = (await stack.runScheduler()) as SchedulerSummary;
+    const delivered = await until(
+      () =>
+        received.filter(
+          (found) =>
+            found.headers['webhook-id'] === `msg_${jobId}_video_completed` &&
+            found.answered === 204,
+        ),
+      (deliveries) => deliveries.length > 0,
+    );
+
+    expect(summary.webhooksRequeued).toEqual([jobId]);
+    const [delivery] = delivered;
+    const payload = new Webhook((secret as { key: string }).key).verify(delivery?.body ?? '', {
+      'webhook-id': String(delivery?.headers['webhook-id']),
+      'webhook-timestamp': String(delivery?.headers['webhook-timestamp']),
+      'webhook-signature': String(delivery?.headers['webhook-signature']),
+    });
+    expect(payload).toMatchObject({
+      type: 'video.completed',
+      timestamp: endedAt,
+      data: { id: jobId, status: 'COMPLETED' },
     });
   });
 

@@ -7,6 +7,7 @@ import {
 } from '../limits/limits.ts';
 import { utcDay } from '../limits/limits-table.ts';
 import { type NotifyWebhook, noWebhooks } from '../webhooks/notify-webhook.ts';
+import type { WebhookEvent } from '../webhooks/webhook-events.ts';
 import { startParked } from '../workflow/job-queue.ts';
 import { hasProviderWork, resumeJob } from '../workflow/resume-job.ts';
 import {
@@ -31,6 +32,15 @@ export interface SchedulerSettings {
   maxQueuedRead: number;
   /** Deferred jobs started per run at most, whatever the free slots. */
   maxStartsPerRun: number;
+  /** Jobs of each ending (COMPLETED, FAILED, CANCELLED) whose webhook is checked per run (newest first). */
+  maxEndedChecked: number;
+  /**
+   * An ending's webhook event is queued again when the job's record shows no delivery of it this
+   * long after the job ended (its own queueing had its chance) ...
+   */
+  webhookRequeueAfterSeconds: number;
+  /** ... and no longer than this after it ended. */
+  webhookRequeueWindowSeconds: number;
 }
 
 export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
@@ -38,6 +48,9 @@ export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
   maxInProgressChecked: 200,
   maxQueuedRead: 1000,
   maxStartsPerRun: 50,
+  maxEndedChecked: 50,
+  webhookRequeueAfterSeconds: 120,
+  webhookRequeueWindowSeconds: 3600,
 };
 
 export interface SchedulerDeps {
@@ -69,6 +82,11 @@ export interface SchedulerSummary {
   /** Deferred jobs left waiting because today's budget cannot cover them. */
   overBudget: number;
   /**
+   * Ended jobs whose ending's webhook event was queued again: their record showed no delivery of
+   * it (a delivery queued already is refused by its name, so none is sent twice).
+   */
+  webhooksRequeued: string[];
+  /**
    * Gauges for the dashboard and alarms, as this run left things: waiting jobs (parked or
    * deferred, of the oldest `maxQueuedRead` read), the age of the oldest one, slots held, and
    * today's spending (spent plus reserved) against the budget (null without one).
@@ -87,7 +105,8 @@ export interface SchedulerSummary {
  * ones with provider work (a new execution continues from the record), close or requeue the
  * others, (2) give back slots nobody holds any more, (3) start waiting jobs (parked for a slot or
  * deferred for the schedule), oldest first, into the free slots: the backstop of the hand-off a
- * freed slot makes. Work per run is bounded; what is left is picked up by the next run. Safe to
+ * freed slot makes, (4) queue again the ending webhook of a recently ended job whose record shows
+ * no delivery of it: the backstop of webhook queueing. Work per run is bounded; what is left is picked up by the next run. Safe to
  * run twice at once: every write is conditional (claimDeferred, claimResume, recordFailed on a
  * non-terminal job, idempotent releases).
  */
@@ -111,6 +130,7 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     started: [],
     freeSlots: 0,
     overBudget: 0,
+    webhooksRequeued: [],
     gauges: {
       waiting: 0,
       oldestWaitingSeconds: 0,
@@ -137,9 +157,54 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     queued.filter((job) => job.deferred),
     summary,
   );
+  await requeueEndingWebhooks(deps, settings, summary);
   summary.checked = states.size;
   summary.gauges = await gaugesAfter(deps, queued, holders, summary);
   return summary;
+}
+
+/** The webhook event each ending announces. */
+const ENDING_EVENTS = [
+  ['COMPLETED', 'video.completed'],
+  ['FAILED', 'video.failed'],
+  ['CANCELLED', 'video.cancelled'],
+] as const satisfies readonly (readonly [JobStatus, WebhookEvent])[];
+
+/**
+ * The backstop of webhook queueing, which is best effort where a job ends (a failed
+ * StartExecution is logged and counted, not retried): a job that ended a little while ago and
+ * asked for its ending's event, but whose record shows no delivery of that event, has it queued
+ * again, with the time it ended. Queueing is idempotent by name (the delivery execution is named
+ * by the webhook-id), so an event that was queued (and perhaps delivered, with a later event's
+ * delivery recorded since) is refused, never sent twice.
+ */
+async function requeueEndingWebhooks(
+  deps: SchedulerDeps,
+  settings: SchedulerSettings,
+  summary: SchedulerSummary,
+): Promise<void> {
+  if (deps.notify === undefined) return;
+  const now = deps.clock().getTime();
+  for (const [status, event] of ENDING_EVENTS) {
+    const { jobs } = await deps.store.list({
+      status,
+      order: 'desc',
+      limit: settings.maxEndedChecked,
+    });
+    for (const job of jobs) {
+      if (job.webhook === undefined || !job.webhook.events.includes(event)) continue;
+      if (job.lastWebhookDelivery?.event === event) continue;
+      const endedAt = Date.parse(job.updatedAt);
+      const age = (now - endedAt) / 1000;
+      if (
+        !(age >= settings.webhookRequeueAfterSeconds && age <= settings.webhookRequeueWindowSeconds)
+      ) {
+        continue;
+      }
+      await deps.notify(job, event, new Date(endedAt));
+      summary.webhooksRequeued.push(job.jobId);
+    }
+  }
 }
 
 async function gaugesAfter(

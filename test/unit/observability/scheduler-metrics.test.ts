@@ -18,6 +18,7 @@ function summary(overrides: Partial<SchedulerSummary> = {}): SchedulerSummary {
     started: [],
     freeSlots: 4,
     overBudget: 0,
+    webhooksRequeued: [],
     gauges: {
       waiting: 0,
       oldestWaitingSeconds: 0,

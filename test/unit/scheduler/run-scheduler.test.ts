@@ -406,3 +406,83 @@ describe('runScheduler: leaked slots', () => {
     expect(summary.started).toEqual([{ jobId: 'job_D1', executionName: 'job_D1-1' }]);
   });
 });
+
+describe('runScheduler: the webhook backstop', () => {
+  const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000).toISOString();
+  const ended = (jobId: string, overrides: Partial<Job>) =>
+    aJob({
+      jobId,
+      status: 'COMPLETED',
+      progress: 100,
+      updatedAt: minutesAgo(10),
+      webhook: {
+        url: 'https://hooks.example.com/sora',
+        events: ['video.completed', 'video.failed', 'video.cancelled'],
+      },
+      ...overrides,
+    });
+
+  async function requeued(jobs: Job[]) {
+    const { deps } = setup({ jobs });
+    const announced: [string, WebhookEvent, string][] = [];
+    const summary = await runScheduler({
+      ...deps,
+      notify: async (job, event, at) => void announced.push([job.jobId, event, at.toISOString()]),
+    });
+    return { summary, announced };
+  }
+
+  it('queues again the ending event of a recently ended job whose record shows no delivery of it, with the time it ended', async () => {
+    const { summary, announced } = await requeued([
+      ended('job_C', {}),
+      ended('job_F', { status: 'FAILED', updatedAt: minutesAgo(5) }),
+      ended('job_X', { status: 'CANCELLED', updatedAt: minutesAgo(30) }),
+    ]);
+
+    expect(announced.sort()).toEqual([
+      ['job_C', 'video.completed', minutesAgo(10)],
+      ['job_F', 'video.failed', minutesAgo(5)],
+      ['job_X', 'video.cancelled', minutesAgo(30)],
+    ]);
+    expect(summary.webhooksRequeued.sort()).toEqual(['job_C', 'job_F', 'job_X']);
+  });
+
+  it('leaves jobs alone that have their delivery, did not ask for it, or ended too recently or too long ago', async () => {
+    const delivery = {
+      webhookId: 'msg_job_D_video_completed',
+      event: 'video.completed' as const,
+      status: 'retrying' as const,
+      attempts: 1,
+      at: minutesAgo(9),
+    };
+    const { summary, announced } = await requeued([
+      ended('job_D', { lastWebhookDelivery: delivery }),
+      ended('job_N', {
+        webhook: { url: 'https://hooks.example.com/sora', events: ['video.started'] },
+      }),
+      ended('job_W', { webhook: undefined }),
+      ended('job_R', { updatedAt: minutesAgo(1) }),
+      ended('job_O', { updatedAt: minutesAgo(120) }),
+    ]);
+
+    expect(announced).toEqual([]);
+    expect(summary.webhooksRequeued).toEqual([]);
+  });
+
+  it('queues again an ending whose record shows a later delivery of another event', async () => {
+    // video.started's delivery finished after video.completed was queued: the record shows it.
+    const { announced } = await requeued([
+      ended('job_S', {
+        lastWebhookDelivery: {
+          webhookId: 'msg_job_S_video_started',
+          event: 'video.started',
+          status: 'delivered',
+          attempts: 1,
+          at: minutesAgo(8),
+        },
+      }),
+    ]);
+
+    expect(announced).toEqual([['job_S', 'video.completed', minutesAgo(10)]]);
+  });
+});
