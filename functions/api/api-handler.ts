@@ -15,7 +15,12 @@ import {
 } from '../shared/jobs/job-errors.ts';
 import { isJobId } from '../shared/jobs/job-id.ts';
 import { decodeUtf8 } from '../shared/jobs/prompt-text.ts';
-import { type SubmitJobContext, type SubmitJobDeps, submitJob } from '../shared/jobs/submit-job.ts';
+import {
+  checkReferenceFile,
+  type SubmitJobContext,
+  type SubmitJobDeps,
+  submitJob,
+} from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
 import { MAX_REFERENCE_IMAGE_BYTES } from '../shared/media/reference-image.ts';
@@ -114,6 +119,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
             'input_reference: files are not accepted here',
           );
         }
+        // Checked before it is stored: a request that will be refused leaves nothing in uploads/.
+        checkReferenceFile(request, form.file.bytes, deps);
         request.input_reference = { key: await deps.storeUpload(form.file.bytes) };
       }
       return submitted(request, event, context);

@@ -1,4 +1,5 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
@@ -305,10 +306,12 @@ describe('image-to-video (input_reference)', () => {
     form.set('prompt', 'A portrait still comes to life');
     form.set('seconds', '4');
     form.set('input_reference', new Blob([png], { type: 'image/png' }), 'portrait.png');
+    // An image of another size (so another hash and key) for a 1280x720 video: refused.
+    const wrongPng = blackPng(640, 480);
     const wrong = new FormData();
     wrong.set('prompt', 'Wrong size');
     wrong.set('size', '1280x720');
-    wrong.set('input_reference', new Blob([png], { type: 'image/png' }), 'portrait.png');
+    wrong.set('input_reference', new Blob([wrongPng], { type: 'image/png' }), 'portrait.png');
 
     const response = await fetch(`${stack.apiUrl}/videos`, {
       method: 'POST',
@@ -327,7 +330,18 @@ describe('image-to-video (input_reference)', () => {
     expect(response.status).toBe(202);
     expect(job.size).toBe('720x1280');
     expect(refused.status).toBe(400);
-    expect(await refused.json()).toMatchObject({ error: { field: 'input_reference.key' } });
+    expect(await refused.json()).toMatchObject({ error: { field: 'input_reference' } });
+    // Checked before it was stored: nothing of the refused image in uploads/.
+    const s3 = new S3Client({
+      endpoint: stack.s3Endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      forcePathStyle: true,
+    });
+    const refusedKey = `uploads/sha256-${createHash('sha256').update(wrongPng).digest('hex')}.png`;
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: refusedKey })),
+    ).rejects.toMatchObject({ name: 'NotFound' });
     expect(execution.status).toBe('SUCCEEDED');
     expect(record?.inputReference).toMatchObject({
       key: expect.stringMatching(/^uploads\/sha256-[0-9a-f]{64}\.png$/),

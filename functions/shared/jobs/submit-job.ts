@@ -90,12 +90,7 @@ export async function submitJob(
   const { fields, referenceKey } = resolveRequest(request, deps.providerConfig, deps.webhookPolicy);
   if (modelProvider(deps.providerConfig, fields.model) === 'bedrock') {
     // Ray2 on Bedrock renders text to video only: refused here, before anything is recorded.
-    if (referenceKey !== undefined) {
-      throw new ValidationError(
-        'input_reference',
-        `model "${fields.model}" (Bedrock) takes no reference image: it renders text to video only`,
-      );
-    }
+    if (referenceKey !== undefined) throw bedrockTakesNoImage(fields.model);
     if (context.remixOf !== undefined) {
       throw new ValidationError('model', `model "${fields.model}" (Bedrock) has no remixes`);
     }
@@ -194,6 +189,31 @@ export function requestHash(fields: JobRequestFields): string {
   return createHash('sha256')
     .update(canonical + hook)
     .digest('hex');
+}
+
+/**
+ * Checks an image sent as a file against the request it came with, as a submission would check
+ * it once stored (the request itself, a Bedrock model's refusal of images, the image's type, size
+ * and dimensions): the API calls it before storing the file, so a request that will be refused
+ * leaves nothing in uploads/. Throws ValidationError naming what is wrong.
+ */
+export function checkReferenceFile(
+  request: unknown,
+  bytes: Uint8Array,
+  deps: Pick<SubmitJobDeps, 'providerConfig' | 'webhookPolicy'>,
+): void {
+  const { fields } = resolveRequest(request, deps.providerConfig, deps.webhookPolicy);
+  if (modelProvider(deps.providerConfig, fields.model) === 'bedrock') {
+    throw bedrockTakesNoImage(fields.model);
+  }
+  validateReferenceImage(bytes, fields.size, 'input_reference');
+}
+
+function bedrockTakesNoImage(model: string): ValidationError {
+  return new ValidationError(
+    'input_reference',
+    `model "${model}" (Bedrock) takes no reference image: it renders text to video only`,
+  );
 }
 
 /** Reads and checks the reference image before anything is recorded or paid for. */

@@ -4,7 +4,11 @@ import {
   JobStartFailedError,
   ValidationError,
 } from '../../../functions/shared/jobs/job-errors.ts';
-import { requestHash, submitJob } from '../../../functions/shared/jobs/submit-job.ts';
+import {
+  checkReferenceFile,
+  requestHash,
+  submitJob,
+} from '../../../functions/shared/jobs/submit-job.ts';
 import {
   inMetricsScope,
   type RecordedMetric,
@@ -16,6 +20,7 @@ import {
 } from '../../../functions/shared/provider/provider-config.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { InMemoryConcurrencySemaphore } from '../../support/in-memory-limits.ts';
+import { blackPng } from '../../support/png.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 
 const NOW = new Date('2026-03-04T05:06:07.000Z');
@@ -367,5 +372,59 @@ describe('submitJob for a Bedrock model', () => {
 
     expect(job).toMatchObject({ model: 'luma.ray-v2:0', size: '1280x720', seconds: '9' });
     expect(job.estimatedCostUsd).toBe(13.5);
+  });
+});
+
+describe('checkReferenceFile (an image sent as a file, checked before it is stored)', () => {
+  const deps = { providerConfig: testProviderConfig() };
+  const fieldOf = (check: () => void) => {
+    try {
+      check();
+    } catch (error) {
+      if (error instanceof ValidationError) return `${error.field} | ${error.message}`;
+      throw error;
+    }
+    return 'accepted';
+  };
+
+  it('accepts an image of the requested size (or the model default size)', () => {
+    expect(
+      fieldOf(() =>
+        checkReferenceFile({ prompt: 'A still', size: '1280x720' }, blackPng(1280, 720), deps),
+      ),
+    ).toBe('accepted');
+    expect(
+      fieldOf(() => checkReferenceFile({ prompt: 'A still' }, blackPng(720, 1280), deps)),
+    ).toBe('accepted');
+  });
+
+  it('refuses the image, the request or the model before anything is stored, naming the field', () => {
+    expect(
+      fieldOf(() =>
+        checkReferenceFile({ prompt: 'A still', size: '1280x720' }, blackPng(640, 480), deps),
+      ),
+    ).toMatch(/^input_reference \| .*640x480.*1280x720/);
+    expect(
+      fieldOf(() => checkReferenceFile({ prompt: 'A still' }, Buffer.from('not an image'), deps)),
+    ).toMatch(/^input_reference \| .*must be a JPEG, PNG or WebP/);
+    expect(fieldOf(() => checkReferenceFile({ prompt: '' }, blackPng(720, 1280), deps))).toMatch(
+      /^prompt \| /,
+    );
+    const bedrock = {
+      providerConfig: parseProviderConfig({
+        baseUrl: 'http://127.0.0.1:9/v1',
+        apiKey: 'test-key-not-used',
+        models: { ...defaultModelCatalogue(), ...bedrockModelCatalogue() },
+      }),
+    };
+    expect(
+      fieldOf(() =>
+        checkReferenceFile(
+          { prompt: 'A still', model: 'luma.ray-v2:0' },
+          blackPng(1280, 720),
+          bedrock,
+        ),
+      ),
+    ).toMatch(/^input_reference \| .*takes no reference image/);
   });
 });
