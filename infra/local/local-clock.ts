@@ -16,6 +16,12 @@ export interface LocalClockOptions {
   file: string | null;
   /** The wall clock (default Date.now; tests). */
   realNow?: ClockSource;
+  /**
+   * Where the clock starts, ms since the epoch, instead of the wall clock's time (tests that
+   * count "today" start at noon UTC, so a run near midnight does not cross into the next day).
+   * Only without a file: saved positions never go back.
+   */
+  startAtMs?: number;
 }
 
 export interface LocalClock {
@@ -42,8 +48,14 @@ export async function startLocalClock(options: LocalClockOptions): Promise<Local
   const { speed, file } = options;
   const realNow = options.realNow ?? Date.now;
   const epochMs = realNow();
+  if (options.startAtMs !== undefined && file) {
+    throw new LocalStackError(
+      'invalid-option',
+      'startAtMs needs a clock without a file: a saved clock never goes back',
+    );
+  }
   const saved = file ? await savedClockPosition(file) : undefined;
-  const startMs = Math.max(epochMs, saved ?? 0);
+  const startMs = options.startAtMs ?? Math.max(epochMs, saved ?? 0);
   const nowMs = scaledClock(speed, { epochMs, startMs, realNow });
   const restore = useClock(nowMs);
 

@@ -76,6 +76,11 @@ export interface LocalStackOptions {
    * real provider.
    */
   speed?: number;
+  /**
+   * Where the stack's clock starts (ms since the epoch) instead of the wall clock's time; only
+   * with `dataDir: null` (tests that count "today" start at noon UTC, far from midnight).
+   */
+  clockStartMs?: number;
   /** Port of the HTTP API; 0 or absent picks a free one. */
   apiPort?: number;
   /** Port of the web console; 0 or absent picks a free one. */
@@ -210,7 +215,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // One clock for everything on the stack, before anything records a time. A real provider
   // runs on the wall clock, and so must we (its timestamps are compared with ours).
   const clockFile = dataPath(CLOCK_FILE);
-  const clock = await startLocalClock({ speed, file: options.provider ? null : clockFile });
+  if (options.clockStartMs !== undefined && (options.provider || clockFile)) {
+    throw new LocalStackError(
+      'invalid-option',
+      'clockStartMs needs the simulator and dataDir: null (a real provider and saved data run on a clock that never goes back)',
+    );
+  }
+  const clock = await startLocalClock({
+    speed,
+    file: options.provider ? null : clockFile,
+    ...(options.clockStartMs === undefined ? {} : { startAtMs: options.clockStartMs }),
+  });
   stops.push(() => clock.stop());
   if (options.provider && clockFile) {
     const ahead = await savedClockPosition(clockFile);

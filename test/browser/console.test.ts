@@ -4,6 +4,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { lastNoonUtc } from '../support/clock-start.ts';
 import { axeViolations, launchChromium } from './chromium.ts';
 
 // The web console in a real browser (Debian's Chromium through playwright-core) against the
@@ -27,6 +28,9 @@ beforeAll(async () => {
     startLocalStack({
       dataDir: null,
       speed: SPEED,
+      // The usage page counts "today": at SPEED a run started just before midnight UTC would
+      // end on the next day, so the stack's clock starts at the last noon UTC.
+      clockStartMs: lastNoonUtc(),
       // No scheduled run: a deferred job waits until the test cancels it.
       scheduleTimer: false,
       logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',

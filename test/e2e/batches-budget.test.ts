@@ -6,6 +6,7 @@ import type { Job } from '../../functions/shared/jobs/job.ts';
 import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { lastNoonUtc } from '../support/clock-start.ts';
 
 // A daily budget of $1.20 covers exactly three 4-second sora-2 clips at $0.10 per second.
 const BUDGET_USD = 1.2;
@@ -18,6 +19,8 @@ beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
     speed: 50,
+    // Spending counts per UTC day: start far from midnight so the test stays within one.
+    clockStartMs: lastNoonUtc(),
     context: {
       'budget:dailyUsd': String(BUDGET_USD),
       'limits:maxConcurrentJobs': '5',

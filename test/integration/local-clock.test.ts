@@ -53,6 +53,20 @@ describe('the local stack clock', () => {
     expect(Math.abs(nowMs() - Date.now())).toBeLessThan(1000);
   });
 
+  it('starts where it is told (tests far from midnight), and only without a saved position', async () => {
+    const wall = wallClock(Date.UTC(2030, 0, 1, 23, 58));
+    const noon = Date.UTC(2030, 0, 1, 12);
+    const clock = await start({ speed: 20, file: null, realNow: wall.read, startAtMs: noon });
+
+    wall.advance(30_000); // ten minutes on the stack's clock
+
+    expect(clock.startMs).toBe(noon);
+    expect(clock.nowMs()).toBe(Date.UTC(2030, 0, 1, 12, 10));
+    await expect(
+      startLocalClock({ speed: 1, file: join(dir, 'clock.json'), startAtMs: noon }),
+    ).rejects.toThrow(/startAtMs needs a clock without a file/);
+  });
+
   it('continues where the last run stopped, never going back, even at a lower speed', async () => {
     const file = join(dir, 'clock.json');
     const wall = wallClock(Date.UTC(2030, 0, 1));
