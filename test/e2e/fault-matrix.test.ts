@@ -4,6 +4,7 @@ import { isTerminal, type Job } from '../../functions/shared/jobs/job.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import type { RunningSimulator, VideoSnapshot } from '../../infra/local/simulator/simulator.ts';
 import { renderFailure } from '../../infra/local/simulator/video-store.ts';
+import { lastNoonUtc } from '../support/clock-start.ts';
 import {
   countBy,
   duplicates,
@@ -104,6 +105,8 @@ beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
     speed: SPEED,
+    // The daily budget counts per UTC day: start far from midnight so the run stays in one.
+    clockStartMs: lastNoonUtc(),
     context: {
       'limits:maxConcurrentJobs': String(LIMIT),
       'budget:dailyUsd': BUDGET_USD.toFixed(2),

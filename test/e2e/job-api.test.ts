@@ -3,6 +3,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { lastNoonUtc } from '../support/clock-start.ts';
 import { blackPng } from '../support/png.ts';
 import { type StackClient, stackClient } from './local-stack-client.ts';
 
@@ -17,6 +18,8 @@ beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
     speed: SPEED,
+    // The usage checks count today's jobs: start far from midnight so the test stays in one day.
+    clockStartMs: lastNoonUtc(),
     clients: ['alice', 'bob'],
     context: { 'limits:maxConcurrentJobs': '1' },
     scheduleTimer: false,
