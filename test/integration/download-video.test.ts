@@ -10,11 +10,18 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../functions/shared/jobs/job.ts';
+import { utcDay } from '../../functions/shared/limits/limits-table.ts';
 import { parseProviderConfig } from '../../functions/shared/provider/provider-config.ts';
 import { ProviderTransientError } from '../../functions/shared/provider/provider-errors.ts';
 import { VideoProvider } from '../../functions/shared/provider/video-provider.ts';
-import { InvalidContentError } from '../../functions/shared/storage/storage-errors.ts';
-import { VideoStorage } from '../../functions/shared/storage/video-storage.ts';
+import {
+  InvalidContentError,
+  StorageError,
+} from '../../functions/shared/storage/storage-errors.ts';
+import {
+  DEFAULT_PART_SIZE_BYTES,
+  VideoStorage,
+} from '../../functions/shared/storage/video-storage.ts';
 import { createDownloadVideoHandler } from '../../functions/tasks/download-video.ts';
 import { loadMedia, planContent } from '../../infra/local/simulator/content.ts';
 import { type RunningSimulator, startSimulator } from '../../infra/local/simulator/simulator.ts';
@@ -226,6 +233,74 @@ describe('download-video with the simulator and s3rver', { timeout: 120_000 }, (
 
     await expect(result).rejects.toThrow(ProviderTransientError);
     expect(await keysUnder(job.jobId)).toEqual([]);
+  });
+
+  it('keeps the slot and reservation through a part S3 refuses mid-upload, then stores and spends on the retry', async () => {
+    sim.configure({ contentSizeBytes: 3 * DEFAULT_PART_SIZE_BYTES + MiB });
+    const job = await finishedJob();
+    const day = utcDay(new Date(job.createdAt));
+    const limits = inMemoryTaskLimits();
+    await limits.semaphore.acquire(job.jobId);
+    await limits.budget.reserve(job.jobId, job.estimatedCostUsd, day);
+    // The S3 client of the first attempt refuses the second part once, after the first was sent.
+    const sent: string[] = [];
+    const faulty = new S3Client({
+      endpoint: s3Local.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    faulty.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { PartNumber?: number };
+        sent.push(context.commandName ?? '?');
+        if (context.commandName === 'UploadPartCommand' && input.PartNumber === 2) {
+          throw Object.assign(new Error('We encountered an internal error.'), {
+            name: 'InternalError',
+            $metadata: { httpStatusCode: 500 },
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const attempt = (storage: VideoStorage) =>
+      createDownloadVideoHandler({
+        store,
+        provider: async () => provider,
+        storage,
+        clock,
+        limits,
+      })({ jobId: job.jobId });
+
+    const failed = attempt(new VideoStorage({ s3: faulty, bucket }));
+
+    await expect(failed).rejects.toThrow(StorageError);
+    // Nothing half-written stays, the upload was aborted, and the job keeps what it holds.
+    expect(await keysUnder(job.jobId)).toEqual([]);
+    expect(sent).toContain('AbortMultipartUploadCommand');
+    expect(sent).not.toContain('CompleteMultipartUploadCommand');
+    expect((await store.get(job.jobId))?.status).toBe('IN_PROGRESS');
+    expect(await limits.semaphore.holders()).toEqual([job.jobId]);
+    expect(await limits.budget.usage(day)).toMatchObject({
+      reservedUsd: job.estimatedCostUsd,
+      spentUsd: 0,
+    });
+    faulty.destroy();
+
+    const result = await attempt(new VideoStorage({ s3, bucket }));
+
+    expect(await sha256OfObject(result.key)).toEqual({
+      sha256: await servedSha256(3 * DEFAULT_PART_SIZE_BYTES + MiB),
+      bytes: 3 * DEFAULT_PART_SIZE_BYTES + MiB,
+    });
+    expect((await store.get(job.jobId))?.status).toBe('COMPLETED');
+    expect(await limits.semaphore.holders()).toEqual([]);
+    expect(await limits.budget.usage(day)).toMatchObject({
+      reservedUsd: 0,
+      spentUsd: job.estimatedCostUsd,
+    });
   });
 
   it('refuses a payload that is not an MP4 and stores nothing', async () => {
