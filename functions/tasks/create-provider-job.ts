@@ -45,8 +45,7 @@ import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import type { InputReference } from '../shared/provider/video-provider.ts';
-import { buildBedrockProvider } from '../shared/provider-factory/bedrock-provider-source.ts';
-import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
+import { taskProviderSource } from '../shared/provider-factory/bedrock-provider-source.ts';
 import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
 import type { ReadUpload } from '../shared/storage/uploads.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
@@ -447,12 +446,7 @@ export const handler = withObservability(
     ]);
     return createCreateProviderJobHandler({
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
-      provider: createProviderSource({
-        settings: config.provider,
-        secretId: config.providerSecretId,
-        bedrock: config.bedrock,
-        buildBedrock: buildBedrockProvider,
-      }),
+      provider: taskProviderSource(config),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
       notify: productionNotifier(config.webhookDelivery),

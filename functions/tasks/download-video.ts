@@ -39,8 +39,7 @@ import {
   ProviderTransientError,
 } from '../shared/provider/provider-errors.ts';
 import type { ProviderVideo } from '../shared/provider/provider-video.ts';
-import { buildBedrockProvider } from '../shared/provider-factory/bedrock-provider-source.ts';
-import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
+import { taskProviderSource } from '../shared/provider-factory/bedrock-provider-source.ts';
 import { type ImageVariant, VideoStorage } from '../shared/storage/video-storage.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
@@ -234,12 +233,7 @@ export const handler = withObservability(
     ]);
     return createDownloadVideoHandler({
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
-      provider: createProviderSource({
-        settings: config.provider,
-        secretId: config.providerSecretId,
-        bedrock: config.bedrock,
-        buildBedrock: buildBedrockProvider,
-      }),
+      provider: taskProviderSource(config),
       storage: new VideoStorage({ s3: s3(), bucket: config.videosBucketName }),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),

@@ -25,8 +25,7 @@ import { lazyHandler } from '../shared/lazy-handler.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
-import { buildBedrockProvider } from '../shared/provider-factory/bedrock-provider-source.ts';
-import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
+import { taskProviderSource } from '../shared/provider-factory/bedrock-provider-source.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
 import {
   productionTaskLimits,
@@ -144,12 +143,7 @@ export const handler = withObservability(
     ]);
     return createPollProviderJobHandler({
       store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
-      provider: createProviderSource({
-        settings: config.provider,
-        secretId: config.providerSecretId,
-        bedrock: config.bedrock,
-        buildBedrock: buildBedrockProvider,
-      }),
+      provider: taskProviderSource(config),
       clock: systemClock,
       limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
     });

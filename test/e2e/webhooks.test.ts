@@ -81,6 +81,15 @@ function jobStore(): DynamoJobStore {
   return new DynamoJobStore({ client: dynamo, tableName: stack.table });
 }
 
+/** The Standard Webhooks headers of a delivery, as a verifier takes them. */
+function signatureHeaders(delivery: Received | undefined): Record<string, string> {
+  return {
+    'webhook-id': String(delivery?.headers['webhook-id']),
+    'webhook-timestamp': String(delivery?.headers['webhook-timestamp']),
+    'webhook-signature': String(delivery?.headers['webhook-signature']),
+  };
+}
+
 async function until<T>(read: () => Promise<T> | T, done: (value: T) => boolean): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -127,11 +136,7 @@ describe('webhooks', () => {
     const bobsVerifier = new Webhook((bobsSecret as { key: string }).key);
     const types: string[] = [];
     for (const delivery of completed) {
-      const headers = {
-        'webhook-id': String(delivery.headers['webhook-id']),
-        'webhook-timestamp': String(delivery.headers['webhook-timestamp']),
-        'webhook-signature': String(delivery.headers['webhook-signature']),
-      };
+      const headers = signatureHeaders(delivery);
       const payload = verifier.verify(delivery.body, headers) as {
         type: string;
         data: { id: string };
@@ -181,11 +186,10 @@ describe('webhooks', () => {
     );
 
     expect(summary.reconciled).toContain(jobId);
-    const payload = new Webhook((secret as { key: string }).key).verify(delivery?.body ?? '', {
-      'webhook-id': String(delivery?.headers['webhook-id']),
-      'webhook-timestamp': String(delivery?.headers['webhook-timestamp']),
-      'webhook-signature': String(delivery?.headers['webhook-signature']),
-    });
+    const payload = new Webhook((secret as { key: string }).key).verify(
+      delivery?.body ?? '',
+      signatureHeaders(delivery),
+    );
     expect(payload).toMatchObject({
       type: 'video.failed',
       data: { id: jobId, status: 'FAILED', error: { code: 'execution_lost' } },
@@ -223,11 +227,10 @@ describe('webhooks', () => {
 
     expect(summary.webhooksRequeued).toEqual([jobId]);
     const [delivery] = delivered;
-    const payload = new Webhook((secret as { key: string }).key).verify(delivery?.body ?? '', {
-      'webhook-id': String(delivery?.headers['webhook-id']),
-      'webhook-timestamp': String(delivery?.headers['webhook-timestamp']),
-      'webhook-signature': String(delivery?.headers['webhook-signature']),
-    });
+    const payload = new Webhook((secret as { key: string }).key).verify(
+      delivery?.body ?? '',
+      signatureHeaders(delivery),
+    );
     expect(payload).toMatchObject({
       type: 'video.completed',
       timestamp: endedAt,

@@ -5,10 +5,23 @@
  * Bedrock job needs them: a chunk of their own (infra/constructs/function-bundle.ts) that a
  * container serving only /v1/videos jobs never loads.
  */
-import type { BedrockSettings } from '../config/function-config.ts';
+import type { BedrockSettings, FunctionConfig } from '../config/function-config.ts';
 import { tracer } from '../observability/observability.ts';
 import type { JobProvider } from '../provider/job-provider.ts';
 import type { ProviderConfig } from '../provider/provider-config.ts';
+import { createProviderSource, type ProviderSource } from './provider-from-env.ts';
+
+/** The provider of a task function: /v1/videos, and Bedrock for the catalogue's Bedrock models. */
+export function taskProviderSource(
+  config: Pick<FunctionConfig, 'provider' | 'providerSecretId' | 'bedrock'>,
+): ProviderSource {
+  return createProviderSource({
+    settings: config.provider,
+    secretId: config.providerSecretId,
+    bedrock: config.bedrock,
+    buildBedrock: buildBedrockProvider,
+  });
+}
 
 export async function buildBedrockProvider(
   config: ProviderConfig,
