@@ -33,6 +33,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { StateMachine } from 'aws-local-stepfunctions';
+import type { AwsCallHook } from '../functions/shared/aws/aws-json-api.ts';
 import type { Job } from '../functions/shared/jobs/job.ts';
 import { DEFAULT_REQUESTS_PER_MINUTE } from '../functions/shared/limits/limits-config.ts';
 import { InProcessLambdas } from '../infra/local/in-process-lambdas.ts';
@@ -125,38 +126,45 @@ function installCounters(): void {
   };
 }
 
-/** Counts every attempt of every command; DynamoDB also reports its capacity units. */
+/** Counts every attempt of every SDK command (S3, SFN). */
 function sdkCounter<I extends object, O extends MetadataBearer>(
   service: string,
 ): InitializeMiddleware<I, O> {
   return (next, context) => async (args) => {
-    const store = als.getStore();
-    const tally = store?.tally ?? current;
+    const tally = als.getStore()?.tally ?? current;
     const command = (context.commandName ?? 'unknown').replace(/Command$/, '');
-    if (service === 'DynamoDB')
-      (args.input as Record<string, unknown>).ReturnConsumedCapacity ??= 'TOTAL';
-    const record = (attempts: number, capacity?: unknown) => {
-      bump(tally.sdk, `${service} ${command}`, attempts);
-      if (service !== 'DynamoDB') return;
-      const units = sum(
-        [capacity].flat().map((c) => (c as { CapacityUnits?: number })?.CapacityUnits ?? 0),
-      );
-      const write = /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(command);
-      tally.dynamo[write ? 'writes' : 'reads'] += attempts;
-      tally.dynamo[write ? 'wru' : 'rru'] += units > 0 ? units : attempts;
-      if (store?.execution) store.execution.dynamo += attempts;
-    };
     try {
       const result = await next(args);
-      const output = result.output as O & { ConsumedCapacity?: unknown };
-      record(output.$metadata.attempts ?? 1, output.ConsumedCapacity);
+      bump(tally.sdk, `${service} ${command}`, result.output.$metadata.attempts ?? 1);
       return result;
     } catch (error) {
-      record((error as MetadataBearer).$metadata?.attempts ?? 1);
+      bump(tally.sdk, `${service} ${command}`, (error as MetadataBearer).$metadata?.attempts ?? 1);
       throw error;
     }
   };
 }
+
+/**
+ * Counts every attempt of every DynamoDB call (dynamodb-documents.ts) with the capacity units
+ * it reports (a request that reports none, a failed condition, counts as one unit).
+ */
+const dynamoCounter: AwsCallHook = (call) => {
+  const store = als.getStore();
+  const tally = store?.tally ?? current;
+  call.input.ReturnConsumedCapacity ??= 'TOTAL';
+  return ({ answer }) => {
+    bump(tally.sdk, `DynamoDB ${call.operation}`);
+    const units = sum(
+      [answer.ConsumedCapacity]
+        .flat()
+        .map((c) => (c as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0),
+    );
+    const write = /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(call.operation);
+    tally.dynamo[write ? 'writes' : 'reads'] += 1;
+    tally.dynamo[write ? 'wru' : 'rru'] += units > 0 ? units : 1;
+    if (store?.execution) store.execution.dynamo += 1;
+  };
+};
 
 async function child(): Promise<void> {
   installCounters();
@@ -176,7 +184,7 @@ async function child(): Promise<void> {
     const { s3 } = await import('../functions/shared/aws/s3-client.ts');
     const { sfn } = await import('../functions/shared/aws/sfn-client.ts');
     const counter = { step: 'initialize', name: 'backlogBenchCounter' } as const;
-    dynamoDb().middlewareStack.add(sdkCounter('DynamoDB'), counter);
+    dynamoDb().api.hook(dynamoCounter);
     s3().middlewareStack.add(sdkCounter('S3'), counter);
     sfn().middlewareStack.add(sdkCounter('SFN'), counter);
     // Secrets are read over HTTP (read-secret.ts) and cached per container: not counted here.

@@ -8,6 +8,7 @@ import { DynamoConcurrencySemaphore } from '../../functions/shared/limits/dynamo
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { executionArn } from '../../infra/local/local-ids.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { localDocuments } from '../support/dynamodb-local.ts';
 
 // The drop folder, the schedule and the concurrency limit on the local stack. The schedule's
 // timer is off: each test runs the scheduler when it wants a run.
@@ -38,7 +39,7 @@ beforeAll(async () => {
     new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials }),
   );
   semaphore = new DynamoConcurrencySemaphore({
-    client: dynamo,
+    client: localDocuments(stack.dynamodbEndpoint),
     tableName: stack.table,
     limit: LIMIT,
   });

@@ -2,8 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { now } from '../../functions/shared/clock.ts';
@@ -11,6 +9,7 @@ import { DynamoJobStore } from '../../functions/shared/jobs/dynamo-job-store.ts'
 import { newJobId } from '../../functions/shared/jobs/job-id.ts';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { localDocuments } from '../support/dynamodb-local.ts';
 import { aJob } from '../support/job-fixtures.ts';
 import { type StackClient, stackClient } from './local-stack-client.ts';
 
@@ -71,14 +70,10 @@ function as(name: string): Record<string, string> {
 
 /** The jobs table of the stack, for records a test writes as an earlier run would have left them. */
 function jobStore(): DynamoJobStore {
-  const dynamo = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: stack.dynamodbEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    }),
-  );
-  return new DynamoJobStore({ client: dynamo, tableName: stack.table });
+  return new DynamoJobStore({
+    client: localDocuments(stack.dynamodbEndpoint),
+    tableName: stack.table,
+  });
 }
 
 /** The Standard Webhooks headers of a delivery, as a verifier takes them. */

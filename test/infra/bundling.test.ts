@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -89,10 +91,10 @@ describe('a bundled pipeline function', () => {
     }
   });
 
-  it('runs from its asset directory, loading its chunks on first use', async () => {
+  it('runs from its asset directory as far as its first DynamoDB call', async () => {
     // The handler reads its configuration, builds the DynamoDB client and sends (credentials
-    // from the environment, a chunk of the SDK's own) to a port nothing listens on: getting as
-    // far as the connection proves every chunk on that path resolves in the shipped layout.
+    // from the environment) to a port nothing listens on.
+    const port = await closedPort();
     const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(assetDir, BUNDLE_ENTRY_FILE)).href)});
       await handler({ jobId: 'job_01JABCDEFGHJKMNPQRSTVWXYZ0', error: { Error: 'X', Cause: 'y' } })
         .then(() => console.log('answered'), (error) => console.log('failed:', error.code ?? error.name));`;
@@ -107,8 +109,7 @@ describe('a bundled pipeline function', () => {
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
           AWS_SECRET_ACCESS_KEY: 'not-a-secret',
-          AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
-          AWS_MAX_ATTEMPTS: '1',
+          AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}`,
           POWERTOOLS_LOG_LEVEL: 'SILENT',
           POWERTOOLS_METRICS_DISABLED: 'true',
         },
@@ -116,6 +117,26 @@ describe('a bundled pipeline function', () => {
     );
 
     expect(stdout.trim()).toBe('failed: ECONNREFUSED');
+  });
+
+  it('loads every chunk from the shipped layout: the imports of each one resolve', async () => {
+    const chunks = readdirSync(path.join(assetDir, BUNDLE_CHUNK_DIR))
+      .filter((file) => file.endsWith('.mjs'))
+      .map((file) => pathToFileURL(path.join(assetDir, BUNDLE_CHUNK_DIR, file)).href);
+    const script = `for (const chunk of ${JSON.stringify(chunks)}) await import(chunk);
+      console.log('loaded', ${chunks.length});`;
+
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      {
+        cwd: tmpdir(),
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    );
+
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(stdout.trim()).toBe(`loaded ${chunks.length}`);
   });
 
   it('reports a failed invocation with its stack in source positions, maps read on the error', async () => {
@@ -158,3 +179,14 @@ describe('a bundled pipeline function', () => {
     });
   });
 });
+
+/** A TCP port on 127.0.0.1 that nothing listens on (fetch refuses the "bad" ones, such as 9). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}

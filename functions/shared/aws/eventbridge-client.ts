@@ -1,8 +1,14 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { tracer } from '../observability/observability.ts';
-import { AWS_MAX_ATTEMPTS, createdOnFirstUse } from './aws-client.ts';
+import { createdOnFirstUse } from './aws-client.ts';
+import { AwsJsonClient } from './aws-json-api.ts';
 
-/** The EventBridge client (see aws-client.ts). */
-export const eventBridge = createdOnFirstUse(() =>
-  tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts: AWS_MAX_ATTEMPTS })),
-);
+export const EVENTBRIDGE_SERVICE = {
+  traceName: 'EventBridge',
+  signingName: 'events',
+  hostPrefix: 'events',
+  endpointId: 'EVENTBRIDGE',
+  targetPrefix: 'AWSEvents',
+  jsonVersion: '1.1',
+} as const;
+
+/** EventBridge over its JSON API (aws-json-api.ts): PutEvents is the pipeline's only call. */
+export const eventBridge = createdOnFirstUse(() => new AwsJsonClient(EVENTBRIDGE_SERVICE));

@@ -1,15 +1,8 @@
 import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+  cancellationReasons,
+  type DynamoDocuments,
+  isConditionFailed,
+} from '../aws/dynamodb-documents.ts';
 import { now } from '../clock.ts';
 import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
 import {
@@ -56,7 +49,7 @@ import {
 import { type CursorKey, decodeCursor, encodeCursor } from './list-cursor.ts';
 
 export interface DynamoJobStoreOptions {
-  client: DynamoDBDocumentClient;
+  client: DynamoDocuments;
   tableName: string;
   /** Clock for `updatedAt` on writes whose caller passes no time. */
   now?: () => Date;
@@ -94,7 +87,7 @@ const keyAttributes: ReadonlySet<string> = new Set(KEY_ATTRIBUTES);
  * a status it left.
  */
 export class DynamoJobStore implements JobStore {
-  readonly #client: DynamoDBDocumentClient;
+  readonly #client: DynamoDocuments;
   readonly #tableName: string;
   readonly #now: () => Date;
 
@@ -112,38 +105,37 @@ export class DynamoJobStore implements JobStore {
     };
     if (idempotencyKey === undefined) {
       try {
-        await this.#client.send(new PutCommand(putJob));
+        await this.#client.put(putJob);
         return { job, created: true };
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (!isConditionFailed(error)) throw error;
         return this.#resolveExistingJob(job, error);
       }
     }
 
     const record: IdempotencyRecord = { jobId: job.jobId, requestHash: job.requestHash };
     try {
-      await this.#client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: putJob },
-            {
-              Put: {
-                TableName: this.#tableName,
-                Item: {
-                  ...idempotencyItemKey(idempotencyKey),
-                  ...record,
-                  createdAt: job.createdAt,
-                },
-                ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
+      await this.#client.transactWrite({
+        TransactItems: [
+          { Put: putJob },
+          {
+            Put: {
+              TableName: this.#tableName,
+              Item: {
+                ...idempotencyItemKey(idempotencyKey),
+                ...record,
+                createdAt: job.createdAt,
               },
+              ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
             },
-          ],
-        }),
-      );
+          },
+        ],
+      });
       return { job, created: true };
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const [jobReason, keyReason] = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+      const reasons = cancellationReasons(error);
+      if (!reasons) throw error;
+      const [jobReason, keyReason] = reasons.map((reason) => reason.Code);
       // A concurrent request with the same key may surface as a conflict rather than a failed
       // condition: either way the key's record decides.
       if (keyReason === 'ConditionalCheckFailed' || keyReason === 'TransactionConflict') {
@@ -157,9 +149,11 @@ export class DynamoJobStore implements JobStore {
   }
 
   async get(jobId: string): Promise<Job | undefined> {
-    const output = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: jobKey(jobId), ConsistentRead: true }),
-    );
+    const output = await this.#client.get({
+      TableName: this.#tableName,
+      Key: jobKey(jobId),
+      ConsistentRead: true,
+    });
     return output.Item === undefined ? undefined : fromItem(output.Item);
   }
 
@@ -194,19 +188,17 @@ export class DynamoJobStore implements JobStore {
           : `#${name} = :${name}`,
       );
     }
-    const output = await this.#client.send(
-      new QueryCommand({
-        TableName: this.#tableName,
-        IndexName: index.name,
-        KeyConditionExpression: keyCondition,
-        ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {}),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ScanIndexForward: query.order === 'asc',
-        Limit: query.limit,
-        ExclusiveStartKey: startKey,
-      }),
-    );
+    const output = await this.#client.query({
+      TableName: this.#tableName,
+      IndexName: index.name,
+      KeyConditionExpression: keyCondition,
+      ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {}),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: query.order === 'asc',
+      Limit: query.limit,
+      ExclusiveStartKey: startKey,
+    });
     const jobs = (output.Items ?? []).map(fromItem);
     if (output.LastEvaluatedKey === undefined) return { jobs };
     return { jobs, nextCursor: encodeCursor(toCursorKey(output.LastEvaluatedKey)) };
@@ -243,52 +235,49 @@ export class DynamoJobStore implements JobStore {
       assignments.push(`#${name} = :${name}`);
     }
     try {
-      await this.#client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              // The ledger: the provider job is free, or already this job's (a retried write).
-              Put: {
-                TableName: this.#tableName,
-                Item: {
-                  ...providerJobKey(update.providerJobId),
-                  jobId,
-                  state: 'claimed',
-                  claimedAt: at,
-                },
-                ConditionExpression: `attribute_not_exists(${PARTITION_KEY}) OR #ledgerJobId = :jobId`,
-                ExpressionAttributeNames: { '#ledgerJobId': 'jobId' },
-                ExpressionAttributeValues: { ':jobId': jobId },
+      await this.#client.transactWrite({
+        TransactItems: [
+          {
+            // The ledger: the provider job is free, or already this job's (a retried write).
+            Put: {
+              TableName: this.#tableName,
+              Item: {
+                ...providerJobKey(update.providerJobId),
+                jobId,
+                state: 'claimed',
+                claimedAt: at,
               },
+              ConditionExpression: `attribute_not_exists(${PARTITION_KEY}) OR #ledgerJobId = :jobId`,
+              ExpressionAttributeNames: { '#ledgerJobId': 'jobId' },
+              ExpressionAttributeValues: { ':jobId': jobId },
             },
-            {
-              Update: {
-                TableName: this.#tableName,
-                Key: jobKey(jobId),
-                UpdateExpression: `SET ${assignments.join(', ')}`,
-                ConditionExpression: `${condition.expression} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
-                ExpressionAttributeNames: Object.fromEntries(
-                  Object.entries(names).filter(([name]) => name !== '#ledgerJobId'),
-                ),
-                ExpressionAttributeValues: Object.fromEntries(
-                  Object.entries(values).filter(([name]) => name !== ':jobId'),
-                ),
-              },
+          },
+          {
+            Update: {
+              TableName: this.#tableName,
+              Key: jobKey(jobId),
+              UpdateExpression: `SET ${assignments.join(', ')}`,
+              ConditionExpression: `${condition.expression} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
+              ExpressionAttributeNames: Object.fromEntries(
+                Object.entries(names).filter(([name]) => name !== '#ledgerJobId'),
+              ),
+              ExpressionAttributeValues: Object.fromEntries(
+                Object.entries(values).filter(([name]) => name !== ':jobId'),
+              ),
             },
-          ],
-        }),
-      );
+          },
+        ],
+      });
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const [ledger, job] = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+      const reasons = cancellationReasons(error);
+      if (!reasons) throw error;
+      const [ledger, job] = reasons.map((reason) => reason.Code);
       if (ledger === 'ConditionalCheckFailed') {
-        const holder = await this.#client.send(
-          new GetCommand({
-            TableName: this.#tableName,
-            Key: providerJobKey(update.providerJobId),
-            ConsistentRead: true,
-          }),
-        );
+        const holder = await this.#client.get({
+          TableName: this.#tableName,
+          Key: providerJobKey(update.providerJobId),
+          ConsistentRead: true,
+        });
         const claimedBy =
           typeof holder.Item?.jobId === 'string' ? holder.Item.jobId : 'nobody (an orphan)';
         throw new ProviderJobClaimedError(update.providerJobId, claimedBy, {
@@ -361,18 +350,16 @@ export class DynamoJobStore implements JobStore {
 
   async recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
     try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET #delivery = :delivery',
-          ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
-          ExpressionAttributeNames: { '#delivery': 'lastWebhookDelivery' },
-          ExpressionAttributeValues: { ':delivery': delivery },
-        }),
-      );
+      await this.#client.update({
+        TableName: this.#tableName,
+        Key: jobKey(jobId),
+        UpdateExpression: 'SET #delivery = :delivery',
+        ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
+        ExpressionAttributeNames: { '#delivery': 'lastWebhookDelivery' },
+        ExpressionAttributeValues: { ':delivery': delivery },
+      });
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionFailed(error)) throw error;
       throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
     }
   }
@@ -384,33 +371,31 @@ export class DynamoJobStore implements JobStore {
   async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {
     const condition = leadingTo('QUEUED');
     try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
-          ConditionExpression: `${condition.expression} AND attribute_not_exists(#providerJobId)`,
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#gsi1pk': BY_STATUS_INDEX.partitionKey,
-            '#deferred': 'deferred',
-            '#deferredReason': 'deferredReason',
-            '#updatedAt': 'updatedAt',
-            '#providerJobId': 'providerJobId',
-          },
-          ExpressionAttributeValues: {
-            ...condition.values,
-            ':queued': 'QUEUED',
-            ':gsi1pk': statusPartition('QUEUED'),
-            ':true': true,
-            ':reason': reason,
-            ':at': at,
-          },
-        }),
-      );
+      await this.#client.update({
+        TableName: this.#tableName,
+        Key: jobKey(jobId),
+        UpdateExpression:
+          'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
+        ConditionExpression: `${condition.expression} AND attribute_not_exists(#providerJobId)`,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#gsi1pk': BY_STATUS_INDEX.partitionKey,
+          '#deferred': 'deferred',
+          '#deferredReason': 'deferredReason',
+          '#updatedAt': 'updatedAt',
+          '#providerJobId': 'providerJobId',
+        },
+        ExpressionAttributeValues: {
+          ...condition.values,
+          ':queued': 'QUEUED',
+          ':gsi1pk': statusPartition('QUEUED'),
+          ':true': true,
+          ':reason': reason,
+          ':at': at,
+        },
+      });
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionFailed(error)) throw error;
       const existing = await this.get(jobId);
       if (existing === undefined) {
         throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
@@ -430,33 +415,31 @@ export class DynamoJobStore implements JobStore {
   async claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean> {
     const queued = whileIn(['QUEUED']);
     try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
-          ConditionExpression: `${queued.expression} AND #deferred = :true`,
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#deferred': 'deferred',
-            '#deferredReason': 'deferredReason',
-            '#executionName': 'executionName',
-            '#updatedAt': 'updatedAt',
-          },
-          ExpressionAttributeValues: {
-            ...queued.values,
-            ':true': true,
-            ':false': false,
-            ':executionName': executionName,
-            ':at': at,
-          },
-        }),
-      );
+      await this.#client.update({
+        TableName: this.#tableName,
+        Key: jobKey(jobId),
+        UpdateExpression:
+          'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
+        ConditionExpression: `${queued.expression} AND #deferred = :true`,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#deferred': 'deferred',
+          '#deferredReason': 'deferredReason',
+          '#executionName': 'executionName',
+          '#updatedAt': 'updatedAt',
+        },
+        ExpressionAttributeValues: {
+          ...queued.values,
+          ':true': true,
+          ':false': false,
+          ':executionName': executionName,
+          ':at': at,
+        },
+      });
       return true;
     } catch (error) {
       // Gone, started or claimed by another run: in every case not this caller's to start.
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }
@@ -473,31 +456,29 @@ export class DynamoJobStore implements JobStore {
         : '#executionName = :from';
     const active = whileIn(ACTIVE_STATUSES);
     try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: 'SET #executionName = :to, #updatedAt = :at ADD #resumeCount :one',
-          ConditionExpression: `${active.expression} AND ${drivenByFrom} AND (attribute_not_exists(#resumeCount) OR #resumeCount < :maxResumes)`,
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#executionName': 'executionName',
-            '#updatedAt': 'updatedAt',
-            '#resumeCount': 'resumeCount',
-          },
-          ExpressionAttributeValues: {
-            ...active.values,
-            ':from': resume.from,
-            ':to': resume.to,
-            ':at': at,
-            ':one': 1,
-            ':maxResumes': resume.maxResumes,
-          },
-        }),
-      );
+      await this.#client.update({
+        TableName: this.#tableName,
+        Key: jobKey(jobId),
+        UpdateExpression: 'SET #executionName = :to, #updatedAt = :at ADD #resumeCount :one',
+        ConditionExpression: `${active.expression} AND ${drivenByFrom} AND (attribute_not_exists(#resumeCount) OR #resumeCount < :maxResumes)`,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#executionName': 'executionName',
+          '#updatedAt': 'updatedAt',
+          '#resumeCount': 'resumeCount',
+        },
+        ExpressionAttributeValues: {
+          ...active.values,
+          ':from': resume.from,
+          ':to': resume.to,
+          ':at': at,
+          ':one': 1,
+          ':maxResumes': resume.maxResumes,
+        },
+      });
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }
@@ -524,20 +505,18 @@ export class DynamoJobStore implements JobStore {
       assignments.push(`#${name} = :${name}`);
     }
     try {
-      const output = await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: condition.expression,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
+      const output = await this.#client.update({
+        TableName: this.#tableName,
+        Key: jobKey(jobId),
+        UpdateExpression: `SET ${assignments.join(', ')}`,
+        ConditionExpression: condition.expression,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      });
       return output.Attributes === undefined ? undefined : fromItem(output.Attributes);
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionFailed(error)) throw error;
       const existing = await this.get(jobId);
       if (existing === undefined) {
         throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
@@ -553,15 +532,13 @@ export class DynamoJobStore implements JobStore {
   async #replay(
     job: Job,
     idempotencyKey: string,
-    cause: Error,
+    cause: unknown,
   ): Promise<{ job: Job; created: boolean }> {
-    const output = await this.#client.send(
-      new GetCommand({
-        TableName: this.#tableName,
-        Key: idempotencyItemKey(idempotencyKey),
-        ConsistentRead: true,
-      }),
-    );
+    const output = await this.#client.get({
+      TableName: this.#tableName,
+      Key: idempotencyItemKey(idempotencyKey),
+      ConsistentRead: true,
+    });
     const record = output.Item;
     if (record === undefined) throw cause;
     if (record.requestHash !== job.requestHash) {

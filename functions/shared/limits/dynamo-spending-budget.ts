@@ -1,11 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { cancellationReasons, type DynamoDocuments } from '../aws/dynamodb-documents.ts';
 import { PARTITION_KEY, providerJobKey } from '../jobs/jobs-table.ts';
 import { LimitContentionError } from './limit-errors.ts';
 import type { BudgetReservation, DailyUsage, SpendingBudget } from './limits.ts';
@@ -18,7 +13,7 @@ import {
 } from './limits-table.ts';
 
 export interface DynamoSpendingBudgetOptions {
-  client: DynamoDBDocumentClient;
+  client: DynamoDocuments;
   tableName: string;
   /** Daily limit in USD; null records spending without limiting it. */
   dailyLimitUsd: number | null;
@@ -70,7 +65,7 @@ const JOB_RECORD_TTL_SECONDS = 90 * 24 * 3600;
  * they are given only places a spending that had no reservation.
  */
 export class DynamoSpendingBudget implements SpendingBudget {
-  readonly #client: DynamoDBDocumentClient;
+  readonly #client: DynamoDocuments;
   readonly #tableName: string;
   readonly #limitMicroUsd: number | null;
   readonly #maxAttempts: number;
@@ -204,9 +199,11 @@ export class DynamoSpendingBudget implements SpendingBudget {
   }
 
   async usage(day: string): Promise<DailyUsage> {
-    const output = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: budgetDayKey(day), ConsistentRead: true }),
-    );
+    const output = await this.#client.get({
+      TableName: this.#tableName,
+      Key: budgetDayKey(day),
+      ConsistentRead: true,
+    });
     const item = output.Item ?? {};
     const number = (name: DayAttribute) => {
       const value: unknown = item[DAY_ATTRIBUTES[name]];
@@ -225,13 +222,11 @@ export class DynamoSpendingBudget implements SpendingBudget {
   }
 
   async #jobRecord(jobId: string): Promise<JobBudgetRecord | undefined> {
-    const output = await this.#client.send(
-      new GetCommand({
-        TableName: this.#tableName,
-        Key: budgetJobKey(jobId),
-        ConsistentRead: true,
-      }),
-    );
+    const output = await this.#client.get({
+      TableName: this.#tableName,
+      Key: budgetJobKey(jobId),
+      ConsistentRead: true,
+    });
     const item = output.Item;
     if (item === undefined) return undefined;
     return {
@@ -308,11 +303,12 @@ export class DynamoSpendingBudget implements SpendingBudget {
   async #transact(operation: string, items: TransactItem[]): Promise<Outcome> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
+        await this.#client.transactWrite({ TransactItems: items });
         return 'done';
       } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const [jobRecord, day] = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+        const reasons = cancellationReasons(error);
+        if (!reasons) throw error;
+        const [jobRecord, day] = reasons.map((reason) => reason.Code);
         if (jobRecord === 'ConditionalCheckFailed') return 'job-record-changed';
         if (day === 'ConditionalCheckFailed') return 'over-budget';
         if (jobRecord !== 'TransactionConflict' && day !== 'TransactionConflict') throw error;

@@ -1,6 +1,4 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EventBridgeJobEvents } from '../../../functions/shared/events/event-bridge-job-events.ts';
 import {
   JOB_EVENT_DETAIL_TYPE,
@@ -135,8 +133,15 @@ describe('a job store with events', () => {
 });
 
 describe('EventBridge job events', () => {
-  const eventBridge = mockClient(EventBridgeClient);
-  afterEach(() => eventBridge.reset());
+  /** EventBridge answering PutEvents with `answer` (any other operation fails the test). */
+  function eventBridgeAnswering(answer: Record<string, unknown>) {
+    return {
+      call: vi.fn(async (operation: string, _input: Record<string, unknown>) => {
+        if (operation !== 'PutEvents') throw new Error(`unexpected EventBridge ${operation}`);
+        return answer;
+      }),
+    };
+  }
   const detail: JobEventDetail = {
     version: '1',
     jobId: 'job_1',
@@ -153,38 +158,37 @@ describe('EventBridge job events', () => {
   };
 
   it('puts one event on the named bus with the documented source and detail-type', async () => {
-    eventBridge
-      .on(PutEventsCommand)
-      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
-    const publisher = new EventBridgeJobEvents({
-      client: new EventBridgeClient({ region: 'us-east-1' }),
-      busName: 'jobs-bus',
-    });
+    const eventBridge = eventBridgeAnswering({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+    const publisher = new EventBridgeJobEvents({ client: eventBridge, busName: 'jobs-bus' });
 
     await publisher.publish(detail);
 
-    expect(eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input).toEqual({
-      Entries: [
+    expect(eventBridge.call.mock.calls).toEqual([
+      [
+        'PutEvents',
         {
-          EventBusName: 'jobs-bus',
-          Source: JOB_EVENT_SOURCE,
-          DetailType: JOB_EVENT_DETAIL_TYPE,
-          Detail: JSON.stringify(detail),
-          Resources: [],
-          Time: new Date(AT),
+          Entries: [
+            {
+              EventBusName: 'jobs-bus',
+              Source: JOB_EVENT_SOURCE,
+              DetailType: JOB_EVENT_DETAIL_TYPE,
+              Detail: JSON.stringify(detail),
+              Resources: [],
+              // The JSON protocol's timestamps are epoch seconds.
+              Time: Date.parse(AT) / 1000,
+            },
+          ],
         },
       ],
-    });
+    ]);
   });
 
   it('throws when EventBridge answers with a failed entry', async () => {
-    eventBridge
-      .on(PutEventsCommand)
-      .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
-    const publisher = new EventBridgeJobEvents({
-      client: new EventBridgeClient({ region: 'us-east-1' }),
-      busName: 'jobs-bus',
+    const eventBridge = eventBridgeAnswering({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'InternalFailure' }],
     });
+    const publisher = new EventBridgeJobEvents({ client: eventBridge, busName: 'jobs-bus' });
 
     await expect(publisher.publish(detail)).rejects.toThrow(
       /refused the queued event.*InternalFailure/,

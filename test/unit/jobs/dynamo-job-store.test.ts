@@ -1,18 +1,7 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { isDeepStrictEqual } from 'node:util';
+import type { GetCommandInput, GetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { AwsServiceError } from '../../../functions/shared/aws/aws-json-api.ts';
 import { DynamoJobStore } from '../../../functions/shared/jobs/dynamo-job-store.ts';
 import {
   IdempotencyConflictError,
@@ -24,6 +13,12 @@ import {
   ValidationError,
 } from '../../../functions/shared/jobs/job-errors.ts';
 import { encodeCursor } from '../../../functions/shared/jobs/list-cursor.ts';
+import {
+  conditionFailed,
+  fakeDynamoDocuments,
+  resetFakeDynamoDocuments,
+  transactionCanceled,
+} from '../../support/fake-dynamo-documents.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 
 const TABLE = 'jobs-table';
@@ -31,9 +26,8 @@ const TABLE = 'jobs-table';
 const NOT_TERMINAL = 'attribute_exists(pk) AND #status IN (:status0, :status1)';
 const NOW = new Date('2026-01-02T03:05:00.000Z');
 
-const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-const dynamo = mockClient(client);
-const store = new DynamoJobStore({ client, tableName: TABLE, now: () => NOW });
+const db = fakeDynamoDocuments();
+const store = new DynamoJobStore({ client: db, tableName: TABLE, now: () => NOW });
 
 const job = aJob();
 const jobItem = {
@@ -48,94 +42,105 @@ const jobItem = {
   ...job,
 };
 
-function conditionFailed() {
-  return new ConditionalCheckFailedException({
-    message: 'The conditional request failed',
-    $metadata: {},
-  });
-}
-
-function transactionCanceled(jobCode: string, keyCode: string) {
-  return new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: [{ Code: jobCode }, { Code: keyCode }],
+/** Answers each GetItem by its key (matched exactly); a get of any other key fails the test. */
+function answerGetsByKey(
+  ...answers: [key: GetCommandInput['Key'], answer: Omit<GetCommandOutput, '$metadata'>][]
+) {
+  db.get.mockImplementation(async (input) => {
+    const found = answers.find(([key]) => isDeepStrictEqual(key, input.Key));
+    if (found === undefined) throw new Error(`unexpected get of ${JSON.stringify(input.Key)}`);
+    return found[1];
   });
 }
 
 beforeEach(() => {
-  dynamo.reset();
+  resetFakeDynamoDocuments(db);
 });
 
 describe('create', () => {
   it('puts the job with its index attributes and a condition against overwriting', async () => {
-    dynamo.on(PutCommand).resolves({});
+    db.put.mockResolvedValue({});
 
     const result = await store.create(job);
 
     expect(result).toEqual({ job, created: true });
-    expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
-      TableName: TABLE,
-      Item: jobItem,
-      ConditionExpression: 'attribute_not_exists(pk)',
-    });
+    expect(db.put).toHaveBeenCalledWith(
+      expect.objectContaining({
+        TableName: TABLE,
+        Item: jobItem,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   });
 
   it('writes the job and the idempotency record in one transaction, both conditional', async () => {
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.transactWrite.mockResolvedValue({});
 
     const result = await store.create(job, 'api:key-1');
 
     expect(result).toEqual({ job, created: true });
-    expect(dynamo).toHaveReceivedCommandWith(TransactWriteCommand, {
-      TransactItems: [
-        {
-          Put: { TableName: TABLE, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' },
-        },
-        {
-          Put: {
-            TableName: TABLE,
-            Item: {
-              pk: 'IDEMPOTENCY#api:key-1',
-              sk: 'IDEMPOTENCY',
-              jobId: job.jobId,
-              requestHash: job.requestHash,
-              createdAt: job.createdAt,
+    expect(db.transactWrite).toHaveBeenCalledWith(
+      expect.objectContaining({
+        TransactItems: [
+          {
+            Put: {
+              TableName: TABLE,
+              Item: jobItem,
+              ConditionExpression: 'attribute_not_exists(pk)',
             },
-            ConditionExpression: 'attribute_not_exists(pk)',
           },
-        },
-      ],
-    });
+          {
+            Put: {
+              TableName: TABLE,
+              Item: {
+                pk: 'IDEMPOTENCY#api:key-1',
+                sk: 'IDEMPOTENCY',
+                jobId: job.jobId,
+                requestHash: job.requestHash,
+                createdAt: job.createdAt,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      }),
+    );
   });
 
   it('returns the existing job when the key was used with the same request', async () => {
     const existing = aJob({ jobId: 'job_EXISTING', status: 'IN_PROGRESS' });
-    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('None', 'ConditionalCheckFailed'));
-    dynamo
-      .on(GetCommand, { Key: { pk: 'IDEMPOTENCY#api:key-1', sk: 'IDEMPOTENCY' } })
-      .resolves({ Item: { jobId: 'job_EXISTING', requestHash: job.requestHash } });
-    dynamo.on(GetCommand, { Key: { pk: 'JOB#job_EXISTING', sk: 'JOB' } }).resolves({
-      Item: { pk: 'JOB#job_EXISTING', sk: 'JOB', gsi1pk: 'STATUS#IN_PROGRESS', ...existing },
-    });
+    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'ConditionalCheckFailed'));
+    answerGetsByKey(
+      [
+        { pk: 'IDEMPOTENCY#api:key-1', sk: 'IDEMPOTENCY' },
+        { Item: { jobId: 'job_EXISTING', requestHash: job.requestHash } },
+      ],
+      [
+        { pk: 'JOB#job_EXISTING', sk: 'JOB' },
+        { Item: { pk: 'JOB#job_EXISTING', sk: 'JOB', gsi1pk: 'STATUS#IN_PROGRESS', ...existing } },
+      ],
+    );
 
     const result = await store.create(job, 'api:key-1');
 
     expect(result).toEqual({ job: existing, created: false });
-    expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
-      Key: { pk: 'IDEMPOTENCY#api:key-1', sk: 'IDEMPOTENCY' },
-      ConsistentRead: true,
-    });
+    expect(db.get).toHaveBeenCalledWith(
+      expect.objectContaining({
+        Key: { pk: 'IDEMPOTENCY#api:key-1', sk: 'IDEMPOTENCY' },
+        ConsistentRead: true,
+      }),
+    );
   });
 
   it('resolves a transaction conflict on the key through the idempotency record too', async () => {
-    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('None', 'TransactionConflict'));
-    dynamo
-      .on(GetCommand, { Key: { pk: 'IDEMPOTENCY#k', sk: 'IDEMPOTENCY' } })
-      .resolves({ Item: { jobId: 'job_OTHER', requestHash: job.requestHash } });
-    dynamo
-      .on(GetCommand, { Key: { pk: 'JOB#job_OTHER', sk: 'JOB' } })
-      .resolves({ Item: aJob({ jobId: 'job_OTHER' }) });
+    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'TransactionConflict'));
+    answerGetsByKey(
+      [
+        { pk: 'IDEMPOTENCY#k', sk: 'IDEMPOTENCY' },
+        { Item: { jobId: 'job_OTHER', requestHash: job.requestHash } },
+      ],
+      [{ pk: 'JOB#job_OTHER', sk: 'JOB' }, { Item: aJob({ jobId: 'job_OTHER' }) }],
+    );
 
     const result = await store.create(job, 'k');
 
@@ -144,28 +149,28 @@ describe('create', () => {
   });
 
   it('throws IdempotencyConflictError when the key was used with a different request', async () => {
-    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('None', 'ConditionalCheckFailed'));
-    dynamo.on(GetCommand).resolves({ Item: { jobId: 'job_OTHER', requestHash: 'b'.repeat(64) } });
+    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'ConditionalCheckFailed'));
+    db.get.mockResolvedValue({ Item: { jobId: 'job_OTHER', requestHash: 'b'.repeat(64) } });
 
     await expect(store.create(job, 'api:key-1')).rejects.toBeInstanceOf(IdempotencyConflictError);
   });
 
   it('throws JobAlreadyExistsError when only the job id collides', async () => {
-    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('ConditionalCheckFailed', 'None'));
+    db.transactWrite.mockRejectedValue(transactionCanceled('ConditionalCheckFailed', 'None'));
 
     await expect(store.create(job, 'api:key-1')).rejects.toBeInstanceOf(JobAlreadyExistsError);
   });
 
   it('throws JobAlreadyExistsError for a colliding id without a key', async () => {
-    dynamo.on(PutCommand).rejects(conditionFailed());
-    dynamo.on(GetCommand).resolves({ Item: aJob({ requestHash: 'c'.repeat(64) }) });
+    db.put.mockRejectedValue(conditionFailed());
+    db.get.mockResolvedValue({ Item: aJob({ requestHash: 'c'.repeat(64) }) });
 
     await expect(store.create(job)).rejects.toBeInstanceOf(JobAlreadyExistsError);
   });
 
   it('treats its own earlier write of the same job (an SDK retry) as created', async () => {
-    dynamo.on(PutCommand).rejects(conditionFailed());
-    dynamo.on(GetCommand).resolves({ Item: jobItem });
+    db.put.mockRejectedValue(conditionFailed());
+    db.get.mockResolvedValue({ Item: jobItem });
 
     await expect(store.create(job)).resolves.toEqual({ job, created: true });
   });
@@ -173,20 +178,22 @@ describe('create', () => {
 
 describe('get', () => {
   it('reads consistently and strips the key attributes', async () => {
-    dynamo.on(GetCommand).resolves({ Item: jobItem });
+    db.get.mockResolvedValue({ Item: jobItem });
 
     const found = await store.get(job.jobId);
 
     expect(found).toEqual(job);
-    expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
-      TableName: TABLE,
-      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
-      ConsistentRead: true,
-    });
+    expect(db.get).toHaveBeenCalledWith(
+      expect.objectContaining({
+        TableName: TABLE,
+        Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+        ConsistentRead: true,
+      }),
+    );
   });
 
   it('returns undefined for an unknown job', async () => {
-    dynamo.on(GetCommand).resolves({});
+    db.get.mockResolvedValue({});
 
     await expect(store.get('job_MISSING')).resolves.toBeUndefined();
   });
@@ -194,20 +201,22 @@ describe('get', () => {
 
 describe('list', () => {
   it('queries byCreatedAt newest first when no status is given', async () => {
-    dynamo.on(QueryCommand).resolves({ Items: [jobItem] });
+    db.query.mockResolvedValue({ Items: [jobItem] });
 
     const page = await store.list({ limit: 10 });
 
     expect(page).toEqual({ jobs: [job] });
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
-      TableName: TABLE,
-      IndexName: 'byCreatedAt',
-      KeyConditionExpression: '#partition = :partition',
-      ExpressionAttributeNames: { '#partition': 'gsi2pk' },
-      ExpressionAttributeValues: { ':partition': 'JOBS' },
-      ScanIndexForward: false,
-      Limit: 10,
-    });
+    expect(db.query).toHaveBeenCalledWith(
+      expect.objectContaining({
+        TableName: TABLE,
+        IndexName: 'byCreatedAt',
+        KeyConditionExpression: '#partition = :partition',
+        ExpressionAttributeNames: { '#partition': 'gsi2pk' },
+        ExpressionAttributeValues: { ':partition': 'JOBS' },
+        ScanIndexForward: false,
+        Limit: 10,
+      }),
+    );
   });
 
   it('queries byStatus for a status and turns LastEvaluatedKey into a cursor that continues', async () => {
@@ -217,34 +226,41 @@ describe('list', () => {
       gsi1pk: 'STATUS#QUEUED',
       gsi1sk: jobItem.gsi1sk,
     };
-    dynamo
-      .on(QueryCommand)
-      .resolvesOnce({ Items: [jobItem], LastEvaluatedKey: lastKey })
-      .resolves({ Items: [] });
+    db.query
+      .mockResolvedValueOnce({ Items: [jobItem], LastEvaluatedKey: lastKey })
+      .mockResolvedValue({ Items: [] });
 
     const first = await store.list({ status: 'QUEUED', limit: 1 });
     await store.list({ status: 'QUEUED', limit: 1, cursor: first.nextCursor });
 
     expect(first.nextCursor).toMatch(/^[\w-]+$/);
-    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 1, {
-      IndexName: 'byStatus',
-      ExpressionAttributeNames: { '#partition': 'gsi1pk' },
-      ExpressionAttributeValues: { ':partition': 'STATUS#QUEUED' },
-      ScanIndexForward: false,
-    });
-    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 2, { ExclusiveStartKey: lastKey });
+    expect(db.query).toHaveBeenNthCalledWith(
+      1,
+      expect.objectContaining({
+        IndexName: 'byStatus',
+        ExpressionAttributeNames: { '#partition': 'gsi1pk' },
+        ExpressionAttributeValues: { ':partition': 'STATUS#QUEUED' },
+        ScanIndexForward: false,
+      }),
+    );
+    expect(db.query).toHaveBeenNthCalledWith(
+      2,
+      expect.objectContaining({ ExclusiveStartKey: lastKey }),
+    );
   });
 
   it('queries oldest first with order asc', async () => {
-    dynamo.on(QueryCommand).resolves({ Items: [jobItem] });
+    db.query.mockResolvedValue({ Items: [jobItem] });
 
     await store.list({ status: 'QUEUED', limit: 5, order: 'asc' });
 
-    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
-      IndexName: 'byStatus',
-      ScanIndexForward: true,
-      Limit: 5,
-    });
+    expect(db.query).toHaveBeenCalledWith(
+      expect.objectContaining({
+        IndexName: 'byStatus',
+        ScanIndexForward: true,
+        Limit: 5,
+      }),
+    );
   });
 
   it.each([
@@ -261,7 +277,7 @@ describe('list', () => {
 
     await expect(listing).rejects.toBeInstanceOf(ValidationError);
     await expect(listing).rejects.toMatchObject({ field: 'cursor' });
-    expect(dynamo).not.toHaveReceivedCommand(QueryCommand);
+    expect(db.query).not.toHaveBeenCalled();
   });
 });
 
@@ -275,37 +291,39 @@ describe('updates after create', () => {
       createAttemptedAt: at,
       updatedAt: at,
     };
-    dynamo.on(UpdateCommand).resolves({ Attributes: updated });
+    db.update.mockResolvedValue({ Attributes: updated });
 
     const result = await store.markCreateAttempt(job.jobId, at);
 
     expect(result).toEqual({ ...job, status: 'IN_PROGRESS', createAttemptedAt: at, updatedAt: at });
-    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
-      TableName: TABLE,
-      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
-      UpdateExpression:
-        'SET #status = :status, #gsi1pk = :gsi1pk, #createAttemptedAt = :createAttemptedAt, #updatedAt = :updatedAt',
-      ConditionExpression: NOT_TERMINAL,
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#gsi1pk': 'gsi1pk',
-        '#createAttemptedAt': 'createAttemptedAt',
-        '#updatedAt': 'updatedAt',
-      },
-      ExpressionAttributeValues: {
-        ':status0': 'QUEUED',
-        ':status1': 'IN_PROGRESS',
-        ':status': 'IN_PROGRESS',
-        ':gsi1pk': 'STATUS#IN_PROGRESS',
-        ':createAttemptedAt': at,
-        ':updatedAt': at,
-      },
-      ReturnValues: 'ALL_NEW',
-    });
+    expect(db.update).toHaveBeenCalledWith(
+      expect.objectContaining({
+        TableName: TABLE,
+        Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+        UpdateExpression:
+          'SET #status = :status, #gsi1pk = :gsi1pk, #createAttemptedAt = :createAttemptedAt, #updatedAt = :updatedAt',
+        ConditionExpression: NOT_TERMINAL,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#gsi1pk': 'gsi1pk',
+          '#createAttemptedAt': 'createAttemptedAt',
+          '#updatedAt': 'updatedAt',
+        },
+        ExpressionAttributeValues: {
+          ':status0': 'QUEUED',
+          ':status1': 'IN_PROGRESS',
+          ':status': 'IN_PROGRESS',
+          ':gsi1pk': 'STATUS#IN_PROGRESS',
+          ':createAttemptedAt': at,
+          ':updatedAt': at,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
   });
 
   it('recordProviderJob stores the provider id and claims it in the ledger in one transaction', async () => {
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.transactWrite.mockResolvedValue({});
 
     await store.recordProviderJob(job.jobId, {
       providerJobId: 'video_123',
@@ -313,7 +331,7 @@ describe('updates after create', () => {
       progress: 0,
     });
 
-    const input = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input;
+    const input = db.transactWrite.mock.calls[0]?.[0];
     const [ledger, update] = input?.TransactItems ?? [];
     expect(ledger?.Put).toMatchObject({
       Item: { pk: 'PROVIDERJOB#video_123', sk: 'LEDGER', jobId: job.jobId, state: 'claimed' },
@@ -333,14 +351,12 @@ describe('updates after create', () => {
   });
 
   it('recordProviderJob refuses a provider job another job holds, naming the holder', async () => {
-    dynamo.on(TransactWriteCommand).rejects(
-      new TransactionCanceledException({
-        message: 'cancelled',
-        $metadata: {},
+    db.transactWrite.mockRejectedValue(
+      new AwsServiceError('TransactionCanceledException', 'cancelled', 400, {
         CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
       }),
     );
-    dynamo.on(GetCommand).resolves({ Item: { jobId: 'job_other' } });
+    db.get.mockResolvedValue({ Item: { jobId: 'job_other' } });
 
     const claim = store.recordProviderJob(job.jobId, {
       providerJobId: 'video_123',
@@ -353,7 +369,7 @@ describe('updates after create', () => {
   });
 
   it('recordProgress stores status, progress and poll count', async () => {
-    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+    db.update.mockResolvedValue({ Attributes: jobItem });
 
     await store.recordProgress(job.jobId, {
       providerStatus: 'in_progress',
@@ -361,11 +377,13 @@ describe('updates after create', () => {
       pollCount: 3,
     });
 
-    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
-      UpdateExpression: expect.stringContaining('#pollCount = :pollCount'),
-      ConditionExpression: NOT_TERMINAL,
-      ExpressionAttributeValues: expect.objectContaining({ ':progress': 42, ':pollCount': 3 }),
-    });
+    expect(db.update).toHaveBeenCalledWith(
+      expect.objectContaining({
+        UpdateExpression: expect.stringContaining('#pollCount = :pollCount'),
+        ConditionExpression: NOT_TERMINAL,
+        ExpressionAttributeValues: expect.objectContaining({ ':progress': 42, ':pollCount': 3 }),
+      }),
+    );
   });
 
   it('recordCompleted moves the byStatus key to COMPLETED with the result', async () => {
@@ -376,53 +394,59 @@ describe('updates after create', () => {
       sha256: 'f'.repeat(64),
       contentType: 'video/mp4',
     };
-    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+    db.update.mockResolvedValue({ Attributes: jobItem });
 
     await store.recordCompleted(job.jobId, result, '2026-01-02T03:09:00.000Z');
 
-    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
-      ConditionExpression: NOT_TERMINAL,
-      ExpressionAttributeValues: expect.objectContaining({
-        ':status': 'COMPLETED',
-        ':gsi1pk': 'STATUS#COMPLETED',
-        ':result': result,
-        ':progress': 100,
-        ':completedAt': '2026-01-02T03:09:00.000Z',
+    expect(db.update).toHaveBeenCalledWith(
+      expect.objectContaining({
+        ConditionExpression: NOT_TERMINAL,
+        ExpressionAttributeValues: expect.objectContaining({
+          ':status': 'COMPLETED',
+          ':gsi1pk': 'STATUS#COMPLETED',
+          ':result': result,
+          ':progress': 100,
+          ':completedAt': '2026-01-02T03:09:00.000Z',
+        }),
       }),
-    });
+    );
   });
 
   it('recordCompleted stores the actual cost when given', async () => {
     const result = { bucket: 'b', key: 'k', bytes: 1, sha256: 'f', contentType: 'video/mp4' };
-    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+    db.update.mockResolvedValue({ Attributes: jobItem });
 
     await store.recordCompleted(job.jobId, result, '2026-01-02T03:09:00.000Z', 0.8);
 
-    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
-      UpdateExpression: expect.stringContaining('#actualCostUsd = :actualCostUsd'),
-      ExpressionAttributeValues: expect.objectContaining({ ':actualCostUsd': 0.8 }),
-    });
+    expect(db.update).toHaveBeenCalledWith(
+      expect.objectContaining({
+        UpdateExpression: expect.stringContaining('#actualCostUsd = :actualCostUsd'),
+        ExpressionAttributeValues: expect.objectContaining({ ':actualCostUsd': 0.8 }),
+      }),
+    );
   });
 
   it('recordFailed moves the byStatus key to FAILED with the reason', async () => {
     const error = { code: 'moderation_blocked', message: 'Blocked', retryable: false };
-    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
+    db.update.mockResolvedValue({ Attributes: jobItem });
 
     await store.recordFailed(job.jobId, error, '2026-01-02T03:09:00.000Z');
 
-    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
-      ConditionExpression: NOT_TERMINAL,
-      ExpressionAttributeValues: expect.objectContaining({
-        ':status': 'FAILED',
-        ':gsi1pk': 'STATUS#FAILED',
-        ':error': error,
+    expect(db.update).toHaveBeenCalledWith(
+      expect.objectContaining({
+        ConditionExpression: NOT_TERMINAL,
+        ExpressionAttributeValues: expect.objectContaining({
+          ':status': 'FAILED',
+          ':gsi1pk': 'STATUS#FAILED',
+          ':error': error,
+        }),
       }),
-    });
+    );
   });
 
   it('throws JobAlreadyTerminalError when an update loses against a finished job', async () => {
-    dynamo.on(UpdateCommand).rejects(conditionFailed());
-    dynamo.on(GetCommand).resolves({ Item: { ...jobItem, status: 'COMPLETED' } });
+    db.update.mockRejectedValue(conditionFailed());
+    db.get.mockResolvedValue({ Item: { ...jobItem, status: 'COMPLETED' } });
 
     await expect(
       store.recordProgress(job.jobId, {
@@ -434,8 +458,8 @@ describe('updates after create', () => {
   });
 
   it('throws JobNotFoundError when the job does not exist', async () => {
-    dynamo.on(UpdateCommand).rejects(conditionFailed());
-    dynamo.on(GetCommand).resolves({});
+    db.update.mockRejectedValue(conditionFailed());
+    db.get.mockResolvedValue({});
 
     await expect(store.markCreateAttempt('job_MISSING', NOW.toISOString())).rejects.toBeInstanceOf(
       JobNotFoundError,
@@ -443,8 +467,8 @@ describe('updates after create', () => {
   });
 
   it('recordFailed on an already terminal job does nothing', async () => {
-    dynamo.on(UpdateCommand).rejects(conditionFailed());
-    dynamo.on(GetCommand).resolves({ Item: { ...jobItem, status: 'COMPLETED' } });
+    db.update.mockRejectedValue(conditionFailed());
+    db.get.mockResolvedValue({ Item: { ...jobItem, status: 'COMPLETED' } });
 
     await expect(
       store.recordFailed(
@@ -457,7 +481,7 @@ describe('updates after create', () => {
 
   it('passes other DynamoDB errors through unchanged', async () => {
     const throttled = new Error('Rate exceeded');
-    dynamo.on(UpdateCommand).rejects(throttled);
+    db.update.mockRejectedValue(throttled);
 
     await expect(
       store.recordFailed(
@@ -473,34 +497,36 @@ describe('deferJob', () => {
   const at = '2026-01-02T03:10:00.000Z';
 
   it('moves a job without provider job back to QUEUED + deferred, byStatus key included', async () => {
-    dynamo.on(UpdateCommand).resolves({});
+    db.update.mockResolvedValue({});
 
     await store.deferJob(job.jobId, 'budget', at);
 
-    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
-      TableName: TABLE,
-      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
-      UpdateExpression:
-        'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
-      ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#gsi1pk': 'gsi1pk',
-        '#deferred': 'deferred',
-        '#deferredReason': 'deferredReason',
-        '#updatedAt': 'updatedAt',
-        '#providerJobId': 'providerJobId',
-      },
-      ExpressionAttributeValues: {
-        ':status0': 'QUEUED',
-        ':status1': 'IN_PROGRESS',
-        ':queued': 'QUEUED',
-        ':gsi1pk': 'STATUS#QUEUED',
-        ':true': true,
-        ':reason': 'budget',
-        ':at': at,
-      },
-    });
+    expect(db.update).toHaveBeenCalledWith(
+      expect.objectContaining({
+        TableName: TABLE,
+        Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+        UpdateExpression:
+          'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
+        ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#gsi1pk': 'gsi1pk',
+          '#deferred': 'deferred',
+          '#deferredReason': 'deferredReason',
+          '#updatedAt': 'updatedAt',
+          '#providerJobId': 'providerJobId',
+        },
+        ExpressionAttributeValues: {
+          ':status0': 'QUEUED',
+          ':status1': 'IN_PROGRESS',
+          ':queued': 'QUEUED',
+          ':gsi1pk': 'STATUS#QUEUED',
+          ':true': true,
+          ':reason': 'budget',
+          ':at': at,
+        },
+      }),
+    );
   });
 
   it.each([
@@ -516,8 +542,8 @@ describe('deferJob', () => {
     ],
     ['JobNotFoundError for a missing job', undefined, JobNotFoundError],
   ])('throws %s', async (_what, item, errorClass) => {
-    dynamo.on(UpdateCommand).rejects(conditionFailed());
-    dynamo.on(GetCommand).resolves({ Item: item });
+    db.update.mockRejectedValue(conditionFailed());
+    db.get.mockResolvedValue({ Item: item });
 
     await expect(store.deferJob(job.jobId, 'budget', at)).rejects.toBeInstanceOf(errorClass);
   });
@@ -527,43 +553,45 @@ describe('claimDeferred', () => {
   const at = '2026-01-02T03:10:00.000Z';
 
   it('claims a QUEUED deferred job, naming its execution, in one conditional write', async () => {
-    dynamo.on(UpdateCommand).resolves({});
+    db.update.mockResolvedValue({});
 
     const claimed = await store.claimDeferred(job.jobId, `${job.jobId}-1`, at);
 
     expect(claimed).toBe(true);
-    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
-      TableName: TABLE,
-      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
-      UpdateExpression:
-        'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
-      ConditionExpression: 'attribute_exists(pk) AND #status IN (:status0) AND #deferred = :true',
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#deferred': 'deferred',
-        '#deferredReason': 'deferredReason',
-        '#executionName': 'executionName',
-        '#updatedAt': 'updatedAt',
-      },
-      ExpressionAttributeValues: {
-        ':status0': 'QUEUED',
-        ':true': true,
-        ':false': false,
-        ':executionName': `${job.jobId}-1`,
-        ':at': at,
-      },
-    });
+    expect(db.update).toHaveBeenCalledWith(
+      expect.objectContaining({
+        TableName: TABLE,
+        Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+        UpdateExpression:
+          'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
+        ConditionExpression: 'attribute_exists(pk) AND #status IN (:status0) AND #deferred = :true',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#deferred': 'deferred',
+          '#deferredReason': 'deferredReason',
+          '#executionName': 'executionName',
+          '#updatedAt': 'updatedAt',
+        },
+        ExpressionAttributeValues: {
+          ':status0': 'QUEUED',
+          ':true': true,
+          ':false': false,
+          ':executionName': `${job.jobId}-1`,
+          ':at': at,
+        },
+      }),
+    );
   });
 
   it('returns false when the condition fails (claimed by another run, or no longer waiting)', async () => {
-    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    db.update.mockRejectedValue(conditionFailed());
 
     await expect(store.claimDeferred(job.jobId, job.jobId, at)).resolves.toBe(false);
   });
 
   it('passes other DynamoDB errors through', async () => {
     const throttled = new Error('Rate exceeded');
-    dynamo.on(UpdateCommand).rejects(throttled);
+    db.update.mockRejectedValue(throttled);
 
     await expect(store.claimDeferred(job.jobId, job.jobId, at)).rejects.toBe(throttled);
   });

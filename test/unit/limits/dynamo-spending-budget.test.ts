@@ -1,9 +1,11 @@
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoSpendingBudget } from '../../../functions/shared/limits/dynamo-spending-budget.ts';
 import { LimitContentionError } from '../../../functions/shared/limits/limit-errors.ts';
+import {
+  fakeDynamoDocuments,
+  resetFakeDynamoDocuments,
+  transactionCanceled,
+} from '../../support/fake-dynamo-documents.ts';
 
 const TABLE = 'jobs-table';
 const DAY = '2026-03-01';
@@ -11,12 +13,11 @@ const JOB_KEY = { pk: 'BUDGET#JOB#job_a', sk: 'BUDGET' };
 const DAY_KEY = { pk: `BUDGET#DAY#${DAY}`, sk: 'BUDGET' };
 const ADMIT = 'attribute_not_exists(#committed) OR #committed <= :maxBefore';
 
-const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
-const dynamo = mockClient(client);
+const db = fakeDynamoDocuments();
 
 function budget(dailyLimitUsd: number | null = 10) {
   return new DynamoSpendingBudget({
-    client,
+    client: db,
     tableName: TABLE,
     dailyLimitUsd,
     maxAttempts: 3,
@@ -24,16 +25,8 @@ function budget(dailyLimitUsd: number | null = 10) {
   });
 }
 
-function canceled(jobRecord: string, day: string) {
-  return new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: [{ Code: jobRecord }, { Code: day }],
-  });
-}
-
 function transactItems(call = 0) {
-  return dynamo.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
+  return db.transactWrite.mock.calls[call]?.[0].TransactItems ?? [];
 }
 
 function jobRecord(state: string, day = DAY, reservedMicroUsd = 400_000) {
@@ -41,13 +34,13 @@ function jobRecord(state: string, day = DAY, reservedMicroUsd = 400_000) {
 }
 
 beforeEach(() => {
-  dynamo.reset();
+  resetFakeDynamoDocuments(db);
 });
 
 describe('DynamoSpendingBudget.reserve', () => {
   it('writes the job record and adds to the day in one transaction, admitted only under the limit', async () => {
-    dynamo.on(GetCommand).resolves({});
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.get.mockResolvedValue({});
+    db.transactWrite.mockResolvedValue({});
 
     const result = await budget(10).reserve('job_a', 0.4, DAY);
 
@@ -84,32 +77,32 @@ describe('DynamoSpendingBudget.reserve', () => {
   });
 
   it('answers exceeded when the day condition fails', async () => {
-    dynamo.on(GetCommand).resolves({});
-    dynamo.on(TransactWriteCommand).rejects(canceled('None', 'ConditionalCheckFailed'));
+    db.get.mockResolvedValue({});
+    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'ConditionalCheckFailed'));
 
     await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('exceeded');
   });
 
   it('counts a job once: an existing reservation answers reserved without a write', async () => {
-    dynamo.on(GetCommand).resolves(jobRecord('reserved'));
+    db.get.mockResolvedValue(jobRecord('reserved'));
 
     const result = await budget(10).reserve('job_a', 0.4, DAY);
 
     expect(result).toBe('reserved');
-    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(db.transactWrite).not.toHaveBeenCalled();
   });
 
   it('answers reserved when a parallel reserve of the same job wrote the record first', async () => {
-    dynamo.on(GetCommand).resolvesOnce({}).resolves(jobRecord('reserved'));
-    dynamo.on(TransactWriteCommand).rejects(canceled('ConditionalCheckFailed', 'None'));
+    db.get.mockResolvedValueOnce({}).mockResolvedValue(jobRecord('reserved'));
+    db.transactWrite.mockRejectedValue(transactionCanceled('ConditionalCheckFailed', 'None'));
 
     await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('reserved');
-    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(db.transactWrite).toHaveBeenCalledTimes(1);
   });
 
   it('reserves a released record again, only from released', async () => {
-    dynamo.on(GetCommand).resolves(jobRecord('released', '2026-02-27'));
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.get.mockResolvedValue(jobRecord('released', '2026-02-27'));
+    db.transactWrite.mockResolvedValue({});
 
     await budget(10).reserve('job_a', 0.4, DAY);
 
@@ -128,34 +121,33 @@ describe('DynamoSpendingBudget.reserve', () => {
   });
 
   it('never admits a job that costs more than the whole budget', async () => {
-    dynamo.on(GetCommand).resolves({});
+    db.get.mockResolvedValue({});
 
     await expect(budget(1).reserve('job_a', 1.2, DAY)).resolves.toBe('exceeded');
-    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(db.transactWrite).not.toHaveBeenCalled();
   });
 
   it('records reservations without a condition when there is no budget', async () => {
-    dynamo.on(GetCommand).resolves({});
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.get.mockResolvedValue({});
+    db.transactWrite.mockResolvedValue({});
 
     await expect(budget(null).reserve('job_a', 1000, DAY)).resolves.toBe('reserved');
     expect(transactItems()[1]?.Update?.ConditionExpression).toBeUndefined();
   });
 
   it('retries transaction conflicts, then gives up with LimitContentionError', async () => {
-    dynamo.on(GetCommand).resolves({});
-    dynamo.on(TransactWriteCommand).rejects(canceled('None', 'TransactionConflict'));
+    db.get.mockResolvedValue({});
+    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'TransactionConflict'));
 
     await expect(budget(10).reserve('job_a', 0.4, DAY)).rejects.toThrow(LimitContentionError);
-    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
+    expect(db.transactWrite).toHaveBeenCalledTimes(3);
   });
 
   it('succeeds after a conflict that clears', async () => {
-    dynamo.on(GetCommand).resolves({});
-    dynamo
-      .on(TransactWriteCommand)
-      .rejectsOnce(canceled('TransactionConflict', 'None'))
-      .resolves({});
+    db.get.mockResolvedValue({});
+    db.transactWrite
+      .mockRejectedValueOnce(transactionCanceled('TransactionConflict', 'None'))
+      .mockResolvedValue({});
 
     await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('reserved');
   });
@@ -163,8 +155,8 @@ describe('DynamoSpendingBudget.reserve', () => {
 
 describe('DynamoSpendingBudget.release', () => {
   it("moves the record from reserved to released and takes its cost off its own day's totals", async () => {
-    dynamo.on(GetCommand).resolves(jobRecord('reserved', '2026-02-28'));
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.get.mockResolvedValue(jobRecord('reserved', '2026-02-28'));
+    db.transactWrite.mockResolvedValue({});
 
     await budget().release('job_a', DAY);
 
@@ -194,28 +186,28 @@ describe('DynamoSpendingBudget.release', () => {
     ['a released record', jobRecord('released')],
     ['a spent record', jobRecord('spent')],
   ])('changes nothing for %s', async (_case, record) => {
-    dynamo.on(GetCommand).resolves(record);
+    db.get.mockResolvedValue(record);
 
     await budget().release('job_a', DAY);
 
-    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(db.transactWrite).not.toHaveBeenCalled();
   });
 
   it('re-reads when the record moved on meanwhile, and stops there', async () => {
-    dynamo.on(GetCommand).resolvesOnce(jobRecord('reserved')).resolves(jobRecord('spent'));
-    dynamo.on(TransactWriteCommand).rejects(canceled('ConditionalCheckFailed', 'None'));
+    db.get.mockResolvedValueOnce(jobRecord('reserved')).mockResolvedValue(jobRecord('spent'));
+    db.transactWrite.mockRejectedValue(transactionCanceled('ConditionalCheckFailed', 'None'));
 
     await budget().release('job_a', DAY);
 
-    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
-    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 2);
+    expect(db.transactWrite).toHaveBeenCalledTimes(1);
+    expect(db.get).toHaveBeenCalledTimes(2);
   });
 });
 
 describe('DynamoSpendingBudget.recordSpent', () => {
   it('turns the reservation into the actual cost on the reservation day', async () => {
-    dynamo.on(GetCommand).resolves(jobRecord('reserved', '2026-02-28'));
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.get.mockResolvedValue(jobRecord('reserved', '2026-02-28'));
+    db.transactWrite.mockResolvedValue({});
 
     await budget().recordSpent('job_a', 0.5, DAY);
 
@@ -240,16 +232,16 @@ describe('DynamoSpendingBudget.recordSpent', () => {
   });
 
   it('is a no-op once spent', async () => {
-    dynamo.on(GetCommand).resolves(jobRecord('spent'));
+    db.get.mockResolvedValue(jobRecord('spent'));
 
     await budget().recordSpent('job_a', 0.4, DAY);
 
-    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(db.transactWrite).not.toHaveBeenCalled();
   });
 
   it('charges a job without a reservation to the given day, once', async () => {
-    dynamo.on(GetCommand).resolves({});
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.get.mockResolvedValue({});
+    db.transactWrite.mockResolvedValue({});
 
     await budget().recordSpent('job_a', 0.4, DAY);
 
@@ -265,8 +257,8 @@ describe('DynamoSpendingBudget.recordSpent', () => {
   });
 
   it('charges a released job in full, without touching reservations', async () => {
-    dynamo.on(GetCommand).resolves(jobRecord('released'));
-    dynamo.on(TransactWriteCommand).resolves({});
+    db.get.mockResolvedValue(jobRecord('released'));
+    db.transactWrite.mockResolvedValue({});
 
     await budget().recordSpent('job_a', 0.4, DAY);
 
@@ -280,7 +272,7 @@ describe('DynamoSpendingBudget.recordSpent', () => {
 
 describe('DynamoSpendingBudget.usage', () => {
   it("reads the day's totals in dollars, with the configured limit", async () => {
-    dynamo.on(GetCommand).resolves({
+    db.get.mockResolvedValue({
       Item: {
         ...DAY_KEY,
         committedMicroUsd: 1_300_000,
@@ -305,11 +297,13 @@ describe('DynamoSpendingBudget.usage', () => {
       orphanedUsd: 0.4,
       orphanedJobs: 1,
     });
-    expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: DAY_KEY, ConsistentRead: true });
+    expect(db.get).toHaveBeenCalledWith(
+      expect.objectContaining({ Key: DAY_KEY, ConsistentRead: true }),
+    );
   });
 
   it('is all zeros on a day without jobs, and limitUsd null without a budget', async () => {
-    dynamo.on(GetCommand).resolves({});
+    db.get.mockResolvedValue({});
 
     const usage = await budget(null).usage(DAY);
 

@@ -14,11 +14,11 @@ afterEach(() => {
 const instrumented = (client: { middlewareStack: { identify(): string[] } }) =>
   client.middlewareStack.identify().some((entry) => entry.startsWith('XRayTracing'));
 
+// DynamoDB and EventBridge are called without the SDK (aws-json-api.ts): each call traces itself.
 async function clients() {
-  const { dynamoDb } = await import('../../../functions/shared/aws/dynamodb-client.ts');
   const { s3 } = await import('../../../functions/shared/aws/s3-client.ts');
   const { sfn } = await import('../../../functions/shared/aws/sfn-client.ts');
-  return [dynamoDb(), s3(), sfn()];
+  return [s3(), sfn()];
 }
 
 describe('tracing outside Lambda', () => {
