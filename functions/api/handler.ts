@@ -16,7 +16,6 @@ import { readUsage } from '../shared/limits/usage-report.ts';
 import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
-import { createProviderSource } from '../shared/provider-factory/provider-from-env.ts';
 import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
 import type { ReadUpload } from '../shared/storage/uploads.ts';
@@ -55,10 +54,17 @@ export const handler = withObservability(
     ]);
     const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
-    const provider = createProviderSource({
-      settings: config.provider,
-      secretId: config.providerSecretId,
+    // The provider client is imported with its first use (a cancel), like S3 below.
+    const providerSource = loadedOnFirstUse(async () => {
+      const { createProviderSource } = await import(
+        '../shared/provider-factory/provider-from-env.ts'
+      );
+      return createProviderSource({
+        settings: config.provider,
+        secretId: config.providerSecretId,
+      });
     });
+    const provider = async () => (await providerSource())();
     const keyedLogger = annotatingJobIds(logger);
     // S3 serves three routes only (content links, reference images read and stored): it is
     // imported with the code that uses it on the first request that needs it, so a cold start
