@@ -15,10 +15,11 @@
  *   event log read; StateEntered + StateRetried events are what Step Functions bills;
  * - Lambda: InProcessLambdas.prototype.invoke is wrapped (count, wall-clock duration x the
  *   template's MemorySize: local I/O stands in for AWS latencies);
- * - DynamoDB, S3, Step Functions: a middleware on the shared clients
- *   (functions/shared/aws/*-client.ts) counts attempts by command; DynamoDB is asked for
- *   ConsumedCapacity (TOTAL), and a request that reports none (a failed condition) is one unit.
- * An AsyncLocalStorage carries the execution into the Lambda and SDK calls made under it.
+ * - DynamoDB, S3, Step Functions: the shared clients (functions/shared/aws/*-client.ts) count
+ *   attempts by operation (S3 and Step Functions through an SDK middleware, DynamoDB through
+ *   the JSON client's hook); DynamoDB is asked for ConsumedCapacity (TOTAL), and a request that
+ *   reports none (a failed condition) is one unit.
+ * An AsyncLocalStorage carries the execution into the Lambda and AWS calls made under it.
  * Prices (us-east-1): $0.025/1k transitions, $0.20/1M Lambda requests, $0.0000133334/GB-s
  * (arm64), $0.625/1M WRU, $0.125/1M RRU, S3 $0.005/1k PUT-class, $0.0004/1k GET-class (Secrets
  * Manager reads are cached per container and not priced), HTTP API $1.00/1M requests. Storage and logs are not priced.

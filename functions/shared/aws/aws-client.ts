@@ -1,14 +1,15 @@
 /**
- * What every AWS SDK client of the pipeline shares. Each client lives in a module of its own
+ * What every AWS client of the pipeline shares. Each client lives in a module of its own
  * (dynamodb-client.ts, s3-client.ts, sfn-client.ts, eventbridge-client.ts) so a function bundles
  * only the clients it imports, and is created on first use, once per container (never per
- * invocation). Endpoints
+ * invocation). S3 and Step Functions are SDK clients; DynamoDB and EventBridge are called over
+ * their JSON APIs (aws-json-api.ts), which keeps the SDK out of most cold starts. Endpoints
  * come from the standard `AWS_ENDPOINT_URL_*` variables, which is how the local stack points
- * the same code at DynamoDB Local, s3rver and its own endpoint. Each client is captured by the
- * tracer, so its calls are subsegments of the invocation's trace in Lambda.
+ * the same code at DynamoDB Local, s3rver and its own endpoint. Every call is a subsegment of
+ * the invocation's trace in Lambda.
  */
 
-// A few SDK retries on AWS calls are safe: none of them starts a paid provider job.
+// A few retries of AWS calls are safe: none of them starts a paid provider job.
 export const AWS_MAX_ATTEMPTS = 3;
 
 /** `make()` on the first call, the same value on every later one. */

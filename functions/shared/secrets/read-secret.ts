@@ -1,8 +1,8 @@
 /**
- * Reads a string secret from Secrets Manager (GetSecretValue over its JSON API, signed with the
- * function's credentials from the environment, as Lambda provides them), cached per container.
- * Not the AWS SDK: the authorizer's only AWS call would otherwise bring the SDK into its bundle.
- * Traced as an `aws` subsegment `SecretsManager` like the SDK clients' calls.
+ * Reads a string secret from Secrets Manager (GetSecretValue over its JSON API, aws-json-api.ts:
+ * signed with the function's credentials from the environment, retried, traced as an `aws`
+ * subsegment `SecretsManager`), cached per container. Not the AWS SDK: the authorizer's only AWS
+ * call would otherwise bring the SDK into its bundle.
  */
 import { AwsJsonClient } from '../aws/aws-json-api.ts';
 
