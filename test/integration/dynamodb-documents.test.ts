@@ -173,6 +173,41 @@ describe('DynamoDocumentClient', () => {
     expect(Item?.v).toBe(1);
   });
 
+  it('applies a transaction once when its retry carries the same token (a lost answer)', async () => {
+    const once = {
+      ClientRequestToken: randomUUID(),
+      TransactItems: [
+        {
+          Update: {
+            TableName: table,
+            Key: key('e'),
+            UpdateExpression: 'ADD #n :one',
+            ConditionExpression: 'attribute_not_exists(#n) OR #n < :one',
+            ExpressionAttributeNames: { '#n': 'n' },
+            ExpressionAttributeValues: { ':one': 1 },
+          },
+        },
+      ],
+    };
+
+    await dynamo.documents.transactWrite(once);
+    await dynamo.documents.transactWrite(once);
+    const again = await dynamo.documents
+      .transactWrite({ ...once, ClientRequestToken: randomUUID() })
+      .catch((caught: unknown) => caught);
+
+    const { Item } = await dynamo.documents.get({
+      TableName: table,
+      Key: key('e'),
+      ConsistentRead: true,
+    });
+    expect(Item?.n).toBe(1);
+    // A new token is a new transaction: its condition sees the first one's write.
+    expect(cancellationReasons(again)?.map((reason) => reason.Code)).toEqual([
+      'ConditionalCheckFailed',
+    ]);
+  });
+
   it('names a refusal of the request itself, and does not try it again', async () => {
     // Three tries allowed, as in production (the shared client of these tests has one).
     const documents = localDocuments(dynamo.endpoint);

@@ -6,6 +6,7 @@
  * which a function would otherwise load at every cold start. Values are converted by
  * `@aws-sdk/util-dynamodb`, the converter lib-dynamodb itself uses.
  */
+import { randomUUID } from 'node:crypto';
 import type {
   GetCommandInput,
   GetCommandOutput,
@@ -113,7 +114,14 @@ export class DynamoDocumentClient implements DynamoDocuments {
         ExpressionAttributeValues: toItem(item.Update.ExpressionAttributeValues),
       },
     }));
-    return this.#call('TransactWriteItems', { ...input, TransactItems: items });
+    // As the SDK does: a token makes the call's own retries idempotent, so a transaction whose
+    // answer was lost (a timeout, a dropped connection) succeeds again instead of failing its
+    // conditions against its own writes.
+    return this.#call('TransactWriteItems', {
+      ...input,
+      ClientRequestToken: input.ClientRequestToken ?? randomUUID(),
+      TransactItems: items,
+    });
   }
 
   async #call(operation: string, input: Values): Promise<Values> {

@@ -1,6 +1,3 @@
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AwsJsonClient,
@@ -9,47 +6,9 @@ import {
 } from '../../../functions/shared/aws/aws-json-api.ts';
 import { DYNAMODB_SERVICE } from '../../../functions/shared/aws/dynamodb-documents.ts';
 import { XRayTracer } from '../../../functions/shared/observability/xray-tracer.ts';
+import { closeEndpoints, endpoint, json } from '../../support/aws-json-endpoint.ts';
 
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: Record<string, unknown>;
-}
-
-type Answer = (received: Received, response: ServerResponse) => void;
-
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-});
-
-/** A local HTTP endpoint answering each request with the next of `answers` (the last repeats). */
-async function endpoint(...answers: Answer[]) {
-  const received: Received[] = [];
-  const server = createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const entry = { headers: request.headers, body: JSON.parse(Buffer.concat(chunks).toString()) };
-    received.push(entry);
-    const answer = answers[Math.min(received.length, answers.length) - 1];
-    answer?.(entry, response);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  closers.push(async () => {
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, received };
-}
-
-const json =
-  (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): Answer =>
-  (_received, response) => {
-    response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', ...headers });
-    response.end(JSON.stringify(body));
-  };
+afterEach(closeEndpoints);
 
 const env = (url: string) => ({
   AWS_REGION: 'eu-west-1',
@@ -158,7 +117,7 @@ describe('AwsJsonClient.call', () => {
       // Never answers.
     });
     const closed = await endpoint(json(200, {}));
-    await closers.pop()?.();
+    await closed.close();
 
     const refused = client(closed.url, { maxAttempts: 1 }).call('GetItem', {});
     const silent = client(server.url, { maxAttempts: 1, timeoutMs: 100 }).call('PutItem', {});
