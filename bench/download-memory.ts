@@ -22,7 +22,6 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parseProviderConfig } from '../functions/shared/provider/provider-config.ts';
 import { VideoProvider } from '../functions/shared/provider/video-provider.ts';
@@ -32,7 +31,7 @@ import {
   VideoStorage,
 } from '../functions/shared/storage/video-storage.ts';
 import { startSimulator } from '../infra/local/simulator/simulator.ts';
-import { startS3LocalProcess } from '../test/support/s3-local-process.ts';
+import { s3rverClient, startS3LocalProcess } from '../test/support/s3-local-process.ts';
 
 const MiB = 1024 * 1024;
 setFlagsFromString('--expose-gc');
@@ -87,13 +86,7 @@ const simulator = await startSimulator({
   seed: 1,
   contentTtlSeconds: 3600 * SPEED,
 });
-const s3 = new S3Client({
-  endpoint: s3Local.endpoint,
-  forcePathStyle: true,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-});
+const s3 = s3rverClient(s3Local.endpoint);
 const provider = new VideoProvider(
   parseProviderConfig({ baseUrl: simulator.baseURL, apiKey, timeoutMs: 60_000 }),
 );
@@ -226,13 +219,7 @@ async function comparePairs(sizeMiB: number): Promise<void> {
 
 /** One transfer in this (child) process: the production path or the bare upload. */
 async function childRun(task: ChildTask): Promise<Run> {
-  const client = new S3Client({
-    endpoint: task.s3Endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  const client = s3rverClient(task.s3Endpoint);
   try {
     if (task.path === 'production') {
       const videoProvider = new VideoProvider(

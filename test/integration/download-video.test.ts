@@ -6,7 +6,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../functions/shared/jobs/job.ts';
@@ -28,7 +28,11 @@ import { type RunningSimulator, startSimulator } from '../../infra/local/simulat
 import { InMemoryJobStore } from '../support/in-memory-job-store.ts';
 import { inMemoryTaskLimits } from '../support/in-memory-limits.ts';
 import { aJob } from '../support/job-fixtures.ts';
-import { type S3LocalProcess, startS3LocalProcess } from '../support/s3-local-process.ts';
+import {
+  type S3LocalProcess,
+  s3rverClient,
+  startS3LocalProcess,
+} from '../support/s3-local-process.ts';
 
 // The download step against real parts: the provider simulator serving a padded MP4 and s3rver
 // storing it, with the production storage code in between.
@@ -53,14 +57,7 @@ let jobCounter = 0;
 beforeAll(async () => {
   s3Local = await startS3LocalProcess([bucket]);
   sim = await startSimulator({ apiKey: API_KEY, seed: 11, now: () => nowMs });
-  s3 = new S3Client({
-    endpoint: s3Local.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    // s3rver would store aws-chunked bodies with their framing.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  s3 = s3rverClient(s3Local.endpoint);
   provider = new VideoProvider(
     parseProviderConfig({ baseUrl: sim.baseURL, apiKey: API_KEY, timeoutMs: 10_000 }),
   );
@@ -244,13 +241,7 @@ describe('download-video with the simulator and s3rver', { timeout: 120_000 }, (
     await limits.budget.reserve(job.jobId, job.estimatedCostUsd, day);
     // The S3 client of the first attempt refuses the second part once, after the first was sent.
     const sent: string[] = [];
-    const faulty = new S3Client({
-      endpoint: s3Local.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
+    const faulty = s3rverClient(s3Local.endpoint);
     faulty.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { PartNumber?: number };

@@ -7,11 +7,26 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { S3Client } from '@aws-sdk/client-s3';
 import { startS3Local } from '../../infra/local/s3-local.ts';
 
 export interface S3LocalProcess {
   endpoint: string;
   stop(): Promise<void>;
+}
+
+/**
+ * An S3 client of s3rver: its fixed credentials, path-style URLs, and checksums only where an
+ * operation requires them (s3rver would store aws-chunked bodies with their framing).
+ */
+export function s3rverClient(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
 }
 
 /** Starts this file as a child process and waits for its endpoint. */
