@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   cancellationReasons,
   type DynamoDocuments,
@@ -521,6 +522,9 @@ export class DynamoJobStore implements JobStore {
       if (existing === undefined) {
         throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
       }
+      // A retry of this very write whose first answer was lost (a timeout, a dropped
+      // connection): the record already shows it, with its own timestamps, so it succeeded.
+      if (existing.status === to && showsAttributes(existing, attributes)) return existing;
       if (whenTerminal === 'ignore') return undefined;
       throw new JobAlreadyTerminalError(`Job ${jobId} is already ${existing.status}`, {
         cause: error,
@@ -553,11 +557,11 @@ export class DynamoJobStore implements JobStore {
         cause,
       });
     }
-    // The record names this very job when an SDK retry repeated our own successful write.
+    // The record names this very job when a retry repeated our own successful write.
     return { job: existing, created: existing.jobId === job.jobId };
   }
 
-  /** The job id is taken: fine if it is this very job (an SDK retry of our own put), else a collision. */
+  /** The job id is taken: fine if it is this very job (a retry of our own put), else a collision. */
   async #resolveExistingJob(job: Job, cause: Error): Promise<{ job: Job; created: boolean }> {
     const existing = await this.get(job.jobId);
     if (
@@ -569,6 +573,15 @@ export class DynamoJobStore implements JobStore {
     }
     throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`, { cause });
   }
+}
+
+/** Whether the job already holds every one of these attribute values (as stored: plain JSON). */
+function showsAttributes(job: Job, attributes: Record<string, unknown>): boolean {
+  const stored = job as unknown as Record<string, unknown>;
+  return Object.entries(attributes).every(
+    ([name, value]) =>
+      value === undefined || isDeepStrictEqual(stored[name], JSON.parse(JSON.stringify(value))),
+  );
 }
 
 /** The index attributes that follow a job's status. */
