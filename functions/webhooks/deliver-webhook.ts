@@ -26,6 +26,7 @@ import { WEBHOOK_EVENTS, type WebhookDelivery } from '../shared/webhooks/webhook
 import { clientWebhookSecret, signedHeaders } from '../shared/webhooks/webhook-signing.ts';
 import {
   guardedLookup,
+  refuseLiteralTarget,
   WebhookTargetError,
   type WebhookTargetPolicy,
 } from '../shared/webhooks/webhook-target.ts';
@@ -155,12 +156,16 @@ function describeNetworkError(error: unknown): string {
   return code ? `${code}` : error.name;
 }
 
-/** POSTs with node:http(s), connecting only to addresses the policy allows; no redirects. */
+/**
+ * POSTs with node:http(s), connecting only to addresses the policy allows (a name's through the
+ * guarded lookup, a literal's checked first: node does not look literals up); no redirects.
+ */
 export function createWebhookPost(policy: WebhookTargetPolicy): PostWebhook {
   const lookup = guardedLookup(policy);
   return (url, headers, body) =>
     new Promise<PostResult>((resolve, reject) => {
       const target = new URL(url);
+      refuseLiteralTarget(target.hostname, policy);
       const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
       const request = send(
         target,

@@ -1,14 +1,19 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
-import { createDeliverWebhookHandler } from '../../../functions/webhooks/deliver-webhook.ts';
+import { WebhookTargetError } from '../../../functions/shared/webhooks/webhook-target.ts';
+import {
+  createDeliverWebhookHandler,
+  createWebhookPost,
+  type PostWebhook,
+} from '../../../functions/webhooks/deliver-webhook.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 
 const NOW = new Date('2026-03-04T05:06:07.000Z');
 const SIGNING = 'root-signing-secret';
 
-function setup(answers: number[]) {
+function setup(answers: number[], post?: PostWebhook) {
   const store = new InMemoryJobStore({ now: () => NOW });
   const job = aJob({
     client: 'alice',
@@ -19,10 +24,12 @@ function setup(answers: number[]) {
   const deliver = createDeliverWebhookHandler({
     store,
     signingSecret: async () => SIGNING,
-    post: async (_url, headers, body) => {
-      posts.push({ headers, body });
-      return { status: answers.shift() ?? 200 };
-    },
+    post:
+      post ??
+      (async (_url, headers, body) => {
+        posts.push({ headers, body });
+        return { status: answers.shift() ?? 200 };
+      }),
     clock: () => NOW,
     wallSeconds: () => Math.floor(Date.now() / 1000),
   });
@@ -68,6 +75,20 @@ describe('deliver-webhook', () => {
       status: 'failed',
       attempts: 2,
       error: 'WebhookDeliveryError',
+    });
+  });
+
+  it('records an IP literal refused at connect time as failed, not retried', async () => {
+    const { store, job, deliver, input } = setup([], createWebhookPost({ allowLoopback: false }));
+
+    // The metadata service behind 6to4: the URL skipped submission's check (an older policy).
+    const refused = deliver({ ...input, url: 'https://[2002:a9fe:a9fe::1]/' });
+
+    await expect(refused).rejects.toBeInstanceOf(WebhookTargetError);
+    expect((await store.get(job.jobId))?.lastWebhookDelivery).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: '2002:a9fe:a9fe::1 is an address webhooks may not reach',
     });
   });
 });
