@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { printable, printableJson } from '../local/terminal-text.ts';
 import { ApiClient, ApiError, type Video } from './api-client.ts';
 import { type ApiTarget, CliUsageError, resolveApiTarget } from './api-target.ts';
 
@@ -56,13 +57,19 @@ function parse(args: string[]) {
   return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
 }
 
-/** Everything a command needs: its arguments, the API, and where to print. */
+/**
+ * Everything a command needs: its arguments, the API, and where to print. Every line passes
+ * through printable(): prompts, messages and names come from other clients and providers.
+ */
 interface CommandContext {
   args: string[];
   values: Values;
   target: ApiTarget;
   api: ApiClient;
+  /** Prints one line, its control characters escaped. */
   out: (line: string) => void;
+  /** Prints a value as JSON (--json), its control characters escaped. */
+  json: (value: unknown) => void;
 }
 
 type Command = (context: CommandContext) => Promise<number>;
@@ -98,21 +105,22 @@ const commands: Record<string, Command> = {
       `/videos?${query}`,
     );
     if (context.values.json) {
-      context.out(JSON.stringify(page, null, 2));
+      context.json(page);
       return 0;
     }
     if (page.videos.length === 0) {
       context.out('No videos.');
       return 0;
     }
-    context.out(table(page.videos));
+    for (const row of table(page.videos)) context.out(row);
     if (page.nextCursor) context.out(`(more: --limit to see more)`);
     return 0;
   },
 
   async get(context) {
     const video = await context.api.request<Video>('GET', videoPath(idArgument(context)));
-    context.out(context.values.json ? JSON.stringify(video, null, 2) : describe(video));
+    if (context.values.json) context.json(video);
+    else for (const line of describe(video)) context.out(line);
     return 0;
   },
 
@@ -168,7 +176,7 @@ const commands: Record<string, Command> = {
     const query = context.values.day ? `?day=${encodeURIComponent(context.values.day)}` : '';
     const usage = await context.api.request<UsageReport>('GET', `/usage${query}`);
     if (context.values.json) {
-      context.out(JSON.stringify(usage, null, 2));
+      context.json(usage);
       return 0;
     }
     const budget =
@@ -220,9 +228,8 @@ async function waitFor(context: CommandContext, video: Video): Promise<Video> {
 /** Saves a completed video; a failed or cancelled one exits 1 with its reason. */
 async function finish(context: CommandContext, video: Video): Promise<number> {
   if (video.status !== 'COMPLETED') {
-    process.stderr.write(
-      `sora-pipeline: ${video.id} ${video.status}${video.error ? `: ${video.error.code}: ${video.error.message}` : ''}\n`,
-    );
+    const reason = video.error ? `: ${video.error.code}: ${video.error.message}` : '';
+    process.stderr.write(`sora-pipeline: ${printable(`${video.id} ${video.status}${reason}`)}\n`);
     return 1;
   }
   const file = await context.api.download(video, resolve(context.values.out ?? 'videos'));
@@ -230,7 +237,7 @@ async function finish(context: CommandContext, video: Video): Promise<number> {
   return 0;
 }
 
-function describe(video: Video): string {
+function describe(video: Video): string[] {
   const lines = [
     `${video.id}  ${video.status}  ${video.progress}%`,
     `  prompt   ${video.prompt}`,
@@ -243,33 +250,41 @@ function describe(video: Video): string {
   if (video.video)
     lines.push(`  video    ${video.video.bytes} bytes, sha256 ${video.video.sha256}`);
   if (video.error) lines.push(`  error    ${video.error.code}: ${video.error.message}`);
-  return lines.join('\n');
+  return lines;
 }
 
-function table(videos: Video[]): string {
+/** The rows of `list`, header first; cells escaped before they are measured and padded. */
+function table(videos: Video[]): string[] {
   const rows = [
     ['ID', 'STATUS', '%', 'MODEL', 'SIZE', 'SEC', 'CREATED', 'PROMPT'],
-    ...videos.map((video) => [
-      video.id,
-      video.status,
-      String(video.progress),
-      video.model,
-      video.size,
-      video.seconds,
-      video.createdAt.slice(0, 19).replace('T', ' '),
-      video.prompt.length > 40 ? `${video.prompt.slice(0, 39)}…` : video.prompt,
-    ]),
+    ...videos.map((video) =>
+      [
+        video.id,
+        video.status,
+        String(video.progress),
+        video.model,
+        video.size,
+        video.seconds,
+        video.createdAt.slice(0, 19).replace('T', ' '),
+        // Its first 40 characters, escaped (the cell is longer when it holds escapes).
+        clip(video.prompt, 40),
+      ].map(printable),
+    ),
   ];
   const widths =
     rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** `text` cut to `length` characters (whole code points: an emoji is not split) with an ellipsis. */
+function clip(text: string, length: number): string {
+  const characters = [...text];
+  return characters.length > length ? `${characters.slice(0, length - 1).join('')}…` : text;
 }
 
 /** `npm run generate`'s own logic (infra/local/generate.ts) for the local stack, as a child. */
@@ -308,7 +323,8 @@ async function main(argv: string[]): Promise<number> {
     values: parsed.values,
     target,
     api: new ApiClient(target),
-    out: (line) => process.stdout.write(`${line}\n`),
+    out: (line) => process.stdout.write(`${printable(line)}\n`),
+    json: (value) => process.stdout.write(`${printableJson(value)}\n`),
   });
 }
 
@@ -316,7 +332,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`sora-pipeline: ${message.split('\n')[0]}\n`);
+    process.stderr.write(`sora-pipeline: ${printable(message.split('\n')[0] ?? '')}\n`);
     if (process.env.DEBUG && error instanceof Error && !(error instanceof CliUsageError)) {
       process.stderr.write(`${error.stack ?? ''}\n`);
     }

@@ -1,13 +1,15 @@
 import { LocalStackError } from './local-errors.ts';
+import { printable } from './terminal-text.ts';
 
 /**
  * How the CLIs end on an error: one line (one per problem when there are several), no stack trace for problems the user can fix (and
- * for anything else unless DEBUG is set), and a non-zero exit code.
+ * for anything else unless DEBUG is set), and a non-zero exit code. A message can quote the API, a
+ * provider or a prompt: its control characters are escaped.
  */
 export function exitWithError(command: string, error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   const lines = error instanceof LocalStackError ? error.lines : [message.split('\n')[0]];
-  for (const line of lines) process.stderr.write(`${command}: ${line}\n`);
+  for (const line of lines) process.stderr.write(`${command}: ${printable(line ?? '')}\n`);
   if (!(error instanceof LocalStackError) && process.env.DEBUG && error instanceof Error) {
     process.stderr.write(`${error.stack ?? ''}\n`);
   }

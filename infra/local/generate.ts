@@ -33,6 +33,7 @@ import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { simulatorCatalogue } from './simulator-catalogue.ts';
 import { LOCAL_DATA_DIR, runningStackInfo } from './stack-info.ts';
+import { printable } from './terminal-text.ts';
 
 const COMMAND = 'generate';
 /** With the simulator, a 4 s sora-2 clip (about a minute of simulated rendering) takes ~3 s. */
@@ -393,7 +394,8 @@ export function jobSummary(job: PublicJob, facts: { file?: string; stored?: stri
     lines.push(`Saved      ${facts.file} (${job.video?.bytes ?? '?'} bytes, sha256 verified)`);
   }
   if (facts.stored) lines.push(`Stored     ${facts.stored}`);
-  return `${lines.join('\n')}\n`;
+  // The error message is the provider's and the model the API's: escaped like a prompt.
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 /** What to tell the user when Ctrl-C stopped this command after the job was submitted. */
@@ -403,22 +405,23 @@ export function interruptedMessage(
   dataDir: string,
   done: string | undefined,
 ): string {
-  if (done) return `Interrupted: ${done}\n`;
-  const { info } = connection;
-  const jobId = job.id;
-  const auth = `-H 'Authorization: ${info.headers.Authorization ?? ''}'`;
+  if (done) return `Interrupted: ${printable(done)}\n`;
+  // The stack's facts come from stack.json and the id from the API: escaped before printing.
+  const apiUrl = printable(connection.info.apiUrl);
+  const jobId = printable(job.id);
+  const auth = `-H 'Authorization: ${printable(connection.info.headers.Authorization ?? '')}'`;
   if (job.status === 'COMPLETED') {
     return connection.embedded
       ? `Interrupted: job ${jobId} completed; its video was not saved. \`npm start\` serves it at /videos/${jobId}/content.\n`
       : `Interrupted: job ${jobId} completed; its video was not saved. Download it with:
-  curl -sL ${info.apiUrl}/videos/${jobId}/content ${auth} -o ${jobId}.mp4
+  curl -sL ${apiUrl}/videos/${jobId}/content ${auth} -o ${jobId}.mp4
 `;
   }
   if (connection.embedded) {
     return `Interrupted: job ${jobId} is not cancelled. The stack this command started stops now; the next \`npm start\`${dataDir === LOCAL_DATA_DIR ? '' : ` --data-dir ${dataDir}`} resumes the job (or closes it, if the provider lost it).\n`;
   }
-  return `Interrupted: job ${jobId} keeps running on the stack at ${info.apiUrl} (Ctrl-C does not cancel it). Follow it with:
-  curl -s ${info.apiUrl}/videos/${jobId} ${auth}
+  return `Interrupted: job ${jobId} keeps running on the stack at ${apiUrl} (Ctrl-C does not cancel it). Follow it with:
+  curl -s ${apiUrl}/videos/${jobId} ${auth}
 `;
 }
 
@@ -480,7 +483,8 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
   if (!prompt) {
     exitWithError(COMMAND, new LocalStackError('invalid-option', `a prompt is required\n${USAGE}`));
   }
-  const say = (line: string) => process.stdout.write(`${line}\n`);
+  // What the stack, the API and stack.json say reaches the terminal only through printable().
+  const say = (line: string) => process.stdout.write(`${printable(line)}\n`);
   // Everything that can be checked is, before a stack starts or a paid job is submitted.
   const speed = positiveNumber(COMMAND, '--speed', values.speed);
   const request = checkVideoRequest({ ...values, prompt });
@@ -499,7 +503,7 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
     if (interrupt.signal.aborted) process.exit(130);
     interrupt.abort();
     if (!submitting) {
-      say('\nInterrupted; nothing was submitted.');
+      process.stdout.write('\nInterrupted; nothing was submitted.\n');
       void (connection?.close() ?? Promise.resolve()).finally(() => process.exit(130));
     }
   };

@@ -1,3 +1,5 @@
+import { printable } from './terminal-text.ts';
+
 /**
  * A one-line progress bar on a terminal (redrawn in place), or one line per change when the
  * output is a file or a pipe (CI logs stay readable).
@@ -13,9 +15,11 @@ export class ProgressBar {
   }
 
   update(percent: number, label: string): void {
+    // The label is the API's (a job's status): escaped, as it is drawn with raw control codes.
+    const shown = printable(label);
     const clamped = Math.max(0, Math.min(100, Math.round(percent)));
     const filled = Math.round((clamped / 100) * this.#width);
-    const line = `[${'#'.repeat(filled)}${'-'.repeat(this.#width - filled)}] ${String(clamped).padStart(3)}% ${label}`;
+    const line = `[${'#'.repeat(filled)}${'-'.repeat(this.#width - filled)}] ${String(clamped).padStart(3)}% ${shown}`;
     if (line === this.#last) return;
     this.#last = line;
     if (this.#stream.isTTY) this.#stream.write(`\r${line}\u001b[K`);

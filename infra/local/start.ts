@@ -13,6 +13,7 @@ import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { LOCAL_DATA_DIR, removeStackInfo, stackInfoPath, writeStackInfo } from './stack-info.ts';
 import { compactHandlerLogs, type EndedJob, executionEndLine } from './terminal-log.ts';
+import { printable } from './terminal-text.ts';
 
 const COMMAND = 'npm start';
 const DEFAULT_PORT = 4000;
@@ -115,9 +116,12 @@ async function main(): Promise<void> {
     ...(provider ? { provider } : {}),
     logLevel,
     onStep: (message) => process.stdout.write(`  · ${message}\n`),
+    // Handler errors and events can quote a provider's message or a prompt file's name.
     onFunctionError: (source, error) =>
-      process.stderr.write(`  ! ${source}: ${error.errorType}: ${error.errorMessage}\n`),
-    onEvent: (event) => process.stdout.write(`  ${describeBusEvent(event)}\n`),
+      process.stderr.write(
+        `  ! ${printable(`${source}: ${error.errorType}: ${error.errorMessage}`)}\n`,
+      ),
+    onEvent: (event) => process.stdout.write(`  ${printable(describeBusEvent(event))}\n`),
   });
   const info = stack.info();
   await writeStackInfo(dataDir, info);

@@ -5,6 +5,8 @@
  * output passes through unchanged; `--log-level DEBUG` keeps the raw lines.
  */
 
+import { printable } from './terminal-text.ts';
+
 const MAX_LINE_LENGTH = 400;
 
 interface LoggedError {
@@ -32,7 +34,8 @@ export function compactLogLine(line: string): string | undefined {
     const code = typeof error.code === 'string' ? ` ${error.code}` : '';
     parts.push(`${String(error.name ?? 'Error')}${code}: ${String(error.message ?? '')}`);
   }
-  const text = parts.join(': ');
+  // A logged message or error can quote a prompt or a provider: escaped before it is shown.
+  const text = printable(parts.join(': '));
   return text.length > MAX_LINE_LENGTH ? `${text.slice(0, MAX_LINE_LENGTH)}...` : text;
 }
 
@@ -97,5 +100,5 @@ export function executionEndLine(
   } else if (job?.status && job.status !== execution.status) {
     outcome = `${execution.status}, job ${job.status}`;
   }
-  return `  job ${execution.name}: ${outcome} after ${seconds.toFixed(1)} s${real}\n`;
+  return `  job ${printable(execution.name)}: ${printable(outcome)} after ${seconds.toFixed(1)} s${real}\n`;
 }

@@ -126,6 +126,41 @@ describe('npm run cli', () => {
     expect(remix.stdout).toMatch(new RegExp(`^Submitted job_\\w+ \\(remix of ${source}\\)`));
   });
 
+  it('shows escape sequences in a prompt and in an API error escaped, their words still readable', async () => {
+    // Clears the line, retitles the window and prints a fake status in red, when printed raw;
+    // the prompt adds the 8-bit CSI (clear the screen) and a right-to-left override.
+    const hostile = '\u001b[2K\r\u001b]0;TITLE\u0007\u001b[31mFAKE: all jobs COMPLETED';
+    const prompt = `\u009b2J\u202e${hostile}`;
+    const submitted = await client.api('POST', '/videos', { body: { prompt, defer: true } });
+    const id = (submitted.body as { id: string }).id;
+
+    const get = await cli(['get', id]);
+    const list = await cli(['list']);
+    const listJson = await cli(['list', '--json']);
+    // The API quotes an unknown model in its refusal, which the CLI prints as its error.
+    const refused = await cli(['generate', 'A cat', '--model', hostile, '--client', 'alice']);
+
+    expect(submitted.status).toBe(202);
+    expect(get.code).toBe(0);
+    expect(get.stdout).toContain(
+      '  prompt   \\u009b2J\\u202e\\x1b[2K\\r\\x1b]0;TITLE\\x07\\x1b[31mFAKE: all jobs COMPLETED',
+    );
+    expect(list.code).toBe(0);
+    // The table shows the prompt's first 40 characters, escaped.
+    expect(list.stdout).toMatch(new RegExp(`^${id} .*\\\\u009b2J.*FAKE: all jobs`, 'm'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^sora-pipeline: model ".*FAKE: all jobs COMPLETED" is not/);
+    expect(JSON.parse(listJson.stdout)).toMatchObject({
+      videos: expect.arrayContaining([expect.objectContaining({ id, prompt })]),
+    });
+    // ESC, BEL, the 8-bit CSI and a bidi override: none reaches the terminal.
+    for (const output of [get.stdout, list.stdout, refused.stderr, listJson.stdout]) {
+      for (const control of ['\u001b', '\u0007', '\u009b', '\u202e']) {
+        expect(output).not.toContain(control);
+      }
+    }
+  });
+
   it('answers usage errors with one line and exit code 2', async () => {
     const unknown = await cli(['frobnicate']);
     const noId = await cli(['get']);

@@ -59,6 +59,21 @@ describe('generate: what it prints', () => {
     expect(summary).not.toMatch(/pk|requestHash|gsi/);
   });
 
+  it("escapes control characters in the provider's error message and the model", () => {
+    const failed: PublicJob = {
+      ...job,
+      status: 'FAILED',
+      model: 'sora\u009b2',
+      error: { code: 'provider_error', message: '\u001b]0;x\u0007\u001b[2Kgone', retryable: false },
+    };
+
+    const summary = jobSummary(failed);
+
+    expect(summary).toContain('Error      provider_error: \\x1b]0;x\\x07\\x1b[2Kgone');
+    expect(summary).toContain('Video      sora\\u009b2,');
+    expect(summary.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
+  });
+
   it('tells how to follow a job Ctrl-C left running on npm start', () => {
     const message = interruptedMessage(running, job, '/data', undefined);
 

@@ -26,6 +26,12 @@ describe('compactLogLine', () => {
     );
   });
 
+  it('escapes control characters a logged message quotes (a prompt, a provider message)', () => {
+    const line = JSON.stringify({ level: 'WARN', message: 'Prompt \u001b]0;x\u0007 refused' });
+
+    expect(compactLogLine(line)).toBe('WARN: Prompt \\x1b]0;x\\x07 refused');
+  });
+
   it('leaves lines that are not log lines alone', () => {
     expect(compactLogLine('  job job_01: SUCCEEDED after 3.0 s')).toBeUndefined();
     expect(compactLogLine('{"level": broken')).toBeUndefined();
@@ -51,6 +57,16 @@ describe('executionEndLine', () => {
     expect(line).toBe(
       '  job job_01: FAILED moderation_blocked: blocked after 10.0 s (1.0 s real)\n',
     );
+  });
+
+  it("escapes control characters in the job's error message", () => {
+    const line = executionEndLine(
+      execution,
+      { status: 'FAILED', error: { code: 'provider_error', message: '\u001b[2K\rall fine' } },
+      1,
+    );
+
+    expect(line).toBe('  job job_01: FAILED provider_error: \\x1b[2K\\rall fine after 10.0 s\n');
   });
 
   it("falls back to the execution's error when the job cannot be read", () => {
