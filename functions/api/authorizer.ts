@@ -11,6 +11,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
 import {
+  API_TOKENS_MAX_AGE_SECONDS,
   type AuthorizerHandler,
   createAuthorizerHandler,
   parseApiTokens,
@@ -21,8 +22,13 @@ export { createAuthorizerHandler };
 const authorize = lazyHandler(() => {
   const { apiTokensSecretId } = readConfig(['apiTokensSecretId']);
   return createAuthorizerHandler({
-    // readSecretString caches the secret for a few minutes per container.
-    readTokens: async () => parseApiTokens(await readSecretString(apiTokensSecretId)),
+    // Kept briefly: a revoked token must stop working soon (REVOKED_TOKEN_WORST_CASE_SECONDS).
+    readTokens: async () =>
+      parseApiTokens(
+        await readSecretString(apiTokensSecretId, process.env, {
+          maxAgeMs: API_TOKENS_MAX_AGE_SECONDS * 1000,
+        }),
+      ),
   });
 });
 

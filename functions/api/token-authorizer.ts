@@ -8,6 +8,23 @@ import '../shared/schema-messages.ts';
 import { DEFAULT_CLIENT } from '../shared/jobs/job.ts';
 import { type Caller, CLIENT_NAME_PATTERN } from './caller.ts';
 
+/**
+ * How long API Gateway keeps an authorizer decision per token (infra/constructs/video-api.ts;
+ * the local gateway reads it from the template).
+ */
+export const AUTHORIZER_CACHE_TTL_SECONDS = 60;
+
+/** How long the authorizer keeps the tokens secret it read (authorizer.ts). */
+export const API_TOKENS_MAX_AGE_SECONDS = 30;
+
+/**
+ * How long a token removed from the secret may keep working, at worst: the authorizer read the
+ * secret just before the change, and API Gateway cached an allow decision made at the end of
+ * that read's life (docs/guide.md, "Authentication" and "Clients").
+ */
+export const REVOKED_TOKEN_WORST_CASE_SECONDS =
+  API_TOKENS_MAX_AGE_SECONDS + AUTHORIZER_CACHE_TTL_SECONDS;
+
 /** The API tokens secret is not of the documented shape. */
 export class ApiTokensSecretError extends Error {
   override name = 'ApiTokensSecretError';

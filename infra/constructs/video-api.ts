@@ -17,6 +17,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { API_ROUTES } from '../../functions/api/api-routes.ts';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../functions/api/token-authorizer.ts';
 
 export const DEFAULT_API_THROTTLE: Required<ThrottleSettings> = { rateLimit: 20, burstLimit: 40 };
 
@@ -66,8 +67,9 @@ export class VideoApi extends Construct {
     const authorizer = new HttpLambdaAuthorizer('BearerTokenAuthorizer', props.authorizer, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: ['$request.header.Authorization'],
-      // A revoked token keeps working for at most this long.
-      resultsCacheTtl: Duration.minutes(5),
+      // A decision is kept this long per token; with the authorizer's own cache of the secret,
+      // a revoked token keeps working at most REVOKED_TOKEN_WORST_CASE_SECONDS.
+      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
     });
 
     this.httpApi = new HttpApi(this, 'HttpApi', {

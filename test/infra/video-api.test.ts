@@ -1,7 +1,11 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, routeKey } from '../../functions/api/api-routes.ts';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../functions/api/token-authorizer.ts';
 import { DEFAULT_API_THROTTLE } from '../../infra/constructs/video-api.ts';
+import type { CfnTemplate } from '../../infra/local/cfn-template.ts';
+import { httpApiFromTemplate } from '../../infra/local/http-api-routes.ts';
+import { localResolver } from '../../infra/local/local-resources.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
 import { functionLogicalId, synthesizeForTest } from './synthesized-pipeline.ts';
 
@@ -61,14 +65,32 @@ describe('routes', () => {
 });
 
 describe('authorizer', () => {
-  it('is a REQUEST authorizer with simple responses on the Authorization header, cached 5 minutes', () => {
+  it('is a REQUEST authorizer with simple responses on the Authorization header', () => {
     expect(onlyResource('AWS::ApiGatewayV2::Authorizer').properties).toMatchObject({
       AuthorizerType: 'REQUEST',
       AuthorizerPayloadFormatVersion: '2.0',
       EnableSimpleResponses: true,
       IdentitySource: ['$request.header.Authorization'],
-      AuthorizerResultTtlInSeconds: 300,
     });
+  });
+
+  it('caches a decision for at most a minute, so a revoked token stops working soon', () => {
+    const ttl = onlyResource('AWS::ApiGatewayV2::Authorizer').properties
+      .AuthorizerResultTtlInSeconds;
+
+    expect(ttl).toBe(AUTHORIZER_CACHE_TTL_SECONDS);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
+  });
+
+  it('is cached as long on the local stack, whose gateway reads the TTL from this template', () => {
+    const raw = template.toJSON() as CfnTemplate;
+    const local = httpApiFromTemplate(raw, localResolver(raw));
+
+    expect(local.routes.length).toBeGreaterThan(0);
+    for (const route of local.routes) {
+      expect(route.authorizer?.ttlSeconds, route.routeKey).toBe(AUTHORIZER_CACHE_TTL_SECONDS);
+    }
   });
 
   it('runs the authorizer function', () => {

@@ -8,6 +8,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../functions/api/token-authorizer.ts';
+import { useClock } from '../../functions/shared/clock.ts';
 import type { CfnTemplate } from '../../infra/local/cfn-template.ts';
 import { httpApiFromTemplate, type LocalHttpApi } from '../../infra/local/http-api-routes.ts';
 import { functionError, type LambdaInvokeResult } from '../../infra/local/in-process-lambdas.ts';
@@ -32,6 +34,7 @@ function synthesizeApi(): LocalHttpApi {
     });
   const authorizer = new HttpLambdaAuthorizer('Bearer', fn('AuthorizerFn'), {
     responseTypes: [HttpLambdaResponseType.SIMPLE],
+    resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
   });
   const api = new HttpApi(stack, 'Http', { defaultAuthorizer: authorizer });
   const integration = new HttpLambdaIntegration('ApiIntegration', fn('ApiFn'));
@@ -199,6 +202,27 @@ describe('local API Gateway authorization', () => {
       routeKey: 'GET /videos',
     });
     expect(apiCalls()).toHaveLength(0);
+  });
+
+  it("keeps a decision for the template's TTL on the pipeline's clock, then asks again", async () => {
+    const ttlSeconds = api.routes[0]?.authorizer?.ttlSeconds ?? 0;
+    expect(ttlSeconds).toBe(AUTHORIZER_CACHE_TTL_SECONDS);
+    let clock = Date.parse('2026-03-04T12:00:00.000Z');
+    const restoreClock = useClock(() => clock);
+    const get = () =>
+      fetch(`${gateway.url}/videos`, { headers: { authorization: 'Bearer cached-token' } });
+    try {
+      await get();
+      clock += ttlSeconds * 1000 - 1;
+      await get();
+      expect(authorizerCalls()).toHaveLength(1);
+
+      clock += 1;
+      await get();
+      expect(authorizerCalls()).toHaveLength(2);
+    } finally {
+      restoreClock();
+    }
   });
 
   it('answers 500 when the authorizer fails', async () => {

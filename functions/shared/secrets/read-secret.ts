@@ -19,10 +19,18 @@ const MAX_AGE_MS = 300_000;
 
 const cache = new Map<string, { value: string; readAt: number }>();
 
-/** Reads a string secret by id (name or ARN), cached per container. */
-export async function readSecretString(secretId: string, env: Env = process.env): Promise<string> {
+/**
+ * Reads a string secret by id (name or ARN), cached per container for five minutes, or for
+ * `maxAgeMs` (a secret whose change must apply sooner, e.g. a revoked API token).
+ */
+export async function readSecretString(
+  secretId: string,
+  env: Env = process.env,
+  options: { maxAgeMs?: number } = {},
+): Promise<string> {
+  const maxAgeMs = options.maxAgeMs ?? MAX_AGE_MS;
   const cached = cache.get(secretId);
-  if (cached && Date.now() - cached.readAt < MAX_AGE_MS) return cached.value;
+  if (cached && Date.now() - cached.readAt < maxAgeMs) return cached.value;
   let value: unknown;
   try {
     value = await getSecretValue(secretId, env);

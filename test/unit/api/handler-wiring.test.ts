@@ -1,12 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { API_TOKENS_MAX_AGE_SECONDS } from '../../../functions/api/token-authorizer.ts';
+import { closeEndpoints, endpoint, json } from '../../support/aws-json-endpoint.ts';
 import { authorizerEvent, httpApiEvent } from '../../support/http-api-event.ts';
 
 // The entry modules build nothing at import (a cold start loads code only); they read their
 // configuration on the first invocation, which fails naming what is missing.
 
-afterEach(() => {
+afterEach(async () => {
+  vi.useRealTimers();
   vi.unstubAllEnvs();
   vi.resetModules();
+  await closeEndpoints();
 });
 
 describe('functions/api/handler.ts', () => {
@@ -31,6 +35,28 @@ describe('functions/api/handler.ts', () => {
 });
 
 describe('functions/api/authorizer.ts', () => {
+  it('reads the tokens secret again after API_TOKENS_MAX_AGE_SECONDS: a revoked token is refused', async () => {
+    const start = Date.parse('2026-03-04T12:00:00.000Z');
+    const secret = (tokens: string[]) => json(200, { SecretString: JSON.stringify({ tokens }) });
+    const server = await endpoint(secret(['kept', 'revoked']), secret(['kept']));
+    vi.stubEnv('API_TOKENS_SECRET_ID', 'api-tokens');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', server.url);
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    const { handler } = await import('../../../functions/api/authorizer.ts');
+    const authorizedAt = async (offsetMs: number) => {
+      vi.setSystemTime(start + offsetMs);
+      return (await handler(authorizerEvent({ authorization: 'Bearer revoked' }))).isAuthorized;
+    };
+
+    await expect(authorizedAt(0)).resolves.toBe(true);
+    await expect(authorizedAt(API_TOKENS_MAX_AGE_SECONDS * 1000 - 1)).resolves.toBe(true);
+    await expect(authorizedAt(API_TOKENS_MAX_AGE_SECONDS * 1000)).resolves.toBe(false);
+    expect(server.received).toHaveLength(2);
+  });
+
   it('fails its first invocation without the tokens secret id', async () => {
     vi.stubEnv('API_TOKENS_SECRET_ID', '');
     const { handler } = await import('../../../functions/api/authorizer.ts');

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  API_TOKENS_MAX_AGE_SECONDS,
+  AUTHORIZER_CACHE_TTL_SECONDS,
+  REVOKED_TOKEN_WORST_CASE_SECONDS,
+} from '../../../functions/api/token-authorizer.ts';
+
+// Figures the guide states, held equal to the constants they come from.
+const guide = readFileSync(new URL('../../../docs/guide.md', import.meta.url), 'utf8');
+
+/** The text of one `## ` section, found by the start of its heading. */
+function section(heading: string): string {
+  const start = guide.indexOf(`\n## ${heading}`);
+  if (start < 0) throw new Error(`docs/guide.md has no section "## ${heading}"`);
+  const end = guide.indexOf('\n## ', start + 1);
+  return guide.slice(start, end < 0 ? undefined : end).replaceAll(/\s+/g, ' ');
+}
+
+describe('docs/guide.md: how long a revoked token keeps working', () => {
+  it.each(['5. Deploying to AWS', '12. Clients'])(
+    'section "%s" gives the worst case and the two caches it adds up',
+    (heading) => {
+      const text = section(heading);
+
+      expect(text).toContain(`at most ${REVOKED_TOKEN_WORST_CASE_SECONDS} seconds`);
+      expect(text).toContain(`${API_TOKENS_MAX_AGE_SECONDS} seconds`);
+      expect(text).toContain(`${AUTHORIZER_CACHE_TTL_SECONDS} seconds`);
+    },
+  );
+});
