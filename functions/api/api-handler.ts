@@ -23,8 +23,9 @@ import {
 } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
 import type { UsageReport } from '../shared/limits/usage-report.ts';
-import { MAX_REFERENCE_IMAGE_BYTES } from '../shared/media/reference-image.ts';
+import { MAX_REFERENCE_IMAGE_BYTES, UPLOADS_PREFIX } from '../shared/media/reference-image.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
+import type { StoreUpload } from '../shared/storage/uploads.ts';
 import { type CancelJobDeps, cancelBatch, cancelJob } from '../shared/workflow/cancel-job.ts';
 import {
   ContentNotFoundError,
@@ -45,6 +46,16 @@ import {
   jobPath,
   toPublicJob,
 } from './public-job.ts';
+
+/**
+ * Whose a submission is, and which uploads it may name: a client its own, an admin any key under
+ * uploads/ (how an operator's own uploads are used).
+ */
+function submitter(caller: Caller): Pick<SubmitJobContext, 'client' | 'uploadsPrefix'> {
+  return caller.admin
+    ? { client: caller.client, uploadsPrefix: UPLOADS_PREFIX }
+    : { client: caller.client };
+}
 
 /** Bodies are a prompt and a few fields: 16 KiB leaves room for a 4000-character prompt in UTF-8. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -68,8 +79,8 @@ export interface ApiDeps extends SubmitJobDeps {
   cancel: CancelJobDeps;
   /** The client's webhook signing secret (`whsec_...`). */
   webhookSecret: (client: string) => Promise<string>;
-  /** Stores an uploaded reference image under uploads/ and answers its key (absent: refused). */
-  storeUpload?: (bytes: Uint8Array) => Promise<string>;
+  /** Stores a client's reference image under uploads/<client>/ and answers its key (absent: refused). */
+  storeUpload?: StoreUpload;
   logger: ApiLogger;
 }
 
@@ -98,7 +109,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   const operations: Record<OperationId, Operation> = {
     async createVideo({ event, caller }) {
-      const context = { source: 'api' as const, client: caller.client };
+      const context = { source: 'api' as const, ...submitter(caller) };
       const contentType = header(event, 'content-type') ?? '';
       if (!/^multipart\/form-data/i.test(contentType)) {
         return submitted(readJsonBody(event), event, context);
@@ -121,7 +132,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         }
         // Checked before it is stored: a request that will be refused leaves nothing in uploads/.
         checkReferenceFile(request, form.file.bytes, deps);
-        request.input_reference = { key: await deps.storeUpload(form.file.bytes) };
+        request.input_reference = { key: await deps.storeUpload(form.file.bytes, caller.client) };
       }
       return submitted(request, event, context);
     },
@@ -146,7 +157,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const request = { ...body, model: source.model, size: source.size, seconds: source.seconds };
       return submitted(request, event, {
         source: 'api',
-        client: caller.client,
+        ...submitter(caller),
         remixOf: { jobId: source.jobId, providerJobId: source.providerJobId },
       });
     },

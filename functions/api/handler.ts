@@ -18,7 +18,7 @@ import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
 import { readSecretString } from '../shared/secrets/read-secret.ts';
-import type { ReadUpload } from '../shared/storage/uploads.ts';
+import type { ReadUpload, StoreUpload } from '../shared/storage/uploads.ts';
 import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
 import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
@@ -31,7 +31,7 @@ export { createApiHandler };
 interface VideosBucketRoutes {
   contentLink: ContentLink;
   readUpload: ReadUpload;
-  storeUpload: (bytes: Uint8Array) => Promise<string>;
+  storeUpload: StoreUpload;
 }
 
 export const handler = withObservability(
@@ -127,7 +127,7 @@ export const handler = withObservability(
         clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
       webhookPolicy: config.webhookPolicy,
       readUpload: async (key) => (await videosBucket()).readUpload(key),
-      storeUpload: async (bytes) => (await videosBucket()).storeUpload(bytes),
+      storeUpload: async (bytes, client) => (await videosBucket()).storeUpload(bytes, client),
       logger: keyedLogger,
     });
   }),

@@ -251,22 +251,23 @@ describe('image-to-video (input_reference)', () => {
     });
     const put = (key: string, body: Buffer) =>
       s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: body }));
-    await put('uploads/wide.png', blackPng(1280, 720));
-    await put('uploads/tall.png', blackPng(720, 1280));
+    // An operator's uploads for the default client, under its prefix.
+    await put('uploads/default/wide.png', blackPng(1280, 720));
+    await put('uploads/default/tall.png', blackPng(720, 1280));
     const createsBefore = creates();
 
     const wrongSize = await client.api('POST', '/videos', {
       body: {
         prompt: 'From a still',
         size: '1280x720',
-        input_reference: { key: 'uploads/tall.png' },
+        input_reference: { key: 'uploads/default/tall.png' },
       },
     });
     const missing = await client.api('POST', '/videos', {
       body: {
         prompt: 'From a still',
         size: '1280x720',
-        input_reference: { key: 'uploads/none.png' },
+        input_reference: { key: 'uploads/default/none.png' },
       },
     });
     const createsAfterRefusals = creates();
@@ -274,7 +275,7 @@ describe('image-to-video (input_reference)', () => {
       prompt: 'The still comes to life',
       size: '1280x720',
       seconds: '4',
-      input_reference: { key: 'uploads/wide.png' },
+      input_reference: { key: 'uploads/default/wide.png' },
     });
     const execution = await client.executionEnd(jobId);
     const record = await client.jobRecord(jobId);
@@ -295,7 +296,7 @@ describe('image-to-video (input_reference)', () => {
     expect(record).toMatchObject({
       status: 'COMPLETED',
       inputReference: {
-        key: 'uploads/wide.png',
+        key: 'uploads/default/wide.png',
         contentType: 'image/png',
         width: 1280,
         height: 720,
@@ -303,7 +304,7 @@ describe('image-to-video (input_reference)', () => {
     });
   });
 
-  it('takes the image as the multipart file input_reference, stored under uploads/ by its hash', async () => {
+  it("takes the image as the multipart file input_reference, stored under the client's uploads by its hash", async () => {
     const png = blackPng(720, 1280);
     const form = new FormData();
     form.set('prompt', 'A portrait still comes to life');
@@ -341,15 +342,125 @@ describe('image-to-video (input_reference)', () => {
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
       forcePathStyle: true,
     });
-    const refusedKey = `uploads/sha256-${createHash('sha256').update(wrongPng).digest('hex')}.png`;
+    const refusedKey = `uploads/default/sha256-${createHash('sha256').update(wrongPng).digest('hex')}.png`;
     await expect(
       s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: refusedKey })),
     ).rejects.toMatchObject({ name: 'NotFound' });
     expect(execution.status).toBe('SUCCEEDED');
     expect(record?.inputReference).toMatchObject({
-      key: expect.stringMatching(/^uploads\/sha256-[0-9a-f]{64}\.png$/),
+      key: expect.stringMatching(/^uploads\/default\/sha256-[0-9a-f]{64}\.png$/),
       width: 720,
       height: 1280,
+    });
+  });
+});
+
+describe("clients' uploads", () => {
+  const put = (key: string, body: Buffer) => {
+    const s3 = new S3Client({
+      endpoint: stack.s3Endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      forcePathStyle: true,
+    });
+    return s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: body }));
+  };
+  const fromKey = (key: string) => ({
+    prompt: 'From a still',
+    size: '1280x720',
+    seconds: '4',
+    input_reference: { key },
+  });
+  /** The raw answer: status, content type and body text, with `key` written as KEY. */
+  async function rawAnswer(headers: Record<string, string>, key: string) {
+    const response = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(fromKey(key)),
+    });
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      body: (await response.text()).replaceAll(key, 'KEY'),
+    };
+  }
+
+  it("refuses bob alice's uploads exactly as a missing key, and lets alice and an admin use them", async () => {
+    const alice = as('alice');
+    const bob = as('bob');
+    // Alice sends an image with her request: stored under her prefix.
+    const form = new FormData();
+    form.set('prompt', 'Alice animates her still');
+    form.set('size', '1280x720');
+    form.set('seconds', '4');
+    form.set('input_reference', new Blob([blackPng(1280, 720)], { type: 'image/png' }), 'a.png');
+    const sent = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: alice,
+      body: form,
+    });
+    const aliceJob = (await sent.json()) as { id: string };
+    const aliceRecord = await client.jobRecord(aliceJob.id);
+    const aliceKey = String((aliceRecord?.inputReference as { key?: unknown } | undefined)?.key);
+    // An operator's upload for alice, and one of another size (its refusal would say so).
+    await put('uploads/alice/operator.png', blackPng(1280, 720));
+    await put('uploads/alice/portrait.png', blackPng(720, 1280));
+    await put('uploads/shared/operator.png', blackPng(1280, 720));
+    const createsBefore = creates();
+    const bobsJobs = async () =>
+      (
+        (await client.api('GET', '/videos?limit=100', { headers: bob })).body as {
+          videos: unknown[];
+        }
+      ).videos.length;
+    const bobsJobsBefore = await bobsJobs();
+
+    const missing = await rawAnswer(bob, 'uploads/bob/none.png');
+    const probes = await Promise.all(
+      [
+        aliceKey,
+        'uploads/alice/operator.png',
+        'uploads/alice/portrait.png',
+        'uploads/shared/operator.png',
+      ].map((key) => rawAnswer(bob, key)),
+    );
+    const bobsJobsAfterProbes = await bobsJobs();
+    const aliceOwn = await client.api('POST', '/videos', {
+      body: fromKey('uploads/alice/operator.png'),
+      headers: alice,
+    });
+    const adminAny = await client.api('POST', '/videos', {
+      body: fromKey('uploads/shared/operator.png'),
+      headers: as('admin'),
+    });
+
+    expect(sent.status).toBe(202);
+    expect(aliceKey).toMatch(/^uploads\/alice\/sha256-[0-9a-f]{64}\.png$/);
+    expect(missing).toEqual({
+      status: 400,
+      contentType: expect.stringMatching(/^application\/json/),
+      body: expect.stringContaining('"field":"input_reference.key"'),
+    });
+    for (const probe of probes) expect(probe).toEqual(missing);
+    expect(bobsJobsAfterProbes).toBe(bobsJobsBefore);
+    expect(aliceOwn.status).toBe(202);
+    expect(adminAny.status).toBe(202);
+    expect(createsBefore).toBeGreaterThan(0);
+  });
+
+  it.each([
+    'uploads/../videos/job_x/thumbnail.webp',
+    'uploads/./a.png',
+    'uploads//a.png',
+    'uploads/bob\\a.png',
+    'uploads/bob/%2e%2e/a.png',
+    'uploads/bob/a\u0007.png',
+  ])('answers the path key %j with 400 naming input_reference.key', async (key) => {
+    const answer = await client.api('POST', '/videos', { body: fromKey(key), headers: as('bob') });
+
+    expect(answer).toMatchObject({
+      status: 400,
+      body: { error: { field: 'input_reference.key' } },
     });
   });
 });

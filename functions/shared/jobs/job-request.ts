@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../schema-messages.ts';
+import { uploadKeyProblem } from '../storage/upload-keys.ts';
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '../webhooks/webhook-events.ts';
 import { ValidationError } from './job-errors.ts';
 import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
@@ -76,20 +77,24 @@ export const videoRequestSchema = z
     input_reference: z
       .optional(
         z.strictObject({
-          key: z
-            .string({ error: 'must be a string' })
-            .check(
-              z.regex(
-                /^uploads\/[^\s]{1,1000}$/,
-                'must be a key under uploads/ in the videos bucket',
-              ),
-              z.describe('The S3 key of the image in the videos bucket, under uploads/.'),
+          key: z.string({ error: 'must be a string' }).check(
+            z.regex(
+              /^uploads\/[^\s]{1,1000}$/,
+              'must be a key under uploads/ in the videos bucket',
             ),
+            z.superRefine((key, ctx) => {
+              const problem = uploadKeyProblem(key);
+              if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+            }),
+            z.describe(
+              "The S3 key of the image in the videos bucket: under uploads/<client>/ (the caller's own uploads; an admin may name any key under uploads/). A name, not a path: no empty, '.' or '..' segment, backslash, control character or percent sign.",
+            ),
+          ),
         }),
       )
       .check(
         z.describe(
-          "Image-to-video: a JPEG, PNG or WebP of exactly the video's size (at most 4 MiB), uploaded to the videos bucket under uploads/ (or sent as the multipart file input_reference).",
+          "Image-to-video: a JPEG, PNG or WebP of exactly the video's size (at most 4 MiB), uploaded to the videos bucket under uploads/<client>/ (or sent as the multipart file input_reference).",
         ),
       ),
     webhook: z

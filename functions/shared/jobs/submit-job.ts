@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConcurrencySemaphore } from '../limits/limits.ts';
-import { validateReferenceImage } from '../media/reference-image.ts';
+import { UPLOADS_PREFIX, validateReferenceImage } from '../media/reference-image.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
   estimateCostUsd,
@@ -9,6 +9,7 @@ import {
   resolveVideoParams,
   VideoParamsError,
 } from '../provider/provider-config.ts';
+import { clientUploadsPrefix, mayUseUpload } from '../storage/upload-keys.ts';
 import { DEFAULT_WEBHOOK_EVENTS, type WebhookRequest } from '../webhooks/webhook-events.ts';
 import { validateWebhookUrl, type WebhookTargetPolicy } from '../webhooks/webhook-target.ts';
 import { admitOrPark } from '../workflow/job-queue.ts';
@@ -31,6 +32,12 @@ export interface SubmitJobContext {
   batchId?: string;
   /** A remix of this completed job (whose model, size and seconds the request repeats). */
   remixOf?: { jobId: string; providerJobId: string };
+  /**
+   * The uploads the caller may name as `input_reference.key`. Absent: the client's own
+   * (`uploads/<client>/`), or any key under `uploads/` when there is no client (the drop folder,
+   * whose files only an operator can write). An admin caller passes `uploads/`.
+   */
+  uploadsPrefix?: string;
 }
 
 export interface SubmitJobDeps {
@@ -96,7 +103,13 @@ export async function submitJob(
     }
   }
   if (referenceKey !== undefined) {
-    fields.inputReference = await checkedReference(referenceKey, fields.size, deps);
+    fields.inputReference = await checkedReference(
+      referenceKey,
+      fields.size,
+      context.uploadsPrefix ??
+        (context.client === undefined ? UPLOADS_PREFIX : clientUploadsPrefix(context.client)),
+      deps,
+    );
   }
   if (context.remixOf !== undefined) fields.remixOf = context.remixOf.jobId;
   const now = deps.clock();
@@ -216,17 +229,22 @@ function bedrockTakesNoImage(model: string): ValidationError {
   );
 }
 
-/** Reads and checks the reference image before anything is recorded or paid for. */
+/**
+ * Reads and checks the reference image before anything is recorded or paid for. A key outside the
+ * caller's uploads is answered as a missing one, without reading it: nothing about another
+ * client's object (its existence, type or size) reaches the caller.
+ */
 async function checkedReference(
   key: string,
   size: string,
+  uploadsPrefix: string,
   deps: SubmitJobDeps,
 ): Promise<NonNullable<Job['inputReference']>> {
   const field = 'input_reference.key';
   if (deps.readUpload === undefined) {
     throw new ValidationError(field, `${field}: reference images are not accepted here`);
   }
-  const bytes = await deps.readUpload(key);
+  const bytes = mayUseUpload(key, uploadsPrefix) ? await deps.readUpload(key) : undefined;
   if (bytes === undefined) {
     throw new ValidationError(field, `${field}: no object ${key} in the videos bucket`);
   }

@@ -1,22 +1,20 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ValidationError } from '../jobs/job-errors.ts';
-import {
-  inspectImage,
-  MAX_REFERENCE_IMAGE_BYTES,
-  UPLOADS_PREFIX,
-} from '../media/reference-image.ts';
+import { inspectImage, MAX_REFERENCE_IMAGE_BYTES } from '../media/reference-image.ts';
+import { clientUploadsPrefix, uploadKeyProblem } from './upload-keys.ts';
 
 /** Reads an uploaded reference image; undefined when there is no such object. */
 export type ReadUpload = (key: string) => Promise<Uint8Array | undefined>;
 
 /**
  * Reads objects under `uploads/` in the videos bucket, at most one byte more than a reference
- * image may have (so an oversized one is told apart without reading it whole).
+ * image may have (so an oversized one is told apart without reading it whole). A key that is not
+ * a plain name under `uploads/` (upload-keys.ts) is never sent to S3.
  */
 export function createUploadReader(s3: S3Client, bucket: string): ReadUpload {
   return async (key) => {
-    if (!key.startsWith(UPLOADS_PREFIX)) return undefined;
+    if (uploadKeyProblem(key) !== undefined) return undefined;
     try {
       const output = await s3.send(
         new GetObjectCommand({
@@ -41,13 +39,18 @@ const EXTENSIONS: Record<string, string> = {
   'image/webp': 'webp',
 };
 
+/** Stores an image sent by `client` and answers its key. */
+export type StoreUpload = (bytes: Uint8Array, client: string) => Promise<string>;
+
 /**
- * Stores an image sent with a request under `uploads/sha256-<hash>.<ext>`: named by its content,
- * so a retried request stores nothing new. Only an image (by its bytes) is stored; whether it
- * fits the request is checked when the job is submitted.
+ * Stores an image sent with a request under its client's prefix,
+ * `uploads/<client>/sha256-<hash>.<ext>`: named by its content, so a retried request stores
+ * nothing new, and in the client's own uploads, so no other client can use it or learn that the
+ * same image was sent. Only an image (by its bytes) is stored; whether it fits the request is
+ * checked when the job is submitted.
  */
-export function createUploadStore(s3: S3Client, bucket: string) {
-  return async (bytes: Uint8Array): Promise<string> => {
+export function createUploadStore(s3: S3Client, bucket: string): StoreUpload {
+  return async (bytes, client) => {
     const info = inspectImage(bytes);
     if (info === undefined) {
       throw new ValidationError(
@@ -56,7 +59,7 @@ export function createUploadStore(s3: S3Client, bucket: string) {
       );
     }
     const hash = createHash('sha256').update(bytes).digest('hex');
-    const key = `${UPLOADS_PREFIX}sha256-${hash}.${EXTENSIONS[info.contentType] ?? 'img'}`;
+    const key = `${clientUploadsPrefix(client)}sha256-${hash}.${EXTENSIONS[info.contentType] ?? 'img'}`;
     await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
