@@ -19,3 +19,15 @@ export class UnsupportedMediaTypeError extends Error {
 export class ContentNotFoundError extends Error {
   override name = 'ContentNotFoundError';
 }
+
+/** The client sent more requests than its rate allows (client-rate.ts). */
+export class ClientRateLimitedError extends Error {
+  override name = 'ClientRateLimitedError';
+  /** Seconds until the client's window frees: the answer's Retry-After. */
+  readonly retryAfterSeconds: number;
+
+  constructor(client: string, retryAfterSeconds: number) {
+    super(`Client ${client} is over its request rate`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { JobStartFailedError, ValidationError } from '../shared/jobs/job-errors.ts';
+import { ClientRateLimitedError } from './api-errors.ts';
 import { jsonResponse } from './json-response.ts';
 
 /**
@@ -49,6 +50,11 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     code: 'unsupported_media_type',
     message: 'Send the body as JSON with Content-Type: application/json',
   },
+  ClientRateLimitedError: {
+    status: 429,
+    code: 'too_many_requests',
+    message: 'Too many requests from this client; retry after the Retry-After seconds',
+  },
   JobStartFailedError: {
     status: 503,
     code: 'start_failed',
@@ -86,6 +92,8 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
       body.message = 'The video could not be started and was marked FAILED; submit it again';
     }
     headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
+  } else if (error instanceof ClientRateLimitedError) {
+    headers['Retry-After'] = String(error.retryAfterSeconds);
   }
   return jsonResponse(mapping.status, { error: body }, headers);
 }

@@ -11,6 +11,7 @@ import { readConfig } from '../shared/config/function-config.ts';
 import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
+import { clientRateLimiter } from '../shared/limits/dynamo-client-rate-limiter.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { readUsage } from '../shared/limits/usage-report.ts';
 import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
@@ -23,6 +24,7 @@ import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts'
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
 import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { createApiHandler } from './api-handler.ts';
+import { withClientRate } from './client-rate.ts';
 import type { ContentLink } from './content-link.ts';
 
 export { createApiHandler };
@@ -50,9 +52,11 @@ export const handler = withObservability(
       'provider',
       'bedrock',
       'limits',
+      'clientRate',
       'webhookPolicy',
     ]);
     const limits = sharedLimits(dynamoDb(), config.jobsTableName, config.limits);
+    const clientRate = clientRateLimiter(dynamoDb(), config.jobsTableName, config.clientRate);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
     // The provider client is imported with its first use (a cancel), like S3 below.
     const providerSource = loadedOnFirstUse(async () => {
@@ -86,7 +90,8 @@ export const handler = withObservability(
     // first use like S3.
     const executions = workflowExecutionsOnFirstUse(config.stateMachineArn);
     const notify = webhookNotifierOnFirstUse(config.webhookStateMachineArn);
-    return createApiHandler({
+    // Each client's request rate is checked before any operation runs (client-rate.ts).
+    const api = createApiHandler({
       store,
       // Named by the job id: a second start of the same job starts nothing (start-execution.ts).
       startExecution: async (jobId) => {
@@ -130,5 +135,6 @@ export const handler = withObservability(
       storeUpload: async (bytes, client) => (await videosBucket()).storeUpload(bytes, client),
       logger: keyedLogger,
     });
+    return withClientRate(api, { limiter: clientRate, clock: now, logger: keyedLogger });
   }),
 );

@@ -3,6 +3,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { videoRequestSchema } from '../shared/jobs/job-request.ts';
 import { MAX_BATCH_CANCEL } from '../shared/workflow/cancel-job.ts';
+import { ClientRateLimitedError } from './api-errors.ts';
 import {
   DEFAULT_PAGE_SIZE,
   MAX_BODY_BYTES,
@@ -225,7 +226,10 @@ function errorResponses(names: readonly string[]): Record<string, OpenApiRespons
   return responses;
 }
 
-/** What API Gateway and the authorizer can answer on any route, before the handler runs. */
+/**
+ * What API Gateway, the authorizer and the client's request rate (client-rate.ts) can answer on
+ * any route, before the operation runs.
+ */
 function gatewayResponses(): Record<string, { $ref: string }> {
   return {
     '401': responseRef('Unauthorized'),
@@ -652,6 +656,31 @@ function videoStatuses(): readonly string[] {
   return status.options;
 }
 
+/**
+ * A 429: over the client's own request rate (the function's error envelope, with Retry-After),
+ * or over the stage's throttle (API Gateway's own answer).
+ */
+function tooManyRequests(): OpenApiResponse {
+  const refusal = new ClientRateLimitedError('alice', 1);
+  const { code, message } = describeError(refusal);
+  return {
+    description: `\`${code}\`: ${message} (each client's own rate, \`limits:clientRequestsPerWindow\`). Or \`Too Many Requests\` from API Gateway: the stage's rate and burst limits, all clients together; retry after a short wait.`,
+    headers: {
+      'Cache-Control': headerRef('CacheControl'),
+      'Retry-After': headerRef('ClientRetryAfter'),
+    },
+    content: {
+      [JSON_TYPE]: {
+        schema: { oneOf: [schemaRef('Error'), schemaRef('GatewayError')] },
+        examples: {
+          [code]: { value: { error: { code, message } } },
+          gateway: { value: { message: 'Too Many Requests' } },
+        },
+      },
+    },
+  };
+}
+
 function components(): OpenApiDocument['components'] {
   const gatewayError = (description: string, message: string): OpenApiResponse => ({
     description,
@@ -670,10 +699,7 @@ function components(): OpenApiDocument['components'] {
     responses: {
       Unauthorized: gatewayError('No Authorization header.', 'Unauthorized'),
       Forbidden: gatewayError('The bearer token is not one of the API tokens.', 'Forbidden'),
-      TooManyRequests: gatewayError(
-        'Throttled by API Gateway (stage rate and burst limits); retry after a short wait.',
-        'Too Many Requests',
-      ),
+      TooManyRequests: tooManyRequests(),
       InternalError: {
         description:
           "`internal_error`: an unexpected failure in the API function (its logs have the details), or API Gateway's own error when the authorizer fails.",
@@ -704,6 +730,11 @@ function components(): OpenApiDocument['components'] {
       RetryAfter: {
         description: 'Seconds to wait before retrying with the same Idempotency-Key.',
         required: true,
+        schema: { type: 'string', pattern: '^[0-9]+$' },
+      },
+      ClientRetryAfter: {
+        description:
+          "Seconds until the client's request window frees (sent with `too_many_requests`, not with API Gateway's own throttling).",
         schema: { type: 'string', pattern: '^[0-9]+$' },
       },
     },

@@ -8,6 +8,7 @@ import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import { consoleConfigDocument } from '../console/console-config.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
+import { CLIENT_RATE_CONTEXT_KEYS } from '../stacks/limits-settings.ts';
 import { PROJECT_ROOT, type SynthesizedPipeline, synthesizePipeline } from '../synth-pipeline.ts';
 import { type RunningConsoleServer, startConsoleServer } from './console-server.ts';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -93,6 +94,12 @@ export interface LocalStackOptions {
   simulator?: Omit<SimulatorOptions, 'speed' | 'now' | 'apiKey' | 'port' | 'host'>;
   /** Extra CDK context for the synthesis, e.g. `{ 'limits:maxConcurrentJobs': '2' }`. */
   context?: Record<string, string>;
+  /**
+   * Each API client's request rate (`limits:clientRequestsPerWindow`,
+   * `limits:clientRateWindowSeconds`), counted on the stack's clock; absent: cdk.json's context
+   * or the default (client-rate-config.ts). `requestsPerWindow: 0` turns it off.
+   */
+  clientRate?: { requestsPerWindow: number; windowSeconds?: number };
   /**
    * Run the batch schedule on its timer (the rule's rate divided by `speed`); default true.
    * Tests turn it off and call `runScheduler()` when they want a run.
@@ -275,6 +282,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The request allowance is counted per minute of the stack's clock: not scaled here.
     const { templates, stacks } = await synthesize({
       ...options.context,
+      ...clientRateContext(options.clientRate),
       ...providerContext(providerBaseUrl, options.provider, options.context),
     });
     const resolver = localResolver(templates.pipeline, stacks);
@@ -471,6 +479,18 @@ function providerContext(
     context['provider:models'] = simulatorCatalogue();
   }
   if (!provider) context['bedrock:region'] = LOCAL_REGION;
+  return context;
+}
+
+/** The context keys of the `clientRate` option (none: cdk.json's or the default rate). */
+function clientRateContext(rate: LocalStackOptions['clientRate']): Record<string, string> {
+  if (rate === undefined) return {};
+  const context: Record<string, string> = {
+    [CLIENT_RATE_CONTEXT_KEYS.requestsPerWindow]: String(rate.requestsPerWindow),
+  };
+  if (rate.windowSeconds !== undefined) {
+    context[CLIENT_RATE_CONTEXT_KEYS.windowSeconds] = String(rate.windowSeconds);
+  }
   return context;
 }
 

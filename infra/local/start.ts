@@ -1,8 +1,12 @@
-// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO] [--clients alice,bob]`: the whole pipeline on
+// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO] [--clients alice,bob] [--client-rate 20/2]`: the whole pipeline on
 // this machine until Ctrl-C. See infra/local/README.md.
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import {
+  CLIENT_RATE_ENV_NAMES,
+  clientRateConfigFromEnv,
+} from '../../functions/shared/limits/client-rate-config.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { parseClientNames } from './local-api-tokens.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
@@ -34,6 +38,9 @@ Options:
   --data-dir <dir>   where data, the API tokens, the clock and stack.json live (default .local)
   --clients <names>  named API clients, comma-separated (e.g. alice,bob): each gets its own
                      token and sees only its own jobs; an admin client is always created
+  --client-rate <requests>[/<seconds>]
+                     requests each client may send per window of <seconds> (default 20/2,
+                     on the stack's clock; 0 turns the limit off); over it: 429
   --skip-provider-check
                      with a real provider, do not check it answers GET /videos at start
   -h, --help         show this help`;
@@ -62,8 +69,10 @@ async function main(): Promise<void> {
   if (provider && !values['skip-provider-check']) await checkProvider(provider);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
   let clients: string[] = [];
+  let clientRate: ReturnType<typeof parseClientRate>;
   try {
     clients = parseClientNames(values.clients);
+    clientRate = parseClientRate(values['client-rate']);
   } catch (error) {
     exitWithError(COMMAND, error);
   }
@@ -113,6 +122,7 @@ async function main(): Promise<void> {
     // The console next to the API: 4001 by default.
     consolePort: port === 0 || port === 65_535 ? 0 : port + 1,
     clients,
+    ...(clientRate ? { clientRate } : {}),
     ...(provider ? { provider } : {}),
     logLevel,
     onStep: (message) => process.stdout.write(`  · ${message}\n`),
@@ -213,6 +223,29 @@ Drop a file (.txt = one prompt, .json = one request, .jsonl = one request per li
 `;
 }
 
+/** `--client-rate 20/2` (20 requests per 2 s), `--client-rate 5` (per default window), `0`. */
+function parseClientRate(
+  value: string | undefined,
+): { requestsPerWindow: number; windowSeconds?: number } | undefined {
+  if (value === undefined) return undefined;
+  const invalid = new LocalStackError(
+    'invalid-option',
+    `--client-rate must be <requests>[/<seconds>] (requests 0-100000, seconds 1-3600), e.g. 20/2; got "${value}"`,
+  );
+  const [, requests, seconds] = /^(\d+)(?:\/(\d+))?$/.exec(value.trim()) ?? [];
+  if (requests === undefined) throw invalid;
+  try {
+    // The range checks of the API function's own configuration.
+    const rate = clientRateConfigFromEnv({
+      [CLIENT_RATE_ENV_NAMES.requestsPerWindow]: requests,
+      [CLIENT_RATE_ENV_NAMES.windowSeconds]: seconds,
+    });
+    return seconds === undefined ? { requestsPerWindow: rate.requestsPerWindow } : rate;
+  } catch (error) {
+    throw new LocalStackError('invalid-option', invalid.message, { cause: error });
+  }
+}
+
 function parse() {
   return parseArgs({
     options: {
@@ -222,6 +255,7 @@ function parse() {
       'log-level': { type: 'string' },
       'data-dir': { type: 'string' },
       clients: { type: 'string' },
+      'client-rate': { type: 'string' },
       'skip-provider-check': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

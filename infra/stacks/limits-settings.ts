@@ -1,5 +1,11 @@
 import type { Node } from 'constructs';
 import {
+  CLIENT_RATE_ENV_NAMES,
+  ClientRateConfigError,
+  clientRateConfigFromEnv,
+  clientRateEnvironment,
+} from '../../functions/shared/limits/client-rate-config.ts';
+import {
   LIMITS_ENV_NAMES,
   type LimitsConfig,
   LimitsConfigError,
@@ -62,4 +68,39 @@ export function limitsSettingsFromContext(node: Node): LimitsSettings {
     throw error;
   }
   return { environment: limitsEnvironment(config) };
+}
+
+/** CDK context keys of each API client's request rate, by the environment variable each sets. */
+export const CLIENT_RATE_CONTEXT_KEYS = {
+  requestsPerWindow: 'limits:clientRequestsPerWindow',
+  windowSeconds: 'limits:clientRateWindowSeconds',
+} as const satisfies Record<keyof typeof CLIENT_RATE_ENV_NAMES, string>;
+
+/**
+ * Each API client's request rate from CDK context (default in client-rate-config.ts: 20
+ * requests per 2-second window; 0 requests turns it off), validated with the schema the API
+ * function uses at cold start, so a bad value fails `cdk synth` naming the context key.
+ */
+export function clientRateSettingsFromContext(node: Node): LimitsSettings {
+  const env: Record<string, string> = {};
+  for (const [field, key] of Object.entries(CLIENT_RATE_CONTEXT_KEYS)) {
+    const value = contextValue(node, key);
+    if (value !== undefined) {
+      env[CLIENT_RATE_ENV_NAMES[field as keyof typeof CLIENT_RATE_ENV_NAMES]] = value;
+    }
+  }
+  try {
+    return { environment: clientRateEnvironment(clientRateConfigFromEnv(env)) };
+  } catch (error) {
+    if (!(error instanceof ClientRateConfigError)) throw error;
+    for (const [field, key] of Object.entries(CLIENT_RATE_CONTEXT_KEYS)) {
+      const envName = CLIENT_RATE_ENV_NAMES[field as keyof typeof CLIENT_RATE_ENV_NAMES];
+      if (error.message.startsWith(envName)) {
+        throw new ContextError(key, error.message.replace(envName, `context ${key}`), {
+          cause: error,
+        });
+      }
+    }
+    throw error;
+  }
 }

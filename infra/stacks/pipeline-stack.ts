@@ -19,7 +19,7 @@ import { PipelineMonitoring } from '../constructs/pipeline-monitoring.ts';
 import { VideoApi } from '../constructs/video-api.ts';
 import { WebhookDelivery } from '../constructs/webhook-delivery.ts';
 import { ContextError } from './context-value.ts';
-import { limitsSettingsFromContext } from './limits-settings.ts';
+import { clientRateSettingsFromContext, limitsSettingsFromContext } from './limits-settings.ts';
 import { monitoringSettingsFromContext } from './monitoring-settings.ts';
 import { PROVIDER_CONTEXT_KEYS, providerSettingsFromContext } from './provider-settings.ts';
 import { scheduleExpressionFromContext } from './schedule-settings.ts';
@@ -107,6 +107,8 @@ export class PipelineStack extends Stack {
     }
     // Concurrency slots, requests per minute and the daily budget, shared by every entry point.
     const limits = limitsSettingsFromContext(this.node);
+    // Each API client's request rate (the API function only).
+    const clientRate = clientRateSettingsFromContext(this.node);
     const logLevel = String(this.node.tryGetContext('logLevel') ?? 'INFO');
     const serviceName = 'sora-pipeline';
     // Every stored job state change is published here (functions that change a job's status
@@ -237,13 +239,14 @@ export class PipelineStack extends Stack {
 
     // The api validates requests against the provider catalogue, hence the provider settings;
     // GET /usage reads the limits; cancel stops executions, deletes provider jobs (hence the
-    // provider key) and hands freed slots to waiting jobs.
+    // provider key) and hands freed slots to waiting jobs. Its client request counters are
+    // items of the jobs table (UpdateItem, granted with the table).
     const api = fn(
       'api',
       'HTTP API: submit, list, read and cancel video jobs',
       Duration.seconds(15),
       512,
-      provider.environment,
+      { ...provider.environment, ...clientRate.environment },
     )
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)

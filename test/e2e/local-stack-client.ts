@@ -19,6 +19,7 @@ export interface StackClient {
   executionEnd(jobId: string): Promise<ExecutionRecord>;
   executionCount(): number;
   jobRecord(jobId: string): Promise<Record<string, unknown> | undefined>;
+  /** The jobs recorded in the table (its limits items not counted). */
   jobCount(): Promise<number>;
   objectBytes(key: string): Promise<Buffer>;
   objectKeys(prefix: string): Promise<string[]>;
@@ -99,7 +100,14 @@ export function stackClient(stack: LocalStack): StackClient {
     },
     async jobCount() {
       const { Count } = await dynamo.send(
-        new ScanCommand({ TableName: stack.table, Select: 'COUNT' }),
+        // Jobs only: the table also holds limits items, such as the per-client request
+        // counters every API request writes.
+        new ScanCommand({
+          TableName: stack.table,
+          Select: 'COUNT',
+          FilterExpression: 'sk = :job',
+          ExpressionAttributeValues: { ':job': 'JOB' },
+        }),
       );
       return Count ?? 0;
     },

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENT_RATE } from '../../functions/shared/limits/client-rate-config.ts';
 import { DEFAULT_EXECUTION_TIMEOUT } from '../../infra/constructs/generation-state-machine.ts';
-import { LIMITS_CONTEXT_KEYS } from '../../infra/stacks/limits-settings.ts';
+import {
+  CLIENT_RATE_CONTEXT_KEYS,
+  LIMITS_CONTEXT_KEYS,
+} from '../../infra/stacks/limits-settings.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
 import { definitionOf, functionLogicalId, synthesizeForTest } from './synthesized-pipeline.ts';
 
@@ -86,5 +90,38 @@ describe('limits from CDK context', () => {
     ['budget:overBudgetAction', 'drop'],
   ])('fails the synth for %s = %j, naming the key', (key, value) => {
     expect(() => synthesizeForTest({ [key]: value })).toThrow(key);
+  });
+});
+
+describe('client request rate from CDK context', () => {
+  it('gives the api, and only the api, the default rate when the context is silent', () => {
+    const { environmentOf } = environments({});
+
+    expect(environmentOf('api')).toMatchObject({
+      CLIENT_REQUESTS_PER_WINDOW: String(DEFAULT_CLIENT_RATE.requestsPerWindow),
+      CLIENT_RATE_WINDOW_SECONDS: String(DEFAULT_CLIENT_RATE.windowSeconds),
+    });
+    for (const name of ['authorizer', ...LIMITED_FUNCTIONS.filter((n) => n !== 'api')] as const) {
+      expect(Object.keys(environmentOf(name)), name).not.toContain('CLIENT_REQUESTS_PER_WINDOW');
+    }
+  });
+
+  it('takes each value from its context key, 0 (no limit) included', () => {
+    const { environmentOf } = environments({
+      [CLIENT_RATE_CONTEXT_KEYS.requestsPerWindow]: 0,
+      [CLIENT_RATE_CONTEXT_KEYS.windowSeconds]: '60',
+    });
+
+    expect(environmentOf('api')).toMatchObject({
+      CLIENT_REQUESTS_PER_WINDOW: '0',
+      CLIENT_RATE_WINDOW_SECONDS: '60',
+    });
+  });
+
+  it.each([
+    [CLIENT_RATE_CONTEXT_KEYS.requestsPerWindow, 'many'],
+    [CLIENT_RATE_CONTEXT_KEYS.windowSeconds, 0],
+  ])('fails the synth for %s = %j, naming the key', (key, value) => {
+    expect(() => synthesizeForTest({ [key]: value })).toThrow(`context ${key} must be`);
   });
 });

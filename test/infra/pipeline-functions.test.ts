@@ -229,6 +229,8 @@ describe('environment (docs/architecture.md)', () => {
         'PROVIDER_SECRET_ID',
         'PROVIDER_BASE_URL',
         'LIMITS',
+        'CLIENT_REQUESTS_PER_WINDOW',
+        'CLIENT_RATE_WINDOW_SECONDS',
         'JOB_EVENTS_BUS_NAME',
         'WEBHOOK_STATE_MACHINE_ARN',
         'WEBHOOK_SECRET_ID',
@@ -423,6 +425,16 @@ describe('grants (least privilege)', () => {
         'dynamodb:Query',
       ]).toContain(action);
     }
+  });
+
+  it('lets the api UpdateItem on the jobs table, where its client request counters live', () => {
+    const updates = statementsOf('api').filter((s) => actionsOf(s).includes('dynamodb:UpdateItem'));
+
+    expect(updates.flatMap(resourcesOf)).toContainEqual(
+      expect.stringMatching(
+        /:table\/",\{"Fn::ImportValue":"SoraPipelineStateful-JobsTableName"\}\]\]\}$/,
+      ),
+    );
   });
 
   it('reads secrets with GetSecretValue only', () => {

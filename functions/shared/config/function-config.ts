@@ -4,6 +4,7 @@
  * invalid value. The variables are set by CDK (infra/constructs/pipeline-function.ts) and, for
  * the local stack, by infra/local/local-stack.ts; docs/architecture.md lists them.
  */
+import { type ClientRateConfig, clientRateConfigFromEnv } from '../limits/client-rate-config.ts';
 import { type LimitsConfig, limitsConfigFromEnv } from '../limits/limits-config.ts';
 import { type ProviderSettings, providerSettingsFromEnv } from '../provider/provider-config.ts';
 import type { WebhookTargetPolicy } from '../webhooks/webhook-target.ts';
@@ -40,6 +41,8 @@ export interface FunctionConfig {
   provider: ProviderSettings;
   /** MAX_CONCURRENT_JOBS, PROVIDER_REQUESTS_PER_MINUTE, DAILY_BUDGET_USD, OVER_BUDGET_ACTION. */
   limits: LimitsConfig;
+  /** Each API client's request rate: CLIENT_REQUESTS_PER_WINDOW, CLIENT_RATE_WINDOW_SECONDS. */
+  clientRate: ClientRateConfig;
   /** BEDROCK_OUTPUT_BUCKET and BEDROCK_REGION; unset: the catalogue has no Bedrock model. */
   bedrock: BedrockSettings | undefined;
 }
@@ -78,6 +81,7 @@ const readers: { [K in Setting]: (env: Env) => FunctionConfig[K] } = {
   },
   provider: providerSettingsFromEnv,
   limits: limitsConfigFromEnv,
+  clientRate: clientRateConfigFromEnv,
   bedrock: (env) => {
     const bucket = env.BEDROCK_OUTPUT_BUCKET?.trim();
     if (!bucket) return undefined;

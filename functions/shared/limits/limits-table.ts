@@ -6,6 +6,7 @@
  * | ------------------------ | ---------------------------- | ------------- | -------------------------------------------------------- |
  * | concurrency semaphore    | `LIMIT#concurrency`          | `LIMIT`       | `holders` (string set of job ids)                        |
  * | requests in one minute   | `LIMIT#requests#<minute>`    | `LIMIT`       | `count`, `expiresAt`                                     |
+ * | a client's API requests  | `LIMIT#client-requests#<client>#<window>` | `LIMIT` | `count`, `expiresAt`                            |
  * | budget of one UTC day    | `BUDGET#DAY#<YYYY-MM-DD>`    | `BUDGET`      | `committedMicroUsd`, `reservedMicroUsd`, `spentMicroUsd`, `startedJobs`, `completedJobs` |
  * | a job's budget record    | `BUDGET#JOB#<jobId>`         | `BUDGET`      | `day`, `state`, `reservedMicroUsd`, `spentMicroUsd`, `expiresAt` |
  *
@@ -22,6 +23,15 @@ export const concurrencyKey = () => ({
 /** `minute` is the UTC minute, `YYYY-MM-DDTHH:MM`. */
 export const requestRateKey = (minute: string) => ({
   [PARTITION_KEY]: `LIMIT#requests#${minute}`,
+  [SORT_KEY]: 'LIMIT',
+});
+
+/**
+ * One client's API requests in one window (client-rate.ts); `windowStart` is the window's first
+ * second, `YYYY-MM-DDTHH:MM:SS` (UTC). Client names hold no `#`.
+ */
+export const clientRequestsKey = (client: string, windowStart: string) => ({
+  [PARTITION_KEY]: `LIMIT#client-requests#${client}#${windowStart}`,
   [SORT_KEY]: 'LIMIT',
 });
 

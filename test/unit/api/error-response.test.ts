@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ClientRateLimitedError,
   ContentNotFoundError,
   PayloadTooLargeError,
   RouteNotFoundError,
@@ -57,6 +58,15 @@ describe('errorResponse', () => {
 
   it('sends Retry-After with a 503', () => {
     expect(bodyOf(new JobStartFailedError('job_1', true)).headers?.['Retry-After']).toBe('5');
+  });
+
+  it("answers a client over its rate 429 with Retry-After its window's wait, not naming the client", () => {
+    const response = bodyOf(new ClientRateLimitedError('alice', 37));
+
+    expect(response.statusCode).toBe(429);
+    expect(response.headers?.['Retry-After']).toBe('37');
+    expect(response.json.error.code).toBe('too_many_requests');
+    expect(response.body).not.toContain('alice');
   });
 
   it.each([

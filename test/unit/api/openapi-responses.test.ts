@@ -2,6 +2,8 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { z } from 'zod';
 import { createApiHandler, MAX_BODY_BYTES } from '../../../functions/api/api-handler.ts';
+import { API_ROUTES, routeKey } from '../../../functions/api/api-routes.ts';
+import { withClientRate } from '../../../functions/api/client-rate.ts';
 import {
   type OpenApiHeader,
   type OpenApiResponse,
@@ -17,6 +19,7 @@ import {
 import type { PublicJob } from '../../../functions/api/public-job.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import type { ClientRateLimiter } from '../../../functions/shared/limits/dynamo-client-rate-limiter.ts';
 import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
@@ -362,5 +365,28 @@ describe('GET /usage answers as documented', () => {
 
     expect(response.statusCode).toBe(400);
     expectDocumented('GET /usage', response);
+  });
+});
+
+describe('a client over its request rate is answered as documented', () => {
+  const refusing: ClientRateLimiter = {
+    take: async () => ({ allowed: false, retryAfterSeconds: 2 }),
+  };
+  const handler = withClientRate(
+    async () => {
+      throw new Error('the operation must not run');
+    },
+    { limiter: refusing, clock: () => NOW, logger: recordingLogger().logger },
+  );
+
+  it.each(API_ROUTES.map(routeKey))('429 with Retry-After on %s', async (route) => {
+    const [method = '', template = ''] = route.split(' ');
+
+    const response = await handler(
+      httpApiEvent({ method, path: template.replaceAll('{id}', newJobId(NOW)) }),
+    );
+
+    expect(response.statusCode).toBe(429);
+    expectDocumented(route, response);
   });
 });

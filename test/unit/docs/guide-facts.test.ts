@@ -5,6 +5,7 @@ import {
   AUTHORIZER_CACHE_TTL_SECONDS,
   REVOKED_TOKEN_WORST_CASE_SECONDS,
 } from '../../../functions/api/token-authorizer.ts';
+import { DEFAULT_CLIENT_RATE } from '../../../functions/shared/limits/client-rate-config.ts';
 
 // Figures the guide states, held equal to the constants they come from.
 const guide = readFileSync(new URL('../../../docs/guide.md', import.meta.url), 'utf8');
@@ -28,4 +29,14 @@ describe('docs/guide.md: how long a revoked token keeps working', () => {
       expect(text).toContain(`${AUTHORIZER_CACHE_TTL_SECONDS} seconds`);
     },
   );
+});
+
+describe('docs/guide.md: the default request rate of a client', () => {
+  it('is the one the API function takes when the context is silent', () => {
+    const { requestsPerWindow, windowSeconds } = DEFAULT_CLIENT_RATE;
+
+    expect(section('12. Clients')).toContain(
+      `Each client may send ${requestsPerWindow} requests per ${windowSeconds}-second window`,
+    );
+  });
 });
