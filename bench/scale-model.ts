@@ -32,6 +32,7 @@ const PARKED_SHARE = 0.3; // assumption: jobs parked once (QUEUED, deferred 'cap
 // hand-off acquires for it, and its next create acquires again (a no-op ADD, still a write).
 const EXTRA_SEMAPHORE_OPS_PER_PARK = 3;
 const RETRIES_PER_JOB = 0.2; // assumption: Task retries (Lambda service errors, 429, 5xx)
+const API_REQUESTS_PER_JOB = 3; // assumption: submit, a status read, the content link
 const VIDEO_BYTES = 20e6; // assumption: an 8 s 720p MP4
 const DOWNLOAD_SECONDS = 1 + VIDEO_BYTES / 50e6; // assumption: 1 s fixed + 50 MB/s streaming
 const PART_BYTES = 8 * 1024 * 1024; // DEFAULT_PART_SIZE_BYTES, functions/shared/storage
@@ -125,6 +126,14 @@ function dynamoWrites(limit: number): DynamoWrite[] {
       true,
     ],
     ['request allowance takes', 'LIMIT#requests#<minute>', TAKES_PER_JOB, small, true],
+    // functions/api/client-rate.ts: one ADD per API request, on a new item per client per window.
+    [
+      'client request counters',
+      'LIMIT#client-requests#<client>#<window>',
+      API_REQUESTS_PER_JOB,
+      small,
+      false,
+    ],
     ['budget day totals (2 tx)', 'BUDGET#DAY#<day>', 2, 2 * small, true],
     ['budget job record (same tx)', 'BUDGET#JOB#<id>', 2, 2 * small, false],
     ['provider-job ledger claim', 'PROVIDERJOB#<id>', 1, small, false],
@@ -347,7 +356,10 @@ const costs: [item: string, perJob: number][] = [
   ['DynamoDB writes', wruPerJob(writes) * DDB_PER_WRU],
   ['DynamoDB reads', (RRU_PER_JOB + PAGE_RRU) * DDB_PER_RRU],
   ['S3 requests', S3_PUTS_PER_JOB * S3_PER_PUT],
-  ['API Gateway HTTP API (3 requests)', 3 * HTTP_API_PER_REQUEST],
+  [
+    `API Gateway HTTP API (${API_REQUESTS_PER_JOB} requests)`,
+    API_REQUESTS_PER_JOB * HTTP_API_PER_REQUEST,
+  ],
   ['CloudWatch Logs ingestion', (LOG_BYTES_PER_JOB / 1e9) * LOGS_PER_GB],
 ];
 costs.push(['**pipeline total**', sum(costs.map(([, c]) => c))]);
