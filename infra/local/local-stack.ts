@@ -538,8 +538,8 @@ function required(environment: Record<string, string>, name: string): string {
 
 /**
  * The handlers' view of AWS: local endpoints, s3rver's credentials, one region, checksums only
- * when required (s3rver stores aws-chunked bodies with their framing). A developer's own AWS
- * profile or session never reaches the handlers.
+ * when required (s3rver refuses the unsigned aws-chunked bodies with a checksum trailer that the
+ * SDK streams otherwise). A developer's own AWS profile or session never reaches the handlers.
  */
 function setProcessEnvironment(values: Record<string, string>): void {
   for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE']) {

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import S3rver from 's3rver';
+import S3rver from '@20minutes/s3rver';
 import { LocalStackError } from './local-errors.ts';
 import { portInUse } from './ports.ts';
 
@@ -18,7 +18,7 @@ export interface RunningS3Local {
   /** http://127.0.0.1:PORT, to be used path-style. */
   endpoint: string;
   port: number;
-  /** The s3rver instance; its `event` emitter reports object-created events. */
+  /** The s3rver instance (@20minutes/s3rver); its `event` emitter reports object events. */
   server: S3rver;
   stop(): Promise<void>;
 }
@@ -26,10 +26,12 @@ export interface RunningS3Local {
 const SERVICE = 'S3 emulator (s3rver)';
 
 /**
- * Starts s3rver in-process on 127.0.0.1. Clients must sign with the access key pair
- * S3RVER/S3RVER (the local stack sets those as the process's credentials), use path-style URLs,
- * and send checksums only when required (AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED):
- * s3rver stores aws-chunked uploads with their chunk framing.
+ * Starts s3rver (the maintained fork, @20minutes/s3rver) in-process on 127.0.0.1. Clients must
+ * sign with the access key pair S3RVER/S3RVER (the local stack sets those as the process's
+ * credentials), use path-style URLs, and send checksums only when required
+ * (AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED): with checksums on, the SDK sends a streamed
+ * body unsigned and aws-chunked with a checksum trailer, which s3rver refuses (400
+ * InvalidArgument; it decodes only signed chunks).
  */
 export async function startS3Local(options: S3LocalOptions = {}): Promise<RunningS3Local> {
   const temporary = options.dataDir === undefined;
@@ -43,6 +45,11 @@ export async function startS3Local(options: S3LocalOptions = {}): Promise<Runnin
     directory,
     silent: true,
     vhostBuckets: false,
+    // The access key must still be S3RVER, but SigV4 signatures are not compared, as with
+    // s3rver 3.7.1 (which never computed them): 5.0.0 does, but builds a bucket-level request's
+    // canonical path without the trailing slash the SDK signs (`/bucket/`), so ListObjectsV2 and
+    // DeleteObjects would always fail with SignatureDoesNotMatch.
+    allowMismatchedSignatures: true,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
   let port: number;

@@ -1,5 +1,6 @@
-// Ambient types for the parts of s3rver 3.x the local stack uses (the package ships none).
-declare module 's3rver' {
+// Ambient types for the parts of @20minutes/s3rver 5.x (the maintained fork of s3rver) the local
+// stack uses: the package ships none.
+declare module '@20minutes/s3rver' {
   import type { EventEmitter } from 'node:events';
   import type { AddressInfo } from 'node:net';
 

