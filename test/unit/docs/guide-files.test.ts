@@ -8,12 +8,17 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const DOCS = ['docs/guide.md', 'docs/examples/README.md', 'README.md', 'infra/local/README.md'];
 
-/** The paths a shell snippet writes: `-o FILE`, `> FILE`, and the examples' output argument. */
+/**
+ * The paths a shell snippet writes: `-o FILE`, `> FILE`, `tee FILE`, and the examples' output
+ * argument.
+ */
 function writtenPaths(markdown: string): string[] {
   const paths: string[] = [];
   for (const block of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
     const code = block[1] ?? '';
-    for (const match of code.matchAll(/(?:\s-o|(?:^|\s)>)\s*([^\s;|&)]+)/gm)) {
+    for (const match of code.matchAll(
+      /(?:\s-o|(?:^|\s)>|(?:^|\s)tee(?:\s+-a)?)\s+([^\s;|&)]+)/gm,
+    )) {
       paths.push(match[1] ?? '');
     }
     for (const match of code.matchAll(/generate-video\.\w+ "[^"]*" (\S+)/g)) {
@@ -44,7 +49,12 @@ describe('the docs write only into ignored folders', () => {
     const paths = writtenPaths(readFileSync(`${ROOT}/docs/guide.md`, 'utf8'));
 
     expect(paths).toEqual(
-      expect.arrayContaining(['videos/fox.mp4', 'scratch/openapi.json', 'scratch/report.json']),
+      expect.arrayContaining([
+        'videos/fox.mp4',
+        'scratch/openapi.json',
+        'scratch/report.json',
+        'scratch/job.json',
+      ]),
     );
   });
 });
