@@ -9,7 +9,6 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { PublicJob } from '../../functions/api/public-job.ts';
@@ -22,6 +21,7 @@ import {
   VideoParamsError,
   type VideoParamsInput,
 } from '../../functions/shared/provider/provider-config.ts';
+import { parseFlags } from './cli-flags.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { dataDirHolder, stackRunning } from './data-dir-lock.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
@@ -450,7 +450,7 @@ function apiErrorMessage(
 }
 
 function parse() {
-  return parseArgs({
+  return parseFlags({
     options: {
       model: { type: 'string' },
       seconds: { type: 'string' },

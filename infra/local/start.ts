@@ -2,11 +2,11 @@
 // this machine until Ctrl-C. See infra/local/README.md.
 
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   CLIENT_RATE_ENV_NAMES,
   clientRateConfigFromEnv,
 } from '../../functions/shared/limits/client-rate-config.ts';
+import { parseFlags } from './cli-flags.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { parseClientNames } from './local-api-tokens.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
@@ -247,7 +247,7 @@ function parseClientRate(
 }
 
 function parse() {
-  return parseArgs({
+  return parseFlags({
     options: {
       port: { type: 'string' },
       speed: { type: 'string' },

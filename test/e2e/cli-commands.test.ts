@@ -166,11 +166,13 @@ describe('npm run cli', () => {
     const noId = await cli(['get']);
     const badClient = await cli(['list', '--client', 'carol']);
     const halfRemote = await cli(['list'], { SORA_API_URL: stack.apiUrl });
+    const typo = await cli(['generate', 'A cat', '--secnds', '4']);
 
-    for (const result of [unknown, noId, badClient, halfRemote]) {
+    for (const result of [unknown, noId, badClient, halfRemote, typo]) {
       expect(result.code).toBe(2);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
+    expect(typo.stderr).toBe('sora-pipeline: unknown option --secnds (did you mean --seconds?)\n');
     expect(badClient.stderr).toMatch(/no client "carol"/);
     expect(halfRemote.stderr).toMatch(/SORA_API_TOKEN/);
   });
