@@ -5,9 +5,22 @@ export class RouteNotFoundError extends Error {
   override name = 'RouteNotFoundError';
 }
 
-/** The request body is over the size the API accepts. */
+/**
+ * The request body (or one of its form fields) is over the size the API accepts. Its message is
+ * public: it names the limit, in KiB and bytes, so the client knows how far to shorten.
+ */
 export class PayloadTooLargeError extends Error {
   override name = 'PayloadTooLargeError';
+  readonly limitBytes: number;
+
+  constructor(limitBytes: number, what = 'The request body') {
+    const kib = limitBytes / 1024;
+    const shown = Number.isInteger(kib)
+      ? `${kib} KiB (${limitBytes} bytes)`
+      : `${limitBytes} bytes`;
+    super(`${what} is over the limit of ${shown}`);
+    this.limitBytes = limitBytes;
+  }
 }
 
 /** The request body is not in a media type the route accepts (POST /videos: application/json). */

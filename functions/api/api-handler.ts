@@ -336,7 +336,7 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
 function rawBody(event: APIGatewayProxyEventV2, maxBytes: number): Buffer {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > maxBytes) throw new PayloadTooLargeError(`Body is over ${maxBytes} bytes`);
+  if (bytes.byteLength > maxBytes) throw new PayloadTooLargeError(maxBytes);
   return bytes;
 }
 

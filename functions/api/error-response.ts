@@ -1,13 +1,13 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { JobStartFailedError, ValidationError } from '../shared/jobs/job-errors.ts';
-import { ClientRateLimitedError } from './api-errors.ts';
+import { ClientRateLimitedError, PayloadTooLargeError } from './api-errors.ts';
 import { jsonResponse } from './json-response.ts';
 
 /**
  * The one place where errors become HTTP responses: `{ error: { code, message, field? } }`.
  * Only errors listed here reach the client, each with a fixed public message (a ValidationError
- * carries its own, which we wrote); anything else is a 500 with a generic message, never a stack,
- * an SDK message or a cause.
+ * and a PayloadTooLargeError carry their own, which we wrote); anything else is a 500 with a
+ * generic message, never a stack, an SDK message or a cause.
  */
 
 interface Mapping {
@@ -43,7 +43,7 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   PayloadTooLargeError: {
     status: 413,
     code: 'payload_too_large',
-    message: 'The request body is too large',
+    message: 'The request body is over its size limit (the message names it)',
   },
   UnsupportedMediaTypeError: {
     status: 415,
@@ -87,6 +87,9 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
   if (error instanceof ValidationError) {
     body.message = error.message;
     body.field = error.field;
+  } else if (error instanceof PayloadTooLargeError) {
+    // Built from the limit alone (api-errors.ts): the client learns how far to shorten.
+    body.message = error.message;
   } else if (error instanceof JobStartFailedError) {
     if (error.jobRecordedAsFailed) {
       body.message = 'The video could not be started and was marked FAILED; submit it again';

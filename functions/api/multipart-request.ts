@@ -42,7 +42,9 @@ export async function parseMultipart(contentType: string, body: Buffer): Promise
     let file: MultipartRequest['file'];
     let failure: Error | undefined;
     parser.on('field', (name, value, info) => {
-      if (info.valueTruncated) failure ??= new PayloadTooLargeError(`Field ${name} is too long`);
+      if (info.valueTruncated) {
+        failure ??= new PayloadTooLargeError(MAX_FIELD_BYTES, `The form field ${name}`);
+      }
       fields[name] = value;
     });
     parser.on('file', (name, stream, info) => {

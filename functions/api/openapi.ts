@@ -3,7 +3,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { videoRequestSchema } from '../shared/jobs/job-request.ts';
 import { MAX_BATCH_CANCEL } from '../shared/workflow/cancel-job.ts';
-import { ClientRateLimitedError } from './api-errors.ts';
+import { ClientRateLimitedError, PayloadTooLargeError } from './api-errors.ts';
 import {
   DEFAULT_PAGE_SIZE,
   MAX_BODY_BYTES,
@@ -178,6 +178,13 @@ function namedError(name: string): Error {
   return error;
 }
 
+/** The message an error's example shows: the one the handler would write, where it writes its own. */
+function exampleMessage(entry: { name: string; message: string }): string {
+  return entry.name === 'PayloadTooLargeError'
+    ? new PayloadTooLargeError(MAX_BODY_BYTES).message
+    : entry.message;
+}
+
 /** Error responses of an operation, one per status, with an example per code. */
 function errorResponses(names: readonly string[]): Record<string, OpenApiResponse> {
   const byStatus = new Map<number, { code: string; message: string; name: string }[]>();
@@ -210,7 +217,7 @@ function errorResponses(names: readonly string[]): Record<string, OpenApiRespons
                           message: 'size: must be WIDTHxHEIGHT, e.g. "1280x720"',
                           field: 'size',
                         }
-                      : { code: entry.code, message: entry.message },
+                      : { code: entry.code, message: exampleMessage(entry) },
                 },
               },
             ]),

@@ -171,7 +171,37 @@ describe('POST /videos', () => {
     const response = await send(post(body));
 
     expect(response.statusCode).toBe(413);
-    expect(response.json).toMatchObject({ error: { code: 'payload_too_large' } });
+    expect(response.json).toEqual({
+      error: {
+        code: 'payload_too_large',
+        message: 'The request body is over the limit of 16 KiB (16384 bytes)',
+      },
+    });
+    expect(store.all()).toEqual([]);
+  });
+
+  it('answers 413 naming the limit for a multipart form whose field is over 16 KiB', async () => {
+    const { store, send } = setup();
+    const form = new FormData();
+    form.set('prompt', 'x'.repeat(MAX_BODY_BYTES + 1));
+    const encoded = new Response(form);
+    const body = Buffer.from(await encoded.arrayBuffer());
+
+    const response = await send({
+      method: 'POST',
+      path: '/videos',
+      headers: { 'content-type': encoded.headers.get('content-type') ?? '' },
+      body: body.toString('base64'),
+      isBase64Encoded: true,
+    });
+
+    expect(response.statusCode).toBe(413);
+    expect(response.json).toEqual({
+      error: {
+        code: 'payload_too_large',
+        message: 'The form field prompt is over the limit of 16 KiB (16384 bytes)',
+      },
+    });
     expect(store.all()).toEqual([]);
   });
 

@@ -35,7 +35,7 @@ describe('errorResponse', () => {
     [new RouteNotFoundError(INTERNAL_DETAIL), 404, 'route_not_found'],
     [new IdempotencyConflictError(INTERNAL_DETAIL), 409, 'idempotency_conflict'],
     [new JobNotCompletedError(INTERNAL_DETAIL), 409, 'video_not_completed'],
-    [new PayloadTooLargeError(INTERNAL_DETAIL), 413, 'payload_too_large'],
+    [new PayloadTooLargeError(16 * 1024), 413, 'payload_too_large'],
     [
       new JobStartFailedError('job_1', false, { cause: new Error(INTERNAL_DETAIL) }),
       503,
@@ -53,6 +53,15 @@ describe('errorResponse', () => {
   it('shows a validation error its message and field', () => {
     expect(bodyOf(new ValidationError('seconds', 'seconds: must be 4, 8 or 12')).json).toEqual({
       error: { code: 'invalid_request', message: 'seconds: must be 4, 8 or 12', field: 'seconds' },
+    });
+  });
+
+  it('names the size limit in a 413, in KiB and bytes', () => {
+    expect(bodyOf(new PayloadTooLargeError(4 * 1024 * 1024 + 64 * 1024)).json).toEqual({
+      error: {
+        code: 'payload_too_large',
+        message: 'The request body is over the limit of 4160 KiB (4259840 bytes)',
+      },
     });
   });
 
