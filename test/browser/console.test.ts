@@ -373,16 +373,46 @@ describe('web console', () => {
     try {
       await phone.goto(stack.info().consoleUrl);
       await phone.locator('tbody tr').first().waitFor(WAIT);
-      const overflow = await phone.evaluate(() => {
-        const { document } = globalThis as unknown as {
-          document: { documentElement: { scrollWidth: number; clientWidth: number } };
-        };
-        return document.documentElement.scrollWidth - document.documentElement.clientWidth;
-      });
-      expect(overflow).toBeLessThanOrEqual(0);
+      expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
       await screenshot('console-phone', phone);
     } finally {
       await phone.close();
     }
   });
+
+  it('wraps a 4,000-character prompt without spaces: the job page and the list fit 1280 px and 390 px', async () => {
+    const answer = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...stack.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'x'.repeat(4000), defer: true }),
+    });
+    expect(answer.status).toBe(202);
+    const { id } = (await answer.json()) as { id: string };
+
+    for (const width of [1280, 390]) {
+      const sized = await browser.newPage({ viewport: { width, height: 800 } });
+      try {
+        await sized.goto(stack.info().consoleUrl);
+        await sized.locator(`tr[data-job-id="${id}"]`).waitFor(WAIT);
+        expect(await horizontalOverflow(sized), `the list at ${width} px`).toBeLessThanOrEqual(0);
+        await sized.goto(`${new URL(stack.info().consoleUrl).origin}/#/videos/${id}`);
+        await sized.getByRole('heading', { name: 'Video job' }).waitFor(WAIT);
+        expect(await horizontalOverflow(sized), `the job page at ${width} px`).toBeLessThanOrEqual(
+          0,
+        );
+      } finally {
+        await sized.close();
+      }
+    }
+  });
 });
+
+/** How many pixels the page is wider than its viewport (0 or less: no sideways scrolling). */
+function horizontalOverflow(target: Page): Promise<number> {
+  return target.evaluate(() => {
+    const { document } = globalThis as unknown as {
+      document: { documentElement: { scrollWidth: number; clientWidth: number } };
+    };
+    return document.documentElement.scrollWidth - document.documentElement.clientWidth;
+  });
+}
