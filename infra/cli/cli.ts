@@ -9,6 +9,7 @@ import { parseFlags } from '../local/cli-flags.ts';
 import { printable, printableJson } from '../local/terminal-text.ts';
 import { ApiClient, ApiError, type Video } from './api-client.ts';
 import { type ApiTarget, CliUsageError, resolveApiTarget } from './api-target.ts';
+import { type UsageReport, usageLines } from './cli-text.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]   (or: sora-pipeline <command>)
 
@@ -179,35 +180,11 @@ const commands: Record<string, Command> = {
       context.json(usage);
       return 0;
     }
-    const budget =
-      usage.budget.limitUsd === null ? 'no daily budget' : `of $${usd(usage.budget.limitUsd)}`;
-    context.out(`${usage.day} (UTC)`);
-    context.out(
-      `  deployment  spent $${usd(usage.budget.spentUsd)}, reserved $${usd(usage.budget.reservedUsd)} ${budget}; slots ${usage.concurrency.inUse}/${usage.concurrency.limit}`,
-    );
-    if (usage.client) {
-      const jobs = usage.client.jobs;
-      context.out(
-        `  ${usage.client.client.padEnd(10)}  spent $${usd(usage.client.spentUsd)}, reserved $${usd(usage.client.reservedUsd)}; ${jobs.submitted} submitted, ${jobs.completed} completed, ${jobs.failed} failed, ${jobs.cancelled} cancelled`,
-      );
-    }
+    for (const line of usageLines(usage)) context.out(line);
     return 0;
   },
 };
 
-interface UsageReport {
-  day: string;
-  budget: { limitUsd: number | null; spentUsd: number; reservedUsd: number };
-  concurrency: { limit: number; inUse: number };
-  client?: {
-    client: string;
-    spentUsd: number;
-    reservedUsd: number;
-    jobs: { submitted: number; completed: number; failed: number; cancelled: number };
-  };
-}
-
-const usd = (amount: number) => amount.toFixed(2);
 const videoPath = (id: string) => `/videos/${encodeURIComponent(id)}`;
 
 function idArgument(context: CommandContext): string {

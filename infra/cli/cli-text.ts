@@ -1,0 +1,45 @@
+// What the CLI's commands print, as pure functions of the API's answers (tested without a stack).
+// The lines are raw: cli.ts escapes each one (printable) as it prints it.
+
+/** GET /usage as the CLI reads it (the Usage schema of the OpenAPI document). */
+export interface UsageReport {
+  day: string;
+  budget: {
+    limitUsd: number | null;
+    spentUsd: number;
+    reservedUsd: number;
+    orphanedUsd?: number;
+    remainingUsd?: number | null;
+  };
+  concurrency: { limit: number; inUse: number };
+  client?: {
+    client: string;
+    spentUsd: number;
+    reservedUsd: number;
+    jobs: { submitted: number; completed: number; failed: number; cancelled: number };
+  };
+}
+
+const usd = (amount: number) => `$${amount.toFixed(2)}`;
+
+/** `usage`: the day, the deployment's spending against its budget and slots, the caller's share. */
+export function usageLines(usage: UsageReport): string[] {
+  const { budget } = usage;
+  const spending = [`spent ${usd(budget.spentUsd)}`, `reserved ${usd(budget.reservedUsd)}`];
+  if (budget.orphanedUsd) spending.push(`orphaned ${usd(budget.orphanedUsd)}`);
+  const limit =
+    budget.limitUsd === null
+      ? 'no daily budget'
+      : `daily budget ${usd(budget.limitUsd)}${typeof budget.remainingUsd === 'number' ? `, ${usd(budget.remainingUsd)} left` : ''}`;
+  const lines = [
+    `${usage.day} (UTC)`,
+    `  deployment  ${spending.join(', ')}; ${limit}; slots ${usage.concurrency.inUse}/${usage.concurrency.limit} in use`,
+  ];
+  if (usage.client) {
+    const { jobs } = usage.client;
+    lines.push(
+      `  ${usage.client.client.padEnd(10)}  spent ${usd(usage.client.spentUsd)}, reserved ${usd(usage.client.reservedUsd)}; ${jobs.submitted} submitted, ${jobs.completed} completed, ${jobs.failed} failed, ${jobs.cancelled} cancelled`,
+    );
+  }
+  return lines;
+}

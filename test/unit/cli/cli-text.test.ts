@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { type UsageReport, usageLines } from '../../../infra/cli/cli-text.ts';
+
+const DAY: UsageReport = {
+  day: '2026-03-04',
+  budget: { limitUsd: null, spentUsd: 9.9, reservedUsd: 0, orphanedUsd: 0, remainingUsd: null },
+  concurrency: { limit: 4, inUse: 0 },
+};
+
+describe('usageLines', () => {
+  it('says there is no daily budget as a clause of its own', () => {
+    expect(usageLines(DAY)).toEqual([
+      '2026-03-04 (UTC)',
+      '  deployment  spent $9.90, reserved $0.00; no daily budget; slots 0/4 in use',
+    ]);
+  });
+
+  it('shows the budget, what is left of it, and orphans when there are any', () => {
+    const usage: UsageReport = {
+      ...DAY,
+      budget: { limitUsd: 25, spentUsd: 8.4, reservedUsd: 1.2, orphanedUsd: 0.4, remainingUsd: 15 },
+      concurrency: { limit: 4, inUse: 3 },
+    };
+
+    expect(usageLines(usage)[1]).toBe(
+      '  deployment  spent $8.40, reserved $1.20, orphaned $0.40; daily budget $25.00, $15.00 left; slots 3/4 in use',
+    );
+  });
+
+  it("adds the caller's own share", () => {
+    const usage: UsageReport = {
+      ...DAY,
+      client: {
+        client: 'alice',
+        spentUsd: 2.4,
+        reservedUsd: 0.4,
+        jobs: { submitted: 8, completed: 6, failed: 0, cancelled: 1 },
+      },
+    };
+
+    expect(usageLines(usage)[2]).toBe(
+      '  alice       spent $2.40, reserved $0.40; 8 submitted, 6 completed, 0 failed, 1 cancelled',
+    );
+  });
+});
