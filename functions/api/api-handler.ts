@@ -152,7 +152,11 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         }
       }
       if (source.status !== 'COMPLETED' || source.providerJobId === undefined) {
-        throw new JobNotCompletedError(`Job ${source.jobId} is ${source.status}`);
+        throw new JobNotCompletedError(
+          source.status === 'COMPLETED'
+            ? `Job ${source.jobId} cannot be remixed: the provider never named its video`
+            : `Job ${source.jobId} is ${source.status} and cannot be remixed: only a COMPLETED video can`,
+        );
       }
       const request = { ...body, model: source.model, size: source.size, seconds: source.seconds };
       return submitted(request, event, {
@@ -189,7 +193,9 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const redirect = parseRedirect(event.queryStringParameters?.redirect);
       const job = await findJob(id, caller);
       if (job.status !== 'COMPLETED') {
-        throw new JobNotCompletedError(`Job ${job.jobId} is ${job.status}`);
+        throw new JobNotCompletedError(
+          `Job ${job.jobId} is ${job.status}: only a COMPLETED video has content`,
+        );
       }
       const key = contentKey(job, variant);
       if (key === undefined) throw new ContentNotFoundError(`Job ${job.jobId} has no ${variant}`);

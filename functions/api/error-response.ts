@@ -1,13 +1,17 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { JobStartFailedError, ValidationError } from '../shared/jobs/job-errors.ts';
+import {
+  JobNotCompletedError,
+  JobStartFailedError,
+  ValidationError,
+} from '../shared/jobs/job-errors.ts';
 import { ClientRateLimitedError, PayloadTooLargeError } from './api-errors.ts';
 import { jsonResponse } from './json-response.ts';
 
 /**
  * The one place where errors become HTTP responses: `{ error: { code, message, field? } }`.
- * Only errors listed here reach the client, each with a fixed public message (a ValidationError
- * and a PayloadTooLargeError carry their own, which we wrote); anything else is a 500 with a
- * generic message, never a stack, an SDK message or a cause.
+ * Only errors listed here reach the client, each with a fixed public message (a ValidationError,
+ * a PayloadTooLargeError and a JobNotCompletedError carry their own, which we wrote); anything
+ * else is a 500 with a generic message, never a stack, an SDK message or a cause.
  */
 
 interface Mapping {
@@ -38,7 +42,8 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   JobNotCompletedError: {
     status: 409,
     code: 'video_not_completed',
-    message: 'The video has no content yet: it is not COMPLETED',
+    message:
+      'The video is not COMPLETED (the message names its status): it has no content and cannot be remixed',
   },
   PayloadTooLargeError: {
     status: 413,
@@ -89,6 +94,9 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
     body.field = error.field;
   } else if (error instanceof PayloadTooLargeError) {
     // Built from the limit alone (api-errors.ts): the client learns how far to shorten.
+    body.message = error.message;
+  } else if (error instanceof JobNotCompletedError) {
+    // Names the caller's own job and its status (api-handler.ts): a FAILED job is not "not yet".
     body.message = error.message;
   } else if (error instanceof JobStartFailedError) {
     if (error.jobRecordedAsFailed) {

@@ -619,10 +619,40 @@ describe('GET /videos/{id}/content', () => {
       const response = await send({ method: 'GET', path: `/videos/${job.jobId}/content` });
 
       expect(response.statusCode).toBe(409);
-      expect(response.json).toMatchObject({ error: { code: 'video_not_completed' } });
+      expect(response.json).toEqual({
+        error: {
+          code: 'video_not_completed',
+          message: `Job ${job.jobId} is ${status}: only a COMPLETED video has content`,
+        },
+      });
       expect(contentLink).not.toHaveBeenCalled();
     },
   );
+});
+
+describe('POST /videos/{id}/remix', () => {
+  it('answers 409 saying a FAILED video cannot be remixed, and records nothing', async () => {
+    const { store, startExecution, send } = setup();
+    const failed = aJob({ jobId: newJobId(NOW), status: 'FAILED' });
+    store.seed(failed);
+
+    const response = await send({
+      method: 'POST',
+      path: `/videos/${failed.jobId}/remix`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'At night' }),
+    });
+
+    expect(response.statusCode).toBe(409);
+    expect(response.json).toEqual({
+      error: {
+        code: 'video_not_completed',
+        message: `Job ${failed.jobId} is FAILED and cannot be remixed: only a COMPLETED video can`,
+      },
+    });
+    expect(store.all()).toHaveLength(1);
+    expect(startExecution).not.toHaveBeenCalled();
+  });
 });
 
 describe('routing and failures', () => {

@@ -34,7 +34,7 @@ describe('errorResponse', () => {
     [new ContentNotFoundError(INTERNAL_DETAIL), 404, 'content_not_found'],
     [new RouteNotFoundError(INTERNAL_DETAIL), 404, 'route_not_found'],
     [new IdempotencyConflictError(INTERNAL_DETAIL), 409, 'idempotency_conflict'],
-    [new JobNotCompletedError(INTERNAL_DETAIL), 409, 'video_not_completed'],
+    [new JobNotCompletedError('Job job_1 is QUEUED'), 409, 'video_not_completed'],
     [new PayloadTooLargeError(16 * 1024), 413, 'payload_too_large'],
     [
       new JobStartFailedError('job_1', false, { cause: new Error(INTERNAL_DETAIL) }),
@@ -62,6 +62,14 @@ describe('errorResponse', () => {
         code: 'payload_too_large',
         message: 'The request body is over the limit of 4160 KiB (4259840 bytes)',
       },
+    });
+  });
+
+  it("says why a video has no content or cannot be remixed: its status, not 'not yet'", () => {
+    const message = 'Job job_1 is FAILED and cannot be remixed: only a COMPLETED video can';
+
+    expect(bodyOf(new JobNotCompletedError(message)).json).toEqual({
+      error: { code: 'video_not_completed', message },
     });
   });
 
