@@ -60,7 +60,7 @@ export class ApiClient {
     } catch {
       json = undefined;
     }
-    if (!response.ok) throw apiError(response.status, json);
+    if (!response.ok) throw apiError(response.status, json, this.#target);
     return json as T;
   }
 
@@ -79,7 +79,7 @@ export class ApiClient {
       await response.arrayBuffer();
       response = await fetch(location);
     } else if (!response.ok) {
-      throw apiError(response.status, await response.json().catch(() => undefined));
+      throw apiError(response.status, await response.json().catch(() => undefined), this.#target);
     }
     if (!response.ok || !response.body) {
       throw new ApiError(
@@ -134,11 +134,26 @@ export class ApiClient {
   }
 }
 
-function apiError(status: number, body: unknown): ApiError {
+/**
+ * The API's refusal as an ApiError with its message. A 401 or 403 is API Gateway's (its
+ * authorizer refused the token; the function never answers them): it says which token to check.
+ */
+export function apiError(
+  status: number,
+  body: unknown,
+  target: Pick<ApiTarget, 'tokenSource'>,
+): ApiError {
   const error = (
     body as { error?: { code?: string; message?: string; field?: string } } | undefined
   )?.error;
   const gateway = (body as { message?: string } | undefined)?.message;
+  if ((status === 401 || status === 403) && error === undefined) {
+    return new ApiError(
+      status,
+      status === 401 ? 'unauthorized' : 'forbidden',
+      `the API refused the token (${status}${gateway ? ` ${gateway}` : ''}): check ${target.tokenSource}`,
+    );
+  }
   const message = error?.message ?? gateway ?? `the API answered ${status}`;
   const field = error?.field && !message.includes(error.field) ? ` (field: ${error.field})` : '';
   return new ApiError(status, error?.code ?? `http_${status}`, `${message}${field}`);

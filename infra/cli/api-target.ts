@@ -1,3 +1,4 @@
+import { join, relative } from 'node:path';
 import { LOCAL_DATA_DIR, runningStackInfo } from '../local/stack-info.ts';
 
 /** Where the CLI sends its requests, and as whom. */
@@ -7,6 +8,8 @@ export interface ApiTarget {
   headers: Record<string, string>;
   /** Where it came from, for messages: `SORA_API_URL` or the local stack. */
   description: string;
+  /** Where the token came from, for a refusal: `SORA_API_TOKEN` or the local stack's stack.json. */
+  tokenSource: string;
   /** Set for the local stack: `npm run generate` can drive it. */
   dataDir?: string;
 }
@@ -43,6 +46,7 @@ export async function resolveApiTarget(
       apiUrl: parsed.toString().replace(/\/+$/, ''),
       headers: { Authorization: `Bearer ${token}` },
       description: `SORA_API_URL (${parsed.host})`,
+      tokenSource: "SORA_API_TOKEN (it must be one of the deployment's API tokens)",
     };
   }
   const dataDir = options.dataDir ?? LOCAL_DATA_DIR;
@@ -63,10 +67,12 @@ export async function resolveApiTarget(
     }
     headers = client.headers;
   }
+  const stackFile = relative(process.cwd(), join(dataDir, 'stack.json')) || 'stack.json';
   return {
     apiUrl: info.apiUrl,
     headers,
     description: `the local stack at ${info.apiUrl}`,
+    tokenSource: `${options.client === undefined ? 'the token' : `client ${options.client}'s token`} in ${stackFile} (npm start writes it; --data-dir names another stack's)`,
     dataDir,
   };
 }

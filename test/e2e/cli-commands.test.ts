@@ -161,6 +161,26 @@ describe('npm run cli', () => {
     }
   });
 
+  it('says which token was refused, and that a FAILED video cannot be remixed', async () => {
+    const failed = await client.submit({ prompt: 'A cat [moderation-block]', seconds: '4' });
+    await client.executionEnd(failed);
+
+    const badToken = await cli(['list'], {
+      SORA_API_URL: stack.apiUrl,
+      SORA_API_TOKEN: 'not-a-token',
+    });
+    const remix = await cli(['remix', failed, 'At night']);
+
+    expect(badToken).toMatchObject({ code: 1, stdout: '' });
+    expect(badToken.stderr).toBe(
+      "sora-pipeline: the API refused the token (403 Forbidden): check SORA_API_TOKEN (it must be one of the deployment's API tokens)\n",
+    );
+    expect(remix.code).toBe(1);
+    expect(remix.stderr).toBe(
+      `sora-pipeline: Job ${failed} is FAILED and cannot be remixed: only a COMPLETED video can\n`,
+    );
+  });
+
   it('answers usage errors with one line and exit code 2', async () => {
     const unknown = await cli(['frobnicate']);
     const noId = await cli(['get']);
