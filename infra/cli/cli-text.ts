@@ -43,3 +43,24 @@ export function usageLines(usage: UsageReport): string[] {
   }
   return lines;
 }
+
+/**
+ * `list`'s hint for the next page: the same command, its filters, page size and client kept
+ * (`flags`, absent ones left out), from `cursor`.
+ */
+export function nextPageLine(
+  flags: Readonly<Record<string, string | undefined>>,
+  cursor: string,
+): string {
+  const words = ['list'];
+  for (const [name, value] of Object.entries(flags)) {
+    if (value !== undefined) words.push(`--${name}`, shellWord(value));
+  }
+  words.push('--cursor', shellWord(cursor));
+  return `next page: npm run cli -- ${words.join(' ')}`;
+}
+
+/** A word a POSIX shell reads back as `value`: as it is when plain, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w.,:/=@+-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}

@@ -9,15 +9,16 @@ import { parseFlags } from '../local/cli-flags.ts';
 import { printable, printableJson } from '../local/terminal-text.ts';
 import { ApiClient, ApiError, type Video } from './api-client.ts';
 import { type ApiTarget, CliUsageError, resolveApiTarget } from './api-target.ts';
-import { type UsageReport, usageLines } from './cli-text.ts';
+import { nextPageLine, type UsageReport, usageLines } from './cli-text.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]   (or: sora-pipeline <command>)
 
 Commands:
   generate "<prompt>" [--model m] [--seconds n] [--size WxH] [--out dir]
                           submit, wait, and save the MP4 (local stack: npm run generate)
-  list [--status S] [--batch id] [--limit n] [--json]
-                          your videos, newest first
+  list [--status S] [--batch id] [--limit n] [--cursor c] [--json]
+                          your videos, newest first, a page at a time (--limit up to
+                          100; a longer list prints the command for its next page)
   get <id> [--json]       one video
   download <id> [--out dir]
                           save a completed video's MP4 (sha256 checked)
@@ -44,6 +45,7 @@ const OPTIONS = {
   status: { type: 'string' },
   batch: { type: 'string' },
   limit: { type: 'string' },
+  cursor: { type: 'string' },
   day: { type: 'string' },
   json: { type: 'boolean' },
   wait: { type: 'boolean' },
@@ -101,6 +103,7 @@ const commands: Record<string, Command> = {
     if (context.values.status) query.set('status', context.values.status);
     if (context.values.batch) query.set('batch', context.values.batch);
     query.set('limit', context.values.limit ?? '20');
+    if (context.values.cursor) query.set('cursor', context.values.cursor);
     const page = await context.api.request<{ videos: Video[]; nextCursor: string | null }>(
       'GET',
       `/videos?${query}`,
@@ -114,7 +117,13 @@ const commands: Record<string, Command> = {
       return 0;
     }
     for (const row of table(page.videos)) context.out(row);
-    if (page.nextCursor) context.out(`(more: --limit to see more)`);
+    if (page.nextCursor) {
+      const { status, batch, limit, client } = context.values;
+      const dataDir = context.values['data-dir'];
+      context.out(
+        nextPageLine({ status, batch, limit, client, 'data-dir': dataDir }, page.nextCursor),
+      );
+    }
     return 0;
   },
 

@@ -79,6 +79,33 @@ describe('npm run cli', () => {
     expect(videos.map((video) => video.id)).toEqual([(alices.body as { id: string }).id]);
   });
 
+  it('list pages past its limit with --cursor, printing the command for the next page', async () => {
+    const bob = { ...stack.clients.bob?.headers };
+    for (const n of [1, 2, 3]) {
+      await client.api('POST', '/videos', {
+        body: { prompt: `Bob's page clip ${n}`, defer: true },
+        headers: bob,
+      });
+    }
+    const all = await client.api('GET', '/videos?limit=100', { headers: bob });
+    const expected = (all.body as { videos: { id: string }[] }).videos.map((video) => video.id);
+
+    const seen: string[] = [];
+    let args = ['list', '--client', 'bob', '--limit', '2'];
+    for (let page = 0; page < 10; page++) {
+      const result = await cli(args);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      seen.push(...[...result.stdout.matchAll(/^(job_\w+) /gm)].map((match) => match[1] ?? ''));
+      const next = /^next page: npm run cli -- (list .*)$/m.exec(result.stdout)?.[1];
+      if (next === undefined) break;
+      // The hint names the data directory this test passes to every command itself.
+      args = next.replace(/ --data-dir \S+/, '').split(' ');
+    }
+
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+    expect(seen).toEqual(expected);
+  });
+
   it('gets, downloads (sha256 checked) and cancels, with a table for list', async () => {
     const done = await client.submit({ prompt: 'A CLI clip', seconds: '4' });
     await client.executionEnd(done);

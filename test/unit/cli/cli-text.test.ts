@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type UsageReport, usageLines } from '../../../infra/cli/cli-text.ts';
+import { nextPageLine, type UsageReport, usageLines } from '../../../infra/cli/cli-text.ts';
 
 const DAY: UsageReport = {
   day: '2026-03-04',
@@ -40,6 +40,25 @@ describe('usageLines', () => {
 
     expect(usageLines(usage)[2]).toBe(
       '  alice       spent $2.40, reserved $0.40; 8 submitted, 6 completed, 0 failed, 1 cancelled',
+    );
+  });
+});
+
+describe('nextPageLine', () => {
+  it('repeats the filters given, from the cursor', () => {
+    expect(
+      nextPageLine(
+        { status: 'FAILED', batch: undefined, limit: '100', client: 'alice' },
+        'eyJwayI6',
+      ),
+    ).toBe(
+      'next page: npm run cli -- list --status FAILED --limit 100 --client alice --cursor eyJwayI6',
+    );
+  });
+
+  it('quotes a value the shell would split or expand', () => {
+    expect(nextPageLine({ 'data-dir': "/tmp/my data's" }, 'abc')).toBe(
+      `next page: npm run cli -- list --data-dir '/tmp/my data'\\''s' --cursor abc`,
     );
   });
 });
