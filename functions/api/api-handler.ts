@@ -38,6 +38,7 @@ import { type Caller, callerOf } from './caller.ts';
 import { CONTENT_LINK_TTL_SECONDS, type ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
 import { jsonResponse } from './json-response.ts';
+import { publicModelCatalogue } from './model-catalogue.ts';
 import { formToRequest, parseMultipart } from './multipart-request.ts';
 import {
   CONTENT_VARIANTS,
@@ -239,6 +240,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         client === undefined ? undefined : readClientUsage(store, client, day),
       ]);
       return jsonResponse(200, share === undefined ? usage : { ...usage, client: share });
+    },
+
+    async listModels() {
+      return jsonResponse(200, publicModelCatalogue(deps.providerConfig));
     },
 
     async getWebhookSecret({ caller }) {

@@ -15,6 +15,7 @@ export const API_ROUTES = [
   { method: 'POST', path: '/videos/{id}/remix', operationId: 'remixVideo' },
   { method: 'POST', path: '/batches/{id}/cancel', operationId: 'cancelBatch' },
   { method: 'GET', path: '/usage', operationId: 'getUsage' },
+  { method: 'GET', path: '/models', operationId: 'listModels' },
   { method: 'GET', path: '/webhooks/secret', operationId: 'getWebhookSecret' },
 ] as const satisfies readonly ApiRouteShape[];
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFERRED_REASONS, JOB_SOURCES, JOB_STATUSES } from '../shared/jobs/job.ts';
+import { MODEL_PROVIDERS } from '../shared/provider/provider-config.ts';
 import { WEBHOOK_EVENTS } from '../shared/webhooks/webhook-events.ts';
 import { CONTENT_VARIANTS } from './public-job.ts';
 
@@ -208,6 +209,41 @@ export const usageSchema = z
   .meta({
     title: 'Usage',
     description: "One UTC day's spending against the daily budget, and the concurrency slots now.",
+  });
+
+const pricePerSecond = z.number().nonnegative();
+
+export const modelSchema = z
+  .strictObject({
+    id: z.string().describe('What to send as `model`, e.g. "sora-2".'),
+    provider: z
+      .enum(MODEL_PROVIDERS)
+      .describe('Who renders it: a /v1/videos service or Amazon Bedrock.'),
+    sizes: z.array(z.string()).describe('The `size` values it accepts, WIDTHxHEIGHT.'),
+    seconds: z
+      .array(z.string())
+      .describe('The `seconds` values it accepts, whole seconds as strings.'),
+    defaultSize: z.string().describe('The size of a request that names none.'),
+    defaultSeconds: z.string().describe('The duration of a request that names none.'),
+    pricePerSecondUsd: pricePerSecond.describe(
+      'USD per second of video: estimatedCostUsd is this times the duration.',
+    ),
+    pricePerSecondUsdBySize: z
+      .record(z.string(), pricePerSecond)
+      .optional()
+      .describe('Prices that differ by size, overriding pricePerSecondUsd for those sizes.'),
+  })
+  .meta({ title: 'Model', description: 'One model of the catalogue.' });
+
+export const modelCatalogueSchema = z
+  .strictObject({
+    defaultModel: z.string().describe('The model of a request that names none.'),
+    models: z.array(modelSchema),
+  })
+  .meta({
+    title: 'ModelCatalogue',
+    description:
+      "The provider catalogue: the models a request may name, their sizes, durations, defaults and prices (the budget's estimates).",
   });
 
 export const batchCancellationSchema = z

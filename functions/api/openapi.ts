@@ -19,6 +19,8 @@ import {
   gatewayErrorSchema,
   JOB_ID_PATTERN,
   jobErrorSchema,
+  modelCatalogueSchema,
+  modelSchema,
   usageSchema,
   videoFileSchema,
   videoListSchema,
@@ -114,6 +116,7 @@ export const OPERATION_ERRORS = {
   ],
   listVideos: ['ValidationError'],
   getUsage: ['ValidationError'],
+  listModels: [],
   getVideo: ['JobNotFoundError'],
   cancelVideo: ['JobNotFoundError', 'JobNotCancellableError'],
   cancelBatch: ['ValidationError'],
@@ -153,6 +156,8 @@ function responseSchemas(): Record<string, JsonSchema> {
   registry.add(videoSchema, { id: 'Video' });
   registry.add(videoListSchema, { id: 'VideoList' });
   registry.add(usageSchema, { id: 'Usage' });
+  registry.add(modelSchema, { id: 'Model' });
+  registry.add(modelCatalogueSchema, { id: 'ModelCatalogue' });
   registry.add(contentLinkSchema, { id: 'ContentLink' });
   registry.add(batchCancellationSchema, { id: 'BatchCancellation' });
   registry.add(webhookSecretSchema, { id: 'WebhookSecret' });
@@ -539,6 +544,50 @@ function operations(): Record<OperationId, OpenApiOperation> {
     }),
     cancelBatch: operation('cancelBatch', CANCEL_BATCH),
     getUsage: usageOperation(),
+    listModels: operation(
+      'listModels',
+      {
+        summary: 'List the models',
+        description:
+          "The provider catalogue: each model a request may name, with the sizes and durations it accepts, its defaults, and its price per second (per size where prices differ), from which a job's estimatedCostUsd and the daily budget's reservations are computed.",
+        responses: {
+          '200': {
+            description: 'The catalogue.',
+            headers: { 'Cache-Control': headerRef('CacheControl') },
+            content: {
+              [JSON_TYPE]: {
+                schema: schemaRef('ModelCatalogue'),
+                example: {
+                  defaultModel: 'sora-2',
+                  models: [
+                    {
+                      id: 'sora-2',
+                      provider: 'openai-videos',
+                      sizes: ['720x1280', '1280x720'],
+                      seconds: ['4', '8', '12'],
+                      defaultSize: '720x1280',
+                      defaultSeconds: '4',
+                      pricePerSecondUsd: 0.1,
+                    },
+                    {
+                      id: 'sora-2-pro',
+                      provider: 'openai-videos',
+                      sizes: ['720x1280', '1280x720', '1024x1792', '1792x1024'],
+                      seconds: ['4', '8', '12'],
+                      defaultSize: '720x1280',
+                      defaultSeconds: '4',
+                      pricePerSecondUsd: 0.3,
+                      pricePerSecondUsdBySize: { '1024x1792': 0.5, '1792x1024': 0.5 },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      ['models'],
+    ),
     getWebhookSecret: operation(
       'getWebhookSecret',
       {
@@ -777,6 +826,7 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     tags: [
       { name: 'videos', description: 'Video generation jobs' },
       { name: 'usage', description: 'Spending against the daily budget, concurrency slots' },
+      { name: 'models', description: 'The provider catalogue: models, sizes, durations, prices' },
       { name: 'webhooks', description: 'Signed event deliveries to your URL' },
     ],
     paths: paths(),

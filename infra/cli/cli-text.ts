@@ -64,3 +64,45 @@ export function nextPageLine(
 function shellWord(value: string): string {
   return /^[\w.,:/=@+-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
+
+/** GET /models as the CLI reads it (the ModelCatalogue schema of the OpenAPI document). */
+export interface ModelCatalogue {
+  defaultModel: string;
+  models: {
+    id: string;
+    provider: string;
+    sizes: string[];
+    seconds: string[];
+    defaultSize: string;
+    defaultSeconds: string;
+    pricePerSecondUsd: number;
+    pricePerSecondUsdBySize?: Record<string, number>;
+  }[];
+}
+
+/** A price per second: cents always, finer digits only when the price has them ($0.10, $0.125). */
+const perSecond = (amount: number) => `$${amount.toFixed(4).replace(/0{1,2}$/, '')}`;
+
+/** `models`: one block per model, the defaults marked, prices per second (by size when they differ). */
+export function modelLines(catalogue: ModelCatalogue): string[] {
+  const lines: string[] = [];
+  for (const model of catalogue.models) {
+    const marked = (values: string[], chosen: string) =>
+      values.map((value) => (value === chosen ? `${value} (default)` : value)).join(', ');
+    // Sizes priced alike are named together: "$0.50 at 1024x1792, 1792x1024".
+    const bySize = new Map<number, string[]>();
+    for (const [size, price] of Object.entries(model.pricePerSecondUsdBySize ?? {})) {
+      bySize.set(price, [...(bySize.get(price) ?? []), size]);
+    }
+    const exceptions = [...bySize].map(
+      ([price, sizes]) => `; ${perSecond(price)} at ${sizes.join(', ')}`,
+    );
+    lines.push(
+      `${model.id}${model.id === catalogue.defaultModel ? ' (default model)' : ''}  ${model.provider}`,
+      `  sizes    ${marked(model.sizes, model.defaultSize)}`,
+      `  seconds  ${marked(model.seconds, model.defaultSeconds)}`,
+      `  price    ${perSecond(model.pricePerSecondUsd)} per second${exceptions.join('')}`,
+    );
+  }
+  return lines;
+}

@@ -9,7 +9,13 @@ import { parseFlags } from '../local/cli-flags.ts';
 import { printable, printableJson } from '../local/terminal-text.ts';
 import { ApiClient, ApiError, type Video } from './api-client.ts';
 import { type ApiTarget, CliUsageError, resolveApiTarget } from './api-target.ts';
-import { nextPageLine, type UsageReport, usageLines } from './cli-text.ts';
+import {
+  type ModelCatalogue,
+  modelLines,
+  nextPageLine,
+  type UsageReport,
+  usageLines,
+} from './cli-text.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]   (or: sora-pipeline <command>)
 
@@ -26,6 +32,7 @@ Commands:
   cancel --batch <id>     cancel the waiting videos of a batch
   remix <id> "<prompt>" [--wait] [--out dir]
                           a new video remixing a completed one
+  models [--json]         the models you can ask for: sizes, seconds, defaults, prices
   usage [--day YYYY-MM-DD] [--json]
                           today's spending: the deployment's and yours
 
@@ -180,6 +187,13 @@ const commands: Record<string, Command> = {
     context.out(`Submitted ${video.id} (remix of ${id})`);
     if (!context.values.wait) return 0;
     return finish(context, await waitFor(context, video));
+  },
+
+  async models(context) {
+    const catalogue = await context.api.request<ModelCatalogue>('GET', '/models');
+    if (context.values.json) context.json(catalogue);
+    else for (const line of modelLines(catalogue)) context.out(line);
+    return 0;
   },
 
   async usage(context) {

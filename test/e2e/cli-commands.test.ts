@@ -106,6 +106,25 @@ describe('npm run cli', () => {
     expect(seen).toEqual(expected);
   });
 
+  it("models lists the stack's catalogue with sizes, seconds and prices, and no provider secret", async () => {
+    const text = await cli(['models']);
+    const json = await cli(['models', '--json']);
+
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    expect(text.stdout).toMatch(/^sora-2 \(default model\) {2}openai-videos$/m);
+    expect(text.stdout).toContain('  seconds  4 (default), 8, 12\n');
+    expect(text.stdout).toMatch(
+      /^luma\.ray-v2:0 {2}bedrock\n.*\n.*\n {2}price {4}\$1\.50 per second; \$0\.75 at /m,
+    );
+    expect(json.code).toBe(0);
+    const catalogue = JSON.parse(json.stdout) as { defaultModel: string; models: { id: string }[] };
+    expect(catalogue.defaultModel).toBe('sora-2');
+    expect(catalogue.models.map((model) => model.id)).toEqual(
+      expect.arrayContaining(['sora-2', 'sora-2-pro', 'luma.ray-v2:0']),
+    );
+    expect(json.stdout).not.toMatch(/baseUrl|apiKey|http:\/\//);
+  });
+
   it('gets, downloads (sha256 checked) and cancels, with a table for list', async () => {
     const done = await client.submit({ prompt: 'A CLI clip', seconds: '4' });
     await client.executionEnd(done);

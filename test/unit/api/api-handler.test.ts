@@ -655,6 +655,49 @@ describe('POST /videos/{id}/remix', () => {
   });
 });
 
+describe('GET /models', () => {
+  it('answers the catalogue: each model with its sizes, durations, defaults and prices', async () => {
+    const { send } = setup();
+
+    const response = await send({ method: 'GET', path: '/models' });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.json).toEqual({
+      defaultModel: 'sora-2',
+      models: [
+        {
+          id: 'sora-2',
+          provider: 'openai-videos',
+          sizes: ['720x1280', '1280x720', '1024x1792', '1792x1024'],
+          seconds: ['4', '8', '12'],
+          defaultSize: '720x1280',
+          defaultSeconds: '4',
+          pricePerSecondUsd: 0.1,
+        },
+        {
+          id: 'sora-2-pro',
+          provider: 'openai-videos',
+          sizes: ['720x1280', '1280x720', '1024x1792', '1792x1024', '1920x1080', '1080x1920'],
+          seconds: ['4', '8', '12'],
+          defaultSize: '720x1280',
+          defaultSeconds: '4',
+          pricePerSecondUsd: 0.3,
+          pricePerSecondUsdBySize: { '1024x1792': 0.5, '1792x1024': 0.5 },
+        },
+      ],
+    });
+  });
+
+  it("never shows the provider's base URL or API key, though the configuration holds them", async () => {
+    const { send } = setup();
+
+    const response = await send({ method: 'GET', path: '/models' });
+
+    // testProviderConfig() holds both: http://127.0.0.1:9/v1 and test-key-not-used.
+    expect(response.body).not.toMatch(/127\.0\.0\.1|test-key-not-used|baseUrl|apiKey|authHeader/);
+  });
+});
+
 describe('routing and failures', () => {
   it('answers 404 for an unknown route', async () => {
     const { send } = setup();

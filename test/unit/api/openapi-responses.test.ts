@@ -12,6 +12,7 @@ import {
 import {
   errorSchema,
   gatewayErrorSchema,
+  modelCatalogueSchema,
   usageSchema,
   videoListSchema,
   videoSchema,
@@ -45,6 +46,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   Error: errorSchema,
   GatewayError: gatewayErrorSchema,
   Usage: usageSchema,
+  ModelCatalogue: modelCatalogueSchema,
 };
 
 function setup(
@@ -365,6 +367,17 @@ describe('GET /usage answers as documented', () => {
 
     expect(response.statusCode).toBe(400);
     expectDocumented('GET /usage', response);
+  });
+});
+
+describe('GET /models answers as documented', () => {
+  it('200 with the catalogue', async () => {
+    const { send } = setup();
+
+    const response = await send(get('/models'));
+
+    expect(response.statusCode).toBe(200);
+    expectDocumented('GET /models', response);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   errorSchema,
   gatewayErrorSchema,
   JOB_ID_PATTERN,
+  modelCatalogueSchema,
   usageSchema,
   videoListSchema,
   videoSchema,
@@ -72,6 +73,7 @@ const ZOD_BY_COMPONENT: Record<string, z.ZodType> = {
   ContentLink: contentLinkSchema,
   BatchCancellation: batchCancellationSchema,
   WebhookSecret: webhookSecretSchema,
+  ModelCatalogue: modelCatalogueSchema,
 };
 
 describe('openApiDocument structure', () => {

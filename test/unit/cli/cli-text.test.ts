@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { nextPageLine, type UsageReport, usageLines } from '../../../infra/cli/cli-text.ts';
+import {
+  modelLines,
+  nextPageLine,
+  type UsageReport,
+  usageLines,
+} from '../../../infra/cli/cli-text.ts';
 
 const DAY: UsageReport = {
   day: '2026-03-04',
@@ -60,5 +65,45 @@ describe('nextPageLine', () => {
     expect(nextPageLine({ 'data-dir': "/tmp/my data's" }, 'abc')).toBe(
       `next page: npm run cli -- list --data-dir '/tmp/my data'\\''s' --cursor abc`,
     );
+  });
+});
+
+describe('modelLines', () => {
+  it('shows each model with its defaults marked and its prices, by size where they differ', () => {
+    const lines = modelLines({
+      defaultModel: 'sora-2',
+      models: [
+        {
+          id: 'sora-2',
+          provider: 'openai-videos',
+          sizes: ['720x1280', '1280x720'],
+          seconds: ['4', '8', '12'],
+          defaultSize: '720x1280',
+          defaultSeconds: '4',
+          pricePerSecondUsd: 0.1,
+        },
+        {
+          id: 'sora-2-pro',
+          provider: 'openai-videos',
+          sizes: ['720x1280', '1024x1792', '1792x1024'],
+          seconds: ['8'],
+          defaultSize: '1024x1792',
+          defaultSeconds: '8',
+          pricePerSecondUsd: 0.125,
+          pricePerSecondUsdBySize: { '1024x1792': 0.5, '1792x1024': 0.5 },
+        },
+      ],
+    });
+
+    expect(lines).toEqual([
+      'sora-2 (default model)  openai-videos',
+      '  sizes    720x1280 (default), 1280x720',
+      '  seconds  4 (default), 8, 12',
+      '  price    $0.10 per second',
+      'sora-2-pro  openai-videos',
+      '  sizes    720x1280, 1024x1792 (default), 1792x1024',
+      '  seconds  8 (default)',
+      '  price    $0.125 per second; $0.50 at 1024x1792, 1792x1024',
+    ]);
   });
 });
