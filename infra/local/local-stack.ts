@@ -6,6 +6,14 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
+import {
+  type ClientRateConfig,
+  clientRateConfigFromEnv,
+} from '../../functions/shared/limits/client-rate-config.ts';
+import {
+  type LimitsConfig,
+  limitsConfigFromEnv,
+} from '../../functions/shared/limits/limits-config.ts';
 import { consoleConfigDocument } from '../console/console-config.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { CLIENT_RATE_CONTEXT_KEYS } from '../stacks/limits-settings.ts';
@@ -138,9 +146,16 @@ export interface LocalStackInfo {
   schedule?: { expression: string; intervalSeconds: number };
 }
 
+/** The limits and budget in force: what the functions read from their environment. */
+export interface LocalStackLimits extends LimitsConfig {
+  /** Each API client's request rate. */
+  clientRate: ClientRateConfig;
+}
+
 export interface LocalStack extends LocalStackInfo {
   token: string;
   speed: number;
+  limits: LocalStackLimits;
   /** The stack's (virtual) clock, ms since the epoch: `speed` times the wall clock. */
   clock: LocalClock;
   /** The provider simulator, unless a real provider is configured. */
@@ -448,6 +463,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...info(),
       token,
       speed,
+      // The functions' own readers of their environment: what the banner shows is what they use.
+      limits: {
+        ...limitsConfigFromEnv(environment),
+        clientRate: clientRateConfigFromEnv(environment),
+      },
       clock,
       simulator,
       stepFunctions,

@@ -16,6 +16,7 @@ import type { LocalStack, LocalStackInfo } from './local-stack.ts';
 import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { LOCAL_DATA_DIR, removeStackInfo, stackInfoPath, writeStackInfo } from './stack-info.ts';
+import { startBanner } from './start-banner.ts';
 import { compactHandlerLogs, type EndedJob, executionEndLine } from './terminal-log.ts';
 import { printable } from './terminal-text.ts';
 
@@ -145,39 +146,17 @@ async function main(): Promise<void> {
       if (!stopping) process.stdout.write(executionEndLine(execution, job, speed));
     });
   });
-  const token = info.headers.Authorization ?? '';
-  process.stdout.write(`
-Local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (speed x${speed}).
-
-  API          ${info.apiUrl}
-  Console      ${info.consoleUrl}
-  Auth         header "Authorization: ${token}" (token kept in ${dataDir}/api-token)
-${clientLines(info)}
-  Provider     ${provider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
-  S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)
-  DynamoDB     ${info.dynamodbEndpoint}  table ${info.table}
-${dropFolderLines(info)}  Facts        ${stackInfoPath(dataDir)}
-
-Try it:
-  curl -s -X POST ${info.apiUrl}/videos \\
-    -H 'Authorization: ${token}' -H 'Content-Type: application/json' \\
-    -d '{"prompt":"A cat playing piano","seconds":"4"}'
-  curl -s ${info.apiUrl}/videos/<id> -H 'Authorization: ${token}'
-  curl -sL ${info.apiUrl}/videos/<id>/content -H 'Authorization: ${token}' -o video.mp4
-
-Or: npm run generate -- "A cat playing piano"
-${dropFolderExample(info)}Ctrl-C stops everything.
-`);
-}
-
-/** The named clients' tokens (the admin sees every client's jobs). */
-function clientLines(info: LocalStackInfo): string {
-  return Object.entries(info.clients)
-    .map(
-      ([name, client]) =>
-        `  Client       ${name}: "Authorization: ${client.headers.Authorization}"\n`,
-    )
-    .join('');
+  process.stdout.write(
+    startBanner({
+      info,
+      limits: running.limits,
+      speed,
+      readySeconds: (Date.now() - started) / 1000,
+      dataDir,
+      stackInfoFile: stackInfoPath(dataDir),
+      realProvider: provider !== undefined,
+    }),
+  );
 }
 
 /** The job an execution ran, through the API as any client sees it (undefined if it fails). */
@@ -193,34 +172,6 @@ async function endedJob(info: LocalStackInfo, input: string): Promise<EndedJob |
   } catch {
     return undefined;
   }
-}
-
-/** Where dropped prompt files start jobs, and how often the schedule runs here. */
-function dropFolderLines(info: LocalStackInfo): string {
-  const folders = info.dropFolders
-    .map((folder) => `s3://${info.bucket}/${folder.prefix} (reports: ${folder.resultsPrefix})`)
-    .join(', ');
-  const lines = folders ? [`  Drop folder  ${folders}`] : [];
-  if (info.schedule) {
-    lines.push(
-      `  Schedule     ${info.schedule.expression}: starts deferred jobs and sweeps every ${info.schedule.intervalSeconds.toFixed(1)} s here`,
-    );
-  }
-  return lines.map((line) => `${line}\n`).join('');
-}
-
-function dropFolderExample(info: LocalStackInfo): string {
-  const inbox = info.dropFolders[0];
-  if (!inbox) return '';
-  const objects = `${info.s3Endpoint}/${info.bucket}`;
-  return `
-Drop a file (.txt = one prompt, .json = one request, .jsonl = one request per line):
-  curl -s -X PUT --data-binary @prompts.jsonl ${objects}/${inbox.prefix}prompts.jsonl
-  curl -s ${objects}/${inbox.resultsPrefix}prompts.jsonl.json
-  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \\
-    aws --endpoint-url ${info.s3Endpoint} s3 cp prompts.jsonl s3://${info.bucket}/${inbox.prefix}
-
-`;
 }
 
 /** `--client-rate 20/2` (20 requests per 2 s), `--client-rate 5` (per default window), `0`. */

@@ -1,0 +1,120 @@
+/**
+ * What `npm start` prints once the stack is ready: where everything is, the limits and budget in
+ * force, how to try it. Kept apart from start.ts (which runs on import) so it can be tested.
+ */
+import type { LocalStackInfo, LocalStackLimits } from './local-stack.ts';
+
+export interface StartBanner {
+  info: LocalStackInfo;
+  limits: LocalStackLimits;
+  speed: number;
+  /** Seconds the start took. */
+  readySeconds: number;
+  dataDir: string;
+  stackInfoFile: string;
+  /** A real provider (PROVIDER_BASE_URL) rather than the simulator. */
+  realProvider: boolean;
+  /** Extra lines under the endpoints (the clock catching up with the wall clock). */
+  notes?: readonly string[];
+}
+
+export function startBanner(banner: StartBanner): string {
+  const { info, speed } = banner;
+  const token = info.headers.Authorization ?? '';
+  const notes = (banner.notes ?? []).map((note) => `  ${note}\n`).join('');
+  return `
+Local stack ready in ${banner.readySeconds.toFixed(1)} s (speed x${speed}).
+
+  API          ${info.apiUrl}
+  Console      ${info.consoleUrl}
+  Auth         header "Authorization: ${token}" (token kept in ${banner.dataDir}/api-token)
+${clientLines(info)}
+  Provider     ${banner.realProvider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
+  S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)
+  DynamoDB     ${info.dynamodbEndpoint}  table ${info.table}
+${dropFolderLines(info)}  Facts        ${banner.stackInfoFile}
+
+${limitsLines(banner.limits, speed)}${notes}
+Try it:
+  curl -s -X POST ${info.apiUrl}/videos \\
+    -H 'Authorization: ${token}' -H 'Content-Type: application/json' \\
+    -d '{"prompt":"A cat playing piano","seconds":"4"}'
+  curl -s ${info.apiUrl}/videos/<id> -H 'Authorization: ${token}'
+  curl -sL ${info.apiUrl}/videos/<id>/content -H 'Authorization: ${token}' -o video.mp4
+
+Or: npm run generate -- "A cat playing piano"
+${dropFolderExample(info)}Ctrl-C stops everything.
+`;
+}
+
+/**
+ * The limits and the budget in force, and where each is set: cdk.json's context, which the
+ * synthesis reads as `cdk deploy` does (the client rate also with --client-rate).
+ */
+export function limitsLines(limits: LocalStackLimits, speed: number): string {
+  const clock = speed === 1 ? '' : " (stack's clock)";
+  const providerRate =
+    limits.requestsPerMinute === 0
+      ? 'provider requests not limited'
+      : `${limits.requestsPerMinute} provider requests a minute${clock}`;
+  let budget = 'none: spending is recorded, nothing is held back';
+  if (limits.dailyBudgetUsd !== null) {
+    const over =
+      limits.overBudgetAction === 'queue'
+        ? 'waits for a later day'
+        : 'is refused (FAILED budget_exceeded)';
+    budget = `$${limits.dailyBudgetUsd.toFixed(2)} a day (UTC); a job it cannot cover ${over}`;
+  }
+  const { requestsPerWindow, windowSeconds } = limits.clientRate;
+  const clientRate =
+    requestsPerWindow === 0
+      ? 'not limited (--client-rate)'
+      : `${requestsPerWindow} requests per ${windowSeconds} s per client${clock}, then 429 (--client-rate)`;
+  return [
+    `  Limits       ${limits.maxConcurrentJobs} jobs at the provider at once; ${providerRate}`,
+    `  Budget       ${budget}`,
+    `  Client rate  ${clientRate}`,
+    "               (cdk.json's context sets limits:maxConcurrentJobs, limits:requestsPerMinute,",
+    '               budget:dailyUsd and budget:overBudgetAction)',
+  ]
+    .map((line) => `${line}\n`)
+    .join('');
+}
+
+/** The named clients' tokens (the admin sees every client's jobs). */
+function clientLines(info: LocalStackInfo): string {
+  return Object.entries(info.clients)
+    .map(
+      ([name, client]) =>
+        `  Client       ${name}: "Authorization: ${client.headers.Authorization}"\n`,
+    )
+    .join('');
+}
+
+/** Where dropped prompt files start jobs, and how often the schedule runs here. */
+function dropFolderLines(info: LocalStackInfo): string {
+  const folders = info.dropFolders
+    .map((folder) => `s3://${info.bucket}/${folder.prefix} (reports: ${folder.resultsPrefix})`)
+    .join(', ');
+  const lines = folders ? [`  Drop folder  ${folders}`] : [];
+  if (info.schedule) {
+    lines.push(
+      `  Schedule     ${info.schedule.expression}: starts deferred jobs and sweeps every ${info.schedule.intervalSeconds.toFixed(1)} s here`,
+    );
+  }
+  return lines.map((line) => `${line}\n`).join('');
+}
+
+function dropFolderExample(info: LocalStackInfo): string {
+  const inbox = info.dropFolders[0];
+  if (!inbox) return '';
+  const objects = `${info.s3Endpoint}/${info.bucket}`;
+  return `
+Drop a file (.txt = one prompt, .json = one request, .jsonl = one request per line):
+  curl -s -X PUT --data-binary @prompts.jsonl ${objects}/${inbox.prefix}prompts.jsonl
+  curl -s ${objects}/${inbox.resultsPrefix}prompts.jsonl.json
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \\
+    aws --endpoint-url ${info.s3Endpoint} s3 cp prompts.jsonl s3://${info.bucket}/${inbox.prefix}
+
+`;
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { LocalStackInfo, LocalStackLimits } from '../../../infra/local/local-stack.ts';
+import { startBanner } from '../../../infra/local/start-banner.ts';
+
+const INFO: LocalStackInfo = {
+  apiUrl: 'http://127.0.0.1:4000',
+  consoleUrl: 'http://127.0.0.1:4001/#token=t',
+  headers: { Authorization: 'Bearer t' },
+  clients: {},
+  s3Endpoint: 'http://127.0.0.1:5000',
+  bucket: 'videos',
+  dynamodbEndpoint: 'http://127.0.0.1:8000',
+  table: 'jobs',
+  providerBaseUrl: 'http://127.0.0.1:6000/v1',
+  stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Generation',
+  dropFolders: [],
+};
+
+const DEFAULTS: LocalStackLimits = {
+  maxConcurrentJobs: 4,
+  requestsPerMinute: 20,
+  dailyBudgetUsd: null,
+  overBudgetAction: 'queue',
+  clientRate: { requestsPerWindow: 20, windowSeconds: 2 },
+};
+
+function banner(limits: LocalStackLimits, speed = 1): string {
+  return startBanner({
+    info: INFO,
+    limits,
+    speed,
+    readySeconds: 12.3,
+    dataDir: '.local',
+    stackInfoFile: '.local/stack.json',
+    realProvider: false,
+  });
+}
+
+const lineOf = (text: string, label: string) =>
+  text.split('\n').find((line) => line.startsWith(`  ${label}`));
+
+describe('the npm start banner', () => {
+  it('shows the limits, the budget and the client rate in force, and where they are set', () => {
+    const text = banner(DEFAULTS);
+
+    expect(lineOf(text, 'Limits')).toBe(
+      '  Limits       4 jobs at the provider at once; 20 provider requests a minute',
+    );
+    expect(lineOf(text, 'Budget')).toBe(
+      '  Budget       none: spending is recorded, nothing is held back',
+    );
+    expect(lineOf(text, 'Client rate')).toBe(
+      '  Client rate  20 requests per 2 s per client, then 429 (--client-rate)',
+    );
+    expect(text).toContain('budget:dailyUsd and budget:overBudgetAction');
+  });
+
+  it('shows a daily budget with what happens to a job over it, either way', () => {
+    const queued = banner({ ...DEFAULTS, dailyBudgetUsd: 25, overBudgetAction: 'queue' });
+    const rejected = banner({ ...DEFAULTS, dailyBudgetUsd: 12.5, overBudgetAction: 'reject' });
+
+    expect(lineOf(queued, 'Budget')).toBe(
+      '  Budget       $25.00 a day (UTC); a job it cannot cover waits for a later day',
+    );
+    expect(lineOf(rejected, 'Budget')).toBe(
+      '  Budget       $12.50 a day (UTC); a job it cannot cover is refused (FAILED budget_exceeded)',
+    );
+  });
+
+  it("says limits turned off are off, and rates count on the stack's clock when it is faster", () => {
+    const off = banner({
+      ...DEFAULTS,
+      maxConcurrentJobs: 2,
+      requestsPerMinute: 0,
+      clientRate: { requestsPerWindow: 0, windowSeconds: 2 },
+    });
+    const fast = banner(DEFAULTS, 50);
+
+    expect(lineOf(off, 'Limits')).toBe(
+      '  Limits       2 jobs at the provider at once; provider requests not limited',
+    );
+    expect(lineOf(off, 'Client rate')).toBe('  Client rate  not limited (--client-rate)');
+    expect(lineOf(fast, 'Limits')).toContain("20 provider requests a minute (stack's clock)");
+    expect(lineOf(fast, 'Client rate')).toContain("per client (stack's clock)");
+  });
+});
