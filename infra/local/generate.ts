@@ -41,6 +41,11 @@ const EMBEDDED_SIMULATOR_SPEED = 20;
 /** How long to wait for an `npm start` that is still starting on the same data directory. */
 const STARTING_STACK_WAIT_MS = 180_000;
 const POLL_INTERVAL_MS = 250;
+/**
+ * A second SIGINT this soon after the first is the same Ctrl-C delivered twice: the terminal
+ * signals npm and this process, and npm passes its copy on. A later one exits at once.
+ */
+const SAME_KEYPRESS_MS = 1_000;
 
 const USAGE = `Usage: npm run generate -- "<prompt>" [options]
 
@@ -499,8 +504,14 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
   // Until the request is sent there is nothing to report: Ctrl-C stops what we started and
   // leaves. A request in flight is not aborted: it may have started a job we must then report.
   let submitting = false;
+  let interruptedAt = 0;
   const onSignal = () => {
-    if (interrupt.signal.aborted) process.exit(130);
+    if (interrupt.signal.aborted) {
+      // One Ctrl-C in a terminal arrives twice (the terminal's and npm's forwarded copy).
+      if (Date.now() - interruptedAt < SAME_KEYPRESS_MS) return;
+      process.exit(130);
+    }
+    interruptedAt = Date.now();
     interrupt.abort();
     if (!submitting) {
       process.stdout.write('\nInterrupted; nothing was submitted.\n');

@@ -22,6 +22,11 @@ import { printable } from './terminal-text.ts';
 
 const COMMAND = 'npm start';
 const DEFAULT_PORT = 4000;
+/**
+ * A second SIGINT or SIGTERM this soon after the first is the same one delivered twice (the
+ * terminal's to us and npm's forwarded copy); a later one means "stop anyway, now".
+ */
+const SAME_KEYPRESS_MS = 1_000;
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -82,15 +87,22 @@ async function main(): Promise<void> {
   // the java child (a default SIGTERM/SIGINT death would orphan it).
   let stack: LocalStack | undefined;
   let stopping = false;
+  let stoppingSince = 0;
   const stop = async (signal: string) => {
-    if (!stack || stopping) {
-      if (stopping) process.stderr.write('Stopping anyway.\n');
-      process.exit(stack ? 1 : 130);
+    if (stopping) {
+      // Ctrl-C in a terminal signals the whole foreground process group: npm and us. npm then
+      // passes its copy on, so one keypress arrives twice, a moment apart: not a second Ctrl-C.
+      if (Date.now() - stoppingSince < SAME_KEYPRESS_MS) return;
+      process.stderr.write('Stopping anyway.\n');
+      process.exit(1);
     }
+    if (!stack) process.exit(130);
     stopping = true;
+    stoppingSince = Date.now();
     process.stdout.write(`\n${signal}: stopping the local stack...\n`);
     await removeStackInfo(dataDir, stack.apiUrl);
     await stack.stop();
+    // Stopping is what Ctrl-C is for here: a clean stop exits 0, whichever signal asked for it.
     process.stdout.write('Stopped; nothing left running.\n');
     process.exit(0);
   };
