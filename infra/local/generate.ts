@@ -4,8 +4,8 @@
 // `submitVideo`, `followJob`, `downloadVideo`, `jobSummary`, and the Ctrl-C hook `OnInterrupt`.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { access, constants, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -120,13 +120,18 @@ export function checkVideoRequest(options: VideoRequestOptions): Record<string, 
   return request;
 }
 
+/** A path as a user reads it best: relative to the working directory when inside it. */
+function shown(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
+}
+
 /**
- * Makes sure the video can be saved in `outDir` before a paid job is submitted, creating
- * nothing: the directory (or the nearest existing one above it, where it will be created) must
- * be a writable directory. Throws a LocalStackError naming `--out` otherwise.
+ * A first look at `outDir`, before any stack starts, creating nothing: the directory (or the
+ * nearest existing one above it, where it will be created) must be a writable directory. Throws
+ * a LocalStackError naming `--out` otherwise. `prepareOutDir` makes sure before the submit.
  */
 export async function checkOutDir(outDir: string): Promise<void> {
-  const shown = (path: string) => relative(process.cwd(), path) || path;
   for (let probe = outDir; ; probe = dirname(probe)) {
     const found = await stat(probe).catch(() => undefined);
     if (found) {
@@ -150,6 +155,64 @@ export async function checkOutDir(outDir: string): Promise<void> {
     }
     if (dirname(probe) === probe) return;
   }
+}
+
+/**
+ * Makes sure the video can be saved in `outDir` before a paid job is submitted: creates the
+ * directory and writes and removes a file in it. Permissions alone do not tell (root may write
+ * anywhere, yet nothing can be created under /proc). Throws a LocalStackError naming `--out`.
+ */
+export async function prepareOutDir(outDir: string): Promise<void> {
+  await makeOutDir(outDir);
+  const probe = join(outDir, `.generate-${process.pid}.probe`);
+  try {
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (error) {
+    throw outDirError(outDir, `a file cannot be written in it`, error);
+  }
+}
+
+/**
+ * Creates `outDir` and its missing parents one level at a time. Not `mkdir(..., { recursive })`:
+ * under /proc a missing directory answers ENOENT however often it is created, and Node's
+ * recursive mkdir retries that forever, at full CPU, ignoring Ctrl-C.
+ */
+async function makeOutDir(outDir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let path = outDir; ; path = dirname(path)) {
+    const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
+      // ENOTDIR: a file above it, found further up.
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      throw outDirError(outDir, `${shown(path)} cannot be read`, error);
+    });
+    if (found) {
+      if (!found.isDirectory()) {
+        throw outDirError(outDir, `${shown(path)} is a file, not a directory`);
+      }
+      break;
+    }
+    missing.unshift(path);
+    if (dirname(path) === path) break;
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path);
+    } catch (error) {
+      // Created meanwhile (another generate saving there too): fine.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw outDirError(outDir, `${shown(path)} cannot be created`, error);
+    }
+  }
+}
+
+function outDirError(outDir: string, what: string, cause?: unknown): LocalStackError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return new LocalStackError(
+    'invalid-option',
+    `--out ${shown(outDir)}: ${what}${code ? ` (${code})` : ''}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /**
@@ -328,7 +391,7 @@ export async function downloadVideo(
     if (!response.ok || !response.body) {
       throw new Error(`downloading the video answered ${response.status}`);
     }
-    await mkdir(outDir, { recursive: true });
+    await makeOutDir(outDir);
     const hash = createHash('sha256');
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -414,19 +477,20 @@ export function interruptedMessage(
   // The stack's facts come from stack.json and the id from the API: escaped before printing.
   const apiUrl = printable(connection.info.apiUrl);
   const jobId = printable(job.id);
-  const auth = `-H 'Authorization: ${printable(connection.info.headers.Authorization ?? '')}'`;
+  // The CLI reads the token from stack.json itself: a hint never prints it.
+  const dataDirFlag = dataDir === LOCAL_DATA_DIR ? '' : ` --data-dir ${printable(dataDir)}`;
   if (job.status === 'COMPLETED') {
     return connection.embedded
       ? `Interrupted: job ${jobId} completed; its video was not saved. \`npm start\` serves it at /videos/${jobId}/content.\n`
-      : `Interrupted: job ${jobId} completed; its video was not saved. Download it with:
-  curl -sL ${apiUrl}/videos/${jobId}/content ${auth} -o ${jobId}.mp4
+      : `Interrupted: job ${jobId} completed; its video was not saved. Save it with:
+  npm run cli -- download ${jobId}${dataDirFlag}
 `;
   }
   if (connection.embedded) {
     return `Interrupted: job ${jobId} is not cancelled. The stack this command started stops now; the next \`npm start\`${dataDir === LOCAL_DATA_DIR ? '' : ` --data-dir ${dataDir}`} resumes the job (or closes it, if the provider lost it).\n`;
   }
   return `Interrupted: job ${jobId} keeps running on the stack at ${apiUrl} (Ctrl-C does not cancel it). Follow it with:
-  curl -s ${apiUrl}/videos/${jobId} ${auth}
+  npm run cli -- follow ${jobId}${dataDirFlag}
 `;
 }
 
@@ -531,6 +595,8 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
   const bar = new ProgressBar();
   let job: PublicJob | undefined;
   try {
+    // Where the video goes is made sure of before the job is paid for, not after it rendered.
+    await prepareOutDir(outDir);
     submitting = true;
     job = await submitVideo(connection.info, request);
     say(`Job ${job.id} submitted`);
