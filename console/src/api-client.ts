@@ -71,8 +71,8 @@ export class ApiClient {
     return this.request('POST', `/videos/${encodeURIComponent(id)}/cancel`);
   }
 
-  /** Cancels the waiting jobs of a batch; answers the ids it cancelled. */
-  cancelBatch(batchId: string): Promise<{ cancelled: string[] }> {
+  /** Cancels the waiting jobs of a batch (100 at most); answers the ids, and whether more wait. */
+  cancelBatch(batchId: string): Promise<{ cancelled: string[]; more: boolean }> {
     return this.request('POST', `/batches/${encodeURIComponent(batchId)}/cancel`);
   }
 

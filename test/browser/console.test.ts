@@ -156,18 +156,33 @@ describe('web console', () => {
     await expect.poll(() => row.locator('time').textContent(), WAIT).toMatch(/^[1-9]\d* min ago$/);
   });
 
-  it('cancels a waiting job: CANCELLED at once, no provider call', async () => {
+  it('cancels a waiting job after asking: CANCELLED at once, no provider call, and says so', async () => {
     const creates = stack.simulator?.stats.creates;
     const id = await submitThroughConsole('A lighthouse in a storm, for a later batch', {
       defer: true,
     });
     await statusBadge().filter({ hasText: 'queued' }).waitFor(WAIT);
+    const statusOf = async () => {
+      const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
+      return ((await job.json()) as { status: string }).status;
+    };
+
+    // The first click only asks; "No" puts the button back, focused.
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    const question = page.getByRole('group', { name: /^Cancel this waiting job\?/ });
+    expect(await question.textContent()).toContain('nothing is spent');
+    expect(await statusOf()).toBe('QUEUED');
+    await page.getByRole('button', { name: 'No, keep it' }).click();
+    expect(await question.count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Cancel job' }).evaluate(isFocused)).toBe(true);
+    expect(await statusOf()).toBe('QUEUED');
 
     await page.getByRole('button', { name: 'Cancel job' }).click();
+    await page.getByRole('button', { name: 'Yes, cancel the job' }).click();
 
     await statusBadge().filter({ hasText: 'cancelled' }).waitFor(WAIT);
-    const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
-    expect(((await job.json()) as { status: string }).status).toBe('CANCELLED');
+    await page.getByText('Cancelled. Nothing was spent.').waitFor(WAIT);
+    expect(await statusOf()).toBe('CANCELLED');
     expect(stack.simulator?.stats.creates).toBe(creates);
     expect(await page.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
   });
@@ -303,10 +318,20 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(2);
     await page.getByRole('button', { name: 'Cancel the waiting jobs of this batch' }).click();
+    // It asks first, with the count; nothing is cancelled yet.
+    await page
+      .getByRole('group', { name: `Cancel 2 waiting jobs of batch ${batchId}?`, exact: false })
+      .waitFor(WAIT);
+    expect(await page.locator('tbody tr[data-status="CANCELLED"]').count()).toBe(0);
+    await page.getByRole('button', { name: 'Yes, cancel 2 jobs' }).click();
 
+    await page.getByRole('status').filter({ hasText: '2 cancelled.' }).waitFor(WAIT);
     await expect
       .poll(() => page.locator('tbody tr[data-status="CANCELLED"]').count(), WAIT)
       .toBe(2);
+    expect(
+      await page.getByRole('button', { name: 'Cancel the waiting jobs of this batch' }).count(),
+    ).toBe(0);
     expect(stack.simulator?.stats.creates).toBe(creates);
   });
 
@@ -380,6 +405,39 @@ describe('web console', () => {
     }
   });
 
+  it('says before cancelling a rendering job that it still costs its price, then cancels it', async () => {
+    // sora-2-pro at 12 s renders long enough (2.5 times sora-2) to be cancelled mid-render.
+    const submitted = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...stack.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        prompt: 'A slow pan over a glacier',
+        model: 'sora-2-pro',
+        seconds: '12',
+      }),
+    });
+    const { id, estimatedCostUsd } = (await submitted.json()) as {
+      id: string;
+      estimatedCostUsd: number;
+    };
+    const price = `$${estimatedCostUsd.toFixed(2)}`;
+    await page.goto(`${new URL(stack.info().consoleUrl).origin}/#/videos/${id}`);
+    await statusBadge().filter({ hasText: 'in progress' }).waitFor(WAIT);
+
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    const question = page.getByRole('group', { name: /^This job is rendering/ });
+    expect(await question.textContent()).toContain(
+      `This job is rendering: cancelling it still costs ${price}`,
+    );
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Yes, cancel the job' }).click();
+
+    await statusBadge().filter({ hasText: 'cancelled' }).waitFor(WAIT);
+    await page
+      .getByText(`Cancelled. The render had started: ${price} is counted as spent.`)
+      .waitFor(WAIT);
+  });
+
   it('wraps a 4,000-character prompt without spaces: the job page and the list fit 1280 px and 390 px', async () => {
     const answer = await fetch(`${stack.apiUrl}/videos`, {
       method: 'POST',
@@ -406,6 +464,12 @@ describe('web console', () => {
     }
   });
 });
+
+/** In the page: whether the element has the focus. */
+function isFocused(element: unknown): boolean {
+  const { document } = globalThis as unknown as { document: { activeElement: unknown } };
+  return document.activeElement === element;
+}
 
 /** How many pixels the page is wider than its viewport (0 or less: no sideways scrolling). */
 function horizontalOverflow(target: Page): Promise<number> {

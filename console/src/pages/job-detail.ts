@@ -1,5 +1,6 @@
 import { ApiError, type PublicJob } from '../api-client.ts';
 import { type AppContext, pageTitle } from '../app-context.ts';
+import { confirmBefore } from '../confirm.ts';
 import { contentLink } from '../content-links.ts';
 import { announce, h, replaceChildren } from '../dom.ts';
 import { explainError } from '../error-help.ts';
@@ -34,7 +35,13 @@ export async function renderJobDetail(context: AppContext, id: string | undefine
     throw error;
   }
   if (!context.isCurrent()) return;
-  await show(context, job);
+  // A cancel renders the page again at once, with what it did.
+  const onCancelled = (cancelled: PublicJob, outcome: string) => {
+    job = cancelled;
+    announce(outcome);
+    void show(context, job, { onCancelled, notice: outcome });
+  };
+  await show(context, job, { onCancelled });
 
   // While the job can change, read it again; a new status renders the page again.
   let timer: number | undefined;
@@ -45,7 +52,7 @@ export async function renderJobDetail(context: AppContext, id: string | undefine
       if (again.status !== job.status) {
         announce(`The job is now ${statusLabel(again.status)}.`);
         job = again;
-        await show(context, job);
+        await show(context, job, { onCancelled });
       } else {
         job = again;
         context.main.querySelector('progress')?.replaceWith(progressBar(job));
@@ -61,7 +68,13 @@ export async function renderJobDetail(context: AppContext, id: string | undefine
   context.onLeave(() => window.clearTimeout(timer));
 }
 
-async function show(context: AppContext, job: PublicJob): Promise<void> {
+interface ShowOptions {
+  onCancelled: (cancelled: PublicJob, outcome: string) => void;
+  /** What the last action did ("Cancelled."), shown once under the status. */
+  notice?: string;
+}
+
+async function show(context: AppContext, job: PublicJob, options: ShowOptions): Promise<void> {
   const sections: HTMLElement[] = [];
   if (job.status === 'COMPLETED' && job.video) {
     // A link the API cannot give (the file gone, a network error) leaves the rest of the page.
@@ -77,6 +90,9 @@ async function show(context: AppContext, job: PublicJob): Promise<void> {
   }
   if (job.error) sections.push(errorExplanation(job.error));
   if (!context.isCurrent()) return;
+  const notice = options.notice
+    ? h('p', { class: 'notice', id: 'job-notice', tabindex: -1 }, options.notice)
+    : null;
   replaceChildren(
     context.main,
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/' }, '← All jobs')),
@@ -90,10 +106,13 @@ async function show(context: AppContext, job: PublicJob): Promise<void> {
       progressBar(job),
       ` ${job.status === 'COMPLETED' ? 100 : job.progress}%`,
     ),
+    notice,
     sections,
-    actions(context, job),
+    actions(context, job, options.onCancelled),
     facts(job),
   );
+  // The button that was pressed is gone: focus goes to what it did.
+  notice?.focus();
 }
 
 async function player(context: AppContext, job: PublicJob): Promise<HTMLElement> {
@@ -172,7 +191,11 @@ function errorExplanation(error: NonNullable<PublicJob['error']>): HTMLElement {
   );
 }
 
-function actions(context: AppContext, job: PublicJob): HTMLElement {
+function actions(
+  context: AppContext,
+  job: PublicJob,
+  onCancelled: ShowOptions['onCancelled'],
+): HTMLElement {
   const routes = context.config.routes ?? [];
   const section = h(
     'section',
@@ -183,17 +206,23 @@ function actions(context: AppContext, job: PublicJob): HTMLElement {
   if (routes.includes(CANCEL_ROUTE) && isActive(job.status)) {
     const cancel = h('button', { type: 'button', class: 'danger' }, 'Cancel job');
     cancel.addEventListener('click', () => {
-      cancel.disabled = true;
-      context.api.cancel(job.id).then(
-        (cancelled) => {
-          announce(`The job is now ${statusLabel(cancelled.status)}.`);
-          context.navigate(`#/videos/${encodeURIComponent(job.id)}`);
-        },
-        (error: unknown) => {
-          cancel.disabled = false;
-          message.textContent = error instanceof Error ? error.message : String(error);
-        },
-      );
+      message.textContent = '';
+      confirmBefore(cancel, {
+        question: cancelQuestion(job),
+        confirm: 'Yes, cancel the job',
+        keep: 'No, keep it',
+        run: () =>
+          context.api.cancel(job.id).then(
+            (cancelled) => {
+              onCancelled(cancelled, cancelOutcome(job));
+              return 'done' as const;
+            },
+            (error: unknown) => {
+              message.textContent = error instanceof Error ? error.message : String(error);
+              throw error;
+            },
+          ),
+      });
     });
     section.append(cancel);
   }
@@ -209,6 +238,22 @@ function actions(context: AppContext, job: PublicJob): HTMLElement {
     message,
   );
   return section;
+}
+
+/**
+ * What cancelling costs, said before it is done: a job at the provider is spent (the provider
+ * may charge for a render it started), a waiting one costs nothing.
+ */
+function cancelQuestion(job: PublicJob): string {
+  return job.status === 'IN_PROGRESS'
+    ? `This job is rendering: cancelling it still costs ${usd(job.estimatedCostUsd)}, counted on today’s budget. Cancel it?`
+    : 'Cancel this waiting job? It has not started, so nothing is spent.';
+}
+
+function cancelOutcome(job: PublicJob): string {
+  return job.status === 'IN_PROGRESS'
+    ? `Cancelled. The render had started: ${usd(job.estimatedCostUsd)} is counted as spent.`
+    : 'Cancelled. Nothing was spent.';
 }
 
 function remixForm(context: AppContext, job: PublicJob, message: HTMLElement): HTMLElement {

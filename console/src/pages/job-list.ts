@@ -1,5 +1,6 @@
 import type { JobPage, PublicJob } from '../api-client.ts';
 import { type AppContext, pageTitle } from '../app-context.ts';
+import { confirmBefore } from '../confirm.ts';
 import { contentLink } from '../content-links.ts';
 import { announce, h, replaceChildren } from '../dom.ts';
 import { age, isActive, shorten, statusLabel, usd } from '../format.ts';
@@ -82,7 +83,12 @@ export async function renderJobList(
     context.main,
     h('h1', {}, 'Jobs'),
     filterForm(context, status, batch),
-    batch ? batchActions(context, batch) : null,
+    batch
+      ? batchActions(context, batch, () => {
+          window.clearTimeout(timer);
+          void refresh();
+        })
+      : null,
     h('div', { class: 'table-scroll' }, table),
     empty,
     pager(context, page, status, batch, cursor),
@@ -118,26 +124,62 @@ export async function renderJobList(
 
 const BATCH_CANCEL_ROUTE = 'POST /batches/{id}/cancel';
 
-/** With a batch filter: cancel the batch's waiting jobs, where the API offers it. */
-function batchActions(context: AppContext, batch: string): HTMLElement | null {
+/**
+ * With a batch filter: cancel the batch's waiting jobs, where the API offers it. It says how many
+ * first and asks; then it says how many it cancelled, and the button goes unless more wait.
+ */
+function batchActions(
+  context: AppContext,
+  batch: string,
+  onCancelled: () => void,
+): HTMLElement | null {
   if (!(context.config.routes ?? []).includes(BATCH_CANCEL_ROUTE)) return null;
-  const result = h('p', { role: 'status' });
+  const result = h('p', { role: 'status', class: 'notice', tabindex: -1 });
   const button = h(
     'button',
     { type: 'button', class: 'danger' },
     'Cancel the waiting jobs of this batch',
   );
+  const showError = (error: unknown) => {
+    result.textContent = error instanceof Error ? error.message : String(error);
+  };
+  const rethrowShown = (error: unknown): never => {
+    showError(error);
+    throw error;
+  };
   button.addEventListener('click', () => {
+    result.textContent = '';
     button.disabled = true;
-    context.api.cancelBatch(batch).then(
-      (answer) => {
-        result.textContent = `${answer.cancelled.length} waiting job(s) cancelled.`;
-        context.navigate(`#/?batch=${encodeURIComponent(batch)}`);
-        announce(result.textContent);
+    // The API cancels at most 100 a call: count as many.
+    context.api.listJobs({ batch, status: 'QUEUED', limit: 100 }).then(
+      (waiting) => {
+        button.disabled = false;
+        const count = `${waiting.videos.length}${waiting.nextCursor ? '+' : ''}`;
+        if (waiting.videos.length === 0) {
+          button.remove();
+          result.textContent = `No job of batch ${batch} is waiting: nothing to cancel.`;
+          result.focus();
+          return;
+        }
+        const jobs = waiting.videos.length === 1 ? 'job' : 'jobs';
+        confirmBefore(button, {
+          question: `Cancel ${count} waiting ${jobs} of batch ${batch}? Nothing has been spent on them; jobs already rendering go on.`,
+          confirm: `Yes, cancel ${count} ${jobs}`,
+          keep: 'No, keep them',
+          run: () =>
+            context.api.cancelBatch(batch).then((answer) => {
+              result.textContent = answer.more
+                ? `${answer.cancelled.length} cancelled; more are waiting: cancel again.`
+                : `${answer.cancelled.length} cancelled.`;
+              onCancelled();
+              if (!answer.more) result.focus();
+              return answer.more ? 'again' : 'done';
+            }, rethrowShown),
+        });
       },
       (error: unknown) => {
         button.disabled = false;
-        result.textContent = error instanceof Error ? error.message : String(error);
+        showError(error);
       },
     );
   });
