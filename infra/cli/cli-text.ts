@@ -44,20 +44,27 @@ export function usageLines(usage: UsageReport): string[] {
   return lines;
 }
 
+/** `npm run cli -- <words>` and the given flags (absent ones left out), as a shell reads it back. */
+export function cliCommand(
+  words: readonly string[],
+  flags: Readonly<Record<string, string | undefined>> = {},
+): string {
+  const all = words.map(shellWord);
+  for (const [name, value] of Object.entries(flags)) {
+    if (value !== undefined) all.push(`--${name}`, shellWord(value));
+  }
+  return `npm run cli -- ${all.join(' ')}`;
+}
+
 /**
  * `list`'s hint for the next page: the same command, its filters, page size and client kept
- * (`flags`, absent ones left out), from `cursor`.
+ * (`flags`), from `cursor`.
  */
 export function nextPageLine(
   flags: Readonly<Record<string, string | undefined>>,
   cursor: string,
 ): string {
-  const words = ['list'];
-  for (const [name, value] of Object.entries(flags)) {
-    if (value !== undefined) words.push(`--${name}`, shellWord(value));
-  }
-  words.push('--cursor', shellWord(cursor));
-  return `next page: npm run cli -- ${words.join(' ')}`;
+  return `next page: ${cliCommand(['list'], { ...flags, cursor })}`;
 }
 
 /** A word a POSIX shell reads back as `value`: as it is when plain, else single-quoted. */

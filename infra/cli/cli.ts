@@ -4,24 +4,28 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { relative, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from '../local/cli-flags.ts';
 import { printable, printableJson } from '../local/terminal-text.ts';
 import { ApiClient, ApiError, type Video } from './api-client.ts';
 import { type ApiTarget, CliUsageError, resolveApiTarget } from './api-target.ts';
 import {
+  cliCommand,
   type ModelCatalogue,
   modelLines,
   nextPageLine,
   type UsageReport,
   usageLines,
 } from './cli-text.ts';
+import { WaitProgress } from './wait-progress.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]   (or: sora-pipeline <command>)
 
 Commands:
   generate "<prompt>" [--model m] [--seconds n] [--size WxH] [--out dir]
-                          submit, wait, and save the MP4 (local stack: npm run generate)
+                          submit, wait, and save the MP4 (local stack: npm run generate);
+                          models lists the choices
   list [--status S] [--batch id] [--limit n] [--cursor c] [--json]
                           your videos, newest first, a page at a time (--limit up to
                           100; a longer list prints the command for its next page)
@@ -31,7 +35,9 @@ Commands:
   cancel <id>             cancel a waiting or running video
   cancel --batch <id>     cancel the waiting videos of a batch
   remix <id> "<prompt>" [--wait] [--out dir]
-                          a new video remixing a completed one
+                          a new video remixing a completed one (--wait: follow it)
+  follow <id> [--out dir]
+                          show a video's progress until it ends, then save it
   models [--json]         the models you can ask for: sizes, seconds, defaults, prices
   usage [--day YYYY-MM-DD] [--json]
                           today's spending: the deployment's and yours
@@ -42,7 +48,10 @@ Options for every command:
   --data-dir <dir>  the local stack's data directory (default .local)
   -h, --help        show this help
 
-Exit codes: 0 done, 1 the API or the job failed, 2 a usage error.`;
+While a command waits for a video, its progress shows on stderr; Ctrl-C stops the wait, not
+the video, and prints the follow command that picks it up again.
+
+Exit codes: 0 done, 1 the API or the job failed, 2 a usage error, 130 stopped following.`;
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -80,9 +89,16 @@ interface CommandContext {
   out: (line: string) => void;
   /** Prints a value as JSON (--json), its control characters escaped. */
   json: (value: unknown) => void;
+  /** The flags that chose the API and client, for the commands a hint prints. */
+  connection: { client: string | undefined; 'data-dir': string | undefined };
 }
 
 type Command = (context: CommandContext) => Promise<number>;
+
+/** Ctrl-C ended a wait; the job goes on. Its message says how to follow it again. */
+class DetachedError extends Error {
+  override name = 'DetachedError';
+}
 
 const POLL_MS = 1000;
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
@@ -125,11 +141,8 @@ const commands: Record<string, Command> = {
     }
     for (const row of table(page.videos)) context.out(row);
     if (page.nextCursor) {
-      const { status, batch, limit, client } = context.values;
-      const dataDir = context.values['data-dir'];
-      context.out(
-        nextPageLine({ status, batch, limit, client, 'data-dir': dataDir }, page.nextCursor),
-      );
+      const { status, batch, limit } = context.values;
+      context.out(nextPageLine({ status, batch, limit, ...context.connection }, page.nextCursor));
     }
     return 0;
   },
@@ -196,6 +209,12 @@ const commands: Record<string, Command> = {
     return 0;
   },
 
+  async follow(context) {
+    const video = await context.api.request<Video>('GET', videoPath(idArgument(context)));
+    context.out(`Following ${video.id} (Ctrl-C stops following; the job goes on)`);
+    return finish(context, await waitFor(context, video));
+  },
+
   async usage(context) {
     const query = context.values.day ? `?day=${encodeURIComponent(context.values.day)}` : '';
     const usage = await context.api.request<UsageReport>('GET', `/usage${query}`);
@@ -216,11 +235,33 @@ function idArgument(context: CommandContext): string {
   return id;
 }
 
+/**
+ * Polls the video until it ends, showing its progress on stderr. Ctrl-C stops the wait, not the
+ * job: it throws DetachedError, whose message says how to follow the job again.
+ */
 async function waitFor(context: CommandContext, video: Video): Promise<Video> {
+  const progress = new WaitProgress(process.stderr);
+  const detach = new AbortController();
+  const onInterrupt = () => detach.abort();
+  process.on('SIGINT', onInterrupt);
   let current = video;
-  while (!TERMINAL.has(current.status)) {
-    await new Promise((done) => setTimeout(done, POLL_MS));
-    current = await context.api.request<Video>('GET', videoPath(current.id));
+  try {
+    while (!TERMINAL.has(current.status)) {
+      progress.update(current);
+      await delay(POLL_MS, undefined, { signal: detach.signal });
+      current = await context.api.request<Video>('GET', videoPath(current.id));
+      // A Ctrl-C during the request: the answer is not shown, the wait ends as it would asleep.
+      if (detach.signal.aborted) throw detach.signal.reason;
+    }
+    progress.update(current);
+  } catch (error) {
+    if (!detach.signal.aborted) throw error;
+    throw new DetachedError(
+      `Stopped following ${current.id}; it keeps running (Ctrl-C does not cancel it). Follow it again with:\n  ${cliCommand(['follow', current.id], context.connection)}`,
+    );
+  } finally {
+    progress.done();
+    process.off('SIGINT', onInterrupt);
   }
   return current;
 }
@@ -325,12 +366,17 @@ async function main(argv: string[]): Promise<number> {
     api: new ApiClient(target),
     out: (line) => process.stdout.write(`${printable(line)}\n`),
     json: (value) => process.stdout.write(`${printableJson(value)}\n`),
+    connection: { client: parsed.values.client, 'data-dir': parsed.values['data-dir'] },
   });
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof DetachedError) {
+      for (const line of error.message.split('\n')) process.stderr.write(`${printable(line)}\n`);
+      process.exit(130);
+    }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`sora-pipeline: ${printable(message.split('\n')[0] ?? '')}\n`);
     if (process.env.DEBUG && error instanceof Error && !(error instanceof CliUsageError)) {

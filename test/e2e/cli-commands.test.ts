@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { writeStackInfo } from '../../infra/local/stack-info.ts';
-import { type StackClient, sha256, stackClient } from './local-stack-client.ts';
+import { eventually, type StackClient, sha256, stackClient } from './local-stack-client.ts';
 
 // `npm run cli -- <command>` as a child process against a local stack in this process (its
 // stack.json in a data directory of its own), and against the same API as a "deployed" one
@@ -38,10 +38,19 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm run cli -- <args>` to its end. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return startCli(args, env).result;
+}
+
+/** Starts `npm run cli -- <args>`: its output so far, and its result once it exits. */
+function startCli(args: string[], env: Record<string, string> = {}) {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (!('SORA_API_URL' in env)) delete childEnv.SORA_API_URL;
   const child = spawn(process.execPath, ['infra/cli/cli.ts', ...args, '--data-dir', dataDir], {
@@ -57,8 +66,12 @@ async function cli(
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
+  const result = once(child, 'exit').then(([code]) => ({
+    code: code as number | null,
+    stdout,
+    stderr,
+  }));
+  return { child, result, stderr: () => stderr };
 }
 
 describe('npm run cli', () => {
@@ -123,6 +136,43 @@ describe('npm run cli', () => {
       expect.arrayContaining(['sora-2', 'sora-2-pro', 'luma.ray-v2:0']),
     );
     expect(json.stdout).not.toMatch(/baseUrl|apiKey|http:\/\//);
+  });
+
+  it('follow shows a job until it ends; Ctrl-C only stops following and names the command to go on', async () => {
+    const waiting = (
+      await client.api('POST', '/videos', { body: { prompt: 'Followed', defer: true } })
+    ).body as { id: string };
+
+    const following = startCli(['follow', waiting.id]);
+    await eventually(() => following.stderr().includes('% queued'));
+    following.child.kill('SIGINT');
+    const detached = await following.result;
+    const stillWaiting = await client.api('GET', `/videos/${waiting.id}`);
+    await client.api('POST', `/videos/${waiting.id}/cancel`);
+    const again = await cli(['follow', waiting.id]);
+
+    expect(detached.code).toBe(130);
+    expect(detached.stderr).toContain(
+      `Stopped following ${waiting.id}; it keeps running (Ctrl-C does not cancel it). Follow it again with:\n  npm run cli -- follow ${waiting.id} --data-dir ${dataDir}\n`,
+    );
+    expect(stillWaiting.body).toMatchObject({ status: 'QUEUED' });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`^sora-pipeline: ${waiting.id} CANCELLED`, 'm'));
+  });
+
+  it('follow and remix --wait show progress on stderr, then save the video', async () => {
+    const id = await client.submit({ prompt: 'A followed clip', seconds: '4' });
+
+    const followed = await cli(['follow', id, '--out', outDir]);
+    const remix = await cli(['remix', id, 'At dusk', '--wait', '--out', outDir]);
+
+    for (const result of [followed, remix]) {
+      expect(result.code).toBe(0);
+      // Not a terminal: one line per status, the last one the end.
+      expect(result.stderr).toMatch(/^\[#{30}\] 100% completed\n$/m);
+      expect(result.stdout).toMatch(/^Saved .*\.mp4 \(sha256 verified\)$/m);
+    }
+    expect(followed.stdout).toContain(`Following ${id}`);
   });
 
   it('gets, downloads (sha256 checked) and cancels, with a table for list', async () => {

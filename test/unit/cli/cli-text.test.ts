@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cliCommand,
   modelLines,
   nextPageLine,
   type UsageReport,
@@ -105,5 +106,13 @@ describe('modelLines', () => {
       '  seconds  8 (default)',
       '  price    $0.125 per second; $0.50 at 1024x1792, 1792x1024',
     ]);
+  });
+});
+
+describe('cliCommand', () => {
+  it('names the command to run again, with the connection flags given and no others', () => {
+    expect(cliCommand(['follow', 'job_01'], { client: 'alice', 'data-dir': undefined })).toBe(
+      'npm run cli -- follow job_01 --client alice',
+    );
   });
 });

@@ -11,6 +11,7 @@ import {
   type StackConnection,
 } from '../../../infra/local/generate.ts';
 import type { LocalStackInfo } from '../../../infra/local/local-stack.ts';
+import { LOCAL_DATA_DIR } from '../../../infra/local/stack-info.ts';
 
 const job: PublicJob = {
   id: 'job_01',
@@ -74,14 +75,28 @@ describe('generate: what it prints', () => {
     expect(summary.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
   });
 
-  it('tells how to follow a job Ctrl-C left running on npm start', () => {
+  it('tells how to follow a job Ctrl-C left running on npm start, without printing the token', () => {
     const message = interruptedMessage(running, job, '/data', undefined);
 
     expect(
       message,
     ).toBe(`Interrupted: job job_01 keeps running on the stack at http://127.0.0.1:4000 (Ctrl-C does not cancel it). Follow it with:
-  curl -s http://127.0.0.1:4000/videos/job_01 -H 'Authorization: Bearer t0k'
+  npm run cli -- follow job_01 --data-dir /data
 `);
+  });
+
+  it('tells how to save a video that completed as Ctrl-C came, without printing the token', () => {
+    const message = interruptedMessage(
+      running,
+      { ...job, status: 'COMPLETED', progress: 100 },
+      LOCAL_DATA_DIR,
+      undefined,
+    );
+
+    expect(message).toBe(
+      'Interrupted: job job_01 completed; its video was not saved. Save it with:\n  npm run cli -- download job_01\n',
+    );
+    expect(message).not.toContain('t0k');
   });
 
   it('reports what the Ctrl-C hook did (a cancel, once the API has one)', () => {
