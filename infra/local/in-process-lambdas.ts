@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +16,31 @@ export interface LambdaFunctionError {
 }
 
 export type LambdaInvokeResult = { payload: unknown } | { functionError: LambdaFunctionError };
+
+/** The invocation a piece of code runs in: its function and, once known, the job it works on. */
+export interface InvocationScope {
+  /** The function's logical id (`DownloadVideoFunction1A2B3C4D`). */
+  functionName: string;
+  jobId?: string;
+}
+
+const invocations = new AsyncLocalStorage<InvocationScope>();
+
+/**
+ * The invocation the caller runs in, if any. In Lambda one instance serves one invocation at a
+ * time, so the handlers keep the function and the job on their one shared logger; here every
+ * function shares one process and one logger, and concurrent invocations overwrite each other's
+ * keys. What the terminal shows about a log line comes from here instead.
+ */
+export function currentInvocation(): InvocationScope | undefined {
+  return invocations.getStore();
+}
+
+/** Records the job the current invocation works on (an API handler learns it midway). */
+export function noteInvocationJobId(jobId: unknown): void {
+  const scope = invocations.getStore();
+  if (scope && typeof jobId === 'string' && jobId !== '') scope.jobId = jobId;
+}
 
 export interface InProcessLambdasOptions {
   /** Directory the functions' `handlerModule` paths are relative to. */
@@ -76,14 +102,17 @@ export class InProcessLambdas {
         spec.timeoutSeconds * 1000,
       );
     });
-    const run = (async (): Promise<LambdaInvokeResult> => {
+    const scope: InvocationScope = { functionName: spec.logicalId };
+    // A state machine task's input names its job.
+    noteJobIdOf(scope, event);
+    const run = invocations.run(scope, async (): Promise<LambdaInvokeResult> => {
       try {
         const result = await handler(jsonCopy(event), context);
         return { payload: jsonCopy(result) };
       } catch (error) {
         return { functionError: functionError(error) };
       }
-    })();
+    });
     try {
       return await Promise.race([run, timedOut]);
     } finally {
@@ -120,6 +149,11 @@ export function functionError(error: unknown): LambdaFunctionError {
     };
   }
   return { errorType: 'Error', errorMessage: String(error), trace: [] };
+}
+
+function noteJobIdOf(scope: InvocationScope, event: unknown): void {
+  const jobId = (event as { jobId?: unknown } | null)?.jobId;
+  if (typeof jobId === 'string' && jobId !== '') scope.jobId = jobId;
 }
 
 function jsonCopy(value: unknown): unknown {

@@ -26,7 +26,11 @@ import {
   stopStaleDynamoDbLocal,
 } from './dynamodb-local.ts';
 import { httpApiFromTemplate } from './http-api-routes.ts';
-import { InProcessLambdas, type LambdaFunctionError } from './in-process-lambdas.ts';
+import {
+  InProcessLambdas,
+  type LambdaFunctionError,
+  noteInvocationJobId,
+} from './in-process-lambdas.ts';
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
 import { localApiTokens, localWebhookSigningSecret } from './local-api-tokens.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
@@ -363,6 +367,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // was set (generate checks the request with the functions' own code) built it at INFO.
     const { logger } = await import('../../functions/shared/observability/observability.ts');
     logger.setLogLevel((options.logLevel ?? 'WARN') as Parameters<typeof logger.setLogLevel>[0]);
+    // Concurrent invocations share that logger here, and overwrite each other's keys: the job
+    // an invocation appends is also kept on the invocation (in-process-lambdas.ts), which the
+    // terminal's log lines read.
+    const appendKeys = logger.appendKeys.bind(logger);
+    logger.appendKeys = (attributes) => {
+      noteInvocationJobId(attributes.jobId);
+      appendKeys(attributes);
+    };
 
     const lambdas = new InProcessLambdas(functions, { projectRoot: PROJECT_ROOT });
     const invokeLambda = (name: string, payload: unknown) => lambdas.invoke(name, payload);

@@ -17,7 +17,12 @@ import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { LOCAL_DATA_DIR, removeStackInfo, stackInfoPath, writeStackInfo } from './stack-info.ts';
 import { startBanner } from './start-banner.ts';
-import { compactHandlerLogs, type EndedJob, executionEndLine } from './terminal-log.ts';
+import {
+  compactHandlerLogs,
+  type EndedJob,
+  executionEndLine,
+  webhookDeliveryLine,
+} from './terminal-log.ts';
 import { printable } from './terminal-text.ts';
 
 const COMMAND = 'npm start';
@@ -154,6 +159,12 @@ async function main(): Promise<void> {
   // (e.g. ProviderRejectedError) does not.
   const running = stack;
   running.stepFunctions.onExecutionEnd((execution) => {
+    // A webhook delivery is not the job: its line says whether the event was delivered.
+    if (execution.stateMachineArn !== info.stateMachineArn) {
+      const line = webhookDeliveryLine(execution, speed);
+      if (line && !stopping) process.stdout.write(line);
+      return;
+    }
     void endedJob(info, execution.input).then((job) => {
       if (!stopping) process.stdout.write(executionEndLine(execution, job, speed));
     });
