@@ -103,7 +103,7 @@ export interface LocalStackOptions {
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
-  simulator?: Omit<SimulatorOptions, 'speed' | 'now' | 'apiKey' | 'port' | 'host'>;
+  simulator?: Omit<SimulatorOptions, 'speed' | 'now' | 'apiKey' | 'port' | 'host' | 'journalFile'>;
   /** Extra CDK context for the synthesis, e.g. `{ 'limits:maxConcurrentJobs': '2' }`. */
   context?: Record<string, string>;
   /**
@@ -182,6 +182,8 @@ export interface LocalStack extends LocalStackInfo {
 
 /** The clock's position across restarts, in the data directory. */
 const CLOCK_FILE = 'clock.json';
+/** The built-in simulator's jobs, one JSON line per change, in the data directory. */
+const SIMULATOR_FILE = 'simulator.jsonl';
 /** The events put on the bus, one JSON line each, in the data directory. */
 export const EVENTS_FILE = 'events.jsonl';
 
@@ -237,6 +239,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await rm(join(options.dataDir, 's3'), { recursive: true, force: true });
     await rm(join(options.dataDir, CLOCK_FILE), { force: true });
     await rm(join(options.dataDir, EVENTS_FILE), { force: true });
+    await rm(join(options.dataDir, SIMULATOR_FILE), { force: true });
   }
   // One clock for everything on the stack, before anything records a time. A real provider
   // runs on the wall clock, and so must we (its timestamps are compared with ours).
@@ -285,11 +288,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       step('starting the provider simulator');
       providerKey = `sk-local-${randomBytes(12).toString('hex')}`;
       // The simulator runs on the stack's clock, at its own speed 1: the clock is the fast one.
+      // Its jobs are kept in the data directory, so a restart finds the renders the pipeline
+      // waits for where they were (the clock never goes back).
+      const journalFile = dataPath(SIMULATOR_FILE);
       simulator = await startSimulator({
         ...options.simulator,
         speed: 1,
         now: clock.nowMs,
         apiKey: providerKey,
+        ...(journalFile ? { journalFile } : {}),
       });
       const running = simulator;
       stops.push(() => running.close());

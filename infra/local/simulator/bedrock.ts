@@ -289,6 +289,7 @@ function startAsyncInvoke(
     },
   );
   const invocation = ctx.bedrock.add(record, token, outputDataConfig.s3OutputDataConfig.s3Uri);
+  ctx.journal?.append({ kind: 'invocation', record, token, s3Uri: invocation.s3Uri });
   ctx.counters.creates += 1;
   if (knobs.dropNextCreateResponses > 0) {
     knobs.dropNextCreateResponses -= 1;

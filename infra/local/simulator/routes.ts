@@ -11,6 +11,7 @@ import {
 } from './bedrock.ts';
 import { type Media, planContent, sendContent, type Variant, variants } from './content.ts';
 import { parseCreateFields, parseRemixPrompt } from './create-params.ts';
+import type { SimulatorJournal } from './journal.ts';
 import type { SimulatorKnobs } from './knobs.ts';
 import { readBody } from './request-body.ts';
 import { countStatus, type ResponseContext, sendError, sendJson } from './responses.ts';
@@ -33,6 +34,8 @@ export interface SimulatorContext extends ResponseContext {
   closing: AbortSignal;
   /** Bedrock's async invocations (bedrock.ts). */
   bedrock: BedrockInvocations;
+  /** Where jobs are kept across restarts, if anywhere (journal.ts). */
+  journal: SimulatorJournal | undefined;
 }
 
 /** Serves one request: latency, injected faults, auth, then the /v1/videos routes. */
@@ -112,7 +115,9 @@ async function route(
       return sendJson(ctx, res, 200, toVideoObject(ctx.store.get(id), ctx.now()));
     }
     if (method === 'DELETE') {
-      ctx.store.delete(id, ctx.now());
+      const atMs = ctx.now();
+      ctx.store.delete(id, atMs);
+      ctx.journal?.append({ kind: 'deleted', id, atMs });
       return sendJson(ctx, res, 200, { id, object: 'video.deleted', deleted: true });
     }
     throw methodNotAllowed(req, url);
@@ -194,6 +199,7 @@ function startJob(ctx: SimulatorContext, res: ServerResponse, params: VideoParam
     renderFactor: knobs.models[params.model]?.renderFactor ?? 1,
     willFail: params.prompt.includes(knobs.renderFailureMarker),
   });
+  ctx.journal?.append({ kind: 'video', record });
   ctx.counters.creates += 1;
   if (knobs.dropNextCreateResponses > 0) {
     knobs.dropNextCreateResponses -= 1;

@@ -4,6 +4,7 @@ import { createServer as createHttp2Server, type Http2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net';
 import { BedrockInvocations, type InvocationSnapshot } from './bedrock.ts';
 import { loadMedia } from './content.ts';
+import { SimulatorJournal } from './journal.ts';
 import { defaultKnobs, parseKnobs, type SimulatorKnobs } from './knobs.ts';
 import type { Counters } from './responses.ts';
 import { handleRequest, type SimulatorContext } from './routes.ts';
@@ -29,6 +30,12 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   logError?: (error: unknown) => void;
   /** Where Bedrock invocations write their MP4 (an S3 endpoint); see also `connectS3()`. */
   s3Endpoint?: string;
+  /**
+   * A file that keeps the jobs across restarts (journal.ts): read at start, one line appended
+   * per change. Meant with a clock that never goes back (the local stack's); absent, jobs live
+   * in memory only.
+   */
+  journalFile?: string;
 }
 
 /** A snapshot of what the simulator has seen and done, computed when read. */
@@ -82,6 +89,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     now = Date.now,
     logError,
     s3Endpoint,
+    journalFile,
     ...knobOptions
   } = options;
   const knobs: SimulatorKnobs = {
@@ -100,7 +108,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     closing: closing.signal,
     logError: logError ?? (() => {}),
     bedrock: new BedrockInvocations(knobs.seed),
+    journal: journalFile === undefined ? undefined : new SimulatorJournal(journalFile),
   };
+  if (ctx.journal) await replay(ctx, ctx.journal);
   if (s3Endpoint) ctx.bedrock.connectS3(s3Endpoint);
   const server = createServer((req, res) => {
     void handleRequest(ctx, req, res);
@@ -154,6 +164,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return closed;
     },
   };
+}
+
+/** Puts back the jobs a previous simulator on the same journal created (and deleted). */
+async function replay(ctx: SimulatorContext, journal: SimulatorJournal): Promise<void> {
+  for (const entry of await journal.entries()) {
+    if (entry.kind === 'video') {
+      ctx.store.restore(entry.record);
+    } else if (entry.kind === 'invocation') {
+      if (ctx.bedrock.byToken(entry.token)) continue;
+      ctx.bedrock.add(ctx.bedrock.store.restore(entry.record), entry.token, entry.s3Uri);
+    } else {
+      try {
+        ctx.store.delete(entry.id, entry.atMs);
+      } catch {
+        // deleted twice, or its creation was never written: nothing to delete
+      }
+    }
+  }
 }
 
 /** Closes an HTTP/2 server, its open sessions included (they would hold `close` forever). */

@@ -143,6 +143,16 @@ export class VideoStore {
     return record;
   }
 
+  /** Puts back a job a journal kept (journal.ts), as it was created; a known id is kept as is. */
+  restore(record: VideoRecord): VideoRecord {
+    const known = this.byId.get(record.id);
+    if (known) return known;
+    const copy = { ...record };
+    this.records.push(copy);
+    this.byId.set(copy.id, copy);
+    return copy;
+  }
+
   /** A live (not deleted) job, or a 404. */
   get(id: string): VideoRecord {
     const record = this.byId.get(id);

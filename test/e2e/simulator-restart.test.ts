@@ -1,0 +1,134 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStackInfo } from '../../infra/local/local-stack.ts';
+import type {
+  LocalStackChildMessage,
+  LocalStackChildOptions,
+} from '../support/local-stack-child.ts';
+
+// The guide's promise: stop `npm start` while a job renders, start it again, and the job goes
+// on. On the built-in simulator that needs the simulator's jobs to survive the restart (they
+// are kept in the data directory, simulator.jsonl) on a clock that continues from where it
+// stopped; before, the resumed job's next poll answered video_not_found and the job FAILED.
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// A 4 s sora-2 clip renders for about a minute of the stack's clock: ~30 s of ours at x2, long
+// enough to stop and restart in the middle of it, short enough to wait for the end.
+const SPEED = 2;
+
+let dataDir: string;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'sora-sim-restart-'));
+});
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** `npm start` on `dataDir` with the built-in simulator, in a child process. */
+async function startStack() {
+  const options: LocalStackChildOptions = { dataDir, speed: SPEED, scheduleTimer: false };
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['PROVIDER_BASE_URL', 'PROVIDER_API_KEY', 'PROVIDER_MODEL']) {
+    delete env[name];
+  }
+  const child = fork(
+    join(PROJECT_ROOT, 'test/support/local-stack-child.ts'),
+    [JSON.stringify(options)],
+    { cwd: PROJECT_ROOT, env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  children.add(child);
+  const exited = once(child, 'exit');
+  const pending = new Map<number, (message: LocalStackChildMessage) => void>();
+  const info = await new Promise<LocalStackInfo>((resolve, reject) => {
+    child.on('message', (message: LocalStackChildMessage) => {
+      if (message.type === 'ready') resolve(message.info);
+      if (message.type === 'failed') reject(new Error(`local stack failed: ${message.error}`));
+      if (message.type === 'scheduler') pending.get(message.id)?.(message);
+    });
+    void exited.then(([code, signal]) =>
+      reject(new Error(`local stack exited (${code ?? signal}) before it was ready`)),
+    );
+  });
+  return {
+    info,
+    runScheduler(): Promise<{ resumed: string[] }> {
+      return new Promise((resolve, reject) => {
+        pending.set(1, (message) => {
+          if (message.type !== 'scheduler') return;
+          if (message.error) reject(new Error(message.error));
+          else resolve(message.summary as { resumed: string[] });
+        });
+        child.send({ type: 'runScheduler', id: 1 });
+      });
+    },
+    /** A clean stop, as Ctrl-C gives: the stack stops its executions and saves its clock. */
+    async stop(): Promise<void> {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface Job {
+  id: string;
+  status: string;
+  progress: number;
+  error?: { code: string };
+}
+
+async function job(info: LocalStackInfo, id: string): Promise<Job> {
+  const response = await fetch(`${info.apiUrl}/videos/${id}`, { headers: info.headers });
+  return (await response.json()) as Job;
+}
+
+/** Polls the job until `done` holds (the test's timeout bounds the wait). */
+async function until(info: LocalStackInfo, id: string, done: (job: Job) => boolean) {
+  for (;;) {
+    const current = await job(info, id);
+    if (done(current)) return current;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('the local stack restarted on the built-in simulator', () => {
+  it('a job rendering when the stack stops completes after the restart, created once', async () => {
+    const first = await startStack();
+    const submitted = await fetch(`${first.info.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...first.info.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'A cat playing piano', seconds: '4' }),
+    });
+    const { id } = (await submitted.json()) as { id: string };
+    const rendering = await until(first.info, id, (current) => current.progress > 0);
+    await first.stop();
+
+    const second = await startStack();
+    // The run the schedule would make (resuming what the restart interrupted), now.
+    await second.runScheduler();
+    const ended = await until(second.info, id, (current) =>
+      ['COMPLETED', 'FAILED', 'CANCELLED'].includes(current.status),
+    );
+    await second.stop();
+    const journal = await readFile(join(dataDir, 'simulator.jsonl'), 'utf8').catch(() => '');
+
+    expect(rendering.status).toBe('IN_PROGRESS');
+    expect(rendering.progress).toBeLessThan(100);
+    expect([ended.status, ended.error?.code]).toEqual(['COMPLETED', undefined]);
+    // One provider job, created before the stop and found again after it.
+    const kinds = journal.split('\n').filter(Boolean);
+    expect(kinds.map((line) => (JSON.parse(line) as { kind: string }).kind)).toEqual(['video']);
+  }, 240_000);
+});
