@@ -1,8 +1,13 @@
 import { serverNow } from './server-clock.ts';
 
+/**
+ * Dollars, the one money format of the console: cents ($0.40, $7.50), and tenths of a cent only
+ * under $0.10, where cents would round a real amount away ($0.012).
+ */
 export function usd(amount: number | null | undefined): string {
   if (amount === null || amount === undefined) return '—';
-  return `$${amount.toFixed(amount < 1 ? 3 : 2)}`;
+  const decimals = amount !== 0 && Math.abs(amount) < 0.1 ? 3 : 2;
+  return `$${amount.toFixed(decimals)}`;
 }
 
 /** "12 s ago", "5 min ago", "3 h ago", "2 d ago" from an ISO time. */

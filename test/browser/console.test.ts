@@ -116,7 +116,9 @@ describe('web console', () => {
     await page.getByRole('link', { name: 'New video', exact: true }).click();
     await page.getByLabel('Seconds').selectOption('8');
     // sora-2 at $0.10 a second, from the catalogue in config.json.
-    await expect.poll(() => page.locator('#estimate').textContent(), WAIT).toContain('$0.800');
+    await expect
+      .poll(() => page.locator('#estimate').textContent(), WAIT)
+      .toMatch(/Estimated cost \$0\.80\b/);
     await screenshot('console-submit');
 
     const id = await fillAndSubmit('A red fox running through fresh snow at dawn');
@@ -181,7 +183,10 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Yes, cancel the job' }).click();
 
     await statusBadge().filter({ hasText: 'cancelled' }).waitFor(WAIT);
-    await page.getByText('Cancelled. Nothing was spent.').waitFor(WAIT);
+    const notice = page.locator('#job-notice');
+    await notice.waitFor(WAIT);
+    expect(await notice.textContent()).toBe('Cancelled. Nothing was spent.');
+    expect(await notice.evaluate(isFocused)).toBe(true);
     expect(await statusOf()).toBe('CANCELLED');
     expect(stack.simulator?.stats.creates).toBe(creates);
     expect(await page.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
@@ -194,6 +199,11 @@ describe('web console', () => {
     const explanation = page.getByRole('region', { name: 'Why it failed' });
     await expect.poll(() => explanation.textContent(), WAIT).toContain('moderation_blocked');
     expect(await explanation.textContent()).toContain('Rewrite the prompt');
+    // The advice is given once ("... submit it again"), not repeated in other words.
+    expect((await explanation.textContent())?.match(/again/g)).toHaveLength(1);
+    // A failed job shows no progress: its last percentage means nothing.
+    expect(await page.locator('.status-line').textContent()).not.toMatch(/%/);
+    expect(await page.locator('.status-line progress').count()).toBe(0);
     await screenshot('console-failed');
   });
 
@@ -201,10 +211,14 @@ describe('web console', () => {
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.getByRole('heading', { name: /^Today/ }).waitFor(WAIT);
     const today = page.getByRole('region', { name: /^Today/ });
-    expect(await today.locator('dl').textContent()).toMatch(/Spent \(rendered\)\$0\.800/);
+    expect(await today.locator('dl').textContent()).toMatch(/Spent \(rendered\)\$0\.80Reserved/);
     const share = page.getByRole('region', { name: 'Your share today (client default)' });
-    expect(await share.locator('dl').textContent()).toMatch(/Spent\$0\.800/);
+    expect(await share.locator('dl').textContent()).toMatch(/Spent\$0\.80Reserved/);
     await page.getByRole('heading', { name: /^Waiting/ }).waitFor(WAIT);
+    // One money format: cents (tenths of a cent only under $0.10).
+    for (const amount of (await page.locator('main').textContent())?.match(/\$\d+\.\d+/g) ?? []) {
+      expect(amount).toMatch(/^\$\d+\.\d\d$/);
+    }
     await screenshot('console-usage');
   });
 
@@ -214,6 +228,7 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(1);
     expect(await page.locator('tbody tr .status').textContent()).toBe('failed');
+    expect(await page.locator('tbody tr progress').count()).toBe(0);
     await page.getByLabel('Status').selectOption('');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(3);
@@ -433,9 +448,52 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Yes, cancel the job' }).click();
 
     await statusBadge().filter({ hasText: 'cancelled' }).waitFor(WAIT);
-    await page
-      .getByText(`Cancelled. The render had started: ${price} is counted as spent.`)
-      .waitFor(WAIT);
+    await page.locator('#job-notice').waitFor(WAIT);
+    expect(await page.locator('#job-notice').textContent()).toBe(
+      `Cancelled. The render had started: ${price} is counted as spent.`,
+    );
+  });
+
+  it('keeps a model id, a size, a cost and an age on one line each in the list at 1024 px and 700 px', async () => {
+    const answer = await fetch(`${stack.apiUrl}/videos`, {
+      method: 'POST',
+      headers: { ...stack.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'A kite over dunes', model: 'luma.ray-v2:0', defer: true }),
+    });
+    expect(answer.status).toBe(202);
+    const { id } = (await answer.json()) as { id: string };
+    // Above the phone layout (40rem), where the table is a table.
+    for (const width of [1024, 700]) {
+      const wide = await browser.newPage({ viewport: { width, height: 800 } });
+      try {
+        await wide.goto(stack.info().consoleUrl);
+        const row = wide.locator(`tr[data-job-id="${id}"]`);
+        await row.waitFor(WAIT);
+        expect(await row.locator('td[data-label="Model"]').textContent()).toBe('luma.ray-v2:0');
+        for (const label of ['Model', 'Size', 'Cost', 'Age']) {
+          const lines = await row.locator(`td[data-label="${label}"]`).evaluate((cell) => {
+            // In the page: the distinct line tops of the cell's text.
+            const { document } = globalThis as unknown as {
+              document: {
+                createRange(): {
+                  selectNodeContents(node: unknown): void;
+                  getClientRects(): Iterable<{ top: number }>;
+                };
+              };
+            };
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+          });
+          expect(lines, `${label} at ${width} px`).toBe(1);
+        }
+        // Prices of $0.40 and $7.50 on the same list read in one format.
+        expect(await row.locator('td[data-label="Cost"]').textContent()).toBe('$7.50');
+        expect(await wide.locator('td[data-label="Cost"]').allTextContents()).toContain('$0.40');
+      } finally {
+        await wide.close();
+      }
+    }
   });
 
   it('wraps a 4,000-character prompt without spaces: the job page and the list fit 1280 px and 390 px', async () => {

@@ -35,10 +35,9 @@ export async function renderJobDetail(context: AppContext, id: string | undefine
     throw error;
   }
   if (!context.isCurrent()) return;
-  // A cancel renders the page again at once, with what it did.
+  // A cancel renders the page again at once, with what it did (focused, so it is read out).
   const onCancelled = (cancelled: PublicJob, outcome: string) => {
     job = cancelled;
-    announce(outcome);
     void show(context, job, { onCancelled, notice: outcome });
   };
   await show(context, job, { onCancelled });
@@ -55,7 +54,10 @@ export async function renderJobDetail(context: AppContext, id: string | undefine
         await show(context, job, { onCancelled });
       } else {
         job = again;
-        context.main.querySelector('progress')?.replaceWith(progressBar(job));
+        const bar = progressBar(job);
+        if (bar) context.main.querySelector('.status-line progress')?.replaceWith(bar);
+        const percent = context.main.querySelector('.status-line .percent');
+        if (percent) percent.textContent = ` ${job.progress}%`;
       }
     } catch {
       // keep the page as it is and try again
@@ -98,14 +100,7 @@ async function show(context: AppContext, job: PublicJob, options: ShowOptions): 
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/' }, '← All jobs')),
     h('h1', {}, 'Video job'),
     h('blockquote', { class: 'prompt-text' }, job.prompt),
-    h(
-      'p',
-      { class: 'status-line' },
-      statusBadge(job),
-      ' ',
-      progressBar(job),
-      ` ${job.status === 'COMPLETED' ? 100 : job.progress}%`,
-    ),
+    statusLine(job),
     notice,
     sections,
     actions(context, job, options.onCancelled),
@@ -113,6 +108,17 @@ async function show(context: AppContext, job: PublicJob, options: ShowOptions): 
   );
   // The button that was pressed is gone: focus goes to what it did.
   notice?.focus();
+}
+
+function statusLine(job: PublicJob): HTMLElement {
+  const bar = progressBar(job);
+  const percent = job.status === 'COMPLETED' ? 100 : job.progress;
+  return h(
+    'p',
+    { class: 'status-line' },
+    statusBadge(job),
+    bar ? [' ', bar, h('span', { class: 'percent' }, ` ${percent}%`)] : null,
+  );
 }
 
 async function player(context: AppContext, job: PublicJob): Promise<HTMLElement> {
@@ -180,14 +186,8 @@ function errorExplanation(error: NonNullable<PublicJob['error']>): HTMLElement {
     h('h2', { id: 'error-heading' }, 'Why it failed'),
     h('p', {}, h('code', {}, error.code), ': ', error.message),
     h('p', {}, help.meaning),
+    // The advice once: whether to try again is part of it (error-help.ts).
     h('p', {}, h('strong', {}, 'What to do: '), help.action),
-    h(
-      'p',
-      { class: 'hint' },
-      error.retryable
-        ? 'Submitting the same request again may succeed.'
-        : 'The same request would fail again.',
-    ),
   );
 }
 

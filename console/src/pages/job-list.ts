@@ -221,11 +221,16 @@ function jobRow(job: PublicJob, context: AppContext): HTMLTableRowElement {
     ),
     h('td', {}, statusBadge(job)),
     h('td', {}, progressBar(job)),
-    h('td', { 'data-label': 'Model' }, job.model),
-    h('td', { 'data-label': 'Size' }, job.size),
+    // Short values that read wrong broken over two lines ("luma.ray-v2:" / "0", "5 min" / "ago").
+    h('td', { 'data-label': 'Model', class: 'nowrap' }, job.model),
+    h('td', { 'data-label': 'Size', class: 'nowrap' }, job.size),
     h('td', { 'data-label': 'Seconds' }, job.seconds),
-    h('td', { 'data-label': 'Cost' }, usd(job.estimatedCostUsd)),
-    h('td', { 'data-label': 'Age' }, h('time', { datetime: job.createdAt }, age(job.createdAt))),
+    h('td', { 'data-label': 'Cost', class: 'nowrap' }, usd(job.estimatedCostUsd)),
+    h(
+      'td',
+      { 'data-label': 'Age', class: 'nowrap' },
+      h('time', { datetime: job.createdAt }, age(job.createdAt)),
+    ),
   );
   return row;
 }
@@ -234,7 +239,9 @@ export function statusBadge(job: PublicJob): HTMLElement {
   return h('span', { class: `status status-${job.status.toLowerCase()}` }, statusLabel(job.status));
 }
 
-export function progressBar(job: PublicJob): HTMLElement {
+/** How far a job got; none for a failed or cancelled job, whose last progress means nothing. */
+export function progressBar(job: PublicJob): HTMLElement | null {
+  if (!isActive(job.status) && job.status !== 'COMPLETED') return null;
   const value = job.status === 'COMPLETED' ? 100 : job.progress;
   return h(
     'progress',
