@@ -14,6 +14,7 @@ import {
   type LimitsConfig,
   limitsConfigFromEnv,
 } from '../../functions/shared/limits/limits-config.ts';
+import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { consoleConfigDocument } from '../console/console-config.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../constructs/pipeline-function.ts';
 import { CLIENT_RATE_CONTEXT_KEYS } from '../stacks/limits-settings.ts';
@@ -117,6 +118,12 @@ export interface LocalStackOptions {
    * Tests turn it off and call `runScheduler()` when they want a run.
    */
   scheduleTimer?: boolean;
+  /**
+   * Run the scheduler once at start, before the API serves, so the jobs whose executions died
+   * with the previous run (a crash, a stop) are resumed at once rather than at the schedule's
+   * first run. Default: with a data directory (without one there is no previous run).
+   */
+  resumeAtStart?: boolean;
   /** POWERTOOLS_LOG_LEVEL of the handlers (default WARN: the CLI shows progress itself). */
   logLevel?: string;
   /** Told about each start-up step (the CLI prints them). */
@@ -406,6 +413,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     s3.server.on('event', (event) => eventSources.s3Event(event));
     stops.push(() => eventSources.close());
     const [schedule] = schedules;
+    if (schedule && (options.resumeAtStart ?? options.dataDir !== null)) {
+      await resumeInterruptedJobs(() => eventSources.runSchedule(schedule), step);
+    }
 
     step('starting the HTTP API');
     const httpApi = httpApiFromTemplate(templates.pipeline, resolver);
@@ -501,6 +511,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+/**
+ * Executions live in this process (LocalStepFunctions): none from a previous run survives it.
+ * A job that run left in flight has no execution, and only the scheduler's sweep notices,
+ * resuming it from its record (resume-job.ts: a new execution that polls and downloads, never
+ * creates again). Its first run comes a schedule interval after the start (5 minutes at x1):
+ * it runs now instead, the very run the schedule makes (its other work included: handing free
+ * slots to waiting jobs). A QUEUED job whose execution had not reached the provider is left to
+ * the sweep's usual grace, as on AWS.
+ */
+async function resumeInterruptedJobs(
+  runScheduler: () => Promise<unknown>,
+  step: (message: string) => void,
+): Promise<void> {
+  try {
+    const summary = (await runScheduler()) as Partial<SchedulerSummary> | null;
+    const resumed = summary?.resumed ?? [];
+    if (resumed.length > 0) {
+      const named = resumed.slice(0, 3).join(', ');
+      const more = resumed.length > 3 ? ` and ${resumed.length - 3} more` : '';
+      step(
+        `resumed ${resumed.length === 1 ? 'the job' : `${resumed.length} jobs`} the last run left in flight: ${named}${more}`,
+      );
+    }
+  } catch (error) {
+    // The schedule's own runs try again later; the stack is usable meanwhile.
+    step(`could not resume the jobs the last run left in flight: ${(error as Error).message}`);
   }
 }
 

@@ -24,18 +24,18 @@ import {
 
 // The local stack killed mid-run (SIGKILL of its process group: node and DynamoDB Local's java,
 // as a crashed machine would leave it) and started again on the same data directory, while the
-// provider keeps rendering. The simulator the stack embeds lives in the stack's process and keeps
-// its videos in memory (infra/local/simulator/video-store.ts): a restart would come back to an
-// empty provider. So the provider here is a simulator in this test process, which the stack uses
-// as a real provider (PROVIDER_BASE_URL / PROVIDER_API_KEY / PROVIDER_MODELS), and it survives the
-// crash. With a real provider the stack runs on the wall clock (it refuses --speed), so the run is
+// provider keeps rendering. The provider here is a simulator in this test process, which the
+// stack uses as a real provider (PROVIDER_BASE_URL / PROVIDER_API_KEY / PROVIDER_MODELS): it
+// survives the crash as a real provider would, and the test reads its stats. (The simulator the
+// stack embeds keeps its jobs across restarts in the data directory: simulator-restart.test.ts.) With a real provider the stack runs on the wall clock (it refuses --speed), so the run is
 // kept short another way: a catalogue of tiny frames, which the provider renders in seconds and
 // for which the pipeline's wait policy polls every ~2 s, and the simulator at speed 2.
 //
 // After the restart one scheduler run (the sweep, triggered here instead of waiting for the
 // 5-minute schedule of a stack on the wall clock) must resume every job whose execution died with
 // provider work alive or done; all 12 jobs then complete, each created once at the provider, the
-// provider never running more than 4 at once.
+// provider never running more than 4 at once. That test drives the sweep itself, the path on
+// AWS; the local stack also runs it as it starts (resumeAtStart), which the second test checks.
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LIMIT = 4;
@@ -99,9 +99,12 @@ interface StackChild {
   stop(): Promise<void>;
 }
 
-async function startStack(): Promise<StackChild> {
+async function startStack(
+  settings: { dataDir?: string; resumeAtStart?: boolean } = {},
+): Promise<StackChild> {
   const options: LocalStackChildOptions = {
-    dataDir,
+    dataDir: settings.dataDir ?? dataDir,
+    ...(settings.resumeAtStart === undefined ? {} : { resumeAtStart: settings.resumeAtStart }),
     context: {
       'limits:maxConcurrentJobs': String(LIMIT),
       // Per minute of the wall clock here: no request of this short run waits for the allowance.
@@ -223,7 +226,8 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
   it('resumes every job whose provider work was alive or done: all complete, none created twice, the limit kept across the restart', async () => {
     const started = Date.now();
     // --- first run: 12 jobs through 4 slots, killed while 4 are at the provider -------------
-    const first = await startStack();
+    // This test runs the sweep itself: the stack does not run it as it starts.
+    const first = await startStack({ resumeAtStart: false });
     const phases: string[] = [`first start ${seconds(started)}`];
     const jobIds: string[] = [];
     for (const request of REQUESTS) jobIds.push(await submit(first.info, request));
@@ -260,7 +264,7 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     ).toBe(true);
 
     // --- restart on the same data: what was recorded at the crash -------------------------
-    const second = await startStack();
+    const second = await startStack({ resumeAtStart: false });
     phases.push(`restarted ${seconds(started)}`);
     const audit2 = new PipelineAudit(second.info);
     const recorded = await audit2.jobs();
@@ -384,6 +388,85 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     expect(processesUsing(dataDir)).toEqual([]);
     console.info(
       `crash recovery: ${inFlight.length} jobs in flight at the crash (${unrecordedCreate.length} with an unrecorded create), ${aliveAtSweep.length} still rendering at the restart, ${doneBeforeCrash.length} done before the crash; ${phases.join(', ')}, stopped ${seconds(started)}`,
+    );
+  }, 240_000);
+
+  it('resumes the jobs a killed stack left in flight as it starts again, not after the sweep: they go on at once and complete', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sora-crash-resume-'));
+    const first = await startStack({ dataDir: dir });
+    const jobIds: string[] = [];
+    // Long renders (~48 s at the provider): still rendering after the crash and the restart.
+    for (const n of [1, 2, 3]) {
+      jobIds.push(
+        await submit(first.info, {
+          prompt: `A slow pan, take ${n}`,
+          model: 'sora-2-pro',
+          seconds: '8',
+        }),
+      );
+    }
+    const audit = new PipelineAudit(first.info);
+    const atProvider = await waitFor(
+      'the three jobs at the provider',
+      async () => {
+        const jobs = await audit.jobs();
+        return jobIds.every((id) => jobs.get(id)?.providerJobId) ? jobs : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 100 },
+    );
+    audit.destroy();
+    await first.crash();
+
+    // No scheduler runs on this stack (scheduleTimer: false): only the start can resume them.
+    const second = await startStack({ dataDir: dir });
+    const ready = Date.now();
+    const audit2 = new PipelineAudit(second.info);
+    const resumed = await waitFor(
+      'the jobs resumed',
+      async () => {
+        const jobs = await audit2.jobs();
+        return jobIds.every((id) => (jobs.get(id)?.resumeCount ?? 0) >= 1) ? jobs : undefined;
+      },
+      // Seconds, not the sweep's grace or the schedule's 5 minutes.
+      { timeoutMs: 15_000, everyMs: 100 },
+    );
+    const resumedAfterMs = Date.now() - ready;
+    const ended = await waitFor(
+      'the jobs ended',
+      async () => {
+        const jobs = await audit2.jobs();
+        return jobIds.every((id) => isTerminal(jobs.get(id)?.status ?? 'QUEUED'))
+          ? jobs
+          : undefined;
+      },
+      { timeoutMs: 120_000, everyMs: 200 },
+    );
+    audit2.destroy();
+    await second.stop();
+    await rm(dir, { recursive: true, force: true });
+
+    expect(resumedAfterMs).toBeLessThan(15_000);
+    expect(
+      Object.fromEntries(
+        jobIds.map((id) => {
+          const job = resumed.get(id);
+          return [id, [job?.resumeCount, job?.executionName !== atProvider.get(id)?.executionName]];
+        }),
+      ),
+    ).toEqual(Object.fromEntries(jobIds.map((id) => [id, [1, true]])));
+    expect(Object.fromEntries(jobIds.map((id) => [id, ended.get(id)?.status]))).toEqual(
+      Object.fromEntries(jobIds.map((id) => [id, 'COMPLETED'])),
+    );
+    // Resumed, not redone: each created once at the provider, the one it had before the crash.
+    const creates = countBy(
+      simulator.stats.videos.filter((video) =>
+        jobIds.some((id) => video.idempotencyKey === `sora-pipeline-${id}`),
+      ),
+      (video) => String(video.idempotencyKey),
+    );
+    expect([...creates.values()]).toEqual([1, 1, 1]);
+    expect(Object.fromEntries(jobIds.map((id) => [id, ended.get(id)?.providerJobId]))).toEqual(
+      Object.fromEntries(jobIds.map((id) => [id, atProvider.get(id)?.providerJobId])),
     );
   }, 240_000);
 });

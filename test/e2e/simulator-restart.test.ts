@@ -51,12 +51,10 @@ async function startStack() {
   );
   children.add(child);
   const exited = once(child, 'exit');
-  const pending = new Map<number, (message: LocalStackChildMessage) => void>();
   const info = await new Promise<LocalStackInfo>((resolve, reject) => {
     child.on('message', (message: LocalStackChildMessage) => {
       if (message.type === 'ready') resolve(message.info);
       if (message.type === 'failed') reject(new Error(`local stack failed: ${message.error}`));
-      if (message.type === 'scheduler') pending.get(message.id)?.(message);
     });
     void exited.then(([code, signal]) =>
       reject(new Error(`local stack exited (${code ?? signal}) before it was ready`)),
@@ -64,16 +62,6 @@ async function startStack() {
   });
   return {
     info,
-    runScheduler(): Promise<{ resumed: string[] }> {
-      return new Promise((resolve, reject) => {
-        pending.set(1, (message) => {
-          if (message.type !== 'scheduler') return;
-          if (message.error) reject(new Error(message.error));
-          else resolve(message.summary as { resumed: string[] });
-        });
-        child.send({ type: 'runScheduler', id: 1 });
-      });
-    },
     /** A clean stop, as Ctrl-C gives: the stack stops its executions and saves its clock. */
     async stop(): Promise<void> {
       child.kill('SIGTERM');
@@ -115,9 +103,8 @@ describe('the local stack restarted on the built-in simulator', () => {
     const rendering = await until(first.info, id, (current) => current.progress > 0);
     await first.stop();
 
+    // As npm start does, the stack resumes what the stop interrupted as it starts.
     const second = await startStack();
-    // The run the schedule would make (resuming what the restart interrupted), now.
-    await second.runScheduler();
     const ended = await until(second.info, id, (current) =>
       ['COMPLETED', 'FAILED', 'CANCELLED'].includes(current.status),
     );

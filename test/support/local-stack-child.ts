@@ -15,6 +15,8 @@ export interface LocalStackChildOptions {
   speed?: number;
   context?: Record<string, string>;
   scheduleTimer?: boolean;
+  /** Resume at start what the previous run left in flight (default: yes, as npm start does). */
+  resumeAtStart?: boolean;
   logLevel?: string;
 }
 
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     ...(provider ? { provider } : {}),
     ...(options.context ? { context: options.context } : {}),
     scheduleTimer: options.scheduleTimer ?? true,
+    ...(options.resumeAtStart === undefined ? {} : { resumeAtStart: options.resumeAtStart }),
     logLevel: options.logLevel ?? 'SILENT',
   });
   let stopping: Promise<void> | undefined;
