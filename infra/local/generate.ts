@@ -447,14 +447,27 @@ export async function storedLocation(
   }
 }
 
-/** A few lines a person reads: what was made, where it is, what it cost. */
-export function jobSummary(job: PublicJob, facts: { file?: string; stored?: string } = {}): string {
-  const took =
-    job.completedAt === undefined
-      ? ''
-      : ` in ${((Date.parse(job.completedAt) - Date.parse(job.createdAt)) / 1000).toFixed(1)} s`;
+/**
+ * A few lines a person reads: what was made, where it is, what it cost. How long the job took is
+ * on the stack's clock (its own timestamps); `wallSeconds`, what the command waited for it, is
+ * shown too when the two differ (an accelerated stack, or a clock catching up with the wall
+ * clock).
+ */
+export function jobSummary(
+  job: PublicJob,
+  facts: { file?: string; stored?: string; wallSeconds?: number } = {},
+): string {
+  let took = '';
+  if (job.completedAt !== undefined) {
+    const seconds = (Date.parse(job.completedAt) - Date.parse(job.createdAt)) / 1000;
+    const wall = facts.wallSeconds;
+    took =
+      wall === undefined || Math.abs(seconds - wall) <= Math.max(1, wall * 0.1)
+        ? ` in ${seconds.toFixed(1)} s`
+        : ` in ${seconds.toFixed(1)} s on the stack's clock (${wall.toFixed(1)} s of wall time)`;
+  }
   const lines = [
-    `Job        ${job.id} ${job.status}${took} (stack clock)`,
+    `Job        ${job.id} ${job.status}${took}`,
     `Video      ${job.model}, ${job.size}, ${job.seconds} s, estimated $${job.estimatedCostUsd.toFixed(2)}`,
   ];
   if (job.error) lines.push(`Error      ${job.error.code}: ${job.error.message}`);
@@ -598,6 +611,7 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
     // Where the video goes is made sure of before the job is paid for, not after it rendered.
     await prepareOutDir(outDir);
     submitting = true;
+    const submittedAt = Date.now();
     job = await submitVideo(connection.info, request);
     say(`Job ${job.id} submitted`);
     job = await followJob(connection.info, job, {
@@ -606,10 +620,11 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
         bar.update(current.progress, current.status.toLowerCase().replace('_', ' ')),
     });
     bar.done();
+    const wallSeconds = (Date.now() - submittedAt) / 1000;
     const location = await storedLocation(connection.info, job.id);
     const stored = location && `s3://${location.bucket}/${location.key}`;
     if (job.status === 'FAILED') {
-      process.stdout.write(`\n${jobSummary(job)}`);
+      process.stdout.write(`\n${jobSummary(job, { wallSeconds })}`);
       throw new LocalStackError(
         'job-failed',
         `job ${job.id} FAILED: ${job.error?.code ?? 'unknown'}: ${job.error?.message ?? ''}`,
@@ -622,9 +637,7 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
     const where = connection.embedded
       ? `${stored ?? '?'} (kept in ${join(dataDir, 's3')}; npm start serves it)`
       : `${stored ?? '?'} (S3 endpoint ${connection.info.s3Endpoint})`;
-    process.stdout.write(
-      `\n${jobSummary(job, { file: relative(process.cwd(), file) || file, stored: where })}`,
-    );
+    process.stdout.write(`\n${jobSummary(job, { file: shown(file), stored: where, wallSeconds })}`);
   } catch (error) {
     bar.done();
     if (!(error instanceof InterruptedError) || !job) throw error;

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type ClockSource, scaledClock, useClock } from '../../functions/shared/clock.ts';
+import { type ClockSource, useClock } from '../../functions/shared/clock.ts';
 import { LocalStackError } from './local-errors.ts';
 
 /** How often the clock's position is saved while the stack runs (wall-clock ms). */
@@ -30,9 +30,24 @@ export interface LocalClock {
   speed: number;
   /** Where the clock started, ms since the epoch (later than the wall clock after a fast run). */
   startMs: number;
+  /** Stack ms per wall ms now: `speed`, or CATCH_UP_RATE while a clock at x1 catches up. */
+  rate(): number;
+  /**
+   * Set while a clock at x1 that a faster run left ahead of the wall clock catches up with it:
+   * how far ahead it started (ms) and when (wall clock, ms since the epoch) it meets it.
+   */
+  catchUp: { aheadMs: number; meetsWallClockAtMs: number } | undefined;
   /** Saves the position and gives the pipeline back the wall clock. */
   stop(): Promise<void>;
 }
+
+/**
+ * How fast a clock at --speed 1 runs while it is ahead of the wall clock: a faster run (`npm run
+ * generate` starts one at x20 on the same data) leaves it ahead, and it never goes back (the
+ * data's timestamps are up to there). At half speed it meets the wall clock after twice the
+ * lead, and from then on it is the wall clock.
+ */
+export const CATCH_UP_RATE = 0.5;
 
 /**
  * The local stack's one clock: `--speed` times the wall clock, installed as the pipeline's clock
@@ -41,11 +56,17 @@ export interface LocalClock {
  *
  * Data in `.local/` survives restarts, and an accelerated run leaves timestamps ahead of the wall
  * clock; so the clock never goes back: it continues from the time saved by the previous run
- * (saved every few seconds a little ahead of itself, so even a crash leaves no later timestamp
- * behind), or from the wall clock if that is later.
+ * (saved every few seconds a little ahead of itself while it is ahead of the wall clock, so even
+ * a crash leaves no later timestamp behind), or from the wall clock if that is later. At x1 a
+ * clock that starts ahead runs at CATCH_UP_RATE until it meets the wall clock; a clock that is
+ * the wall clock saves no margin (a restart's wall clock is later than anything it wrote), so
+ * runs at x1 never drift ahead, crashes included.
  */
 export async function startLocalClock(options: LocalClockOptions): Promise<LocalClock> {
   const { speed, file } = options;
+  if (!Number.isFinite(speed) || speed <= 0) {
+    throw new RangeError(`Clock speed must be a positive number, got ${speed}`);
+  }
   const realNow = options.realNow ?? Date.now;
   const epochMs = realNow();
   if (options.startAtMs !== undefined && file) {
@@ -56,7 +77,28 @@ export async function startLocalClock(options: LocalClockOptions): Promise<Local
   }
   const saved = file ? await savedClockPosition(file) : undefined;
   const startMs = options.startAtMs ?? Math.max(epochMs, saved ?? 0);
-  const nowMs = scaledClock(speed, { epochMs, startMs, realNow });
+  // Only a position resumed from the file catches up; a start tests ask for is kept as asked.
+  const catchUp =
+    speed === 1 && options.startAtMs === undefined && startMs > epochMs
+      ? {
+          aheadMs: startMs - epochMs,
+          meetsWallClockAtMs: epochMs + (startMs - epochMs) / (1 - CATCH_UP_RATE),
+        }
+      : undefined;
+  /** The clock's reading at wall-clock instant `wallMs`. */
+  const positionAt = (wallMs: number): number => {
+    if (catchUp === undefined) return Math.floor(startMs + (wallMs - epochMs) * speed);
+    return wallMs >= catchUp.meetsWallClockAtMs
+      ? wallMs
+      : Math.floor(startMs + (wallMs - epochMs) * CATCH_UP_RATE);
+  };
+  let last = Number.NEGATIVE_INFINITY;
+  const nowMs: ClockSource = () => {
+    last = Math.max(last, positionAt(realNow()));
+    return last;
+  };
+  const rate = () =>
+    catchUp !== undefined && realNow() < catchUp.meetsWallClockAtMs ? CATCH_UP_RATE : speed;
   const restore = useClock(nowMs);
 
   let timer: NodeJS.Timeout | undefined;
@@ -66,8 +108,13 @@ export async function startLocalClock(options: LocalClockOptions): Promise<Local
     saving = saving.then(() => writePosition(file, position)).catch(() => {});
     return saving;
   };
-  // The position the clock cannot pass before the next save.
-  const bound = () => nowMs() + Math.ceil(SAVE_EVERY_MS * speed);
+  // The position the clock cannot pass before the next save, when that is ahead of the wall
+  // clock; a clock no later than the wall clock needs no margin.
+  const bound = () => {
+    const nextSaveAt = realNow() + SAVE_EVERY_MS;
+    const next = positionAt(nextSaveAt);
+    return next > nextSaveAt ? next : nowMs();
+  };
   if (file) {
     await save(bound());
     timer = setInterval(() => void save(bound()), SAVE_EVERY_MS);
@@ -78,6 +125,8 @@ export async function startLocalClock(options: LocalClockOptions): Promise<Local
     nowMs,
     speed,
     startMs,
+    rate,
+    catchUp,
     stop() {
       stopped ??= (async () => {
         clearInterval(timer);

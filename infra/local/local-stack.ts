@@ -395,7 +395,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const machine of stateMachinesFromTemplate(templates.pipeline, resolver)) {
       stepFunctions.addStateMachine(
         machine.logicalId,
-        createStateMachineRunner(machine, { speed, invokeLambda }),
+        createStateMachineRunner(machine, { speed, clockRate: clock.rate, invokeLambda }),
       );
     }
 

@@ -2,6 +2,7 @@
  * What `npm start` prints once the stack is ready: where everything is, the limits and budget in
  * force, how to try it. Kept apart from start.ts (which runs on import) so it can be tested.
  */
+import { CATCH_UP_RATE } from './local-clock.ts';
 import type { LocalStackInfo, LocalStackLimits } from './local-stack.ts';
 
 export interface StartBanner {
@@ -79,6 +80,26 @@ export function limitsLines(limits: LocalStackLimits, speed: number): string {
   ]
     .map((line) => `${line}\n`)
     .join('');
+}
+
+/**
+ * The line for a clock at x1 that a faster run left ahead of the wall clock, catching up with it
+ * (local-clock.ts): every timestamp shows the lead until then.
+ */
+export function clockCatchUpNote(
+  catchUp: { aheadMs: number; meetsWallClockAtMs: number },
+  wallNowMs: number,
+): string {
+  const at = new Date(catchUp.meetsWallClockAtMs).toISOString();
+  const day = catchUp.meetsWallClockAtMs - wallNowMs > 12 * 3_600_000 ? `${at.slice(0, 10)} ` : '';
+  return `Clock        ${duration(catchUp.aheadMs)} ahead of the wall clock, left by a faster run (npm run generate runs at x20): at x${CATCH_UP_RATE} until it meets the wall clock at ${day}${at.slice(11, 16)} UTC (--fresh starts at the wall clock)`;
+}
+
+function duration(ms: number): string {
+  const seconds = ms / 1000;
+  if (seconds < 120) return `${seconds.toFixed(0)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 /** The named clients' tokens (the admin sees every client's jobs). */

@@ -16,7 +16,7 @@ import type { LocalStack, LocalStackInfo } from './local-stack.ts';
 import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
 import { LOCAL_DATA_DIR, removeStackInfo, stackInfoPath, writeStackInfo } from './stack-info.ts';
-import { startBanner } from './start-banner.ts';
+import { clockCatchUpNote, startBanner } from './start-banner.ts';
 import {
   compactHandlerLogs,
   type EndedJob,
@@ -178,6 +178,7 @@ async function main(): Promise<void> {
       dataDir,
       stackInfoFile: stackInfoPath(dataDir),
       realProvider: provider !== undefined,
+      notes: running.clock.catchUp ? [clockCatchUpNote(running.clock.catchUp, Date.now())] : [],
     }),
   );
 }

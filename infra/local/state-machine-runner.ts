@@ -31,6 +31,12 @@ export interface StateMachineRunnerOptions {
    * Task timeouts are not scaled: handlers do real work at real speed.
    */
   speed: number;
+  /**
+   * The stack's clock's rate now, stack ms per wall ms (default `speed`): a Wait state is a
+   * duration on that clock, so it sleeps that long divided by the rate. It differs from `speed`
+   * while a clock at x1 catches up with the wall clock (local-clock.ts).
+   */
+  clockRate?: () => number;
   /** Invokes a Lambda function by name or ARN (in-process locally). */
   invokeLambda: (functionNameOrArn: string, payload: unknown) => Promise<LambdaInvokeResult>;
 }
@@ -100,7 +106,10 @@ export function createStateMachineRunner(
     }
     for (const [name, state] of waits) {
       taskResourceLocalHandlers[name] = async (waitInput) => {
-        await sleep(waitMs(state, waitInput, context, options.speed), signal);
+        await sleep(
+          waitMs(state, waitInput, context, options.clockRate?.() ?? options.speed),
+          signal,
+        );
         return waitInput;
       };
     }

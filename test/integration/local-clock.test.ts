@@ -81,7 +81,51 @@ describe('the local stack clock', () => {
     expect(slow.startMs).toBe(lastSeen);
     expect(slow.nowMs()).toBe(Date.UTC(2030, 0, 1, 1));
     wall.advance(1_000);
-    expect(slow.nowMs()).toBe(Date.UTC(2030, 0, 1, 1, 0, 1));
+    expect(slow.nowMs()).toBeGreaterThan(Date.UTC(2030, 0, 1, 1));
+  });
+
+  it('at x1, a clock a faster run left ahead runs at half speed until it meets the wall clock, then with it', async () => {
+    const file = join(dir, 'clock.json');
+    const wall = wallClock(Date.UTC(2030, 0, 1));
+    const fast = await start({ speed: 100, file, realNow: wall.read });
+    wall.advance(36_000); // an hour on the stack's clock in 36 s
+    await fast.stop();
+
+    wall.advance(4_000); // restarted at x1, the clock 59 min 20 s ahead of the wall clock
+    const slow = await start({ speed: 1, file, realNow: wall.read });
+    const ahead = Date.UTC(2030, 0, 1, 1) - Date.UTC(2030, 0, 1, 0, 0, 40);
+    const started = slow.nowMs();
+    wall.advance(60_000);
+    const aMinuteLater = slow.nowMs();
+    wall.advance(2 * ahead - 60_000 - 1);
+    const justBefore = slow.nowMs();
+    wall.advance(1);
+    const met = slow.nowMs();
+    wall.advance(60_000);
+
+    expect(slow.catchUp).toEqual({
+      aheadMs: ahead,
+      meetsWallClockAtMs: Date.UTC(2030, 0, 1, 0, 0, 40) + 2 * ahead,
+    });
+    expect(started).toBe(Date.UTC(2030, 0, 1, 1));
+    expect(aMinuteLater - started).toBe(30_000);
+    expect(slow.rate()).toBe(1);
+    expect(justBefore).toBeLessThanOrEqual(wall.read() - 60_000);
+    expect(met).toBe(wall.read() - 60_000);
+    expect(slow.nowMs()).toBe(wall.read());
+  });
+
+  it('at x1, a run killed without stopping leaves the next run at the wall clock, not ahead of it', async () => {
+    const file = join(dir, 'clock.json');
+    const wall = wallClock(Date.UTC(2030, 0, 1));
+    await start({ speed: 1, file, realNow: wall.read }); // never stopped: a crash
+
+    wall.advance(2_000); // restarted two seconds later
+    const next = await start({ speed: 1, file, realNow: wall.read });
+
+    expect(next.startMs).toBe(wall.read());
+    expect(next.catchUp).toBeUndefined();
+    expect(next.nowMs()).toBe(wall.read());
   });
 
   it('saves a position ahead of itself, so a crashed run leaves no later timestamp behind', async () => {
@@ -166,6 +210,35 @@ describe('emulated Step Functions on the pipeline clock', () => {
     const stopDate = record.stopDate?.getTime() ?? 0;
     expect(stopDate - startDate.getTime()).toBeGreaterThanOrEqual(10_000);
     expect(realElapsed).toBeGreaterThanOrEqual(90);
+    expect(realElapsed).toBeLessThan(2_000);
+    await stepFunctions.close();
+  });
+
+  it('sleeps a Wait for its duration on the clock at the rate the clock runs now (a clock catching up is slower)', async () => {
+    const waiting: LocalStateMachine = {
+      logicalId: 'Waiting',
+      definition: {
+        StartAt: 'Wait',
+        States: { Wait: { Type: 'Wait', Seconds: 1, Next: 'Done' }, Done: { Type: 'Succeed' } },
+      },
+    };
+    const stepFunctions = new LocalStepFunctions();
+    // Configured at x100, the clock runs at x10 now: one second of it is 100 ms of ours.
+    const arn = stepFunctions.addStateMachine(
+      'Waiting',
+      createStateMachineRunner(waiting, {
+        speed: 100,
+        clockRate: () => 10,
+        invokeLambda: async () => ({ payload: null }),
+      }),
+    );
+    const realStart = Date.now();
+
+    stepFunctions.startExecution({ stateMachineArn: arn });
+    await stepFunctions.whenIdle();
+    const realElapsed = Date.now() - realStart;
+
+    expect(realElapsed).toBeGreaterThanOrEqual(95);
     expect(realElapsed).toBeLessThan(2_000);
     await stepFunctions.close();
   });

@@ -45,6 +45,28 @@ const info: LocalStackInfo = {
 const running: StackConnection = { info, close: async () => {} };
 
 describe('generate: what it prints', () => {
+  const completed: PublicJob = {
+    ...job,
+    status: 'COMPLETED',
+    progress: 100,
+    completedAt: '2026-01-01T00:02:08.700Z',
+  };
+
+  it("says how long the job took on the stack's clock and in wall time when they differ", () => {
+    expect(jobSummary(completed, { wallSeconds: 31 }).split('\n')[0]).toBe(
+      "Job        job_01 COMPLETED in 128.7 s on the stack's clock (31.0 s of wall time)",
+    );
+  });
+
+  it('gives one duration when the stack runs on the wall clock', () => {
+    expect(jobSummary(completed, { wallSeconds: 129.1 }).split('\n')[0]).toBe(
+      'Job        job_01 COMPLETED in 128.7 s',
+    );
+    expect(jobSummary({ ...job, status: 'FAILED' }).split('\n')[0]).toBe(
+      'Job        job_01 FAILED',
+    );
+  });
+
   it('summarises a failed job with its error code and nothing of the table', () => {
     const failed: PublicJob = {
       ...job,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalStackInfo, LocalStackLimits } from '../../../infra/local/local-stack.ts';
-import { startBanner } from '../../../infra/local/start-banner.ts';
+import { clockCatchUpNote, startBanner } from '../../../infra/local/start-banner.ts';
 
 const INFO: LocalStackInfo = {
   apiUrl: 'http://127.0.0.1:4000',
@@ -82,5 +82,23 @@ describe('the npm start banner', () => {
     expect(lineOf(off, 'Client rate')).toBe('  Client rate  not limited (--client-rate)');
     expect(lineOf(fast, 'Limits')).toContain("20 provider requests a minute (stack's clock)");
     expect(lineOf(fast, 'Client rate')).toContain("per client (stack's clock)");
+  });
+});
+
+describe('the clock catching up, in the banner', () => {
+  it('says how far ahead the clock is, why, and when it meets the wall clock', () => {
+    const now = Date.parse('2026-12-07T10:27:00Z');
+
+    expect(
+      clockCatchUpNote({ aheadMs: 27 * 60_000, meetsWallClockAtMs: now + 54 * 60_000 }, now),
+    ).toBe(
+      'Clock        27.0 min ahead of the wall clock, left by a faster run (npm run generate runs at x20): at x0.5 until it meets the wall clock at 11:21 UTC (--fresh starts at the wall clock)',
+    );
+    expect(
+      clockCatchUpNote({ aheadMs: 20 * 3_600_000, meetsWallClockAtMs: now + 40 * 3_600_000 }, now),
+    ).toContain('20.0 h ahead of the wall clock');
+    expect(
+      clockCatchUpNote({ aheadMs: 20 * 3_600_000, meetsWallClockAtMs: now + 40 * 3_600_000 }, now),
+    ).toContain('meets the wall clock at 2026-12-09 02:27 UTC');
   });
 });
