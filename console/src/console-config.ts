@@ -22,6 +22,11 @@ export interface ConsoleConfig {
    * when the API it talks to has the route for it.
    */
   routes?: string[];
+  /**
+   * What a job the day's budget cannot cover does: waits for a later day (`queue`) or fails at
+   * once (`reject`). Absent from an older deployment's config.json.
+   */
+  overBudgetAction?: 'queue' | 'reject';
 }
 
 export async function loadConfig(): Promise<ConsoleConfig> {

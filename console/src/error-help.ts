@@ -45,9 +45,11 @@ const BY_CODE: Record<string, ErrorHelp> = {
     meaning: 'Writing the video to S3 failed; nothing partial was kept.',
     action: 'Submit again.',
   },
+  // Submitting the same request again the same day meets the same budget: not advised.
   budget_exceeded: {
     meaning: "The day's budget could not cover the job; nothing was sent to the provider.",
-    action: 'Submit again another day, or raise budget:dailyUsd.',
+    action:
+      'Choose fewer seconds or a smaller size, or submit it after the budget resets at 00:00 UTC (a job dearer than the whole daily budget never fits); the operator can raise budget:dailyUsd.',
   },
   execution_lost: {
     meaning:

@@ -276,7 +276,11 @@ export class PipelineStack extends Stack {
       corsOrigins: [this.console.origin],
     });
     this.console.deploy({
-      ...consoleConfigDocument(this.api.url, provider.environment, API_ROUTES.map(routeKey)),
+      ...consoleConfigDocument(
+        this.api.url,
+        { ...provider.environment, ...limits.environment },
+        API_ROUTES.map(routeKey),
+      ),
     });
 
     // Drop folder and schedule (docs/architecture.md, "Batches"). The intake validates entries

@@ -1,6 +1,6 @@
 import { ApiError, type UsageReport } from '../api-client.ts';
 import { type AppContext, pageTitle } from '../app-context.ts';
-import { estimateCostUsd } from '../console-config.ts';
+import { type ConsoleConfig, estimateCostUsd } from '../console-config.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { usd } from '../format.ts';
 
@@ -80,7 +80,7 @@ export async function renderSubmit(
     const spec = config.models[model.value];
     if (!spec) return;
     const cost = estimateCostUsd(spec, size.value, seconds.value);
-    estimate.textContent = `Estimated cost ${usd(cost)}${budgetNote(usage, cost)}`;
+    estimate.textContent = `Estimated cost ${usd(cost)}${budgetNote(usage, cost, config.overBudgetAction)}`;
   };
   model.addEventListener('change', () => onModel({ size: size.value, seconds: seconds.value }));
   size.addEventListener('change', updateEstimate);
@@ -189,13 +189,33 @@ function clearError(form: HTMLFormElement, name: string, error: HTMLElement): vo
   form.querySelector(`#${name}`)?.removeAttribute('aria-invalid');
 }
 
-function budgetNote(usage: UsageReport | undefined, cost: number): string {
+/**
+ * The estimate against today's budget, and what the deployment will do with a job over it
+ * (create-provider-job.ts): a job dearer than the whole day's budget fails at once whatever the
+ * action; one over what is left waits for a later day (`queue`) or fails at once (`reject`).
+ */
+export function budgetNote(
+  usage: UsageReport | undefined,
+  cost: number,
+  action: ConsoleConfig['overBudgetAction'],
+): string {
   const remaining = usage?.budget.remainingUsd;
-  if (remaining === null || remaining === undefined) return '';
-  if (cost > remaining) {
-    return ` — more than the ${usd(remaining)} left today: the job will wait for a later day (or be refused, if the budget is set to reject)`;
+  const limit = usage?.budget.limitUsd;
+  if (remaining === null || remaining === undefined || limit === null || limit === undefined) {
+    return '';
   }
-  return ` of the ${usd(remaining)} left today`;
+  if (cost > limit) {
+    return ` — more than the whole daily budget of ${usd(limit)}: the job would fail at once (budget_exceeded). Choose fewer seconds or a smaller size.`;
+  }
+  if (cost <= remaining) return ` of the ${usd(remaining)} left today`;
+  const over = ` — more than the ${usd(remaining)} left today (UTC)`;
+  if (action === 'queue') {
+    return `${over}: the job will wait, queued, for a later day whose budget covers it.`;
+  }
+  if (action === 'reject') {
+    return `${over}: this deployment refuses jobs over the budget, so it would fail at once (budget_exceeded).`;
+  }
+  return `${over}: the job will wait for a later day, or fail at once if the deployment refuses jobs over the budget.`;
 }
 
 function budgetSummary(usage: UsageReport | undefined): HTMLElement {

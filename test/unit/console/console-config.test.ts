@@ -21,6 +21,7 @@ describe('consoleConfigDocument', () => {
         PROVIDER_BASE_URL: 'https://videos.example.test/v1',
         PROVIDER_MODEL: 'veo-3',
         PROVIDER_MODELS: JSON.stringify(models),
+        OVER_BUDGET_ACTION: 'reject',
       },
       API_ROUTES.map(routeKey),
     );
@@ -31,13 +32,24 @@ describe('consoleConfigDocument', () => {
       // Parsed: the catalogue says who serves each model (/v1/videos unless it says bedrock).
       models: { 'veo-3': { ...models['veo-3'], provider: 'openai-videos' } },
       routes: API_ROUTES.map(routeKey).sort(),
+      overBudgetAction: 'reject',
     });
+  });
+
+  it('refuses an environment without the over-budget action rather than guess it', () => {
+    expect(() =>
+      consoleConfigDocument(
+        'http://127.0.0.1:4000',
+        { PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1' },
+        [],
+      ),
+    ).toThrow(/OVER_BUDGET_ACTION/);
   });
 
   it('uses the default catalogue when none is configured', () => {
     const config = consoleConfigDocument(
       'http://127.0.0.1:4000',
-      { PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1' },
+      { PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1', OVER_BUDGET_ACTION: 'queue' },
       [],
     );
 
@@ -49,7 +61,11 @@ describe('consoleConfigDocument', () => {
     expect(() =>
       consoleConfigDocument(
         'http://127.0.0.1:4000',
-        { PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1', PROVIDER_MODEL: 'nope' },
+        {
+          PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1',
+          PROVIDER_MODEL: 'nope',
+          OVER_BUDGET_ACTION: 'queue',
+        },
         [],
       ),
     ).toThrow(/nope/);
