@@ -29,6 +29,12 @@ export interface ConsoleConfig {
   overBudgetAction?: 'queue' | 'reject';
 }
 
+/**
+ * The API's prompt limit, counted after trimming (a copy of functions/shared/jobs/job-request.ts's,
+ * which would bring zod into the bundle; a unit test holds them equal).
+ */
+export const MAX_PROMPT_LENGTH = 4000;
+
 export async function loadConfig(): Promise<ConsoleConfig> {
   const response = await fetch('config.json', { cache: 'no-store' });
   if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);

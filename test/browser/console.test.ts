@@ -521,6 +521,37 @@ describe('web console', () => {
       }
     }
   });
+
+  it('counts the prompt and refuses one over 4,000 characters instead of cutting it', async () => {
+    const newest = async () => {
+      const listed = await fetch(`${stack.apiUrl}/videos?limit=1`, { headers: stack.headers });
+      return ((await listed.json()) as { videos: { id: string }[] }).videos[0]?.id;
+    };
+    const before = await newest();
+    await page.goto(stack.info().consoleUrl);
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor(WAIT);
+    await page.getByRole('link', { name: 'New video', exact: true }).click();
+    const prompt = page.getByLabel('Prompt');
+    const counter = page.locator('#prompt-count');
+
+    await prompt.fill('y'.repeat(4001));
+    expect(await counter.textContent()).toBe('4001 / 4000 characters: 1 over the limit');
+    expect(await prompt.inputValue()).toHaveLength(4001);
+    await page.getByRole('button', { name: 'Generate video' }).click();
+    await page
+      .getByText('The prompt is 4001 characters; the limit is 4000. Shorten it by 1.')
+      .waitFor(WAIT);
+    expect(await prompt.getAttribute('aria-invalid')).toBe('true');
+    expect(await newest()).toBe(before);
+
+    // The limit counts after trimming, as the API does.
+    await prompt.fill(` ${'y'.repeat(4000)} `);
+    expect(await counter.textContent()).toBe('4000 / 4000 characters');
+    await page.getByLabel(/Wait for the next scheduled batch run/).check();
+    await page.getByRole('button', { name: 'Generate video' }).click();
+    await page.getByRole('heading', { name: 'Video job' }).waitFor(WAIT);
+    expect(await page.locator('.prompt-text').textContent()).toBe('y'.repeat(4000));
+  });
 });
 
 /** In the page: whether the element has the focus. */

@@ -1,7 +1,7 @@
 import { ApiError, type UsageReport } from '../api-client.ts';
 import { type AppContext, pageTitle } from '../app-context.ts';
-import { type ConsoleConfig, estimateCostUsd } from '../console-config.ts';
-import { h, replaceChildren } from '../dom.ts';
+import { type ConsoleConfig, estimateCostUsd, MAX_PROMPT_LENGTH } from '../console-config.ts';
+import { announce, h, replaceChildren } from '../dom.ts';
 import { usd } from '../format.ts';
 
 const FIELDS = ['prompt', 'model', 'size', 'seconds'] as const;
@@ -24,15 +24,36 @@ export async function renderSubmit(
   const errors = Object.fromEntries(
     FIELDS.map((field) => [field, h('p', { id: `${field}-error`, class: 'field-error' })]),
   ) as unknown as Record<(typeof FIELDS)[number], HTMLElement>;
+  // No maxlength: it would cut a pasted prompt silently. The counter says, and submit refuses.
   const prompt = h('textarea', {
     id: 'prompt',
     name: 'prompt',
     rows: 4,
-    maxlength: 4000,
     required: true,
-    'aria-describedby': 'prompt-help prompt-error',
+    'aria-describedby': 'prompt-help prompt-count prompt-error',
   });
   prompt.value = original?.prompt ?? '';
+  const counter = h('p', { id: 'prompt-count', class: 'hint counter' });
+  let wasOver = false;
+  const updateCounter = () => {
+    const length = prompt.value.trim().length;
+    const over = length - MAX_PROMPT_LENGTH;
+    counter.textContent =
+      over > 0
+        ? `${length} / ${MAX_PROMPT_LENGTH} characters: ${over} over the limit`
+        : `${length} / ${MAX_PROMPT_LENGTH} characters`;
+    counter.classList.toggle('over', over > 0);
+    // Said once when it crosses the limit, not on every key.
+    if (over > 0 !== wasOver) {
+      announce(
+        over > 0
+          ? `The prompt is ${over} characters over the limit of ${MAX_PROMPT_LENGTH}.`
+          : 'The prompt is within the limit again.',
+      );
+    }
+    wasOver = over > 0;
+  };
+  updateCounter();
   const model = h(
     'select',
     { id: 'model', name: 'model', 'aria-describedby': 'model-error' },
@@ -97,7 +118,8 @@ export async function renderSubmit(
       'Prompt',
       prompt,
       errors.prompt,
-      'What the video shows: subject, setting, light, camera. Up to 4000 characters.',
+      `What the video shows: subject, setting, light, camera. Up to ${MAX_PROMPT_LENGTH} characters.`,
+      counter,
     ),
     h(
       'div',
@@ -122,13 +144,24 @@ export async function renderSubmit(
   );
   prompt.addEventListener('input', () => {
     idempotencyKey = crypto.randomUUID();
+    updateCounter();
   });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     for (const field of FIELDS) clearError(form, field, errors[field]);
     formError.textContent = '';
-    if (!prompt.value.trim()) {
+    const length = prompt.value.trim().length;
+    if (length === 0) {
       showError(form, 'prompt', errors.prompt, 'Enter a prompt.');
+      return;
+    }
+    if (length > MAX_PROMPT_LENGTH) {
+      showError(
+        form,
+        'prompt',
+        errors.prompt,
+        `The prompt is ${length} characters; the limit is ${MAX_PROMPT_LENGTH}. Shorten it by ${length - MAX_PROMPT_LENGTH}.`,
+      );
       return;
     }
     submit.disabled = true;
@@ -166,6 +199,7 @@ function field(
   control: HTMLElement,
   error: HTMLElement,
   help?: string,
+  extra?: HTMLElement,
 ): HTMLElement {
   return h(
     'div',
@@ -173,6 +207,7 @@ function field(
     h('label', { for: id }, label),
     control,
     help ? h('p', { id: `${id}-help`, class: 'hint' }, help) : null,
+    extra,
     error,
   );
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_PROMPT_LENGTH as CONSOLE_MAX_PROMPT_LENGTH } from '../../../console/src/console-config.ts';
 import { API_ROUTES, routeKey } from '../../../functions/api/api-routes.ts';
+import { MAX_PROMPT_LENGTH } from '../../../functions/shared/jobs/job-request.ts';
 import { consoleConfigDocument } from '../../../infra/console/console-config.ts';
 import { contentSecurityPolicy } from '../../../infra/console/console-headers.ts';
 
@@ -69,6 +71,12 @@ describe('consoleConfigDocument', () => {
         [],
       ),
     ).toThrow(/nope/);
+  });
+});
+
+describe("the console's prompt limit", () => {
+  it("is the API's, so the form refuses what the API would", () => {
+    expect(CONSOLE_MAX_PROMPT_LENGTH).toBe(MAX_PROMPT_LENGTH);
   });
 });
 
