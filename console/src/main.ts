@@ -74,13 +74,18 @@ async function route(options: { focus?: boolean } = {}): Promise<void> {
     navigate,
   });
 
+  // The list item: a hidden button still shows (buttons are inline-block, which beats `hidden`),
+  // and an empty item would still take its gap in the nav.
+  const signOutItem = signOut.closest('li') ?? signOut;
   if (!token) {
     signOut.hidden = true;
+    signOutItem.hidden = true;
     markNav(undefined);
     await renderSignIn(context(new ApiClient(config.apiUrl, '')));
     return;
   }
   signOut.hidden = false;
+  signOutItem.hidden = false;
   const api = new ApiClient(config.apiUrl, token);
   const match = ROUTES.map((candidate) => ({
     candidate,

@@ -1,8 +1,10 @@
 import { h } from './dom.ts';
 
 /**
- * The spritesheet as a hover scrubber: moving the pointer across it (or the arrow keys, when it
- * has focus) shows the frame at that point of the video; a click or Enter seeks the player there.
+ * The spritesheet as a hover scrubber: moving the pointer across it, dragging on it (touch too),
+ * or the arrow keys when it has focus show the frame at that point of the video; a click or
+ * Enter seeks the player there. A visible label and a track with a thumb under the frame tell
+ * it apart from a still thumbnail.
  *
  * The /v1/videos protocol does not describe the sheet's layout. We read it as a grid of frames
  * at the video's aspect ratio, row by row, and take the fewest rows that give whole frames and
@@ -14,6 +16,7 @@ export function spritesheetScrubber(
   videoAspect: number,
 ): HTMLElement {
   const frame = h('div', { class: 'scrubber-frame' });
+  const thumb = h('div', { class: 'scrubber-thumb' });
   const scrubber = h(
     'div',
     {
@@ -26,6 +29,7 @@ export function spritesheetScrubber(
       'aria-valuenow': 1,
     },
     frame,
+    h('div', { class: 'scrubber-track' }, thumb),
   );
   frame.style.backgroundImage = `url("${sheetUrl}")`;
   let grid = { columns: 1, rows: 1 };
@@ -40,6 +44,8 @@ export function spritesheetScrubber(
     frame.style.backgroundPosition = `${grid.columns > 1 ? (column / (grid.columns - 1)) * 100 : 0}% ${grid.rows > 1 ? (row / (grid.rows - 1)) * 100 : 0}%`;
     scrubber.setAttribute('aria-valuenow', String(index + 1));
     scrubber.setAttribute('aria-valuetext', `Frame ${index + 1} of ${count}`);
+    // From the left edge to the right one, the thumb's own width inside the track.
+    thumb.style.left = `calc((100% - 0.75rem) * ${count > 1 ? index / (count - 1) : 0})`;
   };
   const seek = () => {
     const count = grid.columns * grid.rows;
@@ -62,6 +68,10 @@ export function spritesheetScrubber(
     const fraction = (event.clientX - box.left) / box.width;
     show(Math.floor(fraction * grid.columns * grid.rows));
   });
+  // A drag keeps scrubbing when the pointer leaves the box (and a finger has no hover).
+  scrubber.addEventListener('pointerdown', (event) => {
+    scrubber.setPointerCapture(event.pointerId);
+  });
   scrubber.addEventListener('click', seek);
   scrubber.addEventListener('keydown', (event) => {
     const moves: Record<string, number> = {
@@ -81,7 +91,16 @@ export function spritesheetScrubber(
       seek();
     }
   });
-  return scrubber;
+  return h(
+    'div',
+    { class: 'scrubber-box' },
+    scrubber,
+    h(
+      'p',
+      { class: 'hint scrubber-label' },
+      'Hover or drag to scrub; with the keyboard, arrow keys step and Enter plays from the frame.',
+    ),
+  );
 }
 
 export function layout(

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
@@ -215,6 +215,12 @@ describe('web console', () => {
     const share = page.getByRole('region', { name: 'Your share today (client default)' });
     expect(await share.locator('dl').textContent()).toMatch(/Spent\$0\.80Reserved/);
     await page.getByRole('heading', { name: /^Waiting/ }).waitFor(WAIT);
+    // The cards keep apart, and a card's heading sits at its padding, not below an empty band.
+    const todayBox = await boxOf(today);
+    const shareBox = await boxOf(share);
+    expect(shareBox.y - (todayBox.y + todayBox.height)).toBeGreaterThanOrEqual(8);
+    const headingBox = await boxOf(today.getByRole('heading', { name: /^Today/ }));
+    expect(headingBox.y - todayBox.y).toBeLessThanOrEqual(20);
     // One money format: cents (tenths of a cent only under $0.10).
     for (const amount of (await page.locator('main').textContent())?.match(/\$\d+\.\d+/g) ?? []) {
       expect(amount).toMatch(/^\$\d+\.\d\d$/);
@@ -258,12 +264,23 @@ describe('web console', () => {
 
     // The simulator's sheet is 4 x 2 frames of the video's 16:9.
     await expect.poll(() => scrubber.getAttribute('aria-valuemax'), WAIT).toBe('8');
+    // It looks like a control, not a second still: a label, a track and a thumb, a cursor.
+    expect(await page.getByText(/^Hover or drag to scrub/).isVisible()).toBe(true);
+    expect(await scrubber.evaluate(cursorOf)).toBe('ew-resize');
+    const thumb = scrubber.locator('.scrubber-thumb');
+    expect((await boxOf(scrubber.locator('.scrubber-track'))).height).toBeGreaterThan(0);
+    const thumbAtStart = (await boxOf(thumb)).x;
     await scrubber.focus();
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     expect(await scrubber.getAttribute('aria-valuenow')).toBe('3');
+    expect((await boxOf(thumb)).x).toBeGreaterThan(thumbAtStart);
     await page.keyboard.press('End');
     expect(await scrubber.getAttribute('aria-valuetext')).toBe('Frame 8 of 8');
+    // The pointer over its left edge shows the first frame.
+    const box = await boxOf(scrubber);
+    await page.mouse.move(box.x + 2, box.y + box.height / 2);
+    await expect.poll(() => scrubber.getAttribute('aria-valuenow'), WAIT).toBe('1');
   });
 
   it('remixes a completed video into a new job that completes with its own video', async () => {
@@ -350,6 +367,17 @@ describe('web console', () => {
     expect(stack.simulator?.stats.creates).toBe(creates);
   });
 
+  it('shows Sign out on the line of the other nav links', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    const middle = async (locator: Locator) => {
+      const box = await boxOf(locator);
+      return box.y + box.height / 2;
+    };
+    const signOut = page.getByRole('button', { name: 'Sign out' });
+    const jobs = page.getByRole('link', { name: 'Jobs', exact: true });
+    expect(Math.abs((await middle(signOut)) - (await middle(jobs)))).toBeLessThanOrEqual(1);
+  });
+
   it('passes axe-core WCAG 2.1 AA checks on every page, and loads nothing its CSP blocks', async () => {
     // Each page, with the heading that shows it is the one rendered.
     const pages: [string, string, () => Promise<void>][] = [
@@ -385,6 +413,23 @@ describe('web console', () => {
     expect(consoleErrors.filter((error) => /Content Security Policy/i.test(error))).toEqual([]);
   });
 
+  it('signed out, shows no Sign out, and the sign-in page says where a token comes from', async () => {
+    await page.evaluate(() =>
+      (globalThis as unknown as { sessionStorage: Storage }).sessionStorage.clear(),
+    );
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+
+    expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false);
+    const source = page.locator('#token-source');
+    expect(await source.textContent()).toMatch(
+      /npm start.*\.local\/stack\.json.*operator.*section 12/,
+    );
+    expect(await page.getByLabel('API token').getAttribute('aria-describedby')).toContain(
+      'token-source',
+    );
+  });
+
   it('pages through the list, 20 jobs a page, forward and back', async () => {
     await page.goto(stack.info().consoleUrl);
     await page.getByRole('heading', { name: 'Jobs' }).waitFor(WAIT);
@@ -406,6 +451,16 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Previous page' }).click();
     await page.getByRole('link', { name: 'Paging clip 21' }).waitFor(WAIT);
     expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+  });
+
+  it('fills a filtered page and offers Next page only when more jobs match', async () => {
+    // 28 jobs now; the one FAILED job is older than the newest 20, which the API reads first.
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByLabel('Status').selectOption('FAILED');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.locator('tbody tr[data-status="FAILED"]').waitFor(WAIT);
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
   });
 
   it('fits a phone: the job list has no sideways scrolling at 390 px', async () => {
@@ -553,6 +608,22 @@ describe('web console', () => {
     expect(await page.locator('.prompt-text').textContent()).toBe('y'.repeat(4000));
   });
 });
+
+async function boxOf(
+  locator: Locator,
+): Promise<{ x: number; y: number; width: number; height: number }> {
+  const box = await locator.boundingBox();
+  if (!box) throw new Error(`${locator} is not shown`);
+  return box;
+}
+
+/** In the page: the element's computed cursor. */
+function cursorOf(element: unknown): string {
+  const { getComputedStyle } = globalThis as unknown as {
+    getComputedStyle(element: unknown): { cursor: string };
+  };
+  return getComputedStyle(element).cursor;
+}
 
 /** In the page: whether the element has the focus. */
 function isFocused(element: unknown): boolean {

@@ -4,6 +4,7 @@ import { confirmBefore } from '../confirm.ts';
 import { contentLink } from '../content-links.ts';
 import { announce, h, replaceChildren } from '../dom.ts';
 import { age, isActive, shorten, statusLabel, usd } from '../format.ts';
+import { readJobPage } from '../job-pages.ts';
 
 /** How often the list is read again while a job on it is waiting or running. */
 export const LIVE_INTERVAL_MS = 2000;
@@ -28,7 +29,7 @@ export async function renderJobList(
   if (filters !== lastFilters || !cursor) previousCursors = [];
   lastFilters = filters;
 
-  const page = await context.api.listJobs({ status, batch, cursor, limit: PAGE_SIZE });
+  const page = await readJobPage(context.api, { status, batch, cursor, limit: PAGE_SIZE });
   if (!context.isCurrent()) return;
 
   const rows = new Map<string, HTMLTableRowElement>();
@@ -99,7 +100,7 @@ export async function renderJobList(
   const refresh = async () => {
     timer = undefined;
     try {
-      const again: JobPage = await context.api.listJobs({
+      const again: JobPage = await readJobPage(context.api, {
         status,
         batch,
         cursor,
@@ -151,7 +152,7 @@ function batchActions(
     result.textContent = '';
     button.disabled = true;
     // The API cancels at most 100 a call: count as many.
-    context.api.listJobs({ batch, status: 'QUEUED', limit: 100 }).then(
+    readJobPage(context.api, { batch, status: 'QUEUED', limit: 100 }).then(
       (waiting) => {
         button.disabled = false;
         const count = `${waiting.videos.length}${waiting.nextCursor ? '+' : ''}`;

@@ -12,7 +12,7 @@ export async function renderSignIn(context: AppContext): Promise<void> {
     type: 'password',
     autocomplete: 'off',
     required: true,
-    'aria-describedby': 'token-help token-error',
+    'aria-describedby': 'token-help token-source token-error',
   });
   const error = h('p', { id: 'token-error', class: 'field-error', role: 'alert' });
   const form = h(
@@ -24,6 +24,15 @@ export async function renderSignIn(context: AppContext): Promise<void> {
       'p',
       { id: 'token-help', class: 'hint' },
       'The bearer token of the HTTP API. It is kept for this browser tab only and sent only to the API.',
+    ),
+    h(
+      'p',
+      { id: 'token-source', class: 'hint' },
+      'Where it comes from: on the local stack, ',
+      h('code', {}, 'npm start'),
+      ' prints it (the Auth line) with a Console link that signs you in; it is also in ',
+      h('code', {}, '.local/stack.json'),
+      '. On AWS, ask the operator who manages the API tokens secret for one (docs/guide.md, section 12, “Clients”).',
     ),
     error,
     h('button', { type: 'submit' }, 'Sign in'),

@@ -2,6 +2,7 @@ import type { PublicJob, UsageReport } from '../api-client.ts';
 import { type AppContext, pageTitle } from '../app-context.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { age, shorten, usd } from '../format.ts';
+import { readJobPage } from '../job-pages.ts';
 import { LIVE_INTERVAL_MS, progressBar } from './job-list.ts';
 
 /** Today's spend against the budget, the concurrency slots, and the jobs waiting and running. */
@@ -13,8 +14,8 @@ export async function renderUsage(context: AppContext): Promise<void> {
   const load = async () => {
     const [usage, waiting, running] = await Promise.all([
       context.api.usage(),
-      context.api.listJobs({ status: 'QUEUED', limit: 100 }),
-      context.api.listJobs({ status: 'IN_PROGRESS', limit: 100 }),
+      readJobPage(context.api, { status: 'QUEUED', limit: 100 }),
+      readJobPage(context.api, { status: 'IN_PROGRESS', limit: 100 }),
     ]);
     if (!context.isCurrent()) return;
     const { budget, concurrency } = usage;
