@@ -1,6 +1,7 @@
 /**
- * Lambda entry of the HTTP API's authorizer: the token check and the secret read, nothing else
- * (no AWS SDK: read-secret.ts signs its one call). The secret id is read on the first invocation.
+ * Lambda entry of the HTTP API's authorizer: the token check and the secret read (the Secrets
+ * Manager client, secrets-manager-client.ts), nothing else. The secret id is read on the first
+ * invocation.
  */
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { readConfig } from '../shared/config/function-config.ts';
