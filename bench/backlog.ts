@@ -15,11 +15,10 @@
  *   event log read; StateEntered + StateRetried events are what Step Functions bills;
  * - Lambda: InProcessLambdas.prototype.invoke is wrapped (count, wall-clock duration x the
  *   template's MemorySize: local I/O stands in for AWS latencies);
- * - DynamoDB, S3, Step Functions: the shared clients (functions/shared/aws/*-client.ts) count
- *   attempts by operation (S3 and Step Functions through an SDK middleware, DynamoDB through
- *   the JSON client's hook); DynamoDB is asked for ConsumedCapacity (TOTAL), and a request that
- *   reports none (a failed condition) is one unit.
- * An AsyncLocalStorage carries the execution into the Lambda and AWS calls made under it.
+ * - DynamoDB, S3, Step Functions: a middleware on the shared clients
+ *   (functions/shared/aws/*-client.ts) counts attempts by command; DynamoDB is asked for
+ *   ConsumedCapacity (TOTAL), and a request that reports none (a failed condition) is one unit.
+ * An AsyncLocalStorage carries the execution into the Lambda and SDK calls made under it.
  * Prices (us-east-1): $0.025/1k transitions, $0.20/1M Lambda requests, $0.0000133334/GB-s
  * (arm64), $0.625/1M WRU, $0.125/1M RRU, S3 $0.005/1k PUT-class, $0.0004/1k GET-class (Secrets
  * Manager reads are cached per container and not priced), HTTP API $1.00/1M requests. Storage and logs are not priced.
@@ -34,7 +33,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { AwsCallHook } from '../functions/shared/aws/aws-json-api.ts';
 import type { Job } from '../functions/shared/jobs/job.ts';
 import { DEFAULT_REQUESTS_PER_MINUTE } from '../functions/shared/limits/limits-config.ts';
 import { InProcessLambdas } from '../infra/local/in-process-lambdas.ts';
@@ -127,45 +125,38 @@ function installCounters(): void {
   };
 }
 
-/** Counts every attempt of every SDK command (S3, SFN). */
+/** Counts every attempt of every command; DynamoDB also reports its capacity units. */
 function sdkCounter<I extends object, O extends MetadataBearer>(
   service: string,
 ): InitializeMiddleware<I, O> {
   return (next, context) => async (args) => {
-    const tally = als.getStore()?.tally ?? current;
+    const store = als.getStore();
+    const tally = store?.tally ?? current;
     const command = (context.commandName ?? 'unknown').replace(/Command$/, '');
+    if (service === 'DynamoDB')
+      (args.input as Record<string, unknown>).ReturnConsumedCapacity ??= 'TOTAL';
+    const record = (attempts: number, capacity?: unknown) => {
+      bump(tally.sdk, `${service} ${command}`, attempts);
+      if (service !== 'DynamoDB') return;
+      const units = sum(
+        [capacity].flat().map((c) => (c as { CapacityUnits?: number })?.CapacityUnits ?? 0),
+      );
+      const write = /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(command);
+      tally.dynamo[write ? 'writes' : 'reads'] += attempts;
+      tally.dynamo[write ? 'wru' : 'rru'] += units > 0 ? units : attempts;
+      if (store?.execution) store.execution.dynamo += attempts;
+    };
     try {
       const result = await next(args);
-      bump(tally.sdk, `${service} ${command}`, result.output.$metadata.attempts ?? 1);
+      const output = result.output as O & { ConsumedCapacity?: unknown };
+      record(output.$metadata.attempts ?? 1, output.ConsumedCapacity);
       return result;
     } catch (error) {
-      bump(tally.sdk, `${service} ${command}`, (error as MetadataBearer).$metadata?.attempts ?? 1);
+      record((error as MetadataBearer).$metadata?.attempts ?? 1);
       throw error;
     }
   };
 }
-
-/**
- * Counts every attempt of every DynamoDB call (dynamodb-documents.ts) with the capacity units
- * it reports (a request that reports none, a failed condition, counts as one unit).
- */
-const dynamoCounter: AwsCallHook = (call) => {
-  const store = als.getStore();
-  const tally = store?.tally ?? current;
-  call.input.ReturnConsumedCapacity ??= 'TOTAL';
-  return ({ answer }) => {
-    bump(tally.sdk, `DynamoDB ${call.operation}`);
-    const units = sum(
-      [answer.ConsumedCapacity]
-        .flat()
-        .map((c) => (c as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0),
-    );
-    const write = /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(call.operation);
-    tally.dynamo[write ? 'writes' : 'reads'] += 1;
-    tally.dynamo[write ? 'wru' : 'rru'] += units > 0 ? units : 1;
-    if (store?.execution) store.execution.dynamo += 1;
-  };
-};
 
 async function child(): Promise<void> {
   installCounters();
@@ -185,10 +176,10 @@ async function child(): Promise<void> {
     const { s3 } = await import('../functions/shared/aws/s3-client.ts');
     const { sfn } = await import('../functions/shared/aws/sfn-client.ts');
     const counter = { step: 'initialize', name: 'backlogBenchCounter' } as const;
-    dynamoDb().api.hook(dynamoCounter);
+    dynamoDb().middlewareStack.add(sdkCounter('DynamoDB'), counter);
     s3().middlewareStack.add(sdkCounter('S3'), counter);
     sfn().middlewareStack.add(sdkCounter('SFN'), counter);
-    // Secrets are read over HTTP (read-secret.ts) and cached per container: not counted here.
+    // Secrets are cached per container (read-secret.ts): not counted here.
     const limit = Number(process.env.MAX_CONCURRENT_JOBS);
     const rpm = Number(process.env.PROVIDER_REQUESTS_PER_MINUTE ?? DEFAULT_REQUESTS_PER_MINUTE);
     // The baseline: lone jobs one after another (a single one polls 2 to 5 times, so one alone

@@ -1,6 +1,7 @@
 /**
- * Lambda entry of the HTTP API's authorizer: the token check and the secret read, nothing else
- * (no AWS SDK: read-secret.ts signs its one call). The secret id is read on the first invocation.
+ * Lambda entry of the HTTP API's authorizer: the token check and the secret read (the Secrets
+ * Manager client, secrets-manager-client.ts), nothing else. The secret id is read on the first
+ * invocation.
  */
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { readConfig } from '../shared/config/function-config.ts';
@@ -25,7 +26,7 @@ const authorize = lazyHandler(() => {
     // Kept briefly: a revoked token must stop working soon (REVOKED_TOKEN_WORST_CASE_SECONDS).
     readTokens: async () =>
       parseApiTokens(
-        await readSecretString(apiTokensSecretId, process.env, {
+        await readSecretString(apiTokensSecretId, {
           maxAgeMs: API_TOKENS_MAX_AGE_SECONDS * 1000,
         }),
       ),

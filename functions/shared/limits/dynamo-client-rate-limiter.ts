@@ -1,4 +1,5 @@
-import { type DynamoDocuments, isConditionFailed } from '../aws/dynamodb-documents.ts';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClientRateConfig } from './client-rate-config.ts';
 import { clientRequestsKey, EXPIRES_AT } from './limits-table.ts';
 
@@ -12,7 +13,7 @@ export interface ClientRateLimiter {
 }
 
 export interface DynamoClientRateLimiterOptions {
-  client: DynamoDocuments;
+  client: DynamoDBDocumentClient;
   tableName: string;
   /** At least 1 request per window (use `clientRateLimiter` for 0, no limit). */
   rate: ClientRateConfig;
@@ -30,7 +31,7 @@ const COUNTER_TTL_SECONDS = 3600;
  * known without a read: the rest of the window.
  */
 export class DynamoClientRateLimiter implements ClientRateLimiter {
-  readonly #client: DynamoDocuments;
+  readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #limit: number;
   readonly #windowMs: number;
@@ -54,21 +55,23 @@ export class DynamoClientRateLimiter implements ClientRateLimiter {
     const windowEndMs = windowStartMs + this.#windowMs;
     const windowStart = new Date(windowStartMs).toISOString().slice(0, 19);
     try {
-      await this.#client.update({
-        TableName: this.#tableName,
-        Key: clientRequestsKey(client, windowStart),
-        UpdateExpression: 'ADD #count :one SET #expiresAt = :expiresAt',
-        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-        ExpressionAttributeNames: { '#count': 'count', '#expiresAt': EXPIRES_AT },
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':limit': this.#limit,
-          ':expiresAt': windowEndMs / 1000 + COUNTER_TTL_SECONDS,
-        },
-      });
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: clientRequestsKey(client, windowStart),
+          UpdateExpression: 'ADD #count :one SET #expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+          ExpressionAttributeNames: { '#count': 'count', '#expiresAt': EXPIRES_AT },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':limit': this.#limit,
+            ':expiresAt': windowEndMs / 1000 + COUNTER_TTL_SECONDS,
+          },
+        }),
+      );
       return { allowed: true };
     } catch (error) {
-      if (!isConditionFailed(error)) throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // Whole seconds (Retry-After has no fractions), rounded up so a retry lands in a new window.
       return {
         allowed: false,
@@ -85,7 +88,7 @@ export const unlimitedClientRate: ClientRateLimiter = {
 
 /** The limiter for `rate` on the jobs table (a rate of 0 requests: no limit, no writes). */
 export function clientRateLimiter(
-  client: DynamoDocuments,
+  client: DynamoDBDocumentClient,
   tableName: string,
   rate: ClientRateConfig,
 ): ClientRateLimiter {

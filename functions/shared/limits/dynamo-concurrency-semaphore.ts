@@ -1,9 +1,10 @@
-import { type DynamoDocuments, isConditionFailed } from '../aws/dynamodb-documents.ts';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConcurrencySemaphore } from './limits.ts';
 import { concurrencyKey } from './limits-table.ts';
 
 export interface DynamoConcurrencySemaphoreOptions {
-  client: DynamoDocuments;
+  client: DynamoDBDocumentClient;
   tableName: string;
   limit: number;
 }
@@ -17,7 +18,7 @@ export interface DynamoConcurrencySemaphoreOptions {
  */
 export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
   readonly limit: number;
-  readonly #client: DynamoDocuments;
+  readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
 
   constructor(options: DynamoConcurrencySemaphoreOptions) {
@@ -28,22 +29,24 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
 
   async acquire(jobId: string): Promise<boolean> {
     try {
-      await this.#client.update({
-        TableName: this.#tableName,
-        Key: concurrencyKey(),
-        UpdateExpression: 'ADD #holders :holder',
-        ConditionExpression:
-          'attribute_not_exists(#holders) OR size(#holders) < :limit OR contains(#holders, :jobId)',
-        ExpressionAttributeNames: { '#holders': 'holders' },
-        ExpressionAttributeValues: {
-          ':holder': new Set([jobId]),
-          ':limit': this.limit,
-          ':jobId': jobId,
-        },
-      });
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: concurrencyKey(),
+          UpdateExpression: 'ADD #holders :holder',
+          ConditionExpression:
+            'attribute_not_exists(#holders) OR size(#holders) < :limit OR contains(#holders, :jobId)',
+          ExpressionAttributeNames: { '#holders': 'holders' },
+          ExpressionAttributeValues: {
+            ':holder': new Set([jobId]),
+            ':limit': this.limit,
+            ':jobId': jobId,
+          },
+        }),
+      );
       return true;
     } catch (error) {
-      if (isConditionFailed(error)) return false;
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
@@ -52,27 +55,31 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
     // Only a holder's DELETE goes through: the answer tells whether a slot was freed. The last
     // DELETE removes the set.
     try {
-      await this.#client.update({
-        TableName: this.#tableName,
-        Key: concurrencyKey(),
-        UpdateExpression: 'DELETE #holders :holder',
-        ConditionExpression: 'contains(#holders, :jobId)',
-        ExpressionAttributeNames: { '#holders': 'holders' },
-        ExpressionAttributeValues: { ':holder': new Set([jobId]), ':jobId': jobId },
-      });
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: concurrencyKey(),
+          UpdateExpression: 'DELETE #holders :holder',
+          ConditionExpression: 'contains(#holders, :jobId)',
+          ExpressionAttributeNames: { '#holders': 'holders' },
+          ExpressionAttributeValues: { ':holder': new Set([jobId]), ':jobId': jobId },
+        }),
+      );
       return true;
     } catch (error) {
-      if (isConditionFailed(error)) return false;
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
 
   async holders(): Promise<string[]> {
-    const output = await this.#client.get({
-      TableName: this.#tableName,
-      Key: concurrencyKey(),
-      ConsistentRead: true,
-    });
+    const output = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: concurrencyKey(),
+        ConsistentRead: true,
+      }),
+    );
     const holders: unknown = output.Item?.holders;
     if (!(holders instanceof Set)) return [];
     return [...holders].filter((holder): holder is string => typeof holder === 'string').sort();

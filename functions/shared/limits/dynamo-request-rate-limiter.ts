@@ -1,9 +1,10 @@
-import { type DynamoDocuments, isConditionFailed } from '../aws/dynamodb-documents.ts';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RequestRateLimiter } from './limits.ts';
 import { EXPIRES_AT, requestRateKey, utcMinute } from './limits-table.ts';
 
 export interface DynamoRequestRateLimiterOptions {
-  client: DynamoDocuments;
+  client: DynamoDBDocumentClient;
   tableName: string;
   /** Requests allowed per UTC minute (at least 1; use `unlimitedRequestRate` for none). */
   requestsPerMinute: number;
@@ -19,7 +20,7 @@ const COUNTER_TTL_SECONDS = 3600;
  * configure it below the provider's own limit (the default 20 against sora-2's 25).
  */
 export class DynamoRequestRateLimiter implements RequestRateLimiter {
-  readonly #client: DynamoDocuments;
+  readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #limit: number;
 
@@ -35,21 +36,23 @@ export class DynamoRequestRateLimiter implements RequestRateLimiter {
   async tryTake(now: Date): Promise<boolean> {
     const minuteEnd = Math.floor(now.getTime() / 60_000 + 1) * 60;
     try {
-      await this.#client.update({
-        TableName: this.#tableName,
-        Key: requestRateKey(utcMinute(now)),
-        UpdateExpression: 'ADD #count :one SET #expiresAt = :expiresAt',
-        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-        ExpressionAttributeNames: { '#count': 'count', '#expiresAt': EXPIRES_AT },
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':limit': this.#limit,
-          ':expiresAt': minuteEnd + COUNTER_TTL_SECONDS,
-        },
-      });
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: requestRateKey(utcMinute(now)),
+          UpdateExpression: 'ADD #count :one SET #expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+          ExpressionAttributeNames: { '#count': 'count', '#expiresAt': EXPIRES_AT },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':limit': this.#limit,
+            ':expiresAt': minuteEnd + COUNTER_TTL_SECONDS,
+          },
+        }),
+      );
       return true;
     } catch (error) {
-      if (isConditionFailed(error)) return false;
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }

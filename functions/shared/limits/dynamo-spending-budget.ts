@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { cancellationReasons, type DynamoDocuments } from '../aws/dynamodb-documents.ts';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { cancellationReasons } from '../aws/dynamodb-refusals.ts';
 import { PARTITION_KEY, providerJobKey } from '../jobs/jobs-table.ts';
 import { LimitContentionError } from './limit-errors.ts';
 import type { BudgetReservation, DailyUsage, SpendingBudget } from './limits.ts';
@@ -13,7 +18,7 @@ import {
 } from './limits-table.ts';
 
 export interface DynamoSpendingBudgetOptions {
-  client: DynamoDocuments;
+  client: DynamoDBDocumentClient;
   tableName: string;
   /** Daily limit in USD; null records spending without limiting it. */
   dailyLimitUsd: number | null;
@@ -33,7 +38,15 @@ interface JobBudgetRecord {
 }
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-type Outcome = 'done' | 'job-record-changed' | 'over-budget';
+/**
+ * How a change ended: done, refused by the day's limit, or refused by the first item (the job
+ * record, or the ledger item of an orphan) as it stands now, answered with the refusal.
+ */
+type Outcome = 'done' | 'over-budget' | { changed: Record<string, unknown> | undefined };
+
+// The job record a change was refused by comes back in the refusal: the next attempt starts
+// from it without reading it again.
+const OLD_ITEM_ON_REFUSAL = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
 
 /** Day item attributes, by the expression names used for them. */
 const DAY_ATTRIBUTES = {
@@ -65,7 +78,7 @@ const JOB_RECORD_TTL_SECONDS = 90 * 24 * 3600;
  * they are given only places a spending that had no reservation.
  */
 export class DynamoSpendingBudget implements SpendingBudget {
-  readonly #client: DynamoDocuments;
+  readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #limitMicroUsd: number | null;
   readonly #maxAttempts: number;
@@ -82,8 +95,8 @@ export class DynamoSpendingBudget implements SpendingBudget {
 
   async reserve(jobId: string, costUsd: number, day: string): Promise<BudgetReservation> {
     const cost = toMicroUsd(costUsd);
+    let record = await this.#jobRecord(jobId);
     for (let attempt = 0; attempt < this.#maxAttempts; attempt += 1) {
-      const record = await this.#jobRecord(jobId);
       // Reserved or settled before: counted once. A released record (its job failed, or the
       // sweep reclaimed it) is reserved again when its job runs again.
       if (record !== undefined && record.state !== 'released') return 'reserved';
@@ -101,6 +114,7 @@ export class DynamoSpendingBudget implements SpendingBudget {
                   [EXPIRES_AT]: expiresAt(day),
                 },
                 ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
+                ...OLD_ITEM_ON_REFUSAL,
               },
             }
           : this.#moveJobRecord(jobId, 'released', 'reserved', { day, reservedMicroUsd: cost });
@@ -110,14 +124,15 @@ export class DynamoSpendingBudget implements SpendingBudget {
       ]);
       if (outcome === 'done') return 'reserved';
       if (outcome === 'over-budget') return 'exceeded';
-      // The job record changed under us (a parallel reserve of the same job): read it again.
+      // The job record changed under us (a parallel reserve of the same job): as it is now.
+      record = jobBudgetRecord(outcome.changed);
     }
     throw new LimitContentionError(`Budget reservation of ${jobId} kept losing to other writes`);
   }
 
   async release(jobId: string, _day: string): Promise<void> {
+    let record = await this.#jobRecord(jobId);
     for (let attempt = 0; attempt < this.#maxAttempts; attempt += 1) {
-      const record = await this.#jobRecord(jobId);
       if (record?.state !== 'reserved') return;
       const outcome = await this.#transact('release', [
         this.#moveJobRecord(jobId, 'reserved', 'released'),
@@ -127,14 +142,16 @@ export class DynamoSpendingBudget implements SpendingBudget {
         }),
       ]);
       if (outcome === 'done') return;
+      // The job record changed meanwhile: go on from it as it is now.
+      if (typeof outcome === 'object') record = jobBudgetRecord(outcome.changed);
     }
     throw new LimitContentionError(`Budget release of ${jobId} kept losing to other writes`);
   }
 
   async recordSpent(jobId: string, costUsd: number, day: string): Promise<void> {
     const spent = toMicroUsd(costUsd);
+    let record = await this.#jobRecord(jobId);
     for (let attempt = 0; attempt < this.#maxAttempts; attempt += 1) {
-      const record = await this.#jobRecord(jobId);
       if (record?.state === 'spent') return;
       let items: TransactItem[];
       if (record === undefined) {
@@ -151,6 +168,7 @@ export class DynamoSpendingBudget implements SpendingBudget {
                 [EXPIRES_AT]: expiresAt(day),
               },
               ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
+              ...OLD_ITEM_ON_REFUSAL,
             },
           },
           this.#addToDay(day, { '#committed': spent, '#spent': spent, '#completed': 1 }),
@@ -168,7 +186,10 @@ export class DynamoSpendingBudget implements SpendingBudget {
           }),
         ];
       }
-      if ((await this.#transact('recordSpent', items)) === 'done') return;
+      const outcome = await this.#transact('recordSpent', items);
+      if (outcome === 'done') return;
+      // The job record changed meanwhile: go on from it as it is now.
+      if (typeof outcome === 'object') record = jobBudgetRecord(outcome.changed);
     }
     throw new LimitContentionError(`Budget spending of ${jobId} kept losing to other writes`);
   }
@@ -199,11 +220,9 @@ export class DynamoSpendingBudget implements SpendingBudget {
   }
 
   async usage(day: string): Promise<DailyUsage> {
-    const output = await this.#client.get({
-      TableName: this.#tableName,
-      Key: budgetDayKey(day),
-      ConsistentRead: true,
-    });
+    const output = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: budgetDayKey(day), ConsistentRead: true }),
+    );
     const item = output.Item ?? {};
     const number = (name: DayAttribute) => {
       const value: unknown = item[DAY_ATTRIBUTES[name]];
@@ -222,18 +241,14 @@ export class DynamoSpendingBudget implements SpendingBudget {
   }
 
   async #jobRecord(jobId: string): Promise<JobBudgetRecord | undefined> {
-    const output = await this.#client.get({
-      TableName: this.#tableName,
-      Key: budgetJobKey(jobId),
-      ConsistentRead: true,
-    });
-    const item = output.Item;
-    if (item === undefined) return undefined;
-    return {
-      day: String(item.day),
-      state: item.state as JobBudgetState,
-      reservedMicroUsd: typeof item.reservedMicroUsd === 'number' ? item.reservedMicroUsd : 0,
-    };
+    const output = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: budgetJobKey(jobId),
+        ConsistentRead: true,
+      }),
+    );
+    return jobBudgetRecord(output.Item);
   }
 
   /** Moves the job record from one state to another (and SETs `fields`), only from `from`. */
@@ -259,6 +274,7 @@ export class DynamoSpendingBudget implements SpendingBudget {
         ConditionExpression: '#state = :from',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
+        ...OLD_ITEM_ON_REFUSAL,
       },
     };
   }
@@ -303,15 +319,17 @@ export class DynamoSpendingBudget implements SpendingBudget {
   async #transact(operation: string, items: TransactItem[]): Promise<Outcome> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.#client.transactWrite({ TransactItems: items });
+        await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
         return 'done';
       } catch (error) {
         const reasons = cancellationReasons(error);
         if (!reasons) throw error;
-        const [jobRecord, day] = reasons.map((reason) => reason.Code);
-        if (jobRecord === 'ConditionalCheckFailed') return 'job-record-changed';
-        if (day === 'ConditionalCheckFailed') return 'over-budget';
-        if (jobRecord !== 'TransactionConflict' && day !== 'TransactionConflict') throw error;
+        const [jobRecord, day] = reasons;
+        if (jobRecord?.code === 'ConditionalCheckFailed') return { changed: jobRecord.item };
+        if (day?.code === 'ConditionalCheckFailed') return 'over-budget';
+        if (jobRecord?.code !== 'TransactionConflict' && day?.code !== 'TransactionConflict') {
+          throw error;
+        }
         if (attempt >= this.#maxAttempts) {
           throw new LimitContentionError(`Budget ${operation} kept meeting transaction conflicts`, {
             cause: error,
@@ -321,6 +339,15 @@ export class DynamoSpendingBudget implements SpendingBudget {
       }
     }
   }
+}
+
+function jobBudgetRecord(item: Record<string, unknown> | undefined): JobBudgetRecord | undefined {
+  if (item === undefined) return undefined;
+  return {
+    day: String(item.day),
+    state: item.state as JobBudgetState,
+    reservedMicroUsd: typeof item.reservedMicroUsd === 'number' ? item.reservedMicroUsd : 0,
+  };
 }
 
 function expiresAt(day: string): number {

@@ -1,4 +1,4 @@
-import type { DynamoDocuments } from '../aws/dynamodb-documents.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoConcurrencySemaphore } from './dynamo-concurrency-semaphore.ts';
 import { DynamoRequestRateLimiter, unlimitedRequestRate } from './dynamo-request-rate-limiter.ts';
 import { DynamoSpendingBudget } from './dynamo-spending-budget.ts';
@@ -18,7 +18,7 @@ export interface SharedLimits {
  * variables). Call once per container.
  */
 export function sharedLimits(
-  client: DynamoDocuments,
+  client: DynamoDBDocumentClient,
   tableName: string,
   config: LimitsConfig,
 ): SharedLimits {

@@ -3,7 +3,9 @@
  * (Initialization, Invocation, Overhead); this adds what the Powertools Tracer added before: the
  * handler's `## <name>` subsegment (annotations ColdStart, Service, jobId; the error that ended
  * it) and one subsegment per AWS SDK call and per provider HTTP call beneath it, sent to the
- * X-Ray daemon over UDP as Lambda's own runtime does.
+ * X-Ray daemon over UDP as Lambda's own runtime does. Each of those calls carries the trace on
+ * to the service it reaches, in its `X-Amzn-Trace-Id` header, with its own subsegment as parent
+ * (EventBridge hands a trace on to its targets only when PutEvents carries one).
  *
  * Why not the Powertools Tracer: importing it loads aws-xray-sdk-core, which installs an async
  * hook at import (tracing on or off), and every promise of the process then pays for it (1e6
@@ -14,6 +16,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { InvokeStore } from '@aws/lambda-invoke-store';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type AnnotationValue = string | number | boolean;
@@ -23,6 +26,21 @@ export interface TraceHeader {
   root: string;
   parent: string;
   sampled: boolean;
+}
+
+/** The HTTP header that carries an X-Ray trace from one service to the next. */
+export const TRACE_HEADER_NAME = 'X-Amzn-Trace-Id';
+
+/**
+ * The invocation's trace header as the Lambda runtime provides it: from the runtime's store of
+ * the current invocation (`@aws/lambda-invoke-store`, which Node.js runtimes fill per invocation
+ * and which is the only per-invocation source where one environment serves invocations
+ * concurrently), else from `_X_AMZN_TRACE_ID`, which the runtime sets before each invocation.
+ * The AWS SDK and Powertools read it the same way.
+ */
+export async function runtimeTraceHeader(env: Env = process.env): Promise<string | undefined> {
+  const store = await InvokeStore.getInstanceAsync();
+  return store.getXRayTraceId() || env._X_AMZN_TRACE_ID || undefined;
 }
 
 /** Parses `Root=1-...;Parent=...;Sampled=1` (undefined when a part is missing). */
@@ -131,6 +149,16 @@ export interface XRayTracerOptions {
   serviceName: string;
   env?: Env;
   send?: SegmentSender;
+  /** The current invocation's trace header (default: runtimeTraceHeader). */
+  readTraceHeader?: () => Promise<string | undefined>;
+}
+
+/** Where an invocation's trace stands: its header, and the open subsegment if it is sampled. */
+interface TraceContext {
+  header: TraceHeader;
+  /** The header exactly as the runtime gave it, handed on as is by an unsampled invocation. */
+  raw: string;
+  subsegment: Subsegment | undefined;
 }
 
 /** What a traced call learned about its outcome (status, request id, ...). */
@@ -144,13 +172,16 @@ export class XRayTracer {
   readonly #serviceName: string;
   readonly #env: Env;
   readonly #send: SegmentSender;
-  readonly #current = new AsyncLocalStorage<Subsegment>();
+  readonly #readTraceHeader: () => Promise<string | undefined>;
+  readonly #current = new AsyncLocalStorage<TraceContext>();
   #coldStart = true;
 
   constructor(options: XRayTracerOptions) {
     this.#serviceName = options.serviceName;
     this.#env = options.env ?? process.env;
     this.#send = options.send ?? udpSender(this.#env);
+    const env = this.#env;
+    this.#readTraceHeader = options.readTraceHeader ?? (() => runtimeTraceHeader(env));
   }
 
   isTracingEnabled(): boolean {
@@ -162,19 +193,20 @@ export class XRayTracer {
 
   /**
    * Runs an invocation as the subsegment `## <name>` of Lambda's function segment, annotated
-   * ColdStart and Service, with the error that ended it.
+   * ColdStart and Service, with the error that ended it. An unsampled invocation sends nothing
+   * but still hands its trace header on to the calls it makes.
    */
   async traceInvocation<T>(name: string, work: () => Promise<T>): Promise<T> {
     const coldStart = this.#coldStart;
     this.#coldStart = false;
-    const header = this.isTracingEnabled()
-      ? parseTraceHeader(this.#env._X_AMZN_TRACE_ID)
-      : undefined;
-    if (!header?.sampled) return work();
+    const raw = this.isTracingEnabled() ? await this.#readTraceHeader() : undefined;
+    const header = parseTraceHeader(raw);
+    if (raw === undefined || header === undefined) return work();
+    if (!header.sampled) return this.#current.run({ header, raw, subsegment: undefined }, work);
     const subsegment = new Subsegment(`## ${name}`, header.root, header.parent);
     subsegment.annotations.ColdStart = coldStart;
     subsegment.annotations.Service = this.#serviceName;
-    return this.#run(subsegment, work);
+    return this.#run({ header, raw, subsegment }, work);
   }
 
   /** Runs a call made during an invocation as a child subsegment (untraced outside one). */
@@ -183,24 +215,44 @@ export class XRayTracer {
     namespace: 'aws' | 'remote',
     work: (subsegment: Subsegment | undefined) => Promise<T>,
   ): Promise<T> {
-    const parent = this.#current.getStore();
-    if (!parent) return work(undefined);
+    const context = this.#current.getStore();
+    const parent = context?.subsegment;
+    if (!context || !parent) return work(undefined);
     const subsegment = new Subsegment(name, parent.traceId, parent.id);
     subsegment.namespace = namespace;
-    return this.#run(subsegment, () => work(subsegment));
+    return this.#run({ ...context, subsegment }, () => work(subsegment));
+  }
+
+  /**
+   * The `X-Amzn-Trace-Id` value for a request sent now: the trace with the current subsegment
+   * (the call's own, inside traceCall) as parent; an unsampled invocation's header as the
+   * runtime gave it; undefined outside a traced invocation.
+   */
+  outgoingTraceHeader(): string | undefined {
+    const context = this.#current.getStore();
+    if (!context) return undefined;
+    const { subsegment } = context;
+    if (!subsegment) return context.raw;
+    return `Root=${subsegment.traceId};Parent=${subsegment.id};Sampled=1`;
   }
 
   /** Annotates the current subsegment (a no-op outside a traced invocation). */
   putAnnotation(key: string, value: AnnotationValue): void {
-    const current = this.#current.getStore();
+    const current = this.#current.getStore()?.subsegment;
     if (current) current.annotations[key] = value;
   }
 
-  /** Adds a middleware tracing each call of the client (a no-op when tracing is off). */
+  /**
+   * Adds to the client a middleware tracing each call as a subsegment, and one putting the
+   * trace header on its requests (a no-op when tracing is off). The SDK's own trace
+   * middleware (recursion detection) sets the header only where none is set yet: it would hand
+   * on the function's segment as parent, not the call's subsegment.
+   */
   captureAWSv3Client<TClient extends { middlewareStack: object }>(client: TClient): TClient {
     if (!this.isTracingEnabled()) return client;
     // The SDK's own types are generic per client; the middleware reads only what is below.
-    (client.middlewareStack as AwsMiddlewareStack).add(
+    const stack = client.middlewareStack as AwsMiddlewareStack;
+    stack.add(
       (next, context) => (args) =>
         this.traceCall(serviceOf(context.clientName), 'aws', async (subsegment) => {
           try {
@@ -214,12 +266,27 @@ export class XRayTracer {
         }),
       { step: 'initialize', name: 'XRayTracing', override: true },
     );
+    stack.add(
+      (next) => (args) => {
+        const header = this.outgoingTraceHeader();
+        const { request } = args as { request?: { headers?: Record<string, string> } };
+        if (header && request?.headers) request.headers[TRACE_HEADER_NAME] = header;
+        return next(args);
+      },
+      // Before the SDK's recursion detection, which is `build` with a low priority.
+      { step: 'build', priority: 'high', name: 'XRayTraceHeader', override: true },
+    );
     return client;
   }
 
-  async #run<T>(subsegment: Subsegment, work: () => Promise<T>): Promise<T> {
+  /** Runs `work` in `context`, then sends its subsegment with the error that ended it. */
+  async #run<T>(
+    context: TraceContext & { subsegment: Subsegment },
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const { subsegment } = context;
     try {
-      return await this.#current.run(subsegment, work);
+      return await this.#current.run(context, work);
     } catch (error) {
       if (!subsegment.cause) subsegment.addError(error);
       throw error;
@@ -240,7 +307,12 @@ export interface AwsMiddlewareStack {
       next: (args: unknown) => Promise<{ output?: { $metadata?: AwsMetadata } }>,
       context: AwsHandlerContext,
     ) => (args: unknown) => Promise<{ output?: { $metadata?: AwsMetadata } }>,
-    options: { step: 'initialize'; name: string; override: boolean },
+    options: {
+      step: 'initialize' | 'build';
+      priority?: 'high' | 'normal' | 'low';
+      name: string;
+      override: boolean;
+    },
   ): void;
 }
 
@@ -295,7 +367,10 @@ export function markStatus(subsegment: Subsegment, status: number): void {
   }
 }
 
-/** `fetch` with each request traced as a remote subsegment named by the host (the provider calls). */
+/**
+ * `fetch` with each request traced as a remote subsegment named by the host (the provider
+ * calls), carrying the trace on in its `X-Amzn-Trace-Id` header.
+ */
 export function tracedFetch(tracer: XRayTracer, base: typeof fetch = fetch): typeof fetch {
   return (input, init) => {
     const url = new URL(input instanceof Request ? input.url : input);
@@ -304,7 +379,10 @@ export function tracedFetch(tracer: XRayTracer, base: typeof fetch = fetch): typ
       // The path without the query: no cursor or other request detail in the trace.
       if (subsegment)
         subsegment.http = { request: { method, url: `${url.origin}${url.pathname}` } };
-      const response = await base(input, init);
+      const response = await base(
+        input,
+        withTraceHeader(input, init, tracer.outgoingTraceHeader()),
+      );
       if (subsegment) {
         subsegment.http = {
           ...subsegment.http,
@@ -315,4 +393,18 @@ export function tracedFetch(tracer: XRayTracer, base: typeof fetch = fetch): typ
       return response;
     });
   };
+}
+
+/** `init` with the trace header added to the request's own headers (unchanged without one). */
+function withTraceHeader(
+  input: Parameters<typeof fetch>[0],
+  init: RequestInit | undefined,
+  header: string | undefined,
+): RequestInit | undefined {
+  if (header === undefined) return init;
+  const headers = new Headers(
+    init?.headers ?? (input instanceof Request ? input.headers : undefined),
+  );
+  headers.set(TRACE_HEADER_NAME, header);
+  return { ...init, headers };
 }

@@ -1,17 +1,14 @@
 /**
- * Reads a string secret from Secrets Manager (GetSecretValue over its JSON API, aws-json-api.ts:
- * signed with the function's credentials from the environment, retried, traced as an `aws`
- * subsegment `SecretsManager`), cached per container. Not the AWS SDK: the authorizer's only AWS
- * call would otherwise bring the SDK into its bundle.
+ * Reads a string secret from Secrets Manager (GetSecretValue through the shared SDK client,
+ * secrets-manager-client.ts), cached per container.
  */
-import { AwsJsonClient } from '../aws/aws-json-api.ts';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsManager } from '../aws/secrets-manager-client.ts';
 
 /** A required secret is missing, empty or malformed. Names the secret id, never its value. */
 export class SecretUnavailableError extends Error {
   override name = 'SecretUnavailableError';
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 // Cached for five minutes: a rotated key is picked up without a redeploy, and a warm Lambda
 // does not call Secrets Manager on every invocation.
@@ -19,21 +16,30 @@ const MAX_AGE_MS = 300_000;
 
 const cache = new Map<string, { value: string; readAt: number }>();
 
+export interface ReadSecretOptions {
+  /** Read again once the cached copy is this old (a change that must apply sooner, e.g. a revoked API token). */
+  maxAgeMs?: number;
+  /** The Secrets Manager client (tests); the shared one by default. */
+  client?: SecretsManagerClient;
+}
+
 /**
  * Reads a string secret by id (name or ARN), cached per container for five minutes, or for
- * `maxAgeMs` (a secret whose change must apply sooner, e.g. a revoked API token).
+ * `maxAgeMs`.
  */
 export async function readSecretString(
   secretId: string,
-  env: Env = process.env,
-  options: { maxAgeMs?: number } = {},
+  options: ReadSecretOptions = {},
 ): Promise<string> {
   const maxAgeMs = options.maxAgeMs ?? MAX_AGE_MS;
   const cached = cache.get(secretId);
   if (cached && Date.now() - cached.readAt < maxAgeMs) return cached.value;
-  let value: unknown;
+  const client = options.client ?? secretsManager();
+  let value: string | undefined;
   try {
-    value = await getSecretValue(secretId, env);
+    ({ SecretString: value } = await client.send(
+      new GetSecretValueCommand({ SecretId: secretId }),
+    ));
   } catch (error) {
     throw new SecretUnavailableError(`Secret ${secretId} could not be read`, { cause: error });
   }
@@ -42,20 +48,4 @@ export async function readSecretString(
   }
   cache.set(secretId, { value: value.trim(), readAt: Date.now() });
   return value.trim();
-}
-
-const SECRETS_MANAGER_SERVICE = {
-  traceName: 'SecretsManager',
-  signingName: 'secretsmanager',
-  hostPrefix: 'secretsmanager',
-  endpointId: 'SECRETS_MANAGER',
-  targetPrefix: 'secretsmanager',
-  jsonVersion: '1.1',
-} as const;
-
-async function getSecretValue(secretId: string, env: Env): Promise<unknown> {
-  const answer = await new AwsJsonClient(SECRETS_MANAGER_SERVICE, { env }).call('GetSecretValue', {
-    SecretId: secretId,
-  });
-  return answer.SecretString;
 }

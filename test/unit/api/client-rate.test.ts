@@ -1,3 +1,6 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import type { ApiHandler } from '../../../functions/api/api-handler.ts';
 import { withClientRate } from '../../../functions/api/client-rate.ts';
@@ -7,7 +10,6 @@ import {
   type ClientRateLimiter,
   clientRateLimiter,
 } from '../../../functions/shared/limits/dynamo-client-rate-limiter.ts';
-import { conditionFailed, fakeDynamoDocuments } from '../../support/fake-dynamo-documents.ts';
 import { httpApiEvent } from '../../support/http-api-event.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
 
@@ -20,19 +22,30 @@ const NOW = new Date('2026-03-04T12:00:10.000Z');
  */
 function counterTable() {
   const counts = new Map<string, number>();
-  const db = fakeDynamoDocuments();
-  db.update.mockImplementation(async (input) => {
-    const pk = String(input.Key?.pk);
-    const count = counts.get(pk) ?? 0;
-    if (count >= Number(input.ExpressionAttributeValues?.[':limit'])) throw conditionFailed();
-    counts.set(pk, count + 1);
-    return {};
-  });
-  return db;
+  const written: string[] = [];
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+  mockClient(db)
+    .on(UpdateCommand)
+    .callsFake(
+      async (input: {
+        Key?: { pk?: unknown };
+        ExpressionAttributeValues?: Record<string, unknown>;
+      }) => {
+        const pk = String(input.Key?.pk);
+        written.push(pk);
+        const count = counts.get(pk) ?? 0;
+        if (count >= Number(input.ExpressionAttributeValues?.[':limit'])) {
+          throw new ConditionalCheckFailedException({ message: 'failed', $metadata: {} });
+        }
+        counts.set(pk, count + 1);
+        return {};
+      },
+    );
+  return { db, written };
 }
 
 function setup(options: { rate?: ClientRateConfig; limiter?: ClientRateLimiter } = {}) {
-  const db = counterTable();
+  const { db, written } = counterTable();
   const limiter =
     options.limiter ??
     clientRateLimiter(db, 'jobs', options.rate ?? { requestsPerWindow: 2, windowSeconds: 60 });
@@ -41,7 +54,7 @@ function setup(options: { rate?: ClientRateConfig; limiter?: ClientRateLimiter }
   const handler = withClientRate(operation, { limiter, clock: () => NOW, logger });
   const send = (client: string) =>
     handler(httpApiEvent({ method: 'GET', path: '/videos', authorizer: { client, admin: false } }));
-  return { send, operation, db, lines, text };
+  return { send, operation, written, lines, text };
 }
 
 describe('withClientRate', () => {
@@ -87,21 +100,23 @@ describe('withClientRate', () => {
   });
 
   it('counts the default client for a context without a client name, as callerOf reads it', async () => {
-    const { send, db } = setup();
+    const { send, written } = setup();
 
     await send('Not A Client Name');
 
-    expect(db.update.mock.calls[0]?.[0].Key?.pk).toMatch(/^LIMIT#client-requests#default#/);
+    expect(written[0]).toMatch(/^LIMIT#client-requests#default#/);
   });
 
   it('serves every request with a rate of 0, writing nothing', async () => {
-    const { send, operation, db } = setup({ rate: { requestsPerWindow: 0, windowSeconds: 1 } });
+    const { send, operation, written } = setup({
+      rate: { requestsPerWindow: 0, windowSeconds: 1 },
+    });
 
     for (let request = 0; request < 50; request += 1) {
       expect((await send('bob')).statusCode).toBe(200);
     }
     expect(operation).toHaveBeenCalledTimes(50);
-    expect(db.update).not.toHaveBeenCalled();
+    expect(written).toEqual([]);
   });
 
   it('logs a refusal with its client, code and wait', async () => {

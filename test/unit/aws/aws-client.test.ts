@@ -1,5 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { createdOnFirstUse, loadedOnFirstUse } from '../../../functions/shared/aws/aws-client.ts';
+import {
+  createdOnFirstUse,
+  loadedOnFirstUse,
+  retrySettings,
+} from '../../../functions/shared/aws/aws-client.ts';
+
+describe('retrySettings', () => {
+  it("is the SDK's standard mode with the given tries", () => {
+    expect(retrySettings(4, {})).toEqual({ maxAttempts: 4, retryMode: 'standard' });
+  });
+
+  it("leaves each to the SDK's own variable where a function's configuration sets it", () => {
+    expect(retrySettings(4, { AWS_MAX_ATTEMPTS: '2' })).toEqual({
+      maxAttempts: undefined,
+      retryMode: 'standard',
+    });
+    expect(retrySettings(4, { AWS_RETRY_MODE: 'adaptive' })).toEqual({
+      maxAttempts: 4,
+      retryMode: undefined,
+    });
+  });
+});
 
 describe('createdOnFirstUse', () => {
   it('makes the value once, on the first call', () => {

@@ -1,4 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventBridgeJobEvents } from '../../../functions/shared/events/event-bridge-job-events.ts';
 import {
   JOB_EVENT_DETAIL_TYPE,
@@ -133,15 +135,8 @@ describe('a job store with events', () => {
 });
 
 describe('EventBridge job events', () => {
-  /** EventBridge answering PutEvents with `answer` (any other operation fails the test). */
-  function eventBridgeAnswering(answer: Record<string, unknown>) {
-    return {
-      call: vi.fn(async (operation: string, _input: Record<string, unknown>) => {
-        if (operation !== 'PutEvents') throw new Error(`unexpected EventBridge ${operation}`);
-        return answer;
-      }),
-    };
-  }
+  const eventBridge = mockClient(EventBridgeClient);
+  afterEach(() => eventBridge.reset());
   const detail: JobEventDetail = {
     version: '1',
     jobId: 'job_1',
@@ -158,37 +153,38 @@ describe('EventBridge job events', () => {
   };
 
   it('puts one event on the named bus with the documented source and detail-type', async () => {
-    const eventBridge = eventBridgeAnswering({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
-    const publisher = new EventBridgeJobEvents({ client: eventBridge, busName: 'jobs-bus' });
+    eventBridge
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+    const publisher = new EventBridgeJobEvents({
+      client: new EventBridgeClient({ region: 'us-east-1' }),
+      busName: 'jobs-bus',
+    });
 
     await publisher.publish(detail);
 
-    expect(eventBridge.call.mock.calls).toEqual([
-      [
-        'PutEvents',
+    expect(eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input).toEqual({
+      Entries: [
         {
-          Entries: [
-            {
-              EventBusName: 'jobs-bus',
-              Source: JOB_EVENT_SOURCE,
-              DetailType: JOB_EVENT_DETAIL_TYPE,
-              Detail: JSON.stringify(detail),
-              Resources: [],
-              // The JSON protocol's timestamps are epoch seconds.
-              Time: Date.parse(AT) / 1000,
-            },
-          ],
+          EventBusName: 'jobs-bus',
+          Source: JOB_EVENT_SOURCE,
+          DetailType: JOB_EVENT_DETAIL_TYPE,
+          Detail: JSON.stringify(detail),
+          Resources: [],
+          Time: new Date(AT),
         },
       ],
-    ]);
+    });
   });
 
   it('throws when EventBridge answers with a failed entry', async () => {
-    const eventBridge = eventBridgeAnswering({
-      FailedEntryCount: 1,
-      Entries: [{ ErrorCode: 'InternalFailure' }],
+    eventBridge
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
+    const publisher = new EventBridgeJobEvents({
+      client: new EventBridgeClient({ region: 'us-east-1' }),
+      busName: 'jobs-bus',
     });
-    const publisher = new EventBridgeJobEvents({ client: eventBridge, busName: 'jobs-bus' });
 
     await expect(publisher.publish(detail)).rejects.toThrow(
       /refused the queued event.*InternalFailure/,

@@ -1,7 +1,19 @@
-import { isDeepStrictEqual } from 'node:util';
-import type { GetCommandInput, GetCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AwsServiceError } from '../../../functions/shared/aws/aws-json-api.ts';
 import { DynamoJobStore } from '../../../functions/shared/jobs/dynamo-job-store.ts';
 import {
   IdempotencyConflictError,
@@ -13,12 +25,6 @@ import {
   ValidationError,
 } from '../../../functions/shared/jobs/job-errors.ts';
 import { encodeCursor } from '../../../functions/shared/jobs/list-cursor.ts';
-import {
-  conditionFailed,
-  fakeDynamoDocuments,
-  resetFakeDynamoDocuments,
-  transactionCanceled,
-} from '../../support/fake-dynamo-documents.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 
 const TABLE = 'jobs-table';
@@ -26,8 +32,9 @@ const TABLE = 'jobs-table';
 const NOT_TERMINAL = 'attribute_exists(pk) AND #status IN (:status0, :status1)';
 const NOW = new Date('2026-01-02T03:05:00.000Z');
 
-const db = fakeDynamoDocuments();
-const store = new DynamoJobStore({ client: db, tableName: TABLE, now: () => NOW });
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const dynamo = mockClient(client);
+const store = new DynamoJobStore({ client, tableName: TABLE, now: () => NOW });
 
 const job = aJob();
 const jobItem = {
@@ -42,105 +49,117 @@ const jobItem = {
   ...job,
 };
 
-/** Answers each GetItem by its key (matched exactly); a get of any other key fails the test. */
-function answerGetsByKey(
-  ...answers: [key: GetCommandInput['Key'], answer: Omit<GetCommandOutput, '$metadata'>][]
-) {
-  db.get.mockImplementation(async (input) => {
-    const found = answers.find(([key]) => isDeepStrictEqual(key, input.Key));
-    if (found === undefined) throw new Error(`unexpected get of ${JSON.stringify(input.Key)}`);
-    return found[1];
+/**
+ * A failed condition as DynamoDB answers a write that asked for the item (ALL_OLD): the item as
+ * it stood, in DynamoDB's own types (lib-dynamodb leaves errors as they come); none if missing.
+ */
+function conditionFailed(item?: Record<string, unknown>) {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    ...(item === undefined ? {} : { Item: dynamoItem(item) }),
   });
 }
 
+/** A cancelled transaction: per item, its reason code and the item it was refused by. */
+function transactionCanceled(...reasons: (string | [string, Record<string, unknown>])[]) {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: reasons.map((reason) =>
+      typeof reason === 'string'
+        ? { Code: reason }
+        : { Code: reason[0], Item: dynamoItem(reason[1]) },
+    ),
+  });
+}
+
+const dynamoItem = (item: Record<string, unknown>) =>
+  marshall(item, { removeUndefinedValues: true });
+
+const ALL_OLD = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
+
 beforeEach(() => {
-  resetFakeDynamoDocuments(db);
+  dynamo.reset();
 });
 
 describe('create', () => {
   it('puts the job with its index attributes and a condition against overwriting', async () => {
-    db.put.mockResolvedValue({});
+    dynamo.on(PutCommand).resolves({});
 
     const result = await store.create(job);
 
     expect(result).toEqual({ job, created: true });
-    expect(db.put).toHaveBeenCalledWith(
-      expect.objectContaining({
-        TableName: TABLE,
-        Item: jobItem,
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
+      TableName: TABLE,
+      Item: jobItem,
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ...ALL_OLD,
+    });
   });
 
   it('writes the job and the idempotency record in one transaction, both conditional', async () => {
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(TransactWriteCommand).resolves({});
 
     const result = await store.create(job, 'api:key-1');
 
     expect(result).toEqual({ job, created: true });
-    expect(db.transactWrite).toHaveBeenCalledWith(
-      expect.objectContaining({
-        TransactItems: [
-          {
-            Put: {
-              TableName: TABLE,
-              Item: jobItem,
-              ConditionExpression: 'attribute_not_exists(pk)',
+    expect(dynamo).toHaveReceivedCommandWith(TransactWriteCommand, {
+      TransactItems: [
+        {
+          Put: { TableName: TABLE, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' },
+        },
+        {
+          Put: {
+            TableName: TABLE,
+            Item: {
+              pk: 'IDEMPOTENCY#api:key-1',
+              sk: 'IDEMPOTENCY',
+              jobId: job.jobId,
+              requestHash: job.requestHash,
+              createdAt: job.createdAt,
             },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ...ALL_OLD,
           },
-          {
-            Put: {
-              TableName: TABLE,
-              Item: {
-                pk: 'IDEMPOTENCY#api:key-1',
-                sk: 'IDEMPOTENCY',
-                jobId: job.jobId,
-                requestHash: job.requestHash,
-                createdAt: job.createdAt,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-        ],
-      }),
-    );
+        },
+      ],
+    });
   });
 
-  it('returns the existing job when the key was used with the same request', async () => {
+  it('returns the existing job when the key was used with the same request, read from the refusal', async () => {
     const existing = aJob({ jobId: 'job_EXISTING', status: 'IN_PROGRESS' });
-    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'ConditionalCheckFailed'));
-    answerGetsByKey(
-      [
-        { pk: 'IDEMPOTENCY#api:key-1', sk: 'IDEMPOTENCY' },
-        { Item: { jobId: 'job_EXISTING', requestHash: job.requestHash } },
-      ],
-      [
-        { pk: 'JOB#job_EXISTING', sk: 'JOB' },
-        { Item: { pk: 'JOB#job_EXISTING', sk: 'JOB', gsi1pk: 'STATUS#IN_PROGRESS', ...existing } },
-      ],
-    );
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(
+        transactionCanceled('None', [
+          'ConditionalCheckFailed',
+          { jobId: 'job_EXISTING', requestHash: job.requestHash },
+        ]),
+      );
+    dynamo.on(GetCommand, { Key: { pk: 'JOB#job_EXISTING', sk: 'JOB' } }).resolves({
+      Item: { pk: 'JOB#job_EXISTING', sk: 'JOB', gsi1pk: 'STATUS#IN_PROGRESS', ...existing },
+    });
 
     const result = await store.create(job, 'api:key-1');
 
     expect(result).toEqual({ job: existing, created: false });
-    expect(db.get).toHaveBeenCalledWith(
-      expect.objectContaining({
-        Key: { pk: 'IDEMPOTENCY#api:key-1', sk: 'IDEMPOTENCY' },
-        ConsistentRead: true,
-      }),
-    );
+    // The key's record came with the refusal: only the job it names is read.
+    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 1);
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
+      Key: { pk: 'JOB#job_EXISTING', sk: 'JOB' },
+      ConsistentRead: true,
+    });
   });
 
-  it('resolves a transaction conflict on the key through the idempotency record too', async () => {
-    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'TransactionConflict'));
-    answerGetsByKey(
-      [
-        { pk: 'IDEMPOTENCY#k', sk: 'IDEMPOTENCY' },
-        { Item: { jobId: 'job_OTHER', requestHash: job.requestHash } },
-      ],
-      [{ pk: 'JOB#job_OTHER', sk: 'JOB' }, { Item: aJob({ jobId: 'job_OTHER' }) }],
-    );
+  it('reads the key record when a transaction conflict on it came without one', async () => {
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('None', 'TransactionConflict'));
+    dynamo
+      .on(GetCommand, { Key: { pk: 'IDEMPOTENCY#k', sk: 'IDEMPOTENCY' } })
+      .resolves({ Item: { jobId: 'job_OTHER', requestHash: job.requestHash } });
+    dynamo
+      .on(GetCommand, { Key: { pk: 'JOB#job_OTHER', sk: 'JOB' } })
+      .resolves({ Item: aJob({ jobId: 'job_OTHER' }) });
 
     const result = await store.create(job, 'k');
 
@@ -149,51 +168,54 @@ describe('create', () => {
   });
 
   it('throws IdempotencyConflictError when the key was used with a different request', async () => {
-    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'ConditionalCheckFailed'));
-    db.get.mockResolvedValue({ Item: { jobId: 'job_OTHER', requestHash: 'b'.repeat(64) } });
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(
+        transactionCanceled('None', [
+          'ConditionalCheckFailed',
+          { jobId: 'job_OTHER', requestHash: 'b'.repeat(64) },
+        ]),
+      );
 
     await expect(store.create(job, 'api:key-1')).rejects.toBeInstanceOf(IdempotencyConflictError);
   });
 
   it('throws JobAlreadyExistsError when only the job id collides', async () => {
-    db.transactWrite.mockRejectedValue(transactionCanceled('ConditionalCheckFailed', 'None'));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('ConditionalCheckFailed', 'None'));
 
     await expect(store.create(job, 'api:key-1')).rejects.toBeInstanceOf(JobAlreadyExistsError);
   });
 
   it('throws JobAlreadyExistsError for a colliding id without a key', async () => {
-    db.put.mockRejectedValue(conditionFailed());
-    db.get.mockResolvedValue({ Item: aJob({ requestHash: 'c'.repeat(64) }) });
+    dynamo.on(PutCommand).rejects(conditionFailed({ ...jobItem, requestHash: 'c'.repeat(64) }));
 
     await expect(store.create(job)).rejects.toBeInstanceOf(JobAlreadyExistsError);
   });
 
-  it('treats its own earlier write of the same job (an SDK retry) as created', async () => {
-    db.put.mockRejectedValue(conditionFailed());
-    db.get.mockResolvedValue({ Item: jobItem });
+  it('treats its own earlier write of the same job (an SDK retry) as created, without a read', async () => {
+    dynamo.on(PutCommand).rejects(conditionFailed(jobItem));
 
     await expect(store.create(job)).resolves.toEqual({ job, created: true });
+    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 0);
   });
 });
 
 describe('get', () => {
   it('reads consistently and strips the key attributes', async () => {
-    db.get.mockResolvedValue({ Item: jobItem });
+    dynamo.on(GetCommand).resolves({ Item: jobItem });
 
     const found = await store.get(job.jobId);
 
     expect(found).toEqual(job);
-    expect(db.get).toHaveBeenCalledWith(
-      expect.objectContaining({
-        TableName: TABLE,
-        Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
-        ConsistentRead: true,
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      ConsistentRead: true,
+    });
   });
 
   it('returns undefined for an unknown job', async () => {
-    db.get.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves({});
 
     await expect(store.get('job_MISSING')).resolves.toBeUndefined();
   });
@@ -201,22 +223,20 @@ describe('get', () => {
 
 describe('list', () => {
   it('queries byCreatedAt newest first when no status is given', async () => {
-    db.query.mockResolvedValue({ Items: [jobItem] });
+    dynamo.on(QueryCommand).resolves({ Items: [jobItem] });
 
     const page = await store.list({ limit: 10 });
 
     expect(page).toEqual({ jobs: [job] });
-    expect(db.query).toHaveBeenCalledWith(
-      expect.objectContaining({
-        TableName: TABLE,
-        IndexName: 'byCreatedAt',
-        KeyConditionExpression: '#partition = :partition',
-        ExpressionAttributeNames: { '#partition': 'gsi2pk' },
-        ExpressionAttributeValues: { ':partition': 'JOBS' },
-        ScanIndexForward: false,
-        Limit: 10,
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: TABLE,
+      IndexName: 'byCreatedAt',
+      KeyConditionExpression: '#partition = :partition',
+      ExpressionAttributeNames: { '#partition': 'gsi2pk' },
+      ExpressionAttributeValues: { ':partition': 'JOBS' },
+      ScanIndexForward: false,
+      Limit: 10,
+    });
   });
 
   it('queries byStatus for a status and turns LastEvaluatedKey into a cursor that continues', async () => {
@@ -226,41 +246,34 @@ describe('list', () => {
       gsi1pk: 'STATUS#QUEUED',
       gsi1sk: jobItem.gsi1sk,
     };
-    db.query
-      .mockResolvedValueOnce({ Items: [jobItem], LastEvaluatedKey: lastKey })
-      .mockResolvedValue({ Items: [] });
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [jobItem], LastEvaluatedKey: lastKey })
+      .resolves({ Items: [] });
 
     const first = await store.list({ status: 'QUEUED', limit: 1 });
     await store.list({ status: 'QUEUED', limit: 1, cursor: first.nextCursor });
 
     expect(first.nextCursor).toMatch(/^[\w-]+$/);
-    expect(db.query).toHaveBeenNthCalledWith(
-      1,
-      expect.objectContaining({
-        IndexName: 'byStatus',
-        ExpressionAttributeNames: { '#partition': 'gsi1pk' },
-        ExpressionAttributeValues: { ':partition': 'STATUS#QUEUED' },
-        ScanIndexForward: false,
-      }),
-    );
-    expect(db.query).toHaveBeenNthCalledWith(
-      2,
-      expect.objectContaining({ ExclusiveStartKey: lastKey }),
-    );
+    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 1, {
+      IndexName: 'byStatus',
+      ExpressionAttributeNames: { '#partition': 'gsi1pk' },
+      ExpressionAttributeValues: { ':partition': 'STATUS#QUEUED' },
+      ScanIndexForward: false,
+    });
+    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 2, { ExclusiveStartKey: lastKey });
   });
 
   it('queries oldest first with order asc', async () => {
-    db.query.mockResolvedValue({ Items: [jobItem] });
+    dynamo.on(QueryCommand).resolves({ Items: [jobItem] });
 
     await store.list({ status: 'QUEUED', limit: 5, order: 'asc' });
 
-    expect(db.query).toHaveBeenCalledWith(
-      expect.objectContaining({
-        IndexName: 'byStatus',
-        ScanIndexForward: true,
-        Limit: 5,
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: 'byStatus',
+      ScanIndexForward: true,
+      Limit: 5,
+    });
   });
 
   it.each([
@@ -277,7 +290,7 @@ describe('list', () => {
 
     await expect(listing).rejects.toBeInstanceOf(ValidationError);
     await expect(listing).rejects.toMatchObject({ field: 'cursor' });
-    expect(db.query).not.toHaveBeenCalled();
+    expect(dynamo).not.toHaveReceivedCommand(QueryCommand);
   });
 });
 
@@ -291,39 +304,38 @@ describe('updates after create', () => {
       createAttemptedAt: at,
       updatedAt: at,
     };
-    db.update.mockResolvedValue({ Attributes: updated });
+    dynamo.on(UpdateCommand).resolves({ Attributes: updated });
 
     const result = await store.markCreateAttempt(job.jobId, at);
 
     expect(result).toEqual({ ...job, status: 'IN_PROGRESS', createAttemptedAt: at, updatedAt: at });
-    expect(db.update).toHaveBeenCalledWith(
-      expect.objectContaining({
-        TableName: TABLE,
-        Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
-        UpdateExpression:
-          'SET #status = :status, #gsi1pk = :gsi1pk, #createAttemptedAt = :createAttemptedAt, #updatedAt = :updatedAt',
-        ConditionExpression: NOT_TERMINAL,
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#gsi1pk': 'gsi1pk',
-          '#createAttemptedAt': 'createAttemptedAt',
-          '#updatedAt': 'updatedAt',
-        },
-        ExpressionAttributeValues: {
-          ':status0': 'QUEUED',
-          ':status1': 'IN_PROGRESS',
-          ':status': 'IN_PROGRESS',
-          ':gsi1pk': 'STATUS#IN_PROGRESS',
-          ':createAttemptedAt': at,
-          ':updatedAt': at,
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      UpdateExpression:
+        'SET #status = :status, #gsi1pk = :gsi1pk, #createAttemptedAt = :createAttemptedAt, #updatedAt = :updatedAt',
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#gsi1pk': 'gsi1pk',
+        '#createAttemptedAt': 'createAttemptedAt',
+        '#updatedAt': 'updatedAt',
+      },
+      ExpressionAttributeValues: {
+        ':status0': 'QUEUED',
+        ':status1': 'IN_PROGRESS',
+        ':status': 'IN_PROGRESS',
+        ':gsi1pk': 'STATUS#IN_PROGRESS',
+        ':createAttemptedAt': at,
+        ':updatedAt': at,
+      },
+      ReturnValues: 'ALL_NEW',
+      ...ALL_OLD,
+    });
   });
 
   it('recordProviderJob stores the provider id and claims it in the ledger in one transaction', async () => {
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(TransactWriteCommand).resolves({});
 
     await store.recordProviderJob(job.jobId, {
       providerJobId: 'video_123',
@@ -331,15 +343,17 @@ describe('updates after create', () => {
       progress: 0,
     });
 
-    const input = db.transactWrite.mock.calls[0]?.[0];
+    const input = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input;
     const [ledger, update] = input?.TransactItems ?? [];
     expect(ledger?.Put).toMatchObject({
       Item: { pk: 'PROVIDERJOB#video_123', sk: 'LEDGER', jobId: job.jobId, state: 'claimed' },
       ConditionExpression: 'attribute_not_exists(pk) OR #ledgerJobId = :jobId',
       ExpressionAttributeValues: { ':jobId': job.jobId },
+      ...ALL_OLD,
     });
     expect(update?.Update).toMatchObject({
       ConditionExpression: `${NOT_TERMINAL} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
+      ...ALL_OLD,
       ExpressionAttributeValues: expect.objectContaining({
         ':providerJobId': 'video_123',
         ':providerStatus': 'queued',
@@ -351,12 +365,17 @@ describe('updates after create', () => {
   });
 
   it('recordProviderJob refuses a provider job another job holds, naming the holder', async () => {
-    db.transactWrite.mockRejectedValue(
-      new AwsServiceError('TransactionCanceledException', 'cancelled', 400, {
-        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
-      }),
-    );
-    db.get.mockResolvedValue({ Item: { jobId: 'job_other' } });
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(
+        transactionCanceled(
+          [
+            'ConditionalCheckFailed',
+            { pk: 'PROVIDERJOB#video_123', sk: 'LEDGER', jobId: 'job_other' },
+          ],
+          'None',
+        ),
+      );
 
     const claim = store.recordProviderJob(job.jobId, {
       providerJobId: 'video_123',
@@ -366,10 +385,31 @@ describe('updates after create', () => {
 
     await expect(claim).rejects.toThrow(ProviderJobClaimedError);
     await expect(claim).rejects.toMatchObject({ claimedBy: 'job_other' });
+    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 0);
+  });
+
+  it('recordProviderJob tells a job that ended from one that holds another provider job', async () => {
+    const ended = { ...jobItem, status: 'CANCELLED' };
+    const started = { ...jobItem, status: 'IN_PROGRESS', providerJobId: 'video_9' };
+    const update = { providerJobId: 'video_123', providerStatus: 'queued' as const, progress: 0 };
+
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(transactionCanceled('None', ['ConditionalCheckFailed', ended]));
+    const afterEnd = store.recordProviderJob(job.jobId, update);
+    await expect(afterEnd).rejects.toBeInstanceOf(JobAlreadyTerminalError);
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(transactionCanceled('None', ['ConditionalCheckFailed', started]));
+    const whileStarted = store.recordProviderJob(job.jobId, update);
+    await expect(whileStarted).rejects.toBeInstanceOf(JobAlreadyStartedError);
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled('None', 'ConditionalCheckFailed'));
+    const missing = store.recordProviderJob(job.jobId, update);
+    await expect(missing).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
   it('recordProgress stores status, progress and poll count', async () => {
-    db.update.mockResolvedValue({ Attributes: jobItem });
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
 
     await store.recordProgress(job.jobId, {
       providerStatus: 'in_progress',
@@ -377,13 +417,11 @@ describe('updates after create', () => {
       pollCount: 3,
     });
 
-    expect(db.update).toHaveBeenCalledWith(
-      expect.objectContaining({
-        UpdateExpression: expect.stringContaining('#pollCount = :pollCount'),
-        ConditionExpression: NOT_TERMINAL,
-        ExpressionAttributeValues: expect.objectContaining({ ':progress': 42, ':pollCount': 3 }),
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: expect.stringContaining('#pollCount = :pollCount'),
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeValues: expect.objectContaining({ ':progress': 42, ':pollCount': 3 }),
+    });
   });
 
   it('recordCompleted moves the byStatus key to COMPLETED with the result', async () => {
@@ -394,59 +432,97 @@ describe('updates after create', () => {
       sha256: 'f'.repeat(64),
       contentType: 'video/mp4',
     };
-    db.update.mockResolvedValue({ Attributes: jobItem });
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
 
     await store.recordCompleted(job.jobId, result, '2026-01-02T03:09:00.000Z');
 
-    expect(db.update).toHaveBeenCalledWith(
-      expect.objectContaining({
-        ConditionExpression: NOT_TERMINAL,
-        ExpressionAttributeValues: expect.objectContaining({
-          ':status': 'COMPLETED',
-          ':gsi1pk': 'STATUS#COMPLETED',
-          ':result': result,
-          ':progress': 100,
-          ':completedAt': '2026-01-02T03:09:00.000Z',
-        }),
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeValues: expect.objectContaining({
+        ':status': 'COMPLETED',
+        ':gsi1pk': 'STATUS#COMPLETED',
+        ':result': result,
+        ':progress': 100,
+        ':completedAt': '2026-01-02T03:09:00.000Z',
       }),
-    );
+    });
   });
 
   it('recordCompleted stores the actual cost when given', async () => {
     const result = { bucket: 'b', key: 'k', bytes: 1, sha256: 'f', contentType: 'video/mp4' };
-    db.update.mockResolvedValue({ Attributes: jobItem });
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
 
     await store.recordCompleted(job.jobId, result, '2026-01-02T03:09:00.000Z', 0.8);
 
-    expect(db.update).toHaveBeenCalledWith(
-      expect.objectContaining({
-        UpdateExpression: expect.stringContaining('#actualCostUsd = :actualCostUsd'),
-        ExpressionAttributeValues: expect.objectContaining({ ':actualCostUsd': 0.8 }),
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: expect.stringContaining('#actualCostUsd = :actualCostUsd'),
+      ExpressionAttributeValues: expect.objectContaining({ ':actualCostUsd': 0.8 }),
+    });
   });
 
   it('recordFailed moves the byStatus key to FAILED with the reason', async () => {
     const error = { code: 'moderation_blocked', message: 'Blocked', retryable: false };
-    db.update.mockResolvedValue({ Attributes: jobItem });
+    dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
 
     await store.recordFailed(job.jobId, error, '2026-01-02T03:09:00.000Z');
 
-    expect(db.update).toHaveBeenCalledWith(
-      expect.objectContaining({
-        ConditionExpression: NOT_TERMINAL,
-        ExpressionAttributeValues: expect.objectContaining({
-          ':status': 'FAILED',
-          ':gsi1pk': 'STATUS#FAILED',
-          ':error': error,
-        }),
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeValues: expect.objectContaining({
+        ':status': 'FAILED',
+        ':gsi1pk': 'STATUS#FAILED',
+        ':error': error,
+      }),
+    });
+  });
+
+  it('answers a retried write that meets its own first write (a lost answer) as written', async () => {
+    const result = { bucket: 'b', key: 'k', bytes: 1, sha256: 'f', contentType: 'video/mp4' };
+    const at = '2026-01-02T03:09:00.000Z';
+    const completed = {
+      ...jobItem,
+      status: 'COMPLETED' as const,
+      gsi1pk: 'STATUS#COMPLETED',
+      result,
+      progress: 100,
+      completedAt: at,
+      updatedAt: at,
+    };
+    dynamo.on(UpdateCommand).rejects(conditionFailed(completed));
+
+    const recorded = await store.recordCompleted(job.jobId, result, at);
+
+    expect(recorded).toEqual({
+      ...job,
+      status: 'COMPLETED',
+      result,
+      progress: 100,
+      completedAt: at,
+      updatedAt: at,
+    });
+    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 0);
+  });
+
+  it('still refuses a write when another writer ended the job first (other timestamps)', async () => {
+    const result = { bucket: 'b', key: 'k', bytes: 1, sha256: 'f', contentType: 'video/mp4' };
+    dynamo.on(UpdateCommand).rejects(
+      conditionFailed({
+        ...jobItem,
+        status: 'COMPLETED',
+        result,
+        progress: 100,
+        completedAt: '2026-01-02T03:08:00.000Z',
+        updatedAt: '2026-01-02T03:08:00.000Z',
       }),
     );
+
+    await expect(
+      store.recordCompleted(job.jobId, result, '2026-01-02T03:09:00.000Z'),
+    ).rejects.toBeInstanceOf(JobAlreadyTerminalError);
   });
 
   it('throws JobAlreadyTerminalError when an update loses against a finished job', async () => {
-    db.update.mockRejectedValue(conditionFailed());
-    db.get.mockResolvedValue({ Item: { ...jobItem, status: 'COMPLETED' } });
+    dynamo.on(UpdateCommand).rejects(conditionFailed({ ...jobItem, status: 'COMPLETED' }));
 
     await expect(
       store.recordProgress(job.jobId, {
@@ -457,9 +533,8 @@ describe('updates after create', () => {
     ).rejects.toBeInstanceOf(JobAlreadyTerminalError);
   });
 
-  it('throws JobNotFoundError when the job does not exist', async () => {
-    db.update.mockRejectedValue(conditionFailed());
-    db.get.mockResolvedValue({});
+  it('throws JobNotFoundError when the job does not exist (a refusal without an item)', async () => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
 
     await expect(store.markCreateAttempt('job_MISSING', NOW.toISOString())).rejects.toBeInstanceOf(
       JobNotFoundError,
@@ -467,8 +542,7 @@ describe('updates after create', () => {
   });
 
   it('recordFailed on an already terminal job does nothing', async () => {
-    db.update.mockRejectedValue(conditionFailed());
-    db.get.mockResolvedValue({ Item: { ...jobItem, status: 'COMPLETED' } });
+    dynamo.on(UpdateCommand).rejects(conditionFailed({ ...jobItem, status: 'COMPLETED' }));
 
     await expect(
       store.recordFailed(
@@ -481,7 +555,7 @@ describe('updates after create', () => {
 
   it('passes other DynamoDB errors through unchanged', async () => {
     const throttled = new Error('Rate exceeded');
-    db.update.mockRejectedValue(throttled);
+    dynamo.on(UpdateCommand).rejects(throttled);
 
     await expect(
       store.recordFailed(
@@ -497,36 +571,35 @@ describe('deferJob', () => {
   const at = '2026-01-02T03:10:00.000Z';
 
   it('moves a job without provider job back to QUEUED + deferred, byStatus key included', async () => {
-    db.update.mockResolvedValue({});
+    dynamo.on(UpdateCommand).resolves({});
 
     await store.deferJob(job.jobId, 'budget', at);
 
-    expect(db.update).toHaveBeenCalledWith(
-      expect.objectContaining({
-        TableName: TABLE,
-        Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
-        UpdateExpression:
-          'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
-        ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#gsi1pk': 'gsi1pk',
-          '#deferred': 'deferred',
-          '#deferredReason': 'deferredReason',
-          '#updatedAt': 'updatedAt',
-          '#providerJobId': 'providerJobId',
-        },
-        ExpressionAttributeValues: {
-          ':status0': 'QUEUED',
-          ':status1': 'IN_PROGRESS',
-          ':queued': 'QUEUED',
-          ':gsi1pk': 'STATUS#QUEUED',
-          ':true': true,
-          ':reason': 'budget',
-          ':at': at,
-        },
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      UpdateExpression:
+        'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
+      ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#gsi1pk': 'gsi1pk',
+        '#deferred': 'deferred',
+        '#deferredReason': 'deferredReason',
+        '#updatedAt': 'updatedAt',
+        '#providerJobId': 'providerJobId',
+      },
+      ExpressionAttributeValues: {
+        ':status0': 'QUEUED',
+        ':status1': 'IN_PROGRESS',
+        ':queued': 'QUEUED',
+        ':gsi1pk': 'STATUS#QUEUED',
+        ':true': true,
+        ':reason': 'budget',
+        ':at': at,
+      },
+      ...ALL_OLD,
+    });
   });
 
   it.each([
@@ -542,8 +615,7 @@ describe('deferJob', () => {
     ],
     ['JobNotFoundError for a missing job', undefined, JobNotFoundError],
   ])('throws %s', async (_what, item, errorClass) => {
-    db.update.mockRejectedValue(conditionFailed());
-    db.get.mockResolvedValue({ Item: item });
+    dynamo.on(UpdateCommand).rejects(conditionFailed(item));
 
     await expect(store.deferJob(job.jobId, 'budget', at)).rejects.toBeInstanceOf(errorClass);
   });
@@ -553,45 +625,43 @@ describe('claimDeferred', () => {
   const at = '2026-01-02T03:10:00.000Z';
 
   it('claims a QUEUED deferred job, naming its execution, in one conditional write', async () => {
-    db.update.mockResolvedValue({});
+    dynamo.on(UpdateCommand).resolves({});
 
     const claimed = await store.claimDeferred(job.jobId, `${job.jobId}-1`, at);
 
     expect(claimed).toBe(true);
-    expect(db.update).toHaveBeenCalledWith(
-      expect.objectContaining({
-        TableName: TABLE,
-        Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
-        UpdateExpression:
-          'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
-        ConditionExpression: 'attribute_exists(pk) AND #status IN (:status0) AND #deferred = :true',
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#deferred': 'deferred',
-          '#deferredReason': 'deferredReason',
-          '#executionName': 'executionName',
-          '#updatedAt': 'updatedAt',
-        },
-        ExpressionAttributeValues: {
-          ':status0': 'QUEUED',
-          ':true': true,
-          ':false': false,
-          ':executionName': `${job.jobId}-1`,
-          ':at': at,
-        },
-      }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      UpdateExpression:
+        'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
+      ConditionExpression: 'attribute_exists(pk) AND #status IN (:status0) AND #deferred = :true',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#deferred': 'deferred',
+        '#deferredReason': 'deferredReason',
+        '#executionName': 'executionName',
+        '#updatedAt': 'updatedAt',
+      },
+      ExpressionAttributeValues: {
+        ':status0': 'QUEUED',
+        ':true': true,
+        ':false': false,
+        ':executionName': `${job.jobId}-1`,
+        ':at': at,
+      },
+    });
   });
 
   it('returns false when the condition fails (claimed by another run, or no longer waiting)', async () => {
-    db.update.mockRejectedValue(conditionFailed());
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
 
     await expect(store.claimDeferred(job.jobId, job.jobId, at)).resolves.toBe(false);
   });
 
   it('passes other DynamoDB errors through', async () => {
     const throttled = new Error('Rate exceeded');
-    db.update.mockRejectedValue(throttled);
+    dynamo.on(UpdateCommand).rejects(throttled);
 
     await expect(store.claimDeferred(job.jobId, job.jobId, at)).rejects.toBe(throttled);
   });

@@ -1,17 +1,19 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   clientRateLimiter,
   DynamoClientRateLimiter,
   unlimitedClientRate,
 } from '../../../functions/shared/limits/dynamo-client-rate-limiter.ts';
-import {
-  conditionFailed,
-  fakeDynamoDocuments,
-  resetFakeDynamoDocuments,
-} from '../../support/fake-dynamo-documents.ts';
 
 const TABLE = 'jobs-table';
-const db = fakeDynamoDocuments();
+const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const dynamo = mockClient(db);
+const conditionFailed = () =>
+  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+const updates = () => dynamo.commandCalls(UpdateCommand).map((call) => call.args[0].input);
 const limiter = new DynamoClientRateLimiter({
   client: db,
   tableName: TABLE,
@@ -19,7 +21,8 @@ const limiter = new DynamoClientRateLimiter({
 });
 
 beforeEach(() => {
-  resetFakeDynamoDocuments(db);
+  dynamo.reset();
+  dynamo.on(UpdateCommand).resolves({});
 });
 
 describe('DynamoClientRateLimiter', () => {
@@ -28,8 +31,8 @@ describe('DynamoClientRateLimiter', () => {
 
     await expect(limiter.take('alice', now)).resolves.toEqual({ allowed: true });
 
-    expect(db.update).toHaveBeenCalledTimes(1);
-    expect(db.update).toHaveBeenCalledWith({
+    expect(dynamo).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       // The 2-second window that started at :42.
       Key: { pk: 'LIMIT#client-requests#alice#2026-03-01T10:05:42', sk: 'LIMIT' },
@@ -51,14 +54,14 @@ describe('DynamoClientRateLimiter', () => {
     await limiter.take('alice', now);
     await limiter.take('bob', now);
 
-    expect(db.update.mock.calls.map(([input]) => input.Key?.pk)).toEqual([
+    expect(updates().map((input) => input.Key?.pk)).toEqual([
       'LIMIT#client-requests#alice#2026-03-01T10:05:42',
       'LIMIT#client-requests#bob#2026-03-01T10:05:42',
     ]);
   });
 
   it('refuses a request over the limit with the whole seconds left in the window, rounded up', async () => {
-    db.update.mockRejectedValue(conditionFailed());
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
 
     await expect(limiter.take('alice', new Date('2026-03-01T10:05:42.000Z'))).resolves.toEqual({
       allowed: false,
@@ -71,7 +74,7 @@ describe('DynamoClientRateLimiter', () => {
   });
 
   it('answers Retry-After from the start of a long window to its end', async () => {
-    db.update.mockRejectedValue(conditionFailed());
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
     const hourly = new DynamoClientRateLimiter({
       client: db,
       tableName: TABLE,
@@ -82,14 +85,12 @@ describe('DynamoClientRateLimiter', () => {
       allowed: false,
       retryAfterSeconds: 3590,
     });
-    expect(db.update.mock.calls[0]?.[0].Key?.pk).toBe(
-      'LIMIT#client-requests#bob#2026-03-01T12:00:00',
-    );
+    expect(updates()[0]?.Key?.pk).toBe('LIMIT#client-requests#bob#2026-03-01T12:00:00');
   });
 
   it('lets any other DynamoDB error through', async () => {
     const throttled = new Error('ProvisionedThroughputExceededException');
-    db.update.mockRejectedValue(throttled);
+    dynamo.on(UpdateCommand).rejects(throttled);
 
     await expect(limiter.take('alice', new Date())).rejects.toBe(throttled);
   });
@@ -115,7 +116,7 @@ describe('clientRateLimiter', () => {
     for (let request = 0; request < 100; request += 1) {
       await expect(limiter.take('alice', new Date())).resolves.toEqual({ allowed: true });
     }
-    for (const operation of Object.values(db)) expect(operation).not.toHaveBeenCalled();
+    expect(dynamo.calls()).toHaveLength(0);
   });
 
   it('counts in DynamoDB for a rate of at least one request', async () => {
@@ -124,6 +125,6 @@ describe('clientRateLimiter', () => {
     await limiter.take('alice', new Date());
 
     expect(limiter).toBeInstanceOf(DynamoClientRateLimiter);
-    expect(db.update).toHaveBeenCalledTimes(1);
+    expect(dynamo).toHaveReceivedCommandTimes(UpdateCommand, 1);
   });
 });

@@ -1,11 +1,10 @@
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoSpendingBudget } from '../../../functions/shared/limits/dynamo-spending-budget.ts';
 import { LimitContentionError } from '../../../functions/shared/limits/limit-errors.ts';
-import {
-  fakeDynamoDocuments,
-  resetFakeDynamoDocuments,
-  transactionCanceled,
-} from '../../support/fake-dynamo-documents.ts';
 
 const TABLE = 'jobs-table';
 const DAY = '2026-03-01';
@@ -13,11 +12,12 @@ const JOB_KEY = { pk: 'BUDGET#JOB#job_a', sk: 'BUDGET' };
 const DAY_KEY = { pk: `BUDGET#DAY#${DAY}`, sk: 'BUDGET' };
 const ADMIT = 'attribute_not_exists(#committed) OR #committed <= :maxBefore';
 
-const db = fakeDynamoDocuments();
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const dynamo = mockClient(client);
 
 function budget(dailyLimitUsd: number | null = 10) {
   return new DynamoSpendingBudget({
-    client: db,
+    client,
     tableName: TABLE,
     dailyLimitUsd,
     maxAttempts: 3,
@@ -25,8 +25,25 @@ function budget(dailyLimitUsd: number | null = 10) {
   });
 }
 
+/**
+ * A cancelled job-record + day transaction; `refusedBy` is the job record as it stood, as
+ * DynamoDB sends it back to a write that asked for it (ALL_OLD), in its own types.
+ */
+function canceled(jobRecord: string, day: string, refusedBy?: Record<string, unknown>) {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: [
+      { Code: jobRecord, ...(refusedBy === undefined ? {} : { Item: marshall(refusedBy) }) },
+      { Code: day },
+    ],
+  });
+}
+
+const ALL_OLD = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
+
 function transactItems(call = 0) {
-  return db.transactWrite.mock.calls[call]?.[0].TransactItems ?? [];
+  return dynamo.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
 }
 
 function jobRecord(state: string, day = DAY, reservedMicroUsd = 400_000) {
@@ -34,13 +51,13 @@ function jobRecord(state: string, day = DAY, reservedMicroUsd = 400_000) {
 }
 
 beforeEach(() => {
-  resetFakeDynamoDocuments(db);
+  dynamo.reset();
 });
 
 describe('DynamoSpendingBudget.reserve', () => {
   it('writes the job record and adds to the day in one transaction, admitted only under the limit', async () => {
-    db.get.mockResolvedValue({});
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).resolves({});
 
     const result = await budget(10).reserve('job_a', 0.4, DAY);
 
@@ -56,6 +73,7 @@ describe('DynamoSpendingBudget.reserve', () => {
         expiresAt: Date.parse(`${DAY}T00:00:00.000Z`) / 1000 + 90 * 24 * 3600,
       },
       ConditionExpression: 'attribute_not_exists(pk)',
+      ...ALL_OLD,
     });
     expect(day?.Update).toEqual({
       TableName: TABLE,
@@ -77,32 +95,36 @@ describe('DynamoSpendingBudget.reserve', () => {
   });
 
   it('answers exceeded when the day condition fails', async () => {
-    db.get.mockResolvedValue({});
-    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'ConditionalCheckFailed'));
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).rejects(canceled('None', 'ConditionalCheckFailed'));
 
     await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('exceeded');
   });
 
   it('counts a job once: an existing reservation answers reserved without a write', async () => {
-    db.get.mockResolvedValue(jobRecord('reserved'));
+    dynamo.on(GetCommand).resolves(jobRecord('reserved'));
 
     const result = await budget(10).reserve('job_a', 0.4, DAY);
 
     expect(result).toBe('reserved');
-    expect(db.transactWrite).not.toHaveBeenCalled();
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
   it('answers reserved when a parallel reserve of the same job wrote the record first', async () => {
-    db.get.mockResolvedValueOnce({}).mockResolvedValue(jobRecord('reserved'));
-    db.transactWrite.mockRejectedValue(transactionCanceled('ConditionalCheckFailed', 'None'));
+    dynamo.on(GetCommand).resolves({});
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(canceled('ConditionalCheckFailed', 'None', jobRecord('reserved').Item));
 
     await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('reserved');
-    expect(db.transactWrite).toHaveBeenCalledTimes(1);
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    // The record that won came back with the refusal: read once, before the write.
+    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 1);
   });
 
   it('reserves a released record again, only from released', async () => {
-    db.get.mockResolvedValue(jobRecord('released', '2026-02-27'));
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves(jobRecord('released', '2026-02-27'));
+    dynamo.on(TransactWriteCommand).resolves({});
 
     await budget(10).reserve('job_a', 0.4, DAY);
 
@@ -121,33 +143,34 @@ describe('DynamoSpendingBudget.reserve', () => {
   });
 
   it('never admits a job that costs more than the whole budget', async () => {
-    db.get.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves({});
 
     await expect(budget(1).reserve('job_a', 1.2, DAY)).resolves.toBe('exceeded');
-    expect(db.transactWrite).not.toHaveBeenCalled();
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
   it('records reservations without a condition when there is no budget', async () => {
-    db.get.mockResolvedValue({});
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).resolves({});
 
     await expect(budget(null).reserve('job_a', 1000, DAY)).resolves.toBe('reserved');
     expect(transactItems()[1]?.Update?.ConditionExpression).toBeUndefined();
   });
 
   it('retries transaction conflicts, then gives up with LimitContentionError', async () => {
-    db.get.mockResolvedValue({});
-    db.transactWrite.mockRejectedValue(transactionCanceled('None', 'TransactionConflict'));
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).rejects(canceled('None', 'TransactionConflict'));
 
     await expect(budget(10).reserve('job_a', 0.4, DAY)).rejects.toThrow(LimitContentionError);
-    expect(db.transactWrite).toHaveBeenCalledTimes(3);
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
   });
 
   it('succeeds after a conflict that clears', async () => {
-    db.get.mockResolvedValue({});
-    db.transactWrite
-      .mockRejectedValueOnce(transactionCanceled('TransactionConflict', 'None'))
-      .mockResolvedValue({});
+    dynamo.on(GetCommand).resolves({});
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(canceled('TransactionConflict', 'None'))
+      .resolves({});
 
     await expect(budget(10).reserve('job_a', 0.4, DAY)).resolves.toBe('reserved');
   });
@@ -155,8 +178,8 @@ describe('DynamoSpendingBudget.reserve', () => {
 
 describe('DynamoSpendingBudget.release', () => {
   it("moves the record from reserved to released and takes its cost off its own day's totals", async () => {
-    db.get.mockResolvedValue(jobRecord('reserved', '2026-02-28'));
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves(jobRecord('reserved', '2026-02-28'));
+    dynamo.on(TransactWriteCommand).resolves({});
 
     await budget().release('job_a', DAY);
 
@@ -168,6 +191,7 @@ describe('DynamoSpendingBudget.release', () => {
       ConditionExpression: '#state = :from',
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: { ':from': 'reserved', ':to': 'released' },
+      ...ALL_OLD,
     });
     expect(day?.Update).toEqual({
       TableName: TABLE,
@@ -186,28 +210,42 @@ describe('DynamoSpendingBudget.release', () => {
     ['a released record', jobRecord('released')],
     ['a spent record', jobRecord('spent')],
   ])('changes nothing for %s', async (_case, record) => {
-    db.get.mockResolvedValue(record);
+    dynamo.on(GetCommand).resolves(record);
 
     await budget().release('job_a', DAY);
 
-    expect(db.transactWrite).not.toHaveBeenCalled();
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
-  it('re-reads when the record moved on meanwhile, and stops there', async () => {
-    db.get.mockResolvedValueOnce(jobRecord('reserved')).mockResolvedValue(jobRecord('spent'));
-    db.transactWrite.mockRejectedValue(transactionCanceled('ConditionalCheckFailed', 'None'));
+  it('goes on from the record the refusal answers when it moved on meanwhile, and stops there', async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('reserved'));
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(canceled('ConditionalCheckFailed', 'None', jobRecord('spent').Item));
 
     await budget().release('job_a', DAY);
 
-    expect(db.transactWrite).toHaveBeenCalledTimes(1);
-    expect(db.get).toHaveBeenCalledTimes(2);
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, 1);
+  });
+
+  it('tries again from a record the refusal answers still reserved (another change of it)', async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('reserved'));
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(canceled('ConditionalCheckFailed', 'None', jobRecord('reserved').Item))
+      .resolves({});
+
+    await budget().release('job_a', DAY);
+
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
   });
 });
 
 describe('DynamoSpendingBudget.recordSpent', () => {
   it('turns the reservation into the actual cost on the reservation day', async () => {
-    db.get.mockResolvedValue(jobRecord('reserved', '2026-02-28'));
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves(jobRecord('reserved', '2026-02-28'));
+    dynamo.on(TransactWriteCommand).resolves({});
 
     await budget().recordSpent('job_a', 0.5, DAY);
 
@@ -232,16 +270,16 @@ describe('DynamoSpendingBudget.recordSpent', () => {
   });
 
   it('is a no-op once spent', async () => {
-    db.get.mockResolvedValue(jobRecord('spent'));
+    dynamo.on(GetCommand).resolves(jobRecord('spent'));
 
     await budget().recordSpent('job_a', 0.4, DAY);
 
-    expect(db.transactWrite).not.toHaveBeenCalled();
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
   it('charges a job without a reservation to the given day, once', async () => {
-    db.get.mockResolvedValue({});
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).resolves({});
 
     await budget().recordSpent('job_a', 0.4, DAY);
 
@@ -257,8 +295,8 @@ describe('DynamoSpendingBudget.recordSpent', () => {
   });
 
   it('charges a released job in full, without touching reservations', async () => {
-    db.get.mockResolvedValue(jobRecord('released'));
-    db.transactWrite.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves(jobRecord('released'));
+    dynamo.on(TransactWriteCommand).resolves({});
 
     await budget().recordSpent('job_a', 0.4, DAY);
 
@@ -272,7 +310,7 @@ describe('DynamoSpendingBudget.recordSpent', () => {
 
 describe('DynamoSpendingBudget.usage', () => {
   it("reads the day's totals in dollars, with the configured limit", async () => {
-    db.get.mockResolvedValue({
+    dynamo.on(GetCommand).resolves({
       Item: {
         ...DAY_KEY,
         committedMicroUsd: 1_300_000,
@@ -297,13 +335,11 @@ describe('DynamoSpendingBudget.usage', () => {
       orphanedUsd: 0.4,
       orphanedJobs: 1,
     });
-    expect(db.get).toHaveBeenCalledWith(
-      expect.objectContaining({ Key: DAY_KEY, ConsistentRead: true }),
-    );
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: DAY_KEY, ConsistentRead: true });
   });
 
   it('is all zeros on a day without jobs, and limitUsd null without a budget', async () => {
-    db.get.mockResolvedValue({});
+    dynamo.on(GetCommand).resolves({});
 
     const usage = await budget(null).usage(DAY);
 

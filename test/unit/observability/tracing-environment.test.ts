@@ -11,14 +11,24 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const instrumented = (client: { middlewareStack: { identify(): string[] } }) =>
-  client.middlewareStack.identify().some((entry) => entry.startsWith('XRayTracing'));
+/** The tracer's middleware on a client: a subsegment per call, the trace header on requests. */
+const tracerMiddleware = (client: { middlewareStack: { identify(): string[] } }) =>
+  client.middlewareStack
+    .identify()
+    .map((entry) => entry.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith('XRay'))
+    .sort();
 
-// DynamoDB and EventBridge are called without the SDK (aws-json-api.ts): each call traces itself.
+/** Every shared AWS client of the functions (functions/shared/aws/*-client.ts). */
 async function clients() {
+  const { dynamoDb } = await import('../../../functions/shared/aws/dynamodb-client.ts');
+  const { eventBridge } = await import('../../../functions/shared/aws/eventbridge-client.ts');
   const { s3 } = await import('../../../functions/shared/aws/s3-client.ts');
+  const { secretsManager } = await import(
+    '../../../functions/shared/aws/secrets-manager-client.ts'
+  );
   const { sfn } = await import('../../../functions/shared/aws/sfn-client.ts');
-  return [s3(), sfn()];
+  return [dynamoDb(), eventBridge(), s3(), secretsManager(), sfn()];
 }
 
 describe('tracing outside Lambda', () => {
@@ -28,7 +38,7 @@ describe('tracing outside Lambda', () => {
   });
 
   it('leaves the SDK clients uninstrumented', async () => {
-    for (const client of await clients()) expect(instrumented(client)).toBe(false);
+    for (const client of await clients()) expect(tracerMiddleware(client)).toEqual([]);
   });
 
   it('opens no socket to an X-Ray daemon and writes no EMF line while a handler runs', async () => {
@@ -55,6 +65,8 @@ describe('tracing in Lambda', () => {
     const observability = await import('../../../functions/shared/observability/observability.ts');
 
     expect(observability.tracer.isTracingEnabled()).toBe(true);
-    for (const client of await clients()) expect(instrumented(client)).toBe(true);
+    for (const client of await clients()) {
+      expect(tracerMiddleware(client)).toEqual(['XRayTraceHeader', 'XRayTracing']);
+    }
   });
 });

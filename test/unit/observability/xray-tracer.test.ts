@@ -1,10 +1,12 @@
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   daemonAddress,
   parseTraceHeader,
+  runtimeTraceHeader,
   tracedFetch,
   udpSender,
   XRayTracer,
@@ -16,6 +18,7 @@ const LAMBDA = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', _X_AMZN_TRACE_ID: T
 const closers: (() => void)[] = [];
 afterEach(() => {
   for (const close of closers.splice(0)) close();
+  vi.unstubAllEnvs();
 });
 
 /** A UDP daemon on 127.0.0.1 keeping the documents it receives. */
@@ -88,24 +91,7 @@ describe('XRayTracer', () => {
 
   it('traces each SDK call as an aws subsegment under the invocation', async () => {
     const { tracer, documents } = recordingTracer(LAMBDA);
-    const client = tracer.captureAWSv3Client(
-      new DynamoDBClient({
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-        maxAttempts: 1,
-        requestHandler: {
-          handle: async () => ({
-            response: {
-              statusCode: 400,
-              headers: { 'x-amzn-requestid': 'req-1' },
-              body: Buffer.from(
-                JSON.stringify({ __type: 'ResourceNotFoundException', message: 'no table' }),
-              ),
-            },
-          }),
-        },
-      }),
-    );
+    const client = tracer.captureAWSv3Client(failingDynamoDb().client);
 
     await tracer.traceInvocation('api', async () => {
       await client
@@ -125,6 +111,91 @@ describe('XRayTracer', () => {
       cause: { exceptions: [{ type: 'ResourceNotFoundException' }] },
     });
     expect(call).not.toHaveProperty('fault');
+  });
+
+  it("hands the trace on to each SDK call's service, with the call's subsegment as parent", async () => {
+    // As in Lambda: the SDK's own trace middleware would set the function's segment as parent.
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'api');
+    vi.stubEnv('_X_AMZN_TRACE_ID', TRACE);
+    const { tracer, documents } = recordingTracer(LAMBDA);
+    const dynamo = failingDynamoDb();
+    const client = tracer.captureAWSv3Client(dynamo.client);
+
+    await tracer.traceInvocation('api', async () => {
+      await client
+        .send(new GetItemCommand({ TableName: 'jobs', Key: { pk: { S: 'x' } } }))
+        .catch(() => undefined);
+    });
+
+    const [call] = documents;
+    expect(dynamo.traceHeaders).toEqual([
+      `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=${String(call?.id)};Sampled=1`,
+    ]);
+  });
+
+  it('hands an unsampled trace on as the runtime gave it, and sends nothing', async () => {
+    const unsampled = `${TRACE.replace('Sampled=1', 'Sampled=0')};Lineage=a87bd80c:0`;
+    const { tracer, documents } = recordingTracer({ ...LAMBDA, _X_AMZN_TRACE_ID: unsampled });
+    const dynamo = failingDynamoDb();
+    const client = tracer.captureAWSv3Client(dynamo.client);
+    const seen: (string | null)[] = [];
+    const fetch = tracedFetch(tracer, async (input, init) => {
+      seen.push(new Request(input, init).headers.get('x-amzn-trace-id'));
+      return new Response('ok');
+    });
+
+    await tracer.traceInvocation('api', async () => {
+      await client
+        .send(new GetItemCommand({ TableName: 'jobs', Key: { pk: { S: 'x' } } }))
+        .catch(() => undefined);
+      await fetch('https://provider.example.com/v1/videos');
+    });
+
+    expect(dynamo.traceHeaders).toEqual([unsampled]);
+    expect(seen).toEqual([unsampled]);
+    expect(documents).toEqual([]);
+  });
+
+  it("hands the trace on to the provider, with the call's subsegment as parent", async () => {
+    const { tracer, documents } = recordingTracer(LAMBDA);
+    const seen: Headers[] = [];
+    const fetch = tracedFetch(tracer, async (input, init) => {
+      seen.push(new Request(input, init).headers);
+      return new Response('ok');
+    });
+
+    await tracer.traceInvocation('poll-provider-job', async () => {
+      await fetch('https://provider.example.com/v1/videos/v1', {
+        headers: { authorization: 'Bearer sk-test' },
+      });
+    });
+    await fetch('https://provider.example.com/v1/videos/v1');
+
+    const [call] = documents;
+    expect(seen[0]?.get('x-amzn-trace-id')).toBe(
+      `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=${String(call?.id)};Sampled=1`,
+    );
+    // The request's own headers are kept.
+    expect(seen[0]?.get('authorization')).toBe('Bearer sk-test');
+    // Outside an invocation there is no trace to hand on.
+    expect(seen[1]?.has('x-amzn-trace-id')).toBe(false);
+  });
+
+  it('reads the trace header the runtime keeps for the invocation before _X_AMZN_TRACE_ID', async () => {
+    const perInvocation = TRACE.replace('53995c3f42cd8ad8', '0123456789abcdef');
+    const store = await InvokeStore.getInstanceAsync();
+    const key = InvokeStoreBase.PROTECTED_KEYS.X_RAY_TRACE_ID;
+    try {
+      const fromStore = await store.run({ [key]: perInvocation }, () =>
+        runtimeTraceHeader({ _X_AMZN_TRACE_ID: TRACE }),
+      );
+      const fromEnv = await store.run({}, () => runtimeTraceHeader({ _X_AMZN_TRACE_ID: TRACE }));
+
+      expect(fromStore).toBe(perInvocation);
+      expect(fromEnv).toBe(TRACE);
+    } finally {
+      store.run({}, () => undefined);
+    }
   });
 
   it('traces provider HTTP calls as remote subsegments named by host, without the query', async () => {
@@ -162,6 +233,34 @@ describe('XRayTracer', () => {
     }
   });
 });
+
+/**
+ * A DynamoDB client whose requests never leave the process: each answers 400 (no table) and
+ * leaves its X-Amzn-Trace-Id header in `traceHeaders`.
+ */
+function failingDynamoDb() {
+  const traceHeaders: (string | undefined)[] = [];
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    maxAttempts: 1,
+    requestHandler: {
+      handle: async (request: { headers: Record<string, string> }) => {
+        traceHeaders.push(request.headers['X-Amzn-Trace-Id']);
+        return {
+          response: {
+            statusCode: 400,
+            headers: { 'x-amzn-requestid': 'req-1' },
+            body: Buffer.from(
+              JSON.stringify({ __type: 'ResourceNotFoundException', message: 'no table' }),
+            ),
+          },
+        };
+      },
+    },
+  });
+  return { client, traceHeaders };
+}
 
 describe('trace header and daemon address', () => {
   it('parses the Lambda trace header', () => {

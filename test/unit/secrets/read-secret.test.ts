@@ -1,57 +1,91 @@
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readSecretString } from '../../../functions/shared/secrets/read-secret.ts';
-import { closeEndpoints, endpoint, json } from '../../support/aws-json-endpoint.ts';
+import {
+  readSecretString,
+  SecretUnavailableError,
+} from '../../../functions/shared/secrets/read-secret.ts';
+
+const client = new SecretsManagerClient({ region: 'us-east-1' });
+const secrets = mockClient(client);
+
+beforeEach(() => {
+  secrets.reset();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const START = Date.parse('2026-03-04T12:00:00.000Z');
 
-const env = (url: string) => ({
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'secret',
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
-});
-
-beforeEach(() => {
-  // Only Date: the endpoint's sockets keep their real timers.
-  vi.useFakeTimers({ toFake: ['Date'], now: START });
-});
-
-afterEach(async () => {
-  vi.useRealTimers();
-  await closeEndpoints();
-});
-
-/** A Secrets Manager endpoint and a read of `secretId` at an offset (ms after START). */
-async function secretsManager(secretId: string, options?: { maxAgeMs?: number }) {
-  const server = await endpoint(json(200, { SecretString: 'value' }));
-  return {
-    calls: () => server.received.length,
-    readAt: async (offset: number) => {
-      vi.setSystemTime(START + offset);
-      return readSecretString(secretId, env(server.url), options);
-    },
-  };
+/** Reads `secretId` at an offset (ms after START). */
+function readAt(secretId: string, offset: number, options: { maxAgeMs?: number } = {}) {
+  vi.setSystemTime(START + offset);
+  return readSecretString(secretId, { ...options, client });
 }
 
-// Each test reads its own secret id: the cache is per container (module), shared by the tests.
 describe('readSecretString', () => {
-  it('keeps a secret it read for five minutes by default', async () => {
-    const secrets = await secretsManager('default-age');
+  it('reads the secret string by id, trimmed, and keeps it for the next invocations', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: ' sk-test-1 \n' });
 
-    await expect(secrets.readAt(0)).resolves.toBe('value');
-    await secrets.readAt(299_999);
-    expect(secrets.calls()).toBe(1);
-    await secrets.readAt(300_000);
-    expect(secrets.calls()).toBe(2);
+    const first = await readSecretString('provider-key-1', { client });
+    const second = await readSecretString('provider-key-1', { client });
+
+    expect([first, second]).toEqual(['sk-test-1', 'sk-test-1']);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, {
+      SecretId: 'provider-key-1',
+    });
+  });
+
+  it('names the secret that could not be read, keeping the cause', async () => {
+    const missing = new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+    secrets.on(GetSecretValueCommand).rejects(missing);
+
+    const read = readSecretString('api-tokens-2', { client });
+
+    await expect(read).rejects.toBeInstanceOf(SecretUnavailableError);
+    await expect(read).rejects.toMatchObject({
+      message: 'Secret api-tokens-2 could not be read',
+      cause: missing,
+    });
+  });
+
+  it('refuses an empty or binary secret, never quoting its value', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: '   ' });
+    const empty = readSecretString('empty-3', { client });
+    await expect(empty).rejects.toThrow('Secret empty-3 is empty or not a string');
+
+    secrets.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([1, 2]) });
+    await expect(readSecretString('binary-4', { client })).rejects.toBeInstanceOf(
+      SecretUnavailableError,
+    );
+  });
+
+  it('keeps a secret it read for five minutes by default', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: START });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'value' });
+
+    await expect(readAt('default-age', 0)).resolves.toBe('value');
+    await readAt('default-age', 299_999);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    await readAt('default-age', 300_000);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 
   it('reads again once the maxAgeMs it is given has passed', async () => {
-    const secrets = await secretsManager('short-age', { maxAgeMs: 30_000 });
+    vi.useFakeTimers({ toFake: ['Date'], now: START });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'value' });
 
-    await expect(secrets.readAt(0)).resolves.toBe('value');
-    await secrets.readAt(29_999);
-    expect(secrets.calls()).toBe(1);
-    await secrets.readAt(30_000);
-    expect(secrets.calls()).toBe(2);
+    await expect(readAt('short-age', 0, { maxAgeMs: 30_000 })).resolves.toBe('value');
+    await readAt('short-age', 29_999, { maxAgeMs: 30_000 });
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    await readAt('short-age', 30_000, { maxAgeMs: 30_000 });
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 });
