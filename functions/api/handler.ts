@@ -18,7 +18,6 @@ import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
-import { readSecretString } from '../shared/secrets/read-secret.ts';
 import type { ReadUpload, StoreUpload } from '../shared/storage/uploads.ts';
 import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
@@ -90,6 +89,9 @@ export const handler = withObservability(
     // first use like S3.
     const executions = workflowExecutionsOnFirstUse(config.stateMachineArn);
     const notify = webhookNotifierOnFirstUse(config.webhookStateMachineArn);
+    // Secrets Manager serves one route (a client's webhook signing key): imported on first use
+    // like S3 and Step Functions.
+    const secrets = loadedOnFirstUse(() => import('../shared/secrets/read-secret.ts'));
     // Each client's request rate is checked before any operation runs (client-rate.ts).
     const api = createApiHandler({
       store,
@@ -128,8 +130,10 @@ export const handler = withObservability(
           }),
         notify,
       },
-      webhookSecret: async (client) =>
-        clientWebhookSecret(await readSecretString(config.webhookSecretId), client),
+      webhookSecret: async (client) => {
+        const { readSecretString } = await secrets();
+        return clientWebhookSecret(await readSecretString(config.webhookSecretId), client);
+      },
       webhookPolicy: config.webhookPolicy,
       readUpload: async (key) => (await videosBucket()).readUpload(key),
       storeUpload: async (bytes, client) => (await videosBucket()).storeUpload(bytes, client),

@@ -155,7 +155,6 @@ export interface XRayTracerOptions {
 
 /** Where an invocation's trace stands: its header, and the open subsegment if it is sampled. */
 interface TraceContext {
-  header: TraceHeader;
   /** The header exactly as the runtime gave it, handed on as is by an unsampled invocation. */
   raw: string;
   subsegment: Subsegment | undefined;
@@ -202,11 +201,11 @@ export class XRayTracer {
     const raw = this.isTracingEnabled() ? await this.#readTraceHeader() : undefined;
     const header = parseTraceHeader(raw);
     if (raw === undefined || header === undefined) return work();
-    if (!header.sampled) return this.#current.run({ header, raw, subsegment: undefined }, work);
+    if (!header.sampled) return this.#current.run({ raw, subsegment: undefined }, work);
     const subsegment = new Subsegment(`## ${name}`, header.root, header.parent);
     subsegment.annotations.ColdStart = coldStart;
     subsegment.annotations.Service = this.#serviceName;
-    return this.#run({ header, raw, subsegment }, work);
+    return this.#run({ raw, subsegment }, work);
   }
 
   /** Runs a call made during an invocation as a child subsegment (untraced outside one). */
