@@ -1,6 +1,8 @@
 // What the CLI's commands print, as pure functions of the API's answers (tested without a stack).
 // The lines are raw: cli.ts escapes each one (printable) as it prints it.
 
+import type { PublicModelCatalogue } from '../../functions/api/model-catalogue.ts';
+
 /** GET /usage as the CLI reads it (the Usage schema of the OpenAPI document). */
 export interface UsageReport {
   day: string;
@@ -72,20 +74,8 @@ function shellWord(value: string): string {
   return /^[\w.,:/=@+-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-/** GET /models as the CLI reads it (the ModelCatalogue schema of the OpenAPI document). */
-export interface ModelCatalogue {
-  defaultModel: string;
-  models: {
-    id: string;
-    provider: string;
-    sizes: string[];
-    seconds: string[];
-    defaultSize: string;
-    defaultSeconds: string;
-    pricePerSecondUsd: number;
-    pricePerSecondUsdBySize?: Record<string, number>;
-  }[];
-}
+/** GET /models as the CLI reads it: the API's own type (model-catalogue.ts). */
+export type ModelCatalogue = PublicModelCatalogue;
 
 /** A price per second: cents always, finer digits only when the price has them ($0.10, $0.125). */
 const perSecond = (amount: number) => `$${amount.toFixed(4).replace(/0{1,2}$/, '')}`;

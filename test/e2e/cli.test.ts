@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStackInfo } from '../../infra/local/local-stack.ts';
+import { cliEnv } from '../support/cli-env.ts';
 import { sha256 } from './local-stack-client.ts';
 
 // The two commands a user runs, as child processes, exactly as `npm start` / `npm run generate`
@@ -27,23 +28,6 @@ interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-function cliEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...overrides };
-  for (const name of [
-    'PROVIDER_BASE_URL',
-    'PROVIDER_API_KEY',
-    'PROVIDER_MODEL',
-    'PROVIDER_MODELS',
-    // A user's shell has none of the test runner's quiet settings.
-    'POWERTOOLS_LOG_LEVEL',
-    'POWERTOOLS_METRICS_DISABLED',
-    'POWERTOOLS_TRACE_ENABLED',
-  ]) {
-    delete env[name];
-  }
-  return env;
 }
 
 function launch(script: string, args: string[], env = cliEnv()): ChildProcess {

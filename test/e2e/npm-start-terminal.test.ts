@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataDirHolder } from '../../infra/local/data-dir-lock.ts';
+import { cliEnv } from '../support/cli-env.ts';
 
 // Ctrl-C in a real terminal: the terminal sends SIGINT to its whole foreground process group,
 // npm and the node it runs (which the npm scripts `exec`), and npm passes its own copy on to
@@ -30,22 +31,6 @@ afterAll(async () => {
     }
   }
 });
-
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of [
-    'PROVIDER_BASE_URL',
-    'PROVIDER_API_KEY',
-    'PROVIDER_MODEL',
-    'PROVIDER_MODELS',
-    'POWERTOOLS_LOG_LEVEL',
-    'POWERTOOLS_METRICS_DISABLED',
-    'POWERTOOLS_TRACE_ENABLED',
-  ]) {
-    delete env[name];
-  }
-  return env;
-}
 
 /** `npm <args>` in a process group of its own, its output collected. */
 function npmInItsOwnGroup(args: string[]) {
