@@ -455,7 +455,10 @@ describe('web console', () => {
 
   it('fills a filtered page and offers Next page only when more jobs match', async () => {
     // 28 jobs now; the one FAILED job is older than the newest 20, which the API reads first.
+    // The list shown is replaced when the link's page is read: filter on the new one, not the old.
+    const shown = await page.locator('table.jobs').elementHandle();
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.waitForFunction((table) => !table?.isConnected, shown, WAIT);
     await page.getByLabel('Status').selectOption('FAILED');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.locator('tbody tr[data-status="FAILED"]').waitFor(WAIT);
