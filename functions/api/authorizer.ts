@@ -1,10 +1,11 @@
 /**
  * Lambda entry of the HTTP API's authorizer: the token check and the secret read (the Secrets
  * Manager client, secrets-manager-client.ts), nothing else. The secret id is read on the first
- * invocation.
+ * invocation, with the plain configuration reader: the settings parsed with a schema (the
+ * provider catalogue, limits) are none of the authorizer's, and its cold start does not load them.
  */
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import { readConfig } from '../shared/config/function-config.ts';
+import { readPlainConfig } from '../shared/config/plain-config.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
@@ -21,7 +22,7 @@ import {
 export { createAuthorizerHandler };
 
 const authorize = lazyHandler(() => {
-  const { apiTokensSecretId } = readConfig(['apiTokensSecretId']);
+  const { apiTokensSecretId } = readPlainConfig(['apiTokensSecretId']);
   return createAuthorizerHandler({
     // Kept briefly: a revoked token must stop working soon (REVOKED_TOKEN_WORST_CASE_SECONDS).
     readTokens: async () =>

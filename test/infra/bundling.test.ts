@@ -154,7 +154,7 @@ describe('a bundled pipeline function', () => {
     );
 
     expect(stdout).toMatch(/^ConfigurationError: .*JOBS_TABLE_NAME/);
-    expect(stdout).toMatch(/at .*functions\/shared\/config\/function-config\.ts:\d+:\d+/);
+    expect(stdout).toMatch(/at .*functions\/shared\/config\/plain-config\.ts:\d+:\d+/);
     expect(stdout).not.toMatch(/\.mjs:\d+:\d+/);
   });
 
@@ -167,6 +167,17 @@ describe('a bundled pipeline function', () => {
     expect(holdsDynamoDb(assetDir)).toBe(true);
     expect(holdsDynamoDb(authorizerAssetDir)).toBe(false);
     expect(bundleBytes(authorizerAssetDir)).toBeLessThan(bundleBytes(assetDir));
+  });
+
+  it('leaves the parsed settings out of the authorizer, which reads one secret id', () => {
+    // A variable the limits' parser reads: record-failure reads the limits, the authorizer none.
+    const holdsLimitsParser = (dir: string) =>
+      readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.mjs'))
+        .some((file) => readFileSync(path.join(dir, file), 'utf8').includes('MAX_CONCURRENT_JOBS'));
+
+    expect(holdsLimitsParser(assetDir)).toBe(true);
+    expect(holdsLimitsParser(authorizerAssetDir)).toBe(false);
   });
 
   it('ships a source map without the sources themselves', () => {

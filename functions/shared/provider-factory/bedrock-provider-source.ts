@@ -5,7 +5,8 @@
  * Bedrock job needs them: a chunk of their own (infra/constructs/function-bundle.ts) that a
  * container serving only /v1/videos jobs never loads.
  */
-import type { BedrockSettings, FunctionConfig } from '../config/function-config.ts';
+import type { FunctionConfig } from '../config/function-config.ts';
+import type { BedrockSettings } from '../config/plain-config.ts';
 import { tracer } from '../observability/observability.ts';
 import type { JobProvider } from '../provider/job-provider.ts';
 import type { ProviderConfig } from '../provider/provider-config.ts';

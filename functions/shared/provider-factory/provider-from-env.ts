@@ -1,4 +1,4 @@
-import { type BedrockSettings, ConfigurationError } from '../config/function-config.ts';
+import { type BedrockSettings, ConfigurationError } from '../config/plain-config.ts';
 import { tracer } from '../observability/observability.ts';
 import { tracedFetch } from '../observability/xray-tracer.ts';
 import type { JobProvider } from '../provider/job-provider.ts';

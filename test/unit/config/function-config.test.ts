@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../../functions/shared/config/function-config.ts';
 import {
   ConfigurationError,
-  readConfig,
-} from '../../../functions/shared/config/function-config.ts';
+  readPlainConfig,
+} from '../../../functions/shared/config/plain-config.ts';
 
 const ENV = {
   JOBS_TABLE_NAME: 'jobs',
@@ -97,5 +98,19 @@ describe('readConfig', () => {
     const error = errorOf(() => readConfig(['webhookPolicy'], { WEBHOOK_ALLOW_LOOPBACK: 'yes' }));
 
     expect(error.message).toBe('WEBHOOK_ALLOW_LOOPBACK must be true or false, not "yes"');
+  });
+});
+
+describe('readPlainConfig', () => {
+  it('reads the plain settings a handler names, as readConfig does', () => {
+    expect(readPlainConfig(['apiTokensSecretId'], ENV)).toEqual(
+      readConfig(['apiTokensSecretId'], ENV),
+    );
+  });
+
+  it('names a missing variable in a ConfigurationError', () => {
+    const error = errorOf(() => readPlainConfig(['apiTokensSecretId'], {}));
+
+    expect(error.message).toBe('Missing or empty environment variable(s): API_TOKENS_SECRET_ID');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../../functions/shared/config/function-config.ts';
+import { ConfigurationError } from '../../../functions/shared/config/plain-config.ts';
 import { lazyHandler } from '../../../functions/shared/lazy-handler.ts';
 import { waitSecondsFor } from '../../../functions/tasks/task-runtime.ts';
 import { aJob } from '../../support/job-fixtures.ts';
