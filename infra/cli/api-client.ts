@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { isJobId } from '../../functions/shared/jobs/job-id.ts';
 import type { ApiTarget } from './api-target.ts';
 
 /** The API answered with an error: its status, code and message. */
@@ -70,6 +71,11 @@ export class ApiClient {
    * its sha256 matches the job's.
    */
   async download(video: Video, dir: string): Promise<string> {
+    // The id names the file: one that is not a job id (`../x`, `/etc/...`) from a broken or
+    // hostile API would write outside `dir`.
+    if (!isJobId(video.id)) {
+      throw new ApiError(0, 'invalid_response', `the API answered a video id that is not a job id`);
+    }
     let response = await this.#fetch(`/videos/${encodeURIComponent(video.id)}/content`, {
       headers: this.#target.headers,
       redirect: 'manual',

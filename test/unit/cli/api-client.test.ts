@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { ApiError, apiError } from '../../../infra/cli/api-client.ts';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { ApiClient, ApiError, apiError } from '../../../infra/cli/api-client.ts';
 import { resolveApiTarget } from '../../../infra/cli/api-target.ts';
 
 describe('apiError', () => {
@@ -39,5 +42,25 @@ describe('resolveApiTarget', () => {
 
     expect(target.tokenSource).toMatch(/^SORA_API_TOKEN /);
     expect(target.tokenSource).not.toContain('secret-token');
+  });
+});
+
+describe('ApiClient.download', () => {
+  it('refuses a video id that is not a job id before any request or file, so no path escapes --out', async () => {
+    const fetch = vi.spyOn(globalThis, 'fetch');
+    const dir = await mkdtemp(join(tmpdir(), 'cli-download-'));
+    const api = new ApiClient({
+      apiUrl: 'http://127.0.0.1:9',
+      headers: {},
+      description: 'SORA_API_URL',
+      tokenSource: 'SORA_API_TOKEN',
+    });
+
+    const download = api.download({ id: '../../escaped', status: 'COMPLETED' } as never, dir);
+
+    await expect(download).rejects.toMatchObject({ code: 'invalid_response' });
+    expect(fetch).not.toHaveBeenCalled();
+    expect(await readdir(dir)).toEqual([]);
+    fetch.mockRestore();
   });
 });
