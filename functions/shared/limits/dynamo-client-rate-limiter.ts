@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClientRateConfig } from './client-rate-config.ts';
-import { clientRequestsKey, EXPIRES_AT } from './limits-table.ts';
+import { clientRequestsKey } from './limits-table.ts';
+import { countInWindow } from './window-counter.ts';
 
 /** Whether a client's request may run now; when not, how long until its window frees. */
 export type ClientRateAnswer = { allowed: true } | { allowed: false; retryAfterSeconds: number };
@@ -18,9 +18,6 @@ export interface DynamoClientRateLimiterOptions {
   /** At least 1 request per window (use `clientRateLimiter` for 0, no limit). */
   rate: ClientRateConfig;
 }
-
-// Window counters are worthless once their window is over; an hour leaves them for inspection.
-const COUNTER_TTL_SECONDS = 3600;
 
 /**
  * A fixed-window counter per client, as the provider's request allowance
@@ -54,30 +51,19 @@ export class DynamoClientRateLimiter implements ClientRateLimiter {
     const windowStartMs = Math.floor(now.getTime() / this.#windowMs) * this.#windowMs;
     const windowEndMs = windowStartMs + this.#windowMs;
     const windowStart = new Date(windowStartMs).toISOString().slice(0, 19);
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: clientRequestsKey(client, windowStart),
-          UpdateExpression: 'ADD #count :one SET #expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-          ExpressionAttributeNames: { '#count': 'count', '#expiresAt': EXPIRES_AT },
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':limit': this.#limit,
-            ':expiresAt': windowEndMs / 1000 + COUNTER_TTL_SECONDS,
-          },
-        }),
-      );
-      return { allowed: true };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // Whole seconds (Retry-After has no fractions), rounded up so a retry lands in a new window.
-      return {
-        allowed: false,
-        retryAfterSeconds: Math.max(1, Math.ceil((windowEndMs - now.getTime()) / 1000)),
-      };
-    }
+    const counted = await countInWindow(
+      this.#client,
+      this.#tableName,
+      clientRequestsKey(client, windowStart),
+      this.#limit,
+      windowEndMs / 1000,
+    );
+    if (counted) return { allowed: true };
+    // Whole seconds (Retry-After has no fractions), rounded up so a retry lands in a new window.
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((windowEndMs - now.getTime()) / 1000)),
+    };
   }
 }
 

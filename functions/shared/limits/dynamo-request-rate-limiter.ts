@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RequestRateLimiter } from './limits.ts';
-import { EXPIRES_AT, requestRateKey, utcMinute } from './limits-table.ts';
+import { requestRateKey, utcMinute } from './limits-table.ts';
+import { countInWindow } from './window-counter.ts';
 
 export interface DynamoRequestRateLimiterOptions {
   client: DynamoDBDocumentClient;
@@ -9,9 +9,6 @@ export interface DynamoRequestRateLimiterOptions {
   /** Requests allowed per UTC minute (at least 1; use `unlimitedRequestRate` for none). */
   requestsPerMinute: number;
 }
-
-// Minute counters are worthless once their minute is over; an hour leaves them for inspection.
-const COUNTER_TTL_SECONDS = 3600;
 
 /**
  * A fixed-window counter per UTC minute: each request ADDs one to the minute's item under the
@@ -35,26 +32,13 @@ export class DynamoRequestRateLimiter implements RequestRateLimiter {
 
   async tryTake(now: Date): Promise<boolean> {
     const minuteEnd = Math.floor(now.getTime() / 60_000 + 1) * 60;
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: requestRateKey(utcMinute(now)),
-          UpdateExpression: 'ADD #count :one SET #expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-          ExpressionAttributeNames: { '#count': 'count', '#expiresAt': EXPIRES_AT },
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':limit': this.#limit,
-            ':expiresAt': minuteEnd + COUNTER_TTL_SECONDS,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return countInWindow(
+      this.#client,
+      this.#tableName,
+      requestRateKey(utcMinute(now)),
+      this.#limit,
+      minuteEnd,
+    );
   }
 }
 
