@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStackInfo } from '../../infra/local/local-stack.ts';
 import { cliEnv } from '../support/cli-env.ts';
+import { leftoverProcesses, processesUsing } from '../support/stack-processes.ts';
 import { sha256 } from './local-stack-client.ts';
 
 // The two commands a user runs, as child processes, exactly as `npm start` / `npm run generate`
@@ -20,7 +21,6 @@ const SPEED = '50';
 // or more, and a test may start three.
 const CLI_TIMEOUT = { timeout: 240_000 };
 /** How long stopped processes may take to disappear before a test calls them leftovers. */
-const EXIT_BOUND_MS = 30_000;
 
 let dataDir: string;
 
@@ -94,23 +94,6 @@ async function start(extraArgs: string[] = []): Promise<RunningStart> {
       return code;
     },
   };
-}
-
-/** Processes whose command line mentions our data directory (the stack's node and java). */
-function processesUsing(dir: string): string[] {
-  const lines = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n');
-  return lines.filter((line) => line.includes(dir) && !line.includes('ps -eo'));
-}
-
-/** The processes still using `dir` once they had a moment to finish dying (empty is good). */
-async function leftoverProcesses(dir: string): Promise<string[]> {
-  const deadline = Date.now() + EXIT_BOUND_MS;
-  let left = processesUsing(dir);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    left = processesUsing(dir);
-  }
-  return left;
 }
 
 /** Resolves once `condition` holds (the test's own timeout bounds the wait). */

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import {
   type TableSnapshot,
   waitFor,
 } from '../support/pipeline-audit.ts';
+import { processesUsing } from '../support/stack-processes.ts';
 
 // The local stack killed mid-run (SIGKILL of its process group: node and DynamoDB Local's java,
 // as a crashed machine would leave it) and started again on the same data directory, while the
@@ -172,12 +173,6 @@ async function startStack(
       await exited;
     },
   };
-}
-
-/** Processes whose command line mentions our data directory (the stack's node and java). */
-function processesUsing(dir: string): string[] {
-  const lines = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n');
-  return lines.filter((line) => line.includes(dir) && !line.includes('ps -eo'));
 }
 
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataDirHolder } from '../../infra/local/data-dir-lock.ts';
 import { cliEnv } from '../support/cli-env.ts';
+import { leftoverProcesses } from '../support/stack-processes.ts';
 
 // Ctrl-C in a real terminal: the terminal sends SIGINT to its whole foreground process group,
 // npm and the node it runs (which the npm scripts `exec`), and npm passes its own copy on to
@@ -19,7 +20,6 @@ const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // A stack start takes 20 s or more on a loaded two-core machine; the bound only turns a hang
 // into a failure.
 const TIMEOUT = { timeout: 240_000 };
-const EXIT_BOUND_MS = 30_000;
 
 const groups = new Set<ChildProcess>();
 
@@ -67,12 +67,6 @@ function npmInItsOwnGroup(args: string[]) {
   };
 }
 
-/** Processes whose command line mentions `dir` (the stack's node and java). */
-function processesUsing(dir: string): string[] {
-  const lines = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n');
-  return lines.filter((line) => line.includes(dir) && !line.includes('ps -eo'));
-}
-
 /** The node process running the stack on `dir` (it holds the data directory's lock). */
 async function stackPid(dir: string): Promise<number> {
   const holder = await dataDirHolder(dir);
@@ -88,16 +82,6 @@ function forwardedCopy(pid: number): void {
     // Stopped already: nothing to forward to.
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
-}
-
-async function leftoverProcesses(dir: string): Promise<string[]> {
-  const deadline = Date.now() + EXIT_BOUND_MS;
-  let left = processesUsing(dir);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    left = processesUsing(dir);
-  }
-  return left;
 }
 
 describe('Ctrl-C in a terminal', TIMEOUT, () => {
