@@ -179,7 +179,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         ...(batchId === undefined ? {} : { batchId }),
       });
       return jsonResponse(200, {
-        videos: page.jobs.map(toPublicJob),
+        videos: page.jobs.map((job) => toPublicJob(job)),
         nextCursor: page.nextCursor ?? null,
       });
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFERRED_REASONS, JOB_SOURCES, JOB_STATUSES } from '../shared/jobs/job.ts';
+import { DEFERRED_REASONS, JOB_PRIORITIES, JOB_SOURCES, JOB_STATUSES } from '../shared/jobs/job.ts';
 import { MODEL_PROVIDERS } from '../shared/provider/provider-config.ts';
 import { WEBHOOK_EVENTS } from '../shared/webhooks/webhook-events.ts';
 import { CONTENT_VARIANTS } from './public-job.ts';
@@ -70,6 +70,44 @@ export const videoSchema = z
       .optional()
       .describe(
         'Why a deferred job waits: "scheduled" (submitted for a batch run, or no slot came free in time) or "budget" (the daily budget could not cover it).',
+      ),
+    priority: z
+      .enum(JOB_PRIORITIES)
+      .describe("Orders the job within its client's share: high, then normal, then low."),
+    startTimeoutSeconds: z
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'As asked: a job not admitted this many seconds after submission ends CANCELLED with error code start_timeout, having cost nothing.',
+      ),
+    startedAt: z.iso
+      .datetime()
+      .optional()
+      .describe('When the job was admitted (given a slot and its budget reservation).'),
+    queue: z
+      .strictObject({
+        position: z
+          .int()
+          .positive()
+          .describe('1 = the next job to be admitted under the current shares.'),
+        etaSeconds: z
+          .number()
+          .nonnegative()
+          .nullable()
+          .describe(
+            'Seconds until the job is expected done, from recent durations of its model and seconds (null without any).',
+          ),
+      })
+      .optional()
+      .describe('GET /videos/{id} of a job waiting for a slot: where it stands.'),
+    etaSeconds: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .optional()
+      .describe(
+        'GET /videos/{id} of a running job: seconds until it is expected done (null without recent durations).',
       ),
     progress: z.number().min(0).max(100).describe('0..100, as last reported by the provider.'),
     estimatedCostUsd: z

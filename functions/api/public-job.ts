@@ -1,7 +1,10 @@
+import type { JobStanding } from '../shared/admission/standing.ts';
 import {
+  DEFAULT_PRIORITY,
   type DeferredReason,
   type Job,
   type JobError,
+  type JobPriority,
   type JobSource,
   type JobStatus,
   ownerOf,
@@ -31,6 +34,16 @@ export interface PublicJob {
   deferred: boolean;
   /** Why a deferred job waits: submitted for the schedule, or the day's budget is spent. */
   deferredReason?: DeferredReason;
+  /** Orders the job within its client's share. */
+  priority: JobPriority;
+  /** Asked for: the job is cancelled (`start_timeout`) if not admitted this long after submission. */
+  startTimeoutSeconds?: number;
+  /** When the job was admitted (given a slot and its budget reservation). */
+  startedAt?: string;
+  /** A job waiting for a slot: its place in the queue and when it is expected done. */
+  queue?: { position: number; etaSeconds: number | null };
+  /** A running job: seconds until it is expected done (null without recent durations). */
+  etaSeconds?: number | null;
   /** 0..100 as last reported by the provider. */
   progress: number;
   estimatedCostUsd: number;
@@ -51,7 +64,8 @@ export function jobPath(jobId: string): string {
   return `/videos/${encodeURIComponent(jobId)}`;
 }
 
-export function toPublicJob(job: Job): PublicJob {
+/** The job as the API shows it; `standing` (a single job's GET) adds its queue place and ETA. */
+export function toPublicJob(job: Job, standing?: JobStanding): PublicJob {
   const view: PublicJob = {
     id: job.jobId,
     status: job.status,
@@ -62,6 +76,7 @@ export function toPublicJob(job: Job): PublicJob {
     size: job.size,
     seconds: job.seconds,
     deferred: job.deferred,
+    priority: job.priority ?? DEFAULT_PRIORITY,
     progress: job.progress,
     estimatedCostUsd: job.estimatedCostUsd,
     createdAt: job.createdAt,
@@ -69,6 +84,10 @@ export function toPublicJob(job: Job): PublicJob {
     links: { self: jobPath(job.jobId) },
   };
   if (job.deferred && job.deferredReason !== undefined) view.deferredReason = job.deferredReason;
+  if (job.startTimeoutSeconds !== undefined) view.startTimeoutSeconds = job.startTimeoutSeconds;
+  if (job.startedAt !== undefined) view.startedAt = job.startedAt;
+  if (standing?.queue !== undefined) view.queue = { ...standing.queue };
+  if (standing?.etaSeconds !== undefined) view.etaSeconds = standing.etaSeconds;
   if (job.batchId !== undefined) view.batchId = job.batchId;
   if (job.remixOf !== undefined) view.remixOf = job.remixOf;
   if (job.completedAt !== undefined) view.completedAt = job.completedAt;

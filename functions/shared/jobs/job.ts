@@ -47,7 +47,13 @@ export interface JobResult {
   spritesheetKey?: string;
 }
 
+import type { ClientShare } from '../admission/client-share.ts';
 import type { WebhookDelivery, WebhookRequest } from '../webhooks/webhook-events.ts';
+
+/** Orders a job within its client's share: high before normal before low. */
+export const JOB_PRIORITIES = ['high', 'normal', 'low'] as const;
+export type JobPriority = (typeof JOB_PRIORITIES)[number];
+export const DEFAULT_PRIORITY: JobPriority = 'normal';
 
 /** The client a job belongs to when its record names none (jobs made before clients existed). */
 export const DEFAULT_CLIENT = 'default';
@@ -80,6 +86,17 @@ export interface Job {
   size: string;
   /** Seconds of video, a string as in the /v1/videos protocol ("4", "8", "12"). */
   seconds: string;
+  /** Orders the job within its client's share (absent: normal). */
+  priority?: JobPriority;
+  /**
+   * A job not admitted within this many seconds of `createdAt` ends CANCELLED with error code
+   * `start_timeout`, never having called the provider.
+   */
+  startTimeoutSeconds?: number;
+  /** Its client's share (weight, cap, budget) when it was submitted; absent: the defaults. */
+  share?: ClientShare;
+  /** When admission gave the job its slot and reservation (the first time). */
+  startedAt?: string;
   /** Deferred jobs wait as QUEUED until a scheduled batch run starts them. */
   deferred: boolean;
   /** Why a job waits: submitted as deferred, or put back because the daily budget ran out. */

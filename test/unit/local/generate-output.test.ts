@@ -23,6 +23,7 @@ const job: PublicJob = {
   size: '720x1280',
   seconds: '4',
   deferred: false,
+  priority: 'normal',
   progress: 40,
   estimatedCostUsd: 0.4,
   createdAt: '2026-01-01T00:00:00.000Z',
