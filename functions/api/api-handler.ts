@@ -4,6 +4,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import type { JobStanding } from '../shared/admission/standing.ts';
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { readClientUsage } from '../shared/jobs/client-usage.ts';
 import { JOB_STATUSES, type Job, type JobStatus, ownerOf } from '../shared/jobs/job.ts';
@@ -78,6 +79,8 @@ export interface ApiDeps extends SubmitJobDeps {
   usage: (day: string) => Promise<UsageReport>;
   /** Cancels jobs: stops executions, deletes provider jobs, settles the ledger. */
   cancel: CancelJobDeps;
+  /** Where a job stands: its queue place and ETA (absent: not shown). */
+  standing?: (job: Job) => Promise<JobStanding | undefined>;
   /** The client's webhook signing secret (`whsec_...`). */
   webhookSecret: (client: string) => Promise<string>;
   /** Stores a client's reference image under uploads/<client>/ and answers its key (absent: refused). */
@@ -185,7 +188,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     },
 
     async getVideo({ id, caller }) {
-      return jsonResponse(200, toPublicJob(await findJob(id, caller)));
+      const job = await findJob(id, caller);
+      return jsonResponse(200, toPublicJob(job, await deps.standing?.(job)));
     },
 
     async getVideoContent({ event, id, caller }) {

@@ -4,6 +4,9 @@
  * Traced, with the job id annotated where the handler logs it; new jobs counted (JobsSubmitted).
  */
 
+import { createAdmission } from '../shared/admission/admission.ts';
+import { DynamoDurationStats } from '../shared/admission/duration-stats.ts';
+import { standingOf } from '../shared/admission/queue-standing.ts';
 import { loadedOnFirstUse } from '../shared/aws/aws-client.ts';
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
 import { now } from '../shared/clock.ts';
@@ -21,7 +24,6 @@ import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-execu
 import type { ReadUpload, StoreUpload } from '../shared/storage/uploads.ts';
 import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts';
 import { clientWebhookSecret } from '../shared/webhooks/webhook-signing.ts';
-import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
 import { createApiHandler } from './api-handler.ts';
 import { withClientRate } from './client-rate.ts';
 import type { ContentLink } from './content-link.ts';
@@ -92,6 +94,21 @@ export const handler = withObservability(
     // Secrets Manager serves one route (a client's webhook signing key): imported on first use
     // like S3 and Step Functions.
     const secrets = loadedOnFirstUse(() => import('../shared/secrets/read-secret.ts'));
+    // Cancels settle through admission, whose hand-offs start waiting jobs; GETs read standings.
+    const durations = new DynamoDurationStats({
+      client: dynamoDb(),
+      tableName: config.jobsTableName,
+    });
+    const admission = createAdmission({
+      store,
+      semaphore: limits.semaphore,
+      budget: limits.budget,
+      overBudgetAction: limits.config.overBudgetAction,
+      priceOf: (job) => job.estimatedCostUsd,
+      clock: now,
+      executions,
+      durations,
+    });
     // Each client's request rate is checked before any operation runs (client-rate.ts).
     const api = createApiHandler({
       store,
@@ -99,17 +116,17 @@ export const handler = withObservability(
       startExecution: async (jobId) => {
         await executions.start(jobId, jobId);
       },
-      semaphore: limits.semaphore,
       providerConfig: config.provider,
       clock: now,
       newJobId,
       contentLink: async (key) => (await videosBucket()).contentLink(key),
       usage: (day) => readUsage(limits, day),
+      standing: (job) =>
+        standingOf(job, { store, semaphore: limits.semaphore, durations, clock: now }),
       cancel: {
         store,
         clock: now,
-        semaphore: limits.semaphore,
-        budget: limits.budget,
+        admission,
         stopExecution: async (name) => {
           const [{ sfn }, { stopExecution }] = await Promise.all([
             import('../shared/aws/sfn-client.ts'),
@@ -119,9 +136,6 @@ export const handler = withObservability(
         },
         deleteProviderJob: async (id) => {
           await (await provider()).delete(id);
-        },
-        handOff: async () => {
-          await dispatchWaiting({ store, semaphore: limits.semaphore, executions, clock: now });
         },
         onDeleteFailed: (providerJobId, error) =>
           keyedLogger.warn('Provider job of a cancelled video not deleted', {

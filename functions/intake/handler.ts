@@ -3,7 +3,6 @@
  * Configuration is read and the clients are created on the first invocation (see
  * lazy-handler.ts); a missing variable fails it loudly, naming the variable.
  */
-import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
 import { s3 } from '../shared/aws/s3-client.ts';
 import { sfn } from '../shared/aws/sfn-client.ts';
 import { now } from '../shared/clock.ts';
@@ -12,7 +11,6 @@ import { productionJobStore } from '../shared/events/production-job-store.ts';
 import { createS3DropObjectStore } from '../shared/intake/s3-drop-object-store.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
-import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { createExecutionStarter } from '../shared/workflow/start-execution.ts';
@@ -25,19 +23,12 @@ export const handler = withObservability(
   'intake',
   lazyHandler(() => {
     // Entries are validated against the model catalogue; the provider itself is never called.
-    const config = readConfig([
-      'jobsTableName',
-      'jobEventsBusName',
-      'stateMachineArn',
-      'provider',
-      'limits',
-    ]);
+    const config = readConfig(['jobsTableName', 'jobEventsBusName', 'stateMachineArn', 'provider']);
     return createIntakeHandler({
       objects: createS3DropObjectStore(s3()),
       submit: {
         store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
         startExecution: createExecutionStarter(sfn(), config.stateMachineArn),
-        semaphore: sharedLimits(dynamoDb(), config.jobsTableName, config.limits).semaphore,
         providerConfig: config.provider,
         clock: now,
         newJobId,

@@ -7,17 +7,12 @@
  * stored at `$.poll`.
  * - The job already has a provider job id: nothing is sent (a retried step, or a new execution
  *   resuming the job); it keeps the slot and reservation it holds.
- * - A concurrency slot is taken first. None free: the job is PARKED (QUEUED, deferred with reason
- *   `capacity`) and the execution ends (`deferred`): no execution spins while a job waits. A slot
- *   released later is handed to the oldest parked job (functions/shared/workflow/job-queue.ts).
- * - The job's cost is reserved on today's budget next. Over budget: the slot is given back (and
- *   handed on), then with OVER_BUDGET_ACTION `queue` the job is deferred (`deferred`; reason
- *   `budget`, for a scheduled run on a later day) and with `reject` BudgetExceededError is thrown
- *   (not retried; RecordFailure records `budget_exceeded`).
+ * - Admission came first (the AdmitJob step, functions/shared/admission): the job holds a slot
+ *   and its budget reservation. This step only reconciles or creates.
  * - Every provider call takes a request from the per-minute allowance first. None left:
  *   `waiting_for_rate_limit` with the seconds to the next minute and `rateWaits + 1`; the machine
- *   waits (WaitForRequests) and asks again, at most MAX_RATE_WAITS times, after which the job
- *   gives its slot and reservation back and goes back to the schedule (`deferred`).
+ *   waits (WaitForRequests) and asks again, at most MAX_RATE_WAITS times, after which admission
+ *   takes its slot and reservation back and returns it to the schedule (`deferred`).
  * - An earlier attempt was stamped but left no id (a crash, or ProviderAmbiguousCreateError):
  *   the provider's recent jobs are searched first and a match is adopted, never one that another
  *   job holds in the provider-job ledger.
@@ -38,18 +33,14 @@ import type { Job, ProviderStatus } from '../shared/jobs/job.ts';
 import { JobAlreadyTerminalError, ProviderJobClaimedError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
-import { BudgetExceededError } from '../shared/limits/limit-errors.ts';
-import { utcDay } from '../shared/limits/limits-table.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import type { InputReference } from '../shared/provider/video-provider.ts';
 import { taskProviderSource } from '../shared/provider-factory/bedrock-provider-source.ts';
-import { currentExecutionName } from '../shared/scheduler/workflow-executions.ts';
 import type { ReadUpload } from '../shared/storage/uploads.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
-import { admitOrPark } from '../shared/workflow/job-queue.ts';
 import { MAX_RATE_WAITS } from '../shared/workflow/workflow-bounds.ts';
 import { ReferenceImageMissingError } from './task-errors.ts';
 import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
@@ -128,9 +119,6 @@ export function createCreateProviderJobHandler(
         return stateOf(job, job.providerStatus ?? 'queued', job.progress, deps.clock());
       }
 
-      const heldBack = await admit(deps, job, input);
-      if (heldBack) return heldBack;
-
       try {
         const takeRequest = () => limits.rateLimiter.tryTake(deps.clock());
         const provider = await deps.provider();
@@ -166,7 +154,7 @@ export function createCreateProviderJobHandler(
           });
         } catch (error) {
           if (error instanceof JobAlreadyTerminalError) {
-            await recordOrphan(deps, provider, job, video.id);
+            await recordOrphan(deps, provider, job, video.id, input.stateMachineArn);
           } else if (error instanceof ProviderJobClaimedError) {
             // A job whose own create answer was lost adopted this identical job first: ours is
             // that job's twin, unclaimed at the provider. Take it, so both jobs hold one each.
@@ -180,51 +168,15 @@ export function createCreateProviderJobHandler(
         await announce(deps.notify ?? noWebhooks, deps.store, job, 'video.started', deps.clock());
         return stateOf(attempted, video.status, video.progress, deps.clock(), video.error);
       } catch (error) {
-        // Closed (cancelled, or failed by the sweep) after it was read: admit() may have taken a
-        // slot and a reservation the closing already settled. Give them back (both idempotent).
-        if (error instanceof JobAlreadyTerminalError) await giveBack(deps, jobId, input);
+        // Closed (cancelled, or failed by the sweep) after it was read, before its provider job
+        // was recorded: nothing rendered. Give back what admission took (both idempotent).
+        if (error instanceof JobAlreadyTerminalError) {
+          await limits.admission(input.stateMachineArn).releaseUnrendered(job);
+        }
         throw error;
       }
     });
   };
-}
-
-/**
- * Takes a concurrency slot, then reserves the job's cost on today's budget (both idempotent, so
- * a job that holds them already keeps them). Answers what to do instead when a limit holds the
- * job back; undefined when it may go on.
- */
-async function admit(
-  deps: CreateProviderJobDeps,
-  job: Job,
-  input: CreateInput,
-): Promise<CreateState | undefined> {
-  const { limits } = deps;
-  const admitted = await admitOrPark(
-    { store: deps.store, semaphore: limits.semaphore, clock: deps.clock },
-    job.jobId,
-    currentExecutionName(job),
-  );
-  if (!admitted) {
-    logger.info('No free concurrency slot; parked until one is handed over', {
-      limit: limits.semaphore.limit,
-    });
-    recordMetric('JobsDeferred', 1, { reason: 'capacity' });
-    return waiting('deferred', 0);
-  }
-  const now = deps.clock();
-  const costUsd = limits.priceOf(job);
-  if ((await limits.budget.reserve(job.jobId, costUsd, utcDay(now))) === 'exceeded') {
-    if (await limits.semaphore.release(job.jobId)) await limits.handOff(input.stateMachineArn);
-    return overBudget(deps, job, costUsd, now);
-  }
-  return undefined;
-}
-
-/** Gives back the slot (handing it on) and the budget reservation `admit` took for a job. */
-async function giveBack(deps: CreateProviderJobDeps, jobId: string, input: CreateInput) {
-  await deps.limits.budget.release(jobId, utcDay(deps.clock()));
-  if (await deps.limits.semaphore.release(jobId)) await deps.limits.handOff(input.stateMachineArn);
 }
 
 /**
@@ -240,11 +192,7 @@ async function waitForRequests(
   const rateWaits = (input.rateWaits ?? 0) + 1;
   recordMetric('RateLimitWaits');
   if (rateWaits > MAX_RATE_WAITS) {
-    await deps.store.deferJob(job.jobId, 'scheduled', now.toISOString());
-    await deps.limits.budget.release(job.jobId, utcDay(now));
-    if (await deps.limits.semaphore.release(job.jobId)) {
-      await deps.limits.handOff(input.stateMachineArn);
-    }
+    await deps.limits.admission(input.stateMachineArn).returnToSchedule(job);
     logger.info('Request allowance spent for too long; back to the schedule', { rateWaits });
     recordMetric('JobsDeferred', 1, { reason: 'rate_limit' });
     return waiting('deferred', 0);
@@ -254,41 +202,9 @@ async function waitForRequests(
   return { ...waiting('waiting_for_rate_limit', waitSeconds), rateWaits };
 }
 
-/** Today's budget cannot cover the job: defer it to a later day, or refuse it. */
-async function overBudget(
-  deps: CreateProviderJobDeps,
-  job: Job,
-  costUsd: number,
-  now: Date,
-): Promise<CreateState> {
-  const day = utcDay(now);
-  const usage = await deps.limits.budget.usage(day);
-  const committed = usage.reservedUsd + usage.spentUsd;
-  const reason = `the daily budget of $${formatUsd(usage.limitUsd ?? 0)} for ${day} (UTC) cannot cover this job's $${formatUsd(costUsd)}: $${formatUsd(committed)} is already reserved or spent`;
-  // A job dearer than a whole day's budget would wait for a day that never comes.
-  const neverFits = usage.limitUsd !== null && costUsd > usage.limitUsd;
-  if (deps.limits.overBudgetAction === 'reject' || neverFits) {
-    throw new BudgetExceededError(
-      neverFits
-        ? `Not started: this job's $${formatUsd(costUsd)} is more than the whole daily budget of $${formatUsd(usage.limitUsd ?? 0)}`
-        : `Not started: ${reason}`,
-    );
-  }
-  await deps.store.deferJob(job.jobId, 'budget', now.toISOString());
-  logger.info('Over the daily budget; deferred to a later scheduled run', {
-    costUsd,
-    committedUsd: committed,
-    limitUsd: usage.limitUsd,
-  });
-  recordMetric('JobsDeferred', 1, { reason: 'budget' });
-  return waiting('deferred', 0);
-}
-
 function waiting(status: CreateStatus, waitSeconds: number): CreateState {
   return { status, progress: 0, waitSeconds, pollCount: 0, error: null, rateWaits: 0 };
 }
-
-const formatUsd = (usd: number) => usd.toFixed(2);
 
 /**
  * The provider created a job that ours cannot hold (it was closed while the create was in
@@ -300,13 +216,12 @@ async function recordOrphan(
   provider: TaskProvider,
   job: Job,
   providerJobId: string,
+  stateMachineArn: string | undefined,
 ): Promise<void> {
-  const now = deps.clock();
   const costUsd = deps.limits.priceOf(job);
-  const recorded = await deps.limits.budget.recordOrphan(
-    { providerJobId, attemptedBy: job.jobId, costUsd },
-    utcDay(now),
-  );
+  const recorded = await deps.limits
+    .admission(stateMachineArn)
+    .recordOrphan({ providerJobId, job, costUsd });
   logger.warn('Provider job created for a job that can no longer hold it: an orphan', {
     providerJobId,
     costUsd,
@@ -444,11 +359,14 @@ export const handler = withObservability(
       'limits',
       'webhookDelivery',
     ]);
+    const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
     return createCreateProviderJobHandler({
-      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      store,
       provider: taskProviderSource(config),
       clock: systemClock,
-      limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
+      limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        provider: config.provider,
+      }),
       notify: productionNotifier(config.webhookDelivery),
       readUpload: uploadReaderOnFirstUse(config.videosBucketName),
     });

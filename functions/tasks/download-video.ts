@@ -43,7 +43,7 @@ import { taskProviderSource } from '../shared/provider-factory/bedrock-provider-
 import { type ImageVariant, VideoStorage } from '../shared/storage/video-storage.ts';
 import { announce, type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
-import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
+import { productionTaskLimits, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
   loadJob,
@@ -62,7 +62,7 @@ export interface DownloadVideoDeps {
   provider: TaskProviderSource;
   storage: Pick<VideoStorage, 'putVideo' | 'putImage' | 'findVideo'>;
   clock: Clock;
-  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'rateLimiter' | 'priceOf' | 'handOff'>;
+  limits: Pick<TaskLimits, 'admission' | 'rateLimiter' | 'priceOf'>;
   /** Announces video.completed to the job's webhook (default: nothing sent). */
   notify?: NotifyWebhook;
 }
@@ -83,7 +83,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
   return async (event, context) => {
     const { jobId, stateMachineArn } = parseTaskInput(inputSchema, event);
     const settle = (job: Job, costUsd: number) =>
-      settleJobLimits(deps.limits, job, costUsd, deps.clock(), stateMachineArn);
+      deps.limits.admission(stateMachineArn).settleRendered(job, costUsd);
     return withJobLogging(jobId, context, async () => {
       const job = await loadJob(deps.store, jobId);
       if (job.status === 'COMPLETED' && job.result) {
@@ -231,12 +231,15 @@ export const handler = withObservability(
       'limits',
       'webhookDelivery',
     ]);
+    const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
     return createDownloadVideoHandler({
-      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      store,
       provider: taskProviderSource(config),
       storage: new VideoStorage({ s3: s3(), bucket: config.videosBucketName }),
       clock: systemClock,
-      limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
+      limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        provider: config.provider,
+      }),
       notify: productionNotifier(config.webhookDelivery),
     });
   }),

@@ -27,13 +27,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { taskProviderSource } from '../shared/provider-factory/bedrock-provider-source.ts';
 import { ProviderJobMissingError } from './task-errors.ts';
-import {
-  productionTaskLimits,
-  rateWaitSeconds,
-  releaseJobLimits,
-  settleJobLimits,
-  type TaskLimits,
-} from './task-limits.ts';
+import { productionTaskLimits, rateWaitSeconds, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
   loadJob,
@@ -51,10 +45,7 @@ export interface PollProviderJobDeps {
   store: JobStore;
   provider: TaskProviderSource;
   clock: Clock;
-  limits: Pick<
-    TaskLimits,
-    'rateLimiter' | 'random' | 'semaphore' | 'budget' | 'priceOf' | 'handOff'
-  >;
+  limits: Pick<TaskLimits, 'rateLimiter' | 'random' | 'priceOf' | 'admission'>;
 }
 
 const inputSchema = z.object({
@@ -113,16 +104,13 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
         pollCount,
         waitSeconds,
       });
+      // The provider job ended: admission frees its slot (and hands it on) and settles its money.
       if (video.status === 'completed') {
-        await settleJobLimits(
-          deps.limits,
-          job,
-          deps.limits.priceOf(job),
-          now,
-          input.stateMachineArn,
-        );
+        await deps.limits
+          .admission(input.stateMachineArn)
+          .settleRendered(job, deps.limits.priceOf(job));
       } else if (video.status === 'failed') {
-        await releaseJobLimits(deps.limits, job.jobId, now, input.stateMachineArn);
+        await deps.limits.admission(input.stateMachineArn).releaseUnrendered(job);
       }
       const error = video.status === 'failed' ? (video.error ?? UNKNOWN_FAILURE) : null;
       return { status: video.status, progress: video.progress, waitSeconds, pollCount, error };
@@ -141,11 +129,14 @@ export const handler = withObservability(
       'bedrock',
       'limits',
     ]);
+    const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
     return createPollProviderJobHandler({
-      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      store,
       provider: taskProviderSource(config),
       clock: systemClock,
-      limits: productionTaskLimits(config.jobsTableName, config.limits, config.provider),
+      limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        provider: config.provider,
+      }),
     });
   }),
 );

@@ -23,8 +23,6 @@ import { isTerminal, type Job, type JobStatus } from '../shared/jobs/job.ts';
 import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
-import { settleAbandonedJob } from '../shared/limits/limits.ts';
-import { utcDay } from '../shared/limits/limits-table.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -36,7 +34,7 @@ import {
 import { type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { resumeJob } from '../shared/workflow/resume-job.ts';
 import { type CaughtError, describeFailure } from './failure-reason.ts';
-import { productionTaskLimits, settleJobLimits, type TaskLimits } from './task-limits.ts';
+import { productionTaskLimits, type TaskLimits } from './task-limits.ts';
 import {
   type Clock,
   parseTaskInput,
@@ -50,7 +48,7 @@ import {
 export interface RecordFailureDeps {
   store: JobStore;
   clock: Clock;
-  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'handOff'>;
+  limits: Pick<TaskLimits, 'admission'>;
   /** The executions of the state machine a resumed job continues on. */
   executionsOf(stateMachineArn: string): WorkflowExecutions;
   /** Announces video.failed to the job's webhook (default: nothing sent). */
@@ -115,13 +113,9 @@ export function createRecordFailureHandler(
         resumed,
       });
       if (job.status === 'COMPLETED') {
-        await settleJobLimits(
-          deps.limits,
-          job,
-          job.actualCostUsd ?? job.estimatedCostUsd,
-          deps.clock(),
-          stateMachineArn,
-        );
+        await deps.limits
+          .admission(stateMachineArn)
+          .settleRendered(job, job.actualCostUsd ?? job.estimatedCostUsd);
         return result(job.status);
       }
       if (isTerminal(job.status)) {
@@ -157,7 +151,8 @@ export function createRecordFailureHandler(
           resumeCount: job.resumeCount ?? 0,
         });
       }
-      await releaseOrSpend(deps, job, stateMachineArn);
+      // Money as the provider left it (spent if it rendered or may still render); slot freed.
+      await deps.limits.admission(stateMachineArn).settleAbandoned(job);
       const failedAt = deps.clock();
       const failed = await deps.store.recordFailed(jobId, reason, failedAt.toISOString());
       // As recorded; nothing when the job ended meanwhile (a cancel, the sweep), which announced
@@ -170,27 +165,15 @@ export function createRecordFailureHandler(
   };
 }
 
-/**
- * Gives the slot back (handed on) and settles the budget as the provider left it: spent when it
- * rendered the video or its job was still alive when given up, released when it never rendered.
- */
-async function releaseOrSpend(
-  deps: RecordFailureDeps,
-  job: Job,
-  stateMachineArn: string | undefined,
-): Promise<void> {
-  await settleAbandonedJob(deps.limits.budget, job, utcDay(deps.clock()));
-  if (await deps.limits.semaphore.release(job.jobId)) await deps.limits.handOff(stateMachineArn);
-}
-
 export const handler = withObservability(
   'record-failure',
   lazyHandler(() => {
     const config = readConfig(['jobsTableName', 'jobEventsBusName', 'limits', 'webhookDelivery']);
+    const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
     return createRecordFailureHandler({
-      store: productionJobStore(config.jobsTableName, config.jobEventsBusName),
+      store,
       clock: systemClock,
-      limits: productionTaskLimits(config.jobsTableName, config.limits),
+      limits: productionTaskLimits(store, config.jobsTableName, config.limits),
       executionsOf: (stateMachineArn) => workflowExecutionsOnFirstUse(stateMachineArn),
       notify: productionNotifier(config.webhookDelivery),
     });

@@ -1,35 +1,29 @@
 /**
- * The shared limits as the task handlers use them: the collaborators, the waits they choose when
- * a limit says "not now", and the two ways a job gives back what it took (settle on success,
- * release on failure). Each step is idempotent, so a retried or re-driven task repeats it safely.
+ * The shared limits as the task handlers use them: admission (the one owner of slots and money,
+ * functions/shared/admission), the provider's request allowance, and the waits a task chooses
+ * when the allowance says "not now". Each step is idempotent, so a retried or re-driven task
+ * repeats it safely.
  */
+import { type Admission, createAdmission } from '../shared/admission/admission.ts';
+import { DynamoDurationStats } from '../shared/admission/duration-stats.ts';
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
-import { DynamoJobStore } from '../shared/jobs/dynamo-job-store.ts';
 import type { Job } from '../shared/jobs/job.ts';
-import type {
-  ConcurrencySemaphore,
-  RequestRateLimiter,
-  SpendingBudget,
-} from '../shared/limits/limits.ts';
-import type { LimitsConfig, OverBudgetAction } from '../shared/limits/limits-config.ts';
+import type { JobStore } from '../shared/jobs/job-store.ts';
+import type { RequestRateLimiter } from '../shared/limits/limits.ts';
+import type { LimitsConfig } from '../shared/limits/limits-config.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
-import { utcDay } from '../shared/limits/limits-table.ts';
-import { logger } from '../shared/observability/observability.ts';
 import { estimateCostUsd, type ProviderSettings } from '../shared/provider/provider-config.ts';
 import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
-import { dispatchWaiting } from '../shared/workflow/job-queue.ts';
+import type { NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
 import { systemClock } from './task-runtime.ts';
 
 export interface TaskLimits {
-  semaphore: ConcurrencySemaphore;
-  rateLimiter: RequestRateLimiter;
-  budget: SpendingBudget;
-  overBudgetAction: OverBudgetAction;
   /**
-   * Hands freed slots to the oldest parked jobs (functions/shared/workflow/job-queue.ts), starting
-   * their executions on the state machine the calling execution runs on (`$$.StateMachine.Id`).
+   * Admission for a step of the execution running on `stateMachineArn` (`$$.StateMachine.Id`):
+   * its hand-offs start waiting jobs' executions on that state machine.
    */
-  handOff(stateMachineArn: string | undefined): Promise<void>;
+  admission(stateMachineArn: string | undefined): Admission;
+  rateLimiter: RequestRateLimiter;
   /** The job's cost at the catalogue's current prices. */
   priceOf(job: Job): number;
   /** 0 <= x < 1, for jittered waits. */
@@ -42,42 +36,6 @@ const RATE_WAIT_JITTER_SECONDS = 5;
 export function rateWaitSeconds(now: Date, random: () => number): number {
   const untilNextMinute = 60 - Math.floor((now.getTime() % 60_000) / 1000);
   return untilNextMinute + Math.round(random() * RATE_WAIT_JITTER_SECONDS);
-}
-
-/**
- * The provider rendered the video: its cost is spent, whatever happens to our download. Gives the
- * slot back (the provider job is terminal) and hands it to the oldest waiting job.
- */
-export async function settleJobLimits(
-  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'handOff'>,
-  job: Job,
-  costUsd: number,
-  now: Date,
-  stateMachineArn: string | undefined,
-): Promise<void> {
-  await limits.budget.recordSpent(job.jobId, costUsd, utcDay(now));
-  // Settled twice per job (poll, then download): only the release that freed the slot hands off.
-  if (await limits.semaphore.release(job.jobId)) {
-    logger.info('Cost recorded as spent and slot released', { costUsd });
-    await limits.handOff(stateMachineArn);
-  }
-}
-
-/**
- * The provider never rendered the video (rejected, failed, or never created): gives the slot and
- * the budget reservation back and hands the slot to the oldest waiting job.
- */
-export async function releaseJobLimits(
-  limits: Pick<TaskLimits, 'semaphore' | 'budget' | 'handOff'>,
-  jobId: string,
-  now: Date,
-  stateMachineArn: string | undefined,
-): Promise<void> {
-  await limits.budget.release(jobId, utcDay(now));
-  if (await limits.semaphore.release(jobId)) {
-    logger.info('Slot and budget reservation released');
-    await limits.handOff(stateMachineArn);
-  }
 }
 
 /**
@@ -95,30 +53,36 @@ export function catalogPrices(config: ProviderSettings): (job: Job) => number {
 }
 
 /**
- * The production limits of a task on the jobs table. `provider` prices jobs (the catalogue);
- * record-failure, which never prices, passes none.
+ * The production limits of a task on the jobs table, over the task's job store. `provider`
+ * prices jobs (the catalogue); record-failure, which never prices, passes none.
  */
 export function productionTaskLimits(
+  store: JobStore,
   tableName: string,
   limitsConfig: LimitsConfig,
-  provider?: ProviderSettings,
+  options: { provider?: ProviderSettings; notify?: NotifyWebhook } = {},
 ): TaskLimits {
+  const { provider, notify } = options;
   const client = dynamoDb();
   const { semaphore, rateLimiter, budget } = sharedLimits(client, tableName, limitsConfig);
-  const store = new DynamoJobStore({ client, tableName });
-  const prices = provider ? catalogPrices(provider) : (job: Job) => job.estimatedCostUsd;
+  const durations = new DynamoDurationStats({ client, tableName });
+  const priceOf = provider ? catalogPrices(provider) : (job: Job) => job.estimatedCostUsd;
   return {
-    semaphore,
+    admission: (stateMachineArn) =>
+      createAdmission({
+        store,
+        semaphore,
+        budget,
+        overBudgetAction: limitsConfig.overBudgetAction,
+        priceOf,
+        clock: systemClock,
+        durations,
+        notify,
+        executions:
+          stateMachineArn === undefined ? undefined : workflowExecutionsOnFirstUse(stateMachineArn),
+      }),
     rateLimiter,
-    budget,
-    overBudgetAction: limitsConfig.overBudgetAction,
-    async handOff(stateMachineArn) {
-      if (stateMachineArn === undefined) return;
-      const executions = workflowExecutionsOnFirstUse(stateMachineArn);
-      const started = await dispatchWaiting({ store, semaphore, executions, clock: systemClock });
-      if (started.length > 0) logger.info('Freed slots handed to waiting jobs', { started });
-    },
-    priceOf: prices,
+    priceOf,
     random: Math.random,
   };
 }

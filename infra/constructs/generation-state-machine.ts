@@ -64,6 +64,7 @@ export const RATE_WAIT_LIMIT_REACHED_ERROR = 'RateWaitLimitReached';
 export const DEFAULT_EXECUTION_TIMEOUT = Duration.hours(2);
 
 export interface GenerationStateMachineProps {
+  admitJob: IFunction;
   createProviderJob: IFunction;
   pollProviderJob: IFunction;
   downloadVideo: IFunction;
@@ -172,11 +173,12 @@ const recordFailureRetry: RetryProps = {
  * as in docs/architecture.md. Runs unchanged in aws-local-stepfunctions, so it uses no JSONata,
  * no variables and no callback tasks.
  *
- * State data: `{ jobId, poll: { status, progress, waitSeconds, pollCount, error, rateWaits },
- * download, error }`.
+ * State data: `{ jobId, admit: { admission }, poll: { status, progress, waitSeconds, pollCount,
+ * error, rateWaits }, download, error }`.
  *
- * Waiting costs nothing: a job without a free slot is parked by the create step, which answers
- * `deferred`, and the execution ends (JobDeferred); a freed slot starts a new execution. Every
+ * Admission comes first (AdmitJob, functions/shared/admission): the one owner of slots and
+ * money. Waiting costs nothing: a job without a slot for its client is parked there, AdmitJob
+ * answers `parked`, and the execution ends (JobDeferred); a hand-off starts a new execution. Every
  * loop is bounded by a count: WaitForRequests by `rateWaits` (MAX_RATE_WAITS), the poll loop by
  * `pollCount` (MAX_POLLS_PER_EXECUTION). A job that needs more than one execution's polls, or
  * whose execution ends early with its provider work alive, is resumed by RecordFailure in a new
@@ -251,6 +253,18 @@ export class GenerationStateMachine extends Construct {
       }),
       resultPath: '$.poll',
     });
+
+    const admitJob = new LambdaInvoke(this, 'AdmitJob', {
+      lambdaFunction: props.admitJob,
+      payload: jobIdPayload,
+      retryOnServiceExceptions: false,
+      resultSelector: { admission: JsonPath.stringAt('$.Payload.admission') },
+      resultPath: '$.admit',
+    });
+    admitJob.addRetry(lambdaServiceRetry);
+    admitJob.addRetry(idempotentTimeoutRetry);
+    admitJob.addRetry(limitsRetry);
+    admitJob.addCatch(recordFailure, catchToRecordFailure);
 
     const createProviderJob = new LambdaInvoke(this, 'CreateProviderJob', {
       lambdaFunction: props.createProviderJob,
@@ -374,7 +388,19 @@ export class GenerationStateMachine extends Construct {
 
     downloadVideo.next(new Succeed(this, 'JobSucceeded'));
     waitForProvider.next(pollProviderJob).next(isVideoReady);
-    const definition = start.next(createProviderJob).next(isProviderJobStarted);
+    createProviderJob.next(isProviderJobStarted);
+    const isJobAdmitted = new Choice(this, 'IsJobAdmitted')
+      .when(Condition.stringEquals('$.admit.admission', 'admitted'), createProviderJob)
+      // Completed meanwhile (a resumed job): the download step answers from the record.
+      .when(Condition.stringEquals('$.admit.admission', 'completed'), downloadVideo)
+      .when(
+        Condition.stringEquals('$.admit.admission', 'timed_out'),
+        new Succeed(this, 'JobStartTimedOut', {
+          comment: 'Cancelled: no slot came within its start timeout; nothing was sent',
+        }),
+      )
+      .otherwise(jobDeferred);
+    const definition = start.next(admitJob).next(isJobAdmitted);
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -402,6 +428,7 @@ export class GenerationStateMachine extends Construct {
       'X-Ray tracing (xray:PutTraceSegments, ...) and CloudWatch Logs log delivery (logs:CreateLogDelivery, ...) support no resource-level permissions.',
     );
     const taskFunctions = [
+      props.admitJob,
       props.createProviderJob,
       props.pollProviderJob,
       props.downloadVideo,

@@ -174,17 +174,24 @@ export class PipelineFunction extends Construct {
 
   /**
    * Get, put and update job items (the actions the job store and the limits send; no delete, no
-   * scan, no batch); with `queryIndexes`, also query the table's GSIs (listing). Sets
-   * JOBS_TABLE_NAME.
+   * scan, no batch); with `queryIndexes`, also query the table's GSIs (listing), or only the
+   * named ones (e.g. the byQueue index a hand-off reads). Sets JOBS_TABLE_NAME.
    */
-  useJobsTable(table: ITable, options: { queryIndexes?: boolean } = {}): this {
+  useJobsTable(table: ITable, options: { queryIndexes?: boolean | readonly string[] } = {}): this {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [table.tableArn],
       }),
     );
-    if (options.queryIndexes) {
+    if (Array.isArray(options.queryIndexes)) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: options.queryIndexes.map((index) => `${table.tableArn}/index/${index}`),
+        }),
+      );
+    } else if (options.queryIndexes === true) {
       const indexes = `${table.tableArn}/index/*`;
       this.role.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['dynamodb:Query'], resources: [indexes] }),

@@ -6,7 +6,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { API_ROUTES, routeKey } from '../../functions/api/api-routes.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
-import { JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
+import { BY_QUEUE_INDEX, JOB_INDEXES } from '../../functions/shared/jobs/jobs-table.ts';
 import { DEFAULT_MAX_RETRIES } from '../../functions/shared/provider/provider-config.ts';
 import { consoleConfigDocument } from '../console/console-config.ts';
 import { BatchSchedule, DropFolderNotifications } from '../constructs/batch-triggers.ts';
@@ -24,10 +24,17 @@ import { monitoringSettingsFromContext } from './monitoring-settings.ts';
 import { PROVIDER_CONTEXT_KEYS, providerSettingsFromContext } from './provider-settings.ts';
 import { scheduleExpressionFromContext } from './schedule-settings.ts';
 
+/**
+ * A task that frees a slot hands it on (functions/shared/admission): it reads the head of a
+ * client's queue on this index, and no other.
+ */
+const HAND_OFF_INDEXES = [BY_QUEUE_INDEX.name] as const;
+
 /** Entry modules of the Lambda functions, relative to the project root. */
 export const HANDLER_MODULES = {
   api: 'functions/api/handler.ts',
   authorizer: 'functions/api/authorizer.ts',
+  admitJob: 'functions/tasks/admit-job.ts',
   createProviderJob: 'functions/tasks/create-provider-job.ts',
   pollProviderJob: 'functions/tasks/poll-provider-job.ts',
   downloadVideo: 'functions/tasks/download-video.ts',
@@ -43,6 +50,7 @@ export type PipelineFunctionName = keyof typeof HANDLER_MODULES;
 const CONSTRUCT_IDS: Record<PipelineFunctionName, string> = {
   api: 'Api',
   authorizer: 'Authorizer',
+  admitJob: 'AdmitJob',
   createProviderJob: 'CreateProviderJob',
   pollProviderJob: 'PollProviderJob',
   downloadVideo: 'DownloadVideo',
@@ -168,6 +176,19 @@ export class PipelineStack extends Stack {
     });
     const webhookMachine = this.webhooks.stateMachine;
 
+    // Admission: slots and money (functions/shared/admission). Prices come from the catalogue,
+    // hence the provider settings; the provider itself is never called.
+    const admitJob = fn(
+      'admitJob',
+      'Admits a video job: a slot by fair share and its budget reservation, or parks it',
+      Duration.seconds(60),
+      256,
+      provider.environment,
+    )
+      .useJobsTable(stateful.jobsTable, { queryIndexes: HAND_OFF_INDEXES })
+      .useLimits(limits)
+      .useJobEvents(this.jobEvents)
+      .notifiesWebhooks(webhookMachine);
     const createProviderJob = fn(
       'createProviderJob',
       'Reconciles or creates the provider job of a video',
@@ -175,7 +196,7 @@ export class PipelineStack extends Stack {
       512,
       provider.environment,
     )
-      .useJobsTable(stateful.jobsTable)
+      .useJobsTable(stateful.jobsTable, { queryIndexes: HAND_OFF_INDEXES })
       .useLimits(limits)
       .useJobEvents(this.jobEvents)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
@@ -188,7 +209,7 @@ export class PipelineStack extends Stack {
       512,
       provider.environment,
     )
-      .useJobsTable(stateful.jobsTable)
+      .useJobsTable(stateful.jobsTable, { queryIndexes: HAND_OFF_INDEXES })
       .useLimits(limits)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     // Streams the MP4 into S3: memory stays flat (multipart parts), time grows with size.
@@ -199,7 +220,7 @@ export class PipelineStack extends Stack {
       1024,
       provider.environment,
     )
-      .useJobsTable(stateful.jobsTable)
+      .useJobsTable(stateful.jobsTable, { queryIndexes: HAND_OFF_INDEXES })
       .useLimits(limits)
       .useVideosBucket(stateful.videosBucket, 'write')
       .useJobEvents(this.jobEvents)
@@ -211,7 +232,7 @@ export class PipelineStack extends Stack {
       Duration.seconds(30),
       256,
     )
-      .useJobsTable(stateful.jobsTable)
+      .useJobsTable(stateful.jobsTable, { queryIndexes: HAND_OFF_INDEXES })
       .useLimits(limits)
       .useJobEvents(this.jobEvents)
       .notifiesWebhooks(webhookMachine);
@@ -227,13 +248,20 @@ export class PipelineStack extends Stack {
     grantBedrockAccess(downloadVideo, bedrock, 'download');
 
     this.generation = new GenerationStateMachine(this, 'Generation', {
+      admitJob: admitJob.function,
       createProviderJob: createProviderJob.function,
       pollProviderJob: pollProviderJob.function,
       downloadVideo: downloadVideo.function,
       recordFailure: recordFailure.function,
     });
     // Tasks that free a slot start the next waiting job; RecordFailure also resumes a job.
-    for (const task of [createProviderJob, pollProviderJob, downloadVideo, recordFailure]) {
+    for (const task of [
+      admitJob,
+      createProviderJob,
+      pollProviderJob,
+      downloadVideo,
+      recordFailure,
+    ]) {
       task.startsExecutionsOf(this.generation.stateMachine);
     }
 
@@ -336,6 +364,7 @@ export class PipelineStack extends Stack {
     this.functions = {
       api,
       authorizer,
+      admitJob,
       createProviderJob,
       pollProviderJob,
       downloadVideo,

@@ -254,6 +254,7 @@ function definitionWithMaxPolls(maxPolls: number): Asl {
       `arn:aws:lambda:us-east-1:123456789012:function:${id}`,
     );
   new GenerationStateMachine(stack, 'Generation', {
+    admitJob: fn('admit'),
     createProviderJob: fn('create'),
     pollProviderJob: fn('poll'),
     downloadVideo: fn('download'),

@@ -23,6 +23,7 @@ import {
   createdSortKey,
   jobKey,
   PARTITION_KEY,
+  queueSortKey,
   SORT_KEY,
 } from '../../functions/shared/jobs/jobs-table.ts';
 import { decodeCursor, encodeCursor } from '../../functions/shared/jobs/list-cursor.ts';
@@ -192,14 +193,23 @@ export class InMemoryJobStore implements JobStore {
     });
   }
 
-  async recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }> {
+  async recordCancelled(
+    jobId: string,
+    at: string,
+    error?: JobError,
+  ): Promise<{ job: Job; cancelled: boolean }> {
     const job = this.#jobs.get(jobId);
     if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
     if (!canTransition(job.status, 'CANCELLED')) {
       return { job: structuredClone(job), cancelled: false };
     }
     return {
-      job: this.#update(jobId, { status: 'CANCELLED', cancelledAt: at, updatedAt: at }),
+      job: this.#update(jobId, {
+        status: 'CANCELLED',
+        cancelledAt: at,
+        updatedAt: at,
+        ...(error === undefined ? {} : { error }),
+      }),
       cancelled: true,
     };
   }
@@ -216,7 +226,52 @@ export class InMemoryJobStore implements JobStore {
     return this.#update(jobId, { status: 'FAILED', error, updatedAt: at });
   }
 
-  async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {
+  async enqueue(job: Job, at: string): Promise<void> {
+    await this.#park(job.jobId, 'capacity', at);
+  }
+
+  /** The byQueue index: a client's jobs waiting for a slot, in admission order. */
+  #waiting(client: string): Job[] {
+    return [...this.#jobs.values()]
+      .filter(
+        (job) =>
+          job.status === 'QUEUED' &&
+          job.deferred &&
+          job.deferredReason === 'capacity' &&
+          ownerOf(job) === client,
+      )
+      .sort((a, b) => (queueSortKey(a) < queueSortKey(b) ? -1 : 1));
+  }
+
+  async listWaiting(client: string, limit: number): Promise<Job[]> {
+    return this.#waiting(client)
+      .slice(0, limit)
+      .map((job) => structuredClone(job));
+  }
+
+  async countWaiting(client: string, options: { before?: Job; max: number }): Promise<number> {
+    const before = options.before === undefined ? undefined : queueSortKey(options.before);
+    const ahead = this.#waiting(client).filter(
+      (job) => before === undefined || queueSortKey(job) < before,
+    );
+    return Math.min(ahead.length, options.max);
+  }
+
+  async markStarted(jobId: string, at: string): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined || isTerminal(job.status) || job.startedAt !== undefined) return;
+    this.#jobs.set(jobId, { ...job, startedAt: at });
+  }
+
+  async deferJob(
+    jobId: string,
+    reason: Exclude<DeferredReason, 'capacity'>,
+    at: string,
+  ): Promise<void> {
+    await this.#park(jobId, reason, at);
+  }
+
+  async #park(jobId: string, reason: DeferredReason, at: string): Promise<void> {
     const job = this.#jobs.get(jobId);
     if (job?.providerJobId !== undefined && !isTerminal(job.status)) {
       throw new JobAlreadyStartedError(

@@ -1,14 +1,21 @@
+import { createAdmission } from '../../functions/shared/admission/admission.ts';
+import { DEFAULT_CLIENT } from '../../functions/shared/jobs/job.ts';
 import type { JobStore } from '../../functions/shared/jobs/job-store.ts';
 import type {
   BudgetReservation,
+  ClientSlots,
   ConcurrencySemaphore,
   DailyUsage,
   RequestRateLimiter,
+  SlotHolder,
+  SlotPoolState,
   SpendingBudget,
 } from '../../functions/shared/limits/limits.ts';
+import type { OverBudgetAction } from '../../functions/shared/limits/limits-config.ts';
 import { fromMicroUsd, toMicroUsd, utcMinute } from '../../functions/shared/limits/limits-table.ts';
 import type { CancelJobDeps } from '../../functions/shared/workflow/cancel-job.ts';
 import type { TaskLimits } from '../../functions/tasks/task-limits.ts';
+import { InMemoryJobStore } from './in-memory-job-store.ts';
 
 /**
  * The limits in memory, with the semantics of the DynamoDB implementations (idempotent per job,
@@ -18,30 +25,87 @@ import type { TaskLimits } from '../../functions/tasks/task-limits.ts';
 
 export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
   readonly limit: number;
-  readonly #holders = new Set<string>();
+  /** job id -> its client */
+  readonly #holders = new Map<string, string>();
+  readonly #clients = new Map<string, Omit<ClientSlots, 'running'>>();
+  #served = 0;
 
   constructor(limit: number) {
     this.limit = limit;
   }
 
-  async acquire(jobId: string): Promise<boolean> {
+  async acquire(
+    jobId: string,
+    owner: { client: string; maxConcurrent?: number } = { client: DEFAULT_CLIENT },
+  ): Promise<boolean> {
     if (this.#holders.has(jobId)) return true;
     if (this.#holders.size >= this.limit) return false;
-    this.#holders.add(jobId);
+    if (owner.maxConcurrent !== undefined && this.#running(owner.client) >= owner.maxConcurrent) {
+      return false;
+    }
+    this.#holders.set(jobId, owner.client);
+    // A counter, not a clock: the order of service is what the fair share's ties read.
+    this.#served += 1;
+    this.#client(owner.client).lastServedAt = String(this.#served).padStart(12, '0');
     return true;
   }
 
-  async release(jobId: string): Promise<boolean> {
+  async release(jobId: string, _client?: string): Promise<boolean> {
     return this.#holders.delete(jobId);
   }
 
   async holders(): Promise<string[]> {
-    return [...this.#holders].sort();
+    return [...this.#holders.keys()].sort();
+  }
+
+  async slotHolders(): Promise<SlotHolder[]> {
+    return [...this.#holders]
+      .map(([jobId, client]) => ({ jobId, client }))
+      .sort((a, b) => (a.jobId < b.jobId ? -1 : 1));
+  }
+
+  async state(): Promise<SlotPoolState> {
+    const clients: Record<string, ClientSlots> = {};
+    for (const [client, entry] of this.#clients) {
+      clients[client] = { ...entry, running: this.#running(client) };
+    }
+    for (const client of this.#holders.values()) {
+      clients[client] ??= { running: this.#running(client), waiting: false, weight: 1 };
+    }
+    return { limit: this.limit, inUse: this.#holders.size, clients };
+  }
+
+  async markWaiting(
+    client: string,
+    share: { weight: number; maxConcurrent?: number },
+  ): Promise<void> {
+    const entry = this.#client(client);
+    entry.waiting = true;
+    entry.weight = share.weight;
+    if (share.maxConcurrent === undefined) delete entry.maxConcurrent;
+    else entry.maxConcurrent = share.maxConcurrent;
+  }
+
+  async clearWaiting(client: string, _markedBefore: string): Promise<void> {
+    this.#client(client).waiting = false;
   }
 
   /** Whether the job holds a slot (synchronous, for assertions). */
   holds(jobId: string): boolean {
     return this.#holders.has(jobId);
+  }
+
+  #running(client: string): number {
+    return [...this.#holders.values()].filter((holder) => holder === client).length;
+  }
+
+  #client(client: string): Omit<ClientSlots, 'running'> {
+    let entry = this.#clients.get(client);
+    if (entry === undefined) {
+      entry = { waiting: false, weight: 1 };
+      this.#clients.set(client, entry);
+    }
+    return entry;
   }
 }
 
@@ -186,32 +250,64 @@ export interface InMemoryTaskLimits extends TaskLimits {
   semaphore: InMemoryConcurrencySemaphore;
   rateLimiter: InMemoryRequestRateLimiter;
   budget: InMemorySpendingBudget;
-  /** The state machine ARN of each hand-off asked for, in order. */
+  store: JobStore;
+  /** The state machine ARN of each admission asked for, in order. */
   handOffs: (string | undefined)[];
+  /** Executions the hand-offs started: `<jobId>` -> execution name. */
+  started: { jobId: string; executionName: string }[];
+  overBudgetAction: OverBudgetAction;
 }
 
 /**
- * Task limits in memory: 4 slots, 1000 requests a minute, no budget, `queue`, hand-offs
- * recorded (not run), prices = the job's estimate, no jitter (random() is 0). Override what a test is about.
+ * Task limits in memory: a real admission (functions/shared/admission) over in-memory slots and
+ * budget and the given store (a fresh one by default); its hand-offs record the executions they
+ * start instead of starting them.
  */
 export function inMemoryTaskLimits(
-  overrides: Partial<Omit<InMemoryTaskLimits, 'priceOf' | 'random'>> &
-    Partial<Pick<TaskLimits, 'priceOf' | 'random'>> = {},
+  overrides: Partial<
+    Pick<
+      InMemoryTaskLimits,
+      'semaphore' | 'rateLimiter' | 'budget' | 'store' | 'overBudgetAction' | 'priceOf' | 'random'
+    >
+  > & { clock?: () => Date } = {},
 ): InMemoryTaskLimits {
   const handOffs: (string | undefined)[] = [];
-  return {
-    semaphore: new InMemoryConcurrencySemaphore(4),
-    rateLimiter: new InMemoryRequestRateLimiter(1000),
-    budget: new InMemorySpendingBudget(null),
-    overBudgetAction: 'queue',
+  const started: { jobId: string; executionName: string }[] = [];
+  const limits: InMemoryTaskLimits = {
+    semaphore: overrides.semaphore ?? new InMemoryConcurrencySemaphore(4),
+    rateLimiter: overrides.rateLimiter ?? new InMemoryRequestRateLimiter(1000),
+    budget: overrides.budget ?? new InMemorySpendingBudget(null),
+    store: overrides.store ?? new InMemoryJobStore(),
+    overBudgetAction: overrides.overBudgetAction ?? 'queue',
     handOffs,
-    async handOff(stateMachineArn) {
+    started,
+    priceOf: overrides.priceOf ?? ((job) => job.estimatedCostUsd),
+    random: overrides.random ?? (() => 0),
+    admission(stateMachineArn) {
       handOffs.push(stateMachineArn);
+      return createAdmission({
+        store: limits.store,
+        semaphore: limits.semaphore,
+        budget: limits.budget,
+        overBudgetAction: limits.overBudgetAction,
+        priceOf: limits.priceOf,
+        clock: overrides.clock ?? (() => new Date()),
+        executions:
+          stateMachineArn === undefined
+            ? undefined
+            : {
+                async start(jobId, executionName) {
+                  started.push({ jobId, executionName });
+                  return 'started' as const;
+                },
+                async state() {
+                  return 'RUNNING' as const;
+                },
+              },
+      });
     },
-    priceOf: (job) => job.estimatedCostUsd,
-    random: () => 0,
-    ...overrides,
   };
+  return limits;
 }
 
 /** What GET /usage reads, in memory: 4 slots and the given daily budget (none by default). */
@@ -226,23 +322,24 @@ export function inMemoryUsageSources(options: { budgetUsd?: number | null; slots
 export function inMemoryCancelDeps(store: JobStore, clock: () => Date = () => new Date()) {
   const stopped: string[] = [];
   const deleted: string[] = [];
-  const handOffs: number[] = [];
-  const semaphore = new InMemoryConcurrencySemaphore(4);
-  const budget = new InMemorySpendingBudget(null);
+  const limits = inMemoryTaskLimits({ store, clock });
   const deps: CancelJobDeps = {
     store,
     clock,
-    semaphore,
-    budget,
+    admission: limits.admission('arn:cancel'),
     async stopExecution(name) {
       stopped.push(name);
     },
     async deleteProviderJob(id) {
       deleted.push(id);
     },
-    async handOff() {
-      handOffs.push(1);
-    },
   };
-  return { deps, semaphore, budget, stopped, deleted, handOffs };
+  return {
+    deps,
+    semaphore: limits.semaphore,
+    budget: limits.budget,
+    stopped,
+    deleted,
+    handOffs: limits.started,
+  };
 }

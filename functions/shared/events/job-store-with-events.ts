@@ -56,8 +56,12 @@ export class JobStoreWithEvents implements JobStore {
     return job;
   }
 
-  async recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }> {
-    const result = await this.#store.recordCancelled(jobId, at);
+  async recordCancelled(
+    jobId: string,
+    at: string,
+    error?: JobError,
+  ): Promise<{ job: Job; cancelled: boolean }> {
+    const result = await this.#store.recordCancelled(jobId, at, error);
     if (result.cancelled) await this.#publish(result.job, 'cancelled');
     return result;
   }
@@ -88,8 +92,24 @@ export class JobStoreWithEvents implements JobStore {
     return this.#store.recordProgress(jobId, update);
   }
 
-  deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {
+  deferJob(jobId: string, reason: Exclude<DeferredReason, 'capacity'>, at: string): Promise<void> {
     return this.#store.deferJob(jobId, reason, at);
+  }
+
+  enqueue(job: Job, at: string): Promise<void> {
+    return this.#store.enqueue(job, at);
+  }
+
+  listWaiting(client: string, limit: number): Promise<Job[]> {
+    return this.#store.listWaiting(client, limit);
+  }
+
+  countWaiting(client: string, options: { before?: Job; max: number }): Promise<number> {
+    return this.#store.countWaiting(client, options);
+  }
+
+  markStarted(jobId: string, at: string): Promise<void> {
+    return this.#store.markStarted(jobId, at);
   }
 
   claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean> {

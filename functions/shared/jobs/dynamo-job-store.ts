@@ -39,6 +39,7 @@ import {
   BY_BATCH_INDEX,
   BY_CLIENT_INDEX,
   BY_CREATED_AT_INDEX,
+  BY_QUEUE_INDEX,
   BY_STATUS_INDEX,
   batchPartition,
   clientPartition,
@@ -49,6 +50,9 @@ import {
   KEY_ATTRIBUTES,
   PARTITION_KEY,
   providerJobKey,
+  queueAttributes,
+  queuePartition,
+  queueSortKey,
   SORT_KEY,
   statusPartition,
 } from './jobs-table.ts';
@@ -241,7 +245,12 @@ export class DynamoJobStore implements JobStore {
       updatedAt: at,
     };
     const condition = leadingTo('IN_PROGRESS');
-    const names: Record<string, string> = { '#status': 'status', '#ledgerJobId': 'jobId' };
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#ledgerJobId': 'jobId',
+      '#queuePk': BY_QUEUE_INDEX.partitionKey,
+      '#queueSk': BY_QUEUE_INDEX.sortKey,
+    };
     const values: Record<string, unknown> = { ...condition.values, ':jobId': jobId };
     const assignments: string[] = [];
     for (const [name, value] of Object.entries(attributes)) {
@@ -273,7 +282,7 @@ export class DynamoJobStore implements JobStore {
               Update: {
                 TableName: this.#tableName,
                 Key: jobKey(jobId),
-                UpdateExpression: `SET ${assignments.join(', ')}`,
+                UpdateExpression: `SET ${assignments.join(', ')} REMOVE #queuePk, #queueSk`,
                 ConditionExpression: `${condition.expression} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
                 ExpressionAttributeNames: Object.fromEntries(
                   Object.entries(names).filter(([name]) => name !== '#ledgerJobId'),
@@ -344,8 +353,16 @@ export class DynamoJobStore implements JobStore {
     );
   }
 
-  async recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }> {
-    const outcome = await this.#update(jobId, 'CANCELLED', { cancelledAt: at, updatedAt: at });
+  async recordCancelled(
+    jobId: string,
+    at: string,
+    error?: JobError,
+  ): Promise<{ job: Job; cancelled: boolean }> {
+    const outcome = await this.#update(jobId, 'CANCELLED', {
+      cancelledAt: at,
+      updatedAt: at,
+      error,
+    });
     return 'written' in outcome
       ? { job: outcome.written, cancelled: true }
       : { job: outcome.refusedBy, cancelled: false };
@@ -375,15 +392,106 @@ export class DynamoJobStore implements JobStore {
     return 'written' in outcome ? outcome.written : undefined;
   }
 
-  async deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void> {
-    const condition = leadingTo('QUEUED');
+  async deferJob(
+    jobId: string,
+    reason: Exclude<DeferredReason, 'capacity'>,
+    at: string,
+  ): Promise<void> {
+    await this.#park(jobId, reason, at);
+  }
+
+  async enqueue(job: Job, at: string): Promise<void> {
+    await this.#park(job.jobId, 'capacity', at, queueAttributes(job));
+  }
+
+  async listWaiting(client: string, limit: number): Promise<Job[]> {
+    const output = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#tableName,
+        IndexName: BY_QUEUE_INDEX.name,
+        KeyConditionExpression: '#partition = :partition',
+        ExpressionAttributeNames: { '#partition': BY_QUEUE_INDEX.partitionKey },
+        ExpressionAttributeValues: { ':partition': queuePartition(client) },
+        Limit: limit,
+      }),
+    );
+    return (output.Items ?? []).map(fromItem);
+  }
+
+  async countWaiting(client: string, options: { before?: Job; max: number }): Promise<number> {
+    const names: Record<string, string> = { '#partition': BY_QUEUE_INDEX.partitionKey };
+    const values: Record<string, unknown> = { ':partition': queuePartition(client) };
+    let keyCondition = '#partition = :partition';
+    if (options.before !== undefined) {
+      names['#sort'] = BY_QUEUE_INDEX.sortKey;
+      values[':before'] = queueSortKey(options.before);
+      keyCondition += ' AND #sort < :before';
+    }
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          IndexName: BY_QUEUE_INDEX.name,
+          KeyConditionExpression: keyCondition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          Select: 'COUNT',
+          Limit: options.max - count,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += output.Count ?? 0;
+      startKey = output.LastEvaluatedKey;
+    } while (startKey !== undefined && count < options.max);
+    return Math.min(count, options.max);
+  }
+
+  async markStarted(jobId: string, at: string): Promise<void> {
+    const active = whileIn(ACTIVE_STATUSES);
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: jobKey(jobId),
-          UpdateExpression:
-            'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
+          UpdateExpression: 'SET #startedAt = if_not_exists(#startedAt, :at)',
+          ConditionExpression: active.expression,
+          ExpressionAttributeNames: { '#status': 'status', '#startedAt': 'startedAt' },
+          ExpressionAttributeValues: { ...active.values, ':at': at },
+        }),
+      );
+    } catch (error) {
+      // Ended (or gone) meanwhile: nothing to stamp; the step that goes on finds it ended.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Puts a job back to QUEUED + deferred for `reason`; with `queue`, in its client's queue of
+   * jobs waiting for a slot, otherwise out of it.
+   */
+  async #park(
+    jobId: string,
+    reason: DeferredReason,
+    at: string,
+    queue?: Record<string, string>,
+  ): Promise<void> {
+    const condition = leadingTo('QUEUED');
+    const queueNames = {
+      '#queuePk': BY_QUEUE_INDEX.partitionKey,
+      '#queueSk': BY_QUEUE_INDEX.sortKey,
+    };
+    const queueUpdate =
+      queue === undefined
+        ? ' REMOVE #queuePk, #queueSk'
+        : ', #queuePk = :queuePk, #queueSk = :queueSk';
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at${queueUpdate}`,
           ConditionExpression: `${condition.expression} AND attribute_not_exists(#providerJobId)`,
           ExpressionAttributeNames: {
             '#status': 'status',
@@ -392,6 +500,7 @@ export class DynamoJobStore implements JobStore {
             '#deferredReason': 'deferredReason',
             '#updatedAt': 'updatedAt',
             '#providerJobId': 'providerJobId',
+            ...queueNames,
           },
           ExpressionAttributeValues: {
             ...condition.values,
@@ -400,6 +509,12 @@ export class DynamoJobStore implements JobStore {
             ':true': true,
             ':reason': reason,
             ':at': at,
+            ...(queue === undefined
+              ? {}
+              : {
+                  ':queuePk': queue[BY_QUEUE_INDEX.partitionKey],
+                  ':queueSk': queue[BY_QUEUE_INDEX.sortKey],
+                }),
           },
           ...OLD_ITEM_ON_REFUSAL,
         }),
@@ -431,7 +546,7 @@ export class DynamoJobStore implements JobStore {
           TableName: this.#tableName,
           Key: jobKey(jobId),
           UpdateExpression:
-            'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
+            'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason, #queuePk, #queueSk',
           ConditionExpression: `${queued.expression} AND #deferred = :true`,
           ExpressionAttributeNames: {
             '#status': 'status',
@@ -439,6 +554,8 @@ export class DynamoJobStore implements JobStore {
             '#deferredReason': 'deferredReason',
             '#executionName': 'executionName',
             '#updatedAt': 'updatedAt',
+            '#queuePk': BY_QUEUE_INDEX.partitionKey,
+            '#queueSk': BY_QUEUE_INDEX.sortKey,
           },
           ExpressionAttributeValues: {
             ...queued.values,
@@ -509,7 +626,12 @@ export class DynamoJobStore implements JobStore {
     attributes: Record<string, unknown>,
   ): Promise<StatusWrite> {
     const condition = leadingTo(to);
-    const names: Record<string, string> = { '#status': 'status' };
+    // Every status this writes is one a job does not wait for a slot in: out of the queue.
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#queuePk': BY_QUEUE_INDEX.partitionKey,
+      '#queueSk': BY_QUEUE_INDEX.sortKey,
+    };
     const values: Record<string, unknown> = { ...condition.values };
     const assignments: string[] = [];
     for (const [name, value] of Object.entries({ ...statusAttributes(to), ...attributes })) {
@@ -523,7 +645,7 @@ export class DynamoJobStore implements JobStore {
         new UpdateCommand({
           TableName: this.#tableName,
           Key: jobKey(jobId),
-          UpdateExpression: `SET ${assignments.join(', ')}`,
+          UpdateExpression: `SET ${assignments.join(', ')} REMOVE #queuePk, #queueSk`,
           ConditionExpression: condition.expression,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -48,7 +48,11 @@ export interface JobStore {
    * Answers the job as it is after the write, or as it was when it could not be cancelled (already
    * terminal); JobNotFoundError when it does not exist.
    */
-  recordCancelled(jobId: string, at: string): Promise<{ job: Job; cancelled: boolean }>;
+  recordCancelled(
+    jobId: string,
+    at: string,
+    error?: JobError,
+  ): Promise<{ job: Job; cancelled: boolean }>;
   /**
    * Records how the last webhook delivery went. Changes no status, so it is written on a
    * terminal job too; JobNotFoundError when the job does not exist.
@@ -66,7 +70,21 @@ export interface JobStore {
    * JobAlreadyStartedError if the job already has a provider job, JobAlreadyTerminalError if it
    * is finished, JobNotFoundError if it does not exist.
    */
-  deferJob(jobId: string, reason: DeferredReason, at: string): Promise<void>;
+  deferJob(jobId: string, reason: Exclude<DeferredReason, 'capacity'>, at: string): Promise<void>;
+  /**
+   * Parks a job without a provider job to wait for a slot: QUEUED, deferred `capacity`, and in its
+   * client's queue (the byQueue index) in admission order. Same refusals as `deferJob`.
+   */
+  enqueue(job: Job, at: string): Promise<void>;
+  /** Up to `limit` of a client's jobs waiting for a slot, in the order they are to be admitted. */
+  listWaiting(client: string, limit: number): Promise<Job[]>;
+  /**
+   * How many of a client's jobs wait for a slot (ahead of `before`, when given), counting no
+   * further than `max`.
+   */
+  countWaiting(client: string, options: { before?: Job; max: number }): Promise<number>;
+  /** Stamps `startedAt` (the first admission only) on a job that has not ended. */
+  markStarted(jobId: string, at: string): Promise<void>;
   /**
    * Claims a deferred QUEUED job for starting: sets `deferred: false` and `executionName`
    * atomically, only if it is still QUEUED and deferred. Returns false when another run claimed

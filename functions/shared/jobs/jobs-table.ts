@@ -3,7 +3,7 @@
  * and the CDK stack declares the table with them; the local stack creates the table from the
  * synthesized template (infra/local/local-tables.ts), so none of them can disagree.
  */
-import type { JobStatus } from './job.ts';
+import { DEFAULT_PRIORITY, type Job, type JobPriority, type JobStatus, ownerOf } from './job.ts';
 
 export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
@@ -36,7 +36,19 @@ export const BY_BATCH_INDEX = {
   sortKey: 'gsi4sk',
 } as const;
 
+/**
+ * Sparse GSI of the jobs waiting for a slot: one partition per client, in the order the client's
+ * jobs are admitted (priority, then first come). A job is in it only while it waits parked for a
+ * slot (QUEUED, deferred `capacity`); every other write takes it out.
+ */
+export const BY_QUEUE_INDEX = {
+  name: 'byQueue',
+  partitionKey: 'gsi5pk',
+  sortKey: 'gsi5sk',
+} as const;
+
 export type JobIndex =
+  | typeof BY_QUEUE_INDEX
   | typeof BY_STATUS_INDEX
   | typeof BY_CREATED_AT_INDEX
   | typeof BY_CLIENT_INDEX
@@ -51,6 +63,7 @@ export const JOB_INDEXES: readonly JobIndex[] = [
   BY_CREATED_AT_INDEX,
   BY_CLIENT_INDEX,
   BY_BATCH_INDEX,
+  BY_QUEUE_INDEX,
 ];
 
 /** Attributes that exist only for the table's keys and indexes, never part of a `Job`. */
@@ -87,3 +100,17 @@ export const ALL_JOBS_PARTITION = 'JOBS';
 
 /** Sort key of both indexes: ISO timestamps sort as strings; the job id breaks ties. */
 export const createdSortKey = (createdAt: string, jobId: string) => `${createdAt}#${jobId}`;
+
+export const queuePartition = (client: string) => `QUEUE#${client}`;
+
+const PRIORITY_RANK: Record<JobPriority, number> = { high: 0, normal: 1, low: 2 };
+
+/** Sort key of the queue index: priority rank, then creation time; the job id breaks ties. */
+export const queueSortKey = (job: Pick<Job, 'jobId' | 'createdAt' | 'priority'>) =>
+  `${PRIORITY_RANK[job.priority ?? DEFAULT_PRIORITY]}#${job.createdAt}#${job.jobId}`;
+
+/** The queue index attributes of a job waiting for a slot. */
+export const queueAttributes = (job: Pick<Job, 'jobId' | 'createdAt' | 'priority' | 'client'>) => ({
+  [BY_QUEUE_INDEX.partitionKey]: queuePartition(ownerOf(job)),
+  [BY_QUEUE_INDEX.sortKey]: queueSortKey(job),
+});

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { ConcurrencySemaphore } from '../limits/limits.ts';
 import { UPLOADS_PREFIX, validateReferenceImage } from '../media/reference-image.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
@@ -12,7 +11,6 @@ import {
 import { clientUploadsPrefix, mayUseUpload } from '../storage/upload-keys.ts';
 import { DEFAULT_WEBHOOK_EVENTS, type WebhookRequest } from '../webhooks/webhook-events.ts';
 import { validateWebhookUrl, type WebhookTargetPolicy } from '../webhooks/webhook-target.ts';
-import { admitOrPark } from '../workflow/job-queue.ts';
 import type { StartExecution } from '../workflow/start-execution.ts';
 import { DEFAULT_CLIENT, type Job, type JobSource } from './job.ts';
 import { JobStartFailedError, ValidationError } from './job-errors.ts';
@@ -48,13 +46,6 @@ export interface SubmitJobDeps {
   clock: () => Date;
   /** A new job id for a job created at `now` (see `job-id.ts`). */
   newJobId: (now: Date) => string;
-  /**
-   * The shared concurrency slots. With them, a job is admitted at submission: it starts only
-   * holding a slot, and otherwise waits parked (deferred `capacity`) with no execution at all,
-   * for a freed slot's hand-off. Without them, the create step admits it (same outcome, one
-   * short execution more).
-   */
-  semaphore?: Pick<ConcurrencySemaphore, 'acquire' | 'release'>;
   /** Which webhook URLs are accepted (absent: https to public addresses only). */
   webhookPolicy?: WebhookTargetPolicy;
   /** Reads an uploaded reference image (absent: `input_reference` is refused). */
@@ -81,9 +72,9 @@ export interface JobRequestFields {
  * provider catalogue, records the job (idempotently when a key is given) and starts its workflow
  * unless it is deferred.
  *
- * A started job records its execution name (its id); a deferred one waits with `deferredReason:
- * 'scheduled'` for the scheduler; one that finds every concurrency slot taken waits parked
- * (`deferredReason: 'capacity'`, no execution) for a freed slot. A replay of a key whose job is still QUEUED (and not deferred)
+ * A started job records its execution name (its id) and is admitted by its workflow's first step
+ * (functions/shared/admission); a deferred one waits with `deferredReason: 'scheduled'` for the
+ * scheduler. A replay of a key whose job is still QUEUED (and not deferred)
  * starts the workflow again: the start is idempotent by execution name, so a crash between the write and the start is healed by
  * retrying with the same key. When the start fails, the job is closed as FAILED if there is no
  * key (a retry would create a new job, and this one must never run behind the caller's back) and
@@ -143,23 +134,10 @@ export async function submitJob(
   // are not new submissions.
   if (result.created) recordMetric('JobsSubmitted', 1, { source: result.job.source });
   if (!shouldStart(result.job)) return result;
-  if (
-    deps.semaphore &&
-    !(await admitOrPark(
-      { store: deps.store, semaphore: deps.semaphore, clock: deps.clock },
-      result.job.jobId,
-      result.job.jobId,
-    ))
-  ) {
-    recordMetric('JobsDeferred', 1, { reason: 'capacity' });
-    const parked = await deps.store.get(result.job.jobId);
-    return { job: parked ?? result.job, created: result.created };
-  }
-
+  // Admission is the workflow's first step (AdmitJob): a job without a slot is parked there.
   try {
     await deps.startExecution(result.job.jobId);
   } catch (error) {
-    await deps.semaphore?.release(result.job.jobId);
     throw await startFailed(result.job, storeKey !== undefined, error, deps);
   }
   return result;

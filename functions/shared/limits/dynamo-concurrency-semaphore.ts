@@ -1,67 +1,104 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ConcurrencySemaphore } from './limits.ts';
+import { conditionFailure } from '../aws/dynamodb-refusals.ts';
+import { DEFAULT_CLIENT } from '../jobs/job.ts';
+import type { ClientSlots, ConcurrencySemaphore, SlotHolder, SlotPoolState } from './limits.ts';
 import { concurrencyKey } from './limits-table.ts';
 
 export interface DynamoConcurrencySemaphoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
   limit: number;
+  /** Clock of `lastServedAt` (default: the system clock). */
+  now?: () => Date;
 }
 
+/** The slot pool item's attributes (limits-table.ts). */
+const HOLDERS = 'holders';
+const WAITING = 'waitingClients';
+/** Per-client attributes are named `<prefix><client>`; client names hold no `#`. */
+const CLIENT_HOLDERS = 'holders#';
+const CLIENT_WEIGHT = 'weight#';
+const CLIENT_CAP = 'cap#';
+const CLIENT_SERVED = 'served#';
+const CLIENT_MARKED = 'marked#';
+
 /**
- * The semaphore as one item whose `holders` string set names the jobs holding a slot. Acquire
- * ADDs the job under a condition that admits it while there is room or when it already holds a
- * slot, so a retried acquire never takes a second slot and concurrent acquires never overfill
- * the set (each conditional write sees the set as the last one left it). The limit is part of
- * the condition, not of the item: a new MAX_CONCURRENT_JOBS applies at once.
+ * The slot pool as one item: `holders` (string set) names every job holding a slot and
+ * `holders#<client>` the client's own, so the global limit and a client's cap are both sizes
+ * the acquire's condition can check. Acquire ADDs the job to both sets under a condition that
+ * admits it while there is room on both; a job already holding a slot is refused by the
+ * condition and told so from the refused item, so a retried acquire never takes a second slot
+ * and concurrent acquires never overfill a set (each conditional write sees the item as the last
+ * one left it). The limits are part of the condition, not of the item: a new MAX_CONCURRENT_JOBS
+ * or cap applies at once.
+ *
+ * The same item keeps what the fair share reads at a hand-off: the clients with jobs waiting
+ * (`waitingClients`), each one's weight and cap, and when it was last served.
  */
 export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
   readonly limit: number;
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
+  readonly #now: () => Date;
 
   constructor(options: DynamoConcurrencySemaphoreOptions) {
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.limit = options.limit;
+    this.#now = options.now ?? (() => new Date());
   }
 
-  async acquire(jobId: string): Promise<boolean> {
+  async acquire(
+    jobId: string,
+    owner: { client: string; maxConcurrent?: number } = { client: DEFAULT_CLIENT },
+  ): Promise<boolean> {
+    const capped = owner.maxConcurrent !== undefined;
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: concurrencyKey(),
-          UpdateExpression: 'ADD #holders :holder',
-          ConditionExpression:
-            'attribute_not_exists(#holders) OR size(#holders) < :limit OR contains(#holders, :jobId)',
-          ExpressionAttributeNames: { '#holders': 'holders' },
+          UpdateExpression: 'ADD #holders :holder, #mine :holder SET #served = :now',
+          ConditionExpression: `NOT contains(#holders, :jobId) AND (attribute_not_exists(#holders) OR size(#holders) < :limit)${
+            capped ? ' AND (attribute_not_exists(#mine) OR size(#mine) < :cap)' : ''
+          }`,
+          ExpressionAttributeNames: {
+            '#holders': HOLDERS,
+            '#mine': CLIENT_HOLDERS + owner.client,
+            '#served': CLIENT_SERVED + owner.client,
+          },
           ExpressionAttributeValues: {
             ':holder': new Set([jobId]),
             ':limit': this.limit,
             ':jobId': jobId,
+            ':now': this.#now().toISOString(),
+            ...(capped ? { ':cap': owner.maxConcurrent } : {}),
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      const refusal = conditionFailure(error);
+      if (!refusal) throw error;
+      // Refused because it holds one already (a retried acquire): it keeps that one.
+      const holders = refusal.item?.[HOLDERS];
+      return holders instanceof Set && holders.has(jobId);
     }
   }
 
-  async release(jobId: string): Promise<boolean> {
+  async release(jobId: string, client: string = DEFAULT_CLIENT): Promise<boolean> {
     // Only a holder's DELETE goes through: the answer tells whether a slot was freed. The last
-    // DELETE removes the set.
+    // DELETE removes a set.
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: concurrencyKey(),
-          UpdateExpression: 'DELETE #holders :holder',
+          UpdateExpression: 'DELETE #holders :holder, #mine :holder',
           ConditionExpression: 'contains(#holders, :jobId)',
-          ExpressionAttributeNames: { '#holders': 'holders' },
+          ExpressionAttributeNames: { '#holders': HOLDERS, '#mine': CLIENT_HOLDERS + client },
           ExpressionAttributeValues: { ':holder': new Set([jobId]), ':jobId': jobId },
         }),
       );
@@ -73,15 +110,99 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
   }
 
   async holders(): Promise<string[]> {
-    const output = await this.#client.send(
-      new GetCommand({
+    return (await this.slotHolders()).map((holder) => holder.jobId).sort();
+  }
+
+  async slotHolders(): Promise<SlotHolder[]> {
+    const item = await this.#item();
+    const clientOf = new Map<string, string>();
+    for (const [name, value] of Object.entries(item)) {
+      if (!name.startsWith(CLIENT_HOLDERS)) continue;
+      for (const jobId of stringsOf(value)) clientOf.set(jobId, name.slice(CLIENT_HOLDERS.length));
+    }
+    return stringsOf(item[HOLDERS])
+      .sort()
+      .map((jobId) => ({ jobId, client: clientOf.get(jobId) ?? DEFAULT_CLIENT }));
+  }
+
+  async state(): Promise<SlotPoolState> {
+    const item = await this.#item();
+    const clients: Record<string, ClientSlots> = {};
+    const entry = (client: string): ClientSlots => {
+      clients[client] ??= { running: 0, waiting: false, weight: 1 };
+      return clients[client];
+    };
+    for (const [name, value] of Object.entries(item)) {
+      if (name.startsWith(CLIENT_HOLDERS)) {
+        entry(name.slice(CLIENT_HOLDERS.length)).running = stringsOf(value).length;
+      } else if (name.startsWith(CLIENT_WEIGHT) && typeof value === 'number') {
+        entry(name.slice(CLIENT_WEIGHT.length)).weight = value;
+      } else if (name.startsWith(CLIENT_CAP) && typeof value === 'number') {
+        entry(name.slice(CLIENT_CAP.length)).maxConcurrent = value;
+      } else if (name.startsWith(CLIENT_SERVED) && typeof value === 'string') {
+        entry(name.slice(CLIENT_SERVED.length)).lastServedAt = value;
+      }
+    }
+    for (const client of stringsOf(item[WAITING])) entry(client).waiting = true;
+    return { limit: this.limit, inUse: stringsOf(item[HOLDERS]).length, clients };
+  }
+
+  async markWaiting(
+    client: string,
+    share: { weight: number; maxConcurrent?: number },
+  ): Promise<void> {
+    const capped = share.maxConcurrent !== undefined;
+    await this.#client.send(
+      new UpdateCommand({
         TableName: this.#tableName,
         Key: concurrencyKey(),
-        ConsistentRead: true,
+        UpdateExpression: `ADD #waiting :client SET #weight = :weight, #marked = :now${capped ? ', #cap = :cap' : ' REMOVE #cap'}`,
+        ExpressionAttributeNames: {
+          '#waiting': WAITING,
+          '#weight': CLIENT_WEIGHT + client,
+          '#cap': CLIENT_CAP + client,
+          '#marked': CLIENT_MARKED + client,
+        },
+        ExpressionAttributeValues: {
+          ':client': new Set([client]),
+          ':weight': share.weight,
+          ':now': this.#now().toISOString(),
+          ...(capped ? { ':cap': share.maxConcurrent } : {}),
+        },
       }),
     );
-    const holders: unknown = output.Item?.holders;
-    if (!(holders instanceof Set)) return [];
-    return [...holders].filter((holder): holder is string => typeof holder === 'string').sort();
   }
+
+  async clearWaiting(client: string, markedBefore: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: concurrencyKey(),
+          UpdateExpression: 'DELETE #waiting :client',
+          ConditionExpression: 'attribute_not_exists(#marked) OR #marked < :markedBefore',
+          ExpressionAttributeNames: { '#waiting': WAITING, '#marked': CLIENT_MARKED + client },
+          ExpressionAttributeValues: {
+            ':client': new Set([client]),
+            ':markedBefore': markedBefore,
+          },
+        }),
+      );
+    } catch (error) {
+      // Marked again lately: a job may be on its way into the queue index.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async #item(): Promise<Record<string, unknown>> {
+    const output = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: concurrencyKey(), ConsistentRead: true }),
+    );
+    return output.Item ?? {};
+  }
+}
+
+function stringsOf(value: unknown): string[] {
+  if (!(value instanceof Set)) return [];
+  return [...value].filter((member): member is string => typeof member === 'string');
 }

@@ -5,15 +5,57 @@
  * idempotent per job, so a retried step can neither take two slots nor pay twice.
  */
 
-/** At most `limit` provider jobs in flight across every entry point. */
+/** Who holds a slot: a job, and the client it belongs to (for the client's cap and share). */
+export interface SlotHolder {
+  jobId: string;
+  client: string;
+}
+
+/** One client as the fair share sees it (slot-pool item; functions/shared/admission). */
+export interface ClientSlots {
+  /** Slots its jobs hold now. */
+  running: number;
+  /** Whether it has jobs waiting for a slot (kept by enqueue and hand-off; may be stale). */
+  waiting: boolean;
+  /** Its weight and cap, as its latest waiting job's share set them. */
+  weight: number;
+  maxConcurrent?: number;
+  /** When one of its jobs last took a slot (ties of the fair share go to the longest unserved). */
+  lastServedAt?: string;
+}
+
+export interface SlotPoolState {
+  limit: number;
+  inUse: number;
+  clients: Record<string, ClientSlots>;
+}
+
+/**
+ * At most `limit` provider jobs in flight across every entry point, and at most a client's
+ * `maxConcurrent` of its own. Only the admission module (functions/shared/admission) calls it.
+ */
 export interface ConcurrencySemaphore {
   readonly limit: number;
-  /** Takes a slot for the job; true if it holds one (already holding counts). */
-  acquire(jobId: string): Promise<boolean>;
+  /**
+   * Takes a slot for the job, within the global limit and its client's cap; true if it holds one
+   * (already holding counts). Without a client, the job is the default client's.
+   */
+  acquire(jobId: string, owner?: { client: string; maxConcurrent?: number }): Promise<boolean>;
   /** Gives the job's slot back; true when it held one (false: a no-op). */
-  release(jobId: string): Promise<boolean>;
+  release(jobId: string, client?: string): Promise<boolean>;
   /** The jobs holding a slot now (the scheduler's sweep reclaims leaked ones). */
   holders(): Promise<string[]>;
+  /** The jobs holding a slot, with their clients. */
+  slotHolders(): Promise<SlotHolder[]>;
+  /** Everything the fair share decides on, in one consistent read. */
+  state(): Promise<SlotPoolState>;
+  /** Notes that a client has jobs waiting, with the weight and cap its latest one carries. */
+  markWaiting(client: string, share: { weight: number; maxConcurrent?: number }): Promise<void>;
+  /**
+   * Notes that a client has no job waiting (its queue was found empty), unless a job marked it
+   * at or after `markedBefore` (the queue index may not show that job yet).
+   */
+  clearWaiting(client: string, markedBefore: string): Promise<void>;
 }
 
 /** Requests per minute to the provider, shared by every function instance. */
@@ -22,7 +64,14 @@ export interface RequestRateLimiter {
   tryTake(now: Date): Promise<boolean>;
 }
 
-export type BudgetReservation = 'reserved' | 'exceeded';
+/** `client-exceeded`: the job's client's own daily budget cannot cover it. */
+export type BudgetReservation = 'reserved' | 'exceeded' | 'client-exceeded';
+
+/** The client a reservation is made for, and its own daily budget if it has one. */
+export interface BudgetClient {
+  name: string;
+  dailyBudgetUsd?: number;
+}
 
 export interface DailyUsage {
   /** UTC day, YYYY-MM-DD. */
@@ -45,7 +94,12 @@ export interface DailyUsage {
 /** A daily spending budget; reservations are made before the provider create call. */
 export interface SpendingBudget {
   /** Reserves the job's estimated cost on `day`; reserving twice for one job counts once. */
-  reserve(jobId: string, costUsd: number, day: string): Promise<BudgetReservation>;
+  reserve(
+    jobId: string,
+    costUsd: number,
+    day: string,
+    client?: BudgetClient,
+  ): Promise<BudgetReservation>;
   /**
    * Returns a reservation (job failed or deferred before it cost anything); idempotent. The
    * reservation is returned to the day it was made on.

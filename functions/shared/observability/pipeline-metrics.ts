@@ -33,6 +33,8 @@ export const PIPELINE_METRICS = {
    * it QUEUED without an execution).
    */
   JobsDeferred: MetricUnit.Count,
+  /** Jobs cancelled because no slot came within their start timeout. */
+  JobsTimedOut: MetricUnit.Count,
   /** Deferred jobs a scheduler run started. */
   DeferredJobsStarted: MetricUnit.Count,
   /** Concurrency slots a scheduler run took back from jobs without a live execution. */

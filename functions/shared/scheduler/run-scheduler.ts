@@ -1,14 +1,10 @@
-import { isTerminal, type Job, type JobStatus } from '../jobs/job.ts';
+import { type Admission, createAdmission, startTimedOut } from '../admission/admission.ts';
+import { isTerminal, type Job, type JobStatus, ownerOf } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
-import {
-  type ConcurrencySemaphore,
-  type SpendingBudget,
-  settleAbandonedJob,
-} from '../limits/limits.ts';
+import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
 import { utcDay } from '../limits/limits-table.ts';
 import { type NotifyWebhook, noWebhooks } from '../webhooks/notify-webhook.ts';
 import type { WebhookEvent } from '../webhooks/webhook-events.ts';
-import { startParked } from '../workflow/job-queue.ts';
 import { hasProviderWork, resumeJob } from '../workflow/resume-job.ts';
 import {
   currentExecutionName,
@@ -30,7 +26,7 @@ export interface SchedulerSettings {
   maxInProgressChecked: number;
   /** QUEUED jobs read per run (oldest first), deferred or not: the sweep's and the starts' pool. */
   maxQueuedRead: number;
-  /** Deferred jobs started per run at most, whatever the free slots. */
+  /** Deferred jobs made admissible (put in their client's queue) per run at most. */
   maxStartsPerRun: number;
   /** Jobs of each ending (COMPLETED, FAILED, CANCELLED) whose webhook is checked per run (newest first). */
   maxEndedChecked: number;
@@ -47,7 +43,7 @@ export const DEFAULT_SCHEDULER_SETTINGS: SchedulerSettings = {
   startGraceSeconds: 300,
   maxInProgressChecked: 200,
   maxQueuedRead: 1000,
-  maxStartsPerRun: 50,
+  maxStartsPerRun: 1000,
   maxEndedChecked: 50,
   webhookRequeueAfterSeconds: 120,
   webhookRequeueWindowSeconds: 3600,
@@ -71,15 +67,19 @@ export interface SchedulerSummary {
   reconciled: string[];
   /** Jobs whose execution died with provider work alive: a new execution continues them. */
   resumed: string[];
-  /** QUEUED jobs that were never started, put back in the deferred queue. */
+  /** QUEUED jobs that were never started, put back in their client's queue. */
   requeued: string[];
+  /** Jobs deferred for the schedule (or the budget) that joined their client's queue. */
+  admissible: string[];
+  /** Waiting jobs cancelled because their start timeout passed. */
+  timedOut: string[];
   /** Slots given back: held by finished jobs or jobs without a live execution. */
   releasedSlots: string[];
-  /** Deferred jobs started, as `<jobId>` -> execution name. */
+  /** Waiting jobs the run's hand-off started, with their execution names. */
   started: { jobId: string; executionName: string }[];
   /** Slots free for waiting jobs after the sweep (limit - holders). */
   freeSlots: number;
-  /** Deferred jobs left waiting because today's budget cannot cover them. */
+  /** Jobs deferred for the budget left waiting because today's budget cannot cover them. */
   overBudget: number;
   /**
    * Ended jobs whose ending's webhook event was queued again: their record showed no delivery of
@@ -126,6 +126,8 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     reconciled: [],
     resumed: [],
     requeued: [],
+    admissible: [],
+    timedOut: [],
     releasedSlots: [],
     started: [],
     freeSlots: 0,
@@ -140,23 +142,37 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     },
   };
 
+  const admission = createAdmission({
+    store: deps.store,
+    semaphore: deps.semaphore,
+    budget: deps.budget,
+    // The scheduler admits nobody itself (the AdmitJob step does): these two are never used.
+    overBudgetAction: 'queue',
+    priceOf: (job) => job.estimatedCostUsd,
+    clock: deps.clock,
+    executions: deps.executions,
+    notify: deps.notify,
+  });
   const inProgress = await oldest(deps.store, 'IN_PROGRESS', settings.maxInProgressChecked);
   const queued = await oldest(deps.store, 'QUEUED', settings.maxQueuedRead);
   await sweep(
     deps,
+    admission,
     settings,
     [...inProgress, ...queued.filter((job) => !job.deferred)],
     stateOf,
     summary,
   );
-  const holders = await releaseLeakedSlots(deps, stateOf, summary);
+  const holders = await releaseLeakedSlots(deps, admission, stateOf, summary);
   summary.freeSlots = Math.max(0, deps.semaphore.limit - holders);
-  await startDeferred(
+  await admitDeferred(
     deps,
+    admission,
     settings,
     queued.filter((job) => job.deferred),
     summary,
   );
+  summary.started.push(...(await admission.handOff()));
   await requeueEndingWebhooks(deps, settings, summary);
   summary.checked = states.size;
   summary.gauges = await gaugesAfter(deps, queued, holders, summary);
@@ -233,6 +249,7 @@ async function gaugesAfter(
 /** Resumes, closes or requeues jobs that are not terminal but have no live execution. */
 async function sweep(
   deps: SchedulerDeps,
+  admission: Admission,
   settings: SchedulerSettings,
   candidates: readonly Job[],
   stateOf: (name: string) => Promise<ExecutionState>,
@@ -253,10 +270,16 @@ async function sweep(
       // including an API job a hand-off was starting (its caller was told it was accepted).
       const firstStart = job.executionName === undefined || job.executionName === job.jobId;
       if (job.source === 'api' && job.idempotencyKey === undefined && firstStart) {
-        await reconcile(deps, job, 'Its workflow was never started; submit it again', now);
+        await reconcile(
+          deps,
+          admission,
+          job,
+          'Its workflow was never started; submit it again',
+          now,
+        );
         summary.reconciled.push(job.jobId);
-      } else {
-        await deps.store.deferJob(job.jobId, 'scheduled', now.toISOString());
+      } else if (await admission.makeAdmissible(job)) {
+        // Back in its client's queue: the next hand-off (this run's included) starts it.
         summary.requeued.push(job.jobId);
       }
       continue;
@@ -273,7 +296,13 @@ async function sweep(
       }
     }
     const how = state === 'NOT_FOUND' ? 'no longer exists' : `ended ${state}`;
-    await reconcile(deps, job, `Its workflow execution ${how} without recording an outcome`, now);
+    await reconcile(
+      deps,
+      admission,
+      job,
+      `Its workflow execution ${how} without recording an outcome`,
+      now,
+    );
     summary.reconciled.push(job.jobId);
   }
 }
@@ -282,14 +311,19 @@ async function sweep(
  * Records the job FAILED (retryable) and gives back what it held. Money follows the provider: a
  * job that holds a provider job may have been rendered, so its cost counts as spent.
  */
-async function reconcile(deps: SchedulerDeps, job: Job, message: string, now: Date): Promise<void> {
+async function reconcile(
+  deps: SchedulerDeps,
+  admission: Admission,
+  job: Job,
+  message: string,
+  now: Date,
+): Promise<void> {
   const failed = await deps.store.recordFailed(
     job.jobId,
     { code: EXECUTION_LOST, message, retryable: true },
     now.toISOString(),
   );
-  await deps.semaphore.release(job.jobId);
-  await settleAbandonedJob(deps.budget, job, utcDay(now));
+  await admission.settleAbandoned(job);
   // Only when this run closed it (a job that ended meanwhile announced its own ending). The
   // notifier never throws: a delivery that cannot be queued is logged and counted.
   if (failed !== undefined) await (deps.notify ?? noWebhooks)(failed, 'video.failed', now);
@@ -302,58 +336,67 @@ async function reconcile(deps: SchedulerDeps, job: Job, message: string, now: Da
  */
 async function releaseLeakedSlots(
   deps: SchedulerDeps,
+  admission: Admission,
   stateOf: (name: string) => Promise<ExecutionState>,
   summary: SchedulerSummary,
 ): Promise<number> {
-  const holders = await deps.semaphore.holders();
-  let kept = 0;
-  for (const jobId of holders) {
-    const job = await deps.store.get(jobId);
-    const leaked =
+  const { released, kept } = await admission.reclaimLeaked(async (holder) => {
+    const job = await deps.store.get(holder.jobId);
+    return (
       job === undefined ||
       isTerminal(job.status) ||
-      (!hasProviderWork(job) && !isLive(await stateOf(currentExecutionName(job))));
-    if (leaked) {
-      await deps.semaphore.release(jobId);
-      summary.releasedSlots.push(jobId);
-    } else {
-      kept += 1;
-    }
-  }
+      (!hasProviderWork(job) && !isLive(await stateOf(currentExecutionName(job))))
+    );
+  });
+  summary.releasedSlots.push(...released);
   return kept;
 }
 
 /**
- * Starts waiting jobs oldest first into the free slots (first come, first served, whatever they
- * wait for), skipping what today's remaining budget cannot cover (the create step stays the
- * authority). Each start takes the job's slot before its execution starts.
+ * The schedule fires: jobs deferred for it (and for the budget, while today's remaining budget
+ * can cover them) join their client's queue, oldest first, and flow through hand-offs like any
+ * waiting job, so no slot idles while admissible work waits. Jobs already waiting for a slot
+ * have their client marked waiting again (the backstop of a lost mark); jobs past their start
+ * timeout are cancelled.
  */
-async function startDeferred(
+async function admitDeferred(
   deps: SchedulerDeps,
+  admission: Admission,
   settings: SchedulerSettings,
   deferred: readonly Job[],
   summary: SchedulerSummary,
 ): Promise<void> {
-  let room = Math.min(summary.freeSlots, settings.maxStartsPerRun);
-  if (room === 0 || deferred.length === 0) return;
+  if (deferred.length === 0) return;
   const now = deps.clock();
   const usage = await deps.budget.usage(utcDay(now));
   let budgetLeft =
     usage.limitUsd === null
       ? Number.POSITIVE_INFINITY
       : usage.limitUsd - usage.reservedUsd - usage.spentUsd;
+  const marked = new Set<string>();
+  let room = settings.maxStartsPerRun;
   for (const job of deferred) {
-    if (room === 0) break;
-    if (job.estimatedCostUsd > budgetLeft) {
-      summary.overBudget += 1;
+    if (startTimedOut(job, now)) {
+      if (await admission.timeOut(job)) summary.timedOut.push(job.jobId);
       continue;
     }
-    const outcome = await startParked(deps, job.jobId, (current) => current.deferred);
-    if (outcome === 'no-slot') break;
-    if (outcome === 'skipped') continue;
-    summary.started.push({ jobId: job.jobId, executionName: outcome.executionName });
-    budgetLeft -= job.estimatedCostUsd;
-    room -= 1;
+    if (job.deferredReason === 'capacity') {
+      if (!marked.has(ownerOf(job))) await admission.markWaiting(job);
+      marked.add(ownerOf(job));
+      continue;
+    }
+    if (room === 0) continue;
+    if (job.deferredReason === 'budget') {
+      if (job.estimatedCostUsd > budgetLeft) {
+        summary.overBudget += 1;
+        continue;
+      }
+      budgetLeft -= job.estimatedCostUsd;
+    }
+    if (await admission.makeAdmissible(job)) {
+      summary.admissible.push(job.jobId);
+      room -= 1;
+    }
   }
 }
 

@@ -8,19 +8,18 @@
  * - A job at the provider becomes CANCELLED, its execution is stopped, the provider job deleted
  *   where the protocol allows, and its cost settled as for any abandoned job: spent when the
  *   provider job was alive or rendered (the provider may charge for it), released when it failed.
- *   Its slot is freed and handed to the oldest waiting job.
+ *   Its slot is freed and handed on by the fair share.
  * - A create call in flight when the job is cancelled finds the job terminal and records the
  *   provider job it got as an orphan (counted, deleted): create-provider-job.ts.
  *
  * Every step after the status write is idempotent, so cancelling a CANCELLED job again repeats
  * them safely (a crash between the write and the clean-up is healed by a retry).
  */
+
+import type { Admission } from '../admission/admission.ts';
 import type { Job } from '../jobs/job.ts';
 import { JobNotCancellableError } from '../jobs/job-errors.ts';
 import type { JobStore } from '../jobs/job-store.ts';
-import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
-import { settleAbandonedJob } from '../limits/limits.ts';
-import { utcDay } from '../limits/limits-table.ts';
 import { currentExecutionName } from '../scheduler/workflow-executions.ts';
 import type { NotifyWebhook } from '../webhooks/notify-webhook.ts';
 
@@ -29,12 +28,10 @@ export interface CancelJobDeps {
   clock: () => Date;
   /** Stops an execution by name (a no-op when it ended or never existed). */
   stopExecution: (executionName: string) => Promise<void>;
-  semaphore: Pick<ConcurrencySemaphore, 'release'>;
-  budget: Pick<SpendingBudget, 'recordSpent' | 'release'>;
+  /** Settles the job's money and frees its slot (handing it on). */
+  admission: Pick<Admission, 'settleAbandoned'>;
   /** Deletes the provider job; may throw (the protocol or the provider may refuse). */
   deleteProviderJob: (providerJobId: string) => Promise<void>;
-  /** Hands a freed slot to the oldest waiting job. */
-  handOff: () => Promise<void>;
   /** Told when the provider job could not be deleted (the job is cancelled all the same). */
   onDeleteFailed?: (providerJobId: string, error: unknown) => void;
   /** Announces video.cancelled to the job's webhook (default: nothing sent). */
@@ -61,8 +58,7 @@ export async function cancelJob(deps: CancelJobDeps, job: Job): Promise<Job> {
       deps.onDeleteFailed?.(cancelled.providerJobId, error);
     }
   }
-  await settleAbandonedJob(deps.budget, cancelled, utcDay(now));
-  if (await deps.semaphore.release(cancelled.jobId)) await deps.handOff();
+  await deps.admission.settleAbandoned(cancelled);
   // Queued once per event (the delivery is named by it): a repeated cancel announces nothing new.
   await deps.notify?.(cancelled, 'video.cancelled', now);
   return cancelled;
