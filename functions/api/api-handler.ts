@@ -50,13 +50,12 @@ import {
 } from './public-job.ts';
 
 /**
- * Whose a submission is, and which uploads it may name: a client its own, an admin any key under
- * uploads/ (how an operator's own uploads are used).
+ * Whose a submission is, under which share, and which uploads it may name: a client its own, an
+ * admin any key under uploads/ (how an operator's own uploads are used).
  */
-function submitter(caller: Caller): Pick<SubmitJobContext, 'client' | 'uploadsPrefix'> {
-  return caller.admin
-    ? { client: caller.client, uploadsPrefix: UPLOADS_PREFIX }
-    : { client: caller.client };
+function submitter(caller: Caller): Pick<SubmitJobContext, 'client' | 'share' | 'uploadsPrefix'> {
+  const { client, share } = caller;
+  return caller.admin ? { client, share, uploadsPrefix: UPLOADS_PREFIX } : { client, share };
 }
 
 /** Bodies are a prompt and a few fields: 16 KiB leaves room for a 4000-character prompt in UTF-8. */
@@ -301,7 +300,11 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       if (operation === undefined) {
         throw new RouteNotFoundError(`No route for ${method} ${requestPath(event)}`);
       }
-      const caller = callerOf(event);
+      const caller = callerOf(event, (field) =>
+        logger.warn('Authorizer context holds a malformed share; using the default share', {
+          field,
+        }),
+      );
       logger.appendKeys({ client: caller.client });
       const response = await operations[operation]({
         event,

@@ -5,8 +5,9 @@ import type {
 } from 'aws-lambda';
 import * as z from 'zod/mini';
 import '../shared/schema-messages.ts';
+import { clientShareSchema, shareOf } from '../shared/admission/client-share.ts';
 import { DEFAULT_CLIENT } from '../shared/jobs/job.ts';
-import { type Caller, CLIENT_NAME_PATTERN } from './caller.ts';
+import { type Caller, type CallerContext, CLIENT_NAME_PATTERN, callerContext } from './caller.ts';
 
 /**
  * How long API Gateway keeps an authorizer decision per token (infra/constructs/video-api.ts;
@@ -36,13 +37,17 @@ const tokensSecretSchema = z
   .object({
     /** Tokens of the default client, in the clear (the format from before named clients). */
     tokens: z.optional(z.array(z.string().check(z.minLength(1)))),
-    /** Named clients, each with the sha256 (hex) of its token(s); an admin sees every job. */
+    /**
+     * Named clients, each with the sha256 (hex) of its token(s); an admin sees every job. Each
+     * may carry its share settings (client-share.ts). Other keys are ignored, as they always were.
+     */
     clients: z.optional(
       z.record(
         z.string().check(z.regex(CLIENT_NAME_PATTERN)),
         z.object({
           tokenSha256: z.union([sha256Hex, z.array(sha256Hex).check(z.minLength(1))]),
           admin: z.optional(z.boolean()),
+          ...clientShareSchema.shape,
         }),
       ),
     ),
@@ -57,7 +62,13 @@ export interface ApiCredential extends Caller {
 const SECRET_SHAPE =
   'API tokens secret must be {"clients":{"<name>":{"tokenSha256":"<hex>","admin":false}}} and/or {"tokens":["..."]}';
 
-/** Parses the API tokens secret; the error never quotes the secret's content. */
+const SHARE_FIELDS: ReadonlySet<string> = new Set(Object.keys(clientShareSchema.shape));
+
+/**
+ * Parses the API tokens secret; the error never quotes the secret's content. A share setting out
+ * of range is named with what is wrong (`clients.bob.maxConcurrent must be at least 1`): those
+ * messages are the share schema's own and hold no value.
+ */
 export function parseApiTokens(secretString: string): ApiCredential[] {
   let json: unknown;
   try {
@@ -67,18 +78,31 @@ export function parseApiTokens(secretString: string): ApiCredential[] {
   }
   const result = tokensSecretSchema.safeParse(json);
   if (!result.success) {
-    const path = result.error.issues[0]?.path.map(String).join('.');
-    throw new ApiTokensSecretError(path ? `${SECRET_SHAPE} (at ${path})` : SECRET_SHAPE);
+    const issue = result.error.issues[0];
+    const path = issue?.path.map(String) ?? [];
+    const at = path.join('.');
+    if (issue && path.length === 3 && path[0] === 'clients' && SHARE_FIELDS.has(path[2] ?? '')) {
+      throw new ApiTokensSecretError(`API tokens secret: ${at} ${issue.message}`);
+    }
+    throw new ApiTokensSecretError(at ? `${SECRET_SHAPE} (at ${at})` : SECRET_SHAPE);
   }
+  // The default client (tokens in the clear) has the default share.
   const credentials: ApiCredential[] = (result.data.tokens ?? []).map((token) => ({
     client: DEFAULT_CLIENT,
     admin: false,
+    share: shareOf(undefined),
     sha256: digest(token),
   }));
   for (const [client, entry] of Object.entries(result.data.clients ?? {})) {
-    const hashes = Array.isArray(entry.tokenSha256) ? entry.tokenSha256 : [entry.tokenSha256];
+    const { tokenSha256, admin, ...settings } = entry;
+    const hashes = Array.isArray(tokenSha256) ? tokenSha256 : [tokenSha256];
     for (const hash of hashes) {
-      credentials.push({ client, admin: entry.admin ?? false, sha256: Buffer.from(hash, 'hex') });
+      credentials.push({
+        client,
+        admin: admin ?? false,
+        share: shareOf(settings),
+        sha256: Buffer.from(hash, 'hex'),
+      });
     }
   }
   return credentials;
@@ -94,10 +118,7 @@ export interface AuthorizerDeps {
   readTokens: () => Promise<readonly ApiCredential[]>;
 }
 
-export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<{
-  client: string;
-  admin: boolean;
-}>;
+export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<CallerContext>;
 
 export type AuthorizerHandler = (
   event: APIGatewayRequestAuthorizerEventV2,
@@ -105,7 +126,8 @@ export type AuthorizerHandler = (
 
 /**
  * HTTP API REQUEST authorizer with simple responses: `Authorization: Bearer <token>` must hash to
- * one of the credentials, whose client (and admin flag) go to the API function in the context. A
+ * one of the credentials, whose client, admin flag and share go to the API function in the
+ * context (callerContext: API Gateway caches it with the decision, as it does the client). A
  * missing or malformed header is denied without reading the secret; a secret that cannot be read
  * throws (API Gateway answers 500), which fails closed.
  */
@@ -115,7 +137,7 @@ export function createAuthorizerHandler(deps: AuthorizerDeps): AuthorizerHandler
     const presented = bearerToken(authorizationHeader(event));
     if (presented === undefined) return denied;
     const caller = match(presented, await deps.readTokens());
-    return caller === undefined ? denied : { isAuthorized: true, context: caller };
+    return caller === undefined ? denied : { isAuthorized: true, context: callerContext(caller) };
   };
 }
 
@@ -140,7 +162,7 @@ function match(presented: string, credentials: readonly ApiCredential[]): Caller
   let matched: Caller | undefined;
   for (const credential of credentials) {
     if (timingSafeEqual(presentedDigest, credential.sha256) && matched === undefined) {
-      matched = { client: credential.client, admin: credential.admin };
+      matched = { client: credential.client, admin: credential.admin, share: credential.share };
     }
   }
   return matched;

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLIENT_NAME_PATTERN } from '../../functions/api/caller.ts';
 import { tokenSha256 } from '../../functions/api/token-authorizer.ts';
+import type { ClientShareSettings } from '../../functions/shared/admission/client-share.ts';
 import { DEFAULT_CLIENT } from '../../functions/shared/jobs/job.ts';
 import { LocalStackError } from './local-errors.ts';
 
@@ -52,11 +53,14 @@ const freshToken = () => `local-${randomBytes(18).toString('base64url')}`;
 /**
  * The tokens for this start: kept in the data directory (`api-token` for the default client,
  * `api-tokens.json` for the named ones), so a restart keeps them; a client named for the first
- * time gets a new one. Without a data directory every token is new.
+ * time gets a new one. Without a data directory every token is new. The secret carries each
+ * client's share settings (`--client-settings`, checked by the caller) beside its hash, as on
+ * AWS; they are not kept: each start says its own.
  */
 export async function localApiTokens(
   dataDir: string | null,
   clientNames: readonly string[],
+  clientSettings: Readonly<Record<string, ClientShareSettings>> = {},
 ): Promise<LocalApiTokens> {
   const saved = dataDir ? await readSaved(dataDir) : { token: undefined, clients: {} };
   const token = saved.token ?? freshToken();
@@ -75,7 +79,11 @@ export async function localApiTokens(
   const secretClients = Object.fromEntries(
     Object.entries(clients).map(([name, clientToken]) => [
       name,
-      { tokenSha256: tokenSha256(clientToken), admin: name === LOCAL_ADMIN_CLIENT },
+      {
+        tokenSha256: tokenSha256(clientToken),
+        admin: name === LOCAL_ADMIN_CLIENT,
+        ...clientSettings[name],
+      },
     ]),
   );
   return { token, clients, secret: JSON.stringify({ tokens: [token], clients: secretClients }) };

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
+import type { ClientShareSettings } from '../../functions/shared/admission/client-share.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import {
   type ClientRateConfig,
@@ -35,6 +36,7 @@ import {
 import { type RunningLocalApiGateway, startLocalApiGateway } from './local-api-gateway.ts';
 import { localApiTokens, localWebhookSigningSecret } from './local-api-tokens.ts';
 import { type RunningLocalAwsEndpoint, startLocalAwsEndpoint } from './local-aws-endpoint.ts';
+import { checkCapsWithin, checkClientSettings } from './local-client-settings.ts';
 import {
   assertSpeedForProvider,
   type LocalClock,
@@ -101,6 +103,11 @@ export interface LocalStackOptions {
   consolePort?: number;
   /** Named API clients to create tokens for (besides the default and admin clients). */
   clients?: readonly string[];
+  /**
+   * Share settings of named clients (`--client-settings`), put beside their hashes in the tokens
+   * secret; each name must be one of `clients`, and no cap above the stack's concurrency limit.
+   */
+  clientSettings?: Record<string, ClientShareSettings>;
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
   /** Simulator knobs (tests: rate limits, injected failures, ...). */
@@ -212,6 +219,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const step = options.onStep ?? (() => {});
   const speed = options.speed ?? 1;
   assertSpeedForProvider(speed, options.provider !== undefined);
+  const clientSettings = checkClientSettings(options.clientSettings ?? {}, options.clients ?? []);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
@@ -324,6 +332,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const table = required(environment, 'JOBS_TABLE_NAME');
     const bucket = required(environment, 'VIDEOS_BUCKET_NAME');
     const stateMachineArn = required(environment, 'STATE_MACHINE_ARN');
+    // The functions' own readers of their environment: what the banner shows is what they use.
+    const limits: LocalStackLimits = {
+      ...limitsConfigFromEnv(environment),
+      clientRate: clientRateConfigFromEnv(environment),
+    };
+    checkCapsWithin(clientSettings, limits.maxConcurrentJobs);
 
     step('starting the S3 emulator');
     const s3 = await startS3Local({
@@ -334,7 +348,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The simulator writes Bedrock's output into this S3, as Bedrock writes into the bucket.
     simulator?.connectS3(s3.endpoint);
 
-    const tokens = await localApiTokens(options.dataDir, options.clients ?? []);
+    const tokens = await localApiTokens(options.dataDir, options.clients ?? [], clientSettings);
     const { token } = tokens;
     const secrets = new LocalSecrets();
     secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKey);
@@ -492,11 +506,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...info(),
       token,
       speed,
-      // The functions' own readers of their environment: what the banner shows is what they use.
-      limits: {
-        ...limitsConfigFromEnv(environment),
-        clientRate: clientRateConfigFromEnv(environment),
-      },
+      limits,
       clock,
       simulator,
       stepFunctions,

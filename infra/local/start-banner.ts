@@ -2,6 +2,11 @@
  * What `npm start` prints once the stack is ready: where everything is, the limits and budget in
  * force, how to try it. Kept apart from start.ts (which runs on import) so it can be tested.
  */
+import {
+  type ClientShareSettings,
+  DEFAULT_WEIGHT,
+  shareOf,
+} from '../../functions/shared/admission/client-share.ts';
 import { CATCH_UP_RATE } from './local-clock.ts';
 import type { LocalStackInfo, LocalStackLimits } from './local-stack.ts';
 
@@ -15,6 +20,8 @@ export interface StartBanner {
   stackInfoFile: string;
   /** A real provider (PROVIDER_BASE_URL) rather than the simulator. */
   realProvider: boolean;
+  /** The named clients' share settings (`--client-settings`). */
+  clientSettings?: Readonly<Record<string, ClientShareSettings>>;
   /** Extra lines under the endpoints (the clock catching up with the wall clock). */
   notes?: readonly string[];
 }
@@ -29,7 +36,7 @@ Local stack ready in ${banner.readySeconds.toFixed(1)} s (speed x${speed}).
   API          ${info.apiUrl}
   Console      ${info.consoleUrl}
   Auth         header "Authorization: ${token}" (token kept in ${banner.dataDir}/api-token)
-${clientLines(info)}
+${clientLines(info)}${shareLines(banner.clientSettings ?? {})}
   Provider     ${banner.realProvider ? info.providerBaseUrl : `simulator at ${info.providerBaseUrl}`}
   S3           ${info.s3Endpoint}/${info.bucket}  (path-style, access key S3RVER/S3RVER)
   DynamoDB     ${info.dynamodbEndpoint}  table ${info.table}
@@ -109,6 +116,29 @@ function clientLines(info: LocalStackInfo): string {
       ([name, client]) =>
         `  Client       ${name}: "Authorization: ${client.headers.Authorization}"\n`,
     )
+    .join('');
+}
+
+/** Each client's share when any is set: its weight, cap and budget, and what the others get. */
+export function shareLines(settings: Readonly<Record<string, ClientShareSettings>>): string {
+  const entries = Object.entries(settings);
+  if (entries.length === 0) return '';
+  const lines = entries.map(([name, entry]) => {
+    const share = shareOf(entry);
+    const parts = [`weight ${share.weight}`];
+    if (share.maxConcurrent !== undefined) {
+      parts.push(
+        `at most ${share.maxConcurrent} job${share.maxConcurrent === 1 ? '' : 's'} at once`,
+      );
+    }
+    if (share.dailyBudgetUsd !== undefined) {
+      parts.push(`$${share.dailyBudgetUsd.toFixed(2)} a day of its own`);
+    }
+    return `${name}: ${parts.join(', ')}`;
+  });
+  lines.push(`others: weight ${DEFAULT_WEIGHT}, no cap or budget of their own (--client-settings)`);
+  return lines
+    .map((line, i) => `${i === 0 ? '  Shares       ' : '               '}${line}\n`)
     .join('');
 }
 

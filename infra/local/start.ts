@@ -1,4 +1,5 @@
-// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO] [--clients alice,bob] [--client-rate 20/2]`: the whole pipeline on
+// `npm start [-- --port 4000] [--speed 10] [--fresh] [--log-level INFO] [--clients alice,bob]
+// [--client-settings '{"bob":{"maxConcurrent":2}}'] [--client-rate 20/2]`: the whole pipeline on
 // this machine until Ctrl-C. See infra/local/README.md.
 
 import { resolve } from 'node:path';
@@ -9,6 +10,7 @@ import {
 import { parseFlags } from './cli-flags.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { parseClientNames } from './local-api-tokens.ts';
+import { parseClientSettings } from './local-client-settings.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
 import { describeBusEvent } from './local-event-bus.ts';
@@ -49,6 +51,10 @@ Options:
   --data-dir <dir>   where data, the API tokens, the clock and stack.json live (default .local)
   --clients <names>  named API clients, comma-separated (e.g. alice,bob): each gets its own
                      token and sees only its own jobs; an admin client is always created
+  --client-settings <json>
+                     named clients' shares, e.g. '{"bob":{"weight":1,"maxConcurrent":2,
+                     "dailyBudgetUsd":2}}': weight in the fair share of slots (default 1),
+                     a cap on its jobs at once, a daily budget in USD of its own
   --client-rate <requests>[/<seconds>]
                      requests each client may send per window of <seconds> (default 20/2,
                      on the stack's clock; 0 turns the limit off); over it: 429
@@ -80,9 +86,11 @@ async function main(): Promise<void> {
   if (provider && !values['skip-provider-check']) await checkProvider(provider);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : LOCAL_DATA_DIR;
   let clients: string[] = [];
+  let clientSettings: ReturnType<typeof parseClientSettings> = {};
   let clientRate: ReturnType<typeof parseClientRate>;
   try {
     clients = parseClientNames(values.clients);
+    clientSettings = parseClientSettings(values['client-settings'], clients);
     clientRate = parseClientRate(values['client-rate']);
   } catch (error) {
     exitWithError(COMMAND, error);
@@ -140,6 +148,7 @@ async function main(): Promise<void> {
     // The console next to the API: 4001 by default.
     consolePort: port === 0 || port === 65_535 ? 0 : port + 1,
     clients,
+    clientSettings,
     ...(clientRate ? { clientRate } : {}),
     ...(provider ? { provider } : {}),
     logLevel,
@@ -178,6 +187,7 @@ async function main(): Promise<void> {
       dataDir,
       stackInfoFile: stackInfoPath(dataDir),
       realProvider: provider !== undefined,
+      clientSettings,
       notes: running.clock.catchUp ? [clockCatchUpNote(running.clock.catchUp, Date.now())] : [],
     }),
   );
@@ -230,6 +240,7 @@ function parse() {
       'log-level': { type: 'string' },
       'data-dir': { type: 'string' },
       clients: { type: 'string' },
+      'client-settings': { type: 'string' },
       'client-rate': { type: 'string' },
       'skip-provider-check': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ClientShare } from '../admission/client-share.ts';
 import { UPLOADS_PREFIX, validateReferenceImage } from '../media/reference-image.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import {
@@ -26,6 +27,12 @@ export interface SubmitJobContext {
   idempotencyKey?: string;
   /** The client the job belongs to (absent: the default client, e.g. the drop folder). */
   client?: string;
+  /**
+   * The client's share as its token carried it (absent: the default share, e.g. the drop folder).
+   * Recorded on the job for admission; not part of the request's hash, so a share changed
+   * between two submissions with one key still replays the first job.
+   */
+  share?: ClientShare;
   /** The batch the job is part of (a dropped file). */
   batchId?: string;
   /** A remix of this completed job (whose model, size and seconds the request repeats). */
@@ -119,6 +126,7 @@ export async function submitJob(
   };
   if (context.idempotencyKey !== undefined) job.idempotencyKey = context.idempotencyKey;
   job.client = context.client ?? DEFAULT_CLIENT;
+  if (context.share !== undefined) job.share = { ...context.share };
   if (context.remixOf !== undefined) job.remixOfProviderJobId = context.remixOf.providerJobId;
   if (context.batchId !== undefined) job.batchId = context.batchId;
   // A deferred job gets its execution name when the scheduler claims it.

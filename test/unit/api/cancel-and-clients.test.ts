@@ -21,6 +21,7 @@ const ADMIN = { client: 'ops', admin: true };
 function setup() {
   const store = new InMemoryJobStore({ now: () => NOW });
   const cancel = inMemoryCancelDeps(store, () => NOW);
+  const log = recordingLogger();
   const handler = createApiHandler({
     store,
     startExecution: async () => {},
@@ -33,13 +34,13 @@ function setup() {
     },
     cancel: cancel.deps,
     webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
-    logger: recordingLogger().logger,
+    logger: log.logger,
   });
   const send = async (request: HttpRequest, authorizer: Record<string, unknown>) => {
     const response = await handler(httpApiEvent({ ...request, authorizer }));
     return { ...response, json: parseBody(response) as Record<string, unknown> };
   };
-  return { store, cancel, send };
+  return { store, cancel, send, lines: log.lines };
 }
 
 function parseBody(response: APIGatewayProxyStructuredResultV2): unknown {
@@ -185,5 +186,51 @@ describe('clients', () => {
     expect(bob.json.id).not.toBe(alice.json.id);
     expect(bob.json.client).toBe('bob');
     expect(aliceAgain.json.id).toBe(alice.json.id);
+  });
+
+  it("records the caller's share, from the authorizer's context, on the jobs it submits and remixes", async () => {
+    const { store, send } = setup();
+    const share = { weight: 2, maxConcurrent: 1, dailyBudgetUsd: 3 };
+    const source = aJob({ jobId: newJobId(NOW), client: 'bob', status: 'COMPLETED' });
+    store.seed({ ...source, providerJobId: 'video_1' });
+    const json = { 'content-type': 'application/json' };
+
+    const created = await send(
+      { method: 'POST', path: '/videos', headers: json, body: '{"prompt":"A calm sea"}' },
+      { ...BOB, ...share },
+    );
+    const remix = await send(
+      {
+        method: 'POST',
+        path: `/videos/${source.jobId}/remix`,
+        headers: json,
+        body: '{"prompt":"At night"}',
+      },
+      { ...BOB, ...share },
+    );
+
+    expect([created.statusCode, remix.statusCode]).toEqual([202, 202]);
+    expect((await store.get(String(created.json.id)))?.share).toEqual(share);
+    expect((await store.get(String(remix.json.id)))?.share).toEqual(share);
+  });
+
+  it('submits under the default share, with a warning naming the field, when the context holds a malformed one', async () => {
+    const { store, send, lines } = setup();
+
+    const response = await send(
+      {
+        method: 'POST',
+        path: '/videos',
+        headers: { 'content-type': 'application/json' },
+        body: '{"prompt":"A calm sea"}',
+      },
+      { ...BOB, weight: 1, maxConcurrent: 0 },
+    );
+
+    expect(response.statusCode).toBe(202);
+    expect((await store.get(String(response.json.id)))?.share).toEqual({ weight: 1 });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', extra: [{ field: 'maxConcurrent' }] }),
+    );
   });
 });

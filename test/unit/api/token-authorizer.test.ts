@@ -10,11 +10,13 @@ import { authorizerEvent } from '../../support/http-api-event.ts';
 const TOKENS = ['tok_first_0123456789abcdef', 'tok_second_0123456789abcdef'];
 const ALICE_TOKEN = 'tok_alice_0123456789abcdef';
 const OPS_TOKEN = 'tok_ops_0123456789abcdef';
+const BOB_TOKEN = 'tok_bob_0123456789abcdef';
 const SECRET = JSON.stringify({
   tokens: TOKENS,
   clients: {
     alice: { tokenSha256: tokenSha256(ALICE_TOKEN) },
     ops: { tokenSha256: [tokenSha256(OPS_TOKEN)], admin: true },
+    bob: { tokenSha256: tokenSha256(BOB_TOKEN), weight: 2, maxConcurrent: 2, dailyBudgetUsd: 1.5 },
   },
 });
 const DENIED = { isAuthorized: false, context: { client: '', admin: false } };
@@ -29,20 +31,24 @@ describe('createAuthorizerHandler', () => {
     const { authorize } = setup();
 
     await expect(authorize(authorizerEvent({ authorization: `Bearer ${token}` }))).resolves.toEqual(
-      { isAuthorized: true, context: { client: 'default', admin: false } },
+      { isAuthorized: true, context: { client: 'default', admin: false, weight: 1 } },
     );
   });
 
   it.each([
-    [ALICE_TOKEN, { client: 'alice', admin: false }],
-    [OPS_TOKEN, { client: 'ops', admin: true }],
-  ])('names the client of a hashed token in the context (%s)', async (token, caller) => {
-    const { authorize } = setup();
+    [ALICE_TOKEN, { client: 'alice', admin: false, weight: 1 }],
+    [OPS_TOKEN, { client: 'ops', admin: true, weight: 1 }],
+    [BOB_TOKEN, { client: 'bob', admin: false, weight: 2, maxConcurrent: 2, dailyBudgetUsd: 1.5 }],
+  ])(
+    'names the client of a hashed token and its share in the context (%s)',
+    async (token, caller) => {
+      const { authorize } = setup();
 
-    await expect(authorize(authorizerEvent({ authorization: `Bearer ${token}` }))).resolves.toEqual(
-      { isAuthorized: true, context: caller },
-    );
-  });
+      await expect(
+        authorize(authorizerEvent({ authorization: `Bearer ${token}` })),
+      ).resolves.toEqual({ isAuthorized: true, context: caller });
+    },
+  );
 
   it('does not accept the hash of a token as the token', async () => {
     const { authorize } = setup();
@@ -112,9 +118,42 @@ describe('parseApiTokens', () => {
       { client: 'default', admin: false },
       { client: 'alice', admin: false },
       { client: 'ops', admin: true },
+      { client: 'bob', admin: false },
     ]);
     expect(credentials[2]?.sha256.toString('hex')).toBe(tokenSha256(ALICE_TOKEN));
   });
+
+  it('gives each named client its share settings, and the others the default share', () => {
+    const shares = Object.fromEntries(
+      parseApiTokens(SECRET).map(({ client, share }) => [client, share]),
+    );
+
+    expect(shares).toEqual({
+      default: { weight: 1 },
+      alice: { weight: 1 },
+      ops: { weight: 1 },
+      bob: { weight: 2, maxConcurrent: 2, dailyBudgetUsd: 1.5 },
+    });
+  });
+
+  it.each([
+    ['weight', 0, 'clients.bob.weight must be more than 0'],
+    ['weight', '2', 'clients.bob.weight must be a number'],
+    ['maxConcurrent', 0, 'clients.bob.maxConcurrent must be at least 1'],
+    ['maxConcurrent', 1.5, 'clients.bob.maxConcurrent must be a whole number'],
+    ['dailyBudgetUsd', -1, 'clients.bob.dailyBudgetUsd must not be negative'],
+  ])(
+    'names a bad share setting (%s: %j) and what is wrong, without quoting the token',
+    (field, value, message) => {
+      const secret = JSON.stringify({
+        clients: { bob: { tokenSha256: tokenSha256(BOB_TOKEN), [field]: value } },
+      });
+
+      expect(() => parseApiTokens(secret)).toThrow(
+        new ApiTokensSecretError(`API tokens secret: ${message}`),
+      );
+    },
+  );
 
   it.each([
     ['not JSON', 'tok_first_0123456789abcdef'],

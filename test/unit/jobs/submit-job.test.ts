@@ -159,6 +159,30 @@ describe('submitJob', () => {
     expect(store.all()).toHaveLength(2);
   });
 
+  it("records the client's share on the job when one is given, and none otherwise", async () => {
+    const { store, deps } = setup();
+    const share = { weight: 2, maxConcurrent: 1, dailyBudgetUsd: 3 };
+
+    const shared = await submitJob({ prompt: 'x' }, { source: 'api', client: 'bob', share }, deps);
+    const plain = await submitJob({ prompt: 'y' }, { source: 'inbox' }, deps);
+
+    expect(shared.job.share).toEqual(share);
+    expect((await store.get(shared.job.jobId))?.share).toEqual(share);
+    expect(plain.job).not.toHaveProperty('share');
+  });
+
+  it('replays a key whose share changed in between: the share is not part of the request', async () => {
+    const { store, deps } = setup();
+    const context = { source: 'api' as const, client: 'bob', idempotencyKey: 'k1' };
+    const first = await submitJob({ prompt: 'x' }, { ...context, share: { weight: 1 } }, deps);
+
+    const replay = await submitJob({ prompt: 'x' }, { ...context, share: { weight: 5 } }, deps);
+
+    expect(replay).toEqual({ job: first.job, created: false });
+    expect(store.all()).toHaveLength(1);
+    expect(replay.job.share).toEqual({ weight: 1 });
+  });
+
   it('records a deferred job as QUEUED without starting it, also on replay', async () => {
     const { store, startExecution, deps } = setup();
 

@@ -24,7 +24,11 @@ const DEFAULTS: LocalStackLimits = {
   clientRate: { requestsPerWindow: 20, windowSeconds: 2 },
 };
 
-function banner(limits: LocalStackLimits, speed = 1): string {
+function banner(
+  limits: LocalStackLimits,
+  speed = 1,
+  clientSettings?: Parameters<typeof startBanner>[0]['clientSettings'],
+): string {
   return startBanner({
     info: INFO,
     limits,
@@ -33,6 +37,7 @@ function banner(limits: LocalStackLimits, speed = 1): string {
     dataDir: '.local',
     stackInfoFile: '.local/stack.json',
     realProvider: false,
+    ...(clientSettings ? { clientSettings } : {}),
   });
 }
 
@@ -82,6 +87,28 @@ describe('the npm start banner', () => {
     expect(lineOf(off, 'Client rate')).toBe('  Client rate  not limited (--client-rate)');
     expect(lineOf(fast, 'Limits')).toContain("20 provider requests a minute (stack's clock)");
     expect(lineOf(fast, 'Client rate')).toContain("per client (stack's clock)");
+  });
+});
+
+describe("the clients' shares, in the banner", () => {
+  it("lists each client's settings and what the others get, when any are set", () => {
+    const text = banner(DEFAULTS, 1, {
+      bob: { weight: 1, maxConcurrent: 2, dailyBudgetUsd: 2 },
+      alice: { maxConcurrent: 1 },
+    });
+    const lines = text.split('\n');
+    const first = lines.findIndex((line) => line.startsWith('  Shares'));
+
+    expect(lines.slice(first, first + 3)).toEqual([
+      '  Shares       bob: weight 1, at most 2 jobs at once, $2.00 a day of its own',
+      '               alice: weight 1, at most 1 job at once',
+      '               others: weight 1, no cap or budget of their own (--client-settings)',
+    ]);
+  });
+
+  it('has no shares line when no client has settings', () => {
+    expect(lineOf(banner(DEFAULTS, 1, {}), 'Shares')).toBeUndefined();
+    expect(lineOf(banner(DEFAULTS), 'Shares')).toBeUndefined();
   });
 });
 
