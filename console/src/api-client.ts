@@ -1,4 +1,5 @@
 import type { PublicJob } from '../../functions/api/public-job.ts';
+import type { JobPriority } from '../../functions/shared/jobs/job.ts';
 import type { UsageReport } from '../../functions/shared/limits/usage-report.ts';
 import { noteServerDate } from './server-clock.ts';
 
@@ -38,6 +39,8 @@ export interface SubmitRequest {
   size: string;
   seconds: string;
   defer?: boolean;
+  priority?: JobPriority;
+  startTimeoutSeconds?: number;
 }
 
 /** The console's only way out: the HTTP API, with the bearer token on every call. */

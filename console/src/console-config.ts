@@ -35,6 +35,9 @@ export interface ConsoleConfig {
  */
 export const MAX_PROMPT_LENGTH = 4000;
 
+/** The longest start timeout the API accepts, in seconds (a copy held equal by the same test). */
+export const MAX_START_TIMEOUT_SECONDS = 604800;
+
 export async function loadConfig(): Promise<ConsoleConfig> {
   const response = await fetch('config.json', { cache: 'no-store' });
   if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);

@@ -82,10 +82,17 @@ export async function parseMultipart(contentType: string, body: Buffer): Promise
 
 /**
  * The JSON request a multipart form stands for: text fields as they are, except `defer`
- * ("true"/"false") and `webhook` (JSON text).
+ * ("true"/"false"), `startTimeoutSeconds` (digits) and `webhook` (JSON text).
  */
 export function formToRequest(fields: Record<string, string>): Record<string, unknown> {
   const request: Record<string, unknown> = { ...fields };
+  // Anything but digits stays a string, for the request schema to refuse with its own message.
+  if (
+    fields.startTimeoutSeconds !== undefined &&
+    /^[0-9]{1,15}$/.test(fields.startTimeoutSeconds)
+  ) {
+    request.startTimeoutSeconds = Number(fields.startTimeoutSeconds);
+  }
   if (fields.defer !== undefined) {
     if (fields.defer !== 'true' && fields.defer !== 'false') {
       throw new ValidationError('defer', 'defer: must be true or false');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
+import { JOB_PRIORITIES } from '../shared/jobs/job.ts';
 import { videoRequestSchema } from '../shared/jobs/job-request.ts';
 import { MAX_BATCH_CANCEL } from '../shared/workflow/cancel-job.ts';
 import { ClientRateLimitedError, PayloadTooLargeError } from './api-errors.ts';
@@ -296,6 +297,7 @@ const exampleVideo = {
   size: '720x1280',
   seconds: '4',
   deferred: false,
+  priority: 'normal',
   progress: 42,
   estimatedCostUsd: 0.4,
   createdAt: '2026-03-04T05:06:07.000Z',
@@ -327,7 +329,12 @@ function operations(): Record<OperationId, OpenApiOperation> {
         content: {
           [JSON_TYPE]: {
             schema: schemaRef('VideoRequest'),
-            example: { prompt: 'A cat playing piano in a jazz club', seconds: '4' },
+            example: {
+              prompt: 'A cat playing piano in a jazz club',
+              seconds: '4',
+              priority: 'high',
+              startTimeoutSeconds: 3600,
+            },
           },
           'multipart/form-data': {
             schema: {
@@ -339,6 +346,12 @@ function operations(): Record<OperationId, OpenApiOperation> {
                 size: { type: 'string' },
                 seconds: { type: 'string' },
                 defer: { type: 'string', enum: ['true', 'false'] },
+                priority: { type: 'string', enum: [...JOB_PRIORITIES] },
+                startTimeoutSeconds: {
+                  type: 'string',
+                  pattern: '^[0-9]+$',
+                  description: 'Whole seconds, as in the JSON body.',
+                },
                 webhook: { type: 'string', description: 'The webhook object, as JSON text.' },
                 input_reference: {
                   type: 'string',
@@ -361,7 +374,13 @@ function operations(): Record<OperationId, OpenApiOperation> {
           content: {
             [JSON_TYPE]: {
               schema: schemaRef('Video'),
-              example: { ...exampleVideo, status: 'QUEUED', progress: 0 },
+              example: {
+                ...exampleVideo,
+                status: 'QUEUED',
+                priority: 'high',
+                startTimeoutSeconds: 3600,
+                progress: 0,
+              },
             },
           },
         },

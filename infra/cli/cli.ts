@@ -7,6 +7,11 @@ import { relative, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from '../local/cli-flags.ts';
+import {
+  REQUEST_FLAG_OPTIONS,
+  type RequestFlagFields,
+  requestFlagFields,
+} from '../local/request-flags.ts';
 import { printable, printableJson } from '../local/terminal-text.ts';
 import { ApiClient, ApiError, type Video } from './api-client.ts';
 import { type ApiTarget, CliUsageError, resolveApiTarget } from './api-target.ts';
@@ -42,6 +47,13 @@ Commands:
   usage [--day YYYY-MM-DD] [--json]
                           today's spending: the deployment's and yours
 
+generate and remix also take:
+  --priority high|normal|low
+                    its order among your own waiting videos (default normal)
+  --start-timeout <seconds>
+                    cancel it, at no cost, if it has not started this long after
+                    submission (1 to 604800; default: wait as long as it takes)
+
 The API: SORA_API_URL and SORA_API_TOKEN when set, else the running local stack (npm start).
 Options for every command:
   --client <name>   the local stack's named client (npm start -- --clients <name>)
@@ -57,6 +69,7 @@ const OPTIONS = {
   model: { type: 'string' },
   seconds: { type: 'string' },
   size: { type: 'string' },
+  ...REQUEST_FLAG_OPTIONS,
   out: { type: 'string' },
   status: { type: 'string' },
   batch: { type: 'string' },
@@ -83,6 +96,8 @@ function parse(args: string[]) {
 interface CommandContext {
   args: string[];
   values: Values;
+  /** What `--priority` and `--start-timeout` ask for, checked before the API is looked for. */
+  requestFields: RequestFlagFields;
   target: ApiTarget;
   api: ApiClient;
   /** Prints one line, its control characters escaped. */
@@ -111,7 +126,7 @@ const commands: Record<string, Command> = {
       // The local stack's own command: it starts a stack when none runs, shows progress, saves.
       return runLocalGenerate(prompt, context.values, context.target.dataDir);
     }
-    const request: Record<string, string> = { prompt };
+    const request: Record<string, unknown> = { prompt, ...context.requestFields };
     for (const field of ['model', 'seconds', 'size'] as const) {
       const value = context.values[field];
       if (value !== undefined) request[field] = value;
@@ -196,7 +211,10 @@ const commands: Record<string, Command> = {
     const [id, ...words] = context.args;
     const prompt = words.join(' ').trim();
     if (!id || !prompt) throw new CliUsageError('remix: an id and a prompt are required');
-    const video = await context.api.request<Video>('POST', `${videoPath(id)}/remix`, { prompt });
+    const video = await context.api.request<Video>('POST', `${videoPath(id)}/remix`, {
+      prompt,
+      ...context.requestFields,
+    });
     context.out(`Submitted ${video.id} (remix of ${id})`);
     if (!context.values.wait) return 0;
     return finish(context, await waitFor(context, video));
@@ -332,7 +350,7 @@ function clip(text: string, length: number): string {
 async function runLocalGenerate(prompt: string, values: Values, dataDir: string): Promise<number> {
   const script = fileURLToPath(new URL('../local/generate.ts', import.meta.url));
   const args = [script, prompt, '--data-dir', dataDir];
-  for (const flag of ['model', 'seconds', 'size', 'out'] as const) {
+  for (const flag of ['model', 'seconds', 'size', 'priority', 'start-timeout', 'out'] as const) {
     const value = values[flag];
     if (value !== undefined) args.push(`--${flag}`, value);
   }
@@ -343,10 +361,12 @@ async function runLocalGenerate(prompt: string, values: Values, dataDir: string)
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
+  let requestFields: RequestFlagFields;
   try {
     parsed = parse(argv);
+    requestFields = requestFlagFields(parsed.values);
   } catch (error) {
-    throw new CliUsageError((error as Error).message);
+    throw new CliUsageError((error as Error).message, { cause: error });
   }
   const [name, ...args] = parsed.positionals;
   if (parsed.values.help || name === undefined || name === 'help') {
@@ -362,6 +382,7 @@ async function main(argv: string[]): Promise<number> {
   return command({
     args,
     values: parsed.values,
+    requestFields,
     target,
     api: new ApiClient(target),
     out: (line) => process.stdout.write(`${printable(line)}\n`),

@@ -1,4 +1,4 @@
-// `npm run generate -- "A cat playing piano" [--model ..] [--seconds ..] [--size ..]`: one video
+// `npm run generate -- "A cat playing piano" [--model ..] [--seconds ..] [--size ..] [--priority ..]`: one video
 // through the local pipeline, as any HTTP client would make it. See infra/local/README.md.
 // The steps are exported functions so other commands can reuse them: `connectToStack`,
 // `submitVideo`, `followJob`, `downloadVideo`, `jobSummary`, and the Ctrl-C hook `OnInterrupt`.
@@ -21,7 +21,7 @@ import {
   VideoParamsError,
   type VideoParamsInput,
 } from '../../functions/shared/provider/provider-config.ts';
-import { parseFlags } from './cli-flags.ts';
+import { FlagError, parseFlags } from './cli-flags.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { dataDirHolder, stackRunning } from './data-dir-lock.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
@@ -31,6 +31,12 @@ import type { LocalStack, LocalStackInfo, RealProvider } from './local-stack.ts'
 import { ProgressBar } from './progress-bar.ts';
 import { checkProvider } from './provider-check.ts';
 import { providerFromShell } from './provider-from-shell.ts';
+import {
+  REQUEST_FLAG_OPTIONS,
+  type RequestFlagFields,
+  type RequestFlagValues,
+  requestFlagFields,
+} from './request-flags.ts';
 import { simulatorCatalogue } from './simulator-catalogue.ts';
 import { LOCAL_DATA_DIR, runningStackInfo } from './stack-info.ts';
 import { printable } from './terminal-text.ts';
@@ -57,6 +63,10 @@ Options:
   --model <id>       e.g. sora-2, sora-2-pro, luma.ray-v2:0 (Bedrock; default: the provider's default model)
   --seconds <n>      clip length, e.g. 4, 8, 12
   --size <WxH>       e.g. 720x1280, 1280x720
+  --priority <p>     high, normal or low: its order among your own waiting videos (default normal)
+  --start-timeout <seconds>
+                     cancel it, at no cost, if it has not started this long after submission
+                     (1 to 604800; default: wait as long as it takes)
   --speed <factor>   an embedded stack's clock runs this many times faster than the wall
                      clock (default ${EMBEDDED_SIMULATOR_SPEED} with the simulator; 1, the only
                      choice, with a real provider)
@@ -68,11 +78,19 @@ Options:
 
 Ctrl-C stops following the job; the job itself keeps running.`;
 
-export interface VideoRequestOptions {
+export interface VideoRequestOptions extends RequestFlagValues {
   prompt: string;
   model?: string | undefined;
   seconds?: string | undefined;
   size?: string | undefined;
+}
+
+/** A POST /videos body as this command sends it. */
+export interface VideoRequestBody extends RequestFlagFields {
+  prompt: string;
+  model?: string;
+  seconds?: string;
+  size?: string;
 }
 
 /** The stack a command talks to: a running `npm start`, or one started for this command. */
@@ -100,14 +118,18 @@ export class InterruptedError extends Error {
  * any stack starts or anything is submitted. Model, size and seconds against the provider's
  * catalogue are the API's call.
  */
-export function checkVideoRequest(options: VideoRequestOptions): Record<string, string> {
-  const request: Record<string, string> = { prompt: options.prompt };
+export function checkVideoRequest(options: VideoRequestOptions): VideoRequestBody {
+  const request: VideoRequestBody = { prompt: options.prompt };
   if (options.model !== undefined) request.model = options.model;
   if (options.seconds !== undefined) request.seconds = options.seconds;
   if (options.size !== undefined) request.size = options.size;
   try {
     parseVideoRequest(request);
+    return { ...request, ...requestFlagFields(options) };
   } catch (error) {
+    if (error instanceof FlagError) {
+      throw new LocalStackError('invalid-option', error.message, { cause: error });
+    }
     if (error instanceof ValidationError) {
       const flag = error.field === 'prompt' ? 'the prompt' : `--${error.field}`;
       throw new LocalStackError(
@@ -117,7 +139,6 @@ export function checkVideoRequest(options: VideoRequestOptions): Record<string, 
     }
     throw error;
   }
-  return request;
 }
 
 /** A path as a user reads it best: relative to the working directory when inside it. */
@@ -322,7 +343,7 @@ function apiCall(info: LocalStackInfo) {
 /** POST /videos; throws a LocalStackError with the API's message when it refuses the request. */
 export async function submitVideo(
   info: LocalStackInfo,
-  request: Record<string, string>,
+  request: VideoRequestBody,
 ): Promise<PublicJob> {
   const submitted = await apiCall(info)('/videos', {
     method: 'POST',
@@ -537,6 +558,7 @@ function parse() {
       model: { type: 'string' },
       seconds: { type: 'string' },
       size: { type: 'string' },
+      ...REQUEST_FLAG_OPTIONS,
       speed: { type: 'string' },
       out: { type: 'string' },
       'data-dir': { type: 'string' },

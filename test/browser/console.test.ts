@@ -610,6 +610,35 @@ describe('web console', () => {
     await page.getByRole('heading', { name: 'Video job' }).waitFor(WAIT);
     expect(await page.locator('.prompt-text').textContent()).toBe('y'.repeat(4000));
   });
+
+  it('asks for a priority and a start timeout, refusing a timeout out of range before submitting', async () => {
+    const newest = async () => {
+      const listed = await fetch(`${stack.apiUrl}/videos?limit=1`, { headers: stack.headers });
+      return ((await listed.json()) as { videos: { id: string }[] }).videos[0]?.id;
+    };
+    const before = await newest();
+    await page.getByRole('link', { name: 'New video', exact: true }).click();
+    await page.getByLabel('Prompt').fill('A paper boat on a puddle, wanted within the hour');
+    await page.getByLabel('Priority').selectOption('high');
+    const timeout = page.getByLabel('Start timeout');
+
+    await timeout.fill('0');
+    await page.getByRole('button', { name: 'Generate video' }).click();
+    await page
+      .getByText('Enter a whole number of seconds from 1 to 604800 (7 days), or leave it empty.')
+      .waitFor(WAIT);
+    expect(await timeout.getAttribute('aria-invalid')).toBe('true');
+    expect(await newest()).toBe(before);
+
+    await timeout.fill('3600');
+    // Deferred: the job keeps its fields without rendering anything.
+    await page.getByLabel(/Wait for the next scheduled batch run/).check();
+    await page.getByRole('button', { name: 'Generate video' }).click();
+    await page.getByRole('heading', { name: 'Video job' }).waitFor(WAIT);
+    const id = await page.locator('dd code').first().textContent();
+    const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
+    expect(await job.json()).toMatchObject({ priority: 'high', startTimeoutSeconds: 3600 });
+  });
 });
 
 async function boxOf(

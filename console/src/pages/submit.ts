@@ -1,12 +1,22 @@
-import { ApiError, type UsageReport } from '../api-client.ts';
+import { DEFAULT_PRIORITY, JOB_PRIORITIES } from '../../../functions/shared/jobs/job.ts';
+import { ApiError, type SubmitRequest, type UsageReport } from '../api-client.ts';
 import { type AppContext, pageTitle } from '../app-context.ts';
-import { type ConsoleConfig, estimateCostUsd, MAX_PROMPT_LENGTH } from '../console-config.ts';
+import {
+  type ConsoleConfig,
+  estimateCostUsd,
+  MAX_PROMPT_LENGTH,
+  MAX_START_TIMEOUT_SECONDS,
+} from '../console-config.ts';
 import { announce, h, replaceChildren } from '../dom.ts';
 import { usd } from '../format.ts';
 
-const FIELDS = ['prompt', 'model', 'size', 'seconds'] as const;
+// Each is the id of its control and the field name the API's errors give.
+const FIELDS = ['prompt', 'model', 'size', 'seconds', 'priority', 'startTimeoutSeconds'] as const;
 
-/** Submit a prompt: model, size and seconds from the catalogue, the cost estimate and budget. */
+/**
+ * Submit a prompt: model, size and seconds from the catalogue, the cost estimate and budget, and
+ * optionally a priority and a start timeout.
+ */
 export async function renderSubmit(
   context: AppContext,
   _parameter: string | undefined,
@@ -66,6 +76,23 @@ export async function renderSubmit(
     id: 'seconds',
     name: 'seconds',
     'aria-describedby': 'seconds-error',
+  });
+  const priority = h(
+    'select',
+    { id: 'priority', name: 'priority', 'aria-describedby': 'priority-help priority-error' },
+    JOB_PRIORITIES.map((value) =>
+      h('option', { value, selected: value === (original?.priority ?? DEFAULT_PRIORITY) }, value),
+    ),
+  );
+  const startTimeout = h('input', {
+    id: 'startTimeoutSeconds',
+    name: 'startTimeoutSeconds',
+    type: 'number',
+    inputmode: 'numeric',
+    min: 1,
+    max: MAX_START_TIMEOUT_SECONDS,
+    step: 1,
+    'aria-describedby': 'startTimeoutSeconds-help startTimeoutSeconds-error',
   });
   const defer = h('input', { id: 'defer', name: 'defer', type: 'checkbox' });
   const estimate = h('output', {
@@ -130,6 +157,24 @@ export async function renderSubmit(
     ),
     h(
       'div',
+      { class: 'row' },
+      field(
+        'priority',
+        'Priority',
+        priority,
+        errors.priority,
+        'Orders this video among your own waiting ones.',
+      ),
+      field(
+        'startTimeoutSeconds',
+        'Start timeout',
+        startTimeout,
+        errors.startTimeoutSeconds,
+        'Optional, in seconds: if the video has not started this long after you submit it, it is cancelled at no cost.',
+      ),
+    ),
+    h(
+      'div',
       { class: 'field checkbox' },
       defer,
       h(
@@ -164,14 +209,30 @@ export async function renderSubmit(
       );
       return;
     }
+    const timeout = startTimeoutValue(startTimeout);
+    if (timeout === 'invalid') {
+      showError(
+        form,
+        'startTimeoutSeconds',
+        errors.startTimeoutSeconds,
+        `Enter a whole number of seconds from 1 to ${MAX_START_TIMEOUT_SECONDS} (7 days), or leave it empty.`,
+      );
+      return;
+    }
+    const chosenPriority = JOB_PRIORITIES.find((value) => value === priority.value);
     submit.disabled = true;
     submit.textContent = 'Submitting…';
-    const request = {
+    const request: SubmitRequest = {
       prompt: prompt.value.trim(),
       model: model.value,
       size: size.value,
       seconds: seconds.value,
       ...(defer.checked ? { defer: true } : {}),
+      // The default is what no priority asks for; sending it would change nothing.
+      ...(chosenPriority === undefined || chosenPriority === DEFAULT_PRIORITY
+        ? {}
+        : { priority: chosenPriority }),
+      ...(timeout === undefined ? {} : { startTimeoutSeconds: timeout }),
     };
     context.api.submit(request, idempotencyKey).then(
       (job) => context.navigate(`#/videos/${encodeURIComponent(job.id)}`),
@@ -191,6 +252,16 @@ export async function renderSubmit(
   });
 
   replaceChildren(context.main, h('h1', {}, 'New video'), budgetSummary(usage), form);
+}
+
+/** The start timeout typed, undefined when empty, or 'invalid' (a browser's bad input included). */
+function startTimeoutValue(input: HTMLInputElement): number | undefined | 'invalid' {
+  const text = input.value.trim();
+  if (text === '') return input.validity.badInput ? 'invalid' : undefined;
+  const value = Number(text);
+  return /^[0-9]+$/.test(text) && value >= 1 && value <= MAX_START_TIMEOUT_SECONDS
+    ? value
+    : 'invalid';
 }
 
 function field(

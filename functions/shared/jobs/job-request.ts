@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import '../schema-messages.ts';
 import { uploadKeyProblem } from '../storage/upload-keys.ts';
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '../webhooks/webhook-events.ts';
+import { JOB_PRIORITIES } from './job.ts';
 import { ValidationError } from './job-errors.ts';
 import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
 
@@ -16,6 +17,15 @@ import { hasVisibleText, INVISIBLE_PROMPT_MESSAGE } from './prompt-text.ts';
 export const MAX_PROMPT_LENGTH = 4000;
 
 const SECONDS_MESSAGE = 'must be a whole number of seconds, e.g. "8" or 8';
+
+/**
+ * The longest start timeout a request may ask for: a week covers waiting out a spent daily budget
+ * or a weekend's schedule; a longer wait is better expressed by submitting later.
+ */
+export const MAX_START_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
+
+export const START_TIMEOUT_MESSAGE = `must be a whole number of seconds from 1 to ${MAX_START_TIMEOUT_SECONDS} (7 days)`;
+export const PRIORITY_MESSAGE = `must be one of ${JOB_PRIORITIES.join(', ')}`;
 
 // zod/mini (see schema-messages.ts): checks are `.check(...)`, wrappers are functions.
 export const videoRequestSchema = z
@@ -73,6 +83,27 @@ export const videoRequestSchema = z
       .optional(z.boolean({ error: 'must be true or false' }))
       .check(
         z.describe('When true the job waits as QUEUED until a scheduled batch run starts it.'),
+      ),
+    priority: z
+      .optional(z.enum(JOB_PRIORITIES, { error: PRIORITY_MESSAGE }))
+      .check(
+        z.describe(
+          "Orders the job within its client's share: high before normal before low, first come first served within each; default normal. It never moves a job ahead of another client's.",
+        ),
+      ),
+    startTimeoutSeconds: z
+      .optional(
+        z
+          .int(START_TIMEOUT_MESSAGE)
+          .check(
+            z.gte(1, START_TIMEOUT_MESSAGE),
+            z.lte(MAX_START_TIMEOUT_SECONDS, START_TIMEOUT_MESSAGE),
+          ),
+      )
+      .check(
+        z.describe(
+          `A job not admitted (given a slot and its budget) within this many seconds of submission ends CANCELLED with error code start_timeout, never having called the provider and at no cost. 1 to ${MAX_START_TIMEOUT_SECONDS} (7 days); default: no timeout.`,
+        ),
       ),
     input_reference: z
       .optional(

@@ -13,7 +13,13 @@ import { clientUploadsPrefix, mayUseUpload } from '../storage/upload-keys.ts';
 import { DEFAULT_WEBHOOK_EVENTS, type WebhookRequest } from '../webhooks/webhook-events.ts';
 import { validateWebhookUrl, type WebhookTargetPolicy } from '../webhooks/webhook-target.ts';
 import type { StartExecution } from '../workflow/start-execution.ts';
-import { DEFAULT_CLIENT, type Job, type JobSource } from './job.ts';
+import {
+  DEFAULT_CLIENT,
+  DEFAULT_PRIORITY,
+  type Job,
+  type JobPriority,
+  type JobSource,
+} from './job.ts';
 import { JobStartFailedError, ValidationError } from './job-errors.ts';
 import { parseVideoRequest } from './job-request.ts';
 import type { JobStore } from './job-store.ts';
@@ -68,6 +74,13 @@ export interface JobRequestFields {
   deferred: boolean;
   /** Present only when asked for, so requests without one hash as they always did. */
   webhook?: WebhookRequest;
+  /**
+   * Present only when not the default: `"priority": "normal"` asks for what no priority gives, so
+   * it is the same request (same hash, a replay of the same key) as one without the field.
+   */
+  priority?: JobPriority;
+  /** Present only when asked for (absent: the job waits for admission as long as it takes). */
+  startTimeoutSeconds?: number;
   /** The job a remix remixes (part of what makes two remix requests the same). */
   remixOf?: string;
   /** The checked reference image of an image-to-video request. */
@@ -251,6 +264,12 @@ function resolveRequest(
       ...params,
       deferred: parsed.defer ?? false,
     };
+    if (parsed.priority !== undefined && parsed.priority !== DEFAULT_PRIORITY) {
+      fields.priority = parsed.priority;
+    }
+    if (parsed.startTimeoutSeconds !== undefined) {
+      fields.startTimeoutSeconds = parsed.startTimeoutSeconds;
+    }
     if (parsed.webhook !== undefined) {
       fields.webhook = {
         url: validateWebhookUrl(parsed.webhook.url, webhookPolicy),

@@ -53,6 +53,19 @@ const post = (body: unknown, headers: Record<string, string> = {}): HttpRequest 
   body: typeof body === 'string' ? body : JSON.stringify(body),
 });
 
+/** POST /videos with `form` encoded as multipart/form-data, as the openai SDK sends it. */
+async function multipart(form: FormData): Promise<HttpRequest> {
+  const encoded = new Response(form);
+  const body = Buffer.from(await encoded.arrayBuffer());
+  return {
+    method: 'POST',
+    path: '/videos',
+    headers: { 'content-type': encoded.headers.get('content-type') ?? '' },
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
 function completedJob(overrides: Partial<Job> = {}): Job {
   const jobId = newJobId(NOW);
   return aJob({
@@ -92,6 +105,7 @@ describe('POST /videos', () => {
       size: '720x1280',
       seconds: '8',
       deferred: false,
+      priority: 'normal',
       progress: 0,
       estimatedCostUsd: 0.8,
       createdAt: NOW.toISOString(),
@@ -184,16 +198,8 @@ describe('POST /videos', () => {
     const { store, send } = setup();
     const form = new FormData();
     form.set('prompt', 'x'.repeat(MAX_BODY_BYTES + 1));
-    const encoded = new Response(form);
-    const body = Buffer.from(await encoded.arrayBuffer());
 
-    const response = await send({
-      method: 'POST',
-      path: '/videos',
-      headers: { 'content-type': encoded.headers.get('content-type') ?? '' },
-      body: body.toString('base64'),
-      isBase64Encoded: true,
-    });
+    const response = await send(await multipart(form));
 
     expect(response.statusCode).toBe(413);
     expect(response.json).toEqual({
@@ -204,6 +210,53 @@ describe('POST /videos', () => {
     });
     expect(store.all()).toEqual([]);
   });
+
+  it('takes the priority and start timeout of a JSON body, showing them on the job', async () => {
+    const { send } = setup();
+
+    const response = await send(
+      post({ prompt: PROMPT, priority: 'high', startTimeoutSeconds: 3600 }),
+    );
+
+    expect(response.statusCode).toBe(202);
+    expect(response.json).toMatchObject({ priority: 'high', startTimeoutSeconds: 3600 });
+  });
+
+  it('takes the priority and start timeout of a multipart form, the timeout sent as digits', async () => {
+    const { store, send } = setup();
+    const form = new FormData();
+    form.set('prompt', PROMPT);
+    form.set('priority', 'low');
+    form.set('startTimeoutSeconds', '600');
+
+    const response = await send(await multipart(form));
+
+    expect(response.statusCode).toBe(202);
+    expect(store.all()[0]).toMatchObject({ priority: 'low', startTimeoutSeconds: 600 });
+  });
+
+  it.each([
+    ['priority', 'urgent', 'priority: must be one of high, normal, low'],
+    [
+      'startTimeoutSeconds',
+      '10m',
+      'startTimeoutSeconds: must be a whole number of seconds from 1 to 604800 (7 days)',
+    ],
+  ])(
+    'answers 400 naming %s for a bad value in a multipart form, storing nothing',
+    async (field, value, message) => {
+      const { store, send } = setup();
+      const form = new FormData();
+      form.set('prompt', PROMPT);
+      form.set(field, value);
+
+      const response = await send(await multipart(form));
+
+      expect(response.statusCode).toBe(400);
+      expect(response.json).toMatchObject({ error: { field, message } });
+      expect(store.all()).toEqual([]);
+    },
+  );
 
   it('answers 400 naming body for a body that is not valid UTF-8, as the drop folder refuses such a file', async () => {
     const { store, send } = setup();

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PROMPT_LENGTH as CONSOLE_MAX_PROMPT_LENGTH } from '../../../console/src/console-config.ts';
+import {
+  MAX_PROMPT_LENGTH as CONSOLE_MAX_PROMPT_LENGTH,
+  MAX_START_TIMEOUT_SECONDS as CONSOLE_MAX_START_TIMEOUT_SECONDS,
+} from '../../../console/src/console-config.ts';
 import { API_ROUTES, routeKey } from '../../../functions/api/api-routes.ts';
-import { MAX_PROMPT_LENGTH } from '../../../functions/shared/jobs/job-request.ts';
+import {
+  MAX_PROMPT_LENGTH,
+  MAX_START_TIMEOUT_SECONDS,
+} from '../../../functions/shared/jobs/job-request.ts';
 import { consoleConfigDocument } from '../../../infra/console/console-config.ts';
 import { contentSecurityPolicy } from '../../../infra/console/console-headers.ts';
 
@@ -74,9 +80,10 @@ describe('consoleConfigDocument', () => {
   });
 });
 
-describe("the console's prompt limit", () => {
-  it("is the API's, so the form refuses what the API would", () => {
+describe("the console's prompt and start timeout limits", () => {
+  it("are the API's, so the form refuses what the API would", () => {
     expect(CONSOLE_MAX_PROMPT_LENGTH).toBe(MAX_PROMPT_LENGTH);
+    expect(CONSOLE_MAX_START_TIMEOUT_SECONDS).toBe(MAX_START_TIMEOUT_SECONDS);
   });
 });
 

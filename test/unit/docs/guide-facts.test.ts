@@ -5,6 +5,7 @@ import {
   AUTHORIZER_CACHE_TTL_SECONDS,
   REVOKED_TOKEN_WORST_CASE_SECONDS,
 } from '../../../functions/api/token-authorizer.ts';
+import { MAX_START_TIMEOUT_SECONDS } from '../../../functions/shared/jobs/job-request.ts';
 import { DEFAULT_CLIENT_RATE } from '../../../functions/shared/limits/client-rate-config.ts';
 
 // Figures the guide states, held equal to the constants they come from.
@@ -37,6 +38,14 @@ describe('docs/guide.md: the default request rate of a client', () => {
 
     expect(section('12. Clients')).toContain(
       `Each client may send ${requestsPerWindow} requests per ${windowSeconds}-second window`,
+    );
+  });
+});
+
+describe('docs/guide.md: the longest start timeout', () => {
+  it('is the one the request schema accepts', () => {
+    expect(section('2. The HTTP workflow')).toContain(
+      `| \`startTimeoutSeconds\` | integer | no | 1 to ${MAX_START_TIMEOUT_SECONDS} (7 days)`,
     );
   });
 });

@@ -146,6 +146,46 @@ describe('ingestObject', () => {
     expect(startExecution).not.toHaveBeenCalled();
   });
 
+  it.each([
+    ['inbox/', 'inbox', 'inbox-results/'],
+    ['batches/', 'batch', 'batches-results/'],
+  ])(
+    "carries each line's priority and start timeout under %s onto its job, reporting bad values by field",
+    async (prefix, source, resultsPrefix) => {
+      const lines = [
+        '{"prompt":"first","priority":"high","startTimeoutSeconds":900}',
+        '{"prompt":"second","priority":"low"}',
+        '{"prompt":"third","priority":"urgent"}',
+        '{"prompt":"fourth","startTimeoutSeconds":0}',
+      ];
+      const { deps, store, reports } = setup({ [`${prefix}lines.jsonl`]: lines.join('\n') });
+
+      await ingestObject({ bucket: 'videos', key: `${prefix}lines.jsonl`, eTag: 'e' }, deps);
+
+      expect(reports.get(`videos/${resultsPrefix}lines.jsonl.json`)?.results).toEqual([
+        expect.objectContaining({ line: 1, jobId: 'job_1' }),
+        expect.objectContaining({ line: 2, jobId: 'job_2' }),
+        {
+          line: 3,
+          error: { field: 'priority', message: expect.stringContaining('high, normal, low') },
+        },
+        {
+          line: 4,
+          error: { field: 'startTimeoutSeconds', message: expect.stringContaining('from 1 to') },
+        },
+      ]);
+      expect(store.all()).toEqual([
+        expect.objectContaining({
+          source,
+          prompt: 'first',
+          priority: 'high',
+          startTimeoutSeconds: 900,
+        }),
+        expect.objectContaining({ source, prompt: 'second', priority: 'low' }),
+      ]);
+    },
+  );
+
   it('reports a file the event says is too large without reading it', async () => {
     const { deps, reads, reports, store } = setup({ 'inbox/huge.jsonl': '{}' });
 

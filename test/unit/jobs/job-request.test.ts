@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../../functions/shared/jobs/job-errors.ts';
 import {
   MAX_PROMPT_LENGTH,
+  MAX_START_TIMEOUT_SECONDS,
   parseVideoRequest,
   videoRequestSchema,
 } from '../../../functions/shared/jobs/job-request.ts';
@@ -63,6 +64,54 @@ describe('parseVideoRequest', () => {
     expect(error.message).toContain(field);
   });
 
+  it.each([
+    ['high', 'high'],
+    ['normal', 'normal'],
+    ['low', 'low'],
+  ])('accepts the priority %s', (_what, priority) => {
+    expect(parseVideoRequest({ prompt: 'x', priority })).toEqual({ prompt: 'x', priority });
+  });
+
+  it.each([1, 3600, MAX_START_TIMEOUT_SECONDS])(
+    'accepts a start timeout of %i seconds',
+    (startTimeoutSeconds) => {
+      expect(parseVideoRequest({ prompt: 'x', startTimeoutSeconds })).toEqual({
+        prompt: 'x',
+        startTimeoutSeconds,
+      });
+    },
+  );
+
+  it.each([
+    ['an unknown priority', 'urgent'],
+    ['a priority in capitals', 'HIGH'],
+    ['an empty priority', ''],
+    ['a priority as a number', 1],
+    ['a null priority', null],
+  ])('refuses %s, naming priority and the allowed values', (_what, priority) => {
+    const error = validationErrorOf({ prompt: 'x', priority });
+
+    expect(error.field).toBe('priority');
+    expect(error.message).toBe('priority: must be one of high, normal, low');
+  });
+
+  it.each([
+    ['zero', 0],
+    ['a negative number', -60],
+    ['a fraction', 1.5],
+    ['more than 7 days', MAX_START_TIMEOUT_SECONDS + 1],
+    ['a string', '60'],
+    ['a boolean', true],
+    ['null', null],
+  ])('refuses a start timeout of %s, naming startTimeoutSeconds and the range', (_what, value) => {
+    const error = validationErrorOf({ prompt: 'x', startTimeoutSeconds: value });
+
+    expect(error.field).toBe('startTimeoutSeconds');
+    expect(error.message).toBe(
+      'startTimeoutSeconds: must be a whole number of seconds from 1 to 604800 (7 days)',
+    );
+  });
+
   it('accepts a prompt at the limit after trimming', () => {
     const prompt = `  ${'x'.repeat(MAX_PROMPT_LENGTH)}  `;
 
@@ -82,8 +131,21 @@ describe('videoRequestSchema', () => {
         prompt: { type: 'string', maxLength: MAX_PROMPT_LENGTH },
         seconds: { anyOf: [{ type: 'string' }, { type: 'integer' }] },
         defer: { type: 'boolean' },
+        priority: { type: 'string', enum: ['high', 'normal', 'low'] },
+        startTimeoutSeconds: { type: 'integer', minimum: 1, maximum: MAX_START_TIMEOUT_SECONDS },
       },
     });
+  });
+
+  it('describes the priority and the start timeout for the OpenAPI document', () => {
+    const schema = z.toJSONSchema(videoRequestSchema, { io: 'input' }) as {
+      properties: Record<string, { description?: string }>;
+    };
+
+    expect(schema.properties.priority?.description).toMatch(/high before normal before low/);
+    expect(schema.properties.startTimeoutSeconds?.description).toMatch(
+      /ends CANCELLED with error code start_timeout/,
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import {
   IdempotencyConflictError,
@@ -353,7 +354,93 @@ describe('requestHash', () => {
 
     expect(requestHash(reordered)).toBe(requestHash(fields));
     expect(requestHash({ ...fields, deferred: true })).not.toBe(requestHash(fields));
+    expect(requestHash({ ...fields, priority: 'high' })).not.toBe(requestHash(fields));
+    expect(requestHash({ ...fields, startTimeoutSeconds: 60 })).not.toBe(requestHash(fields));
     expect(requestHash(fields)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('hashes a request without the optional fields as the canonical JSON of its five fields', () => {
+    // The form jobs recorded before priorities and timeouts existed were hashed in: a replay of
+    // their keys must still match.
+    const canonical = '{"deferred":false,"model":"m","prompt":"p","seconds":"4","size":"1x1"}';
+
+    expect(
+      requestHash({ prompt: 'p', model: 'm', size: '1x1', seconds: '4', deferred: false }),
+    ).toBe(createHash('sha256').update(canonical).digest('hex'));
+  });
+});
+
+describe('submitJob: priority and start timeout', () => {
+  it('records the priority and start timeout asked for, as part of the request hash', async () => {
+    const { deps } = setup();
+
+    const { job } = await submitJob(
+      { prompt: 'A calm sea', priority: 'high', startTimeoutSeconds: 600 },
+      { source: 'api' },
+      deps,
+    );
+
+    expect(job).toMatchObject({ priority: 'high', startTimeoutSeconds: 600 });
+    expect(job.requestHash).toBe(
+      requestHash({
+        prompt: 'A calm sea',
+        model: 'sora-2',
+        size: '720x1280',
+        seconds: '4',
+        deferred: false,
+        priority: 'high',
+        startTimeoutSeconds: 600,
+      }),
+    );
+  });
+
+  it('records neither field for a request that asks for neither', async () => {
+    const { deps } = setup();
+
+    const { job } = await submitJob({ prompt: 'A calm sea' }, { source: 'api' }, deps);
+
+    expect(job).not.toHaveProperty('priority');
+    expect(job).not.toHaveProperty('startTimeoutSeconds');
+  });
+
+  it('treats an explicit "normal" priority as no priority: same record, same hash, a replay of the key', async () => {
+    const { store, deps } = setup();
+    const context = { source: 'api' as const, idempotencyKey: 'k1' };
+    const first = await submitJob({ prompt: 'A calm sea' }, context, deps);
+
+    const replay = await submitJob({ prompt: 'A calm sea', priority: 'normal' }, context, deps);
+
+    expect(replay).toEqual({ job: first.job, created: false });
+    expect(first.job).not.toHaveProperty('priority');
+    expect(store.all()).toHaveLength(1);
+  });
+
+  it.each([
+    ['another priority', { priority: 'low' }],
+    ['a start timeout', { startTimeoutSeconds: 60 }],
+  ])('refuses a reused key whose body adds %s', async (_what, extra) => {
+    const { deps } = setup();
+    const context = { source: 'api' as const, idempotencyKey: 'k1' };
+    await submitJob({ prompt: 'A calm sea' }, context, deps);
+
+    const reuse = submitJob({ prompt: 'A calm sea', ...extra }, context, deps);
+
+    await expect(reuse).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+
+  it.each([
+    ['priority', { priority: 'urgent' }],
+    ['startTimeoutSeconds', { startTimeoutSeconds: 0 }],
+  ])('refuses a bad %s naming it, storing and starting nothing', async (field, extra) => {
+    const { store, startExecution, deps } = setup();
+
+    const error = await validationErrorOf(
+      submitJob({ prompt: 'A calm sea', ...extra }, { source: 'api' }, deps),
+    );
+
+    expect(error.field).toBe(field);
+    expect(store.all()).toEqual([]);
+    expect(startExecution).not.toHaveBeenCalled();
   });
 });
 
