@@ -42,3 +42,53 @@ export function statusLabel(status: string): string {
 export function shorten(text: string, length: number): string {
   return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }
+
+/**
+ * An estimate in seconds as a person reads it: "~40 s", "~2 min", "~1 h 10 min", in steps of 5 s
+ * and whole minutes so a live page does not flicker with the estimate's noise. A copy of the CLI's
+ * (infra/local/standing-text.ts; the console is built without it), but with no-break spaces: a
+ * duration never breaks over two lines. test/unit/console/format.test.ts holds the two equal.
+ */
+export function approxDuration(seconds: number): string {
+  if (seconds < 57.5) return `~${Math.max(5, Math.round(seconds / 5) * 5)}\u00a0s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `~${minutes}\u00a0min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? `~${hours}\u00a0h` : `~${hours}\u00a0h ${rest}\u00a0min`;
+}
+
+/** A duration given in seconds, exactly: "45 s", "90 s", "10 min", "1 h", "1 h 30 min". */
+export function duration(seconds: number): string {
+  if (seconds < 60 || seconds % 60 !== 0) return `${seconds}\u00a0s`;
+  const hours = Math.floor(seconds / 3600);
+  const minutes = (seconds % 3600) / 60;
+  if (hours === 0) return `${minutes}\u00a0min`;
+  return minutes === 0 ? `${hours}\u00a0h` : `${hours}\u00a0h ${minutes}\u00a0min`;
+}
+
+/** The fields of a job that say where it stands (GET /videos/{id}; a list may lack them). */
+export interface Standing {
+  queue?: { position: number; etaSeconds: number | null } | undefined;
+  etaSeconds?: number | null | undefined;
+}
+
+const known = (seconds: number | null | undefined): seconds is number =>
+  typeof seconds === 'number' && Number.isFinite(seconds);
+
+/** A waiting job's place in line ("#3 in line"); '' when the API gives none. */
+export function placeInLine(job: Standing): string {
+  return job.queue ? `#${job.queue.position} in line` : '';
+}
+
+/** When a waiting or running job is expected done ("~2 min"); '' when unknown. */
+export function eta(job: Standing): string {
+  const seconds = job.queue ? job.queue.etaSeconds : job.etaSeconds;
+  return known(seconds) ? approxDuration(seconds) : '';
+}
+
+/** "#3 in line, done in ~2 min", "done in ~40 s", "#3 in line"; '' when nothing is known. */
+export function standingText(job: Standing): string {
+  const when = eta(job);
+  return [placeInLine(job), when && `done in ${when}`].filter(Boolean).join(', ');
+}

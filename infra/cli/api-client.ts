@@ -32,6 +32,14 @@ export interface Video {
   seconds: string;
   progress: number;
   createdAt: string;
+  /** Absent from an API older than fair admission (issue 23). */
+  priority?: string;
+  startTimeoutSeconds?: number;
+  startedAt?: string;
+  /** GET /videos/{id} of a job waiting for a slot: its place in line and ETA. */
+  queue?: { position: number; etaSeconds: number | null };
+  /** GET /videos/{id} of a running job: seconds until it is expected done (null: unknown). */
+  etaSeconds?: number | null;
   batchId?: string;
   remixOf?: string;
   video?: { bytes: number; sha256: string };

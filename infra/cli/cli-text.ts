@@ -2,6 +2,80 @@
 // The lines are raw: cli.ts escapes each one (printable) as it prints it.
 
 import type { PublicModelCatalogue } from '../../functions/api/model-catalogue.ts';
+import { shortStandingText, standingText } from '../local/standing-text.ts';
+import { printable } from '../local/terminal-text.ts';
+import type { Video } from './api-client.ts';
+
+/** `get`: one video, where it stands (place in line, ETA) under its status. */
+export function videoLines(video: Video): string[] {
+  const fact = (label: string, value: string) => `  ${label.padEnd(8)} ${value}`;
+  const lines = [`${video.id}  ${video.status}  ${video.progress}%`];
+  const standing = standingText(video);
+  if (standing) lines.push(fact(video.queue ? 'queued' : 'running', standing));
+  lines.push(
+    fact('prompt', video.prompt),
+    fact('model', `${video.model} ${video.size} ${video.seconds}s`),
+  );
+  // Normal is what nearly every job has: only a different one is worth a line.
+  if (video.priority && video.priority !== 'normal') lines.push(fact('priority', video.priority));
+  lines.push(fact('client', video.client), fact('created', video.createdAt));
+  if (video.startedAt) lines.push(fact('started', video.startedAt));
+  else if (video.status === 'QUEUED' && video.startTimeoutSeconds !== undefined) {
+    lines.push(fact('timeout', startDeadline(video.createdAt, video.startTimeoutSeconds)));
+  }
+  if (video.batchId) lines.push(fact('batch', video.batchId));
+  if (video.remixOf) lines.push(fact('remix of', video.remixOf));
+  if (video.video)
+    lines.push(fact('video', `${video.video.bytes} bytes, sha256 ${video.video.sha256}`));
+  if (video.error) lines.push(fact('error', `${video.error.code}: ${video.error.message}`));
+  return lines;
+}
+
+/** When a waiting job is cancelled unless admitted: its submission plus its start timeout. */
+function startDeadline(createdAt: string, timeoutSeconds: number): string {
+  const created = Date.parse(createdAt);
+  return Number.isNaN(created)
+    ? `cancelled unless started within ${timeoutSeconds} s`
+    : `cancelled unless started by ${new Date(created + timeoutSeconds * 1000).toISOString()} (${timeoutSeconds} s)`;
+}
+
+/**
+ * The rows of `list`, header first; cells escaped before they are measured and padded. A waiting
+ * or running job's status carries its place in line and ETA when the API gives them ("QUEUED #3
+ * ~2m", "IN_PROGRESS ~40s").
+ */
+export function videoTable(videos: readonly Video[]): string[] {
+  const rows = [
+    ['ID', 'STATUS', '%', 'MODEL', 'SIZE', 'SEC', 'CREATED', 'PROMPT'],
+    ...videos.map((video) =>
+      [
+        video.id,
+        [video.status, shortStandingText(video)].filter(Boolean).join(' '),
+        String(video.progress),
+        video.model,
+        video.size,
+        video.seconds,
+        video.createdAt.slice(0, 19).replace('T', ' '),
+        // Its first 40 characters, escaped (the cell is longer when it holds escapes).
+        clip(video.prompt, 40),
+      ].map(printable),
+    ),
+  ];
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** `text` cut to `length` characters (whole code points: an emoji is not split) with an ellipsis. */
+function clip(text: string, length: number): string {
+  const characters = [...text];
+  return characters.length > length ? `${characters.slice(0, length - 1).join('')}…` : text;
+}
 
 /** GET /usage as the CLI reads it (the Usage schema of the OpenAPI document). */
 export interface UsageReport {

@@ -22,6 +22,8 @@ import {
   nextPageLine,
   type UsageReport,
   usageLines,
+  videoLines,
+  videoTable,
 } from './cli-text.ts';
 import { WaitProgress } from './wait-progress.ts';
 
@@ -154,7 +156,7 @@ const commands: Record<string, Command> = {
       context.out('No videos.');
       return 0;
     }
-    for (const row of table(page.videos)) context.out(row);
+    for (const row of videoTable(page.videos)) context.out(row);
     if (page.nextCursor) {
       const { status, batch, limit } = context.values;
       context.out(nextPageLine({ status, batch, limit, ...context.connection }, page.nextCursor));
@@ -165,7 +167,7 @@ const commands: Record<string, Command> = {
   async get(context) {
     const video = await context.api.request<Video>('GET', videoPath(idArgument(context)));
     if (context.values.json) context.json(video);
-    else for (const line of describe(video)) context.out(line);
+    else for (const line of videoLines(video)) context.out(line);
     return 0;
   },
 
@@ -294,56 +296,6 @@ async function finish(context: CommandContext, video: Video): Promise<number> {
   const file = await context.api.download(video, resolve(context.values.out ?? 'videos'));
   context.out(`Saved ${relative(process.cwd(), file) || file} (sha256 verified)`);
   return 0;
-}
-
-function describe(video: Video): string[] {
-  const lines = [
-    `${video.id}  ${video.status}  ${video.progress}%`,
-    `  prompt   ${video.prompt}`,
-    `  model    ${video.model} ${video.size} ${video.seconds}s`,
-    `  client   ${video.client}`,
-    `  created  ${video.createdAt}`,
-  ];
-  if (video.batchId) lines.push(`  batch    ${video.batchId}`);
-  if (video.remixOf) lines.push(`  remix of ${video.remixOf}`);
-  if (video.video)
-    lines.push(`  video    ${video.video.bytes} bytes, sha256 ${video.video.sha256}`);
-  if (video.error) lines.push(`  error    ${video.error.code}: ${video.error.message}`);
-  return lines;
-}
-
-/** The rows of `list`, header first; cells escaped before they are measured and padded. */
-function table(videos: Video[]): string[] {
-  const rows = [
-    ['ID', 'STATUS', '%', 'MODEL', 'SIZE', 'SEC', 'CREATED', 'PROMPT'],
-    ...videos.map((video) =>
-      [
-        video.id,
-        video.status,
-        String(video.progress),
-        video.model,
-        video.size,
-        video.seconds,
-        video.createdAt.slice(0, 19).replace('T', ' '),
-        // Its first 40 characters, escaped (the cell is longer when it holds escapes).
-        clip(video.prompt, 40),
-      ].map(printable),
-    ),
-  ];
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
-}
-
-/** `text` cut to `length` characters (whole code points: an emoji is not split) with an ellipsis. */
-function clip(text: string, length: number): string {
-  const characters = [...text];
-  return characters.length > length ? `${characters.slice(0, length - 1).join('')}…` : text;
 }
 
 /** `npm run generate`'s own logic (infra/local/generate.ts) for the local stack, as a child. */

@@ -39,6 +39,7 @@ import {
 } from './request-flags.ts';
 import { simulatorCatalogue } from './simulator-catalogue.ts';
 import { LOCAL_DATA_DIR, runningStackInfo } from './stack-info.ts';
+import { progressLabel } from './standing-text.ts';
 import { printable } from './terminal-text.ts';
 
 const COMMAND = 'generate';
@@ -472,7 +473,8 @@ export async function storedLocation(
  * A few lines a person reads: what was made, where it is, what it cost. How long the job took is
  * on the stack's clock (its own timestamps); `wallSeconds`, what the command waited for it, is
  * shown too when the two differ (an accelerated stack, or a clock catching up with the wall
- * clock).
+ * clock). A job that waited a second or more for a slot says how long, and a priority other than
+ * normal is named.
  */
 export function jobSummary(
   job: PublicJob,
@@ -487,9 +489,16 @@ export function jobSummary(
         ? ` in ${seconds.toFixed(1)} s`
         : ` in ${seconds.toFixed(1)} s on the stack's clock (${wall.toFixed(1)} s of wall time)`;
   }
+  const waited =
+    job.startedAt === undefined
+      ? Number.NaN
+      : (Date.parse(job.startedAt) - Date.parse(job.createdAt)) / 1000;
+  // Under a second is the pipeline's own pace, not a wait for a slot.
+  const queued = waited >= 1 ? `, ${waited.toFixed(1)} s of it waiting for a slot` : '';
+  const priority = job.priority && job.priority !== 'normal' ? `, priority ${job.priority}` : '';
   const lines = [
-    `Job        ${job.id} ${job.status}${took}`,
-    `Video      ${job.model}, ${job.size}, ${job.seconds} s, estimated $${job.estimatedCostUsd.toFixed(2)}`,
+    `Job        ${job.id} ${job.status}${took}${took ? queued : ''}`,
+    `Video      ${job.model}, ${job.size}, ${job.seconds} s, estimated $${job.estimatedCostUsd.toFixed(2)}${priority}`,
   ];
   if (job.error) lines.push(`Error      ${job.error.code}: ${job.error.message}`);
   if (facts.file) {
@@ -638,8 +647,7 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
     say(`Job ${job.id} submitted`);
     job = await followJob(connection.info, job, {
       signal: interrupt.signal,
-      onProgress: (current) =>
-        bar.update(current.progress, current.status.toLowerCase().replace('_', ' ')),
+      onProgress: (current) => bar.update(current.progress, progressLabel(current)),
     });
     bar.done();
     const wallSeconds = (Date.now() - submittedAt) / 1000;

@@ -639,6 +639,110 @@ describe('web console', () => {
     const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
     expect(await job.json()).toMatchObject({ priority: 'high', startTimeoutSeconds: 3600 });
   });
+
+  it("shows where jobs stand: a waiting job's place in line and ETA, a running job's ETA, and they move live", async () => {
+    // Fair admission's standing (issue 23) as the API answers it, laid over real jobs: which
+    // place and ETA a job gets is the API's business, tested there; here, what the console makes
+    // of each case.
+    const submit = async (body: Record<string, unknown>) => {
+      const answer = await fetch(`${stack.apiUrl}/videos`, {
+        method: 'POST',
+        headers: { ...stack.headers, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(answer.status).toBe(202);
+      return ((await answer.json()) as { id: string }).id;
+    };
+    const waiting = await submit({ prompt: 'A tram in the fog, third in line', defer: true });
+    const unknown = await submit({ prompt: 'A tram in the fog, fourth in line', defer: true });
+    // sora-2-pro at 12 s renders long enough to be seen running.
+    const running = await submit({ prompt: 'A tram at night', model: 'sora-2-pro', seconds: '12' });
+    await expect
+      .poll(async () => {
+        const job = await fetch(`${stack.apiUrl}/videos/${running}`, { headers: stack.headers });
+        return ((await job.json()) as { status: string }).status;
+      }, WAIT)
+      .toBe('IN_PROGRESS');
+    const standings = new Map<string, Record<string, unknown>>([
+      [
+        waiting,
+        { priority: 'high', startTimeoutSeconds: 600, queue: { position: 3, etaSeconds: 130 } },
+      ],
+      [unknown, { queue: { position: 4, etaSeconds: null } }],
+      [running, { startedAt: new Date(Date.now()).toISOString(), etaSeconds: 38 }],
+    ]);
+    await page.route(`${stack.apiUrl}/videos**`, async (route) => {
+      if (route.request().method() !== 'GET') return route.fallback();
+      const response = await route.fetch();
+      const body = (await response.json()) as { id?: string; videos?: { id: string }[] };
+      const stand = <T extends { id?: string }>(video: T) => ({
+        ...video,
+        ...(video.id === undefined ? {} : standings.get(video.id)),
+      });
+      const json = body.videos ? { ...body, videos: body.videos.map(stand) } : stand(body);
+      await route.fulfill({ response, json });
+    });
+    try {
+      await page.goto(stack.info().consoleUrl);
+      const note = (id: string) => page.locator(`tr[data-job-id="${id}"] .standing`);
+      await note(waiting).waitFor(WAIT);
+      // \s: the durations' spaces are no-break ones.
+      expect(await note(waiting).textContent()).toMatch(/^#3 in line, done in ~2\smin$/);
+      expect(await note(unknown).textContent()).toBe('#4 in line');
+      expect(await note(running).textContent()).toMatch(/^done in ~40\ss$/);
+      // A job the API says nothing of, or has ended, shows nothing more than its status.
+      expect(await page.locator('tr[data-status="COMPLETED"] .standing').count()).toBe(0);
+      expect(await page.locator('tbody').textContent()).not.toMatch(/null|undefined|NaN/);
+
+      await page.goto(`${new URL(stack.info().consoleUrl).origin}/#/videos/${waiting}`);
+      const facts = page.locator('dl.facts');
+      await facts.getByText('Place in line').waitFor(WAIT);
+      expect(await page.locator('.status-line .standing').textContent()).toMatch(
+        /^#3 in line, done in ~2\smin$/,
+      );
+      const factText = async () => ((await facts.textContent()) ?? '').replaceAll('\u00a0', ' ');
+      expect(await factText()).toContain('Priorityhigh');
+      expect(await factText()).toContain('Start timeout10 min (cancelled if not started by then)');
+      expect(await factText()).toContain('Place in line#3 in line');
+      expect(await factText()).toContain('Expected donein ~2 min');
+      expect(await factText()).not.toContain('Started');
+      expect(await axeViolations(page)).toEqual([]);
+
+      // The next jobs admitted: the page moves it up without being reloaded.
+      standings.set(waiting, {
+        priority: 'high',
+        startTimeoutSeconds: 600,
+        queue: { position: 2, etaSeconds: 70 },
+      });
+      await expect
+        .poll(() => page.locator('.status-line .standing').textContent(), WAIT)
+        .toMatch(/^#2 in line, done in ~1\smin$/);
+      expect(await factText()).toContain('Place in line#2 in line');
+
+      await page.goto(`${new URL(stack.info().consoleUrl).origin}/#/videos/${running}`);
+      await page.locator('.prompt-text', { hasText: 'A tram at night' }).waitFor(WAIT);
+      await facts.getByText('Expected done').waitFor(WAIT);
+      expect(await page.locator('.status-line .standing').textContent()).toMatch(
+        /^done in ~40\ss$/,
+      );
+      expect(await factText()).toContain('Prioritynormal');
+      expect(await factText()).toContain('Expected donein ~40 s');
+      expect(await factText()).toMatch(/Started\w/);
+      expect(await factText()).not.toContain('Place in line');
+
+      // Unknown: no ETA shown, no "null".
+      standings.set(running, { etaSeconds: null });
+      await expect.poll(() => page.locator('.status-line .standing').count(), WAIT).toBe(0);
+      expect(await factText()).not.toMatch(/Expected done|null/);
+    } finally {
+      // Waits for a handler still answering (a request the page made as the test ended).
+      await page.unrouteAll({ behavior: 'wait' });
+      await fetch(`${stack.apiUrl}/videos/${running}/cancel`, {
+        method: 'POST',
+        headers: stack.headers,
+      });
+    }
+  });
 });
 
 async function boxOf(

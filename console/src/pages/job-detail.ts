@@ -4,9 +4,19 @@ import { confirmBefore } from '../confirm.ts';
 import { contentLink } from '../content-links.ts';
 import { announce, h, replaceChildren } from '../dom.ts';
 import { explainError } from '../error-help.ts';
-import { bytes, dateTime, isActive, statusLabel, usd } from '../format.ts';
+import {
+  bytes,
+  dateTime,
+  duration,
+  eta,
+  isActive,
+  placeInLine,
+  standingText,
+  statusLabel,
+  usd,
+} from '../format.ts';
 import { spritesheetScrubber } from '../scrubber.ts';
-import { LIVE_INTERVAL_MS, progressBar, statusBadge } from './job-list.ts';
+import { LIVE_INTERVAL_MS, progressBar, standingNote, statusBadge } from './job-list.ts';
 
 const CANCEL_ROUTE = 'POST /videos/{id}/cancel';
 const REMIX_ROUTE = 'POST /videos/{id}/remix';
@@ -53,11 +63,20 @@ export async function renderJobDetail(context: AppContext, id: string | undefine
         job = again;
         await show(context, job, { onCancelled });
       } else {
+        const moved = standingText(again) !== standingText(job);
         job = again;
         const bar = progressBar(job);
         if (bar) context.main.querySelector('.status-line progress')?.replaceWith(bar);
         const percent = context.main.querySelector('.status-line .percent');
         if (percent) percent.textContent = ` ${job.progress}%`;
+        // Its place in line and ETA move while the status stays. Only then are the facts drawn
+        // again: a redraw would drop a selection (the id being copied).
+        if (moved) {
+          context.main.querySelector('.status-line .standing')?.remove();
+          const note = standingNote(job);
+          if (note) context.main.querySelector('.status-line')?.append(note);
+          context.main.querySelector('.facts-section')?.replaceWith(facts(job));
+        }
       }
     } catch {
       // keep the page as it is and try again
@@ -118,6 +137,7 @@ function statusLine(job: PublicJob): HTMLElement {
     { class: 'status-line' },
     statusBadge(job),
     bar ? [' ', bar, h('span', { class: 'percent' }, ` ${percent}%`)] : null,
+    standingNote(job),
   );
 }
 
@@ -284,15 +304,28 @@ function remixForm(context: AppContext, job: PublicJob, message: HTMLElement): H
 }
 
 function facts(job: PublicJob): HTMLElement {
+  // Absent facts are left out: a row says something only when the API gives it.
+  const optional = (term: string, value: string | undefined): [string, string][] =>
+    value ? [[term, value]] : [];
   const rows: [string, string | HTMLElement][] = [
     ['Id', h('code', {}, job.id)],
     ['Status', statusLabel(job.status)],
+    ...optional('Place in line', placeInLine(job)),
+    ...optional('Expected done', eta(job) && `in ${eta(job)}`),
     ['Model', job.model],
     ['Size', job.size],
     ['Seconds', job.seconds],
     ['Estimated cost', usd(job.estimatedCostUsd)],
     ['Source', job.source],
+    ['Priority', job.priority ?? 'normal'],
+    ...optional(
+      'Start timeout',
+      job.startTimeoutSeconds === undefined
+        ? undefined
+        : `${duration(job.startTimeoutSeconds)} (cancelled if not started by then)`,
+    ),
     ['Created', dateTime(job.createdAt)],
+    ...optional('Started', job.startedAt && dateTime(job.startedAt)),
     ['Updated', dateTime(job.updatedAt)],
   ];
   rows.push(['Client', job.client]);
@@ -314,7 +347,7 @@ function facts(job: PublicJob): HTMLElement {
   }
   return h(
     'section',
-    { 'aria-labelledby': 'facts-heading' },
+    { class: 'facts-section', 'aria-labelledby': 'facts-heading' },
     h('h2', { id: 'facts-heading' }, 'Details'),
     h(
       'dl',

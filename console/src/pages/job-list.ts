@@ -3,7 +3,7 @@ import { type AppContext, pageTitle } from '../app-context.ts';
 import { confirmBefore } from '../confirm.ts';
 import { contentLink } from '../content-links.ts';
 import { announce, h, replaceChildren } from '../dom.ts';
-import { age, isActive, shorten, statusLabel, usd } from '../format.ts';
+import { age, isActive, shorten, standingText, statusLabel, usd } from '../format.ts';
 import { readJobPage } from '../job-pages.ts';
 
 /** How often the list is read again while a job on it is waiting or running. */
@@ -187,7 +187,9 @@ function batchActions(
   return h('div', { class: 'batch-actions' }, button, result);
 }
 
-const version = (job: PublicJob) => `${job.status} ${job.progress} ${job.updatedAt}`;
+// Where a job stands moves without the job changing (others ahead of it admitted, time passing).
+const version = (job: PublicJob) =>
+  `${job.status} ${job.progress} ${job.updatedAt} ${standingText(job)}`;
 
 function rememberRow(
   rows: Map<string, HTMLTableRowElement>,
@@ -220,7 +222,7 @@ function jobRow(job: PublicJob, context: AppContext): HTMLTableRowElement {
       { class: 'prompt' },
       h('a', { href: `#/videos/${encodeURIComponent(job.id)}` }, shorten(job.prompt, 80)),
     ),
-    h('td', {}, statusBadge(job)),
+    h('td', {}, statusBadge(job), standingNote(job)),
     h('td', {}, progressBar(job)),
     // Short values that read wrong broken over two lines ("luma.ray-v2:" / "0", "5 min" / "ago").
     h('td', { 'data-label': 'Model', class: 'nowrap' }, job.model),
@@ -238,6 +240,15 @@ function jobRow(job: PublicJob, context: AppContext): HTMLTableRowElement {
 
 export function statusBadge(job: PublicJob): HTMLElement {
   return h('span', { class: `status status-${job.status.toLowerCase()}` }, statusLabel(job.status));
+}
+
+/**
+ * Under a waiting job's status, its place in line and ETA; under a running job's, its ETA. Only
+ * what the API gives: nothing when it knows no ETA (or, on a list, gives no standing).
+ */
+export function standingNote(job: PublicJob): HTMLElement | null {
+  const text = standingText(job);
+  return text ? h('span', { class: 'standing' }, text) : null;
 }
 
 /** How far a job got; none for a failed or cancelled job, whose last progress means nothing. */

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { Video } from '../../../infra/cli/api-client.ts';
 import {
   cliCommand,
   modelLines,
   nextPageLine,
   type UsageReport,
   usageLines,
+  videoLines,
+  videoTable,
 } from '../../../infra/cli/cli-text.ts';
 
 const DAY: UsageReport = {
@@ -114,5 +117,106 @@ describe('cliCommand', () => {
     expect(cliCommand(['follow', 'job_01'], { client: 'alice', 'data-dir': undefined })).toBe(
       'npm run cli -- follow job_01 --client alice',
     );
+  });
+});
+
+const VIDEO: Video = {
+  id: 'job_01',
+  status: 'QUEUED',
+  client: 'alice',
+  prompt: 'A cat',
+  model: 'sora-2',
+  size: '720x1280',
+  seconds: '4',
+  progress: 0,
+  createdAt: '2026-03-04T12:00:00.000Z',
+  priority: 'normal',
+};
+
+describe('videoLines (get)', () => {
+  it("shows a waiting job's place in line and when it is expected done, under its status", () => {
+    const lines = videoLines({ ...VIDEO, queue: { position: 3, etaSeconds: 130 } });
+
+    expect(lines.slice(0, 3)).toEqual([
+      'job_01  QUEUED  0%',
+      '  queued   #3 in line, done in ~2 min',
+      '  prompt   A cat',
+    ]);
+  });
+
+  it('shows only the place in line of a waiting job whose ETA is unknown', () => {
+    const lines = videoLines({ ...VIDEO, queue: { position: 1, etaSeconds: null } });
+
+    expect(lines[1]).toBe('  queued   #1 in line');
+    expect(lines.join('\n')).not.toMatch(/null|done in/);
+  });
+
+  it("shows a running job's ETA and when it started, and no ETA line when it is unknown", () => {
+    const running: Video = {
+      ...VIDEO,
+      status: 'IN_PROGRESS',
+      progress: 40,
+      startedAt: '2026-03-04T12:01:02.000Z',
+      etaSeconds: 38,
+    };
+
+    const lines = videoLines(running);
+    const unknown = videoLines({ ...running, etaSeconds: null });
+
+    expect(lines[1]).toBe('  running  done in ~40 s');
+    expect(lines).toContain('  started  2026-03-04T12:01:02.000Z');
+    expect(unknown[1]).toBe('  prompt   A cat');
+    expect(unknown.join('\n')).not.toMatch(/null|running|done in/);
+  });
+
+  it('shows a finished job with no standing, and its start time', () => {
+    const lines = videoLines({
+      ...VIDEO,
+      status: 'COMPLETED',
+      progress: 100,
+      startedAt: '2026-03-04T12:01:02.000Z',
+      video: { bytes: 1234, sha256: 'ab12' },
+    });
+
+    expect(lines).toEqual([
+      'job_01  COMPLETED  100%',
+      '  prompt   A cat',
+      '  model    sora-2 720x1280 4s',
+      '  client   alice',
+      '  created  2026-03-04T12:00:00.000Z',
+      '  started  2026-03-04T12:01:02.000Z',
+      '  video    1234 bytes, sha256 ab12',
+    ]);
+  });
+
+  it('names a priority other than normal, and when a waiting job is cancelled unless it starts', () => {
+    const lines = videoLines({ ...VIDEO, priority: 'high', startTimeoutSeconds: 600 });
+
+    expect(lines).toContain('  priority high');
+    expect(lines).toContain(
+      '  timeout  cancelled unless started by 2026-03-04T12:10:00.000Z (600 s)',
+    );
+    expect(videoLines(VIDEO).join('\n')).not.toMatch(/priority|timeout/);
+  });
+});
+
+describe('videoTable (list)', () => {
+  it("adds a waiting job's place and ETA and a running job's ETA to its status, nothing unknown", () => {
+    const rows = videoTable([
+      { ...VIDEO, id: 'job_03', queue: { position: 3, etaSeconds: 130 } },
+      { ...VIDEO, id: 'job_02', queue: { position: 2, etaSeconds: null } },
+      { ...VIDEO, id: 'job_01', status: 'IN_PROGRESS', progress: 40, etaSeconds: 38 },
+      { ...VIDEO, id: 'job_00', status: 'IN_PROGRESS', progress: 10, etaSeconds: null },
+    ]);
+
+    const statuses = rows.map((row) => row.split(/ {2,}/)[1]);
+    expect(statuses).toEqual([
+      'STATUS',
+      'QUEUED #3 ~2m',
+      'QUEUED #2',
+      'IN_PROGRESS ~40s',
+      'IN_PROGRESS',
+    ]);
+    expect(rows.join('\n')).not.toContain('null');
   });
 });

@@ -68,6 +68,27 @@ describe('generate: what it prints', () => {
     );
   });
 
+  it('says how long of its run a job waited for a slot, from a second up', () => {
+    const waited: PublicJob = { ...completed, startedAt: '2026-01-01T00:00:12.000Z' };
+    const admittedAtOnce: PublicJob = { ...completed, startedAt: '2026-01-01T00:00:00.400Z' };
+
+    expect(jobSummary(waited).split('\n')[0]).toBe(
+      'Job        job_01 COMPLETED in 128.7 s, 12.0 s of it waiting for a slot',
+    );
+    expect(jobSummary(admittedAtOnce).split('\n')[0]).toBe(
+      'Job        job_01 COMPLETED in 128.7 s',
+    );
+  });
+
+  it('names a priority other than normal', () => {
+    expect(jobSummary({ ...completed, priority: 'low' }).split('\n')[1]).toBe(
+      'Video      sora-2, 720x1280, 4 s, estimated $0.40, priority low',
+    );
+    expect(jobSummary(completed).split('\n')[1]).toBe(
+      'Video      sora-2, 720x1280, 4 s, estimated $0.40',
+    );
+  });
+
   it('summarises a failed job with its error code and nothing of the table', () => {
     const failed: PublicJob = {
       ...job,
