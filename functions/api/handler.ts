@@ -13,7 +13,7 @@ import { newJobId } from '../shared/jobs/job-id.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { clientRateLimiter } from '../shared/limits/dynamo-client-rate-limiter.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
-import { readUsage } from '../shared/limits/usage-report.ts';
+import { readClientBudget, readUsage } from '../shared/limits/usage-report.ts';
 import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -105,6 +105,7 @@ export const handler = withObservability(
       newJobId,
       contentLink: async (key) => (await videosBucket()).contentLink(key),
       usage: (day) => readUsage(limits, day),
+      clientBudget: (client, day) => readClientBudget(limits.budget, client, day),
       cancel: {
         store,
         clock: now,
