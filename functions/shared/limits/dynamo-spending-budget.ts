@@ -125,7 +125,7 @@ export class DynamoSpendingBudget implements SpendingBudget {
     const cost = toMicroUsd(costUsd);
     const clientLimit =
       client?.dailyBudgetUsd === undefined ? null : toMicroUsd(client.dailyBudgetUsd);
-    const owner = client === undefined ? {} : { client: client.name };
+    const owner: Record<string, string> = client === undefined ? {} : { client: client.name };
     let record = await this.#jobRecord(jobId);
     for (let attempt = 0; attempt < this.#maxAttempts; attempt += 1) {
       // Reserved or settled before: counted once. A released record (its job failed, or the
