@@ -23,7 +23,7 @@ import {
   submitJob,
 } from '../shared/jobs/submit-job.ts';
 import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
-import type { UsageReport } from '../shared/limits/usage-report.ts';
+import type { ClientBudgetReport, UsageReport } from '../shared/limits/usage-report.ts';
 import { MAX_REFERENCE_IMAGE_BYTES, UPLOADS_PREFIX } from '../shared/media/reference-image.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
 import type { StoreUpload } from '../shared/storage/uploads.ts';
@@ -76,6 +76,8 @@ export interface ApiDeps extends SubmitJobDeps {
   contentLink: ContentLink;
   /** A UTC day's spending against the budget, and the concurrency slots in use now. */
   usage: (day: string) => Promise<UsageReport>;
+  /** A client's part of a UTC day's budget, against its own daily budget. */
+  clientBudget: (client: string, day: string) => Promise<ClientBudgetReport>;
   /** Cancels jobs: stops executions, deletes provider jobs, settles the ledger. */
   cancel: CancelJobDeps;
   /** Where a job stands: its queue place and ETA (absent: not shown). */
@@ -238,11 +240,16 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const day = parseDay(query.day, deps.clock());
       // A client sees its own share next to the deployment's; an admin asks for anyone's.
       const client = caller.admin ? nonEmpty(query.client) : caller.client;
-      const [usage, share] = await Promise.all([
+      const [usage, share, budget] = await Promise.all([
         deps.usage(day),
         client === undefined ? undefined : readClientUsage(store, client, day),
+        client === undefined ? undefined : deps.clientBudget(client, day),
       ]);
-      return jsonResponse(200, share === undefined ? usage : { ...usage, client: share });
+      const report: UsageReport =
+        share === undefined || budget === undefined
+          ? usage
+          : { ...usage, client: { ...share, budget } };
+      return jsonResponse(200, report);
     },
 
     async listModels() {

@@ -16,7 +16,7 @@ import { newJobId } from '../shared/jobs/job-id.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { clientRateLimiter } from '../shared/limits/dynamo-client-rate-limiter.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
-import { readUsage } from '../shared/limits/usage-report.ts';
+import { readClientBudget, readUsage } from '../shared/limits/usage-report.ts';
 import { annotatingJobIds } from '../shared/observability/job-tracing.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
@@ -123,6 +123,7 @@ export const handler = withObservability(
       usage: (day) => readUsage(limits, day),
       standing: (job) =>
         standingOf(job, { store, semaphore: limits.semaphore, durations, clock: now }),
+      clientBudget: (client, day) => readClientBudget(limits.budget, client, day),
       cancel: {
         store,
         clock: now,

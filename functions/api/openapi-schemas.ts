@@ -238,6 +238,28 @@ export const usageSchema = z
         truncated: z
           .boolean()
           .describe('More jobs than one report reads (2,000): the figures cover the newest.'),
+        budget: z
+          .strictObject({
+            limitUsd: usd
+              .nullable()
+              .describe(
+                "The client's own daily budget, as its latest job reserved on this day ran under it; null: none (only the deployment's applies), or no job reserved yet.",
+              ),
+            reservedUsd: usd.describe(
+              'Estimated cost of its jobs reserved on this day’s budget and still running.',
+            ),
+            spentUsd: usd.describe(
+              'Actual cost of its videos the provider rendered, charged to this day’s budget.',
+            ),
+            remainingUsd: usd
+              .nullable()
+              .describe(
+                'limitUsd - reservedUsd - spentUsd (never below 0); null without a budget of its own.',
+              ),
+          })
+          .describe(
+            "Its part of the day's budget, as the budget counts it (a job counts on the day its cost was reserved). A job needs room in both budgets: its client's running out holds that client's jobs only.",
+          ),
       })
       .optional()
       .describe(

@@ -692,6 +692,7 @@ const exampleUsage = {
     reservedUsd: 0.4,
     jobs: { submitted: 8, completed: 6, failed: 0, cancelled: 1 },
     truncated: false,
+    budget: { limitUsd: 5, reservedUsd: 0.4, spentUsd: 2.4, remainingUsd: 2.2 },
   },
   budget: { limitUsd: 25, reservedUsd: 1.2, spentUsd: 8.4, orphanedUsd: 0.4, remainingUsd: 15 },
   concurrency: { limit: 4, inUse: 3 },
@@ -704,7 +705,7 @@ function usageOperation(): OpenApiOperation {
     {
       summary: 'Spending and slots',
       description:
-        "A UTC day's spending against the daily budget (today unless `day` is given) and the concurrency slots in use now. A job that today's budget cannot cover is not started: it waits as QUEUED (deferred) for a later scheduled run, or FAILS with `budget_exceeded`, as the deployment is configured.",
+        "A UTC day's spending against the daily budget (today unless `day` is given) and the concurrency slots in use now, with the caller's own share of the day and its part of the budget (`client`, `client.budget`). A job that today's budget, or its client's own daily budget, cannot cover is not started: it waits as QUEUED (deferred) for a later scheduled run, or FAILS with `budget_exceeded`, as the deployment is configured.",
       parameters: [
         {
           name: 'day',
@@ -712,6 +713,14 @@ function usageOperation(): OpenApiOperation {
           required: false,
           description: 'The UTC day, YYYY-MM-DD; today when absent.',
           schema: { type: 'string', format: 'date' },
+        },
+        {
+          name: 'client',
+          in: 'query',
+          required: false,
+          description:
+            'Admins only: the client whose share and budget to show (`client`); ignored for any other caller, who always sees its own.',
+          schema: { type: 'string' },
         },
       ],
       responses: {

@@ -93,7 +93,16 @@ export interface UsageReport {
     spentUsd: number;
     reservedUsd: number;
     jobs: { submitted: number; completed: number; failed: number; cancelled: number };
+    /** Its part of the day's budget (absent from an API older than clients' own budgets). */
+    budget?: ClientBudget;
   };
+}
+
+interface ClientBudget {
+  limitUsd: number | null;
+  spentUsd: number;
+  reservedUsd: number;
+  remainingUsd: number | null;
 }
 
 const usd = (amount: number) => `$${amount.toFixed(2)}`;
@@ -116,8 +125,21 @@ export function usageLines(usage: UsageReport): string[] {
     lines.push(
       `  ${usage.client.client.padEnd(10)}  spent ${usd(usage.client.spentUsd)}, reserved ${usd(usage.client.reservedUsd)}; ${jobs.submitted} submitted, ${jobs.completed} completed, ${jobs.failed} failed, ${jobs.cancelled} cancelled`,
     );
+    if (usage.client.budget) {
+      lines.push(`  budget      ${clientBudgetText(usage.client.client, usage.client.budget)}`);
+    }
   }
   return lines;
+}
+
+/** "<client>: $spent of $limit (reserved $r)": a client's part of the day's budget. */
+function clientBudgetText(client: string, budget: ClientBudget): string {
+  const reserved = `(reserved ${usd(budget.reservedUsd)})`;
+  if (budget.limitUsd === null) {
+    return `${client}: ${usd(budget.spentUsd)} ${reserved}, no daily budget of its own`;
+  }
+  const left = budget.remainingUsd === null ? '' : `, ${usd(budget.remainingUsd)} left`;
+  return `${client}: ${usd(budget.spentUsd)} of ${usd(budget.limitUsd)} ${reserved}${left}`;
 }
 
 /** `npm run cli -- <words>` and the given flags (absent ones left out), as a shell reads it back. */

@@ -214,6 +214,10 @@ describe('web console', () => {
     expect(await today.locator('dl').textContent()).toMatch(/Spent \(rendered\)\$0\.80Reserved/);
     const share = page.getByRole('region', { name: 'Your share today (client default)' });
     expect(await share.locator('dl').textContent()).toMatch(/Spent\$0\.80Reserved/);
+    // The local stack gives the default client no budget of its own: counted, not limited.
+    expect(await share.locator('dl').textContent()).toMatch(
+      /Own daily budgetdefault: \$\d+\.\d\d \(reserved \$\d+\.\d\d\), none set/,
+    );
     await page.getByRole('heading', { name: /^Waiting/ }).waitFor(WAIT);
     // The cards keep apart, and a card's heading sits at its padding, not below an empty band.
     const todayBox = await boxOf(today);

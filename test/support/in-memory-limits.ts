@@ -2,7 +2,9 @@ import { createAdmission } from '../../functions/shared/admission/admission.ts';
 import { DEFAULT_CLIENT } from '../../functions/shared/jobs/job.ts';
 import type { JobStore } from '../../functions/shared/jobs/job-store.ts';
 import type {
+  BudgetClient,
   BudgetReservation,
+  ClientDailyUsage,
   ClientSlots,
   ConcurrencySemaphore,
   DailyUsage,
@@ -136,6 +138,7 @@ interface JobRecord {
   state: 'reserved' | 'released' | 'spent';
   reservedMicroUsd: number;
   spentMicroUsd: number;
+  client?: string | undefined;
 }
 
 interface DayTotals {
@@ -148,10 +151,16 @@ interface DayTotals {
   completed: number;
 }
 
+interface ClientTotals extends DayTotals {
+  limit: number | null;
+}
+
 export class InMemorySpendingBudget implements SpendingBudget {
   readonly #limitMicroUsd: number | null;
   readonly #jobs = new Map<string, JobRecord>();
   readonly #days = new Map<string, DayTotals>();
+  /** By `<day> <client>`. */
+  readonly #clients = new Map<string, ClientTotals>();
   /** Provider job ids recorded as orphans, with their cost in micro-dollars. */
   readonly orphans = new Map<string, number>();
 
@@ -159,7 +168,12 @@ export class InMemorySpendingBudget implements SpendingBudget {
     this.#limitMicroUsd = dailyLimitUsd === null ? null : toMicroUsd(dailyLimitUsd);
   }
 
-  async reserve(jobId: string, costUsd: number, day: string): Promise<BudgetReservation> {
+  async reserve(
+    jobId: string,
+    costUsd: number,
+    day: string,
+    client?: BudgetClient,
+  ): Promise<BudgetReservation> {
     const cost = toMicroUsd(costUsd);
     const record = this.#jobs.get(jobId);
     if (record !== undefined && record.state !== 'released') return 'reserved';
@@ -167,39 +181,58 @@ export class InMemorySpendingBudget implements SpendingBudget {
     if (this.#limitMicroUsd !== null && totals.committed + cost > this.#limitMicroUsd) {
       return 'exceeded';
     }
-    this.#jobs.set(jobId, { day, state: 'reserved', reservedMicroUsd: cost, spentMicroUsd: 0 });
-    totals.committed += cost;
-    totals.reserved += cost;
-    totals.started += 1;
+    const clientLimit =
+      client?.dailyBudgetUsd === undefined ? null : toMicroUsd(client.dailyBudgetUsd);
+    const clientTotals = client === undefined ? undefined : this.#client(day, client.name);
+    if (clientTotals && clientLimit !== null && clientTotals.committed + cost > clientLimit) {
+      return 'client-exceeded';
+    }
+    this.#jobs.set(jobId, {
+      day,
+      state: 'reserved',
+      reservedMicroUsd: cost,
+      spentMicroUsd: 0,
+      client: client?.name,
+    });
+    for (const each of clientTotals ? [totals, clientTotals] : [totals]) {
+      each.committed += cost;
+      each.reserved += cost;
+      each.started += 1;
+    }
+    if (clientTotals) clientTotals.limit = clientLimit;
     return 'reserved';
   }
 
   async release(jobId: string, _day: string): Promise<void> {
     const record = this.#jobs.get(jobId);
     if (record?.state !== 'reserved') return;
-    const totals = this.#day(record.day);
-    totals.committed -= record.reservedMicroUsd;
-    totals.reserved -= record.reservedMicroUsd;
-    record.state = 'released';
-  }
-
-  async recordSpent(jobId: string, costUsd: number, day: string): Promise<void> {
-    const spent = toMicroUsd(costUsd);
-    const record = this.#jobs.get(jobId);
-    if (record?.state === 'spent') return;
-    const totals = this.#day(record?.day ?? day);
-    if (record?.state === 'reserved') {
+    for (const totals of this.#totalsOf(record.day, record.client)) {
       totals.committed -= record.reservedMicroUsd;
       totals.reserved -= record.reservedMicroUsd;
     }
-    totals.committed += spent;
-    totals.spent += spent;
-    totals.completed += 1;
+    record.state = 'released';
+  }
+
+  async recordSpent(jobId: string, costUsd: number, day: string, client?: string): Promise<void> {
+    const spent = toMicroUsd(costUsd);
+    const record = this.#jobs.get(jobId);
+    if (record?.state === 'spent') return;
+    const owner = record === undefined ? client : record.client;
+    for (const totals of this.#totalsOf(record?.day ?? day, owner)) {
+      if (record?.state === 'reserved') {
+        totals.committed -= record.reservedMicroUsd;
+        totals.reserved -= record.reservedMicroUsd;
+      }
+      totals.committed += spent;
+      totals.spent += spent;
+      totals.completed += 1;
+    }
     this.#jobs.set(jobId, {
       day: record?.day ?? day,
       state: 'spent',
       reservedMicroUsd: record?.reservedMicroUsd ?? 0,
       spentMicroUsd: spent,
+      client: owner,
     });
   }
 
@@ -231,9 +264,37 @@ export class InMemorySpendingBudget implements SpendingBudget {
     };
   }
 
+  async clientUsage(client: string, day: string): Promise<ClientDailyUsage> {
+    const totals = this.#client(day, client);
+    return {
+      day,
+      client,
+      limitUsd: totals.limit === null ? null : fromMicroUsd(totals.limit),
+      reservedUsd: fromMicroUsd(totals.reserved),
+      spentUsd: fromMicroUsd(totals.spent),
+      startedJobs: totals.started,
+      completedJobs: totals.completed,
+    };
+  }
+
   /** The job's budget state, if it has a record (synchronous, for assertions). */
   stateOf(jobId: string): 'reserved' | 'released' | 'spent' | undefined {
     return this.#jobs.get(jobId)?.state;
+  }
+
+  /** The totals a job's settlement moves: its day's, and its client's part of it. */
+  #totalsOf(day: string, client: string | undefined): DayTotals[] {
+    return client === undefined ? [this.#day(day)] : [this.#day(day), this.#client(day, client)];
+  }
+
+  #client(day: string, client: string): ClientTotals {
+    const key = `${day} ${client}`;
+    let totals = this.#clients.get(key);
+    if (totals === undefined) {
+      totals = { committed: 0, reserved: 0, spent: 0, started: 0, completed: 0, limit: null };
+      this.#clients.set(key, totals);
+    }
+    return totals;
   }
 
   #day(day: string): DayTotals {

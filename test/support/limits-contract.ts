@@ -138,4 +138,188 @@ export function limitsContract(name: string, implementations: () => LimitsImplem
       expect(await budget.usage(DAY)).toMatchObject({ limitUsd: null, reservedUsd: 500 });
     });
   });
+
+  describe(`SpendingBudget contract, clients' own budgets: ${name}`, () => {
+    const alice = { name: 'alice' };
+    const bob = { name: 'bob', dailyBudgetUsd: 0.8 };
+
+    it('admits a job only with room in both budgets, and says which one refused', async () => {
+      const budget = await implementations().budget(1.2);
+
+      const bobFirst = await budget.reserve('job_b1', 0.4, DAY, bob);
+      const bobSecond = await budget.reserve('job_b2', 0.4, DAY, bob);
+      const bobOverHisOwn = await budget.reserve('job_b3', 0.4, DAY, bob);
+      const aliceFits = await budget.reserve('job_a1', 0.4, DAY, alice);
+      const aliceOverTheDay = await budget.reserve('job_a2', 0.4, DAY, alice);
+      const bobOverBoth = await budget.reserve('job_b4', 0.4, DAY, bob);
+
+      expect([bobFirst, bobSecond, bobOverHisOwn]).toEqual([
+        'reserved',
+        'reserved',
+        'client-exceeded',
+      ]);
+      expect([aliceFits, aliceOverTheDay]).toEqual(['reserved', 'exceeded']);
+      // The day's refusal wins: no client could start.
+      expect(bobOverBoth).toBe('exceeded');
+      expect(await budget.usage(DAY)).toMatchObject({ reservedUsd: 1.2, startedJobs: 3 });
+    });
+
+    it("refuses a job dearer than its client's whole budget", async () => {
+      const budget = await implementations().budget(null);
+
+      expect(await budget.reserve('job_b', 1, DAY, bob)).toBe('client-exceeded');
+      expect(await budget.usage(DAY)).toMatchObject({ reservedUsd: 0, startedJobs: 0 });
+    });
+
+    it("keeps bob's budget running out from touching alice", async () => {
+      const budget = await implementations().budget(10);
+      await budget.reserve('job_b1', 0.4, DAY, bob);
+      await budget.recordSpent('job_b1', 0.4, DAY);
+      await budget.reserve('job_b2', 0.4, DAY, bob);
+
+      const bobAgain = await budget.reserve('job_b3', 0.4, DAY, bob);
+      const aliceJobs = await Promise.all(
+        jobIds(5).map((jobId) => budget.reserve(`alice_${jobId}`, 0.4, DAY, alice)),
+      );
+
+      expect(bobAgain).toBe('client-exceeded');
+      expect(aliceJobs).toEqual(Array(5).fill('reserved'));
+      expect(await budget.clientUsage('bob', DAY)).toEqual({
+        day: DAY,
+        client: 'bob',
+        limitUsd: 0.8,
+        reservedUsd: 0.4,
+        spentUsd: 0.4,
+        startedJobs: 2,
+        completedJobs: 1,
+      });
+      // A client without a budget of its own is counted, never limited.
+      expect(await budget.clientUsage('alice', DAY)).toMatchObject({
+        limitUsd: null,
+        reservedUsd: 2,
+        startedJobs: 5,
+      });
+    });
+
+    it("never lets one client's parallel reservations exceed its budget: $0.80 covers exactly 2 of 12 jobs at $0.40", async () => {
+      const budget = await implementations().budget(100);
+
+      const results = await Promise.all(
+        jobIds(12).map((jobId) => budget.reserve(jobId, 0.4, DAY, bob)),
+      );
+
+      expect(results.filter((result) => result === 'reserved')).toHaveLength(2);
+      expect(results.filter((result) => result === 'client-exceeded')).toHaveLength(10);
+      expect(await budget.clientUsage('bob', DAY)).toMatchObject({
+        reservedUsd: 0.8,
+        startedJobs: 2,
+      });
+      expect(await budget.usage(DAY)).toMatchObject({ reservedUsd: 0.8, startedJobs: 2 });
+    });
+
+    it('holds both limits under parallel reservations of two clients', async () => {
+      const budget = await implementations().budget(2);
+
+      const [bobs, alices] = await Promise.all([
+        Promise.all(jobIds(8).map((jobId) => budget.reserve(`bob_${jobId}`, 0.4, DAY, bob))),
+        Promise.all(jobIds(8).map((jobId) => budget.reserve(`alice_${jobId}`, 0.4, DAY, alice))),
+      ]);
+
+      const bobReserved = bobs.filter((result) => result === 'reserved').length;
+      const aliceReserved = alices.filter((result) => result === 'reserved').length;
+      // Alice alone has jobs enough to fill the day: it fills, and bob never passes his $0.80.
+      expect(bobReserved + aliceReserved).toBe(5);
+      expect(bobReserved).toBeLessThanOrEqual(2);
+      expect(new Set(alices.filter((result) => result !== 'reserved'))).toEqual(
+        new Set(['exceeded']),
+      );
+      expect((await budget.clientUsage('bob', DAY)).reservedUsd).toBeCloseTo(bobReserved * 0.4, 6);
+      expect((await budget.usage(DAY)).reservedUsd).toBe(2);
+    });
+
+    it("settles each job once on both days: repeated release and spending change nothing, and free the client's room", async () => {
+      const budget = await implementations().budget(10);
+      await budget.reserve('job_done', 0.4, DAY, bob);
+      await budget.reserve('job_failed', 0.4, DAY, bob);
+
+      await budget.recordSpent('job_done', 0.3, '2026-03-02');
+      await budget.recordSpent('job_done', 0.3, '2026-03-02');
+      await budget.release('job_failed', DAY);
+      await budget.release('job_failed', DAY);
+      await budget.release('job_done', DAY);
+
+      expect(await budget.clientUsage('bob', DAY)).toMatchObject({
+        reservedUsd: 0,
+        spentUsd: 0.3,
+        startedJobs: 2,
+        completedJobs: 1,
+      });
+      expect(await budget.usage(DAY)).toMatchObject({ reservedUsd: 0, spentUsd: 0.3 });
+      expect((await budget.clientUsage('bob', '2026-03-02')).spentUsd).toBe(0);
+      // $0.30 of bob's $0.80 is spent: one more job at $0.40 fits, and no more.
+      expect(await budget.reserve('job_next', 0.4, DAY, bob)).toBe('reserved');
+      expect(await budget.reserve('job_last', 0.4, DAY, bob)).toBe('client-exceeded');
+    });
+
+    it("charges a released job's spending to the client it was reserved for", async () => {
+      const budget = await implementations().budget(10);
+      await budget.reserve('job_late', 0.4, DAY, bob);
+      await budget.release('job_late', DAY);
+
+      await budget.recordSpent('job_late', 0.4, DAY);
+
+      expect(await budget.clientUsage('bob', DAY)).toMatchObject({ reservedUsd: 0, spentUsd: 0.4 });
+    });
+
+    it('charges a spending without a reservation to the client named, once', async () => {
+      const budget = await implementations().budget(10);
+
+      await budget.recordSpent('job_unreserved', 0.4, DAY, 'bob');
+      await budget.recordSpent('job_unreserved', 0.4, DAY, 'bob');
+
+      expect(await budget.clientUsage('bob', DAY)).toMatchObject({
+        spentUsd: 0.4,
+        completedJobs: 1,
+      });
+    });
+
+    it('moves a job reserved again for no client off its former client', async () => {
+      const budget = await implementations().budget(10);
+      await budget.reserve('job_a', 0.4, DAY, bob);
+      await budget.release('job_a', DAY);
+
+      await budget.reserve('job_a', 0.4, DAY);
+      await budget.release('job_a', DAY);
+      await budget.reserve('job_a', 0.4, DAY);
+      await budget.recordSpent('job_a', 0.4, DAY);
+
+      expect(await budget.clientUsage('bob', DAY)).toMatchObject({
+        reservedUsd: 0,
+        spentUsd: 0,
+        startedJobs: 1,
+      });
+      expect(await budget.usage(DAY)).toMatchObject({ reservedUsd: 0, spentUsd: 0.4 });
+    });
+
+    it('shows the limit the latest reservation ran under, and nothing for a client not seen', async () => {
+      const budget = await implementations().budget(10);
+      await budget.reserve('job_1', 0.4, DAY, bob);
+      const raised = (await budget.clientUsage('bob', DAY)).limitUsd;
+      await budget.reserve('job_2', 0.4, DAY, { name: 'bob', dailyBudgetUsd: 3 });
+      const after = (await budget.clientUsage('bob', DAY)).limitUsd;
+      await budget.reserve('job_3', 0.4, DAY, { name: 'bob' });
+
+      expect([raised, after]).toEqual([0.8, 3]);
+      expect((await budget.clientUsage('bob', DAY)).limitUsd).toBeNull();
+      expect(await budget.clientUsage('carol', DAY)).toEqual({
+        day: DAY,
+        client: 'carol',
+        limitUsd: null,
+        reservedUsd: 0,
+        spentUsd: 0,
+        startedJobs: 0,
+        completedJobs: 0,
+      });
+    });
+  });
 }

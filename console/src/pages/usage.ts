@@ -19,7 +19,7 @@ export async function renderUsage(context: AppContext): Promise<void> {
     ]);
     if (!context.isCurrent()) return;
     const { budget, concurrency } = usage;
-    const share = (usage as UsageReport & { client?: ClientShare }).client;
+    const share = usage.client;
     const spent = budget.spentUsd + budget.reservedUsd + budget.orphanedUsd;
     const meter =
       budget.limitUsd === null
@@ -83,18 +83,13 @@ export async function renderUsage(context: AppContext): Promise<void> {
 }
 
 /** The caller's own part of the day (`GET /usage` answers it where the API has clients). */
-interface ClientShare {
-  client: string;
-  spentUsd: number;
-  reservedUsd: number;
-  jobs: { submitted: number; completed: number; failed: number; cancelled: number };
-  truncated: boolean;
-}
+type ClientShare = NonNullable<UsageReport['client']>;
 
 function clientShare(share: ClientShare): HTMLElement {
   const rows: [string, string][] = [
     ['Spent', usd(share.spentUsd)],
     ['Reserved', usd(share.reservedUsd)],
+    ['Own daily budget', clientBudgetText(share.client, share.budget)],
     ['Jobs submitted', String(share.jobs.submitted)],
     ['Completed', String(share.jobs.completed)],
     ['Failed', String(share.jobs.failed)],
@@ -111,6 +106,16 @@ function clientShare(share: ClientShare): HTMLElement {
     ),
     share.truncated ? h('p', { class: 'hint' }, 'Counted from your newest 2,000 jobs.') : null,
   );
+}
+
+/** "<client>: $spent of $limit (reserved $r)": its part of the day's budget, against its own. */
+function clientBudgetText(client: string, budget: ClientShare['budget']): string {
+  const reserved = `(reserved ${usd(budget.reservedUsd)})`;
+  if (budget.limitUsd === null) {
+    return `${client}: ${usd(budget.spentUsd)} ${reserved}, none set`;
+  }
+  const left = budget.remainingUsd === null ? '' : `, ${usd(budget.remainingUsd)} left`;
+  return `${client}: ${usd(budget.spentUsd)} of ${usd(budget.limitUsd)} ${reserved}${left}`;
 }
 
 const countLabel = (jobs: PublicJob[], next: string | null) => `${jobs.length}${next ? '+' : ''}`;

@@ -320,7 +320,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
 
     async settleRendered(job, costUsd) {
       const now = deps.clock();
-      await deps.budget.recordSpent(job.jobId, costUsd, utcDay(now));
+      await deps.budget.recordSpent(job.jobId, costUsd, utcDay(now), ownerOf(job));
       // Settled twice per job (poll, then download): only the release that freed the slot
       // records the duration and hands off.
       const freed = await deps.semaphore.release(job.jobId, ownerOf(job));

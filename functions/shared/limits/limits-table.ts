@@ -8,7 +8,8 @@
  * | requests in one minute   | `LIMIT#requests#<minute>`    | `LIMIT`       | `count`, `expiresAt`                                     |
  * | a client's API requests  | `LIMIT#client-requests#<client>#<window>` | `LIMIT` | `count`, `expiresAt`                            |
  * | budget of one UTC day    | `BUDGET#DAY#<YYYY-MM-DD>`    | `BUDGET`      | `committedMicroUsd`, `reservedMicroUsd`, `spentMicroUsd`, `startedJobs`, `completedJobs` |
- * | a job's budget record    | `BUDGET#JOB#<jobId>`         | `BUDGET`      | `day`, `state`, `reservedMicroUsd`, `spentMicroUsd`, `expiresAt` |
+ * | a client's part of a day | `BUDGET#CLIENTS#<YYYY-MM-DD>` | `CLIENT#<client>` | the day's totals but orphans, `limitMicroUsd` (the client's own budget, absent: none) |
+ * | a job's budget record    | `BUDGET#JOB#<jobId>`         | `BUDGET`      | `day`, `state`, `reservedMicroUsd`, `spentMicroUsd`, `client` (absent: reserved for none), `expiresAt` |
  *
  * Amounts are integers in micro-dollars: DynamoDB adds them exactly, where float dollars drift.
  * `expiresAt` (epoch seconds) is for a table TTL on that attribute.
@@ -38,6 +39,16 @@ export const clientRequestsKey = (client: string, windowStart: string) => ({
 export const budgetDayKey = (day: string) => ({
   [PARTITION_KEY]: `BUDGET#DAY#${day}`,
   [SORT_KEY]: 'BUDGET',
+});
+
+/**
+ * One client's part of a day's budget. Every client of a day shares one partition, so one query
+ * lists them; apart from the day item, whose `BUDGET#DAY#` readers (the pipeline audit) never
+ * meet these. Client names hold no `#`.
+ */
+export const budgetClientDayKey = (day: string, client: string) => ({
+  [PARTITION_KEY]: `BUDGET#CLIENTS#${day}`,
+  [SORT_KEY]: `CLIENT#${client}`,
 });
 
 export const budgetJobKey = (jobId: string) => ({

@@ -64,13 +64,16 @@ export interface RequestRateLimiter {
   tryTake(now: Date): Promise<boolean>;
 }
 
-/** `client-exceeded`: the job's client's own daily budget cannot cover it. */
+/**
+ * How a reservation ended: `exceeded` when the deployment's day has no room for the job,
+ * `client-exceeded` when the deployment's has but its client's own day does not.
+ */
 export type BudgetReservation = 'reserved' | 'exceeded' | 'client-exceeded';
 
-/** The client a reservation is made for, and its own daily budget if it has one. */
+/** The client a job is reserved for, and its own daily budget (absent: tracked, not limited). */
 export interface BudgetClient {
   name: string;
-  dailyBudgetUsd?: number;
+  dailyBudgetUsd?: number | undefined;
 }
 
 export interface DailyUsage {
@@ -91,9 +94,31 @@ export interface DailyUsage {
   orphanedJobs?: number;
 }
 
-/** A daily spending budget; reservations are made before the provider create call. */
+/** One client's part of a UTC day's budget, as its jobs' reservations recorded it. */
+export interface ClientDailyUsage {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  client: string;
+  /** The client's own budget its latest reservation of the day ran under; null: none. */
+  limitUsd: number | null;
+  /** Estimated cost of its jobs reserved on this day and still in flight. */
+  reservedUsd: number;
+  /** Actual cost of its jobs charged to this day. */
+  spentUsd: number;
+  startedJobs: number;
+  completedJobs: number;
+}
+
+/**
+ * A daily spending budget; reservations are made before the provider create call. A job reserved
+ * for a client also counts on that client's day, and needs room in both when the client has a
+ * budget of its own; release and spending move the client's day with the deployment's.
+ */
 export interface SpendingBudget {
-  /** Reserves the job's estimated cost on `day`; reserving twice for one job counts once. */
+  /**
+   * Reserves the job's estimated cost on `day`, for `client` when given; reserving twice for one
+   * job counts once.
+   */
   reserve(
     jobId: string,
     costUsd: number,
@@ -102,14 +127,14 @@ export interface SpendingBudget {
   ): Promise<BudgetReservation>;
   /**
    * Returns a reservation (job failed or deferred before it cost anything); idempotent. The
-   * reservation is returned to the day it was made on.
+   * reservation is returned to the day (and the client) it was made for.
    */
   release(jobId: string, day: string): Promise<void>;
   /**
-   * Records the job's actual cost on completion, on the day its cost was reserved (`day` when
-   * there was no reservation); idempotent.
+   * Records the job's actual cost on completion, on the day and client its cost was reserved
+   * for (`day` and `client` when there was no reservation); idempotent.
    */
-  recordSpent(jobId: string, costUsd: number, day: string): Promise<void>;
+  recordSpent(jobId: string, costUsd: number, day: string, client?: string): Promise<void>;
   /**
    * Records a provider job the pipeline created that no job holds (e.g. its create answered
    * after the job was closed): it is marked an orphan in the provider-job ledger, so no job can
@@ -121,6 +146,8 @@ export interface SpendingBudget {
     day: string,
   ): Promise<boolean>;
   usage(day: string): Promise<DailyUsage>;
+  /** One client's part of `day` (all zeros and no limit before it reserved anything). */
+  clientUsage(client: string, day: string): Promise<ClientDailyUsage>;
 }
 
 /**

@@ -1,6 +1,20 @@
+import type { ClientUsage } from '../jobs/client-usage.ts';
 import type { ConcurrencySemaphore, SpendingBudget } from './limits.ts';
 
-/** What `GET /usage` answers: one UTC day's spending against the budget, and the slots now. */
+/** A client's part of the day's budget, against its own daily budget when it has one. */
+export interface ClientBudgetReport {
+  /** The client's own budget (as its latest reservation of the day ran under); null: none. */
+  limitUsd: number | null;
+  reservedUsd: number;
+  spentUsd: number;
+  /** limit - reserved - spent, never below 0; null without a budget of its own. */
+  remainingUsd: number | null;
+}
+
+/**
+ * What `GET /usage` answers: one UTC day's spending against the budget, and the slots now; for a
+ * client (an admin's: the one asked for), its share of the day and its part of the budget.
+ */
 export interface UsageReport {
   day: string;
   budget: {
@@ -14,6 +28,7 @@ export interface UsageReport {
   };
   concurrency: { limit: number; inUse: number };
   jobs: { started: number; completed: number; orphaned: number };
+  client?: ClientUsage & { budget: ClientBudgetReport };
 }
 
 export interface UsageSources {
@@ -52,3 +67,21 @@ export async function readUsage(sources: UsageSources, day: string): Promise<Usa
 }
 
 const roundUsd = (usd: number) => Math.round(usd * 10_000) / 10_000;
+
+/** Reads a client's part of a day's budget (one consistent read), rounded as `readUsage`. */
+export async function readClientBudget(
+  budget: Pick<SpendingBudget, 'clientUsage'>,
+  client: string,
+  day: string,
+): Promise<ClientBudgetReport> {
+  const usage = await budget.clientUsage(client, day);
+  return {
+    limitUsd: usage.limitUsd,
+    reservedUsd: roundUsd(usage.reservedUsd),
+    spentUsd: roundUsd(usage.spentUsd),
+    remainingUsd:
+      usage.limitUsd === null
+        ? null
+        : roundUsd(Math.max(0, usage.limitUsd - usage.reservedUsd - usage.spentUsd)),
+  };
+}

@@ -33,6 +33,9 @@ function setup() {
     usage: async () => {
       throw new Error('GET /usage is tested in usage-route.test.ts');
     },
+    clientBudget: async () => {
+      throw new Error('GET /usage is tested in usage-route.test.ts');
+    },
     logger,
   });
   const send = async (request: HttpRequest) => {

@@ -32,6 +32,9 @@ function setup() {
     usage: async () => {
       throw new Error('not used');
     },
+    clientBudget: async () => {
+      throw new Error('not used');
+    },
     cancel: cancel.deps,
     webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     logger: log.logger,

@@ -21,7 +21,7 @@ import type { PublicJob } from '../../../functions/api/public-job.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import type { ClientRateLimiter } from '../../../functions/shared/limits/dynamo-client-rate-limiter.ts';
-import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
+import { readClientBudget, readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
@@ -70,6 +70,7 @@ function setup(
     newJobId,
     contentLink: async (key) => `https://videos.example.com/${key}?X-Amz-Expires=300`,
     usage: (day) => readUsage(limits, day),
+    clientBudget: (client, day) => readClientBudget(limits.budget, client, day),
     logger: recordingLogger().logger,
   });
   const send = (request: HttpRequest) => handler(httpApiEvent(request));
@@ -348,6 +349,19 @@ describe('GET /usage answers as documented', () => {
     const response = await send(get('/usage'));
 
     expect(response.statusCode).toBe(200);
+    expectDocumented('GET /usage', response);
+  });
+
+  it("200 with the caller's share against its own budget", async () => {
+    const { limits, send } = setup({ budgetUsd: 25 });
+    const caller = { name: 'default', dailyBudgetUsd: 5 };
+    await limits.budget.reserve(newJobId(NOW), 0.4, '2026-03-04', caller);
+
+    const response = await send(get('/usage'));
+
+    expect(JSON.parse(response.body ?? 'null')).toMatchObject({
+      client: { budget: { limitUsd: 5, reservedUsd: 0.4, remainingUsd: 4.6 } },
+    });
     expectDocumented('GET /usage', response);
   });
 

@@ -4,7 +4,7 @@ import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { API_ROUTES, routeKey } from '../../../functions/api/api-routes.ts';
 import { openApiDocument } from '../../../functions/api/openapi.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
-import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
+import { readClientBudget, readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { createPipelineApp } from '../../../infra/synth-pipeline.ts';
 import { httpApiEvent } from '../../support/http-api-event.ts';
@@ -39,6 +39,7 @@ function handler() {
     newJobId,
     contentLink: async (key) => `https://videos.example.com/${key}`,
     usage: (day) => readUsage(inMemoryUsageSources(), day),
+    clientBudget: (client, day) => readClientBudget(inMemoryUsageSources().budget, client, day),
     logger: recordingLogger().logger,
   });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
-import { readUsage } from '../../../functions/shared/limits/usage-report.ts';
+import { readClientBudget, readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
@@ -27,6 +27,7 @@ function setup(budgetUsd: number | null) {
     newJobId,
     contentLink: async (key) => `https://videos.example.com/${key}`,
     usage: (day) => readUsage(limits, day),
+    clientBudget: (client, day) => readClientBudget(limits.budget, client, day),
     logger: recordingLogger().logger,
   });
   // An admin unless the request says otherwise: the deployment's figures alone.
@@ -138,5 +139,42 @@ describe('GET /usage', () => {
     };
     expect(alice.json).toMatchObject({ day: '2026-03-04', client: share });
     expect(admin.json).toMatchObject({ client: share });
+  });
+
+  it("shows a client's part of the budget against its own daily budget, to it and to an admin", async () => {
+    const { limits, send } = setup(10);
+    const bob = { name: 'bob', dailyBudgetUsd: 2 };
+    await limits.budget.reserve('job_done', 0.4, '2026-03-04', bob);
+    await limits.budget.recordSpent('job_done', 0.5, '2026-03-04');
+    await limits.budget.reserve('job_running', 0.8, '2026-03-04', bob);
+    await limits.budget.reserve('job_alice', 0.4, '2026-03-04', { name: 'alice' });
+
+    const asBob = await send({ method: 'GET', path: '/usage', authorizer: { client: 'bob' } });
+    const asAdmin = await send({ method: 'GET', path: '/usage', query: { client: 'bob' } });
+    const asAlice = await send({ method: 'GET', path: '/usage', authorizer: { client: 'alice' } });
+    const adminAlone = await send({ method: 'GET', path: '/usage' });
+
+    const bobsBudget = { limitUsd: 2, reservedUsd: 0.8, spentUsd: 0.5, remainingUsd: 0.7 };
+    expect(asBob.json).toMatchObject({ client: { client: 'bob', budget: bobsBudget } });
+    expect(asAdmin.json).toMatchObject({ client: { client: 'bob', budget: bobsBudget } });
+    expect(asAlice.json).toMatchObject({
+      client: {
+        client: 'alice',
+        budget: { limitUsd: null, reservedUsd: 0.4, spentUsd: 0, remainingUsd: null },
+      },
+    });
+    expect(adminAlone.json).not.toHaveProperty('client');
+  });
+
+  it("never answers a negative remainder of a client's budget", async () => {
+    const { limits, send } = setup(null);
+    await limits.budget.reserve('job_dear', 0.4, '2026-03-04', { name: 'bob', dailyBudgetUsd: 1 });
+    await limits.budget.recordSpent('job_dear', 1.5, '2026-03-04');
+
+    const response = await send({ method: 'GET', path: '/usage', authorizer: { client: 'bob' } });
+
+    expect(response.json).toMatchObject({
+      client: { budget: { limitUsd: 1, spentUsd: 1.5, remainingUsd: 0 } },
+    });
   });
 });

@@ -50,6 +50,41 @@ describe('usageLines', () => {
     expect(usageLines(usage)[2]).toBe(
       '  alice       spent $2.40, reserved $0.40; 8 submitted, 6 completed, 0 failed, 1 cancelled',
     );
+    expect(usageLines(usage)).toHaveLength(3);
+  });
+
+  it("adds the caller's part of the budget against its own daily budget", () => {
+    const usage: UsageReport = {
+      ...DAY,
+      client: {
+        client: 'bob',
+        spentUsd: 0.5,
+        reservedUsd: 0.8,
+        jobs: { submitted: 3, completed: 1, failed: 0, cancelled: 0 },
+        budget: { limitUsd: 2, spentUsd: 0.5, reservedUsd: 0.8, remainingUsd: 0.7 },
+      },
+    };
+
+    expect(usageLines(usage)[3]).toBe(
+      '  budget      bob: $0.50 of $2.00 (reserved $0.80), $0.70 left',
+    );
+  });
+
+  it('says a client has no daily budget of its own', () => {
+    const usage: UsageReport = {
+      ...DAY,
+      client: {
+        client: 'alice',
+        spentUsd: 2.4,
+        reservedUsd: 0.4,
+        jobs: { submitted: 8, completed: 6, failed: 0, cancelled: 1 },
+        budget: { limitUsd: null, spentUsd: 2.4, reservedUsd: 0.4, remainingUsd: null },
+      },
+    };
+
+    expect(usageLines(usage)[3]).toBe(
+      '  budget      alice: $2.40 (reserved $0.40), no daily budget of its own',
+    );
   });
 });
 

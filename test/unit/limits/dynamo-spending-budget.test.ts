@@ -46,9 +46,11 @@ function transactItems(call = 0) {
   return dynamo.commandCalls(TransactWriteCommand)[call]?.args[0].input.TransactItems ?? [];
 }
 
-function jobRecord(state: string, day = DAY, reservedMicroUsd = 400_000) {
-  return { Item: { ...JOB_KEY, day, state, reservedMicroUsd } };
+function jobRecord(state: string, day = DAY, reservedMicroUsd = 400_000, client?: string) {
+  return { Item: { ...JOB_KEY, day, state, reservedMicroUsd, ...(client ? { client } : {}) } };
 }
+
+const BOB_KEY = { pk: `BUDGET#CLIENTS#${DAY}`, sk: 'CLIENT#bob' };
 
 beforeEach(() => {
   dynamo.reset();
@@ -353,5 +355,186 @@ describe('DynamoSpendingBudget.usage', () => {
       orphanedUsd: 0,
       orphanedJobs: 0,
     });
+  });
+});
+
+describe("DynamoSpendingBudget with a client's own budget", () => {
+  it("adds to the client's part of the day in the same transaction, admitted only under its limit, and records the limit", async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    const result = await budget(10).reserve('job_a', 0.4, DAY, { name: 'bob', dailyBudgetUsd: 2 });
+
+    expect(result).toBe('reserved');
+    const [put, day, client] = transactItems();
+    expect(put?.Put?.Item).toMatchObject({ ...JOB_KEY, state: 'reserved', client: 'bob' });
+    expect(day?.Update?.Key).toEqual(DAY_KEY);
+    expect(client?.Update).toEqual({
+      TableName: TABLE,
+      Key: BOB_KEY,
+      UpdateExpression:
+        'ADD #committed :committed, #reserved :reserved, #started :started SET #limit = :limit',
+      ConditionExpression: ADMIT,
+      ExpressionAttributeNames: {
+        '#committed': 'committedMicroUsd',
+        '#reserved': 'reservedMicroUsd',
+        '#started': 'startedJobs',
+        '#limit': 'limitMicroUsd',
+      },
+      ExpressionAttributeValues: {
+        ':committed': 400_000,
+        ':reserved': 400_000,
+        ':started': 1,
+        ':maxBefore': 1_600_000,
+        ':limit': 2_000_000,
+      },
+    });
+  });
+
+  it('tracks a client without a budget of its own unconditionally, and removes a limit it had', async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget(10).reserve('job_a', 0.4, DAY, { name: 'bob' });
+
+    const client = transactItems()[2]?.Update;
+    expect(client?.Key).toEqual(BOB_KEY);
+    expect(client?.UpdateExpression).toBe(
+      'ADD #committed :committed, #reserved :reserved, #started :started REMOVE #limit',
+    );
+    expect(client?.ConditionExpression).toBeUndefined();
+  });
+
+  it("answers client-exceeded when only the client's condition fails, exceeded when the day's does too", async () => {
+    dynamo.on(GetCommand).resolves({});
+    const refused = (day: string) =>
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'None' }, { Code: day }, { Code: 'ConditionalCheckFailed' }],
+      });
+    const bob = { name: 'bob', dailyBudgetUsd: 2 };
+
+    dynamo.on(TransactWriteCommand).rejects(refused('None'));
+    const clientOnly = await budget(10).reserve('job_a', 0.4, DAY, bob);
+    dynamo.on(TransactWriteCommand).rejects(refused('ConditionalCheckFailed'));
+    const both = await budget(10).reserve('job_a', 0.4, DAY, bob);
+
+    expect([clientOnly, both]).toEqual(['client-exceeded', 'exceeded']);
+  });
+
+  it("retries a conflict on the client's item", async () => {
+    dynamo.on(GetCommand).resolves({});
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(
+        new TransactionCanceledException({
+          message: 'Transaction cancelled',
+          $metadata: {},
+          CancellationReasons: [
+            { Code: 'None' },
+            { Code: 'None' },
+            { Code: 'TransactionConflict' },
+          ],
+        }),
+      )
+      .resolves({});
+
+    await expect(budget(10).reserve('job_a', 0.4, DAY, { name: 'bob' })).resolves.toBe('reserved');
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+  });
+
+  it("never admits a job that costs more than the client's whole budget", async () => {
+    dynamo.on(GetCommand).resolves({});
+
+    const result = await budget(10).reserve('job_a', 1.2, DAY, { name: 'bob', dailyBudgetUsd: 1 });
+
+    expect(result).toBe('client-exceeded');
+    expect(dynamo).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('reserves a released record again for its new client, or for none', async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('released', DAY, 400_000, 'bob'));
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget(10).reserve('job_a', 0.4, DAY, { name: 'alice' });
+    await budget(10).reserve('job_a', 0.4, DAY);
+
+    expect(transactItems(0)[0]?.Update).toMatchObject({
+      UpdateExpression:
+        'SET #state = :to, #day = :day, #reservedMicroUsd = :reservedMicroUsd, #client = :client',
+      ExpressionAttributeValues: { ':client': 'alice' },
+    });
+    expect(transactItems(0)[2]?.Update?.Key).toEqual({ ...BOB_KEY, sk: 'CLIENT#alice' });
+    expect(transactItems(1)[0]?.Update).toMatchObject({
+      UpdateExpression:
+        'SET #state = :to, #day = :day, #reservedMicroUsd = :reservedMicroUsd REMOVE #client',
+      ExpressionAttributeNames: { '#client': 'client' },
+    });
+    expect(transactItems(1)).toHaveLength(2);
+  });
+
+  it("returns a release to the client's part of its reservation day", async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('reserved', DAY, 400_000, 'bob'));
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget().release('job_a', '2026-03-02');
+
+    expect(transactItems()[2]?.Update).toEqual({
+      TableName: TABLE,
+      Key: BOB_KEY,
+      UpdateExpression: 'ADD #committed :committed, #reserved :reserved',
+      ExpressionAttributeNames: {
+        '#committed': 'committedMicroUsd',
+        '#reserved': 'reservedMicroUsd',
+      },
+      ExpressionAttributeValues: { ':committed': -400_000, ':reserved': -400_000 },
+    });
+  });
+
+  it("turns the client's reservation into the actual cost with the day's", async () => {
+    dynamo.on(GetCommand).resolves(jobRecord('reserved', DAY, 400_000, 'bob'));
+    dynamo.on(TransactWriteCommand).resolves({});
+
+    await budget().recordSpent('job_a', 0.5, '2026-03-02');
+
+    const [, day, client] = transactItems();
+    expect(client?.Update?.Key).toEqual(BOB_KEY);
+    expect(client?.Update?.ExpressionAttributeValues).toEqual(
+      day?.Update?.ExpressionAttributeValues,
+    );
+    expect(client?.Update?.ExpressionAttributeValues).toEqual({
+      ':committed': 100_000,
+      ':reserved': -400_000,
+      ':spent': 500_000,
+      ':completed': 1,
+    });
+  });
+
+  it("reads a client's part of a day, with the limit recorded on it", async () => {
+    dynamo.on(GetCommand).resolves({
+      Item: {
+        ...BOB_KEY,
+        committedMicroUsd: 900_000,
+        reservedMicroUsd: 400_000,
+        spentMicroUsd: 500_000,
+        startedJobs: 2,
+        completedJobs: 1,
+        limitMicroUsd: 2_000_000,
+      },
+    });
+
+    const usage = await budget(null).clientUsage('bob', DAY);
+
+    expect(usage).toEqual({
+      day: DAY,
+      client: 'bob',
+      limitUsd: 2,
+      reservedUsd: 0.4,
+      spentUsd: 0.5,
+      startedJobs: 2,
+      completedJobs: 1,
+    });
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: BOB_KEY, ConsistentRead: true });
   });
 });

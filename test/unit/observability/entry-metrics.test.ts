@@ -48,6 +48,9 @@ function api() {
       usage: async () => {
         throw new Error('not used');
       },
+      clientBudget: async () => {
+        throw new Error('not used');
+      },
       logger: annotatingJobIds(recordingLogger().logger, (jobId) => annotated.push(jobId)),
     }),
     emf.tools,

@@ -80,6 +80,10 @@ function fakeBudget(usage: Partial<DailyUsage> = {}) {
     async usage(day) {
       return { day, limitUsd: null, reservedUsd: 0, spentUsd: 0, ...usage };
     },
+    async clientUsage(client, day) {
+      const none = { limitUsd: null, reservedUsd: 0, spentUsd: 0, startedJobs: 0 };
+      return { day, client, ...none, completedJobs: 0 };
+    },
   };
   return { budget, released };
 }

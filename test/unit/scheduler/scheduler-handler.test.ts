@@ -31,6 +31,9 @@ describe('scheduler handler', () => {
         recordSpent: async () => {},
         recordOrphan: async () => false,
         usage: async (day) => ({ day, limitUsd: null, reservedUsd: 0, spentUsd: 0 }),
+        clientUsage: async (client, day) => {
+          throw new Error(`clientUsage(${client}, ${day}): not used`);
+        },
       },
       clock: () => new Date('2026-06-01T00:00:00.000Z'),
       logger,
