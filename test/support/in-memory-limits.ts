@@ -29,7 +29,7 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
   readonly limit: number;
   /** job id -> its client */
   readonly #holders = new Map<string, string>();
-  readonly #clients = new Map<string, Omit<ClientSlots, 'running'>>();
+  readonly #clients = new Map<string, Omit<ClientSlots, 'running' | 'holders'>>();
   #served = 0;
 
   constructor(limit: number) {
@@ -38,7 +38,7 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
 
   async acquire(
     jobId: string,
-    owner: { client: string; maxConcurrent?: number } = { client: DEFAULT_CLIENT },
+    owner: { client: string; maxConcurrent?: number; weight?: number } = { client: DEFAULT_CLIENT },
   ): Promise<boolean> {
     if (this.#holders.has(jobId)) return true;
     if (this.#holders.size >= this.limit) return false;
@@ -48,7 +48,9 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
     this.#holders.set(jobId, owner.client);
     // A counter, not a clock: the order of service is what the fair share's ties read.
     this.#served += 1;
-    this.#client(owner.client).lastServedAt = String(this.#served).padStart(12, '0');
+    const entry = this.#client(owner.client);
+    entry.lastServedAt = String(this.#served).padStart(12, '0');
+    entry.virtualClock += 1 / (owner.weight ?? 1);
     return true;
   }
 
@@ -69,10 +71,20 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
   async state(): Promise<SlotPoolState> {
     const clients: Record<string, ClientSlots> = {};
     for (const [client, entry] of this.#clients) {
-      clients[client] = { ...entry, running: this.#running(client) };
+      clients[client] = {
+        ...entry,
+        running: this.#running(client),
+        holders: this.#holdersOf(client),
+      };
     }
     for (const client of this.#holders.values()) {
-      clients[client] ??= { running: this.#running(client), waiting: false, weight: 1 };
+      clients[client] ??= {
+        running: this.#running(client),
+        holders: this.#holdersOf(client),
+        waiting: false,
+        weight: 1,
+        virtualClock: 0,
+      };
     }
     return { limit: this.limit, inUse: this.#holders.size, clients };
   }
@@ -80,8 +92,10 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
   async markWaiting(
     client: string,
     share: { weight: number; maxConcurrent?: number },
+    catchUpTo?: number,
   ): Promise<void> {
     const entry = this.#client(client);
+    if (catchUpTo !== undefined) entry.virtualClock = Math.max(entry.virtualClock, catchUpTo);
     entry.waiting = true;
     entry.weight = share.weight;
     if (share.maxConcurrent === undefined) delete entry.maxConcurrent;
@@ -97,14 +111,21 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
     return this.#holders.has(jobId);
   }
 
+  #holdersOf(client: string): string[] {
+    return [...this.#holders]
+      .filter(([, holder]) => holder === client)
+      .map(([jobId]) => jobId)
+      .sort();
+  }
+
   #running(client: string): number {
     return [...this.#holders.values()].filter((holder) => holder === client).length;
   }
 
-  #client(client: string): Omit<ClientSlots, 'running'> {
+  #client(client: string): Omit<ClientSlots, 'running' | 'holders'> {
     let entry = this.#clients.get(client);
     if (entry === undefined) {
-      entry = { waiting: false, weight: 1 };
+      entry = { waiting: false, weight: 1, virtualClock: 0 };
       this.#clients.set(client, entry);
     }
     return entry;

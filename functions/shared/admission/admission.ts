@@ -39,7 +39,7 @@ import { nextExecutionName, type WorkflowExecutions } from '../scheduler/workflo
 import type { NotifyWebhook } from '../webhooks/notify-webhook.ts';
 import { DEFAULT_SHARE } from './client-share.ts';
 import type { DurationStats } from './duration-stats.ts';
-import { fairOrder } from './fair-share.ts';
+import { catchUpClock, fairOrder } from './fair-share.ts';
 
 export interface AdmissionDeps {
   store: JobStore;
@@ -110,6 +110,7 @@ export function startTimedOut(job: Job, now: Date): boolean {
 export function createAdmission(deps: AdmissionDeps): Admission {
   const ownerShare = (job: Job) => ({
     client: ownerOf(job),
+    weight: (job.share ?? DEFAULT_SHARE).weight,
     ...(job.share?.maxConcurrent === undefined ? {} : { maxConcurrent: job.share.maxConcurrent }),
   });
   const clientBudget = (job: Job) => ({
@@ -126,12 +127,25 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     return freed;
   }
 
+  /**
+   * Marks the job's client waiting, its clock caught up with the others' when it was not waiting
+   * (back from a rest, it banks no credit: fair-share.ts).
+   */
   async function markWaiting(job: Job): Promise<void> {
     const share = job.share ?? DEFAULT_SHARE;
-    await deps.semaphore.markWaiting(ownerOf(job), {
-      weight: share.weight,
-      ...(share.maxConcurrent === undefined ? {} : { maxConcurrent: share.maxConcurrent }),
-    });
+    const client = ownerOf(job);
+    const pool = await deps.semaphore.state();
+    const catchUp = pool.clients[client]?.waiting
+      ? undefined
+      : catchUpClock(pool, client, share.weight);
+    await deps.semaphore.markWaiting(
+      client,
+      {
+        weight: share.weight,
+        ...(share.maxConcurrent === undefined ? {} : { maxConcurrent: share.maxConcurrent }),
+      },
+      catchUp,
+    );
   }
 
   async function timeOut(job: Job): Promise<boolean> {

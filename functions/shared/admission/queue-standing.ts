@@ -4,25 +4,30 @@
  * from recent durations of the job's model and seconds (duration-stats.ts), read in the caller's
  * clock (on the local stack, the stack's clock).
  *
- * The position plays the fair share forward (fair-share.ts) from the slots each client holds and
- * the jobs it has waiting; it falls as jobs ahead start, and grows only when a job is put ahead
- * of this one: a higher-priority job of its own client, or another client starting to wait,
- * whose share comes before the deeper end of a long queue. The reads are counts bounded by the
- * job's own place (never a scan of every waiting job).
+ * The position counts, by the clients' virtual clocks (fair-share.ts), the admissions that come
+ * before this job: its own client's jobs ahead of it and each other client's share before it.
+ * It falls by one with every admission ahead, and grows only when a job is put ahead of it: a
+ * higher-priority job of its own client, or another client starting to wait (whose share comes
+ * before the far end of a long queue). The reads are counts bounded by the job's own place,
+ * never a scan of every waiting job.
  */
 import { isTerminal, type Job, ownerOf } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
+import { queueSortKey } from '../jobs/jobs-table.ts';
 import type { ConcurrencySemaphore } from '../limits/limits.ts';
 import type { DurationStats } from './duration-stats.ts';
 import { othersNeeded, positionInShare } from './fair-share.ts';
 import type { JobStanding } from './standing.ts';
 
 export interface StandingDeps {
-  store: Pick<JobStore, 'countWaiting'>;
+  store: Pick<JobStore, 'countWaiting' | 'listWaiting'>;
   semaphore: Pick<ConcurrencySemaphore, 'state'>;
   durations: Pick<DurationStats, 'typical'>;
   clock: () => Date;
 }
+
+/** Own-queue head read for jobs caught mid-start (a hand-off starts one at a time). */
+const HEAD_CHECKED = 3;
 
 /** Counting stops here: a job this deep is shown at this position at most. */
 export const MAX_POSITION_COUNTED = 100_000;
@@ -43,19 +48,28 @@ export async function standingOf(job: Job, deps: StandingDeps): Promise<JobStand
 
 async function waitingStanding(job: Job, deps: StandingDeps): Promise<JobStanding> {
   const client = ownerOf(job);
-  const [pool, ahead, typical] = await Promise.all([
+  const [pool, ahead, head, typical] = await Promise.all([
     deps.semaphore.state(),
     deps.store.countWaiting(client, { before: job, max: MAX_POSITION_COUNTED }),
+    deps.store.listWaiting(client, HEAD_CHECKED),
     deps.durations.typical(job.model, job.seconds),
   ]);
-  const rank = ahead + 1;
+  // A hand-off takes a job's slot (moving its client's clock) a moment before it takes the job
+  // out of the queue: a job of its own client caught in between counts as started, not ahead.
+  const starting = new Set(pool.clients[client]?.holders ?? []);
+  if (starting.has(job.jobId)) return { queue: { position: 1, etaSeconds: null } };
+  const mine = queueSortKey(job);
+  const inFlightAhead = head.filter(
+    (waiting) => starting.has(waiting.jobId) && queueSortKey(waiting) < mine,
+  ).length;
+  const rank = Math.max(1, ahead + 1 - inFlightAhead);
   const waiting = new Map<string, number>();
   await Promise.all(
     Object.entries(pool.clients)
       .filter(([other, slots]) => other !== client && slots.waiting)
       .map(async ([other]) => {
         const max = Math.min(othersNeeded(pool, client, other, rank), MAX_POSITION_COUNTED);
-        waiting.set(other, await deps.store.countWaiting(other, { max }));
+        waiting.set(other, max === 0 ? 0 : await deps.store.countWaiting(other, { max }));
       }),
   );
   const position = positionInShare(pool, client, rank, waiting);

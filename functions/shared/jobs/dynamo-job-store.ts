@@ -419,6 +419,7 @@ export class DynamoJobStore implements JobStore {
   }
 
   async countWaiting(client: string, options: { before?: Job; max: number }): Promise<number> {
+    if (options.max <= 0) return 0;
     const names: Record<string, string> = { '#partition': BY_QUEUE_INDEX.partitionKey };
     const values: Record<string, unknown> = { ':partition': queuePartition(client) };
     let keyCondition = '#partition = :partition';

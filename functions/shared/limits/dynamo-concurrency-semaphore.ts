@@ -22,6 +22,7 @@ const CLIENT_WEIGHT = 'weight#';
 const CLIENT_CAP = 'cap#';
 const CLIENT_SERVED = 'served#';
 const CLIENT_MARKED = 'marked#';
+const CLIENT_CLOCK = 'vclock#';
 
 /**
  * The slot pool as one item: `holders` (string set) names every job holding a slot and
@@ -34,7 +35,8 @@ const CLIENT_MARKED = 'marked#';
  * or cap applies at once.
  *
  * The same item keeps what the fair share reads at a hand-off: the clients with jobs waiting
- * (`waitingClients`), each one's weight and cap, and when it was last served.
+ * (`waitingClients`), each one's weight, cap and virtual clock (`vclock#<client>`, moved on by
+ * 1 / weight with every slot its jobs take), and when it was last served.
  */
 export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
   readonly limit: number;
@@ -51,15 +53,17 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
 
   async acquire(
     jobId: string,
-    owner: { client: string; maxConcurrent?: number } = { client: DEFAULT_CLIENT },
+    owner: { client: string; maxConcurrent?: number; weight?: number } = { client: DEFAULT_CLIENT },
   ): Promise<boolean> {
     const capped = owner.maxConcurrent !== undefined;
+    // ADD, not SET: concurrent acquires of one client each move its clock, none lost.
+    const tick = 1 / (owner.weight ?? 1);
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: concurrencyKey(),
-          UpdateExpression: 'ADD #holders :holder, #mine :holder SET #served = :now',
+          UpdateExpression: 'ADD #holders :holder, #mine :holder, #clock :tick SET #served = :now',
           ConditionExpression: `NOT contains(#holders, :jobId) AND (attribute_not_exists(#holders) OR size(#holders) < :limit)${
             capped ? ' AND (attribute_not_exists(#mine) OR size(#mine) < :cap)' : ''
           }`,
@@ -67,8 +71,10 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
             '#holders': HOLDERS,
             '#mine': CLIENT_HOLDERS + owner.client,
             '#served': CLIENT_SERVED + owner.client,
+            '#clock': CLIENT_CLOCK + owner.client,
           },
           ExpressionAttributeValues: {
+            ':tick': tick,
             ':holder': new Set([jobId]),
             ':limit': this.limit,
             ':jobId': jobId,
@@ -129,16 +135,20 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
     const item = await this.#item();
     const clients: Record<string, ClientSlots> = {};
     const entry = (client: string): ClientSlots => {
-      clients[client] ??= { running: 0, waiting: false, weight: 1 };
+      clients[client] ??= { running: 0, holders: [], waiting: false, weight: 1, virtualClock: 0 };
       return clients[client];
     };
     for (const [name, value] of Object.entries(item)) {
       if (name.startsWith(CLIENT_HOLDERS)) {
-        entry(name.slice(CLIENT_HOLDERS.length)).running = stringsOf(value).length;
+        const slots = entry(name.slice(CLIENT_HOLDERS.length));
+        slots.holders = stringsOf(value).sort();
+        slots.running = slots.holders.length;
       } else if (name.startsWith(CLIENT_WEIGHT) && typeof value === 'number') {
         entry(name.slice(CLIENT_WEIGHT.length)).weight = value;
       } else if (name.startsWith(CLIENT_CAP) && typeof value === 'number') {
         entry(name.slice(CLIENT_CAP.length)).maxConcurrent = value;
+      } else if (name.startsWith(CLIENT_CLOCK) && typeof value === 'number') {
+        entry(name.slice(CLIENT_CLOCK.length)).virtualClock = value;
       } else if (name.startsWith(CLIENT_SERVED) && typeof value === 'string') {
         entry(name.slice(CLIENT_SERVED.length)).lastServedAt = value;
       }
@@ -150,7 +160,9 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
   async markWaiting(
     client: string,
     share: { weight: number; maxConcurrent?: number },
+    catchUpTo?: number,
   ): Promise<void> {
+    if (catchUpTo !== undefined) await this.#catchUp(client, catchUpTo);
     const capped = share.maxConcurrent !== undefined;
     await this.#client.send(
       new UpdateCommand({
@@ -171,6 +183,25 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
         },
       }),
     );
+  }
+
+  /** Moves a client's virtual clock up to `to`; never back. */
+  async #catchUp(client: string, to: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: concurrencyKey(),
+          UpdateExpression: 'SET #clock = :to',
+          ConditionExpression: 'attribute_not_exists(#clock) OR #clock < :to',
+          ExpressionAttributeNames: { '#clock': CLIENT_CLOCK + client },
+          ExpressionAttributeValues: { ':to': to },
+        }),
+      );
+    } catch (error) {
+      // Its clock is at or past `to` already.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async clearWaiting(client: string, markedBefore: string): Promise<void> {

@@ -15,13 +15,20 @@ export interface SlotHolder {
 export interface ClientSlots {
   /** Slots its jobs hold now. */
   running: number;
+  /** The jobs holding them. */
+  holders: string[];
   /** Whether it has jobs waiting for a slot (kept by enqueue and hand-off; may be stale). */
   waiting: boolean;
   /** Its weight and cap, as its latest waiting job's share set them. */
   weight: number;
   maxConcurrent?: number;
-  /** When one of its jobs last took a slot (ties of the fair share go to the longest unserved). */
+  /** When one of its jobs last took a slot. */
   lastServedAt?: string;
+  /**
+   * Its virtual clock: every slot its jobs take moves it on by 1 / weight, so the client with the
+   * earliest next tick (`virtualClock + 1 / weight`) is the one furthest below its share.
+   */
+  virtualClock: number;
 }
 
 export interface SlotPoolState {
@@ -40,7 +47,10 @@ export interface ConcurrencySemaphore {
    * Takes a slot for the job, within the global limit and its client's cap; true if it holds one
    * (already holding counts). Without a client, the job is the default client's.
    */
-  acquire(jobId: string, owner?: { client: string; maxConcurrent?: number }): Promise<boolean>;
+  acquire(
+    jobId: string,
+    owner?: { client: string; maxConcurrent?: number; weight?: number },
+  ): Promise<boolean>;
   /** Gives the job's slot back; true when it held one (false: a no-op). */
   release(jobId: string, client?: string): Promise<boolean>;
   /** The jobs holding a slot now (the scheduler's sweep reclaims leaked ones). */
@@ -49,8 +59,15 @@ export interface ConcurrencySemaphore {
   slotHolders(): Promise<SlotHolder[]>;
   /** Everything the fair share decides on, in one consistent read. */
   state(): Promise<SlotPoolState>;
-  /** Notes that a client has jobs waiting, with the weight and cap its latest one carries. */
-  markWaiting(client: string, share: { weight: number; maxConcurrent?: number }): Promise<void>;
+  /**
+   * Notes that a client has jobs waiting, with the weight and cap its latest one carries; with
+   * `catchUpTo`, moves its virtual clock up to it (a client back from idle banks no credit).
+   */
+  markWaiting(
+    client: string,
+    share: { weight: number; maxConcurrent?: number },
+    catchUpTo?: number,
+  ): Promise<void>;
   /**
    * Notes that a client has no job waiting (its queue was found empty), unless a job marked it
    * at or after `markedBefore` (the queue index may not show that job yet).

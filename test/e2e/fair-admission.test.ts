@@ -1,0 +1,250 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { concurrencyKey } from '../../functions/shared/limits/limits-table.ts';
+import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { lastNoonUtc } from '../support/clock-start.ts';
+import { type StackClient, stackClient } from './local-stack-client.ts';
+
+// Fair admission on the local stack (issue 23): four slots shared by three clients. carol floods,
+// alice comes later with a few jobs, bob has a cap of 2 and a budget of $2 a day of his own.
+const SPEED = 50;
+const LIMIT = 4;
+const BOB_CAP = 2;
+const BOB_BUDGET_USD = 2;
+
+let stack: LocalStack;
+let client: StackClient;
+let dynamo: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    dataDir: null,
+    speed: SPEED,
+    clockStartMs: lastNoonUtc(),
+    clients: ['alice', 'bob', 'carol'],
+    clientSettings: { bob: { maxConcurrent: BOB_CAP, dailyBudgetUsd: BOB_BUDGET_USD } },
+    context: { 'limits:maxConcurrentJobs': String(LIMIT) },
+    // A request rate that never refuses the floods below.
+    clientRate: { requestsPerWindow: 1000 },
+    scheduleTimer: false,
+    logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
+  });
+  client = stackClient(stack);
+  dynamo = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function as(name: string): Record<string, string> {
+  const headers = stack.clients[name]?.headers;
+  if (!headers) throw new Error(`the stack has no client ${name}`);
+  return { ...headers };
+}
+
+interface Video {
+  id: string;
+  status: string;
+  client: string;
+  priority: string;
+  createdAt: string;
+  startedAt?: string;
+  queue?: { position: number; etaSeconds: number | null };
+  error?: { code: string };
+}
+
+async function submit(name: string, body: Record<string, unknown>): Promise<Video> {
+  const { status, body: answer } = await client.api('POST', '/videos', {
+    body,
+    headers: as(name),
+  });
+  expect(status, JSON.stringify(answer)).toBe(202);
+  return answer as Video;
+}
+
+async function get(name: string, id: string): Promise<Video> {
+  const { status, body } = await client.api('GET', `/videos/${id}`, { headers: as(name) });
+  expect(status).toBe(200);
+  return body as Video;
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met; last ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const ended = (video: Video) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(video.status);
+
+async function allEnded(name: string, ids: readonly string[]): Promise<Video[]> {
+  return until(
+    () => Promise.all(ids.map((id) => get(name, id))),
+    (videos) => videos.every(ended),
+  );
+}
+
+/** The slots a client's jobs hold now, from the slot pool item. */
+async function slotsHeldBy(name: string): Promise<number> {
+  const { Item } = await dynamo.send(
+    new GetCommand({ TableName: stack.table, Key: concurrencyKey(), ConsistentRead: true }),
+  );
+  const held: unknown = Item?.[`holders#${name}`];
+  return held instanceof Set ? held.size : 0;
+}
+
+describe('fair admission across clients', () => {
+  it("does not hold alice's jobs behind carol's flood, honours her priority, and shows falling queue positions", async () => {
+    const flood: Video[] = [];
+    for (let i = 0; i < 24; i += 1) {
+      flood.push(await submit('carol', { prompt: `Carol's flood, clip ${i + 1}`, seconds: '4' }));
+    }
+    // Carol holds every slot; the rest of her flood waits in her queue.
+    await until(
+      () => slotsHeldBy('carol'),
+      (held) => held === LIMIT,
+    );
+    const normal: Video[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      normal.push(await submit('alice', { prompt: `Alice's clip ${i + 1}`, seconds: '4' }));
+    }
+    const urgent = await submit('alice', {
+      prompt: "Alice's urgent clip",
+      seconds: '4',
+      priority: 'high',
+    });
+    const alice = [...normal, urgent];
+
+    // Every one of her jobs waits in her queue (each execution's AdmitJob parked it).
+    await until(
+      () => Promise.all(alice.map((video) => get('alice', video.id))),
+      (videos) => videos.every((video) => video.queue !== undefined),
+    );
+    // Where alice's last normal job stands, sampled until it starts: its position never grows
+    // (no job is put ahead of it now) and reaches 1 before it is admitted.
+    const positions: number[] = [];
+    await until(
+      () => get('alice', normal[2]?.id ?? ''),
+      (video) => {
+        if (video.queue !== undefined) positions.push(video.queue.position);
+        return video.startedAt !== undefined;
+      },
+    );
+
+    const aliceDone = await allEnded(
+      'alice',
+      alice.map((video) => video.id),
+    );
+    const carolDone = await allEnded(
+      'carol',
+      flood.map((video) => video.id),
+    );
+    expect([...aliceDone, ...carolDone].every((video) => video.status === 'COMPLETED')).toBe(true);
+
+    // Admissions after alice arrived, in order: with equal weights she gets every other slot,
+    // so her 4 jobs are among the first 8 (first come, first served would make them 25 to 28).
+    const arrived = Date.parse(alice[0]?.createdAt ?? '');
+    const admitted = [...aliceDone, ...carolDone]
+      .filter((video) => Date.parse(video.startedAt ?? '') >= arrived)
+      .sort((a, b) => Date.parse(a.startedAt ?? '') - Date.parse(b.startedAt ?? ''));
+    const alicePlaces = admitted
+      .map((video, index) => (video.client === 'alice' ? index + 1 : 0))
+      .filter((place) => place > 0);
+    expect(alicePlaces).toHaveLength(4);
+    expect(Math.max(...alicePlaces)).toBeLessThanOrEqual(8);
+
+    // Her high-priority job, submitted last, started before her normal ones.
+    const startOf = (id: string) =>
+      Date.parse(aliceDone.find((video) => video.id === id)?.startedAt ?? '');
+    for (const video of normal) {
+      expect(startOf(urgent.id)).toBeLessThanOrEqual(startOf(video.id));
+    }
+
+    expect(positions.length).toBeGreaterThan(0);
+    for (let i = 1; i < positions.length; i += 1) {
+      expect(positions[i]).toBeLessThanOrEqual(positions[i - 1] ?? Number.POSITIVE_INFINITY);
+    }
+    expect(positions.at(-1)).toBe(1);
+  }, 180_000);
+
+  it("holds bob to his cap and his budget while alice's jobs all complete", async () => {
+    // $0.40 each: bob's $2 covers five; the sixth waits for another day's budget.
+    const bob: Video[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      bob.push(await submit('bob', { prompt: `Bob's clip ${i + 1}`, seconds: '4' }));
+    }
+    const alice: Video[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      alice.push(await submit('alice', { prompt: `Alice's second round, ${i + 1}`, seconds: '4' }));
+    }
+    let mostHeldByBob = 0;
+    const bobIds = bob.map((video) => video.id);
+    const settled = await until(
+      async () => {
+        mostHeldByBob = Math.max(mostHeldByBob, await slotsHeldBy('bob'));
+        return Promise.all(bobIds.map((id) => get('bob', id)));
+      },
+      (videos) =>
+        videos.filter((video) => video.status === 'COMPLETED').length === 5 &&
+        videos.some((video) => video.status === 'QUEUED' && video.startedAt === undefined),
+    );
+    const aliceDone = await allEnded(
+      'alice',
+      alice.map((video) => video.id),
+    );
+    expect(aliceDone.every((video) => video.status === 'COMPLETED')).toBe(true);
+    expect(mostHeldByBob).toBeGreaterThan(0);
+    expect(mostHeldByBob).toBeLessThanOrEqual(BOB_CAP);
+    const waiting = settled.find((video) => video.status === 'QUEUED');
+    expect(waiting).toMatchObject({ deferred: true, deferredReason: 'budget' });
+
+    // His usage shows his spend against his own budget; alice's shows none of his.
+    const usage = await client.api('GET', '/usage', { headers: as('bob') });
+    expect(usage.body).toMatchObject({
+      client: { budget: { limitUsd: BOB_BUDGET_USD, spentUsd: 2 } },
+    });
+  }, 180_000);
+
+  it('ends a job whose start timeout passes while it waits: CANCELLED start_timeout, no provider call', async () => {
+    const creates = () => stack.simulator?.stats.creates ?? Number.NaN;
+    const blockers: Video[] = [];
+    for (let i = 0; i < LIMIT; i += 1) {
+      blockers.push(await submit('carol', { prompt: `A long blocker ${i + 1}`, seconds: '12' }));
+    }
+    // Every blocker created at the provider: the creates counted from here are not theirs.
+    await until(
+      () => Promise.all(blockers.map((video) => client.jobRecord(video.id))),
+      (records) => records.every((record) => record?.providerJobId !== undefined),
+    );
+    const createsBefore = creates();
+    // 5 s on the stack's clock: over long before a 12 s clip frees a slot.
+    const impatient = await submit('alice', {
+      prompt: 'Wanted now or never',
+      seconds: '4',
+      startTimeoutSeconds: 5,
+    });
+    const done = await until(() => get('alice', impatient.id), ended);
+    expect(done).toMatchObject({ status: 'CANCELLED', error: { code: 'start_timeout' } });
+    expect(done.startedAt).toBeUndefined();
+    const record = await client.jobRecord(impatient.id);
+    expect(record?.createAttemptedAt).toBeUndefined();
+    expect(record?.providerJobId).toBeUndefined();
+    await allEnded(
+      'carol',
+      blockers.map((video) => video.id),
+    );
+    // Nothing was created after the blockers: none for it.
+    expect(creates() - createsBefore).toBe(0);
+  }, 180_000);
+});
