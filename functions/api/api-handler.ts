@@ -4,6 +4,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { waitsForSlot } from '../shared/admission/queue-standing.ts';
 import type { JobStanding } from '../shared/admission/standing.ts';
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { readClientUsage } from '../shared/jobs/client-usage.ts';
@@ -63,6 +64,8 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** A multipart POST /videos also carries the reference image. */
 export const MAX_MULTIPART_BYTES = MAX_REFERENCE_IMAGE_BYTES + 64 * 1024;
 export const DEFAULT_PAGE_SIZE = 20;
+/** A page of GET /videos shows the queue place of at most this many waiting jobs. */
+export const MAX_LISTED_STANDINGS = 20;
 export const MAX_PAGE_SIZE = 100;
 
 const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
@@ -182,10 +185,15 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         ...(client === undefined ? {} : { client }),
         ...(batchId === undefined ? {} : { batchId }),
       });
-      return jsonResponse(200, {
-        videos: page.jobs.map((job) => toPublicJob(job)),
-        nextCursor: page.nextCursor ?? null,
-      });
+      // Where the page's waiting jobs stand, for the first few of them (each is a few reads).
+      let standings = 0;
+      const videos = await Promise.all(
+        page.jobs.map(async (job) => {
+          const shown = waitsForSlot(job) && (standings += 1) <= MAX_LISTED_STANDINGS;
+          return toPublicJob(job, shown ? await deps.standing?.(job) : undefined);
+        }),
+      );
+      return jsonResponse(200, { videos, nextCursor: page.nextCursor ?? null });
     },
 
     async getVideo({ id, caller }) {

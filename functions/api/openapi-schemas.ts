@@ -100,7 +100,9 @@ export const videoSchema = z
           ),
       })
       .optional()
-      .describe('GET /videos/{id} of a job waiting for a slot: where it stands.'),
+      .describe(
+        'A job waiting for a slot: where it stands (GET /videos/{id}, and GET /videos for the first 20 waiting jobs of a page).',
+      ),
     etaSeconds: z
       .number()
       .nonnegative()

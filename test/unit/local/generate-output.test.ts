@@ -68,14 +68,19 @@ describe('generate: what it prints', () => {
     );
   });
 
-  it('says how long of its run a job waited for a slot, from a second up', () => {
+  it('says how long of its run a job waited for a slot, from a second and a twentieth of it up', () => {
     const waited: PublicJob = { ...completed, startedAt: '2026-01-01T00:00:12.000Z' };
     const admittedAtOnce: PublicJob = { ...completed, startedAt: '2026-01-01T00:00:00.400Z' };
+    // 2 s of 128.7: the pipeline's own pace on a fast clock, not a wait for a slot.
+    const admittedAtItsPace: PublicJob = { ...completed, startedAt: '2026-01-01T00:00:02.000Z' };
 
     expect(jobSummary(waited).split('\n')[0]).toBe(
       'Job        job_01 COMPLETED in 128.7 s, 12.0 s of it waiting for a slot',
     );
     expect(jobSummary(admittedAtOnce).split('\n')[0]).toBe(
+      'Job        job_01 COMPLETED in 128.7 s',
+    );
+    expect(jobSummary(admittedAtItsPace).split('\n')[0]).toBe(
       'Job        job_01 COMPLETED in 128.7 s',
     );
   });
