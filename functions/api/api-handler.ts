@@ -186,12 +186,16 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         ...(batchId === undefined ? {} : { batchId }),
       });
       // Where the page's waiting jobs stand, for the first few of them (each is a few reads).
-      let standings = 0;
+      const shown = new Set(
+        page.jobs
+          .filter(waitsForSlot)
+          .slice(0, MAX_LISTED_STANDINGS)
+          .map((job) => job.jobId),
+      );
       const videos = await Promise.all(
-        page.jobs.map(async (job) => {
-          const shown = waitsForSlot(job) && (standings += 1) <= MAX_LISTED_STANDINGS;
-          return toPublicJob(job, shown ? await deps.standing?.(job) : undefined);
-        }),
+        page.jobs.map(async (job) =>
+          toPublicJob(job, shown.has(job.jobId) ? await deps.standing?.(job) : undefined),
+        ),
       );
       return jsonResponse(200, { videos, nextCursor: page.nextCursor ?? null });
     },
