@@ -112,6 +112,9 @@ async function startStack(
       'limits:requestsPerMinute': '600',
     },
     scheduleTimer: false,
+    // Two clients of unequal weights share the slots across the crash.
+    clients: ['alice', 'bob'],
+    clientSettings: { alice: { weight: 2 }, bob: { weight: 1 } },
     logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
   };
   const env: NodeJS.ProcessEnv = {
@@ -199,10 +202,14 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function submit(info: LocalStackInfo, request: Record<string, string>): Promise<string> {
+async function submit(
+  info: LocalStackInfo,
+  request: Record<string, string>,
+  as: 'alice' | 'bob' = 'alice',
+): Promise<string> {
   const response = await fetch(`${info.apiUrl}/videos`, {
     method: 'POST',
-    headers: { ...info.headers, 'content-type': 'application/json' },
+    headers: { ...info.clients[as]?.headers, 'content-type': 'application/json' },
     body: JSON.stringify(request),
   });
   const body = (await response.json()) as { id?: string };
@@ -225,7 +232,9 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     const first = await startStack({ resumeAtStart: false });
     const phases: string[] = [`first start ${seconds(started)}`];
     const jobIds: string[] = [];
-    for (const request of REQUESTS) jobIds.push(await submit(first.info, request));
+    for (const [index, request] of REQUESTS.entries()) {
+      jobIds.push(await submit(first.info, request, index % 2 === 0 ? 'alice' : 'bob'));
+    }
     const audit = new PipelineAudit(first.info);
     // The fourth slot has been handed on once (a short render finished): arm a lost create
     // response for the next hand-off, and kill the stack the instant the provider has started
@@ -346,6 +355,10 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     // The provider never ran more than the limit, across the crash and the restart.
     expect(stats.maxConcurrentJobs).toBeLessThanOrEqual(LIMIT);
     expect(table.holders).toEqual([]);
+    expect([...table.clientHolders.values()].flat()).toEqual([]);
+    // Both clients' jobs ran: each client's part of the day is what its own jobs rendered.
+    expect(table.budgetClientDays.map((part) => part.client).sort()).toEqual(['alice', 'bob']);
+    expect(table.budgetClientDays.every((part) => part.reservedMicroUsd === 0)).toBe(true);
 
     // The money: every rendered video spent once, nothing left reserved.
     const sum = (pick: (day: TableSnapshot['budgetDays'][number]) => number) =>

@@ -25,6 +25,8 @@ import {
 
 const SPEED = 100;
 const LIMIT = 4;
+const CLIENTS = ['alice', 'bob'] as const;
+type Client = (typeof CLIENTS)[number];
 // Content stays downloadable for 6 hours of the stack's clock (3.6 minutes of real time), so
 // the provider's bytes can be compared at the end; the expiry window sets 0 for a few jobs.
 const LONG_TTL_SECONDS = 6 * 3600;
@@ -114,6 +116,12 @@ beforeAll(async () => {
       'limits:requestsPerMinute': '120',
     },
     simulator: { seed: 20_261_130, contentTtlSeconds: LONG_TTL_SECONDS },
+    // Two clients of unequal weights share the slots and the budget; the drop folder's jobs are
+    // the default client's (a third).
+    clients: [...CLIENTS],
+    clientSettings: { alice: { weight: 2 }, bob: { weight: 1 } },
+    // Never refuse the matrix's bursts of submissions for the clients' request rate.
+    clientRate: { requestsPerWindow: 1000 },
     logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
   });
   if (!stack.simulator) throw new Error('the e2e stack runs the simulator');
@@ -133,17 +141,18 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function api(method: string, path: string, body?: unknown) {
+async function api(method: string, path: string, body?: unknown, as?: Client) {
+  const caller = as === undefined ? stack.headers : stack.clients[as]?.headers;
   const response = await fetch(`${stack.apiUrl}${path}`, {
     method,
-    headers: { ...stack.headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...caller, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-async function submit(request: VideoRequest): Promise<string> {
-  const { status, body } = await api('POST', '/videos', request);
+async function submit(request: VideoRequest, as: Client): Promise<string> {
+  const { status, body } = await api('POST', '/videos', request, as);
   if (status !== 202) throw new Error(`POST /videos answered ${status}: ${JSON.stringify(body)}`);
   return String(body.id);
 }
@@ -351,14 +360,15 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
     // The first three creates lose their response: all three are identical requests, and so are
     // the five sent with them.
     simulator.configure({ dropNextCreateResponses: 3 });
-    for (const job of IDENTICAL_JOBS) kinds.set(await submit(job.request), job.kind);
+    // One client's: twins are adopted only between one client's identical requests.
+    for (const job of IDENTICAL_JOBS) kinds.set(await submit(job.request, 'alice'), job.kind);
     await waitFor('three create responses dropped', () =>
       simulator.stats.droppedCreateResponses >= 3 ? true : undefined,
     );
     const faults = injectFaults(log);
     faults.catch(() => {});
     for (const [index, job] of API_JOBS.entries()) {
-      kinds.set(await submit(job.request), job.kind);
+      kinds.set(await submit(job.request, CLIENTS[index % 2] ?? 'alice'), job.kind);
       if (index === 25) {
         const inboxIds = await dropInbox(INBOX_JOBS);
         for (const [line, jobId] of inboxIds.entries()) {
@@ -417,7 +427,9 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
     );
     // The API tells the same story.
     for (const job of jobs.values()) {
-      const { body } = await api('GET', `/videos/${job.jobId}`);
+      // An admin's token would do; the job's own client is who the API answers.
+      const owner = CLIENTS.find((name) => name === job.client);
+      const { body } = await api('GET', `/videos/${job.jobId}`, undefined, owner);
       expect([body.status, (body.error as { code?: string } | undefined)?.code]).toEqual([
         job.status,
         job.error?.code,
@@ -463,6 +475,7 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
     expect(stats.maxConcurrentJobs).toBeLessThanOrEqual(LIMIT);
     expect(watch.maxInUse).toBeLessThanOrEqual(LIMIT);
     expect(table.holders).toEqual([]);
+    expect([...table.clientHolders.values()].flat()).toEqual([]);
 
     // --- money: spent is exactly what the provider rendered, never over the budget --------
     const rendered = stats.videos.filter((video) => video.status === 'completed');
@@ -478,6 +491,26 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
     for (const day of table.budgetDays) {
       expect(day.spentMicroUsd).toBeLessThanOrEqual(BUDGET_USD * 1_000_000);
     }
+    // Each client's part is what its own jobs rendered; together, the deployment's.
+    const renderedBy = (client: string) =>
+      [...jobs.values()]
+        .filter((job) => (job.client ?? 'default') === client)
+        .filter((job) => videoById.get(String(job.providerJobId))?.status === 'completed')
+        .reduce((total, job) => total + priceMicroUsd(job), 0);
+    const clientParts = Object.fromEntries(
+      table.budgetClientDays.map((part) => [
+        part.client,
+        { spent: part.spentMicroUsd, reserved: part.reservedMicroUsd },
+      ]),
+    );
+    expect(clientParts).toEqual(
+      Object.fromEntries(
+        ['alice', 'bob', 'default'].map((client) => [
+          client,
+          { spent: renderedBy(client), reserved: 0 },
+        ]),
+      ),
+    );
     const budgetStates = Object.fromEntries(
       [...jobs.values()].map((job) => [
         job.jobId,

@@ -1,3 +1,4 @@
+import type { ClientShareSettings } from '../../functions/shared/admission/client-share.ts';
 // A local stack in a child process, for tests that kill it (SIGKILL, as a crash would) and start
 // it again on the same data directory: `child_process.fork('test/support/local-stack-child.ts',
 // [JSON.stringify(options)])`. What `npm start` runs (infra/local/start.ts), minus the terminal
@@ -18,6 +19,8 @@ export interface LocalStackChildOptions {
   /** Resume at start what the previous run left in flight (default: yes, as npm start does). */
   resumeAtStart?: boolean;
   logLevel?: string;
+  clients?: string[];
+  clientSettings?: Record<string, ClientShareSettings>;
 }
 
 export type LocalStackChildMessage =
@@ -37,6 +40,8 @@ async function main(): Promise<void> {
     ...(options.context ? { context: options.context } : {}),
     scheduleTimer: options.scheduleTimer ?? true,
     ...(options.resumeAtStart === undefined ? {} : { resumeAtStart: options.resumeAtStart }),
+    ...(options.clients ? { clients: options.clients } : {}),
+    ...(options.clientSettings ? { clientSettings: options.clientSettings } : {}),
     logLevel: options.logLevel ?? 'SILENT',
   });
   let stopping: Promise<void> | undefined;

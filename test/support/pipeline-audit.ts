@@ -47,13 +47,24 @@ export interface BudgetJob {
   spentMicroUsd: number;
 }
 
+/** A BUDGET#CLIENTS#<day> item: one client's part of a day (amounts in micro-dollars). */
+export interface BudgetClientDay {
+  day: string;
+  client: string;
+  reservedMicroUsd: number;
+  spentMicroUsd: number;
+}
+
 export interface TableSnapshot {
   jobs: Job[];
   ledger: LedgerEntry[];
   budgetDays: BudgetDay[];
+  budgetClientDays: BudgetClientDay[];
   budgetJobs: Map<string, BudgetJob>;
   /** The job ids holding a concurrency slot (LIMIT#concurrency). */
   holders: string[];
+  /** The same, per client (`holders#<client>` of LIMIT#concurrency). */
+  clientHolders: Map<string, string[]>;
 }
 
 export interface StoredObject {
@@ -95,8 +106,10 @@ export class PipelineAudit {
       jobs: [],
       ledger: [],
       budgetDays: [],
+      budgetClientDays: [],
       budgetJobs: new Map(),
       holders: [],
+      clientHolders: new Map(),
     };
     for (const item of items) {
       const pk = String(item.pk);
@@ -117,6 +130,13 @@ export class PipelineAudit {
           spentMicroUsd: Number(item.spentMicroUsd ?? 0),
           orphanedMicroUsd: Number(item.orphanedMicroUsd ?? 0),
         });
+      } else if (pk.startsWith('BUDGET#CLIENTS#')) {
+        snapshot.budgetClientDays.push({
+          day: pk.slice('BUDGET#CLIENTS#'.length),
+          client: String(item.sk).slice('CLIENT#'.length),
+          reservedMicroUsd: Number(item.reservedMicroUsd ?? 0),
+          spentMicroUsd: Number(item.spentMicroUsd ?? 0),
+        });
       } else if (pk.startsWith('BUDGET#JOB#')) {
         const jobId = pk.slice('BUDGET#JOB#'.length);
         snapshot.budgetJobs.set(jobId, {
@@ -129,6 +149,11 @@ export class PipelineAudit {
       } else if (pk === 'LIMIT#concurrency') {
         const holders = item.holders as Set<string> | string[] | undefined;
         snapshot.holders = holders ? [...holders] : [];
+        for (const [name, value] of Object.entries(item)) {
+          if (!name.startsWith('holders#')) continue;
+          const held = value as Set<string> | string[];
+          snapshot.clientHolders.set(name.slice('holders#'.length), [...held]);
+        }
       }
     }
     snapshot.jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
