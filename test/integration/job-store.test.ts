@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoJobStore } from '../../functions/shared/jobs/dynamo-job-store.ts';
-import type { Job } from '../../functions/shared/jobs/job.ts';
+import { type Job, ownerOf } from '../../functions/shared/jobs/job.ts';
 import {
   IdempotencyConflictError,
   JobAlreadyStartedError,
@@ -215,9 +215,12 @@ describe('cancel, clients and batches on DynamoDB Local', () => {
         pollCount: 1,
       }),
     ).rejects.toBeInstanceOf(JobAlreadyTerminalError);
-    await expect(
-      store.deferJob(running.jobId, 'capacity', new Date().toISOString()),
-    ).rejects.toBeInstanceOf(JobAlreadyTerminalError);
+    await expect(store.enqueue(running, new Date().toISOString())).rejects.toBeInstanceOf(
+      JobAlreadyTerminalError,
+    );
+    await expect(store.listWaiting(ownerOf(running), 100)).resolves.not.toContainEqual(
+      expect.objectContaining({ jobId: running.jobId }),
+    );
   });
 
   it("lists one client's jobs and one batch's jobs, newest first, by status too", async () => {

@@ -1,4 +1,5 @@
 import { createAdmission } from '../../functions/shared/admission/admission.ts';
+import { now as pipelineNow } from '../../functions/shared/clock.ts';
 import { DEFAULT_CLIENT } from '../../functions/shared/jobs/job.ts';
 import type { JobStore } from '../../functions/shared/jobs/job-store.ts';
 import type {
@@ -30,10 +31,19 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
   /** job id -> its client */
   readonly #holders = new Map<string, string>();
   readonly #clients = new Map<string, Omit<ClientSlots, 'running' | 'holders'>>();
+  /** client -> when it was last marked waiting (ISO), for clearWaiting's grace. */
+  readonly #marked = new Map<string, string>();
+  readonly #now: () => Date;
   #served = 0;
 
-  constructor(limit: number) {
+  /**
+   * `now` stamps the waiting marks (default: the pipeline's clock, as DynamoConcurrencySemaphore):
+   * give it the clock admission runs on, or marks made "later" than that clock's markedBefore
+   * are never cleared.
+   */
+  constructor(limit: number, options: { now?: () => Date } = {}) {
     this.limit = limit;
+    this.#now = options.now ?? pipelineNow;
   }
 
   async acquire(
@@ -97,13 +107,18 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
     const entry = this.#client(client);
     if (catchUpTo !== undefined) entry.virtualClock = Math.max(entry.virtualClock, catchUpTo);
     entry.waiting = true;
+    this.#marked.set(client, this.#now().toISOString());
     entry.weight = share.weight;
     if (share.maxConcurrent === undefined) delete entry.maxConcurrent;
     else entry.maxConcurrent = share.maxConcurrent;
   }
 
-  async clearWaiting(client: string, _markedBefore: string): Promise<void> {
-    this.#client(client).waiting = false;
+  async clearWaiting(client: string, markedBefore: string): Promise<void> {
+    // Marked lately: a job may be on its way into the queue (as the DynamoDB condition).
+    const marked = this.#marked.get(client);
+    if (marked !== undefined && marked >= markedBefore) return;
+    const entry = this.#clients.get(client);
+    if (entry !== undefined) entry.waiting = false;
   }
 
   /** Whether the job holds a slot (synchronous, for assertions). */
@@ -356,7 +371,9 @@ export function inMemoryTaskLimits(
   const handOffs: (string | undefined)[] = [];
   const started: { jobId: string; executionName: string }[] = [];
   const limits: InMemoryTaskLimits = {
-    semaphore: overrides.semaphore ?? new InMemoryConcurrencySemaphore(4),
+    semaphore:
+      overrides.semaphore ??
+      new InMemoryConcurrencySemaphore(4, overrides.clock ? { now: overrides.clock } : {}),
     rateLimiter: overrides.rateLimiter ?? new InMemoryRequestRateLimiter(1000),
     budget: overrides.budget ?? new InMemorySpendingBudget(null),
     store: overrides.store ?? new InMemoryJobStore(),

@@ -308,6 +308,150 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       expect(await ids({ client: 'alice', createdOn: '2026-01-02', limit: 10 })).toEqual([]);
     });
 
+    it("keeps each client's waiting jobs in a queue of their own: by priority, then first come", async () => {
+      const store = await freshStore();
+      const alice = [
+        job('job_a_low', { client: 'alice', priority: 'low', createdAt: at(1) }),
+        job('job_a_normal', { client: 'alice', priority: 'normal', createdAt: at(2) }),
+        job('job_a_high', { client: 'alice', priority: 'high', createdAt: at(3) }),
+        // No priority: the default, normal.
+        job('job_a_later', { client: 'alice', createdAt: at(4) }),
+        job('job_a_high2', { client: 'alice', priority: 'high', createdAt: at(5) }),
+      ];
+      const bobs = job('job_b', { client: 'bob', priority: 'low', createdAt: at(0) });
+      for (const each of [...alice, bobs]) await store.create(each);
+      // Parked in another order than they were created in: the queue orders them itself.
+      for (const each of [bobs, ...[...alice].reverse()]) await store.enqueue(each, AT);
+      const ids = (jobs: Job[]) => jobs.map((listed) => listed.jobId);
+
+      expect(ids(await store.listWaiting('alice', 10))).toEqual([
+        'job_a_high',
+        'job_a_high2',
+        'job_a_normal',
+        'job_a_later',
+        'job_a_low',
+      ]);
+      expect(ids(await store.listWaiting('alice', 2))).toEqual(['job_a_high', 'job_a_high2']);
+      expect(ids(await store.listWaiting('bob', 10))).toEqual(['job_b']);
+      expect(await store.listWaiting('carol', 10)).toEqual([]);
+      expect(await store.get('job_a_low')).toEqual({
+        ...alice[0],
+        deferred: true,
+        deferredReason: 'capacity',
+        updatedAt: AT,
+      });
+    });
+
+    it('takes a job out of its queue when it is claimed, cancelled, failed or deferred for the schedule or the budget', async () => {
+      const store = await freshStore();
+      const waiting = [1, 2, 3, 4, 5, 6].map((n) =>
+        job(`job_${n}`, { client: 'alice', createdAt: at(n) }),
+      );
+      for (const each of waiting) {
+        await store.create(each);
+        await store.enqueue(each, AT);
+      }
+
+      await store.claimDeferred('job_1', 'job_1-1', AT);
+      await store.recordCancelled('job_2', AT);
+      await store.recordFailed('job_3', FAILURE, AT);
+      await store.deferJob('job_4', 'scheduled', AT);
+      await store.deferJob('job_5', 'budget', AT);
+      const left = await store.listWaiting('alice', 10);
+      // Back in the queue (a hand-off whose start failed; a scheduled job made admissible).
+      await store.enqueue(waiting[0] as Job, AT);
+      await store.enqueue(waiting[3] as Job, AT);
+
+      expect(left.map((listed) => listed.jobId)).toEqual(['job_6']);
+      expect(await store.countWaiting('alice', { max: 10 })).toBe(3);
+      expect((await store.listWaiting('alice', 10)).map((listed) => listed.jobId)).toEqual([
+        'job_1',
+        'job_4',
+        'job_6',
+      ]);
+      expect(await store.get('job_4')).toMatchObject({
+        deferred: true,
+        deferredReason: 'capacity',
+      });
+    });
+
+    it("counts a client's waiting jobs, those ahead of one, no further than max", async () => {
+      const store = await freshStore();
+      const waiting = [1, 2, 3, 4, 5].map((n) =>
+        job(`job_${n}`, { client: 'alice', createdAt: at(n) }),
+      );
+      for (const each of waiting) {
+        await store.create(each);
+        await store.enqueue(each, AT);
+      }
+      await store.create(job('job_bob', { client: 'bob' }));
+      await store.enqueue(job('job_bob', { client: 'bob' }), AT);
+      const third = waiting[2] as Job;
+      // Not in the queue: where it would stand.
+      const urgent = job('job_urgent', { client: 'alice', priority: 'high', createdAt: at(9) });
+      const last = job('job_last', { client: 'alice', priority: 'low', createdAt: at(0) });
+
+      expect(await store.countWaiting('alice', { max: 100 })).toBe(5);
+      expect(await store.countWaiting('alice', { max: 3 })).toBe(3);
+      expect(await store.countWaiting('alice', { before: third, max: 100 })).toBe(2);
+      expect(await store.countWaiting('alice', { before: third, max: 1 })).toBe(1);
+      expect(await store.countWaiting('alice', { before: waiting[0], max: 100 })).toBe(0);
+      expect(await store.countWaiting('alice', { before: urgent, max: 100 })).toBe(0);
+      expect(await store.countWaiting('alice', { before: last, max: 100 })).toBe(5);
+      expect(await store.countWaiting('bob', { max: 100 })).toBe(1);
+      expect(await store.countWaiting('carol', { max: 100 })).toBe(0);
+    });
+
+    it('parks for a slot only a job without a provider job that has not ended', async () => {
+      const store = await freshStore();
+      await started(store, 'job_running');
+      await store.create(job('job_failed'));
+      await store.recordFailed('job_failed', FAILURE, AT);
+
+      const running = await failureOf(store.enqueue(job('job_running'), AT));
+      const failed = await failureOf(store.enqueue(job('job_failed'), AT));
+      const missing = await failureOf(store.enqueue(job('job_missing'), AT));
+
+      expect(running).toBeInstanceOf(JobAlreadyStartedError);
+      expect(failed).toBeInstanceOf(JobAlreadyTerminalError);
+      expect(missing).toBeInstanceOf(JobNotFoundError);
+      expect(await store.listWaiting('default', 10)).toEqual([]);
+    });
+
+    it('stamps the start of a job once, at its first admission, and never on a job that ended', async () => {
+      const store = await freshStore();
+      await store.create(job('job_A'));
+      await store.create(job('job_B'));
+      await store.recordCancelled('job_B', AT);
+
+      await store.markStarted('job_A', at(1));
+      await store.markStarted('job_A', at(2));
+      await store.markStarted('job_B', at(1));
+      await store.markStarted('job_missing', at(1));
+
+      expect((await store.get('job_A'))?.startedAt).toBe(at(1));
+      expect((await store.get('job_B'))?.startedAt).toBeUndefined();
+      expect(await store.get('job_missing')).toBeUndefined();
+    });
+
+    it('records why a job was cancelled when told, and no error otherwise', async () => {
+      const store = await freshStore();
+      await store.create(job('job_A'));
+      await store.create(job('job_B'));
+      const reason = { code: 'start_timeout', message: 'Not started in time', retryable: true };
+
+      const timedOut = await store.recordCancelled('job_A', AT, reason);
+      const plain = await store.recordCancelled('job_B', AT);
+
+      expect(timedOut).toMatchObject({
+        cancelled: true,
+        job: { status: 'CANCELLED', error: reason },
+      });
+      expect(await store.get('job_A')).toMatchObject({ error: reason, cancelledAt: AT });
+      expect(plain.job.error).toBeUndefined();
+      expect((await store.get('job_B'))?.error).toBeUndefined();
+    });
+
     it('records webhook deliveries on any job, finished ones too, without changing its status', async () => {
       const store = await freshStore();
       await store.create(job('job_A'));

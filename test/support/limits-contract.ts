@@ -50,6 +50,109 @@ export function limitsContract(name: string, implementations: () => LimitsImplem
     });
   });
 
+  describe(`ConcurrencySemaphore contract, clients' caps and the fair share's state: ${name}`, () => {
+    const alice = { client: 'alice', maxConcurrent: 1 };
+    const bob = { client: 'bob' };
+
+    it('refuses a client at its cap while admitting another, and frees its count on release', async () => {
+      const semaphore = await implementations().semaphore(3);
+
+      const first = await semaphore.acquire('job_a1', alice);
+      const overCap = await semaphore.acquire('job_a2', alice);
+      const retried = await semaphore.acquire('job_a1', alice);
+      const other = await semaphore.acquire('job_b1', bob);
+      const freed = await semaphore.release('job_a1', 'alice');
+      const afterRelease = await semaphore.acquire('job_a2', alice);
+
+      expect([first, overCap, retried, other, freed, afterRelease]).toEqual([
+        true,
+        false,
+        true,
+        true,
+        true,
+        true,
+      ]);
+      expect(await semaphore.slotHolders()).toEqual([
+        { jobId: 'job_a2', client: 'alice' },
+        { jobId: 'job_b1', client: 'bob' },
+      ]);
+    });
+
+    it("never lets parallel acquires pass a client's cap or the pool's limit", async () => {
+      const semaphore = await implementations().semaphore(5);
+
+      const [alices, bobs] = await Promise.all([
+        Promise.all(
+          jobIds(10).map((jobId) =>
+            semaphore.acquire(`alice_${jobId}`, { client: 'alice', maxConcurrent: 2 }),
+          ),
+        ),
+        Promise.all(jobIds(10).map((jobId) => semaphore.acquire(`bob_${jobId}`, bob))),
+      ]);
+
+      const running = (await semaphore.state()).clients;
+      expect(alices.filter(Boolean).length).toBeLessThanOrEqual(2);
+      expect(alices.filter(Boolean).length + bobs.filter(Boolean).length).toBe(5);
+      expect(running.alice?.running ?? 0).toBe(alices.filter(Boolean).length);
+      expect(running.bob?.running).toBe(bobs.filter(Boolean).length);
+      expect(await semaphore.holders()).toHaveLength(5);
+    });
+
+    it('reports the slots in use, and per client the slots running, whether it waits, its weight and cap', async () => {
+      const semaphore = await implementations().semaphore(4);
+      await semaphore.acquire('job_a1', { client: 'alice' });
+      await semaphore.acquire('job_b1', bob);
+      await semaphore.acquire('job_b2', bob);
+      await semaphore.markWaiting('bob', { weight: 3 });
+      await semaphore.markWaiting('carol', { weight: 2, maxConcurrent: 1 });
+
+      const state = await semaphore.state();
+
+      expect(state).toMatchObject({
+        limit: 4,
+        inUse: 3,
+        clients: {
+          alice: { running: 1, waiting: false, weight: 1 },
+          bob: { running: 2, waiting: true, weight: 3 },
+          carol: { running: 0, waiting: true, weight: 2, maxConcurrent: 1 },
+        },
+      });
+      expect(Object.keys(state.clients).sort()).toEqual(['alice', 'bob', 'carol']);
+      expect(state.clients.bob?.maxConcurrent).toBeUndefined();
+      // Served: a slot taken; never served sorts first in the fair share's ties.
+      expect(state.clients.alice?.lastServedAt).toBeDefined();
+      expect(state.clients.bob?.lastServedAt).toBeDefined();
+      expect(state.clients.carol?.lastServedAt).toBeUndefined();
+    });
+
+    it("takes a client's latest weight and cap, and drops a cap it no longer has", async () => {
+      const semaphore = await implementations().semaphore(4);
+      await semaphore.markWaiting('carol', { weight: 2, maxConcurrent: 1 });
+
+      await semaphore.markWaiting('carol', { weight: 5 });
+
+      const carol = (await semaphore.state()).clients.carol;
+      expect(carol).toMatchObject({ waiting: true, weight: 5 });
+      expect(carol?.maxConcurrent).toBeUndefined();
+    });
+
+    it('clears a waiting mark only when it was made before markedBefore (the grace for the queue index)', async () => {
+      const semaphore = await implementations().semaphore(4);
+      await semaphore.markWaiting('bob', { weight: 1 });
+      const waiting = async () => (await semaphore.state()).clients.bob?.waiting;
+
+      await semaphore.clearWaiting('bob', '2000-01-01T00:00:00.000Z');
+      const afterEarlyClear = await waiting();
+      await semaphore.clearWaiting('bob', '2999-01-01T00:00:00.000Z');
+      const afterClear = await waiting();
+      await semaphore.clearWaiting('carol', '2999-01-01T00:00:00.000Z');
+
+      expect(afterEarlyClear).toBe(true);
+      expect(afterClear).toBe(false);
+      expect((await semaphore.state()).clients.carol).toBeUndefined();
+    });
+  });
+
   describe(`RequestRateLimiter contract: ${name}`, () => {
     it('lets exactly the limit through in one minute, and starts afresh the next minute', async () => {
       const limiter = await implementations().rateLimiter(5);

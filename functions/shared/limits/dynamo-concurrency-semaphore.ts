@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionFailure } from '../aws/dynamodb-refusals.ts';
+import { now } from '../clock.ts';
 import { DEFAULT_CLIENT } from '../jobs/job.ts';
 import type { ClientSlots, ConcurrencySemaphore, SlotHolder, SlotPoolState } from './limits.ts';
 import { concurrencyKey } from './limits-table.ts';
@@ -9,7 +10,10 @@ export interface DynamoConcurrencySemaphoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
   limit: number;
-  /** Clock of `lastServedAt` (default: the system clock). */
+  /**
+   * Clock of `lastServedAt` and of the waiting marks (default: the pipeline's clock, which
+   * admission's `clearWaiting(client, markedBefore)` is measured on too).
+   */
   now?: () => Date;
 }
 
@@ -48,7 +52,7 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.limit = options.limit;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now ?? now;
   }
 
   async acquire(

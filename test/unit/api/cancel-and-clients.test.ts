@@ -76,8 +76,19 @@ describe('POST /videos/{id}/cancel', () => {
       providerJobId: 'video_1',
       providerStatus: 'in_progress',
     });
-    store.seed(job);
-    await cancel.semaphore.acquire(job.jobId);
+    // Every slot taken (the job's among them), and one of bob's jobs waiting for one.
+    const waiting = aJob({
+      jobId: newJobId(NOW),
+      client: 'bob',
+      deferred: true,
+      deferredReason: 'capacity',
+    });
+    store.seed(job, { ...waiting, executionName: waiting.jobId });
+    await cancel.semaphore.acquire(job.jobId, { client: 'alice' });
+    for (const other of ['job_o1', 'job_o2', 'job_o3']) {
+      await cancel.semaphore.acquire(other, { client: 'carol' });
+    }
+    await cancel.semaphore.markWaiting('bob', { weight: 1 });
     await cancel.budget.reserve(job.jobId, job.estimatedCostUsd, DAY);
 
     const response = await send({ method: 'POST', path: `/videos/${job.jobId}/cancel` }, ALICE);
@@ -88,7 +99,11 @@ describe('POST /videos/{id}/cancel', () => {
     expect(cancel.deleted).toEqual(['video_1']);
     expect(cancel.budget.stateOf(job.jobId)).toBe('spent');
     expect(cancel.semaphore.holds(job.jobId)).toBe(false);
-    expect(cancel.handOffs).toHaveLength(1);
+    // The freed slot went to bob's waiting job, started in a new execution.
+    expect(cancel.handOffs).toEqual([
+      { jobId: waiting.jobId, executionName: `${waiting.jobId}-1` },
+    ]);
+    expect(cancel.semaphore.holds(waiting.jobId)).toBe(true);
   });
 
   it('answers a cancelled job again with 200 and refuses a finished one with 409', async () => {

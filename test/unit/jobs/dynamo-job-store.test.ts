@@ -79,6 +79,9 @@ const dynamoItem = (item: Record<string, unknown>) =>
 
 const ALL_OLD = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
 
+/** The byQueue index's attributes, as every write that takes a job out of the queue names them. */
+const QUEUE_NAMES = { '#queuePk': 'gsi5pk', '#queueSk': 'gsi5sk' };
+
 beforeEach(() => {
   dynamo.reset();
 });
@@ -295,7 +298,7 @@ describe('list', () => {
 });
 
 describe('updates after create', () => {
-  it('markCreateAttempt moves the job and its byStatus key to IN_PROGRESS, only if not terminal', async () => {
+  it('markCreateAttempt moves the job and its byStatus key to IN_PROGRESS, out of the queue, only if not terminal', async () => {
     const at = '2026-01-02T03:06:00.000Z';
     const updated = {
       ...jobItem,
@@ -313,10 +316,11 @@ describe('updates after create', () => {
       TableName: TABLE,
       Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
       UpdateExpression:
-        'SET #status = :status, #gsi1pk = :gsi1pk, #createAttemptedAt = :createAttemptedAt, #updatedAt = :updatedAt',
+        'SET #status = :status, #gsi1pk = :gsi1pk, #createAttemptedAt = :createAttemptedAt, #updatedAt = :updatedAt REMOVE #queuePk, #queueSk',
       ConditionExpression: NOT_TERMINAL,
       ExpressionAttributeNames: {
         '#status': 'status',
+        ...QUEUE_NAMES,
         '#gsi1pk': 'gsi1pk',
         '#createAttemptedAt': 'createAttemptedAt',
         '#updatedAt': 'updatedAt',
@@ -351,8 +355,10 @@ describe('updates after create', () => {
       ExpressionAttributeValues: { ':jobId': job.jobId },
       ...ALL_OLD,
     });
+    expect(update?.Update?.UpdateExpression).toMatch(/ REMOVE #queuePk, #queueSk$/);
     expect(update?.Update).toMatchObject({
       ConditionExpression: `${NOT_TERMINAL} AND (attribute_not_exists(#providerJobId) OR #providerJobId = :providerJobId)`,
+      ExpressionAttributeNames: expect.objectContaining(QUEUE_NAMES),
       ...ALL_OLD,
       ExpressionAttributeValues: expect.objectContaining({
         ':providerJobId': 'video_123',
@@ -460,13 +466,15 @@ describe('updates after create', () => {
     });
   });
 
-  it('recordFailed moves the byStatus key to FAILED with the reason', async () => {
+  it('recordFailed moves the byStatus key to FAILED with the reason, out of the queue', async () => {
     const error = { code: 'moderation_blocked', message: 'Blocked', retryable: false };
     dynamo.on(UpdateCommand).resolves({ Attributes: jobItem });
 
     await store.recordFailed(job.jobId, error, '2026-01-02T03:09:00.000Z');
 
     expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: expect.stringMatching(/ REMOVE #queuePk, #queueSk$/),
+      ExpressionAttributeNames: expect.objectContaining(QUEUE_NAMES),
       ConditionExpression: NOT_TERMINAL,
       ExpressionAttributeValues: expect.objectContaining({
         ':status': 'FAILED',
@@ -570,7 +578,7 @@ describe('updates after create', () => {
 describe('deferJob', () => {
   const at = '2026-01-02T03:10:00.000Z';
 
-  it('moves a job without provider job back to QUEUED + deferred, byStatus key included', async () => {
+  it('moves a job without provider job back to QUEUED + deferred, byStatus key included, out of the queue', async () => {
     dynamo.on(UpdateCommand).resolves({});
 
     await store.deferJob(job.jobId, 'budget', at);
@@ -579,7 +587,7 @@ describe('deferJob', () => {
       TableName: TABLE,
       Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
       UpdateExpression:
-        'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at',
+        'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at REMOVE #queuePk, #queueSk',
       ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
       ExpressionAttributeNames: {
         '#status': 'status',
@@ -588,6 +596,7 @@ describe('deferJob', () => {
         '#deferredReason': 'deferredReason',
         '#updatedAt': 'updatedAt',
         '#providerJobId': 'providerJobId',
+        ...QUEUE_NAMES,
       },
       ExpressionAttributeValues: {
         ':status0': 'QUEUED',
@@ -624,7 +633,7 @@ describe('deferJob', () => {
 describe('claimDeferred', () => {
   const at = '2026-01-02T03:10:00.000Z';
 
-  it('claims a QUEUED deferred job, naming its execution, in one conditional write', async () => {
+  it('claims a QUEUED deferred job, naming its execution and taking it out of the queue, in one conditional write', async () => {
     dynamo.on(UpdateCommand).resolves({});
 
     const claimed = await store.claimDeferred(job.jobId, `${job.jobId}-1`, at);
@@ -634,7 +643,7 @@ describe('claimDeferred', () => {
       TableName: TABLE,
       Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
       UpdateExpression:
-        'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason',
+        'SET #deferred = :false, #executionName = :executionName, #updatedAt = :at REMOVE #deferredReason, #queuePk, #queueSk',
       ConditionExpression: 'attribute_exists(pk) AND #status IN (:status0) AND #deferred = :true',
       ExpressionAttributeNames: {
         '#status': 'status',
@@ -642,6 +651,7 @@ describe('claimDeferred', () => {
         '#deferredReason': 'deferredReason',
         '#executionName': 'executionName',
         '#updatedAt': 'updatedAt',
+        ...QUEUE_NAMES,
       },
       ExpressionAttributeValues: {
         ':status0': 'QUEUED',
@@ -664,5 +674,228 @@ describe('claimDeferred', () => {
     dynamo.on(UpdateCommand).rejects(throttled);
 
     await expect(store.claimDeferred(job.jobId, job.jobId, at)).rejects.toBe(throttled);
+  });
+});
+
+describe('recordCancelled', () => {
+  const at = '2026-01-02T03:10:00.000Z';
+
+  it('moves the job to CANCELLED with the reason given, out of the queue', async () => {
+    const reason = { code: 'start_timeout', message: 'Not started in time', retryable: true };
+    const cancelled = {
+      ...jobItem,
+      status: 'CANCELLED',
+      cancelledAt: at,
+      updatedAt: at,
+      error: reason,
+    };
+    dynamo.on(UpdateCommand).resolves({ Attributes: cancelled });
+
+    const outcome = await store.recordCancelled(job.jobId, at, reason);
+
+    expect(outcome).toEqual({
+      cancelled: true,
+      job: { ...job, status: 'CANCELLED', cancelledAt: at, updatedAt: at, error: reason },
+    });
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: expect.stringMatching(/ REMOVE #queuePk, #queueSk$/),
+      ExpressionAttributeNames: expect.objectContaining({ ...QUEUE_NAMES, '#error': 'error' }),
+      ExpressionAttributeValues: expect.objectContaining({
+        ':status': 'CANCELLED',
+        ':gsi1pk': 'STATUS#CANCELLED',
+        ':cancelledAt': at,
+        ':error': reason,
+      }),
+    });
+  });
+
+  it('writes no error when given none', async () => {
+    dynamo.on(UpdateCommand).resolves({ Attributes: { ...jobItem, status: 'CANCELLED' } });
+
+    await store.recordCancelled(job.jobId, at);
+
+    const input = dynamo.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.UpdateExpression).not.toContain('#error');
+    expect(input?.ExpressionAttributeValues).not.toHaveProperty(':error');
+  });
+
+  it('answers a finished job unchanged, not cancelled', async () => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed({ ...jobItem, status: 'COMPLETED' }));
+
+    await expect(store.recordCancelled(job.jobId, at)).resolves.toEqual({
+      cancelled: false,
+      job: { ...job, status: 'COMPLETED' },
+    });
+  });
+});
+
+describe("the clients' queues (byQueue index)", () => {
+  const at = '2026-01-02T03:10:00.000Z';
+  const bobs = aJob({ jobId: 'job_B', client: 'bob', priority: 'high' });
+
+  it('enqueue parks the job (QUEUED, deferred capacity) with its queue keys: client, then priority and creation time', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await store.enqueue(bobs, at);
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: 'JOB#job_B', sk: 'JOB' },
+      UpdateExpression:
+        'SET #status = :queued, #gsi1pk = :gsi1pk, #deferred = :true, #deferredReason = :reason, #updatedAt = :at, #queuePk = :queuePk, #queueSk = :queueSk',
+      ConditionExpression: `${NOT_TERMINAL} AND attribute_not_exists(#providerJobId)`,
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#gsi1pk': 'gsi1pk',
+        '#deferred': 'deferred',
+        '#deferredReason': 'deferredReason',
+        '#updatedAt': 'updatedAt',
+        '#providerJobId': 'providerJobId',
+        ...QUEUE_NAMES,
+      },
+      ExpressionAttributeValues: {
+        ':status0': 'QUEUED',
+        ':status1': 'IN_PROGRESS',
+        ':queued': 'QUEUED',
+        ':gsi1pk': 'STATUS#QUEUED',
+        ':true': true,
+        ':reason': 'capacity',
+        ':at': at,
+        ':queuePk': 'QUEUE#bob',
+        ':queueSk': `0#${bobs.createdAt}#job_B`,
+      },
+      ...ALL_OLD,
+    });
+  });
+
+  it('enqueue ranks normal and low priorities after high, and a job without a client under the default', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await store.enqueue(aJob({ jobId: 'job_N' }), at);
+    await store.enqueue(aJob({ jobId: 'job_L', client: 'bob', priority: 'low' }), at);
+
+    const values = dynamo
+      .commandCalls(UpdateCommand)
+      .map((call) => call.args[0].input.ExpressionAttributeValues);
+    expect(values[0]).toMatchObject({
+      ':queuePk': 'QUEUE#default',
+      ':queueSk': `1#${job.createdAt}#job_N`,
+    });
+    expect(values[1]).toMatchObject({ ':queueSk': `2#${job.createdAt}#job_L` });
+  });
+
+  it('enqueue refuses a job that has a provider job or ended, as deferJob does', async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejectsOnce(conditionFailed({ ...jobItem, status: 'IN_PROGRESS', providerJobId: 'video_1' }))
+      .rejectsOnce(conditionFailed({ ...jobItem, status: 'CANCELLED' }));
+
+    await expect(store.enqueue(job, at)).rejects.toBeInstanceOf(JobAlreadyStartedError);
+    await expect(store.enqueue(job, at)).rejects.toBeInstanceOf(JobAlreadyTerminalError);
+  });
+
+  it("listWaiting reads the head of the client's queue in admission order, without the key attributes", async () => {
+    const waitingItem = {
+      ...jobItem,
+      deferred: true,
+      deferredReason: 'capacity',
+      gsi5pk: 'QUEUE#default',
+      gsi5sk: `1#${job.createdAt}#${job.jobId}`,
+    };
+    dynamo.on(QueryCommand).resolves({ Items: [waitingItem] });
+
+    const waiting = await store.listWaiting('default', 3);
+
+    expect(waiting).toEqual([{ ...job, deferred: true, deferredReason: 'capacity' }]);
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: TABLE,
+      IndexName: 'byQueue',
+      KeyConditionExpression: '#partition = :partition',
+      ExpressionAttributeNames: { '#partition': 'gsi5pk' },
+      ExpressionAttributeValues: { ':partition': 'QUEUE#default' },
+      Limit: 3,
+    });
+    const input = dynamo.commandCalls(QueryCommand)[0]?.args[0].input;
+    expect(input?.ScanIndexForward).not.toBe(false);
+  });
+
+  it('countWaiting counts the jobs ahead of one, no further than max', async () => {
+    dynamo.on(QueryCommand).resolves({ Count: 4 });
+
+    const ahead = await store.countWaiting('bob', { before: bobs, max: 10 });
+
+    expect(ahead).toBe(4);
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: TABLE,
+      IndexName: 'byQueue',
+      KeyConditionExpression: '#partition = :partition AND #sort < :before',
+      ExpressionAttributeNames: { '#partition': 'gsi5pk', '#sort': 'gsi5sk' },
+      ExpressionAttributeValues: {
+        ':partition': 'QUEUE#bob',
+        ':before': `0#${bobs.createdAt}#job_B`,
+      },
+      Select: 'COUNT',
+      Limit: 10,
+    });
+  });
+
+  it('countWaiting pages on while under max, and stops at max', async () => {
+    const page = (count: number, more: boolean) => ({
+      Count: count,
+      ...(more ? { LastEvaluatedKey: { pk: `JOB#k${count}`, sk: 'JOB' } } : {}),
+    });
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce(page(3, true))
+      .resolvesOnce(page(2, true))
+      .resolvesOnce(page(2, true));
+
+    const counted = await store.countWaiting('bob', { max: 7 });
+
+    expect(counted).toBe(7);
+    expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 3);
+    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 1, {
+      KeyConditionExpression: '#partition = :partition',
+      Limit: 7,
+    });
+    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 2, {
+      Limit: 4,
+      ExclusiveStartKey: { pk: 'JOB#k3', sk: 'JOB' },
+    });
+    expect(dynamo).toHaveReceivedNthCommandWith(QueryCommand, 3, { Limit: 2 });
+  });
+
+  it('countWaiting stops at the end of the queue', async () => {
+    dynamo.on(QueryCommand).resolvesOnce({ Count: 2 });
+
+    expect(await store.countWaiting('bob', { max: 100 })).toBe(2);
+    expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 1);
+  });
+});
+
+describe('markStarted', () => {
+  const at = '2026-01-02T03:10:00.000Z';
+
+  it('stamps startedAt once (the first admission), only on a job that has not ended', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await store.markStarted(job.jobId, at);
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: `JOB#${job.jobId}`, sk: 'JOB' },
+      UpdateExpression: 'SET #startedAt = if_not_exists(#startedAt, :at)',
+      ConditionExpression: NOT_TERMINAL,
+      ExpressionAttributeNames: { '#status': 'status', '#startedAt': 'startedAt' },
+      ExpressionAttributeValues: { ':status0': 'QUEUED', ':status1': 'IN_PROGRESS', ':at': at },
+    });
+  });
+
+  it('does nothing for a job that ended or is gone, and lets other errors through', async () => {
+    const throttled = new Error('Rate exceeded');
+    dynamo.on(UpdateCommand).rejectsOnce(conditionFailed()).rejectsOnce(throttled);
+
+    await expect(store.markStarted(job.jobId, at)).resolves.toBeUndefined();
+    await expect(store.markStarted(job.jobId, at)).rejects.toBe(throttled);
   });
 });

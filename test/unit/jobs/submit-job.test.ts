@@ -20,7 +20,6 @@ import {
   parseProviderConfig,
 } from '../../../functions/shared/provider/provider-config.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
-import { InMemoryConcurrencySemaphore } from '../../support/in-memory-limits.ts';
 import { blackPng } from '../../support/png.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 
@@ -271,62 +270,26 @@ describe('submitJob', () => {
   });
 });
 
-describe('submitJob admission (with the concurrency slots)', () => {
-  it('starts a job that gets a slot, holding it', async () => {
+describe('submitJob and admission', () => {
+  it("starts every submitted job's execution whatever the slots: admission happens in the workflow (AdmitJob)", async () => {
     const { store, startExecution, deps } = setup();
-    const semaphore = new InMemoryConcurrencySemaphore(1);
 
-    const { job } = await submitJob(
-      { prompt: 'A calm sea' },
-      { source: 'api' },
-      {
-        ...deps,
-        semaphore,
-      },
-    );
+    // More jobs of one client than any slot pool the tests use: none is held back here.
+    for (let i = 0; i < 5; i += 1) {
+      await submitJob({ prompt: `A calm sea, take ${i}` }, { source: 'inbox' }, deps);
+    }
 
-    expect(job).toMatchObject({ status: 'QUEUED', deferred: false, executionName: 'job_1' });
-    expect(semaphore.holds('job_1')).toBe(true);
-    expect(startExecution).toHaveBeenCalledExactlyOnceWith('job_1');
-    expect((await store.get('job_1'))?.deferred).toBe(false);
-  });
-
-  it('parks a job when every slot is taken: no execution started, the reason shown', async () => {
-    const { startExecution, deps } = setup();
-    const semaphore = new InMemoryConcurrencySemaphore(1);
-    await semaphore.acquire('job_running');
-
-    const { job, created } = await submitJob(
-      { prompt: 'A calm sea' },
-      { source: 'inbox' },
-      {
-        ...deps,
-        semaphore,
-      },
-    );
-
-    expect(created).toBe(true);
-    expect(job).toMatchObject({ status: 'QUEUED', deferred: true, deferredReason: 'capacity' });
-    expect(startExecution).not.toHaveBeenCalled();
-    expect(semaphore.holds('job_1')).toBe(false);
-  });
-
-  it('gives the slot back when the start fails', async () => {
-    const { startExecution, deps } = setup();
-    const semaphore = new InMemoryConcurrencySemaphore(1);
-    startExecution.mockRejectedValueOnce(new Error('throttled'));
-
-    const submit = submitJob(
-      { prompt: 'A calm sea' },
-      { source: 'api', idempotencyKey: 'k' },
-      {
-        ...deps,
-        semaphore,
-      },
-    );
-
-    await expect(submit).rejects.toThrow(JobStartFailedError);
-    expect(semaphore.holds('job_1')).toBe(false);
+    expect(startExecution.mock.calls.map(([jobId]) => jobId)).toEqual([
+      'job_1',
+      'job_2',
+      'job_3',
+      'job_4',
+      'job_5',
+    ]);
+    for (const job of store.all()) {
+      expect(job).toMatchObject({ status: 'QUEUED', deferred: false, executionName: job.jobId });
+      expect(job.deferredReason).toBeUndefined();
+    }
   });
 });
 

@@ -1,7 +1,9 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { useClock } from '../../../functions/shared/clock.ts';
 import { DynamoConcurrencySemaphore } from '../../../functions/shared/limits/dynamo-concurrency-semaphore.ts';
 
 const TABLE = 'jobs-table';
@@ -9,37 +11,93 @@ const KEY = { pk: 'LIMIT#concurrency', sk: 'LIMIT' };
 
 const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const dynamo = mockClient(client);
-const semaphore = new DynamoConcurrencySemaphore({ client, tableName: TABLE, limit: 2 });
+const NOW = new Date('2026-03-01T10:00:00.000Z');
+const semaphore = new DynamoConcurrencySemaphore({
+  client,
+  tableName: TABLE,
+  limit: 2,
+  now: () => NOW,
+});
 
-const conditionFailed = () =>
-  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+/** A failed condition, with the item as it stood when the write asked for it (ALL_OLD). */
+const conditionFailed = (item?: Record<string, unknown>) =>
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    ...(item === undefined ? {} : { Item: marshall(item) }),
+  });
 
 beforeEach(() => {
   dynamo.reset();
 });
 
 describe('DynamoConcurrencySemaphore.acquire', () => {
-  it('adds the job to the holders only while there is room or it already holds a slot', async () => {
+  it("adds the job to the holders and its client's holders while the pool has room, noting when the client was served", async () => {
     dynamo.on(UpdateCommand).resolves({});
 
-    const acquired = await semaphore.acquire('job_a');
+    const acquired = await semaphore.acquire('job_a', { client: 'alice' });
 
     expect(acquired).toBe(true);
     expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: KEY,
-      UpdateExpression: 'ADD #holders :holder',
+      UpdateExpression: 'ADD #holders :holder, #mine :holder SET #served = :now',
       ConditionExpression:
-        'attribute_not_exists(#holders) OR size(#holders) < :limit OR contains(#holders, :jobId)',
-      ExpressionAttributeNames: { '#holders': 'holders' },
-      ExpressionAttributeValues: { ':holder': new Set(['job_a']), ':limit': 2, ':jobId': 'job_a' },
+        'NOT contains(#holders, :jobId) AND (attribute_not_exists(#holders) OR size(#holders) < :limit)',
+      ExpressionAttributeNames: {
+        '#holders': 'holders',
+        '#mine': 'holders#alice',
+        '#served': 'served#alice',
+      },
+      ExpressionAttributeValues: {
+        ':holder': new Set(['job_a']),
+        ':limit': 2,
+        ':jobId': 'job_a',
+        ':now': NOW.toISOString(),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
   });
 
-  it('answers false when the slots are full (the condition fails)', async () => {
-    dynamo.on(UpdateCommand).rejects(conditionFailed());
+  it("checks the client's cap in the same condition when it has one", async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await semaphore.acquire('job_b', { client: 'bob', maxConcurrent: 1 });
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression:
+        'NOT contains(#holders, :jobId) AND (attribute_not_exists(#holders) OR size(#holders) < :limit) AND (attribute_not_exists(#mine) OR size(#mine) < :cap)',
+      ExpressionAttributeNames: expect.objectContaining({ '#mine': 'holders#bob' }),
+      ExpressionAttributeValues: expect.objectContaining({ ':cap': 1 }),
+    });
+  });
+
+  it('counts a job without a client as the default client', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await semaphore.acquire('job_a');
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      ExpressionAttributeNames: expect.objectContaining({ '#mine': 'holders#default' }),
+    });
+  });
+
+  it('answers false when the pool is full or the client at its cap (the condition fails)', async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejectsOnce(conditionFailed({ ...KEY, holders: new Set(['job_x', 'job_y']) }))
+      .rejectsOnce(conditionFailed());
 
     await expect(semaphore.acquire('job_c')).resolves.toBe(false);
+    await expect(semaphore.acquire('job_c')).resolves.toBe(false);
+  });
+
+  it('answers true for a job that already holds a slot, read from the refused item (a retried acquire)', async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejects(conditionFailed({ ...KEY, holders: new Set(['job_a', 'job_b']) }));
+
+    await expect(semaphore.acquire('job_a')).resolves.toBe(true);
   });
 
   it('lets other DynamoDB errors through', async () => {
@@ -47,21 +105,35 @@ describe('DynamoConcurrencySemaphore.acquire', () => {
 
     await expect(semaphore.acquire('job_c')).rejects.toThrow('ProvisionedThroughputExceeded');
   });
+
+  it("stamps the pipeline's clock when given none (the clock admission's marks are measured on)", async () => {
+    dynamo.on(UpdateCommand).resolves({});
+    const restore = useClock(() => Date.parse('2031-05-06T07:08:09.000Z'));
+    try {
+      await new DynamoConcurrencySemaphore({ client, tableName: TABLE, limit: 2 }).acquire('job_a');
+    } finally {
+      restore();
+    }
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      ExpressionAttributeValues: expect.objectContaining({ ':now': '2031-05-06T07:08:09.000Z' }),
+    });
+  });
 });
 
 describe('DynamoConcurrencySemaphore.release', () => {
-  it('deletes the job from the holders only if it holds a slot, and says it freed one', async () => {
+  it("deletes the job from the holders and its client's holders only if it holds a slot, and says it freed one", async () => {
     dynamo.on(UpdateCommand).resolves({});
 
-    const freed = await semaphore.release('job_a');
+    const freed = await semaphore.release('job_a', 'alice');
 
     expect(freed).toBe(true);
     expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: KEY,
-      UpdateExpression: 'DELETE #holders :holder',
+      UpdateExpression: 'DELETE #holders :holder, #mine :holder',
       ConditionExpression: 'contains(#holders, :jobId)',
-      ExpressionAttributeNames: { '#holders': 'holders' },
+      ExpressionAttributeNames: { '#holders': 'holders', '#mine': 'holders#alice' },
       ExpressionAttributeValues: { ':holder': new Set(['job_a']), ':jobId': 'job_a' },
     });
   });
@@ -94,5 +166,136 @@ describe('DynamoConcurrencySemaphore.holders', () => {
 
     expect(await semaphore.holders()).toEqual([]);
     expect(await semaphore.holders()).toEqual([]);
+  });
+});
+
+describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
+  const item = {
+    ...KEY,
+    holders: new Set(['job_a1', 'job_b1', 'job_old']),
+    'holders#alice': new Set(['job_a1']),
+    'holders#bob': new Set(['job_b1']),
+    waitingClients: new Set(['bob', 'carol']),
+    'weight#bob': 2,
+    'cap#bob': 3,
+    'weight#carol': 1,
+    'served#alice': '2026-03-01T09:00:00.000Z',
+    'served#bob': '2026-03-01T09:30:00.000Z',
+    'marked#bob': '2026-03-01T09:31:00.000Z',
+  };
+
+  it("names each holder's client; a holder from before the per-client sets is the default client's", async () => {
+    dynamo.on(GetCommand).resolves({ Item: item });
+
+    expect(await semaphore.slotHolders()).toEqual([
+      { jobId: 'job_a1', client: 'alice' },
+      { jobId: 'job_b1', client: 'bob' },
+      { jobId: 'job_old', client: 'default' },
+    ]);
+  });
+
+  it('reads the whole pool consistently: in use, and per client running, waiting, weight, cap, last served', async () => {
+    dynamo.on(GetCommand).resolves({ Item: item });
+
+    const state = await semaphore.state();
+
+    expect(state).toEqual({
+      limit: 2,
+      inUse: 3,
+      clients: {
+        alice: {
+          running: 1,
+          waiting: false,
+          weight: 1,
+          lastServedAt: '2026-03-01T09:00:00.000Z',
+        },
+        bob: {
+          running: 1,
+          waiting: true,
+          weight: 2,
+          maxConcurrent: 3,
+          lastServedAt: '2026-03-01T09:30:00.000Z',
+        },
+        carol: { running: 0, waiting: true, weight: 1 },
+      },
+    });
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
+      TableName: TABLE,
+      Key: KEY,
+      ConsistentRead: true,
+    });
+  });
+
+  it('is an empty pool when the item does not exist', async () => {
+    dynamo.on(GetCommand).resolves({});
+
+    expect(await semaphore.state()).toEqual({ limit: 2, inUse: 0, clients: {} });
+  });
+});
+
+describe('DynamoConcurrencySemaphore.markWaiting and clearWaiting', () => {
+  it('adds the client to the waiting clients with its weight and cap, noting when it was marked', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await semaphore.markWaiting('bob', { weight: 2, maxConcurrent: 3 });
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: KEY,
+      UpdateExpression: 'ADD #waiting :client SET #weight = :weight, #marked = :now, #cap = :cap',
+      ExpressionAttributeNames: {
+        '#waiting': 'waitingClients',
+        '#weight': 'weight#bob',
+        '#cap': 'cap#bob',
+        '#marked': 'marked#bob',
+      },
+      ExpressionAttributeValues: {
+        ':client': new Set(['bob']),
+        ':weight': 2,
+        ':now': NOW.toISOString(),
+        ':cap': 3,
+      },
+    });
+  });
+
+  it('removes a cap the client no longer has', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await semaphore.markWaiting('bob', { weight: 1 });
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: 'ADD #waiting :client SET #weight = :weight, #marked = :now REMOVE #cap',
+      ExpressionAttributeValues: {
+        ':client': new Set(['bob']),
+        ':weight': 1,
+        ':now': NOW.toISOString(),
+      },
+    });
+  });
+
+  it('takes the client off the waiting clients unless it was marked at or after markedBefore', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+
+    await semaphore.clearWaiting('bob', '2026-03-01T09:59:50.000Z');
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: KEY,
+      UpdateExpression: 'DELETE #waiting :client',
+      ConditionExpression: 'attribute_not_exists(#marked) OR #marked < :markedBefore',
+      ExpressionAttributeNames: { '#waiting': 'waitingClients', '#marked': 'marked#bob' },
+      ExpressionAttributeValues: {
+        ':client': new Set(['bob']),
+        ':markedBefore': '2026-03-01T09:59:50.000Z',
+      },
+    });
+  });
+
+  it('keeps a client marked lately (the condition fails) and lets other errors through', async () => {
+    const throttled = new Error('Rate exceeded');
+    dynamo.on(UpdateCommand).rejectsOnce(conditionFailed()).rejectsOnce(throttled);
+
+    await expect(semaphore.clearWaiting('bob', NOW.toISOString())).resolves.toBeUndefined();
+    await expect(semaphore.clearWaiting('bob', NOW.toISOString())).rejects.toBe(throttled);
   });
 });

@@ -14,6 +14,8 @@ function summary(overrides: Partial<SchedulerSummary> = {}): SchedulerSummary {
     reconciled: [],
     resumed: [],
     requeued: [],
+    admissible: [],
+    timedOut: [],
     releasedSlots: [],
     started: [],
     freeSlots: 4,

@@ -5,6 +5,7 @@ import { logger } from '../../../functions/shared/observability/observability.ts
 import { parseProviderConfig } from '../../../functions/shared/provider/provider-config.ts';
 import { VideoProvider } from '../../../functions/shared/provider/video-provider.ts';
 import { VideoStorage } from '../../../functions/shared/storage/video-storage.ts';
+import { createAdmitJobHandler } from '../../../functions/tasks/admit-job.ts';
 import { createCreateProviderJobHandler } from '../../../functions/tasks/create-provider-job.ts';
 import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
 import { createPollProviderJobHandler } from '../../../functions/tasks/poll-provider-job.ts';
@@ -73,9 +74,10 @@ function steps(provider: TaskProvider = providerWithKey(API_KEY)) {
     store: world.store,
     provider: async () => provider,
     clock: world.clock,
-    limits: inMemoryTaskLimits(),
+    limits: inMemoryTaskLimits({ store: world.store, clock: world.clock }),
   };
   return {
+    admit: createAdmitJobHandler(deps),
     create: createCreateProviderJobHandler(deps),
     poll: createPollProviderJobHandler(deps),
     download: createDownloadVideoHandler({
@@ -99,8 +101,9 @@ function seedJob(prompt = PROMPT) {
 describe('task handler logs', () => {
   it('carry neither the prompt nor the provider key through a whole generation', async () => {
     const job = seedJob();
-    const { create, poll, download } = steps();
+    const { admit, create, poll, download } = steps();
 
+    await admit({ jobId: job.jobId });
     await create({ jobId: job.jobId });
     world.advance(600);
     const polled = await poll({ jobId: job.jobId });

@@ -6,6 +6,7 @@ import { tracer } from '../../../functions/shared/observability/observability.ts
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
 import { ProviderRejectedError } from '../../../functions/shared/provider/provider-errors.ts';
 import { VideoStorage } from '../../../functions/shared/storage/video-storage.ts';
+import { createAdmitJobHandler } from '../../../functions/tasks/admit-job.ts';
 import { createCreateProviderJobHandler } from '../../../functions/tasks/create-provider-job.ts';
 import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
 import { createPollProviderJobHandler } from '../../../functions/tasks/poll-provider-job.ts';
@@ -84,14 +85,45 @@ describe('create-provider-job metrics', () => {
     ]);
   });
 
-  it('counts a job parked for a concurrency slot, with the reason', async () => {
+  it('counts a wait for the request allowance', async () => {
     const job = seedJob();
 
     const state = await createStep(
-      inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(0) }),
+      inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(0) }),
     )({ jobId: job.jobId });
 
-    expect(state.status).toBe('deferred');
+    expect(state.status).toBe('waiting_for_rate_limit');
+    expect(published()).toEqual([{ name: 'RateLimitWaits', value: 1, dimensions: {} }]);
+  });
+});
+
+describe('admit-job metrics', () => {
+  function admitStep(overrides: Parameters<typeof inMemoryTaskLimits>[0] = {}) {
+    const limits = inMemoryTaskLimits({ store: world.store, clock: world.clock, ...overrides });
+    return withObservability(
+      'admit-job',
+      createAdmitJobHandler({ store: world.store, limits }),
+      emf.tools,
+    );
+  }
+
+  it('counts nothing for a job admitted', async () => {
+    const job = seedJob();
+
+    const state = await admitStep()({ jobId: job.jobId });
+
+    expect(state.admission).toBe('admitted');
+    expect(published()).toEqual([]);
+  });
+
+  it('counts a job parked for a concurrency slot, with the reason', async () => {
+    const job = seedJob();
+
+    const state = await admitStep({ semaphore: new InMemoryConcurrencySemaphore(0) })({
+      jobId: job.jobId,
+    });
+
+    expect(state.admission).toBe('parked');
     expect(published()).toEqual([
       { name: 'JobsDeferred', value: 1, dimensions: { reason: 'capacity' } },
     ]);
@@ -102,23 +134,24 @@ describe('create-provider-job metrics', () => {
     const budget = new InMemorySpendingBudget(1);
     await budget.reserve('job_earlier', 0.8, world.clock().toISOString().slice(0, 10));
 
-    const state = await createStep(inMemoryTaskLimits({ budget }))({ jobId: job.jobId });
+    const state = await admitStep({ budget })({ jobId: job.jobId });
 
-    expect(state.status).toBe('deferred');
+    expect(state.admission).toBe('deferred');
     expect(published()).toEqual([
       { name: 'JobsDeferred', value: 1, dimensions: { reason: 'budget' } },
     ]);
   });
 
-  it('counts a wait for the request allowance', async () => {
-    const job = seedJob();
+  it('counts a job whose start timeout passed', async () => {
+    const job = seedJob({
+      createdAt: new Date(world.clock().getTime() - 120_000).toISOString(),
+      startTimeoutSeconds: 60,
+    });
 
-    const state = await createStep(
-      inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(0) }),
-    )({ jobId: job.jobId });
+    const state = await admitStep()({ jobId: job.jobId });
 
-    expect(state.status).toBe('waiting_for_rate_limit');
-    expect(published()).toEqual([{ name: 'RateLimitWaits', value: 1, dimensions: {} }]);
+    expect(state.admission).toBe('timed_out');
+    expect(published()).toEqual([{ name: 'JobsTimedOut', value: 1, dimensions: {} }]);
   });
 });
 

@@ -2,15 +2,13 @@ import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { JobAlreadyTerminalError } from '../../../functions/shared/jobs/job-errors.ts';
-import {
-  BudgetExceededError,
-  RequestRateLimitedError,
-} from '../../../functions/shared/limits/limit-errors.ts';
+import { RequestRateLimitedError } from '../../../functions/shared/limits/limit-errors.ts';
 import type {
   ContentSource,
   StoredObject,
 } from '../../../functions/shared/storage/video-storage.ts';
 import { MAX_RATE_WAITS } from '../../../functions/shared/workflow/workflow-bounds.ts';
+import { createAdmitJobHandler } from '../../../functions/tasks/admit-job.ts';
 import { createCreateProviderJobHandler } from '../../../functions/tasks/create-provider-job.ts';
 import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
 import { createPollProviderJobHandler } from '../../../functions/tasks/poll-provider-job.ts';
@@ -28,9 +26,10 @@ import { recordingExecutions } from '../../support/recording-executions.ts';
 import { startTaskWorld, type TaskWorld } from './task-world.ts';
 
 /**
- * How the task handlers use the shared limits: a slot and a budget reservation before the
- * provider create, a request from the per-minute allowance before every provider call, and
- * everything given back on every way out (settled on success, released on failure).
+ * How the task handlers after admission use the shared limits: a request from the per-minute
+ * allowance before every provider call, and the slot and reservation admission gave
+ * (admit-job.test.ts) settled on every way out through admission (spent on success, released
+ * on failure), the freed slot handed to the next waiting job.
  */
 
 let world: TaskWorld;
@@ -47,10 +46,11 @@ afterEach(async () => {
 
 const TODAY = '2026-03-01';
 
+/** A job as submission leaves it: QUEUED, its first execution named after it. */
 function seedJob(overrides: Partial<Job> = {}): Job {
   const now = world.clock().toISOString();
   const job = aJob({ createdAt: now, updatedAt: now, ...overrides });
-  world.store.seed(job);
+  world.store.seed({ executionName: job.jobId, ...job });
   return job;
 }
 
@@ -58,6 +58,33 @@ async function stored(jobId: string): Promise<Job> {
   const job = await world.store.get(jobId);
   if (!job) throw new Error(`job ${jobId} vanished`);
   return job;
+}
+
+/** Limits over the world's store and clock (admission reads and writes the jobs). */
+function limitsFor(overrides: Parameters<typeof inMemoryTaskLimits>[0] = {}): InMemoryTaskLimits {
+  return inMemoryTaskLimits({ store: world.store, clock: world.clock, ...overrides });
+}
+
+function admit(limits: InMemoryTaskLimits) {
+  return createAdmitJobHandler({ store: world.store, limits });
+}
+
+/** A job the AdmitJob step admitted: it holds a slot and its reservation. */
+async function admittedJob(limits: InMemoryTaskLimits, overrides: Partial<Job> = {}): Promise<Job> {
+  const job = seedJob(overrides);
+  expect(await admit(limits)({ jobId: job.jobId, stateMachineArn: 'arn:sm' })).toEqual({
+    admission: 'admitted',
+  });
+  return stored(job.jobId);
+}
+
+/** A job the AdmitJob step parked: every slot was taken. */
+async function parkedJob(limits: InMemoryTaskLimits, overrides: Partial<Job> = {}): Promise<Job> {
+  const job = seedJob(overrides);
+  expect(await admit(limits)({ jobId: job.jobId, stateMachineArn: 'arn:sm' })).toEqual({
+    admission: 'parked',
+  });
+  return stored(job.jobId);
 }
 
 function create(limits: InMemoryTaskLimits) {
@@ -125,169 +152,43 @@ function recordFailure(limits: InMemoryTaskLimits) {
   });
 }
 
-/** A job whose provider job was created through the create handler (holding slot and budget). */
+/** A job admitted, then its provider job created (holding slot and reservation). */
 async function startedJob(limits: InMemoryTaskLimits, overrides: Partial<Job> = {}): Promise<Job> {
-  const job = seedJob(overrides);
+  const job = await admittedJob(limits, overrides);
   const state = await create(limits)({ jobId: job.jobId });
   expect(state.status).toBe('queued');
   return stored(job.jobId);
 }
 
 describe('create-provider-job within the limits', () => {
-  it("takes a slot and reserves the job's cost on today's budget before creating", async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+  it('never admits: it creates whatever the slots and the budget say, taking neither', async () => {
+    const limits = limitsFor({
+      semaphore: new InMemoryConcurrencySemaphore(1),
+      budget: new InMemorySpendingBudget(1),
+    });
+    await limits.semaphore.acquire('job_other');
+    await limits.budget.reserve('job_earlier', 1, TODAY);
     const job = seedJob({ estimatedCostUsd: 0.4 });
 
-    const state = await create(limits)({ jobId: job.jobId });
+    const state = await create(limits)({ jobId: job.jobId, stateMachineArn: 'arn:sm' });
 
     expect(state.status).toBe('queued');
     expect(world.sim.stats.creates).toBe(1);
-    expect(limits.semaphore.holds(job.jobId)).toBe(true);
-    expect(limits.budget.stateOf(job.jobId)).toBe('reserved');
-    expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0.4, startedJobs: 1 });
-  });
-
-  it('parks the job when all slots are taken: nothing sent, nothing reserved, the execution ends', async () => {
-    const limits = inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(1) });
-    await limits.semaphore.acquire('job_other');
-    const job = seedJob();
-
-    const state = await create(limits)({ jobId: job.jobId });
-
-    expect(state).toEqual({
-      status: 'deferred',
-      progress: 0,
-      waitSeconds: 0,
-      pollCount: 0,
-      error: null,
-      rateWaits: 0,
-    });
-    expect(world.sim.stats.requests).toBe(0);
-    expect(limits.budget.stateOf(job.jobId)).toBeUndefined();
-    expect(await stored(job.jobId)).toMatchObject({
-      status: 'QUEUED',
-      deferred: true,
-      deferredReason: 'capacity',
-    });
     expect(await limits.semaphore.holders()).toEqual(['job_other']);
-  });
-
-  it('goes on in the same execution when a slot freed while it parked', async () => {
-    const limits = inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(1) });
-    await limits.semaphore.acquire('job_other');
-    // The holder finishes between the job's failed acquire and its parking.
-    const acquire = limits.semaphore.acquire.bind(limits.semaphore);
-    let calls = 0;
-    limits.semaphore.acquire = async (jobId) => {
-      calls += 1;
-      if (calls === 2) await limits.semaphore.release('job_other');
-      return acquire(jobId);
-    };
-    const job = seedJob();
-
-    const state = await create(limits)({ jobId: job.jobId });
-
-    expect(state.status).toBe('queued');
-    expect(world.sim.stats.creates).toBe(1);
-    expect(await stored(job.jobId)).toMatchObject({ status: 'IN_PROGRESS', deferred: false });
-  });
-
-  it("over budget with 'queue': gives the slot back and defers the job for a later day", async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(1) });
-    await limits.budget.reserve('job_earlier', 0.8, TODAY);
-    const job = seedJob({ estimatedCostUsd: 0.4 });
-
-    const state = await create(limits)({ jobId: job.jobId });
-
-    expect(state).toMatchObject({ status: 'deferred', waitSeconds: 0 });
-    expect(await stored(job.jobId)).toMatchObject({
-      status: 'QUEUED',
-      deferred: true,
-      deferredReason: 'budget',
-    });
-    expect(limits.semaphore.holds(job.jobId)).toBe(false);
-    expect(world.sim.stats.requests).toBe(0);
-  });
-
-  it("over budget with 'reject': gives the slot back and refuses the job, saying why", async () => {
-    const limits = inMemoryTaskLimits({
-      budget: new InMemorySpendingBudget(1),
-      overBudgetAction: 'reject',
-    });
-    await limits.budget.reserve('job_earlier', 0.8, TODAY);
-    const job = seedJob({ estimatedCostUsd: 0.4 });
-
-    const attempt = create(limits)({ jobId: job.jobId });
-
-    await expect(attempt).rejects.toThrow(BudgetExceededError);
-    await expect(attempt).rejects.toThrow(
-      "the daily budget of $1.00 for 2026-03-01 (UTC) cannot cover this job's $0.40: $0.80 is already reserved or spent",
-    );
-    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(limits.budget.stateOf(job.jobId)).toBeUndefined();
     expect((await stored(job.jobId)).deferred).toBe(false);
-    expect(world.sim.stats.requests).toBe(0);
-  });
-
-  it("refuses a job dearer than the whole daily budget even with 'queue': no day could fit it", async () => {
-    const limits = inMemoryTaskLimits({
-      budget: new InMemorySpendingBudget(1),
-      priceOf: () => 2,
-    });
-    const job = seedJob({ estimatedCostUsd: 2 });
-
-    const attempt = create(limits)({ jobId: job.jobId });
-
-    await expect(attempt).rejects.toThrow(BudgetExceededError);
-    await expect(attempt).rejects.toThrow(
-      "this job's $2.00 is more than the whole daily budget of $1.00",
-    );
-    expect((await stored(job.jobId)).deferred).toBe(false);
-    expect(limits.semaphore.holds(job.jobId)).toBe(false);
-    expect(world.sim.stats.requests).toBe(0);
-  });
-
-  it('reserves at the current catalogue price, not the estimate made at submission', async () => {
-    const limits = inMemoryTaskLimits({
-      budget: new InMemorySpendingBudget(10),
-      priceOf: () => 1.25,
-    });
-    const job = seedJob({ estimatedCostUsd: 0.4 });
-
-    await create(limits)({ jobId: job.jobId });
-
-    expect((await limits.budget.usage(TODAY)).reservedUsd).toBe(1.25);
-  });
-
-  it('gives slot and reservation back and goes to the schedule after MAX_RATE_WAITS waits', async () => {
-    const limits = inMemoryTaskLimits({
-      rateLimiter: new InMemoryRequestRateLimiter(0),
-      budget: new InMemorySpendingBudget(10),
-    });
-    const job = seedJob();
-
-    const state = await create(limits)({
-      jobId: job.jobId,
-      stateMachineArn: 'arn:sm',
-      rateWaits: MAX_RATE_WAITS,
-    });
-
-    expect(state.status).toBe('deferred');
-    expect(await stored(job.jobId)).toMatchObject({ deferred: true, deferredReason: 'scheduled' });
-    expect(limits.semaphore.holds(job.jobId)).toBe(false);
-    expect(limits.budget.stateOf(job.jobId)).toBe('released');
-    expect(limits.handOffs).toEqual(['arn:sm']);
-    expect(world.sim.stats.requests).toBe(0);
   });
 
   it("waits for the next minute when the minute's provider requests are spent, keeping slot and reservation", async () => {
-    const limits = inMemoryTaskLimits({
+    const limits = limitsFor({
       rateLimiter: new InMemoryRequestRateLimiter(1),
       budget: new InMemorySpendingBudget(10),
     });
     await limits.rateLimiter.tryTake(world.clock());
-    const job = seedJob();
+    const job = await admittedJob(limits);
 
     const waiting = await create(limits)({ jobId: job.jobId });
+    const stillHeld = limits.semaphore.holds(job.jobId);
     world.advance(waiting.waitSeconds);
     const created = await create(limits)({ jobId: job.jobId });
 
@@ -296,47 +197,54 @@ describe('create-provider-job within the limits', () => {
       waitSeconds: 30,
       rateWaits: 1,
     });
+    expect(stillHeld).toBe(true);
     expect(created.status).toBe('queued');
     expect(world.sim.stats.creates).toBe(1);
     expect(limits.semaphore.holds(job.jobId)).toBe(true);
     expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0.4, startedJobs: 1 });
   });
 
-  it('takes one slot and one reservation however often the step is retried', async () => {
-    const limits = inMemoryTaskLimits({
-      semaphore: new InMemoryConcurrencySemaphore(1),
-      budget: new InMemorySpendingBudget(0.4),
-    });
-    const job = seedJob({ estimatedCostUsd: 0.4 });
+  it('counts the waits: the one before MAX_RATE_WAITS still waits', async () => {
+    const limits = limitsFor({ rateLimiter: new InMemoryRequestRateLimiter(0) });
+    const job = await admittedJob(limits);
 
-    await create(limits)({ jobId: job.jobId });
-    const again = await create(limits)({ jobId: job.jobId });
+    const state = await create(limits)({ jobId: job.jobId, rateWaits: MAX_RATE_WAITS - 1 });
 
-    expect(again.status).toBe('queued');
-    expect(world.sim.stats.creates).toBe(1);
-    expect(await limits.semaphore.holders()).toEqual([job.jobId]);
-    expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0.4, startedJobs: 1 });
+    expect(state).toMatchObject({ status: 'waiting_for_rate_limit', rateWaits: MAX_RATE_WAITS });
+    expect(limits.semaphore.holds(job.jobId)).toBe(true);
   });
 
-  it('lets a job whose earlier attempt holds the only slot reconcile, though the slots are full', async () => {
-    const limits = inMemoryTaskLimits({ semaphore: new InMemoryConcurrencySemaphore(1) });
-    const job = seedJob();
-    await limits.semaphore.acquire(job.jobId);
-    await limits.budget.reserve(job.jobId, 0.4, TODAY);
-    await world.store.markCreateAttempt(job.jobId, world.clock().toISOString());
+  it('gives slot and reservation back and returns to the schedule after MAX_RATE_WAITS waits, handing the slot on', async () => {
+    const limits = limitsFor({
+      semaphore: new InMemoryConcurrencySemaphore(1),
+      rateLimiter: new InMemoryRequestRateLimiter(0),
+      budget: new InMemorySpendingBudget(10),
+    });
+    const job = await admittedJob(limits);
+    const next = await parkedJob(limits, { jobId: 'job_next' });
 
-    const state = await create(limits)({ jobId: job.jobId });
+    const state = await create(limits)({
+      jobId: job.jobId,
+      stateMachineArn: 'arn:sm',
+      rateWaits: MAX_RATE_WAITS,
+    });
 
-    expect(state.status).toBe('queued');
-    expect(world.sim.stats.creates).toBe(1);
-    // One request for the reconciling list, one for the create.
-    expect(limits.rateLimiter.taken(world.clock())).toBe(2);
+    expect(state.status).toBe('deferred');
+    expect(await stored(job.jobId)).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'scheduled',
+    });
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
+    expect(limits.budget.stateOf(job.jobId)).toBe('released');
+    expect(limits.started).toEqual([{ jobId: next.jobId, executionName: `${next.jobId}-1` }]);
+    expect(world.sim.stats.requests).toBe(0);
   });
 });
 
 describe('poll-provider-job within the request rate', () => {
   it('takes one request from the allowance per poll', async () => {
-    const limits = inMemoryTaskLimits();
+    const limits = limitsFor();
     const job = await startedJob(limits);
 
     await poll(limits)({ jobId: job.jobId, pollCount: 0 });
@@ -345,7 +253,7 @@ describe('poll-provider-job within the request rate', () => {
   });
 
   it('skips the poll when the allowance is spent: no request, but counted, wait for the next minute', async () => {
-    const limits = inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(1) });
+    const limits = limitsFor({ rateLimiter: new InMemoryRequestRateLimiter(1) });
     const job = await startedJob(limits);
     const requestsBefore = world.sim.stats.requests;
 
@@ -364,8 +272,12 @@ describe('poll-provider-job within the request rate', () => {
 
 describe('poll-provider-job settles the money when the provider job ends', () => {
   it('spends the cost and hands the slot on as soon as the provider reports the render done', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const limits = limitsFor({
+      semaphore: new InMemoryConcurrencySemaphore(1),
+      budget: new InMemorySpendingBudget(10),
+    });
     const job = await startedJob(limits);
+    const next = await parkedJob(limits, { jobId: 'job_next' });
     world.advance(600);
 
     const state = await poll(limits)({ jobId: job.jobId, pollCount: 0, stateMachineArn: 'arn:sm' });
@@ -373,11 +285,23 @@ describe('poll-provider-job settles the money when the provider job ends', () =>
     expect(state.status).toBe('completed');
     expect(limits.budget.stateOf(job.jobId)).toBe('spent');
     expect(limits.semaphore.holds(job.jobId)).toBe(false);
-    expect(limits.handOffs).toEqual(['arn:sm']);
+    expect(limits.started).toEqual([{ jobId: next.jobId, executionName: `${next.jobId}-1` }]);
+    expect(limits.semaphore.holds(next.jobId)).toBe(true);
+  });
+
+  it('keeps slot and reservation while the render goes on', async () => {
+    const limits = limitsFor({ budget: new InMemorySpendingBudget(10) });
+    const job = await startedJob(limits);
+
+    const state = await poll(limits)({ jobId: job.jobId, pollCount: 0, stateMachineArn: 'arn:sm' });
+
+    expect(state.status).not.toBe('completed');
+    expect(limits.semaphore.holds(job.jobId)).toBe(true);
+    expect(limits.budget.stateOf(job.jobId)).toBe('reserved');
   });
 
   it('releases the reservation and the slot when the provider reports the render failed', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const limits = limitsFor({ budget: new InMemorySpendingBudget(10) });
     const job = await startedJob(limits, { prompt: 'A cat [render-fail]' });
     world.advance(600);
 
@@ -397,7 +321,7 @@ describe('download-video settles the limits', () => {
   }
 
   it('gives the slot back, records the actual cost on the job and turns the reservation into spending', async () => {
-    const limits = inMemoryTaskLimits({
+    const limits = limitsFor({
       budget: new InMemorySpendingBudget(10),
       priceOf: () => 0.4,
     });
@@ -415,7 +339,7 @@ describe('download-video settles the limits', () => {
   });
 
   it('settles a job found COMPLETED (a retry after a crash) without downloading again, counting its cost once', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const limits = limitsFor({ budget: new InMemorySpendingBudget(10) });
     const job = await finishedJob(limits);
     await download(limits)({ jobId: job.jobId });
     await limits.semaphore.acquire(job.jobId);
@@ -429,7 +353,7 @@ describe('download-video settles the limits', () => {
   });
 
   it('throws RequestRateLimitedError when the allowance is spent, downloading nothing', async () => {
-    const limits = inMemoryTaskLimits({ rateLimiter: new InMemoryRequestRateLimiter(1) });
+    const limits = limitsFor({ rateLimiter: new InMemoryRequestRateLimiter(1) });
     const job = await finishedJob(limits);
     await limits.rateLimiter.tryTake(world.clock());
 
@@ -449,21 +373,24 @@ describe('record-failure releases the limits', () => {
   };
 
   it('gives back the slot and reservation of a job the provider never rendered, and hands the slot on', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
-    const job = seedJob();
-    await limits.semaphore.acquire(job.jobId);
-    await limits.budget.reserve(job.jobId, 0.4, TODAY);
+    const limits = limitsFor({
+      semaphore: new InMemoryConcurrencySemaphore(1),
+      budget: new InMemorySpendingBudget(10),
+    });
+    const job = await admittedJob(limits);
+    const next = await parkedJob(limits, { jobId: 'job_next' });
 
     await recordFailure(limits)({ jobId: job.jobId, error: rejected, stateMachineArn: 'arn:sm' });
 
+    expect((await stored(job.jobId)).status).toBe('FAILED');
     expect(limits.semaphore.holds(job.jobId)).toBe(false);
     expect(limits.budget.stateOf(job.jobId)).toBe('released');
     expect(await limits.budget.usage(TODAY)).toMatchObject({ reservedUsd: 0, spentUsd: 0 });
-    expect(limits.handOffs).toEqual(['arn:sm']);
+    expect(limits.started).toEqual([{ jobId: next.jobId, executionName: `${next.jobId}-1` }]);
   });
 
   it('counts as spent a job whose download failed after the provider rendered it', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const limits = limitsFor({ budget: new InMemorySpendingBudget(10) });
     const job = await startedJob(limits);
     world.advance(600);
     await poll(limits)({ jobId: job.jobId, pollCount: 0 });
@@ -480,7 +407,7 @@ describe('record-failure releases the limits', () => {
   });
 
   it('resumes a job whose execution ran out of retries with its provider job alive, keeping slot and reservation', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const limits = limitsFor({ budget: new InMemorySpendingBudget(10) });
     const job = await startedJob(limits);
     const executions = recordingExecutions();
     const transient = {
@@ -506,7 +433,7 @@ describe('record-failure releases the limits', () => {
   });
 
   it('settles a job it finds COMPLETED instead: its cost is spent, not returned', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const limits = limitsFor({ budget: new InMemorySpendingBudget(10) });
     const job = await startedJob(limits);
     world.store.seed({ ...(await stored(job.jobId)), status: 'COMPLETED', actualCostUsd: 0.4 });
 
@@ -517,13 +444,13 @@ describe('record-failure releases the limits', () => {
   });
 
   it('records a budget refusal as budget_exceeded with the reason, retryable another day', async () => {
-    const limits = inMemoryTaskLimits({
+    const limits = limitsFor({
       budget: new InMemorySpendingBudget(1),
       overBudgetAction: 'reject',
     });
     await limits.budget.reserve('job_earlier', 0.8, TODAY);
     const job = seedJob({ estimatedCostUsd: 0.4 });
-    const refusal = await create(limits)({ jobId: job.jobId }).catch((error: Error) => error);
+    const refusal = await admit(limits)({ jobId: job.jobId }).catch((error: Error) => error);
     const caught = {
       Error: 'BudgetExceededError',
       Cause: JSON.stringify({
@@ -555,7 +482,7 @@ describe('waits', () => {
 
 describe('record-failure and executions that no longer drive the job', () => {
   it('leaves a job alone when a newer execution drives it: no failure, slot and reservation kept', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
+    const limits = limitsFor({ budget: new InMemorySpendingBudget(10) });
     const job = await startedJob(limits);
     await world.store.claimResume(
       job.jobId,
@@ -579,7 +506,7 @@ describe('record-failure and executions that no longer drive the job', () => {
 
 describe('identical requests and the ledger', () => {
   it("takes the unclaimed twin when a job whose create answer was lost adopted this job's provider job first", async () => {
-    const limits = inMemoryTaskLimits();
+    const limits = limitsFor();
     const ambiguous = seedJob({ jobId: 'job_A' });
     const job = seedJob({ jobId: 'job_B' });
     const { provider } = world;
@@ -608,9 +535,9 @@ describe('identical requests and the ledger', () => {
 });
 
 describe('orphaned provider jobs', () => {
-  it('records a provider job created for a job closed meanwhile as an orphan: cost counted, deleted at the provider', async () => {
-    const limits = inMemoryTaskLimits({ budget: new InMemorySpendingBudget(10) });
-    const job = seedJob({ estimatedCostUsd: 0.4 });
+  it('records a provider job created for a job closed meanwhile as an orphan: cost counted, deleted at the provider, slot and reservation given back', async () => {
+    const limits = limitsFor({ budget: new InMemorySpendingBudget(10) });
+    const job = await admittedJob(limits, { estimatedCostUsd: 0.4 });
     // The job is closed while its create is on the wire.
     const { provider } = world;
     const create = provider.create.bind(provider);
@@ -635,7 +562,13 @@ describe('orphaned provider jobs', () => {
     const created = world.sim.stats.videos;
     expect(created).toHaveLength(1);
     expect([...limits.budget.orphans.keys()]).toEqual([created[0]?.id]);
-    expect(await limits.budget.usage(TODAY)).toMatchObject({ orphanedUsd: 0.4, orphanedJobs: 1 });
+    expect(await limits.budget.usage(TODAY)).toMatchObject({
+      orphanedUsd: 0.4,
+      orphanedJobs: 1,
+      reservedUsd: 0,
+    });
+    expect(limits.budget.stateOf(job.jobId)).toBe('released');
+    expect(limits.semaphore.holds(job.jobId)).toBe(false);
     expect(created[0]?.deleted).toBe(true);
   });
 });
