@@ -13,6 +13,7 @@ import { definitionOf, functionLogicalId, synthesizeForTest } from './synthesize
 const LIMITED_FUNCTIONS = [
   'api',
   'intake',
+  'admitJob',
   'createProviderJob',
   'pollProviderJob',
   'downloadVideo',
