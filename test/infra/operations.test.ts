@@ -289,13 +289,15 @@ describe('job events', () => {
     // Policy ids start with the function's construct id (`AdmitJobRoleDefaultPolicy...`).
     const publishers = statements.map(({ policyId }) => policyId.replace(/Role.*$/, '')).sort();
 
-    // Every function that changes a job's status (AdmitJob cancels a job past its start timeout).
+    // Every function that changes a job's status: AdmitJob and every hand-off (poll's included)
+    // cancel a waiting job whose start timeout passed.
     expect(publishers).toEqual([
       'AdmitJob',
       'Api',
       'CreateProviderJob',
       'DownloadVideo',
       'Intake',
+      'PollProviderJob',
       'RecordFailure',
       'Scheduler',
     ]);

@@ -262,7 +262,16 @@ describe('environment (docs/architecture.md)', () => {
         'WEBHOOK_STATE_MACHINE_ARN',
       ],
     ],
-    ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
+    [
+      'pollProviderJob',
+      [
+        'JOBS_TABLE_NAME',
+        'PROVIDER_SECRET_ID',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+      ],
+    ],
     [
       'downloadVideo',
       [
@@ -279,15 +288,10 @@ describe('environment (docs/architecture.md)', () => {
       'recordFailure',
       ['JOBS_TABLE_NAME', 'LIMITS', 'JOB_EVENTS_BUS_NAME', 'WEBHOOK_STATE_MACHINE_ARN'],
     ],
+    // No LIMITS: the workflow's AdmitJob step admits a dropped job, not the intake.
     [
       'intake',
-      [
-        'JOBS_TABLE_NAME',
-        'STATE_MACHINE_ARN',
-        'PROVIDER_BASE_URL',
-        'LIMITS',
-        'JOB_EVENTS_BUS_NAME',
-      ],
+      ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'JOB_EVENTS_BUS_NAME'],
     ],
     [
       'scheduler',
@@ -359,7 +363,7 @@ describe('grants (least privilege)', () => {
     ['authorizer', ['logs', 'secretsmanager', 'xray']],
     ['admitJob', ['dynamodb', 'events', 'logs', 'states', 'xray']],
     ['createProviderJob', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
-    ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
+    ['pollProviderJob', ['dynamodb', 'events', 'logs', 'secretsmanager', 'states', 'xray']],
     ['downloadVideo', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['recordFailure', ['dynamodb', 'events', 'logs', 'states', 'xray']],
     // sqs: SendMessage to the dead letters (on-failure destination of the async invocation).
