@@ -211,6 +211,8 @@ export class PipelineStack extends Stack {
     )
       .useJobsTable(stateful.jobsTable, { queryIndexes: HAND_OFF_INDEXES })
       .useLimits(limits)
+      // Its hand-off cancels a waiting job whose start timeout passed: a status change.
+      .useJobEvents(this.jobEvents)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
     // Streams the MP4 into S3: memory stays flat (multipart parts), time grows with size.
     const downloadVideo = fn(
@@ -320,9 +322,8 @@ export class PipelineStack extends Stack {
       512,
       provider.environment,
     )
+      // No limits: a dropped job is admitted by its execution's AdmitJob step.
       .useJobsTable(stateful.jobsTable)
-      // Admission at submission: a dropped job starts holding a slot or waits parked.
-      .useLimits(limits)
       .useDropFolders(stateful.videosBucket, DROP_FOLDERS)
       .useJobEvents(this.jobEvents)
       .useStateMachine(this.generation.stateMachine);

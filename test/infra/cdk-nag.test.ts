@@ -194,6 +194,18 @@ describe('acknowledgments', () => {
     ]);
   });
 
+  it('acknowledge an index wildcard only where jobs are listed: a hand-off queries byQueue by name', () => {
+    const indexWildcards = acknowledgmentsIn(app)
+      .filter((a) => a.id.startsWith('AwsSolutions-IAM5') && a.id.includes('/index/'))
+      .map((a) => `${a.path} ${a.id.replace(/^.*(\/index\/.*)\]$/, '$1')}`)
+      .sort();
+
+    expect(indexWildcards).toEqual([
+      'SoraPipeline/Api/Role/DefaultPolicy /index/*',
+      'SoraPipeline/Scheduler/Role/DefaultPolicy /index/*',
+    ]);
+  });
+
   it("acknowledge Resource::* only on policies whose '*' is X-Ray or log delivery", () => {
     const paths = acknowledgmentsIn(app)
       .filter((a) => a.id === 'AwsSolutions-IAM5[Resource::*]')
@@ -201,6 +213,7 @@ describe('acknowledgments', () => {
       .sort();
 
     expect(paths).toEqual([
+      'SoraPipeline/AdmitJob/Tracing',
       'SoraPipeline/Api/Tracing',
       'SoraPipeline/Authorizer/Tracing',
       'SoraPipeline/CreateProviderJob/Tracing',

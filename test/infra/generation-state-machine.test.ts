@@ -22,8 +22,18 @@ import {
   synthesizeForTest,
 } from './synthesized-pipeline.ts';
 
-const TASKS = ['CreateProviderJob', 'PollProviderJob', 'DownloadVideo', 'RecordFailure'] as const;
+const TASKS = [
+  'AdmitJob',
+  'CreateProviderJob',
+  'PollProviderJob',
+  'DownloadVideo',
+  'RecordFailure',
+] as const;
 const PROVIDER_TASKS = ['CreateProviderJob', 'PollProviderJob', 'DownloadVideo'] as const;
+/** The tasks whose errors RecordFailure records: every task but RecordFailure itself. */
+const RECORDED_TASKS = ['AdmitJob', ...PROVIDER_TASKS] as const;
+/** What AdmitJob answers (functions/tasks/admit-job.ts), besides `admitted`. */
+const NOT_ADMITTED = ['parked', 'deferred', 'timed_out', 'completed'] as const;
 
 let template: Template;
 let asl: Asl;
@@ -47,6 +57,10 @@ const payloadOf = (name: string) => (state(name).Parameters as Record<string, un
 const routeOf = (choice: string, poll: Record<string, unknown>) =>
   choiceTarget(state(choice), { jobId: 'job-1', poll });
 
+/** Where IsJobAdmitted sends what AdmitJob answered (stored at `$.admit`). */
+const admittedTo = (admission: string) =>
+  choiceTarget(state('IsJobAdmitted'), { jobId: 'job-1', admit: { admission } });
+
 /** Every string a Choice rule compares with, nested rules included. */
 function comparedStrings(rules: ChoiceRule[]): unknown[] {
   return rules.flatMap((rule) => [
@@ -61,6 +75,9 @@ describe('generation state machine shape', () => {
 
     expect(types).toEqual({
       StartJob: 'Pass',
+      AdmitJob: 'Task',
+      IsJobAdmitted: 'Choice',
+      JobStartTimedOut: 'Succeed',
       CreateProviderJob: 'Task',
       IsProviderJobStarted: 'Choice',
       WaitForRequests: 'Wait',
@@ -101,9 +118,59 @@ describe('generation state machine shape', () => {
         rateWaits: 0,
       },
       ResultPath: '$.poll',
-      Next: 'CreateProviderJob',
+      Next: 'AdmitJob',
     });
     expect(state('StartJob')).not.toHaveProperty('Parameters');
+  });
+
+  it('admits the job before anything is asked of the provider: StartJob -> AdmitJob -> IsJobAdmitted', () => {
+    expect(state('AdmitJob').Next).toBe('IsJobAdmitted');
+    const enteringCreate = Object.entries(asl.States)
+      .filter(([, s]) => s.Next === 'CreateProviderJob' || s.Default === 'CreateProviderJob')
+      .map(([name]) => name);
+    const choosingCreate = Object.entries(asl.States)
+      .filter(([, s]) =>
+        ((s.Choices ?? []) as ChoiceRule[]).some((rule) => rule.Next === 'CreateProviderJob'),
+      )
+      .map(([name]) => name);
+
+    // Only the admission's choice and the rate-wait loop lead to the create step.
+    expect(enteringCreate).toEqual(['WaitForRequests']);
+    expect(choosingCreate).toEqual(['IsJobAdmitted']);
+  });
+
+  it('goes on to CreateProviderJob only when AdmitJob answers admitted', () => {
+    expect(admittedTo('admitted')).toBe('CreateProviderJob');
+    expect(state('IsJobAdmitted').Choices).toContainEqual({
+      Variable: '$.admit.admission',
+      StringEquals: 'admitted',
+      Next: 'CreateProviderJob',
+    });
+    for (const admission of [...NOT_ADMITTED, 'something_new']) {
+      expect(admittedTo(admission), admission).not.toBe('CreateProviderJob');
+    }
+    expect(state('IsJobAdmitted').Default).not.toBe('CreateProviderJob');
+  });
+
+  it.each(['parked', 'deferred'])(
+    'ends the execution of a %s job in JobDeferred (Succeed): it waits with no execution',
+    (admission) => {
+      expect(admittedTo(admission)).toBe('JobDeferred');
+      expect(state('JobDeferred').Type).toBe('Succeed');
+    },
+  );
+
+  it('ends a job whose start timeout passed in JobStartTimedOut (Succeed), never RecordFailure', () => {
+    expect(admittedTo('timed_out')).toBe('JobStartTimedOut');
+    expect(state('JobStartTimedOut').Type).toBe('Succeed');
+  });
+
+  it('sends a job found completed at admission straight to DownloadVideo (it answers from the record)', () => {
+    expect(admittedTo('completed')).toBe('DownloadVideo');
+  });
+
+  it('parks an answer it does not know rather than creating (JobDeferred is the Default)', () => {
+    expect(state('IsJobAdmitted').Default).toBe('JobDeferred');
   });
 
   it('runs create -> choice, wait -> poll -> choice, and download -> succeed', () => {
@@ -113,7 +180,7 @@ describe('generation state machine shape', () => {
     expect(state('DownloadVideo').Next).toBe('JobSucceeded');
   });
 
-  it('parks a job without a slot: deferred ends the execution in JobDeferred (Succeed)', () => {
+  it('ends an execution whose create step gave the job back to the schedule in JobDeferred (Succeed)', () => {
     expect(routeOf('IsProviderJobStarted', { status: 'deferred', rateWaits: 0 })).toBe(
       'JobDeferred',
     );
@@ -272,6 +339,7 @@ describe('generation state machine shape', () => {
 
 describe('task invocations', () => {
   it.each([
+    ['AdmitJob', HANDLER_MODULES.admitJob],
     ['CreateProviderJob', HANDLER_MODULES.createProviderJob],
     ['PollProviderJob', HANDLER_MODULES.pollProviderJob],
     ['DownloadVideo', HANDLER_MODULES.downloadVideo],
@@ -289,6 +357,23 @@ describe('task invocations', () => {
       expect(payloadOf(name)).toMatchObject({ 'stateMachineArn.$': '$$.StateMachine.Id' });
     },
   );
+
+  it('AdmitJob gets the job id and the state machine, nothing else', () => {
+    expect(payloadOf('AdmitJob')).toEqual({
+      'jobId.$': '$.jobId',
+      'stateMachineArn.$': '$$.StateMachine.Id',
+    });
+  });
+
+  it('stores only the admission at $.admit, keeping $.poll as StartJob set it', () => {
+    expect(state('AdmitJob')).toMatchObject({
+      ResultSelector: { 'admission.$': '$.Payload.admission' },
+      ResultPath: '$.admit',
+    });
+    const read = (state('IsJobAdmitted').Choices as ChoiceRule[]).map((rule) => rule.Variable);
+
+    expect(new Set(read)).toEqual(new Set(['$.admit.admission']));
+  });
 
   it('CreateProviderJob gets the job id and the rate waits so far, no execution start', () => {
     expect(payloadOf('CreateProviderJob')).toEqual({
@@ -411,6 +496,20 @@ describe('retries', () => {
     },
   );
 
+  it('retries a contended budget item in AdmitJob (it reserves the money)', () => {
+    const errors = retriersOf('AdmitJob').flatMap((retrier) => retrier.ErrorEquals);
+
+    expect(errors).toContain('LimitContentionError');
+  });
+
+  it('retries no provider error in AdmitJob: it asks nothing of the provider', () => {
+    const errors = retriersOf('AdmitJob').flatMap((retrier) => retrier.ErrorEquals);
+
+    expect(errors.filter((error) => error.startsWith('Provider'))).toEqual([]);
+    expect(errors).not.toContain('States.ALL');
+    expect(errors).not.toContain('States.TaskFailed');
+  });
+
   it('never retries a budget refusal (it is caught and recorded)', () => {
     const retried = Object.keys(asl.States).flatMap((name) =>
       retriersOf(name).flatMap((retrier) => retrier.ErrorEquals),
@@ -461,15 +560,18 @@ describe('retries', () => {
     );
   });
 
-  it('retries a Lambda that ran out of time (Sandbox.Timedout) only in the idempotent poll and download', () => {
+  it('retries a Lambda that ran out of time (Sandbox.Timedout) only in the idempotent admit, poll and download', () => {
     const retrying = Object.keys(asl.States).filter((name) =>
       retriersOf(name).some((retrier) => retrier.ErrorEquals.includes('Sandbox.Timedout')),
     );
 
-    expect(retrying).toEqual(['PollProviderJob', 'DownloadVideo']);
+    // Admission is idempotent per job (slot keyed by the job, reservation under a condition);
+    // the create step is not retried on a timeout (its Lambda timeout covers the worst case).
+    expect(retrying.sort()).toEqual(['AdmitJob', 'DownloadVideo', 'PollProviderJob']);
   });
 
   it.each([
+    ['AdmitJob', 9],
     ['CreateProviderJob', 16],
     ['PollProviderJob', 15],
     ['DownloadVideo', 18],
@@ -511,7 +613,7 @@ describe('retries', () => {
 });
 
 describe('catches', () => {
-  it.each(PROVIDER_TASKS)('%s sends every error to RecordFailure at $.error', (name) => {
+  it.each(RECORDED_TASKS)('%s sends every error to RecordFailure at $.error', (name) => {
     expect(catchersOf(name)).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' },
     ]);
@@ -552,7 +654,7 @@ describe('state machine resource', () => {
     expect(logGroupId && logGroups[logGroupId]?.Properties.RetentionInDays).toBe(30);
   });
 
-  it('may invoke the four task functions and no other', () => {
+  it('may invoke the five task functions and no other', () => {
     const invocable = Object.entries(template.findResources('AWS::IAM::Policy'))
       // The webhook machine's role invokes the delivery function (webhook-delivery test).
       .filter(([id]) => !id.startsWith('Webhooks'))
@@ -565,6 +667,7 @@ describe('state machine resource', () => {
     expect(new Set(invocable)).toEqual(
       new Set(
         [
+          HANDLER_MODULES.admitJob,
           HANDLER_MODULES.createProviderJob,
           HANDLER_MODULES.pollProviderJob,
           HANDLER_MODULES.downloadVideo,

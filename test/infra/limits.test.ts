@@ -12,7 +12,7 @@ import { definitionOf, functionLogicalId, synthesizeForTest } from './synthesize
 
 const LIMITED_FUNCTIONS = [
   'api',
-  'intake',
+  'admitJob',
   'createProviderJob',
   'pollProviderJob',
   'downloadVideo',
@@ -78,7 +78,8 @@ describe('limits from CDK context', () => {
   it('gives the limits to no function that does not use them', () => {
     const { environmentOf } = environments({});
 
-    for (const name of ['authorizer'] as const) {
+    // The intake submits; the workflow's AdmitJob step admits what it submitted.
+    for (const name of ['authorizer', 'intake', 'deliverWebhook'] as const) {
       expect(Object.keys(environmentOf(name)), name).not.toContain('MAX_CONCURRENT_JOBS');
     }
   });
@@ -101,7 +102,11 @@ describe('client request rate from CDK context', () => {
       CLIENT_REQUESTS_PER_WINDOW: String(DEFAULT_CLIENT_RATE.requestsPerWindow),
       CLIENT_RATE_WINDOW_SECONDS: String(DEFAULT_CLIENT_RATE.windowSeconds),
     });
-    for (const name of ['authorizer', ...LIMITED_FUNCTIONS.filter((n) => n !== 'api')] as const) {
+    for (const name of [
+      'authorizer',
+      'intake',
+      ...LIMITED_FUNCTIONS.filter((n) => n !== 'api'),
+    ] as const) {
       expect(Object.keys(environmentOf(name)), name).not.toContain('CLIENT_REQUESTS_PER_WINDOW');
     }
   });

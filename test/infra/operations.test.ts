@@ -280,14 +280,27 @@ describe('dead letters', () => {
 describe('job events', () => {
   it('have a bus of their own, and functions may only PutEvents on it', () => {
     const busId = onlyId('AWS::Events::EventBus');
-    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
-      .flatMap(
-        (policy) =>
-          policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
-      )
-      .filter((statement) => JSON.stringify(statement.Action).includes('events:'));
+    const statements = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(
+      ([policyId, policy]) =>
+        (policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+          .filter((statement) => JSON.stringify(statement.Action).includes('events:'))
+          .map((statement) => ({ policyId, ...statement })),
+    );
+    // Policy ids start with the function's construct id (`AdmitJobRoleDefaultPolicy...`).
+    const publishers = statements.map(({ policyId }) => policyId.replace(/Role.*$/, '')).sort();
 
-    expect(statements.length).toBe(6);
+    // Every function that changes a job's status: AdmitJob and every hand-off (poll's included)
+    // cancel a waiting job whose start timeout passed.
+    expect(publishers).toEqual([
+      'AdmitJob',
+      'Api',
+      'CreateProviderJob',
+      'DownloadVideo',
+      'Intake',
+      'PollProviderJob',
+      'RecordFailure',
+      'Scheduler',
+    ]);
     for (const statement of statements) {
       expect(statement.Action).toBe('events:PutEvents');
       expect(statement.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });

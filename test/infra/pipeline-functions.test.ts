@@ -27,11 +27,13 @@ const NAMES = Object.keys(HANDLER_MODULES) as PipelineFunctionName[];
 /** The functions that queue webhook deliveries (an event is recorded there). */
 const WEBHOOK_NOTIFIERS: readonly PipelineFunctionName[] = [
   'api',
+  'admitJob',
   'createProviderJob',
   'downloadVideo',
   'recordFailure',
 ];
 const TASK_NAMES = [
+  'admitJob',
   'createProviderJob',
   'pollProviderJob',
   'downloadVideo',
@@ -237,6 +239,17 @@ describe('environment (docs/architecture.md)', () => {
       ],
     ],
     ['authorizer', ['API_TOKENS_SECRET_ID']],
+    // Prices come from the catalogue (the provider settings); the provider is never called.
+    [
+      'admitJob',
+      [
+        'JOBS_TABLE_NAME',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+        'WEBHOOK_STATE_MACHINE_ARN',
+      ],
+    ],
     [
       'createProviderJob',
       [
@@ -249,7 +262,16 @@ describe('environment (docs/architecture.md)', () => {
         'WEBHOOK_STATE_MACHINE_ARN',
       ],
     ],
-    ['pollProviderJob', ['JOBS_TABLE_NAME', 'PROVIDER_SECRET_ID', 'PROVIDER_BASE_URL', 'LIMITS']],
+    [
+      'pollProviderJob',
+      [
+        'JOBS_TABLE_NAME',
+        'PROVIDER_SECRET_ID',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+      ],
+    ],
     [
       'downloadVideo',
       [
@@ -266,15 +288,10 @@ describe('environment (docs/architecture.md)', () => {
       'recordFailure',
       ['JOBS_TABLE_NAME', 'LIMITS', 'JOB_EVENTS_BUS_NAME', 'WEBHOOK_STATE_MACHINE_ARN'],
     ],
+    // No LIMITS: the workflow's AdmitJob step admits a dropped job, not the intake.
     [
       'intake',
-      [
-        'JOBS_TABLE_NAME',
-        'STATE_MACHINE_ARN',
-        'PROVIDER_BASE_URL',
-        'LIMITS',
-        'JOB_EVENTS_BUS_NAME',
-      ],
+      ['JOBS_TABLE_NAME', 'STATE_MACHINE_ARN', 'PROVIDER_BASE_URL', 'JOB_EVENTS_BUS_NAME'],
     ],
     [
       'scheduler',
@@ -344,8 +361,9 @@ describe('grants (least privilege)', () => {
   it.each([
     ['api', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['authorizer', ['logs', 'secretsmanager', 'xray']],
+    ['admitJob', ['dynamodb', 'events', 'logs', 'states', 'xray']],
     ['createProviderJob', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
-    ['pollProviderJob', ['dynamodb', 'logs', 'secretsmanager', 'states', 'xray']],
+    ['pollProviderJob', ['dynamodb', 'events', 'logs', 'secretsmanager', 'states', 'xray']],
     ['downloadVideo', ['dynamodb', 'events', 'logs', 's3', 'secretsmanager', 'states', 'xray']],
     ['recordFailure', ['dynamodb', 'events', 'logs', 'states', 'xray']],
     // sqs: SendMessage to the dead letters (on-failure destination of the async invocation).
@@ -362,6 +380,27 @@ describe('grants (least privilege)', () => {
     );
 
     expect(indexGrantees).toEqual(['api', 'scheduler']);
+  });
+
+  // A hand-off reads the head of a client's queue on the byQueue index (functions/shared/admission).
+  it.each(TASK_NAMES)('lets %s query the byQueue index by name, and no other index', (name) => {
+    const queried = statementsOf(name)
+      .filter((s) => actionsOf(s).includes('dynamodb:Query'))
+      .flatMap(resourcesOf);
+
+    expect(queried).toEqual([
+      expect.stringMatching(
+        /:table\/",\{"Fn::ImportValue":"SoraPipelineStateful-JobsTableName"\},"\/index\/byQueue"\]\]\}$/,
+      ),
+    ]);
+  });
+
+  it('lets no function that hands nothing on query an index (the intake, the authorizer, webhooks)', () => {
+    const querying = NAMES.filter((name) =>
+      statementsOf(name).some((s) => actionsOf(s).includes('dynamodb:Query')),
+    );
+
+    expect(querying.sort()).toEqual([...TASK_NAMES, 'api', 'scheduler'].sort());
   });
 
   it('lets the api read objects under videos/ and uploads/, put under uploads/, and nothing else', () => {

@@ -19,17 +19,21 @@
  *     answers pollCount + 1, so there are at most N polls (N = MAX_POLLS_PER_EXECUTION).
  *   Each run of a loop's Task is counted as a whole pass round the loop (every state of it), and
  *   the states between the loop's entry and its Task once more (WaitForProvider): this is the
- *   worst path StartJob, (MAX_RATE_WAITS + 1) x [CreateProviderJob + IsProviderJobStarted +
- *   WaitForRequests], WaitForProvider + MAX_POLLS_PER_EXECUTION x [WaitForProvider +
- *   PollProviderJob + IsVideoReady], the larger of PollLimitReached and DownloadVideo,
- *   RecordFailure, IsJobResumed and an end state.
+ *   worst path StartJob, AdmitJob (every retrier exhausted, then admitted), IsJobAdmitted,
+ *   (MAX_RATE_WAITS + 1) x [CreateProviderJob + IsProviderJobStarted + WaitForRequests],
+ *   WaitForProvider + MAX_POLLS_PER_EXECUTION x [WaitForProvider + PollProviderJob +
+ *   IsVideoReady], the larger of PollLimitReached and DownloadVideo, RecordFailure,
+ *   IsJobResumed and an end state.
+ * AdmitJob runs once per execution (it is in no loop): a parked job's execution ends there and a
+ * hand-off starts a new one, whose history starts again from nothing.
  * The longest path is searched in the definition itself (its loops collapsed to their bounded
  * cost), so a new state, transition or retrier counts without this file changing; a new loop
  * fails the test until it is bounded here.
  *
- * For scale: with the current bounds and retriers the worst case is 1,946 events. With 200 polls
- * per execution (the old DEFAULT_MAX_POLLS) it would be 10,616 and this test would fail; the last
- * test below computes exactly that.
+ * For scale: with the current bounds and retriers the worst case is 1,977 events (1,946 before
+ * the AdmitJob step; its 9 attempts and IsJobAdmitted add 31). With 200 polls per execution (the
+ * old DEFAULT_MAX_POLLS) it would be 10,647 and this test would fail; the last test below
+ * computes exactly that.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -234,6 +238,8 @@ function namedWorstPath(asl: Asl): number {
   return (
     EXECUTION_EVENTS +
     e('StartJob') +
+    e('AdmitJob') +
+    e('IsJobAdmitted') +
     creates * (e('CreateProviderJob') + e('IsProviderJobStarted') + e('WaitForRequests')) +
     e('WaitForProvider') +
     polls * (e('WaitForProvider') + e('PollProviderJob') + e('IsVideoReady')) +
@@ -290,6 +296,9 @@ describe('worst-case execution history', () => {
 
   it('starts both counts at zero (StartJob), so the checks bound this execution alone', () => {
     expect(stateIn(asl, 'StartJob').Result).toMatchObject({ rateWaits: 0, pollCount: 0 });
+    // AdmitJob runs between StartJob and the create step: it must leave the counts alone.
+    expect(stateIn(asl, 'StartJob').Next).toBe('AdmitJob');
+    expect(stateIn(asl, 'AdmitJob').ResultPath).toBe('$.admit');
   });
 
   it('hands the counts to the steps that increment them', () => {
@@ -329,9 +338,11 @@ describe('worst-case execution history', () => {
     expect(() => worstCaseHistory(parkedJobRestarts)).toThrow(/unbounded loop/);
   });
 
-  it('finds the named worst path: rate waits, polls, a failed download, RecordFailure, IsJobResumed', () => {
+  it('finds the named worst path: admission, rate waits, polls, a failed download, RecordFailure, IsJobResumed', () => {
     expect(worst.path.slice(0, -1)).toEqual([
       'StartJob',
+      'AdmitJob',
+      'IsJobAdmitted',
       `loop(${RATE_LOOP.join(',')})`,
       `loop(${POLL_LOOP.join(',')})`,
       'DownloadVideo',
@@ -342,17 +353,18 @@ describe('worst-case execution history', () => {
     expect(worst.events).toBe(namedWorstPath(asl));
   });
 
-  it('would exceed the budget with 200 polls per execution (the old bound): 10,616 events', () => {
+  it('would exceed the budget with 200 polls per execution (the old bound): 10,647 events', () => {
     const old = worstCaseHistory(definitionWithMaxPolls(200));
 
-    expect(old.events).toBe(10_616);
+    expect(old.events).toBe(10_647);
     expect(old.events).toBeGreaterThan(HISTORY_BUDGET);
   });
 });
 
 describe('retries and catches of every Task (what the history model relies on)', () => {
-  it('has the four Lambda tasks', () => {
+  it('has the five Lambda tasks', () => {
     expect(tasks.map(([name]) => name).sort()).toEqual([
+      'AdmitJob',
       'CreateProviderJob',
       'DownloadVideo',
       'PollProviderJob',

@@ -68,6 +68,7 @@ describe('synthesizePipeline (what the local stack runs)', () => {
     );
 
     expect(modules).toEqual({
+      AdmitJob: HANDLER_MODULES.admitJob,
       CreateProviderJob: HANDLER_MODULES.createProviderJob,
       PollProviderJob: HANDLER_MODULES.pollProviderJob,
       DownloadVideo: HANDLER_MODULES.downloadVideo,

@@ -9,6 +9,7 @@ import { InProcessLambdas, type LambdaHandler } from '../../infra/local/in-proce
 import { localFunctions, localResolver } from '../../infra/local/local-resources.ts';
 import { ExecutionFailedError } from '../../infra/local/local-step-functions.ts';
 import {
+  type AslDefinition,
   type LocalStateMachine,
   stateMachinesFromTemplate,
 } from '../../infra/local/state-machine-definition.ts';
@@ -18,12 +19,18 @@ import { synthesizePipeline } from '../../infra/synth-pipeline.ts';
 
 /**
  * The synthesized generation state machine, run by the local interpreter with stand-in task
- * handlers: how it carries out what the create step decides under the limits (end a parked job,
- * wait for the request allowance a bounded number of times, fail a refused job), retries a spent
- * allowance, and ends an execution whose job RecordFailure resumed elsewhere.
+ * handlers: how it carries out what admission decides (go on, end a parked, deferred or timed-out
+ * job at once, fail a refused one) and what the create step decides under the limits (wait for
+ * the request allowance a bounded number of times, give the job back to the schedule), retries a
+ * spent allowance, and ends an execution whose job RecordFailure resumed elsewhere.
  */
 
-type TaskName = 'createProviderJob' | 'pollProviderJob' | 'downloadVideo' | 'recordFailure';
+type TaskName =
+  | 'admitJob'
+  | 'createProviderJob'
+  | 'pollProviderJob'
+  | 'downloadVideo'
+  | 'recordFailure';
 type TaskHandlers = Partial<Record<TaskName, (event: unknown) => Promise<unknown>>>;
 
 class RequestRateLimitedError extends Error {
@@ -35,6 +42,28 @@ class BudgetExceededError extends Error {
 class ProviderRejectedError extends Error {
   override name = 'ProviderRejectedError';
 }
+class LimitContentionError extends Error {
+  override name = 'LimitContentionError';
+}
+
+/**
+ * The definition with each Succeed state made a Pass that ends the execution the same way and
+ * names itself at `$.endedIn`, so a test can tell JobDeferred, JobStartTimedOut, JobSucceeded and
+ * JobResumed apart (their outputs are otherwise alike).
+ */
+function withNamedEnds(definition: AslDefinition): AslDefinition {
+  const states = Object.fromEntries(
+    Object.entries(definition.States).map(([name, state]) => [
+      name,
+      state.Type === 'Succeed'
+        ? { Type: 'Pass', Result: name, ResultPath: '$.endedIn', End: true }
+        : state,
+    ]),
+  );
+  return { ...definition, States: states };
+}
+
+const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Generation';
 
 let machine: LocalStateMachine;
 let functions: ReturnType<typeof localFunctions>;
@@ -54,7 +83,7 @@ beforeAll(async () => {
         pipeline.Resources[logicalId]?.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'generation',
     );
     if (!generation) throw new Error('no generation state machine');
-    machine = generation;
+    machine = { ...generation, definition: withNamedEnds(generation.definition) };
     functions = localFunctions(pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
   } finally {
     await rm(outdir, { recursive: true, force: true });
@@ -91,7 +120,7 @@ function run(handlers: TaskHandlers): Run {
     {
       executionArn: 'arn:aws:states:us-east-1:000000000000:execution:Generation:job_1',
       name: 'job_1',
-      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Generation',
+      stateMachineArn: STATE_MACHINE_ARN,
       stateMachineName: 'Generation',
       startDate: new Date(),
     },
@@ -119,7 +148,14 @@ function createAnswering(...answers: string[]) {
   };
 }
 
+/** An AdmitJob that answers `admissions` in turn, then `admitted`. */
+function admitAnswering(...admissions: string[]) {
+  let call = 0;
+  return async () => ({ admission: admissions[call++] ?? 'admitted' });
+}
+
 const completes = {
+  admitJob: admitAnswering(),
   pollProviderJob: async () => ({ ...pollState('completed', 0), pollCount: 1 }),
   downloadVideo: async () => ({
     bucket: 'videos',
@@ -133,20 +169,118 @@ const completes = {
 const tasksCalled = (calls: Run['calls']) => calls.map((call) => call.task);
 
 describe('the generation state machine under the limits', () => {
-  it('ends a parked job successfully at once: no loop while it waits for a slot', async () => {
+  it('admits the job first, handing AdmitJob the job and the state machine (for hand-offs)', async () => {
+    const { output, calls } = run({ createProviderJob: createAnswering(), ...completes });
+
+    await expect(output).resolves.toMatchObject({
+      admit: { admission: 'admitted' },
+      endedIn: 'JobSucceeded',
+    });
+    expect(tasksCalled(calls)).toEqual([
+      'admitJob',
+      'createProviderJob',
+      'pollProviderJob',
+      'downloadVideo',
+    ]);
+    expect(calls[0]?.event).toEqual({ jobId: 'job_1', stateMachineArn: STATE_MACHINE_ARN });
+  });
+
+  it.each(['parked', 'deferred'])(
+    'ends a %s job at once in JobDeferred: no loop and no create while it waits',
+    async (admission) => {
+      const { output, calls } = run({
+        ...completes,
+        admitJob: admitAnswering(admission),
+        createProviderJob: createAnswering(),
+      });
+
+      await expect(output).resolves.toMatchObject({ admit: { admission }, endedIn: 'JobDeferred' });
+      expect(tasksCalled(calls)).toEqual(['admitJob']);
+    },
+  );
+
+  it('ends a job whose start timeout passed in JobStartTimedOut, recording no failure', async () => {
+    const { output, calls } = run({
+      ...completes,
+      admitJob: admitAnswering('timed_out'),
+      createProviderJob: createAnswering(),
+    });
+
+    await expect(output).resolves.toMatchObject({
+      admit: { admission: 'timed_out' },
+      endedIn: 'JobStartTimedOut',
+    });
+    expect(tasksCalled(calls)).toEqual(['admitJob']);
+  });
+
+  it('takes a job admission finds completed straight to the download, creating nothing', async () => {
+    const { output, calls } = run({
+      ...completes,
+      admitJob: admitAnswering('completed'),
+      createProviderJob: createAnswering(),
+    });
+
+    await expect(output).resolves.toMatchObject({
+      download: { key: 'videos/job_1/video.mp4' },
+      endedIn: 'JobSucceeded',
+    });
+    expect(tasksCalled(calls)).toEqual(['admitJob', 'downloadVideo']);
+  });
+
+  it('records a budget refusal at admission once, without retrying it, and fails the execution with it', async () => {
+    const { output, calls } = run({
+      ...completes,
+      admitJob: async () => {
+        throw new BudgetExceededError('Not started: the daily budget is spent');
+      },
+      createProviderJob: createAnswering(),
+    });
+
+    const failure = await output.catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ExecutionFailedError);
+    expect((failure as ExecutionFailedError).error).toBe('BudgetExceededError');
+    expect(tasksCalled(calls)).toEqual(['admitJob', 'recordFailure']);
+    expect(calls[1]?.event).toMatchObject({
+      jobId: 'job_1',
+      error: { Error: 'BudgetExceededError' },
+    });
+  });
+
+  it('retries an admission whose budget item was contended, then goes on', async () => {
+    let attempts = 0;
+    const { output, calls } = run({
+      ...completes,
+      admitJob: async () => {
+        attempts += 1;
+        if (attempts < 3) throw new LimitContentionError('budget item contended');
+        return { admission: 'admitted' };
+      },
+      createProviderJob: createAnswering(),
+    });
+
+    await expect(output).resolves.toMatchObject({ endedIn: 'JobSucceeded' });
+    expect(attempts).toBe(3);
+    expect(tasksCalled(calls)).not.toContain('recordFailure');
+  });
+
+  it('ends the execution in JobDeferred when the create step gives the job back to the schedule', async () => {
     const { output, calls } = run({ createProviderJob: createAnswering('deferred'), ...completes });
 
-    await expect(output).resolves.toMatchObject({ poll: { status: 'deferred' } });
-    expect(tasksCalled(calls)).toEqual(['createProviderJob']);
+    await expect(output).resolves.toMatchObject({
+      poll: { status: 'deferred' },
+      endedIn: 'JobDeferred',
+    });
+    expect(tasksCalled(calls)).toEqual(['admitJob', 'createProviderJob']);
   });
 
   it('hands the create step the job, the state machine (for hand-offs) and no rate waits yet', async () => {
     const { output, calls } = run({ createProviderJob: createAnswering(), ...completes });
     await output;
 
-    expect(calls[0]?.event).toEqual({
+    const create = calls.find((call) => call.task === 'createProviderJob');
+    expect(create?.event).toEqual({
       jobId: 'job_1',
-      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Generation',
+      stateMachineArn: STATE_MACHINE_ARN,
       rateWaits: 0,
     });
   });
@@ -157,18 +291,21 @@ describe('the generation state machine under the limits', () => {
       ...completes,
     });
 
-    await expect(output).resolves.toBeDefined();
-    expect(tasksCalled(calls).filter((task) => task === 'createProviderJob')).toHaveLength(2);
-    expect(calls[1]?.event).toMatchObject({ rateWaits: 1 });
+    await expect(output).resolves.toMatchObject({ endedIn: 'JobSucceeded' });
+    const creates = calls.filter((call) => call.task === 'createProviderJob');
+    expect(creates).toHaveLength(2);
+    expect(creates[1]?.event).toMatchObject({ rateWaits: 1 });
+    // The wait loops back to the create step, not to admission: the job keeps its slot.
+    expect(tasksCalled(calls).filter((task) => task === 'admitJob')).toHaveLength(1);
   });
 
   it('bounds the request-allowance loop by its count, whatever the create step answers', async () => {
     const { output, calls } = run({
+      ...completes,
       createProviderJob: async (event) => {
         const previous = (event as { rateWaits: number }).rateWaits;
         return pollState('waiting_for_rate_limit', 1, previous + 1);
       },
-      ...completes,
     });
 
     const failure = await output.catch((error: unknown) => error);
@@ -179,14 +316,14 @@ describe('the generation state machine under the limits', () => {
     );
   });
 
-  it('takes a resumed job whose video is rendered straight to the download', async () => {
+  it('takes a resumed job whose video is rendered straight from the create step to the download', async () => {
     const { output, calls } = run({
       createProviderJob: createAnswering('completed'),
       ...completes,
     });
 
     await expect(output).resolves.toMatchObject({ download: { key: 'videos/job_1/video.mp4' } });
-    expect(tasksCalled(calls)).toEqual(['createProviderJob', 'downloadVideo']);
+    expect(tasksCalled(calls)).toEqual(['admitJob', 'createProviderJob', 'downloadVideo']);
   });
 
   it('ends in success when RecordFailure resumed the job in a new execution', async () => {
@@ -199,11 +336,14 @@ describe('the generation state machine under the limits', () => {
       recordFailure: async () => ({ resumed: true }),
     });
 
-    await expect(output).resolves.toMatchObject({ recorded: { resumed: true } });
+    await expect(output).resolves.toMatchObject({
+      recorded: { resumed: true },
+      endedIn: 'JobResumed',
+    });
     expect(calls.at(-1)?.event).toMatchObject({
       jobId: 'job_1',
       executionName: 'job_1',
-      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Generation',
+      stateMachineArn: STATE_MACHINE_ARN,
       error: { Error: 'ProviderRejectedError' },
     });
   });
@@ -220,25 +360,7 @@ describe('the generation state machine under the limits', () => {
       },
     });
 
-    await expect(output).resolves.toBeDefined();
+    await expect(output).resolves.toMatchObject({ endedIn: 'JobSucceeded' });
     expect(attempts).toBe(3);
-  });
-
-  it('records a budget refusal once, without retrying it, and fails the execution with it', async () => {
-    const { output, calls } = run({
-      ...completes,
-      createProviderJob: async () => {
-        throw new BudgetExceededError('Not started: the daily budget is spent');
-      },
-    });
-
-    const failure = await output.catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(ExecutionFailedError);
-    expect((failure as ExecutionFailedError).error).toBe('BudgetExceededError');
-    expect(tasksCalled(calls)).toEqual(['createProviderJob', 'recordFailure']);
-    expect(calls[1]?.event).toMatchObject({
-      jobId: 'job_1',
-      error: { Error: 'BudgetExceededError' },
-    });
   });
 });
