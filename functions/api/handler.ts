@@ -108,6 +108,8 @@ export const handler = withObservability(
       clock: now,
       executions,
       durations,
+      // A hand-off may cancel a waiting job whose start timeout passed: announced like a cancel.
+      notify,
     });
     // Each client's request rate is checked before any operation runs (client-rate.ts).
     const api = createApiHandler({

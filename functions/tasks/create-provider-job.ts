@@ -360,14 +360,17 @@ export const handler = withObservability(
       'webhookDelivery',
     ]);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
+    // Its own announcements, and a start-timeout cancel a hand-off of its makes.
+    const notify = productionNotifier(config.webhookDelivery);
     return createCreateProviderJobHandler({
       store,
       provider: taskProviderSource(config),
       clock: systemClock,
       limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
         provider: config.provider,
+        notify,
       }),
-      notify: productionNotifier(config.webhookDelivery),
+      notify,
       readUpload: uploadReaderOnFirstUse(config.videosBucketName),
     });
   }),

@@ -232,6 +232,8 @@ export const handler = withObservability(
       'webhookDelivery',
     ]);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
+    // Its own announcements, and a start-timeout cancel a hand-off of its makes.
+    const notify = productionNotifier(config.webhookDelivery);
     return createDownloadVideoHandler({
       store,
       provider: taskProviderSource(config),
@@ -239,8 +241,9 @@ export const handler = withObservability(
       clock: systemClock,
       limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
         provider: config.provider,
+        notify,
       }),
-      notify: productionNotifier(config.webhookDelivery),
+      notify,
     });
   }),
 );

@@ -34,6 +34,7 @@ import {
   type PollState,
   parseTaskInput,
   productionJobStore,
+  productionNotifier,
   systemClock,
   type TaskHandler,
   type TaskProviderSource,
@@ -128,6 +129,7 @@ export const handler = withObservability(
       'provider',
       'bedrock',
       'limits',
+      'webhookDelivery',
     ]);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
     return createPollProviderJobHandler({
@@ -136,6 +138,8 @@ export const handler = withObservability(
       clock: systemClock,
       limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
         provider: config.provider,
+        // A hand-off of its may cancel a waiting job whose start timeout passed.
+        notify: productionNotifier(config.webhookDelivery),
       }),
     });
   }),

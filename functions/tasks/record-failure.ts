@@ -170,12 +170,14 @@ export const handler = withObservability(
   lazyHandler(() => {
     const config = readConfig(['jobsTableName', 'jobEventsBusName', 'limits', 'webhookDelivery']);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
+    // Its own announcements, and a start-timeout cancel a hand-off of its makes.
+    const notify = productionNotifier(config.webhookDelivery);
     return createRecordFailureHandler({
       store,
       clock: systemClock,
-      limits: productionTaskLimits(store, config.jobsTableName, config.limits),
+      limits: productionTaskLimits(store, config.jobsTableName, config.limits, { notify }),
       executionsOf: (stateMachineArn) => workflowExecutionsOnFirstUse(stateMachineArn),
-      notify: productionNotifier(config.webhookDelivery),
+      notify,
     });
   }),
 );

@@ -211,9 +211,10 @@ export class PipelineStack extends Stack {
     )
       .useJobsTable(stateful.jobsTable, { queryIndexes: HAND_OFF_INDEXES })
       .useLimits(limits)
-      // Its hand-off cancels a waiting job whose start timeout passed: a status change.
+      // Its hand-off cancels a waiting job whose start timeout passed: a status change, announced.
       .useJobEvents(this.jobEvents)
-      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID');
+      .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
+      .notifiesWebhooks(webhookMachine);
     // Streams the MP4 into S3: memory stays flat (multipart parts), time grows with size.
     const downloadVideo = fn(
       'downloadVideo',

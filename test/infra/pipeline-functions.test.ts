@@ -29,6 +29,7 @@ const WEBHOOK_NOTIFIERS: readonly PipelineFunctionName[] = [
   'api',
   'admitJob',
   'createProviderJob',
+  'pollProviderJob',
   'downloadVideo',
   'recordFailure',
 ];
@@ -270,6 +271,7 @@ describe('environment (docs/architecture.md)', () => {
         'PROVIDER_BASE_URL',
         'LIMITS',
         'JOB_EVENTS_BUS_NAME',
+        'WEBHOOK_STATE_MACHINE_ARN',
       ],
     ],
     [
