@@ -171,8 +171,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const waits = job?.status === 'QUEUED' && job.deferred && job.deferredReason === 'capacity';
     if (job === undefined || !waits) {
       // Running under another start (whose slot this is, keyed by the job), or ended, or
-      // waiting for something else: a slot it does not use now goes back.
-      if (job === undefined || isTerminal(job.status) || job.deferred) await freeSlot(listed);
+      // waiting for something else: a slot it does not use now goes back. Not handed off from
+      // here: this hand-off goes on to the next job, and a nested one would read the same stale
+      // index entry again, and again, for as long as the index lags.
+      if (job === undefined || isTerminal(job.status) || job.deferred) {
+        await deps.semaphore.release(listed.jobId, ownerOf(listed));
+      }
       return 'skipped';
     }
     const now = deps.clock();
