@@ -103,12 +103,13 @@ export interface SchedulerSummary {
 /**
  * One scheduled run: (1) sweep jobs that are not terminal but whose execution is gone: resume the
  * ones with provider work (a new execution continues from the record), close or requeue the
- * others, (2) give back slots nobody holds any more, (3) start waiting jobs (parked for a slot or
- * deferred for the schedule), oldest first, into the free slots: the backstop of the hand-off a
- * freed slot makes, (4) queue again the ending webhook of a recently ended job whose record shows
- * no delivery of it: the backstop of webhook queueing. Work per run is bounded; what is left is picked up by the next run. Safe to
- * run twice at once: every write is conditional (claimDeferred, claimResume, recordFailed on a
- * non-terminal job, idempotent releases).
+ * others, (2) give back slots nobody holds any more, (3) put jobs deferred for the schedule in
+ * their client's queue, cancel waiting jobs past their start timeout, and hand the free slots to
+ * waiting jobs by fair share: the backstop of the hand-off a freed slot makes, (4) queue again
+ * the ending webhook of a recently ended job whose record shows no delivery of it: the backstop
+ * of webhook queueing. Work per run is bounded; what is left is picked up by the next run. Safe
+ * to run twice at once: every write is conditional (claimDeferred, claimResume, recordFailed on
+ * a non-terminal job, idempotent releases), and a deferred job is read again before it is queued.
  */
 export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummary> {
   const settings = { ...DEFAULT_SCHEDULER_SETTINGS, ...deps.settings };
@@ -375,7 +376,11 @@ async function admitDeferred(
       : usage.limitUsd - usage.reservedUsd - usage.spentUsd;
   const marked = new Set<string>();
   let room = settings.maxStartsPerRun;
-  for (const job of deferred) {
+  for (const listed of deferred) {
+    // Listed before the sweep: another run's hand-off may have started it since. Queued again
+    // it would run twice; "timed out" it would be cancelled while it runs.
+    const job = await deps.store.get(listed.jobId);
+    if (job?.status !== 'QUEUED' || !job.deferred) continue;
     if (startTimedOut(job, now)) {
       if (await admission.timeOut(job)) summary.timedOut.push(job.jobId);
       continue;
