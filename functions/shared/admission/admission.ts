@@ -185,8 +185,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const waits = job?.status === 'QUEUED' && job.deferred && job.deferredReason === 'capacity';
     if (job === undefined || !waits) {
       // Running under another start (whose slot this is, keyed by the job), or ended, or
-      // waiting for something else: a slot it does not use now goes back.
-      if (job === undefined || isTerminal(job.status) || job.deferred) await freeSlot(listed);
+      // waiting for something else: a slot it does not use now goes back. Not handed off from
+      // here: this hand-off goes on to the next job, and a nested one would read the same stale
+      // index entry again, and again, for as long as the index lags.
+      if (job === undefined || isTerminal(job.status) || job.deferred) {
+        await deps.semaphore.release(listed.jobId, ownerOf(listed));
+      }
       return 'skipped';
     }
     const now = deps.clock();
@@ -229,24 +233,26 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   async function handOff(): Promise<StartedJob[]> {
     if (deps.executions === undefined) return [];
     const started: StartedJob[] = [];
+    // Clients whose next job was refused a slot: the pool filled since it was read, or the job
+    // carries a lower cap than the one its client is marked with (its share changed while it
+    // waited). Either way the slot goes on to the next client, not back to this one.
+    const refused = new Set<string>();
     // Bounded whatever the backlog: one pool read and one queue read per slot handed out.
     for (let round = 0; round < deps.semaphore.limit + 2; round += 1) {
       const pool = await deps.semaphore.state();
       if (pool.inUse >= pool.limit) break;
-      let outcome: 'none' | 'started' | 'refused' = 'none';
+      let next: StartedJob | undefined;
       for (const client of fairOrder(pool)) {
-        const next = await startNextOf(client);
-        if (next === 'empty') continue;
-        if (next === 'refused') {
-          outcome = 'refused';
-        } else {
-          outcome = 'started';
-          started.push(next);
+        if (refused.has(client)) continue;
+        const outcome = await startNextOf(client);
+        if (outcome === 'refused') refused.add(client);
+        else if (outcome !== 'empty') {
+          next = outcome;
+          break;
         }
-        break;
       }
-      // Refused: the pool changed since it was read; the next round reads it again.
-      if (outcome === 'none') break;
+      if (next === undefined) break;
+      started.push(next);
     }
     if (started.length > 0) {
       logger.info('Freed slots handed to waiting jobs', {

@@ -103,12 +103,13 @@ export interface SchedulerSummary {
 /**
  * One scheduled run: (1) sweep jobs that are not terminal but whose execution is gone: resume the
  * ones with provider work (a new execution continues from the record), close or requeue the
- * others, (2) give back slots nobody holds any more, (3) start waiting jobs (parked for a slot or
- * deferred for the schedule), oldest first, into the free slots: the backstop of the hand-off a
- * freed slot makes, (4) queue again the ending webhook of a recently ended job whose record shows
- * no delivery of it: the backstop of webhook queueing. Work per run is bounded; what is left is picked up by the next run. Safe to
- * run twice at once: every write is conditional (claimDeferred, claimResume, recordFailed on a
- * non-terminal job, idempotent releases).
+ * others, (2) give back slots nobody holds any more, (3) put jobs deferred for the schedule in
+ * their client's queue, cancel waiting jobs past their start timeout, and hand the free slots to
+ * waiting jobs by fair share: the backstop of the hand-off a freed slot makes, (4) queue again
+ * the ending webhook of a recently ended job whose record shows no delivery of it: the backstop
+ * of webhook queueing. Work per run is bounded; what is left is picked up by the next run. Safe
+ * to run twice at once: every write is conditional (claimDeferred, claimResume, recordFailed on
+ * a non-terminal job, idempotent releases), and a deferred job is read again before it is queued.
  */
 export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummary> {
   const settings = { ...DEFAULT_SCHEDULER_SETTINGS, ...deps.settings };
@@ -150,7 +151,8 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     overBudgetAction: 'queue',
     priceOf: (job) => job.estimatedCostUsd,
     clock: deps.clock,
-    executions: deps.executions,
+    // Every hand-off of the run is reported, the ones a settlement in the sweep makes included.
+    executions: notingStarts(deps.executions, summary.started),
     notify: deps.notify,
   });
   const inProgress = await oldest(deps.store, 'IN_PROGRESS', settings.maxInProgressChecked);
@@ -172,10 +174,10 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     queued.filter((job) => job.deferred),
     summary,
   );
-  summary.started.push(...(await admission.handOff()));
+  await admission.handOff();
   await requeueEndingWebhooks(deps, settings, summary);
   summary.checked = states.size;
-  summary.gauges = await gaugesAfter(deps, queued, holders, summary);
+  summary.gauges = await gaugesAfter(deps, queued, summary);
   return summary;
 }
 
@@ -226,21 +228,30 @@ async function requeueEndingWebhooks(
 async function gaugesAfter(
   deps: SchedulerDeps,
   queued: readonly Job[],
-  holders: number,
   summary: SchedulerSummary,
 ): Promise<SchedulerSummary['gauges']> {
   const now = deps.clock();
   const started = new Set(summary.started.map((start) => start.jobId));
-  const waiting = queued.filter((job) => job.deferred && !started.has(job.jobId));
+  const requeued = new Set(summary.requeued);
+  const timedOut = new Set(summary.timedOut);
+  // Waiting as the run left them: the sweep's requeued jobs joined, the started and the
+  // cancelled left (a cancelled job counted would hold the oldest-waiting age up).
+  const waiting = queued.filter(
+    (job) =>
+      (job.deferred || requeued.has(job.jobId)) &&
+      !started.has(job.jobId) &&
+      !timedOut.has(job.jobId),
+  );
   // Oldest first (`oldest` reads in ascending creation order).
   const oldest = waiting[0];
-  const usage = await deps.budget.usage(utcDay(now));
+  const [usage, pool] = await Promise.all([deps.budget.usage(utcDay(now)), deps.semaphore.state()]);
   return {
     waiting: waiting.length,
     oldestWaitingSeconds: oldest
       ? Math.max(0, Math.round((now.getTime() - Date.parse(oldest.createdAt)) / 1000))
       : 0,
-    inFlight: holders + summary.started.length,
+    // Read after the run's hand-offs: some started before the leaked slots were counted.
+    inFlight: pool.inUse,
     spentTodayUsd: usage.spentUsd + usage.reservedUsd,
     dailyBudgetUsd: usage.limitUsd,
   };
@@ -375,7 +386,11 @@ async function admitDeferred(
       : usage.limitUsd - usage.reservedUsd - usage.spentUsd;
   const marked = new Set<string>();
   let room = settings.maxStartsPerRun;
-  for (const job of deferred) {
+  for (const listed of deferred) {
+    // Listed before the sweep: another run's hand-off may have started it since. Queued again
+    // it would run twice; "timed out" it would be cancelled while it runs.
+    const job = await deps.store.get(listed.jobId);
+    if (job?.status !== 'QUEUED' || !job.deferred) continue;
     if (startTimedOut(job, now)) {
       if (await admission.timeOut(job)) summary.timedOut.push(job.jobId);
       continue;
@@ -398,6 +413,21 @@ async function admitDeferred(
       room -= 1;
     }
   }
+}
+
+/** The executions, noting in `started` each start made through them. */
+function notingStarts(
+  executions: WorkflowExecutions,
+  started: SchedulerSummary['started'],
+): WorkflowExecutions {
+  return {
+    state: (executionName) => executions.state(executionName),
+    async start(jobId, executionName) {
+      const outcome = await executions.start(jobId, executionName);
+      started.push({ jobId, executionName });
+      return outcome;
+    },
+  };
 }
 
 /** Up to `limit` jobs of a status, oldest first, a page of at most 100 at a time. */

@@ -52,6 +52,10 @@ describe('scheduler metrics', () => {
         reconciled: ['job_a'],
         requeued: ['job_b', 'job_c'],
         resumed: ['job_f'],
+        // No series of their own: admission counts a timed-out job as it cancels it
+        // (JobsTimedOut), and admissible jobs show in JobsWaiting.
+        admissible: ['job_g'],
+        timedOut: ['job_h'],
         releasedSlots: ['job_a', 'job_d'],
         started: [{ jobId: 'job_e', executionName: 'job_e-2' }],
         gauges: {

@@ -1,115 +1,71 @@
 import { describe, expect, it } from 'vitest';
-import type { Job } from '../../../functions/shared/jobs/job.ts';
-import type {
-  ConcurrencySemaphore,
-  DailyUsage,
-  SpendingBudget,
-} from '../../../functions/shared/limits/limits.ts';
-import { runScheduler } from '../../../functions/shared/scheduler/run-scheduler.ts';
-import type {
-  ExecutionState,
-  WorkflowExecutions,
-} from '../../../functions/shared/scheduler/workflow-executions.ts';
+import { type Job, ownerOf } from '../../../functions/shared/jobs/job.ts';
+import {
+  runScheduler,
+  type SchedulerDeps,
+  type SchedulerSettings,
+} from '../../../functions/shared/scheduler/run-scheduler.ts';
+import type { ExecutionState } from '../../../functions/shared/scheduler/workflow-executions.ts';
 import type { WebhookEvent } from '../../../functions/shared/webhooks/webhook-events.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import {
+  InMemoryConcurrencySemaphore,
+  InMemorySpendingBudget,
+} from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
+import { recordingExecutions } from '../../support/recording-executions.ts';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
+const DAY = '2026-06-01';
 const LONG_AGO = '2026-06-01T11:00:00.000Z';
 const JUST_NOW = '2026-06-01T11:59:50.000Z';
 
-/** Executions by name; `start` records and makes the new one RUNNING. */
-function fakeExecutions(states: Record<string, ExecutionState> = {}) {
-  const known = new Map(Object.entries(states));
-  const starts: [string, string][] = [];
-  let failStarts = false;
-  const executions: WorkflowExecutions = {
-    async state(name) {
-      return known.get(name) ?? 'NOT_FOUND';
-    },
-    async start(jobId, name) {
-      if (failStarts) throw new Error('StartExecution throttled');
-      if (known.has(name)) return 'already-exists';
-      known.set(name, 'RUNNING');
-      starts.push([jobId, name]);
-      return 'started';
-    },
-  };
-  return {
-    executions,
-    starts,
-    failStarts: () => {
-      failStarts = true;
-    },
-  };
-}
-
-function fakeSemaphore(limit: number, holding: string[] = []) {
-  const holders = new Set(holding);
-  const semaphore: ConcurrencySemaphore = {
-    limit,
-    async acquire(jobId) {
-      if (holders.has(jobId)) return true;
-      if (holders.size >= limit) return false;
-      holders.add(jobId);
-      return true;
-    },
-    async release(jobId) {
-      return holders.delete(jobId);
-    },
-    async holders() {
-      return [...holders];
-    },
-  };
-  return { semaphore, holders };
-}
-
-function fakeBudget(usage: Partial<DailyUsage> = {}) {
-  const released: string[] = [];
-  const budget: SpendingBudget = {
-    async reserve() {
-      return 'reserved';
-    },
-    async release(jobId) {
-      released.push(jobId);
-    },
-    async recordSpent() {},
-    async recordOrphan() {
-      return false;
-    },
-    async usage(day) {
-      return { day, limitUsd: null, reservedUsd: 0, spentUsd: 0, ...usage };
-    },
-    async clientUsage(client, day) {
-      const none = { limitUsd: null, reservedUsd: 0, spentUsd: 0, startedJobs: 0 };
-      return { day, client, ...none, completedJobs: 0 };
-    },
-  };
-  return { budget, released };
-}
-
-function setup(options: {
-  jobs: Job[];
-  states?: Record<string, ExecutionState>;
-  limit?: number;
-  holding?: string[];
-  usage?: Partial<DailyUsage>;
-}) {
+/**
+ * A scheduler over the in-memory store, slots and budget (a real admission inside). `holding`:
+ * jobs holding a slot (for their client when `jobs` has them); `committed`: today's budget
+ * already reserved and spent by other jobs.
+ */
+async function setup(
+  options: {
+    jobs?: Job[];
+    states?: Record<string, ExecutionState>;
+    limit?: number;
+    holding?: string[];
+    budgetUsd?: number | null;
+    committed?: { reservedUsd?: number; spentUsd?: number };
+    settings?: Partial<SchedulerSettings>;
+  } = {},
+) {
+  const jobs = options.jobs ?? [];
   const store = new InMemoryJobStore({ now: () => NOW });
-  store.seed(...options.jobs);
-  const executions = fakeExecutions(options.states);
-  const { semaphore, holders } = fakeSemaphore(options.limit ?? 2, options.holding);
-  const { budget, released } = fakeBudget(options.usage);
-  const deps = {
+  store.seed(...jobs);
+  const executions = recordingExecutions();
+  for (const [name, state] of Object.entries(options.states ?? {})) {
+    executions.states.set(name, state);
+  }
+  const semaphore = new InMemoryConcurrencySemaphore(options.limit ?? 2);
+  for (const jobId of options.holding ?? []) {
+    const job = jobs.find((each) => each.jobId === jobId);
+    await semaphore.acquire(jobId, { client: job === undefined ? 'default' : ownerOf(job) });
+  }
+  const budget = new InMemorySpendingBudget(options.budgetUsd ?? null);
+  const { reservedUsd = 0, spentUsd = 0 } = options.committed ?? {};
+  if (reservedUsd > 0) await budget.reserve('job_OTHER_RESERVED', reservedUsd, DAY);
+  if (spentUsd > 0) await budget.recordSpent('job_OTHER_SPENT', spentUsd, DAY);
+  const deps: SchedulerDeps = {
     store,
-    executions: executions.executions,
+    executions,
     semaphore,
     budget,
     clock: () => NOW,
+    ...(options.settings === undefined ? {} : { settings: options.settings }),
   };
-  return { deps, store, holders, released, ...executions };
+  /** The executions started, as [jobId, executionName]. */
+  const starts = () => executions.started.map(({ jobId, executionName }) => [jobId, executionName]);
+  return { deps, store, semaphore, budget, executions, starts };
 }
 
+/** A job deferred for the schedule, created at 10:00:0n. */
 const deferred = (n: number, overrides: Partial<Job> = {}) =>
   aJob({
     jobId: `job_D${n}`,
@@ -123,11 +79,12 @@ const deferred = (n: number, overrides: Partial<Job> = {}) =>
 
 describe('runScheduler: gauges', () => {
   it("reports the jobs left waiting, the oldest one's age, the slots held and today's spending", async () => {
-    const { deps } = setup({
+    const { deps } = await setup({
       jobs: [deferred(3), deferred(1), deferred(2), deferred(4)],
       limit: 2,
       holding: ['job_D9'],
-      usage: { limitUsd: 50, spentUsd: 10, reservedUsd: 2.5 },
+      budgetUsd: 50,
+      committed: { spentUsd: 10, reservedUsd: 2.5 },
     });
 
     const { gauges } = await runScheduler(deps);
@@ -142,18 +99,54 @@ describe('runScheduler: gauges', () => {
       dailyBudgetUsd: 50,
     });
   });
+
+  it('does not count a job cancelled for its start timeout as waiting', async () => {
+    const { deps } = await setup({
+      jobs: [deferred(1, { startTimeoutSeconds: 60 }), deferred(2), deferred(3)],
+      limit: 1,
+    });
+
+    const { gauges, timedOut } = await runScheduler(deps);
+
+    expect(timedOut).toEqual(['job_D1']);
+    // D2 started; D3 waits, created at 10:00:03.
+    expect(gauges).toMatchObject({ waiting: 1, oldestWaitingSeconds: 2 * 3600 - 3 });
+  });
+
+  it('counts a never-started job put back in its queue as waiting', async () => {
+    const running = aJob({ jobId: 'job_R', status: 'IN_PROGRESS', executionName: 'job_R' });
+    const never = aJob({
+      jobId: 'job_N',
+      source: 'inbox',
+      idempotencyKey: 'k',
+      createdAt: '2026-06-01T09:00:00.000Z',
+      updatedAt: LONG_AGO,
+    });
+    const { deps } = await setup({
+      jobs: [running, never],
+      states: { job_R: 'RUNNING' },
+      limit: 1,
+      holding: ['job_R'],
+    });
+
+    const { gauges, requeued } = await runScheduler(deps);
+
+    expect(requeued).toEqual(['job_N']);
+    expect(gauges).toMatchObject({ waiting: 1, oldestWaitingSeconds: 3 * 3600, inFlight: 1 });
+  });
 });
 
-describe('runScheduler: starting deferred jobs', () => {
-  it('starts the oldest deferred jobs into the free slots, named by their id', async () => {
-    const { deps, store, starts } = setup({
+describe('runScheduler: the schedule fires', () => {
+  it('makes jobs deferred for the schedule admissible, and its hand-off starts the oldest into the free slots, named by their id', async () => {
+    const { deps, store, semaphore, starts } = await setup({
       jobs: [deferred(3), deferred(1), deferred(2)],
       limit: 2,
     });
 
     const summary = await runScheduler(deps);
 
-    expect(starts).toEqual([
+    expect(summary.admissible).toEqual(['job_D1', 'job_D2', 'job_D3']);
+    expect(starts()).toEqual([
       ['job_D1', 'job_D1'],
       ['job_D2', 'job_D2'],
     ]);
@@ -162,14 +155,21 @@ describe('runScheduler: starting deferred jobs', () => {
       { jobId: 'job_D2', executionName: 'job_D2' },
     ]);
     expect(await store.get('job_D1')).toMatchObject({ deferred: false, executionName: 'job_D1' });
-    expect(await store.get('job_D3')).toMatchObject({ deferred: true });
+    expect(semaphore.holds('job_D1') && semaphore.holds('job_D2')).toBe(true);
+    // No slot for D3: it waits in its client's queue for the next hand-off, not for the schedule.
+    expect(await store.get('job_D3')).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'capacity',
+    });
+    expect((await semaphore.state()).clients.default?.waiting).toBe(true);
   });
 
   it('counts slot holders against the limit, and takes each started job its slot first', async () => {
     const running = aJob({ jobId: 'job_R', status: 'IN_PROGRESS', executionName: 'job_R' });
     const waiting = aJob({ jobId: 'job_W', executionName: 'job_W', updatedAt: LONG_AGO });
-    const { deps, starts } = setup({
-      jobs: [running, waiting, deferred(1), deferred(2)],
+    const { deps, starts } = await setup({
+      jobs: [running, waiting, deferred(1), deferred(2), deferred(3)],
       states: { job_R: 'RUNNING', job_W: 'RUNNING' },
       limit: 3,
       holding: ['job_R'],
@@ -177,56 +177,208 @@ describe('runScheduler: starting deferred jobs', () => {
 
     const summary = await runScheduler(deps);
 
-    // job_W's execution has not taken a slot yet: it parks if none is left when it asks.
+    // job_W's execution has not taken a slot yet: its AdmitJob step parks it if none is left.
     expect(summary.freeSlots).toBe(2);
-    expect(starts).toEqual([
+    expect(starts()).toEqual([
       ['job_D1', 'job_D1'],
       ['job_D2', 'job_D2'],
     ]);
   });
 
-  it('starts a job put back by the budget under a new execution name', async () => {
-    const job = deferred(1, { deferredReason: 'budget', executionName: 'job_D1' });
-    const { deps, starts } = setup({ jobs: [job], states: { job_D1: 'SUCCEEDED' } });
+  it('starts admissible jobs in fair-share order across clients, not oldest first', async () => {
+    // Bob's jobs are older; alone, first come would give him both slots.
+    const { deps, starts } = await setup({
+      jobs: [
+        deferred(1, { client: 'bob' }),
+        deferred(2, { client: 'bob' }),
+        deferred(3, { client: 'bob' }),
+        deferred(4, { client: 'alice' }),
+        deferred(5, { client: 'alice' }),
+      ],
+      limit: 2,
+    });
 
     await runScheduler(deps);
 
-    expect(starts).toEqual([['job_D1', 'job_D1-1']]);
+    expect(starts()).toEqual([
+      ['job_D4', 'job_D4'],
+      ['job_D1', 'job_D1'],
+    ]);
   });
 
-  it('leaves jobs today’s budget cannot cover waiting, and starts cheaper ones that fit', async () => {
-    const { deps, starts } = setup({
-      jobs: [deferred(1, { estimatedCostUsd: 1.2 }), deferred(2, { estimatedCostUsd: 0.4 })],
-      usage: { limitUsd: 2, reservedUsd: 0.8, spentUsd: 0.4 },
+  it("gives a client of weight 2 two of every three slots its jobs' share asks for", async () => {
+    const alice = { share: { weight: 2 }, client: 'alice' };
+    const { deps, starts } = await setup({
+      jobs: [
+        deferred(1, { client: 'bob' }),
+        deferred(2, { client: 'bob' }),
+        deferred(3, alice),
+        deferred(4, alice),
+        deferred(5, alice),
+      ],
+      limit: 3,
+    });
+
+    await runScheduler(deps);
+
+    expect(starts().map(([jobId]) => jobId)).toEqual(['job_D3', 'job_D1', 'job_D4']);
+  });
+
+  it('starts a job put back by the budget under a new execution name', async () => {
+    const job = deferred(1, { deferredReason: 'budget', executionName: 'job_D1' });
+    const { deps, starts } = await setup({ jobs: [job], states: { job_D1: 'SUCCEEDED' } });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.admissible).toEqual(['job_D1']);
+    expect(starts()).toEqual([['job_D1', 'job_D1-1']]);
+  });
+
+  it('makes budget-deferred jobs admissible only while today’s remaining budget covers them', async () => {
+    // $2 a day, $1.20 committed: $0.80 left.
+    const { deps, store, starts } = await setup({
+      jobs: [
+        deferred(1, { deferredReason: 'budget', estimatedCostUsd: 1.2 }),
+        deferred(2, { deferredReason: 'budget', estimatedCostUsd: 0.4 }),
+        // $0.40 left once D2 is counted.
+        deferred(3, { deferredReason: 'budget', estimatedCostUsd: 0.5 }),
+        // Deferred for the schedule: its own admission checks the budget.
+        deferred(4, { estimatedCostUsd: 1.2 }),
+      ],
+      budgetUsd: 2,
+      committed: { reservedUsd: 0.8, spentUsd: 0.4 },
+      limit: 4,
     });
 
     const summary = await runScheduler(deps);
 
-    expect(starts).toEqual([['job_D2', 'job_D2']]);
-    expect(summary.overBudget).toBe(1);
+    expect(summary.admissible).toEqual(['job_D2', 'job_D4']);
+    expect(summary.overBudget).toBe(2);
+    expect(starts()).toEqual([
+      ['job_D2', 'job_D2'],
+      ['job_D4', 'job_D4'],
+    ]);
+    expect(await store.get('job_D1')).toMatchObject({ deferred: true, deferredReason: 'budget' });
+    expect(await store.get('job_D3')).toMatchObject({ deferred: true, deferredReason: 'budget' });
+  });
+
+  it('makes at most maxStartsPerRun jobs admissible per run', async () => {
+    const { deps, store } = await setup({
+      jobs: [deferred(1), deferred(2), deferred(3)],
+      limit: 4,
+      settings: { maxStartsPerRun: 2 },
+    });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.admissible).toEqual(['job_D1', 'job_D2']);
+    expect(await store.get('job_D3')).toMatchObject({
+      deferred: true,
+      deferredReason: 'scheduled',
+    });
+  });
+
+  it("starts a job parked for a slot whose client's waiting mark was lost", async () => {
+    const parked = deferred(1, { deferredReason: 'capacity', client: 'alice' });
+    const { deps, starts } = await setup({ jobs: [parked] });
+
+    const summary = await runScheduler(deps);
+
+    // Already in its queue: marked waiting again, not made admissible again.
+    expect(summary.admissible).toEqual([]);
+    expect(starts()).toEqual([['job_D1', 'job_D1']]);
+  });
+
+  it('cancels waiting jobs past their start timeout with start_timeout, announcing video.cancelled', async () => {
+    const webhook = { url: 'https://hooks.example.com/sora', events: ['video.cancelled' as const] };
+    const { deps, store, semaphore, starts } = await setup({
+      jobs: [
+        // Created at 10:00:0n: two hours before the run.
+        deferred(1, { startTimeoutSeconds: 3600, webhook }),
+        deferred(2, { deferredReason: 'capacity', startTimeoutSeconds: 60, webhook }),
+        deferred(3, { startTimeoutSeconds: 3 * 3600 }),
+      ],
+    });
+    const announced: [string, WebhookEvent][] = [];
+
+    const summary = await runScheduler({
+      ...deps,
+      notify: async (job, event) => void announced.push([job.jobId, event]),
+    });
+
+    expect(summary.timedOut).toEqual(['job_D1', 'job_D2']);
+    for (const jobId of ['job_D1', 'job_D2']) {
+      expect(await store.get(jobId)).toMatchObject({
+        status: 'CANCELLED',
+        error: { code: 'start_timeout', retryable: true },
+      });
+      expect(semaphore.holds(jobId)).toBe(false);
+    }
+    expect(announced).toEqual([
+      ['job_D1', 'video.cancelled'],
+      ['job_D2', 'video.cancelled'],
+    ]);
+    expect(starts()).toEqual([['job_D3', 'job_D3']]);
   });
 
   it('never starts a job another run claimed first', async () => {
-    const { deps, store, starts } = setup({ jobs: [deferred(1)] });
-    await store.claimDeferred('job_D1', 'job_D1', NOW.toISOString());
-    await store.deferJob('job_D1', 'scheduled', NOW.toISOString());
+    const { deps, store, starts } = await setup({ jobs: [deferred(1)] });
+    // The other run claims it between this run's read of the queue and its own claim.
     const claim = store.claimDeferred.bind(store);
     store.claimDeferred = async (jobId, name, at) => {
       await claim(jobId, 'other-run', at);
       return claim(jobId, name, at);
     };
 
-    await runScheduler(deps);
+    const summary = await runScheduler(deps);
 
-    expect(starts).toEqual([]);
+    expect(starts()).toEqual([]);
+    expect(summary.started).toEqual([]);
+    expect(await store.get('job_D1')).toMatchObject({ executionName: 'other-run' });
   });
 
-  it('puts a claimed job back in the queue when the start fails, and reports the failure', async () => {
-    const { deps, store, failStarts } = setup({ jobs: [deferred(1)] });
-    failStarts();
+  it('never queues again a job another run started while this one swept', async () => {
+    const running = aJob({ jobId: 'job_R', status: 'IN_PROGRESS', executionName: 'job_R' });
+    const { deps, store, executions, starts } = await setup({
+      jobs: [running, deferred(1)],
+      states: { job_R: 'RUNNING' },
+      limit: 3,
+      holding: ['job_R'],
+    });
+    // The other run's hand-off starts D1 while this run looks at job_R's execution.
+    const state = executions.state.bind(executions);
+    executions.state = async (name) => {
+      if (await store.claimDeferred('job_D1', 'job_D1', NOW.toISOString())) {
+        executions.states.set('job_D1', 'RUNNING');
+      }
+      return state(name);
+    };
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.admissible).toEqual([]);
+    expect(starts()).toEqual([]);
+    expect(await store.get('job_D1')).toMatchObject({
+      status: 'QUEUED',
+      deferred: false,
+      executionName: 'job_D1',
+    });
+  });
+
+  it('puts a claimed job back in its queue when the start fails, and reports the failure', async () => {
+    const { deps, store, semaphore, executions } = await setup({ jobs: [deferred(1)] });
+    executions.start = async () => {
+      throw new Error('StartExecution throttled');
+    };
 
     await expect(runScheduler(deps)).rejects.toThrow('StartExecution throttled');
-    expect(await store.get('job_D1')).toMatchObject({ status: 'QUEUED', deferred: true });
+    expect(await store.get('job_D1')).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'capacity',
+    });
+    expect(await store.listWaiting('default', 10)).toHaveLength(1);
+    expect(semaphore.holds('job_D1')).toBe(false);
   });
 });
 
@@ -236,13 +388,15 @@ describe('runScheduler: the sweep', () => {
     ['TIMED_OUT', 'ended TIMED_OUT'],
     ['NOT_FOUND', 'no longer exists'],
   ])(
-    'closes an IN_PROGRESS job whose execution is %s as FAILED execution_lost',
+    'closes an IN_PROGRESS job whose execution is %s as FAILED execution_lost, giving back its reservation and slot',
     async (state, how) => {
       const job = aJob({ jobId: 'job_L', status: 'IN_PROGRESS', executionName: 'job_L' });
-      const { deps, store, released } = setup({
+      const { deps, store, semaphore, budget } = await setup({
         jobs: [job],
         states: state === 'NOT_FOUND' ? {} : { job_L: state },
+        holding: ['job_L'],
       });
+      await budget.reserve('job_L', job.estimatedCostUsd, DAY);
 
       const summary = await runScheduler(deps);
 
@@ -251,9 +405,28 @@ describe('runScheduler: the sweep', () => {
         status: 'FAILED',
         error: { code: 'execution_lost', retryable: true, message: expect.stringContaining(how) },
       });
-      expect(released).toEqual(['job_L']);
+      expect(budget.stateOf('job_L')).toBe('released');
+      expect(semaphore.holds('job_L')).toBe(false);
     },
   );
+
+  it('hands the slot of a job it closes to a waiting job, and reports it started', async () => {
+    const lost = aJob({ jobId: 'job_L', status: 'IN_PROGRESS', executionName: 'job_L' });
+    const parked = deferred(1, { deferredReason: 'capacity' });
+    const { deps, semaphore, starts } = await setup({
+      jobs: [lost, parked],
+      states: { job_L: 'ABORTED' },
+      limit: 1,
+      holding: ['job_L'],
+    });
+    await semaphore.markWaiting('default', { weight: 1 });
+
+    const summary = await runScheduler(deps);
+
+    expect(starts()).toEqual([['job_D1', 'job_D1']]);
+    expect(summary.started).toEqual([{ jobId: 'job_D1', executionName: 'job_D1' }]);
+    expect(summary.gauges).toMatchObject({ waiting: 0, inFlight: 1 });
+  });
 
   it('announces video.failed of a job it closes, as the job is now', async () => {
     const job = aJob({
@@ -262,7 +435,7 @@ describe('runScheduler: the sweep', () => {
       executionName: 'job_L',
       webhook: { url: 'https://hooks.example.com/sora', events: ['video.failed'] },
     });
-    const { deps } = setup({ jobs: [job], states: { job_L: 'ABORTED' } });
+    const { deps } = await setup({ jobs: [job], states: { job_L: 'ABORTED' } });
     const announced: [Job, WebhookEvent, Date][] = [];
 
     await runScheduler({ ...deps, notify: async (...call) => void announced.push(call) });
@@ -279,7 +452,7 @@ describe('runScheduler: the sweep', () => {
 
   it('announces nothing for a job that ended on its own while the sweep looked at it', async () => {
     const job = aJob({ jobId: 'job_L', status: 'IN_PROGRESS', executionName: 'job_L' });
-    const { deps, store } = setup({ jobs: [job], states: { job_L: 'ABORTED' } });
+    const { deps, store } = await setup({ jobs: [job], states: { job_L: 'ABORTED' } });
     // The job's own execution records it COMPLETED just before the sweep's recordFailed, which
     // then finds it terminal and writes nothing.
     const recordFailed = store.recordFailed.bind(store);
@@ -295,37 +468,68 @@ describe('runScheduler: the sweep', () => {
     expect(announced).toEqual([]);
   });
 
-  it('keeps the budget reservation of a lost job that has a provider job (the money may be spent)', async () => {
+  it('counts the cost of a lost job that has a provider job as spent (it may have rendered)', async () => {
     const job = aJob({
       jobId: 'job_L',
       status: 'IN_PROGRESS',
       executionName: 'job_L',
       providerJobId: 'video_1',
+      providerStatus: 'in_progress',
+      // Its resumes are spent: the sweep closes it instead of resuming.
+      resumeCount: 100,
     });
-    const { deps, released } = setup({ jobs: [job], states: { job_L: 'FAILED' } });
+    const { deps, store, budget } = await setup({ jobs: [job], states: { job_L: 'FAILED' } });
+    await budget.reserve('job_L', job.estimatedCostUsd, DAY);
 
     await runScheduler(deps);
 
-    expect(released).toEqual([]);
+    expect((await store.get('job_L'))?.status).toBe('FAILED');
+    expect(budget.stateOf('job_L')).toBe('spent');
   });
 
-  it('leaves jobs with a live execution alone, including QUEUED ones waiting for a slot', async () => {
+  it('resumes a job with provider work under a new execution, keeping its slot', async () => {
+    const job = aJob({
+      jobId: 'job_P',
+      status: 'IN_PROGRESS',
+      executionName: 'job_P',
+      providerJobId: 'video_1',
+      providerStatus: 'in_progress',
+    });
+    const { deps, semaphore, starts } = await setup({
+      jobs: [job],
+      states: { job_P: 'FAILED' },
+      holding: ['job_P'],
+    });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.resumed).toEqual(['job_P']);
+    expect(summary.reconciled).toEqual([]);
+    expect(starts()).toEqual([['job_P', 'job_P-1']]);
+    expect(semaphore.holds('job_P')).toBe(true);
+  });
+
+  it('leaves jobs with a live execution alone, including QUEUED ones on their way to admission', async () => {
     const jobs = [
       aJob({ jobId: 'job_A', status: 'IN_PROGRESS', executionName: 'job_A' }),
       aJob({ jobId: 'job_B', executionName: 'job_B', updatedAt: LONG_AGO }),
     ];
-    const { deps, store } = setup({ jobs, states: { job_A: 'RUNNING', job_B: 'RUNNING' } });
+    const { deps, store } = await setup({
+      jobs,
+      states: { job_A: 'RUNNING', job_B: 'RUNNING' },
+    });
 
     const summary = await runScheduler(deps);
 
     expect(summary.reconciled).toEqual([]);
-    expect((await store.get('job_A'))?.status).toBe('IN_PROGRESS');
-    expect((await store.get('job_B'))?.status).toBe('QUEUED');
+    expect(summary.requeued).toEqual([]);
+    expect(await store.get('job_A')).toMatchObject({ status: 'IN_PROGRESS' });
+    expect(await store.get('job_B')).toMatchObject({ status: 'QUEUED', deferred: false });
   });
 
   it('gives a QUEUED job without execution time to be started before acting', async () => {
     const job = aJob({ jobId: 'job_N', source: 'inbox', idempotencyKey: 'k', updatedAt: JUST_NOW });
-    const { deps, store } = setup({ jobs: [job] });
+    const { deps, store } = await setup({ jobs: [job] });
 
     const summary = await runScheduler(deps);
 
@@ -333,7 +537,7 @@ describe('runScheduler: the sweep', () => {
     expect(await store.get('job_N')).toMatchObject({ status: 'QUEUED', deferred: false });
   });
 
-  it('requeues a QUEUED job never started, which the next run starts under a new name', async () => {
+  it("puts a QUEUED job never started in its client's queue, and the run's hand-off starts it under a new name", async () => {
     const job = aJob({
       jobId: 'job_N',
       source: 'inbox',
@@ -341,18 +545,44 @@ describe('runScheduler: the sweep', () => {
       executionName: 'job_N',
       updatedAt: LONG_AGO,
     });
-    const { deps, starts } = setup({ jobs: [job] });
+    const { deps, starts } = await setup({ jobs: [job] });
 
-    const first = await runScheduler(deps);
-    await runScheduler(deps);
+    const summary = await runScheduler(deps);
 
-    expect(first.requeued).toEqual(['job_N']);
-    expect(starts).toEqual([['job_N', 'job_N-1']]);
+    expect(summary.requeued).toEqual(['job_N']);
+    expect(starts()).toEqual([['job_N', 'job_N-1']]);
+    expect(summary.started).toEqual([{ jobId: 'job_N', executionName: 'job_N-1' }]);
+  });
+
+  it("leaves a never-started job waiting in its client's queue (not for the schedule) when no slot is free", async () => {
+    const running = aJob({ jobId: 'job_R', status: 'IN_PROGRESS', executionName: 'job_R' });
+    const job = aJob({
+      jobId: 'job_N',
+      client: 'alice',
+      share: { weight: 3 },
+      source: 'inbox',
+      idempotencyKey: 'k',
+      updatedAt: LONG_AGO,
+    });
+    const { deps, store, semaphore, starts } = await setup({
+      jobs: [running, job],
+      states: { job_R: 'RUNNING' },
+      limit: 1,
+      holding: ['job_R'],
+    });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.requeued).toEqual(['job_N']);
+    expect(starts()).toEqual([]);
+    expect(await store.get('job_N')).toMatchObject({ deferred: true, deferredReason: 'capacity' });
+    expect((await store.listWaiting('alice', 10)).map((each) => each.jobId)).toEqual(['job_N']);
+    expect((await semaphore.state()).clients.alice).toMatchObject({ waiting: true, weight: 3 });
   });
 
   it('closes a never-started API job without idempotency key instead of running it unseen', async () => {
     const job = aJob({ jobId: 'job_N', source: 'api', updatedAt: LONG_AGO });
-    const { deps, store } = setup({ jobs: [job] });
+    const { deps, store, starts } = await setup({ jobs: [job] });
 
     await runScheduler(deps);
 
@@ -360,6 +590,7 @@ describe('runScheduler: the sweep', () => {
       status: 'FAILED',
       error: { code: 'execution_lost', message: expect.stringContaining('never started') },
     });
+    expect(starts()).toEqual([]);
   });
 
   it('requeues, never closes, an API job a hand-off was starting when it died (its caller was told it was accepted)', async () => {
@@ -369,7 +600,7 @@ describe('runScheduler: the sweep', () => {
       executionName: 'job_H-1',
       updatedAt: LONG_AGO,
     });
-    const { deps, store } = setup({ jobs: [job] });
+    const { deps, store } = await setup({ jobs: [job] });
 
     const summary = await runScheduler(deps);
 
@@ -380,7 +611,7 @@ describe('runScheduler: the sweep', () => {
 
   it('closes a QUEUED job whose execution ended without an outcome', async () => {
     const job = aJob({ jobId: 'job_Q', executionName: 'job_Q', updatedAt: JUST_NOW });
-    const { deps, store } = setup({ jobs: [job], states: { job_Q: 'ABORTED' } });
+    const { deps, store } = await setup({ jobs: [job], states: { job_Q: 'ABORTED' } });
 
     await runScheduler(deps);
 
@@ -395,19 +626,49 @@ describe('runScheduler: leaked slots', () => {
       aJob({ jobId: 'job_LIVE', status: 'IN_PROGRESS', executionName: 'job_LIVE' }),
       deferred(1, { executionName: 'job_D1', deferredReason: 'budget' }),
     ];
-    const { deps, holders } = setup({
+    const { deps, semaphore } = await setup({
       jobs,
       states: { job_LIVE: 'RUNNING', job_D1: 'SUCCEEDED' },
-      limit: 3,
+      limit: 4,
       holding: ['job_DONE', 'job_LIVE', 'job_GONE', 'job_D1'],
     });
 
     const summary = await runScheduler(deps);
 
     expect(summary.releasedSlots.sort()).toEqual(['job_D1', 'job_DONE', 'job_GONE']);
-    // The waiting job then takes a slot again as it starts.
-    expect([...holders].sort()).toEqual(['job_D1', 'job_LIVE']);
+    expect(summary.freeSlots).toBe(3);
+    // The waiting job then takes a slot again as the hand-off starts it.
+    expect(await semaphore.holders()).toEqual(['job_D1', 'job_LIVE']);
     expect(summary.started).toEqual([{ jobId: 'job_D1', executionName: 'job_D1-1' }]);
+  });
+
+  it('keeps the slot of a job with provider work even when its execution is gone', async () => {
+    const live = aJob({
+      jobId: 'job_A',
+      status: 'IN_PROGRESS',
+      executionName: 'job_A',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    // Past this run's sweep (it checks one IN_PROGRESS job): the next run's resumes it.
+    const job = aJob({
+      jobId: 'job_P',
+      status: 'IN_PROGRESS',
+      executionName: 'job_P',
+      providerJobId: 'video_1',
+      providerStatus: 'in_progress',
+    });
+    const { deps, semaphore } = await setup({
+      jobs: [live, job],
+      states: { job_A: 'RUNNING' },
+      holding: ['job_A', 'job_P'],
+      settings: { maxInProgressChecked: 1 },
+    });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.checked).toBe(1);
+    expect(summary.releasedSlots).toEqual([]);
+    expect(semaphore.holds('job_P')).toBe(true);
   });
 });
 
@@ -427,7 +688,7 @@ describe('runScheduler: the webhook backstop', () => {
     });
 
   async function requeued(jobs: Job[]) {
-    const { deps } = setup({ jobs });
+    const { deps } = await setup({ jobs });
     const announced: [string, WebhookEvent, string][] = [];
     const summary = await runScheduler({
       ...deps,

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { createAdmission } from '../../../functions/shared/admission/admission.ts';
+import { InMemoryDurationStats } from '../../../functions/shared/admission/duration-stats.ts';
+import { standingOf } from '../../../functions/shared/admission/queue-standing.ts';
+import type { Job } from '../../../functions/shared/jobs/job.ts';
+import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
+import {
+  InMemoryConcurrencySemaphore,
+  InMemorySpendingBudget,
+} from '../../support/in-memory-limits.ts';
+import { aJob } from '../../support/job-fixtures.ts';
+import { recordingExecutions } from '../../support/recording-executions.ts';
+
+const NOW = new Date('2026-06-01T12:00:00.000Z');
+
+/**
+ * Jobs parked and started by a real admission over the in-memory parts. Carol's jobs take every
+ * slot but `free` first, so the jobs submitted after them wait.
+ */
+async function setup(options: { limit?: number; free?: number } = {}) {
+  let now = NOW;
+  const clock = () => now;
+  const limit = options.limit ?? 1;
+  const store = new InMemoryJobStore({ now: clock });
+  const semaphore = new InMemoryConcurrencySemaphore(limit);
+  const durations = new InMemoryDurationStats();
+  const executions = recordingExecutions();
+  const admission = createAdmission({
+    store,
+    semaphore,
+    budget: new InMemorySpendingBudget(null),
+    overBudgetAction: 'queue',
+    priceOf: (job) => job.estimatedCostUsd,
+    clock,
+    executions,
+    durations,
+  });
+  let created = 0;
+  /** A job of `client`, stored and admitted (parked when no slot is free). */
+  const submit = async (jobId: string, client: string, overrides: Partial<Job> = {}) => {
+    created += 1;
+    const stamp = new Date(NOW.getTime() - 3600_000 + created * 1000).toISOString();
+    const job = aJob({ jobId, client, createdAt: stamp, updatedAt: stamp, ...overrides });
+    store.seed(job);
+    await admission.admit(job);
+  };
+  for (let n = 1; n <= limit - (options.free ?? 0); n += 1) await submit(`job_C${n}`, 'carol');
+  const stored = async (jobId: string): Promise<Job> => {
+    const found = await store.get(jobId);
+    if (found === undefined) throw new Error(`${jobId} is not stored`);
+    return found;
+  };
+  const standing = async (jobId: string) =>
+    standingOf(await stored(jobId), { store, semaphore, durations, clock });
+  const position = async (jobId: string) => (await standing(jobId))?.queue?.position;
+  /** The provider rendered the job: its slot goes to the next waiting job. */
+  const rendered = async (jobId: string) => {
+    const done = await stored(jobId);
+    await admission.settleRendered(done, done.estimatedCostUsd);
+  };
+  const advance = (seconds: number) => {
+    now = new Date(now.getTime() + seconds * 1000);
+  };
+  const started = () => executions.started.map(({ jobId }) => jobId);
+  return {
+    store,
+    durations,
+    submit,
+    standing,
+    position,
+    rendered,
+    advance,
+    started,
+    admission,
+    stored,
+  };
+}
+
+describe('standingOf: position', () => {
+  it("puts the head of a client's queue at position 1, the rest behind it in order", async () => {
+    const { submit, position } = await setup();
+    await submit('job_A1', 'alice');
+    await submit('job_A2', 'alice');
+    await submit('job_A3', 'alice');
+
+    expect([await position('job_A1'), await position('job_A2'), await position('job_A3')]).toEqual([
+      1, 2, 3,
+    ]);
+  });
+
+  it('puts a later high-priority job ahead of its client’s normal ones', async () => {
+    const { submit, position } = await setup();
+    await submit('job_A1', 'alice');
+    await submit('job_A2', 'alice', { priority: 'high' });
+
+    expect(await position('job_A2')).toBe(1);
+    expect(await position('job_A1')).toBe(2);
+  });
+
+  it('interleaves the queues of two clients of equal weight, a tie counted against the job asked about', async () => {
+    const { submit, position } = await setup();
+    for (let n = 1; n <= 4; n += 1) await submit(`job_B${n}`, 'bob');
+    await submit('job_A1', 'alice');
+    await submit('job_A2', 'alice');
+
+    // Admissions to come, from alice's side: bob, alice, bob, alice, ...
+    expect(await position('job_A1')).toBe(2);
+    expect(await position('job_A2')).toBe(4);
+    // From bob's side: alice, bob, alice, bob, bob, bob.
+    expect(await position('job_B1')).toBe(2);
+    expect(await position('job_B3')).toBe(5);
+    expect(await position('job_B4')).toBe(6);
+  });
+
+  it('gives a client of weight 2 two places for each of the other’s', async () => {
+    const { submit, position } = await setup();
+    for (let n = 1; n <= 4; n += 1) await submit(`job_B${n}`, 'bob');
+    await submit('job_A1', 'alice', { share: { weight: 2 } });
+    await submit('job_A2', 'alice', { share: { weight: 2 } });
+
+    expect(await position('job_A1')).toBe(1);
+    expect(await position('job_A2')).toBe(3);
+    // alice, alice (a tie at 1 counted against bob), bob.
+    expect(await position('job_B1')).toBe(3);
+  });
+
+  it('falls as the jobs ahead start', async () => {
+    const { submit, position, rendered, started } = await setup();
+    for (let n = 1; n <= 4; n += 1) await submit(`job_B${n}`, 'bob');
+    await submit('job_A1', 'alice');
+    await submit('job_A2', 'alice');
+    expect(await position('job_A2')).toBe(4);
+
+    await rendered('job_C1');
+    expect(started()).toEqual(['job_A1']);
+    // Alice holds a slot now: bob, bob, then alice.
+    expect(await position('job_A2')).toBe(3);
+
+    await rendered('job_A1');
+    expect(started()).toEqual(['job_A1', 'job_B1']);
+    expect(await position('job_A2')).toBe(1);
+  });
+
+  it("counts no more of another client's queue than can come before the job", async () => {
+    const { store, submit, position } = await setup();
+    for (let n = 1; n <= 30; n += 1) await submit(`job_B${n}`, 'bob');
+    await submit('job_A1', 'alice');
+    const counted: { client: string; max: number }[] = [];
+    const countWaiting = store.countWaiting.bind(store);
+    store.countWaiting = async (client, options) => {
+      counted.push({ client, max: options.max });
+      return countWaiting(client, options);
+    };
+
+    expect(await position('job_A1')).toBe(2);
+    expect(counted.find((count) => count.client === 'bob')?.max).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('standingOf: estimates', () => {
+  it('estimates a waiting job from the typical duration: slots free at the limit per duration', async () => {
+    const { submit, standing, durations } = await setup({ limit: 2 });
+    await durations.record('sora-2', '4', 100);
+    await submit('job_A1', 'alice');
+    await submit('job_A2', 'alice');
+    await submit('job_A3', 'alice');
+
+    // Position p starts after p / 2 durations, then runs one.
+    expect(await standing('job_A1')).toEqual({ queue: { position: 1, etaSeconds: 150 } });
+    expect(await standing('job_A3')).toEqual({ queue: { position: 3, etaSeconds: 250 } });
+  });
+
+  it("waits for its client's cap to let the jobs ahead of it through", async () => {
+    const { submit, standing, durations } = await setup({ limit: 2 });
+    await durations.record('sora-2', '4', 100);
+    const capped = { share: { weight: 1, maxConcurrent: 1 } };
+    await submit('job_A1', 'alice', capped);
+    await submit('job_A2', 'alice', capped);
+    await submit('job_A3', 'alice', capped);
+
+    // Third of its client's, one at a time: three durations, then its own.
+    expect(await standing('job_A3')).toEqual({ queue: { position: 3, etaSeconds: 400 } });
+  });
+
+  it('gives a position but no estimate without recent durations of its kind', async () => {
+    const { submit, standing, durations } = await setup();
+    await durations.record('sora-2-pro', '4', 100);
+    await submit('job_A1', 'alice');
+
+    expect(await standing('job_A1')).toEqual({ queue: { position: 1, etaSeconds: null } });
+  });
+
+  it('estimates a running job from the typical duration less the time since it was admitted', async () => {
+    const { submit, standing, durations, advance } = await setup({ free: 1 });
+    await durations.record('sora-2', '4', 100);
+    await submit('job_A1', 'alice');
+
+    advance(30);
+    expect(await standing('job_A1')).toEqual({ etaSeconds: 70 });
+    advance(100);
+    expect(await standing('job_A1')).toEqual({ etaSeconds: 0 });
+  });
+
+  it('answers a null estimate for a running job without recent durations', async () => {
+    const { submit, standing } = await setup({ free: 1 });
+    await submit('job_A1', 'alice');
+
+    expect(await standing('job_A1')).toEqual({ etaSeconds: null });
+  });
+
+  it('has no standing for an ended job or one deferred for the schedule', async () => {
+    const { store, submit, standing, durations, admission, stored } = await setup();
+    await durations.record('sora-2', '4', 100);
+    await submit('job_A1', 'alice');
+    await submit('job_A2', 'alice');
+    await store.recordCancelled('job_A1', NOW.toISOString());
+    await admission.returnToSchedule(await stored('job_A2'));
+
+    expect(await standing('job_A1')).toBeUndefined();
+    expect(await standing('job_A2')).toBeUndefined();
+  });
+});
