@@ -25,12 +25,7 @@
 import { isTerminal, type Job, ownerOf } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { BudgetExceededError } from '../limits/limit-errors.ts';
-import {
-  type ConcurrencySemaphore,
-  type SlotHolder,
-  type SpendingBudget,
-  settleAbandonedJob,
-} from '../limits/limits.ts';
+import type { ConcurrencySemaphore, SlotHolder, SpendingBudget } from '../limits/limits.ts';
 import type { OverBudgetAction } from '../limits/limits-config.ts';
 import { utcDay } from '../limits/limits-table.ts';
 import { logger } from '../observability/observability.ts';
@@ -411,3 +406,26 @@ export function createAdmission(deps: AdmissionDeps): Admission {
 }
 
 const usd = (amount: number) => amount.toFixed(2);
+
+/**
+ * Settles the budget of a job given up without completing, as the provider left it: its cost is
+ * spent when the provider rendered the video or its job was still alive (it may render and
+ * charge), and the reservation is released only when the provider never rendered it.
+ */
+async function settleAbandonedJob(
+  budget: Pick<SpendingBudget, 'recordSpent' | 'release'>,
+  job: {
+    jobId: string;
+    providerJobId?: string | undefined;
+    providerStatus?: string | undefined;
+    actualCostUsd?: number | undefined;
+    estimatedCostUsd: number;
+  },
+  day: string,
+): Promise<void> {
+  if (job.providerJobId !== undefined && job.providerStatus !== 'failed') {
+    await budget.recordSpent(job.jobId, job.actualCostUsd ?? job.estimatedCostUsd, day);
+  } else {
+    await budget.release(job.jobId, day);
+  }
+}

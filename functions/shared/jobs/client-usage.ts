@@ -1,7 +1,7 @@
 /**
  * One client's spending on a UTC day, from its jobs (the byClient index): the shared budget and
  * slots are counted per deployment, this is the client's share. Costs follow the ledger's rules
- * (limits.ts `settleAbandonedJob`): a rendered or abandoned-alive video is spent, a running one
+ * (admission.ts `settleAbandoned`): a rendered or abandoned-alive video is spent, a running one
  * reserved, one the provider never rendered costs nothing. Jobs count on the day they were
  * submitted.
  */

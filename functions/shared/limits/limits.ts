@@ -166,26 +166,3 @@ export interface SpendingBudget {
   /** One client's part of `day` (all zeros and no limit before it reserved anything). */
   clientUsage(client: string, day: string): Promise<ClientDailyUsage>;
 }
-
-/**
- * Settles the budget of a job given up without completing, as the provider left it: its cost is
- * spent when the provider rendered the video or its job was still alive (it may render and
- * charge), and the reservation is released only when the provider never rendered it.
- */
-export async function settleAbandonedJob(
-  budget: Pick<SpendingBudget, 'recordSpent' | 'release'>,
-  job: {
-    jobId: string;
-    providerJobId?: string | undefined;
-    providerStatus?: string | undefined;
-    actualCostUsd?: number | undefined;
-    estimatedCostUsd: number;
-  },
-  day: string,
-): Promise<void> {
-  if (job.providerJobId !== undefined && job.providerStatus !== 'failed') {
-    await budget.recordSpent(job.jobId, job.actualCostUsd ?? job.estimatedCostUsd, day);
-  } else {
-    await budget.release(job.jobId, day);
-  }
-}
