@@ -35,21 +35,24 @@ describe('DynamoConcurrencySemaphore.acquire', () => {
   it("adds the job to the holders and its client's holders while the pool has room, noting when the client was served", async () => {
     dynamo.on(UpdateCommand).resolves({});
 
-    const acquired = await semaphore.acquire('job_a', { client: 'alice' });
+    const acquired = await semaphore.acquire('job_a', { client: 'alice', weight: 4 });
 
     expect(acquired).toBe(true);
     expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: KEY,
-      UpdateExpression: 'ADD #holders :holder, #mine :holder SET #served = :now',
+      // The client's virtual clock moves on by 1 / weight, by ADD (no concurrent tick is lost).
+      UpdateExpression: 'ADD #holders :holder, #mine :holder, #clock :tick SET #served = :now',
       ConditionExpression:
         'NOT contains(#holders, :jobId) AND (attribute_not_exists(#holders) OR size(#holders) < :limit)',
       ExpressionAttributeNames: {
         '#holders': 'holders',
         '#mine': 'holders#alice',
         '#served': 'served#alice',
+        '#clock': 'vclock#alice',
       },
       ExpressionAttributeValues: {
+        ':tick': 0.25,
         ':holder': new Set(['job_a']),
         ':limit': 2,
         ':jobId': 'job_a',
@@ -182,6 +185,8 @@ describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
     'served#alice': '2026-03-01T09:00:00.000Z',
     'served#bob': '2026-03-01T09:30:00.000Z',
     'marked#bob': '2026-03-01T09:31:00.000Z',
+    'vclock#alice': 3,
+    'vclock#bob': 1.5,
   };
 
   it("names each holder's client; a holder from before the per-client sets is the default client's", async () => {
@@ -194,7 +199,7 @@ describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
     ]);
   });
 
-  it('reads the whole pool consistently: in use, and per client running, waiting, weight, cap, last served', async () => {
+  it('reads the whole pool consistently: in use, and per client its holders, waiting, weight, cap, last served, clock', async () => {
     dynamo.on(GetCommand).resolves({ Item: item });
 
     const state = await semaphore.state();
@@ -205,18 +210,22 @@ describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
       clients: {
         alice: {
           running: 1,
+          holders: ['job_a1'],
           waiting: false,
           weight: 1,
           lastServedAt: '2026-03-01T09:00:00.000Z',
+          virtualClock: 3,
         },
         bob: {
           running: 1,
+          holders: ['job_b1'],
           waiting: true,
           weight: 2,
           maxConcurrent: 3,
           lastServedAt: '2026-03-01T09:30:00.000Z',
+          virtualClock: 1.5,
         },
-        carol: { running: 0, waiting: true, weight: 1 },
+        carol: { running: 0, holders: [], waiting: true, weight: 1, virtualClock: 0 },
       },
     });
     expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
@@ -234,6 +243,27 @@ describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
 });
 
 describe('DynamoConcurrencySemaphore.markWaiting and clearWaiting', () => {
+  it('catches a client back from rest up to a virtual time, never moving its clock back', async () => {
+    dynamo
+      .on(UpdateCommand, { UpdateExpression: 'SET #clock = :to' })
+      .rejects(new ConditionalCheckFailedException({ message: 'ahead', $metadata: {} }))
+      .on(UpdateCommand)
+      .resolves({});
+
+    // Refused (its clock is ahead already): swallowed, and the mark is still made.
+    await semaphore.markWaiting('bob', { weight: 1 }, 7.5);
+
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: KEY,
+      UpdateExpression: 'SET #clock = :to',
+      ConditionExpression: 'attribute_not_exists(#clock) OR #clock < :to',
+      ExpressionAttributeNames: { '#clock': 'vclock#bob' },
+      ExpressionAttributeValues: { ':to': 7.5 },
+    });
+    expect(dynamo).toHaveReceivedCommandTimes(UpdateCommand, 2);
+  });
+
   it('adds the client to the waiting clients with its weight and cap, noting when it was marked', async () => {
     dynamo.on(UpdateCommand).resolves({});
 
