@@ -197,10 +197,12 @@ export class InMemoryJobStore implements JobStore {
     jobId: string,
     at: string,
     error?: JobError,
+    options: { unlessStarted?: boolean } = {},
   ): Promise<{ job: Job; cancelled: boolean }> {
     const job = this.#jobs.get(jobId);
     if (job === undefined) throw new JobNotFoundError(`Job ${jobId} not found`);
-    if (!canTransition(job.status, 'CANCELLED')) {
+    const started = job.startedAt !== undefined || job.providerJobId !== undefined;
+    if (!canTransition(job.status, 'CANCELLED') || (options.unlessStarted && started)) {
       return { job: structuredClone(job), cancelled: false };
     }
     return {

@@ -289,6 +289,27 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       );
     });
 
+    it('cancels "unless started" only a job never admitted: no startedAt, no provider job', async () => {
+      const store = await freshStore();
+      await store.create(job('job_A'));
+      await store.create(job('job_B'));
+      await store.markStarted('job_B', at(5));
+      await started(store, 'job_C');
+      const timeout = { code: 'start_timeout', message: 'Not started in time', retryable: true };
+
+      const waiting = await store.recordCancelled('job_A', AT, timeout, { unlessStarted: true });
+      const admitted = await store.recordCancelled('job_B', AT, timeout, { unlessStarted: true });
+      const running = await store.recordCancelled('job_C', AT, timeout, { unlessStarted: true });
+
+      expect(waiting).toMatchObject({
+        cancelled: true,
+        job: { status: 'CANCELLED', error: timeout },
+      });
+      expect(admitted).toMatchObject({ cancelled: false, job: { status: 'QUEUED' } });
+      expect(running.cancelled).toBe(false);
+      expect((await store.get('job_C'))?.status).toBe('IN_PROGRESS');
+    });
+
     it("lists a client's jobs and a batch's jobs, by status and creation day too", async () => {
       const store = await freshStore();
       await store.create(job('job_A', { client: 'alice', batchId: 'batch_1', createdAt: at(1) }));

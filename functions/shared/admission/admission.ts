@@ -145,6 +145,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
 
   async function timeOut(job: Job): Promise<boolean> {
     const now = deps.clock();
+    // Only if it was never admitted: a job admitted a moment ago goes on (it met its timeout).
     const { job: cancelled, cancelled: changed } = await deps.store.recordCancelled(
       job.jobId,
       now.toISOString(),
@@ -153,6 +154,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         message: `Not started within its start timeout of ${job.startTimeoutSeconds} s; nothing was sent to the provider`,
         retryable: true,
       },
+      { unlessStarted: true },
     );
     if (!changed) return false;
     logger.info('Start timeout passed before a slot came; cancelled', {

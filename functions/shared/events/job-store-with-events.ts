@@ -60,8 +60,9 @@ export class JobStoreWithEvents implements JobStore {
     jobId: string,
     at: string,
     error?: JobError,
+    options?: { unlessStarted?: boolean },
   ): Promise<{ job: Job; cancelled: boolean }> {
-    const result = await this.#store.recordCancelled(jobId, at, error);
+    const result = await this.#store.recordCancelled(jobId, at, error, options);
     if (result.cancelled) await this.#publish(result.job, 'cancelled');
     return result;
   }

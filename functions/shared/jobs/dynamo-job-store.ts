@@ -89,6 +89,12 @@ function whileIn(statuses: readonly JobStatus[]): {
 
 const leadingTo = (to: JobStatus) => whileIn(statusesLeadingTo(to));
 
+/** A job never admitted: no admission stamp, no provider job. */
+const NOT_STARTED = {
+  expression: 'attribute_not_exists(#startedAt) AND attribute_not_exists(#providerJobId)',
+  names: { '#startedAt': 'startedAt', '#providerJobId': 'providerJobId' },
+};
+
 const keyAttributes: ReadonlySet<string> = new Set(KEY_ATTRIBUTES);
 
 // A write refused by its condition answers the item as it stood, so the store tells why (gone,
@@ -357,12 +363,14 @@ export class DynamoJobStore implements JobStore {
     jobId: string,
     at: string,
     error?: JobError,
+    options: { unlessStarted?: boolean } = {},
   ): Promise<{ job: Job; cancelled: boolean }> {
-    const outcome = await this.#update(jobId, 'CANCELLED', {
-      cancelledAt: at,
-      updatedAt: at,
-      error,
-    });
+    const outcome = await this.#update(
+      jobId,
+      'CANCELLED',
+      { cancelledAt: at, updatedAt: at, error },
+      options.unlessStarted ? NOT_STARTED : undefined,
+    );
     return 'written' in outcome
       ? { job: outcome.written, cancelled: true }
       : { job: outcome.refusedBy, cancelled: false };
@@ -625,6 +633,7 @@ export class DynamoJobStore implements JobStore {
     jobId: string,
     to: JobStatus,
     attributes: Record<string, unknown>,
+    also?: { expression: string; names: Record<string, string> },
   ): Promise<StatusWrite> {
     const condition = leadingTo(to);
     // Every status this writes is one a job does not wait for a slot in: out of the queue.
@@ -632,6 +641,7 @@ export class DynamoJobStore implements JobStore {
       '#status': 'status',
       '#queuePk': BY_QUEUE_INDEX.partitionKey,
       '#queueSk': BY_QUEUE_INDEX.sortKey,
+      ...also?.names,
     };
     const values: Record<string, unknown> = { ...condition.values };
     const assignments: string[] = [];
@@ -647,7 +657,10 @@ export class DynamoJobStore implements JobStore {
           TableName: this.#tableName,
           Key: jobKey(jobId),
           UpdateExpression: `SET ${assignments.join(', ')} REMOVE #queuePk, #queueSk`,
-          ConditionExpression: condition.expression,
+          ConditionExpression:
+            also === undefined
+              ? condition.expression
+              : `${condition.expression} AND ${also.expression}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

@@ -52,6 +52,8 @@ export interface JobStore {
     jobId: string,
     at: string,
     error?: JobError,
+    /** `unlessStarted`: only a job never admitted (no `startedAt`, no provider job). */
+    options?: { unlessStarted?: boolean },
   ): Promise<{ job: Job; cancelled: boolean }>;
   /**
    * Records how the last webhook delivery went. Changes no status, so it is written on a
