@@ -2,7 +2,7 @@ import { type Admission, createAdmission, startTimedOut } from '../admission/adm
 import { isTerminal, type Job, type JobStatus, ownerOf } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
-import { utcDay } from '../limits/limits-table.ts';
+import { toMicroUsd, utcDay } from '../limits/limits-table.ts';
 import { type NotifyWebhook, noWebhooks } from '../webhooks/notify-webhook.ts';
 import type { WebhookEvent } from '../webhooks/webhook-events.ts';
 import { hasProviderWork, resumeJob } from '../workflow/resume-job.ts';
@@ -380,11 +380,23 @@ async function admitDeferred(
   if (deferred.length === 0) return;
   const now = deps.clock();
   const usage = await deps.budget.usage(utcDay(now));
+  // In micro-dollars, as the budget counts: float dollars would refuse a job that fits exactly.
   let budgetLeft =
     usage.limitUsd === null
       ? Number.POSITIVE_INFINITY
-      : usage.limitUsd - usage.reservedUsd - usage.spentUsd;
+      : toMicroUsd(usage.limitUsd) - toMicroUsd(usage.reservedUsd) - toMicroUsd(usage.spentUsd);
   const marked = new Set<string>();
+  // What each client's own budget has left today, read once per client that has one.
+  const clientLeft = new Map<string, number>();
+  const leftOf = async (client: string, limitUsd: number) => {
+    let left = clientLeft.get(client);
+    if (left === undefined) {
+      const part = await deps.budget.clientUsage(client, utcDay(now));
+      left = toMicroUsd(limitUsd) - toMicroUsd(part.reservedUsd) - toMicroUsd(part.spentUsd);
+      clientLeft.set(client, left);
+    }
+    return left;
+  };
   let room = settings.maxStartsPerRun;
   for (const listed of deferred) {
     // Listed before the sweep: another run's hand-off may have started it since. Queued again
@@ -402,11 +414,17 @@ async function admitDeferred(
     }
     if (room === 0) continue;
     if (job.deferredReason === 'budget') {
-      if (job.estimatedCostUsd > budgetLeft) {
+      // Room in both budgets, as admission will ask: a job its client's own budget holds back
+      // stays deferred, not started only to be deferred again.
+      const own = job.share?.dailyBudgetUsd;
+      const ownLeft = own === undefined ? undefined : await leftOf(ownerOf(job), own);
+      const cost = toMicroUsd(job.estimatedCostUsd);
+      if (cost > budgetLeft || (ownLeft !== undefined && cost > ownLeft)) {
         summary.overBudget += 1;
         continue;
       }
-      budgetLeft -= job.estimatedCostUsd;
+      budgetLeft -= cost;
+      if (ownLeft !== undefined) clientLeft.set(ownerOf(job), ownLeft - cost);
     }
     if (await admission.makeAdmissible(job)) {
       summary.admissible.push(job.jobId);

@@ -262,6 +262,29 @@ describe('runScheduler: the schedule fires', () => {
     expect(await store.get('job_D3')).toMatchObject({ deferred: true, deferredReason: 'budget' });
   });
 
+  it("leaves a budget-deferred job waiting while its client's own budget cannot cover it", async () => {
+    // No deployment budget; bob's own $1 a day has $0.80 committed: $0.20 left for him.
+    const bob = { client: 'bob', share: { weight: 1, dailyBudgetUsd: 1 } };
+    const { deps, budget, store } = await setup({
+      jobs: [
+        deferred(1, { ...bob, deferredReason: 'budget', estimatedCostUsd: 0.4 }),
+        deferred(2, { client: 'alice', deferredReason: 'budget', estimatedCostUsd: 0.4 }),
+        deferred(3, { ...bob, deferredReason: 'budget', estimatedCostUsd: 0.2 }),
+        // Fits the $0.20 left only before D3 takes it.
+        deferred(4, { ...bob, deferredReason: 'budget', estimatedCostUsd: 0.2 }),
+      ],
+      limit: 4,
+    });
+    await budget.reserve('job_BOB_EARLIER', 0.8, DAY, { name: 'bob', dailyBudgetUsd: 1 });
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.admissible).toEqual(['job_D2', 'job_D3']);
+    expect(summary.overBudget).toBe(2);
+    expect(await store.get('job_D1')).toMatchObject({ deferred: true, deferredReason: 'budget' });
+    expect(await store.get('job_D4')).toMatchObject({ deferred: true, deferredReason: 'budget' });
+  });
+
   it('makes at most maxStartsPerRun jobs admissible per run', async () => {
     const { deps, store } = await setup({
       jobs: [deferred(1), deferred(2), deferred(3)],
