@@ -14,7 +14,7 @@
  * Money follows the provider: the first poll that sees the provider job terminal settles it.
  * `completed`: the video was rendered, so its cost is spent now, whatever later happens to our
  * download. `failed`: nothing was rendered, so the reservation is released. Either way the
- * provider job no longer runs: its concurrency slot is released and handed to the oldest
+ * provider job no longer runs: its concurrency slot is released and handed on by the fair share to the next
  * waiting job.
  */
 import * as z from 'zod/mini';

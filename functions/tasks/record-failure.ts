@@ -13,7 +13,7 @@
  * - Otherwise the job is recorded FAILED with a code, a clean message and whether a resubmission
  *   could succeed. Money follows the provider: a video the provider rendered (or may still render:
  *   its job was alive when abandoned) is spent; one it never rendered releases its reservation.
- *   The slot is released and handed to the oldest waiting job.
+ *   The slot is released and handed on by the fair share (functions/shared/admission).
  * - A job found COMPLETED is settled (its cost spent); a FAILED one keeps its record.
  */
 import * as z from 'zod/mini';

@@ -4,7 +4,7 @@
  *
  * | item                     | pk                           | sk            | attributes                                               |
  * | ------------------------ | ---------------------------- | ------------- | -------------------------------------------------------- |
- * | concurrency semaphore    | `LIMIT#concurrency`          | `LIMIT`       | `holders` (string set of job ids)                        |
+ * | slot pool                | `LIMIT#concurrency`          | `LIMIT`       | `holders` (string set of job ids), per client `holders#<c>`, `vclock#<c>`, `weight#<c>`, `cap#<c>`, `served#<c>`, `marked#<c>`; `waitingClients` (string set) |
  * | requests in one minute   | `LIMIT#requests#<minute>`    | `LIMIT`       | `count`, `expiresAt`                                     |
  * | a client's API requests  | `LIMIT#client-requests#<client>#<window>` | `LIMIT` | `count`, `expiresAt`                            |
  * | budget of one UTC day    | `BUDGET#DAY#<YYYY-MM-DD>`    | `BUDGET`      | `committedMicroUsd`, `reservedMicroUsd`, `spentMicroUsd`, `startedJobs`, `completedJobs` |
