@@ -239,18 +239,51 @@ describe('admit', () => {
 });
 
 describe('handOff', () => {
-  it('gives freed slots to the client below its share first, not to the flood that came earlier', async () => {
-    const { admission, job, rendered, started } = setup({ limit: 4 });
+  it('gives a client that starts waiting behind a flood its turn at once, then alternates', async () => {
+    const { admission, semaphore, job, rendered, started } = setup({ limit: 4 });
     for (let n = 1; n <= 14; n += 1) await admission.admit(job(`job_B${n}`, 'bob'));
     await admission.admit(job('job_A1', 'alice'));
     await admission.admit(job('job_A2', 'alice'));
+    // Bob took 4 slots (clock 4, next tick 5); alice caught up to that tick less her 1.
+    expect((await semaphore.state()).clients.alice?.virtualClock).toBe(4);
 
     await rendered('job_B1');
     await rendered('job_B2');
     await rendered('job_B3');
 
-    // Alice (0, then 1 running) is below bob's share (3, then 2); then bob is below hers.
-    expect(started()).toEqual(['job_A1', 'job_A2', 'job_B5']);
+    // Ticks: alice 5 ties bob's 5 and her name wins; then bob's 5 before her 6; then 6 each.
+    // Bob's ten jobs parked earlier buy him nothing.
+    expect(started()).toEqual(['job_A1', 'job_B5', 'job_A2']);
+  });
+
+  it('banks no credit for a client idle while another took 20 slots: it does not take 20 in a row', async () => {
+    const { admission, semaphore, job, rendered, started } = setup({ limit: 2 });
+    for (let n = 1; n <= 24; n += 1) await admission.admit(job(`job_B${n}`, 'bob'));
+    const running = ['job_B1', 'job_B2'];
+    /** The longest-running job renders; whatever its slot starts runs after the others. */
+    const renderOldest = async () => {
+      const before = started().length;
+      await rendered(running.shift() as string);
+      running.push(...started().slice(before));
+    };
+    for (let n = 1; n <= 18; n += 1) await renderOldest();
+    // Bob alone took 20 slots: B1 and B2 at once, B3 to B20 handed off.
+    expect(started()).toHaveLength(18);
+    expect((await semaphore.state()).clients.bob?.virtualClock).toBe(20);
+
+    for (let n = 1; n <= 6; n += 1) await admission.admit(job(`job_A${n}`, 'alice'));
+    for (let n = 1; n <= 6; n += 1) await renderOldest();
+
+    // Alice came in level with bob (clock 20, ticks 21, 22, ...), so they alternate.
+    expect((await semaphore.state()).clients.alice?.virtualClock).toBe(23);
+    expect(started().slice(18)).toEqual([
+      'job_A1',
+      'job_B21',
+      'job_A2',
+      'job_B22',
+      'job_A3',
+      'job_B23',
+    ]);
   });
 
   it('starts a client’s jobs by priority, then first come', async () => {
@@ -393,6 +426,28 @@ describe('handOff', () => {
 
     expect(await admission.handOff()).toEqual([]);
     expect(started()).toEqual([]);
+  });
+});
+
+describe('markWaiting', () => {
+  it('catches a client that starts waiting up to the others, never moving its clock back', async () => {
+    const { admission, semaphore, job } = setup({ limit: 10 });
+    // Alice took 5 slots (clock 5) without ever waiting; bob starts waiting first, at clock 0.
+    for (let n = 1; n <= 5; n += 1) await admission.admit(job(`job_A${n}`, 'alice'));
+    await admission.markWaiting(job('job_B1', 'bob'));
+    // Carol, idle at clock 0, comes in level with bob: his tick 1 less her 1/2.
+    await admission.markWaiting(job('job_C1', 'carol', { share: { weight: 2 } }));
+
+    // Alice starts waiting: the others' level (bob's tick 1 less her 1 = 0) is behind her 5.
+    await admission.markWaiting(job('job_A6', 'alice'));
+
+    const { clients } = await semaphore.state();
+    expect([
+      clients.alice?.virtualClock,
+      clients.bob?.virtualClock,
+      clients.carol?.virtualClock,
+    ]).toEqual([5, 0, 0.5]);
+    expect(clients.alice?.waiting).toBe(true);
   });
 });
 

@@ -64,6 +64,7 @@ async function setup(options: { limit?: number; free?: number } = {}) {
   const started = () => executions.started.map(({ jobId }) => jobId);
   return {
     store,
+    semaphore,
     durations,
     submit,
     standing,
@@ -97,16 +98,15 @@ describe('standingOf: position', () => {
     expect(await position('job_A1')).toBe(2);
   });
 
-  it('interleaves the queues of two clients of equal weight, a tie counted against the job asked about', async () => {
+  it('interleaves the queues of two clients of equal weight, a tie going to the name that sorts first', async () => {
     const { submit, position } = await setup();
     for (let n = 1; n <= 4; n += 1) await submit(`job_B${n}`, 'bob');
     await submit('job_A1', 'alice');
     await submit('job_A2', 'alice');
 
-    // Admissions to come, from alice's side: bob, alice, bob, alice, ...
-    expect(await position('job_A1')).toBe(2);
-    expect(await position('job_A2')).toBe(4);
-    // From bob's side: alice, bob, alice, bob, bob, bob.
+    // Alice caught up to bob (clocks 0, ticks 1, 2, ...), ties to alice: A1, B1, A2, B2, B3, B4.
+    expect(await position('job_A1')).toBe(1);
+    expect(await position('job_A2')).toBe(3);
     expect(await position('job_B1')).toBe(2);
     expect(await position('job_B3')).toBe(5);
     expect(await position('job_B4')).toBe(6);
@@ -114,46 +114,75 @@ describe('standingOf: position', () => {
 
   it('gives a client of weight 2 two places for each of the other’s', async () => {
     const { submit, position } = await setup();
-    for (let n = 1; n <= 4; n += 1) await submit(`job_B${n}`, 'bob');
-    await submit('job_A1', 'alice', { share: { weight: 2 } });
-    await submit('job_A2', 'alice', { share: { weight: 2 } });
+    for (let n = 1; n <= 3; n += 1) await submit(`job_B${n}`, 'bob');
+    for (let n = 1; n <= 4; n += 1) await submit(`job_A${n}`, 'alice', { share: { weight: 2 } });
 
-    expect(await position('job_A1')).toBe(1);
+    // Alice caught up to bob's tick 1 less her 1/2: ticks 1, 1.5, 2, 2.5 against bob's 1, 2, 3.
+    // A1, B1, A2, A3, B2, A4, B3.
     expect(await position('job_A2')).toBe(3);
-    // alice, alice (a tie at 1 counted against bob), bob.
-    expect(await position('job_B1')).toBe(3);
+    expect(await position('job_A3')).toBe(4);
+    expect(await position('job_A4')).toBe(6);
+    expect(await position('job_B2')).toBe(5);
+    expect(await position('job_B3')).toBe(7);
   });
 
-  it('falls as the jobs ahead start', async () => {
+  it('falls by one with every admission ahead', async () => {
     const { submit, position, rendered, started } = await setup();
     for (let n = 1; n <= 4; n += 1) await submit(`job_B${n}`, 'bob');
     await submit('job_A1', 'alice');
     await submit('job_A2', 'alice');
-    expect(await position('job_A2')).toBe(4);
+    const positions = async () => [await position('job_A2'), await position('job_B4')];
+    // A1, B1, A2, B2, B3, B4.
+    expect(await positions()).toEqual([3, 6]);
 
     await rendered('job_C1');
     expect(started()).toEqual(['job_A1']);
-    // Alice holds a slot now: bob, bob, then alice.
-    expect(await position('job_A2')).toBe(3);
+    expect(await positions()).toEqual([2, 5]);
 
     await rendered('job_A1');
     expect(started()).toEqual(['job_A1', 'job_B1']);
-    expect(await position('job_A2')).toBe(1);
+    expect(await positions()).toEqual([1, 4]);
+  });
+
+  it('counts a job of its own client caught mid-start (slot taken, still queued) as started', async () => {
+    const { submit, position, semaphore } = await setup();
+    for (let n = 1; n <= 2; n += 1) await submit(`job_B${n}`, 'bob');
+    await submit('job_A1', 'alice');
+    await submit('job_A2', 'alice');
+    // A1, B1, A2, B2.
+    expect(await position('job_A2')).toBe(3);
+
+    // C1's slot freed, and a hand-off took it for A1 (alice's clock now 1) but has not yet taken
+    // A1 out of the queue.
+    await semaphore.release('job_C1');
+    expect(await semaphore.acquire('job_A1', { client: 'alice', weight: 1 })).toBe(true);
+
+    // A2 is alice's next (not her 2nd behind A1): its tick 2 comes after B1's 1 and wins the tie
+    // with B2's.
+    expect(await position('job_A1')).toBe(1);
+    expect(await position('job_A2')).toBe(2);
   });
 
   it("counts no more of another client's queue than can come before the job", async () => {
     const { store, submit, position } = await setup();
     for (let n = 1; n <= 30; n += 1) await submit(`job_B${n}`, 'bob');
-    await submit('job_A1', 'alice');
+    for (let n = 1; n <= 3; n += 1) await submit(`job_A${n}`, 'alice');
     const counted: { client: string; max: number }[] = [];
     const countWaiting = store.countWaiting.bind(store);
     store.countWaiting = async (client, options) => {
       counted.push({ client, max: options.max });
       return countWaiting(client, options);
     };
+    const ofBob = () => counted.filter((count) => count.client === 'bob');
 
-    expect(await position('job_A1')).toBe(2);
-    expect(counted.find((count) => count.client === 'bob')?.max).toBeLessThanOrEqual(2);
+    // A3's tick 3: bob's ticks 1 and 2 come before it, his 3 ties and goes to alice.
+    expect(await position('job_A3')).toBe(5);
+    expect(ofBob()).toEqual([{ client: 'bob', max: 2 }]);
+
+    // A1's tick 1 only ties with bob's first: none of his is read.
+    counted.length = 0;
+    expect(await position('job_A1')).toBe(1);
+    expect(ofBob()).toEqual([]);
   });
 });
 
