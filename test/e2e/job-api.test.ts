@@ -68,6 +68,11 @@ describe('cancel', () => {
       (record) => record?.providerJobId !== undefined,
     );
     const waiting = await submit('A harbour at night, to be cancelled while it waits');
+    // Its workflow's AdmitJob step finds the one slot taken and parks it in alice's queue.
+    const parked = await until(
+      () => client.jobRecord(waiting.id),
+      (record) => record?.deferredReason === 'capacity',
+    );
     const createsBefore = creates();
 
     const cancelWaiting = await client.api('POST', `/videos/${waiting.id}/cancel`, {
@@ -81,7 +86,7 @@ describe('cancel', () => {
     const nextExecution = await client.executionEnd(next.id);
     const again = await client.api('POST', `/videos/${waiting.id}/cancel`, { headers: alice });
 
-    expect(waiting).toMatchObject({ deferred: true, deferredReason: 'capacity' });
+    expect(parked).toMatchObject({ status: 'QUEUED', deferred: true, deferredReason: 'capacity' });
     expect(cancelWaiting).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
     expect(cancelRunning).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
     expect(execution.status).toBe('ABORTED');
