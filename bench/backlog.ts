@@ -9,34 +9,37 @@
  *
  * `--rpm` overrides limits:requestsPerMinute: at the default 20 the request allowance, not the
  * slots, bounds a backlog (a job makes ~6 provider requests); the bench prints both bounds.
+ * Backlogs of several clients (fair admission, hand-off cost, scheduled batches): bench/tenants.ts.
  *
- * Counted from outside the pipeline, nothing in it changed:
- * - state transitions: StateMachine.prototype.run of aws-local-stepfunctions is wrapped and its
- *   event log read; StateEntered + StateRetried events are what Step Functions bills;
- * - Lambda: InProcessLambdas.prototype.invoke is wrapped (count, wall-clock duration x the
- *   template's MemorySize: local I/O stands in for AWS latencies);
- * - DynamoDB, S3, Step Functions: a middleware on the shared clients
- *   (functions/shared/aws/*-client.ts) counts attempts by command; DynamoDB is asked for
- *   ConsumedCapacity (TOTAL), and a request that reports none (a failed condition) is one unit.
- * An AsyncLocalStorage carries the execution into the Lambda and SDK calls made under it.
+ * Counted from outside the pipeline, nothing in it changed (bench/support.ts says how): state
+ * transitions, Lambda invocations and GB-s, DynamoDB (with its capacity units), S3 and Step
+ * Functions requests.
  * Prices (us-east-1): $0.025/1k transitions, $0.20/1M Lambda requests, $0.0000133334/GB-s
  * (arm64), $0.625/1M WRU, $0.125/1M RRU, S3 $0.005/1k PUT-class, $0.0004/1k GET-class (Secrets
  * Manager reads are cached per container and not priced), HTTP API $1.00/1M requests. Storage and logs are not priced.
  * At --speed x, each real millisecond a handler spends is x ms on the stack's clock: the
  * makespan includes that inflated overhead ('slot idle per job' shows it in real ms too).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
-import { StateMachine } from 'aws-local-stepfunctions';
-import type { Job } from '../functions/shared/jobs/job.ts';
 import { DEFAULT_REQUESTS_PER_MINUTE } from '../functions/shared/limits/limits-config.ts';
-import { InProcessLambdas } from '../infra/local/in-process-lambdas.ts';
 import { type LocalStack, startLocalStack } from '../infra/local/local-stack.ts';
+import {
+  bump,
+  counting,
+  countPipelineClients,
+  format,
+  installCounters,
+  minMedianRows,
+  newTally,
+  printTable,
+  providerJobsSince,
+  reportToParent,
+  runChild,
+  slotGapsMs,
+  stackTable,
+  sum,
+  untilEnded,
+} from './support.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -51,24 +54,9 @@ const { values: opts } = parseArgs({
 });
 const JOBS = Number(opts.jobs);
 const SPEED = Number(opts.speed);
-const MARK = 'BACKLOG_RESULT ';
 /** Lone jobs run before the backlog; the median one is the baseline. */
 const LONE_JOBS = 5;
 
-/** What one phase (the lone job, or the batch) spent; per execution for the worst one. */
-const newTally = () => ({
-  transitions: 0,
-  states: {} as Record<string, number>,
-  /** Task failures (retried or caught) by `<state> <error>`, with one cause each. */
-  errors: {} as Record<string, number>,
-  causes: {} as Record<string, string>,
-  executions: [] as { transitions: number; lambda: number; dynamo: number }[],
-  lambda: {} as Record<string, number>,
-  gbSeconds: 0,
-  dynamo: { reads: 0, writes: 0, rru: 0, wru: 0 },
-  sdk: {} as Record<string, number>,
-});
-type Tally = ReturnType<typeof newTally>;
 type Phase = Awaited<ReturnType<typeof runPhase>>;
 interface RunResult {
   limit: number;
@@ -78,86 +66,7 @@ interface RunResult {
   batch: Phase;
 }
 
-const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
-const bump = (counts: Record<string, number>, key: string, by = 1) => {
-  counts[key] = (counts[key] ?? 0) + by;
-};
-
 // ------------------------------------------------------------- child: one stack, one run
-const als = new AsyncLocalStorage<{ tally: Tally; execution?: Tally['executions'][number] }>();
-let current = newTally();
-
-function installCounters(): void {
-  const run = StateMachine.prototype.run;
-  StateMachine.prototype.run = function (input, options) {
-    const tally = current;
-    const execution = { transitions: 0, lambda: 0, dynamo: 0 };
-    tally.executions.push(execution);
-    const started = als.run({ tally, execution }, () => run.call(this, input, options));
-    void (async () => {
-      for await (const event of started.eventLogs) {
-        if (event.type === 'StateFailed') {
-          const key = `${event.state.name} ${event.Error}`;
-          bump(tally.errors, key);
-          tally.causes[key] ??= String(event.Cause).slice(0, 200);
-        }
-        if (event.type !== 'StateEntered' && event.type !== 'StateRetried') continue;
-        execution.transitions += 1;
-        tally.transitions += 1;
-        bump(tally.states, event.type === 'StateRetried' ? 'retries' : event.state.name);
-      }
-    })();
-    return started;
-  };
-  const invoke = InProcessLambdas.prototype.invoke;
-  InProcessLambdas.prototype.invoke = async function (name, event) {
-    const spec = this.spec(name);
-    const store = als.getStore();
-    const tally = store?.tally ?? current;
-    const started = performance.now();
-    try {
-      return await als.run({ tally, ...store }, () => invoke.call(this, name, event));
-    } finally {
-      bump(tally.lambda, spec.logicalId.replace(/[0-9A-F]{8}$/, ''));
-      tally.gbSeconds += (Math.ceil(performance.now() - started) / 1000) * (spec.memorySize / 1024);
-      if (store?.execution) store.execution.lambda += 1;
-    }
-  };
-}
-
-/** Counts every attempt of every command; DynamoDB also reports its capacity units. */
-function sdkCounter<I extends object, O extends MetadataBearer>(
-  service: string,
-): InitializeMiddleware<I, O> {
-  return (next, context) => async (args) => {
-    const store = als.getStore();
-    const tally = store?.tally ?? current;
-    const command = (context.commandName ?? 'unknown').replace(/Command$/, '');
-    if (service === 'DynamoDB')
-      (args.input as Record<string, unknown>).ReturnConsumedCapacity ??= 'TOTAL';
-    const record = (attempts: number, capacity?: unknown) => {
-      bump(tally.sdk, `${service} ${command}`, attempts);
-      if (service !== 'DynamoDB') return;
-      const units = sum(
-        [capacity].flat().map((c) => (c as { CapacityUnits?: number })?.CapacityUnits ?? 0),
-      );
-      const write = /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(command);
-      tally.dynamo[write ? 'writes' : 'reads'] += attempts;
-      tally.dynamo[write ? 'wru' : 'rru'] += units > 0 ? units : attempts;
-      if (store?.execution) store.execution.dynamo += attempts;
-    };
-    try {
-      const result = await next(args);
-      const output = result.output as O & { ConsumedCapacity?: unknown };
-      record(output.$metadata.attempts ?? 1, output.ConsumedCapacity);
-      return result;
-    } catch (error) {
-      record((error as MetadataBearer).$metadata?.attempts ?? 1);
-      throw error;
-    }
-  };
-}
-
 async function child(): Promise<void> {
   installCounters();
   let functionErrors = 0;
@@ -171,15 +80,7 @@ async function child(): Promise<void> {
     },
   });
   try {
-    // The handlers import these on first use; the module is shared, so the counters see them.
-    const { dynamoDb } = await import('../functions/shared/aws/dynamodb-client.ts');
-    const { s3 } = await import('../functions/shared/aws/s3-client.ts');
-    const { sfn } = await import('../functions/shared/aws/sfn-client.ts');
-    const counter = { step: 'initialize', name: 'backlogBenchCounter' } as const;
-    dynamoDb().middlewareStack.add(sdkCounter('DynamoDB'), counter);
-    s3().middlewareStack.add(sdkCounter('S3'), counter);
-    sfn().middlewareStack.add(sdkCounter('SFN'), counter);
-    // Secrets are cached per container (read-secret.ts): not counted here.
+    await countPipelineClients();
     const limit = Number(process.env.MAX_CONCURRENT_JOBS);
     const rpm = Number(process.env.PROVIDER_REQUESTS_PER_MINUTE ?? DEFAULT_REQUESTS_PER_MINUTE);
     // The baseline: lone jobs one after another (a single one polls 2 to 5 times, so one alone
@@ -193,7 +94,7 @@ async function child(): Promise<void> {
     if (lone === undefined) throw new Error('no lone job ran');
     const batch = await runPhase(stack, 'batch', JOBS, limit, rpm);
     const result: RunResult = { limit, rpm, functionErrors, lone, batch };
-    process.stdout.write(`\n${MARK}${JSON.stringify(result)}\n`);
+    reportToParent(result);
   } finally {
     await stack.stop();
   }
@@ -201,39 +102,11 @@ async function child(): Promise<void> {
 
 async function runPhase(stack: LocalStack, label: string, n: number, limit: number, rpm: number) {
   const tally = newTally();
-  current = tally;
-  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-  const client = new DynamoDBClient({
-    endpoint: stack.dynamodbEndpoint,
-    region: 'us-east-1',
-    credentials,
-  });
-  const dynamo = DynamoDBDocumentClient.from(client);
-  const scan = async (filter: string, value: string, projection?: string) => {
-    const items: Record<string, unknown>[] = [];
-    const pages = paginateScan(
-      { client: dynamo },
-      {
-        TableName: stack.table,
-        FilterExpression: filter,
-        ExpressionAttributeValues: { ':v': value },
-        ...(projection
-          ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#s': 'status' } }
-          : {}),
-      },
-    );
-    for await (const page of pages) items.push(...(page.Items ?? []));
-    return items;
-  };
+  counting.current = tally;
+  const table = stackTable(stack);
   const ids = new Set<string>();
-  const jobs = async (projection?: string) =>
-    (await scan('sk = :v', 'JOB', projection)).filter((item) =>
-      ids.has(item.jobId as string),
-    ) as unknown as Job[];
-  // The provider request allowance taken: the LIMIT#requests#<minute> counters, summed.
-  const allowance = async () =>
-    sum((await scan('begins_with(pk, :v)', 'LIMIT#requests#')).map((item) => Number(item.count)));
-  const allowanceBefore = await allowance();
+  const jobs = (projection?: string) => table.jobs(ids, projection);
+  const allowanceBefore = await table.allowance();
 
   const startMs = stack.clock.nowMs();
   const realStart = performance.now();
@@ -255,49 +128,27 @@ async function runPhase(stack: LocalStack, label: string, n: number, limit: numb
   const submitSeconds = (performance.now() - realStart) / 1000;
 
   const deadline = realStart + Number(opts['timeout-min']) * 60_000;
-  let done = 0;
-  // A progress line each second on a terminal; every 15 s into a file.
-  for (let tick = 0; performance.now() < deadline; tick += 1) {
-    const statuses: Record<string, number> = {};
-    for (const job of await jobs('jobId, #s')) bump(statuses, job.status);
-    done = (statuses.COMPLETED ?? 0) + (statuses.FAILED ?? 0);
-    const stackSeconds = (stack.clock.nowMs() - startMs) / 1000;
-    const real = (performance.now() - realStart) / 1000;
-    const line = `[${label}] ${done}/${n} ${JSON.stringify(statuses)} stack ${stackSeconds.toFixed(0)} s, real ${real.toFixed(0)} s `;
-    if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
-    else if (tick % 15 === 0 || done === n) process.stderr.write(`${line}\n`);
-    if (done === n) break;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  if (process.stderr.isTTY) process.stderr.write('\n');
+  const done = await untilEnded(stack, label, n, () => jobs('jobId, #s'), deadline);
   // Executions end just after their job's record does (JobSucceeded, JobFailed).
   if (done === n) await stack.stepFunctions.whenIdle();
   const realSeconds = (performance.now() - realStart) / 1000;
-  current = newTally(); // a scheduler run from now on is not this phase's
+  counting.current = newTally(); // a scheduler run from now on is not this phase's
 
   const records = await jobs();
-  const providerRequests = (await allowance()) - allowanceBefore;
-  dynamo.destroy();
+  const providerRequests = (await table.allowance()) - allowanceBefore;
+  table.destroy();
   const lost: Record<string, number> = {};
   for (const job of records)
     if (job.status !== 'COMPLETED') bump(lost, job.error?.code ?? job.status);
   const endMs = Math.max(...records.map((job) => Date.parse(job.completedAt ?? job.updatedAt)));
-  const videos = (stack.simulator?.stats.videos ?? []).filter((v) => v.createdAtMs >= startMs);
-  const providerMeanSeconds =
-    sum(videos.map((v) => v.endsAtMs - v.createdAtMs)) / videos.length / 1000;
+  const { videos, meanSeconds: providerMeanSeconds } = providerJobsSince(stack, startMs);
   // From the provider's end to the job's COMPLETED record: the poll that sees it, the download.
   const endOf = new Map(videos.map((v) => [v.id, v.endsAtMs]));
   const finishLags = records.flatMap((job) => {
     const end = endOf.get(job.providerJobId ?? '');
     return end && job.completedAt ? [(Date.parse(job.completedAt) - end) / 1000] : [];
   });
-  // A freed slot's idle time: each provider end paired with the first later create not yet paired.
-  const creates = videos.map((v) => v.createdAtMs).sort((a, b) => a - b);
-  const gaps: number[] = [];
-  for (const end of videos.map((v) => v.endsAtMs).sort((a, b) => a - b)) {
-    const index = creates.findIndex((created) => created >= end);
-    if (index >= 0) gaps.push((creates.splice(index, 1)[0] ?? end) - end);
-  }
+  const gaps = slotGapsMs(videos);
   return {
     ...tally,
     jobs: n,
@@ -383,24 +234,6 @@ function figures(phase: Phase, lone?: Phase): [string, number, string][] {
   ];
 }
 
-const format = (value: number) =>
-  Number.isNaN(value)
-    ? ''
-    : Number.isInteger(value)
-      ? String(value)
-      : value.toFixed(Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 3);
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
-  console.log(line(header));
-  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
-  for (const row of rows) console.log(line(row));
-}
-
 function printRun(run: RunResult, index: number): void {
   const { lone, batch } = run;
   console.log(
@@ -434,7 +267,7 @@ function printRun(run: RunResult, index: number): void {
   if (run.functionErrors > 0) console.log(`function errors behind the API: ${run.functionErrors}`);
 }
 
-function runChild(index: number): Promise<RunResult> {
+function runOnce(index: number): Promise<RunResult> {
   const args = [
     '--child',
     '--jobs',
@@ -445,25 +278,13 @@ function runChild(index: number): Promise<RunResult> {
     String(opts['timeout-min']),
     ...(opts.rpm === undefined ? [] : ['--rpm', opts.rpm]),
   ];
-  const proc = spawn(process.execPath, [import.meta.filename, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let result: RunResult | undefined;
-  createInterface({ input: proc.stdout }).on('line', (line) => {
-    if (line.startsWith(MARK)) result = JSON.parse(line.slice(MARK.length)) as RunResult;
-    else if (line.trim()) process.stderr.write(`[run ${index}] ${line}\n`);
-  });
-  return new Promise((resolve, reject) => {
-    proc.on('close', (code) =>
-      result ? resolve(result) : reject(new Error(`run ${index} exited with ${code}, no result`)),
-    );
-  });
+  return runChild<RunResult>(import.meta.filename, args, `run ${index}`);
 }
 
 async function parent(): Promise<void> {
   const runs: RunResult[] = [];
   for (let index = 1; index <= Number(opts.repeat); index += 1) {
-    const run = await runChild(index);
+    const run = await runOnce(index);
     runs.push(run);
     printRun(run, index);
   }
@@ -471,14 +292,7 @@ async function parent(): Promise<void> {
   console.log(
     `\n${runs.length} run(s) of ${JOBS} jobs at x${SPEED}, each on a fresh stack (a child process)`,
   );
-  printTable(
-    ['figure', 'min', 'median', 'target'],
-    (tables[0] ?? []).map(([name, , note], row) => {
-      const values = tables.map((rows) => rows[row]?.[1] ?? Number.NaN).sort((a, b) => a - b);
-      const median = values[Math.floor((values.length - 1) / 2)] ?? Number.NaN;
-      return [name, format(values[0] ?? Number.NaN), format(median), note];
-    }),
-  );
+  printTable(['figure', 'min', 'median', 'target'], minMedianRows(tables));
 }
 
 if (!Number.isInteger(JOBS) || JOBS < 1 || !(SPEED > 0)) {
