@@ -83,7 +83,11 @@ export interface Admission {
   settleAbandoned(job: Job): Promise<void>;
   releaseUnrendered(job: Job): Promise<void>;
   returnToSchedule(job: Job): Promise<void>;
-  makeAdmissible(job: Job): Promise<boolean>;
+  /**
+   * Puts a job deferred for the schedule (or the budget) in its client's queue. `markWaiting:
+   * false` when the caller marks the client itself (once for many of its jobs).
+   */
+  makeAdmissible(job: Job, options?: { markWaiting?: boolean }): Promise<boolean>;
   /** Notes that a parked job's client has work waiting (the scheduler's backstop of the mark). */
   markWaiting(job: Job): Promise<void>;
   /** Cancels a waiting job whose start timeout has passed; true when this call cancelled it. */
@@ -366,7 +370,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       await freeSlot(job);
     },
 
-    async makeAdmissible(job) {
+    async makeAdmissible(job, options = {}) {
       try {
         await deps.store.enqueue(job, deps.clock().toISOString());
       } catch (error) {
@@ -377,7 +381,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         });
         return false;
       }
-      await markWaiting(job);
+      if (options.markWaiting !== false) await markWaiting(job);
       return true;
     },
 

@@ -426,7 +426,10 @@ async function admitDeferred(
       budgetLeft -= cost;
       if (ownLeft !== undefined) clientLeft.set(ownerOf(job), ownLeft - cost);
     }
-    if (await admission.makeAdmissible(job)) {
+    // Its client is marked waiting once, not once per job: a 1,000-line batch is one client.
+    if (await admission.makeAdmissible(job, { markWaiting: false })) {
+      if (!marked.has(ownerOf(job))) await admission.markWaiting(job);
+      marked.add(ownerOf(job));
       summary.admissible.push(job.jobId);
       room -= 1;
     }

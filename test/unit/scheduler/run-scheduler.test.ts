@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type Job, ownerOf } from '../../../functions/shared/jobs/job.ts';
 import {
   runScheduler,
@@ -283,6 +283,24 @@ describe('runScheduler: the schedule fires', () => {
     expect(summary.overBudget).toBe(2);
     expect(await store.get('job_D1')).toMatchObject({ deferred: true, deferredReason: 'budget' });
     expect(await store.get('job_D4')).toMatchObject({ deferred: true, deferredReason: 'budget' });
+  });
+
+  it('marks each client waiting once however many of its jobs the schedule makes admissible', async () => {
+    const { deps, semaphore } = await setup({
+      jobs: [
+        deferred(1, { client: 'alice' }),
+        deferred(2, { client: 'bob' }),
+        deferred(3, { client: 'alice' }),
+        deferred(4, { client: 'alice' }),
+      ],
+      limit: 1,
+    });
+    const marks = vi.spyOn(semaphore, 'markWaiting');
+
+    const summary = await runScheduler(deps);
+
+    expect(summary.admissible).toHaveLength(4);
+    expect(marks.mock.calls.map(([client]) => client).sort()).toEqual(['alice', 'bob']);
   });
 
   it('makes at most maxStartsPerRun jobs admissible per run', async () => {
