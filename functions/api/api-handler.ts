@@ -4,11 +4,16 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { waitsForSlot } from '../shared/admission/queue-standing.ts';
 import type { JobStanding } from '../shared/admission/standing.ts';
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { readClientUsage } from '../shared/jobs/client-usage.ts';
-import { JOB_STATUSES, type Job, type JobStatus, ownerOf } from '../shared/jobs/job.ts';
+import {
+  JOB_STATUSES,
+  type Job,
+  type JobStatus,
+  ownerOf,
+  waitsForSlot,
+} from '../shared/jobs/job.ts';
 import {
   JobNotCompletedError,
   JobNotFoundError,

@@ -4,14 +4,12 @@
  * Traced, with the job id annotated where the handler logs it; new jobs counted (JobsSubmitted).
  */
 
-import { createAdmission } from '../shared/admission/admission.ts';
-import { DynamoDurationStats } from '../shared/admission/duration-stats.ts';
-import { standingOf } from '../shared/admission/queue-standing.ts';
 import { loadedOnFirstUse } from '../shared/aws/aws-client.ts';
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
 import { now } from '../shared/clock.ts';
 import { readConfig } from '../shared/config/function-config.ts';
 import { productionJobStore } from '../shared/events/production-job-store.ts';
+import { isTerminal, type Job } from '../shared/jobs/job.ts';
 import { newJobId } from '../shared/jobs/job-id.ts';
 import { lazyHandler } from '../shared/lazy-handler.ts';
 import { clientRateLimiter } from '../shared/limits/dynamo-client-rate-limiter.ts';
@@ -94,22 +92,36 @@ export const handler = withObservability(
     // Secrets Manager serves one route (a client's webhook signing key): imported on first use
     // like S3 and Step Functions.
     const secrets = loadedOnFirstUse(() => import('../shared/secrets/read-secret.ts'));
-    // Cancels settle through admission, whose hand-offs start waiting jobs; GETs read standings.
-    const durations = new DynamoDurationStats({
-      client: dynamoDb(),
-      tableName: config.jobsTableName,
-    });
-    const admission = createAdmission({
-      store,
-      semaphore: limits.semaphore,
-      budget: limits.budget,
-      overBudgetAction: limits.config.overBudgetAction,
-      priceOf: (job) => job.estimatedCostUsd,
-      clock: now,
-      executions,
-      durations,
-      // A hand-off may cancel a waiting job whose start timeout passed: announced like a cancel.
-      notify,
+    // Cancels settle through admission, whose hand-offs start waiting jobs; GETs of waiting and
+    // running jobs read their standing. Imported on first use like S3: a cold start that submits
+    // or lists done jobs does not load them.
+    const admissionParts = loadedOnFirstUse(async () => {
+      const [{ createAdmission }, { DynamoDurationStats }, { standingOf }] = await Promise.all([
+        import('../shared/admission/admission.ts'),
+        import('../shared/admission/duration-stats.ts'),
+        import('../shared/admission/queue-standing.ts'),
+      ]);
+      const durations = new DynamoDurationStats({
+        client: dynamoDb(),
+        tableName: config.jobsTableName,
+      });
+      const admission = createAdmission({
+        store,
+        semaphore: limits.semaphore,
+        budget: limits.budget,
+        overBudgetAction: limits.config.overBudgetAction,
+        priceOf: (job) => job.estimatedCostUsd,
+        clock: now,
+        executions,
+        durations,
+        // A hand-off may cancel a waiting job whose start timeout passed: announced like a cancel.
+        notify,
+      });
+      return {
+        admission,
+        standing: (job: Job) =>
+          standingOf(job, { store, semaphore: limits.semaphore, durations, clock: now }),
+      };
     });
     // Each client's request rate is checked before any operation runs (client-rate.ts).
     const api = createApiHandler({
@@ -123,13 +135,15 @@ export const handler = withObservability(
       newJobId,
       contentLink: async (key) => (await videosBucket()).contentLink(key),
       usage: (day) => readUsage(limits, day),
-      standing: (job) =>
-        standingOf(job, { store, semaphore: limits.semaphore, durations, clock: now }),
+      standing: async (job) =>
+        isTerminal(job.status) ? undefined : (await admissionParts()).standing(job),
       clientBudget: (client, day) => readClientBudget(limits.budget, client, day),
       cancel: {
         store,
         clock: now,
-        admission,
+        admission: {
+          settleAbandoned: async (job) => (await admissionParts()).admission.settleAbandoned(job),
+        },
         stopExecution: async (name) => {
           const [{ sfn }, { stopExecution }] = await Promise.all([
             import('../shared/aws/sfn-client.ts'),

@@ -11,7 +11,7 @@
  * before the far end of a long queue). The reads are counts bounded by the job's own place,
  * never a scan of every waiting job.
  */
-import { isTerminal, type Job, ownerOf } from '../jobs/job.ts';
+import { isTerminal, type Job, ownerOf, waitsForSlot } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { queueSortKey } from '../jobs/jobs-table.ts';
 import type { ConcurrencySemaphore } from '../limits/limits.ts';
@@ -31,10 +31,6 @@ const HEAD_CHECKED = 3;
 
 /** Counting stops here: a job this deep is shown at this position at most. */
 export const MAX_POSITION_COUNTED = 100_000;
-
-/** A job waiting for a slot, parked in its client's queue. */
-export const waitsForSlot = (job: Job): boolean =>
-  job.status === 'QUEUED' && job.deferred && job.deferredReason === 'capacity';
 
 export async function standingOf(job: Job, deps: StandingDeps): Promise<JobStanding | undefined> {
   if (isTerminal(job.status)) return undefined;

@@ -140,6 +140,10 @@ export interface Job {
   error?: JobError;
 }
 
+/** A job parked for a slot in its client's queue (functions/shared/admission). */
+export const waitsForSlot = (job: Job): boolean =>
+  job.status === 'QUEUED' && job.deferred && job.deferredReason === 'capacity';
+
 /** The client a job belongs to. */
 export function ownerOf(job: Pick<Job, 'client'>): string {
   return job.client ?? DEFAULT_CLIENT;
