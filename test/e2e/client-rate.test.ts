@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
-import { type StackClient, stackClient } from './local-stack-client.ts';
+import { clientHeaders, type StackClient, stackClient } from './local-stack-client.ts';
 
 // Each client's own request rate through the local stack's HTTP API: 2 requests per hour-long
 // window, on a clock started at noon UTC, so every request of the test falls in the window of
@@ -27,11 +27,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function as(name: string): Record<string, string> {
-  const headers = stack.clients[name]?.headers;
-  if (!headers) throw new Error(`the stack has no client ${name}`);
-  return { ...headers };
-}
+const as = (name: string) => clientHeaders(stack, name);
 
 describe('per-client request rate', () => {
   it('answers a client over its rate 429 with Retry-After, running nothing, while another client is served', async () => {

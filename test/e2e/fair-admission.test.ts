@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concurrencyKey } from '../../functions/shared/limits/limits-table.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
-import { type StackClient, stackClient } from './local-stack-client.ts';
+import { clientHeaders, type StackClient, stackClient } from './local-stack-client.ts';
 
 // Fair admission on the local stack (issue 23): four slots shared by three clients. carol floods,
 // alice comes later with a few jobs, bob has a cap of 2 and a budget of $2 a day of his own.
@@ -44,11 +44,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function as(name: string): Record<string, string> {
-  const headers = stack.clients[name]?.headers;
-  if (!headers) throw new Error(`the stack has no client ${name}`);
-  return { ...headers };
-}
+const as = (name: string) => clientHeaders(stack, name);
 
 interface Video {
   id: string;

@@ -5,7 +5,7 @@ import type { SchedulerSummary } from '../../functions/shared/scheduler/run-sche
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
 import { blackPng } from '../support/png.ts';
-import { type StackClient, stackClient } from './local-stack-client.ts';
+import { clientHeaders, type StackClient, stackClient } from './local-stack-client.ts';
 
 // Cancel, batches and clients through the local stack's HTTP API, on one concurrency slot so a
 // second job waits parked. A 12 s clip renders for several simulated minutes: seconds here.
@@ -33,11 +33,7 @@ afterAll(async () => {
 });
 
 /** Headers of a named client of the stack. */
-function as(name: string): Record<string, string> {
-  const headers = stack.clients[name]?.headers;
-  if (!headers) throw new Error(`the stack has no client ${name}`);
-  return { ...headers };
-}
+const as = (name: string) => clientHeaders(stack, name);
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   const deadline = Date.now() + 30_000;

@@ -124,6 +124,16 @@ export function stackClient(stack: LocalStack): StackClient {
   };
 }
 
+/** The headers a named client of the stack sends (`--clients`); a missing name is a test bug. */
+export function clientHeaders(
+  stack: Pick<LocalStack, 'clients'>,
+  name: string,
+): Record<string, string> {
+  const headers = stack.clients[name]?.headers;
+  if (!headers) throw new Error(`the stack has no client ${name}`);
+  return { ...headers };
+}
+
 /** Resolves once `condition` holds, checking every few ms; fails after `timeoutMs`. */
 export async function eventually(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

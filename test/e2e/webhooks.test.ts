@@ -11,7 +11,7 @@ import type { SchedulerSummary } from '../../functions/shared/scheduler/run-sche
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { localDocuments } from '../support/dynamodb-local.ts';
 import { aJob } from '../support/job-fixtures.ts';
-import { type StackClient, stackClient } from './local-stack-client.ts';
+import { clientHeaders, type StackClient, stackClient } from './local-stack-client.ts';
 
 // Signed webhook deliveries from the local stack to a receiver on 127.0.0.1, verified with the
 // `standardwebhooks` package (not our signer) and the secret GET /webhooks/secret publishes.
@@ -62,11 +62,7 @@ afterAll(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-function as(name: string): Record<string, string> {
-  const headers = stack.clients[name]?.headers;
-  if (!headers) throw new Error(`the stack has no client ${name}`);
-  return { ...headers };
-}
+const as = (name: string) => clientHeaders(stack, name);
 
 /** The jobs table of the stack, for records a test writes as an earlier run would have left them. */
 function jobStore(): DynamoJobStore {
