@@ -85,6 +85,12 @@ export const videoSchema = z
       .datetime()
       .optional()
       .describe('When the job was admitted (given a slot and its budget reservation).'),
+    deployment: z
+      .string()
+      .optional()
+      .describe(
+        "The provider deployment the job runs on, once admitted (one of its model's deployments; default for a model without).",
+      ),
     queue: z
       .strictObject({
         position: z

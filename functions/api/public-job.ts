@@ -40,6 +40,8 @@ export interface PublicJob {
   startTimeoutSeconds?: number;
   /** When the job was admitted (given a slot and its budget reservation). */
   startedAt?: string;
+  /** The provider deployment the job runs on (once admitted). */
+  deployment?: string;
   /** A job waiting for a slot: its place in the queue and when it is expected done. */
   queue?: { position: number; etaSeconds: number | null };
   /** A running job: seconds until it is expected done (null without recent durations). */
@@ -86,6 +88,7 @@ export function toPublicJob(job: Job, standing?: JobStanding): PublicJob {
   if (job.deferred && job.deferredReason !== undefined) view.deferredReason = job.deferredReason;
   if (job.startTimeoutSeconds !== undefined) view.startTimeoutSeconds = job.startTimeoutSeconds;
   if (job.startedAt !== undefined) view.startedAt = job.startedAt;
+  if (job.deployment !== undefined) view.deployment = job.deployment;
   if (standing?.queue !== undefined) view.queue = { ...standing.queue };
   if (standing?.etaSeconds !== undefined) view.etaSeconds = standing.etaSeconds;
   if (job.batchId !== undefined) view.batchId = job.batchId;

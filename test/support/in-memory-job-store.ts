@@ -259,10 +259,14 @@ export class InMemoryJobStore implements JobStore {
     return Math.min(ahead.length, options.max);
   }
 
-  async markStarted(jobId: string, at: string): Promise<void> {
+  async markStarted(jobId: string, at: string, deployment?: string): Promise<void> {
     const job = this.#jobs.get(jobId);
-    if (job === undefined || isTerminal(job.status) || job.startedAt !== undefined) return;
-    this.#jobs.set(jobId, { ...job, startedAt: at });
+    if (job === undefined || isTerminal(job.status)) return;
+    this.#jobs.set(jobId, {
+      ...job,
+      startedAt: job.startedAt ?? at,
+      ...(deployment === undefined ? {} : { deployment }),
+    });
   }
 
   async deferJob(

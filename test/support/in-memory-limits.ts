@@ -9,6 +9,7 @@ import type {
   ClientSlots,
   ConcurrencySemaphore,
   DailyUsage,
+  DeploymentSlot,
   RequestRateLimiter,
   SlotHolder,
   SlotPoolState,
@@ -30,6 +31,8 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
   readonly limit: number;
   /** job id -> its client */
   readonly #holders = new Map<string, string>();
+  /** job id -> the deployment its slot is on */
+  readonly #deployments = new Map<string, string>();
   readonly #clients = new Map<string, Omit<ClientSlots, 'running' | 'holders'>>();
   /** client -> when it was last marked waiting (ISO), for clearWaiting's grace. */
   readonly #marked = new Map<string, string>();
@@ -48,14 +51,25 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
 
   async acquire(
     jobId: string,
-    owner: { client: string; maxConcurrent?: number; weight?: number } = { client: DEFAULT_CLIENT },
+    owner: {
+      client: string;
+      maxConcurrent?: number;
+      weight?: number;
+      deployment?: DeploymentSlot;
+    } = { client: DEFAULT_CLIENT },
   ): Promise<boolean> {
     if (this.#holders.has(jobId)) return true;
     if (this.#holders.size >= this.limit) return false;
     if (owner.maxConcurrent !== undefined && this.#running(owner.client) >= owner.maxConcurrent) {
       return false;
     }
+    const deployment = owner.deployment;
+    if (deployment?.maxConcurrent !== undefined) {
+      const there = [...this.#deployments.values()].filter((id) => id === deployment.id).length;
+      if (there >= deployment.maxConcurrent) return false;
+    }
     this.#holders.set(jobId, owner.client);
+    if (deployment) this.#deployments.set(jobId, deployment.id);
     // A counter, not a clock: the order of service is what the fair share's ties read.
     this.#served += 1;
     const entry = this.#client(owner.client);
@@ -64,7 +78,8 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
     return true;
   }
 
-  async release(jobId: string, _client?: string): Promise<boolean> {
+  async release(jobId: string, _client?: string, _deployment?: string): Promise<boolean> {
+    this.#deployments.delete(jobId);
     return this.#holders.delete(jobId);
   }
 
@@ -74,7 +89,10 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
 
   async slotHolders(): Promise<SlotHolder[]> {
     return [...this.#holders]
-      .map(([jobId, client]) => ({ jobId, client }))
+      .map(([jobId, client]) => {
+        const deployment = this.#deployments.get(jobId);
+        return { jobId, client, ...(deployment === undefined ? {} : { deployment }) };
+      })
       .sort((a, b) => (a.jobId < b.jobId ? -1 : 1));
   }
 
@@ -96,7 +114,12 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
         virtualClock: 0,
       };
     }
-    return { limit: this.limit, inUse: this.#holders.size, clients };
+    const deployments: SlotPoolState['deployments'] = {};
+    for (const [jobId, id] of [...this.#deployments].sort()) {
+      deployments[id] ??= { holders: [] };
+      deployments[id].holders.push(jobId);
+    }
+    return { limit: this.limit, inUse: this.#holders.size, clients, deployments };
   }
 
   async markWaiting(

@@ -25,7 +25,12 @@
 import { isTerminal, type Job, ownerOf } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { BudgetExceededError } from '../limits/limit-errors.ts';
-import type { ConcurrencySemaphore, SlotHolder, SpendingBudget } from '../limits/limits.ts';
+import type {
+  ConcurrencySemaphore,
+  SlotHolder,
+  SlotPoolState,
+  SpendingBudget,
+} from '../limits/limits.ts';
 import type { OverBudgetAction } from '../limits/limits-config.ts';
 import { utcDay } from '../limits/limits-table.ts';
 import { logger } from '../observability/observability.ts';
@@ -53,6 +58,27 @@ export interface AdmissionDeps {
   durations?: DurationStats | undefined;
   /** Announces `video.cancelled` of a job whose start timed out (absent: none). */
   notify?: NotifyWebhook | undefined;
+  /**
+   * The provider deployments a job's model is served by (its catalogue entry's `deployments`).
+   * Absent or empty: the model has one implicit deployment, and slots are not kept per deployment.
+   */
+  deploymentsOf?: ((job: Job) => readonly DeploymentChoice[]) | undefined;
+  /** Each deployment's circuit breaker (absent: every deployment is taken as healthy). */
+  health?: DeploymentHealthView | undefined;
+}
+
+/** A deployment as admission chooses among them. */
+export interface DeploymentChoice {
+  id: string;
+  weight: number;
+  maxConcurrent?: number | undefined;
+}
+
+/** What admission asks of the deployments' circuit breakers (deployment-health.ts). */
+export interface DeploymentHealthView {
+  states(ids: string[], now: Date): Promise<Record<string, 'closed' | 'open' | 'half_open'>>;
+  /** Half-open: the one caller that gets to send the probe. */
+  takeProbe(id: string, now: Date): Promise<boolean>;
 }
 
 /** A waiting job a hand-off started, and the execution it runs under. */
@@ -83,6 +109,12 @@ export interface Admission {
   settleAbandoned(job: Job): Promise<void>;
   releaseUnrendered(job: Job): Promise<void>;
   returnToSchedule(job: Job): Promise<void>;
+  /**
+   * Its deployment definitely refused the create (nothing was made there): slot and reservation
+   * given back, the job back at its place in its client's queue, for a slot on a deployment
+   * that can take it (the refusing one counted against its health by the caller).
+   */
+  failover(job: Job): Promise<void>;
   /**
    * Puts a job deferred for the schedule (or the budget) in its client's queue. `markWaiting:
    * false` when the caller marks the client itself (once for many of its jobs).
@@ -119,11 +151,95 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       : { dailyBudgetUsd: job.share.dailyBudgetUsd }),
   });
 
+  const deploymentsFor = (job: Job) => deps.deploymentsOf?.(job) ?? [];
+
+  /** The deployment a job's slot is on: as recorded on the job, or as the pool holds it. */
+  async function deploymentHeld(job: Job): Promise<string | undefined> {
+    if (job.deployment !== undefined) return job.deployment;
+    if (deploymentsFor(job).length === 0) return undefined;
+    const pool = await deps.semaphore.state();
+    return Object.entries(pool.deployments).find(([, there]) =>
+      there.holders.includes(job.jobId),
+    )?.[0];
+  }
+
+  /** Gives the job's slot back, on its deployment too; true when it held one. */
+  async function releaseSlot(job: Job): Promise<boolean> {
+    return deps.semaphore.release(job.jobId, ownerOf(job), await deploymentHeld(job));
+  }
+
   /** Frees the job's slot; the one call that freed it hands it on. */
   async function freeSlot(job: Job): Promise<boolean> {
-    const freed = await deps.semaphore.release(job.jobId, ownerOf(job));
+    const freed = await releaseSlot(job);
     if (freed) await handOff();
     return freed;
+  }
+
+  /**
+   * The deployments a job may take a slot on now, best first: not open (a half-open one only
+   * for the job that takes its probe), under their own cap, the one furthest below its weighted
+   * share of the slots first. A remix goes where its source video is. Undefined: the model has
+   * no deployments (one slot pool for it).
+   */
+  async function deploymentOrder(
+    job: Job,
+    pool: SlotPoolState,
+  ): Promise<DeploymentChoice[] | undefined> {
+    let candidates = deploymentsFor(job);
+    if (candidates.length === 0) return undefined;
+    if (job.remixOfDeployment !== undefined) {
+      candidates = candidates.filter((deployment) => deployment.id === job.remixOfDeployment);
+    }
+    const now = deps.clock();
+    const states =
+      deps.health === undefined
+        ? {}
+        : await deps.health.states(
+            candidates.map((deployment) => deployment.id),
+            now,
+          );
+    const running = (id: string) => pool.deployments[id]?.holders.length ?? 0;
+    const open = candidates
+      .filter((deployment) => states[deployment.id] !== 'open')
+      .filter(
+        (deployment) =>
+          deployment.maxConcurrent === undefined ||
+          running(deployment.id) < deployment.maxConcurrent,
+      )
+      .sort(
+        (a, b) =>
+          (running(a.id) + 1) / a.weight - (running(b.id) + 1) / b.weight || (a.id < b.id ? -1 : 1),
+      );
+    const usable: DeploymentChoice[] = [];
+    for (const deployment of open) {
+      if (states[deployment.id] !== 'half_open') usable.push(deployment);
+      else if (await deps.health?.takeProbe(deployment.id, now)) usable.push(deployment);
+    }
+    return usable;
+  }
+
+  /**
+   * Takes a slot for the job: on the best deployment that has room, when its model has
+   * deployments. Answers the deployment (`null`: the model has none), or false when no slot.
+   */
+  async function takeSlot(job: Job): Promise<string | null | false> {
+    const pool = deploymentsFor(job).length === 0 ? undefined : await deps.semaphore.state();
+    if (pool === undefined) {
+      return (await deps.semaphore.acquire(job.jobId, ownerShare(job))) ? null : false;
+    }
+    // Already holding one (a hand-off took it for this job): that deployment's.
+    const held = Object.entries(pool.deployments).find(([, there]) =>
+      there.holders.includes(job.jobId),
+    )?.[0];
+    if (held !== undefined) return held;
+    for (const deployment of (await deploymentOrder(job, pool)) ?? []) {
+      const taken = await deps.semaphore.acquire(job.jobId, {
+        ...ownerShare(job),
+        deployment: { id: deployment.id, maxConcurrent: deployment.maxConcurrent },
+      });
+      if (taken) return deployment.id;
+    }
+    return false;
   }
 
   /**
@@ -180,7 +296,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   async function startWaiting(listed: Job): Promise<StartedJob | 'refused' | 'skipped'> {
     const executions = deps.executions;
     if (executions === undefined) return 'refused';
-    if (!(await deps.semaphore.acquire(listed.jobId, ownerShare(listed)))) return 'refused';
+    const slot = await takeSlot(listed);
+    if (slot === false) return 'refused';
     // The queue index is eventually consistent: decide on the job as it is now.
     const job = await deps.store.get(listed.jobId);
     const waits = job?.status === 'QUEUED' && job.deferred && job.deferredReason === 'capacity';
@@ -190,7 +307,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       // here: this hand-off goes on to the next job, and a nested one would read the same stale
       // index entry again, and again, for as long as the index lags.
       if (job === undefined || isTerminal(job.status) || job.deferred) {
-        await deps.semaphore.release(listed.jobId, ownerOf(listed));
+        await deps.semaphore.release(listed.jobId, ownerOf(listed), slot ?? undefined);
       }
       return 'skipped';
     }
@@ -208,7 +325,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     } catch (error) {
       // Back in its queue, slot given back; the next hand-off or the scheduler starts it.
       await deps.store.enqueue(job, deps.clock().toISOString());
-      await deps.semaphore.release(job.jobId, ownerOf(job));
+      await deps.semaphore.release(job.jobId, ownerOf(job), slot ?? undefined);
       throw error;
     }
     return { jobId: job.jobId, executionName };
@@ -310,7 +427,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         await timeOut(job);
         return 'timed_out';
       }
-      if (!(await deps.semaphore.acquire(job.jobId, ownerShare(job)))) {
+      const slot = await takeSlot(job);
+      if (slot === false) {
         await deps.store.enqueue(job, now.toISOString());
         await markWaiting(job);
         logger.info('No free slot for its client; parked until a hand-off starts it', {
@@ -330,10 +448,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         clientBudget(job),
       );
       if (reservation !== 'reserved') {
-        await freeSlot(job);
+        await freeSlot({ ...job, ...(slot === null ? {} : { deployment: slot }) });
         return overBudget(job, costUsd, now, reservation);
       }
-      await deps.store.markStarted(job.jobId, now.toISOString());
+      await deps.store.markStarted(job.jobId, now.toISOString(), slot ?? undefined);
       return 'admitted';
     },
 
@@ -344,7 +462,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       await deps.budget.recordSpent(job.jobId, costUsd, utcDay(now), ownerOf(job));
       // Settled twice per job (poll, then download): only the release that freed the slot
       // records the duration and hands off.
-      const freed = await deps.semaphore.release(job.jobId, ownerOf(job));
+      const freed = await releaseSlot(job);
       if (!freed) return;
       logger.info('Cost recorded as spent and slot released', { costUsd });
       if (job.startedAt !== undefined && deps.durations !== undefined) {
@@ -362,6 +480,18 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     async releaseUnrendered(job) {
       await deps.budget.release(job.jobId, utcDay(deps.clock()));
       if (await freeSlot(job)) logger.info('Slot and budget reservation released');
+    },
+
+    async failover(job) {
+      const now = deps.clock();
+      await deps.budget.release(job.jobId, utcDay(now));
+      await deps.store.enqueue(job, now.toISOString());
+      await markWaiting(job);
+      logger.info('Create refused by its deployment; back in the queue for another', {
+        deployment: job.deployment,
+      });
+      recordMetric('JobsDeferred', 1, { reason: 'failover' });
+      await freeSlot(job);
     },
 
     async returnToSchedule(job) {
@@ -400,7 +530,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       let kept = 0;
       for (const holder of await deps.semaphore.slotHolders()) {
         if (await isLeaked(holder)) {
-          await deps.semaphore.release(holder.jobId, holder.client);
+          await deps.semaphore.release(holder.jobId, holder.client, holder.deployment);
           released.push(holder.jobId);
         } else {
           kept += 1;

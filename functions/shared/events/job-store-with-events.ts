@@ -109,8 +109,8 @@ export class JobStoreWithEvents implements JobStore {
     return this.#store.countWaiting(client, options);
   }
 
-  markStarted(jobId: string, at: string): Promise<void> {
-    return this.#store.markStarted(jobId, at);
+  markStarted(jobId: string, at: string, deployment?: string): Promise<void> {
+    return this.#store.markStarted(jobId, at, deployment);
   }
 
   claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean> {

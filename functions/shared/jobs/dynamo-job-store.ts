@@ -457,17 +457,27 @@ export class DynamoJobStore implements JobStore {
     return Math.min(count, options.max);
   }
 
-  async markStarted(jobId: string, at: string): Promise<void> {
+  async markStarted(jobId: string, at: string, deployment?: string): Promise<void> {
     const active = whileIn(ACTIVE_STATUSES);
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET #startedAt = if_not_exists(#startedAt, :at)',
+          UpdateExpression: `SET #startedAt = if_not_exists(#startedAt, :at)${
+            deployment === undefined ? '' : ', #deployment = :deployment'
+          }`,
           ConditionExpression: active.expression,
-          ExpressionAttributeNames: { '#status': 'status', '#startedAt': 'startedAt' },
-          ExpressionAttributeValues: { ...active.values, ':at': at },
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#startedAt': 'startedAt',
+            ...(deployment === undefined ? {} : { '#deployment': 'deployment' }),
+          },
+          ExpressionAttributeValues: {
+            ...active.values,
+            ':at': at,
+            ...(deployment === undefined ? {} : { ':deployment': deployment }),
+          },
         }),
       );
     } catch (error) {

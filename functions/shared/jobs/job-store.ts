@@ -85,8 +85,11 @@ export interface JobStore {
    * further than `max`.
    */
   countWaiting(client: string, options: { before?: Job; max: number }): Promise<number>;
-  /** Stamps `startedAt` (the first admission only) on a job that has not ended. */
-  markStarted(jobId: string, at: string): Promise<void>;
+  /**
+   * Stamps `startedAt` (the first admission only) on a job that has not ended, and the
+   * deployment its slot is on (every admission: a failover moves it).
+   */
+  markStarted(jobId: string, at: string, deployment?: string): Promise<void>;
   /**
    * Claims a deferred QUEUED job for starting: sets `deferred: false` and `executionName`
    * atomically, only if it is still QUEUED and deferred. Returns false when another run claimed

@@ -97,6 +97,13 @@ export interface Job {
   share?: ClientShare;
   /** When admission gave the job its slot and reservation (the first time). */
   startedAt?: string;
+  /**
+   * The provider deployment its slot is on (a model's `deployments`; `default` for a model
+   * without): every provider call for its provider job goes there.
+   */
+  deployment?: string;
+  /** A remix: the deployment that holds the source video (the remix is created there). */
+  remixOfDeployment?: string;
   /** Deferred jobs wait as QUEUED until a scheduled batch run starts them. */
   deferred: boolean;
   /** Why a job waits: submitted as deferred, or put back because the daily budget ran out. */

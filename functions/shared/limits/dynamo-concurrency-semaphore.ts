@@ -3,7 +3,13 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import { conditionFailure } from '../aws/dynamodb-refusals.ts';
 import { now } from '../clock.ts';
 import { DEFAULT_CLIENT } from '../jobs/job.ts';
-import type { ClientSlots, ConcurrencySemaphore, SlotHolder, SlotPoolState } from './limits.ts';
+import type {
+  ClientSlots,
+  ConcurrencySemaphore,
+  DeploymentSlot,
+  SlotHolder,
+  SlotPoolState,
+} from './limits.ts';
 import { concurrencyKey } from './limits-table.ts';
 
 export interface DynamoConcurrencySemaphoreOptions {
@@ -27,6 +33,8 @@ const CLIENT_CAP = 'cap#';
 const CLIENT_SERVED = 'served#';
 const CLIENT_MARKED = 'marked#';
 const CLIENT_CLOCK = 'vclock#';
+/** Per-deployment holders: `holders@<deployment>` (deployment ids hold no `@`). */
+const DEPLOYMENT_HOLDERS = 'holders@';
 
 /**
  * The slot pool as one item: `holders` (string set) names every job holding a slot and
@@ -57,9 +65,16 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
 
   async acquire(
     jobId: string,
-    owner: { client: string; maxConcurrent?: number; weight?: number } = { client: DEFAULT_CLIENT },
+    owner: {
+      client: string;
+      maxConcurrent?: number;
+      weight?: number;
+      deployment?: DeploymentSlot;
+    } = { client: DEFAULT_CLIENT },
   ): Promise<boolean> {
     const capped = owner.maxConcurrent !== undefined;
+    const deployment = owner.deployment;
+    const deploymentCapped = deployment?.maxConcurrent !== undefined;
     // ADD, not SET: concurrent acquires of one client each move its clock, none lost.
     const tick = 1 / (owner.weight ?? 1);
     try {
@@ -67,15 +82,18 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
         new UpdateCommand({
           TableName: this.#tableName,
           Key: concurrencyKey(),
-          UpdateExpression: 'ADD #holders :holder, #mine :holder, #clock :tick SET #served = :now',
+          UpdateExpression: `ADD #holders :holder, #mine :holder, #clock :tick${
+            deployment ? ', #there :holder' : ''
+          } SET #served = :now`,
           ConditionExpression: `NOT contains(#holders, :jobId) AND (attribute_not_exists(#holders) OR size(#holders) < :limit)${
             capped ? ' AND (attribute_not_exists(#mine) OR size(#mine) < :cap)' : ''
-          }`,
+          }${deploymentCapped ? ' AND (attribute_not_exists(#there) OR size(#there) < :deploymentCap)' : ''}`,
           ExpressionAttributeNames: {
             '#holders': HOLDERS,
             '#mine': CLIENT_HOLDERS + owner.client,
             '#served': CLIENT_SERVED + owner.client,
             '#clock': CLIENT_CLOCK + owner.client,
+            ...(deployment ? { '#there': DEPLOYMENT_HOLDERS + deployment.id } : {}),
           },
           ExpressionAttributeValues: {
             ':tick': tick,
@@ -84,6 +102,7 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
             ':jobId': jobId,
             ':now': this.#now().toISOString(),
             ...(capped ? { ':cap': owner.maxConcurrent } : {}),
+            ...(deploymentCapped ? { ':deploymentCap': deployment?.maxConcurrent } : {}),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -98,7 +117,11 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
     }
   }
 
-  async release(jobId: string, client: string = DEFAULT_CLIENT): Promise<boolean> {
+  async release(
+    jobId: string,
+    client: string = DEFAULT_CLIENT,
+    deployment?: string,
+  ): Promise<boolean> {
     // Only a holder's DELETE goes through: the answer tells whether a slot was freed. The last
     // DELETE removes a set.
     try {
@@ -106,9 +129,13 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
         new UpdateCommand({
           TableName: this.#tableName,
           Key: concurrencyKey(),
-          UpdateExpression: 'DELETE #holders :holder, #mine :holder',
+          UpdateExpression: `DELETE #holders :holder, #mine :holder${deployment ? ', #there :holder' : ''}`,
           ConditionExpression: 'contains(#holders, :jobId)',
-          ExpressionAttributeNames: { '#holders': HOLDERS, '#mine': CLIENT_HOLDERS + client },
+          ExpressionAttributeNames: {
+            '#holders': HOLDERS,
+            '#mine': CLIENT_HOLDERS + client,
+            ...(deployment ? { '#there': DEPLOYMENT_HOLDERS + deployment } : {}),
+          },
           ExpressionAttributeValues: { ':holder': new Set([jobId]), ':jobId': jobId },
         }),
       );
@@ -126,24 +153,41 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
   async slotHolders(): Promise<SlotHolder[]> {
     const item = await this.#item();
     const clientOf = new Map<string, string>();
+    const deploymentOf = new Map<string, string>();
     for (const [name, value] of Object.entries(item)) {
-      if (!name.startsWith(CLIENT_HOLDERS)) continue;
-      for (const jobId of stringsOf(value)) clientOf.set(jobId, name.slice(CLIENT_HOLDERS.length));
+      if (name.startsWith(CLIENT_HOLDERS)) {
+        for (const jobId of stringsOf(value))
+          clientOf.set(jobId, name.slice(CLIENT_HOLDERS.length));
+      } else if (name.startsWith(DEPLOYMENT_HOLDERS)) {
+        for (const jobId of stringsOf(value)) {
+          deploymentOf.set(jobId, name.slice(DEPLOYMENT_HOLDERS.length));
+        }
+      }
     }
     return stringsOf(item[HOLDERS])
       .sort()
-      .map((jobId) => ({ jobId, client: clientOf.get(jobId) ?? DEFAULT_CLIENT }));
+      .map((jobId) => {
+        const deployment = deploymentOf.get(jobId);
+        return {
+          jobId,
+          client: clientOf.get(jobId) ?? DEFAULT_CLIENT,
+          ...(deployment === undefined ? {} : { deployment }),
+        };
+      });
   }
 
   async state(): Promise<SlotPoolState> {
     const item = await this.#item();
     const clients: Record<string, ClientSlots> = {};
+    const deployments: SlotPoolState['deployments'] = {};
     const entry = (client: string): ClientSlots => {
       clients[client] ??= { running: 0, holders: [], waiting: false, weight: 1, virtualClock: 0 };
       return clients[client];
     };
     for (const [name, value] of Object.entries(item)) {
-      if (name.startsWith(CLIENT_HOLDERS)) {
+      if (name.startsWith(DEPLOYMENT_HOLDERS)) {
+        deployments[name.slice(DEPLOYMENT_HOLDERS.length)] = { holders: stringsOf(value).sort() };
+      } else if (name.startsWith(CLIENT_HOLDERS)) {
         const slots = entry(name.slice(CLIENT_HOLDERS.length));
         slots.holders = stringsOf(value).sort();
         slots.running = slots.holders.length;
@@ -158,7 +202,7 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
       }
     }
     for (const client of stringsOf(item[WAITING])) entry(client).waiting = true;
-    return { limit: this.limit, inUse: stringsOf(item[HOLDERS]).length, clients };
+    return { limit: this.limit, inUse: stringsOf(item[HOLDERS]).length, clients, deployments };
   }
 
   async markWaiting(

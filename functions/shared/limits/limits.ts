@@ -9,6 +9,8 @@
 export interface SlotHolder {
   jobId: string;
   client: string;
+  /** The provider deployment its slot is on, when its model has deployments. */
+  deployment?: string;
 }
 
 /** One client as the fair share sees it (slot-pool item; functions/shared/admission). */
@@ -35,6 +37,14 @@ export interface SlotPoolState {
   limit: number;
   inUse: number;
   clients: Record<string, ClientSlots>;
+  /** The jobs holding a slot on each provider deployment (`holders@<deployment>`). */
+  deployments: Record<string, { holders: string[] }>;
+}
+
+/** The provider deployment a slot is taken on, and that deployment's own cap. */
+export interface DeploymentSlot {
+  id: string;
+  maxConcurrent?: number;
 }
 
 /**
@@ -49,10 +59,15 @@ export interface ConcurrencySemaphore {
    */
   acquire(
     jobId: string,
-    owner?: { client: string; maxConcurrent?: number; weight?: number },
+    owner?: {
+      client: string;
+      maxConcurrent?: number;
+      weight?: number;
+      deployment?: DeploymentSlot;
+    },
   ): Promise<boolean>;
   /** Gives the job's slot back; true when it held one (false: a no-op). */
-  release(jobId: string, client?: string): Promise<boolean>;
+  release(jobId: string, client?: string, deployment?: string): Promise<boolean>;
   /** The jobs holding a slot now (the scheduler's sweep reclaims leaked ones). */
   holders(): Promise<string[]>;
   /** The jobs holding a slot, with their clients. */

@@ -20,6 +20,7 @@ const poolOf = (clients: Record<string, ClientSlots>, limit = 10): SlotPoolState
   limit,
   inUse: Object.values(clients).reduce((sum, client) => sum + client.running, 0),
   clients,
+  deployments: {},
 });
 
 const clientsOf = (entries: Record<string, Partial<ClientSlots>>): Record<string, ClientSlots> =>

@@ -187,6 +187,7 @@ describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
     'marked#bob': '2026-03-01T09:31:00.000Z',
     'vclock#alice': 3,
     'vclock#bob': 1.5,
+    'holders@eastus': new Set(['job_b1']),
   };
 
   it("names each holder's client; a holder from before the per-client sets is the default client's", async () => {
@@ -194,7 +195,7 @@ describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
 
     expect(await semaphore.slotHolders()).toEqual([
       { jobId: 'job_a1', client: 'alice' },
-      { jobId: 'job_b1', client: 'bob' },
+      { jobId: 'job_b1', client: 'bob', deployment: 'eastus' },
       { jobId: 'job_old', client: 'default' },
     ]);
   });
@@ -227,6 +228,7 @@ describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
         },
         carol: { running: 0, holders: [], waiting: true, weight: 1, virtualClock: 0 },
       },
+      deployments: { eastus: { holders: ['job_b1'] } },
     });
     expect(dynamo).toHaveReceivedCommandWith(GetCommand, {
       TableName: TABLE,
@@ -238,7 +240,7 @@ describe('DynamoConcurrencySemaphore.slotHolders and state', () => {
   it('is an empty pool when the item does not exist', async () => {
     dynamo.on(GetCommand).resolves({});
 
-    expect(await semaphore.state()).toEqual({ limit: 2, inUse: 0, clients: {} });
+    expect(await semaphore.state()).toEqual({ limit: 2, inUse: 0, clients: {}, deployments: {} });
   });
 });
 
