@@ -96,11 +96,13 @@ export const handler = withObservability(
     // running jobs read their standing. Imported on first use like S3: a cold start that submits
     // or lists done jobs does not load them.
     const admissionParts = loadedOnFirstUse(async () => {
-      const [{ createAdmission }, { DynamoDurationStats }, { standingOf }] = await Promise.all([
-        import('../shared/admission/admission.ts'),
-        import('../shared/admission/duration-stats.ts'),
-        import('../shared/admission/queue-standing.ts'),
-      ]);
+      const [{ createAdmission }, { DynamoDurationStats }, { standingOf }, { deploymentsOf }] =
+        await Promise.all([
+          import('../shared/admission/admission.ts'),
+          import('../shared/admission/duration-stats.ts'),
+          import('../shared/admission/queue-standing.ts'),
+          import('../shared/provider/deployments.ts'),
+        ]);
       const durations = new DynamoDurationStats({
         client: dynamoDb(),
         tableName: config.jobsTableName,
@@ -116,6 +118,7 @@ export const handler = withObservability(
         durations,
         // A hand-off may cancel a waiting job whose start timeout passed: announced like a cancel.
         notify,
+        deploymentsOf: (job) => deploymentsOf(config.provider, job.model),
       });
       return {
         admission,

@@ -13,6 +13,7 @@ import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { countingSchedulerRuns } from '../shared/observability/scheduler-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
+import { deploymentsOf } from '../shared/provider/deployments.ts';
 import { createSfnWorkflowExecutions } from '../shared/scheduler/sfn-workflow-executions.ts';
 import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts';
 import { createSchedulerHandler } from './scheduler-handler.ts';
@@ -28,6 +29,7 @@ export const handler = withObservability(
         'jobsTableName',
         'jobEventsBusName',
         'stateMachineArn',
+        'provider',
         'limits',
         'webhookDelivery',
       ]);
@@ -37,6 +39,8 @@ export const handler = withObservability(
         executions: createSfnWorkflowExecutions(sfn(), config.stateMachineArn),
         semaphore: limits.semaphore,
         budget: limits.budget,
+        // Each model's deployments, where the run's hand-offs place slots.
+        deploymentsOf: (job) => deploymentsOf(config.provider, job.model),
         clock: now,
         notify: webhookNotifierOnFirstUse(config.webhookDelivery),
         logger,

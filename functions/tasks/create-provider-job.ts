@@ -37,6 +37,13 @@ import { loggableError } from '../shared/observability/loggable-error.ts';
 import { logger } from '../shared/observability/observability.ts';
 import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
+import { DEFAULT_DEPLOYMENT } from '../shared/provider/deployments.ts';
+import {
+  ProviderRateLimitedError,
+  ProviderRejectedError,
+  ProviderTransientError,
+} from '../shared/provider/provider-errors.ts';
+import type { ProviderVideo } from '../shared/provider/provider-video.ts';
 import type { InputReference } from '../shared/provider/video-provider.ts';
 import { taskProviderSource } from '../shared/provider-factory/bedrock-provider-source.ts';
 import type { ReadUpload } from '../shared/storage/uploads.ts';
@@ -95,6 +102,18 @@ interface CreateInput {
   rateWaits?: number | undefined;
 }
 
+/**
+ * A create the provider definitely refused, having made nothing: an answered 5xx other than a
+ * gateway's (502/504 are ambiguous), a refused connection, a 429, or 401/403 (this deployment's
+ * key). Such a job is safe to create on another deployment.
+ */
+export function isDefiniteRefusal(error: unknown): error is Error {
+  if (error instanceof ProviderRateLimitedError || error instanceof ProviderTransientError) {
+    return true;
+  }
+  return error instanceof ProviderRejectedError && (error.status === 401 || error.status === 403);
+}
+
 /** The Idempotency-Key sent with the create: stable per job, distinct from users' own keys. */
 export function providerIdempotencyKey(jobId: string): string {
   return `sora-pipeline-${jobId}`;
@@ -121,7 +140,7 @@ export function createCreateProviderJobHandler(
 
       try {
         const takeRequest = () => limits.rateLimiter.tryTake(deps.clock());
-        const provider = await deps.provider();
+        const provider = await deps.provider(job.deployment);
         if (job.createAttemptedAt) {
           if (!(await takeRequest())) return await waitForRequests(deps, job, input);
           const adopted = await reconcile(deps, provider, job);
@@ -130,22 +149,40 @@ export function createCreateProviderJobHandler(
         if (!(await takeRequest())) return await waitForRequests(deps, job, input);
 
         const attempted = await deps.store.markCreateAttempt(jobId, deps.clock().toISOString());
-        // A remix starts from the provider's copy of the source video, with the same parameters.
-        const video =
-          job.remixOfProviderJobId === undefined
-            ? await provider.create({
-                prompt: job.prompt,
-                model: job.model,
-                size: job.size,
-                seconds: job.seconds,
-                inputReference: await referenceImage(deps, job),
-                idempotencyKey: providerIdempotencyKey(jobId),
-                jobId,
-              })
-            : await provider.remix(job.remixOfProviderJobId, {
-                prompt: job.prompt,
-                idempotencyKey: providerIdempotencyKey(jobId),
-              });
+        const deployment = job.deployment ?? DEFAULT_DEPLOYMENT;
+        let video: ProviderVideo;
+        try {
+          // A remix starts from the provider's copy of the source video, with the same parameters.
+          video =
+            job.remixOfProviderJobId === undefined
+              ? await provider.create({
+                  prompt: job.prompt,
+                  model: job.model,
+                  size: job.size,
+                  seconds: job.seconds,
+                  inputReference: await referenceImage(deps, job),
+                  idempotencyKey: providerIdempotencyKey(jobId),
+                  jobId,
+                })
+              : await provider.remix(job.remixOfProviderJobId, {
+                  prompt: job.prompt,
+                  idempotencyKey: providerIdempotencyKey(jobId),
+                });
+        } catch (error) {
+          // Refused before anything was made there: counted against the deployment's health,
+          // and the job goes back to its queue for a deployment that can take it (never paid,
+          // never failed for it). An ambiguous create is not a refusal: it is reconciled on this
+          // very deployment by the retry, never created elsewhere.
+          if (!isDefiniteRefusal(error)) throw error;
+          await limits.health?.recordFailure(deployment, deps.clock(), error.name);
+          logger.warn('Create refused by the deployment; failing over', {
+            deployment,
+            error: loggableError(error),
+          });
+          await limits.admission(input.stateMachineArn).failover(attempted);
+          return waiting('deferred', 0);
+        }
+        await limits.health?.recordSuccess(deployment, deps.clock());
         try {
           await deps.store.recordProviderJob(jobId, {
             providerJobId: video.id,

@@ -99,7 +99,7 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
           'The provider request allowance of this minute is spent; the download waits',
         );
       }
-      const provider = await deps.provider();
+      const provider = await deps.provider(job.deployment);
       // A resumed job may find its whole video stored by the execution that died.
       const adopted = job.resumeCount ? await deps.storage.findVideo(jobId) : undefined;
       if (adopted)

@@ -86,7 +86,7 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
           error: null,
         };
       }
-      const provider = await deps.provider();
+      const provider = await deps.provider(job.deployment);
       const video = await provider.retrieve(job.providerJobId);
       await deps.store.recordProgress(job.jobId, {
         providerStatus: video.status,

@@ -168,14 +168,24 @@ export function createRecordFailureHandler(
 export const handler = withObservability(
   'record-failure',
   lazyHandler(() => {
-    const config = readConfig(['jobsTableName', 'jobEventsBusName', 'limits', 'webhookDelivery']);
+    const config = readConfig([
+      'jobsTableName',
+      'jobEventsBusName',
+      'provider',
+      'limits',
+      'webhookDelivery',
+    ]);
     const store = productionJobStore(config.jobsTableName, config.jobEventsBusName);
     // Its own announcements, and a start-timeout cancel a hand-off of its makes.
     const notify = productionNotifier(config.webhookDelivery);
     return createRecordFailureHandler({
       store,
       clock: systemClock,
-      limits: productionTaskLimits(store, config.jobsTableName, config.limits, { notify }),
+      // The catalogue names each model's deployments, where its hand-offs place slots.
+      limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        provider: config.provider,
+        notify,
+      }),
       executionsOf: (stateMachineArn) => workflowExecutionsOnFirstUse(stateMachineArn),
       notify,
     });

@@ -12,6 +12,7 @@ import type { JobStore } from '../shared/jobs/job-store.ts';
 import type { RequestRateLimiter } from '../shared/limits/limits.ts';
 import type { LimitsConfig } from '../shared/limits/limits-config.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
+import { deploymentsOf } from '../shared/provider/deployments.ts';
 import { estimateCostUsd, type ProviderSettings } from '../shared/provider/provider-config.ts';
 import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
 import type { NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
@@ -24,6 +25,11 @@ export interface TaskLimits {
    */
   admission(stateMachineArn: string | undefined): Admission;
   rateLimiter: RequestRateLimiter;
+  /** Each deployment's circuit breaker, told how its creates went (absent: not tracked). */
+  health?: {
+    recordFailure(deployment: string, now: Date, reason: string): Promise<unknown>;
+    recordSuccess(deployment: string, now: Date): Promise<unknown>;
+  };
   /** The job's cost at the catalogue's current prices. */
   priceOf(job: Job): number;
   /** 0 <= x < 1, for jittered waits. */
@@ -53,8 +59,8 @@ export function catalogPrices(config: ProviderSettings): (job: Job) => number {
 }
 
 /**
- * The production limits of a task on the jobs table, over the task's job store. `provider`
- * prices jobs (the catalogue); record-failure, which never prices, passes none.
+ * The production limits of a task on the jobs table, over the task's job store. `provider` (the
+ * catalogue) prices jobs and names each model's deployments, where admission places slots.
  */
 export function productionTaskLimits(
   store: JobStore,
@@ -78,6 +84,9 @@ export function productionTaskLimits(
         clock: systemClock,
         durations,
         notify,
+        ...(provider === undefined
+          ? {}
+          : { deploymentsOf: (job: Job) => deploymentsOf(provider, job.model) }),
         executions:
           stateMachineArn === undefined ? undefined : workflowExecutionsOnFirstUse(stateMachineArn),
       }),

@@ -229,11 +229,13 @@ export class PipelineStack extends Stack {
       .useJobEvents(this.jobEvents)
       .useSecret(stateful.providerApiKeySecret, 'PROVIDER_SECRET_ID')
       .notifiesWebhooks(webhookMachine);
+    // The catalogue names each model's deployments, where its hand-offs place slots.
     const recordFailure = fn(
       'recordFailure',
       'Records a job FAILED with its reason',
       Duration.seconds(30),
       256,
+      provider.environment,
     )
       .useJobsTable(stateful.jobsTable, { queryIndexes: HAND_OFF_INDEXES })
       .useLimits(limits)
@@ -344,6 +346,7 @@ export class PipelineStack extends Stack {
       'Scheduled run: starts deferred jobs within the limits, sweeps stuck jobs and slots',
       Duration.minutes(5),
       256,
+      provider.environment,
     )
       .useJobsTable(stateful.jobsTable, { queryIndexes: true })
       .useLimits(limits)

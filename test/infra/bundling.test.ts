@@ -106,6 +106,8 @@ describe('a bundled pipeline function', () => {
         env: {
           PATH: process.env.PATH ?? '',
           JOBS_TABLE_NAME: 'jobs',
+          // The catalogue (its deployments), as the stack sets it.
+          PROVIDER_BASE_URL: 'https://videos.example.com/v1',
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
           AWS_SECRET_ACCESS_KEY: 'not-a-secret',

@@ -288,7 +288,13 @@ describe('environment (docs/architecture.md)', () => {
     ],
     [
       'recordFailure',
-      ['JOBS_TABLE_NAME', 'LIMITS', 'JOB_EVENTS_BUS_NAME', 'WEBHOOK_STATE_MACHINE_ARN'],
+      [
+        'JOBS_TABLE_NAME',
+        'PROVIDER_BASE_URL',
+        'LIMITS',
+        'JOB_EVENTS_BUS_NAME',
+        'WEBHOOK_STATE_MACHINE_ARN',
+      ],
     ],
     // No LIMITS: the workflow's AdmitJob step admits a dropped job, not the intake.
     [
@@ -300,6 +306,7 @@ describe('environment (docs/architecture.md)', () => {
       [
         'JOBS_TABLE_NAME',
         'STATE_MACHINE_ARN',
+        'PROVIDER_BASE_URL',
         'LIMITS',
         'JOB_EVENTS_BUS_NAME',
         'WEBHOOK_STATE_MACHINE_ARN',

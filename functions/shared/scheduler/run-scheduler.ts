@@ -1,4 +1,9 @@
-import { type Admission, createAdmission, startTimedOut } from '../admission/admission.ts';
+import {
+  type Admission,
+  type AdmissionDeps,
+  createAdmission,
+  startTimedOut,
+} from '../admission/admission.ts';
 import { isTerminal, type Job, type JobStatus, ownerOf } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
@@ -58,6 +63,8 @@ export interface SchedulerDeps {
   settings?: Partial<SchedulerSettings>;
   /** Announces `video.failed` of a job the sweep closes (absent: no webhooks). */
   notify?: NotifyWebhook;
+  /** Each model's provider deployments, where hand-offs place slots (absent: none). */
+  deploymentsOf?: AdmissionDeps['deploymentsOf'];
 }
 
 export interface SchedulerSummary {

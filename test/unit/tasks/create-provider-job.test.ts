@@ -40,7 +40,7 @@ function handler() {
     store: world.store,
     provider: async () => world.provider,
     clock: world.clock,
-    limits: inMemoryTaskLimits(),
+    limits: inMemoryTaskLimits({ store: world.store, clock: world.clock }),
   });
 }
 
@@ -162,13 +162,18 @@ describe('create-provider-job', () => {
     expect(retried.status).toBe('queued');
   });
 
-  it('lets a provider outage surface as ProviderTransientError for the state machine to retry', async () => {
+  it('takes a create refused by a provider outage (a definite refusal) back to the queue: no provider job, no failure', async () => {
     const job = seedJob();
     world.sim.configure({ failNextRequests: 1 });
 
-    const result = handler()({ jobId: job.jobId });
+    const result = await handler()({ jobId: job.jobId, stateMachineArn: 'arn:sm' });
 
-    await expect(result).rejects.toThrow(ProviderTransientError);
+    expect(result.status).toBe('deferred');
+    expect(await stored(job.jobId)).toMatchObject({
+      status: 'QUEUED',
+      deferred: true,
+      deferredReason: 'capacity',
+    });
     expect((await stored(job.jobId)).providerJobId).toBeUndefined();
   });
 
