@@ -8,7 +8,7 @@ import { VideoProvider } from '../provider/video-provider.ts';
 import { readSecretString } from '../secrets/read-secret.ts';
 
 /** Hands out the provider; async because the API key comes from Secrets Manager. */
-export type ProviderSource = () => Promise<JobProvider>;
+export type ProviderSource = (deployment?: string) => Promise<JobProvider>;
 
 export interface ProviderSourceOptions {
   /** The provider settings (readConfig's `provider`). */
