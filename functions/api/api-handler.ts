@@ -175,7 +175,11 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       return submitted(request, event, {
         source: 'api',
         ...submitter(caller),
-        remixOf: { jobId: source.jobId, providerJobId: source.providerJobId },
+        remixOf: {
+          jobId: source.jobId,
+          providerJobId: source.providerJobId,
+          ...(source.deployment === undefined ? {} : { deployment: source.deployment }),
+        },
       });
     },
 

@@ -42,7 +42,7 @@ export interface SubmitJobContext {
   /** The batch the job is part of (a dropped file). */
   batchId?: string;
   /** A remix of this completed job (whose model, size and seconds the request repeats). */
-  remixOf?: { jobId: string; providerJobId: string };
+  remixOf?: { jobId: string; providerJobId: string; deployment?: string };
   /**
    * The uploads the caller may name as `input_reference.key`. Absent: the client's own
    * (`uploads/<client>/`), or any key under `uploads/` when there is no client (the drop folder,
@@ -141,6 +141,10 @@ export async function submitJob(
   job.client = context.client ?? DEFAULT_CLIENT;
   if (context.share !== undefined) job.share = { ...context.share };
   if (context.remixOf !== undefined) job.remixOfProviderJobId = context.remixOf.providerJobId;
+  // The source video lives on one deployment: the remix is created there.
+  if (context.remixOf?.deployment !== undefined) {
+    job.remixOfDeployment = context.remixOf.deployment;
+  }
   if (context.batchId !== undefined) job.batchId = context.batchId;
   // A deferred job gets its execution name when the scheduler claims it.
   if (fields.deferred) job.deferredReason = 'scheduled';
