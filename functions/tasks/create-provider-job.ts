@@ -139,7 +139,11 @@ export function createCreateProviderJobHandler(
       }
 
       try {
-        const takeRequest = () => limits.rateLimiter.tryTake(deps.clock());
+        // The deployment-wide allowance, then the job's deployment's own if it has one.
+        const deploymentRate = limits.deploymentRate?.(job);
+        const takeRequest = async () =>
+          (await limits.rateLimiter.tryTake(deps.clock())) &&
+          (deploymentRate === undefined || (await deploymentRate.tryTake(deps.clock())));
         const provider = await deps.provider(job.deployment);
         if (job.createAttemptedAt) {
           if (!(await takeRequest())) return await waitForRequests(deps, job, input);

@@ -62,7 +62,7 @@ export interface DownloadVideoDeps {
   provider: TaskProviderSource;
   storage: Pick<VideoStorage, 'putVideo' | 'putImage' | 'findVideo'>;
   clock: Clock;
-  limits: Pick<TaskLimits, 'admission' | 'rateLimiter' | 'priceOf'>;
+  limits: Pick<TaskLimits, 'admission' | 'rateLimiter' | 'priceOf' | 'deploymentRate'>;
   /** Announces video.completed to the job's webhook (default: nothing sent). */
   notify?: NotifyWebhook;
 }
@@ -93,7 +93,11 @@ export function createDownloadVideoHandler(deps: DownloadVideoDeps): TaskHandler
       if (!job.providerJobId) {
         throw new ProviderJobMissingError(`Job ${jobId} has no provider job to download`);
       }
-      if (!(await deps.limits.rateLimiter.tryTake(deps.clock()))) {
+      const deploymentRate = deps.limits.deploymentRate?.(job);
+      const allowed =
+        (await deps.limits.rateLimiter.tryTake(deps.clock())) &&
+        (deploymentRate === undefined || (await deploymentRate.tryTake(deps.clock())));
+      if (!allowed) {
         recordMetric('RateLimitWaits');
         throw new RequestRateLimitedError(
           'The provider request allowance of this minute is spent; the download waits',

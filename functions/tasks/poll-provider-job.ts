@@ -46,7 +46,7 @@ export interface PollProviderJobDeps {
   store: JobStore;
   provider: TaskProviderSource;
   clock: Clock;
-  limits: Pick<TaskLimits, 'rateLimiter' | 'random' | 'priceOf' | 'admission'>;
+  limits: Pick<TaskLimits, 'rateLimiter' | 'random' | 'priceOf' | 'admission' | 'deploymentRate'>;
 }
 
 const inputSchema = z.object({
@@ -73,7 +73,11 @@ export function createPollProviderJobHandler(deps: PollProviderJobDeps): TaskHan
         throw new ProviderJobMissingError(`Job ${job.jobId} has no provider job to poll`);
       }
       const now = deps.clock();
-      if (!(await deps.limits.rateLimiter.tryTake(now))) {
+      const deploymentRate = deps.limits.deploymentRate?.(job);
+      const allowed =
+        (await deps.limits.rateLimiter.tryTake(now)) &&
+        (deploymentRate === undefined || (await deploymentRate.tryTake(now)));
+      if (!allowed) {
         const waitSeconds = rateWaitSeconds(now, deps.limits.random);
         logger.info('Provider request allowance spent this minute; poll skipped', { waitSeconds });
         recordMetric('RateLimitWaits');

@@ -9,6 +9,7 @@ import { DynamoDurationStats } from '../shared/admission/duration-stats.ts';
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
 import type { Job } from '../shared/jobs/job.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
+import { DynamoRequestRateLimiter } from '../shared/limits/dynamo-request-rate-limiter.ts';
 import type { RequestRateLimiter } from '../shared/limits/limits.ts';
 import type { LimitsConfig } from '../shared/limits/limits-config.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
@@ -25,6 +26,11 @@ export interface TaskLimits {
    */
   admission(stateMachineArn: string | undefined): Admission;
   rateLimiter: RequestRateLimiter;
+  /**
+   * A deployment's own request allowance (`requestsPerMinute` in its catalogue entry), taken
+   * with the deployment-wide one; undefined when it has none.
+   */
+  deploymentRate?: (job: Job) => RequestRateLimiter | undefined;
   /** Each deployment's circuit breaker, told how its creates went (absent: not tracked). */
   health?: {
     recordFailure(deployment: string, now: Date, reason: string): Promise<unknown>;
@@ -73,6 +79,7 @@ export function productionTaskLimits(
   const { semaphore, rateLimiter, budget } = sharedLimits(client, tableName, limitsConfig);
   const durations = new DynamoDurationStats({ client, tableName });
   const priceOf = provider ? catalogPrices(provider) : (job: Job) => job.estimatedCostUsd;
+  const deploymentRates = new Map<string, DynamoRequestRateLimiter>();
   return {
     admission: (stateMachineArn) =>
       createAdmission({
@@ -91,6 +98,22 @@ export function productionTaskLimits(
           stateMachineArn === undefined ? undefined : workflowExecutionsOnFirstUse(stateMachineArn),
       }),
     rateLimiter,
+    deploymentRate: (job) => {
+      if (provider === undefined || job.deployment === undefined) return undefined;
+      const spec = deploymentsOf(provider, job.model).find((one) => one.id === job.deployment);
+      if (spec?.requestsPerMinute === undefined) return undefined;
+      let limiter = deploymentRates.get(spec.id);
+      if (limiter === undefined) {
+        limiter = new DynamoRequestRateLimiter({
+          client,
+          tableName,
+          requestsPerMinute: spec.requestsPerMinute,
+          deployment: spec.id,
+        });
+        deploymentRates.set(spec.id, limiter);
+      }
+      return limiter;
+    },
     priceOf,
     random: Math.random,
   };

@@ -8,6 +8,8 @@ export interface DynamoRequestRateLimiterOptions {
   tableName: string;
   /** Requests allowed per UTC minute (at least 1; use `unlimitedRequestRate` for none). */
   requestsPerMinute: number;
+  /** A provider deployment's own allowance (its items apart from the deployment-wide one). */
+  deployment?: string;
 }
 
 /**
@@ -20,6 +22,7 @@ export class DynamoRequestRateLimiter implements RequestRateLimiter {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #limit: number;
+  readonly #deployment: string | undefined;
 
   constructor(options: DynamoRequestRateLimiterOptions) {
     if (!Number.isInteger(options.requestsPerMinute) || options.requestsPerMinute < 1) {
@@ -28,6 +31,7 @@ export class DynamoRequestRateLimiter implements RequestRateLimiter {
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#limit = options.requestsPerMinute;
+    this.#deployment = options.deployment;
   }
 
   async tryTake(now: Date): Promise<boolean> {
@@ -35,7 +39,9 @@ export class DynamoRequestRateLimiter implements RequestRateLimiter {
     return countInWindow(
       this.#client,
       this.#tableName,
-      requestRateKey(utcMinute(now)),
+      requestRateKey(
+        this.#deployment === undefined ? utcMinute(now) : `${utcMinute(now)}@${this.#deployment}`,
+      ),
       this.#limit,
       minuteEnd,
     );
