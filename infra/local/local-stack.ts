@@ -55,11 +55,18 @@ import { bucketNotificationsFromTemplate, schedulesFromTemplate } from './local-
 import { assertPortFree } from './ports.ts';
 import { type RunningS3Local, startS3Local } from './s3-local.ts';
 import {
+  deploymentJournalFile,
+  type SimulatedDeployment,
+  type SimulatorDeployment,
+  simulatedDeployment,
+  startSimulatorPool,
+} from './simulator/pool.ts';
+import {
   type RunningSimulator,
   type SimulatorOptions,
   startSimulator,
 } from './simulator/simulator.ts';
-import { simulatorCatalogue } from './simulator-catalogue.ts';
+import { catalogueOnPool, simulatorCatalogue } from './simulator-catalogue.ts';
 import { stateMachinesFromTemplate } from './state-machine-definition.ts';
 import { createStateMachineRunner } from './state-machine-runner.ts';
 
@@ -74,6 +81,19 @@ export interface RealProvider {
   timeoutMs?: string;
   /** `api-key` for Azure OpenAI (PROVIDER_AUTH_HEADER). */
   authHeader?: string;
+}
+
+/** One simulated deployment of `simulatorPool`, and what the catalogue says of it. */
+export interface SimulatorPoolDeployment extends Omit<SimulatorDeployment, 'port'> {
+  /** Its weight in the catalogue (default 1). */
+  weight?: number;
+  /**
+   * The catalogue's `maxConcurrent`; default: the simulator's `maxConcurrentJobs`, the quota the
+   * pipeline must keep to. null declares none (a test that provokes the simulator's 429s).
+   */
+  maxConcurrent?: number | null;
+  /** The catalogue's `requestsPerMinute`; default: the simulator's, when it counts creates. */
+  requestsPerMinute?: number | null;
 }
 
 export interface LocalStackOptions {
@@ -110,8 +130,14 @@ export interface LocalStackOptions {
   clientSettings?: Record<string, ClientShareSettings>;
   /** A real provider; absent, the simulator runs. */
   provider?: RealProvider;
-  /** Simulator knobs (tests: rate limits, injected failures, ...). */
+  /** Simulator knobs (tests: rate limits, injected failures, ...); with a pool, for each one. */
   simulator?: Omit<SimulatorOptions, 'speed' | 'now' | 'apiKey' | 'port' | 'host' | 'journalFile'>;
+  /**
+   * A provider pool of simulators instead of one: each deployment is an independent simulator
+   * (own port, knobs over `simulator`'s, jobs, stats and journal), and every /v1/videos model of
+   * the catalogue lists them all as its `deployments`. Bedrock models stay on the first one.
+   */
+  simulatorPool?: readonly SimulatorPoolDeployment[];
   /** Extra CDK context for the synthesis, e.g. `{ 'limits:maxConcurrentJobs': '2' }`. */
   context?: Record<string, string>;
   /**
@@ -176,8 +202,13 @@ export interface LocalStack extends LocalStackInfo {
   limits: LocalStackLimits;
   /** The stack's (virtual) clock, ms since the epoch: `speed` times the wall clock. */
   clock: LocalClock;
-  /** The provider simulator, unless a real provider is configured. */
+  /** The provider simulator (a pool's first deployment), unless a real provider is configured. */
   simulator: RunningSimulator | undefined;
+  /**
+   * The simulators by deployment id: a `simulatorPool`'s, or `{ default: simulator }` (the id a
+   * model without deployments is served by); empty with a real provider.
+   */
+  simulators: Record<string, RunningSimulator>;
   stepFunctions: LocalStepFunctions;
   s3: RunningS3Local;
   dynamoDb: RunningDynamoDbLocal;
@@ -219,6 +250,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const step = options.onStep ?? (() => {});
   const speed = options.speed ?? 1;
   assertSpeedForProvider(speed, options.provider !== undefined);
+  if (options.provider && options.simulatorPool) {
+    throw new Error('startLocalStack: provider and simulatorPool exclude each other');
+  }
   const clientSettings = checkClientSettings(options.clientSettings ?? {}, options.clients ?? []);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -255,6 +289,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await rm(join(options.dataDir, CLOCK_FILE), { force: true });
     await rm(join(options.dataDir, EVENTS_FILE), { force: true });
     await rm(join(options.dataDir, SIMULATOR_FILE), { force: true });
+    for (const { id } of options.simulatorPool ?? []) {
+      await rm(deploymentJournalFile(join(options.dataDir, SIMULATOR_FILE), id), { force: true });
+    }
   }
   // One clock for everything on the stack, before anything records a time. A real provider
   // runs on the wall clock, and so must we (its timestamps are compared with ours).
@@ -294,27 +331,49 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   try {
     let simulator: RunningSimulator | undefined;
+    let simulators: Record<string, RunningSimulator> = {};
+    // The catalogue's `deployments` of every /v1/videos model, with a pool.
+    let poolDeployments: SimulatedDeployment[] | undefined;
     let providerKey: string;
     let providerBaseUrl: string;
     if (options.provider) {
       providerKey = options.provider.apiKey;
       providerBaseUrl = options.provider.baseUrl;
     } else {
-      step('starting the provider simulator');
       providerKey = `sk-local-${randomBytes(12).toString('hex')}`;
       // The simulator runs on the stack's clock, at its own speed 1: the clock is the fast one.
       // Its jobs are kept in the data directory, so a restart finds the renders the pipeline
       // waits for where they were (the clock never goes back).
       const journalFile = dataPath(SIMULATOR_FILE);
-      simulator = await startSimulator({
+      const shared = {
         ...options.simulator,
         speed: 1,
         now: clock.nowMs,
+        // One key for every deployment: the provider secret holds it, as one key on AWS may.
         apiKey: providerKey,
         ...(journalFile ? { journalFile } : {}),
-      });
-      const running = simulator;
-      stops.push(() => running.close());
+      };
+      if (options.simulatorPool) {
+        const pool = options.simulatorPool;
+        step(`starting ${pool.length} provider simulators (${pool.map((d) => d.id).join(', ')})`);
+        const running = await startSimulatorPool({
+          ...shared,
+          deployments: pool.map(({ id, knobs }) => ({ id, ...(knobs ? { knobs } : {}) })),
+        });
+        stops.push(() => running.close());
+        simulators = { ...running.byId };
+        simulator = running.get(pool[0]?.id ?? '');
+        poolDeployments = pool.map((deployment) =>
+          catalogueDeployment(deployment, running.get(deployment.id)),
+        );
+      } else {
+        step('starting the provider simulator');
+        const running = await startSimulator(shared);
+        stops.push(() => running.close());
+        simulator = running;
+        // The id deployments.ts gives the one deployment of a model that lists none.
+        simulators = { default: running };
+      }
       providerBaseUrl = simulator.baseURL;
     }
 
@@ -324,7 +383,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const { templates, stacks } = await synthesize({
       ...options.context,
       ...clientRateContext(options.clientRate),
-      ...providerContext(providerBaseUrl, options.provider, options.context),
+      ...providerContext(providerBaseUrl, options.provider, options.context, poolDeployments),
     });
     const resolver = localResolver(templates.pipeline, stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
@@ -346,7 +405,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => s3.stop());
     // The simulator writes Bedrock's output into this S3, as Bedrock writes into the bucket.
-    simulator?.connectS3(s3.endpoint);
+    for (const running of Object.values(simulators)) running.connectS3(s3.endpoint);
 
     const tokens = await localApiTokens(options.dataDir, options.clients ?? [], clientSettings);
     const { token } = tokens;
@@ -509,6 +568,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       limits,
       clock,
       simulator,
+      simulators,
       stepFunctions,
       s3,
       dynamoDb,
@@ -557,6 +617,7 @@ function providerContext(
   baseUrl: string,
   provider: RealProvider | undefined,
   given: Record<string, string> = {},
+  poolDeployments?: SimulatedDeployment[],
 ): Record<string, string> {
   const context: Record<string, string> = { 'provider:baseUrl': baseUrl };
   if (provider?.model) context['provider:model'] = provider.model;
@@ -566,8 +627,34 @@ function providerContext(
   if (!provider && given['provider:models'] === undefined) {
     context['provider:models'] = simulatorCatalogue();
   }
+  // A test's own catalogue is served by the pool too, unless its models name their deployments.
+  if (poolDeployments) {
+    const catalogue = given['provider:models'] ?? simulatorCatalogue();
+    context['provider:models'] = catalogueOnPool(catalogue, poolDeployments);
+  }
   if (!provider) context['bedrock:region'] = LOCAL_REGION;
   return context;
+}
+
+/** A pool deployment as the catalogue lists it: the simulator's limits unless overridden. */
+function catalogueDeployment(
+  deployment: SimulatorPoolDeployment,
+  simulator: RunningSimulator,
+): SimulatedDeployment {
+  const { maxConcurrent, requestsPerMinute, ...derived } = simulatedDeployment(
+    deployment.id,
+    simulator,
+  );
+  const declaredMax =
+    deployment.maxConcurrent === undefined ? maxConcurrent : deployment.maxConcurrent;
+  const declaredRate =
+    deployment.requestsPerMinute === undefined ? requestsPerMinute : deployment.requestsPerMinute;
+  return {
+    ...derived,
+    weight: deployment.weight ?? 1,
+    ...(declaredMax == null ? {} : { maxConcurrent: declaredMax }),
+    ...(declaredRate == null ? {} : { requestsPerMinute: declaredRate }),
+  };
 }
 
 /** The context keys of the `clientRate` option (none: cdk.json's or the default rate). */

@@ -180,6 +180,22 @@ describe('the simulator as Bedrock Runtime (official @aws-sdk/client-bedrock-run
     }
   });
 
+  it('answers every call with ServiceUnavailableException while unavailable', async () => {
+    sim.configure({ unavailable: true });
+    try {
+      await expect(
+        bedrock.send(start({ clientRequestToken: 'job-outage-1' })),
+      ).rejects.toBeInstanceOf(ServiceUnavailableException);
+      await expect(
+        bedrock.send(new ListAsyncInvokesCommand({ maxResults: 1 })),
+      ).rejects.toBeInstanceOf(ServiceUnavailableException);
+    } finally {
+      sim.configure({ unavailable: false });
+    }
+    const tokens = sim.stats.bedrockInvocations.map((invocation) => invocation.clientRequestToken);
+    expect(tokens).not.toContain('job-outage-1');
+  });
+
   it('reports a render failure as Failed with its failure message', async () => {
     const { invocationArn } = await bedrock.send(
       start({

@@ -81,6 +81,83 @@ describe('simulator CLI', () => {
     expect(await exited).toBe(0);
   });
 
+  it('runs one simulator per deployment, each with its own knobs, and prints their catalogue entry', async () => {
+    const { child, output, exited } = launch([
+      '--port',
+      '0',
+      '--api-key',
+      'cli-key',
+      '--max-concurrent-jobs',
+      '2',
+      '--deployments',
+      'eastus,westus',
+      '--knobs',
+      'westus={"unavailable":true}',
+    ]);
+    const [, list] = await waitForOutput(child, output, /"deployments": (\[.*\])\n/);
+    const deployments = JSON.parse(list ?? '') as {
+      id: string;
+      baseUrl: string;
+    }[];
+    const [east, west] = deployments;
+    const listVideos = (baseUrl = '') =>
+      fetch(`${baseUrl}/videos`, { headers: { authorization: 'Bearer cli-key' } });
+
+    const eastAnswer = await listVideos(east?.baseUrl);
+    const westAnswer = await listVideos(west?.baseUrl);
+    child.kill('SIGTERM');
+
+    expect(deployments).toEqual([
+      {
+        id: 'eastus',
+        baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1$/),
+        weight: 1,
+        maxConcurrent: 2,
+      },
+      {
+        id: 'westus',
+        baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1$/),
+        weight: 1,
+        maxConcurrent: 2,
+      },
+    ]);
+    expect(east?.baseUrl).not.toBe(west?.baseUrl);
+    expect(eastAnswer.status).toBe(200);
+    expect(westAnswer.status).toBe(503);
+    expect(output.stdout).toContain(
+      `Deployment westus: provider simulator listening on ${west?.baseUrl}`,
+    );
+    expect(output.stdout).toContain('answering 503 to everything');
+    expect(await exited).toBe(0);
+  });
+
+  it.each([
+    [['--deployments', 'eastus:99999'], "--deployments: the port of 'eastus' must be 0 to 65535"],
+    [
+      ['--deployments', 'eastus', '--knobs', 'westus={}'],
+      "--knobs names 'westus', which is not in --deployments",
+    ],
+    [['--deployments', 'eastus', '--knobs', 'eastus'], "--knobs expects ID=JSON, got 'eastus'"],
+    [['--knobs', 'eastus={}'], '--knobs needs --deployments'],
+  ])('refuses %j naming what is wrong', async (args, message) => {
+    const { output, exited } = launch(args);
+
+    expect(await exited).toBe(2);
+    expect(output.stderr).toContain(message);
+  });
+
+  it('names the deployment whose port is taken', async () => {
+    const taken = await startSimulator();
+    simulators.push(taken);
+
+    const { output, exited } = launch(['--deployments', `eastus:0,westus:${taken.port}`]);
+
+    expect(await exited).toBe(1);
+    expect(output.stderr).toContain(
+      `deployment westus: port 127.0.0.1:${taken.port} is already in use; pick another in --deployments`,
+    );
+  });
+
   it('explains a taken port in one line, without a stack trace', async () => {
     const taken = await startSimulator();
     simulators.push(taken);

@@ -188,6 +188,37 @@ describe('simulator knobs: server errors', () => {
     expect(sim.stats.serverErrors).toBe(2);
   });
 
+  it('answers every request with 503 and Retry-After while unavailable, starting nothing, until switched off', async () => {
+    const { client, sim } = await setup();
+    const { id } = await client.videos.create({ prompt: 'before the outage' });
+    sim.configure({ unavailable: true, failNextRequests: 1 });
+
+    const refused = await Promise.allSettled([
+      client.videos.create({ prompt: 'during the outage' }),
+      client.videos.retrieve(id),
+      client.videos.list(),
+      client.videos.delete(id),
+    ]);
+    sim.configure({ unavailable: false });
+    // The outage did not eat the failNextRequests budget: it is still due.
+    const budget = await client.videos.retrieve(id).catch((error: unknown) => error);
+    const served = await client.videos.retrieve(id);
+
+    for (const result of refused) {
+      expect(result).toMatchObject({ status: 'rejected', reason: { status: 503 } });
+    }
+    const [create] = refused;
+    expect(
+      (create as PromiseRejectedResult).reason.headers?.get('retry-after'),
+      'a 503 says when to come back',
+    ).toBe('1');
+    expect(budget).toMatchObject({ status: 503 });
+    expect(served.id).toBe(id);
+    expect(sim.stats.creates).toBe(1);
+    expect(sim.stats.responsesByStatus).toMatchObject({ 503: 5 });
+    expect(sim.stats.responsesByStatus[500]).toBeUndefined();
+  });
+
   it('answers every request with a 5xx at serverErrorRate 1', async () => {
     const { client, sim } = await setup({ serverErrorRate: 1 });
 

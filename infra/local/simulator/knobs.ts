@@ -42,6 +42,12 @@ export interface SimulatorKnobs {
   serverErrorRate: number;
   /** The next N requests answer 503 with Retry-After. */
   failNextRequests: number;
+  /**
+   * Every request answers 503 with Retry-After, Bedrock's too: a deployment that is down. Unlike
+   * `failNextRequests` nothing runs out, and unlike `serverErrorRate: 1` (half of them 500)
+   * every answer is the same refusal, so a health check sees one steady outage.
+   */
+  unavailable: boolean;
   /** Added before every response. */
   latencyMs: number;
   /**
@@ -78,6 +84,7 @@ export const defaultKnobs: Omit<SimulatorKnobs, 'seed'> = {
   maxConcurrentJobs: null,
   serverErrorRate: 0,
   failNextRequests: 0,
+  unavailable: false,
   latencyMs: 0,
   dropNextCreateResponses: 0,
   dropConnectionAfterBytes: null,
@@ -108,6 +115,7 @@ export const knobsSchema = z
     maxConcurrentJobs: z.number().int().positive().nullable(),
     serverErrorRate: z.number().min(0).max(1),
     failNextRequests: count,
+    unavailable: z.boolean(),
     latencyMs: z.number().nonnegative().finite(),
     dropNextCreateResponses: count,
     dropConnectionAfterBytes: count.nullable(),

@@ -17,10 +17,11 @@ export class TrafficControl {
   }
 
   /**
-   * A 5xx to answer instead of serving the request, if one is due: first the `failNextRequests`
-   * budget (consumed here), then the random `serverErrorRate`.
+   * A 5xx to answer instead of serving the request, if one is due: an `unavailable` outage, then
+   * the `failNextRequests` budget (consumed here), then the random `serverErrorRate`.
    */
   injectedFailure(knobs: SimulatorKnobs): ApiError | null {
+    if (knobs.unavailable) return unavailable();
     if (knobs.failNextRequests > 0) {
       knobs.failNextRequests -= 1;
       return unavailable();
