@@ -184,7 +184,7 @@ export class PipelineMonitoring extends Construct {
     }
     alarm(
       'JobEventsNotPublished',
-      'A job state-change event could not be put on the event bus: subscribers missed it (the job itself went on).',
+      'A job state-change or deployment health event could not be put on the event bus: subscribers missed it (the job itself went on).',
       this.#metric('JobEventsNotPublished', Stats.SUM, fiveMinutes),
       1,
     );
@@ -201,6 +201,22 @@ export class PipelineMonitoring extends Construct {
       `The provider answered 5xx or timed out ${thresholds.providerTransient} times or more in 5 minutes.`,
       this.#metric('ProviderErrors', Stats.SUM, fiveMinutes, { error: 'ProviderTransientError' }),
       thresholds.providerTransient,
+    );
+
+    // A deployment's state as the scheduler last saw it, and an opening between two runs.
+    alarm(
+      'DeploymentOpen',
+      "A provider deployment is open or half-open: it refused creates repeatedly and is taken out for a cool-down, jobs go to the model's other deployments.",
+      new MathExpression({
+        expression: 'MAX([FILL(out, 0), FILL(opened, 0)])',
+        usingMetrics: {
+          out: this.#metric('DeploymentsOpen', Stats.MAXIMUM, fifteenMinutes),
+          opened: this.#metric('DeploymentOpened', Stats.SUM, fifteenMinutes),
+        },
+        period: fifteenMinutes,
+        label: 'Deployments open',
+      }),
+      1,
     );
 
     // --- Step Functions -----------------------------------------------------------------------
@@ -362,6 +378,24 @@ export class PipelineMonitoring extends Construct {
     );
     dashboard.addWidgets(
       new GraphWidget({
+        title: 'Deployments open or half-open (1 = out of use)',
+        left: [
+          this.#search('DeploymentsOpen', 'deployment', 'Maximum', ''),
+          this.#metric('DeploymentsOpen', Stats.MAXIMUM, period).with({ label: 'total' }),
+        ],
+        ...wide,
+      }),
+      new GraphWidget({
+        title: 'Deployments opened and closed',
+        left: [
+          this.#search('DeploymentOpened', 'deployment', 'Sum', byDeployment('opened')),
+          this.#search('DeploymentClosed', 'deployment', 'Sum', byDeployment('closed')),
+        ],
+        ...wide,
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
         title: 'Jobs waiting and in flight',
         left: [
           this.#metric('JobsWaiting', Stats.MAXIMUM, period).with({ label: 'waiting' }),
@@ -444,6 +478,11 @@ export class PipelineMonitoring extends Construct {
     );
     return dashboard;
   }
+}
+
+/** A line's label naming its deployment (a CloudWatch dynamic label), e.g. `opened eastus`. */
+function byDeployment(what: string): string {
+  return `${what} \${PROP('Dim.deployment')}`;
 }
 
 function percent(share: number): string {

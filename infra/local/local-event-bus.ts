@@ -98,10 +98,19 @@ export class LocalEventBus {
   }
 }
 
-/** One line for a terminal: `event  Video Job State Changed  job_... completed (api)`. */
+/**
+ * One line for a terminal: `event  Video Job State Changed  job_... completed (api)`, or
+ * `event  Deployment Health Changed  eastus open ProviderTransientError 503`.
+ */
 export function describeBusEvent(event: LocalBusEvent): string {
   const detail = (event.detail ?? {}) as Record<string, unknown>;
-  const parts = [detail.jobId, detail.status].filter((part) => typeof part === 'string');
+  const parts = [
+    detail.jobId,
+    detail.status,
+    detail.deployment,
+    detail.state,
+    detail.reason,
+  ].filter((part) => typeof part === 'string');
   const source = typeof detail.source === 'string' ? ` (${detail.source})` : '';
   const code =
     typeof detail.error === 'object' && detail.error !== null && 'code' in detail.error

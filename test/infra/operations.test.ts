@@ -41,6 +41,7 @@ describe('alarms', () => {
     'Api5xxRate',
     'OrphanedProviderJobs',
     'JobEventsNotPublished',
+    'DeploymentOpen',
     'AsyncDeadLetters',
     ...Object.keys(HANDLER_MODULES).flatMap((name) => {
       const title = name.charAt(0).toUpperCase() + name.slice(1);
@@ -118,6 +119,40 @@ describe('alarms', () => {
     expect(metrics.find((metric) => metric.Expression)?.Expression).toContain('FILL(completed, 0)');
   });
 
+  it('watch the deployments out of use as the scheduler saw them and any opening in between, a missing one as 0', () => {
+    const found = alarm('DeploymentOpen').Properties;
+    const metrics = found.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] }; Stat: string };
+    }[];
+    const inputs = metrics.filter((metric) => metric.MetricStat !== undefined);
+
+    expect(
+      inputs.map((metric) => [
+        metric.Id,
+        metric.MetricStat?.Metric.MetricName,
+        metric.MetricStat?.Stat,
+      ]),
+    ).toEqual([
+      ['out', 'DeploymentsOpen', 'Maximum'],
+      ['opened', 'DeploymentOpened', 'Sum'],
+    ]);
+    // The totals over deployments: an alarm cannot sum a metric across dimension values.
+    for (const metric of inputs) {
+      expect(metric.MetricStat?.Metric.Dimensions).toEqual([
+        { Name: 'service', Value: 'sora-pipeline' },
+      ]);
+    }
+    expect(metrics.find((metric) => metric.Expression)?.Expression).toBe(
+      'MAX([FILL(out, 0), FILL(opened, 0)])',
+    );
+    expect([found.Threshold, found.ComparisonOperator]).toEqual([
+      1,
+      'GreaterThanOrEqualToThreshold',
+    ]);
+  });
+
   it('watch spending only when there is a daily budget, at 80% of it', () => {
     expect(
       alarms().some((each) => JSON.stringify(each.Properties.AlarmName).endsWith('-DailySpend"')),
@@ -187,9 +222,44 @@ describe('the dashboard', () => {
       'Spending today',
       'Download throughput',
       'Alarms',
+      'Deployments open or half-open',
+      'Deployments opened and closed',
     ]) {
       expect(body).toContain(title);
     }
+  });
+
+  it("shows each deployment's state, and its openings and closings, one line per deployment", () => {
+    const dashboard = Object.values(
+      template.findResources('AWS::CloudWatch::Dashboard'),
+    )[0] as Resource;
+    // The body is JSON joined around references (alarm ARNs, the region): read it with those
+    // left out.
+    const join = dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    const body = JSON.parse(
+      join['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'ref')).join(''),
+    ) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] };
+    const searchesOf = (title: string) =>
+      (
+        body.widgets.find((widget) => widget.properties.title?.startsWith(title))?.properties
+          .metrics ?? []
+      )
+        .flat()
+        .flatMap((metric) =>
+          typeof metric === 'object' && metric !== null && 'expression' in metric
+            ? [String(metric.expression)]
+            : [],
+        );
+    const byDeployment = (name: string, statistic: string) =>
+      `SEARCH('{SoraPipeline,deployment,service} MetricName="${name}" service="sora-pipeline"', '${statistic}', 300)`;
+
+    expect(searchesOf('Deployments open or half-open')).toEqual([
+      byDeployment('DeploymentsOpen', 'Maximum'),
+    ]);
+    expect(searchesOf('Deployments opened and closed')).toEqual([
+      byDeployment('DeploymentOpened', 'Sum'),
+      byDeployment('DeploymentClosed', 'Sum'),
+    ]);
   });
 });
 

@@ -78,6 +78,33 @@ describe('the local event bus', () => {
     );
   });
 
+  it("takes a deployment's health events and shows which deployment, its state and why", async () => {
+    const publisher = new EventBridgeJobEvents({
+      client: new EventBridgeClient({
+        endpoint: endpoint.url,
+        region: 'us-east-1',
+        credentials,
+        maxAttempts: 1,
+      }),
+      busName: 'jobs-bus',
+    });
+    const detail = {
+      version: '1',
+      deployment: 'eastus',
+      state: 'open',
+      reason: 'ProviderTransientError 503',
+      at: '2026-03-01T10:00:00.000Z',
+    } as const;
+
+    await publisher.publishDeploymentHealth(detail);
+
+    const [event] = bus.events();
+    expect(event).toMatchObject({ 'detail-type': 'Deployment Health Changed', detail });
+    expect(describeBusEvent(event as LocalBusEvent)).toBe(
+      'event  Deployment Health Changed  eastus open ProviderTransientError 503',
+    );
+  });
+
   it('answers a malformed entry as a failed entry, which the publisher throws', async () => {
     const answer = bus.putEvents({
       Entries: [{ Source: 'sora-pipeline', DetailType: 'x', Detail: '{not json' }],

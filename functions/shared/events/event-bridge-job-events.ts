@@ -1,5 +1,11 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
+  DEPLOYMENT_HEALTH_DETAIL_TYPE,
+  DEPLOYMENT_HEALTH_EVENT_SOURCE,
+  type DeploymentHealthEventDetail,
+  type DeploymentHealthEventPublisher,
+} from './deployment-health-events.ts';
+import {
   JOB_EVENT_DETAIL_TYPE,
   JOB_EVENT_SOURCE,
   type JobEventDetail,
@@ -11,8 +17,11 @@ export class JobEventNotPublishedError extends Error {
   override readonly name = 'JobEventNotPublishedError';
 }
 
-/** Publishes job events to one EventBridge bus (JOB_EVENTS_BUS_NAME). */
-export class EventBridgeJobEvents implements JobEventPublisher {
+/**
+ * Publishes the pipeline's events to one EventBridge bus (JOB_EVENTS_BUS_NAME): job state
+ * changes and deployment health changes.
+ */
+export class EventBridgeJobEvents implements JobEventPublisher, DeploymentHealthEventPublisher {
   readonly #client: EventBridgeClient;
   readonly #busName: string;
 
@@ -21,17 +30,39 @@ export class EventBridgeJobEvents implements JobEventPublisher {
     this.#busName = options.busName;
   }
 
-  async publish(detail: JobEventDetail): Promise<void> {
+  publish(detail: JobEventDetail): Promise<void> {
+    return this.#put(
+      { source: JOB_EVENT_SOURCE, detailType: JOB_EVENT_DETAIL_TYPE, detail, at: detail.at },
+      `the ${detail.status} event of ${detail.jobId}`,
+    );
+  }
+
+  publishDeploymentHealth(detail: DeploymentHealthEventDetail): Promise<void> {
+    return this.#put(
+      {
+        source: DEPLOYMENT_HEALTH_EVENT_SOURCE,
+        detailType: DEPLOYMENT_HEALTH_DETAIL_TYPE,
+        detail,
+        at: detail.at,
+      },
+      `the ${detail.state} event of deployment ${detail.deployment}`,
+    );
+  }
+
+  async #put(
+    event: { source: string; detailType: string; detail: object; at: string },
+    what: string,
+  ): Promise<void> {
     const output = await this.#client.send(
       new PutEventsCommand({
         Entries: [
           {
             EventBusName: this.#busName,
-            Source: JOB_EVENT_SOURCE,
-            DetailType: JOB_EVENT_DETAIL_TYPE,
-            Detail: JSON.stringify(detail),
+            Source: event.source,
+            DetailType: event.detailType,
+            Detail: JSON.stringify(event.detail),
             Resources: [],
-            Time: new Date(detail.at),
+            Time: new Date(event.at),
           },
         ],
       }),
@@ -39,7 +70,7 @@ export class EventBridgeJobEvents implements JobEventPublisher {
     const [entry] = output.Entries ?? [];
     if ((output.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
       throw new JobEventNotPublishedError(
-        `EventBridge refused the ${detail.status} event of ${detail.jobId}: ${entry?.ErrorCode ?? 'unknown error'}`,
+        `EventBridge refused ${what}: ${entry?.ErrorCode ?? 'unknown error'}`,
       );
     }
   }

@@ -2,6 +2,10 @@ import { dynamoDb } from '../aws/dynamodb-client.ts';
 import { eventBridge } from '../aws/eventbridge-client.ts';
 import { DynamoJobStore } from '../jobs/dynamo-job-store.ts';
 import type { JobStore } from '../jobs/job-store.ts';
+import {
+  type HealthChangeReporter,
+  healthChangeReporter,
+} from '../observability/deployment-health-reporter.ts';
 import { EventBridgeJobEvents } from './event-bridge-job-events.ts';
 import { JobStoreWithEvents } from './job-store-with-events.ts';
 
@@ -17,4 +21,14 @@ export function productionJobStore(tableName: string, busName: string | undefine
     store,
     new EventBridgeJobEvents({ client: eventBridge(), busName }),
   );
+}
+
+/**
+ * The deployment health reporter of a function (see healthChangeReporter): its events go on
+ * `busName`, where the function publishes job events; without a bus, metrics and logs only.
+ */
+export function productionHealthChangeReporter(busName: string | undefined): HealthChangeReporter {
+  return healthChangeReporter({
+    publisher: busName ? new EventBridgeJobEvents({ client: eventBridge(), busName }) : undefined,
+  });
 }

@@ -59,7 +59,10 @@ export const PIPELINE_METRICS = {
   JobsInFlight: MetricUnit.Count,
   /** Gauge (each scheduler run): today's (UTC) spending, spent plus reserved, in USD. */
   SpentTodayUsd: MetricUnit.NoUnit,
-  /** A job state-change event could not be published to the event bus (the job went on). */
+  /**
+   * A job state-change or deployment health event could not be published to the event bus (the
+   * job went on).
+   */
   JobEventsNotPublished: MetricUnit.Count,
   /** A client cancelled a job. */
   JobsCancelled: MetricUnit.Count,
@@ -67,13 +70,30 @@ export const PIPELINE_METRICS = {
   WebhookEnqueueFailures: MetricUnit.Count,
   /** A webhook attempt. Dimension `outcome`: delivered, retrying, failed. */
   WebhookAttempts: MetricUnit.Count,
+  /**
+   * A provider deployment was taken out after repeated definite refusals (deployment-health.ts).
+   * Dimension `deployment` (and a total).
+   */
+  DeploymentOpened: MetricUnit.Count,
+  /** An open deployment's probe succeeded: it is back in use. Dimension `deployment`. */
+  DeploymentClosed: MetricUnit.Count,
+  /**
+   * Gauge (each scheduler run): 1 for a deployment open or half-open, 0 for a closed one.
+   * Dimension `deployment` (and a total: how many are out of use).
+   */
+  DeploymentsOpen: MetricUnit.Count,
 } as const;
 
 /**
  * Metrics also published as a total over their dimensions (the `service` dimension only), for
  * alarms: CloudWatch alarms cannot sum a metric across dimension values.
  */
-const ROLLED_UP: ReadonlySet<PipelineMetricName> = new Set(['JobsCompleted', 'JobsFailed']);
+const ROLLED_UP: ReadonlySet<PipelineMetricName> = new Set([
+  'JobsCompleted',
+  'JobsFailed',
+  'DeploymentOpened',
+  'DeploymentsOpen',
+]);
 
 export type PipelineMetricName = keyof typeof PIPELINE_METRICS;
 export type MetricDimensions = Readonly<Record<string, string>>;

@@ -5,6 +5,10 @@ import {
   AUTHORIZER_CACHE_TTL_SECONDS,
   REVOKED_TOKEN_WORST_CASE_SECONDS,
 } from '../../../functions/api/token-authorizer.ts';
+import {
+  COOL_DOWN_SECONDS,
+  FAILURES_TO_OPEN,
+} from '../../../functions/shared/admission/deployment-health.ts';
 import { MAX_START_TIMEOUT_SECONDS } from '../../../functions/shared/jobs/job-request.ts';
 import { DEFAULT_CLIENT_RATE } from '../../../functions/shared/limits/client-rate-config.ts';
 
@@ -47,5 +51,14 @@ describe('docs/guide.md: the longest start timeout', () => {
     expect(section('2. The HTTP workflow')).toContain(
       `| \`startTimeoutSeconds\` | integer | no | 1 to ${MAX_START_TIMEOUT_SECONDS} (7 days)`,
     );
+  });
+});
+
+describe('docs/guide.md: when a deployment is taken out and probed', () => {
+  it("is the breaker's threshold and cool-down", () => {
+    const text = section('9. Operating it');
+
+    expect(text).toContain(`taken out after ${FAILURES_TO_OPEN} definite refusals in a row`);
+    expect(text).toContain(`after each ${COOL_DOWN_SECONDS}-second cool-down one create probes it`);
   });
 });
