@@ -96,13 +96,19 @@ export const handler = withObservability(
     // running jobs read their standing. Imported on first use like S3: a cold start that submits
     // or lists done jobs does not load them.
     const admissionParts = loadedOnFirstUse(async () => {
-      const [{ createAdmission }, { DynamoDurationStats }, { standingOf }, { deploymentsOf }] =
-        await Promise.all([
-          import('../shared/admission/admission.ts'),
-          import('../shared/admission/duration-stats.ts'),
-          import('../shared/admission/queue-standing.ts'),
-          import('../shared/provider/deployments.ts'),
-        ]);
+      const [
+        { createAdmission },
+        { DynamoDurationStats },
+        { standingOf },
+        { deploymentsOf },
+        { DynamoDeploymentHealth },
+      ] = await Promise.all([
+        import('../shared/admission/admission.ts'),
+        import('../shared/admission/duration-stats.ts'),
+        import('../shared/admission/queue-standing.ts'),
+        import('../shared/provider/deployments.ts'),
+        import('../shared/admission/deployment-health.ts'),
+      ]);
       const durations = new DynamoDurationStats({
         client: dynamoDb(),
         tableName: config.jobsTableName,
@@ -119,6 +125,7 @@ export const handler = withObservability(
         // A hand-off may cancel a waiting job whose start timeout passed: announced like a cancel.
         notify,
         deploymentsOf: (job) => deploymentsOf(config.provider, job.model),
+        health: new DynamoDeploymentHealth({ client: dynamoDb(), tableName: config.jobsTableName }),
       });
       return {
         admission,

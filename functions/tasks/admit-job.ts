@@ -70,6 +70,7 @@ export const handler = withObservability(
     return createAdmitJobHandler({
       store,
       limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        jobEventsBusName: config.jobEventsBusName,
         provider: config.provider,
         notify: productionNotifier(config.webhookDelivery),
       }),

@@ -408,6 +408,7 @@ export const handler = withObservability(
       provider: taskProviderSource(config),
       clock: systemClock,
       limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        jobEventsBusName: config.jobEventsBusName,
         provider: config.provider,
         notify,
       }),

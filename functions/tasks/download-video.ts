@@ -244,6 +244,7 @@ export const handler = withObservability(
       storage: new VideoStorage({ s3: s3(), bucket: config.videosBucketName }),
       clock: systemClock,
       limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        jobEventsBusName: config.jobEventsBusName,
         provider: config.provider,
         notify,
       }),

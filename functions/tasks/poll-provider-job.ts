@@ -141,6 +141,7 @@ export const handler = withObservability(
       provider: taskProviderSource(config),
       clock: systemClock,
       limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        jobEventsBusName: config.jobEventsBusName,
         provider: config.provider,
         // A hand-off of its may cancel a waiting job whose start timeout passed.
         notify: productionNotifier(config.webhookDelivery),

@@ -183,6 +183,7 @@ export const handler = withObservability(
       clock: systemClock,
       // The catalogue names each model's deployments, where its hand-offs place slots.
       limits: productionTaskLimits(store, config.jobsTableName, config.limits, {
+        jobEventsBusName: config.jobEventsBusName,
         provider: config.provider,
         notify,
       }),

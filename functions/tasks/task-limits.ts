@@ -5,8 +5,10 @@
  * repeats it safely.
  */
 import { type Admission, createAdmission } from '../shared/admission/admission.ts';
+import { DynamoDeploymentHealth } from '../shared/admission/deployment-health.ts';
 import { DynamoDurationStats } from '../shared/admission/duration-stats.ts';
 import { dynamoDb } from '../shared/aws/dynamodb-client.ts';
+import { productionHealthChangeReporter } from '../shared/events/production-job-store.ts';
 import type { Job } from '../shared/jobs/job.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
 import { DynamoRequestRateLimiter } from '../shared/limits/dynamo-request-rate-limiter.ts';
@@ -72,7 +74,7 @@ export function productionTaskLimits(
   store: JobStore,
   tableName: string,
   limitsConfig: LimitsConfig,
-  options: { provider?: ProviderSettings; notify?: NotifyWebhook } = {},
+  options: { provider?: ProviderSettings; notify?: NotifyWebhook; jobEventsBusName?: string } = {},
 ): TaskLimits {
   const { provider, notify } = options;
   const client = dynamoDb();
@@ -80,6 +82,8 @@ export function productionTaskLimits(
   const durations = new DynamoDurationStats({ client, tableName });
   const priceOf = provider ? catalogPrices(provider) : (job: Job) => job.estimatedCostUsd;
   const deploymentRates = new Map<string, DynamoRequestRateLimiter>();
+  const breakers = new DynamoDeploymentHealth({ client, tableName });
+  const report = productionHealthChangeReporter(options.jobEventsBusName);
   return {
     admission: (stateMachineArn) =>
       createAdmission({
@@ -91,6 +95,7 @@ export function productionTaskLimits(
         clock: systemClock,
         durations,
         notify,
+        health: breakers,
         ...(provider === undefined
           ? {}
           : { deploymentsOf: (job: Job) => deploymentsOf(provider, job.model) }),
@@ -98,6 +103,16 @@ export function productionTaskLimits(
           stateMachineArn === undefined ? undefined : workflowExecutionsOnFirstUse(stateMachineArn),
       }),
     rateLimiter,
+    health: {
+      async recordFailure(deployment, at, reason) {
+        const outcome = await breakers.recordFailure(deployment, at, reason);
+        await report({ deployment, outcome, at, reason });
+      },
+      async recordSuccess(deployment, at) {
+        const outcome = await breakers.recordSuccess(deployment, at);
+        await report({ deployment, outcome, at });
+      },
+    },
     deploymentRate: (job) => {
       if (provider === undefined || job.deployment === undefined) return undefined;
       const spec = deploymentsOf(provider, job.model).find((one) => one.id === job.deployment);

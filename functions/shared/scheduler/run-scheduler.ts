@@ -65,6 +65,10 @@ export interface SchedulerDeps {
   notify?: NotifyWebhook;
   /** Each model's provider deployments, where hand-offs place slots (absent: none). */
   deploymentsOf?: AdmissionDeps['deploymentsOf'];
+  /** The deployments' circuit breakers (absent: all taken as healthy). */
+  health?: AdmissionDeps['health'];
+  /** Every deployment of the catalogue: each run reports their states (the DeploymentsOpen gauge). */
+  reportDeploymentStates?: () => Promise<void>;
 }
 
 export interface SchedulerSummary {
@@ -183,6 +187,7 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
   );
   await admission.handOff();
   await requeueEndingWebhooks(deps, settings, summary);
+  await deps.reportDeploymentStates?.();
   summary.checked = states.size;
   summary.gauges = await gaugesAfter(deps, queued, summary);
   return summary;
