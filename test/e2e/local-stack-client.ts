@@ -19,6 +19,8 @@ export interface StackClient {
   executionEnd(jobId: string): Promise<ExecutionRecord>;
   executionCount(): number;
   jobRecord(jobId: string): Promise<Record<string, unknown> | undefined>;
+  /** Any item of the jobs table by its key (limits, breakers). */
+  item(key: Record<string, string>): Promise<Record<string, unknown> | undefined>;
   /** The jobs recorded in the table (its limits items not counted). */
   jobCount(): Promise<number>;
   objectBytes(key: string): Promise<Buffer>;
@@ -95,6 +97,12 @@ export function stackClient(stack: LocalStack): StackClient {
     async jobRecord(jobId) {
       const { Item } = await dynamo.send(
         new GetCommand({ TableName: stack.table, Key: jobKey(jobId) }),
+      );
+      return Item;
+    },
+    async item(key) {
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: stack.table, Key: key, ConsistentRead: true }),
       );
       return Item;
     },

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  deploymentHealthKey,
+  FAILURES_TO_OPEN,
+} from '../../functions/shared/admission/deployment-health.ts';
+import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import type { RunningSimulator } from '../../infra/local/simulator/simulator.ts';
+import { lastNoonUtc } from '../support/clock-start.ts';
+import { type StackClient, stackClient } from './local-stack-client.ts';
+
+// Issue 24 on the local stack: one model served by two simulated deployments. "broken" answers
+// 503 to everything; "healthy" takes at most 2 jobs at once. Every job must complete on the
+// healthy one, never more than 2 at once there, and the broken one is taken out after a few
+// refusals.
+const SPEED = 50;
+const JOBS = 8;
+
+let stack: LocalStack;
+let client: StackClient;
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    dataDir: null,
+    speed: SPEED,
+    clockStartMs: lastNoonUtc(),
+    context: { 'limits:maxConcurrentJobs': '4', 'limits:requestsPerMinute': '600' },
+    simulatorPool: [
+      { id: 'broken', knobs: { unavailable: true }, maxConcurrent: 2 },
+      { id: 'healthy', knobs: { maxConcurrentJobs: 2 } },
+    ],
+    clientRate: { requestsPerWindow: 1000 },
+    logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
+  });
+  client = stackClient(stack);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** The breaker item of a deployment (deployment-health.ts). */
+async function health(id: string): Promise<Record<string, unknown> | undefined> {
+  return client.item(deploymentHealthKey(id));
+}
+
+function simulator(id: string): RunningSimulator {
+  const running = stack.simulators[id];
+  if (!running) throw new Error(`no simulated deployment ${id}`);
+  return running;
+}
+
+interface Video {
+  id: string;
+  status: string;
+  deployment?: string;
+  error?: { code: string };
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met; last ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('a model served by a pool of two deployments', () => {
+  it('completes every job on the healthy deployment when the other answers 503 to everything, within its limit, taking the broken one out', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < JOBS; i += 1) {
+      ids.push(await client.submit({ prompt: `A lighthouse, clip ${i + 1}`, seconds: '4' }));
+    }
+    const done = await until(
+      () =>
+        Promise.all(
+          ids.map(async (id) => (await client.api('GET', `/videos/${id}`)).body as Video),
+        ),
+      (videos) =>
+        videos.every((video) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(video.status)),
+    );
+
+    expect(done.map((video) => video.status)).toEqual(Array(JOBS).fill('COMPLETED'));
+    expect(done.map((video) => video.deployment)).toEqual(Array(JOBS).fill('healthy'));
+    const healthy = simulator('healthy').stats;
+    const broken = simulator('broken').stats;
+    // Created once each, all on the healthy one, never more than its limit at once (no 429).
+    expect(healthy.creates).toBe(JOBS);
+    expect(healthy.maxConcurrentJobs).toBeLessThanOrEqual(2);
+    expect(healthy.rateLimited).toBe(0);
+    expect(broken.creates).toBe(0);
+    // Taken out after a few refusals: its breaker opened.
+    expect(broken.createRequests).toBeGreaterThanOrEqual(FAILURES_TO_OPEN);
+    const breaker = await health('broken');
+    expect(breaker?.openedAt).toEqual(expect.any(String));
+
+    // Probed later: once its cool-down has passed, one job is sent there to try it, refused,
+    // and completes on the healthy one all the same.
+    await until(
+      () => health('broken'),
+      (record) => Date.parse(String(record?.openUntil)) <= stack.clock.nowMs(),
+    );
+    const before = broken.createRequests;
+    const probe = await client.submit({ prompt: 'A lighthouse, the probe', seconds: '4' });
+    const probed = await until(
+      async () => (await client.api('GET', `/videos/${probe}`)).body as Video,
+      (video) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(video.status),
+    );
+    expect(probed).toMatchObject({ status: 'COMPLETED', deployment: 'healthy' });
+    expect(simulator('broken').stats.createRequests).toBe(before + 1);
+  }, 180_000);
+});
