@@ -1,12 +1,14 @@
 import { listPlan } from '../../functions/shared/jobs/dynamo-job-store.ts';
 import {
   type DeferredReason,
+  isQueueReason,
   isTerminal,
   type Job,
   type JobError,
   type JobResult,
   ownerOf,
   type ProviderStatus,
+  type QueueReason,
 } from '../../functions/shared/jobs/job.ts';
 import {
   IdempotencyConflictError,
@@ -228,8 +230,8 @@ export class InMemoryJobStore implements JobStore {
     return this.#update(jobId, { status: 'FAILED', error, updatedAt: at });
   }
 
-  async enqueue(job: Job, at: string): Promise<void> {
-    await this.#park(job.jobId, 'capacity', at);
+  async enqueue(job: Job, at: string, reason: QueueReason = 'capacity'): Promise<void> {
+    await this.#park(job.jobId, reason, at);
   }
 
   /** The byQueue index: a client's jobs waiting for a slot, in admission order. */
@@ -239,7 +241,7 @@ export class InMemoryJobStore implements JobStore {
         (job) =>
           job.status === 'QUEUED' &&
           job.deferred &&
-          job.deferredReason === 'capacity' &&
+          isQueueReason(job.deferredReason) &&
           ownerOf(job) === client,
       )
       .sort((a, b) => (queueSortKey(a) < queueSortKey(b) ? -1 : 1));
@@ -271,7 +273,7 @@ export class InMemoryJobStore implements JobStore {
 
   async deferJob(
     jobId: string,
-    reason: Exclude<DeferredReason, 'capacity'>,
+    reason: Exclude<DeferredReason, QueueReason>,
     at: string,
   ): Promise<void> {
     await this.#park(jobId, reason, at);

@@ -22,7 +22,7 @@
  * Every transition is idempotent per job (the slot is keyed by the job; the budget record moves
  * under a condition on its state), so a retried step can neither take two slots nor pay twice.
  */
-import { isTerminal, type Job, ownerOf } from '../jobs/job.ts';
+import { isTerminal, type Job, ownerOf, waitsForSlot } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { BudgetExceededError } from '../limits/limit-errors.ts';
 import type {
@@ -300,7 +300,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     if (slot === false) return 'refused';
     // The queue index is eventually consistent: decide on the job as it is now.
     const job = await deps.store.get(listed.jobId);
-    const waits = job?.status === 'QUEUED' && job.deferred && job.deferredReason === 'capacity';
+    const waits = job !== undefined && waitsForSlot(job);
     if (job === undefined || !waits) {
       // Running under another start (whose slot this is, keyed by the job), or ended, or
       // waiting for something else: a slot it does not use now goes back. Not handed off from
@@ -485,7 +485,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     async failover(job) {
       const now = deps.clock();
       await deps.budget.release(job.jobId, utcDay(now));
-      await deps.store.enqueue(job, now.toISOString());
+      await deps.store.enqueue(job, now.toISOString(), 'failover');
       await markWaiting(job);
       logger.info('Create refused by its deployment; back in the queue for another', {
         deployment: job.deployment,

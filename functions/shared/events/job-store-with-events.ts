@@ -1,5 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { DeferredReason, Job, JobError, JobResult, ProviderStatus } from '../jobs/job.ts';
+import type {
+  DeferredReason,
+  Job,
+  JobError,
+  JobResult,
+  ProviderStatus,
+  QueueReason,
+} from '../jobs/job.ts';
 import type { JobStore, ListJobsQuery } from '../jobs/job-store.ts';
 import { logger } from '../observability/observability.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
@@ -93,12 +100,12 @@ export class JobStoreWithEvents implements JobStore {
     return this.#store.recordProgress(jobId, update);
   }
 
-  deferJob(jobId: string, reason: Exclude<DeferredReason, 'capacity'>, at: string): Promise<void> {
+  deferJob(jobId: string, reason: Exclude<DeferredReason, QueueReason>, at: string): Promise<void> {
     return this.#store.deferJob(jobId, reason, at);
   }
 
-  enqueue(job: Job, at: string): Promise<void> {
-    return this.#store.enqueue(job, at);
+  enqueue(job: Job, at: string, reason?: QueueReason): Promise<void> {
+    return this.#store.enqueue(job, at, reason);
   }
 
   listWaiting(client: string, limit: number): Promise<Job[]> {

@@ -22,6 +22,7 @@ import {
   type JobStatus,
   ownerOf,
   type ProviderStatus,
+  type QueueReason,
 } from './job.ts';
 import {
   IdempotencyConflictError,
@@ -402,14 +403,14 @@ export class DynamoJobStore implements JobStore {
 
   async deferJob(
     jobId: string,
-    reason: Exclude<DeferredReason, 'capacity'>,
+    reason: Exclude<DeferredReason, QueueReason>,
     at: string,
   ): Promise<void> {
     await this.#park(jobId, reason, at);
   }
 
-  async enqueue(job: Job, at: string): Promise<void> {
-    await this.#park(job.jobId, 'capacity', at, queueAttributes(job));
+  async enqueue(job: Job, at: string, reason: QueueReason = 'capacity'): Promise<void> {
+    await this.#park(job.jobId, reason, at, queueAttributes(job));
   }
 
   async listWaiting(client: string, limit: number): Promise<Job[]> {

@@ -1,5 +1,13 @@
 import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
-import type { DeferredReason, Job, JobError, JobResult, JobStatus, ProviderStatus } from './job.ts';
+import type {
+  DeferredReason,
+  Job,
+  JobError,
+  JobResult,
+  JobStatus,
+  ProviderStatus,
+  QueueReason,
+} from './job.ts';
 
 /**
  * Persistence of jobs. Implemented on DynamoDB by `DynamoJobStore`; task handlers and use cases
@@ -72,12 +80,12 @@ export interface JobStore {
    * JobAlreadyStartedError if the job already has a provider job, JobAlreadyTerminalError if it
    * is finished, JobNotFoundError if it does not exist.
    */
-  deferJob(jobId: string, reason: Exclude<DeferredReason, 'capacity'>, at: string): Promise<void>;
+  deferJob(jobId: string, reason: Exclude<DeferredReason, QueueReason>, at: string): Promise<void>;
   /**
    * Parks a job without a provider job to wait for a slot: QUEUED, deferred `capacity`, and in its
    * client's queue (the byQueue index) in admission order. Same refusals as `deferJob`.
    */
-  enqueue(job: Job, at: string): Promise<void>;
+  enqueue(job: Job, at: string, reason?: QueueReason): Promise<void>;
   /** Up to `limit` of a client's jobs waiting for a slot, in the order they are to be admitted. */
   listWaiting(client: string, limit: number): Promise<Job[]>;
   /**

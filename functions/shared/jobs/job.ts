@@ -22,11 +22,21 @@ export type ProviderStatus = 'queued' | 'in_progress' | 'completed' | 'failed';
 
 /**
  * Why a QUEUED job waits with no execution running: `capacity` (no concurrency slot was free; a
- * released slot hands off to it, oldest first), `scheduled` (submitted for the batch schedule, or
+ * released slot hands off to it by fair share), `failover` (its deployment refused the create),
+ * `scheduled` (submitted for the batch schedule, or
  * put back for it), `budget` (today's budget cannot cover it; a later day's run starts it).
  */
-export const DEFERRED_REASONS = ['capacity', 'scheduled', 'budget'] as const;
+export const DEFERRED_REASONS = ['capacity', 'failover', 'scheduled', 'budget'] as const;
 export type DeferredReason = (typeof DEFERRED_REASONS)[number];
+
+/**
+ * The reasons a job waits in its client's queue for a slot: `capacity` (none was free for it),
+ * `failover` (its deployment refused the create, nothing made: it waits for a slot on one that
+ * can take it). The others wait out of the queue, for the schedule or a later day's budget.
+ */
+export type QueueReason = Extract<DeferredReason, 'capacity' | 'failover'>;
+export const isQueueReason = (reason: DeferredReason | undefined): reason is QueueReason =>
+  reason === 'capacity' || reason === 'failover';
 
 export interface JobError {
   /** Machine-readable: a provider error code (`moderation_blocked`) or our error name. */
@@ -149,7 +159,7 @@ export interface Job {
 
 /** A job parked for a slot in its client's queue (functions/shared/admission). */
 export const waitsForSlot = (job: Job): boolean =>
-  job.status === 'QUEUED' && job.deferred && job.deferredReason === 'capacity';
+  job.status === 'QUEUED' && job.deferred && isQueueReason(job.deferredReason);
 
 /** The client a job belongs to. */
 export function ownerOf(job: Pick<Job, 'client'>): string {

@@ -4,7 +4,7 @@ import {
   createAdmission,
   startTimedOut,
 } from '../admission/admission.ts';
-import { isTerminal, type Job, type JobStatus, ownerOf } from '../jobs/job.ts';
+import { isQueueReason, isTerminal, type Job, type JobStatus, ownerOf } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import type { ConcurrencySemaphore, SpendingBudget } from '../limits/limits.ts';
 import { toMicroUsd, utcDay } from '../limits/limits-table.ts';
@@ -419,7 +419,7 @@ async function admitDeferred(
       if (await admission.timeOut(job)) summary.timedOut.push(job.jobId);
       continue;
     }
-    if (job.deferredReason === 'capacity') {
+    if (isQueueReason(job.deferredReason)) {
       if (!marked.has(ownerOf(job))) await admission.markWaiting(job);
       marked.add(ownerOf(job));
       continue;

@@ -172,7 +172,7 @@ describe('create-provider-job', () => {
     expect(await stored(job.jobId)).toMatchObject({
       status: 'QUEUED',
       deferred: true,
-      deferredReason: 'capacity',
+      deferredReason: 'failover',
     });
     expect((await stored(job.jobId)).providerJobId).toBeUndefined();
   });
