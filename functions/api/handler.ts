@@ -67,7 +67,7 @@ export const handler = withObservability(
         secretId: config.providerSecretId,
       });
     });
-    const provider = async () => (await providerSource())();
+    const provider = async (deployment?: string) => (await providerSource())(deployment);
     const keyedLogger = annotatingJobIds(logger);
     // S3 serves three routes only (content links, reference images read and stored): it is
     // imported with the code that uses it on the first request that needs it, so a cold start
@@ -151,8 +151,8 @@ export const handler = withObservability(
           ]);
           await stopExecution(sfn(), config.stateMachineArn, name);
         },
-        deleteProviderJob: async (id) => {
-          await (await provider()).delete(id);
+        deleteProviderJob: async (id, deployment) => {
+          await (await provider(deployment)).delete(id);
         },
         onDeleteFailed: (providerJobId, error) =>
           keyedLogger.warn('Provider job of a cancelled video not deleted', {

@@ -30,8 +30,11 @@ export interface CancelJobDeps {
   stopExecution: (executionName: string) => Promise<void>;
   /** Settles the job's money and frees its slot (handing it on). */
   admission: Pick<Admission, 'settleAbandoned'>;
-  /** Deletes the provider job; may throw (the protocol or the provider may refuse). */
-  deleteProviderJob: (providerJobId: string) => Promise<void>;
+  /**
+   * Deletes the provider job on the deployment that created it (none: the default deployment);
+   * may throw (the protocol or the provider may refuse).
+   */
+  deleteProviderJob: (providerJobId: string, deployment?: string) => Promise<void>;
   /** Told when the provider job could not be deleted (the job is cancelled all the same). */
   onDeleteFailed?: (providerJobId: string, error: unknown) => void;
   /** Announces video.cancelled to the job's webhook (default: nothing sent). */
