@@ -100,7 +100,7 @@ export const handler = withObservability(
         { createAdmission },
         { DynamoDurationStats },
         { standingOf },
-        { deploymentsOf },
+        { deploymentsForJob },
         { DynamoDeploymentHealth },
       ] = await Promise.all([
         import('../shared/admission/admission.ts'),
@@ -124,7 +124,7 @@ export const handler = withObservability(
         durations,
         // A hand-off may cancel a waiting job whose start timeout passed: announced like a cancel.
         notify,
-        deploymentsOf: (job) => deploymentsOf(config.provider, job.model),
+        deploymentsOf: (job) => deploymentsForJob(config.provider, job.model),
         health: new DynamoDeploymentHealth({ client: dynamoDb(), tableName: config.jobsTableName }),
       });
       return {

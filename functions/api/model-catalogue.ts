@@ -21,7 +21,9 @@ export interface PublicModelCatalogue {
 /**
  * The provider catalogue a client may see: models, sizes, durations, defaults and prices. Fields
  * are picked one by one, never spread: the settings also hold where the provider lives (and, at
- * run time, may hold its key), which no client sees.
+ * run time, may hold its key), which no client sees. A model's deployments are not shown, not
+ * even their ids: their endpoints, limits and (locally) keys are the operator's, and a client
+ * asks for a model, never a deployment; a job shows the deployment it was routed to.
  */
 export function publicModelCatalogue(settings: ProviderSettings): PublicModelCatalogue {
   return {

@@ -15,7 +15,7 @@ import { recordDeploymentStates } from '../shared/observability/deployment-healt
 import { logger } from '../shared/observability/observability.ts';
 import { countingSchedulerRuns } from '../shared/observability/scheduler-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
-import { deploymentsOf } from '../shared/provider/deployments.ts';
+import { deploymentsForJob, deploymentsOf } from '../shared/provider/deployments.ts';
 import { createSfnWorkflowExecutions } from '../shared/scheduler/sfn-workflow-executions.ts';
 import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts';
 import { createSchedulerHandler } from './scheduler-handler.ts';
@@ -46,7 +46,7 @@ export const handler = withObservability(
         semaphore: limits.semaphore,
         budget: limits.budget,
         // Each model's deployments, where the run's hand-offs place slots, and their breakers.
-        deploymentsOf: (job) => deploymentsOf(config.provider, job.model),
+        deploymentsOf: (job) => deploymentsForJob(config.provider, job.model),
         health,
         reportDeploymentStates: async () => {
           const ids = new Set(

@@ -15,7 +15,7 @@ import { DynamoRequestRateLimiter } from '../shared/limits/dynamo-request-rate-l
 import type { RequestRateLimiter } from '../shared/limits/limits.ts';
 import type { LimitsConfig } from '../shared/limits/limits-config.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
-import { deploymentsOf } from '../shared/provider/deployments.ts';
+import { deploymentsForJob } from '../shared/provider/deployments.ts';
 import { estimateCostUsd, type ProviderSettings } from '../shared/provider/provider-config.ts';
 import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
 import type { NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
@@ -98,7 +98,7 @@ export function productionTaskLimits(
         health: breakers,
         ...(provider === undefined
           ? {}
-          : { deploymentsOf: (job: Job) => deploymentsOf(provider, job.model) }),
+          : { deploymentsOf: (job: Job) => deploymentsForJob(provider, job.model) }),
         executions:
           stateMachineArn === undefined ? undefined : workflowExecutionsOnFirstUse(stateMachineArn),
       }),
@@ -115,7 +115,7 @@ export function productionTaskLimits(
     },
     deploymentRate: (job) => {
       if (provider === undefined || job.deployment === undefined) return undefined;
-      const spec = deploymentsOf(provider, job.model).find((one) => one.id === job.deployment);
+      const spec = deploymentsForJob(provider, job.model).find((one) => one.id === job.deployment);
       if (spec?.requestsPerMinute === undefined) return undefined;
       let limiter = deploymentRates.get(spec.id);
       if (limiter === undefined) {

@@ -29,7 +29,7 @@ export const systemClock: Clock = pipelineNow;
 
 /** The provider calls the tasks make: /v1/videos or Bedrock, per model (job-provider.ts). */
 export type TaskProvider = JobProvider;
-/** The provider of one deployment (a model's `deployments`; absent: the default one). */
+/** The provider of one deployment (provider-from-env.ts); none: the default deployment. */
 export type TaskProviderSource = (deployment?: string) => Promise<TaskProvider>;
 
 /** What create and poll return; the state machine stores it at `$.poll`. */

@@ -43,6 +43,7 @@ import {
   savedClockPosition,
   startLocalClock,
 } from './local-clock.ts';
+import { localProviderKeys } from './local-deployment-keys.ts';
 import { LocalStackError } from './local-errors.ts';
 import { type LocalBusEvent, LocalEventBus } from './local-event-bus.ts';
 import { LocalEventSources } from './local-event-sources.ts';
@@ -380,11 +381,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await failFast();
     step('synthesizing the CDK app');
     // The request allowance is counted per minute of the stack's clock: not scaled here.
-    const { templates, stacks } = await synthesize({
+    const context = {
       ...options.context,
       ...clientRateContext(options.clientRate),
       ...providerContext(providerBaseUrl, options.provider, options.context, poolDeployments),
-    });
+    };
+    // Deployments' own keys go into the provider key secret, not the template.
+    const providerKeys = localProviderKeys(context['provider:models'], providerKey);
+    if (providerKeys.models !== undefined) context['provider:models'] = providerKeys.models;
+    const { templates, stacks } = await synthesize(context);
     const resolver = localResolver(templates.pipeline, stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
     const environment = functionEnvironment(functions);
@@ -410,7 +415,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const tokens = await localApiTokens(options.dataDir, options.clients ?? [], clientSettings);
     const { token } = tokens;
     const secrets = new LocalSecrets();
-    secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKey);
+    secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKeys.secret);
     secrets.putById(required(environment, 'API_TOKENS_SECRET_ID'), tokens.secret);
     secrets.putById(
       required(environment, 'WEBHOOK_SECRET_ID'),

@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import {
+  DEFAULT_DEPLOYMENT,
   DEFAULT_MODEL,
   DEFAULT_TIMEOUT_MS,
   type ProviderConfig,
@@ -89,14 +90,44 @@ export function providerSettingsFromContext(node: Node): ProviderSettings {
     }
     throw error;
   }
+  refuseCatalogueKeys(config);
   const bedrockModels = Object.entries(config.models)
     .filter(([, spec]) => spec.provider === 'bedrock')
     .map(([model]) => model);
+  // A /v1/videos model is served by the base URL unless it lists deployments elsewhere.
+  const servedByBaseUrl = Object.values(config.models).some(
+    (spec) =>
+      spec.provider !== 'bedrock' &&
+      (spec.deployments === undefined || spec.deployments.some((d) => d.id === DEFAULT_DEPLOYMENT)),
+  );
   return {
-    baseUrlIsDefault:
-      baseUrl === undefined && bedrockModels.length < Object.keys(config.models).length,
+    baseUrlIsDefault: baseUrl === undefined && servedByBaseUrl,
     environment,
     bedrockModels,
     bedrockRegion: contextValue(node, PROVIDER_CONTEXT_KEYS.bedrockRegion),
   };
+}
+
+/**
+ * A deployment's `apiKey` is for the local stack (which moves it into its emulated secret):
+ * in `provider:models` it would land in every function's environment and the template. On AWS
+ * the provider key secret holds the keys, one for all or a JSON object by deployment id.
+ */
+function refuseCatalogueKeys(config: ProviderConfig): void {
+  const problems: string[] = [];
+  for (const [model, spec] of Object.entries(config.models)) {
+    spec.deployments?.forEach((deployment, index) => {
+      if (deployment.apiKey !== undefined) {
+        problems.push(
+          `models.${model}.deployments[${index}].apiKey (context ${PROVIDER_CONTEXT_KEYS.models}, PROVIDER_MODELS) is for the local stack only: put the key in the provider key secret, as {"${deployment.id}": "<key>", ...}`,
+        );
+      }
+    });
+  }
+  if (problems.length > 0) {
+    throw new ContextError(
+      PROVIDER_CONTEXT_KEYS.models,
+      `Invalid provider context: ${problems.join('; ')}`,
+    );
+  }
 }

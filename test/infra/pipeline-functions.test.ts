@@ -645,6 +645,53 @@ describe('provider context', () => {
     });
   });
 
+  describe('with deployments', () => {
+    const sora2 = {
+      sizes: ['1280x720'],
+      seconds: ['4'],
+      defaultSize: '1280x720',
+      defaultSeconds: '4',
+      pricePerSecondUsd: 0.1,
+    };
+    const eastus = { id: 'eastus', baseUrl: 'https://eastus.example.test/openai/v1' };
+    const catalogue = (deployments: unknown[]) => ({ 'sora-2': { ...sora2, deployments } });
+    const synthWith = (models: unknown, context: Record<string, unknown> = TEST_PROVIDER_CONTEXT) =>
+      createPipelineApp({
+        bundle: false,
+        context: { ...context, 'provider:model': 'sora-2', 'provider:models': models },
+      });
+
+    it('fails synthesis naming the bad field of a deployment and the context key', () => {
+      const models = catalogue([eastus, { id: 'westus', baseUrl: 'westus.example.test' }]);
+
+      expect(() => synthWith(models)).toThrow(
+        'models.sora-2.deployments[1].baseUrl (context provider:models, PROVIDER_MODELS) must be an http(s) URL',
+      );
+    });
+
+    it("refuses a deployment's apiKey: on AWS keys live in the provider key secret", () => {
+      const models = catalogue([{ ...eastus, apiKey: 'sk-must-not-reach-the-template' }]);
+
+      let message = '';
+      try {
+        synthWith(models);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+
+      expect(message).toContain(
+        'models.sora-2.deployments[0].apiKey (context provider:models, PROVIDER_MODELS) is for the local stack only',
+      );
+      expect(message).not.toContain('sk-must-not-reach-the-template');
+    });
+
+    it('does not warn about the base URL when every /v1/videos model lists its deployments', () => {
+      const { pipeline } = synthWith(catalogue([eastus]), {});
+
+      Annotations.fromStack(pipeline).hasNoWarning('*', Match.stringLikeRegexp('provider:baseUrl'));
+    });
+  });
+
   // 4 worst-case calls of 3 attempts and 2 backoffs of 8 s, plus 60 s, within 900 s: a timeout
   // of up to 64,666 ms fits.
   it.each(['65000', '90000'])(

@@ -60,6 +60,32 @@ describe('provider settings from the shell, checked as a whole', () => {
     ]);
   });
 
+  it('names the bad field of a deployment in PROVIDER_MODELS', () => {
+    const models = {
+      'sora-2': {
+        sizes: ['1280x720'],
+        seconds: ['4'],
+        defaultSize: '1280x720',
+        defaultSeconds: '4',
+        pricePerSecondUsd: 0.1,
+        deployments: [
+          { id: 'second', baseUrl: 'http://127.0.0.1:4011/v1', apiKey: 'sk-second' },
+          { id: 'third', baseUrl: 'http://127.0.0.1:4012/v1', maxConcurrent: 0 },
+        ],
+      },
+    };
+
+    const error = settingsError({
+      PROVIDER_BASE_URL: 'http://127.0.0.1:4010/v1',
+      PROVIDER_API_KEY: KEY,
+      PROVIDER_MODELS: JSON.stringify(models),
+    });
+
+    expect(error.lines).toEqual([
+      'models.sora-2.deployments[1].maxConcurrent (PROVIDER_MODELS) must be a positive whole number',
+    ]);
+  });
+
   it('takes a valid real provider, its key out of the environment', () => {
     const env: NodeJS.ProcessEnv = {
       PROVIDER_BASE_URL: 'https://gateway.example.com/v1',

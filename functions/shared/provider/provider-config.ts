@@ -81,6 +81,53 @@ export const DEFAULT_MODEL = 'sora-2';
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_RETRIES = 2;
 
+/**
+ * The deployment of a model that lists none, and of every provider call that names none: the
+ * provider's base URL (PROVIDER_BASE_URL), where the jobs recorded before deployments existed
+ * were created. deployments.ts reads the catalogue's deployments.
+ */
+export const DEFAULT_DEPLOYMENT = 'default';
+
+const DEPLOYMENT_ID_PATTERN = /^[a-z0-9-]{1,40}$/;
+
+/** Base URL including the version prefix, e.g. https://api.openai.com/v1, without a trailing slash. */
+const baseUrlSchema = () =>
+  z.pipe(
+    z.pipe(
+      z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    ),
+    z.transform((url) => url.replace(/\/+$/, '')),
+  );
+
+const positiveWholeNumber = () =>
+  z
+    .int({ error: 'must be a positive whole number' })
+    .check(z.positive('must be a positive whole number'));
+
+const deploymentFields = {
+  id: z
+    .string({ error: 'is required' })
+    .check(z.regex(DEPLOYMENT_ID_PATTERN, 'must be 1 to 40 lowercase letters, digits or hyphens')),
+  baseUrl: baseUrlSchema(),
+  weight: z._default(
+    z.number({ error: 'must be a number above 0' }).check(z.positive('must be a number above 0')),
+    1,
+  ),
+  maxConcurrent: z.optional(positiveWholeNumber()),
+  requestsPerMinute: z.optional(positiveWholeNumber()),
+  /** Local stack only: synth refuses it (keys live in the provider key secret on AWS). */
+  apiKey: z.optional(z.string().check(z.minLength(1, 'must not be empty'))),
+};
+
+// Strict: a misspelt limit (`maxConcurent`) would otherwise silently mean "no limit".
+const deploymentSpecSchema = z.strictObject(deploymentFields, {
+  error: (issue) =>
+    issue.code === 'unrecognized_keys'
+      ? `has ${issue.keys.map((key) => `"${key}"`).join(', ')}, not a deployment setting (${Object.keys(deploymentFields).join(', ')})`
+      : undefined,
+});
+
 const modelSpecSchema = z
   .object({
     provider: z._default(z.enum(MODEL_PROVIDERS), 'openai-videos'),
@@ -98,6 +145,12 @@ const modelSpecSchema = z
     defaultSeconds: z.string(),
     pricePerSecondUsd: z.number().check(z.nonnegative()),
     pricePerSecondUsdBySize: z.optional(z.record(z.string(), z.number().check(z.nonnegative()))),
+    /** Endpoints serving this model (absent: the provider's base URL, as `default`). */
+    deployments: z.optional(
+      z.array(deploymentSpecSchema, {
+        error: 'must be a list of deployments, e.g. [{"id": "eastus", "baseUrl": "https://..."}]',
+      }),
+    ),
   })
   .check(
     z.superRefine((spec, ctx) => {
@@ -135,6 +188,32 @@ const modelSpecSchema = z
           }
         }
       }
+      if (spec.deployments !== undefined) {
+        if (spec.provider === 'bedrock') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['deployments'],
+            message: 'a Bedrock model has no deployments (its region and IAM serve it)',
+          });
+        } else if (spec.deployments.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['deployments'],
+            message: 'must list at least one deployment, or be left out',
+          });
+        }
+        const seen = new Set<string>();
+        spec.deployments.forEach((deployment, index) => {
+          if (seen.has(deployment.id)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['deployments', index, 'id'],
+              message: `"${deployment.id}" is listed twice for this model`,
+            });
+          }
+          seen.add(deployment.id);
+        });
+      }
       for (const size of Object.keys(spec.pricePerSecondUsdBySize ?? {})) {
         if (!spec.sizes.includes(size)) {
           ctx.addIssue({
@@ -150,13 +229,7 @@ const modelSpecSchema = z
 const providerConfigSchema = z
   .object({
     /** Base URL including the version prefix, e.g. https://api.openai.com/v1. */
-    baseUrl: z.pipe(
-      z.pipe(
-        z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
-        z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-      ),
-      z.transform((url) => url.replace(/\/+$/, '')),
-    ),
+    baseUrl: baseUrlSchema(),
     apiKey: z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
     /** `api-key` for Azure OpenAI's v1 API; `authorization` (Bearer) everywhere else. */
     authHeader: z._default(z.enum(AUTH_HEADERS), 'authorization'),
@@ -193,6 +266,7 @@ const providerConfigSchema = z
           });
         }
       }
+      for (const issue of deploymentIdConflicts(config)) ctx.addIssue({ code: 'custom', ...issue });
       if (Object.keys(config.models).length === 0) {
         ctx.addIssue({ code: 'custom', path: ['models'], message: 'must list at least one model' });
       } else if (!Object.hasOwn(config.models, config.defaultModel)) {
@@ -204,6 +278,56 @@ const providerConfigSchema = z
       }
     }),
   );
+
+/**
+ * A deployment id names one endpoint: its key (the secret maps keys by id), its health and the
+ * provider client built for it are per id, and a poll knows only its job's deployment id, not
+ * the model. So every model listing an id must give it the same baseUrl and key, and `default`
+ * (where calls naming no deployment go) is the provider's baseUrl.
+ */
+function deploymentIdConflicts(config: {
+  baseUrl: string;
+  models: Record<string, ModelSpec>;
+}): { path: PropertyKey[]; message: string }[] {
+  const conflicts: { path: PropertyKey[]; message: string }[] = [];
+  const first = new Map<string, { where: string; baseUrl: string; apiKey: string | undefined }>([
+    [DEFAULT_DEPLOYMENT, { where: 'baseUrl', baseUrl: config.baseUrl, apiKey: undefined }],
+  ]);
+  for (const [model, spec] of Object.entries(config.models)) {
+    const inThisModel = new Set<string>();
+    spec.deployments?.forEach((deployment, index) => {
+      // Listed twice in one model: reported by the model's own check.
+      if (inThisModel.has(deployment.id)) return;
+      inThisModel.add(deployment.id);
+      const path = ['models', model, 'deployments', index];
+      const earlier = first.get(deployment.id);
+      if (earlier === undefined) {
+        first.set(deployment.id, {
+          where: formatPath(path),
+          baseUrl: deployment.baseUrl,
+          apiKey: deployment.apiKey,
+        });
+        return;
+      }
+      if (earlier.baseUrl !== deployment.baseUrl) {
+        conflicts.push({
+          path: [...path, 'baseUrl'],
+          message:
+            deployment.id === DEFAULT_DEPLOYMENT
+              ? `deployment "${DEFAULT_DEPLOYMENT}" is the provider's baseUrl, where calls naming no deployment go: use that baseUrl or another id`
+              : `deployment "${deployment.id}" has another baseUrl in ${earlier.where}: one id names one endpoint`,
+        });
+      } else if (earlier.where !== 'baseUrl' && earlier.apiKey !== deployment.apiKey) {
+        // The keys themselves are never quoted.
+        conflicts.push({
+          path: [...path, 'apiKey'],
+          message: `deployment "${deployment.id}" has another apiKey in ${earlier.where}: one id has one key`,
+        });
+      }
+    });
+  }
+  return conflicts;
+}
 
 /**
  * What a model accepts and costs. `pricePerSecondUsdBySize` overrides `pricePerSecondUsd` for
@@ -380,7 +504,8 @@ export function estimateCostUsd(
   return Math.round(price * seconds * 10_000) / 10_000;
 }
 
-function modelSpec(config: ProviderSettings, model: string): ModelSpec {
+/** What `model` accepts and costs; throws VideoParamsError for a model not in the catalogue. */
+export function modelSpec(config: ProviderSettings, model: string): ModelSpec {
   const spec = Object.hasOwn(config.models, model) ? config.models[model] : undefined;
   if (!spec) {
     throw new VideoParamsError(
@@ -405,7 +530,7 @@ function parseWithLabels(input: unknown, label: (path: string) => string): Provi
   const result = providerConfigSchema.safeParse(input);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(root)',
+    path: formatPath(issue.path),
     message: issue.message,
   }));
   const first = issues[0]?.path ?? '(root)';
@@ -414,4 +539,14 @@ function parseWithLabels(input: unknown, label: (path: string) => string): Provi
     cause: result.error,
     problems,
   });
+}
+
+/** `models.sora-2.deployments[1].baseUrl`: keys dotted, list positions in brackets. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let formatted = '';
+  for (const part of path) {
+    formatted +=
+      typeof part === 'number' ? `[${part}]` : `${formatted === '' ? '' : '.'}${String(part)}`;
+  }
+  return formatted || '(root)';
 }

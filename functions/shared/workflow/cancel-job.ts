@@ -31,8 +31,8 @@ export interface CancelJobDeps {
   /** Settles the job's money and frees its slot (handing it on). */
   admission: Pick<Admission, 'settleAbandoned'>;
   /**
-   * Deletes the provider job on the deployment that holds it; may throw (the protocol or the
-   * provider may refuse).
+   * Deletes the provider job on the deployment that created it (none: the default deployment);
+   * may throw (the protocol or the provider may refuse).
    */
   deleteProviderJob: (providerJobId: string, deployment?: string) => Promise<void>;
   /** Told when the provider job could not be deleted (the job is cancelled all the same). */

@@ -14,7 +14,7 @@ import { recordingLogger } from '../../support/recording-logger.ts';
 const NOW = new Date('2026-03-04T05:06:07.000Z');
 const PROMPT = 'A secret product launch teaser, do not log me';
 
-function setup() {
+function setup(providerConfig = testProviderConfig()) {
   const store = new InMemoryJobStore({ now: () => NOW });
   const startExecution = vi.fn(async (_jobId: string) => {});
   const contentLink = vi.fn(
@@ -26,7 +26,7 @@ function setup() {
     cancel: inMemoryCancelDeps(store).deps,
     webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
     startExecution,
-    providerConfig: testProviderConfig(),
+    providerConfig,
     clock: () => NOW,
     newJobId,
     contentLink,
@@ -751,6 +751,31 @@ describe('GET /models', () => {
 
     // testProviderConfig() holds both: http://127.0.0.1:9/v1 and test-key-not-used.
     expect(response.body).not.toMatch(/127\.0\.0\.1|test-key-not-used|baseUrl|apiKey|authHeader/);
+  });
+
+  it("shows a model with deployments as one model: no deployment's id, endpoint, limits or key", async () => {
+    const config = testProviderConfig();
+    const sora2 = config.models['sora-2'];
+    if (!sora2) throw new Error('the test catalogue has sora-2');
+    sora2.deployments = [
+      {
+        id: 'eastus-pool',
+        baseUrl: 'https://eastus.example.test/openai/v1',
+        weight: 2,
+        maxConcurrent: 3,
+        requestsPerMinute: 17,
+        apiKey: 'sk-deployment-key',
+      },
+    ];
+    const { send } = setup(config);
+
+    const response = await send({ method: 'GET', path: '/models' });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.body).not.toMatch(
+      /eastus|sk-deployment-key|deployments|maxConcurrent|requestsPerMinute|weight/,
+    );
+    expect(response.json).toMatchObject({ models: [{ id: 'sora-2', pricePerSecondUsd: 0.1 }, {}] });
   });
 });
 

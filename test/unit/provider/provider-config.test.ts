@@ -96,12 +96,12 @@ describe('parseProviderConfig', () => {
     ['maxRetries', { ...minimal, maxRetries: -1 }, /maxRetries/],
     ['models', { ...minimal, models: {} }, /models must list at least one model/],
     [
-      'models.m.sizes.0',
+      'models.m.sizes[0]',
       { ...minimal, defaultModel: 'm', models: { m: { ...validSpec, sizes: ['wide'] } } },
       /WIDTHxHEIGHT/,
     ],
     [
-      'models.m.seconds.0',
+      'models.m.seconds[0]',
       { ...minimal, defaultModel: 'm', models: { m: { ...validSpec, seconds: ['five'] } } },
       /whole seconds/,
     ],

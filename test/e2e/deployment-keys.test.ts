@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  defaultModelCatalogue,
+  providerSettingsFromEnv,
+} from '../../functions/shared/provider/provider-config.ts';
+import { createProviderSource } from '../../functions/shared/provider-factory/provider-from-env.ts';
+import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
+import { type RunningSimulator, startSimulator } from '../../infra/local/simulator/simulator.ts';
+import { simulatorCatalogue } from '../../infra/local/simulator-catalogue.ts';
+import { type StackClient, stackClient } from './local-stack-client.ts';
+
+// A second simulator with its own key: a second deployment of sora-2 beside the stack's own.
+const SECOND_KEY = 'sk-second-deployment';
+const SPEED = 50;
+
+let second: RunningSimulator;
+let stack: LocalStack;
+let client: StackClient;
+
+beforeAll(async () => {
+  second = await startSimulator({ apiKey: SECOND_KEY });
+  const catalogue = JSON.parse(simulatorCatalogue());
+  catalogue['sora-2'] = {
+    ...defaultModelCatalogue()['sora-2'],
+    deployments: [{ id: 'second', baseUrl: second.baseURL, apiKey: SECOND_KEY }],
+  };
+  stack = await startLocalStack({
+    dataDir: null,
+    speed: SPEED,
+    context: { 'provider:models': JSON.stringify(catalogue) },
+    logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
+  });
+  client = stackClient(stack);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await second?.close();
+});
+
+describe('a local catalogue whose deployment has its own apiKey', () => {
+  it("keeps the key out of the functions' environment, the deployment in", () => {
+    expect(process.env.PROVIDER_MODELS).toContain(second.baseURL);
+    expect(process.env.PROVIDER_MODELS).not.toContain(SECOND_KEY);
+  });
+
+  it("reaches the deployment with its key through the functions' provider source", async () => {
+    const source = createProviderSource({
+      settings: providerSettingsFromEnv(process.env),
+      secretId: process.env.PROVIDER_SECRET_ID ?? '',
+    });
+    const request = {
+      prompt: 'a lighthouse at dusk',
+      model: 'sora-2',
+      size: '720x1280',
+      seconds: '4',
+      idempotencyKey: 'deployment-keys-e2e',
+    };
+
+    const created = await (await source('second')).create(request);
+
+    expect(second.stats.creates).toBe(1);
+    expect(await (await source('second')).retrieve(created.id)).toMatchObject({ id: created.id });
+  });
+
+  it('still runs a job that names no deployment on the default one', async () => {
+    const before = stack.simulator?.stats.creates ?? 0;
+    const secondBefore = second.stats.creates;
+
+    const jobId = await client.submit({ prompt: 'a heron at the lake', model: 'sora-2' });
+    const execution = await client.executionEnd(jobId);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(stack.simulator?.stats.creates).toBe(before + 1);
+    expect(second.stats.creates).toBe(secondBefore);
+  });
+});
