@@ -292,6 +292,14 @@ export class InMemoryJobStore implements JobStore {
       deferredReason: reason,
       updatedAt: at,
     });
+    // As DynamoJobStore: a failover's create was definitely refused, nothing to reconcile.
+    if (reason === 'failover') {
+      const parked = this.#jobs.get(jobId);
+      if (parked !== undefined) {
+        const { createAttemptedAt: _refused, ...rest } = parked;
+        this.#jobs.set(jobId, rest);
+      }
+    }
   }
 
   async claimDeferred(jobId: string, executionName: string, at: string): Promise<boolean> {

@@ -502,10 +502,12 @@ export class DynamoJobStore implements JobStore {
       '#queuePk': BY_QUEUE_INDEX.partitionKey,
       '#queueSk': BY_QUEUE_INDEX.sortKey,
     };
+    // A failover's create was definitely refused, having made nothing: no attempt to reconcile.
+    const forget = reason === 'failover' ? ' REMOVE #createAttemptedAt' : '';
     const queueUpdate =
       queue === undefined
         ? ' REMOVE #queuePk, #queueSk'
-        : ', #queuePk = :queuePk, #queueSk = :queueSk';
+        : `, #queuePk = :queuePk, #queueSk = :queueSk${forget}`;
     try {
       await this.#client.send(
         new UpdateCommand({
@@ -521,6 +523,7 @@ export class DynamoJobStore implements JobStore {
             '#updatedAt': 'updatedAt',
             '#providerJobId': 'providerJobId',
             ...queueNames,
+            ...(reason === 'failover' ? { '#createAttemptedAt': 'createAttemptedAt' } : {}),
           },
           ExpressionAttributeValues: {
             ...condition.values,
