@@ -69,7 +69,7 @@ export const videoSchema = z
       .enum(DEFERRED_REASONS)
       .optional()
       .describe(
-        'Why a deferred job waits: "scheduled" (submitted for a batch run, or no slot came free in time) or "budget" (the daily budget could not cover it).',
+        'Why a deferred job waits: "capacity" (no slot free for it: it waits in its client\'s queue), "failover" (its provider deployment refused the create, having made nothing: it waits for a slot on one that can take it), "scheduled" (submitted for a batch run, or put back for it) or "budget" (the daily budget could not cover it).',
       ),
     priority: z
       .enum(JOB_PRIORITIES)
