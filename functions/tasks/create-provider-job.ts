@@ -39,6 +39,7 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { DEFAULT_DEPLOYMENT } from '../shared/provider/deployments.ts';
 import {
+  ProviderError,
   ProviderRateLimitedError,
   ProviderRejectedError,
   ProviderTransientError,
@@ -104,12 +105,16 @@ interface CreateInput {
 
 /**
  * A create the provider definitely refused, having made nothing: an answered 5xx other than a
- * gateway's (502/504 are ambiguous), a refused connection, a 429, or 401/403 (this deployment's
- * key). Such a job is safe to create on another deployment.
+ * gateway's (502/504 are ambiguous), a 408, a refused connection, a 429, or 401/403 (this
+ * deployment's key). Such a job is safe to create on another deployment. Not a 409 (our own
+ * create still in flight there).
  */
 export function isDefiniteRefusal(error: unknown): error is Error {
-  if (error instanceof ProviderRateLimitedError || error instanceof ProviderTransientError) {
-    return true;
+  if (error instanceof ProviderRateLimitedError) return true;
+  if (error instanceof ProviderTransientError) {
+    // A 409 says a create with our Idempotency-Key is still in flight there (it may yet make the
+    // job), and video_not_ready a remix source not ready there: both stay on this deployment.
+    return error.status !== 409 && error.code !== 'video_not_ready';
   }
   return error instanceof ProviderRejectedError && (error.status === 401 || error.status === 403);
 }
@@ -178,7 +183,12 @@ export function createCreateProviderJobHandler(
           // never failed for it). An ambiguous create is not a refusal: it is reconciled on this
           // very deployment by the retry, never created elsewhere.
           if (!isDefiniteRefusal(error)) throw error;
-          await limits.health?.recordFailure(deployment, deps.clock(), error.name);
+          const status = error instanceof ProviderError ? error.status : undefined;
+          await limits.health?.recordFailure(
+            deployment,
+            deps.clock(),
+            status === undefined ? error.name : `${error.name} ${status}`,
+          );
           logger.warn('Create refused by the deployment; failing over', {
             deployment,
             error: loggableError(error),

@@ -18,7 +18,8 @@ let stack: LocalStack;
 let client: StackClient;
 
 beforeAll(async () => {
-  second = await startSimulator({ apiKey: SECOND_KEY });
+  // Rendering at the stack's pace, so its jobs finish in seconds.
+  second = await startSimulator({ apiKey: SECOND_KEY, speed: SPEED, contentTtlSeconds: 86_400 });
   const catalogue = JSON.parse(simulatorCatalogue());
   catalogue['sora-2'] = {
     ...defaultModelCatalogue()['sora-2'],
@@ -63,15 +64,24 @@ describe('a local catalogue whose deployment has its own apiKey', () => {
     expect(await (await source('second')).retrieve(created.id)).toMatchObject({ id: created.id });
   });
 
-  it('still runs a job that names no deployment on the default one', async () => {
+  it("runs sora-2's jobs on its one deployment with its own key, and a model without deployments on the default one", async () => {
     const before = stack.simulator?.stats.creates ?? 0;
     const secondBefore = second.stats.creates;
 
-    const jobId = await client.submit({ prompt: 'a heron at the lake', model: 'sora-2' });
-    const execution = await client.executionEnd(jobId);
+    const onSecond = await client.submit({ prompt: 'a heron at the lake', model: 'sora-2' });
+    const onDefault = await client.submit({ prompt: 'a heron at dusk', model: 'sora-2-pro' });
+    const deadline = Date.now() + 60_000;
+    let records = await Promise.all([client.jobRecord(onSecond), client.jobRecord(onDefault)]);
+    while (!records.every((record) => record?.status === 'COMPLETED') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      records = await Promise.all([client.jobRecord(onSecond), client.jobRecord(onDefault)]);
+    }
 
-    expect(execution.status).toBe('SUCCEEDED');
+    expect(records.map((record) => `${record?.status}/${record?.deployment}`)).toEqual([
+      'COMPLETED/second',
+      'COMPLETED/default',
+    ]);
+    expect(second.stats.creates).toBe(secondBefore + 1);
     expect(stack.simulator?.stats.creates).toBe(before + 1);
-    expect(second.stats.creates).toBe(secondBefore);
   });
 });

@@ -296,7 +296,7 @@ export class InMemoryJobStore implements JobStore {
     if (reason === 'failover') {
       const parked = this.#jobs.get(jobId);
       if (parked !== undefined) {
-        const { createAttemptedAt: _refused, ...rest } = parked;
+        const { createAttemptedAt: _refused, deployment: _refusing, ...rest } = parked;
         this.#jobs.set(jobId, rest);
       }
     }

@@ -503,7 +503,9 @@ export class DynamoJobStore implements JobStore {
       '#queueSk': BY_QUEUE_INDEX.sortKey,
     };
     // A failover's create was definitely refused, having made nothing: no attempt to reconcile.
-    const forget = reason === 'failover' ? ' REMOVE #createAttemptedAt' : '';
+    // It waits for another deployment: the refusing one is no longer its (a release reads the
+    // pool for the one it is handed).
+    const forget = reason === 'failover' ? ' REMOVE #createAttemptedAt, #deployment' : '';
     const queueUpdate =
       queue === undefined
         ? ' REMOVE #queuePk, #queueSk'
@@ -523,7 +525,9 @@ export class DynamoJobStore implements JobStore {
             '#updatedAt': 'updatedAt',
             '#providerJobId': 'providerJobId',
             ...queueNames,
-            ...(reason === 'failover' ? { '#createAttemptedAt': 'createAttemptedAt' } : {}),
+            ...(reason === 'failover'
+              ? { '#createAttemptedAt': 'createAttemptedAt', '#deployment': 'deployment' }
+              : {}),
           },
           ExpressionAttributeValues: {
             ...condition.values,
