@@ -12,6 +12,7 @@ import {
 } from '../../../functions/shared/provider/provider-errors.ts';
 import {
   createCreateProviderJobHandler,
+  isDefiniteRefusal,
   providerIdempotencyKey,
 } from '../../../functions/tasks/create-provider-job.ts';
 import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
@@ -250,5 +251,40 @@ describe('create-provider-job', () => {
 
     await expect(result).rejects.toThrow(ValidationError);
     await expect(result).rejects.toMatchObject({ field: 'jobId' });
+  });
+});
+
+describe('isDefiniteRefusal: what a create may fail over on', () => {
+  const transient = (status: number | undefined, code = 'server_error') =>
+    new ProviderTransientError('x', { code, providerMessage: 'x', status, operation: 'create' });
+  const rejected = (status: number) =>
+    new ProviderRejectedError('x', {
+      code: 'x',
+      providerMessage: 'x',
+      status,
+      operation: 'create',
+    });
+
+  it('is an answered 5xx, a 408 or a connection never made, and a 401/403', () => {
+    expect(isDefiniteRefusal(transient(503))).toBe(true);
+    expect(isDefiniteRefusal(transient(408, 'request_timeout'))).toBe(true);
+    expect(isDefiniteRefusal(transient(undefined, 'connection_refused'))).toBe(true);
+    expect(isDefiniteRefusal(rejected(401))).toBe(true);
+    expect(isDefiniteRefusal(rejected(403))).toBe(true);
+  });
+
+  it('is not a 409 (our create still in flight), a remix source not ready, an ambiguous create or a request refused for itself', () => {
+    expect(isDefiniteRefusal(transient(409, 'conflict'))).toBe(false);
+    expect(isDefiniteRefusal(transient(400, 'video_not_ready'))).toBe(false);
+    expect(
+      isDefiniteRefusal(
+        new ProviderAmbiguousCreateError('x', {
+          code: 'timeout',
+          providerMessage: 'x',
+          operation: 'create',
+        }),
+      ),
+    ).toBe(false);
+    expect(isDefiniteRefusal(rejected(400))).toBe(false);
   });
 });
