@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { localProviderKeys } from '../../../infra/local/local-deployment-keys.ts';
 import { LocalStackError } from '../../../infra/local/local-errors.ts';
+import { TINY_MODEL_SPEC } from '../../support/provider-config-fixture.ts';
 
 const KEY = 'sk-local-stack';
-const spec = {
-  sizes: ['1280x720'],
-  seconds: ['4'],
-  defaultSize: '1280x720',
-  defaultSeconds: '4',
-  pricePerSecondUsd: 0.1,
-};
+const spec = TINY_MODEL_SPEC;
 const second = { id: 'second', baseUrl: 'http://127.0.0.1:4011/v1' };
 const third = { id: 'third', baseUrl: 'http://127.0.0.1:4012/v1' };
 

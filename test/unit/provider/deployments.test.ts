@@ -13,18 +13,13 @@ import {
   providerConfigFromEnv,
   VideoParamsError,
 } from '../../../functions/shared/provider/provider-config.ts';
+import { configError, TINY_MODEL_SPEC } from '../../support/provider-config-fixture.ts';
 
 const BASE_URL = 'https://api.example.com/v1';
 const EASTUS = 'https://eastus.example.com/openai/v1';
 const WESTUS = 'https://westus.example.com/openai/v1';
 
-const spec = {
-  sizes: ['1280x720'],
-  seconds: ['4'],
-  defaultSize: '1280x720',
-  defaultSeconds: '4',
-  pricePerSecondUsd: 0.1,
-};
+const spec = TINY_MODEL_SPEC;
 
 /** A catalogue whose sora-2 lists `deployments` (and sora-2-pro whatever `pro` says). */
 function configWith(deployments: unknown, pro: Record<string, unknown> = {}) {
@@ -33,16 +28,6 @@ function configWith(deployments: unknown, pro: Record<string, unknown> = {}) {
     apiKey: 'sk-test',
     models: { 'sora-2': { ...spec, deployments }, 'sora-2-pro': { ...spec, ...pro } },
   };
-}
-
-function configError(run: () => unknown): ProviderConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ProviderConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderConfigError');
 }
 
 describe('a catalogue with deployments', () => {

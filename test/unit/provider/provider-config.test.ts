@@ -11,18 +11,9 @@ import {
   resolveVideoParams,
   VideoParamsError,
 } from '../../../functions/shared/provider/provider-config.ts';
+import { configError } from '../../support/provider-config-fixture.ts';
 
 const minimal = { baseUrl: 'https://api.example.com/v1', apiKey: 'sk-test-key' };
-
-function configError(run: () => unknown): ProviderConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ProviderConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderConfigError');
-}
 
 function paramsError(run: () => unknown): VideoParamsError {
   try {
