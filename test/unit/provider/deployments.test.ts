@@ -8,7 +8,6 @@ import {
 import {
   bedrockModelCatalogue,
   defaultModelCatalogue,
-  ProviderConfigError,
   parseProviderConfig,
   providerConfigFromEnv,
   VideoParamsError,

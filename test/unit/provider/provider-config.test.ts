@@ -5,7 +5,6 @@ import {
   estimateCostUsd,
   modelProvider,
   type ProviderConfig,
-  ProviderConfigError,
   parseProviderConfig,
   providerConfigFromEnv,
   resolveVideoParams,
