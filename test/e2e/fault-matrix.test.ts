@@ -2,7 +2,11 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal, type Job } from '../../functions/shared/jobs/job.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
-import type { RunningSimulator, VideoSnapshot } from '../../infra/local/simulator/simulator.ts';
+import type {
+  RunningSimulator,
+  SimulatorStats,
+  VideoSnapshot,
+} from '../../infra/local/simulator/simulator.ts';
 import { renderFailure } from '../../infra/local/simulator/video-store.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
 import {
@@ -16,15 +20,24 @@ import {
 
 // The money-and-work invariants (DESIGN.md section 6) under a matrix of provider faults: 70 jobs
 // (60 over HTTP, 10 from a .jsonl in the inbox) through a limit of 4 concurrent jobs and a daily
-// budget just above what they can spend, while the simulator drops create responses (of jobs
-// with identical requests among others), answers 429 and bursts of 5xx, cuts downloads, lets
-// content expire, refuses prompts and fails renders. Then: every job ends with the right
-// outcome, each provider job was created once and is held by exactly one job, the provider never
-// ran more than 4 jobs, the money spent is exactly what the provider rendered, and S3 holds
-// exactly the completed videos, byte for byte. Its own file: one local stack per process.
+// budget just above what they can spend, on a pool of two simulated deployments of 3 jobs each,
+// while the deployments drop create responses (of jobs with identical requests among others),
+// answer 429 and bursts of 5xx, cut downloads, let content expire, refuse prompts and fail
+// renders. Then: every job ends with the right outcome, each provider job was created once over
+// the pool and is held by exactly one job on the deployment that job records, neither the pool
+// nor a deployment ever ran more than its limit, the money spent is exactly what the provider
+// rendered, and S3 holds exactly the completed videos, byte for byte. Its own file: one local
+// stack per process.
 
 const SPEED = 100;
 const LIMIT = 4;
+/**
+ * The pool: each deployment's quota below the pipeline's limit, so both bind. The faults are
+ * split between them; a refused create fails over to the other one.
+ */
+const DEPLOYMENTS = ['east', 'west'] as const;
+type Deployment = (typeof DEPLOYMENTS)[number];
+const DEPLOYMENT_LIMIT = 3;
 const CLIENTS = ['alice', 'bob'] as const;
 type Client = (typeof CLIENTS)[number];
 // Content stays downloadable for 6 hours of the stack's clock (3.6 minutes of real time), so
@@ -99,7 +112,7 @@ const MAX_PRICE_MICRO_USD = Math.max(...ALL_PLANNED.map((job) => priceMicroUsd(j
 const BUDGET_USD = (RENDERABLE_MICRO_USD + LIMIT * MAX_PRICE_MICRO_USD) / 1_000_000;
 
 let stack: LocalStack;
-let simulator: RunningSimulator;
+let simulators: Record<Deployment, RunningSimulator>;
 let audit: PipelineAudit;
 let s3: S3Client;
 
@@ -116,6 +129,9 @@ beforeAll(async () => {
       'limits:requestsPerMinute': '120',
     },
     simulator: { seed: 20_261_130, contentTtlSeconds: LONG_TTL_SECONDS },
+    // The catalogue's quota only: the simulators enforce none, so their stats show whether the
+    // pipeline kept to it.
+    simulatorPool: DEPLOYMENTS.map((id) => ({ id, maxConcurrent: DEPLOYMENT_LIMIT })),
     // Two clients of unequal weights share the slots and the budget; the drop folder's jobs are
     // the default client's (a third).
     clients: [...CLIENTS],
@@ -124,8 +140,9 @@ beforeAll(async () => {
     clientRate: { requestsPerWindow: 1000 },
     logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',
   });
-  if (!stack.simulator) throw new Error('the e2e stack runs the simulator');
-  simulator = stack.simulator;
+  const [east, west] = DEPLOYMENTS.map((id) => stack.simulators[id]);
+  if (!east || !west) throw new Error(`the e2e stack runs simulated deployments ${DEPLOYMENTS}`);
+  simulators = { east, west };
   audit = new PipelineAudit(stack);
   s3 = new S3Client({
     endpoint: stack.s3Endpoint,
@@ -182,96 +199,158 @@ async function dropInbox(jobs: PlannedJob[]): Promise<string[]> {
 
 /** What the fault driver did, to tell which jobs each fault hit. */
 interface FaultLog {
-  /** Provider job indexes (creation order) whose create response was dropped. */
-  droppedCreates: number[];
-  /** [from, to) provider job indexes created while content expired at completion. */
-  expiredWindow: [number, number];
+  /** Per deployment, its provider job indexes (creation order) whose create response was dropped. */
+  droppedCreates: Record<Deployment, number[]>;
+  /** Content expired at completion for the provider jobs of [from, to) on one deployment. */
+  expiredWindow: { deployment: Deployment; from: number; to: number };
+  /** 429 answers of the window of one create a minute (on `RATE_LIMITED`). */
   rateLimited: number;
-  serverErrorBursts: number;
-  /** Jobs resumed by a new execution while downloads were being cut. */
-  resumedAfterCutDownloads: string[];
+  serverErrorBursts: Record<Deployment, number>;
+  /** Jobs resumed by a new execution while `CUT_DOWNLOADS`'s downloads were being cut. */
+  resumedAfterCutDownloads: Job[];
   steps: string[];
 }
 
+/** Where each fault of the matrix is injected (besides the 5xx bursts, which alternate). */
+const INITIAL_DROPS: Record<Deployment, number> = { east: 2, west: 1 };
+const RATE_LIMITED: Deployment = 'west';
+const EXPIRING: Deployment = 'east';
+const CUT_DOWNLOADS: Deployment = 'west';
+
+/** What the pool's deployments have seen and done, each one's and summed. */
+interface PoolStats {
+  of: Record<Deployment, SimulatorStats>;
+  /** Every provider job of the pool, with the deployment it was created on. */
+  videos: (VideoSnapshot & { deployment: Deployment })[];
+  creates: number;
+  serverErrors: number;
+  droppedCreateResponses: number;
+}
+
+function poolStats(): PoolStats {
+  const of = { east: simulators.east.stats, west: simulators.west.stats };
+  const sum = (pick: (stats: SimulatorStats) => number) =>
+    DEPLOYMENTS.reduce((total, id) => total + pick(of[id]), 0);
+  return {
+    of,
+    videos: DEPLOYMENTS.flatMap((id) =>
+      of[id].videos.map((video) => ({ ...video, deployment: id })),
+    ),
+    creates: sum((stats) => stats.creates),
+    serverErrors: sum((stats) => stats.serverErrors),
+    droppedCreateResponses: sum((stats) => stats.droppedCreateResponses),
+  };
+}
+
+/** Provider jobs created over the pool so far: the fault schedule's clock. */
+const poolCreates = () => simulators.east.stats.creates + simulators.west.stats.creates;
+
 const untilCreates = (count: number) =>
-  waitFor(`${count} provider jobs created`, () => simulator.stats.creates >= count || undefined, {
+  waitFor(`${count} provider jobs created`, () => poolCreates() >= count || undefined, {
     timeoutMs: 60_000,
   });
 
-/** 5xx for the next three requests, whoever sends them (never enough to spend a task's retries). */
-async function serverErrorBurst(log: FaultLog): Promise<void> {
-  simulator.configure({ failNextRequests: 3 });
-  await waitFor(
-    'the 5xx burst answered',
-    () => simulator.knobs.failNextRequests === 0 || undefined,
-    {
-      timeoutMs: 30_000,
-    },
-  );
-  log.serverErrorBursts += 1;
-  log.steps.push(`5xx burst at create ${simulator.stats.creates}`);
+/**
+ * The most provider jobs queued or in progress at one instant over the pool, from their
+ * intervals (as each simulator computes its own `maxConcurrentJobs`; a job deleted before its
+ * end counts to its end here, which can only make the figure larger).
+ */
+function maxConcurrentOver(videos: readonly VideoSnapshot[]): number {
+  // At equal instants an end comes before a start: back-to-back jobs never overlap.
+  const events = videos
+    .flatMap((video): [number, number][] => [
+      [video.createdAtMs, 1],
+      [video.endsAtMs, -1],
+    ])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let active = 0;
+  let max = 0;
+  for (const [, delta] of events) {
+    active += delta;
+    max = Math.max(max, active);
+  }
+  return max;
 }
 
 /**
- * Injects the faults in turn as the provider jobs get created (the create count is the
- * schedule), while the jobs flow. Windows are opened and closed synchronously with a read of the
- * create count, so which provider jobs were created inside one is known exactly.
+ * 5xx for the next three requests to one deployment, whoever sends them (never enough to spend
+ * a task's retries; a create refused so fails over to the other deployment).
+ */
+async function serverErrorBurst(log: FaultLog, deployment: Deployment): Promise<void> {
+  const simulator = simulators[deployment];
+  simulator.configure({ failNextRequests: 3 });
+  await waitFor(
+    `the 5xx burst on ${deployment} answered`,
+    () => simulator.knobs.failNextRequests === 0 || undefined,
+    { timeoutMs: 30_000 },
+  );
+  log.serverErrorBursts[deployment] += 1;
+  log.steps.push(`5xx burst on ${deployment} at create ${poolCreates()}`);
+}
+
+/**
+ * Injects the faults in turn as the provider jobs get created (the pool's create count is the
+ * schedule), while the jobs flow. Windows are opened and closed synchronously with a read of a
+ * deployment's create count, so which provider jobs were created inside one is known exactly.
  */
 async function injectFaults(log: FaultLog): Promise<void> {
   await untilCreates(12);
-  // 429 with Retry-After: one create a minute, until two creates were refused.
-  const limitedBefore = simulator.stats.rateLimited;
-  simulator.configure({ requestsPerMinute: 1 });
+  // 429 with Retry-After on one deployment: one create a minute, until two creates were refused
+  // (each refused job fails over).
+  const limited = simulators[RATE_LIMITED];
+  const limitedBefore = limited.stats.rateLimited;
+  limited.configure({ requestsPerMinute: 1 });
   await waitFor(
-    'two 429 answers',
-    () => simulator.stats.rateLimited >= limitedBefore + 2 || undefined,
-    {
-      timeoutMs: 30_000,
-      everyMs: 2,
-    },
+    `two 429 answers from ${RATE_LIMITED}`,
+    () => limited.stats.rateLimited >= limitedBefore + 2 || undefined,
+    { timeoutMs: 30_000, everyMs: 2 },
   );
-  simulator.configure({ requestsPerMinute: null });
-  log.rateLimited = simulator.stats.rateLimited - limitedBefore;
-  log.steps.push(`429 window closed at create ${simulator.stats.creates}`);
+  limited.configure({ requestsPerMinute: null });
+  log.rateLimited = limited.stats.rateLimited - limitedBefore;
+  log.steps.push(`429 window on ${RATE_LIMITED} closed at create ${poolCreates()}`);
 
   await untilCreates(20);
-  await serverErrorBurst(log);
+  await serverErrorBurst(log, 'east');
 
-  // Content that expires the instant the render completes, for the next four provider jobs.
+  // Content that expires the instant the render completes, for the next four provider jobs of
+  // one deployment.
   await untilCreates(26);
-  simulator.configure({ contentTtlSeconds: 0 });
-  const expiredFrom = simulator.stats.creates;
+  const expiring = simulators[EXPIRING];
+  expiring.configure({ contentTtlSeconds: 0 });
+  const expiredFrom = expiring.stats.creates;
   await waitFor(
-    '4 creates with expiring content',
-    () => (simulator.stats.creates >= expiredFrom + 4 ? true : undefined),
+    `4 creates with expiring content on ${EXPIRING}`,
+    () => (expiring.stats.creates >= expiredFrom + 4 ? true : undefined),
     { timeoutMs: 30_000, everyMs: 1 },
   );
-  simulator.configure({ contentTtlSeconds: LONG_TTL_SECONDS });
-  log.expiredWindow = [expiredFrom, simulator.stats.creates];
-  log.steps.push(`expiry window ${log.expiredWindow.join('..')}`);
+  expiring.configure({ contentTtlSeconds: LONG_TTL_SECONDS });
+  log.expiredWindow = { deployment: EXPIRING, from: expiredFrom, to: expiring.stats.creates };
+  log.steps.push(`expiry window on ${EXPIRING} ${expiredFrom}..${log.expiredWindow.to}`);
 
   await untilCreates(34);
-  await serverErrorBurst(log);
+  await serverErrorBurst(log, 'west');
 
-  // Two more lost create responses, of jobs with distinct requests.
+  // Two more lost create responses, one on each deployment, of jobs with distinct requests.
   await untilCreates(38);
-  const droppedFrom = simulator.stats.creates;
-  simulator.configure({ dropNextCreateResponses: 2 });
-  log.droppedCreates.push(droppedFrom, droppedFrom + 1);
+  for (const id of DEPLOYMENTS) {
+    log.droppedCreates[id].push(simulators[id].stats.creates);
+    simulators[id].configure({ dropNextCreateResponses: 1 });
+  }
   await waitFor(
     'two more create responses dropped',
-    () => (simulator.stats.droppedCreateResponses >= 5 ? true : undefined),
+    () => (poolStats().droppedCreateResponses >= 5 ? true : undefined),
     { timeoutMs: 30_000 },
   );
-  log.steps.push(`create responses dropped at ${droppedFrom}, ${droppedFrom + 1}`);
+  log.steps.push(`create responses dropped at ${JSON.stringify(log.droppedCreates)}`);
 
-  // Downloads cut after 1000 bytes until some job's download retries are spent and a new
-  // execution resumed it (then the cut stops, and the resumed download succeeds).
+  // One deployment's downloads cut after 1000 bytes until some job's download retries are spent
+  // and a new execution resumed it (then the cut stops, and the resumed download succeeds).
   await untilCreates(44);
   const resumedBefore = new Set(
     [...(await audit.jobs()).values()].filter((job) => job.resumeCount).map((job) => job.jobId),
   );
-  simulator.configure({ dropConnectionAfterBytes: 1000 });
+  const cut = simulators[CUT_DOWNLOADS];
+  cut.configure({ dropConnectionAfterBytes: 1000 });
   const resumed = await waitFor(
     'a job resumed after its downloads were cut',
     async () => {
@@ -282,14 +361,14 @@ async function injectFaults(log: FaultLog): Promise<void> {
     },
     { timeoutMs: 30_000, everyMs: 5 },
   );
-  simulator.configure({ dropConnectionAfterBytes: null });
-  log.resumedAfterCutDownloads = resumed
-    .filter((job) => job.providerStatus === 'completed')
-    .map((job) => job.jobId);
-  log.steps.push(`downloads cut until ${resumed.map((job) => job.jobId).join(', ')} resumed`);
+  cut.configure({ dropConnectionAfterBytes: null });
+  log.resumedAfterCutDownloads = resumed.filter((job) => job.providerStatus === 'completed');
+  log.steps.push(
+    `downloads cut on ${CUT_DOWNLOADS} until ${resumed.map((job) => `${job.jobId}@${job.deployment}`).join(', ')} resumed`,
+  );
 
   await untilCreates(52);
-  await serverErrorBurst(log);
+  await serverErrorBurst(log, 'east');
 }
 
 /** Samples the limits while the jobs run: slots in use and money committed against the budget. */
@@ -347,23 +426,28 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
   it('end as their faults dictate, with each provider job created once and held once, the limit kept, the money exact and S3 exact', async () => {
     const started = Date.now();
     const log: FaultLog = {
-      droppedCreates: [0, 1, 2],
-      expiredWindow: [0, 0],
+      droppedCreates: {
+        east: Array.from({ length: INITIAL_DROPS.east }, (_, i) => i),
+        west: Array.from({ length: INITIAL_DROPS.west }, (_, i) => i),
+      },
+      expiredWindow: { deployment: EXPIRING, from: 0, to: 0 },
       rateLimited: 0,
-      serverErrorBursts: 0,
+      serverErrorBursts: { east: 0, west: 0 },
       resumedAfterCutDownloads: [],
       steps: [],
     };
     const watch = watchLimits();
     const kinds = new Map<string, Kind>();
 
-    // The first three creates lose their response: all three are identical requests, and so are
-    // the five sent with them.
-    simulator.configure({ dropNextCreateResponses: 3 });
+    // The first three creates over the pool lose their response (two on east, one on west): all
+    // three are identical requests, and so are the five sent with them.
+    for (const id of DEPLOYMENTS) {
+      simulators[id].configure({ dropNextCreateResponses: INITIAL_DROPS[id] });
+    }
     // One client's: twins are adopted only between one client's identical requests.
     for (const job of IDENTICAL_JOBS) kinds.set(await submit(job.request, 'alice'), job.kind);
     await waitFor('three create responses dropped', () =>
-      simulator.stats.droppedCreateResponses >= 3 ? true : undefined,
+      poolStats().droppedCreateResponses >= 3 ? true : undefined,
     );
     const faults = injectFaults(log);
     faults.catch(() => {});
@@ -381,33 +465,54 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
     await stack.stepFunctions.whenIdle();
     await watch.stop();
     const table: TableSnapshot = await audit.snapshot();
-    const stats = simulator.stats;
+    const stats = poolStats();
     const objects = await audit.objects('videos/');
     const elapsedSeconds = (Date.now() - started) / 1000;
 
     // --- the run went as planned: every fault was injected --------------------------------
     expect(jobs.size).toBe(70);
     expect([...jobs.values()].filter((job) => job.source === 'inbox')).toHaveLength(10);
-    expect(stats.droppedCreateResponses).toBe(5);
-    expect(log.droppedCreates.slice(0, 3).map((i) => stats.videos[i]?.prompt)).toEqual(
-      Array(3).fill(IDENTICAL.prompt),
-    );
+    expect({
+      east: stats.of.east.droppedCreateResponses,
+      west: stats.of.west.droppedCreateResponses,
+    }).toEqual({ east: INITIAL_DROPS.east + 1, west: INITIAL_DROPS.west + 1 });
+    expect(
+      DEPLOYMENTS.flatMap((id) =>
+        log.droppedCreates[id]
+          .slice(0, INITIAL_DROPS[id])
+          .map((i) => stats.of[id].videos[i]?.prompt),
+      ),
+    ).toEqual(Array(3).fill(IDENTICAL.prompt));
     expect(log.rateLimited).toBeGreaterThanOrEqual(2);
-    expect(stats.serverErrors).toBeGreaterThanOrEqual(3 * log.serverErrorBursts);
-    expect(log.serverErrorBursts).toBe(3);
-    expect(log.expiredWindow[1] - log.expiredWindow[0]).toBeGreaterThanOrEqual(4);
+    expect(log.serverErrorBursts).toEqual({ east: 2, west: 1 });
+    for (const id of DEPLOYMENTS) {
+      expect(stats.of[id].serverErrors).toBeGreaterThanOrEqual(3 * log.serverErrorBursts[id]);
+    }
+    expect(log.expiredWindow.to - log.expiredWindow.from).toBeGreaterThanOrEqual(4);
     expect(log.resumedAfterCutDownloads.length).toBeGreaterThanOrEqual(1);
+    // Only the cut deployment's downloads failed: the resumed jobs are its own.
+    expect(log.resumedAfterCutDownloads.map((job) => job.deployment)).toEqual(
+      log.resumedAfterCutDownloads.map(() => CUT_DOWNLOADS),
+    );
+    // Both deployments served the matrix.
+    for (const id of DEPLOYMENTS) expect(stats.of[id].creates).toBeGreaterThan(0);
 
     // --- every job terminal, with the outcome its fault dictates --------------------------
-    const videoIndex = new Map(stats.videos.map((video, index) => [video.id, index]));
+    // A provider job's place: its deployment and its index there (creation order).
+    const videoPlace = new Map(
+      DEPLOYMENTS.flatMap((id) =>
+        stats.of[id].videos.map((video, index) => [video.id, { deployment: id, index }] as const),
+      ),
+    );
     const expectedOutcome = (job: Job): string => {
       const kind = kinds.get(job.jobId);
       if (kind === 'moderation') return 'FAILED/moderation_blocked';
       if (kind === 'render-fail') return `FAILED/${renderFailure.code}`;
-      const index =
-        job.providerJobId === undefined ? -1 : (videoIndex.get(job.providerJobId) ?? -1);
-      const [from, to] = log.expiredWindow;
-      if (index >= from && index < to) return 'FAILED/expired';
+      const place = job.providerJobId === undefined ? undefined : videoPlace.get(job.providerJobId);
+      const { deployment, from, to } = log.expiredWindow;
+      if (place?.deployment === deployment && place.index >= from && place.index < to) {
+        return 'FAILED/expired';
+      }
       return 'COMPLETED';
     };
     const outcomes = Object.fromEntries(
@@ -418,8 +523,8 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
     );
     expect(outcomes).toEqual(expected);
     // (A render failure in the expiry window fails as a render failure: it has no content.)
-    const expiring = stats.videos
-      .slice(...log.expiredWindow)
+    const expiring = stats.of[log.expiredWindow.deployment].videos
+      .slice(log.expiredWindow.from, log.expiredWindow.to)
       .filter((video) => !video.prompt.includes(RENDER_FAIL));
     expect(expiring.length).toBeGreaterThanOrEqual(1);
     expect(Object.values(outcomes).filter((o) => o === 'FAILED/expired')).toHaveLength(
@@ -436,7 +541,8 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
       ]);
     }
 
-    // --- at most one provider create per job (exactly one unless refused by moderation) ---
+    // --- at most one provider create per job over the pool (exactly one unless refused by
+    // moderation): none created twice on one deployment, nor once on each -----------------
     const createsByKey = countBy(stats.videos, (video) => String(video.idempotencyKey));
     expect(duplicates(createsByKey)).toEqual({});
     const keyOwners = [...jobs.values()]
@@ -445,6 +551,8 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
       .sort();
     expect([...createsByKey.keys()].sort()).toEqual(keyOwners);
     expect(stats.creates).toBe(stats.videos.length);
+    // Video ids are unique over the pool (each simulator draws its own), so an id names one.
+    expect(duplicates(countBy(stats.videos, (video) => video.id))).toEqual({});
 
     // --- each provider job held by exactly one job, none forgotten, none orphaned ---------
     const claimed = table.ledger.filter((entry) => entry.state === 'claimed');
@@ -458,6 +566,16 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
     expect(
       Object.fromEntries(withProviderJob.map((job) => [job.providerJobId, job.jobId])),
     ).toEqual(Object.fromEntries(claimed.map((entry) => [entry.providerJobId, entry.jobId])));
+    // Each job holds a video of the deployment it records: created, polled and downloaded
+    // there, never adopted from another one.
+    expect(
+      Object.fromEntries(
+        withProviderJob.map((job) => [
+          job.jobId,
+          videoPlace.get(String(job.providerJobId))?.deployment,
+        ]),
+      ),
+    ).toEqual(Object.fromEntries(withProviderJob.map((job) => [job.jobId, job.deployment])));
     // Swapped adoptions are harmless only between identical requests: a job holds a video of
     // its own request.
     const videoById = new Map(stats.videos.map((video) => [video.id, video]));
@@ -471,11 +589,18 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
       ]);
     }
 
-    // --- the provider never ran more jobs than the limit; every slot given back -----------
-    expect(stats.maxConcurrentJobs).toBeLessThanOrEqual(LIMIT);
+    // --- the pool never ran more jobs than the limit, nor a deployment more than its own;
+    // every slot given back ----------------------------------------------------------------
+    expect(maxConcurrentOver(stats.videos)).toBeLessThanOrEqual(LIMIT);
+    for (const id of DEPLOYMENTS) {
+      expect(stats.of[id].maxConcurrentJobs, `${id}'s most jobs at once`).toBeLessThanOrEqual(
+        DEPLOYMENT_LIMIT,
+      );
+    }
     expect(watch.maxInUse).toBeLessThanOrEqual(LIMIT);
     expect(table.holders).toEqual([]);
     expect([...table.clientHolders.values()].flat()).toEqual([]);
+    expect([...table.deploymentHolders.values()].flat()).toEqual([]);
 
     // --- money: spent is exactly what the provider rendered, never over the budget --------
     const rendered = stats.videos.filter((video) => video.status === 'completed');
@@ -539,6 +664,8 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
     const objectByKey = new Map(objects.map((object) => [object.key, object.bytes]));
     const providerHash = new Map<string, string>();
     for (const job of completed) {
+      // Asked of the job's own deployment: the others have never heard of its video.
+      const simulator = simulators[job.deployment as Deployment];
       const response = await fetch(`${simulator.baseURL}/videos/${job.providerJobId}/content`, {
         headers: { authorization: `Bearer ${simulator.knobs.apiKey}` },
       });
@@ -563,7 +690,7 @@ describe('70 jobs through a limit of 4 and a budget, under provider faults', () 
       (job) => String(job.error?.code),
     );
     console.info(
-      `fault matrix: ${jobs.size} jobs, ${completed.length} completed, failed ${JSON.stringify(Object.fromEntries(failures))}, ${stats.creates} creates, ${elapsedSeconds.toFixed(1)} s; ${log.steps.join('; ')}`,
+      `fault matrix: ${jobs.size} jobs, ${completed.length} completed, failed ${JSON.stringify(Object.fromEntries(failures))}, ${stats.creates} creates (east ${stats.of.east.creates}, west ${stats.of.west.creates}), at most ${maxConcurrentOver(stats.videos)} at once (east ${stats.of.east.maxConcurrentJobs}, west ${stats.of.west.maxConcurrentJobs}), ${elapsedSeconds.toFixed(1)} s; ${log.steps.join('; ')}`,
     );
   }, 120_000);
 });

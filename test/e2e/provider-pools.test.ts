@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type DeploymentHealthRecord,
   deploymentHealthKey,
   FAILURES_TO_OPEN,
+  stateAt,
 } from '../../functions/shared/admission/deployment-health.ts';
+import { providerIdempotencyKey } from '../../functions/tasks/create-provider-job.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import type { RunningSimulator } from '../../infra/local/simulator/simulator.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
@@ -11,7 +14,9 @@ import { type StackClient, stackClient } from './local-stack-client.ts';
 // Issue 24 on the local stack: one model served by two simulated deployments. "broken" answers
 // 503 to everything; "healthy" takes at most 2 jobs at once. Every job must complete on the
 // healthy one, never more than 2 at once there, and the broken one is taken out after a few
-// refusals.
+// refusals. Then "broken" is repaired and "healthy" loses create responses: a job whose create
+// went unanswered is never created on the other deployment. One stack per process: the second
+// case runs on the first one's stack, counting only its own jobs.
 const SPEED = 50;
 const JOBS = 8;
 
@@ -56,6 +61,8 @@ interface Video {
   error?: { code: string };
 }
 
+const isFinished = (video: Video) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(video.status);
+
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -77,8 +84,7 @@ describe('a model served by a pool of two deployments', () => {
         Promise.all(
           ids.map(async (id) => (await client.api('GET', `/videos/${id}`)).body as Video),
         ),
-      (videos) =>
-        videos.every((video) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(video.status)),
+      (videos) => videos.every(isFinished),
     );
 
     expect(
@@ -108,9 +114,78 @@ describe('a model served by a pool of two deployments', () => {
     const probe = await client.submit({ prompt: 'A lighthouse, the probe', seconds: '4' });
     const probed = await until(
       async () => (await client.api('GET', `/videos/${probe}`)).body as Video,
-      (video) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(video.status),
+      isFinished,
     );
     expect(probed).toMatchObject({ status: 'COMPLETED', deployment: 'healthy' });
     expect(simulator('broken').stats.serverErrors).toBe(before + 1);
+  }, 180_000);
+
+  it('with dropped create responses on one deployment, creates no job on two deployments: one provider job per job', async () => {
+    const DROPPED = 3;
+    // Both deployments healthy: "broken" answers again, and its breaker (open after the first
+    // case) is closed by the probe that finds it so.
+    simulator('broken').configure({ unavailable: false });
+    await until(
+      () => health('broken'),
+      (record) =>
+        stateAt(record as DeploymentHealthRecord | undefined, new Date(stack.clock.nowMs())) !==
+        'open',
+    );
+    const ids = ['healthy', 'broken'] as const;
+    const createsBefore = Object.fromEntries(ids.map((id) => [id, simulator(id).stats.creates]));
+    const droppedBefore = simulator('healthy').stats.droppedCreateResponses;
+    // The next creates sent to "healthy" start their job there, then lose the answer: each such
+    // job is reconciled there, never failed over to "broken".
+    simulator('healthy').configure({ dropNextCreateResponses: DROPPED });
+
+    const jobIds: string[] = [];
+    for (let i = 0; i < JOBS; i += 1) {
+      jobIds.push(
+        await client.submit({ prompt: `A harbour at dusk, clip ${i + 1}`, seconds: '4' }),
+      );
+    }
+    const done = await until(
+      () =>
+        Promise.all(
+          jobIds.map(async (id) => (await client.api('GET', `/videos/${id}`)).body as Video),
+        ),
+      (videos) => videos.every(isFinished),
+    );
+    expect(done.map((video) => `${video.status}/${video.error?.code ?? '-'}`)).toEqual(
+      Array(JOBS).fill('COMPLETED/-'),
+    );
+    // The fault happened: every dropped answer was a create of this case's jobs.
+    expect(simulator('healthy').stats.droppedCreateResponses - droppedBefore).toBe(DROPPED);
+
+    // As many provider jobs as jobs over the pool: no job created twice, nor on both.
+    const createdHere = (id: (typeof ids)[number]) =>
+      simulator(id).stats.creates - (createsBefore[id] ?? 0);
+    expect(createdHere('healthy') + createdHere('broken')).toBe(JOBS);
+    // Both deployments took jobs: an unanswered create could have been sent to the other one.
+    expect(Math.min(createdHere('healthy'), createdHere('broken'))).toBeGreaterThan(0);
+    const keyHomes = new Map<string, string[]>();
+    for (const id of ids) {
+      for (const video of simulator(id).stats.videos) {
+        const key = String(video.idempotencyKey);
+        keyHomes.set(key, [...(keyHomes.get(key) ?? []), `${id}/${video.id}`]);
+      }
+    }
+    // Each job's key was sent with exactly one create, and its job holds that video on the
+    // deployment it records (poll and download went there: it completed).
+    const holdings = await Promise.all(
+      jobIds.map(async (jobId, index) => {
+        const record = await client.jobRecord(jobId);
+        return {
+          created: keyHomes.get(providerIdempotencyKey(jobId)),
+          held: `${record?.deployment}/${record?.providerJobId}`,
+          shown: done[index]?.deployment,
+        };
+      }),
+    );
+    expect(holdings).toEqual(
+      holdings.map(({ held }) => ({ created: [held], held, shown: held.split('/')[0] })),
+    );
+    // The repaired deployment's probe succeeded: closed, in use again.
+    expect((await health('broken'))?.state).toBe('closed');
   }, 180_000);
 });

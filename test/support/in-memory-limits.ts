@@ -58,7 +58,10 @@ export class InMemoryConcurrencySemaphore implements ConcurrencySemaphore {
       deployment?: DeploymentSlot;
     } = { client: DEFAULT_CLIENT },
   ): Promise<boolean> {
-    if (this.#holders.has(jobId)) return true;
+    // Already holding: that slot, if it is on the deployment asked for (the DynamoDB one's rule).
+    if (this.#holders.has(jobId)) {
+      return owner.deployment === undefined || this.#deployments.get(jobId) === owner.deployment.id;
+    }
     if (this.#holders.size >= this.limit) return false;
     if (owner.maxConcurrent !== undefined && this.#running(owner.client) >= owner.maxConcurrent) {
       return false;

@@ -48,6 +48,23 @@ export function limitsContract(name: string, implementations: () => LimitsImplem
       expect(await semaphore.holders()).toEqual([]);
       expect(await semaphore.acquire('job_d')).toBe(true);
     });
+
+    it('counts a job on one deployment: asked again there it holds it, asked for another it is refused, nothing moved', async () => {
+      const semaphore = await implementations().semaphore(3);
+      const on = (id: string) => ({ client: 'default', deployment: { id, maxConcurrent: 2 } });
+
+      expect(await semaphore.acquire('job_a', on('east'))).toBe(true);
+      expect(await semaphore.acquire('job_a', on('east'))).toBe(true);
+      // Its slot is east's: true here would run it on west, counted on east.
+      expect(await semaphore.acquire('job_a', on('west'))).toBe(false);
+      expect(await semaphore.acquire('job_b', on('west'))).toBe(true);
+
+      expect((await semaphore.state()).deployments).toEqual({
+        east: { holders: ['job_a'] },
+        west: { holders: ['job_b'] },
+      });
+      expect(await semaphore.holders()).toEqual(['job_a', 'job_b']);
+    });
   });
 
   describe(`ConcurrencySemaphore contract, clients' caps and the fair share's state: ${name}`, () => {

@@ -65,6 +65,8 @@ export interface TableSnapshot {
   holders: string[];
   /** The same, per client (`holders#<client>` of LIMIT#concurrency). */
   clientHolders: Map<string, string[]>;
+  /** The same, per provider deployment (`holders@<deployment>` of LIMIT#concurrency). */
+  deploymentHolders: Map<string, string[]>;
 }
 
 export interface StoredObject {
@@ -110,6 +112,7 @@ export class PipelineAudit {
       budgetJobs: new Map(),
       holders: [],
       clientHolders: new Map(),
+      deploymentHolders: new Map(),
     };
     for (const item of items) {
       const pk = String(item.pk);
@@ -150,9 +153,12 @@ export class PipelineAudit {
         const holders = item.holders as Set<string> | string[] | undefined;
         snapshot.holders = holders ? [...holders] : [];
         for (const [name, value] of Object.entries(item)) {
-          if (!name.startsWith('holders#')) continue;
           const held = value as Set<string> | string[];
-          snapshot.clientHolders.set(name.slice('holders#'.length), [...held]);
+          if (name.startsWith('holders#')) {
+            snapshot.clientHolders.set(name.slice('holders#'.length), [...held]);
+          } else if (name.startsWith('holders@')) {
+            snapshot.deploymentHolders.set(name.slice('holders@'.length), [...held]);
+          }
         }
       }
     }

@@ -228,9 +228,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return (await deps.semaphore.acquire(job.jobId, ownerShare(job))) ? null : false;
     }
     // Already holding one (a hand-off took it for this job): that deployment's.
-    const held = Object.entries(pool.deployments).find(([, there]) =>
-      there.holders.includes(job.jobId),
-    )?.[0];
+    const held = heldIn(pool, job);
     if (held !== undefined) return held;
     for (const deployment of (await deploymentOrder(job, pool)) ?? []) {
       const taken = await deps.semaphore.acquire(job.jobId, {
@@ -239,7 +237,16 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       });
       if (taken) return deployment.id;
     }
-    return false;
+    // A concurrent hand-off may have taken one for it since the pool was read (the acquires
+    // above were refused for it): that one is its slot.
+    return heldIn(await deps.semaphore.state(), job) ?? false;
+  }
+
+  /** The deployment the pool holds the job's slot on, if it holds one there. */
+  function heldIn(pool: SlotPoolState, job: Job): string | undefined {
+    return Object.entries(pool.deployments).find(([, there]) =>
+      there.holders.includes(job.jobId),
+    )?.[0];
   }
 
   /**

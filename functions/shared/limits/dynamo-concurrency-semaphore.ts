@@ -111,9 +111,14 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
     } catch (error) {
       const refusal = conditionFailure(error);
       if (!refusal) throw error;
-      // Refused because it holds one already (a retried acquire): it keeps that one.
+      // Refused because it holds one already (a retried acquire): it keeps that one, if it is on
+      // the deployment asked for. One on another deployment (a concurrent hand-off took it) is
+      // not this one: answering true would run the job here, uncounted here.
       const holders = refusal.item?.[HOLDERS];
-      return holders instanceof Set && holders.has(jobId);
+      if (!(holders instanceof Set && holders.has(jobId))) return false;
+      if (deployment === undefined) return true;
+      const there = refusal.item?.[DEPLOYMENT_HOLDERS + deployment.id];
+      return there instanceof Set && there.has(jobId);
     }
   }
 

@@ -55,7 +55,8 @@ export interface ConcurrencySemaphore {
   readonly limit: number;
   /**
    * Takes a slot for the job, within the global limit and its client's cap; true if it holds one
-   * (already holding counts). Without a client, the job is the default client's.
+   * (already holding counts, on the `deployment` asked for when there is one: a slot held on
+   * another deployment answers false). Without a client, the job is the default client's.
    */
   acquire(
     jobId: string,

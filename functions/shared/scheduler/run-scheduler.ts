@@ -165,7 +165,8 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerSummar
     // Every hand-off of the run is reported, the ones a settlement in the sweep makes included.
     executions: notingStarts(deps.executions, summary.started),
     notify: deps.notify,
-    // Its hand-offs place slots on deployments like any other (caps, open ones skipped).
+    // Its hand-offs place slots on deployments like any other: a slot taken without one would
+    // let the job's admission take it for whichever deployment it picks, uncounted there.
     deploymentsOf: deps.deploymentsOf,
     health: deps.health,
   });

@@ -236,6 +236,48 @@ describe('admit', () => {
 
     expect(await admission.admit(onTime)).toBe('admitted');
   });
+
+  it('runs a job on the deployment a concurrent hand-off took its slot on, never on the one it asked for', async () => {
+    const store = new InMemoryJobStore({ now: () => NOW });
+    const on = (id: string) => ({ client: 'alice', deployment: { id, maxConcurrent: 1 } });
+    // west is full when admission reads the pool; then its job ends and a hand-off takes the
+    // freed slot for job_A1, just before admission's own acquire on east.
+    class RacedSemaphore extends InMemoryConcurrencySemaphore {
+      #raced = false;
+      override async acquire(
+        jobId: string,
+        owner?: Parameters<InMemoryConcurrencySemaphore['acquire']>[1],
+      ): Promise<boolean> {
+        if (jobId === 'job_A1' && !this.#raced) {
+          this.#raced = true;
+          await this.release('job_K', 'alice', 'west');
+          await super.acquire('job_A1', on('west'));
+        }
+        return super.acquire(jobId, owner);
+      }
+    }
+    const semaphore = new RacedSemaphore(3);
+    await semaphore.acquire('job_K', on('west'));
+    const admission = createAdmission({
+      store,
+      semaphore,
+      budget: new InMemorySpendingBudget(null),
+      overBudgetAction: 'queue',
+      priceOf: (job) => job.estimatedCostUsd,
+      clock: () => NOW,
+      deploymentsOf: () => [
+        { id: 'east', weight: 1, maxConcurrent: 1 },
+        { id: 'west', weight: 1, maxConcurrent: 1 },
+      ],
+    });
+    const alice = aJob({ jobId: 'job_A1', client: 'alice' });
+    store.seed(alice);
+
+    expect(await admission.admit(alice)).toBe('admitted');
+
+    expect((await store.get('job_A1'))?.deployment).toBe('west');
+    expect((await semaphore.state()).deployments).toEqual({ west: { holders: ['job_A1'] } });
+  });
 });
 
 describe('handOff', () => {

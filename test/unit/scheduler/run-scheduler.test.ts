@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { FAILURES_TO_OPEN } from '../../../functions/shared/admission/deployment-health.ts';
 import { type Job, ownerOf } from '../../../functions/shared/jobs/job.ts';
 import {
   runScheduler,
@@ -7,6 +8,7 @@ import {
 } from '../../../functions/shared/scheduler/run-scheduler.ts';
 import type { ExecutionState } from '../../../functions/shared/scheduler/workflow-executions.ts';
 import type { WebhookEvent } from '../../../functions/shared/webhooks/webhook-events.ts';
+import { InMemoryDeploymentHealth } from '../../support/in-memory-deployment-health.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import {
   InMemoryConcurrencySemaphore,
@@ -183,6 +185,27 @@ describe('runScheduler: the schedule fires', () => {
       ['job_D1', 'job_D1'],
       ['job_D2', 'job_D2'],
     ]);
+  });
+
+  it("places each started job's slot on one of its model's deployments, never on an open one", async () => {
+    const { deps, semaphore, starts } = await setup({
+      jobs: [deferred(1), deferred(2)],
+      limit: 4,
+    });
+    const health = new InMemoryDeploymentHealth();
+    for (let i = 0; i < FAILURES_TO_OPEN; i += 1) await health.recordFailure('east', NOW, 'test');
+    deps.deploymentsOf = () => [
+      { id: 'east', weight: 1, maxConcurrent: 2 },
+      { id: 'west', weight: 1, maxConcurrent: 1 },
+    ];
+    deps.health = health;
+
+    await runScheduler(deps);
+
+    // east is open and west takes one: D1 starts there, D2 waits though the pool has room (a
+    // slot without a deployment would let its admission run it on either, counted on neither).
+    expect(starts()).toEqual([['job_D1', 'job_D1']]);
+    expect((await semaphore.state()).deployments).toEqual({ west: { holders: ['job_D1'] } });
   });
 
   it('starts admissible jobs in fair-share order across clients, not oldest first', async () => {
