@@ -6,9 +6,20 @@
  * (`--child`, one JSON line); the parent prints every run and the min/median over runs.
  *
  *   node bench/backlog.ts [--jobs 1000] [--speed 100] [--repeat 3] [--timeout-min 30] [--rpm N]
+ *                         [--limit N] [--deployments N]
  *
  * `--rpm` overrides limits:requestsPerMinute: at the default 20 the request allowance, not the
  * slots, bounds a backlog (a job makes ~6 provider requests); the bench prints both bounds.
+ * `--limit` overrides limits:maxConcurrentJobs (default 4).
+ *
+ * `--deployments N` (issue 24) compares a provider pool with one endpoint of the same capacity:
+ * the model served by N simulated deployments of limit/N each (each simulator refuses more with
+ * a 429, and the catalogue declares it) against one simulated deployment of the whole limit,
+ * `--repeat` runs of each, interleaved (the order alternates, so a drift in the shared machine's
+ * load favours neither). Target: the pool's makespan within 1.1x of the single deployment's. It
+ * prints the jobs each deployment took and the most it held at once (<= limit/N). The request
+ * allowance defaults to 600/min here so that slots, not requests, bound both; one lone job
+ * (warming the stack) precedes each backlog instead of five.
  * Backlogs of several clients (fair admission, hand-off cost, scheduled batches): bench/tenants.ts.
  *
  * Counted from outside the pipeline, nothing in it changed (bench/support.ts says how): state
@@ -21,18 +32,26 @@
  * makespan includes that inflated overhead ('slot idle per job' shows it in real ms too).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_REQUESTS_PER_MINUTE } from '../functions/shared/limits/limits-config.ts';
+import {
+  DEFAULT_MAX_CONCURRENT_JOBS,
+  DEFAULT_REQUESTS_PER_MINUTE,
+} from '../functions/shared/limits/limits-config.ts';
+import { DEFAULT_DEPLOYMENT } from '../functions/shared/provider/deployments.ts';
 import { type LocalStack, startLocalStack } from '../infra/local/local-stack.ts';
 import {
   bump,
   counting,
   countPipelineClients,
+  deploymentsSince,
   format,
   installCounters,
+  minMedian,
   minMedianRows,
+  mostAtOnce,
   newTally,
   printTable,
   providerJobsSince,
+  rateLimitedNow,
   reportToParent,
   runChild,
   slotGapsMs,
@@ -49,16 +68,35 @@ const { values: opts } = parseArgs({
     'timeout-min': { type: 'string', default: '30' },
     /** Override limits:requestsPerMinute (default: the pipeline's default). */
     rpm: { type: 'string' },
+    /** Override limits:maxConcurrentJobs (default: the pipeline's default). */
+    limit: { type: 'string' },
+    /** Compare this many deployments of limit/N each with one deployment of the whole limit. */
+    deployments: { type: 'string' },
     child: { type: 'boolean', default: false },
+    /** A child's configuration: this many simulated deployments of limit/N each. */
+    pool: { type: 'string' },
   },
 });
 const JOBS = Number(opts.jobs);
 const SPEED = Number(opts.speed);
-/** Lone jobs run before the backlog; the median one is the baseline. */
-const LONE_JOBS = 5;
+const DEPLOYMENTS = opts.deployments === undefined ? undefined : Number(opts.deployments);
+const LIMIT = Number(opts.limit ?? DEFAULT_MAX_CONCURRENT_JOBS);
+const POOL = opts.pool === undefined ? undefined : Number(opts.pool);
+/** The request allowance of a comparison of deployments: high enough that slots bound both. */
+const COMPARE_RPM = '600';
+const RPM = opts.rpm ?? (DEPLOYMENTS === undefined ? undefined : COMPARE_RPM);
+/**
+ * Lone jobs run before the backlog; the median one is the baseline. A comparison of deployments
+ * has its baseline in the other configuration: its one lone job warms the stack.
+ */
+const LONE_JOBS = POOL === undefined ? 5 : 1;
+/** The pool makespan's target against one deployment of the whole limit. */
+const POOL_TARGET = 1.1;
 
 type Phase = Awaited<ReturnType<typeof runPhase>>;
 interface RunResult {
+  /** Simulated deployments sharing the limit; null: the stack's one plain simulator. */
+  pool: number | null;
   limit: number;
   rpm: number;
   functionErrors: number;
@@ -70,11 +108,25 @@ interface RunResult {
 async function child(): Promise<void> {
   installCounters();
   let functionErrors = 0;
+  const context: Record<string, string> = {
+    ...(opts.limit === undefined ? {} : { 'limits:maxConcurrentJobs': opts.limit }),
+    ...(opts.rpm === undefined ? {} : { 'limits:requestsPerMinute': opts.rpm }),
+  };
   const stack = await startLocalStack({
     dataDir: null,
     speed: SPEED,
     logLevel: 'ERROR',
-    ...(opts.rpm === undefined ? {} : { context: { 'limits:requestsPerMinute': opts.rpm } }),
+    context,
+    // Each deployment's simulator refuses a job beyond its share with a 429 (none expected: the
+    // catalogue declares the same limit, which admission keeps to).
+    ...(POOL === undefined
+      ? {}
+      : {
+          simulatorPool: Array.from({ length: POOL }, (_, index) => ({
+            id: `d${index + 1}`,
+            knobs: { maxConcurrentJobs: LIMIT / POOL },
+          })),
+        }),
     onFunctionError: () => {
       functionErrors += 1;
     },
@@ -93,7 +145,7 @@ async function child(): Promise<void> {
     const lone = byTransitions[Math.floor((byTransitions.length - 1) / 2)] ?? lones[0];
     if (lone === undefined) throw new Error('no lone job ran');
     const batch = await runPhase(stack, 'batch', JOBS, limit, rpm);
-    const result: RunResult = { limit, rpm, functionErrors, lone, batch };
+    const result: RunResult = { pool: POOL ?? null, limit, rpm, functionErrors, lone, batch };
     reportToParent(result);
   } finally {
     await stack.stop();
@@ -107,6 +159,7 @@ async function runPhase(stack: LocalStack, label: string, n: number, limit: numb
   const ids = new Set<string>();
   const jobs = (projection?: string) => table.jobs(ids, projection);
   const allowanceBefore = await table.allowance();
+  const rateLimitedBefore = rateLimitedNow(stack);
 
   const startMs = stack.clock.nowMs();
   const realStart = performance.now();
@@ -138,8 +191,11 @@ async function runPhase(stack: LocalStack, label: string, n: number, limit: numb
   const providerRequests = (await table.allowance()) - allowanceBefore;
   table.destroy();
   const lost: Record<string, number> = {};
-  for (const job of records)
+  const jobsOn: Record<string, number> = {};
+  for (const job of records) {
     if (job.status !== 'COMPLETED') bump(lost, job.error?.code ?? job.status);
+    bump(jobsOn, job.deployment ?? DEFAULT_DEPLOYMENT);
+  }
   const endMs = Math.max(...records.map((job) => Date.parse(job.completedAt ?? job.updatedAt)));
   const { videos, meanSeconds: providerMeanSeconds } = providerJobsSince(stack, startMs);
   // From the provider's end to the job's COMPLETED record: the poll that sees it, the download.
@@ -149,6 +205,20 @@ async function runPhase(stack: LocalStack, label: string, n: number, limit: numb
     return end && job.completedAt ? [(Date.parse(job.completedAt) - end) / 1000] : [];
   });
   const gaps = slotGapsMs(videos);
+  const simulated = deploymentsSince(stack, startMs, rateLimitedBefore);
+  const deployments = simulated.map(({ providerJobIds, ...figures }) => ({
+    ...figures,
+    jobs: jobsOn[figures.id] ?? 0,
+    providerJobs: providerJobIds.length,
+  }));
+  // Every later call for a provider job goes to the deployment the job records (issue 24): the
+  // job whose provider job lives on another one would be polled and downloaded in the wrong place.
+  const where = new Map(simulated.flatMap((d) => d.providerJobIds.map((id) => [id, d.id])));
+  const misplaced = records.filter(
+    (job) =>
+      job.providerJobId !== undefined &&
+      where.get(job.providerJobId) !== (job.deployment ?? DEFAULT_DEPLOYMENT),
+  ).length;
   return {
     ...tally,
     jobs: n,
@@ -158,7 +228,9 @@ async function runPhase(stack: LocalStack, label: string, n: number, limit: numb
     realSeconds,
     makespanSeconds: (endMs - startMs) / 1000,
     providerJobs: videos.length,
-    providerMaxConcurrent: stack.simulator?.stats.maxConcurrentJobs ?? Number.NaN,
+    providerMaxConcurrent: mostAtOnce(videos),
+    deployments,
+    misplaced,
     providerMeanSeconds,
     boundSeconds: Math.ceil(n / limit) * providerMeanSeconds,
     providerRequests,
@@ -212,6 +284,8 @@ function figures(phase: Phase, lone?: Phase): [string, number, string][] {
     ['jobs lost', phase.lost, '0'],
     ['provider jobs created / job', perJob(phase.providerJobs), '1'],
     ['provider jobs at once, most', phase.providerMaxConcurrent, '<= limit'],
+    ['provider 429s', sum(phase.deployments.map((d) => d.rateLimited)), '0'],
+    ['provider job elsewhere than its job says', phase.misplaced, '0'],
     ['executions / job', perJob(phase.executions.length), ''],
     ['transitions / job', perJob(phase.transitions), ''],
     [
@@ -234,11 +308,22 @@ function figures(phase: Phase, lone?: Phase): [string, number, string][] {
   ];
 }
 
+/** What each deployment took: `d1 16 jobs (16 provider jobs, at most 2 at once, 0 x 429)`. */
+function deploymentsLine(phase: Phase): string {
+  return phase.deployments
+    .map(
+      (d) =>
+        `${d.id} ${d.jobs} jobs (${d.providerJobs} provider jobs, at most ${d.mostAtOnce} at once, ${d.rateLimited} x 429)`,
+    )
+    .join(', ');
+}
+
 function printRun(run: RunResult, index: number): void {
   const { lone, batch } = run;
   console.log(
     `\nrun ${index}: ${batch.jobs} jobs, ${run.limit} concurrent, ${run.rpm} provider requests/min, x${SPEED}`,
   );
+  console.log(`deployments: ${deploymentsLine(batch)}`);
   const loneRows = new Map(figures(lone).map(([name, value]) => [name, format(value)]));
   printTable(
     ['figure', 'lone job', 'batch', 'target'],
@@ -267,7 +352,7 @@ function printRun(run: RunResult, index: number): void {
   if (run.functionErrors > 0) console.log(`function errors behind the API: ${run.functionErrors}`);
 }
 
-function runOnce(index: number): Promise<RunResult> {
+function runOnce(label: string, pool?: number): Promise<RunResult> {
   const args = [
     '--child',
     '--jobs',
@@ -276,15 +361,17 @@ function runOnce(index: number): Promise<RunResult> {
     String(SPEED),
     '--timeout-min',
     String(opts['timeout-min']),
-    ...(opts.rpm === undefined ? [] : ['--rpm', opts.rpm]),
+    ...(RPM === undefined ? [] : ['--rpm', RPM]),
+    ...(opts.limit === undefined && pool === undefined ? [] : ['--limit', String(LIMIT)]),
+    ...(pool === undefined ? [] : ['--pool', String(pool)]),
   ];
-  return runChild<RunResult>(import.meta.filename, args, `run ${index}`);
+  return runChild<RunResult>(import.meta.filename, args, label);
 }
 
 async function parent(): Promise<void> {
   const runs: RunResult[] = [];
   for (let index = 1; index <= Number(opts.repeat); index += 1) {
-    const run = await runOnce(index);
+    const run = await runOnce(`run ${index}`);
     runs.push(run);
     printRun(run, index);
   }
@@ -295,10 +382,108 @@ async function parent(): Promise<void> {
   printTable(['figure', 'min', 'median', 'target'], minMedianRows(tables));
 }
 
-if (!Number.isInteger(JOBS) || JOBS < 1 || !(SPEED > 0)) {
-  console.error(
-    'usage: node bench/backlog.ts [--jobs 1000] [--speed 100] [--repeat 3] [--timeout-min 30]',
+const poolLabel = (pool: number) =>
+  pool === 1 ? `1 deployment of ${LIMIT}` : `${pool} deployments of ${LIMIT / pool}`;
+
+/** `--deployments N`: N deployments of limit/N against one of the whole limit, interleaved. */
+async function compare(deployments: number): Promise<void> {
+  const runs = new Map<number, RunResult[]>([
+    [deployments, []],
+    [1, []],
+  ]);
+  const repeat = Number(opts.repeat);
+  for (let index = 1; index <= repeat; index += 1) {
+    // The order alternates, so a drift in the shared machine's load favours neither.
+    for (const pool of index % 2 === 1 ? [deployments, 1] : [1, deployments]) {
+      const run = await runOnce(`run ${index}, ${poolLabel(pool)}`, pool);
+      runs.get(pool)?.push(run);
+      const { batch } = run;
+      console.log(
+        `run ${index}, ${poolLabel(pool)}: makespan ${format(batch.makespanSeconds)} s (bound ${format(batch.boundSeconds)} s), ` +
+          `real ${format(batch.realSeconds)} s, lost ${batch.lost}, provider jobs ${batch.providerJobs}; ${deploymentsLine(batch)}`,
+      );
+      if (run.functionErrors > 0)
+        console.log(`  function errors behind the API: ${run.functionErrors}`);
+      if (batch.lost > 0) console.log(`  lost: ${JSON.stringify(batch.lostReasons)}`);
+      for (const [key, count] of Object.entries(batch.errors))
+        console.log(`  task error x${count}: ${key}: ${batch.causes[key]}`);
+    }
+  }
+  const pooled = runs.get(deployments) ?? [];
+  const single = runs.get(1) ?? [];
+  console.log(
+    `\n${repeat} run(s) each of ${JOBS} jobs at x${SPEED}, ${LIMIT} concurrent, ${RPM} provider requests/min, each on a fresh stack`,
   );
+  const pooledRows = minMedianRows(pooled.map((run) => figures(run.batch, run.lone)));
+  const singleRows = minMedianRows(single.map((run) => figures(run.batch, run.lone)));
+  printTable(
+    [
+      'figure',
+      `${poolLabel(deployments)}: min`,
+      'median',
+      `${poolLabel(1)}: min`,
+      'median',
+      'target',
+    ],
+    pooledRows.map(([name = '', min = '', median = '', target = ''], row) => [
+      name,
+      min,
+      median,
+      singleRows[row]?.[1] ?? '',
+      singleRows[row]?.[2] ?? '',
+      target,
+    ]),
+  );
+
+  console.log(
+    `\nper deployment, ${poolLabel(deployments)} (jobs in each run; most at once, worst run)`,
+  );
+  const ids = [...new Set(pooled.flatMap((run) => run.batch.deployments.map((d) => d.id)))];
+  printTable(
+    ['deployment', 'jobs per run', 'at once, most', '429s, most', 'target'],
+    ids.map((id) => {
+      const of = pooled.map((run) => run.batch.deployments.find((d) => d.id === id));
+      return [
+        id,
+        of.map((d) => d?.jobs ?? 0).join(' '),
+        String(Math.max(...of.map((d) => d?.mostAtOnce ?? 0))),
+        String(Math.max(...of.map((d) => d?.rateLimited ?? 0))),
+        `at once <= ${LIMIT / deployments}, no 429`,
+      ];
+    }),
+  );
+
+  const makespans = (of: RunResult[]) => minMedian(of.map((run) => run.batch.makespanSeconds));
+  const [pooledMin, pooledMedian] = makespans(pooled);
+  const [singleMin, singleMedian] = makespans(single);
+  const paired = pooled.map((run, index) =>
+    format(run.batch.makespanSeconds / (single[index]?.batch.makespanSeconds ?? Number.NaN)),
+  );
+  console.log(
+    `\nmakespan, ${poolLabel(deployments)} / ${poolLabel(1)} (target <= ${POOL_TARGET}):`,
+  );
+  const ratios: [string, number][] = [
+    ['min / min', pooledMin / singleMin],
+    ['median / median', pooledMedian / singleMedian],
+  ];
+  printTable(
+    ['ratio', 'value', 'met'],
+    ratios.map(([name, ratio]) => [name, format(ratio), ratio <= POOL_TARGET ? 'yes' : 'NO']),
+  );
+  console.log(`run by run (repeat i's pair): ${paired.join(' ')}`);
+}
+
+const usage =
+  'usage: node bench/backlog.ts [--jobs 1000] [--speed 100] [--repeat 3] [--timeout-min 30] [--rpm N] [--limit N] [--deployments N]';
+if (!Number.isInteger(JOBS) || JOBS < 1 || !(SPEED > 0) || !Number.isInteger(LIMIT) || LIMIT < 1) {
+  console.error(usage);
   process.exit(2);
 }
-await (opts.child ? child() : parent());
+if (
+  DEPLOYMENTS !== undefined &&
+  !(Number.isInteger(DEPLOYMENTS) && DEPLOYMENTS >= 2 && LIMIT % DEPLOYMENTS === 0)
+) {
+  console.error(`--deployments: must be a whole number >= 2 dividing --limit (${LIMIT})\n${usage}`);
+  process.exit(2);
+}
+await (opts.child ? child() : DEPLOYMENTS === undefined ? parent() : compare(DEPLOYMENTS));

@@ -23,6 +23,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { type Job, TERMINAL_STATUSES } from '../functions/shared/jobs/job.ts';
 import { InProcessLambdas } from '../infra/local/in-process-lambdas.ts';
 import type { LocalStack } from '../infra/local/local-stack.ts';
+import type { RunningSimulator } from '../infra/local/simulator/simulator.ts';
 
 export const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 export const bump = (counts: Record<string, number>, key: string, by = 1) => {
@@ -176,13 +177,66 @@ export function stackTable(stack: LocalStack) {
   };
 }
 
-/** The mean provider job (createdAt to end, stack clock) of the simulator's jobs since `fromMs`. */
+/** The jobs a simulator created since `fromMs` (stack clock). */
+const videosSince = (simulator: RunningSimulator, fromMs: number) =>
+  simulator.stats.videos.filter((v) => v.createdAtMs >= fromMs);
+
+/**
+ * The provider jobs created since `fromMs` on every simulated deployment (one, unless the stack
+ * runs a `simulatorPool`), and their mean duration (createdAt to end, stack clock).
+ */
 export function providerJobsSince(stack: LocalStack, fromMs: number) {
-  const videos = (stack.simulator?.stats.videos ?? []).filter((v) => v.createdAtMs >= fromMs);
+  const videos = Object.values(stack.simulators).flatMap((s) => videosSince(s, fromMs));
   return {
     videos,
     meanSeconds: sum(videos.map((v) => v.endsAtMs - v.createdAtMs)) / videos.length / 1000,
   };
+}
+
+/**
+ * The most provider jobs queued or rendering at one instant (createdAt to end, as the simulator
+ * counts them against its limit); a job ending as another starts does not overlap it.
+ */
+export function mostAtOnce(videos: { createdAtMs: number; endsAtMs: number }[]): number {
+  const events = videos.flatMap((v): [number, number][] => [
+    [v.createdAtMs, 1],
+    [v.endsAtMs, -1],
+  ]);
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let active = 0;
+  let most = 0;
+  for (const [, delta] of events) {
+    active += delta;
+    most = Math.max(most, active);
+  }
+  return most;
+}
+
+/** The 429s each simulated deployment has answered so far (the simulator keeps no times). */
+export function rateLimitedNow(stack: LocalStack): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(stack.simulators).map(([id, simulator]) => [id, simulator.stats.rateLimited]),
+  );
+}
+
+/**
+ * Per simulated deployment, since `fromMs`: the provider jobs created there (their ids), the
+ * most at once, and the 429s it answered since `rateLimitedBefore` (rateLimitedNow's) was read.
+ */
+export function deploymentsSince(
+  stack: LocalStack,
+  fromMs: number,
+  rateLimitedBefore: Record<string, number>,
+) {
+  return Object.entries(stack.simulators).map(([id, simulator]) => {
+    const videos = videosSince(simulator, fromMs);
+    return {
+      id,
+      providerJobIds: videos.map((v) => v.id),
+      mostAtOnce: mostAtOnce(videos),
+      rateLimited: simulator.stats.rateLimited - (rateLimitedBefore[id] ?? 0),
+    };
+  });
 }
 
 /**
