@@ -177,14 +177,14 @@ export function createAdmission(deps: AdmissionDeps): Admission {
 
   /**
    * The deployments a job may take a slot on now, best first: not open (a half-open one only
-   * for the job that takes its probe), under their own cap, the one furthest below its weighted
+   * for the job that takes its probe, in takeSlot), under their own cap, the one furthest below its weighted
    * share of the slots first. A remix goes where its source video is. Undefined: the model has
    * no deployments (one slot pool for it).
    */
   async function deploymentOrder(
     job: Job,
     pool: SlotPoolState,
-  ): Promise<DeploymentChoice[] | undefined> {
+  ): Promise<(DeploymentChoice & { halfOpen: boolean })[] | undefined> {
     let candidates = deploymentsFor(job);
     if (candidates.length === 0) return undefined;
     if (job.remixOfDeployment !== undefined) {
@@ -210,12 +210,10 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         (a, b) =>
           (running(a.id) + 1) / a.weight - (running(b.id) + 1) / b.weight || (a.id < b.id ? -1 : 1),
       );
-    const usable: DeploymentChoice[] = [];
-    for (const deployment of open) {
-      if (states[deployment.id] !== 'half_open') usable.push(deployment);
-      else if (await deps.health?.takeProbe(deployment.id, now)) usable.push(deployment);
-    }
-    return usable;
+    return open.map((deployment) => ({
+      ...deployment,
+      halfOpen: states[deployment.id] === 'half_open',
+    }));
   }
 
   /**
@@ -231,6 +229,11 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const held = heldIn(pool, job);
     if (held !== undefined) return held;
     for (const deployment of (await deploymentOrder(job, pool)) ?? []) {
+      // A half-open deployment takes one job, its probe: taken only when it is this job's turn
+      // there, so a probe is not spent on a job another deployment takes.
+      if (deployment.halfOpen && !(await deps.health?.takeProbe(deployment.id, deps.clock()))) {
+        continue;
+      }
       const taken = await deps.semaphore.acquire(job.jobId, {
         ...ownerShare(job),
         deployment: { id: deployment.id, maxConcurrent: deployment.maxConcurrent },
