@@ -122,7 +122,10 @@ describe('web console', () => {
     await screenshot('console-submit');
 
     const id = await fillAndSubmit('A red fox running through fresh snow at dawn');
-    await expect(page.getByText('A red fox running through fresh snow at dawn')).toBeTruthy();
+    // The job page shows the prompt it was given (a locator is always truthy: wait for the text).
+    await page
+      .locator('.prompt-text', { hasText: 'A red fox running through fresh snow at dawn' })
+      .waitFor(WAIT);
     await page.locator('.status-line .status', { hasText: 'completed' }).waitFor(WAIT);
 
     const video = page.locator('video');
