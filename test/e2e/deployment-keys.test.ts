@@ -70,12 +70,7 @@ describe('a local catalogue whose deployment has its own apiKey', () => {
 
     const onSecond = await client.submit({ prompt: 'a heron at the lake', model: 'sora-2' });
     const onDefault = await client.submit({ prompt: 'a heron at dusk', model: 'sora-2-pro' });
-    const deadline = Date.now() + 60_000;
-    let records = await Promise.all([client.jobRecord(onSecond), client.jobRecord(onDefault)]);
-    while (!records.every((record) => record?.status === 'COMPLETED') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      records = await Promise.all([client.jobRecord(onSecond), client.jobRecord(onDefault)]);
-    }
+    const records = await client.jobsEnded([onSecond, onDefault]);
 
     expect(records.map((record) => `${record?.status}/${record?.deployment}`)).toEqual([
       'COMPLETED/second',

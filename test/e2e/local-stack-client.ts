@@ -19,6 +19,11 @@ export interface StackClient {
   executionEnd(jobId: string): Promise<ExecutionRecord>;
   executionCount(): number;
   jobRecord(jobId: string): Promise<Record<string, unknown> | undefined>;
+  /**
+   * The jobs' records once every one has ended (COMPLETED, FAILED or CANCELLED), whichever
+   * execution ended them: a job whose create was refused goes on in a later execution.
+   */
+  jobsEnded(jobIds: readonly string[], timeoutMs?: number): Promise<Record<string, unknown>[]>;
   /** Any item of the jobs table by its key (limits, breakers). */
   item(key: Record<string, string>): Promise<Record<string, unknown> | undefined>;
   /** The jobs recorded in the table (its limits items not counted). */
@@ -99,6 +104,20 @@ export function stackClient(stack: LocalStack): StackClient {
         new GetCommand({ TableName: stack.table, Key: jobKey(jobId) }),
       );
       return Item;
+    },
+    async jobsEnded(jobIds, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const records = await Promise.all(jobIds.map((jobId) => this.jobRecord(jobId)));
+        const ended = records.every((record) =>
+          ['COMPLETED', 'FAILED', 'CANCELLED'].includes(String(record?.status)),
+        );
+        if (ended) return records.map((record) => record ?? {});
+        if (Date.now() > deadline) {
+          throw new Error(`jobs not ended: ${records.map((r) => r?.status).join(', ')}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     async item(key) {
       const { Item } = await dynamo.send(
