@@ -122,16 +122,22 @@ describe('fair admission across clients', () => {
     });
     const alice = [...normal, urgent];
 
-    // Every one of her jobs waits in her queue (each execution's AdmitJob parked it).
-    await until(
+    // Each of her jobs is parked in her queue or, when a slot of carol's freed just as it came,
+    // admitted at once: the workflow's AdmitJob has seen every one.
+    const seen = await until(
       () => Promise.all(alice.map((video) => get('alice', video.id))),
-      (videos) => videos.every((video) => video.queue !== undefined),
+      (videos) =>
+        videos.every((video) => video.queue !== undefined || video.startedAt !== undefined),
     );
-    // Where alice's last normal job stands, sampled until it starts: its position never grows
-    // (no job is put ahead of it now) and reaches 1 before it is admitted.
+    // Where her job furthest back stands, sampled until it starts: its position never grows (no
+    // job is put ahead of it now) and falls as the jobs ahead start.
+    const furthest = seen
+      .filter((video) => video.queue !== undefined)
+      .sort((a, b) => (b.queue?.position ?? 0) - (a.queue?.position ?? 0))[0];
+    expect(furthest, 'with carol holding every slot, some of alice’s jobs wait').toBeDefined();
     const positions: number[] = [];
     await until(
-      () => get('alice', normal[2]?.id ?? ''),
+      () => get('alice', furthest?.id ?? ''),
       (video) => {
         if (video.queue !== undefined) positions.push(video.queue.position);
         return video.startedAt !== undefined;
@@ -163,7 +169,10 @@ describe('fair admission across clients', () => {
     // Her high-priority job, submitted last, started before her normal ones.
     const startOf = (id: string) =>
       Date.parse(aliceDone.find((video) => video.id === id)?.startedAt ?? '');
-    for (const video of normal) {
+    // (Among those still waiting when it came: one admitted at once on a slot carol freed
+    // before then was never behind it.)
+    const waitingThen = normal.filter((video) => startOf(video.id) > Date.parse(urgent.createdAt));
+    for (const video of waitingThen) {
       expect(startOf(urgent.id)).toBeLessThanOrEqual(startOf(video.id));
     }
 
@@ -171,7 +180,10 @@ describe('fair admission across clients', () => {
     for (let i = 1; i < positions.length; i += 1) {
       expect(positions[i]).toBeLessThanOrEqual(positions[i - 1] ?? Number.POSITIVE_INFINITY);
     }
-    expect(positions.at(-1)).toBe(1);
+    // It started further back and moved up (samples every few ms can miss the last steps: two
+    // slots may free in the same instant).
+    expect(positions[0]).toBeGreaterThan(1);
+    expect(positions.at(-1)).toBeLessThan(positions[0] ?? 0);
   }, 180_000);
 
   it("holds bob to his cap and his budget while alice's jobs all complete", async () => {
