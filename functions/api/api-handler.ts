@@ -23,6 +23,13 @@ import {
 import { isJobId } from '../shared/jobs/job-id.ts';
 import { decodeUtf8 } from '../shared/jobs/prompt-text.ts';
 import {
+  CONTENT_VARIANTS,
+  type ContentVariant,
+  contentKey,
+  jobPath,
+  toPublicJob,
+} from '../shared/jobs/public-job.ts';
+import {
   checkReferenceFile,
   type SubmitJobContext,
   type SubmitJobDeps,
@@ -47,13 +54,6 @@ import { describeError, errorResponse } from './error-response.ts';
 import { jsonResponse } from './json-response.ts';
 import { publicModelCatalogue } from './model-catalogue.ts';
 import { formToRequest, parseMultipart } from './multipart-request.ts';
-import {
-  CONTENT_VARIANTS,
-  type ContentVariant,
-  contentKey,
-  jobPath,
-  toPublicJob,
-} from './public-job.ts';
 
 /**
  * Whose a submission is, under which share, and which uploads it may name: a client its own, an

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { DEFERRED_REASONS, JOB_PRIORITIES, JOB_SOURCES, JOB_STATUSES } from '../shared/jobs/job.ts';
+import { CONTENT_VARIANTS } from '../shared/jobs/public-job.ts';
 import { MODEL_PROVIDERS } from '../shared/provider/provider-config.ts';
 import { WEBHOOK_EVENTS } from '../shared/webhooks/webhook-events.ts';
-import { CONTENT_VARIANTS } from './public-job.ts';
 
 /**
  * The API's response bodies as zod schemas, for the OpenAPI document. The handlers build these

@@ -3,6 +3,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { JOB_PRIORITIES } from '../shared/jobs/job.ts';
 import { videoRequestSchema } from '../shared/jobs/job-request.ts';
+import { CONTENT_VARIANTS } from '../shared/jobs/public-job.ts';
 import { MAX_BATCH_CANCEL } from '../shared/workflow/cancel-job.ts';
 import { ClientRateLimitedError, PayloadTooLargeError } from './api-errors.ts';
 import {
@@ -28,7 +29,6 @@ import {
   videoSchema,
   webhookSecretSchema,
 } from './openapi-schemas.ts';
-import { CONTENT_VARIANTS } from './public-job.ts';
 
 /**
  * The OpenAPI 3.1 document of the HTTP API. Every schema in it is generated from a zod schema:

@@ -29,8 +29,8 @@ import { withObservability } from '../shared/observability/with-observability.ts
 import {
   currentExecutionName,
   type WorkflowExecutions,
-  workflowExecutionsOnFirstUse,
 } from '../shared/scheduler/workflow-executions.ts';
+import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions-on-first-use.ts';
 import { type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { resumeJob } from '../shared/workflow/resume-job.ts';
 import { type CaughtError, describeFailure } from './failure-reason.ts';

@@ -17,9 +17,9 @@ import {
   videoListSchema,
   videoSchema,
 } from '../../../functions/api/openapi-schemas.ts';
-import type { PublicJob } from '../../../functions/api/public-job.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import type { PublicJob } from '../../../functions/shared/jobs/public-job.ts';
 import type { ClientRateLimiter } from '../../../functions/shared/limits/dynamo-client-rate-limiter.ts';
 import { readClientBudget, readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
