@@ -168,7 +168,7 @@ export class BedrockInvocations {
     if (!this.#s3) {
       throw new Error('The simulator has no S3 endpoint to write Bedrock outputs to');
     }
-    const plan = planContent(ctx.media, 'video', ctx.knobs.contentSizeBytes);
+    const plan = planContent(invocation.record, 'video', ctx.knobs.contentSizeBytes);
     let body = Buffer.concat([...plan.chunks()]);
     const cut = ctx.knobs.truncateContentBytes;
     if (cut !== null && cut < body.length) body = body.subarray(0, cut);

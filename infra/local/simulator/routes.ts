@@ -9,7 +9,7 @@ import {
   routeBedrock,
   sendBedrockError,
 } from './bedrock.ts';
-import { type Media, planContent, sendContent, type Variant, variants } from './content.ts';
+import { planContent, sendContent, type Variant, variants } from './content.ts';
 import { parseCreateFields, parseRemixPrompt } from './create-params.ts';
 import type { SimulatorJournal } from './journal.ts';
 import type { SimulatorKnobs } from './knobs.ts';
@@ -30,7 +30,6 @@ export interface SimulatorContext extends ResponseContext {
   now: () => number;
   store: VideoStore;
   traffic: TrafficControl;
-  media: Media;
   closing: AbortSignal;
   /** Bedrock's async invocations (bedrock.ts). */
   bedrock: BedrockInvocations;
@@ -263,7 +262,7 @@ async function sendVideoContent(ctx: SimulatorContext, res: ServerResponse, id: 
     });
   }
   const { knobs } = ctx;
-  const plan = planContent(ctx.media, variant, knobs.contentSizeBytes);
+  const plan = planContent(record, variant, knobs.contentSizeBytes);
   const cuts = [
     { afterBytes: knobs.truncateContentBytes, mode: 'truncate' as const },
     { afterBytes: knobs.dropConnectionAfterBytes, mode: 'drop' as const },
