@@ -109,6 +109,13 @@ const COSINES = Array.from({ length: 64 }, (_, i) => {
 
 /** The 2-D DCT-II as two passes of the 1-D one (rows, then columns). */
 function forwardDct(block: Float64Array): Float64Array {
+  // Most blocks of a flat picture are one colour: only the DC term, 8 x the level.
+  const first = block[0] ?? 0;
+  if (block.every((sample) => sample === first)) {
+    const flat = new Float64Array(64);
+    flat[0] = 8 * first;
+    return flat;
+  }
   const rows = new Float64Array(64);
   for (let y = 0; y < 8; y += 1) {
     for (let u = 0; u < 8; u += 1) {
@@ -129,7 +136,10 @@ function forwardDct(block: Float64Array): Float64Array {
 }
 
 function quantize(coefficients: Float64Array, table: number[]): Int32Array {
-  return Int32Array.from(coefficients, (value, n) => Math.round(value / (table[n] ?? 1)));
+  const quantized = new Int32Array(64);
+  for (let n = 0; n < 64; n += 1)
+    quantized[n] = Math.round((coefficients[n] ?? 0) / (table[n] ?? 1));
+  return quantized;
 }
 
 type Codes = Map<number, { code: number; length: number }>;
