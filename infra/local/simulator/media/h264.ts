@@ -96,7 +96,22 @@ function sps(
     w.ue(0);
     w.ue(cropBottom);
   }
-  w.flag(false); // vui_parameters_present_flag: the MP4 carries the timing
+  w.flag(true); // vui_parameters_present_flag: for the colours; the MP4 carries the timing
+  w.flag(false); // aspect_ratio_info_present_flag: square pixels
+  w.flag(false); // overscan_info_present_flag
+  w.flag(true); // video_signal_type_present_flag
+  w.bits(3, 5); // video_format: unspecified
+  w.flag(false); // video_full_range_flag: 16-235
+  w.flag(true); // colour_description_present_flag
+  w.bits(8, 1); // colour_primaries: BT.709
+  w.bits(8, 1); // transfer_characteristics: BT.709
+  w.bits(8, 1); // matrix_coefficients: BT.709
+  w.flag(false); // chroma_loc_info_present_flag
+  w.flag(false); // timing_info_present_flag
+  w.flag(false); // nal_hrd_parameters_present_flag
+  w.flag(false); // vcl_hrd_parameters_present_flag
+  w.flag(false); // pic_struct_present_flag
+  w.flag(false); // bitstream_restriction_flag
   return trailing(w);
 }
 

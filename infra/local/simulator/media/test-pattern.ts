@@ -11,7 +11,7 @@ export interface Color {
   r: number;
   g: number;
   b: number;
-  /** BT.601 limited range, as H.264 carries it. */
+  /** BT.709 limited range, as the H.264 stream declares it (HD video's usual colours). */
   y: number;
   cb: number;
   cr: number;
@@ -47,9 +47,9 @@ function color(r: number, g: number, b: number): Color {
     r,
     g,
     b,
-    y: Math.round(16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255),
-    cb: Math.round(128 + (-37.797 * r - 74.203 * g + 112 * b) / 255),
-    cr: Math.round(128 + (112 * r - 93.786 * g - 18.214 * b) / 255),
+    y: Math.round(16 + (46.559 * r + 156.629 * g + 15.812 * b) / 255),
+    cb: Math.round(128 + (-25.664 * r - 86.336 * g + 112 * b) / 255),
+    cr: Math.round(128 + (112 * r - 101.73 * g - 10.27 * b) / 255),
   };
 }
 
