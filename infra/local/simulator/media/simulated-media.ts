@@ -45,11 +45,23 @@ export function simulatedVideo(shape: VideoShape): Buffer {
   return muxMp4(stream, { width, height, fps: SIMULATED_FPS });
 }
 
+/** An RGB picture, 3 bytes a pixel, row by row. */
+export interface RgbImage {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
 /** The first frame, a quarter of the video's size. */
 export function simulatedThumbnail(shape: VideoShape): Buffer {
+  const { rgb, width, height } = thumbnailImage(shape);
+  return encodeWebpFewColors(rgb, width, height);
+}
+
+export function thumbnailImage(shape: VideoShape): RgbImage {
   const width = Math.max(1, Math.round(shape.width / THUMBNAIL_DIVISOR));
   const height = Math.max(1, Math.round(shape.height / THUMBNAIL_DIVISOR));
-  return encodeWebpFewColors(still(shape, 0, width, height), width, height);
+  return { rgb: still(shape, 0, width, height), width, height };
 }
 
 /**
@@ -57,10 +69,15 @@ export function simulatedThumbnail(shape: VideoShape): Buffer {
  * each at the video's aspect ratio with its longer side 160 pixels.
  */
 export function simulatedSpritesheet(shape: VideoShape): Buffer {
+  const { rgb, width, height } = spritesheetImage(shape);
+  return encodeJpeg(rgb, width, height);
+}
+
+export function spritesheetImage(shape: VideoShape): RgbImage {
   const { frameWidth, frameHeight } = spriteFrameSize(shape);
-  const sheetWidth = frameWidth * SPRITESHEET_COLUMNS;
-  const sheetHeight = frameHeight * SPRITESHEET_ROWS;
-  const sheet = new Uint8Array(sheetWidth * sheetHeight * 3);
+  const width = frameWidth * SPRITESHEET_COLUMNS;
+  const height = frameHeight * SPRITESHEET_ROWS;
+  const sheet = new Uint8Array(width * height * 3);
   const count = SPRITESHEET_COLUMNS * SPRITESHEET_ROWS;
   const frames = SIMULATED_FPS * shape.seconds;
   for (let k = 0; k < count; k += 1) {
@@ -70,10 +87,10 @@ export function simulatedSpritesheet(shape: VideoShape): Buffer {
     const top = Math.floor(k / SPRITESHEET_COLUMNS) * frameHeight;
     for (let y = 0; y < frameHeight; y += 1) {
       const row = image.subarray(y * frameWidth * 3, (y + 1) * frameWidth * 3);
-      sheet.set(row, ((top + y) * sheetWidth + left) * 3);
+      sheet.set(row, ((top + y) * width + left) * 3);
     }
   }
-  return encodeJpeg(sheet, sheetWidth, sheetHeight);
+  return { rgb: sheet, width, height };
 }
 
 export function spriteFrameSize(shape: VideoShape): { frameWidth: number; frameHeight: number } {
