@@ -1,5 +1,5 @@
 import { BitWriter } from './bit-writer.ts';
-import { drawMacroblock, macroblocksUnder, type Scene } from './test-pattern.ts';
+import { drawMacroblock, macroblocksUnder, type Rect, type Scene } from './test-pattern.ts';
 
 /**
  * A tiny H.264 Constrained Baseline encoder for the simulator's test pattern, small enough to
@@ -160,10 +160,10 @@ function sliceHeader(w: BitWriter, idr: boolean, frameNum: number): void {
 function idrSlice(picture: Scene, mbWidth: number, mbHeight: number): Uint8Array {
   const count = mbWidth * mbHeight;
   const samples = new Uint8Array(384);
-  const flat = new Uint8Array(count);
-  for (let index = 0; index < count; index += 1) {
-    drawMacroblock(picture, index % mbWidth, Math.floor(index / mbWidth), samples);
-    flat[index] = isBackground(samples, picture) ? 1 : 0;
+  // Flat background where no rectangle reaches.
+  const flat = new Uint8Array(count).fill(1);
+  for (const rect of picture.rects) {
+    for (const index of macroblocksUnder(rect, mbWidth, mbHeight)) flat[index] = 0;
   }
   const pcm = new Uint8Array(count);
   const w = new BitWriter();
@@ -205,21 +205,29 @@ function pSlice(
   mbWidth: number,
   mbHeight: number,
 ): Uint8Array {
-  // Only where a rectangle is, or was, can a macroblock differ from the last frame.
+  // Only under a rectangle that moved, appeared or went can a macroblock differ from the last
+  // frame (the rectangles are painted in the same order in every frame).
+  const key = (rect: Rect) =>
+    `${rect.x0},${rect.y0},${rect.x1},${rect.y1},${rect.color.y},${rect.color.cb},${rect.color.cr}`;
+  const before = new Set(previous.rects.map(key));
+  const after = new Set(current.rects.map(key));
   const candidates = new Set<number>();
-  for (const rect of [...previous.rects, ...current.rects]) {
+  for (const rect of [
+    ...previous.rects.filter((rect) => !after.has(key(rect))),
+    ...current.rects.filter((rect) => !before.has(key(rect))),
+  ]) {
     for (const index of macroblocksUnder(rect, mbWidth, mbHeight)) candidates.add(index);
   }
-  const before = new Uint8Array(384);
-  const after = new Uint8Array(384);
+  const was = new Uint8Array(384);
+  const now = new Uint8Array(384);
   const changed = [...candidates]
     .sort((a, b) => a - b)
     .filter((index) => {
       const mbX = index % mbWidth;
       const mbY = Math.floor(index / mbWidth);
-      drawMacroblock(previous, mbX, mbY, before);
-      drawMacroblock(current, mbX, mbY, after);
-      return !before.every((sample, at) => sample === after[at]);
+      drawMacroblock(previous, mbX, mbY, was);
+      drawMacroblock(current, mbX, mbY, now);
+      return Buffer.compare(was, now) !== 0;
     });
 
   const w = new BitWriter();
@@ -228,7 +236,7 @@ function pSlice(
   for (const index of changed) {
     w.ue(index - next); // mb_skip_run
     w.ue(P_SLICE_INTRA_OFFSET + MB_I_PCM);
-    pcmSamples(w, current, index % mbWidth, Math.floor(index / mbWidth), after);
+    pcmSamples(w, current, index % mbWidth, Math.floor(index / mbWidth), now);
     next = index + 1;
   }
   const count = mbWidth * mbHeight;
@@ -250,35 +258,35 @@ function noCoefficients(w: BitWriter, nC: number): void {
   else w.bits(6, 0b000011);
 }
 
-function isBackground(samples: Uint8Array, picture: Scene): boolean {
-  const { y, cb, cr } = picture.background;
-  for (let at = 0; at < 384; at += 1) {
-    const expected = at < 256 ? y : at < 320 ? cb : cr;
-    if (samples[at] !== expected) return false;
-  }
-  return true;
-}
-
 function trailing(w: BitWriter): Uint8Array {
   w.bits(1, 1); // rbsp_stop_one_bit
   w.align(0);
   return w.finish();
 }
 
-/** A NAL unit: its header, then the payload with emulation prevention bytes. */
+/**
+ * A NAL unit: its header, then the payload with an emulation prevention byte (3) after every
+ * two zero bytes that a byte of 0-3 follows, so no start code appears inside it.
+ */
 function nal(refIdc: number, type: number, rbsp: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + rbsp.length + Math.ceil(rbsp.length / 2));
   out[0] = (refIdc << 5) | type;
   let length = 1;
-  let zeros = 0;
-  for (const byte of rbsp) {
-    if (zeros >= 2 && byte <= 3) {
+  let copied = 0;
+  let zero = rbsp.indexOf(0);
+  while (zero >= 0 && zero + 2 < rbsp.length) {
+    if (rbsp[zero + 1] === 0 && (rbsp[zero + 2] ?? 0) <= 3) {
+      out.set(rbsp.subarray(copied, zero + 2), length);
+      length += zero + 2 - copied;
       out[length++] = 3;
-      zeros = 0;
+      copied = zero + 2;
+      zero = rbsp.indexOf(0, zero + 2);
+    } else {
+      zero = rbsp.indexOf(0, zero + 1);
     }
-    out[length++] = byte;
-    zeros = byte === 0 ? zeros + 1 : 0;
   }
+  out.set(rbsp.subarray(copied), length);
+  length += rbsp.length - copied;
   return out.slice(0, length);
 }
 

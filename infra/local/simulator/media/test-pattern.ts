@@ -155,6 +155,7 @@ export function drawMacroblock(picture: Scene, mbX: number, mbY: number, out: Ui
 /** The macroblocks a rectangle touches, as indices in raster order. */
 export function macroblocksUnder(rect: Rect, mbWidth: number, mbHeight: number): number[] {
   const indices: number[] = [];
+  if (rect.x0 >= rect.x1 || rect.y0 >= rect.y1) return indices;
   const mbX1 = Math.min(mbWidth, Math.ceil(rect.x1 / MB));
   const mbY1 = Math.min(mbHeight, Math.ceil(rect.y1 / MB));
   for (let mbY = Math.max(0, Math.floor(rect.y0 / MB)); mbY < mbY1; mbY += 1) {
