@@ -74,12 +74,10 @@ describe('the simulated MP4', () => {
     expect(count).toBe(SIMULATED_FPS * 4);
   });
 
-  it('is at most about 1.2 MB (1080p, 12 s) and made in well under a second', () => {
-    const started = performance.now();
+  it('stays small: at most about 1.2 MB for the largest, 1080p for 12 s', () => {
     const video = simulatedVideo({ width: 1920, height: 1080, seconds: 12 });
 
-    expect(video.length).toBeLessThan(1_500_000);
-    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(video.length).toBeLessThan(1_300_000);
   });
 
   it('keeps odd sizes in the track header and codes one pixel more', () => {
