@@ -19,7 +19,7 @@ import { constants } from 'node:http2';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { ApiError } from './api-error.ts';
-import { type Media, planContent } from './content.ts';
+import { planContent } from './content.ts';
 import type { SimulatorJournal } from './journal.ts';
 import type { SimulatorKnobs } from './knobs.ts';
 import { countStatus, type ResponseContext, sendJson } from './responses.ts';
@@ -35,7 +35,6 @@ export interface BedrockContext extends ResponseContext {
   knobs: SimulatorKnobs;
   now: () => number;
   traffic: TrafficControl;
-  media: Media;
   bedrock: BedrockInvocations;
   /** Where jobs are kept across restarts, if anywhere (journal.ts). */
   journal: SimulatorJournal | undefined;
@@ -181,7 +180,7 @@ export class BedrockInvocations {
     if (!this.#s3) {
       throw new Error('The simulator has no S3 endpoint to write Bedrock outputs to');
     }
-    const plan = planContent(ctx.media, 'video', ctx.knobs.contentSizeBytes);
+    const plan = planContent(invocation.record, 'video', ctx.knobs.contentSizeBytes);
     let body = Buffer.concat([...plan.chunks()]);
     const cut = ctx.knobs.truncateContentBytes;
     if (cut !== null && cut < body.length) body = body.subarray(0, cut);

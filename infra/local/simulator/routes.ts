@@ -252,7 +252,7 @@ async function sendVideoContent(ctx: SimulatorContext, res: ServerResponse, id: 
     });
   }
   const { knobs } = ctx;
-  const plan = planContent(ctx.media, variant, knobs.contentSizeBytes);
+  const plan = planContent(record, variant, knobs.contentSizeBytes);
   const cuts = [
     { afterBytes: knobs.truncateContentBytes, mode: 'truncate' as const },
     { afterBytes: knobs.dropConnectionAfterBytes, mode: 'drop' as const },
