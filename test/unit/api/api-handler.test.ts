@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { createApiHandler, MAX_BODY_BYTES } from '../../../functions/api/api-handler.ts';
+import { createApiHandler } from '../../../functions/api/api-handler.ts';
+import { MAX_BODY_BYTES } from '../../../functions/api/operations.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
