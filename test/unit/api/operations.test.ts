@@ -49,6 +49,9 @@ function setup() {
   return { store, handler };
 }
 
+/** An operation's declaration, seen through the shape all of them share. */
+const specOf = (operationId: OperationId): OperationSpec => OPERATIONS[operationId];
+
 const names = (schema: OperationSpec['query']): string[] =>
   schema === undefined ? [] : Object.keys(schema.shape).sort();
 
@@ -87,7 +90,7 @@ function requestFor(route: (typeof API_ROUTES)[number], jobId: string): APIGatew
   const path = route.path
     .replace('/batches/{id}', '/batches/batch_0123456789abcdef01234567')
     .replace('{id}', jobId);
-  const hasBody = OPERATIONS[route.operationId].body !== undefined;
+  const hasBody = specOf(route.operationId).body !== undefined;
   return httpApiEvent({
     method: route.method,
     path,
@@ -112,7 +115,7 @@ describe('operation declarations', () => {
       // Every declared query parameter is present (an empty value counts as absent), and so are
       // some that no declaration names.
       const query = watched({
-        ...Object.fromEntries(names(OPERATIONS[operationId].query).map((name) => [name, ''])),
+        ...Object.fromEntries(names(specOf(operationId).query).map((name) => [name, ''])),
         sort: 'createdAt',
         fields: 'id',
       });
@@ -123,9 +126,9 @@ describe('operation declarations', () => {
       const response = await handler(event);
 
       expect(response.body ?? '', operationId).not.toMatch(/route_not_found|internal_error/);
-      expect([...query.read].sort()).toEqual(names(OPERATIONS[operationId].query));
+      expect([...query.read].sort()).toEqual(names(specOf(operationId).query));
       expect(query.listed()).toBe(false);
-      expect([...path.read].sort()).toEqual(names(OPERATIONS[operationId].path));
+      expect([...path.read].sort()).toEqual(names(specOf(operationId).path));
       expect(path.listed()).toBe(false);
     },
   );
@@ -139,7 +142,7 @@ describe('operation declarations', () => {
         return `${parameter.in} ${parameter.name}`;
       });
       expect((documented ?? []).sort(), route.operationId).toEqual(
-        declaredParameters(OPERATIONS[route.operationId]),
+        declaredParameters(specOf(route.operationId)),
       );
     }
   });
