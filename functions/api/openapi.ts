@@ -97,7 +97,7 @@ const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 const responseRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
 /** The request schema exactly as zod renders it for inputs (the dialect is stated once, document-wide). */
-export function videoRequestJsonSchema(): JsonSchema {
+function videoRequestJsonSchema(): JsonSchema {
   const { $schema: _dialect, ...schema } = z.toJSONSchema(videoRequestSchema, { io: 'input' });
   return schema;
 }

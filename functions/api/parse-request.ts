@@ -27,11 +27,12 @@ export async function parseRequest(
 ): Promise<ParsedRequest> {
   const path = parameters(spec.path, (name) => event.pathParameters?.[name], spec.pathMismatch);
   const headers = parameters(spec.headers, (name) => header(event, name));
-  const query = parameters(spec.query, (name) => event.queryStringParameters?.[name]);
+  // `?status=` is no filter: an empty query value counts as absent (an empty header does not).
+  const query = parameters(spec.query, (name) => event.queryStringParameters?.[name] || undefined);
   return { path, headers, query, ...(await body(event, spec)) };
 }
 
-/** The parameters a schema names, read one by one (an empty value counts as absent), parsed. */
+/** The parameters a schema names, read one by one, parsed. */
 function parameters(
   schema: z.ZodMiniObject | undefined,
   read: (name: string) => string | undefined,
@@ -41,7 +42,7 @@ function parameters(
   const raw: Record<string, string> = {};
   for (const name of Object.keys(schema.shape)) {
     const value = read(name);
-    if (value !== undefined && value !== '') raw[name] = value;
+    if (value !== undefined) raw[name] = value;
   }
   const result = schema.safeParse(raw);
   if (result.success) return result.data;

@@ -356,6 +356,8 @@ describe('POST /videos', () => {
     ['too long', 'k'.repeat(256)],
     ['with a control character', 'key\u0007'],
     ['not ASCII', 'clé'],
+    ['empty', ''],
+    ['blank', '   '],
   ])('answers 400 naming Idempotency-Key when it is %s', async (_what, key) => {
     const { send } = setup();
 
