@@ -61,7 +61,7 @@ export interface GenerationStateMachineProps {
   logRetention?: RetentionDays;
 }
 
-/** A retrier of `errors` with one of the catalogue's shapes (functions/shared/errors/error-policy.ts). */
+/** A retrier of `errors` with one of the error catalogue's shapes (RETRY_SHAPES). */
 export function retryOf(errors: readonly string[], shape: RetryShapeName): RetryProps {
   const { intervalSeconds, maxAttempts, backoffRate, maxDelaySeconds } = RETRY_SHAPES[shape];
   return {

@@ -477,7 +477,7 @@ describe('retries', () => {
   it.each(TASKS)('%s retries the Lambda service errors', (name) => {
     const errors = retriersOf(name).flatMap((retrier) => retrier.ErrorEquals);
 
-    expect(errors).toEqual(expect.arrayContaining(LAMBDA_SERVICE_ERRORS));
+    expect(errors).toEqual(expect.arrayContaining([...LAMBDA_SERVICE_ERRORS]));
     expect(LAMBDA_SERVICE_ERRORS).toEqual([
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',

@@ -179,7 +179,7 @@ export const ERROR_POLICIES = {
   // --- Tasks (functions/tasks/task-errors.ts) ---------------------------------------------------
   ProviderJobMissingError: {},
   ReferenceImageMissingError: {},
-  // Another of our jobs holds the provider job (functions/shared/jobs/job-errors.ts): never adopted.
+  // Another of our jobs holds the provider job (shared/jobs/job-errors.ts): never adopted.
   ProviderJobClaimedError: {},
 
   // --- Detected by the state machine itself (Pass states, no exception behind them) ----------
