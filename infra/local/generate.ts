@@ -13,6 +13,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../functions/shared/jobs/job-errors.ts';
 import { parseVideoRequest } from '../../functions/shared/jobs/job-request.ts';
+import { isTerminal } from '../../functions/shared/jobs/job-status.ts';
 import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
 import type { PublicJob } from '../../functions/shared/jobs/public-job.ts';
 import {
@@ -370,7 +371,7 @@ export async function followJob(
   let current = job;
   try {
     // CANCELLED too: a job cancelled from elsewhere (npm run cli -- cancel) ends the wait.
-    while (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(current.status)) {
+    while (!isTerminal(current.status)) {
       options.onProgress(current);
       await sleep(POLL_INTERVAL_MS, options.signal);
       const response = await api(`/videos/${encodeURIComponent(current.id)}`, {
