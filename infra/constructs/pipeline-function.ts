@@ -25,13 +25,10 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { UPLOADS_PREFIX } from '../../functions/shared/media/reference-image.ts';
 import { bundleFunction } from './function-bundle.ts';
+import { HANDLER_MODULE_METADATA_KEY } from './handler-metadata.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 
-/**
- * Template metadata key naming a function's entry module (project-relative). The local stack
- * reads it to map each Lambda logical id to the handler it runs in-process.
- */
-export const HANDLER_MODULE_METADATA_KEY = 'sora-pipeline:handler-module';
+export { HANDLER_MODULE_METADATA_KEY } from './handler-metadata.ts';
 
 /** The environment variable a secret's id is published under (see docs/architecture.md). */
 export type SecretEnvName = 'PROVIDER_SECRET_ID' | 'API_TOKENS_SECRET_ID' | 'WEBHOOK_SECRET_ID';
