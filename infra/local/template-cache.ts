@@ -68,12 +68,12 @@ export async function cachedTemplates(
 
   const key = await cacheKey(options.projectRoot, context);
   const file = join(options.cacheDir, `${key}.json`);
-  const hit = await readFile(file, 'utf8').then(
-    (text) => JSON.parse(text) as LocalTemplates,
-    () => undefined,
-  );
+  // A missing or unreadable entry (a write cut short) is synthesized again.
+  const hit = await readFile(file, 'utf8')
+    .then((text) => JSON.parse(text) as Partial<LocalTemplates>)
+    .catch(() => undefined);
   if (hit?.templates?.pipeline && hit.templates.stateful && hit.stacks) {
-    return { ...restore(hit), cached: true };
+    return { ...restore(hit as LocalTemplates), cached: true };
   }
   const synthesized = await options.synthesize(context);
   await store(options.cacheDir, file, synthesized);
