@@ -72,7 +72,7 @@ async function firstVideo(root: string): Promise<Run> {
     });
     const code = await new Promise<number | null>((done) => child.once('exit', done));
     const seconds = (performance.now() - started) / 1000;
-    const saved = await readdir(join(scratch, 'videos')).catch(() => []);
+    const saved = await readdir(join(scratch, 'videos')).catch((): string[] => []);
     if (code !== 0 || !saved.some((name) => name.endsWith('.mp4'))) {
       throw new Error(`generate in ${root} exited ${code} without a video:\n${output}`);
     }
@@ -90,7 +90,7 @@ async function firstVideo(root: string): Promise<Run> {
 
 /** Whether a checkout has the template cache at all (a baseline may predate it). */
 async function hasTemplateCache(root: string): Promise<boolean> {
-  const files = await readdir(join(root, 'infra', 'local')).catch(() => []);
+  const files = await readdir(join(root, 'infra', 'local')).catch((): string[] => []);
   return files.includes('template-cache.ts');
 }
 
