@@ -45,7 +45,8 @@ const COMMAND = 'generate';
 const EMBEDDED_SIMULATOR_SPEED = 60;
 /** How long to wait for an `npm start` that is still starting on the same data directory. */
 const STARTING_STACK_WAIT_MS = 180_000;
-const POLL_INTERVAL_MS = 250;
+/** The job's state, asked of the local API (a few ms each): a finished job is seen within 0.1 s. */
+const POLL_INTERVAL_MS = 100;
 /**
  * A second SIGINT this soon after the first is the same Ctrl-C delivered twice: the terminal
  * signals npm and this process, and npm passes its copy on. A later one exits at once.

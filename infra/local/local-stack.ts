@@ -140,7 +140,8 @@ export interface LocalStackOptions {
   /**
    * Run the scheduler once at start, before the API serves, so the jobs whose executions died
    * with the previous run (a crash, a stop) are resumed at once rather than at the schedule's
-   * first run. Default: with a data directory (without one there is no previous run).
+   * first run. Default: with a data directory whose jobs table already existed (without one, or
+   * with a new table, there is no previous run).
    */
   resumeAtStart?: boolean;
   /** POWERTOOLS_LOG_LEVEL of the handlers (default WARN: the CLI shows progress itself). */
@@ -281,8 +282,8 @@ interface StackServices {
   dynamoDb: RunningDynamoDbLocal;
   provider: ProviderService;
   templates: TemplateService;
-  /** The jobs table, created as the stateful template declares it. */
-  table: string;
+  /** The jobs table, created as the stateful template declares it (or found, with kept data). */
+  table: { name: string; created: boolean };
   s3: RunningS3Local;
   aws: AwsService;
   /** Invokes the template's functions in this process. */
@@ -472,7 +473,7 @@ function stackServices(
       needs: ['dynamoDb', 'templates', 'parts'],
       start: async ({ dynamoDb, templates, parts }) => {
         // The jobs table exactly as the stateful stack's template declares it.
-        await createTable(
+        const { created } = await createTable(
           parts,
           dynamoDb.endpoint,
           parts.tableFromTemplate(
@@ -481,7 +482,7 @@ function stackServices(
             templates.statefulRef,
           ),
         );
-        return { handle: templates.table };
+        return { handle: { name: templates.table, created } };
       },
     }),
     service({
@@ -580,7 +581,7 @@ function stackServices(
     service({
       name: 'events',
       needs: ['lambdas', 'table', 'templates', 's3', 'parts'],
-      start: async ({ lambdas, templates, s3, parts }) => {
+      start: async ({ lambdas, table, templates, s3, parts }) => {
         // S3 object events and the batch schedule invoke the same handlers, as in AWS.
         const { pipeline } = templates.templates;
         const notifications = parts.bucketNotificationsFromTemplate(pipeline, templates.resolver);
@@ -595,7 +596,9 @@ function stackServices(
         });
         s3.server.on('event', (event) => sources.s3Event(event));
         const [schedule] = schedules;
-        if (schedule && (options.resumeAtStart ?? options.dataDir !== null)) {
+        // A table just created holds no job a previous run left in flight.
+        const resume = options.resumeAtStart ?? (options.dataDir !== null && !table.created);
+        if (schedule && resume) {
           await resumeInterruptedJobs(() => sources.runSchedule(schedule), step);
         }
         return {
@@ -1009,14 +1012,18 @@ async function useHandlerEnvironment(values: Record<string, string>, logLevel: s
   };
 }
 
-async function createTable(parts: StackParts, endpoint: string, table: LocalTable): Promise<void> {
+async function createTable(
+  parts: StackParts,
+  endpoint: string,
+  table: LocalTable,
+): Promise<{ created: boolean }> {
   const client = new parts.DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
   try {
-    await parts.createLocalTable(client, table);
+    return await parts.createLocalTable(client, table);
   } finally {
     client.destroy();
   }
