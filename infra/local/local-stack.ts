@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientShareSettings } from '../../functions/shared/admission/client-share.ts';
+import { hostFunctions } from '../../functions/shared/config/function-environment.ts';
 import type { ClientRateConfig } from '../../functions/shared/limits/client-rate-config.ts';
 import type { LimitsConfig } from '../../functions/shared/limits/limits-config.ts';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
@@ -980,14 +981,12 @@ function required(environment: Record<string, string>, name: string): string {
 /**
  * The handlers' view of AWS: local endpoints, s3rver's credentials, one region, checksums only
  * when required (s3rver refuses the unsigned aws-chunked bodies with a checksum trailer that the
- * SDK streams otherwise). A developer's own AWS profile or session never reaches the handlers.
- * Set in process.env, which the handlers' configuration readers and the AWS SDK read.
+ * SDK streams otherwise). Handed to the functions (function-environment.ts), never written into
+ * process.env: a developer's own AWS profile or session is neither read by the handlers nor
+ * changed for anything else in this process.
  */
 async function useHandlerEnvironment(values: Record<string, string>, logLevel: string) {
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE']) {
-    delete process.env[name];
-  }
-  Object.assign(process.env, {
+  hostFunctions({
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'S3RVER',
