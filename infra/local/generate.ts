@@ -641,7 +641,6 @@ export async function main(streams: PromptStreams = terminalStreams()): Promise<
     });
     bar.done();
     const wallSeconds = (Date.now() - submittedAt) / 1000;
-    const stored = await storedLocation(connection.info, job.id);
     if (job.status === 'FAILED') {
       process.stdout.write(`\n${jobSummary(job, { wallSeconds })}`);
       throw new LocalStackError(
@@ -653,6 +652,7 @@ export async function main(streams: PromptStreams = terminalStreams()): Promise<
       throw new LocalStackError('job-failed', `job ${job.id} was CANCELLED`);
     }
     const file = await downloadVideo(connection.info, job, outDir, interrupt.signal);
+    const stored = await storedLocation(connection.info, job.id);
     const where = connection.embedded
       ? `${stored} (kept in ${join(dataDir, 's3')}; npm start serves it)`
       : `${stored} (S3 endpoint ${connection.info.s3Endpoint})`;
