@@ -43,7 +43,8 @@ if (values.baseline) checkouts.push({ name: 'baseline', root: resolve(values.bas
 /** Runs generate once in `root` on a fresh data directory; fails unless it saved an MP4. */
 async function firstVideo(root: string): Promise<Run> {
   const scratch = await mkdtemp(join(tmpdir(), 'sora-first-video-'));
-  if (values['cold-cache']) {
+  // Only this checkout's cache: a baseline checkout is only read.
+  if (values['cold-cache'] && root === PROJECT_ROOT) {
     await rm(join(root, 'node_modules', '.cache', 'sora-pipeline'), {
       recursive: true,
       force: true,
