@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { CfnTemplate } from './local/cfn-template.ts';
+import { PROJECT_ROOT } from './project-root.ts';
 import { PipelineStack } from './stacks/pipeline-stack.ts';
 import { StatefulStack } from './stacks/stateful-stack.ts';
 
-/** Absolute path of the project root (where cdk.json and package-lock.json live). */
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export { PROJECT_ROOT } from './project-root.ts';
 
 export const STATEFUL_STACK_ID = 'SoraPipelineStateful';
 export const PIPELINE_STACK_ID = 'SoraPipeline';

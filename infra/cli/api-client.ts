@@ -76,9 +76,14 @@ export class ApiClient {
   /**
    * Downloads a completed video into `dir/<id>.mp4`: follows the API's redirect to the presigned
    * link without the token, streams to a `.part` file while hashing, and keeps the file only if
-   * its sha256 matches the job's.
+   * its sha256 matches the job's. `signal` stops it; the partial file is removed.
    */
-  async download(video: Video, dir: string): Promise<string> {
+  async download(
+    video: Video,
+    dir: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string> {
+    const signal = options.signal ? { signal: options.signal } : {};
     // The id names the file: one that is not a job id (`../x`, `/etc/...`) from a broken or
     // hostile API would write outside `dir`.
     if (!isJobId(video.id)) {
@@ -87,11 +92,12 @@ export class ApiClient {
     let response = await this.#fetch(`/videos/${encodeURIComponent(video.id)}/content`, {
       headers: this.#target.headers,
       redirect: 'manual',
+      ...signal,
     });
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       await response.arrayBuffer();
-      response = await fetch(location);
+      response = await fetch(location, signal);
     } else if (!response.ok) {
       throw apiError(response.status, await response.json().catch(() => undefined), this.#target);
     }
@@ -117,6 +123,7 @@ export class ApiClient {
         Readable.fromWeb(response.body as WebReadableStream),
         hashing,
         createWriteStream(partial),
+        ...(options.signal ? [{ signal: options.signal }] : []),
       );
     } catch (error) {
       await rm(partial, { force: true });

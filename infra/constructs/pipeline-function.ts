@@ -26,13 +26,10 @@ import { Construct } from 'constructs';
 import { SETTING_VARIABLES } from '../../functions/shared/config/plain-config.ts';
 import { UPLOADS_PREFIX } from '../../functions/shared/media/reference-image.ts';
 import { bundleFunction } from './function-bundle.ts';
+import { HANDLER_MODULE_METADATA_KEY } from './handler-metadata.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 
-/**
- * Template metadata key naming a function's entry module (project-relative). The local stack
- * reads it to map each Lambda logical id to the handler it runs in-process.
- */
-export const HANDLER_MODULE_METADATA_KEY = 'sora-pipeline:handler-module';
+export { HANDLER_MODULE_METADATA_KEY } from './handler-metadata.ts';
 
 /** The environment variable a secret's id is published under (see docs/architecture.md). */
 export type SecretEnvName = (typeof SETTING_VARIABLES)[

@@ -15,6 +15,8 @@ export interface DynamoDbLocalOptions {
   port?: number;
   /** How long to wait for the first answer (the JVM takes 2-3 s). */
   startTimeoutMs?: number;
+  /** Told once java is launched: what else a caller starts meanwhile overlaps its boot. */
+  onSpawned?: () => void;
 }
 
 export interface RunningDynamoDbLocal {
@@ -45,6 +47,7 @@ export async function startDynamoDbLocal(
   if (options.port) await assertPortFree(port, SERVICE);
 
   const child = spawnJavaWithWatchdog(javaArguments({ dataDir, port }));
+  options.onSpawned?.();
   const unguard = killOnExit(child);
   const output = tailOf(child);
   const javaPid = javaPidOf(child);

@@ -1,20 +1,14 @@
 // `npm run generate -- "A cat playing piano" [--model ..] [--seconds ..] [--size ..] [--priority ..]`: one video
 // through the local pipeline, as any HTTP client would make it. See infra/local/README.md.
-// The steps are exported functions so other commands can reuse them: `connectToStack`,
-// `submitVideo`, `followJob`, `downloadVideo`, `jobSummary`, and the Ctrl-C hook `OnInterrupt`.
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { access, constants, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+// A thin command over the CLI's API client (infra/cli/api-client.ts): it finds or starts a
+// stack, then submits, follows and downloads as `npm run cli -- generate` does. Ctrl-C offers to
+// cancel the job (`offerToCancel`).
+import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createInterface } from 'node:readline/promises';
 import { ValidationError } from '../../functions/shared/jobs/job-errors.ts';
 import { parseVideoRequest } from '../../functions/shared/jobs/job-request.ts';
 import { isTerminal } from '../../functions/shared/jobs/job-status.ts';
-import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
 import type { PublicJob } from '../../functions/shared/jobs/public-job.ts';
 import {
   providerConfigFromEnv,
@@ -22,12 +16,13 @@ import {
   type VideoParamsInput,
 } from '../../functions/shared/provider/provider-config.ts';
 import { VideoParamsError } from '../../functions/shared/provider/video-params-error.ts';
+import { ApiClient, ApiError } from '../cli/api-client.ts';
+import type { ApiTarget } from '../cli/api-target.ts';
 import { FlagError, parseFlags } from './cli-flags.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { dataDirHolder, stackRunning } from './data-dir-lock.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
-import { LOCAL_REGION } from './local-ids.ts';
 import type { LocalStack, LocalStackInfo, RealProvider } from './local-stack.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { checkProvider } from './provider-check.ts';
@@ -44,11 +39,15 @@ import { progressLabel } from './standing-text.ts';
 import { printable } from './terminal-text.ts';
 
 const COMMAND = 'generate';
-/** With the simulator, a 4 s sora-2 clip (about a minute of simulated rendering) takes ~3 s. */
-const EMBEDDED_SIMULATOR_SPEED = 20;
+/**
+ * With the simulator, a 4 s sora-2 clip (about a minute of simulated rendering) takes ~1 s. Much
+ * faster gains little: the handlers' own milliseconds, scaled too, then dominate the job.
+ */
+const EMBEDDED_SIMULATOR_SPEED = 60;
 /** How long to wait for an `npm start` that is still starting on the same data directory. */
 const STARTING_STACK_WAIT_MS = 180_000;
-const POLL_INTERVAL_MS = 250;
+/** The job's state, asked of the local API (a few ms each): a finished job is seen within 0.1 s. */
+const POLL_INTERVAL_MS = 100;
 /**
  * A second SIGINT this soon after the first is the same Ctrl-C delivered twice: the terminal
  * signals npm and this process, and npm passes its copy on. A later one exits at once.
@@ -78,7 +77,8 @@ Options:
                      with a real provider, do not check it answers GET /videos first
   -h, --help         show this help
 
-Ctrl-C stops following the job; the job itself keeps running.`;
+Ctrl-C stops following the job and, in a terminal, asks whether to cancel it; otherwise the job
+keeps running and the command says how to follow or cancel it.`;
 
 export interface VideoRequestOptions extends RequestFlagValues {
   prompt: string;
@@ -102,13 +102,6 @@ export interface StackConnection {
   embedded?: LocalStack;
   close(): Promise<void>;
 }
-
-/**
- * What Ctrl-C does to the job this command submitted, called once polling has stopped. Returns
- * what it did, for the user (undefined: nothing, the job keeps running). Cancelling the job
- * (once the API can) plugs in here.
- */
-export type OnInterrupt = (info: LocalStackInfo, jobId: string) => Promise<string | undefined>;
 
 /** Raised by `followJob` and `downloadVideo` when their signal aborts. */
 export class InterruptedError extends Error {
@@ -337,48 +330,43 @@ function checkAgainstCatalogue(request: VideoParamsInput, provider: RealProvider
   }
 }
 
-function apiCall(info: LocalStackInfo) {
-  return (path: string, init: RequestInit = {}) =>
-    fetch(`${info.apiUrl}${path}`, { ...init, headers: { ...info.headers, ...init.headers } });
+/** The CLI's view of a stack: where its API is and the default client's token. */
+export function stackApiTarget(info: LocalStackInfo, dataDir?: string): ApiTarget {
+  return {
+    apiUrl: info.apiUrl,
+    headers: info.headers,
+    description: `the local stack at ${info.apiUrl}`,
+    tokenSource: 'the token of the local stack (stack.json)',
+    ...(dataDir ? { dataDir } : {}),
+  };
 }
 
 /** POST /videos; throws a LocalStackError with the API's message when it refuses the request. */
-export async function submitVideo(
-  info: LocalStackInfo,
-  request: VideoRequestBody,
-): Promise<PublicJob> {
-  const submitted = await apiCall(info)('/videos', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(request),
-  });
-  const body = (await submitted.json()) as PublicJob & {
-    error?: { message?: string; field?: string };
-  };
-  if (!submitted.ok) {
-    throw new LocalStackError('invalid-option', apiErrorMessage(submitted.status, body));
+export async function submitVideo(api: ApiClient, request: VideoRequestBody): Promise<PublicJob> {
+  try {
+    return await api.request<PublicJob>('POST', '/videos', request);
+  } catch (error) {
+    if (error instanceof ApiError && error.status !== 0) {
+      throw new LocalStackError('invalid-option', error.message, { cause: error });
+    }
+    throw error;
   }
-  return body;
 }
 
 /** Polls GET /videos/{id} until the job ends; throws InterruptedError when `signal` aborts. */
 export async function followJob(
-  info: LocalStackInfo,
+  api: ApiClient,
   job: PublicJob,
   options: { signal: AbortSignal; onProgress: (job: PublicJob) => void },
 ): Promise<PublicJob> {
-  const api = apiCall(info);
   let current = job;
   try {
     // CANCELLED too: a job cancelled from elsewhere (npm run cli -- cancel) ends the wait.
     while (!isTerminal(current.status)) {
       options.onProgress(current);
       await sleep(POLL_INTERVAL_MS, options.signal);
-      const response = await api(`/videos/${encodeURIComponent(current.id)}`, {
-        signal: options.signal,
-      });
-      if (!response.ok) throw new Error(`GET /videos/${current.id} answered ${response.status}`);
-      current = (await response.json()) as PublicJob;
+      current = await api.request<PublicJob>('GET', `/videos/${encodeURIComponent(current.id)}`);
+      options.signal.throwIfAborted();
     }
   } catch (error) {
     if (options.signal.aborted) throw new InterruptedError('interrupted', { cause: error });
@@ -389,9 +377,9 @@ export async function followJob(
 }
 
 /**
- * Downloads a completed job's video to `outDir/<id>.mp4`, following the API's redirect to the
- * presigned S3 URL without sending our token there, and checks its sha256. A partial file is
- * removed on any failure or interruption.
+ * Downloads a completed job's video to `outDir/<id>.mp4` with the CLI's client (the redirect
+ * followed without our token, the sha256 checked, a partial file removed on any failure or
+ * interruption), after making sure of `outDir` (an error names --out).
  */
 export async function downloadVideo(
   info: LocalStackInfo,
@@ -399,74 +387,66 @@ export async function downloadVideo(
   outDir: string,
   signal?: AbortSignal,
 ): Promise<string> {
-  const file = join(outDir, `${job.id}.mp4`);
-  const partial = `${file}.part`;
+  await makeOutDir(outDir);
   try {
-    let response = await apiCall(info)(`/videos/${encodeURIComponent(job.id)}/content`, {
-      redirect: 'manual',
-      ...(signal ? { signal } : {}),
-    });
-    const location = response.headers.get('location');
-    if (response.status >= 300 && response.status < 400 && location) {
-      await response.arrayBuffer();
-      response = await fetch(location, signal ? { signal } : {});
-    }
-    if (!response.ok || !response.body) {
-      throw new Error(`downloading the video answered ${response.status}`);
-    }
-    await makeOutDir(outDir);
-    const hash = createHash('sha256');
-    const hashing = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
-    await pipeline(
-      Readable.fromWeb(response.body as WebReadableStream),
-      hashing,
-      createWriteStream(partial),
-      ...(signal ? [{ signal }] : []),
+    return await new ApiClient(stackApiTarget(info)).download(
+      job,
+      outDir,
+      signal ? { signal } : {},
     );
-    const sha256 = hash.digest('hex');
-    if (job.video?.sha256 && sha256 !== job.video.sha256) {
-      throw new Error(
-        `the downloaded video's sha256 ${sha256} differs from the job's ${job.video.sha256}`,
-      );
-    }
-    await rename(partial, file);
-    return file;
   } catch (error) {
-    await rm(partial, { force: true });
     if (signal?.aborted) throw new InterruptedError('interrupted', { cause: error });
     throw error;
   }
 }
 
-/** Where the stack stored a job's video (bucket and key), read from its record. */
-export async function storedLocation(
-  info: LocalStackInfo,
+/**
+ * Where the pipeline stored a job's video: the stack's bucket and the key every stored video has
+ * (video-storage.ts). Not in the API's view of a job, which shows no S3 key.
+ */
+async function storedLocation(info: LocalStackInfo, jobId: string): Promise<string> {
+  const { mediaKeys } = await import('../../functions/shared/storage/video-storage.ts');
+  return `s3://${info.bucket}/${mediaKeys(jobId).video}`;
+}
+
+/** The terminal Ctrl-C came from, when there is one: where `offerToCancel` asks. */
+export interface PromptStreams {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  /** Whether a person can answer (stdin and stdout are a terminal). */
+  interactive: boolean;
+}
+
+/**
+ * What Ctrl-C does to a job still running: in a terminal, asks "cancel job X? [y/N]" and cancels
+ * it on yes (POST /videos/{id}/cancel); without one (a script, a pipe) it asks nothing and the
+ * job keeps running. Returns what it did, for the user (undefined: nothing).
+ */
+export async function offerToCancel(
   jobId: string,
-): Promise<{ bucket: string; key: string } | undefined> {
-  const client = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: info.dynamodbEndpoint,
-      region: LOCAL_REGION,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    }),
-  );
+  cancel: () => Promise<unknown>,
+  streams: PromptStreams,
+): Promise<string | undefined> {
+  if (!streams.interactive) return undefined;
+  const prompt = createInterface({ input: streams.input, output: streams.output, terminal: false });
+  // The input ending without an answer (stdin closed) is a no, not a wait forever.
+  const ended = new Promise<undefined>((resolve) => prompt.once('close', () => resolve(undefined)));
+  let answer: string | undefined;
   try {
-    const { Item } = await client.send(
-      new GetCommand({ TableName: info.table, Key: jobKey(jobId) }),
-    );
-    const result = Item?.result as { bucket?: unknown; key?: unknown } | undefined;
-    return typeof result?.bucket === 'string' && typeof result.key === 'string'
-      ? { bucket: result.bucket, key: result.key }
-      : undefined;
-  } catch {
-    return undefined;
+    answer = await Promise.race([
+      prompt.question(`\nCancel job ${printable(jobId)}? [y/N] `),
+      ended,
+    ]);
   } finally {
-    client.destroy();
+    prompt.close();
+  }
+  if (answer === undefined) return undefined;
+  if (!/^\s*y(es)?\s*$/i.test(answer)) return undefined;
+  try {
+    await cancel();
+    return `job ${jobId} cancelled`;
+  } catch (error) {
+    return `job ${jobId} could not be cancelled: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 
@@ -494,14 +474,19 @@ export function jobSummary(
     job.startedAt === undefined
       ? Number.NaN
       : (Date.parse(job.startedAt) - Date.parse(job.createdAt)) / 1000;
-  // Short of a second, or of a twentieth of the whole, is the pipeline's own pace (the stack's clock
-  // runs its handlers' milliseconds fast too), not a wait for a slot.
+  // Short of a second (of wall time, when the command knows it), or of a twentieth of the whole,
+  // is the pipeline's own pace (the stack's clock runs its handlers' milliseconds fast too), not
+  // a wait for a slot.
   const total =
     job.completedAt === undefined
       ? Number.NaN
       : (Date.parse(job.completedAt) - Date.parse(job.createdAt)) / 1000;
+  const wallPerStackSecond =
+    facts.wallSeconds !== undefined && total > 0 ? Math.min(1, facts.wallSeconds / total) : 1;
   const queued =
-    waited >= 1 && waited >= total / 20 ? `, ${waited.toFixed(1)} s of it waiting for a slot` : '';
+    waited * wallPerStackSecond >= 1 && waited >= total / 20
+      ? `, ${waited.toFixed(1)} s of it waiting for a slot`
+      : '';
   const priority = job.priority && job.priority !== 'normal' ? `, priority ${job.priority}` : '';
   const lines = [
     `Job        ${job.id} ${job.status}${took}${took ? queued : ''}`,
@@ -537,10 +522,14 @@ export function interruptedMessage(
 `;
   }
   if (connection.embedded) {
-    return `Interrupted: job ${jobId} is not cancelled. The stack this command started stops now; the next \`npm start\`${dataDir === LOCAL_DATA_DIR ? '' : ` --data-dir ${dataDir}`} resumes the job (or closes it, if the provider lost it).\n`;
-  }
-  return `Interrupted: job ${jobId} keeps running on the stack at ${apiUrl} (Ctrl-C does not cancel it). Follow it with:
+    return `Interrupted: job ${jobId} is not cancelled. The stack this command started stops now; the next \`npm start\`${dataDir === LOCAL_DATA_DIR ? '' : ` --data-dir ${dataDir}`} resumes the job (or closes it, if the provider lost it). Then follow or cancel it with:
   npm run cli -- follow ${jobId}${dataDirFlag}
+  npm run cli -- cancel ${jobId}${dataDirFlag}
+`;
+  }
+  return `Interrupted: job ${jobId} keeps running on the stack at ${apiUrl}. Follow or cancel it with:
+  npm run cli -- follow ${jobId}${dataDirFlag}
+  npm run cli -- cancel ${jobId}${dataDirFlag}
 `;
 }
 
@@ -557,15 +546,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-function apiErrorMessage(
-  status: number,
-  body: { error?: { message?: string; field?: string } },
-): string {
-  const message = body.error?.message ?? `the API answered ${status}`;
-  const field = body.error?.field;
-  return field && !message.includes(field) ? `${message} (field: ${field})` : message;
 }
 
 function parse() {
@@ -586,8 +566,11 @@ function parse() {
   });
 }
 
-/** The command: `npm run generate -- "<prompt>"`. `onInterrupt` decides what Ctrl-C does. */
-export async function main(onInterrupt: OnInterrupt = async () => undefined): Promise<void> {
+/**
+ * The command: `npm run generate -- "<prompt>"`. `streams` is where Ctrl-C asks whether to
+ * cancel the job (default: this process's terminal, if it has one).
+ */
+export async function main(streams: PromptStreams = terminalStreams()): Promise<void> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse();
@@ -643,6 +626,7 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
     skipProviderCheck: values['skip-provider-check'] ?? false,
   });
   if (interrupt.signal.aborted) return;
+  const api = new ApiClient(stackApiTarget(connection.info, dataDir));
   const bar = new ProgressBar();
   let job: PublicJob | undefined;
   try {
@@ -650,16 +634,14 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
     await prepareOutDir(outDir);
     submitting = true;
     const submittedAt = Date.now();
-    job = await submitVideo(connection.info, request);
+    job = await submitVideo(api, request);
     say(`Job ${job.id} submitted`);
-    job = await followJob(connection.info, job, {
+    job = await followJob(api, job, {
       signal: interrupt.signal,
       onProgress: (current) => bar.update(current.progress, progressLabel(current)),
     });
     bar.done();
     const wallSeconds = (Date.now() - submittedAt) / 1000;
-    const location = await storedLocation(connection.info, job.id);
-    const stored = location && `s3://${location.bucket}/${location.key}`;
     if (job.status === 'FAILED') {
       process.stdout.write(`\n${jobSummary(job, { wallSeconds })}`);
       throw new LocalStackError(
@@ -671,9 +653,10 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
       throw new LocalStackError('job-failed', `job ${job.id} was CANCELLED`);
     }
     const file = await downloadVideo(connection.info, job, outDir, interrupt.signal);
+    const stored = await storedLocation(connection.info, job.id);
     const where = connection.embedded
-      ? `${stored ?? '?'} (kept in ${join(dataDir, 's3')}; npm start serves it)`
-      : `${stored ?? '?'} (S3 endpoint ${connection.info.s3Endpoint})`;
+      ? `${stored} (kept in ${join(dataDir, 's3')}; npm start serves it)`
+      : `${stored} (S3 endpoint ${connection.info.s3Endpoint})`;
     process.stdout.write(`\n${jobSummary(job, { file: shown(file), stored: where, wallSeconds })}`);
   } catch (error) {
     bar.done();
@@ -682,15 +665,25 @@ export async function main(onInterrupt: OnInterrupt = async () => undefined): Pr
     const done =
       interrupted.status === 'COMPLETED'
         ? undefined
-        : await onInterrupt(connection.info, interrupted.id).catch(
-            (failure: unknown) =>
-              `job ${interrupted.id} could not be cancelled: ${String(failure)}`,
+        : await offerToCancel(
+            interrupted.id,
+            () => api.request('POST', `/videos/${encodeURIComponent(interrupted.id)}/cancel`),
+            streams,
           );
     process.stdout.write(`\n${interruptedMessage(connection, interrupted, dataDir, done)}`);
     process.exitCode = 130;
   } finally {
     await connection.close();
   }
+}
+
+/** This process's terminal: a prompt only when a person sees it and can answer. */
+function terminalStreams(): PromptStreams {
+  return {
+    input: process.stdin,
+    output: process.stdout,
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+  };
 }
 
 if (import.meta.main) {

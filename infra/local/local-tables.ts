@@ -62,24 +62,33 @@ export function tableFromTemplate(
   };
 }
 
-/** Creates the table unless it exists (data kept in .local/), and turns its TTL on. */
-export async function createLocalTable(client: DynamoDBClient, table: LocalTable): Promise<void> {
+/**
+ * Creates the table unless it exists (data kept in .local/), and turns its TTL on. Says whether
+ * it was created: a new table holds no job a previous run left in flight.
+ */
+export async function createLocalTable(
+  client: DynamoDBClient,
+  table: LocalTable,
+): Promise<{ created: boolean }> {
+  let created = true;
   try {
     await client.send(new CreateTableCommand(table.definition));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    created = false;
     await addMissingIndexes(client, table.definition);
   }
-  if (!table.timeToLiveAttribute) return;
+  if (!table.timeToLiveAttribute) return { created };
   const TableName = table.definition.TableName;
   const { TimeToLiveDescription } = await client.send(new DescribeTimeToLiveCommand({ TableName }));
-  if (TimeToLiveDescription?.TimeToLiveStatus === 'ENABLED') return;
+  if (TimeToLiveDescription?.TimeToLiveStatus === 'ENABLED') return { created };
   await client.send(
     new UpdateTimeToLiveCommand({
       TableName,
       TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true },
     }),
   );
+  return { created };
 }
 
 /** A table kept in the data directory by an older version gets the indexes it lacks. */

@@ -370,8 +370,9 @@ describe('npm start failures', CLI_TIMEOUT, () => {
     await new Promise<void>((resolve) => {
       child.stdout?.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        // DynamoDB Local has been spawned by the time the CDK app synthesizes.
-        if (output.includes('synthesizing')) resolve();
+        // DynamoDB Local has been launched by the time the simulator starts (the rest of the stack
+        // loads once java is launched), and is still booting: the templates may come from the cache.
+        if (output.includes('starting the provider simulator')) resolve();
       });
     });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionEnvironment } from '../../functions/shared/config/function-environment.ts';
 import {
   defaultModelCatalogue,
   providerSettingsFromEnv,
@@ -41,14 +42,16 @@ afterAll(async () => {
 
 describe('a local catalogue whose deployment has its own apiKey', () => {
   it("keeps the key out of the functions' environment, the deployment in", () => {
-    expect(process.env.PROVIDER_MODELS).toContain(second.baseURL);
-    expect(process.env.PROVIDER_MODELS).not.toContain(SECOND_KEY);
+    // What the stack handed its functions (it writes nothing into process.env).
+    const { PROVIDER_MODELS } = functionEnvironment();
+    expect(PROVIDER_MODELS).toContain(second.baseURL);
+    expect(PROVIDER_MODELS).not.toContain(SECOND_KEY);
   });
 
   it("reaches the deployment with its key through the functions' provider source", async () => {
     const source = createProviderSource({
-      settings: providerSettingsFromEnv(process.env),
-      secretId: process.env.PROVIDER_SECRET_ID ?? '',
+      settings: providerSettingsFromEnv(functionEnvironment()),
+      secretId: functionEnvironment().PROVIDER_SECRET_ID ?? '',
     });
     const request = {
       prompt: 'a lighthouse at dusk',

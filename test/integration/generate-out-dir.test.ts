@@ -65,7 +65,7 @@ describe("generate's download", () => {
   it.skipIf(!HAS_PROC)(
     'fails fast naming --out when the directory cannot be created',
     async () => {
-      const job = { id: 'job_out_dir', status: 'COMPLETED' } as PublicJob;
+      const job = { id: 'job_01M98R9NX91BH6N9GQCS08JJ9A', status: 'COMPLETED' } as PublicJob;
 
       await expect(downloadVideo(info, job, '/proc/nope/videos')).rejects.toThrow(
         '--out /proc/nope/videos: /proc/nope cannot be created (ENOENT)',
@@ -76,11 +76,12 @@ describe("generate's download", () => {
   );
 
   it('saves into a directory it creates', async () => {
-    const job = { id: 'job_saved', status: 'COMPLETED' } as PublicJob;
+    // A job id: the client names no file after anything else.
+    const job = { id: 'job_01M98R9NX91BH6N9GQCS08JJ9B', status: 'COMPLETED' } as PublicJob;
 
     const file = await downloadVideo(info, job, join(dir, 'saved'));
 
-    expect(file).toBe(join(dir, 'saved', 'job_saved.mp4'));
-    expect(await readdir(join(dir, 'saved'))).toEqual(['job_saved.mp4']);
+    expect(file).toBe(join(dir, 'saved', `${job.id}.mp4`));
+    expect(await readdir(join(dir, 'saved'))).toEqual([`${job.id}.mp4`]);
   });
 });

@@ -5,10 +5,14 @@
  * on first use, once per container (never per invocation), with the retries below, and traced
  * by the pipeline's tracer (a subsegment per call, the trace header on the request). Endpoints
  * come from the standard `AWS_ENDPOINT_URL_*` variables, which is how the local stack points the
- * same code at DynamoDB Local, s3rver and its own endpoint.
+ * same code at DynamoDB Local, s3rver and its own endpoint (handed over, not in process.env:
+ * `hostedClientConfig`).
  */
-
-type Env = Readonly<Record<string, string | undefined>>;
+import {
+  type Env,
+  functionEnvironment,
+  hostedEnvironment,
+} from '../config/function-environment.ts';
 
 /** Tries per call (the first and its retries) where a client has no reason to differ. */
 export const AWS_MAX_ATTEMPTS = 3;
@@ -32,7 +36,7 @@ export const AWS_MAX_ATTEMPTS = 3;
  */
 export function retrySettings(
   maxAttempts: number,
-  env: Env = process.env,
+  env: Env = functionEnvironment(),
 ): { maxAttempts: number | undefined; retryMode: 'standard' | undefined } {
   return {
     maxAttempts: env.AWS_MAX_ATTEMPTS === undefined ? maxAttempts : undefined,
@@ -76,4 +80,52 @@ export function loadedOnFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
     });
     return loaded;
   };
+}
+
+/** The services whose endpoint a host may set (`AWS_ENDPOINT_URL_<SERVICE>`). */
+export type EndpointService =
+  | 'DYNAMODB'
+  | 'S3'
+  | 'SFN'
+  | 'SECRETS_MANAGER'
+  | 'EVENTBRIDGE'
+  | 'BEDROCK_RUNTIME';
+
+/**
+ * What a client takes from the environment a host handed the functions (function-environment.ts):
+ * the service's endpoint, the region, the credentials and S3's checksum settings, the SDK's own
+ * variables read from there rather than from process.env. Nothing on Lambda, where the SDK reads
+ * the process's environment itself.
+ */
+export function hostedClientConfig(service: EndpointService) {
+  const env = hostedEnvironment();
+  if (!env) return {};
+  const endpoint = env[`AWS_ENDPOINT_URL_${service}`];
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  return {
+    ...(endpoint ? { endpoint } : {}),
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+  };
+}
+
+/** S3's checksum settings from a hosted environment (s3rver needs WHEN_REQUIRED). */
+export function hostedChecksumConfig(): {
+  requestChecksumCalculation?: ChecksumMode;
+  responseChecksumValidation?: ChecksumMode;
+} {
+  const env = hostedEnvironment();
+  const request = checksumMode(env?.AWS_REQUEST_CHECKSUM_CALCULATION);
+  const response = checksumMode(env?.AWS_RESPONSE_CHECKSUM_VALIDATION);
+  return {
+    ...(request ? { requestChecksumCalculation: request } : {}),
+    ...(response ? { responseChecksumValidation: response } : {}),
+  };
+}
+
+type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+
+function checksumMode(value: string | undefined): ChecksumMode | undefined {
+  return value === 'WHEN_REQUIRED' || value === 'WHEN_SUPPORTED' ? value : undefined;
 }

@@ -1,7 +1,12 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tracer } from '../observability/observability.ts';
-import { createdOnFirstUse, QUICK_CALL_TIMEOUTS, retrySettings } from './aws-client.ts';
+import {
+  createdOnFirstUse,
+  hostedClientConfig,
+  QUICK_CALL_TIMEOUTS,
+  retrySettings,
+} from './aws-client.ts';
 
 // Four tries, the SDK's own default for DynamoDB (it answers in milliseconds, so a retry costs
 // little) kept on purpose: every write of the stores is safe to send again. A retried
@@ -21,6 +26,7 @@ export function createDynamoDocumentClient(
   const client = new DynamoDBClient({
     ...retrySettings(DYNAMODB_MAX_ATTEMPTS),
     requestHandler: QUICK_CALL_TIMEOUTS,
+    ...hostedClientConfig('DYNAMODB'),
     ...config,
   });
   // The document client shares the captured client's middleware stack, hence its tracing.

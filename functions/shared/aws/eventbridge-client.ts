@@ -3,6 +3,7 @@ import { tracer } from '../observability/observability.ts';
 import {
   AWS_MAX_ATTEMPTS,
   createdOnFirstUse,
+  hostedClientConfig,
   QUICK_CALL_TIMEOUTS,
   retrySettings,
 } from './aws-client.ts';
@@ -17,6 +18,7 @@ export const eventBridge = createdOnFirstUse(() =>
     new EventBridgeClient({
       ...retrySettings(AWS_MAX_ATTEMPTS),
       requestHandler: QUICK_CALL_TIMEOUTS,
+      ...hostedClientConfig('EVENTBRIDGE'),
     }),
   ),
 );

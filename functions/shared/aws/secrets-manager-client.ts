@@ -3,6 +3,7 @@ import { tracer } from '../observability/observability.ts';
 import {
   AWS_MAX_ATTEMPTS,
   createdOnFirstUse,
+  hostedClientConfig,
   QUICK_CALL_TIMEOUTS,
   retrySettings,
 } from './aws-client.ts';
@@ -18,6 +19,7 @@ export const secretsManager = createdOnFirstUse(() =>
     new SecretsManagerClient({
       ...retrySettings(AWS_MAX_ATTEMPTS),
       requestHandler: QUICK_CALL_TIMEOUTS,
+      ...hostedClientConfig('SECRETS_MANAGER'),
     }),
   ),
 );

@@ -8,6 +8,7 @@
 import { type ClientRateConfig, clientRateConfigFromEnv } from '../limits/client-rate-config.ts';
 import { type LimitsConfig, limitsConfigFromEnv } from '../limits/limits-config.ts';
 import { type ProviderSettings, providerSettingsFromEnv } from '../provider/provider-config.ts';
+import { functionEnvironment } from './function-environment.ts';
 import {
   type Env,
   type PlainConfig,
@@ -40,7 +41,7 @@ const readers: SettingReaders<FunctionConfig> = {
  */
 export function readConfig<K extends Setting>(
   settings: readonly K[],
-  env: Env = process.env,
+  env: Env = functionEnvironment(),
 ): Pick<FunctionConfig, K> {
   return readSettings(readers, settings, env);
 }

@@ -5,11 +5,13 @@
  * limits, client rate) are in function-config.ts, whose `readConfig` reads both kinds; a handler
  * that needs none of them (the authorizer) calls `readPlainConfig`, and its cold start loads no
  * parser it does not run. The variables are set by CDK (infra/constructs/pipeline-function.ts)
- * and, for the local stack, by infra/local/local-stack.ts; docs/architecture.md lists them.
+ * and, for the local stack, by infra/local/local-stack.ts (function-environment.ts);
+ * docs/architecture.md lists them.
  */
 import type { WebhookTargetPolicy } from '../webhooks/webhook-target.ts';
+import { type Env, functionEnvironment } from './function-environment.ts';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env };
 
 /** A handler's configuration is missing or invalid; the message names each variable. */
 export class ConfigurationError extends Error {
@@ -93,7 +95,7 @@ export const plainReaders: SettingReaders<PlainConfig> = {
 /** Reads plain `settings` from `env` (readSettings over plainReaders). */
 export function readPlainConfig<K extends keyof PlainConfig>(
   settings: readonly K[],
-  env: Env = process.env,
+  env: Env = functionEnvironment(),
 ): Pick<PlainConfig, K> {
   return readSettings(plainReaders, settings, env);
 }

@@ -5,6 +5,8 @@
  * Bedrock job needs them: a chunk of their own (infra/constructs/function-bundle.ts) that a
  * container serving only /v1/videos jobs never loads.
  */
+
+import { hostedClientConfig } from '../aws/aws-client.ts';
 import type { FunctionConfig } from '../config/function-config.ts';
 import type { BedrockSettings } from '../config/plain-config.ts';
 import { tracer } from '../observability/observability.ts';
@@ -38,6 +40,7 @@ export async function buildBedrockProvider(
   const client = tracer.captureAWSv3Client(
     new BedrockRuntimeClient({
       maxAttempts: config.maxRetries + 1,
+      ...hostedClientConfig('BEDROCK_RUNTIME'),
       ...(settings.region ? { region: settings.region } : {}),
     }),
   );

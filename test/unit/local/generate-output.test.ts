@@ -2,12 +2,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { PublicJob } from '../../../functions/shared/jobs/public-job.ts';
 import {
   checkOutDir,
   interruptedMessage,
   jobSummary,
+  offerToCancel,
+  type PromptStreams,
   type StackConnection,
 } from '../../../infra/local/generate.ts';
 import type { LocalStackInfo } from '../../../infra/local/local-stack.ts';
@@ -85,6 +88,20 @@ describe('generate: what it prints', () => {
     );
   });
 
+  it('takes a wait under a second of wall time for the pipeline pace on a fast clock', () => {
+    // 6.1 s of 128.7 on a clock at x60: 0.1 s of wall time, the handlers' own milliseconds.
+    const fast: PublicJob = { ...completed, startedAt: '2026-01-01T00:00:06.100Z' };
+    // 12 s of 128.7 at x4: 3 s of wall time in a queue.
+    const queued: PublicJob = { ...completed, startedAt: '2026-01-01T00:00:12.000Z' };
+
+    expect(jobSummary(fast, { wallSeconds: 2.1 }).split('\n')[0]).toBe(
+      "Job        job_01 COMPLETED in 128.7 s on the stack's clock (2.1 s of wall time)",
+    );
+    expect(jobSummary(queued, { wallSeconds: 32 }).split('\n')[0]).toBe(
+      "Job        job_01 COMPLETED in 128.7 s on the stack's clock (32.0 s of wall time), 12.0 s of it waiting for a slot",
+    );
+  });
+
   it('names a priority other than normal', () => {
     expect(jobSummary({ ...completed, priority: 'low' }).split('\n')[1]).toBe(
       'Video      sora-2, 720x1280, 4 s, estimated $0.40, priority low',
@@ -124,13 +141,14 @@ describe('generate: what it prints', () => {
     expect(summary.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
   });
 
-  it('tells how to follow a job Ctrl-C left running on npm start, without printing the token', () => {
+  it('tells how to follow or cancel a job Ctrl-C left running on npm start, without printing the token', () => {
     const message = interruptedMessage(running, job, '/data', undefined);
 
     expect(
       message,
-    ).toBe(`Interrupted: job job_01 keeps running on the stack at http://127.0.0.1:4000 (Ctrl-C does not cancel it). Follow it with:
+    ).toBe(`Interrupted: job job_01 keeps running on the stack at http://127.0.0.1:4000. Follow or cancel it with:
   npm run cli -- follow job_01 --data-dir /data
+  npm run cli -- cancel job_01 --data-dir /data
 `);
   });
 
@@ -148,7 +166,7 @@ describe('generate: what it prints', () => {
     expect(message).not.toContain('t0k');
   });
 
-  it('reports what the Ctrl-C hook did (a cancel, once the API has one)', () => {
+  it('reports what Ctrl-C did to the job (a cancel the user asked for)', () => {
     expect(interruptedMessage(running, job, '/data', 'job job_01 cancelled')).toBe(
       'Interrupted: job job_01 cancelled\n',
     );
@@ -168,5 +186,69 @@ describe('generate: --out, checked before anything is submitted', () => {
     expect(existsSync(join(dir, 'videos'))).toBe(false);
     expect(String(underFile)).toMatch(/README\.md is a file, not a directory/);
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('generate: Ctrl-C offers to cancel the job', () => {
+  /** A terminal whose user types `typed` (undefined: closes the input without an answer). */
+  function terminal(typed: string | undefined, interactive = true) {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let shown = '';
+    output.on('data', (chunk: Buffer) => {
+      shown += chunk.toString();
+    });
+    if (typed === undefined) input.end();
+    else input.write(typed);
+    const streams: PromptStreams = { input, output, interactive };
+    return { streams, shown: () => shown };
+  }
+
+  function cancelSpy(failure?: Error) {
+    const calls: number[] = [];
+    const cancel = async () => {
+      calls.push(1);
+      if (failure) throw failure;
+    };
+    return { cancel, calls };
+  }
+
+  it('cancels on yes, after asking in the terminal', async () => {
+    const { streams, shown } = terminal('y\n');
+    const { cancel, calls } = cancelSpy();
+
+    const done = await offerToCancel('job_01', cancel, streams);
+
+    expect(shown()).toContain('Cancel job job_01? [y/N] ');
+    expect(calls).toHaveLength(1);
+    expect(done).toBe('job job_01 cancelled');
+  });
+
+  it('leaves the job running on no, on a bare Enter and when the input ends', async () => {
+    for (const typed of ['n\n', '\n', 'maybe\n', undefined]) {
+      const { streams } = terminal(typed);
+      const { cancel, calls } = cancelSpy();
+
+      expect(await offerToCancel('job_01', cancel, streams)).toBeUndefined();
+      expect(calls).toHaveLength(0);
+    }
+  });
+
+  it('asks nothing and cancels nothing without a terminal', async () => {
+    const { streams, shown } = terminal('y\n', false);
+    const { cancel, calls } = cancelSpy();
+
+    expect(await offerToCancel('job_01', cancel, streams)).toBeUndefined();
+    expect(shown()).toBe('');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('says the job could not be cancelled when the API refuses', async () => {
+    const { streams } = terminal('yes\n');
+    const { cancel } = cancelSpy(new Error('the job already ended'));
+
+    expect(await offerToCancel('job_01', cancel, streams)).toBe(
+      'job job_01 could not be cancelled: the job already ended',
+    );
   });
 });
