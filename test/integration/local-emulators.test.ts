@@ -178,7 +178,8 @@ describe('DynamoDB Local never outlives its stack', () => {
 
     expect(found).toEqual([stalePid]);
     expect(stopped).toEqual([stalePid]);
-    expect(await exits(stalePid, 1_000)).toBe(true);
+    // Gone or SIGKILLed when stopStaleDynamoDbLocal resolves; a loaded machine may take a moment.
+    expect(await exits(stalePid)).toBe(true);
   });
 });
 
