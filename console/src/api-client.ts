@@ -1,5 +1,5 @@
-import type { PublicJob } from '../../functions/api/public-job.ts';
 import type { JobPriority } from '../../functions/shared/jobs/job.ts';
+import type { PublicJob } from '../../functions/shared/jobs/public-job.ts';
 import type { UsageReport } from '../../functions/shared/limits/usage-report.ts';
 import { noteServerDate } from './server-clock.ts';
 

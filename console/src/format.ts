@@ -1,3 +1,4 @@
+import { ACTIVE_STATUSES } from '../../functions/shared/jobs/job-status.ts';
 import { serverNow } from './server-clock.ts';
 
 /**
@@ -32,7 +33,7 @@ export function bytes(count: number): string {
 
 /** Statuses in which a job can still change. */
 export function isActive(status: string): boolean {
-  return status === 'QUEUED' || status === 'IN_PROGRESS';
+  return (ACTIVE_STATUSES as readonly string[]).includes(status);
 }
 
 export function statusLabel(status: string): string {

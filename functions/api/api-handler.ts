@@ -5,55 +5,37 @@ import type {
   Context,
 } from 'aws-lambda';
 import type { JobStanding } from '../shared/admission/standing.ts';
-import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
 import { readClientUsage } from '../shared/jobs/client-usage.ts';
-import {
-  JOB_STATUSES,
-  type Job,
-  type JobStatus,
-  ownerOf,
-  waitsForSlot,
-} from '../shared/jobs/job.ts';
+import { type Job, ownerOf, waitsForSlot } from '../shared/jobs/job.ts';
 import {
   JobNotCompletedError,
   JobNotFoundError,
   JobStartFailedError,
   ValidationError,
 } from '../shared/jobs/job-errors.ts';
-import { isJobId } from '../shared/jobs/job-id.ts';
-import { decodeUtf8 } from '../shared/jobs/prompt-text.ts';
+import { contentKey, jobPath, toPublicJob } from '../shared/jobs/public-job.ts';
 import {
   checkReferenceFile,
   type SubmitJobContext,
   type SubmitJobDeps,
   submitJob,
 } from '../shared/jobs/submit-job.ts';
-import { isUtcDay, utcDay } from '../shared/limits/limits-table.ts';
+import { utcDay } from '../shared/limits/limits-table.ts';
 import type { ClientBudgetReport, UsageReport } from '../shared/limits/usage-report.ts';
-import { MAX_REFERENCE_IMAGE_BYTES, UPLOADS_PREFIX } from '../shared/media/reference-image.ts';
+import { UPLOADS_PREFIX } from '../shared/media/reference-image.ts';
 import { loggableError } from '../shared/observability/loggable-error.ts';
 import type { StoreUpload } from '../shared/storage/uploads.ts';
 import { type CancelJobDeps, cancelBatch, cancelJob } from '../shared/workflow/cancel-job.ts';
-import {
-  ContentNotFoundError,
-  PayloadTooLargeError,
-  RouteNotFoundError,
-  UnsupportedMediaTypeError,
-} from './api-errors.ts';
+import { ContentNotFoundError, RouteNotFoundError } from './api-errors.ts';
 import { type OperationId, ROUTES_BY_KEY } from './api-routes.ts';
 import { type Caller, callerOf } from './caller.ts';
 import { CONTENT_LINK_TTL_SECONDS, type ContentLink } from './content-link.ts';
 import { describeError, errorResponse } from './error-response.ts';
 import { jsonResponse } from './json-response.ts';
 import { publicModelCatalogue } from './model-catalogue.ts';
-import { formToRequest, parseMultipart } from './multipart-request.ts';
-import {
-  CONTENT_VARIANTS,
-  type ContentVariant,
-  contentKey,
-  jobPath,
-  toPublicJob,
-} from './public-job.ts';
+
+import { OPERATIONS, type OperationRequest } from './operations.ts';
+import { parseRequest } from './parse-request.ts';
 
 /**
  * Whose a submission is, under which share, and which uploads it may name: a client its own, an
@@ -64,16 +46,8 @@ function submitter(caller: Caller): Pick<SubmitJobContext, 'client' | 'share' | 
   return caller.admin ? { client, share, uploadsPrefix: UPLOADS_PREFIX } : { client, share };
 }
 
-/** Bodies are a prompt and a few fields: 16 KiB leaves room for a 4000-character prompt in UTF-8. */
-export const MAX_BODY_BYTES = 16 * 1024;
-/** A multipart POST /videos also carries the reference image. */
-export const MAX_MULTIPART_BYTES = MAX_REFERENCE_IMAGE_BYTES + 64 * 1024;
-export const DEFAULT_PAGE_SIZE = 20;
 /** A page of GET /videos shows the queue place of at most this many waiting jobs. */
 export const MAX_LISTED_STANDINGS = 20;
-export const MAX_PAGE_SIZE = 100;
-
-const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
 
 export type ApiLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'appendKeys' | 'resetKeys'> & {
   addContext(context: Context): void;
@@ -102,68 +76,39 @@ export type ApiHandler = (
   context?: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** One request as an operation sees it: the event, its `{id}` path parameter and its caller. */
-interface ApiRequest {
-  event: APIGatewayProxyEventV2;
-  id: string | undefined;
-  caller: Caller;
-}
-
-type Operation = (request: ApiRequest) => Promise<APIGatewayProxyStructuredResultV2>;
+/** An operation: what its declaration parsed from the request in, the response out. */
+type Operation<Id extends OperationId> = (
+  request: OperationRequest<Id, Caller>,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * The HTTP API (payload v2) in one function: API Gateway names the matched route in `routeKey`
- * (routes in api-routes.ts), and the operation of that route parses the request, calls the use
- * case or the store, and shapes the response. Every error goes through `errorResponse`. A client
+ * (routes in api-routes.ts); the request is parsed with that operation's declaration
+ * (operations.ts), and the operation, handed only what was parsed, calls the use case or the
+ * store and shapes the response. Every error goes through `errorResponse`. A client
  * sees only its own jobs: another client's job answers 404, as one that does not exist.
  */
 export function createApiHandler(deps: ApiDeps): ApiHandler {
   const { store, logger } = deps;
 
-  const operations: Record<OperationId, Operation> = {
-    async createVideo({ event, caller }) {
+  const operations: { [Id in OperationId]: Operation<Id> } = {
+    async createVideo({ caller, headers, body, file }) {
       const context = { source: 'api' as const, ...submitter(caller) };
-      const contentType = header(event, 'content-type') ?? '';
-      if (!/^multipart\/form-data/i.test(contentType)) {
-        return submitted(readJsonBody(event), event, context);
+      if (file === undefined) return submitted(body, headers, context);
+      if (deps.storeUpload === undefined) {
+        throw new ValidationError(
+          'input_reference',
+          'input_reference: files are not accepted here',
+        );
       }
-      // The openai SDK's form: fields, and the reference image as the file input_reference.
-      const form = await parseMultipart(contentType, rawBody(event, MAX_MULTIPART_BYTES));
-      const request = formToRequest(form.fields);
-      if (form.file !== undefined) {
-        if ('input_reference' in request) {
-          throw new ValidationError(
-            'input_reference',
-            'input_reference: send a file or a key, not both',
-          );
-        }
-        if (deps.storeUpload === undefined) {
-          throw new ValidationError(
-            'input_reference',
-            'input_reference: files are not accepted here',
-          );
-        }
-        // Checked before it is stored: a request that will be refused leaves nothing in uploads/.
-        checkReferenceFile(request, form.file.bytes, deps);
-        request.input_reference = { key: await deps.storeUpload(form.file.bytes, caller.client) };
-      }
-      return submitted(request, event, context);
+      // Checked before it is stored: a request that will be refused leaves nothing in uploads/.
+      checkReferenceFile(body, file.bytes, deps);
+      const key = await deps.storeUpload(file.bytes, caller.client);
+      return submitted({ ...body, input_reference: { key } }, headers, context);
     },
 
-    async remixVideo({ event, id, caller }) {
-      const source = await findJob(id, caller);
-      const body = readJsonBody(event);
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new ValidationError('body', 'body: must be a JSON object');
-      }
-      for (const field of ['model', 'size', 'seconds']) {
-        if (field in body) {
-          throw new ValidationError(
-            field,
-            `${field}: a remix keeps the model, size and seconds of the video it remixes`,
-          );
-        }
-      }
+    async remixVideo({ caller, path, headers, body }) {
+      const source = await findJob(path.id, caller);
       if (source.status !== 'COMPLETED' || source.providerJobId === undefined) {
         throw new JobNotCompletedError(
           source.status === 'COMPLETED'
@@ -172,7 +117,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         );
       }
       const request = { ...body, model: source.model, size: source.size, seconds: source.seconds };
-      return submitted(request, event, {
+      return submitted(request, headers, {
         source: 'api',
         ...submitter(caller),
         remixOf: {
@@ -183,16 +128,14 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       });
     },
 
-    async listVideos({ event, caller }) {
-      const query = event.queryStringParameters ?? {};
-      const client = caller.admin ? nonEmpty(query.client) : caller.client;
-      const batchId = nonEmpty(query.batch);
+    async listVideos({ caller, query }) {
+      const client = caller.admin ? query.client : caller.client;
       const page = await store.list({
-        status: parseStatus(query.status),
-        limit: parseLimit(query.limit),
-        cursor: nonEmpty(query.cursor),
+        status: query.status,
+        limit: query.limit,
+        cursor: query.cursor,
         ...(client === undefined ? {} : { client }),
-        ...(batchId === undefined ? {} : { batchId }),
+        ...(query.batch === undefined ? {} : { batchId: query.batch }),
       });
       // Where the page's waiting jobs stand, for the first few of them (each is a few reads).
       const shown = new Set(
@@ -209,16 +152,14 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       return jsonResponse(200, { videos, nextCursor: page.nextCursor ?? null });
     },
 
-    async getVideo({ id, caller }) {
-      const job = await findJob(id, caller);
+    async getVideo({ caller, path }) {
+      const job = await findJob(path.id, caller);
       return jsonResponse(200, toPublicJob(job, await deps.standing?.(job)));
     },
 
-    async getVideoContent({ event, id, caller }) {
-      const variant = parseVariant(event.queryStringParameters?.variant);
-      // `redirect=false` answers the link as JSON: a browser app cannot read a redirect's Location.
-      const redirect = parseRedirect(event.queryStringParameters?.redirect);
-      const job = await findJob(id, caller);
+    async getVideoContent({ caller, path, query }) {
+      const { variant, redirect } = query;
+      const job = await findJob(path.id, caller);
       if (job.status !== 'COMPLETED') {
         throw new JobNotCompletedError(
           `Job ${job.jobId} is ${job.status}: only a COMPLETED video has content`,
@@ -227,14 +168,15 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const key = contentKey(job, variant);
       if (key === undefined) throw new ContentNotFoundError(`Job ${job.jobId} has no ${variant}`);
       const url = await deps.contentLink(key);
+      // `redirect=false` answers the link as JSON: a browser app cannot read a redirect's Location.
       if (redirect) {
         return { statusCode: 302, headers: { Location: url, 'Cache-Control': 'no-store' } };
       }
       return jsonResponse(200, { url, expiresInSeconds: CONTENT_LINK_TTL_SECONDS });
     },
 
-    async cancelVideo({ id, caller }) {
-      const job = await findJob(id, caller);
+    async cancelVideo({ caller, path }) {
+      const job = await findJob(path.id, caller);
       if (job.status === 'CANCELLED') {
         // Already cancelled: the clean-up steps are idempotent, so a retry finishes them.
         return jsonResponse(200, toPublicJob(await cancelJob(deps.cancel, job)));
@@ -247,20 +189,20 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       return jsonResponse(200, toPublicJob(cancelled));
     },
 
-    async cancelBatch({ id, caller }) {
-      if (id === undefined || !BATCH_ID_PATTERN.test(id)) {
-        throw new ValidationError('id', 'id: not a batch id');
-      }
-      const result = await cancelBatch(deps.cancel, id, caller.admin ? undefined : caller.client);
-      logger.info('Batch cancelled', { batchId: id, cancelled: result.cancelled.length });
+    async cancelBatch({ caller, path }) {
+      const result = await cancelBatch(
+        deps.cancel,
+        path.id,
+        caller.admin ? undefined : caller.client,
+      );
+      logger.info('Batch cancelled', { batchId: path.id, cancelled: result.cancelled.length });
       return jsonResponse(200, result);
     },
 
-    async getUsage({ event, caller }) {
-      const query = event.queryStringParameters ?? {};
-      const day = parseDay(query.day, deps.clock());
+    async getUsage({ caller, query }) {
+      const day = query.day ?? utcDay(deps.clock());
       // A client sees its own share next to the deployment's; an admin asks for anyone's.
-      const client = caller.admin ? nonEmpty(query.client) : caller.client;
+      const client = caller.admin ? query.client : caller.client;
       const [usage, share, budget] = await Promise.all([
         deps.usage(day),
         client === undefined ? undefined : readClientUsage(store, client, day),
@@ -285,10 +227,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   /** Submits a request (new or remix) with the request's Idempotency-Key, answering 202 or 200. */
   async function submitted(
     body: unknown,
-    event: APIGatewayProxyEventV2,
+    request: { 'Idempotency-Key'?: string | undefined },
     context: SubmitJobContext,
   ): Promise<APIGatewayProxyStructuredResultV2> {
-    const idempotencyKey = readIdempotencyKey(event);
+    const idempotencyKey = request['Idempotency-Key'];
     const { job, created } = await submitJob(
       body,
       idempotencyKey === undefined ? context : { ...context, idempotencyKey },
@@ -308,8 +250,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   }
 
   /** The job, if it exists and the caller may see it; JobNotFoundError otherwise. */
-  async function findJob(id: string | undefined, caller: Caller): Promise<Job> {
-    if (id === undefined || !isJobId(id)) throw new JobNotFoundError('No job with this id');
+  async function findJob(id: string, caller: Caller): Promise<Job> {
     logger.appendKeys({ jobId: id });
     const job = await store.get(id);
     if (job === undefined || !(caller.admin || ownerOf(job) === caller.client)) {
@@ -334,11 +275,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         }),
       );
       logger.appendKeys({ client: caller.client });
-      const response = await operations[operation]({
-        event,
-        id: event.pathParameters?.id,
-        caller,
-      });
+      const request = { caller, ...(await parseRequest(event, OPERATIONS[operation])) };
+      // The request was parsed with this operation's own declaration: it has that one's type.
+      const run = operations[operation] as (parsed: typeof request) => ReturnType<Operation<never>>;
+      const response = await run(request);
       logger.info('Request handled', { method, route, statusCode: response.statusCode });
       return response;
     } catch (error) {
@@ -369,105 +309,4 @@ function requestPath(event: APIGatewayProxyEventV2): string {
     path = path.slice(stage.length + 1);
   }
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-}
-
-function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(event.headers ?? {})) {
-    if (key.toLowerCase() === wanted) return value;
-  }
-  return undefined;
-}
-
-function rawBody(event: APIGatewayProxyEventV2, maxBytes: number): Buffer {
-  const raw = event.body ?? '';
-  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > maxBytes) throw new PayloadTooLargeError(maxBytes);
-  return bytes;
-}
-
-function readJsonBody(event: APIGatewayProxyEventV2): unknown {
-  requireJsonContentType(header(event, 'Content-Type'));
-  // Refused as the drop folder refuses a file: a lenient decode would store U+FFFD instead.
-  const text = decodeUtf8(rawBody(event, MAX_BODY_BYTES));
-  if (text === undefined) throw new ValidationError('body', 'body: is not valid UTF-8');
-  if (text.trim() === '') throw new ValidationError('body', 'body: must be a JSON object');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError('body', 'body: is not valid JSON', { cause: error });
-  }
-}
-
-/**
- * The body must be declared JSON: `application/json`, with parameters (`; charset=utf-8`) or not,
- * the type case-insensitive as media types are. Anything else (a form, text/plain, no type) is
- * refused before the body is read, so a client never has a body we guessed at accepted.
- */
-function requireJsonContentType(contentType: string | undefined): void {
-  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
-  if (mediaType !== 'application/json') {
-    throw new UnsupportedMediaTypeError(
-      `Content-Type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not application/json`,
-    );
-  }
-}
-
-function readIdempotencyKey(event: APIGatewayProxyEventV2): string | undefined {
-  const value = header(event, 'Idempotency-Key');
-  if (value === undefined) return undefined;
-  const key = value.trim();
-  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
-    throw new ValidationError(
-      'Idempotency-Key',
-      'Idempotency-Key: must be 1 to 255 printable ASCII characters',
-    );
-  }
-  return key;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function parseStatus(value: string | undefined): JobStatus | undefined {
-  if (value === undefined || value === '') return undefined;
-  const status = JOB_STATUSES.find((candidate) => candidate === value.toUpperCase());
-  if (status === undefined) {
-    throw new ValidationError('status', `status: must be one of ${JOB_STATUSES.join(', ')}`);
-  }
-  return status;
-}
-
-function parseLimit(value: string | undefined): number {
-  if (value === undefined || value === '') return DEFAULT_PAGE_SIZE;
-  const limit = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) {
-    throw new ValidationError('limit', `limit: must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  }
-  return limit;
-}
-
-/** `?day=YYYY-MM-DD` (UTC), today when absent. */
-function parseDay(value: string | undefined, now: Date): string {
-  if (value === undefined || value === '') return utcDay(now);
-  if (!isUtcDay(value)) {
-    throw new ValidationError('day', 'day: must be a UTC date, YYYY-MM-DD');
-  }
-  return value;
-}
-
-function parseRedirect(value: string | undefined): boolean {
-  if (value === undefined || value === '' || value === 'true') return true;
-  if (value === 'false') return false;
-  throw new ValidationError('redirect', 'redirect: must be true or false');
-}
-
-function parseVariant(value: string | undefined): ContentVariant {
-  if (value === undefined || value === '') return 'video';
-  const variant = CONTENT_VARIANTS.find((candidate) => candidate === value);
-  if (variant === undefined) {
-    throw new ValidationError('variant', `variant: must be one of ${CONTENT_VARIANTS.join(', ')}`);
-  }
-  return variant;
 }

@@ -2,8 +2,9 @@
  * The HTTP API's routes, written once: the CDK construct creates an API Gateway route for each
  * (infra/constructs/video-api.ts), the Lambda router dispatches on the `routeKey` API Gateway
  * sends (api-handler.ts), and the OpenAPI document has a path operation for each (openapi.ts).
- * Each of those is keyed by `operationId`, so a route without a handler or a document fails the
- * type check.
+ * What each route takes and answers is declared in operations.ts, keyed by `operationId`, as
+ * are the handler's operations, so a route without a declaration or a handler fails the type
+ * check. This table stays apart so the CDK stack and the console read it without the schemas.
  */
 
 export const API_ROUTES = [

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type ErrorPolicy, errorPolicy } from '../shared/errors/error-policy.ts';
 import {
   JobNotCompletedError,
   JobStartFailedError,
@@ -9,63 +10,13 @@ import { jsonResponse } from './json-response.ts';
 
 /**
  * The one place where errors become HTTP responses: `{ error: { code, message, field? } }`.
- * Only errors listed here reach the client, each with a fixed public message (a ValidationError,
+ * Only errors the error catalogue (functions/shared/errors/error-policy.ts) gives an `http`
+ * answer reach the client, each with a fixed public message (a ValidationError,
  * a PayloadTooLargeError and a JobNotCompletedError carry their own, which we wrote); anything
  * else is a 500 with a generic message, never a stack, an SDK message or a cause.
  */
 
-interface Mapping {
-  status: number;
-  code: string;
-  message: string;
-}
-
-const MAPPINGS: Readonly<Record<string, Mapping>> = {
-  ValidationError: { status: 400, code: 'invalid_request', message: 'The request is invalid' },
-  JobNotFoundError: { status: 404, code: 'video_not_found', message: 'No video with this id' },
-  ContentNotFoundError: {
-    status: 404,
-    code: 'content_not_found',
-    message: 'This video has no content of the requested variant',
-  },
-  RouteNotFoundError: { status: 404, code: 'route_not_found', message: 'No such route' },
-  IdempotencyConflictError: {
-    status: 409,
-    code: 'idempotency_conflict',
-    message: 'This Idempotency-Key was already used with a different request',
-  },
-  JobNotCancellableError: {
-    status: 409,
-    code: 'video_not_cancellable',
-    message: 'The video already COMPLETED or FAILED: there is nothing to cancel',
-  },
-  JobNotCompletedError: {
-    status: 409,
-    code: 'video_not_completed',
-    message:
-      'The video is not COMPLETED (the message names its status): it has no content and cannot be remixed',
-  },
-  PayloadTooLargeError: {
-    status: 413,
-    code: 'payload_too_large',
-    message: 'The request body is over its size limit (the message names it)',
-  },
-  UnsupportedMediaTypeError: {
-    status: 415,
-    code: 'unsupported_media_type',
-    message: 'Send the body as JSON with Content-Type: application/json',
-  },
-  ClientRateLimitedError: {
-    status: 429,
-    code: 'too_many_requests',
-    message: 'Too many requests from this client; retry after the Retry-After seconds',
-  },
-  JobStartFailedError: {
-    status: 503,
-    code: 'start_failed',
-    message: 'The video was recorded but could not be started; retry with the same Idempotency-Key',
-  },
-};
+type Mapping = NonNullable<ErrorPolicy['http']>;
 
 const INTERNAL: Mapping = {
   status: 500,
@@ -79,7 +30,7 @@ const RETRY_AFTER_SECONDS = 5;
 /** The public mapping of an error: status and code (for logs and metrics too). */
 export function describeError(error: unknown): Mapping {
   if (!(error instanceof Error)) return INTERNAL;
-  return Object.hasOwn(MAPPINGS, error.name) ? (MAPPINGS[error.name] ?? INTERNAL) : INTERNAL;
+  return errorPolicy(error.name)?.http ?? INTERNAL;
 }
 
 export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {

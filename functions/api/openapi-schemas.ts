@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { DEFERRED_REASONS, JOB_PRIORITIES, JOB_SOURCES, JOB_STATUSES } from '../shared/jobs/job.ts';
+import { CONTENT_VARIANTS } from '../shared/jobs/public-job.ts';
 import { MODEL_PROVIDERS } from '../shared/provider/provider-config.ts';
 import { WEBHOOK_EVENTS } from '../shared/webhooks/webhook-events.ts';
-import { CONTENT_VARIANTS } from './public-job.ts';
+
+import { JOB_ID_PATTERN, type ResponseSchemaName } from './operations.ts';
 
 /**
  * The API's response bodies as zod schemas, for the OpenAPI document. The handlers build these
@@ -11,8 +13,7 @@ import { CONTENT_VARIANTS } from './public-job.ts';
  * either side fails the build instead of drifting.
  */
 
-/** `job_` + a ULID in Crockford base32 (see `shared/jobs/job-id.ts`). */
-export const JOB_ID_PATTERN = '^job_[0-9A-HJKMNP-TV-Z]{26}$';
+export { JOB_ID_PATTERN };
 
 export const jobErrorSchema = z
   .strictObject({
@@ -355,3 +356,23 @@ export const gatewayErrorSchema = z
     description:
       'An error answered by API Gateway itself, before the request reaches the API function.',
   });
+
+/**
+ * The document's schema components by name: every response body an operation declares
+ * (operations.ts names them), the error bodies, and the schemas nested in them.
+ */
+export const COMPONENT_SCHEMAS = {
+  JobError: jobErrorSchema,
+  VideoFile: videoFileSchema,
+  Video: videoSchema,
+  VideoList: videoListSchema,
+  Usage: usageSchema,
+  Model: modelSchema,
+  ModelCatalogue: modelCatalogueSchema,
+  ContentLink: contentLinkSchema,
+  BatchCancellation: batchCancellationSchema,
+  WebhookSecret: webhookSecretSchema,
+  Error: errorSchema,
+  GatewayError: gatewayErrorSchema,
+} as const satisfies Record<ResponseSchemaName | 'Error' | 'GatewayError', z.ZodType> &
+  Record<string, z.ZodType>;

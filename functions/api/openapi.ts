@@ -1,40 +1,25 @@
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
-import { BATCH_ID_PATTERN } from '../shared/intake/intake-idempotency.ts';
-import { JOB_PRIORITIES } from '../shared/jobs/job.ts';
 import { videoRequestSchema } from '../shared/jobs/job-request.ts';
-import { MAX_BATCH_CANCEL } from '../shared/workflow/cancel-job.ts';
 import { ClientRateLimitedError, PayloadTooLargeError } from './api-errors.ts';
-import {
-  DEFAULT_PAGE_SIZE,
-  MAX_BODY_BYTES,
-  MAX_MULTIPART_BYTES,
-  MAX_PAGE_SIZE,
-} from './api-handler.ts';
 import { API_ROUTES, type OperationId } from './api-routes.ts';
 import { describeError } from './error-response.ts';
+import { COMPONENT_SCHEMAS } from './openapi-schemas.ts';
 import {
-  batchCancellationSchema,
-  contentLinkSchema,
-  errorSchema,
-  gatewayErrorSchema,
-  JOB_ID_PATTERN,
-  jobErrorSchema,
-  modelCatalogueSchema,
-  modelSchema,
-  usageSchema,
-  videoFileSchema,
-  videoListSchema,
-  videoSchema,
-  webhookSecretSchema,
-} from './openapi-schemas.ts';
-import { CONTENT_VARIANTS } from './public-job.ts';
+  type ErrorName,
+  MAX_BODY_BYTES,
+  OPERATIONS,
+  type OperationSpec,
+  type ResponseHeaderName,
+  type ResponseSpec,
+  type Tag,
+} from './operations.ts';
 
 /**
- * The OpenAPI 3.1 document of the HTTP API. Every schema in it is generated from a zod schema:
- * the request body from `videoRequestSchema`, the one the handler validates with; the responses
- * from `openapi-schemas.ts`, which tests hold to the handler's real answers. Error statuses and
- * codes come from `describeError`, the function that produces them.
+ * The OpenAPI 3.1 document of the HTTP API, rendered from the operations' declarations
+ * (operations.ts): their parameters and request bodies from the zod schemas the handler parses
+ * with, their responses from `openapi-schemas.ts` (which tests hold to the handler's real
+ * answers), their error statuses and codes from `describeError`, the function that produces them.
  */
 
 export type JsonSchema = Record<string, unknown>;
@@ -106,64 +91,20 @@ export interface OpenApiOptions {
 
 export const BEARER_SCHEME = 'bearerAuth';
 
-/** The errors each operation's handler can raise, by error name (statuses come from describeError). */
-export const OPERATION_ERRORS = {
-  createVideo: [
-    'ValidationError',
-    'IdempotencyConflictError',
-    'PayloadTooLargeError',
-    'UnsupportedMediaTypeError',
-    'JobStartFailedError',
-  ],
-  listVideos: ['ValidationError'],
-  getUsage: ['ValidationError'],
-  listModels: [],
-  getVideo: ['JobNotFoundError'],
-  cancelVideo: ['JobNotFoundError', 'JobNotCancellableError'],
-  cancelBatch: ['ValidationError'],
-  remixVideo: [
-    'ValidationError',
-    'JobNotFoundError',
-    'JobNotCompletedError',
-    'IdempotencyConflictError',
-    'PayloadTooLargeError',
-    'UnsupportedMediaTypeError',
-    'JobStartFailedError',
-  ],
-  getWebhookSecret: [],
-  getVideoContent: [
-    'ValidationError',
-    'JobNotFoundError',
-    'ContentNotFoundError',
-    'JobNotCompletedError',
-  ],
-} as const satisfies Record<OperationId, readonly string[]>;
-
 const JSON_TYPE = 'application/json';
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 const responseRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
 /** The request schema exactly as zod renders it for inputs (the dialect is stated once, document-wide). */
-export function videoRequestJsonSchema(): JsonSchema {
+function videoRequestJsonSchema(): JsonSchema {
   const { $schema: _dialect, ...schema } = z.toJSONSchema(videoRequestSchema, { io: 'input' });
   return schema;
 }
 
 function responseSchemas(): Record<string, JsonSchema> {
   const registry = z.registry<{ id: string }>();
-  registry.add(jobErrorSchema, { id: 'JobError' });
-  registry.add(videoFileSchema, { id: 'VideoFile' });
-  registry.add(videoSchema, { id: 'Video' });
-  registry.add(videoListSchema, { id: 'VideoList' });
-  registry.add(usageSchema, { id: 'Usage' });
-  registry.add(modelSchema, { id: 'Model' });
-  registry.add(modelCatalogueSchema, { id: 'ModelCatalogue' });
-  registry.add(contentLinkSchema, { id: 'ContentLink' });
-  registry.add(batchCancellationSchema, { id: 'BatchCancellation' });
-  registry.add(webhookSecretSchema, { id: 'WebhookSecret' });
-  registry.add(errorSchema, { id: 'Error' });
-  registry.add(gatewayErrorSchema, { id: 'GatewayError' });
+  for (const [id, schema] of Object.entries(COMPONENT_SCHEMAS)) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, {
     io: 'output',
     uri: (id) => `#/components/schemas/${id}`,
@@ -192,7 +133,7 @@ function exampleMessage(entry: { name: string; message: string }): string {
 }
 
 /** Error responses of an operation, one per status, with an example per code. */
-function errorResponses(names: readonly string[]): Record<string, OpenApiResponse> {
+function errorResponses(names: readonly ErrorName[]): Record<string, OpenApiResponse> {
   const byStatus = new Map<number, { code: string; message: string; name: string }[]>();
   for (const name of names) {
     const mapping = describeError(namedError(name));
@@ -252,492 +193,129 @@ function gatewayResponses(): Record<string, { $ref: string }> {
   };
 }
 
-function operation(
-  operationId: keyof typeof OPERATION_ERRORS,
-  fields: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'>,
-  tags: string[] = ['videos'],
-): OpenApiOperation {
-  return {
-    operationId,
-    tags,
-    security: [{ [BEARER_SCHEME]: [] }],
-    ...fields,
-    responses: {
-      ...fields.responses,
-      ...errorResponses(OPERATION_ERRORS[operationId]),
-      ...gatewayResponses(),
+/** How each tag is described in the document. */
+const TAGS: Record<Tag, string> = {
+  videos: 'Video generation jobs',
+  usage: 'Spending against the daily budget, concurrency slots',
+  models: 'The provider catalogue: models, sizes, durations, prices',
+  webhooks: 'Signed event deliveries to your URL',
+};
+
+/** The HTTP name of each response header component. */
+const RESPONSE_HEADERS: Record<ResponseHeaderName, string> = {
+  JobLocation: 'Location',
+  IdempotentReplayed: 'Idempotent-Replayed',
+  ContentLocation: 'Location',
+};
+
+/** Request bodies that are components of their own (the others are written inline). */
+const REQUEST_COMPONENTS = new Map<unknown, string>([[videoRequestSchema, 'VideoRequest']]);
+
+/**
+ * A zod/mini schema as JSON Schema for a request (its input side). A default behind a pipe
+ * (`limit`: digits in, a number out) is lost by zod's renderer, so it is put back here.
+ */
+function inputJsonSchema(schema: z.core.$ZodType): JsonSchema {
+  const { $schema: _dialect, ...rendered } = z.toJSONSchema(schema, {
+    io: 'input',
+    override: ({ zodSchema, jsonSchema }) => {
+      const def = zodSchema._zod.def;
+      if (def.type === 'default' && jsonSchema.default === undefined) {
+        jsonSchema.default = def.defaultValue;
+      }
     },
+  });
+  return rendered;
+}
+
+/** The parameters an object schema declares, each with its description and schema. */
+function renderParameters(
+  schema: z.core.$ZodType | undefined,
+  location: OpenApiParameter['in'],
+): OpenApiParameter[] {
+  if (schema === undefined) return [];
+  const rendered = inputJsonSchema(schema) as {
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+  };
+  return Object.entries(rendered.properties ?? {}).map(([name, property]) => {
+    const { description, ...parameterSchema } = property;
+    return {
+      name,
+      in: location,
+      required: rendered.required?.includes(name) ?? false,
+      description: String(description ?? ''),
+      schema: parameterSchema,
+    };
+  });
+}
+
+function renderRequestBody(
+  body: NonNullable<OperationSpec['body']>,
+): OpenApiOperation['requestBody'] {
+  const component = REQUEST_COMPONENTS.get(body.json);
+  const content: Record<string, OpenApiMediaType> = {
+    [JSON_TYPE]: {
+      schema: component === undefined ? inputJsonSchema(body.json) : schemaRef(component),
+      ...(body.example === undefined ? {} : { example: body.example }),
+    },
+  };
+  if (body.multipart !== undefined) content['multipart/form-data'] = { schema: body.multipart };
+  return { required: true, description: body.description, content };
+}
+
+function renderResponse(response: ResponseSpec): OpenApiResponse {
+  const headers: NonNullable<OpenApiResponse['headers']> = {};
+  for (const name of response.headers ?? []) headers[RESPONSE_HEADERS[name]] = headerRef(name);
+  headers['Cache-Control'] = headerRef('CacheControl');
+  return {
+    description: response.description,
+    headers,
+    ...(response.body === undefined
+      ? {}
+      : {
+          content: {
+            [JSON_TYPE]: {
+              schema: schemaRef(response.body),
+              ...(response.example === undefined ? {} : { example: response.example }),
+            },
+          },
+        }),
   };
 }
 
-const idParameter: OpenApiParameter = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  description: 'The job id (`id` of the Video).',
-  schema: { type: 'string', pattern: JOB_ID_PATTERN },
-};
-
-const idempotencyKeyParameter: OpenApiParameter = {
-  name: 'Idempotency-Key',
-  in: 'header',
-  required: false,
-  description:
-    "Your key for safe retries, 1 to 255 printable ASCII characters (e.g. a UUID), scoped to your client (another client's key is another key). Reusing a key with a different body is refused with 409.",
-  schema: { type: 'string', pattern: '^[ -~]{1,255}$' },
-};
-
-const exampleVideo = {
-  id: 'job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5',
-  status: 'IN_PROGRESS',
-  source: 'api',
-  client: 'default',
-  prompt: 'A cat playing piano in a jazz club',
-  model: 'sora-2',
-  size: '720x1280',
-  seconds: '4',
-  deferred: false,
-  priority: 'normal',
-  progress: 42,
-  estimatedCostUsd: 0.4,
-  createdAt: '2026-03-04T05:06:07.000Z',
-  updatedAt: '2026-03-04T05:06:31.000Z',
-  links: { self: '/videos/job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5' },
-};
+/** One operation of the document, from its declaration. */
+export function renderOperation(operationId: OperationId, spec: OperationSpec): OpenApiOperation {
+  const parameters = [
+    ...renderParameters(spec.path, 'path'),
+    ...renderParameters(spec.headers, 'header'),
+    ...renderParameters(spec.query, 'query'),
+  ];
+  const responses: OpenApiOperation['responses'] = {};
+  for (const [status, response] of Object.entries(spec.responses)) {
+    responses[status] = renderResponse(response);
+  }
+  return {
+    operationId,
+    summary: spec.summary,
+    description: spec.description,
+    tags: [spec.tag],
+    security: [{ [BEARER_SCHEME]: [] }],
+    ...(parameters.length === 0 ? {} : { parameters }),
+    ...(spec.body === undefined ? {} : { requestBody: renderRequestBody(spec.body) }),
+    responses: { ...responses, ...errorResponses(spec.errors), ...gatewayResponses() },
+  };
+}
 
 /** The OpenAPI paths: one operation per route of the route table. */
 function paths(): Record<string, OpenApiPathItem> {
-  const byId = operations();
   const items: Record<string, OpenApiPathItem> = {};
   for (const route of API_ROUTES) {
     const method = route.method.toLowerCase() as HttpMethod;
-    items[route.path] = { ...items[route.path], [method]: byId[route.operationId] };
+    const operation = renderOperation(route.operationId, OPERATIONS[route.operationId]);
+    items[route.path] = { ...items[route.path], [method]: operation };
   }
   return items;
-}
-
-function operations(): Record<OperationId, OpenApiOperation> {
-  return {
-    createVideo: operation('createVideo', {
-      summary: 'Submit a video',
-      description:
-        'Validates the request against the provider catalogue (model, size, seconds) and starts the generation workflow; nothing is started when the request is refused. Poll the returned job (Location) until it is COMPLETED or FAILED. Send an Idempotency-Key to retry safely: the same key with the same body returns the same job (200) and never starts a second paid generation.',
-      parameters: [idempotencyKeyParameter],
-      requestBody: {
-        required: true,
-        description: `A JSON object of at most ${MAX_BODY_BYTES} bytes, or a multipart form (as the openai SDK sends it) of at most ${MAX_MULTIPART_BYTES} bytes with the reference image as the file \`input_reference\`.`,
-        content: {
-          [JSON_TYPE]: {
-            schema: schemaRef('VideoRequest'),
-            example: {
-              prompt: 'A cat playing piano in a jazz club',
-              seconds: '4',
-              priority: 'high',
-              startTimeoutSeconds: 3600,
-            },
-          },
-          'multipart/form-data': {
-            schema: {
-              type: 'object',
-              required: ['prompt'],
-              properties: {
-                prompt: { type: 'string' },
-                model: { type: 'string' },
-                size: { type: 'string' },
-                seconds: { type: 'string' },
-                defer: { type: 'string', enum: ['true', 'false'] },
-                priority: { type: 'string', enum: [...JOB_PRIORITIES] },
-                startTimeoutSeconds: {
-                  type: 'string',
-                  pattern: '^[0-9]+$',
-                  description: 'Whole seconds, as in the JSON body.',
-                },
-                webhook: { type: 'string', description: 'The webhook object, as JSON text.' },
-                input_reference: {
-                  type: 'string',
-                  format: 'binary',
-                  description:
-                    "A JPEG, PNG or WebP of exactly the video's size; stored under uploads/ and checked before anything is recorded.",
-                },
-              },
-            },
-          },
-        },
-      },
-      responses: {
-        '202': {
-          description: 'The job was created and its workflow started (or, with defer, queued).',
-          headers: {
-            Location: headerRef('JobLocation'),
-            'Cache-Control': headerRef('CacheControl'),
-          },
-          content: {
-            [JSON_TYPE]: {
-              schema: schemaRef('Video'),
-              example: {
-                ...exampleVideo,
-                status: 'QUEUED',
-                priority: 'high',
-                startTimeoutSeconds: 3600,
-                progress: 0,
-              },
-            },
-          },
-        },
-        '200': {
-          description:
-            'A replay: this Idempotency-Key was used before with the same request; the existing job is returned and nothing new is started.',
-          headers: {
-            Location: headerRef('JobLocation'),
-            'Idempotent-Replayed': headerRef('IdempotentReplayed'),
-            'Cache-Control': headerRef('CacheControl'),
-          },
-          content: { [JSON_TYPE]: { schema: schemaRef('Video'), example: exampleVideo } },
-        },
-      },
-    }),
-    listVideos: operation('listVideos', {
-      summary: 'List videos',
-      description: 'Jobs newest first, optionally only those in one status, a page at a time.',
-      parameters: [
-        {
-          name: 'status',
-          in: 'query',
-          required: false,
-          description: 'Only jobs in this status (case-insensitive).',
-          schema: { type: 'string', enum: [...videoStatuses()] },
-        },
-        {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          description: `Page size, 1 to ${MAX_PAGE_SIZE}.`,
-          schema: {
-            type: 'integer',
-            minimum: 1,
-            maximum: MAX_PAGE_SIZE,
-            default: DEFAULT_PAGE_SIZE,
-          },
-        },
-        {
-          name: 'cursor',
-          in: 'query',
-          required: false,
-          description: 'The nextCursor of the previous page (opaque).',
-          schema: { type: 'string' },
-        },
-      ],
-      responses: {
-        '200': {
-          description: 'One page of jobs.',
-          headers: { 'Cache-Control': headerRef('CacheControl') },
-          content: {
-            [JSON_TYPE]: {
-              schema: schemaRef('VideoList'),
-              example: { videos: [exampleVideo], nextCursor: null },
-            },
-          },
-        },
-      },
-    }),
-    getVideo: operation('getVideo', {
-      summary: 'Get a video',
-      description:
-        'The job with its status and progress; poll it every few seconds until the status is COMPLETED or FAILED.',
-      parameters: [idParameter],
-      responses: {
-        '200': {
-          description: 'The job.',
-          headers: { 'Cache-Control': headerRef('CacheControl') },
-          content: { [JSON_TYPE]: { schema: schemaRef('Video'), example: exampleVideo } },
-        },
-      },
-    }),
-    getVideoContent: operation('getVideoContent', {
-      summary: 'Download a video',
-      description:
-        'Redirects (302) to a short-lived presigned S3 link of the MP4 (or its thumbnail or spritesheet), or answers the link as JSON with `redirect=false`. Fetch the link without your Authorization header: it carries its own signature.',
-      parameters: [
-        idParameter,
-        {
-          name: 'variant',
-          in: 'query',
-          required: false,
-          description: 'Which file: the MP4, its thumbnail or its spritesheet (case-exact).',
-          schema: { type: 'string', enum: [...CONTENT_VARIANTS], default: 'video' },
-        },
-        {
-          name: 'redirect',
-          in: 'query',
-          required: false,
-          description:
-            '`false` answers 200 with the link as JSON instead of redirecting (for browser apps, which cannot read a redirect).',
-          schema: { type: 'string', enum: ['true', 'false'], default: 'true' },
-        },
-      ],
-      responses: {
-        '200': {
-          description: 'With `redirect=false`: the presigned link and how long it is valid.',
-          headers: { 'Cache-Control': headerRef('CacheControl') },
-          content: {
-            [JSON_TYPE]: {
-              schema: schemaRef('ContentLink'),
-              example: {
-                url: 'https://videos-bucket.s3.eu-west-1.amazonaws.com/videos/job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5/video.mp4?X-Amz-Signature=...',
-                expiresInSeconds: 300,
-              },
-            },
-          },
-        },
-        '302': {
-          description: 'The file is at Location.',
-          headers: {
-            Location: {
-              description:
-                'Presigned S3 URL of the file, valid for five minutes (S3 checks expiry when a download starts, not while it streams).',
-              required: true,
-              schema: { type: 'string', format: 'uri' },
-            },
-            'Cache-Control': headerRef('CacheControl'),
-          },
-        },
-      },
-    }),
-    cancelVideo: operation('cancelVideo', CANCEL_VIDEO),
-    remixVideo: operation('remixVideo', {
-      summary: 'Remix a video',
-      description:
-        "Creates a new job that remixes a COMPLETED video with a new prompt, through the same workflow, limits and ledger as any job: same model, size and seconds as the video it remixes, its own MP4 at the end. `remixOf` names the source. The provider must still hold the source video (content expires at some providers after about an hour): otherwise the remix FAILS with the provider's reason. Send an Idempotency-Key to retry safely.",
-      parameters: [idParameter, idempotencyKeyParameter],
-      requestBody: {
-        required: true,
-        description: `A JSON object of at most ${MAX_BODY_BYTES} bytes: \`prompt\` (required), \`webhook\` and \`defer\` as for POST /videos; no model, size or seconds.`,
-        content: {
-          [JSON_TYPE]: {
-            schema: {
-              type: 'object',
-              required: ['prompt'],
-              properties: {
-                prompt: { type: 'string', maxLength: 4000 },
-                defer: { type: 'boolean' },
-                webhook: { $ref: '#/components/schemas/VideoRequest/properties/webhook' },
-              },
-              additionalProperties: false,
-            },
-            example: { prompt: 'The same scene at night, in the rain' },
-          },
-        },
-      },
-      responses: {
-        '202': {
-          description: 'The remix job was created and its workflow started (or queued).',
-          headers: {
-            Location: headerRef('JobLocation'),
-            'Cache-Control': headerRef('CacheControl'),
-          },
-          content: {
-            [JSON_TYPE]: {
-              schema: schemaRef('Video'),
-              example: {
-                ...exampleVideo,
-                id: 'job_01K8Z3Y5M4Q7V2W9X6C1B0N8T6',
-                status: 'QUEUED',
-                progress: 0,
-                remixOf: exampleVideo.id,
-                prompt: 'The same scene at night, in the rain',
-                links: { self: '/videos/job_01K8Z3Y5M4Q7V2W9X6C1B0N8T6' },
-              },
-            },
-          },
-        },
-        '200': {
-          description: 'A replay of an earlier remix request with the same Idempotency-Key.',
-          headers: {
-            Location: headerRef('JobLocation'),
-            'Idempotent-Replayed': headerRef('IdempotentReplayed'),
-            'Cache-Control': headerRef('CacheControl'),
-          },
-          content: { [JSON_TYPE]: { schema: schemaRef('Video') } },
-        },
-      },
-    }),
-    cancelBatch: operation('cancelBatch', CANCEL_BATCH),
-    getUsage: usageOperation(),
-    listModels: operation(
-      'listModels',
-      {
-        summary: 'List the models',
-        description:
-          "The provider catalogue: each model a request may name, with the sizes and durations it accepts, its defaults, and its price per second (per size where prices differ), from which a job's estimatedCostUsd and the daily budget's reservations are computed.",
-        responses: {
-          '200': {
-            description: 'The catalogue.',
-            headers: { 'Cache-Control': headerRef('CacheControl') },
-            content: {
-              [JSON_TYPE]: {
-                schema: schemaRef('ModelCatalogue'),
-                example: {
-                  defaultModel: 'sora-2',
-                  models: [
-                    {
-                      id: 'sora-2',
-                      provider: 'openai-videos',
-                      sizes: ['720x1280', '1280x720'],
-                      seconds: ['4', '8', '12'],
-                      defaultSize: '720x1280',
-                      defaultSeconds: '4',
-                      pricePerSecondUsd: 0.1,
-                    },
-                    {
-                      id: 'sora-2-pro',
-                      provider: 'openai-videos',
-                      sizes: ['720x1280', '1280x720', '1024x1792', '1792x1024'],
-                      seconds: ['4', '8', '12'],
-                      defaultSize: '720x1280',
-                      defaultSeconds: '4',
-                      pricePerSecondUsd: 0.3,
-                      pricePerSecondUsdBySize: { '1024x1792': 0.5, '1792x1024': 0.5 },
-                    },
-                  ],
-                },
-              },
-            },
-          },
-        },
-      },
-      ['models'],
-    ),
-    getWebhookSecret: operation(
-      'getWebhookSecret',
-      {
-        summary: 'Your webhook signing secret',
-        description:
-          'The secret your receiver verifies webhook deliveries with (Standard Webhooks: `webhook-signature` is `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the base64 part of the secret). One per client, the same on every call.',
-        responses: {
-          '200': {
-            description: 'The secret.',
-            headers: { 'Cache-Control': headerRef('CacheControl') },
-            content: {
-              [JSON_TYPE]: {
-                schema: schemaRef('WebhookSecret'),
-                example: { key: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
-              },
-            },
-          },
-        },
-      },
-      ['webhooks'],
-    ),
-  };
-}
-
-const CANCEL_VIDEO: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'> = {
-  summary: 'Cancel a video',
-  description:
-    'A waiting job (QUEUED) becomes CANCELLED at once and never calls the provider; its slot and budget reservation, if it held them, are given back. A job at the provider becomes CANCELLED, its execution is stopped and the provider job deleted where the provider allows; its slot is handed to the next waiting job, and its cost counts as spent (the provider may charge for a job it started). Cancelling a CANCELLED job answers it again (200); a COMPLETED or FAILED job answers 409.',
-  parameters: [idParameter],
-  responses: {
-    '200': {
-      description: 'The job, CANCELLED.',
-      headers: { 'Cache-Control': headerRef('CacheControl') },
-      content: {
-        [JSON_TYPE]: {
-          schema: schemaRef('Video'),
-          example: {
-            ...exampleVideo,
-            status: 'CANCELLED',
-            cancelledAt: '2026-03-04T05:06:40.000Z',
-          },
-        },
-      },
-    },
-  },
-};
-
-const CANCEL_BATCH: Omit<OpenApiOperation, 'operationId' | 'tags' | 'security'> = {
-  summary: 'Cancel the waiting jobs of a batch',
-  description: `Cancels the QUEUED jobs of a batch (the jobs of one dropped file share its batch id, \`batchId\` on each Video), at most ${MAX_BATCH_CANCEL} per call: call again while \`more\` is true. Jobs already at the provider go on; cancel them one by one. A client cancels only its own jobs.`,
-  parameters: [
-    {
-      name: 'id',
-      in: 'path',
-      required: true,
-      description: 'The batch id (`batchId` of its Videos).',
-      schema: { type: 'string', pattern: BATCH_ID_PATTERN.source },
-    },
-  ],
-  responses: {
-    '200': {
-      description: 'What this call cancelled.',
-      headers: { 'Cache-Control': headerRef('CacheControl') },
-      content: {
-        [JSON_TYPE]: {
-          schema: schemaRef('BatchCancellation'),
-          example: {
-            batchId: 'batch_0123456789abcdef01234567',
-            cancelled: ['job_01K8Z3Y5M4Q7V2W9X6C1B0N8T5'],
-            more: false,
-          },
-        },
-      },
-    },
-  },
-};
-
-const exampleUsage = {
-  day: '2026-03-04',
-  client: {
-    client: 'alice',
-    spentUsd: 2.4,
-    reservedUsd: 0.4,
-    jobs: { submitted: 8, completed: 6, failed: 0, cancelled: 1 },
-    truncated: false,
-    budget: { limitUsd: 5, reservedUsd: 0.4, spentUsd: 2.4, remainingUsd: 2.2 },
-  },
-  budget: { limitUsd: 25, reservedUsd: 1.2, spentUsd: 8.4, orphanedUsd: 0.4, remainingUsd: 15 },
-  concurrency: { limit: 4, inUse: 3 },
-  jobs: { started: 24, completed: 21, orphaned: 1 },
-};
-
-function usageOperation(): OpenApiOperation {
-  return operation(
-    'getUsage',
-    {
-      summary: 'Spending and slots',
-      description:
-        "A UTC day's spending against the daily budget (today unless `day` is given) and the concurrency slots in use now, with the caller's own share of the day and its part of the budget (`client`, `client.budget`). A job that today's budget, or its client's own daily budget, cannot cover is not started: it waits as QUEUED (deferred) for a later scheduled run, or FAILS with `budget_exceeded`, as the deployment is configured.",
-      parameters: [
-        {
-          name: 'day',
-          in: 'query',
-          required: false,
-          description: 'The UTC day, YYYY-MM-DD; today when absent.',
-          schema: { type: 'string', format: 'date' },
-        },
-        {
-          name: 'client',
-          in: 'query',
-          required: false,
-          description:
-            'Admins only: the client whose share and budget to show (`client`); ignored for any other caller, who always sees its own.',
-          schema: { type: 'string' },
-        },
-      ],
-      responses: {
-        '200': {
-          description: "The day's usage.",
-          headers: { 'Cache-Control': headerRef('CacheControl') },
-          content: { [JSON_TYPE]: { schema: schemaRef('Usage'), example: exampleUsage } },
-        },
-      },
-    },
-    ['usage'],
-  );
-}
-
-function videoStatuses(): readonly string[] {
-  const status = videoSchema.shape.status;
-  return status.options;
 }
 
 /**
@@ -816,6 +394,12 @@ function components(): OpenApiDocument['components'] {
         required: true,
         schema: { type: 'string', pattern: '^[0-9]+$' },
       },
+      ContentLocation: {
+        description:
+          'Presigned S3 URL of the file, valid for five minutes (S3 checks expiry when a download starts, not while it streams).',
+        required: true,
+        schema: { type: 'string', format: 'uri' },
+      },
       ClientRetryAfter: {
         description:
           "Seconds until the client's request window frees (sent with `too_many_requests`, not with API Gateway's own throttling).",
@@ -851,12 +435,7 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
         'Submit prompts, watch the jobs and download the MP4s of the sora-pipeline, a video-generation pipeline over the /v1/videos protocol. Every request needs `Authorization: Bearer <token>`.',
     },
     servers,
-    tags: [
-      { name: 'videos', description: 'Video generation jobs' },
-      { name: 'usage', description: 'Spending against the daily budget, concurrency slots' },
-      { name: 'models', description: 'The provider catalogue: models, sizes, durations, prices' },
-      { name: 'webhooks', description: 'Signed event deliveries to your URL' },
-    ],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     paths: paths(),
     components: components(),
   };

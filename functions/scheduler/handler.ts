@@ -17,7 +17,7 @@ import { countingSchedulerRuns } from '../shared/observability/scheduler-metrics
 import { withObservability } from '../shared/observability/with-observability.ts';
 import { deploymentsForJob, deploymentsOf } from '../shared/provider/deployments.ts';
 import { createSfnWorkflowExecutions } from '../shared/scheduler/sfn-workflow-executions.ts';
-import { webhookNotifierOnFirstUse } from '../shared/webhooks/notify-webhook.ts';
+import { webhookNotifierOnFirstUse } from '../shared/webhooks/webhook-notifier-on-first-use.ts';
 import { createSchedulerHandler } from './scheduler-handler.ts';
 
 export { createSchedulerHandler };

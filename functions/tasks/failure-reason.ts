@@ -8,6 +8,7 @@
  *   JSON string (States.JsonToString).
  * - Other Pass states and service errors (States.Timeout, PollLimitReached): Cause is plain text.
  */
+import { errorPolicy } from '../shared/errors/error-policy.ts';
 import type { JobError } from '../shared/jobs/job.ts';
 import { redactSecrets } from '../shared/provider/provider-errors.ts';
 
@@ -18,29 +19,6 @@ export interface CaughtError {
 
 export const MAX_FAILURE_MESSAGE_LENGTH = 500;
 
-// Resubmitting the same request could succeed after these: they say nothing about the request.
-const RETRYABLE_NAMES: ReadonlySet<string> = new Set([
-  'ProviderRateLimitedError',
-  'ProviderTransientError',
-  'ProviderAmbiguousCreateError',
-  'ProviderContentExpiredError',
-  'ProviderNotFoundError',
-  'StorageError',
-  // Another day's budget may cover it.
-  'BudgetExceededError',
-  'RequestRateLimitedError',
-  'LimitContentionError',
-  'States.Timeout',
-  'States.HeartbeatTimeout',
-]);
-
-// Our own refusals, by error name: a stable code instead of the class name.
-const CODES_BY_NAME: Readonly<Record<string, string>> = {
-  BudgetExceededError: 'budget_exceeded',
-  // Our own expiry check (download-video) as well as the provider's 404 say the same thing.
-  ProviderContentExpiredError: 'video_expired',
-};
-
 // A provider failure whose code names a policy decision will fail the same way again.
 const POLICY_CODE = /moderation|policy|safety|content_filter|blocked/i;
 
@@ -50,7 +28,10 @@ export function describeFailure(caught: CaughtError | undefined): JobError {
   const cause = parseCause(caught?.Cause);
   const errorName = isGeneric(name) && cause.errorType ? cause.errorType : name;
   const code =
-    cause.code ?? providerCodeIn(errorName, cause.message) ?? CODES_BY_NAME[errorName] ?? errorName;
+    cause.code ??
+    providerCodeIn(errorName, cause.message) ??
+    errorPolicy(errorName)?.failureCode ??
+    errorName;
   return {
     code,
     message: cleanMessage(cause.message ?? errorName),
@@ -102,9 +83,11 @@ function isGeneric(name: string): boolean {
   return name === 'UnknownError' || name === 'Error' || name === 'States.TaskFailed';
 }
 
+/** Whether resubmitting could succeed: the error catalogue's `retryable`. */
 function isRetryable(name: string, code: string): boolean {
-  if (name === 'ProviderJobFailed') return !POLICY_CODE.test(code);
-  return RETRYABLE_NAMES.has(name) || name.startsWith('Lambda.') || /PollLimit/i.test(name);
+  const retryable = errorPolicy(name)?.retryable;
+  if (retryable === 'unless-policy-code') return !POLICY_CODE.test(code);
+  return retryable === true;
 }
 
 /** One line, no stack, no secret, bounded length. */

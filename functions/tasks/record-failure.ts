@@ -19,6 +19,7 @@
 import * as z from 'zod/mini';
 import '../shared/schema-messages.ts';
 import { readConfig } from '../shared/config/function-config.ts';
+import { errorPolicy } from '../shared/errors/error-policy.ts';
 import { isTerminal, type Job, type JobStatus } from '../shared/jobs/job.ts';
 import { JobNotFoundError } from '../shared/jobs/job-errors.ts';
 import type { JobStore } from '../shared/jobs/job-store.ts';
@@ -29,8 +30,8 @@ import { withObservability } from '../shared/observability/with-observability.ts
 import {
   currentExecutionName,
   type WorkflowExecutions,
-  workflowExecutionsOnFirstUse,
 } from '../shared/scheduler/workflow-executions.ts';
+import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions-on-first-use.ts';
 import { type NotifyWebhook, noWebhooks } from '../shared/webhooks/notify-webhook.ts';
 import { resumeJob } from '../shared/workflow/resume-job.ts';
 import { type CaughtError, describeFailure } from './failure-reason.ts';
@@ -70,25 +71,11 @@ const inputSchema = z.object({
   executionName: z.optional(z.string().check(z.minLength(1))),
 });
 
-// Failures that say nothing about the video: the work may go on in a new execution.
-const RESUMABLE_ERRORS: ReadonlySet<string> = new Set([
-  'ProviderTransientError',
-  'ProviderRateLimitedError',
-  'ProviderAmbiguousCreateError',
-  'RequestRateLimitedError',
-  'LimitContentionError',
-  'StorageError',
-  'PollLimitReached',
-  'States.Timeout',
-  'States.TaskFailed',
-]);
-
 /** Whether a new execution could continue the job's provider work after `error`. */
 export function isResumable(job: Job, error: CaughtError | undefined): boolean {
   const name = error?.Error ?? '';
-  const resumableError =
-    RESUMABLE_ERRORS.has(name) || name.startsWith('Lambda.') || name.startsWith('Sandbox.');
-  if (!resumableError) return false;
+  // Failures that say nothing about the video (the error catalogue's `resumes`).
+  if (errorPolicy(name)?.resumes !== true) return false;
   // A provider job to continue, or one an unanswered create may have started.
   return (
     job.providerJobId !== undefined ||

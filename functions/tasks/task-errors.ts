@@ -1,4 +1,4 @@
-/** Errors of the task handlers. Names are part of the state machine's contract (Retry/Catch). */
+/** Errors of the task handlers; their policy is keyed by name in shared/errors/error-policy.ts. */
 
 /** The job has no provider job id where one is needed: the create step never recorded one. */
 export class ProviderJobMissingError extends Error {

@@ -17,7 +17,7 @@ import type { LimitsConfig } from '../shared/limits/limits-config.ts';
 import { sharedLimits } from '../shared/limits/limits-from-env.ts';
 import { deploymentsForJob } from '../shared/provider/deployments.ts';
 import { estimateCostUsd, type ProviderSettings } from '../shared/provider/provider-config.ts';
-import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions.ts';
+import { workflowExecutionsOnFirstUse } from '../shared/scheduler/workflow-executions-on-first-use.ts';
 import type { NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
 import { systemClock } from './task-runtime.ts';
 

@@ -19,10 +19,8 @@ import { recordMetric } from '../shared/observability/pipeline-metrics.ts';
 import { expectedGenerationSeconds, nextWaitSeconds } from '../shared/polling/wait-policy.ts';
 import type { JobProvider } from '../shared/provider/job-provider.ts';
 import { ProviderError } from '../shared/provider/provider-errors.ts';
-import {
-  type NotifyWebhook,
-  webhookNotifierOnFirstUse,
-} from '../shared/webhooks/notify-webhook.ts';
+import type { NotifyWebhook } from '../shared/webhooks/notify-webhook.ts';
+import { webhookNotifierOnFirstUse } from '../shared/webhooks/webhook-notifier-on-first-use.ts';
 
 export type Clock = () => Date;
 export const systemClock: Clock = pipelineNow;

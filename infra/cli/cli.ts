@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { relative, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { isTerminal } from '../../functions/shared/jobs/job-status.ts';
 import { parseFlags } from '../local/cli-flags.ts';
 import {
   REQUEST_FLAG_OPTIONS,
@@ -118,7 +119,6 @@ class DetachedError extends Error {
 }
 
 const POLL_MS = 1000;
-const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 const commands: Record<string, Command> = {
   async generate(context) {
@@ -266,7 +266,7 @@ async function waitFor(context: CommandContext, video: Video): Promise<Video> {
   process.on('SIGINT', onInterrupt);
   let current = video;
   try {
-    while (!TERMINAL.has(current.status)) {
+    while (!isTerminal(current.status)) {
       progress.update(current);
       await delay(POLL_MS, undefined, { signal: detach.signal });
       current = await context.api.request<Video>('GET', videoPath(current.id));

@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { SETTING_VARIABLES } from '../../functions/shared/config/plain-config.ts';
 import { BEDROCK_OUTPUT_PREFIX } from '../../functions/shared/provider/bedrock/bedrock-output.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
@@ -68,6 +69,6 @@ export function grantBedrockAccess(
     ],
     'Bedrock async invocations are named by Bedrock (async-invoke/<id>), unknown when the policy is written; their outputs live under bedrock-output/<job id>/ of the videos bucket, keyed by job ids.',
   );
-  fn.function.addEnvironment('BEDROCK_OUTPUT_BUCKET', props.bucket.bucketName);
-  fn.function.addEnvironment('BEDROCK_REGION', props.region);
+  fn.function.addEnvironment(SETTING_VARIABLES.bedrockOutputBucket, props.bucket.bucketName);
+  fn.function.addEnvironment(SETTING_VARIABLES.bedrockRegion, props.region);
 }

@@ -24,41 +24,26 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
+  type ErrorName,
+  RETRY_SHAPES,
+  type RetryShapeName,
+  retriedErrors,
+  type WorkflowTask,
+} from '../../functions/shared/errors/error-policy.ts';
+import {
   MAX_POLLS_PER_EXECUTION,
   MAX_RATE_WAITS,
 } from '../../functions/shared/workflow/workflow-bounds.ts';
+import type { CreateStatus } from '../../functions/tasks/create-provider-job.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 
 /** Template metadata key marking the generation state machine (the local stack looks for it). */
 export const STATE_MACHINE_METADATA_KEY = 'sora-pipeline:state-machine';
 
-/** Errors raised by the Lambda service itself, not by our code: always worth a retry. */
-export const LAMBDA_SERVICE_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
-
-// Error names thrown by functions/shared/provider/provider-errors.ts (the contract).
-export const PROVIDER_RATE_LIMITED_ERROR = 'ProviderRateLimitedError';
-export const PROVIDER_TRANSIENT_ERROR = 'ProviderTransientError';
-export const PROVIDER_AMBIGUOUS_CREATE_ERROR = 'ProviderAmbiguousCreateError';
-
-// Error names thrown by functions/shared/limits/limit-errors.ts (the contract).
-export const REQUEST_RATE_LIMITED_ERROR = 'RequestRateLimitedError';
-export const LIMIT_CONTENTION_ERROR = 'LimitContentionError';
-
 // What the create step answers instead of a provider status when a limit says "not now"
 // (functions/tasks/create-provider-job.ts, CreateStatus).
-export const WAITING_FOR_RATE_LIMIT_STATUS = 'waiting_for_rate_limit';
-export const DEFERRED_STATUS = 'deferred';
-
-// Error names of the failures the state machine itself detects (no exception behind them);
-// functions/tasks/failure-reason.ts maps them to the job's failure reason.
-export const PROVIDER_JOB_FAILED_ERROR = 'ProviderJobFailed';
-export const POLL_LIMIT_REACHED_ERROR = 'PollLimitReached';
-export const RATE_WAIT_LIMIT_REACHED_ERROR = 'RateWaitLimitReached';
+const WAITING_FOR_RATE_LIMIT_STATUS = 'waiting_for_rate_limit' satisfies CreateStatus;
+const DEFERRED_STATUS = 'deferred' satisfies CreateStatus;
 
 /** How long one execution may run: create, polls and download (a longer job resumes). */
 export const DEFAULT_EXECUTION_TIMEOUT = Duration.hours(2);
@@ -76,97 +61,26 @@ export interface GenerationStateMachineProps {
   logRetention?: RetentionDays;
 }
 
-// Retry counts are small on purpose: every retry is history, and a task whose retries are spent
-// does not lose the job's work (RecordFailure resumes it in a new execution). The worst-case
-// history of the whole definition, every retrier exhausted, is held under 2,500 events by
-// test/infra/state-machine-history.test.ts.
-const lambdaServiceRetry: RetryProps = {
-  errors: LAMBDA_SERVICE_ERRORS,
-  interval: Duration.seconds(2),
-  maxAttempts: 3,
-  backoffRate: 2,
-  maxDelay: Duration.seconds(30),
-  jitterStrategy: JitterType.FULL,
-};
+/** A retrier of `errors` with one of the error catalogue's shapes (RETRY_SHAPES). */
+export function retryOf(errors: readonly string[], shape: RetryShapeName): RetryProps {
+  const { intervalSeconds, maxAttempts, backoffRate, maxDelaySeconds } = RETRY_SHAPES[shape];
+  return {
+    errors: [...errors],
+    interval: Duration.seconds(intervalSeconds),
+    maxAttempts,
+    backoffRate,
+    maxDelay: Duration.seconds(maxDelaySeconds),
+    jitterStrategy: JitterType.FULL,
+  };
+}
 
-// 429s: the provider's Retry-After is typically tens of seconds; Step Functions cannot read it,
-// so the retrier starts long and backs off.
-const rateLimitedRetry: RetryProps = {
-  errors: [PROVIDER_RATE_LIMITED_ERROR],
-  interval: Duration.seconds(10),
-  maxAttempts: 3,
-  backoffRate: 2,
-  maxDelay: Duration.minutes(2),
-  jitterStrategy: JitterType.FULL,
-};
-
-const transientRetry: RetryProps = {
-  errors: [PROVIDER_TRANSIENT_ERROR],
-  interval: Duration.seconds(5),
-  maxAttempts: 3,
-  backoffRate: 2,
-  maxDelay: Duration.minutes(1),
-  jitterStrategy: JitterType.FULL,
-};
-
-// Our own limits saying "not this instant": a request allowance spent (the download step; create
-// and poll wait instead) or a budget item contended by many writers. Never a provider call made.
-const limitsRetry: RetryProps = {
-  errors: [REQUEST_RATE_LIMITED_ERROR, LIMIT_CONTENTION_ERROR],
-  interval: Duration.seconds(5),
-  maxAttempts: 3,
-  backoffRate: 1.5,
-  maxDelay: Duration.minutes(1),
-  jitterStrategy: JitterType.FULL,
-};
-
-// Safe to retry only because the create handler reconciles (finds the job the lost response
-// created) before it creates again.
-const ambiguousCreateRetry: RetryProps = {
-  errors: [PROVIDER_AMBIGUOUS_CREATE_ERROR],
-  interval: Duration.seconds(5),
-  maxAttempts: 3,
-  backoffRate: 2,
-  maxDelay: Duration.minutes(1),
-  jitterStrategy: JitterType.FULL,
-};
-
-// The download step finds the minute's request allowance spent: the next minute's comes within
-// 60 s, so its retries span about a minute (create and poll wait in a Wait state instead).
-const downloadAllowanceRetry: RetryProps = {
-  errors: [REQUEST_RATE_LIMITED_ERROR],
-  interval: Duration.seconds(20),
-  maxAttempts: 3,
-  backoffRate: 1.5,
-  maxDelay: Duration.minutes(1),
-  jitterStrategy: JitterType.FULL,
-};
-const limitContentionRetry: RetryProps = { ...limitsRetry, errors: [LIMIT_CONTENTION_ERROR] };
-
-/**
- * A Lambda that ran out of time. Worth retrying only for idempotent steps (poll, download): the
- * create step's timeout is set above the provider client's worst case instead, and its retry
- * would reconcile anyway.
- */
-export const LAMBDA_TIMEOUT_ERROR = 'Sandbox.Timedout';
-const idempotentTimeoutRetry: RetryProps = {
-  errors: [LAMBDA_TIMEOUT_ERROR],
-  interval: Duration.seconds(5),
-  maxAttempts: 2,
-  backoffRate: 2,
-  maxDelay: Duration.seconds(30),
-  jitterStrategy: JitterType.FULL,
-};
-
-// The last line of defence: a job whose failure cannot be recorded would stay non-terminal.
-const recordFailureRetry: RetryProps = {
-  errors: [Errors.ALL],
-  interval: Duration.seconds(2),
-  maxAttempts: 4,
-  backoffRate: 2,
-  maxDelay: Duration.seconds(30),
-  jitterStrategy: JitterType.FULL,
-};
+/** Adds the retriers the error catalogue gives `name`, one per shape, in the shapes' order. */
+function addCatalogueRetries(task: LambdaInvoke, name: WorkflowTask): void {
+  for (const shape of Object.keys(RETRY_SHAPES) as RetryShapeName[]) {
+    const errors = retriedErrors(name, shape);
+    if (errors.length > 0) task.addRetry(retryOf(errors, shape));
+  }
+}
 
 /**
  * The generation workflow of one job (Standard, JSONPath), state names and data flow exactly
@@ -224,8 +138,7 @@ export class GenerationStateMachine extends Construct {
       resultSelector: { resumed: JsonPath.stringAt('$.Payload.resumed') },
       resultPath: '$.recorded',
     });
-    recordFailure.addRetry(lambdaServiceRetry);
-    recordFailure.addRetry(recordFailureRetry);
+    addCatalogueRetries(recordFailure, 'RecordFailure');
     recordFailure.addCatch(jobFailed, {
       errors: [Errors.ALL],
       resultPath: '$.recordFailureError',
@@ -261,9 +174,7 @@ export class GenerationStateMachine extends Construct {
       resultSelector: { admission: JsonPath.stringAt('$.Payload.admission') },
       resultPath: '$.admit',
     });
-    admitJob.addRetry(lambdaServiceRetry);
-    admitJob.addRetry(idempotentTimeoutRetry);
-    admitJob.addRetry(limitsRetry);
+    addCatalogueRetries(admitJob, 'AdmitJob');
     admitJob.addCatch(recordFailure, catchToRecordFailure);
 
     const createProviderJob = new LambdaInvoke(this, 'CreateProviderJob', {
@@ -277,11 +188,7 @@ export class GenerationStateMachine extends Construct {
       resultSelector: { ...pollResult, rateWaits: JsonPath.numberAt('$.Payload.rateWaits') },
       resultPath: '$.poll',
     });
-    createProviderJob.addRetry(lambdaServiceRetry);
-    createProviderJob.addRetry(rateLimitedRetry);
-    createProviderJob.addRetry(transientRetry);
-    createProviderJob.addRetry(ambiguousCreateRetry);
-    createProviderJob.addRetry(limitsRetry);
+    addCatalogueRetries(createProviderJob, 'CreateProviderJob');
     createProviderJob.addCatch(recordFailure, catchToRecordFailure);
 
     const waitForRequests = new Wait(this, 'WaitForRequests', {
@@ -307,11 +214,7 @@ export class GenerationStateMachine extends Construct {
       resultSelector: pollResult,
       resultPath: '$.poll',
     });
-    pollProviderJob.addRetry(lambdaServiceRetry);
-    pollProviderJob.addRetry(idempotentTimeoutRetry);
-    pollProviderJob.addRetry(rateLimitedRetry);
-    pollProviderJob.addRetry(transientRetry);
-    pollProviderJob.addRetry(limitsRetry);
+    addCatalogueRetries(pollProviderJob, 'PollProviderJob');
     pollProviderJob.addCatch(recordFailure, catchToRecordFailure);
 
     const downloadVideo = new LambdaInvoke(this, 'DownloadVideo', {
@@ -326,18 +229,13 @@ export class GenerationStateMachine extends Construct {
       },
       resultPath: '$.download',
     });
-    downloadVideo.addRetry(lambdaServiceRetry);
-    downloadVideo.addRetry(idempotentTimeoutRetry);
-    downloadVideo.addRetry(rateLimitedRetry);
-    downloadVideo.addRetry(transientRetry);
-    downloadVideo.addRetry(downloadAllowanceRetry);
-    downloadVideo.addRetry(limitContentionRetry);
+    addCatalogueRetries(downloadVideo, 'DownloadVideo');
     downloadVideo.addCatch(recordFailure, catchToRecordFailure);
 
     // Same { Error, Cause } shape as a Catch; Cause is a string, as the Fail state requires.
     const providerJobFailed = new Pass(this, 'ProviderJobFailed', {
       parameters: {
-        Error: PROVIDER_JOB_FAILED_ERROR,
+        Error: 'ProviderJobFailed' satisfies ErrorName,
         Cause: JsonPath.jsonToString(JsonPath.objectAt('$.poll.error')),
       },
       resultPath: '$.error',
@@ -346,7 +244,7 @@ export class GenerationStateMachine extends Construct {
 
     const pollLimitReached = new Pass(this, 'PollLimitReached', {
       result: Result.fromObject({
-        Error: POLL_LIMIT_REACHED_ERROR,
+        Error: 'PollLimitReached' satisfies ErrorName,
         Cause: `The provider job did not finish within ${maxPolls} polls of one execution`,
       }),
       resultPath: '$.error',
@@ -355,7 +253,7 @@ export class GenerationStateMachine extends Construct {
 
     const rateWaitLimitReached = new Pass(this, 'RateWaitLimitReached', {
       result: Result.fromObject({
-        Error: RATE_WAIT_LIMIT_REACHED_ERROR,
+        Error: 'RateWaitLimitReached' satisfies ErrorName,
         Cause: `The provider request allowance stayed spent through ${MAX_RATE_WAITS} waits`,
       }),
       resultPath: '$.error',

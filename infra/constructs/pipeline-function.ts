@@ -23,6 +23,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { SETTING_VARIABLES } from '../../functions/shared/config/plain-config.ts';
 import { UPLOADS_PREFIX } from '../../functions/shared/media/reference-image.ts';
 import { bundleFunction } from './function-bundle.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
@@ -34,7 +35,10 @@ import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgm
 export const HANDLER_MODULE_METADATA_KEY = 'sora-pipeline:handler-module';
 
 /** The environment variable a secret's id is published under (see docs/architecture.md). */
-export type SecretEnvName = 'PROVIDER_SECRET_ID' | 'API_TOKENS_SECRET_ID' | 'WEBHOOK_SECRET_ID';
+export type SecretEnvName = (typeof SETTING_VARIABLES)[
+  | 'providerSecretId'
+  | 'apiTokensSecretId'
+  | 'webhookSecretId'];
 
 export type BucketAccess = 'read' | 'write';
 
@@ -201,7 +205,7 @@ export class PipelineFunction extends Construct {
         'dynamodb:Query on the GSIs of the jobs table (byStatus, byCreatedAt) to list jobs; the indexes of this one table only.',
       );
     }
-    this.function.addEnvironment('JOBS_TABLE_NAME', table.tableName);
+    this.function.addEnvironment(SETTING_VARIABLES.jobsTableName, table.tableName);
     return this;
   }
 
@@ -225,7 +229,7 @@ export class PipelineFunction extends Construct {
         ? "s3:GetObject on the objects under videos/ only (reading and presigning a job's media); object keys are job ids, unknown when the policy is written."
         : 's3:GetObject, s3:PutObject (multipart uploads included) and s3:AbortMultipartUpload on the objects under videos/ only; object keys are job ids, unknown when the policy is written.',
     );
-    this.function.addEnvironment('VIDEOS_BUCKET_NAME', bucket.bucketName);
+    this.function.addEnvironment(SETTING_VARIABLES.videosBucketName, bucket.bucketName);
     return this;
   }
 
@@ -241,7 +245,7 @@ export class PipelineFunction extends Construct {
       [wildcardResourceFinding(this, bucket.bucketArn, `/${UPLOADS_PREFIX}*`)],
       "Reads the reference images under uploads/ (image-to-video); their keys are the clients' to choose, unknown when the policy is written.",
     );
-    this.function.addEnvironment('VIDEOS_BUCKET_NAME', bucket.bucketName);
+    this.function.addEnvironment(SETTING_VARIABLES.videosBucketName, bucket.bucketName);
     return this;
   }
 
@@ -277,7 +281,7 @@ export class PipelineFunction extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
     );
-    this.function.addEnvironment('JOB_EVENTS_BUS_NAME', bus.eventBusName);
+    this.function.addEnvironment(SETTING_VARIABLES.jobEventsBusName, bus.eventBusName);
     return this;
   }
 
@@ -318,7 +322,7 @@ export class PipelineFunction extends Construct {
         'DescribeExecution on the executions of the generation state machine only; execution names are job ids, unknown when the policy is written.',
       );
     }
-    this.function.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    this.function.addEnvironment(SETTING_VARIABLES.stateMachineArn, stateMachine.stateMachineArn);
     return this;
   }
 
@@ -328,7 +332,10 @@ export class PipelineFunction extends Construct {
    */
   notifiesWebhooks(stateMachine: IStateMachine): this {
     stateMachine.grantStartExecution(this.role);
-    this.function.addEnvironment('WEBHOOK_STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    this.function.addEnvironment(
+      SETTING_VARIABLES.webhookStateMachineArn,
+      stateMachine.stateMachineArn,
+    );
     return this;
   }
 

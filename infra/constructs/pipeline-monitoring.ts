@@ -24,6 +24,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { errorCountedBy } from '../../functions/shared/errors/error-policy.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/observability/observability.ts';
 import type { PipelineMetricName } from '../../functions/shared/observability/pipeline-metrics.ts';
 
@@ -193,13 +194,17 @@ export class PipelineMonitoring extends Construct {
     alarm(
       'ProviderRateLimited',
       `The provider answered 429 (rate limited) ${thresholds.providerRateLimited} times or more in 5 minutes.`,
-      this.#metric('ProviderErrors', Stats.SUM, fiveMinutes, { error: 'ProviderRateLimitedError' }),
+      this.#metric('ProviderErrors', Stats.SUM, fiveMinutes, {
+        error: errorCountedBy('ProviderRateLimited'),
+      }),
       thresholds.providerRateLimited,
     );
     alarm(
       'ProviderServerErrors',
       `The provider answered 5xx or timed out ${thresholds.providerTransient} times or more in 5 minutes.`,
-      this.#metric('ProviderErrors', Stats.SUM, fiveMinutes, { error: 'ProviderTransientError' }),
+      this.#metric('ProviderErrors', Stats.SUM, fiveMinutes, {
+        error: errorCountedBy('ProviderServerErrors'),
+      }),
       thresholds.providerTransient,
     );
 

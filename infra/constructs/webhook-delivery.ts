@@ -15,7 +15,8 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { LAMBDA_SERVICE_ERRORS, STATE_MACHINE_METADATA_KEY } from './generation-state-machine.ts';
+import { LAMBDA_SERVICE_ERRORS } from '../../functions/shared/errors/error-policy.ts';
+import { retryOf, STATE_MACHINE_METADATA_KEY } from './generation-state-machine.ts';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgments.ts';
 
 // Error name thrown by functions/webhooks/deliver-webhook.ts when the receiver did not take it.
@@ -75,14 +76,7 @@ export class WebhookDelivery extends Construct {
       retryOnServiceExceptions: false,
       resultPath: JsonPath.DISCARD,
     });
-    giveUp.addRetry({
-      errors: LAMBDA_SERVICE_ERRORS,
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-      maxDelay: Duration.seconds(30),
-      jitterStrategy: JitterType.FULL,
-    });
+    giveUp.addRetry(retryOf(LAMBDA_SERVICE_ERRORS, 'lambdaService'));
     deliver.addCatch(giveUp, { errors: [Errors.ALL], resultPath: '$.error' });
     const done = new Succeed(this, 'Done');
     giveUp.next(done);

@@ -11,16 +11,17 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { PublicJob } from '../../functions/api/public-job.ts';
 import { ValidationError } from '../../functions/shared/jobs/job-errors.ts';
 import { parseVideoRequest } from '../../functions/shared/jobs/job-request.ts';
+import { isTerminal } from '../../functions/shared/jobs/job-status.ts';
 import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
+import type { PublicJob } from '../../functions/shared/jobs/public-job.ts';
 import {
   providerConfigFromEnv,
   resolveVideoParams,
-  VideoParamsError,
   type VideoParamsInput,
 } from '../../functions/shared/provider/provider-config.ts';
+import { VideoParamsError } from '../../functions/shared/provider/video-params-error.ts';
 import { FlagError, parseFlags } from './cli-flags.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
 import { dataDirHolder, stackRunning } from './data-dir-lock.ts';
@@ -370,7 +371,7 @@ export async function followJob(
   let current = job;
   try {
     // CANCELLED too: a job cancelled from elsewhere (npm run cli -- cancel) ends the wait.
-    while (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(current.status)) {
+    while (!isTerminal(current.status)) {
       options.onProgress(current);
       await sleep(POLL_INTERVAL_MS, options.signal);
       const response = await api(`/videos/${encodeURIComponent(current.id)}`, {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openApiDocument } from '../../functions/api/openapi.ts';
 import type { ClientShareSettings } from '../../functions/shared/admission/client-share.ts';
+import { SETTING_VARIABLES } from '../../functions/shared/config/plain-config.ts';
 import { DROP_FOLDERS } from '../../functions/shared/intake/drop-folder.ts';
 import {
   type ClientRateConfig,
@@ -393,9 +394,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const resolver = localResolver(templates.pipeline, stacks);
     const functions = localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
     const environment = functionEnvironment(functions);
-    const table = required(environment, 'JOBS_TABLE_NAME');
-    const bucket = required(environment, 'VIDEOS_BUCKET_NAME');
-    const stateMachineArn = required(environment, 'STATE_MACHINE_ARN');
+    const table = required(environment, SETTING_VARIABLES.jobsTableName);
+    const bucket = required(environment, SETTING_VARIABLES.videosBucketName);
+    const stateMachineArn = required(environment, SETTING_VARIABLES.stateMachineArn);
     // The functions' own readers of their environment: what the banner shows is what they use.
     const limits: LocalStackLimits = {
       ...limitsConfigFromEnv(environment),
@@ -415,10 +416,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const tokens = await localApiTokens(options.dataDir, options.clients ?? [], clientSettings);
     const { token } = tokens;
     const secrets = new LocalSecrets();
-    secrets.putById(required(environment, 'PROVIDER_SECRET_ID'), providerKeys.secret);
-    secrets.putById(required(environment, 'API_TOKENS_SECRET_ID'), tokens.secret);
+    secrets.putById(required(environment, SETTING_VARIABLES.providerSecretId), providerKeys.secret);
+    secrets.putById(required(environment, SETTING_VARIABLES.apiTokensSecretId), tokens.secret);
     secrets.putById(
-      required(environment, 'WEBHOOK_SECRET_ID'),
+      required(environment, SETTING_VARIABLES.webhookSecretId),
       await localWebhookSigningSecret(options.dataDir),
     );
     const stepFunctions = new LocalStepFunctions();
@@ -452,7 +453,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_EVENTBRIDGE: awsEndpoint.url,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       // Webhook receivers on this machine (http://127.0.0.1:...); never set on AWS.
-      WEBHOOK_ALLOW_LOOPBACK: 'true',
+      [SETTING_VARIABLES.webhookAllowLoopback]: 'true',
     });
 
     // The handlers share one logger in this process; a module imported before the environment

@@ -87,6 +87,8 @@ const statusBadge = () => page.locator('.status-line .status');
 interface VideoElement {
   muted: boolean;
   duration: number;
+  videoWidth: number;
+  videoHeight: number;
   currentTime: number;
   play(): Promise<void>;
   pause(): void;
@@ -140,13 +142,21 @@ describe('web console', () => {
         const check = () => (element.currentTime > 0 ? resolve() : setTimeout(check, 20));
         check();
       });
-      return { duration: element.duration, currentTime: element.currentTime };
+      return {
+        duration: element.duration,
+        currentTime: element.currentTime,
+        size: `${element.videoWidth}x${element.videoHeight}`,
+      };
     });
-    expect(played.duration).toBeGreaterThan(0);
     expect(played.currentTime).toBeGreaterThan(0);
     await page.getByRole('slider', { name: /Preview frames/ }).waitFor(WAIT);
-    const job = await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers });
-    expect(((await job.json()) as { status: string }).status).toBe('COMPLETED');
+    const job = (await (
+      await fetch(`${stack.apiUrl}/videos/${id}`, { headers: stack.headers })
+    ).json()) as { status: string; size: string; seconds: string };
+    expect(job.status).toBe('COMPLETED');
+    // The player shows the video that was asked for: its size, the 8 seconds chosen above.
+    expect(job.seconds).toBe('8');
+    expect(played).toMatchObject({ duration: 8, size: job.size });
     await video.evaluate((node) => {
       const element = node as unknown as VideoElement;
       element.pause();
@@ -271,7 +281,7 @@ describe('web console', () => {
     await page.keyboard.press('Enter');
     expect(await focused()).toBe('main');
 
-    // The simulator's sheet is 4 x 2 frames of the video's 16:9.
+    // The simulator's sheet is 4 x 2 frames at the video's aspect ratio.
     await expect.poll(() => scrubber.getAttribute('aria-valuemax'), WAIT).toBe('8');
     // It looks like a control, not a second still: a label, a track and a thumb, a cursor.
     expect(await page.getByText(/^Hover or drag to scrub/).isVisible()).toBe(true);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStackInfo } from '../../infra/local/local-stack.ts';
 import { cliEnv } from '../support/cli-env.ts';
+import { readMp4 } from '../support/mp4-reader.ts';
 import { leftoverProcesses, processesUsing } from '../support/stack-processes.ts';
 import { sha256 } from './local-stack-client.ts';
 
@@ -234,6 +235,8 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
     // The table's internals stay internal.
     expect(result.stdout).not.toMatch(/gsi1pk|requestHash|"pk"|"sk"/);
     expect(sha256(saved)).toBe(job.video.sha256);
+    // The simulated video is what was asked (the defaults: sora-2, 720x1280, 4 s).
+    expect(readMp4(saved)).toMatchObject({ width: 720, height: 1280, movieSeconds: 4 });
   });
 
   it("npm start reports a failed job in one short line with the job's error code, no JSON or stack", async () => {
@@ -274,6 +277,7 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
     // Ray2 is served by Bedrock only: a completed Ray2 job went through StartAsyncInvoke.
     expect(result.stdout).toMatch(/Video +luma\.ray-v2:0, 1280x720, 5 s, estimated \$7\.50/);
     expect(saved.subarray(4, 8).toString('latin1')).toBe('ftyp');
+    expect(readMp4(saved)).toMatchObject({ width: 1280, height: 720, movieSeconds: 5 });
   });
 
   it('npm run generate ends non-zero with the API message naming a bad --seconds', async () => {

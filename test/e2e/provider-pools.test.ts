@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DeploymentHealthRecord,
-  deploymentHealthKey,
   FAILURES_TO_OPEN,
   stateAt,
 } from '../../functions/shared/admission/deployment-health.ts';
+import { deploymentHealthKey } from '../../functions/shared/limits/limits-table.ts';
 import { providerIdempotencyKey } from '../../functions/tasks/create-provider-job.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import type { RunningSimulator } from '../../infra/local/simulator/simulator.ts';

@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  LAMBDA_SERVICE_ERRORS,
+  RETRY_SHAPES,
+  type RetryShapeName,
+  retriedErrors,
+} from '../../functions/shared/errors/error-policy.ts';
+import {
   MAX_POLLS_PER_EXECUTION,
   MAX_RATE_WAITS,
 } from '../../functions/shared/workflow/workflow-bounds.ts';
-import {
-  DEFAULT_EXECUTION_TIMEOUT,
-  LAMBDA_SERVICE_ERRORS,
-} from '../../infra/constructs/generation-state-machine.ts';
+import { DEFAULT_EXECUTION_TIMEOUT } from '../../infra/constructs/generation-state-machine.ts';
 import { HANDLER_MODULES } from '../../infra/stacks/pipeline-stack.ts';
 import {
   type Asl,
@@ -450,10 +453,31 @@ describe('task invocations', () => {
 });
 
 describe('retries', () => {
+  it.each(TASKS)('%s retries exactly as the error catalogue says, in its shapes', (name) => {
+    const expected = (Object.keys(RETRY_SHAPES) as RetryShapeName[]).flatMap((shape) => {
+      const errors = retriedErrors(name, shape);
+      const { intervalSeconds, maxAttempts, backoffRate, maxDelaySeconds } = RETRY_SHAPES[shape];
+      return errors.length === 0
+        ? []
+        : [
+            {
+              ErrorEquals: errors,
+              IntervalSeconds: intervalSeconds,
+              MaxAttempts: maxAttempts,
+              BackoffRate: backoffRate,
+              MaxDelaySeconds: maxDelaySeconds,
+              JitterStrategy: 'FULL',
+            },
+          ];
+    });
+
+    expect(retriersOf(name)).toEqual(expected);
+  });
+
   it.each(TASKS)('%s retries the Lambda service errors', (name) => {
     const errors = retriersOf(name).flatMap((retrier) => retrier.ErrorEquals);
 
-    expect(errors).toEqual(expect.arrayContaining(LAMBDA_SERVICE_ERRORS));
+    expect(errors).toEqual(expect.arrayContaining([...LAMBDA_SERVICE_ERRORS]));
     expect(LAMBDA_SERVICE_ERRORS).toEqual([
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',

@@ -23,7 +23,7 @@ import {
   VideoStorage,
 } from '../../functions/shared/storage/video-storage.ts';
 import { createDownloadVideoHandler } from '../../functions/tasks/download-video.ts';
-import { loadMedia, planContent } from '../../infra/local/simulator/content.ts';
+import { planContent } from '../../infra/local/simulator/content.ts';
 import { type RunningSimulator, startSimulator } from '../../infra/local/simulator/simulator.ts';
 import { InMemoryJobStore } from '../support/in-memory-job-store.ts';
 import { inMemoryTaskLimits } from '../support/in-memory-limits.ts';
@@ -131,10 +131,10 @@ async function sha256OfObject(key: string): Promise<{ sha256: string; bytes: num
   return { sha256: hash.digest('hex'), bytes };
 }
 
-/** What the simulator serves for a padded video, hashed the same way without a download. */
-async function servedSha256(size: number): Promise<string> {
+/** What the simulator serves for aJob()'s video padded to `size`, hashed without a download. */
+function servedSha256(size: number): string {
   const hash = createHash('sha256');
-  for (const chunk of planContent(await loadMedia(), 'video', size).chunks()) hash.update(chunk);
+  for (const chunk of planContent(aJob(), 'video', size).chunks()) hash.update(chunk);
   return hash.digest('hex');
 }
 
@@ -180,7 +180,7 @@ describe('download-video with the simulator and s3rver', { timeout: 120_000 }, (
     const small = await peakRssGrowth(() => handler()({ jobId: smallJob.jobId }));
     sim.configure({ contentSizeBytes: VIDEO_BYTES });
     const job = await finishedJob();
-    const expectedSha = await servedSha256(VIDEO_BYTES);
+    const expectedSha = servedSha256(VIDEO_BYTES);
 
     const { result, growth } = await peakRssGrowth(() => handler()({ jobId: job.jobId }));
 
@@ -283,7 +283,7 @@ describe('download-video with the simulator and s3rver', { timeout: 120_000 }, (
     const result = await attempt(new VideoStorage({ s3, bucket }));
 
     expect(await sha256OfObject(result.key)).toEqual({
-      sha256: await servedSha256(3 * DEFAULT_PART_SIZE_BYTES + MiB),
+      sha256: servedSha256(3 * DEFAULT_PART_SIZE_BYTES + MiB),
       bytes: 3 * DEFAULT_PART_SIZE_BYTES + MiB,
     });
     expect((await store.get(job.jobId))?.status).toBe('COMPLETED');

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PublicJob } from '../../functions/api/public-job.ts';
+import type { PublicJob } from '../../functions/shared/jobs/public-job.ts';
 import { downloadVideo, prepareOutDir } from '../../infra/local/generate.ts';
 import type { LocalStackInfo } from '../../infra/local/local-stack.ts';
 

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseProviderConfig } from '../../functions/shared/provider/provider-config.ts';
 import { VideoProvider } from '../../functions/shared/provider/video-provider.ts';
+import { simulatedContent } from '../../infra/local/simulator/content.ts';
 import { type RunningSimulator, startSimulator } from '../../infra/local/simulator/simulator.ts';
 
 // A large download must flow through in chunks: memory stays flat whatever the video size.
@@ -50,9 +50,7 @@ describe('VideoProvider.downloadContent streaming', () => {
       async () => expect((await provider.retrieve(video.id)).status).toBe('completed'),
       { timeout: 10_000, interval: 20 },
     );
-    const sample = await readFile(
-      new URL('../../infra/local/simulator/media/sample.mp4', import.meta.url),
-    );
+    const sample = simulatedContent('video', '720x1280', '4');
     const wholeBodyReads = (['arrayBuffer', 'blob', 'bytes', 'text'] as const).map((method) =>
       vi.spyOn(Response.prototype, method),
     );

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseProviderConfig } from '../../functions/shared/provider/provider-config.ts';
 import { ProviderNotFoundError } from '../../functions/shared/provider/provider-errors.ts';
 import type { ProviderVideo } from '../../functions/shared/provider/provider-video.ts';
 import { VideoProvider } from '../../functions/shared/provider/video-provider.ts';
+import { simulatedContent, type Variant } from '../../infra/local/simulator/content.ts';
 import { type RunningSimulator, startSimulator } from '../../infra/local/simulator/simulator.ts';
 
 // The provider client against the real simulator: the happy paths of every call.
@@ -50,11 +50,9 @@ async function digest(stream: Readable): Promise<{ sha256: string; bytes: number
   return { sha256: hash.digest('hex'), bytes };
 }
 
-/** What downloading a fixture must yield: its type, announced length, bytes and hash. */
-async function expectedContent(name: string, contentType: string) {
-  const data = await readFile(
-    new URL(`../../infra/local/simulator/media/${name}`, import.meta.url),
-  );
+/** What downloading a variant of a 1280x720 4 s video must yield: type, length, bytes, hash. */
+function expectedContent(variant: Variant, contentType: string) {
+  const data = simulatedContent(variant, '1280x720', '4');
   return {
     contentType,
     length: data.length,
@@ -95,9 +93,9 @@ describe('VideoProvider against the simulator', () => {
     const sent = simulator.stats.videos.find((video) => video.id === created.id);
     expect(sent?.idempotencyKey).toBe('job-flow-1');
     expect(downloads).toEqual({
-      video: await expectedContent('sample.mp4', 'video/mp4'),
-      thumbnail: await expectedContent('thumbnail.webp', 'image/webp'),
-      spritesheet: await expectedContent('spritesheet.jpg', 'image/jpeg'),
+      video: expectedContent('video', 'video/mp4'),
+      thumbnail: expectedContent('thumbnail', 'image/webp'),
+      spritesheet: expectedContent('spritesheet', 'image/jpeg'),
     });
   });
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import {
   BedrockRuntimeClient,
   GetAsyncInvokeCommand,
@@ -14,6 +13,7 @@ import {
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningS3Local, startS3Local } from '../../infra/local/s3-local.ts';
+import { simulatedContent } from '../../infra/local/simulator/content.ts';
 import { type RunningSimulator, startSimulator } from '../../infra/local/simulator/simulator.ts';
 
 const BUCKET = 'bedrock-outputs';
@@ -97,12 +97,11 @@ describe('the simulator as Bedrock Runtime (official @aws-sdk/client-bedrock-run
       new GetObjectCommand({ Bucket: BUCKET, Key: `bedrock-output/job-1/${id}/output.mp4` }),
     );
     const bytes = Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array()));
-    const fixture = await readFile(
-      new URL('../../infra/local/simulator/media/sample.mp4', import.meta.url),
-    );
+    // 720p at 16:9 for 5 s: the test pattern at Ray2's frame size and duration.
+    const expected = simulatedContent('video', '1280x720', '5');
     expect(bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(
-      createHash('sha256').update(fixture).digest('hex'),
+      createHash('sha256').update(expected).digest('hex'),
     );
   });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { simulatedContent } from '../../infra/local/simulator/content.ts';
 import {
   type RunningSimulator,
   type SimulatorOptions,
@@ -10,8 +10,8 @@ import {
 
 const apiKey = 'sk-test';
 const start = Date.parse('2026-03-01T12:00:00Z');
-const fixtureVideo = () =>
-  readFile(new URL('../../infra/local/simulator/media/sample.mp4', import.meta.url));
+// The default request: sora-2, 720x1280, 4 s.
+const defaultVideo = () => simulatedContent('video', '720x1280', '4');
 
 const running: RunningSimulator[] = [];
 afterEach(async () => {
@@ -313,7 +313,7 @@ describe('simulator knobs: content delivery', () => {
   it('pads the MP4 to contentSizeBytes with one trailing free box, streamed', async () => {
     const size = 20 * 1024 * 1024;
     const { client, video } = await completedVideo({ contentSizeBytes: size });
-    const fixture = await fixtureVideo();
+    const fixture = defaultVideo();
     const expected = createHash('sha256').update(fixture);
     const freeHeader = Buffer.alloc(8);
     freeHeader.writeUInt32BE(size - fixture.length);
@@ -330,7 +330,7 @@ describe('simulator knobs: content delivery', () => {
     const response = await client.videos.downloadContent(video.id);
     const result = await drain(response, (chunk) => {
       actual.update(chunk);
-      if (headBytes < 64 * 1024) {
+      if (headBytes < fixture.length + 16) {
         head.push(Buffer.from(chunk));
         headBytes += chunk.length;
       }
@@ -350,7 +350,7 @@ describe('simulator knobs: content delivery', () => {
     const response = await client.videos.downloadContent(video.id);
     const result = await drain(response);
 
-    expect(Number(response.headers.get('content-length'))).toBe((await fixtureVideo()).length);
+    expect(Number(response.headers.get('content-length'))).toBe(defaultVideo().length);
     expect(result.bytes).toBe(1000);
     expect(result.error).toBeInstanceOf(Error);
   });

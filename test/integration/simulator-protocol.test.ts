@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import OpenAI, { toFile } from 'openai';
 import type { Video } from 'openai/resources/videos';
 import { afterEach, describe, expect, it } from 'vitest';
+import { simulatedContent } from '../../infra/local/simulator/content.ts';
 import {
   type RunningSimulator,
   type SimulatorOptions,
@@ -9,8 +9,8 @@ import {
 } from '../../infra/local/simulator/simulator.ts';
 
 const apiKey = 'sk-test';
-const media = (file: string) =>
-  readFile(new URL(`../../infra/local/simulator/media/${file}`, import.meta.url));
+// A JPEG to upload as a reference image: the spritesheet the simulator makes for a 4 s portrait video.
+const referenceJpeg = () => simulatedContent('spritesheet', '720x1280', '4');
 
 let sim: RunningSimulator | undefined;
 afterEach(async () => {
@@ -54,7 +54,7 @@ async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean)
 describe('simulator: create', () => {
   it('accepts the SDK multipart create with an uploaded image reference', async () => {
     const { client, sim } = await setup();
-    const image = await toFile(await media('spritesheet.jpg'), 'ref.jpg', { type: 'image/jpeg' });
+    const image = await toFile(referenceJpeg(), 'ref.jpg', { type: 'image/jpeg' });
 
     const video = await client.videos.create({
       prompt: 'A lighthouse at dusk',
@@ -82,7 +82,7 @@ describe('simulator: create', () => {
     expect(sim.stats.videos[0]?.inputReference).toMatchObject({
       kind: 'file',
       contentType: 'image/jpeg',
-      bytes: (await media('spritesheet.jpg')).length,
+      bytes: referenceJpeg().length,
     });
   });
 
@@ -402,10 +402,10 @@ describe('simulator: content', () => {
     expect(response.headers.get('content-type')).toBe('video/mp4');
     expect(Number(response.headers.get('content-length'))).toBe(bytes.length);
     expect(bytes.toString('latin1', 4, 8)).toBe('ftyp');
-    expect(bytes).toEqual(await media('sample.mp4'));
+    expect(bytes).toEqual(simulatedContent('video', video.size, video.seconds));
   });
 
-  it('serves a WebP thumbnail', async () => {
+  it('serves a WebP thumbnail of the first frame at a quarter of the video size', async () => {
     const { client, video } = await completedVideo();
 
     const response = await client.videos.downloadContent(video.id, { variant: 'thumbnail' });
@@ -414,10 +414,13 @@ describe('simulator: content', () => {
     expect(response.headers.get('content-type')).toBe('image/webp');
     expect(Number(response.headers.get('content-length'))).toBe(bytes.length);
     expect(bytes.toString('latin1', 0, 4)).toBe('RIFF');
-    expect(bytes.toString('latin1', 8, 12)).toBe('WEBP');
+    expect(bytes.toString('latin1', 8, 16)).toBe('WEBPVP8L');
+    // VP8L: a 0x2f signature, then width - 1 and height - 1 in 14 bits each, low bits first.
+    const header = bytes.readUInt32LE(21);
+    expect([(header & 0x3fff) + 1, ((header >>> 14) & 0x3fff) + 1]).toEqual([180, 320]);
   });
 
-  it('serves a JPEG spritesheet', async () => {
+  it('serves a JPEG spritesheet of 4 x 2 frames at the video aspect ratio', async () => {
     const { client, video } = await completedVideo();
 
     const response = await client.videos.downloadContent(video.id, { variant: 'spritesheet' });
@@ -426,6 +429,9 @@ describe('simulator: content', () => {
     expect(response.headers.get('content-type')).toBe('image/jpeg');
     expect(Number(response.headers.get('content-length'))).toBe(bytes.length);
     expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+    // The baseline frame header (SOF0) gives the height, then the width: 4 x 90 by 2 x 160.
+    const sof = bytes.indexOf(Buffer.from([0xff, 0xc0]));
+    expect([bytes.readUInt16BE(sof + 7), bytes.readUInt16BE(sof + 5)]).toEqual([360, 320]);
   });
 
   it('answers a 4xx error envelope for the content of a video still rendering', async () => {

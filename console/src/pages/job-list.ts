@@ -1,3 +1,4 @@
+import { JOB_STATUSES } from '../../../functions/shared/jobs/job-status.ts';
 import type { JobPage, PublicJob } from '../api-client.ts';
 import { type AppContext, pageTitle } from '../app-context.ts';
 import { confirmBefore } from '../confirm.ts';
@@ -9,7 +10,6 @@ import { readJobPage } from '../job-pages.ts';
 /** How often the list is read again while a job on it is waiting or running. */
 export const LIVE_INTERVAL_MS = 2000;
 const PAGE_SIZE = 20;
-const STATUSES = ['QUEUED', 'IN_PROGRESS', 'COMPLETED', 'FAILED', 'CANCELLED'];
 
 // Cursors of the pages before the current one, for "Previous page".
 let previousCursors: string[] = [];
@@ -267,7 +267,9 @@ function filterForm(context: AppContext, status: string, batch: string): HTMLFor
     'select',
     { id: 'filter-status', name: 'status' },
     h('option', { value: '' }, 'Any status'),
-    STATUSES.map((value) => h('option', { value, selected: value === status }, statusLabel(value))),
+    JOB_STATUSES.map((value) =>
+      h('option', { value, selected: value === status }, statusLabel(value)),
+    ),
   );
   const batchInput = h('input', {
     id: 'filter-batch',

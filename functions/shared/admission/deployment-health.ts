@@ -21,7 +21,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { conditionFailure } from '../aws/dynamodb-refusals.ts';
-import { PARTITION_KEY, SORT_KEY } from '../jobs/jobs-table.ts';
+import { DEPLOYMENT_HEALTH, deploymentHealthKey } from '../limits/limits-table.ts';
 
 /** Consecutive definite refusals that open a deployment. */
 export const FAILURES_TO_OPEN = 3;
@@ -50,12 +50,6 @@ export interface DeploymentHealth {
    */
   takeProbe(id: string, now: Date): Promise<boolean>;
 }
-
-/** The breaker's item in the jobs table: apart from the jobs, in no index. */
-export const deploymentHealthKey = (id: string) => ({
-  [PARTITION_KEY]: `DEPLOYMENT#${id}`,
-  [SORT_KEY]: 'HEALTH',
-});
 
 /** The breaker as stored; `half_open` is never stored, it is `open` past `openUntil`. */
 export interface DeploymentHealthRecord {
@@ -94,12 +88,12 @@ export function shortReason(reason: string): string {
 
 /** Attribute names of the breaker's item. */
 const NAMES = {
-  '#failures': 'failures',
-  '#state': 'state',
-  '#openedAt': 'openedAt',
-  '#openUntil': 'openUntil',
-  '#probe': 'probeTakenAt',
-  '#reason': 'lastReason',
+  '#failures': DEPLOYMENT_HEALTH.failures,
+  '#state': DEPLOYMENT_HEALTH.state,
+  '#openedAt': DEPLOYMENT_HEALTH.openedAt,
+  '#openUntil': DEPLOYMENT_HEALTH.openUntil,
+  '#probe': DEPLOYMENT_HEALTH.probeTakenAt,
+  '#reason': DEPLOYMENT_HEALTH.lastReason,
 } as const;
 type Name = keyof typeof NAMES;
 

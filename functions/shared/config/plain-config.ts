@@ -44,7 +44,10 @@ export interface PlainConfig {
 /** Where Bedrock writes the videos it renders, and the region it is called in (default: AWS_REGION). */
 export type BedrockSettings = { bucket: string; region: string | undefined };
 
-/** The environment variable behind each required plain setting. */
+/**
+ * The environment variable behind each plain setting, by the setting's name (bedrock reads two).
+ * CDK (infra/constructs/pipeline-function.ts) and the local stack set them by these names.
+ */
 export const SETTING_VARIABLES = {
   jobsTableName: 'JOBS_TABLE_NAME',
   videosBucketName: 'VIDEOS_BUCKET_NAME',
@@ -53,7 +56,11 @@ export const SETTING_VARIABLES = {
   apiTokensSecretId: 'API_TOKENS_SECRET_ID',
   webhookStateMachineArn: 'WEBHOOK_STATE_MACHINE_ARN',
   webhookSecretId: 'WEBHOOK_SECRET_ID',
-} as const satisfies Partial<Record<keyof PlainConfig, string>>;
+  jobEventsBusName: 'JOB_EVENTS_BUS_NAME',
+  webhookAllowLoopback: 'WEBHOOK_ALLOW_LOOPBACK',
+  bedrockOutputBucket: 'BEDROCK_OUTPUT_BUCKET',
+  bedrockRegion: 'BEDROCK_REGION',
+} as const;
 
 /** How each setting of a configuration is read; a missing variable throws MissingVariableError. */
 export type SettingReaders<Config> = { [K in keyof Config]: (env: Env) => Config[K] };
@@ -66,18 +73,20 @@ export const plainReaders: SettingReaders<PlainConfig> = {
   apiTokensSecretId: variable(SETTING_VARIABLES.apiTokensSecretId),
   webhookStateMachineArn: variable(SETTING_VARIABLES.webhookStateMachineArn),
   webhookSecretId: variable(SETTING_VARIABLES.webhookSecretId),
-  jobEventsBusName: (env) => env.JOB_EVENTS_BUS_NAME?.trim() || undefined,
+  jobEventsBusName: (env) => env[SETTING_VARIABLES.jobEventsBusName]?.trim() || undefined,
   webhookDelivery: (env) => env[SETTING_VARIABLES.webhookStateMachineArn]?.trim() || undefined,
   webhookPolicy: (env) => {
-    const value = env.WEBHOOK_ALLOW_LOOPBACK?.trim();
+    const value = env[SETTING_VARIABLES.webhookAllowLoopback]?.trim();
     if (value === undefined || value === '' || value === 'false') return { allowLoopback: false };
     if (value === 'true') return { allowLoopback: true };
-    throw new Error(`WEBHOOK_ALLOW_LOOPBACK must be true or false, not ${JSON.stringify(value)}`);
+    throw new Error(
+      `${SETTING_VARIABLES.webhookAllowLoopback} must be true or false, not ${JSON.stringify(value)}`,
+    );
   },
   bedrock: (env) => {
-    const bucket = env.BEDROCK_OUTPUT_BUCKET?.trim();
+    const bucket = env[SETTING_VARIABLES.bedrockOutputBucket]?.trim();
     if (!bucket) return undefined;
-    return { bucket, region: env.BEDROCK_REGION?.trim() || undefined };
+    return { bucket, region: env[SETTING_VARIABLES.bedrockRegion]?.trim() || undefined };
   },
 };
 

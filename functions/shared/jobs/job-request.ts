@@ -168,15 +168,25 @@ export type VideoRequest = z.output<typeof videoRequestSchema>;
 export function parseVideoRequest(input: unknown): VideoRequest {
   const result = videoRequestSchema.safeParse(input);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (issue === undefined) throw new ValidationError('body', 'request is invalid');
+  throw validationErrorOf(result.error);
+}
+
+/**
+ * The ValidationError of a failed parse, naming its first bad field: a key the schema does not
+ * know, the path of a bad value, or `root` when the input itself is not an object (a request
+ * body; the API's path, query and header objects are built by the handler and always are).
+ */
+export function validationErrorOf(error: z.core.$ZodError, root = 'body'): ValidationError {
+  const issue = error.issues[0];
+  if (issue === undefined)
+    return new ValidationError(root, `${root}: is invalid`, { cause: error });
   if (issue.code === 'unrecognized_keys') {
-    const field = issue.keys[0] ?? 'body';
-    throw new ValidationError(field, `${field}: is not a known field`, { cause: result.error });
+    const field = issue.keys[0] ?? root;
+    return new ValidationError(field, `${field}: is not a known field`, { cause: error });
   }
   if (issue.path.length === 0) {
-    throw new ValidationError('body', 'body: must be a JSON object', { cause: result.error });
+    return new ValidationError(root, `${root}: must be a JSON object`, { cause: error });
   }
   const field = issue.path.map(String).join('.');
-  throw new ValidationError(field, `${field}: ${issue.message}`, { cause: result.error });
+  return new ValidationError(field, `${field}: ${issue.message}`, { cause: error });
 }

@@ -29,8 +29,12 @@ export const ACTIVE_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter(
   (status) => JOB_TRANSITIONS[status].length > 0,
 );
 
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
+/**
+ * Whether a job in `status` never changes again. Any string: the console and the CLI read the
+ * status off the wire (an unknown one is not terminal).
+ */
+export function isTerminal(status: string): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
 /** Whether a job in `from` may be written as `to`. */

@@ -7,8 +7,8 @@ import {
   modelProvider,
   type ProviderSettings,
   resolveVideoParams,
-  VideoParamsError,
 } from '../provider/provider-config.ts';
+import { VideoParamsError } from '../provider/video-params-error.ts';
 import { clientUploadsPrefix, mayUseUpload } from '../storage/upload-keys.ts';
 import { DEFAULT_WEBHOOK_EVENTS, type WebhookRequest } from '../webhooks/webhook-events.ts';
 import { validateWebhookUrl, type WebhookTargetPolicy } from '../webhooks/webhook-target.ts';

@@ -10,7 +10,7 @@ import type {
   SlotHolder,
   SlotPoolState,
 } from './limits.ts';
-import { concurrencyKey } from './limits-table.ts';
+import { concurrencyKey, SLOT_POOL } from './limits-table.ts';
 
 export interface DynamoConcurrencySemaphoreOptions {
   client: DynamoDBDocumentClient;
@@ -22,19 +22,6 @@ export interface DynamoConcurrencySemaphoreOptions {
    */
   now?: () => Date;
 }
-
-/** The slot pool item's attributes (limits-table.ts). */
-const HOLDERS = 'holders';
-const WAITING = 'waitingClients';
-/** Per-client attributes are named `<prefix><client>`; client names hold no `#`. */
-const CLIENT_HOLDERS = 'holders#';
-const CLIENT_WEIGHT = 'weight#';
-const CLIENT_CAP = 'cap#';
-const CLIENT_SERVED = 'served#';
-const CLIENT_MARKED = 'marked#';
-const CLIENT_CLOCK = 'vclock#';
-/** Per-deployment holders: `holders@<deployment>` (deployment ids hold no `@`). */
-const DEPLOYMENT_HOLDERS = 'holders@';
 
 /**
  * The slot pool as one item: `holders` (string set) names every job holding a slot and
@@ -89,11 +76,11 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
             capped ? ' AND (attribute_not_exists(#mine) OR size(#mine) < :cap)' : ''
           }${deploymentCapped ? ' AND (attribute_not_exists(#there) OR size(#there) < :deploymentCap)' : ''}`,
           ExpressionAttributeNames: {
-            '#holders': HOLDERS,
-            '#mine': CLIENT_HOLDERS + owner.client,
-            '#served': CLIENT_SERVED + owner.client,
-            '#clock': CLIENT_CLOCK + owner.client,
-            ...(deployment ? { '#there': DEPLOYMENT_HOLDERS + deployment.id } : {}),
+            '#holders': SLOT_POOL.holders,
+            '#mine': SLOT_POOL.clientHolders + owner.client,
+            '#served': SLOT_POOL.clientServed + owner.client,
+            '#clock': SLOT_POOL.clientClock + owner.client,
+            ...(deployment ? { '#there': SLOT_POOL.deploymentHolders + deployment.id } : {}),
           },
           ExpressionAttributeValues: {
             ':tick': tick,
@@ -114,10 +101,10 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
       // Refused because it holds one already (a retried acquire): it keeps that one, if it is on
       // the deployment asked for. One on another deployment (a concurrent hand-off took it) is
       // not this one: answering true would run the job here, uncounted here.
-      const holders = refusal.item?.[HOLDERS];
+      const holders = refusal.item?.[SLOT_POOL.holders];
       if (!(holders instanceof Set && holders.has(jobId))) return false;
       if (deployment === undefined) return true;
-      const there = refusal.item?.[DEPLOYMENT_HOLDERS + deployment.id];
+      const there = refusal.item?.[SLOT_POOL.deploymentHolders + deployment.id];
       return there instanceof Set && there.has(jobId);
     }
   }
@@ -137,9 +124,9 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
           UpdateExpression: `DELETE #holders :holder, #mine :holder${deployment ? ', #there :holder' : ''}`,
           ConditionExpression: 'contains(#holders, :jobId)',
           ExpressionAttributeNames: {
-            '#holders': HOLDERS,
-            '#mine': CLIENT_HOLDERS + client,
-            ...(deployment ? { '#there': DEPLOYMENT_HOLDERS + deployment } : {}),
+            '#holders': SLOT_POOL.holders,
+            '#mine': SLOT_POOL.clientHolders + client,
+            ...(deployment ? { '#there': SLOT_POOL.deploymentHolders + deployment } : {}),
           },
           ExpressionAttributeValues: { ':holder': new Set([jobId]), ':jobId': jobId },
         }),
@@ -160,16 +147,16 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
     const clientOf = new Map<string, string>();
     const deploymentOf = new Map<string, string>();
     for (const [name, value] of Object.entries(item)) {
-      if (name.startsWith(CLIENT_HOLDERS)) {
+      if (name.startsWith(SLOT_POOL.clientHolders)) {
         for (const jobId of stringsOf(value))
-          clientOf.set(jobId, name.slice(CLIENT_HOLDERS.length));
-      } else if (name.startsWith(DEPLOYMENT_HOLDERS)) {
+          clientOf.set(jobId, name.slice(SLOT_POOL.clientHolders.length));
+      } else if (name.startsWith(SLOT_POOL.deploymentHolders)) {
         for (const jobId of stringsOf(value)) {
-          deploymentOf.set(jobId, name.slice(DEPLOYMENT_HOLDERS.length));
+          deploymentOf.set(jobId, name.slice(SLOT_POOL.deploymentHolders.length));
         }
       }
     }
-    return stringsOf(item[HOLDERS])
+    return stringsOf(item[SLOT_POOL.holders])
       .sort()
       .map((jobId) => {
         const deployment = deploymentOf.get(jobId);
@@ -190,24 +177,31 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
       return clients[client];
     };
     for (const [name, value] of Object.entries(item)) {
-      if (name.startsWith(DEPLOYMENT_HOLDERS)) {
-        deployments[name.slice(DEPLOYMENT_HOLDERS.length)] = { holders: stringsOf(value).sort() };
-      } else if (name.startsWith(CLIENT_HOLDERS)) {
-        const slots = entry(name.slice(CLIENT_HOLDERS.length));
+      if (name.startsWith(SLOT_POOL.deploymentHolders)) {
+        deployments[name.slice(SLOT_POOL.deploymentHolders.length)] = {
+          holders: stringsOf(value).sort(),
+        };
+      } else if (name.startsWith(SLOT_POOL.clientHolders)) {
+        const slots = entry(name.slice(SLOT_POOL.clientHolders.length));
         slots.holders = stringsOf(value).sort();
         slots.running = slots.holders.length;
-      } else if (name.startsWith(CLIENT_WEIGHT) && typeof value === 'number') {
-        entry(name.slice(CLIENT_WEIGHT.length)).weight = value;
-      } else if (name.startsWith(CLIENT_CAP) && typeof value === 'number') {
-        entry(name.slice(CLIENT_CAP.length)).maxConcurrent = value;
-      } else if (name.startsWith(CLIENT_CLOCK) && typeof value === 'number') {
-        entry(name.slice(CLIENT_CLOCK.length)).virtualClock = value;
-      } else if (name.startsWith(CLIENT_SERVED) && typeof value === 'string') {
-        entry(name.slice(CLIENT_SERVED.length)).lastServedAt = value;
+      } else if (name.startsWith(SLOT_POOL.clientWeight) && typeof value === 'number') {
+        entry(name.slice(SLOT_POOL.clientWeight.length)).weight = value;
+      } else if (name.startsWith(SLOT_POOL.clientCap) && typeof value === 'number') {
+        entry(name.slice(SLOT_POOL.clientCap.length)).maxConcurrent = value;
+      } else if (name.startsWith(SLOT_POOL.clientClock) && typeof value === 'number') {
+        entry(name.slice(SLOT_POOL.clientClock.length)).virtualClock = value;
+      } else if (name.startsWith(SLOT_POOL.clientServed) && typeof value === 'string') {
+        entry(name.slice(SLOT_POOL.clientServed.length)).lastServedAt = value;
       }
     }
-    for (const client of stringsOf(item[WAITING])) entry(client).waiting = true;
-    return { limit: this.limit, inUse: stringsOf(item[HOLDERS]).length, clients, deployments };
+    for (const client of stringsOf(item[SLOT_POOL.waitingClients])) entry(client).waiting = true;
+    return {
+      limit: this.limit,
+      inUse: stringsOf(item[SLOT_POOL.holders]).length,
+      clients,
+      deployments,
+    };
   }
 
   async markWaiting(
@@ -223,10 +217,10 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
         Key: concurrencyKey(),
         UpdateExpression: `ADD #waiting :client SET #weight = :weight, #marked = :now${capped ? ', #cap = :cap' : ' REMOVE #cap'}`,
         ExpressionAttributeNames: {
-          '#waiting': WAITING,
-          '#weight': CLIENT_WEIGHT + client,
-          '#cap': CLIENT_CAP + client,
-          '#marked': CLIENT_MARKED + client,
+          '#waiting': SLOT_POOL.waitingClients,
+          '#weight': SLOT_POOL.clientWeight + client,
+          '#cap': SLOT_POOL.clientCap + client,
+          '#marked': SLOT_POOL.clientMarked + client,
         },
         ExpressionAttributeValues: {
           ':client': new Set([client]),
@@ -247,7 +241,7 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
           Key: concurrencyKey(),
           UpdateExpression: 'SET #clock = :to',
           ConditionExpression: 'attribute_not_exists(#clock) OR #clock < :to',
-          ExpressionAttributeNames: { '#clock': CLIENT_CLOCK + client },
+          ExpressionAttributeNames: { '#clock': SLOT_POOL.clientClock + client },
           ExpressionAttributeValues: { ':to': to },
         }),
       );
@@ -265,7 +259,10 @@ export class DynamoConcurrencySemaphore implements ConcurrencySemaphore {
           Key: concurrencyKey(),
           UpdateExpression: 'DELETE #waiting :client',
           ConditionExpression: 'attribute_not_exists(#marked) OR #marked < :markedBefore',
-          ExpressionAttributeNames: { '#waiting': WAITING, '#marked': CLIENT_MARKED + client },
+          ExpressionAttributeNames: {
+            '#waiting': SLOT_POOL.waitingClients,
+            '#marked': SLOT_POOL.clientMarked + client,
+          },
           ExpressionAttributeValues: {
             ':client': new Set([client]),
             ':markedBefore': markedBefore,

@@ -39,9 +39,7 @@ export class DynamoRequestRateLimiter implements RequestRateLimiter {
     return countInWindow(
       this.#client,
       this.#tableName,
-      requestRateKey(
-        this.#deployment === undefined ? utcMinute(now) : `${utcMinute(now)}@${this.#deployment}`,
-      ),
+      requestRateKey(utcMinute(now), this.#deployment),
       this.#limit,
       minuteEnd,
     );

@@ -16,9 +16,11 @@ import type {
   SpendingBudget,
 } from './limits.ts';
 import {
+  BUDGET_TOTALS,
   budgetClientDayKey,
   budgetDayKey,
   budgetJobKey,
+  CLIENT_BUDGET_LIMIT,
   EXPIRES_AT,
   fromMicroUsd,
   toMicroUsd,
@@ -64,18 +66,15 @@ const OLD_ITEM_ON_REFUSAL = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } a
 
 /** Day item attributes, by the expression names used for them. */
 const DAY_ATTRIBUTES = {
-  '#committed': 'committedMicroUsd',
-  '#reserved': 'reservedMicroUsd',
-  '#spent': 'spentMicroUsd',
-  '#started': 'startedJobs',
-  '#completed': 'completedJobs',
-  '#orphaned': 'orphanedMicroUsd',
-  '#orphanedJobs': 'orphanedJobs',
+  '#committed': BUDGET_TOTALS.committed,
+  '#reserved': BUDGET_TOTALS.reserved,
+  '#spent': BUDGET_TOTALS.spent,
+  '#started': BUDGET_TOTALS.started,
+  '#completed': BUDGET_TOTALS.completed,
+  '#orphaned': BUDGET_TOTALS.orphaned,
+  '#orphanedJobs': BUDGET_TOTALS.orphanedJobs,
 } as const;
 type DayAttribute = keyof typeof DAY_ATTRIBUTES;
-
-/** The client's own limit on its part of a day, as its latest reservation ran under it. */
-const CLIENT_LIMIT = 'limitMicroUsd';
 
 // Per-job records keep answering "counted already?" long after any retry could come.
 const JOB_RECORD_TTL_SECONDS = 90 * 24 * 3600;
@@ -305,7 +304,7 @@ export class DynamoSpendingBudget implements SpendingBudget {
       const value: unknown = item[name];
       return typeof value === 'number' ? value : undefined;
     };
-    const limit = number(CLIENT_LIMIT);
+    const limit = number(CLIENT_BUDGET_LIMIT);
     return {
       day,
       client,
@@ -386,7 +385,7 @@ export class DynamoSpendingBudget implements SpendingBudget {
   ): TransactItem {
     const update = addTotals(this.#tableName, budgetClientDayKey(day, client), amounts, admitting);
     if (admitting !== undefined) {
-      update.ExpressionAttributeNames['#limit'] = CLIENT_LIMIT;
+      update.ExpressionAttributeNames['#limit'] = CLIENT_BUDGET_LIMIT;
       if (admitting.limitMicroUsd === null) {
         update.UpdateExpression += ' REMOVE #limit';
       } else {

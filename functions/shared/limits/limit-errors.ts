@@ -1,6 +1,6 @@
 /**
- * Errors of the shared limits. Names are part of the state machine's contract (Retry/Catch in
- * infra/constructs/generation-state-machine.ts) and of the failure codes record-failure writes.
+ * Errors of the shared limits. What each name means (retried, resumed, its failure code) is in
+ * the error catalogue, functions/shared/errors/error-policy.ts, keyed by name.
  */
 
 /** This minute's provider request allowance is spent; retried by the state machine. */

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { EXPIRES_AT } from './limits-table.ts';
+import { EXPIRES_AT, WINDOW_COUNT } from './limits-table.ts';
 
 // A window's counter is worthless once the window is over; an hour leaves it for inspection.
 const COUNTER_TTL_SECONDS = 3600;
@@ -26,7 +26,7 @@ export async function countInWindow(
         Key: key,
         UpdateExpression: 'ADD #count :one SET #expiresAt = :expiresAt',
         ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-        ExpressionAttributeNames: { '#count': 'count', '#expiresAt': EXPIRES_AT },
+        ExpressionAttributeNames: { '#count': WINDOW_COUNT, '#expiresAt': EXPIRES_AT },
         ExpressionAttributeValues: {
           ':one': 1,
           ':limit': limit,

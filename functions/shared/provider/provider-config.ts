@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import '../schema-messages.ts';
 import { RAY2_MODEL_ID, RAY2_SECONDS, RAY2_SIZES, ray2ModelInput } from './bedrock/ray2-request.ts';
+import { VideoParamsError } from './video-params-error.ts';
 
 /**
  * Provider configuration: where the /v1/videos endpoint lives, how to authenticate, and which
@@ -358,19 +359,6 @@ export class ProviderConfigError extends Error {
     super(message, options);
     this.field = field;
     this.problems = options?.problems ?? [message];
-  }
-}
-
-export type VideoParamField = 'model' | 'size' | 'seconds' | 'prompt';
-
-/** Raised when a request's model, size or seconds is not in the catalogue, or its model refuses it. */
-export class VideoParamsError extends Error {
-  override readonly name = 'VideoParamsError';
-  readonly field: VideoParamField;
-
-  constructor(field: VideoParamField, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.field = field;
   }
 }
 

@@ -2,8 +2,9 @@
 import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai/error';
 
 /**
- * The provider errors the workflow acts on. Their `name`s are matched by the state machine's
- * Retry/Catch rules: renaming one is a breaking change to the state machine.
+ * The provider errors the workflow acts on. What each `name` means (retried, resumed, recorded,
+ * alarmed) is in the error catalogue, functions/shared/errors/error-policy.ts: renaming one is a
+ * breaking change to the state machine.
  */
 
 export type ProviderOperation = 'create' | 'remix' | 'retrieve' | 'list' | 'delete' | 'download';

@@ -3,7 +3,6 @@
  * Step Functions implementation (sfn-workflow-executions.ts), which functions that start or
  * inspect an execution only now and then import on first use.
  */
-import { loadedOnFirstUse } from '../aws/aws-client.ts';
 import type { Job } from '../jobs/job.ts';
 
 /** An execution's status as Step Functions reports it, or NOT_FOUND when there is none. */
@@ -49,23 +48,4 @@ export function nextExecutionName(job: Job): string {
 /** The ARN of a state machine's execution (the state machine ARN with `:execution:` and the name). */
 export function executionArnFor(stateMachineArn: string, executionName: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
-}
-
-/**
- * The executions of `stateMachineArn` through Step Functions, its SDK imported on the first call
- * (a chunk of its own in the bundle): a task hands a freed slot to a waiting job only when one
- * waits, so a cold start does not load the Step Functions client for it.
- */
-export function workflowExecutionsOnFirstUse(stateMachineArn: string): WorkflowExecutions {
-  const executions = loadedOnFirstUse(async () => {
-    const [{ sfn }, { createSfnWorkflowExecutions }] = await Promise.all([
-      import('../aws/sfn-client.ts'),
-      import('./sfn-workflow-executions.ts'),
-    ]);
-    return createSfnWorkflowExecutions(sfn(), stateMachineArn);
-  });
-  return {
-    state: async (executionName) => (await executions()).state(executionName),
-    start: async (jobId, executionName) => (await executions()).start(jobId, executionName),
-  };
 }

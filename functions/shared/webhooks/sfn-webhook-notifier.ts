@@ -1,5 +1,5 @@
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { toPublicJob } from '../../api/public-job.ts';
+import { toPublicJob } from '../jobs/public-job.ts';
 import { logger } from '../observability/observability.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import type { NotifyWebhook, WebhookDeliveryInput } from './notify-webhook.ts';

@@ -20,13 +20,25 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { ApiError } from './api-error.ts';
 import { planContent } from './content.ts';
-import { countStatus, sendJson } from './responses.ts';
-import type { SimulatorContext } from './routes.ts';
+import type { SimulatorJournal } from './journal.ts';
+import type { SimulatorKnobs } from './knobs.ts';
+import { countStatus, type ResponseContext, sendJson } from './responses.ts';
+import type { TrafficControl } from './traffic.ts';
 import { renderFailure, statusAt, type VideoRecord, VideoStore } from './video-store.ts';
 
 export const BEDROCK_REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 export const RAY2 = 'luma.ray-v2:0';
+
+/** What the Bedrock routes use of the simulator's context (routes.ts's BedrockContext extends it). */
+export interface BedrockContext extends ResponseContext {
+  knobs: SimulatorKnobs;
+  now: () => number;
+  traffic: TrafficControl;
+  bedrock: BedrockInvocations;
+  /** Where jobs are kept across restarts, if anywhere (journal.ts). */
+  journal: SimulatorJournal | undefined;
+}
 
 /** Ray2's frame sizes by resolution and aspect ratio (short side 540 or 720 pixels). */
 const FRAMES: Record<string, Record<string, string>> = {
@@ -155,7 +167,7 @@ export class BedrockInvocations {
   }
 
   /** Writes the finished MP4 once; answers wait for it, as Bedrock writes before it says Completed. */
-  async ensureWritten(ctx: SimulatorContext, invocation: Invocation): Promise<void> {
+  async ensureWritten(ctx: BedrockContext, invocation: Invocation): Promise<void> {
     if (bedrockStatus(invocation.record, ctx.now()) !== 'Completed') return;
     invocation.written ??= this.#write(ctx, invocation).catch((error: unknown) => {
       invocation.written = undefined;
@@ -164,11 +176,11 @@ export class BedrockInvocations {
     await invocation.written;
   }
 
-  async #write(ctx: SimulatorContext, invocation: Invocation): Promise<void> {
+  async #write(ctx: BedrockContext, invocation: Invocation): Promise<void> {
     if (!this.#s3) {
       throw new Error('The simulator has no S3 endpoint to write Bedrock outputs to');
     }
-    const plan = planContent(ctx.media, 'video', ctx.knobs.contentSizeBytes);
+    const plan = planContent(invocation.record, 'video', ctx.knobs.contentSizeBytes);
     let body = Buffer.concat([...plan.chunks()]);
     const cut = ctx.knobs.truncateContentBytes;
     if (cut !== null && cut < body.length) body = body.subarray(0, cut);
@@ -200,7 +212,7 @@ export function isBedrockPath(pathname: string): boolean {
 
 /** Serves one Bedrock request (after latency and injected faults). */
 export async function routeBedrock(
-  ctx: SimulatorContext,
+  ctx: BedrockContext,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
@@ -225,7 +237,7 @@ export async function routeBedrock(
 }
 
 function startAsyncInvoke(
-  ctx: SimulatorContext,
+  ctx: BedrockContext,
   res: ServerResponse,
   raw: Record<string, unknown>,
 ): void {
@@ -300,7 +312,7 @@ function startAsyncInvoke(
   sendJson(ctx, res, 200, { invocationArn: invocation.arn });
 }
 
-async function describe(ctx: SimulatorContext, invocation: Invocation) {
+async function describe(ctx: BedrockContext, invocation: Invocation) {
   await ctx.bedrock.ensureWritten(ctx, invocation);
   const { record } = invocation;
   const nowMs = ctx.now();
@@ -321,7 +333,7 @@ async function describe(ctx: SimulatorContext, invocation: Invocation) {
   };
 }
 
-async function listAsyncInvokes(ctx: SimulatorContext, url: URL) {
+async function listAsyncInvokes(ctx: BedrockContext, url: URL) {
   const query = url.searchParams;
   const after = query.get('submitTimeAfter');
   const before = query.get('submitTimeBefore');
@@ -364,7 +376,7 @@ function validation(error: z.ZodError, prefix?: string): ApiError {
 }
 
 /** Sends an error the way Bedrock does: `x-amzn-ErrorType` and `{"message"}`. */
-export function sendBedrockError(ctx: SimulatorContext, res: ServerResponse, error: unknown): void {
+export function sendBedrockError(ctx: BedrockContext, res: ServerResponse, error: unknown): void {
   if (res.headersSent) {
     abort(res);
     return;

@@ -1,24 +1,43 @@
-import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import {
+  parseShape,
+  simulatedSpritesheet,
+  simulatedThumbnail,
+  simulatedVideo,
+  type VideoShape,
+} from './media/simulated-media.ts';
 
 export const variants = ['video', 'thumbnail', 'spritesheet'] as const;
 export type Variant = (typeof variants)[number];
 
-const fixtures: Record<Variant, { file: string; contentType: string }> = {
-  video: { file: 'sample.mp4', contentType: 'video/mp4' },
-  thumbnail: { file: 'thumbnail.webp', contentType: 'image/webp' },
-  spritesheet: { file: 'spritesheet.jpg', contentType: 'image/jpeg' },
+const makers: Record<Variant, { make(shape: VideoShape): Buffer; contentType: string }> = {
+  video: { make: simulatedVideo, contentType: 'video/mp4' },
+  thumbnail: { make: simulatedThumbnail, contentType: 'image/webp' },
+  spritesheet: { make: simulatedSpritesheet, contentType: 'image/jpeg' },
 };
 
-/** The committed media fixtures, read once at start. */
-export type Media = Record<Variant, Buffer>;
+// Made on first request and kept: a catalogue has a few dozen sizes and durations, and a 1080p
+// 12 s video takes a fifth of a second to make. The oldest go first past the limit, so a
+// catalogue of unusual sizes cannot grow the process without bound.
+const MAX_CACHED = 48;
+const cache = new Map<string, Buffer>();
 
-export async function loadMedia(): Promise<Media> {
-  const read = (variant: Variant) =>
-    readFile(new URL(`./media/${fixtures[variant].file}`, import.meta.url));
-  const [video, thumbnail, spritesheet] = await Promise.all(variants.map(read));
-  if (!video || !thumbnail || !spritesheet) throw new Error('Simulator media fixtures missing');
-  return { video, thumbnail, spritesheet };
+/**
+ * A video's content: the MP4 of the test pattern at its size and duration, the thumbnail of its
+ * first frame, or the spritesheet of frames through it. Made once per size, duration and variant
+ * in the process, shared by every simulator in it.
+ */
+export function simulatedContent(variant: Variant, size: string, seconds: string): Buffer {
+  const key = `${variant} ${size} ${seconds}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const made = makers[variant].make(parseShape(size, seconds));
+  cache.set(key, made);
+  for (const oldest of cache.keys()) {
+    if (cache.size <= MAX_CACHED) break;
+    cache.delete(oldest);
+  }
+  return made;
 }
 
 /** What a content response will carry: its type, exact length, and its bytes as a lazy stream. */
@@ -31,18 +50,18 @@ export interface ContentPlan {
 const paddingChunk = Buffer.alloc(256 * 1024);
 
 /**
- * The content of one variant. With `videoSizeBytes`, the MP4 is followed by one top-level ISO-BMFF
- * `free` box that pads it to exactly that size (players skip `free` boxes); the padding is
- * produced chunk by chunk, so even gigabytes cost no memory. A size too small to hold the
- * fixture plus a box header leaves the fixture as it is.
+ * The content of one variant of a video of `size` ("WxH") and `seconds`. With `videoSizeBytes`,
+ * the MP4 is followed by one top-level ISO-BMFF `free` box that pads it to exactly that size
+ * (players skip `free` boxes); the padding is produced chunk by chunk, so even gigabytes cost no
+ * memory. A size too small to hold the MP4 plus a box header leaves the MP4 as it is.
  */
 export function planContent(
-  media: Media,
+  video: { size: string; seconds: string },
   variant: Variant,
   videoSizeBytes: number | null,
 ): ContentPlan {
-  const body = media[variant];
-  const contentType = fixtures[variant].contentType;
+  const body = simulatedContent(variant, video.size, video.seconds);
+  const contentType = makers[variant].contentType;
   const padding = variant === 'video' && videoSizeBytes !== null ? videoSizeBytes - body.length : 0;
   if (padding < 8) return { contentType, totalBytes: body.length, chunks: () => [body] };
   return {

@@ -4,18 +4,15 @@ import { ApiError, invalidValue, rateLimited } from './api-error.ts';
 import { authorize } from './auth.ts';
 import {
   abort,
-  type BedrockInvocations,
+  type BedrockContext,
   isBedrockPath,
   routeBedrock,
   sendBedrockError,
 } from './bedrock.ts';
-import { type Media, planContent, sendContent, type Variant, variants } from './content.ts';
+import { planContent, sendContent, type Variant, variants } from './content.ts';
 import { parseCreateFields, parseRemixPrompt } from './create-params.ts';
-import type { SimulatorJournal } from './journal.ts';
-import type { SimulatorKnobs } from './knobs.ts';
 import { readBody } from './request-body.ts';
-import { countStatus, type ResponseContext, sendError, sendJson } from './responses.ts';
-import type { TrafficControl } from './traffic.ts';
+import { countStatus, sendError, sendJson } from './responses.ts';
 import {
   type ListQuery,
   statusAt,
@@ -25,17 +22,9 @@ import {
 } from './video-store.ts';
 
 /** Everything a request handler reads or changes. */
-export interface SimulatorContext extends ResponseContext {
-  knobs: SimulatorKnobs;
-  now: () => number;
+export interface SimulatorContext extends BedrockContext {
   store: VideoStore;
-  traffic: TrafficControl;
-  media: Media;
   closing: AbortSignal;
-  /** Bedrock's async invocations (bedrock.ts). */
-  bedrock: BedrockInvocations;
-  /** Where jobs are kept across restarts, if anywhere (journal.ts). */
-  journal: SimulatorJournal | undefined;
 }
 
 /** Serves one request: latency, injected faults, auth, then the /v1/videos routes. */
@@ -263,7 +252,7 @@ async function sendVideoContent(ctx: SimulatorContext, res: ServerResponse, id: 
     });
   }
   const { knobs } = ctx;
-  const plan = planContent(ctx.media, variant, knobs.contentSizeBytes);
+  const plan = planContent(record, variant, knobs.contentSizeBytes);
   const cuts = [
     { afterBytes: knobs.truncateContentBytes, mode: 'truncate' as const },
     { afterBytes: knobs.dropConnectionAfterBytes, mode: 'drop' as const },

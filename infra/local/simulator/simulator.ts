@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { BedrockInvocations, type InvocationSnapshot } from './bedrock.ts';
-import { loadMedia } from './content.ts';
 import { SimulatorJournal } from './journal.ts';
 import { defaultKnobs, parseKnobs, type SimulatorKnobs } from './knobs.ts';
 import type { Counters } from './responses.ts';
@@ -103,7 +102,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     now,
     store: new VideoStore(knobs.seed),
     traffic: new TrafficControl(knobs.seed),
-    media: await loadMedia(),
     counters: emptyCounters(),
     closing: closing.signal,
     logError: logError ?? (() => {}),

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { createApiHandler, MAX_BODY_BYTES } from '../../../functions/api/api-handler.ts';
+import { createApiHandler } from '../../../functions/api/api-handler.ts';
+import { MAX_BODY_BYTES } from '../../../functions/api/operations.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
@@ -355,6 +356,8 @@ describe('POST /videos', () => {
     ['too long', 'k'.repeat(256)],
     ['with a control character', 'key\u0007'],
     ['not ASCII', 'clé'],
+    ['empty', ''],
+    ['blank', '   '],
   ])('answers 400 naming Idempotency-Key when it is %s', async (_what, key) => {
     const { send } = setup();
 

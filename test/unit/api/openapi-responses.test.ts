@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { z } from 'zod';
-import { createApiHandler, MAX_BODY_BYTES } from '../../../functions/api/api-handler.ts';
+import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { API_ROUTES, routeKey } from '../../../functions/api/api-routes.ts';
 import { withClientRate } from '../../../functions/api/client-rate.ts';
 import {
@@ -17,9 +17,10 @@ import {
   videoListSchema,
   videoSchema,
 } from '../../../functions/api/openapi-schemas.ts';
-import type { PublicJob } from '../../../functions/api/public-job.ts';
+import { MAX_BODY_BYTES } from '../../../functions/api/operations.ts';
 import type { Job } from '../../../functions/shared/jobs/job.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
+import type { PublicJob } from '../../../functions/shared/jobs/public-job.ts';
 import type { ClientRateLimiter } from '../../../functions/shared/limits/dynamo-client-rate-limiter.ts';
 import { readClientBudget, readUsage } from '../../../functions/shared/limits/usage-report.ts';
 import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';

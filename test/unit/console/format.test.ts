@@ -3,6 +3,7 @@ import {
   approxDuration,
   duration,
   eta,
+  isActive,
   placeInLine,
   type Standing,
   standingText,
@@ -65,5 +66,13 @@ describe('standingText', () => {
     expect(text({})).toBe('');
     expect(eta({})).toBe('');
     expect(placeInLine({ etaSeconds: 38 })).toBe('');
+  });
+});
+
+describe('isActive', () => {
+  it('is true for a waiting or running job only (the statuses that can still change)', () => {
+    const statuses = ['QUEUED', 'IN_PROGRESS', 'COMPLETED', 'FAILED', 'CANCELLED', 'UNKNOWN'];
+
+    expect(statuses.filter(isActive)).toEqual(['QUEUED', 'IN_PROGRESS']);
   });
 });

@@ -11,6 +11,8 @@ import {
 describe('job status transitions', () => {
   it('makes COMPLETED, FAILED and CANCELLED terminal, and only them', () => {
     expect(TERMINAL_STATUSES).toEqual(['COMPLETED', 'FAILED', 'CANCELLED']);
+    // As the console and the CLI ask it, with a status read off the wire.
+    expect(['QUEUED', 'IN_PROGRESS', 'DONE', ''].filter(isTerminal)).toEqual([]);
     expect(ACTIVE_STATUSES).toEqual(['QUEUED', 'IN_PROGRESS']);
   });
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { PublicJob } from '../../../functions/api/public-job.ts';
+import type { PublicJob } from '../../../functions/shared/jobs/public-job.ts';
 import {
   checkOutDir,
   interruptedMessage,

@@ -10,8 +10,8 @@ import {
   defaultModelCatalogue,
   parseProviderConfig,
   providerConfigFromEnv,
-  VideoParamsError,
 } from '../../../functions/shared/provider/provider-config.ts';
+import { VideoParamsError } from '../../../functions/shared/provider/video-params-error.ts';
 import { configError, TINY_MODEL_SPEC } from '../../support/provider-config-fixture.ts';
 
 const BASE_URL = 'https://api.example.com/v1';

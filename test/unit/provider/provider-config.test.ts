@@ -8,8 +8,8 @@ import {
   parseProviderConfig,
   providerConfigFromEnv,
   resolveVideoParams,
-  VideoParamsError,
 } from '../../../functions/shared/provider/provider-config.ts';
+import { VideoParamsError } from '../../../functions/shared/provider/video-params-error.ts';
 import { configError } from '../../support/provider-config-fixture.ts';
 
 const minimal = { baseUrl: 'https://api.example.com/v1', apiKey: 'sk-test-key' };

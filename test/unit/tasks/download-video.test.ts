@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import {
 import { VideoStorage } from '../../../functions/shared/storage/video-storage.ts';
 import { createDownloadVideoHandler } from '../../../functions/tasks/download-video.ts';
 import type { TaskProvider } from '../../../functions/tasks/task-runtime.ts';
+import { simulatedContent, type Variant } from '../../../infra/local/simulator/content.ts';
 import { inMemoryTaskLimits } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { startTaskWorld, type TaskWorld } from './task-world.ts';
@@ -21,8 +21,8 @@ const s3 = new S3Client({
   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
 });
 const s3Mock = mockClient(s3);
-const media = (file: string) =>
-  readFile(new URL(`../../../infra/local/simulator/media/${file}`, import.meta.url));
+// What the simulator serves for aJob()'s 720x1280 4 s video.
+const media = (variant: Variant) => simulatedContent(variant, '720x1280', '4');
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 let world: TaskWorld;
@@ -30,7 +30,7 @@ let sampleMp4: Buffer;
 
 beforeEach(async () => {
   world = await startTaskWorld();
-  sampleMp4 = await media('sample.mp4');
+  sampleMp4 = media('video');
   s3Mock.reset();
   s3Mock.on(PutObjectCommand).resolves({});
 });
@@ -115,7 +115,7 @@ describe('download-video', () => {
   it('stores the thumbnail and spritesheet with their image types', async () => {
     const job = await completedProviderJob();
     world.advance(300);
-    const thumbnail = await media('thumbnail.webp');
+    const thumbnail = media('thumbnail');
 
     await handler()({ jobId: job.jobId });
 

@@ -1,8 +1,8 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { webhookNotifierOnFirstUse } from '../../../functions/shared/webhooks/notify-webhook.ts';
 import { webhookId } from '../../../functions/shared/webhooks/webhook-events.ts';
+import { webhookNotifierOnFirstUse } from '../../../functions/shared/webhooks/webhook-notifier-on-first-use.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 
 // Every SFNClient, the one the notifier imports and creates on first use included.

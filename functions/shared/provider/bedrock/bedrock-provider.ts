@@ -28,7 +28,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { guardContentStream } from '../content-stream.ts';
 import type { JobProvider } from '../job-provider.ts';
-import { VideoParamsError } from '../provider-config.ts';
 import {
   ProviderNotFoundError,
   type ProviderOperation,
@@ -36,6 +35,7 @@ import {
   ProviderTransientError,
 } from '../provider-errors.ts';
 import type { ProviderVideo, ProviderVideoStatus } from '../provider-video.ts';
+import { VideoParamsError } from '../video-params-error.ts';
 import type {
   ContentVariant,
   CreateVideoRequest,

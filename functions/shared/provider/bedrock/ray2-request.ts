@@ -6,7 +6,7 @@
  * `resolution` 540p or 720p, `duration` "5s" or "9s", `loop` a boolean
  * (docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-luma.html, read 2026-11-30).
  */
-import { VideoParamsError } from '../provider-config.ts';
+import { VideoParamsError } from '../video-params-error.ts';
 
 export const RAY2_MODEL_ID = 'luma.ray-v2:0';
 

@@ -1,4 +1,5 @@
-import type { JobStanding } from '../shared/admission/standing.ts';
+import type { JobStanding } from '../admission/standing.ts';
+import type { WebhookDelivery, WebhookEvent } from '../webhooks/webhook-events.ts';
 import {
   DEFAULT_PRIORITY,
   type DeferredReason,
@@ -8,8 +9,7 @@ import {
   type JobSource,
   type JobStatus,
   ownerOf,
-} from '../shared/jobs/job.ts';
-import type { WebhookDelivery, WebhookEvent } from '../shared/webhooks/webhook-events.ts';
+} from './job.ts';
 
 export const CONTENT_VARIANTS = ['video', 'thumbnail', 'spritesheet'] as const;
 export type ContentVariant = (typeof CONTENT_VARIANTS)[number];
