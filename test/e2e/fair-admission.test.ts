@@ -103,7 +103,9 @@ async function slotsHeldBy(name: string): Promise<number> {
 describe('fair admission across clients', () => {
   it("does not hold alice's jobs behind carol's flood, honours her priority, and shows falling queue positions", async () => {
     const flood: Video[] = [];
-    for (let i = 0; i < 24; i += 1) {
+    // 4 running and 12 waiting as alice comes (8 or more even if a round ends meanwhile): first
+    // come, first served would then put all of her jobs after the 8th admission.
+    for (let i = 0; i < 16; i += 1) {
       flood.push(await submit('carol', { prompt: `Carol's flood, clip ${i + 1}`, seconds: '4' }));
     }
     // Carol holds every slot; the rest of her flood waits in her queue.
@@ -155,7 +157,7 @@ describe('fair admission across clients', () => {
     expect([...aliceDone, ...carolDone].every((video) => video.status === 'COMPLETED')).toBe(true);
 
     // Admissions after alice arrived, in order: with equal weights she gets every other slot,
-    // so her 4 jobs are among the first 8 (first come, first served would make them 25 to 28).
+    // so her 4 jobs are among the first 8 (first come, first served would make them 13 to 16).
     const arrived = Date.parse(alice[0]?.createdAt ?? '');
     const admitted = [...aliceDone, ...carolDone]
       .filter((video) => Date.parse(video.startedAt ?? '') >= arrived)
