@@ -106,7 +106,8 @@ async function untilJobs(
     if (Date.now() > deadline) {
       throw new Error(`jobs not ${statuses.join('/')}: ${jobs.map((found) => found?.status)}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    // One read per job: not so often that the reads take the CPU the jobs run on.
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

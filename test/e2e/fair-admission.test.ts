@@ -72,13 +72,21 @@ async function get(name: string, id: string): Promise<Video> {
   return body as Video;
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+/**
+ * Reads until `done` holds, every `everyMs`: often for one cheap read (a sampled position), less
+ * often for many API calls at once, which would otherwise take the CPU the stack runs on.
+ */
+async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + 90_000;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
     if (Date.now() > deadline) throw new Error(`condition not met; last ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
@@ -88,6 +96,7 @@ async function allEnded(name: string, ids: readonly string[]): Promise<Video[]> 
   return until(
     () => Promise.all(ids.map((id) => get(name, id))),
     (videos) => videos.every(ended),
+    250,
   );
 }
 
@@ -130,6 +139,7 @@ describe('fair admission across clients', () => {
       () => Promise.all(alice.map((video) => get('alice', video.id))),
       (videos) =>
         videos.every((video) => video.queue !== undefined || video.startedAt !== undefined),
+      100,
     );
     // Where her job furthest back stands, sampled until it starts: its position never grows (no
     // job is put ahead of it now) and falls as the jobs ahead start.
@@ -208,6 +218,8 @@ describe('fair admission across clients', () => {
       (videos) =>
         videos.filter((video) => video.status === 'COMPLETED').length === 5 &&
         videos.some((video) => video.status === 'QUEUED' && video.startedAt === undefined),
+      // Still several samples of each ~1 s job's slot.
+      100,
     );
     const aliceDone = await allEnded(
       'alice',
@@ -236,6 +248,7 @@ describe('fair admission across clients', () => {
     await until(
       () => Promise.all(blockers.map((video) => client.jobRecord(video.id))),
       (records) => records.every((record) => record?.providerJobId !== undefined),
+      100,
     );
     const createsBefore = creates();
     // 5 s on the stack's clock: over long before a 12 s clip frees a slot.

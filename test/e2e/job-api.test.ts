@@ -42,7 +42,7 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
     const value = await read();
     if (done(value)) return value;
     if (Date.now() > deadline) throw new Error(`condition not met; last ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
