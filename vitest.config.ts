@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // The browser tests need Chromium: `npm run test:browser` (vitest.browser.config.ts).
     exclude: ['test/browser/**', '**/node_modules/**'],
     setupFiles: ['test/setup.ts'],
@@ -17,5 +16,28 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration suites start real servers; two cores is all CI has.
     maxWorkers: 2,
+    // Files are queued project by project in name order ('stack' before 'unit'), longest first
+    // within a project (by the last run's times, else by size): the suites that start emulators
+    // and stacks begin at once, and the many quick files fill the gaps at the end.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'stack',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts'],
+          // One module graph per worker instead of one per file: these files start no process
+          // and restore what they change (mocks, env, clock), so sharing modules is safe, and it
+          // saves most of their time (test/unit 20 s -> 6 s, test/infra 27 s -> 13 s).
+          isolate: false,
+        },
+      },
+    ],
   },
 });

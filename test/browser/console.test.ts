@@ -105,6 +105,8 @@ describe('web console', () => {
     expect(new URL(page.url()).hash).toBe('#/');
     expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(token);
     const consoleOrigin = new URL(stack.info().consoleUrl).origin;
+    // The console's own files were fetched too: the loop below checks some of them.
+    expect(requests.some((request) => request.url.startsWith(consoleOrigin))).toBe(true);
     for (const request of requests) {
       expect(request.url).not.toContain(token);
       if (request.url.startsWith(consoleOrigin)) expect(request.authorization).toBeUndefined();

@@ -298,14 +298,23 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
     expect(existsSync(join(dataDir, 'stack.json'))).toBe(false);
   });
 
-  it('keeps the data across a restart, and --fresh starts empty', async () => {
+  // One restart serves both: the data kept across a clean stop, then a SIGKILL of that stack,
+  // whose data directory the next start (--fresh) takes over.
+  it('keeps the data across a restart; SIGKILL of npm start leaves no java behind, and the next start takes the data directory over; --fresh starts empty', async () => {
     const restarted = await start();
-    const kept = await listJobs(await stackInfo()).finally(() => restarted.stop());
+    const kept = await listJobs(await stackInfo());
+    expect(processesUsing(dataDir).some((line) => line.includes('java'))).toBe(true);
+
+    await restarted.stop('SIGKILL');
+    const leftAfterKill = await leftoverProcesses(dataDir);
     const fresh = await start(['--fresh']);
+    // Served by the new stack (the killed one's API is gone): the directory was taken over.
     const emptied = await listJobs(await stackInfo()).finally(() => fresh.stop());
 
     expect(kept).toContain(generatedJobId);
+    expect(leftAfterKill).toEqual([]);
     expect(emptied).toEqual([]);
+    expect(await leftoverProcesses(dataDir)).toEqual([]);
   });
 
   it('npm run generate starts a stack for the duration when none runs, and stops it', async () => {
@@ -427,26 +436,6 @@ describe('npm start under npm', CLI_TIMEOUT, () => {
     // npm passes SIGTERM on to its script's process, which `exec`s node (package.json).
     expect(await leftoverProcesses(npmDataDir)).toEqual([]);
     await rm(npmDataDir, { recursive: true, force: true });
-  });
-});
-
-describe('nothing outlives a killed stack', CLI_TIMEOUT, () => {
-  it('SIGKILL of npm start leaves no java behind, and the next start takes the data directory over', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sora-cli-sigkill-'));
-    const first = await start(['--data-dir', dir]);
-    expect(processesUsing(dir).some((line) => line.includes('java'))).toBe(true);
-
-    await first.stop('SIGKILL');
-    const leftAfterKill = await leftoverProcesses(dir);
-    const second = await start(['--data-dir', dir]);
-    const info = JSON.parse(await readFile(join(dir, 'stack.json'), 'utf8')) as LocalStackInfo;
-    const answered = await fetch(`${info.apiUrl}/videos`, { headers: info.headers });
-    await second.stop();
-
-    expect(leftAfterKill).toEqual([]);
-    expect(answered.status).toBe(200);
-    expect(await leftoverProcesses(dir)).toEqual([]);
-    await rm(dir, { recursive: true, force: true });
   });
 });
 

@@ -28,9 +28,12 @@ import { processesUsing } from '../support/stack-processes.ts';
 // provider keeps rendering. The provider here is a simulator in this test process, which the
 // stack uses as a real provider (PROVIDER_BASE_URL / PROVIDER_API_KEY / PROVIDER_MODELS): it
 // survives the crash as a real provider would, and the test reads its stats. (The simulator the
-// stack embeds keeps its jobs across restarts in the data directory: simulator-restart.test.ts.) With a real provider the stack runs on the wall clock (it refuses --speed), so the run is
-// kept short another way: a catalogue of tiny frames, which the provider renders in seconds and
-// for which the pipeline's wait policy polls every ~2 s, and the simulator at speed 2.
+// stack embeds keeps its jobs across restarts in the data directory: simulator-restart.test.ts.)
+// With a real provider the stack runs on the wall clock (it refuses --speed), so the run is kept
+// short another way: a catalogue of tiny frames, which the provider renders in about a second
+// (the simulator at speed 4), and long renders that would take minutes: they are sure to be
+// rendering across the crash and the restart however slow the machine, and once the restarted
+// stack has seen them the test moves the simulator's clock past their end instead of waiting.
 //
 // After the restart one scheduler run (the sweep, triggered here instead of waiting for the
 // 5-minute schedule of a stack on the wall clock) must resume every job whose execution died with
@@ -61,14 +64,15 @@ const PIPELINE_MODELS = {
 };
 const SIMULATOR_MODELS = {
   'sora-2': { sizes: [SIZE], seconds: ['4', '8'], renderFactor: 1 },
-  // Slower than the pipeline expects (2.5): these renders (~48 s) outlast the crash and the
-  // restart, which takes 20-30 s on a loaded two-core machine.
-  'sora-2-pro': { sizes: [SIZE], seconds: ['4', '8'], renderFactor: 12 },
+  // Far slower than the pipeline expects (2.5): these renders (~2 min) outlast the crash and the
+  // restart (20-30 s on a loaded two-core machine) by a wide margin; the test ends them by
+  // moving the simulator's clock (finishRenders).
+  'sora-2-pro': { sizes: [SIZE], seconds: ['4', '8'], renderFactor: 60 },
 };
 
 /**
- * Three long renders (~48 s) that hold three slots across the crash and the restart, then nine
- * short ones (~3 s) that take the fourth slot one after the other (so no two hand-offs overlap).
+ * Three long renders (~2 min) that hold three slots across the crash and the restart, then nine
+ * short ones (~2 s) that take the fourth slot one after the other (so no two hand-offs overlap).
  */
 const REQUESTS = [
   ...[1, 2, 3].map((n) => ({
@@ -88,6 +92,18 @@ const priceMicroUsd = (params: { model: string; seconds: string }) =>
 
 let dataDir: string;
 let simulator: RunningSimulator;
+/** How far the simulator's clock is ahead of the wall clock: it only moves forward. */
+let simulatorAheadMs = 0;
+
+/**
+ * Moves the simulator's clock past the end of every render started so far: they complete at
+ * once, as if the provider had rendered them while nobody asked. Their next poll finds them done.
+ */
+function finishRenders(): void {
+  const now = Date.now() + simulatorAheadMs;
+  const lastEnd = Math.max(now, ...simulator.stats.videos.map((video) => video.endsAtMs));
+  simulatorAheadMs += lastEnd - now + 1_000;
+}
 const children = new Set<ChildProcess>();
 
 /** A local stack in a child process of its own process group (so that one kill takes java too). */
@@ -182,9 +198,12 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'sora-crash-e2e-'));
   simulator = await startSimulator({
     apiKey: PROVIDER_KEY,
-    speed: 2,
+    speed: 4,
     seed: 20_261_130,
     models: SIMULATOR_MODELS,
+    // Never behind the wall clock (the pipeline reconciles a lost create by the provider's
+    // created_at), ahead of it once finishRenders has run.
+    now: () => Date.now() + simulatorAheadMs,
   });
 });
 
@@ -290,13 +309,24 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     expect([...recorded.values()].filter((job) => job.status === 'FAILED')).toEqual([]);
 
     // --- the sweep resumes the dead executions; the jobs run to the end ---------------------
-    const aliveAtSweep = simulator.stats.videos.filter(
+    const aliveAtRestart = simulator.stats.videos.filter(
       (video) => video.status === 'queued' || video.status === 'in_progress',
     );
-    expect(aliveAtSweep.length).toBeGreaterThanOrEqual(1);
+    expect(aliveAtRestart.length).toBeGreaterThanOrEqual(1);
+    // The restarted stack has seen them rendering; from here on they may as well be done (the
+    // sweep does not ask the provider, and the resumed executions' first poll finds them ended).
+    finishRenders();
     const sweep = await second.runScheduler();
-    expect(sweep.reconciled).toEqual([]);
     expect([...sweep.resumed].sort()).toEqual(inFlight.map((job) => job.jobId).sort());
+    // The limit kept across the restart: the slots the crash left held are still held by the
+    // jobs it left in flight, so the sweep hands none to the 7 jobs waiting.
+    expect({
+      reconciled: sweep.reconciled,
+      releasedSlots: sweep.releasedSlots,
+      started: sweep.started,
+      freeSlots: sweep.freeSlots,
+      held: sweep.gauges.inFlight,
+    }).toEqual({ reconciled: [], releasedSlots: [], started: [], freeSlots: 0, held: LIMIT });
     let jobs: Map<string, Job>;
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -395,7 +425,7 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     await second.stop();
     expect(processesUsing(dataDir)).toEqual([]);
     console.info(
-      `crash recovery: ${inFlight.length} jobs in flight at the crash (${unrecordedCreate.length} with an unrecorded create), ${aliveAtSweep.length} still rendering at the restart, ${doneBeforeCrash.length} done before the crash; ${phases.join(', ')}, stopped ${seconds(started)}`,
+      `crash recovery: ${inFlight.length} jobs in flight at the crash (${unrecordedCreate.length} with an unrecorded create), ${aliveAtRestart.length} still rendering at the restart, ${doneBeforeCrash.length} done before the crash; ${phases.join(', ')}, stopped ${seconds(started)}`,
     );
   }, 240_000);
 
@@ -403,7 +433,7 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     const dir = await mkdtemp(join(tmpdir(), 'sora-crash-resume-'));
     const first = await startStack({ dataDir: dir });
     const jobIds: string[] = [];
-    // Long renders (~48 s at the provider): still rendering after the crash and the restart.
+    // Long renders (~2 min at the provider): still rendering when the stack is killed.
     for (const n of [1, 2, 3]) {
       jobIds.push(
         await submit(first.info, {
@@ -424,6 +454,10 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     );
     audit.destroy();
     await first.crash();
+    // Done at the provider while the stack is down: what this test checks is that the start
+    // resumes them, and their first poll finds them ended. (A resumed execution polling a render
+    // still going: simulator-restart.test.ts, and batches.test.ts's resumed jobs.)
+    finishRenders();
 
     // No scheduler runs on this stack (scheduleTimer: false): only the start can resume them.
     const second = await startStack({ dataDir: dir });

@@ -72,13 +72,21 @@ async function get(name: string, id: string): Promise<Video> {
   return body as Video;
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+/**
+ * Reads until `done` holds, every `everyMs`: often for one cheap read (a sampled position), less
+ * often for many API calls at once, which would otherwise take the CPU the stack runs on.
+ */
+async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + 90_000;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
     if (Date.now() > deadline) throw new Error(`condition not met; last ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
@@ -88,6 +96,7 @@ async function allEnded(name: string, ids: readonly string[]): Promise<Video[]> 
   return until(
     () => Promise.all(ids.map((id) => get(name, id))),
     (videos) => videos.every(ended),
+    250,
   );
 }
 
@@ -103,7 +112,9 @@ async function slotsHeldBy(name: string): Promise<number> {
 describe('fair admission across clients', () => {
   it("does not hold alice's jobs behind carol's flood, honours her priority, and shows falling queue positions", async () => {
     const flood: Video[] = [];
-    for (let i = 0; i < 24; i += 1) {
+    // 4 running and 12 waiting as alice comes (8 or more even if a round ends meanwhile): first
+    // come, first served would then put all of her jobs after the 8th admission.
+    for (let i = 0; i < 16; i += 1) {
       flood.push(await submit('carol', { prompt: `Carol's flood, clip ${i + 1}`, seconds: '4' }));
     }
     // Carol holds every slot; the rest of her flood waits in her queue.
@@ -128,6 +139,7 @@ describe('fair admission across clients', () => {
       () => Promise.all(alice.map((video) => get('alice', video.id))),
       (videos) =>
         videos.every((video) => video.queue !== undefined || video.startedAt !== undefined),
+      100,
     );
     // Where her job furthest back stands, sampled until it starts: its position never grows (no
     // job is put ahead of it now) and falls as the jobs ahead start.
@@ -155,7 +167,7 @@ describe('fair admission across clients', () => {
     expect([...aliceDone, ...carolDone].every((video) => video.status === 'COMPLETED')).toBe(true);
 
     // Admissions after alice arrived, in order: with equal weights she gets every other slot,
-    // so her 4 jobs are among the first 8 (first come, first served would make them 25 to 28).
+    // so her 4 jobs are among the first 8 (first come, first served would make them 13 to 16).
     const arrived = Date.parse(alice[0]?.createdAt ?? '');
     const admitted = [...aliceDone, ...carolDone]
       .filter((video) => Date.parse(video.startedAt ?? '') >= arrived)
@@ -206,6 +218,8 @@ describe('fair admission across clients', () => {
       (videos) =>
         videos.filter((video) => video.status === 'COMPLETED').length === 5 &&
         videos.some((video) => video.status === 'QUEUED' && video.startedAt === undefined),
+      // Still several samples of each ~1 s job's slot.
+      100,
     );
     const aliceDone = await allEnded(
       'alice',
@@ -234,6 +248,7 @@ describe('fair admission across clients', () => {
     await until(
       () => Promise.all(blockers.map((video) => client.jobRecord(video.id))),
       (records) => records.every((record) => record?.providerJobId !== undefined),
+      100,
     );
     const createsBefore = creates();
     // 5 s on the stack's clock: over long before a 12 s clip frees a slot.

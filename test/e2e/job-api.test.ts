@@ -8,8 +8,9 @@ import { blackPng } from '../support/png.ts';
 import { clientHeaders, type StackClient, stackClient } from './local-stack-client.ts';
 
 // Cancel, batches and clients through the local stack's HTTP API, on one concurrency slot so a
-// second job waits parked. A 12 s clip renders for several simulated minutes: seconds here.
-const SPEED = 20;
+// second job waits parked. A 4 s clip renders in about a simulated minute: a second here; a 12 s
+// sora-2-pro clip (the one cancelled while it renders) for five minutes: six seconds here.
+const SPEED = 50;
 
 let stack: LocalStack;
 let client: StackClient;
@@ -41,7 +42,7 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
     const value = await read();
     if (done(value)) return value;
     if (Date.now() > deadline) throw new Error(`condition not met; last ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -50,15 +51,18 @@ const creates = () => stack.simulator?.stats.creates ?? Number.NaN;
 describe('cancel', () => {
   it('cancels a waiting job with no provider call, and a running one frees its slot for the next', async () => {
     const alice = as('alice');
-    const submit = async (prompt: string) => {
+    const submit = async (prompt: string, model = 'sora-2') => {
       const { status, body } = await client.api('POST', '/videos', {
-        body: { prompt, seconds: '12' },
+        body: { prompt, model, seconds: model === 'sora-2' ? '4' : '12' },
         headers: alice,
       });
       expect(status).toBe(202);
       return body as { id: string; deferred: boolean; deferredReason?: string };
     };
-    const running = await submit('A lighthouse in a storm, to be cancelled while it renders');
+    const running = await submit(
+      'A lighthouse in a storm, to be cancelled while it renders',
+      'sora-2-pro',
+    );
     await until(
       () => client.jobRecord(running.id),
       (record) => record?.providerJobId !== undefined,

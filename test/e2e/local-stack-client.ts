@@ -116,7 +116,8 @@ export function stackClient(stack: LocalStack): StackClient {
         if (Date.now() > deadline) {
           throw new Error(`jobs not ended: ${records.map((r) => r?.status).join(', ')}`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // One read per job: not so often that the reads take the CPU the jobs run on.
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
     async item(key) {

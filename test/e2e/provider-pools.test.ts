@@ -63,13 +63,18 @@ interface Video {
 
 const isFinished = (video: Video) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(video.status);
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+/** Reads until `done` holds, every `everyMs` (less often for many API calls at once). */
+async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
     if (Date.now() > deadline) throw new Error(`condition not met; last ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
@@ -85,6 +90,7 @@ describe('a model served by a pool of two deployments', () => {
           ids.map(async (id) => (await client.api('GET', `/videos/${id}`)).body as Video),
         ),
       (videos) => videos.every(isFinished),
+      250,
     );
 
     expect(
@@ -150,6 +156,7 @@ describe('a model served by a pool of two deployments', () => {
           jobIds.map(async (id) => (await client.api('GET', `/videos/${id}`)).body as Video),
         ),
       (videos) => videos.every(isFinished),
+      250,
     );
     expect(done.map((video) => `${video.status}/${video.error?.code ?? '-'}`)).toEqual(
       Array(JOBS).fill('COMPLETED/-'),

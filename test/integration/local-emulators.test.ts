@@ -87,29 +87,26 @@ afterAll(async () => {
 });
 
 describe('DynamoDB Local', () => {
-  it('answers DynamoDB calls once started and leaves no java process after stop', async () => {
-    const dynamo = await startDynamoDbLocal();
-    const client = dynamoClient(dynamo.endpoint);
-
-    await client.send(new CreateTableCommand(tableInput('jobs')));
-    const { TableNames } = await client.send(new ListTablesCommand({}));
-    await dynamo.stop();
-
-    expect(TableNames).toEqual(['jobs']);
-    expect(isAlive(dynamo.pid)).toBe(false);
-  });
-
-  it('keeps tables across a restart when given a data directory', async () => {
+  // One test, two starts: a JVM start is the costly part of this file.
+  it('answers DynamoDB calls once started, keeps tables across a restart on a data directory, and leaves no java process after stop', async () => {
     const dataDir = join(dataRoot, 'dynamodb');
     const first = await startDynamoDbLocal({ dataDir });
-    await dynamoClient(first.endpoint).send(new CreateTableCommand(tableInput('kept')));
+    const client = dynamoClient(first.endpoint);
+    await client.send(new CreateTableCommand(tableInput('kept')));
+    const { TableNames: created } = await client.send(new ListTablesCommand({}));
     await first.stop();
+    const firstGone = !isAlive(first.pid);
 
     const second = await startDynamoDbLocal({ dataDir });
-    const { TableNames } = await dynamoClient(second.endpoint).send(new ListTablesCommand({}));
+    const { TableNames: kept } = await dynamoClient(second.endpoint).send(
+      new ListTablesCommand({}),
+    );
     await second.stop();
 
-    expect(TableNames).toEqual(['kept']);
+    expect(created).toEqual(['kept']);
+    expect(firstGone).toBe(true);
+    expect(kept).toEqual(['kept']);
+    expect(isAlive(second.pid)).toBe(false);
   });
 
   it('refuses a port that is already taken with a port-in-use error', async () => {
@@ -178,7 +175,8 @@ describe('DynamoDB Local never outlives its stack', () => {
 
     expect(found).toEqual([stalePid]);
     expect(stopped).toEqual([stalePid]);
-    expect(await exits(stalePid, 1_000)).toBe(true);
+    // Gone or SIGKILLed when stopStaleDynamoDbLocal resolves; a loaded machine may take a moment.
+    expect(await exits(stalePid)).toBe(true);
   });
 });
 

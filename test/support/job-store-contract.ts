@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../../functions/shared/jobs/job-errors.ts';
 import type { JobStore } from '../../functions/shared/jobs/job-store.ts';
+import { encodeCursor } from '../../functions/shared/jobs/list-cursor.ts';
 import { aJob } from './job-fixtures.ts';
 
 /**
@@ -73,31 +74,58 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       );
 
       const winners = results.filter((result) => result.created).map((result) => result.job.jobId);
+      const stored = await Promise.all(attempts.map((attempt) => store.get(attempt.jobId)));
       expect(winners).toHaveLength(1);
       expect(results.map((result) => result.job.jobId)).toEqual(Array(5).fill(winners[0]));
+      // The losers' jobs were never written.
+      expect(stored.filter((each) => each !== undefined).map((each) => each.jobId)).toEqual(
+        winners,
+      );
       expect(conflict).toBeInstanceOf(IdempotencyConflictError);
     });
 
-    it('refuses a second job with the same id, but takes the very same create again as a retry', async () => {
+    it('refuses a second job with the same id, with or without a key, but takes the very same create again as a retry', async () => {
       const store = await freshStore();
       const first = job('job_A');
       await store.create(first);
 
       const retried = await store.create(first);
       const other = await failureOf(store.create(job('job_A', { requestHash: 'c'.repeat(64) })));
+      const underKey = await failureOf(
+        store.create(job('job_A', { requestHash: 'c'.repeat(64) }), 'fresh-key'),
+      );
 
       expect(retried).toEqual({ job: first, created: true });
       expect(other).toBeInstanceOf(JobAlreadyExistsError);
+      expect(underKey).toBeInstanceOf(JobAlreadyExistsError);
+    });
+
+    it('hands out copies: changing a job it returned changes nothing stored', async () => {
+      const store = await freshStore();
+      const { job: created } = await store.create(job('job_A'));
+      const read = await store.get('job_A');
+
+      created.status = 'FAILED';
+      if (read) read.prompt = 'changed';
+
+      expect(await store.get('job_A')).toEqual(job('job_A'));
     });
 
     it('walks a job to COMPLETED, then never changes it; recordFailed on it does nothing', async () => {
       const store = await freshStore();
-      await started(store, 'job_A');
+      await store.create(job('job_A'));
+      const attempted = await store.markCreateAttempt('job_A', at(1));
+      await store.recordProviderJob('job_A', {
+        providerJobId: 'video_job_A',
+        providerStatus: 'queued',
+        progress: 0,
+      });
       await store.recordProgress('job_A', {
         providerStatus: 'in_progress',
         progress: 50,
         pollCount: 1,
       });
+      const polled = await store.get('job_A');
 
       await store.recordCompleted('job_A', RESULT, AT, 0.4);
       const late = await failureOf(
@@ -109,13 +137,17 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       );
       await store.recordFailed('job_A', FAILURE, AT);
 
+      expect(attempted).toMatchObject({ status: 'IN_PROGRESS', createAttemptedAt: at(1) });
+      expect(polled).toMatchObject({ providerStatus: 'in_progress', progress: 50, pollCount: 1 });
       expect(late).toBeInstanceOf(JobAlreadyTerminalError);
       expect(await store.get('job_A')).toMatchObject({
         status: 'COMPLETED',
         progress: 100,
         result: RESULT,
         actualCostUsd: 0.4,
+        completedAt: AT,
         providerJobId: 'video_job_A',
+        pollCount: 1,
       });
     });
 
@@ -151,13 +183,36 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       const first = await store.list({ status: 'QUEUED', limit: 2 });
       const second = await store.list({ status: 'QUEUED', limit: 2, cursor: first.nextCursor });
       const oldest = await store.list({ status: 'QUEUED', limit: 2, order: 'asc' });
+      const newer = await store.list({
+        status: 'QUEUED',
+        limit: 2,
+        order: 'asc',
+        cursor: oldest.nextCursor,
+      });
       const all = await store.list({ limit: 10 });
 
       expect(first.jobs.map((listed) => listed.jobId)).toEqual(['job_4', 'job_3']);
       expect(second.jobs.map((listed) => listed.jobId)).toEqual(['job_1']);
       expect(second.nextCursor).toBeUndefined();
       expect(oldest.jobs.map((listed) => listed.jobId)).toEqual(['job_1', 'job_3']);
+      expect(newer.jobs.map((listed) => listed.jobId)).toEqual(['job_4']);
       expect(all.jobs.map((listed) => listed.jobId)).toEqual(['job_4', 'job_3', 'job_2', 'job_1']);
+      // Listed as stored: no index attributes.
+      expect(all.jobs[3]).toEqual(await store.get('job_1'));
+    });
+
+    it('moves a job from one status list to the next as its status changes', async () => {
+      const store = await freshStore();
+      await store.create(job('job_A'));
+      const queuedBefore = await store.list({ status: 'QUEUED', limit: 10 });
+
+      await store.markCreateAttempt('job_A', AT);
+      const ids = async (status: Job['status']) =>
+        (await store.list({ status, limit: 10 })).jobs.map((listed) => listed.jobId);
+
+      expect(queuedBefore.jobs.map((listed) => listed.jobId)).toEqual(['job_A']);
+      expect(await ids('QUEUED')).toEqual([]);
+      expect(await ids('IN_PROGRESS')).toEqual(['job_A']);
     });
 
     it('refuses the cursor of another list with a ValidationError naming cursor', async () => {
@@ -172,18 +227,42 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       expect(wrong).toMatchObject({ field: 'cursor' });
     });
 
+    it.each([
+      ['not base64url', '!!!'],
+      ['not JSON', Buffer.from('nope').toString('base64url')],
+      ['an array', Buffer.from('[]').toString('base64url')],
+      ['missing attributes', encodeCursor({ pk: 'JOB#x', sk: 'JOB' })],
+    ])(
+      'refuses a cursor that is %s with a ValidationError naming cursor',
+      async (_what, cursor) => {
+        const store = await freshStore();
+
+        const wrong = await failureOf(store.list({ status: 'QUEUED', limit: 5, cursor }));
+
+        expect(wrong).toBeInstanceOf(ValidationError);
+        expect(wrong).toMatchObject({ field: 'cursor' });
+      },
+    );
+
     it('lets exactly one of several concurrent claims of a deferred job win', async () => {
       const store = await freshStore();
       await store.create(job('job_A', { deferred: true, deferredReason: 'scheduled' }));
+
+      await store.create(job('job_B'));
 
       const claims = await Promise.all(
         [1, 2, 3, 4].map((n) => store.claimDeferred('job_A', `job_A-${n}`, AT)),
       );
       const notWaiting = await store.claimDeferred('job_A', 'job_A-9', AT);
+      const neverDeferred = await store.claimDeferred('job_B', 'job_B-1', AT);
+      const missing = await store.claimDeferred('job_missing', 'job_missing-1', AT);
 
       expect(claims.filter(Boolean)).toHaveLength(1);
-      expect(notWaiting).toBe(false);
-      expect(await store.get('job_A')).toMatchObject({ deferred: false, status: 'QUEUED' });
+      expect([notWaiting, neverDeferred, missing]).toEqual([false, false, false]);
+      const claimed = await store.get('job_A');
+      expect(claimed).toMatchObject({ deferred: false, status: 'QUEUED', updatedAt: AT });
+      expect(claimed?.executionName).toBe(`job_A-${claims.indexOf(true) + 1}`);
+      expect(claimed?.deferredReason).toBeUndefined();
     });
 
     it('defers a job without a provider job, and refuses one that has one or has ended', async () => {
@@ -229,9 +308,63 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       );
 
       expect(stolen).toBeInstanceOf(ProviderJobClaimedError);
+      expect(stolen).toMatchObject({ claimedBy: 'job_A' });
       expect(again).toBeUndefined();
       expect(second).toBeInstanceOf(JobAlreadyStartedError);
       expect((await store.get('job_B'))?.providerJobId).toBeUndefined();
+    });
+
+    it('lets exactly one of many jobs racing for one provider job hold it', async () => {
+      const store = await freshStore();
+      const ids = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `job_${n}`);
+      for (const id of ids) {
+        await store.create(job(id));
+        await store.markCreateAttempt(id, AT);
+      }
+
+      const outcomes = await Promise.all(
+        ids.map((id) =>
+          failureOf(
+            store.recordProviderJob(id, {
+              providerJobId: 'video_raced',
+              providerStatus: 'queued',
+              progress: 0,
+            }),
+          ),
+        ),
+      );
+      const holders = (await Promise.all(ids.map((id) => store.get(id)))).filter(
+        (each) => each?.providerJobId === 'video_raced',
+      );
+
+      const winner = ids[outcomes.indexOf(undefined)];
+      expect(outcomes.filter((outcome) => outcome === undefined)).toHaveLength(1);
+      expect(holders.map((holder) => holder?.jobId)).toEqual([winner]);
+      for (const outcome of outcomes.filter((each) => each !== undefined)) {
+        expect(outcome).toBeInstanceOf(ProviderJobClaimedError);
+        expect(outcome).toMatchObject({ claimedBy: winner });
+      }
+    });
+
+    it('refuses to record a provider job on a job that ended or does not exist', async () => {
+      const store = await freshStore();
+      await store.create(job('job_A'));
+      await store.markCreateAttempt('job_A', AT);
+      await store.recordCancelled('job_A', AT);
+      const update = {
+        providerJobId: 'video_late',
+        providerStatus: 'queued',
+        progress: 0,
+      } as const;
+
+      const ended = await failureOf(store.recordProviderJob('job_A', update));
+      const missing = await failureOf(
+        store.recordProviderJob('job_missing', { ...update, providerJobId: 'video_nobody' }),
+      );
+
+      expect(ended).toBeInstanceOf(JobAlreadyTerminalError);
+      expect(missing).toBeInstanceOf(JobNotFoundError);
+      expect((await store.get('job_A'))?.providerJobId).toBeUndefined();
     });
 
     it('hands a job to one next execution at a time, up to the bound', async () => {
@@ -340,9 +473,11 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
         job('job_a_high2', { client: 'alice', priority: 'high', createdAt: at(5) }),
       ];
       const bobs = job('job_b', { client: 'bob', priority: 'low', createdAt: at(0) });
-      for (const each of [...alice, bobs]) await store.create(each);
+      // No client: the default client's queue.
+      const anyones = job('job_none', { createdAt: at(6) });
+      for (const each of [...alice, bobs, anyones]) await store.create(each);
       // Parked in another order than they were created in: the queue orders them itself.
-      for (const each of [bobs, ...[...alice].reverse()]) await store.enqueue(each, AT);
+      for (const each of [anyones, bobs, ...[...alice].reverse()]) await store.enqueue(each, AT);
       const ids = (jobs: Job[]) => jobs.map((listed) => listed.jobId);
 
       expect(ids(await store.listWaiting('alice', 10))).toEqual([
@@ -354,6 +489,7 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       ]);
       expect(ids(await store.listWaiting('alice', 2))).toEqual(['job_a_high', 'job_a_high2']);
       expect(ids(await store.listWaiting('bob', 10))).toEqual(['job_b']);
+      expect(ids(await store.listWaiting('default', 10))).toEqual(['job_none']);
       expect(await store.listWaiting('carol', 10)).toEqual([]);
       expect(await store.get('job_a_low')).toEqual({
         ...alice[0],
@@ -363,9 +499,9 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       });
     });
 
-    it('takes a job out of its queue when it is claimed, cancelled, failed or deferred for the schedule or the budget', async () => {
+    it('takes a job out of its queue when it is claimed, cancelled, failed, deferred for the schedule or the budget, or its create is attempted', async () => {
       const store = await freshStore();
-      const waiting = [1, 2, 3, 4, 5, 6].map((n) =>
+      const waiting = [1, 2, 3, 4, 5, 6, 7].map((n) =>
         job(`job_${n}`, { client: 'alice', createdAt: at(n) }),
       );
       for (const each of waiting) {
@@ -378,6 +514,7 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       await store.recordFailed('job_3', FAILURE, AT);
       await store.deferJob('job_4', 'scheduled', AT);
       await store.deferJob('job_5', 'budget', AT);
+      await store.markCreateAttempt('job_7', AT);
       const left = await store.listWaiting('alice', 10);
       // Back in the queue (a hand-off whose start failed; a scheduled job made admissible).
       await store.enqueue(waiting[0] as Job, AT);

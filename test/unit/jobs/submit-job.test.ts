@@ -286,6 +286,7 @@ describe('submitJob and admission', () => {
       'job_4',
       'job_5',
     ]);
+    expect(store.all()).toHaveLength(5);
     for (const job of store.all()) {
       expect(job).toMatchObject({ status: 'QUEUED', deferred: false, executionName: job.jobId });
       expect(job.deferredReason).toBeUndefined();
