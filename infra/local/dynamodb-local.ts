@@ -137,10 +137,6 @@ const DYNAMODB_LOCAL_LIB = `../../lib/${
 
 function javaArguments(options: { dataDir: string | null; port: number }): string[] {
   return [
-    // C1 only: the JVM compiles quickly instead of well. DynamoDB Local then answers in about half
-    // the time after launch (the first video's critical path; every test stack's too), and a
-    // local emulator never runs long or hot enough for C2's code to pay back.
-    '-XX:TieredStopAtLevel=1',
     `-Djava.library.path=${DYNAMODB_LOCAL_LIB}/DynamoDBLocal_lib`,
     '-jar',
     `${DYNAMODB_LOCAL_LIB}/DynamoDBLocal.jar`,
