@@ -11,14 +11,10 @@ import {
 } from '../../../functions/api/operations.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
 import { videoRequestSchema } from '../../../functions/shared/jobs/job-request.ts';
-import { readClientBudget, readUsage } from '../../../functions/shared/limits/usage-report.ts';
-import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
+import { apiDeps } from '../../support/api-deps.ts';
 import { httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
-import { inMemoryCancelDeps, inMemoryUsageSources } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
-import { testProviderConfig } from '../../support/provider-config-fixture.ts';
-import { recordingLogger } from '../../support/recording-logger.ts';
 
 /**
  * The operations' declarations (operations.ts) are the one statement of what each route reads:
@@ -32,20 +28,7 @@ const document = openApiDocument();
 
 function setup() {
   const store = new InMemoryJobStore({ now: () => NOW });
-  const limits = inMemoryUsageSources();
-  const handler = createApiHandler({
-    store,
-    cancel: inMemoryCancelDeps(store).deps,
-    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
-    startExecution: async () => {},
-    providerConfig: testProviderConfig(),
-    clock: () => NOW,
-    newJobId,
-    contentLink: async (key) => `https://videos.example.com/${key}`,
-    usage: (day) => readUsage(limits, day),
-    clientBudget: (client, day) => readClientBudget(limits.budget, client, day),
-    logger: recordingLogger().logger,
-  });
+  const handler = createApiHandler(apiDeps(store, NOW));
   return { store, handler };
 }
 

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../../functions/api/api-handler.ts';
 import { newJobId } from '../../../functions/shared/jobs/job-id.ts';
-import { readClientBudget, readUsage } from '../../../functions/shared/limits/usage-report.ts';
-import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
+import { apiDeps } from '../../support/api-deps.ts';
 import { type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
 import { inMemoryCancelDeps, inMemoryUsageSources } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
-import { testProviderConfig } from '../../support/provider-config-fixture.ts';
-import { recordingLogger } from '../../support/recording-logger.ts';
 
 const NOW = new Date('2026-03-04T23:59:59.000Z');
 
@@ -17,19 +14,12 @@ const ADMIN = { client: 'ops', admin: true };
 function setup(budgetUsd: number | null) {
   const limits = inMemoryUsageSources({ budgetUsd, slots: 2 });
   const store = new InMemoryJobStore({ now: () => NOW });
-  const handler = createApiHandler({
-    store,
-    cancel: inMemoryCancelDeps(new InMemoryJobStore({ now: () => NOW })).deps,
-    webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
-    startExecution: async () => {},
-    providerConfig: testProviderConfig(),
-    clock: () => NOW,
-    newJobId,
-    contentLink: async (key) => `https://videos.example.com/${key}`,
-    usage: (day) => readUsage(limits, day),
-    clientBudget: (client, day) => readClientBudget(limits.budget, client, day),
-    logger: recordingLogger().logger,
-  });
+  const handler = createApiHandler(
+    apiDeps(store, NOW, {
+      limits,
+      cancel: inMemoryCancelDeps(new InMemoryJobStore({ now: () => NOW })).deps,
+    }),
+  );
   // An admin unless the request says otherwise: the deployment's figures alone.
   const send = async (request: HttpRequest) => {
     const response = await handler(httpApiEvent({ authorizer: ADMIN, ...request }));

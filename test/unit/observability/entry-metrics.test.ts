@@ -12,10 +12,9 @@ import {
   type RecordedMetric,
 } from '../../../functions/shared/observability/pipeline-metrics.ts';
 import { withObservability } from '../../../functions/shared/observability/with-observability.ts';
-import { clientWebhookSecret } from '../../../functions/shared/webhooks/webhook-signing.ts';
+import { apiDeps } from '../../support/api-deps.ts';
 import { authorizerEvent, type HttpRequest, httpApiEvent } from '../../support/http-api-event.ts';
 import { InMemoryJobStore } from '../../support/in-memory-job-store.ts';
-import { inMemoryCancelDeps } from '../../support/in-memory-limits.ts';
 import { aJob } from '../../support/job-fixtures.ts';
 import { testProviderConfig } from '../../support/provider-config-fixture.ts';
 import { recordingLogger } from '../../support/recording-logger.ts';
@@ -36,23 +35,17 @@ function api() {
   const annotated: string[] = [];
   const handler = withObservability(
     'api',
-    createApiHandler({
-      store,
-      cancel: inMemoryCancelDeps(store).deps,
-      webhookSecret: async (client) => clientWebhookSecret('test-signing-secret', client),
-      startExecution: async () => {},
-      providerConfig: testProviderConfig(),
-      clock: () => NOW,
-      newJobId,
-      contentLink: async (key) => `https://videos.example.com/${key}`,
-      usage: async () => {
-        throw new Error('not used');
-      },
-      clientBudget: async () => {
-        throw new Error('not used');
-      },
-      logger: annotatingJobIds(recordingLogger().logger, (jobId) => annotated.push(jobId)),
-    }),
+    createApiHandler(
+      apiDeps(store, NOW, {
+        usage: async () => {
+          throw new Error('not used');
+        },
+        clientBudget: async () => {
+          throw new Error('not used');
+        },
+        logger: annotatingJobIds(recordingLogger().logger, (jobId) => annotated.push(jobId)),
+      }),
+    ),
     emf.tools,
   );
   const send = (request: HttpRequest) => handler(httpApiEvent(request));
