@@ -141,22 +141,23 @@ describe('fair admission across clients', () => {
         videos.every((video) => video.queue !== undefined || video.startedAt !== undefined),
       100,
     );
-    // Her normal jobs still waiting once her urgent one is seen parked: from then on, priority
-    // puts the urgent one first. (Compared by creation time instead, a normal job admitted
-    // between the urgent one's record and its parking would count, and fail under load.)
+    // A second look, once every one of her jobs was seen parked or started: from here on none of
+    // hers is put ahead of another (her urgent job, parked, is already ahead of her normal ones).
+    const settled = await Promise.all(alice.map((video) => get('alice', video.id)));
+    // Her normal jobs still waiting then, behind her urgent one seen parked: priority must start
+    // the urgent one first. (Compared by creation time instead, a normal job admitted between the
+    // urgent one's record and its parking would count, and fail under load.)
     const urgentParked = seen.at(-1)?.queue !== undefined;
     const waitingBehindUrgent = urgentParked
-      ? (await Promise.all(normal.map((video) => get('alice', video.id)))).filter(
-          (video) => video.queue !== undefined,
-        )
+      ? settled.slice(0, -1).filter((video) => video.queue !== undefined)
       : [];
-    // Where her job furthest back stands, sampled until it starts: its position never grows (no
-    // job is put ahead of it now) and falls as the jobs ahead start.
-    const furthest = seen
+    // Where her job furthest back stands, from that second look until it starts: its position
+    // never grows (no job is put ahead of it now) and falls as the jobs ahead start.
+    const furthest = settled
       .filter((video) => video.queue !== undefined)
       .sort((a, b) => (b.queue?.position ?? 0) - (a.queue?.position ?? 0))[0];
     expect(furthest, 'with carol holding every slot, some of alice’s jobs wait').toBeDefined();
-    const positions: number[] = [];
+    const positions: number[] = furthest?.queue ? [furthest.queue.position] : [];
     await until(
       () => get('alice', furthest?.id ?? ''),
       (video) => {
@@ -198,10 +199,11 @@ describe('fair admission across clients', () => {
     for (let i = 1; i < positions.length; i += 1) {
       expect(positions[i]).toBeLessThanOrEqual(positions[i - 1] ?? Number.POSITIVE_INFINITY);
     }
-    // It started further back and moved up (samples every few ms can miss the last steps: two
-    // slots may free in the same instant).
-    expect(positions[0]).toBeGreaterThan(1);
-    expect(positions.at(-1)).toBeLessThan(positions[0] ?? 0);
+    // It moved up as the jobs ahead of it started (samples every few ms can miss the last steps:
+    // two slots may free in the same instant). Only when a job was still ahead at the second look:
+    // on a loaded machine every one may have started by then.
+    expect(positions[0]).toBeGreaterThanOrEqual(1);
+    if ((positions[0] ?? 0) > 1) expect(positions.at(-1)).toBeLessThan(positions[0] ?? 0);
   }, 180_000);
 
   it("holds bob to his cap and his budget while alice's jobs all complete", async () => {
