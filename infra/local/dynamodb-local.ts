@@ -40,11 +40,31 @@ const SERVICE = 'DynamoDB Local';
 export async function startDynamoDbLocal(
   options: DynamoDbLocalOptions = {},
 ): Promise<RunningDynamoDbLocal> {
-  const { startTimeoutMs = 30_000 } = options;
   const dataDir = options.dataDir ? resolvePath(options.dataDir) : null;
   if (dataDir) await mkdir(dataDir, { recursive: true });
-  const port = options.port ? options.port : await findFreePort();
-  if (options.port) await assertPortFree(port, SERVICE);
+  if (options.port) {
+    await assertPortFree(options.port, SERVICE);
+    return startOnPort(options, dataDir, options.port);
+  }
+  // A free port found now can be taken by another server before java binds it, seconds later
+  // (the stack starts its other servers meanwhile): java then fails to bind, and it starts again
+  // on another port.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnPort(options, dataDir, await findFreePort());
+    } catch (error) {
+      const taken = error instanceof LocalStackError && error.code === 'port-in-use';
+      if (!taken || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startOnPort(
+  options: DynamoDbLocalOptions,
+  dataDir: string | null,
+  port: number,
+): Promise<RunningDynamoDbLocal> {
+  const { startTimeoutMs = 30_000 } = options;
 
   const child = spawnJavaWithWatchdog(javaArguments({ dataDir, port }));
   options.onSpawned?.();
@@ -255,7 +275,11 @@ function jvmOptions(): string {
     .join(' ');
 }
 
-/** Any HTTP answer (even an auth error) means the server is up. */
+/**
+ * DynamoDB answering on the port: any of its answers (an unsigned request gets its
+ * MissingAuthenticationToken), not merely an HTTP answer, which another server that took the
+ * port before java bound it would give.
+ */
 async function answers(endpoint: string): Promise<boolean> {
   try {
     const response = await fetch(endpoint, {
@@ -267,8 +291,8 @@ async function answers(endpoint: string): Promise<boolean> {
       body: '{}',
       signal: AbortSignal.timeout(1_000),
     });
-    await response.arrayBuffer();
-    return true;
+    const body = await response.text();
+    return body.includes('com.amazonaws.dynamodb') || body.includes('"TableNames"');
   } catch {
     return false;
   }
