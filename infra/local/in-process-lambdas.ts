@@ -53,7 +53,8 @@ export interface InProcessLambdasOptions {
  * Invokes the template's functions in this process, as the Lambda service would: the event and
  * the result cross a JSON boundary, a thrown error becomes `{errorType, errorMessage, trace}`,
  * and the function's timeout ends the invocation with `Sandbox.Timedout`. Modules are imported
- * on first use, so process.env must be complete before the first invocation.
+ * and configured on first use, so the functions' environment (handed over through
+ * functions/shared/config/function-environment.ts) must be set before the first invocation.
  */
 export class InProcessLambdas {
   readonly #functions: Map<string, LocalFunctionSpec>;
