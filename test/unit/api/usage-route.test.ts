@@ -129,6 +129,15 @@ describe('GET /usage', () => {
     };
     expect(alice.json).toMatchObject({ day: '2026-03-04', client: share });
     expect(admin.json).toMatchObject({ client: share });
+    // Another client naming alice gets its own share, never hers (client is the admin's alone).
+    const bob = await send({
+      method: 'GET',
+      path: '/usage',
+      authorizer: { client: 'bob' },
+      query: { client: 'alice' },
+    });
+    expect(bob.json).toMatchObject({ client: { client: 'bob' } });
+    expect(bob.json).not.toMatchObject({ client: share });
   });
 
   it("shows a client's part of the budget against its own daily budget, to it and to an admin", async () => {
