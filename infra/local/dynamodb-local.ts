@@ -4,7 +4,13 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../project-root.ts';
 import { killOnExit, stopChild } from './child-process-guard.ts';
+import {
+  type ArchivedLaunch,
+  archivedLaunch,
+  defaultArchiveCacheDir,
+} from './dynamodb-local-archive.ts';
 import { LocalStackError } from './local-errors.ts';
 import { assertPortFree, findFreePort, portInUse } from './ports.ts';
 
@@ -17,6 +23,11 @@ export interface DynamoDbLocalOptions {
   startTimeoutMs?: number;
   /** Told once java is launched: what else a caller starts meanwhile overlaps its boot. */
   onSpawned?: () => void;
+  /**
+   * Where the JVM's class-data-sharing archive is kept (dynamodb-local-archive.ts); null boots
+   * without one. Default: node_modules/.cache/sora-pipeline/dynamodb-local.
+   */
+  archiveCacheDir?: string | null;
 }
 
 export interface RunningDynamoDbLocal {
@@ -65,34 +76,42 @@ async function startOnPort(
   port: number,
 ): Promise<RunningDynamoDbLocal> {
   const { startTimeoutMs = 30_000 } = options;
+  const archiveCacheDir =
+    options.archiveCacheDir === undefined
+      ? defaultArchiveCacheDir(PROJECT_ROOT)
+      : options.archiveCacheDir;
+  const launch = archiveCacheDir
+    ? await archivedLaunch(DYNAMODB_LOCAL_RELEASE, archiveCacheDir)
+    : undefined;
 
-  const child = spawnJavaWithWatchdog(javaArguments({ dataDir, port }));
+  const child = spawnJavaWithWatchdog(javaArguments({ dataDir, port, launch }));
   options.onSpawned?.();
   const unguard = killOnExit(child);
   const output = tailOf(child);
   const javaPid = javaPidOf(child);
   const endpoint = `http://127.0.0.1:${port}`;
   // The watchdog ends java when its stdin closes; closing it once the watchdog has exited (its
-  // own SIGKILL included) leaves no java behind whatever happened to the shell.
-  child.once('exit', () => child.stdin?.destroy());
+  // own SIGKILL included) leaves no java behind whatever happened to the shell. The archive a
+  // first JVM wrote as it exited is kept before a stop resolves.
+  const finished = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      child.stdin?.destroy();
+      void (launch?.exited() ?? Promise.resolve()).then(resolve, resolve);
+    });
+  });
+  const stop = async () => {
+    await stopChild(child);
+    await finished;
+    unguard();
+  };
   try {
     await waitUntilReady(child, endpoint, output, port, startTimeoutMs);
   } catch (error) {
-    unguard();
-    await stopChild(child);
+    await stop();
     throw error;
   }
   const pid = await javaPid;
-  return {
-    endpoint,
-    port,
-    pid,
-    watchdogPid: child.pid ?? 0,
-    async stop() {
-      await stopChild(child);
-      unguard();
-    },
-  };
+  return { endpoint, port, pid, watchdogPid: child.pid ?? 0, stop };
 }
 
 /**
@@ -155,11 +174,19 @@ const DYNAMODB_LOCAL_LIB = `../../lib/${
   ) ?? 'dynamodb_local'
 }`;
 
-function javaArguments(options: { dataDir: string | null; port: number }): string[] {
+/** The release's directory, absolute: DynamoDBLocal.jar and DynamoDBLocal_lib. */
+export const DYNAMODB_LOCAL_RELEASE = resolvePath(DYNAMODB_LOCAL_CWD, DYNAMODB_LOCAL_LIB);
+
+function javaArguments(options: {
+  dataDir: string | null;
+  port: number;
+  launch: ArchivedLaunch | undefined;
+}): string[] {
   return [
+    ...(options.launch?.jvmOptions ?? []),
     `-Djava.library.path=${DYNAMODB_LOCAL_LIB}/DynamoDBLocal_lib`,
     '-jar',
-    `${DYNAMODB_LOCAL_LIB}/DynamoDBLocal.jar`,
+    options.launch?.jar ?? `${DYNAMODB_LOCAL_LIB}/DynamoDBLocal.jar`,
     ...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']),
     '-port',
     String(options.port),
