@@ -244,6 +244,8 @@ interface ProviderService {
 /** What the synthesized templates say the stack is made of. */
 interface TemplateService {
   templates: LocalTemplates['templates'];
+  /** Read from the cache: synthesized, and its state machines validated, by an earlier start. */
+  cached: boolean;
   resolver: ReturnType<typeof localResolver>;
   /** Names of the stateful stack's resources (the jobs table's). */
   statefulRef: (logicalId: string) => string;
@@ -577,7 +579,12 @@ function stackServices(
         for (const machine of machines) {
           aws.stepFunctions.addStateMachine(
             machine.logicalId,
-            parts.createStateMachineRunner(machine, { speed, clockRate: clock.rate, invokeLambda }),
+            parts.createStateMachineRunner(machine, {
+              speed,
+              clockRate: clock.rate,
+              invokeLambda,
+              validate: !templates.cached,
+            }),
           );
         }
         return { handle: invokeLambda };
@@ -833,6 +840,7 @@ async function stackTemplates(
   parts.checkCapsWithin(clientSettings, limits.maxConcurrentJobs);
   return {
     templates,
+    cached,
     resolver,
     statefulRef: parts.localResolver(templates.stateful, stacks).ref,
     functions,

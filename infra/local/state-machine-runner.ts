@@ -39,6 +39,12 @@ export interface StateMachineRunnerOptions {
   clockRate?: () => number;
   /** Invokes a Lambda function by name or ARN (in-process locally). */
   invokeLambda: (functionNameOrArn: string, payload: unknown) => Promise<LambdaInvokeResult>;
+  /**
+   * Validate the synthesized definition first (default true). The validator compiles its JSON
+   * schemas on first use, half a second of a stack's start: a stack whose templates came from
+   * the cache skips it, since the run that synthesized and cached them validated them.
+   */
+  validate?: boolean;
 }
 
 /** The longest timer Node accepts (2^31-1 ms); longer ones fire at once. */
@@ -77,7 +83,9 @@ export function createStateMachineRunner(
   options: StateMachineRunnerOptions,
 ): ExecutionRunner {
   // Validate what was synthesized, then run the time-scaled copy.
-  new StateMachine(machine.definition as unknown as StateMachineDefinition);
+  if (options.validate ?? true) {
+    new StateMachine(machine.definition as unknown as StateMachineDefinition);
+  }
   const waits = new Map<string, AslState>();
   const lambdaTasks = new Map<string, AslState>();
   forEachState(machine.definition, (name, state) => {

@@ -312,3 +312,27 @@ describe('unsupported definitions', () => {
     );
   });
 });
+
+describe('validation of the synthesized definition', () => {
+  // A Choice state without Choices: the interpreter's validator refuses it.
+  const invalid = {
+    logicalId: 'Broken',
+    definition: {
+      StartAt: 'Pick',
+      States: { Pick: { Type: 'Choice', Default: 'Done' }, Done: { Type: 'Succeed' } },
+    },
+  } as unknown as Parameters<typeof createStateMachineRunner>[0];
+  const invokeLambda = async () => ({ payload: null });
+
+  it('refuses an invalid definition by default', () => {
+    expect(() => createStateMachineRunner(invalid, { speed: 1, invokeLambda })).toThrow(
+      /definition is invalid/,
+    );
+  });
+
+  it('skips the check when told to (templates from the cache, checked when they were synthesized)', () => {
+    expect(() =>
+      createStateMachineRunner(invalid, { speed: 1, invokeLambda, validate: false }),
+    ).not.toThrow();
+  });
+});
