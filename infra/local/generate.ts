@@ -40,10 +40,12 @@ import { printable } from './terminal-text.ts';
 
 const COMMAND = 'generate';
 /**
- * With the simulator, a 4 s sora-2 clip (about a minute of simulated rendering) takes ~1 s. Much
- * faster gains little: the handlers' own milliseconds, scaled too, then dominate the job.
+ * With the simulator, a 4 s sora-2 clip (about 100 s of simulated rendering) takes about 1.5 s of
+ * wall time (2-2.5 s at x60). Much faster gains little: the handlers' own milliseconds, scaled
+ * too, then dominate the job. The price is a clock further ahead of the wall clock after the run
+ * (about 10 minutes), which an `npm start` at x1 on the same data catches up (local-clock.ts).
  */
-const EMBEDDED_SIMULATOR_SPEED = 60;
+const EMBEDDED_SIMULATOR_SPEED = 150;
 /** How long to wait for an `npm start` that is still starting on the same data directory. */
 const STARTING_STACK_WAIT_MS = 180_000;
 /** The job's state, asked of the local API (a few ms each): a finished job is seen within 0.1 s. */
