@@ -48,6 +48,11 @@ export interface ArchivedLaunch {
   jar: string;
   /** JVM options placed before `-jar`: use the archive, or write it at exit. */
   jvmOptions: string[];
+  /**
+   * This JVM writes the archive as it exits: about 3 CPU-seconds, much longer on a loaded
+   * machine, which a stop must wait out rather than kill it for being slow.
+   */
+  writesArchive: boolean;
   /** Call once java has exited: keeps the archive it wrote (if it was the one to write it). */
   exited(): Promise<void>;
 }
@@ -70,13 +75,15 @@ export async function archivedLaunch(
     const archive = join(dir, ARCHIVE);
     // The JVM skips options it does not know (another vendor's) instead of refusing to start.
     const base = ['-XX:+IgnoreUnrecognizedVMOptions', `-XX:SharedArchiveFile=${archive}`];
-    if (await exists(archive)) return { jar, jvmOptions: base, exited: async () => {} };
+    const unchanged = { jar, writesArchive: false, exited: async () => {} };
+    if (await exists(archive)) return { ...unchanged, jvmOptions: base };
     const claim = await claimArchive(dir);
-    if (!claim) return { jar, jvmOptions: [], exited: async () => {} };
+    if (!claim) return { ...unchanged, jvmOptions: [] };
     const written = join(dir, `${ARCHIVE}.${process.pid}.tmp`);
     return {
       jar,
       jvmOptions: ['-XX:+IgnoreUnrecognizedVMOptions', `-XX:ArchiveClassesAtExit=${written}`],
+      writesArchive: true,
       async exited() {
         // A JVM killed before it could write leaves nothing: the next one tries again.
         await rename(written, archive).catch(() => rm(written, { force: true }));

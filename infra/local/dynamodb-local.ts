@@ -42,6 +42,8 @@ export interface RunningDynamoDbLocal {
 }
 
 const SERVICE = 'DynamoDB Local';
+/** How long a stop waits for a JVM writing its class-data archive (usually ~3 s) before SIGKILL. */
+const ARCHIVE_WRITE_GRACE_MS = 60_000;
 
 /**
  * Starts AWS's DynamoDB Local (a java child process) and resolves once it answers HTTP. Fails
@@ -100,7 +102,7 @@ async function startOnPort(
     });
   });
   const stop = async () => {
-    await stopChild(child);
+    await stopChild(child, launch?.writesArchive ? ARCHIVE_WRITE_GRACE_MS : undefined);
     await finished;
     unguard();
   };
