@@ -112,10 +112,18 @@ async function slotsHeldBy(name: string): Promise<number> {
 describe('fair admission across clients', () => {
   it("does not hold alice's jobs behind carol's flood, honours her priority, and shows falling queue positions", async () => {
     const flood: Video[] = [];
-    // 4 running and 12 waiting as alice comes (8 or more even if a round ends meanwhile): first
-    // come, first served would then put all of her jobs after the 8th admission.
+    // 4 running and 12 waiting as alice comes: first come, first served would then put all of
+    // her jobs after the 12th admission. The 4 that take every slot first are 12 s clips (about
+    // 6 s of wall time here), so her jobs are sure to wait for a slot, and to be seen waiting,
+    // however slowly a loaded machine submits them (with 4 s clips a CI run saw all of hers
+    // started before it looked).
     for (let i = 0; i < 16; i += 1) {
-      flood.push(await submit('carol', { prompt: `Carol's flood, clip ${i + 1}`, seconds: '4' }));
+      flood.push(
+        await submit('carol', {
+          prompt: `Carol's flood, clip ${i + 1}`,
+          seconds: i < LIMIT ? '12' : '4',
+        }),
+      );
     }
     // Carol holds every slot; the rest of her flood waits in her queue.
     await until(
