@@ -129,7 +129,8 @@ function parseHolder(text: string): DataDirLockHolder | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (a lock's holder, a claim's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -30,6 +30,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { isAlive } from './data-dir-lock.ts';
 
 /** The cache's own layout; bump to ignore every older entry. */
 const FORMAT = 1;
@@ -177,22 +178,13 @@ async function claimArchive(dir: string): Promise<boolean> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
       const holder = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-      if (holder && alive(holder)) return false;
+      if (holder && isAlive(holder)) return false;
       // What the gone process's JVM may have started writing goes with its claim.
       await rm(join(dir, `${ARCHIVE}.${holder}.tmp`), { force: true });
       await rm(file, { force: true });
     }
   }
   return false;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function exists(path: string): Promise<boolean> {
