@@ -20,6 +20,7 @@ import { ApiClient, ApiError } from '../cli/api-client.ts';
 import type { ApiTarget } from '../cli/api-target.ts';
 import { FlagError, parseFlags } from './cli-flags.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
+import { useCompileCache } from './compile-cache.ts';
 import { dataDirHolder, stackRunning } from './data-dir-lock.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
 import { LocalStackError } from './local-errors.ts';
@@ -689,5 +690,7 @@ function terminalStreams(): PromptStreams {
 }
 
 if (import.meta.main) {
+  // Before the stack's modules are imported (the ones above are loaded already).
+  useCompileCache();
   main().catch((error: unknown) => exitWithError(COMMAND, error));
 }

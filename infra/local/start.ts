@@ -9,6 +9,7 @@ import {
 } from '../../functions/shared/limits/client-rate-config.ts';
 import { parseFlags } from './cli-flags.ts';
 import { exitWithError, positiveNumber } from './cli-output.ts';
+import { useCompileCache } from './compile-cache.ts';
 import { parseClientNames } from './local-api-tokens.ts';
 import { parseClientSettings } from './local-client-settings.ts';
 import { assertSpeedForProvider } from './local-clock.ts';
@@ -249,4 +250,6 @@ function parse() {
   });
 }
 
+// Before the stack's modules are imported (the ones above are loaded already).
+useCompileCache();
 main().catch((error: unknown) => exitWithError(COMMAND, error));
