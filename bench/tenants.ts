@@ -61,7 +61,11 @@ import {
   type LocalStackOptions,
   startLocalStack,
 } from '../infra/local/local-stack.ts';
-import { localDocuments, startDynamoDbLocal } from '../test/support/dynamodb-local.ts';
+import {
+  localDocuments,
+  startDynamoDbLocal,
+  stopSharedDynamoDbLocal,
+} from '../test/support/dynamodb-local.ts';
 import { recordingExecutions } from '../test/support/recording-executions.ts';
 import {
   COUNTER_MIDDLEWARE,
@@ -598,6 +602,7 @@ async function handOffPart(): Promise<void> {
     printHandOffs(rows, limit, itemBytes(sampleJob));
   } finally {
     await dynamo.stop();
+    await stopSharedDynamoDbLocal();
   }
 }
 

@@ -1,7 +1,10 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDocumentClient } from '../../functions/shared/aws/dynamodb-client.ts';
-import { startDynamoDbLocal as startJava } from '../../infra/local/dynamodb-local.ts';
+import {
+  type RunningDynamoDbLocal,
+  startDynamoDbLocal as startJava,
+} from '../../infra/local/dynamodb-local.ts';
 import { jobsTableDefinition } from './jobs-table-definition.ts';
 
 export interface DynamoDbLocal {
@@ -30,14 +33,23 @@ export function localDocuments(
   });
 }
 
+/** The DynamoDB Local of this test process, started on first use (see startDynamoDbLocal). */
+let shared: Promise<RunningDynamoDbLocal> | undefined;
+
 /**
- * Starts DynamoDB Local in memory on a free 127.0.0.1 port, as the local stack does
- * (infra/local/dynamodb-local.ts: the JVM flags that halve its start-up CPU, a watchdog that ends
- * java with this process), and resolves once it answers.
+ * DynamoDB Local in memory on a free 127.0.0.1 port, started as the local stack starts it
+ * (infra/local/dynamodb-local.ts: the JVM flags and class-data archive that cut its start-up CPU,
+ * a watchdog that ends java with this process), once per test process: the integration files
+ * share a process per worker (vitest.config.ts), and each makes tables of its own names, so one
+ * JVM serves them all instead of one per file (about 2 CPU-seconds each). `stop()` closes this
+ * caller's clients; java ends with the process.
  */
 export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
-  const java = await startJava();
-  const { endpoint } = java;
+  shared ??= startJava().catch((error: unknown) => {
+    shared = undefined;
+    throw error;
+  });
+  const { endpoint } = await shared;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -56,7 +68,13 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
     async stop() {
       documents.destroy();
       client.destroy();
-      await java.stop();
     },
   };
+}
+
+/** Stops this process's DynamoDB Local: for a script that goes on or must exit (a bench). */
+export async function stopSharedDynamoDbLocal(): Promise<void> {
+  const running = shared;
+  shared = undefined;
+  await (await running?.catch(() => undefined))?.stop();
 }
