@@ -244,8 +244,6 @@ interface ProviderService {
 /** What the synthesized templates say the stack is made of. */
 interface TemplateService {
   templates: LocalTemplates['templates'];
-  /** Read from the cache: synthesized, and its state machines validated, by an earlier start. */
-  cached: boolean;
   resolver: ReturnType<typeof localResolver>;
   /** Names of the stateful stack's resources (the jobs table's). */
   statefulRef: (logicalId: string) => string;
@@ -583,7 +581,8 @@ function stackServices(
               speed,
               clockRate: clock.rate,
               invokeLambda,
-              validate: !templates.cached,
+              // Checked when synthesized (stackTemplates), before the templates were cached.
+              validate: false,
             }),
           );
         }
@@ -823,9 +822,19 @@ async function stackTemplates(
       new URL(simulator.baseURL).origin,
       simulator.bedrockEndpoint,
     ]),
-    synthesize: (placeholderContext) => {
+    synthesize: async (placeholderContext) => {
       step('synthesizing the CDK app');
-      return synthesize(placeholderContext);
+      const synthesized = await synthesize(placeholderContext);
+      // Only templates whose state machines the interpreter accepts are cached: a start from
+      // the cache then skips the check (half a second of compiling the validator's schemas).
+      const { pipeline } = synthesized.templates;
+      for (const machine of parts.stateMachinesFromTemplate(
+        pipeline,
+        parts.localResolver(pipeline, synthesized.stacks),
+      )) {
+        parts.validateStateMachine(machine);
+      }
+      return synthesized;
     },
   });
   if (cached) step('read the synthesized templates from the cache (sources unchanged)');
@@ -840,7 +849,6 @@ async function stackTemplates(
   parts.checkCapsWithin(clientSettings, limits.maxConcurrentJobs);
   return {
     templates,
-    cached,
     resolver,
     statefulRef: parts.localResolver(templates.stateful, stacks).ref,
     functions,

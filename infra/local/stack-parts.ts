@@ -30,4 +30,4 @@ export { simulatedDeployment, startSimulatorPool } from './simulator/pool.ts';
 export { startSimulator } from './simulator/simulator.ts';
 export { catalogueOnPool, simulatorCatalogue } from './simulator-catalogue.ts';
 export { stateMachinesFromTemplate } from './state-machine-definition.ts';
-export { createStateMachineRunner } from './state-machine-runner.ts';
+export { createStateMachineRunner, validateStateMachine } from './state-machine-runner.ts';

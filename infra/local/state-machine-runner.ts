@@ -41,8 +41,9 @@ export interface StateMachineRunnerOptions {
   invokeLambda: (functionNameOrArn: string, payload: unknown) => Promise<LambdaInvokeResult>;
   /**
    * Validate the synthesized definition first (default true). The validator compiles its JSON
-   * schemas on first use, half a second of a stack's start: a stack whose templates came from
-   * the cache skips it, since the run that synthesized and cached them validated them.
+   * schemas on first use, half a second of a stack's start: the local stack validates its
+   * templates' machines once, when it synthesizes them and before it caches them
+   * (`validateStateMachine`), and skips it here.
    */
   validate?: boolean;
 }
@@ -78,14 +79,17 @@ export class LambdaTaskFailure extends Error {
  * execution's start date (`ExecutionInfo.startDate`, on the pipeline's clock, as DescribeExecution
  * shows it) rather than the interpreter's wall-clock start.
  */
+/** Throws, naming what is wrong, unless the interpreter accepts the machine's definition. */
+export function validateStateMachine(machine: LocalStateMachine): void {
+  new StateMachine(machine.definition as unknown as StateMachineDefinition);
+}
+
 export function createStateMachineRunner(
   machine: LocalStateMachine,
   options: StateMachineRunnerOptions,
 ): ExecutionRunner {
   // Validate what was synthesized, then run the time-scaled copy.
-  if (options.validate ?? true) {
-    new StateMachine(machine.definition as unknown as StateMachineDefinition);
-  }
+  if (options.validate ?? true) validateStateMachine(machine);
   const waits = new Map<string, AslState>();
   const lambdaTasks = new Map<string, AslState>();
   forEachState(machine.definition, (name, state) => {
