@@ -69,6 +69,11 @@ export class LambdaTaskFailure extends Error {
   }
 }
 
+/** Throws, naming what is wrong, unless the interpreter accepts the machine's definition. */
+export function validateStateMachine(machine: LocalStateMachine): void {
+  new StateMachine(machine.definition as unknown as StateMachineDefinition);
+}
+
 /**
  * Runs a synthesized state machine on `aws-local-stepfunctions`. The definition is run as
  * synthesized with three mechanical changes, all for the stack's one clock: each Wait state
@@ -79,11 +84,6 @@ export class LambdaTaskFailure extends Error {
  * execution's start date (`ExecutionInfo.startDate`, on the pipeline's clock, as DescribeExecution
  * shows it) rather than the interpreter's wall-clock start.
  */
-/** Throws, naming what is wrong, unless the interpreter accepts the machine's definition. */
-export function validateStateMachine(machine: LocalStateMachine): void {
-  new StateMachine(machine.definition as unknown as StateMachineDefinition);
-}
-
 export function createStateMachineRunner(
   machine: LocalStateMachine,
   options: StateMachineRunnerOptions,
