@@ -63,15 +63,39 @@ async function waitingStanding(job: Job, deps: StandingDeps): Promise<JobStandin
   await Promise.all(
     Object.entries(pool.clients)
       .filter(([other, slots]) => other !== client && slots.waiting)
-      .map(async ([other]) => {
+      .map(async ([other, slots]) => {
         const max = Math.min(othersNeeded(pool, client, other, rank), MAX_POSITION_COUNTED);
-        waiting.set(other, max === 0 ? 0 : await deps.store.countWaiting(other, { max }));
+        waiting.set(other, max === 0 ? 0 : await othersWaiting(other, slots.holders, max, deps));
       }),
   );
   const position = positionInShare(pool, client, rank, waiting);
   return {
     queue: { position, etaSeconds: etaOfWaiting(job, position, rank, pool.limit, typical) },
   };
+}
+
+/**
+ * How many of another client's jobs wait, at most `max`, not counting one caught mid-start: a
+ * hand-off takes a slot (moving that client's clock) a moment before it takes the job out of the
+ * queue, and counted in between the job would come once more after the clock it already moved,
+ * putting the asking job a place further back for that moment.
+ */
+async function othersWaiting(
+  other: string,
+  holders: readonly string[] | undefined,
+  max: number,
+  deps: StandingDeps,
+): Promise<number> {
+  const holding = new Set(holders ?? []);
+  const starting =
+    holding.size === 0
+      ? 0
+      : (await deps.store.listWaiting(other, HEAD_CHECKED)).filter((waiting) =>
+          holding.has(waiting.jobId),
+        ).length;
+  // Still a count bounded by what can come before the job, the starting ones added.
+  const count = await deps.store.countWaiting(other, { max: max + starting });
+  return Math.max(0, count - starting);
 }
 
 /**

@@ -163,6 +163,22 @@ describe('standingOf: position', () => {
     expect(await position('job_A2')).toBe(2);
   });
 
+  it("does not count another client's job caught mid-start: the position does not grow for that moment", async () => {
+    const { submit, position, semaphore } = await setup();
+    await submit('job_A1', 'alice');
+    for (let n = 1; n <= 2; n += 1) await submit(`job_B${n}`, 'bob');
+    // A1, B1, B2.
+    expect(await position('job_B2')).toBe(3);
+
+    // C1's slot freed, and a hand-off took it for A1 (alice's clock now 1) but has not yet taken
+    // A1 out of her queue: B2 stands behind B1 alone.
+    await semaphore.release('job_C1');
+    expect(await semaphore.acquire('job_A1', { client: 'alice', weight: 1 })).toBe(true);
+
+    expect(await position('job_B1')).toBe(1);
+    expect(await position('job_B2')).toBe(2);
+  });
+
   it("counts no more of another client's queue than can come before the job", async () => {
     const { store, submit, position } = await setup();
     for (let n = 1; n <= 30; n += 1) await submit(`job_B${n}`, 'bob');
