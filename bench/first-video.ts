@@ -2,7 +2,8 @@
  * First video: `npm run generate -- "A cat playing piano"` from a cold state (no stack running, a
  * fresh data directory each run), timed from the command's start to its exit with the MP4 saved,
  * N runs (default 3), min and median. Says whether the synthesized-template cache was warm (the
- * command prints it); `--cold-cache` empties the cache before every run. `--baseline <dir>` runs
+ * command prints it); `--cold-cache` empties the caches before every run (the templates, DynamoDB
+ * Local's class-data archive, Node's compile cache: a fresh clone's first run). `--baseline <dir>` runs
  * another checkout's generate (e.g. main's) the same way, interleaved with this one's, so a busy
  * machine slows both alike.
  *
@@ -15,7 +16,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../infra/project-root.ts';
+import { PROJECT_ROOT, projectCacheDir } from '../infra/project-root.ts';
 
 const PROMPT = 'A cat playing piano';
 const TARGET_SECONDS = 5;
@@ -45,7 +46,7 @@ async function firstVideo(root: string): Promise<Run> {
   const scratch = await mkdtemp(join(tmpdir(), 'sora-first-video-'));
   // Only this checkout's cache: a baseline checkout is only read.
   if (values['cold-cache'] && root === PROJECT_ROOT) {
-    await rm(join(root, 'node_modules', '.cache', 'sora-pipeline'), {
+    await rm(projectCacheDir(root), {
       recursive: true,
       force: true,
     });
@@ -104,7 +105,7 @@ const median = (sorted: number[]) => {
 
 const loadBefore = loadavg()[0] ?? 0;
 console.log(
-  `first video: ${runs} run(s) each, fresh data directory per run, template cache ${values['cold-cache'] ? 'emptied before each run' : 'as found'}; load average ${loadBefore.toFixed(2)}`,
+  `first video: ${runs} run(s) each, fresh data directory per run, caches ${values['cold-cache'] ? 'emptied before each run' : 'as found'}; load average ${loadBefore.toFixed(2)}`,
 );
 const results = new Map<string, Run[]>(checkouts.map(({ name }) => [name, []]));
 for (let index = 0; index < runs; index += 1) {

@@ -1,6 +1,5 @@
 import { enableCompileCache } from 'node:module';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../project-root.ts';
+import { PROJECT_ROOT, projectCacheDir } from '../project-root.ts';
 
 /**
  * Turns on Node's on-disk cache of compiled modules for what this process loads from now on: the
@@ -13,5 +12,5 @@ import { PROJECT_ROOT } from '../project-root.ts';
  */
 export function useCompileCache(): void {
   if (process.env.NODE_COMPILE_CACHE !== undefined) return;
-  enableCompileCache(join(PROJECT_ROOT, 'node_modules', '.cache', 'sora-pipeline', 'node-compile'));
+  enableCompileCache(projectCacheDir(PROJECT_ROOT, 'node-compile'));
 }

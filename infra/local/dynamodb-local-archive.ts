@@ -30,6 +30,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { projectCacheDir } from '../project-root.ts';
 import { isAlive } from './data-dir-lock.ts';
 
 /** The cache's own layout; bump to ignore every older entry. */
@@ -40,7 +41,7 @@ const LIB = 'DynamoDBLocal_lib';
 
 /** The default cache directory of a project: beside its dependencies, gone with them. */
 export function defaultArchiveCacheDir(projectRoot: string): string {
-  return join(projectRoot, 'node_modules', '.cache', 'sora-pipeline', 'dynamodb-local');
+  return projectCacheDir(projectRoot, 'dynamodb-local');
 }
 
 /** How to launch DynamoDB Local: its jar, the JVM options for the archive, and what to do after. */

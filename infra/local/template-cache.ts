@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { projectCacheDir } from '../project-root.ts';
 import type { CfnTemplate } from './cfn-template.ts';
 
 /** What the local stack reads of a synthesis. */
@@ -46,7 +47,7 @@ const CDK_ENVIRONMENT = ['CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION', 'CDK_CONTE
 
 /** The default cache directory of a project: beside its dependencies, gone with them. */
 export function defaultTemplateCacheDir(projectRoot: string): string {
-  return join(projectRoot, 'node_modules', '.cache', 'sora-pipeline', 'local-templates');
+  return projectCacheDir(projectRoot, 'local-templates');
 }
 
 /**
