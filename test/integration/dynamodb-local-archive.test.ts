@@ -92,6 +92,8 @@ describe.skipIf(!existsSync('/proc/self'))('DynamoDB Local boots from a class-da
     // It runs the cache's copy of the jar, and writes the archive at exit.
     expect(firstLine).toContain(join(dir, 'DynamoDBLocal.jar'));
     expect(firstLine.some((arg) => arg.startsWith('-XX:ArchiveClassesAtExit='))).toBe(true);
+    // Every JVM the stack starts keeps its telemetry to itself.
+    expect(firstLine).toContain('-disableTelemetry');
     // Kept under its name, with no claim or partial file left beside it.
     expect((await readdir(dir)).sort()).toEqual([
       'DynamoDBLocal.jar',
