@@ -33,6 +33,7 @@ export default defineConfig({
           // A process of its own per file: a local stack starts once per process (its handlers'
           // environment and clients are the process's), and these two mock modules or PATH.
           include: ['test/e2e/**/*.test.ts', ...ISOLATED_INTEGRATION_FILES],
+          globalSetup: ['test/global-dynamodb.ts'],
         },
       },
       {
@@ -45,6 +46,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           exclude: ISOLATED_INTEGRATION_FILES,
           isolate: false,
+          globalSetup: ['test/global-dynamodb.ts'],
         },
       },
       {

@@ -11,10 +11,13 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, lambdaArn, secretArn, stateMachineArn } fr
  * Local names of the template's resources: deterministic (derived from logical ids unless the
  * template names the resource), so data kept under .local/ is found again after a restart.
  * `stacks` (by stack name) lets cross-stack references resolve to the other stack's values.
+ * `tablePrefix` goes before every DynamoDB table's name: stacks that share one DynamoDB (tests)
+ * each keep tables of their own.
  */
 export function localResolver(
   template: CfnTemplate,
   stacks: Record<string, CfnTemplate> = {},
+  names: { tablePrefix?: string } = {},
 ): IntrinsicResolver {
   const resource = (logicalId: string) => {
     const found = template.Resources[logicalId];
@@ -31,7 +34,7 @@ export function localResolver(
         return stateMachineArn(logicalId);
       case 'AWS::DynamoDB::Table':
       case 'AWS::DynamoDB::GlobalTable':
-        return named(logicalId, 'TableName') ?? logicalId;
+        return `${names.tablePrefix ?? ''}${named(logicalId, 'TableName') ?? logicalId}`;
       case 'AWS::S3::Bucket':
         return named(logicalId, 'BucketName') ?? bucketName(logicalId);
       case 'AWS::SecretsManager::Secret':
@@ -59,11 +62,11 @@ export function localResolver(
     const stack = stacks[stackName];
     const output = stack?.Outputs?.[outputName];
     if (!stack || !output) throw unsupported(`no output ${outputName} in stack ${stackName}`);
-    return resolveIntrinsics(output.Value, localResolver(stack, stacks));
+    return resolveIntrinsics(output.Value, localResolver(stack, stacks, names));
   };
   const importValue = (exportName: string): unknown => {
     for (const stack of Object.values(stacks)) {
-      const resolver = localResolver(stack, stacks);
+      const resolver = localResolver(stack, stacks, names);
       for (const output of Object.values(stack.Outputs ?? {})) {
         if (output.Export && resolveIntrinsics(output.Export.Name, resolver) === exportName) {
           return resolveIntrinsics(output.Value, resolver);

@@ -13,11 +13,7 @@ import { HANDLER_MODULE_METADATA_KEY } from '../constructs/handler-metadata.ts';
 import { PROJECT_ROOT } from '../project-root.ts';
 import type { RunningConsoleServer } from './console-server.ts';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
-import {
-  type RunningDynamoDbLocal,
-  startDynamoDbLocal,
-  stopStaleDynamoDbLocal,
-} from './dynamodb-local.ts';
+import { startDynamoDbLocal, stopStaleDynamoDbLocal } from './dynamodb-local.ts';
 import {
   type LambdaFunctionError,
   type LambdaInvokeResult,
@@ -105,6 +101,13 @@ export interface LocalStackOptions {
    * with `dataDir: null` (tests that count "today" start at noon UTC, far from midnight).
    */
   clockStartMs?: number;
+  /**
+   * A DynamoDB endpoint already running (a DynamoDB Local) instead of the stack's own JVM, only
+   * with `dataDir: null`: the stack makes its jobs table there under a name of its own (the
+   * template's, after a random prefix) and deletes it when it stops, so stacks can share one.
+   * The tests share one this way: a JVM costs 2-4 CPU-seconds a stack.
+   */
+  dynamoDbEndpoint?: string;
   /** Port of the HTTP API; 0 or absent picks a free one. */
   apiPort?: number;
   /** Port of the web console; 0 or absent picks a free one. */
@@ -205,7 +208,7 @@ export interface LocalStack extends LocalStackInfo {
   simulators: Record<string, RunningSimulator>;
   stepFunctions: LocalStepFunctions;
   s3: RunningS3Local;
-  dynamoDb: RunningDynamoDbLocal;
+  dynamoDb: StackDynamoDb;
   /** Runs the scheduler once, now (after a run in progress), and returns its summary. */
   runScheduler(): Promise<unknown>;
   /** Resolves when no S3 event delivery and no scheduler run is in flight. */
@@ -217,6 +220,14 @@ export interface LocalStack extends LocalStackInfo {
   busEvents(): LocalBusEvent[];
   info(): LocalStackInfo;
   stop(): Promise<void>;
+}
+
+/** The DynamoDB the stack uses: its own DynamoDB Local, or the `dynamoDbEndpoint` it was given. */
+export interface StackDynamoDb {
+  /** http://127.0.0.1:PORT */
+  endpoint: string;
+  /** The stack's own java process; undefined with `dynamoDbEndpoint`. */
+  pid: number | undefined;
 }
 
 /** The clock's position across restarts, in the data directory. */
@@ -279,9 +290,9 @@ interface StackServices {
   /** The modules the other services run (stack-parts.ts), loaded in parallel with the rest. */
   parts: StackParts;
   clock: LocalClock;
-  /** DynamoDB Local launched, not yet answering. */
-  dynamoDbBooting: { ready: Promise<RunningDynamoDbLocal> };
-  dynamoDb: RunningDynamoDbLocal;
+  /** DynamoDB Local launched, not yet answering (or the endpoint the stack was given). */
+  dynamoDbBooting: { ready: Promise<StackDynamoDb> };
+  dynamoDb: StackDynamoDb;
   provider: ProviderService;
   templates: TemplateService;
   /** The jobs table, created as the stateful template declares it (or found, with kept data). */
@@ -308,11 +319,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (startedInThisProcess) {
     throw new Error('A local stack was already started in this process; start one per process');
   }
-  startedInThisProcess = true;
   const speed = options.speed ?? 1;
   assertSpeedForProvider(speed, options.provider !== undefined);
   if (options.provider && options.simulatorPool) {
     throw new Error('startLocalStack: provider and simulatorPool exclude each other');
+  }
+  if (options.dynamoDbEndpoint !== undefined && options.dataDir) {
+    throw new LocalStackError(
+      'invalid-option',
+      'dynamoDbEndpoint needs dataDir: null (a data directory keeps its tables in its own DynamoDB Local)',
+    );
   }
   if (options.clockStartMs !== undefined && (options.provider || options.dataDir)) {
     throw new LocalStackError(
@@ -321,6 +337,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
   }
   const clientSettings = checkClientSettings(options.clientSettings ?? {}, options.clients ?? []);
+  // Options refused above leave the process free to start a stack.
+  startedInThisProcess = true;
   let running: RunningServices<StackServices>;
   try {
     running = await startServices(stackServices(options, speed, clientSettings));
@@ -397,6 +415,10 @@ function stackServices(
   const dataPath = (name: string) => (options.dataDir ? join(options.dataDir, name) : null);
   const service = services<StackServices>();
   let consoleOrigin: string | undefined;
+  // A DynamoDB shared with other stacks holds each one's tables under a prefix of its own.
+  const tablePrefix = options.dynamoDbEndpoint
+    ? `stack-${randomBytes(4).toString('hex')}-`
+    : undefined;
   return [
     service({
       name: 'dataDir',
@@ -427,6 +449,10 @@ function stackServices(
       name: 'dynamoDbBooting',
       needs: ['dataDir'],
       start: async () => {
+        if (options.dynamoDbEndpoint) {
+          const given = { endpoint: options.dynamoDbEndpoint, pid: undefined };
+          return { handle: { ready: Promise.resolve(given) } };
+        }
         step('starting DynamoDB Local');
         let spawned: () => void = () => {};
         const launched = new Promise<void>((resolve) => {
@@ -467,7 +493,7 @@ function stackServices(
       name: 'templates',
       needs: ['provider', 'parts'],
       start: async ({ provider, parts }) => ({
-        handle: await stackTemplates(parts, options, provider, clientSettings, step),
+        handle: await stackTemplates(parts, options, provider, clientSettings, tablePrefix, step),
       }),
     }),
     service({
@@ -484,7 +510,13 @@ function stackServices(
             templates.statefulRef,
           ),
         );
-        return { handle: { name: templates.table, created } };
+        return {
+          handle: { name: templates.table, created },
+          // A shared DynamoDB keeps no table of a stack that stopped; our own JVM ends with it.
+          ...(options.dynamoDbEndpoint
+            ? { stop: () => deleteTable(parts, dynamoDb.endpoint, templates.table) }
+            : {}),
+        };
       },
     }),
     service({
@@ -796,6 +828,7 @@ async function stackTemplates(
   options: LocalStackOptions,
   provider: ProviderService,
   clientSettings: Record<string, ClientShareSettings>,
+  tablePrefix: string | undefined,
   step: (message: string) => void,
 ): Promise<TemplateService> {
   // The request allowance is counted per minute of the stack's clock: not scaled here.
@@ -838,7 +871,8 @@ async function stackTemplates(
     },
   });
   if (cached) step('read the synthesized templates from the cache (sources unchanged)');
-  const resolver = parts.localResolver(templates.pipeline, stacks);
+  const names = tablePrefix ? { tablePrefix } : {};
+  const resolver = parts.localResolver(templates.pipeline, stacks, names);
   const functions = parts.localFunctions(templates.pipeline, resolver, HANDLER_MODULE_METADATA_KEY);
   const environment = functionEnvironment(functions);
   // The functions' own readers of their environment: what the banner shows is what they use.
@@ -850,7 +884,7 @@ async function stackTemplates(
   return {
     templates,
     resolver,
-    statefulRef: parts.localResolver(templates.stateful, stacks).ref,
+    statefulRef: parts.localResolver(templates.stateful, stacks, names).ref,
     functions,
     environment,
     providerSecret: providerKeys.secret,
@@ -1036,13 +1070,25 @@ async function createTable(
   endpoint: string,
   table: LocalTable,
 ): Promise<{ created: boolean }> {
+  return withTableClient(parts, endpoint, (client) => parts.createLocalTable(client, table));
+}
+
+async function deleteTable(parts: StackParts, endpoint: string, tableName: string): Promise<void> {
+  await withTableClient(parts, endpoint, (client) => parts.deleteLocalTable(client, tableName));
+}
+
+async function withTableClient<T>(
+  parts: StackParts,
+  endpoint: string,
+  use: (client: InstanceType<StackParts['DynamoDBClient']>) => Promise<T>,
+): Promise<T> {
   const client = new parts.DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
   try {
-    return await parts.createLocalTable(client, table);
+    return await use(client);
   } finally {
     client.destroy();
   }

@@ -1,10 +1,12 @@
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DeleteTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  ResourceNotFoundException,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -89,6 +91,15 @@ export async function createLocalTable(
     }),
   );
   return { created };
+}
+
+/** Deletes the table, if it is there (a stack on a shared DynamoDB, as it stops). */
+export async function deleteLocalTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
 }
 
 /** A table kept in the data directory by an older version gets the indexes it lacks. */

@@ -23,7 +23,7 @@ export { LocalEventSources } from './local-event-sources.ts';
 export { localFunctions, localResolver } from './local-resources.ts';
 export { LocalSecrets } from './local-secrets.ts';
 export { LocalStepFunctions } from './local-step-functions.ts';
-export { createLocalTable, tableFromTemplate } from './local-tables.ts';
+export { createLocalTable, deleteLocalTable, tableFromTemplate } from './local-tables.ts';
 export { bucketNotificationsFromTemplate, schedulesFromTemplate } from './local-triggers.ts';
 export { startS3Local } from './s3-local.ts';
 export { simulatedDeployment, startSimulatorPool } from './simulator/pool.ts';

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Job } from '../../functions/shared/jobs/job.ts';
 import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
@@ -18,6 +18,7 @@ let dynamo: DynamoDBDocumentClient;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: 50,
     // Spending counts per UTC day: start far from midnight so the test stays within one.
     clockStartMs: lastNoonUtc(),

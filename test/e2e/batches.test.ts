@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Job } from '../../functions/shared/jobs/job.ts';
 import { jobKey } from '../../functions/shared/jobs/jobs-table.ts';
 import { DynamoConcurrencySemaphore } from '../../functions/shared/limits/dynamo-concurrency-semaphore.ts';
@@ -23,6 +23,7 @@ let semaphore: DynamoConcurrencySemaphore;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     context: { 'limits:maxConcurrentJobs': String(LIMIT) },
     scheduleTimer: false,

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import type { RunningSimulator } from '../../infra/local/simulator/simulator.ts';
 import { eventually, type StackClient, sha256, stackClient } from './local-stack-client.ts';
@@ -15,6 +16,7 @@ let simulator: RunningSimulator;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     // Larger than one multipart part: the move to the video's key is a real multipart upload.
     simulator: { contentSizeBytes: CONTENT_BYTES },
@@ -27,7 +29,20 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  expect(() => process.kill(stack.dynamoDb.pid, 0)).toThrow();
+  // On the run's shared DynamoDB Local its jobs table goes with it; the JVM serves the others on.
+  expect(stack.dynamoDb.pid).toBeUndefined();
+  const dynamoDb = new DynamoDBClient({
+    endpoint: stack.dynamoDb.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    const { TableNames = [] } = await dynamoDb.send(new ListTablesCommand({}));
+    expect(TableNames).not.toContain(stack.table);
+    expect(stack.table).toMatch(/^stack-[0-9a-f]{8}-/);
+  } finally {
+    dynamoDb.destroy();
+  }
 });
 
 const invocationsOf = (jobId: string) =>

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
 import { clientHeaders, type StackClient, stackClient } from './local-stack-client.ts';
@@ -14,6 +14,7 @@ let client: StackClient;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     clockStartMs: lastNoonUtc(),
     clients: ['alice', 'bob'],
     clientRate: { requestsPerWindow: 2, windowSeconds: WINDOW_SECONDS },

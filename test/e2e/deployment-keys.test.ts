@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { functionEnvironment } from '../../functions/shared/config/function-environment.ts';
 import {
   defaultModelCatalogue,
@@ -28,6 +28,7 @@ beforeAll(async () => {
   };
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     context: { 'provider:models': JSON.stringify(catalogue) },
     logLevel: process.env.E2E_LOG_LEVEL ?? 'SILENT',

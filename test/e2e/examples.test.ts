@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 
 /**
@@ -79,7 +79,12 @@ describe('docs/examples against the local stack', () => {
   let workDir: string;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ dataDir: null, speed: 100, logLevel: 'ERROR' });
+    stack = await startLocalStack({
+      dataDir: null,
+      dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+      speed: 100,
+      logLevel: 'ERROR',
+    });
     workDir = await mkdtemp(join(tmpdir(), 'sora-examples-'));
     // Where `npm start` leaves it: the Bash run finds the API through it.
     await mkdir(join(workDir, '.local'));

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { concurrencyKey } from '../../functions/shared/limits/limits-table.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
@@ -20,6 +20,7 @@ let dynamo: DynamoDBDocumentClient;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     clockStartMs: lastNoonUtc(),
     clients: ['alice', 'bob', 'carol'],

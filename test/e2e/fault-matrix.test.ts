@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isTerminal, type Job } from '../../functions/shared/jobs/job.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import type {
@@ -119,6 +119,7 @@ let s3: S3Client;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     // The daily budget counts per UTC day: start far from midnight so the run stays in one.
     clockStartMs: lastNoonUtc(),

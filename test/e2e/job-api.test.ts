@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SchedulerSummary } from '../../functions/shared/scheduler/run-scheduler.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
 import { lastNoonUtc } from '../support/clock-start.ts';
@@ -18,6 +18,7 @@ let client: StackClient;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     // The usage checks count today's jobs: start far from midnight so the test stays in one day.
     clockStartMs: lastNoonUtc(),

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Job } from '../../functions/shared/jobs/job.ts';
 import { waitSecondsFor } from '../../functions/tasks/task-runtime.ts';
 import { type LocalStack, startLocalStack } from '../../infra/local/local-stack.ts';
@@ -21,6 +21,7 @@ let client: StackClient;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     // Same seed, same queue and render times.
     simulator: { seed: 20_260_924 },

@@ -1,6 +1,6 @@
 // Operating the pipeline, end to end on the local stack: job state-change events on the bus, and
 // no prompt in any log line, even when the provider's error quotes it.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { JobEventDetail } from '../../functions/shared/events/job-events.ts';
 import type { LocalBusEvent } from '../../infra/local/local-event-bus.ts';
 import type { LocalStack } from '../../infra/local/local-stack.ts';
@@ -37,6 +37,7 @@ beforeAll(async () => {
   const { startLocalStack } = await import('../../infra/local/local-stack.ts');
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     simulator: { quotePromptInErrors: true },
     logLevel: 'INFO',

@@ -24,8 +24,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  // DynamoDB Local is a java child process: nothing of it may outlive the stack.
-  expect(() => process.kill(stack.dynamoDb.pid, 0)).toThrow();
+  // This stack runs its own DynamoDB Local, a java child process: nothing of it may outlive it.
+  const { pid } = stack.dynamoDb;
+  expect(pid).toBeTypeOf('number');
+  expect(() => process.kill(pid ?? 0, 0)).toThrow();
 });
 
 /** The provider's own bytes for a video, straight from the simulator. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type DeploymentHealthRecord,
   FAILURES_TO_OPEN,
@@ -26,6 +26,7 @@ let client: StackClient;
 beforeAll(async () => {
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     clockStartMs: lastNoonUtc(),
     context: { 'limits:maxConcurrentJobs': '4', 'limits:requestsPerMinute': '600' },

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { now } from '../../functions/shared/clock.ts';
 import { DynamoJobStore } from '../../functions/shared/jobs/dynamo-job-store.ts';
 import { newJobId } from '../../functions/shared/jobs/job-id.ts';
@@ -49,6 +49,7 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
   stack = await startLocalStack({
     dataDir: null,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     speed: SPEED,
     clients: ['alice', 'bob'],
     scheduleTimer: false,

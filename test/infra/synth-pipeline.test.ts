@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SETTING_VARIABLES } from '../../functions/shared/config/plain-config.ts';
 import { STATE_MACHINE_METADATA_KEY } from '../../infra/constructs/generation-state-machine.ts';
 import { HANDLER_MODULE_METADATA_KEY } from '../../infra/constructs/pipeline-function.ts';
 import type { CfnTemplate } from '../../infra/local/cfn-template.ts';
@@ -106,6 +107,31 @@ describe('synthesizePipeline (what the local stack runs)', () => {
       SoraPipeline: synthesized.templates.pipeline,
       SoraPipelineStateful: synthesized.templates.stateful,
     });
+  });
+
+  it('puts a table prefix (stacks sharing one DynamoDB) before the table name every function imports', () => {
+    const { pipeline, stateful } = synthesized.templates;
+    const tableNames = (names: { tablePrefix?: string }) =>
+      new Set(
+        [
+          ...localFunctions(
+            pipeline,
+            localResolver(pipeline, synthesized.stacks, names),
+            HANDLER_MODULE_METADATA_KEY,
+          ).values(),
+        ]
+          .map((fn) => fn.environment[SETTING_VARIABLES.jobsTableName])
+          .filter((name) => name !== undefined),
+      );
+    const [tableId = ''] = Object.keys(stateful.Resources).filter(
+      (id) => stateful.Resources[id]?.Type === 'AWS::DynamoDB::Table',
+    );
+    const plain = localResolver(stateful, synthesized.stacks).ref(tableId);
+
+    expect(tableNames({})).toEqual(new Set([plain]));
+    expect(tableNames({ tablePrefix: 'stack-0a1b2c3d-' })).toEqual(
+      new Set([`stack-0a1b2c3d-${plain}`]),
+    );
   });
 
   it('synthesizes with the feature flags of cdk.json', () => {

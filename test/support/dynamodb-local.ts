@@ -33,23 +33,19 @@ export function localDocuments(
   });
 }
 
-/** The DynamoDB Local of this test process, started on first use (see startDynamoDbLocal). */
+/** The DynamoDB Local of this process, started on first use outside a test run (a bench). */
 let shared: Promise<RunningDynamoDbLocal> | undefined;
 
 /**
- * DynamoDB Local in memory on a free 127.0.0.1 port, started as the local stack starts it
+ * DynamoDB Local in memory on 127.0.0.1, as the local stack starts it
  * (infra/local/dynamodb-local.ts: the JVM flags and class-data archive that cut its start-up CPU,
- * a watchdog that ends java with this process), once per test process: the integration files
- * share a process per worker (vitest.config.ts), and each makes tables of its own names, so one
- * JVM serves them all instead of one per file (about 2 CPU-seconds each). `stop()` closes this
- * caller's clients; java ends with the process.
+ * a watchdog that ends java with its parent). In a test run it is the run's one instance
+ * (test/global-dynamodb.ts); elsewhere (a bench) this process starts one on first use. Each
+ * caller makes tables of its own names, so one JVM serves them all instead of one per file
+ * (2-4 CPU-seconds each). `stop()` closes this caller's clients, not the JVM.
  */
 export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
-  shared ??= startJava().catch((error: unknown) => {
-    shared = undefined;
-    throw error;
-  });
-  const { endpoint } = await shared;
+  const endpoint = (await endpointOfTheRun()) ?? (await ownInstance()).endpoint;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -70,6 +66,21 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
       client.destroy();
     },
   };
+}
+
+/** The run's DynamoDB Local, inside vitest (which sets VITEST in its workers). */
+async function endpointOfTheRun(): Promise<string | undefined> {
+  if (!process.env.VITEST) return undefined;
+  const { inject } = await import('vitest');
+  return inject('dynamoDbEndpoint');
+}
+
+function ownInstance(): Promise<RunningDynamoDbLocal> {
+  shared ??= startJava().catch((error: unknown) => {
+    shared = undefined;
+    throw error;
+  });
+  return shared;
 }
 
 /** Stops this process's DynamoDB Local: for a script that goes on or must exit (a bench). */
