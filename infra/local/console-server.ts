@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,31 +34,29 @@ const TYPES: Record<string, string> = {
 /**
  * The web console on its own origin, as CloudFront serves it on AWS: the bundled files, the
  * `config.json` CDK would deploy, and the same security headers as the response headers policy.
- * The console calls the API cross-origin, so the API's CORS is exercised here too.
+ * The console calls the API cross-origin, so the API's CORS is exercised here too. The bundle is
+ * built on the first request, not at start: most stacks (`npm run generate`, the tests) never
+ * serve it, and the build took about 150 ms and 0.3 CPU-seconds of every start.
  */
 export async function startConsoleServer(
   options: ConsoleServerOptions,
 ): Promise<RunningConsoleServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'sora-console-'));
-  const files = new Map<string, Buffer>();
-  try {
-    buildConsole(dir);
-    for (const path of Object.keys(TYPES)) {
-      files.set(path, await readFile(join(dir, path.slice(1))));
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-  files.set('/config.json', Buffer.from(JSON.stringify(options.config)));
+  const config = Buffer.from(JSON.stringify(options.config));
+  let bundle: Promise<Map<string, Buffer>> | undefined;
+  const file = async (name: string): Promise<Buffer | undefined> => {
+    if (name === '/config.json') return config;
+    bundle ??= bundledFiles();
+    return (await bundle).get(name);
+  };
   const headers = {
     ...SECURITY_HEADERS,
     'content-security-policy': contentSecurityPolicy(options.origins),
   };
 
-  const server = createServer((req, res) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const name = path === '/' ? '/index.html' : path;
-    const body = files.get(name);
+    const body = await file(name);
     if ((req.method !== 'GET' && req.method !== 'HEAD') || body === undefined) {
       res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405, {
         ...headers,
@@ -74,6 +72,13 @@ export async function startConsoleServer(
       'cache-control': 'no-store',
     });
     res.end(req.method === 'HEAD' ? undefined : body);
+  };
+  const server = createServer((req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      // The bundle did not build: the console's sources are broken, which the page says.
+      res.writeHead(500, { ...headers, 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`The console could not be built: ${(error as Error).message}\n`);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -88,4 +93,19 @@ export async function startConsoleServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/** The console's bundled files by path, built once into a temporary directory and read back. */
+async function bundledFiles(): Promise<Map<string, Buffer>> {
+  const dir = await mkdtemp(join(tmpdir(), 'sora-console-'));
+  try {
+    buildConsole(dir);
+    const files = new Map<string, Buffer>();
+    for (const path of Object.keys(TYPES)) {
+      files.set(path, await readFile(join(dir, path.slice(1))));
+    }
+    return files;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -145,6 +145,16 @@ describe('npm start and npm run generate', CLI_TIMEOUT, () => {
     );
     expect(consolePage.status).toBe(200);
     expect(await consolePage.text()).toContain('<script type="module" src="app.js">');
+    // The bundle, built on the first request, and the configuration beside it.
+    const consoleOrigin = new URL(info.consoleUrl).origin;
+    const script = await fetch(`${consoleOrigin}/app.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await script.text()).length).toBeGreaterThan(1000);
+    const config = (await (await fetch(`${consoleOrigin}/config.json`)).json()) as {
+      apiUrl?: string;
+    };
+    expect(config.apiUrl).toBe(info.apiUrl.replace(/\/+$/, ''));
     expect(running.output()).toContain(`curl -s -X POST ${info.apiUrl}/videos`);
     expect(running.output()).toContain(String(info.headers.Authorization));
     expect(running.output()).toContain(
