@@ -6,7 +6,7 @@ import { PROJECT_ROOT, projectCacheDir } from '../project-root.ts';
  * stack's modules (`stack-parts.ts`, the handlers) load about a third faster once their
  * type-stripped, compiled form is cached (640 -> 460 ms for `stack-parts.ts`), which a command
  * starting a stack waits for. Called by `npm run generate` and `npm start` before they import the
- * stack. The cache lives beside the dependencies and is keyed by each file's content, so an edited
+ * stack, and by the CLI's entry (infra/cli/cli.ts) before it imports its commands. The cache lives beside the dependencies and is keyed by each file's content, so an edited
  * file is compiled afresh. A NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE of the user's
  * environment wins.
  */
