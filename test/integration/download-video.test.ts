@@ -38,8 +38,10 @@ import {
 // storing it, with the production storage code in between.
 
 const MiB = 1024 * 1024;
-// Large enough that holding it whole could not hide under a few 8 MiB multipart parts.
-const VIDEO_BYTES = 200 * MiB;
+/** What streaming may hold at once: a few 8 MiB multipart parts and their buffers. */
+const MEMORY_BOUND_BYTES = 50 * MiB;
+// Two and a half times the bound: holding the video whole could not hide under it.
+const VIDEO_BYTES = 128 * MiB;
 const SMALL_VIDEO_BYTES = 10 * MiB;
 const API_KEY = 'sk-sim-download-integration-0123456789';
 const bucket = 'videos';
@@ -169,9 +171,9 @@ async function peakRssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; gr
   }
 }
 
-// A 200 MiB round trip through two local servers: slow on a loaded two-core machine.
+// A 128 MiB round trip through two local servers: slow on a loaded two-core machine.
 describe('download-video with the simulator and s3rver', { timeout: 120_000 }, () => {
-  it('lands a 200 MiB video byte for byte, with memory that does not grow with size', async () => {
+  it('lands a 128 MiB video byte for byte, with memory that does not grow with size', async () => {
     // A first download loads and warms every code path; a small one then gives the baseline.
     sim.configure({ contentSizeBytes: 8 * MiB });
     await handler()({ jobId: (await finishedJob()).jobId });
@@ -207,8 +209,8 @@ describe('download-video with the simulator and s3rver', { timeout: 120_000 }, (
       ]),
     );
     // Streaming holds a few 8 MiB parts whatever the size;
-    // buffering the video would hold all 200 MiB of it at once.
-    expect(growth).toBeLessThan(VIDEO_BYTES / 4);
+    // buffering the video would hold all 128 MiB of it at once.
+    expect(growth).toBeLessThan(MEMORY_BOUND_BYTES);
   });
 
   it('leaves no object behind when the provider closes the body early', async () => {
