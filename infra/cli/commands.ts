@@ -298,7 +298,7 @@ async function finish(context: CommandContext, video: Video): Promise<number> {
   return 0;
 }
 
-/** `npm run generate`'s own logic (infra/local/generate.ts) for the local stack, as a child. */
+/** `npm run generate` (infra/local/generate.ts) for the local stack, as a child. */
 async function runLocalGenerate(prompt: string, values: Values, dataDir: string): Promise<number> {
   const script = fileURLToPath(new URL('../local/generate.ts', import.meta.url));
   const args = [script, prompt, '--data-dir', dataDir];

@@ -1,6 +1,6 @@
 /**
  * What `npm start` prints once the stack is ready: where everything is, the limits and budget in
- * force, how to try it. Kept apart from start.ts (which runs on import) so it can be tested.
+ * force, how to try it. A module of its own so it can be tested.
  */
 import {
   type ClientShareSettings,

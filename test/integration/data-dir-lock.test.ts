@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCK_FILE, lockDataDir } from '../../infra/local/data-dir-lock.ts';
-import { connectToStack } from '../../infra/local/generate.ts';
+import { connectToStack } from '../../infra/local/generate-command.ts';
 import { LocalStackError } from '../../infra/local/local-errors.ts';
 import { removeStackInfo, stackInfoPath } from '../../infra/local/stack-info.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PublicJob } from '../../functions/shared/jobs/public-job.ts';
-import { downloadVideo, prepareOutDir } from '../../infra/local/generate.ts';
+import { downloadVideo, prepareOutDir } from '../../infra/local/generate-command.ts';
 import type { LocalStackInfo } from '../../infra/local/local-stack.ts';
 
 // `npm run generate -- --out <dir>`: the directory is made sure of before the job is paid for,

@@ -12,7 +12,7 @@ import {
   offerToCancel,
   type PromptStreams,
   type StackConnection,
-} from '../../../infra/local/generate.ts';
+} from '../../../infra/local/generate-command.ts';
 import type { LocalStackInfo } from '../../../infra/local/local-stack.ts';
 import { LOCAL_DATA_DIR } from '../../../infra/local/stack-info.ts';
 
