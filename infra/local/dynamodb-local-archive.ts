@@ -55,8 +55,12 @@ export interface ArchivedLaunch {
    * machine, which a stop must wait out rather than kill it for being slow.
    */
   writesArchive: boolean;
-  /** Call once java has exited: keeps the archive it wrote (if it was the one to write it). */
-  exited(): Promise<void>;
+  /**
+   * Call once java has exited: keeps the archive it wrote (if it was the one to write it) when
+   * it `served`; a JVM that never answered (it could not bind its port) archived its boot alone,
+   * not the classes that serve requests, so its archive is dropped and the next JVM writes one.
+   */
+  exited(outcome: { served: boolean }): Promise<void>;
 }
 
 /**
@@ -86,9 +90,10 @@ export async function archivedLaunch(
       jar,
       jvmOptions: ['-XX:+IgnoreUnrecognizedVMOptions', `-XX:ArchiveClassesAtExit=${written}`],
       writesArchive: true,
-      async exited() {
+      async exited({ served }) {
         // A JVM killed before it could write leaves nothing: the next one tries again.
-        await rename(written, archive).catch(() => rm(written, { force: true }));
+        if (served) await rename(written, archive).catch(() => rm(written, { force: true }));
+        else await rm(written, { force: true });
         await rm(join(dir, CLAIM), { force: true });
       },
     };

@@ -94,11 +94,12 @@ async function startOnPort(
   const endpoint = `http://127.0.0.1:${port}`;
   // The watchdog ends java when its stdin closes; closing it once the watchdog has exited (its
   // own SIGKILL included) leaves no java behind whatever happened to the shell. The archive a
-  // first JVM wrote as it exited is kept before a stop resolves.
+  // first JVM wrote as it exited is kept before a stop resolves, if that JVM served.
+  let served = false;
   const finished = new Promise<void>((resolve) => {
     child.once('exit', () => {
       child.stdin?.destroy();
-      void (launch?.exited() ?? Promise.resolve()).then(resolve, resolve);
+      void (launch?.exited({ served }) ?? Promise.resolve()).then(resolve, resolve);
     });
   });
   const stop = async () => {
@@ -108,6 +109,7 @@ async function startOnPort(
   };
   try {
     await waitUntilReady(child, endpoint, output, port, startTimeoutMs);
+    served = true;
   } catch (error) {
     await stop();
     throw error;

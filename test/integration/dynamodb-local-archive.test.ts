@@ -137,7 +137,7 @@ describe('the claim to write the archive', () => {
     expect(first?.jvmOptions.some((option) => option.includes('ArchiveClassesAtExit'))).toBe(true);
     expect(second?.jvmOptions).toEqual([]);
     // No JVM ran: nothing was written, and the claim is free again.
-    await first?.exited();
+    await first?.exited({ served: true });
     const dir = await keyDir(cache);
     expect(await readdir(dir)).not.toContain('classes.jsa.claim');
 
@@ -149,6 +149,9 @@ describe('the claim to write the archive', () => {
     const third = await archivedLaunch(DYNAMODB_LOCAL_RELEASE, cache);
     expect(third?.jvmOptions.some((option) => option.includes('ArchiveClassesAtExit'))).toBe(true);
     expect(await readdir(dir)).not.toContain(`classes.jsa.${gone.pid}.tmp`);
-    await third?.exited();
+    // Its JVM wrote an archive but never served (it could not bind its port): not kept.
+    await writeFile(join(dir, `classes.jsa.${process.pid}.tmp`), 'boot classes only');
+    await third?.exited({ served: false });
+    expect((await readdir(dir)).sort()).toEqual(['DynamoDBLocal.jar', 'DynamoDBLocal_lib']);
   });
 });
