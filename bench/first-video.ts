@@ -29,15 +29,37 @@ interface Run {
   jobSeconds: number | undefined;
 }
 
-const { values, positionals } = parseArgs({
-  options: {
-    'cold-cache': { type: 'boolean' },
-    baseline: { type: 'string' },
-  },
-  allowPositionals: true,
-});
+const USAGE =
+  'usage: node bench/first-video.ts [runs] [--cold-cache] [--baseline /path/to/other/checkout]';
+
+/** A usage problem: one line naming it, the usage, exit code 2. */
+function refuse(message: string): never {
+  process.stderr.write(`first-video: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        'cold-cache': { type: 'boolean' },
+        baseline: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    refuse((error as Error).message);
+  }
+}
+const { values, positionals } = parseOptions();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const runs = Number(positionals[0] ?? 3);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be a positive integer`);
+if (!Number.isInteger(runs) || runs < 1)
+  refuse(`runs must be a positive integer, got "${positionals[0]}"`);
 const checkouts: { name: string; root: string }[] = [{ name: 'this checkout', root: PROJECT_ROOT }];
 if (values.baseline) checkouts.push({ name: 'baseline', root: resolve(values.baseline) });
 
