@@ -2,7 +2,7 @@ import type { Node } from 'constructs';
 
 /**
  * A bad CDK context value: `cdk synth` prints its message as one line naming the key (see
- * infra/app.ts), not a stack trace with the validation library's dump.
+ * infra/cdk-app.ts), not a stack trace with the validation library's dump.
  */
 export class ContextError extends Error {
   override readonly name = 'ContextError';

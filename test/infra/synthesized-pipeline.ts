@@ -1,5 +1,5 @@
 /**
- * Shared by the infra suites: synthesizes the CDK app once per suite without bundling (fast,
+ * Shared by the infra suites: synthesizes the CDK app once per context without bundling (fast,
  * no handler files needed) and reads the generation state machine's definition.
  */
 import { Template } from 'aws-cdk-lib/assertions';
@@ -10,7 +10,7 @@ import { createPipelineApp } from '../../infra/synth-pipeline.ts';
 /** A provider base URL, so suites do not carry the "OpenAI default" warning. */
 export const TEST_PROVIDER_CONTEXT = { 'provider:baseUrl': 'https://videos.example.test/v1' };
 
-export function synthesizeForTest(context: Record<string, unknown> = {}) {
+function synthesize(context: Record<string, unknown>) {
   const built = createPipelineApp({
     bundle: false,
     context: { ...TEST_PROVIDER_CONTEXT, ...context },
@@ -20,6 +20,23 @@ export function synthesizeForTest(context: Record<string, unknown> = {}) {
     pipelineTemplate: Template.fromStack(built.pipeline),
     statefulTemplate: Template.fromStack(built.stateful),
   };
+}
+
+/**
+ * Each context is synthesized once per worker (the infra files share a module graph): a dozen
+ * suites read the default templates, and a synth costs 0.3-0.8 CPU-seconds. The apps must
+ * therefore only be read: a suite that adds to a stack builds its own with createPipelineApp.
+ */
+const synthesized = new Map<string, ReturnType<typeof synthesize>>();
+
+export function synthesizeForTest(context: Record<string, unknown> = {}) {
+  const key = JSON.stringify(Object.entries(context).sort(([a], [b]) => a.localeCompare(b)));
+  let result = synthesized.get(key);
+  if (result === undefined) {
+    result = synthesize(context);
+    synthesized.set(key, result);
+  }
+  return result;
 }
 
 export interface AslState {
