@@ -320,13 +320,17 @@ describe('the local stack killed mid-run and restarted on the same data', () => 
     expect([...sweep.resumed].sort()).toEqual(inFlight.map((job) => job.jobId).sort());
     // The limit kept across the restart: the slots the crash left held are still held by the
     // jobs it left in flight, so the sweep hands none to the 7 jobs waiting.
-    expect({
-      reconciled: sweep.reconciled,
-      releasedSlots: sweep.releasedSlots,
-      started: sweep.started,
-      freeSlots: sweep.freeSlots,
-      held: sweep.gauges.inFlight,
-    }).toEqual({ reconciled: [], releasedSlots: [], started: [], freeSlots: 0, held: LIMIT });
+    expect(
+      {
+        reconciled: sweep.reconciled,
+        releasedSlots: sweep.releasedSlots,
+        started: sweep.started,
+        freeSlots: sweep.freeSlots,
+        held: sweep.gauges.inFlight,
+      },
+      // What the crash left, for a failure to be read from the log alone.
+      `the jobs at the restart:\n${[...recorded.values()].map(describeJob).join('\n')}`,
+    ).toEqual({ reconciled: [], releasedSlots: [], started: [], freeSlots: 0, held: LIMIT });
     let jobs: Map<string, Job>;
     const deadline = Date.now() + 120_000;
     for (;;) {
