@@ -20,7 +20,11 @@ import {
   ValidationError,
 } from '../../functions/shared/jobs/job-errors.ts';
 import { canTransition } from '../../functions/shared/jobs/job-status.ts';
-import type { JobStore, ListJobsQuery } from '../../functions/shared/jobs/job-store.ts';
+import type {
+  CountWaitingOptions,
+  JobStore,
+  ListJobsQuery,
+} from '../../functions/shared/jobs/job-store.ts';
 import {
   createdSortKey,
   jobKey,
@@ -253,10 +257,11 @@ export class InMemoryJobStore implements JobStore {
       .map((job) => structuredClone(job));
   }
 
-  async countWaiting(client: string, options: { before?: Job; max: number }): Promise<number> {
+  async countWaiting(client: string, options: CountWaitingOptions): Promise<number> {
     const before = options.before === undefined ? undefined : queueSortKey(options.before);
+    const excluding = new Set(options.excluding ?? []);
     const ahead = this.#waiting(client).filter(
-      (job) => before === undefined || queueSortKey(job) < before,
+      (job) => (before === undefined || queueSortKey(job) < before) && !excluding.has(job.jobId),
     );
     return Math.min(ahead.length, options.max);
   }

@@ -558,6 +558,19 @@ export function jobStoreContract(name: string, freshStore: () => Promise<JobStor
       expect(await store.countWaiting('alice', { before: last, max: 100 })).toBe(5);
       expect(await store.countWaiting('bob', { max: 100 })).toBe(1);
       expect(await store.countWaiting('carol', { max: 100 })).toBe(0);
+      // Jobs a hand-off is starting are left out; a name not queued changes nothing.
+      expect(
+        await store.countWaiting('alice', { max: 100, excluding: ['job_1', 'job_4', 'job_x'] }),
+      ).toBe(3);
+      expect(
+        await store.countWaiting('alice', { before: third, max: 100, excluding: ['job_1'] }),
+      ).toBe(1);
+      expect(await store.countWaiting('alice', { max: 2, excluding: ['job_1', 'job_2'] })).toBe(2);
+      // More than the 100 operands one IN takes.
+      const many = Array.from({ length: 150 }, (_, n) => `job_other_${n}`);
+      expect(await store.countWaiting('alice', { max: 100, excluding: [...many, 'job_5'] })).toBe(
+        4,
+      );
     });
 
     it('parks for a slot only a job without a provider job that has not ended', async () => {

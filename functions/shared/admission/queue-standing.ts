@@ -9,28 +9,28 @@
  * It falls by one with every admission ahead, and grows only when a job is put ahead of it: a
  * higher-priority job of its own client, or another client starting to wait (whose share comes
  * before the far end of a long queue). The reads are counts bounded by the job's own place,
- * never a scan of every waiting job.
+ * never a scan of every waiting job; what a hand-off is starting is left out of them
+ * (waitingStanding).
  */
 import { isTerminal, type Job, ownerOf, waitsForSlot } from '../jobs/job.ts';
 import type { JobStore } from '../jobs/job-store.ts';
-import { queueSortKey } from '../jobs/jobs-table.ts';
-import type { ConcurrencySemaphore } from '../limits/limits.ts';
+import type { ConcurrencySemaphore, SlotPoolState } from '../limits/limits.ts';
 import type { DurationStats } from './duration-stats.ts';
 import { othersNeeded, positionInShare } from './fair-share.ts';
 import type { JobStanding } from './standing.ts';
 
 export interface StandingDeps {
-  store: Pick<JobStore, 'countWaiting' | 'listWaiting'>;
+  store: Pick<JobStore, 'countWaiting'>;
   semaphore: Pick<ConcurrencySemaphore, 'state'>;
   durations: Pick<DurationStats, 'typical'>;
   clock: () => Date;
 }
 
-/** Own-queue head read for jobs caught mid-start (a hand-off starts one at a time). */
-const HEAD_CHECKED = 3;
-
 /** Counting stops here: a job this deep is shown at this position at most. */
 export const MAX_POSITION_COUNTED = 100_000;
+
+/** Reads of the queues between two equal reads of the pool, before one is taken as it is. */
+const READ_ATTEMPTS = 3;
 
 export async function standingOf(job: Job, deps: StandingDeps): Promise<JobStanding | undefined> {
   if (isTerminal(job.status)) return undefined;
@@ -42,60 +42,83 @@ export async function standingOf(job: Job, deps: StandingDeps): Promise<JobStand
   return { etaSeconds: Math.max(0, Math.round(typical - elapsed)) };
 }
 
+/**
+ * A waiting job's place, from the pool and the queues read as of one moment. A hand-off writes
+ * twice: it takes the slot (moving its client's clock, adding the job to the holders), then takes
+ * the job out of its queue. Queue counts leave out the pool's holders, so a job caught between the
+ * two writes counts once, as started; and the pool is read again after the counts, which are
+ * read again when it changed meanwhile (a hand-off's slot taken after the first read but its job
+ * gone from the queue before the count would otherwise put this job two places up for a moment,
+ * and its position would then grow by one).
+ */
 async function waitingStanding(job: Job, deps: StandingDeps): Promise<JobStanding> {
+  const typical = deps.durations.typical(job.model, job.seconds);
+  let pool = await deps.semaphore.state();
+  for (let attempt = 1; ; attempt += 1) {
+    const place = await placeIn(pool, job, deps);
+    const after = await deps.semaphore.state();
+    if (attempt < READ_ATTEMPTS && !sameSlots(pool, after)) {
+      pool = after;
+      continue;
+    }
+    if (place === 'starting') {
+      await typical;
+      return { queue: { position: 1, etaSeconds: null } };
+    }
+    return {
+      queue: {
+        position: place.position,
+        etaSeconds: etaOfWaiting(job, place.position, place.rank, pool.limit, await typical),
+      },
+    };
+  }
+}
+
+/** The job's rank in its own queue and its position among every client's, as of `pool`. */
+async function placeIn(
+  pool: SlotPoolState,
+  job: Job,
+  deps: StandingDeps,
+): Promise<{ rank: number; position: number } | 'starting'> {
   const client = ownerOf(job);
-  const [pool, ahead, head, typical] = await Promise.all([
-    deps.semaphore.state(),
-    deps.store.countWaiting(client, { before: job, max: MAX_POSITION_COUNTED }),
-    deps.store.listWaiting(client, HEAD_CHECKED),
-    deps.durations.typical(job.model, job.seconds),
-  ]);
-  // A hand-off takes a job's slot (moving its client's clock) a moment before it takes the job
-  // out of the queue: a job of its own client caught in between counts as started, not ahead.
-  const starting = new Set(pool.clients[client]?.holders ?? []);
-  if (starting.has(job.jobId)) return { queue: { position: 1, etaSeconds: null } };
-  const mine = queueSortKey(job);
-  const inFlightAhead = head.filter(
-    (waiting) => starting.has(waiting.jobId) && queueSortKey(waiting) < mine,
-  ).length;
-  const rank = Math.max(1, ahead + 1 - inFlightAhead);
+  const starting = pool.clients[client]?.holders ?? [];
+  // Its slot is taken: it is being started.
+  if (starting.includes(job.jobId)) return 'starting';
+  const ahead = await deps.store.countWaiting(client, {
+    before: job,
+    max: MAX_POSITION_COUNTED,
+    excluding: starting,
+  });
+  const rank = ahead + 1;
   const waiting = new Map<string, number>();
   await Promise.all(
     Object.entries(pool.clients)
       .filter(([other, slots]) => other !== client && slots.waiting)
       .map(async ([other, slots]) => {
         const max = Math.min(othersNeeded(pool, client, other, rank), MAX_POSITION_COUNTED);
-        waiting.set(other, max === 0 ? 0 : await othersWaiting(other, slots.holders, max, deps));
+        // Still a count bounded by what can come before the job.
+        const count =
+          max === 0 ? 0 : await deps.store.countWaiting(other, { max, excluding: slots.holders });
+        waiting.set(other, count);
       }),
   );
-  const position = positionInShare(pool, client, rank, waiting);
-  return {
-    queue: { position, etaSeconds: etaOfWaiting(job, position, rank, pool.limit, typical) },
-  };
+  return { rank, position: positionInShare(pool, client, rank, waiting) };
 }
 
-/**
- * How many of another client's jobs wait, at most `max`, not counting one caught mid-start: a
- * hand-off takes a slot (moving that client's clock) a moment before it takes the job out of the
- * queue, and counted in between the job would come once more after the clock it already moved,
- * putting the asking job a place further back for that moment.
- */
-async function othersWaiting(
-  other: string,
-  holders: readonly string[] | undefined,
-  max: number,
-  deps: StandingDeps,
-): Promise<number> {
-  const holding = new Set(holders ?? []);
-  const starting =
-    holding.size === 0
-      ? 0
-      : (await deps.store.listWaiting(other, HEAD_CHECKED)).filter((waiting) =>
-          holding.has(waiting.jobId),
-        ).length;
-  // Still a count bounded by what can come before the job, the starting ones added.
-  const count = await deps.store.countWaiting(other, { max: max + starting });
-  return Math.max(0, count - starting);
+/** Whether two reads of the pool agree on every client's clock, holders and waiting mark. */
+function sameSlots(a: SlotPoolState, b: SlotPoolState): boolean {
+  const summary = (pool: SlotPoolState) =>
+    JSON.stringify(
+      Object.entries(pool.clients)
+        .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+        .map(([name, slots]) => [
+          name,
+          slots.virtualClock,
+          [...slots.holders].sort(),
+          slots.waiting,
+        ]),
+    );
+  return summary(a) === summary(b);
 }
 
 /**

@@ -7,7 +7,7 @@ import type {
   ProviderStatus,
   QueueReason,
 } from '../jobs/job.ts';
-import type { JobStore, ListJobsQuery } from '../jobs/job-store.ts';
+import type { CountWaitingOptions, JobStore, ListJobsQuery } from '../jobs/job-store.ts';
 import { logger } from '../observability/observability.ts';
 import { recordMetric } from '../observability/pipeline-metrics.ts';
 import type { WebhookDelivery } from '../webhooks/webhook-events.ts';
@@ -112,7 +112,7 @@ export class JobStoreWithEvents implements JobStore {
     return this.#store.listWaiting(client, limit);
   }
 
-  countWaiting(client: string, options: { before?: Job; max: number }): Promise<number> {
+  countWaiting(client: string, options: CountWaitingOptions): Promise<number> {
     return this.#store.countWaiting(client, options);
   }
 

@@ -34,7 +34,7 @@ import {
   ValidationError,
 } from './job-errors.ts';
 import { statusesLeadingTo } from './job-status.ts';
-import type { JobStore, ListJobsQuery } from './job-store.ts';
+import type { CountWaitingOptions, JobStore, ListJobsQuery } from './job-store.ts';
 import {
   ALL_JOBS_PARTITION,
   BY_BATCH_INDEX,
@@ -427,7 +427,7 @@ export class DynamoJobStore implements JobStore {
     return (output.Items ?? []).map(fromItem);
   }
 
-  async countWaiting(client: string, options: { before?: Job; max: number }): Promise<number> {
+  async countWaiting(client: string, options: CountWaitingOptions): Promise<number> {
     if (options.max <= 0) return 0;
     const names: Record<string, string> = { '#partition': BY_QUEUE_INDEX.partitionKey };
     const values: Record<string, unknown> = { ':partition': queuePartition(client) };
@@ -436,6 +436,21 @@ export class DynamoJobStore implements JobStore {
       names['#sort'] = BY_QUEUE_INDEX.sortKey;
       values[':before'] = queueSortKey(options.before);
       keyCondition += ' AND #sort < :before';
+    }
+    const excluding = [...new Set(options.excluding ?? [])];
+    let filter: string | undefined;
+    if (excluding.length > 0) {
+      names['#jobId'] = 'jobId';
+      // IN takes at most 100 operands: one clause per hundred.
+      const clauses: string[] = [];
+      for (let start = 0; start < excluding.length; start += 100) {
+        const placeholders = excluding.slice(start, start + 100).map((jobId, offset) => {
+          values[`:x${start + offset}`] = jobId;
+          return `:x${start + offset}`;
+        });
+        clauses.push(`NOT (#jobId IN (${placeholders.join(', ')}))`);
+      }
+      filter = clauses.join(' AND ');
     }
     let count = 0;
     let startKey: Record<string, unknown> | undefined;
@@ -448,6 +463,7 @@ export class DynamoJobStore implements JobStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           Select: 'COUNT',
+          ...(filter === undefined ? {} : { FilterExpression: filter }),
           Limit: options.max - count,
           ExclusiveStartKey: startKey,
         }),

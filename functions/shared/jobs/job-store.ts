@@ -17,6 +17,19 @@ import type {
  * terminal state (COMPLETED, FAILED, CANCELLED) is never changed again, so a late or repeated step cannot undo an outcome. Writes that lose that
  * race throw `JobAlreadyTerminalError` (except `recordFailed`, which is a no-op then).
  */
+/** What `countWaiting` counts. */
+export interface CountWaitingOptions {
+  /** Only the jobs ahead of this one in its client's queue. */
+  before?: Job;
+  /** Counting stops here. */
+  max: number;
+  /**
+   * Jobs not to count although still queued: those a hand-off is starting (it takes the slot a
+   * moment before it takes the job out of the queue).
+   */
+  excluding?: readonly string[];
+}
+
 export interface JobStore {
   /**
    * Writes a new job. With an idempotency key, the job and the key are written atomically: if
@@ -89,10 +102,10 @@ export interface JobStore {
   /** Up to `limit` of a client's jobs waiting for a slot, in the order they are to be admitted. */
   listWaiting(client: string, limit: number): Promise<Job[]>;
   /**
-   * How many of a client's jobs wait for a slot (ahead of `before`, when given), counting no
-   * further than `max`.
+   * How many of a client's jobs wait for a slot (ahead of `before`, when given), leaving out the
+   * `excluding` ones, counting no further than `max`.
    */
-  countWaiting(client: string, options: { before?: Job; max: number }): Promise<number>;
+  countWaiting(client: string, options: CountWaitingOptions): Promise<number>;
   /**
    * Stamps `startedAt` (the first admission only) on a job that has not ended, and the
    * deployment its slot is on (every admission: a failover moves it).

@@ -179,6 +179,33 @@ describe('standingOf: position', () => {
     expect(await position('job_B2')).toBe(2);
   });
 
+  it('reads the queues again when a hand-off lands between its reads: the position never jumps ahead', async () => {
+    const { store, submit, position, semaphore } = await setup();
+    await submit('job_A1', 'alice');
+    for (let n = 1; n <= 3; n += 1) await submit(`job_B${n}`, 'bob');
+    // A1, B1, B2, B3.
+    expect(await position('job_B3')).toBe(4);
+
+    // C1's slot frees, and a hand-off starts A1 while B3's position is read: its slot is taken
+    // (alice's clock moves) after the pool was read, and A1 is out of her queue before the counts.
+    await semaphore.release('job_C1');
+    const state = semaphore.state.bind(semaphore);
+    let reads = 0;
+    semaphore.state = async () => {
+      const read = await state();
+      reads += 1;
+      if (reads === 1) {
+        expect(await semaphore.acquire('job_A1', { client: 'alice', weight: 1 })).toBe(true);
+        expect(await store.claimDeferred('job_A1', 'job_A1-1', NOW.toISOString())).toBe(true);
+      }
+      return read;
+    };
+
+    // One place up, as A1 started: not two (the old clock with A1 gone from the count).
+    expect(await position('job_B3')).toBe(3);
+    expect(reads).toBe(3);
+  });
+
   it("counts no more of another client's queue than can come before the job", async () => {
     const { store, submit, position } = await setup();
     for (let n = 1; n <= 30; n += 1) await submit(`job_B${n}`, 'bob');
