@@ -53,6 +53,9 @@ export async function standingOf(job: Job, deps: StandingDeps): Promise<JobStand
  */
 async function waitingStanding(job: Job, deps: StandingDeps): Promise<JobStanding> {
   const typical = deps.durations.typical(job.model, job.seconds);
+  // Awaited once the place is read: handled now, so that a failure meanwhile is not an unhandled
+  // rejection (it is thrown where it is awaited).
+  typical.catch(() => undefined);
   let pool = await deps.semaphore.state();
   for (let attempt = 1; ; attempt += 1) {
     const place = await placeIn(pool, job, deps);

@@ -206,6 +206,22 @@ describe('standingOf: position', () => {
     expect(reads).toBe(3);
   });
 
+  it('fails with the duration read failing while the queues are read, and leaves no unhandled rejection', async () => {
+    const { submit, standing, semaphore, durations } = await setup();
+    await submit('job_A1', 'alice');
+    durations.typical = async () => {
+      throw new Error('stats unavailable');
+    };
+    const state = semaphore.state.bind(semaphore);
+    // The pool answers after the duration read has failed.
+    semaphore.state = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return state();
+    };
+
+    await expect(standing('job_A1')).rejects.toThrow('stats unavailable');
+  });
+
   it("counts no more of another client's queue than can come before the job", async () => {
     const { store, submit, position } = await setup();
     for (let n = 1; n <= 30; n += 1) await submit(`job_B${n}`, 'bob');
